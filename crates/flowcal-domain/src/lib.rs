@@ -1,0 +1,22 @@
+//! flowcal's domain: users, process models, data values, deadlines and the
+//! condition language of gateways.
+//!
+//! Everything here is plain data and pure functions. This crate must never do
+//! I/O or read the clock: time is always passed in.
+#![forbid(unsafe_code)]
+
+pub mod condition;
+pub mod deadline;
+pub mod duration;
+pub mod ids;
+pub mod model;
+pub mod user;
+pub mod value;
+
+pub use condition::{Condition, ConditionError};
+pub use deadline::{Deadline, DeadlineError, DeadlineRule};
+pub use duration::IsoDuration;
+pub use ids::{InstanceId, ModelId, TaskId, UserId};
+pub use model::{AssigneeRule, DataItemDef, DataType, Flow, Node, NodeKind, ProcessModel};
+pub use user::{Login, LoginError};
+pub use value::{Data, Value, ValueError};

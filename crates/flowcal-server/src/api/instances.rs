@@ -1,0 +1,77 @@
+//! Process instances: start, look, cancel, and the administrator's incident tools.
+
+use super::{ApiJson, Auth, ErrorBody, EventJson, EventList, InstanceJson, InstanceList, SetData, StartInstance};
+use crate::app::App;
+use crate::error::AppResult;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use flowcal_domain::InstanceId;
+use std::sync::Arc;
+
+/// Start an instance of a model's newest version.
+#[utoipa::path(post, path = "/api/v1/instances", tag = "instances", request_body = StartInstance,
+    responses((status = 201, body = InstanceJson), (status = 404, body = ErrorBody),
+              (status = 422, body = ErrorBody, description = "invalid data")))]
+pub async fn start(
+    State(app): State<Arc<App>>,
+    Auth(p): Auth,
+    ApiJson(body): ApiJson<StartInstance>,
+) -> AppResult<(StatusCode, Json<InstanceJson>)> {
+    let v = app.start_instance(&p, &body.model, &body.title, &body.data).await?;
+    Ok((StatusCode::CREATED, Json(InstanceJson::new(&v))))
+}
+
+/// An instance with its tasks (starter, participants, administrators).
+#[utoipa::path(get, path = "/api/v1/instances/{id}", tag = "instances", params(("id" = i64, Path)),
+    responses((status = 200, body = InstanceJson), (status = 404, body = ErrorBody)))]
+pub async fn show(State(app): State<Arc<App>>, Auth(p): Auth, Path(id): Path<i64>) -> AppResult<Json<InstanceJson>> {
+    Ok(Json(InstanceJson::new(&app.instance(&p, InstanceId(id)).await?)))
+}
+
+/// The instance's domain events, in order (starter and administrators).
+#[utoipa::path(get, path = "/api/v1/instances/{id}/events", tag = "instances", params(("id" = i64, Path)),
+    responses((status = 200, body = EventList), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn events(State(app): State<Arc<App>>, Auth(p): Auth, Path(id): Path<i64>) -> AppResult<Json<EventList>> {
+    let events = app.instance_events(&p, InstanceId(id)).await?;
+    Ok(Json(EventList { events: events.iter().map(EventJson::from).collect() }))
+}
+
+/// Cancel an instance and its open tasks (starter or administrator).
+#[utoipa::path(post, path = "/api/v1/instances/{id}/cancel", tag = "instances", params(("id" = i64, Path)),
+    responses((status = 200, body = InstanceJson), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn cancel(State(app): State<Arc<App>>, Auth(p): Auth, Path(id): Path<i64>) -> AppResult<Json<InstanceJson>> {
+    Ok(Json(InstanceJson::new(&app.cancel(&p, InstanceId(id)).await?)))
+}
+
+/// Correct an instance's data (administrators); dependent deadlines are recomputed.
+#[utoipa::path(patch, path = "/api/v1/instances/{id}/data", tag = "instances", params(("id" = i64, Path)),
+    request_body = SetData,
+    responses((status = 200, body = InstanceJson), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn set_data(
+    State(app): State<Arc<App>>,
+    Auth(p): Auth,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<SetData>,
+) -> AppResult<Json<InstanceJson>> {
+    Ok(Json(InstanceJson::new(&app.set_data(&p, InstanceId(id), &body.data).await?)))
+}
+
+/// Retry the gateways an instance is stuck at (administrators).
+#[utoipa::path(post, path = "/api/v1/instances/{id}/retry", tag = "instances", params(("id" = i64, Path)),
+    responses((status = 200, body = InstanceJson), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn retry(State(app): State<Arc<App>>, Auth(p): Auth, Path(id): Path<i64>) -> AppResult<Json<InstanceJson>> {
+    Ok(Json(InstanceJson::new(&app.retry(&p, InstanceId(id)).await?)))
+}
+
+/// Instances stopped by an incident (administrators).
+#[utoipa::path(get, path = "/api/v1/incidents", tag = "instances",
+    responses((status = 200, body = InstanceList), (status = 403, body = ErrorBody)))]
+pub async fn incidents(State(app): State<Arc<App>>, Auth(p): Auth) -> AppResult<Json<InstanceList>> {
+    let mut out = Vec::new();
+    for i in app.incidents(&p).await? {
+        let (m, _) = app.model(i.model_id).await?;
+        out.push(InstanceJson::record(&i, &m));
+    }
+    Ok(Json(InstanceList { instances: out }))
+}

@@ -1,0 +1,169 @@
+//! The JSON API, version 1, under `/api/v1`, and its OpenAPI document.
+//!
+//! Callers authenticate with a personal API token (`Authorization: Bearer`) or
+//! the browser's session cookie. With the cookie, state-changing requests must
+//! carry `Content-Type: application/json`, which a cross-site form cannot send.
+
+mod instances;
+mod me;
+mod models;
+mod tasks;
+mod types;
+
+use crate::app::{App, Principal};
+use crate::error::AppError;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, Method};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::de::DeserializeOwned;
+use std::sync::Arc;
+use utoipa::OpenApi;
+
+pub use types::*;
+
+/// The name of the session cookie.
+pub const SESSION_COOKIE: &str = "flowcal_session";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "flowcal API", description = "Workflows whose deadlines land in calendars."),
+    paths(
+        models::upload,
+        models::list,
+        models::show,
+        instances::start,
+        instances::show,
+        instances::events,
+        instances::cancel,
+        instances::set_data,
+        instances::retry,
+        instances::incidents,
+        tasks::list,
+        tasks::show,
+        tasks::claim,
+        tasks::complete,
+        me::show,
+        me::settings,
+    ),
+    components(schemas(
+        ErrorBody, ErrorDetail, ModelCreated, ModelInfo, ItemInfo, StepInfo, StartInstance, InstanceJson, IncidentJson,
+        TaskJson, TaskList, CompleteTask, SetData, EventJson, EventList, InstanceList, MeJson, SettingsPatch, ModelList
+    )),
+    modifiers(&SecurityAddon),
+    security(("bearer" = []), ("session" = []))
+)]
+pub struct ApiDoc;
+
+struct SecurityAddon;
+
+impl utoipa::Modify for SecurityAddon {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
+        let c = openapi.components.get_or_insert_with(Default::default);
+        c.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+        c.add_security_scheme("session", SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(SESSION_COOKIE))));
+    }
+}
+
+/// The API routes.
+pub fn router() -> Router<Arc<App>> {
+    Router::new()
+        .route("/api/v1/openapi.json", get(openapi))
+        .route("/api/v1/models", post(models::upload).get(models::list))
+        .route("/api/v1/models/{key}", get(models::show))
+        .route("/api/v1/instances", post(instances::start))
+        .route("/api/v1/instances/{id}", get(instances::show))
+        .route("/api/v1/instances/{id}/events", get(instances::events))
+        .route("/api/v1/instances/{id}/cancel", post(instances::cancel))
+        .route("/api/v1/instances/{id}/data", axum::routing::patch(instances::set_data))
+        .route("/api/v1/instances/{id}/retry", post(instances::retry))
+        .route("/api/v1/incidents", get(instances::incidents))
+        .route("/api/v1/tasks", get(tasks::list))
+        .route("/api/v1/tasks/{id}", get(tasks::show))
+        .route("/api/v1/tasks/{id}/claim", post(tasks::claim))
+        .route("/api/v1/tasks/{id}/complete", post(tasks::complete))
+        .route("/api/v1/me", get(me::show))
+        .route("/api/v1/me/settings", axum::routing::patch(me::settings))
+        .fallback(|| async { AppError::NotFound("no such API endpoint".into()) })
+}
+
+async fn openapi() -> axum::Json<utoipa::openapi::OpenApi> {
+    axum::Json(ApiDoc::openapi())
+}
+
+/// The authenticated caller.
+pub struct Auth(pub Principal);
+
+impl FromRequestParts<Arc<App>> for Auth {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Self::Rejection> {
+        if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+            let token = value
+                .to_str()
+                .ok()
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .map(str::trim)
+                .ok_or_else(|| AppError::Unauthorized("the Authorization header must be 'Bearer TOKEN'".into()))?;
+            return match app.principal_by_token(token).await? {
+                Some(p) => Ok(Auth(p)),
+                None => Err(AppError::Unauthorized("this API token is not valid (revoked or mistyped)".into())),
+            };
+        }
+        if let Some(session) = session_cookie(&parts.headers) {
+            if let Some(p) = app.principal_by_session(&session).await? {
+                let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+                if !safe && !is_json(&parts.headers) {
+                    return Err(AppError::Forbidden(
+                        "requests signed in by cookie must send Content-Type: application/json".into(),
+                    ));
+                }
+                return Ok(Auth(p));
+            }
+        }
+        Err(AppError::Unauthorized("sign in, or send 'Authorization: Bearer TOKEN' (flowcal token create LOGIN)".into()))
+    }
+}
+
+fn is_json(h: &axum::http::HeaderMap) -> bool {
+    h.get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// The session cookie's value, if any.
+pub fn session_cookie(h: &axum::http::HeaderMap) -> Option<String> {
+    h.get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == SESSION_COOKIE)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// A JSON body whose problems are reported in flowcal's error format.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        use axum::extract::rejection::JsonRejection;
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(ApiJson(v)),
+            Err(JsonRejection::MissingJsonContentType(_)) => {
+                Err(AppError::UnsupportedMediaType("send the body as JSON with Content-Type: application/json".into()))
+            }
+            Err(JsonRejection::JsonDataError(e)) => Err(AppError::Unprocessable(e.body_text())),
+            Err(JsonRejection::JsonSyntaxError(e)) => Err(AppError::BadRequest(e.body_text())),
+            Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(AppError::TooLarge { message: "the request body is too large".into() })
+            }
+            Err(e) => Err(AppError::BadRequest(e.body_text())),
+        }
+    }
+}

@@ -1,0 +1,312 @@
+//! The JSON shapes of API v1 (documented in the OpenAPI document).
+
+use crate::app::{InstanceView, Principal};
+use flowcal_domain::model::NodeKind;
+use flowcal_domain::{Deadline, ProcessModel};
+use flowcal_store::{EventRecord, InstanceRecord, StoredModel, TaskRecord};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value as Json};
+use utoipa::ToSchema;
+
+/// `{"error": {...}}`
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Machine-readable: bad_request, unauthorized, forbidden, not_found, conflict, too_large,
+    /// unsupported_media_type, invalid_model, invalid_data, unprocessable, internal.
+    pub code: String,
+    pub message: String,
+    /// For invalid_model: where the problem is (1-based).
+    pub line: Option<u32>,
+    pub column: Option<u32>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ModelCreated {
+    pub key: String,
+    pub version: i64,
+    pub name: String,
+}
+
+impl From<&StoredModel> for ModelCreated {
+    fn from(m: &StoredModel) -> Self {
+        ModelCreated { key: m.key.clone(), version: m.version, name: m.name.clone() }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ModelList {
+    pub models: Vec<ModelCreated>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ItemInfo {
+    pub key: String,
+    pub label: String,
+    #[serde(rename = "type")]
+    pub data_type: String,
+    pub required: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StepInfo {
+    pub id: String,
+    pub name: String,
+    /// `P3D`, `from first_day -P1D`, or null.
+    pub deadline: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ModelInfo {
+    pub key: String,
+    pub version: i64,
+    pub name: String,
+    pub time_zone: Option<String>,
+    pub data_items: Vec<ItemInfo>,
+    pub steps: Vec<StepInfo>,
+}
+
+impl ModelInfo {
+    pub fn new(s: &StoredModel, m: &ProcessModel) -> Self {
+        ModelInfo {
+            key: s.key.clone(),
+            version: s.version,
+            name: s.name.clone(),
+            time_zone: m.time_zone.clone(),
+            data_items: m
+                .data_items
+                .iter()
+                .map(|i| ItemInfo {
+                    key: i.key.clone(),
+                    label: i.label.clone(),
+                    data_type: i.data_type.as_str().into(),
+                    required: i.required,
+                    options: i.options.clone(),
+                })
+                .collect(),
+            steps: m
+                .user_tasks()
+                .map(|n| StepInfo {
+                    id: n.id.clone(),
+                    name: n.name.clone(),
+                    deadline: match &n.kind {
+                        NodeKind::UserTask { deadline, .. } => match deadline {
+                            flowcal_domain::DeadlineRule::None => None,
+                            flowcal_domain::DeadlineRule::After(d) => Some(d.to_string()),
+                            flowcal_domain::DeadlineRule::From { item, offset } => Some(match offset {
+                                Some(o) => format!("from {item} {o}"),
+                                None => format!("from {item}"),
+                            }),
+                        },
+                        _ => None,
+                    },
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StartInstance {
+    /// The model's key; its newest version is started.
+    pub model: String,
+    pub title: String,
+    /// Item key → value: dates `"2026-03-28"`, datetimes RFC 3339 with offset.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub data: Map<String, Json>,
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CompleteTask {
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub data: Map<String, Json>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetData {
+    #[schema(value_type = Object)]
+    pub data: Map<String, Json>,
+}
+
+fn time(t: Timestamp) -> String {
+    t.to_string()
+}
+
+fn deadline(d: Option<&Deadline>) -> Json {
+    d.map_or(Json::Null, Deadline::to_json)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TaskJson {
+    pub id: i64,
+    pub instance: i64,
+    pub instance_title: String,
+    pub step: String,
+    pub name: String,
+    /// The assigned user's login; null while only a role has it.
+    pub assignee: Option<String>,
+    /// The role whose members may claim it.
+    pub role: Option<String>,
+    /// open, done or cancelled.
+    pub state: String,
+    /// null, `{"date": "YYYY-MM-DD"}` or `{"at": RFC 3339, "zone": IANA}`.
+    #[schema(value_type = Object, nullable)]
+    pub deadline: Json,
+    pub started_at: String,
+    pub ended_at: Option<String>,
+}
+
+impl From<&TaskRecord> for TaskJson {
+    fn from(t: &TaskRecord) -> Self {
+        TaskJson {
+            id: t.id.0,
+            instance: t.instance_id.0,
+            instance_title: t.instance_title.clone(),
+            step: t.step.clone(),
+            name: t.name.clone(),
+            assignee: t.assignee.clone(),
+            role: t.role.clone(),
+            state: t.state.as_str().into(),
+            deadline: deadline(t.deadline.as_ref()),
+            started_at: time(t.started_at),
+            ended_at: t.ended_at.map(time),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TaskList {
+    pub tasks: Vec<TaskJson>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct IncidentJson {
+    pub node: String,
+    pub message: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct InstanceJson {
+    pub id: i64,
+    pub model: String,
+    pub version: i64,
+    pub title: String,
+    pub starter: String,
+    /// running, incident, completed or cancelled.
+    pub status: String,
+    #[schema(value_type = Object)]
+    pub data: Map<String, Json>,
+    pub incidents: Vec<IncidentJson>,
+    pub tasks: Vec<TaskJson>,
+    pub created_at: String,
+    pub ended_at: Option<String>,
+}
+
+impl InstanceJson {
+    pub fn new(v: &InstanceView) -> Self {
+        let mut j = Self::record(&v.instance, &v.model);
+        j.tasks = v.tasks.iter().map(TaskJson::from).collect();
+        j
+    }
+
+    pub fn record(i: &InstanceRecord, m: &StoredModel) -> Self {
+        InstanceJson {
+            id: i.id.0,
+            model: m.key.clone(),
+            version: m.version,
+            title: i.title.clone(),
+            starter: i.starter.clone(),
+            status: i.status.as_str().into(),
+            data: i.data.clone(),
+            incidents: i.stuck.iter().map(|s| IncidentJson { node: s.node.clone(), message: s.message.clone() }).collect(),
+            tasks: vec![],
+            created_at: time(i.created_at),
+            ended_at: i.ended_at.map(time),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct InstanceList {
+    pub instances: Vec<InstanceJson>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EventJson {
+    pub id: i64,
+    pub instance: i64,
+    pub task: Option<i64>,
+    /// instance_started, task_created, task_deadline_changed, task_reassigned, task_completed,
+    /// task_cancelled, data_changed, incident_raised, incident_resolved, instance_completed, instance_cancelled.
+    pub kind: String,
+    #[schema(value_type = Object)]
+    pub payload: Json,
+    pub at: String,
+}
+
+impl From<&EventRecord> for EventJson {
+    fn from(e: &EventRecord) -> Self {
+        EventJson {
+            id: e.id,
+            instance: e.instance_id.0,
+            task: e.task_id.map(|t| t.0),
+            kind: e.kind.clone(),
+            payload: e.payload.clone(),
+            at: time(e.created_at),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EventList {
+    pub events: Vec<EventJson>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MeJson {
+    pub id: i64,
+    pub login: String,
+    pub display_name: String,
+    pub email: String,
+    pub admin: bool,
+    pub roles: Vec<String>,
+    pub time_zone: String,
+    /// The user's own calendar-export switch (off until they turn it on).
+    pub calendar_export: bool,
+}
+
+impl From<&Principal> for MeJson {
+    fn from(p: &Principal) -> Self {
+        let u = &p.user;
+        MeJson {
+            id: u.id.0,
+            login: u.login.clone(),
+            display_name: u.display_name.clone(),
+            email: u.email.clone(),
+            admin: u.is_admin,
+            roles: p.roles.clone(),
+            time_zone: u.time_zone.clone(),
+            calendar_export: u.calendar_export,
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsPatch {
+    /// IANA zone, e.g. Europe/Berlin.
+    pub time_zone: Option<String>,
+    pub calendar_export: Option<bool>,
+}

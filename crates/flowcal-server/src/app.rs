@@ -1,0 +1,500 @@
+//! The application services: everything the API and the command line do,
+//! with authorization checked on every object. Handlers stay thin.
+
+use crate::config::Config;
+use crate::error::{AppError, AppResult};
+use crate::secrets;
+use flowcal_domain::{InstanceId, Login, ModelId, ProcessModel, TaskId, UserId};
+use flowcal_engine::Engine;
+use flowcal_store::{EventRecord, InstanceRecord, NewUser, Store, StoredModel, TaskRecord, TaskState, User};
+use jiff::Timestamp;
+use serde_json::{Map, Value as Json};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// Where the time comes from: the system clock, or a clock a test sets.
+pub trait Clock: Send + Sync + std::fmt::Debug {
+    fn now(&self) -> Timestamp;
+}
+
+#[derive(Debug)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        // Stored times have millisecond precision; keep `now` at that precision
+        // so that what is computed equals what is read back.
+        let now = Timestamp::now();
+        Timestamp::from_millisecond(now.as_millisecond()).unwrap_or(now)
+    }
+}
+
+/// A clock that stays where it is set.
+#[derive(Debug)]
+pub struct FixedClock(Mutex<Timestamp>);
+
+impl FixedClock {
+    pub fn new(at: Timestamp) -> Self {
+        FixedClock(Mutex::new(at))
+    }
+
+    pub fn set(&self, at: Timestamp) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = at;
+    }
+}
+
+impl Clock for FixedClock {
+    fn now(&self) -> Timestamp {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// A signed-in user with their roles.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub user: User,
+    pub roles: Vec<String>,
+}
+
+impl Principal {
+    pub fn login(&self) -> &str {
+        &self.user.login
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.user.is_admin
+    }
+
+    /// May see the task: an admin, the assignee, or a member of the role of an unclaimed task.
+    pub fn can_see(&self, t: &TaskRecord) -> bool {
+        self.is_admin() || self.can_work(t)
+    }
+
+    /// May claim or complete the task.
+    pub fn can_work(&self, t: &TaskRecord) -> bool {
+        match (&t.assignee, &t.role) {
+            (Some(a), _) => a == self.login(),
+            (None, Some(r)) => self.roles.contains(r),
+            (None, None) => false,
+        }
+    }
+
+    fn require_admin(&self) -> AppResult<()> {
+        if self.is_admin() {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden("only an administrator may do this".into()))
+        }
+    }
+}
+
+/// Who may upload models: administrators and members of this role.
+pub const DESIGNER_ROLE: &str = "designers";
+
+/// The application: configuration, store, clock and a cache of parsed models.
+#[derive(Debug)]
+pub struct App {
+    pub config: Config,
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    /// Model versions never change once stored, so their parse can be kept.
+    models: Mutex<HashMap<ModelId, Arc<ProcessModel>>>,
+}
+
+/// What starting an instance or completing a task returns.
+#[derive(Debug)]
+pub struct InstanceView {
+    pub instance: InstanceRecord,
+    pub model: StoredModel,
+    pub tasks: Vec<TaskRecord>,
+}
+
+impl App {
+    pub fn new(config: Config, store: Store, clock: Arc<dyn Clock>) -> Self {
+        App { config, store, clock, models: Mutex::new(HashMap::new()) }
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    // ---- users, tokens, sessions -------------------------------------------------------------
+
+    /// Creates a user. `password`: none makes an account that signs in only with API tokens.
+    pub async fn add_user(
+        &self,
+        login: &str,
+        admin: bool,
+        roles: &[String],
+        password: Option<&str>,
+    ) -> AppResult<User> {
+        let login = Login::parse(login).map_err(|e| AppError::Unprocessable(e.to_string()))?;
+        for r in roles {
+            if !flowcal_domain::user::valid_role(r) {
+                return Err(AppError::Unprocessable(format!("'{r}' is not a valid role name")));
+            }
+        }
+        let password_hash = match password {
+            Some(p) if p.chars().count() < 8 => {
+                return Err(AppError::Unprocessable("the password must have at least 8 characters".into()))
+            }
+            Some(p) => Some(secrets::hash_password(p).map_err(|e| AppError::Internal(e.into()))?),
+            None => None,
+        };
+        let new = NewUser {
+            login: login.to_string(),
+            display_name: login.to_string(),
+            email: String::new(),
+            time_zone: self.config.time_zone.clone(),
+            is_admin: admin,
+            password_hash,
+        };
+        let id = self.store.create_user(&new, self.now()).await?;
+        for r in roles {
+            self.store.add_role(id, r).await?;
+        }
+        self.store.user(id).await?.ok_or_else(|| AppError::NotFound(format!("user {login}")))
+    }
+
+    /// Issues a personal API token; only its hash is stored.
+    pub async fn create_token(&self, login: &str, name: &str) -> AppResult<String> {
+        let user = self
+            .store
+            .user_by_login(login)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("user '{login}'")))?;
+        let token = secrets::new_token("fc_");
+        self.store.create_api_token(user.id, name, &secrets::token_hash(&token), self.now()).await?;
+        Ok(token)
+    }
+
+    async fn principal(&self, user: User) -> AppResult<Principal> {
+        let roles = self.store.roles(user.id).await?;
+        Ok(Principal { user, roles })
+    }
+
+    pub async fn principal_by_token(&self, token: &str) -> AppResult<Option<Principal>> {
+        match self.store.user_by_token_hash(&secrets::token_hash(token)).await? {
+            Some(u) => Ok(Some(self.principal(u).await?)),
+            None => Ok(None),
+        }
+    }
+
+    pub async fn principal_by_session(&self, session: &str) -> AppResult<Option<Principal>> {
+        match self.store.user_by_session(&secrets::token_hash(session), self.now()).await? {
+            Some(u) => Ok(Some(self.principal(u).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Checks a password and opens a session; returns the session token.
+    pub async fn login(&self, login: &str, password: &str) -> AppResult<String> {
+        let refused = || AppError::Unauthorized("wrong login or password".into());
+        let found = self.store.password_hash(login).await?;
+        let ok = match &found {
+            Some((_, Some(hash))) => secrets::verify_password(password, hash),
+            // Spend the same work on unknown users so timing does not tell which logins exist.
+            _ => {
+                let _ = secrets::verify_password(password, DUMMY_HASH);
+                false
+            }
+        };
+        let Some((user, _)) = found.filter(|_| ok) else { return Err(refused()) };
+        let token = secrets::new_token("");
+        let now = self.now();
+        let expires = now
+            .checked_add(jiff::SignedDuration::from_hours(i64::from(self.config.session_hours)))
+            .map_err(|e| AppError::Internal(e.into()))?;
+        self.store.create_session(&secrets::token_hash(&token), user.id, now, expires).await?;
+        Ok(token)
+    }
+
+    pub async fn logout(&self, session: &str) -> AppResult<()> {
+        Ok(self.store.delete_session(&secrets::token_hash(session)).await?)
+    }
+
+    pub async fn update_settings(
+        &self,
+        p: &Principal,
+        time_zone: Option<&str>,
+        calendar_export: Option<bool>,
+    ) -> AppResult<User> {
+        if let Some(z) = time_zone {
+            flowcal_domain::user::parse_time_zone(z).map_err(AppError::Unprocessable)?;
+        }
+        self.store.update_settings(p.user.id, time_zone, calendar_export).await?;
+        self.store.user(p.user.id).await?.ok_or_else(|| AppError::NotFound("user".into()))
+    }
+
+    // ---- models ------------------------------------------------------------------------------
+
+    /// Reads, checks and stores a BPMN model as the next version of its key.
+    /// A rejected model stores nothing.
+    pub async fn import_model(&self, by: Option<&Principal>, bytes: &[u8]) -> AppResult<StoredModel> {
+        if let Some(p) = by {
+            if !p.is_admin() && !p.roles.iter().any(|r| r == DESIGNER_ROLE) {
+                return Err(AppError::Forbidden(format!(
+                    "only administrators and members of the role '{DESIGNER_ROLE}' may upload models"
+                )));
+            }
+        }
+        let limit = self.config.max_model_bytes;
+        if bytes.len() > limit {
+            return Err(AppError::TooLarge {
+                message: format!("the model has {} bytes; the limit is {limit} (max_model_bytes)", bytes.len()),
+            });
+        }
+        let xml = std::str::from_utf8(bytes).map_err(|e| {
+            let (line, column) = line_col(bytes, e.valid_up_to());
+            AppError::InvalidModel { line, column, message: "the file is not UTF-8 text".into() }
+        })?;
+        let model = flowcal_bpmn::parse(xml, None)
+            .map_err(|e| AppError::InvalidModel { line: e.line, column: e.column, message: e.message })?;
+        let stored = self
+            .store
+            .insert_model(&model.key, &model.name, xml, by.map(|p| p.user.id), self.now())
+            .await?;
+        self.cache_model(stored.id, Arc::new(model));
+        Ok(stored)
+    }
+
+    fn cache_model(&self, id: ModelId, m: Arc<ProcessModel>) {
+        self.models.lock().unwrap_or_else(|p| p.into_inner()).insert(id, m);
+    }
+
+    /// The parsed model of a stored version.
+    pub async fn model(&self, id: ModelId) -> AppResult<(StoredModel, Arc<ProcessModel>)> {
+        let stored = self.store.model(id).await?.ok_or_else(|| AppError::NotFound(format!("model {id}")))?;
+        let cached = self.models.lock().unwrap_or_else(|p| p.into_inner()).get(&id).cloned();
+        let parsed = match cached {
+            Some(m) => m,
+            None => {
+                // It parsed when stored; failing now means the reader changed.
+                let m = flowcal_bpmn::parse(&stored.bpmn, None)
+                    .map_err(|e| AppError::Internal(anyhow::anyhow!("stored model {id} no longer parses: {e}")))?;
+                let m = Arc::new(m);
+                self.cache_model(id, m.clone());
+                m
+            }
+        };
+        Ok((stored, parsed))
+    }
+
+    pub async fn latest_model(&self, key: &str) -> AppResult<(StoredModel, Arc<ProcessModel>)> {
+        let stored = self
+            .store
+            .latest_model(key)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("model '{key}'")))?;
+        self.model(stored.id).await
+    }
+
+    fn engine<'m>(&self, model: &'m ProcessModel) -> AppResult<Engine<'m>> {
+        Ok(Engine::new(model, &self.config.time_zone)?)
+    }
+
+    /// Refuses values of `user` items that name no user.
+    async fn check_users(&self, model: &ProcessModel, data: &Map<String, Json>) -> AppResult<()> {
+        let mut fields = Vec::new();
+        for item in model.data_items.iter().filter(|i| i.data_type == flowcal_domain::DataType::User) {
+            if let Some(Json::String(login)) = data.get(&item.key) {
+                if self.store.user_by_login(login).await?.is_none() {
+                    fields.push((item.key.clone(), format!("there is no user '{login}'")));
+                }
+            }
+        }
+        if fields.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::InvalidData {
+                message: format!(
+                    "invalid data: {}",
+                    fields.iter().map(|(k, m)| format!("{k}: {m}")).collect::<Vec<_>>().join("; ")
+                ),
+                fields,
+            })
+        }
+    }
+
+    // ---- instances and tasks -------------------------------------------------------------------
+
+    /// Starts an instance of the newest version of a model.
+    pub async fn start_instance(
+        &self,
+        p: &Principal,
+        key: &str,
+        title: &str,
+        data: &Map<String, Json>,
+    ) -> AppResult<InstanceView> {
+        let title = title.trim();
+        if title.is_empty() || title.chars().count() > 500 {
+            return Err(AppError::Unprocessable("the title must have 1 to 500 characters".into()));
+        }
+        let (stored, model) = self.latest_model(key).await?;
+        let engine = self.engine(&model)?;
+        engine.validate(data)?;
+        self.check_users(&model, data).await?;
+        let now = self.now();
+        let start = engine.start(p.login(), data, now)?;
+        let (id, _) = self.store.create_instance(stored.id, title, p.login(), &start, now).await?;
+        self.instance_view_unchecked(id).await
+    }
+
+    async fn instance_view_unchecked(&self, id: InstanceId) -> AppResult<InstanceView> {
+        let instance = self.store.instance(id).await?.ok_or_else(|| AppError::NotFound(format!("instance {id}")))?;
+        let (model, _) = self.model(instance.model_id).await?;
+        let tasks = self.store.instance_tasks(id).await?;
+        Ok(InstanceView { instance, model, tasks })
+    }
+
+    /// An instance, for its starter, an administrator, or someone who has or had a task in it.
+    pub async fn instance(&self, p: &Principal, id: InstanceId) -> AppResult<InstanceView> {
+        let v = self.instance_view_unchecked(id).await?;
+        let involved = p.is_admin()
+            || v.instance.starter == p.login()
+            || v.tasks.iter().any(|t| p.can_see(t) || t.ended_by.as_deref() == Some(p.login()));
+        if !involved {
+            return Err(AppError::NotFound(format!("instance {id}")));
+        }
+        Ok(v)
+    }
+
+    /// The domain events of an instance (its starter and administrators).
+    pub async fn instance_events(&self, p: &Principal, id: InstanceId) -> AppResult<Vec<EventRecord>> {
+        let v = self.instance(p, id).await?;
+        if !p.is_admin() && v.instance.starter != p.login() {
+            return Err(AppError::Forbidden("only the starter and administrators see an instance's history".into()));
+        }
+        Ok(self.store.events(id).await?)
+    }
+
+    pub async fn tasks(&self, p: &Principal, state: Option<TaskState>) -> AppResult<Vec<TaskRecord>> {
+        Ok(self.store.tasks_for_user(p.login(), &p.roles, state).await?)
+    }
+
+    /// A task the principal may see; others get "not found", so ids reveal nothing.
+    pub async fn task(&self, p: &Principal, id: TaskId) -> AppResult<TaskRecord> {
+        match self.store.task(id).await? {
+            Some(t) if p.can_see(&t) => Ok(t),
+            _ => Err(AppError::NotFound(format!("task {id}"))),
+        }
+    }
+
+    /// A role member takes an unclaimed task.
+    pub async fn claim(&self, p: &Principal, id: TaskId) -> AppResult<TaskRecord> {
+        let t = self.task(p, id).await?;
+        if t.state != TaskState::Open {
+            return Err(AppError::Conflict(format!("task {id} is {}, not open", t.state.as_str())));
+        }
+        let login = p.login().to_owned();
+        let roles = p.roles.clone();
+        self.store
+            .assign_task(id, &login, &login, self.now(), |t| match (&t.assignee, &t.role) {
+                (Some(a), _) if *a == login => Ok(()),
+                (Some(a), _) => Err(flowcal_store::StoreError::Conflict(format!("task {id} was claimed by {a}"))),
+                (None, Some(r)) if roles.contains(r) => Ok(()),
+                _ => Err(flowcal_store::StoreError::Conflict(format!("task {id} cannot be claimed by {login}"))),
+            })
+            .await?;
+        self.task(p, id).await
+    }
+
+    /// Completes a task with data and moves the instance on. Of two
+    /// completions at once, exactly one wins; the other gets a conflict.
+    pub async fn complete(&self, p: &Principal, id: TaskId, data: &Map<String, Json>) -> AppResult<InstanceView> {
+        let t = self.task(p, id).await?;
+        if t.state != TaskState::Open {
+            return Err(AppError::Conflict(format!("task {id} is {}, not open", t.state.as_str())));
+        }
+        if !p.can_work(&t) {
+            return Err(AppError::Forbidden(format!("task {id} is assigned to someone else")));
+        }
+        let (_, model) = self.model(t.model_id).await?;
+        let engine = self.engine(&model)?;
+        engine.validate(data)?;
+        self.check_users(&model, data).await?;
+        if t.assignee.is_none() {
+            // Completing an unclaimed role task claims it first.
+            self.claim(p, id).await?;
+        }
+        let now = self.now();
+        let actor = p.login().to_owned();
+        self.store
+            .change_instance(t.instance_id, &actor, now, |rec, open| {
+                if !open.iter().any(|o| o.id == id) {
+                    return Err(flowcal_store::StoreError::Conflict(format!("task {id} is no longer open")));
+                }
+                Ok(engine.complete(&rec.state(&model.data_items), open, id, &rec.starter, data, now)?)
+            })
+            .await?;
+        self.instance_view_unchecked(t.instance_id).await
+    }
+
+    /// An administrator corrects an instance's data; deadlines that depend on it follow.
+    pub async fn set_data(&self, p: &Principal, id: InstanceId, data: &Map<String, Json>) -> AppResult<InstanceView> {
+        p.require_admin()?;
+        let v = self.instance_view_unchecked(id).await?;
+        let (_, model) = self.model(v.instance.model_id).await?;
+        let engine = self.engine(&model)?;
+        engine.validate(data)?;
+        self.check_users(&model, data).await?;
+        self.store
+            .change_instance(id, p.login(), self.now(), |rec, open| {
+                Ok(engine.set_data(&rec.state(&model.data_items), open, data)?)
+            })
+            .await?;
+        self.instance_view_unchecked(id).await
+    }
+
+    /// An administrator retries the gateways an instance is stuck at.
+    pub async fn retry(&self, p: &Principal, id: InstanceId) -> AppResult<InstanceView> {
+        p.require_admin()?;
+        let v = self.instance_view_unchecked(id).await?;
+        let (_, model) = self.model(v.instance.model_id).await?;
+        let engine = self.engine(&model)?;
+        let now = self.now();
+        self.store
+            .change_instance(id, p.login(), now, |rec, open| {
+                Ok(engine.retry(&rec.state(&model.data_items), open, &rec.starter, now)?)
+            })
+            .await?;
+        self.instance_view_unchecked(id).await
+    }
+
+    /// Cancels an instance (its starter or an administrator); open tasks are cancelled.
+    pub async fn cancel(&self, p: &Principal, id: InstanceId) -> AppResult<InstanceView> {
+        let v = self.instance(p, id).await?;
+        if !p.is_admin() && v.instance.starter != p.login() {
+            return Err(AppError::Forbidden("only the starter or an administrator may cancel an instance".into()));
+        }
+        let (_, model) = self.model(v.instance.model_id).await?;
+        let engine = self.engine(&model)?;
+        self.store
+            .change_instance(id, p.login(), self.now(), |rec, open| {
+                Ok(engine.cancel(&rec.state(&model.data_items), open)?)
+            })
+            .await?;
+        self.instance_view_unchecked(id).await
+    }
+
+    /// Instances stopped by an incident (administrators).
+    pub async fn incidents(&self, p: &Principal) -> AppResult<Vec<InstanceRecord>> {
+        p.require_admin()?;
+        Ok(self.store.incidents().await?)
+    }
+
+    pub async fn user_by_id(&self, id: UserId) -> AppResult<User> {
+        self.store.user(id).await?.ok_or_else(|| AppError::NotFound(format!("user {id}")))
+    }
+}
+
+/// An argon2id hash of a random string, verified against for unknown logins.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3ZsQ+mmsSmO03xGOOmYhG8jBuvlA8w/NKkzBG0e7a2o";
+
+/// 1-based line and column of a byte offset.
+fn line_col(bytes: &[u8], offset: usize) -> (u32, u32) {
+    let before = &bytes[..offset.min(bytes.len())];
+    let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+    let col = before.iter().rev().take_while(|b| **b != b'\n').count() + 1;
+    (u32::try_from(line).unwrap_or(u32::MAX), u32::try_from(col).unwrap_or(u32::MAX))
+}

@@ -1,0 +1,206 @@
+//! Configuration: defaults < a TOML file < `FLOWCAL_*` environment variables.
+//!
+//! Unknown keys are refused so that a typo never silently falls back to a
+//! default. Values that may hold secrets are redacted in `Debug`.
+
+use serde::Deserialize;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// The whole configuration, after layering.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address the web server listens on.
+    pub listen: String,
+    /// The address people reach flowcal at (links in calendar entries point here).
+    pub public_url: String,
+    /// Where the SQLite database and the secret key live by default.
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; default: SQLite in the data folder.
+    pub database_url: String,
+    /// The key that encrypts stored credentials; created (mode 0600) when absent.
+    pub secret_key_file: PathBuf,
+    /// The zone of process models that name none (IANA name).
+    pub time_zone: String,
+    /// Largest BPMN upload, in bytes.
+    pub max_model_bytes: usize,
+    /// How long a browser session lasts, in hours.
+    pub session_hours: u32,
+    /// Log filter (tracing `EnvFilter` syntax), e.g. `info` or `flowcal=debug`.
+    pub log: String,
+}
+
+/// The keys, as written in the file; each is also read from `FLOWCAL_<KEY>`.
+const KEYS: &[&str] = &[
+    "listen",
+    "public_url",
+    "data_dir",
+    "database_url",
+    "secret_key_file",
+    "time_zone",
+    "max_model_bytes",
+    "session_hours",
+    "log",
+];
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8080".into(),
+            public_url: String::new(),
+            data_dir: PathBuf::from("flowcal-data"),
+            database_url: String::new(),
+            secret_key_file: PathBuf::new(),
+            time_zone: "UTC".into(),
+            max_model_bytes: 2 * 1024 * 1024,
+            session_hours: 12,
+            log: "info".into(),
+        }
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("public_url", &self.public_url)
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &flowcal_store::redact_url(&self.database_url))
+            .field("secret_key_file", &self.secret_key_file)
+            .field("time_zone", &self.time_zone)
+            .field("max_model_bytes", &self.max_model_bytes)
+            .field("session_hours", &self.session_hours)
+            .field("log", &self.log)
+            .finish()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the configuration file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("the configuration is invalid ({origin}): {message}")]
+    Invalid { origin: String, message: String },
+}
+
+impl Config {
+    /// Loads the configuration: `file` if given, else `flowcal.toml` in the
+    /// working folder when present; then the environment.
+    pub fn load(file: Option<&Path>, env: &[(String, String)]) -> Result<Config, ConfigError> {
+        let (text, origin) = match file {
+            Some(p) => (
+                std::fs::read_to_string(p).map_err(|source| ConfigError::Read { path: p.to_owned(), source })?,
+                p.display().to_string(),
+            ),
+            None if Path::new("flowcal.toml").exists() => (
+                std::fs::read_to_string("flowcal.toml")
+                    .map_err(|source| ConfigError::Read { path: "flowcal.toml".into(), source })?,
+                "flowcal.toml".to_owned(),
+            ),
+            None => (String::new(), "defaults".to_owned()),
+        };
+        Self::from_parts(&text, &origin, env)
+    }
+
+    /// Builds the configuration from file text and environment pairs.
+    pub fn from_parts(text: &str, origin: &str, env: &[(String, String)]) -> Result<Config, ConfigError> {
+        let invalid = |origin: &str, message: String| ConfigError::Invalid { origin: origin.to_owned(), message };
+        let mut table: toml::Table = toml::from_str(text).map_err(|e| invalid(origin, e.to_string()))?;
+        for (name, value) in env {
+            let Some(key) = name.strip_prefix("FLOWCAL_").map(str::to_ascii_lowercase) else { continue };
+            if !KEYS.contains(&key.as_str()) {
+                continue;
+            }
+            // Numbers stay numbers; everything else is a string.
+            let v = match value.parse::<i64>() {
+                Ok(n) if key == "max_model_bytes" || key == "session_hours" => toml::Value::Integer(n),
+                _ => toml::Value::String(value.clone()),
+            };
+            table.insert(key, v);
+        }
+        let mut config: Config =
+            Config::deserialize(toml::Value::Table(table)).map_err(|e| invalid(origin, e.to_string()))?;
+        config.fill_derived();
+        config.check().map_err(|m| invalid(origin, m))?;
+        Ok(config)
+    }
+
+    fn fill_derived(&mut self) {
+        if self.public_url.is_empty() {
+            self.public_url = format!("http://{}", self.listen);
+        }
+        while self.public_url.ends_with('/') {
+            self.public_url.pop();
+        }
+        if self.database_url.is_empty() {
+            self.database_url = format!("sqlite://{}", self.data_dir.join("flowcal.db").display());
+        }
+        if self.secret_key_file.as_os_str().is_empty() {
+            self.secret_key_file = self.data_dir.join("secret.key");
+        }
+    }
+
+    fn check(&self) -> Result<(), String> {
+        flowcal_domain::user::parse_time_zone(&self.time_zone).map_err(|e| format!("time_zone: {e}"))?;
+        flowcal_store::Backend::from_url(&self.database_url).map_err(|e| format!("database_url: {e}"))?;
+        if !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://")) {
+            return Err(format!("public_url must start with http:// or https:// (got '{}')", self.public_url));
+        }
+        if self.max_model_bytes == 0 || self.session_hours == 0 {
+            return Err("max_model_bytes and session_hours must be above zero".into());
+        }
+        Ok(())
+    }
+
+    /// A commented example, printed by `flowcal default-config`.
+    pub fn example() -> &'static str {
+        include_str!("../flowcal.example.toml")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(a, b)| ((*a).to_owned(), (*b).to_owned())).collect()
+    }
+
+    #[test]
+    fn layering_defaults_file_env() {
+        let c = Config::from_parts("", "t", &[]).unwrap();
+        assert_eq!(c.listen, "127.0.0.1:8080");
+        assert_eq!(c.public_url, "http://127.0.0.1:8080");
+        assert_eq!(c.database_url, "sqlite://flowcal-data/flowcal.db");
+        let c = Config::from_parts("listen = \"0.0.0.0:9000\"\ntime_zone = \"Europe/Berlin\"", "t", &[]).unwrap();
+        assert_eq!((c.listen.as_str(), c.time_zone.as_str()), ("0.0.0.0:9000", "Europe/Berlin"));
+        let c = Config::from_parts(
+            "listen = \"0.0.0.0:9000\"",
+            "t",
+            &env(&[("FLOWCAL_LISTEN", "127.0.0.1:1"), ("FLOWCAL_MAX_MODEL_BYTES", "10"), ("FLOWCAL_OTHER", "x")]),
+        )
+        .unwrap();
+        assert_eq!((c.listen.as_str(), c.max_model_bytes), ("127.0.0.1:1", 10));
+    }
+
+    #[test]
+    fn refuses_unknown_keys_and_bad_values() {
+        let e = Config::from_parts("lisen = \"x\"", "f.toml", &[]).unwrap_err().to_string();
+        assert!(e.contains("lisen") && e.contains("f.toml"), "{e}");
+        assert!(Config::from_parts("time_zone = \"Nowhere/Land\"", "t", &[]).is_err());
+        assert!(Config::from_parts("database_url = \"mysql://x\"", "t", &[]).is_err());
+    }
+
+    #[test]
+    fn debug_redacts_database_password() {
+        let c = Config::from_parts("database_url = \"postgres://u:hunter2@db/x\"", "t", &[]).unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("hunter2") && shown.contains("u:***@db"), "{shown}");
+    }
+
+    #[test]
+    fn example_is_valid() {
+        Config::from_parts(Config::example(), "example", &[]).unwrap();
+    }
+}

@@ -1,0 +1,128 @@
+//! One error type for the application services and its JSON rendering:
+//! `{"error": {"code", "message", …}}` with the fitting status. A 500 says
+//! nothing about its cause; the log gets the whole chain.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use flowcal_engine::EngineError;
+use flowcal_store::StoreError;
+use serde_json::{json, Value};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{message}")]
+    TooLarge { message: String },
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// A rejected process model, with the position of the problem.
+    #[error("line {line}, column {column}: {message}")]
+    InvalidModel { line: u32, column: u32, message: String },
+    /// Data that does not fit its items.
+    #[error("{message}")]
+    InvalidData { message: String, fields: Vec<(String, String)> },
+    #[error("{0}")]
+    Unprocessable(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl AppError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::InvalidModel { .. } | AppError::InvalidData { .. } | AppError::Unprocessable(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::BadRequest(_) => "bad_request",
+            AppError::Unauthorized(_) => "unauthorized",
+            AppError::Forbidden(_) => "forbidden",
+            AppError::NotFound(_) => "not_found",
+            AppError::Conflict(_) => "conflict",
+            AppError::TooLarge { .. } => "too_large",
+            AppError::UnsupportedMediaType(_) => "unsupported_media_type",
+            AppError::InvalidModel { .. } => "invalid_model",
+            AppError::InvalidData { .. } => "invalid_data",
+            AppError::Unprocessable(_) => "unprocessable",
+            AppError::Internal(_) => "internal",
+        }
+    }
+
+    /// The JSON body.
+    pub fn body(&self) -> Value {
+        let mut e = json!({"code": self.code(), "message": self.to_string()});
+        match self {
+            AppError::InvalidModel { line, column, message } => {
+                e["line"] = json!(line);
+                e["column"] = json!(column);
+                e["message"] = json!(format!("line {line}, column {column}: {message}"));
+            }
+            AppError::InvalidData { fields, .. } => {
+                e["fields"] = fields.iter().map(|(k, m)| json!({"key": k, "message": m})).collect();
+            }
+            AppError::Internal(_) => e["message"] = json!("internal error; the server log has the details"),
+            _ => {}
+        }
+        json!({ "error": e })
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        if let AppError::Internal(e) = &self {
+            tracing::error!(error = format!("{e:#}"), "request failed");
+        }
+        (self.status(), Json(self.body())).into_response()
+    }
+}
+
+impl From<EngineError> for AppError {
+    fn from(e: EngineError) -> Self {
+        match e {
+            EngineError::InvalidData(errors) => AppError::InvalidData {
+                message: format!(
+                    "invalid data: {}",
+                    errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+                ),
+                fields: errors.into_iter().map(|e| (e.key, e.message)).collect(),
+            },
+            EngineError::NotRunning(_) | EngineError::TaskNotOpen(_) => AppError::Conflict(e.to_string()),
+            EngineError::Zone(_) | EngineError::NoStart => AppError::Unprocessable(e.to_string()),
+        }
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(what) => AppError::NotFound(format!("{what} not found")),
+            StoreError::Conflict(m) => AppError::Conflict(m),
+            StoreError::Engine(e) => e.into(),
+            other => AppError::Internal(anyhow::Error::new(other)),
+        }
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

@@ -1,0 +1,67 @@
+//! flowcal's application: configuration, services, and the HTTP layer (the
+//! JSON API v1 and the browser's sign-in).
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod app;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod secrets;
+pub mod web;
+
+use crate::app::{App, Clock};
+use crate::config::Config;
+use anyhow::Context;
+use axum::extract::Request;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use flowcal_store::Store;
+use std::future::Future;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// Opens the store (migrating it), makes sure the secret key exists, and
+/// builds the application.
+pub async fn build(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Arc<App>> {
+    if config.database_url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("cannot create the data folder {}", config.data_dir.display()))?;
+    }
+    secrets::ensure_key_file(&config.secret_key_file)?;
+    let store = Store::connect(&config.database_url).await?;
+    let applied = store.migrate().await?;
+    if !applied.is_empty() {
+        tracing::info!(?applied, "database migrated");
+    }
+    Ok(Arc::new(App::new(config, store, clock)))
+}
+
+/// All routes.
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/healthz", get(web::healthz))
+        .route("/login", post(web::login))
+        .route("/logout", post(web::logout))
+        .merge(api::router())
+        .layer(middleware::from_fn(log_request))
+        .with_state(app)
+}
+
+async fn log_request(req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let started = std::time::Instant::now();
+    let resp = next.run(req).await;
+    tracing::info!(%method, %path, status = resp.status().as_u16(), ms = started.elapsed().as_millis() as u64, "request");
+    resp
+}
+
+/// Serves on `listener` until `shutdown` completes.
+pub async fn serve(app: Arc<App>, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    tracing::info!(addr = %listener.local_addr()?, public_url = %app.config.public_url, "flowcal is serving");
+    axum::serve(listener, router(app)).with_graceful_shutdown(shutdown).await?;
+    Ok(())
+}

@@ -1,0 +1,239 @@
+//! The `flowcal` command: serve the web app and API, migrate the database,
+//! manage users, tokens and models, and load demo data.
+#![forbid(unsafe_code)]
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use flowcal_server::app::{App, SystemClock};
+use flowcal_server::config::Config;
+use std::io::Read;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(name = "flowcal", version, about = "Workflows whose deadlines land in people's calendars")]
+struct Cli {
+    /// Configuration file (default: FLOWCAL_CONFIG, else ./flowcal.toml when present).
+    #[arg(long, global = true, env = "FLOWCAL_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the web app and JSON API.
+    Serve,
+    /// Create or update the database schema, then exit.
+    Migrate,
+    /// Print a commented example configuration.
+    DefaultConfig,
+    /// Load demo users and process models (safe to run twice).
+    Demo,
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manage personal API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Manage process models.
+    Model {
+        #[command(subcommand)]
+        command: ModelCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user.
+    Add {
+        login: String,
+        /// Make the user an administrator.
+        #[arg(long)]
+        admin: bool,
+        /// Put the user in a role (a lane's name); repeat for several.
+        #[arg(long = "role")]
+        roles: Vec<String>,
+        /// Read the password from standard input (one line). Without it, the
+        /// user signs in with API tokens only.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List users.
+    List,
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a personal API token for a user and print it (shown once).
+    Create {
+        login: String,
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ModelCommand {
+    /// Import a BPMN 2.0 file as the next version of its process.
+    Import { file: PathBuf },
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    if let Command::DefaultConfig = cli.command {
+        print!("{}", Config::example());
+        return std::process::ExitCode::SUCCESS;
+    }
+    let env: Vec<(String, String)> = std::env::vars().collect();
+    let config = match Config::load(cli.config.as_deref(), &env) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    init_logging(&config.log);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command, config)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(filter))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+async fn app(config: Config) -> anyhow::Result<Arc<App>> {
+    flowcal_server::build(config, Arc::new(SystemClock)).await
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    match command {
+        Command::DefaultConfig => Ok(()),
+        Command::Serve => {
+            let listen = config.listen.clone();
+            let app = app(config).await?;
+            let listener = tokio::net::TcpListener::bind(&listen)
+                .await
+                .with_context(|| format!("cannot listen on {listen} (set FLOWCAL_LISTEN or listen in flowcal.toml)"))?;
+            flowcal_server::serve(app, listener, shutdown_signal()).await
+        }
+        Command::Migrate => {
+            let store = flowcal_store::Store::connect(&config.database_url).await?;
+            let applied = store.migrate().await?;
+            if applied.is_empty() {
+                println!("the database is up to date");
+            } else {
+                println!("applied: {}", applied.join(", "));
+            }
+            Ok(())
+        }
+        Command::Demo => {
+            let public_url = config.public_url.clone();
+            let app = app(config).await?;
+            let report = flowcal_server::demo::load(&app).await?;
+            println!("demo users: alice (administrator, designers), bob (managers), carol (managers, hr)");
+            println!("demo password for each: {}", flowcal_server::demo::DEMO_PASSWORD);
+            if !report.users_created.is_empty() {
+                println!("created users: {}", report.users_created.join(", "));
+            }
+            if !report.models_imported.is_empty() {
+                println!("imported models: {}", report.models_imported.join(", "));
+            }
+            println!("start the server with `flowcal serve`, then open {public_url}");
+            Ok(())
+        }
+        Command::User { command: UserCommand::Add { login, admin, roles, password_stdin } } => {
+            let password = if password_stdin {
+                let mut s = String::new();
+                std::io::stdin().read_to_string(&mut s).context("cannot read the password from standard input")?;
+                let line = s.lines().next().unwrap_or("").to_owned();
+                if line.is_empty() {
+                    bail!("no password on standard input");
+                }
+                Some(line)
+            } else {
+                None
+            };
+            let app = app(config).await?;
+            let user = app.add_user(&login, admin, &roles, password.as_deref()).await?;
+            println!(
+                "created user {}{}{}",
+                user.login,
+                if user.is_admin { " (administrator)" } else { "" },
+                if roles.is_empty() { String::new() } else { format!(" in roles {}", roles.join(", ")) }
+            );
+            Ok(())
+        }
+        Command::User { command: UserCommand::List } => {
+            let app = app(config).await?;
+            for u in app.store.list_users().await? {
+                let roles = app.store.roles(u.id).await?;
+                println!("{}\t{}\t{}", u.login, if u.is_admin { "admin" } else { "user" }, roles.join(","));
+            }
+            Ok(())
+        }
+        Command::Token { command: TokenCommand::Create { login, name } } => {
+            let app = app(config).await?;
+            println!("{}", app.create_token(&login, &name).await?);
+            Ok(())
+        }
+        Command::Model { command: ModelCommand::Import { file } } => {
+            let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let app = app(config).await?;
+            match app.import_model(None, &bytes).await {
+                Ok(m) => {
+                    println!("imported model {} version {} ({})", m.key, m.version, m.name);
+                    Ok(())
+                }
+                Err(e @ flowcal_server::error::AppError::InvalidModel { .. }) => {
+                    bail!("{}: {e}", file.display())
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}
