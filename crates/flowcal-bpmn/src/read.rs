@@ -56,9 +56,34 @@ pub(crate) struct DraftCondition {
     pub pos: Pos,
 }
 
-pub(crate) fn pos(n: XNode<'_, '_>) -> Pos {
+/// Where an element starts. For error paths: each call scans the text up to
+/// the element (use [`Lines`] for every node of a model).
+fn pos(n: XNode<'_, '_>) -> Pos {
     let p = n.document().text_pos_at(n.range().start);
     Pos { line: p.row, column: p.col }
+}
+
+/// Line starts of the document, so that the position of every node and flow
+/// costs a binary search rather than a scan from the start of the text.
+struct Lines<'input> {
+    text: &'input str,
+    starts: Vec<usize>,
+}
+
+impl<'input> Lines<'input> {
+    fn new(text: &'input str) -> Self {
+        let starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
+        Lines { text, starts }
+    }
+
+    /// Same as roxmltree's `text_pos_at`: 1-based line, column in characters.
+    fn pos(&self, n: XNode<'_, '_>) -> Pos {
+        let at = n.range().start.min(self.text.len());
+        let line = self.starts.partition_point(|&s| s <= at).max(1);
+        let start = self.starts[line - 1];
+        let column = self.text.get(start..at).map_or(1, |s| s.chars().count() + 1);
+        Pos { line: u32::try_from(line).unwrap_or(u32::MAX), column: u32::try_from(column).unwrap_or(u32::MAX) }
+    }
 }
 
 pub(crate) fn xml_error(e: roxmltree::Error) -> BpmnError {
@@ -110,7 +135,10 @@ fn misplaced_flowcal(n: XNode<'_, '_>) -> BpmnError {
     let message = if local == "dataItem" {
         "flowcal:dataItem belongs directly in the process's bpmn:extensionElements".to_owned()
     } else {
-        format!("flowcal:{local} is not a flowcal element (flowcal reads flowcal:dataItem in the process's bpmn:extensionElements)")
+        format!(
+            "flowcal:{local} is not a flowcal element (flowcal reads flowcal:dataItem in the process's \
+             bpmn:extensionElements)"
+        )
     };
     pos(n).error(message)
 }
@@ -238,7 +266,8 @@ pub(crate) fn read(doc: &Document<'_>, default_zone: Option<&str>) -> Result<Dra
     }
     let process = select_process(root)?;
     scan_process(process)?;
-    let process_pos = pos(process);
+    let lines = Lines::new(doc.input_text());
+    let process_pos = lines.pos(process);
     let key = attr(process, "id")
         .ok_or_else(|| process_pos.error("the bpmn:process has no id; flowcal uses it as the model's key"))?
         .to_owned();
@@ -250,7 +279,7 @@ pub(crate) fn read(doc: &Document<'_>, default_zone: Option<&str>) -> Result<Dra
         }
         None => default_zone.map(str::to_owned),
     };
-    let items = read_items(process)?;
+    let items = read_items(process, &lines)?;
     let roles = read_lanes(process)?;
 
     let mut ids: HashMap<&str, Pos> = HashMap::new();
@@ -261,7 +290,7 @@ pub(crate) fn read(doc: &Document<'_>, default_zone: Option<&str>) -> Result<Dra
         if !NODE_KINDS.contains(&local) && local != "sequenceFlow" {
             continue;
         }
-        let at = pos(child);
+        let at = lines.pos(child);
         let id = attr(child, "id").ok_or_else(|| at.error(format!("this bpmn:{local} has no id")))?;
         if let Some(first) = ids.insert(id, at) {
             return Err(at.error(format!(
@@ -270,16 +299,16 @@ pub(crate) fn read(doc: &Document<'_>, default_zone: Option<&str>) -> Result<Dra
             )));
         }
         if local == "sequenceFlow" {
-            flows.push(read_flow(child, id)?);
+            flows.push(read_flow(child, id, at, &lines)?);
         } else {
-            nodes.push(read_node(child, id, &items, &roles)?);
+            nodes.push(read_node(child, id, at, &items, &roles)?);
         }
     }
     Ok(Draft { key, name, time_zone, items, nodes, flows, process_pos })
 }
 
 /// `flowcal:dataItem` elements in the process's extensionElements.
-fn read_items(process: XNode<'_, '_>) -> Result<Vec<DataItemDef>, BpmnError> {
+fn read_items(process: XNode<'_, '_>, lines: &Lines<'_>) -> Result<Vec<DataItemDef>, BpmnError> {
     let mut items: Vec<DataItemDef> = Vec::new();
     let mut seen: HashMap<String, Pos> = HashMap::new();
     let decls = elements(process)
@@ -287,7 +316,7 @@ fn read_items(process: XNode<'_, '_>) -> Result<Vec<DataItemDef>, BpmnError> {
         .flat_map(elements)
         .filter(|e| e.tag_name().namespace() == Some(FLOWCAL_NS) && e.tag_name().name() == "dataItem");
     for el in decls {
-        let at = pos(el);
+        let at = lines.pos(el);
         for a in el.attributes() {
             let known = ["key", "label", "type", "required", "options"].contains(&a.name());
             if (a.namespace().is_none() || a.namespace() == Some(FLOWCAL_NS)) && !known {
@@ -323,9 +352,9 @@ fn read_items(process: XNode<'_, '_>) -> Result<Vec<DataItemDef>, BpmnError> {
             None | Some("false") => false,
             Some("true") => true,
             Some(other) => {
-                return Err(at.error(format!(
-                    "data item '{key}': required=\"{other}\" is neither \"true\" nor \"false\""
-                )))
+                return Err(
+                    at.error(format!("data item '{key}': required=\"{other}\" is neither \"true\" nor \"false\""))
+                )
             }
         };
         let options = match get("options") {
@@ -391,29 +420,33 @@ fn read_lanes(process: XNode<'_, '_>) -> Result<HashMap<String, String>, BpmnErr
 fn read_node(
     el: XNode<'_, '_>,
     id: &str,
+    at: Pos,
     items: &[DataItemDef],
     roles: &HashMap<String, String>,
 ) -> Result<DraftNode, BpmnError> {
-    let at = pos(el);
     let name = el.attribute("name").map(collapse).filter(|n| !n.is_empty());
     let kind = match el.tag_name().name() {
         "startEvent" => NodeKind::Start,
         "endEvent" => NodeKind::End,
         "userTask" => {
-            let deadline = read_deadline(el, id, items)?;
-            let assignee = read_assignee(el, id, items, roles)?;
+            let deadline = read_deadline(el, id, at, items)?;
+            let assignee = read_assignee(el, id, at, items, roles)?;
             NodeKind::UserTask { deadline, assignee }
         }
         "exclusiveGateway" => NodeKind::Exclusive { default: attr(el, "default").map(str::to_owned) },
         _ => NodeKind::Parallel,
     };
-    let node =
-        Node { id: id.to_owned(), name: name.clone().unwrap_or_else(|| id.to_owned()), kind, line: at.line, column: at.column };
+    let node = Node {
+        id: id.to_owned(),
+        name: name.clone().unwrap_or_else(|| id.to_owned()),
+        kind,
+        line: at.line,
+        column: at.column,
+    };
     Ok(DraftNode { node, named: name.is_some(), pos: at })
 }
 
-fn read_deadline(el: XNode<'_, '_>, id: &str, items: &[DataItemDef]) -> Result<DeadlineRule, BpmnError> {
-    let at = pos(el);
+fn read_deadline(el: XNode<'_, '_>, id: &str, at: Pos, items: &[DataItemDef]) -> Result<DeadlineRule, BpmnError> {
     let fail = |m: String| at.error(format!("task '{id}': {m}"));
     let after = flowcal_attr(el, "deadline");
     let from = flowcal_attr(el, "deadlineFrom");
@@ -465,7 +498,9 @@ fn read_deadline(el: XNode<'_, '_>, id: &str, items: &[DataItemDef]) -> Result<D
             Ok(DeadlineRule::From { item: key.to_owned(), offset })
         }
         (None, None) => match offset {
-            Some(_) => Err(fail("flowcal:deadlineOffset needs flowcal:deadlineFrom (the item it is counted from)".into())),
+            Some(_) => {
+                Err(fail("flowcal:deadlineOffset needs flowcal:deadlineFrom (the item it is counted from)".into()))
+            }
             None => Ok(DeadlineRule::None),
         },
     }
@@ -474,10 +509,10 @@ fn read_deadline(el: XNode<'_, '_>, id: &str, items: &[DataItemDef]) -> Result<D
 fn read_assignee(
     el: XNode<'_, '_>,
     id: &str,
+    at: Pos,
     items: &[DataItemDef],
     roles: &HashMap<String, String>,
 ) -> Result<AssigneeRule, BpmnError> {
-    let at = pos(el);
     let fail = |m: String| at.error(format!("task '{id}': {m}"));
     let Some(text) = flowcal_attr(el, "assignee") else {
         return Ok(roles.get(id).map_or(AssigneeRule::Starter, |role| AssigneeRule::Role(role.clone())));
@@ -505,8 +540,7 @@ fn read_assignee(
     Err(fail(format!("flowcal:assignee '{text}' is not understood; write starter, user:LOGIN or item:KEY")))
 }
 
-fn read_flow(el: XNode<'_, '_>, id: &str) -> Result<DraftFlow, BpmnError> {
-    let at = pos(el);
+fn read_flow(el: XNode<'_, '_>, id: &str, at: Pos, lines: &Lines<'_>) -> Result<DraftFlow, BpmnError> {
     let source = attr(el, "sourceRef").ok_or_else(|| at.error(format!("sequence flow '{id}' has no sourceRef")))?;
     let target = attr(el, "targetRef").ok_or_else(|| at.error(format!("sequence flow '{id}' has no targetRef")))?;
     let condition = match elements(el).find(|c| is_bpmn(*c, "conditionExpression")) {
@@ -518,7 +552,7 @@ fn read_flow(el: XNode<'_, '_>, id: &str) -> Result<DraftFlow, BpmnError> {
             if text.is_empty() {
                 None
             } else {
-                let at = pos(expr);
+                let at = lines.pos(expr);
                 let condition = Condition::parse(text)
                     .map_err(|e| at.error(format!("flow '{id}': condition '{text}' is not supported: {e}")))?;
                 Some(DraftCondition { condition, pos: at })
@@ -526,4 +560,35 @@ fn read_flow(el: XNode<'_, '_>, id: &str) -> Result<DraftFlow, BpmnError> {
         }
     };
     Ok(DraftFlow { id: id.to_owned(), source: source.to_owned(), target: target.to_owned(), condition, pos: at })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_index_agrees_with_roxmltree() {
+        let texts = [
+            include_str!(
+                "../../../tests/fixtures/bpmn-samples/supported/signavio-exclusive-gateway-no-conditions.bpmn"
+            ),
+            include_str!(
+                "../../../tests/fixtures/bpmn-samples/supported/camunda-modeler-parallel-exclusive-default.bpmn"
+            ),
+            "<?xml version=\"1.0\"?>\r\n<a>\r\n  <b name=\"Größe → ü\"/><c/>\r\n\t<d>é</d><e\n/></a>\n",
+        ];
+        for text in texts {
+            let doc = match Document::parse(text) {
+                Ok(d) => d,
+                Err(e) => panic!("{e}"),
+            };
+            let lines = Lines::new(text);
+            let mut checked = 0;
+            for n in doc.descendants().filter(XNode::is_element) {
+                assert_eq!(lines.pos(n), pos(n), "{:?}", n.tag_name());
+                checked += 1;
+            }
+            assert!(checked >= 5);
+        }
+    }
 }

@@ -33,15 +33,14 @@ fn list(flows: &[&DraftFlow]) -> String {
 }
 
 pub(crate) fn validate(draft: Draft) -> Result<ProcessModel, BpmnError> {
-    let by_id: HashMap<&str, &DraftNode> = draft.nodes.iter().map(|n| (n.node.id.as_str(), n)).collect();
+    let node_ids: HashSet<&str> = draft.nodes.iter().map(|n| n.node.id.as_str()).collect();
 
     for f in &draft.flows {
         for (end, verb) in [(&f.source, "starts at"), (&f.target, "points to")] {
-            if !by_id.contains_key(end.as_str()) {
-                return Err(f.pos.error(format!(
-                    "sequence flow '{}' {verb} '{end}', which is not a node of this process",
-                    f.id
-                )));
+            if !node_ids.contains(end.as_str()) {
+                return Err(f
+                    .pos
+                    .error(format!("sequence flow '{}' {verb} '{end}', which is not a node of this process", f.id)));
             }
         }
     }
@@ -62,15 +61,24 @@ pub(crate) fn validate(draft: Draft) -> Result<ProcessModel, BpmnError> {
         return Err(draft.process_pos.error("the process has no end event (bpmn:endEvent)"));
     }
 
+    // Flows by node, in document order (built once: models can be large).
+    let mut incoming: HashMap<&str, Vec<&DraftFlow>> = HashMap::new();
+    let mut outgoing: HashMap<&str, Vec<&DraftFlow>> = HashMap::new();
+    for f in &draft.flows {
+        incoming.entry(f.target.as_str()).or_default().push(f);
+        outgoing.entry(f.source.as_str()).or_default().push(f);
+    }
+    let none = Vec::new();
     for n in &draft.nodes {
-        check_node(n, &draft.flows)?;
+        let id = n.node.id.as_str();
+        check_node(n, incoming.get(id).unwrap_or(&none), outgoing.get(id).unwrap_or(&none))?;
     }
 
     // Every node must be reachable from the start.
     let mut seen: HashSet<&str> = HashSet::from([start.node.id.as_str()]);
     let mut queue = VecDeque::from([start.node.id.as_str()]);
     while let Some(id) = queue.pop_front() {
-        for f in draft.flows.iter().filter(|f| f.source == id) {
+        for f in outgoing.get(id).unwrap_or(&none) {
             if seen.insert(f.target.as_str()) {
                 queue.push_back(f.target.as_str());
             }
@@ -103,10 +111,7 @@ pub(crate) fn validate(draft: Draft) -> Result<ProcessModel, BpmnError> {
     })
 }
 
-fn check_node(n: &DraftNode, flows: &[DraftFlow]) -> Result<(), BpmnError> {
-    let id = n.node.id.as_str();
-    let incoming: Vec<&DraftFlow> = flows.iter().filter(|f| f.target == id).collect();
-    let outgoing: Vec<&DraftFlow> = flows.iter().filter(|f| f.source == id).collect();
+fn check_node(n: &DraftNode, incoming: &[&DraftFlow], outgoing: &[&DraftFlow]) -> Result<(), BpmnError> {
     let this = describe(n);
     let at = n.pos;
 
@@ -128,7 +133,7 @@ fn check_node(n: &DraftNode, flows: &[DraftFlow]) -> Result<(), BpmnError> {
             if !incoming.is_empty() {
                 return Err(at.error(format!(
                     "{this} has an incoming flow ({}); nothing can lead back to the start",
-                    list(&incoming)
+                    list(incoming)
                 )));
             }
             if outgoing.len() > 1 {
@@ -136,16 +141,15 @@ fn check_node(n: &DraftNode, flows: &[DraftFlow]) -> Result<(), BpmnError> {
                     "{this} has {} outgoing flows ({}); it needs exactly one (start several branches with a parallel \
                      gateway)",
                     outgoing.len(),
-                    list(&outgoing)
+                    list(outgoing)
                 )));
             }
         }
         NodeKind::End => {
             if !outgoing.is_empty() {
-                return Err(at.error(format!(
-                    "{this} has an outgoing flow ({}); an end event ends its path",
-                    list(&outgoing)
-                )));
+                return Err(
+                    at.error(format!("{this} has an outgoing flow ({}); an end event ends its path", list(outgoing)))
+                );
             }
         }
         NodeKind::UserTask { .. } => {
@@ -157,11 +161,11 @@ fn check_node(n: &DraftNode, flows: &[DraftFlow]) -> Result<(), BpmnError> {
                     "{this} has {} outgoing flows ({}); a task has exactly one: split with a parallel gateway (all \
                      paths) or an exclusive gateway (one path)",
                     outgoing.len(),
-                    list(&outgoing)
+                    list(outgoing)
                 )));
             }
         }
-        NodeKind::Exclusive { default } => check_exclusive(n, default.as_deref(), &outgoing)?,
+        NodeKind::Exclusive { default } => check_exclusive(n, default.as_deref(), outgoing)?,
         NodeKind::Parallel => {}
     }
     Ok(())

@@ -215,89 +215,101 @@ impl<'a> Lexer<'a> {
     }
 
     fn tokens(&self) -> Result<Vec<Token>, ConditionError> {
-        let src = self.src;
-        let bytes = src.as_bytes();
+        let bytes = self.src.as_bytes();
         let mut out: Vec<Token> = Vec::new();
         let mut i = 0;
         while i < bytes.len() {
             let c = bytes[i];
-            let at = self.base + i;
             if c.is_ascii_whitespace() {
                 i += 1;
                 continue;
             }
+            // A minus is a sign where a value is expected, and arithmetic elsewhere.
             let after_operand = matches!(
                 out.last().map(|t| &t.tok),
                 Some(Tok::Num(_) | Tok::Str(_) | Tok::Ident(_) | Tok::Bool(_) | Tok::RParen)
             );
-            let next = bytes.get(i + 1).copied();
-            let (tok, len) =
-                if c.is_ascii_digit() || (c == b'-' && !after_operand && next.is_some_and(|n| n.is_ascii_digit())) {
-                    let mut j = i + 1;
-                    while j < bytes.len() && bytes[j].is_ascii_digit() {
-                        j += 1;
-                    }
-                    if j + 1 < bytes.len() && bytes[j] == b'.' && bytes[j + 1].is_ascii_digit() {
-                        j += 1;
-                        while j < bytes.len() && bytes[j].is_ascii_digit() {
-                            j += 1;
-                        }
-                    }
-                    if j < bytes.len() && (bytes[j].is_ascii_alphanumeric() || bytes[j] == b'_' || bytes[j] == b'.') {
-                        return Err(self.unsupported(at));
-                    }
-                    let n: f64 = src[i..j].parse().map_err(|_| self.unsupported(at))?;
-                    if !n.is_finite() {
-                        return Err(self.unsupported(at));
-                    }
-                    (Tok::Num(n), j - i)
-                } else if c == b'"' || c == b'\'' {
-                    let (s, len) = self.string(i)?;
-                    (Tok::Str(s), len)
-                } else if c.is_ascii_alphabetic() || c == b'_' {
-                    let mut j = i + 1;
-                    while j < bytes.len() && (bytes[j].is_ascii_alphanumeric() || bytes[j] == b'_') {
-                        j += 1;
-                    }
-                    let word = &src[i..j];
-                    let tok = match word.to_ascii_lowercase().as_str() {
-                        "and" => Tok::And,
-                        "or" => Tok::Or,
-                        "not" => Tok::Not,
-                        "true" => Tok::Bool(true),
-                        "false" => Tok::Bool(false),
-                        "null" => return Err(self.unsupported(at)),
-                        _ => {
-                            // `var:gt(`, `foo(`, `a.b`: calls and member access.
-                            let rest = src[j..].trim_start();
-                            if matches!(bytes.get(j), Some(b':' | b'.')) || rest.starts_with('(') {
-                                return Err(self.unsupported(at));
-                            }
-                            Tok::Ident(word.to_owned())
-                        }
-                    };
-                    (tok, j - i)
-                } else {
-                    match (c, next) {
-                        (b'&', Some(b'&')) => (Tok::And, 2),
-                        (b'|', Some(b'|')) => (Tok::Or, 2),
-                        (b'!', Some(b'=')) => (Tok::Cmp(CmpOp::Ne), 2),
-                        (b'!', _) => (Tok::Not, 1),
-                        (b'=', Some(b'=')) => (Tok::Cmp(CmpOp::Eq), 2),
-                        (b'=', _) if self.feel => (Tok::Cmp(CmpOp::Eq), 1),
-                        (b'<', Some(b'=')) => (Tok::Cmp(CmpOp::Le), 2),
-                        (b'<', _) => (Tok::Cmp(CmpOp::Lt), 1),
-                        (b'>', Some(b'=')) => (Tok::Cmp(CmpOp::Ge), 2),
-                        (b'>', _) => (Tok::Cmp(CmpOp::Gt), 1),
-                        (b'(', _) => (Tok::LParen, 1),
-                        (b')', _) => (Tok::RParen, 1),
-                        _ => return Err(self.unsupported(at)),
-                    }
-                };
-            out.push(Token { tok, at });
+            let signed = c == b'-' && !after_operand && bytes.get(i + 1).is_some_and(u8::is_ascii_digit);
+            let (tok, len) = if c.is_ascii_digit() || signed {
+                self.number(i)?
+            } else if c == b'"' || c == b'\'' {
+                let (s, len) = self.string(i)?;
+                (Tok::Str(s), len)
+            } else if c.is_ascii_alphabetic() || c == b'_' {
+                self.word(i)?
+            } else {
+                self.symbol(i)?
+            };
+            out.push(Token { tok, at: self.base + i });
             i += len;
         }
         Ok(out)
+    }
+
+    /// A number (`5`, `2.5`, `-3`) at byte `i` of `src`.
+    fn number(&self, i: usize) -> Result<(Tok, usize), ConditionError> {
+        let bytes = self.src.as_bytes();
+        let digits = |mut j: usize| {
+            while j < bytes.len() && bytes[j].is_ascii_digit() {
+                j += 1;
+            }
+            j
+        };
+        let mut j = digits(i + 1);
+        if j + 1 < bytes.len() && bytes[j] == b'.' && bytes[j + 1].is_ascii_digit() {
+            j = digits(j + 1);
+        }
+        let glued = bytes.get(j).is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'.');
+        match self.src[i..j].parse::<f64>() {
+            Ok(n) if n.is_finite() && !glued => Ok((Tok::Num(n), j - i)),
+            _ => Err(self.unsupported(self.base + i)),
+        }
+    }
+
+    /// A keyword, `true`/`false` or an identifier at byte `i` of `src`.
+    fn word(&self, i: usize) -> Result<(Tok, usize), ConditionError> {
+        let bytes = self.src.as_bytes();
+        let mut j = i + 1;
+        while j < bytes.len() && (bytes[j].is_ascii_alphanumeric() || bytes[j] == b'_') {
+            j += 1;
+        }
+        let word = &self.src[i..j];
+        let tok = match word.to_ascii_lowercase().as_str() {
+            "and" => Tok::And,
+            "or" => Tok::Or,
+            "not" => Tok::Not,
+            "true" => Tok::Bool(true),
+            "false" => Tok::Bool(false),
+            "null" => return Err(self.unsupported(self.base + i)),
+            _ => {
+                // `var:gt(`, `foo(`, `a.b`: calls and member access.
+                if matches!(bytes.get(j), Some(b':' | b'.')) || self.src[j..].trim_start().starts_with('(') {
+                    return Err(self.unsupported(self.base + i));
+                }
+                Tok::Ident(word.to_owned())
+            }
+        };
+        Ok((tok, j - i))
+    }
+
+    /// An operator or parenthesis at byte `i` of `src`.
+    fn symbol(&self, i: usize) -> Result<(Tok, usize), ConditionError> {
+        let bytes = self.src.as_bytes();
+        Ok(match (bytes[i], bytes.get(i + 1).copied()) {
+            (b'&', Some(b'&')) => (Tok::And, 2),
+            (b'|', Some(b'|')) => (Tok::Or, 2),
+            (b'!', Some(b'=')) => (Tok::Cmp(CmpOp::Ne), 2),
+            (b'!', _) => (Tok::Not, 1),
+            (b'=', Some(b'=')) => (Tok::Cmp(CmpOp::Eq), 2),
+            (b'=', _) if self.feel => (Tok::Cmp(CmpOp::Eq), 1),
+            (b'<', Some(b'=')) => (Tok::Cmp(CmpOp::Le), 2),
+            (b'<', _) => (Tok::Cmp(CmpOp::Lt), 1),
+            (b'>', Some(b'=')) => (Tok::Cmp(CmpOp::Ge), 2),
+            (b'>', _) => (Tok::Cmp(CmpOp::Gt), 1),
+            (b'(', _) => (Tok::LParen, 1),
+            (b')', _) => (Tok::RParen, 1),
+            _ => return Err(self.unsupported(self.base + i)),
+        })
     }
 
     /// A quoted string starting at byte `i` of `src`: its value and length.
@@ -895,7 +907,7 @@ mod tests {
 
     #[test]
     fn dates_and_datetimes() {
-        let (ts, off) = parse_datetime("2026-03-28T09:30:00+01:00").unwrap();
+        let Some((ts, off)) = parse_datetime("2026-03-28T09:30:00+01:00") else { panic!("a valid date-time") };
         let d = data(&[
             ("first_day", Value::Date(date(2026, 3, 29))),
             ("other_day", Value::Date(date(2026, 4, 1))),

@@ -176,7 +176,14 @@ mod tests {
         let mut data = Data::new();
         data.insert("first_day".into(), Value::Date(date(2026, 3, 29)));
         let rule = DeadlineRule::From { item: "first_day".into(), offset: Some(IsoDuration::parse("-P1D").unwrap()) };
-        for zone in ["Europe/Berlin", "America/New_York", "Pacific/Chatham", "Australia/Lord_Howe", "Pacific/Kiritimati", "Pacific/Pago_Pago"] {
+        for zone in [
+            "Europe/Berlin",
+            "America/New_York",
+            "Pacific/Chatham",
+            "Australia/Lord_Howe",
+            "Pacific/Kiritimati",
+            "Pacific/Pago_Pago",
+        ] {
             let tz = TimeZone::get(zone).unwrap();
             for start in ["2026-03-28T23:59", "2026-03-29T00:01", "2026-10-25T02:30"] {
                 let got = rule.compute(zoned(start, zone), &tz, zone, &data).unwrap();

@@ -83,9 +83,14 @@ pub enum AssigneeRule {
 pub enum NodeKind {
     Start,
     End,
-    UserTask { deadline: DeadlineRule, assignee: AssigneeRule },
+    UserTask {
+        deadline: DeadlineRule,
+        assignee: AssigneeRule,
+    },
     /// `default` is the id of the flow taken when no condition holds.
-    Exclusive { default: Option<String> },
+    Exclusive {
+        default: Option<String>,
+    },
     Parallel,
 }
 

@@ -10,7 +10,9 @@ use std::fmt;
 pub struct Login(String);
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("'{0}' is not a valid login: use 1 to 64 characters a-z, 0-9, '.', '_' or '-', starting with a letter or digit")]
+#[error(
+    "'{0}' is not a valid login: use 1 to 64 characters a-z, 0-9, '.', '_' or '-', starting with a letter or digit"
+)]
 pub struct LoginError(pub String);
 
 impl Login {
@@ -18,8 +20,7 @@ impl Login {
         let ok = !s.is_empty()
             && s.len() <= 64
             && s.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-            && s.chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
+            && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
         if ok {
             Ok(Self(s.to_owned()))
         } else {

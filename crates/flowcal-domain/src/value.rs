@@ -191,7 +191,14 @@ mod tests {
     use serde_json::json;
 
     fn item(t: DataType) -> DataItemDef {
-        DataItemDef { key: "k".into(), label: "K".into(), data_type: t, required: false, options: vec!["a".into(), "b".into()], implicit: false }
+        DataItemDef {
+            key: "k".into(),
+            label: "K".into(),
+            data_type: t,
+            required: false,
+            options: vec!["a".into(), "b".into()],
+            implicit: false,
+        }
     }
 
     #[test]

@@ -232,12 +232,24 @@ impl<'m> Engine<'m> {
         }
         let mut state = state.clone();
         let mut effects = Vec::new();
-        let stuck = std::mem::take(&mut state.stuck);
+        // Only gateways can be retried; a join that waits for branches that
+        // ended elsewhere stays stuck (the instance can be cancelled).
+        let (stuck, waiting): (Vec<Stuck>, Vec<Stuck>) = std::mem::take(&mut state.stuck)
+            .into_iter()
+            .partition(|s| matches!(self.model.node(&s.node).map(|n| &n.kind), Some(NodeKind::Exclusive { .. })));
+        state.stuck = waiting;
         for s in &stuck {
             effects.push(Effect::IncidentResolved { node: s.node.clone() });
         }
         let mut created = open.len();
-        self.advance(&mut state, &mut effects, stuck.iter().map(|s| s.node.as_str()).collect(), starter, now, &mut created);
+        self.advance(
+            &mut state,
+            &mut effects,
+            stuck.iter().map(|s| s.node.as_str()).collect(),
+            starter,
+            now,
+            &mut created,
+        );
         // A gateway that is still stuck raised a fresh incident: drop the resolve
         // and re-raise pair so the history says what happened.
         effects.retain(|e| match e {
@@ -342,7 +354,12 @@ impl<'m> Engine<'m> {
                         },
                     };
                     let deadline = self.deadline_for(id, now, &state.data);
-                    effects.push(Effect::TaskCreated { step: id.to_owned(), name: node.name.clone(), assignee, deadline });
+                    effects.push(Effect::TaskCreated {
+                        step: id.to_owned(),
+                        name: node.name.clone(),
+                        assignee,
+                        deadline,
+                    });
                     *open += 1;
                 }
                 NodeKind::Exclusive { default } => {
@@ -396,12 +413,24 @@ impl<'m> Engine<'m> {
     /// Sets the status after tokens moved: stuck → incident; no open task and
     /// nothing stuck → completed.
     fn settle(&self, state: &mut InstanceState, effects: &mut Vec<Effect>, open: usize) {
+        if open == 0 && state.stuck.is_empty() && !state.joins.is_empty() {
+            // Nothing can move any more, yet tokens wait at a join: the model
+            // joins branches that were never all taken. Say so; don't pretend
+            // the instance finished.
+            let waiting: Vec<(String, u32)> = state.joins.iter().map(|(k, v)| (k.clone(), *v)).collect();
+            for (node, arrived) in waiting {
+                let incoming = self.model.incoming(&node).count();
+                let message = format!(
+                    "parallel join '{node}' waits for {} more of its {incoming} incoming flows, but no other branch is active",
+                    incoming.saturating_sub(arrived as usize)
+                );
+                self.raise(state, effects, &node, message);
+            }
+        }
         if !state.stuck.is_empty() {
             state.status = InstanceStatus::Incident;
         } else if open == 0 {
             state.status = InstanceStatus::Completed;
-            // Tokens left at a join whose other branches ended elsewhere can never move.
-            state.joins.clear();
             effects.push(Effect::InstanceCompleted);
         } else {
             state.status = InstanceStatus::Running;

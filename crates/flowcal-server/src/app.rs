@@ -158,11 +158,8 @@ impl App {
 
     /// Issues a personal API token; only its hash is stored.
     pub async fn create_token(&self, login: &str, name: &str) -> AppResult<String> {
-        let user = self
-            .store
-            .user_by_login(login)
-            .await?
-            .ok_or_else(|| AppError::NotFound(format!("user '{login}'")))?;
+        let user =
+            self.store.user_by_login(login).await?.ok_or_else(|| AppError::NotFound(format!("user '{login}'")))?;
         let token = secrets::new_token("fc_");
         self.store.create_api_token(user.id, name, &secrets::token_hash(&token), self.now()).await?;
         Ok(token)
@@ -248,12 +245,12 @@ impl App {
             let (line, column) = line_col(bytes, e.valid_up_to());
             AppError::InvalidModel { line, column, message: "the file is not UTF-8 text".into() }
         })?;
-        let model = flowcal_bpmn::parse(xml, None)
-            .map_err(|e| AppError::InvalidModel { line: e.line, column: e.column, message: e.message })?;
-        let stored = self
-            .store
-            .insert_model(&model.key, &model.name, xml, by.map(|p| p.user.id), self.now())
-            .await?;
+        let model = flowcal_bpmn::parse(xml, None).map_err(|e| AppError::InvalidModel {
+            line: e.line,
+            column: e.column,
+            message: e.message,
+        })?;
+        let stored = self.store.insert_model(&model.key, &model.name, xml, by.map(|p| p.user.id), self.now()).await?;
         self.cache_model(stored.id, Arc::new(model));
         Ok(stored)
     }
@@ -281,11 +278,7 @@ impl App {
     }
 
     pub async fn latest_model(&self, key: &str) -> AppResult<(StoredModel, Arc<ProcessModel>)> {
-        let stored = self
-            .store
-            .latest_model(key)
-            .await?
-            .ok_or_else(|| AppError::NotFound(format!("model '{key}'")))?;
+        let stored = self.store.latest_model(key).await?.ok_or_else(|| AppError::NotFound(format!("model '{key}'")))?;
         self.model(stored.id).await
     }
 
@@ -489,7 +482,8 @@ impl App {
 }
 
 /// An argon2id hash of a random string, verified against for unknown logins.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3ZsQ+mmsSmO03xGOOmYhG8jBuvlA8w/NKkzBG0e7a2o";
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3ZsQ+mmsSmO03xGOOmYhG8jBuvlA8w/NKkzBG0e7a2o";
 
 /// 1-based line and column of a byte offset.
 fn line_col(bytes: &[u8], offset: usize) -> (u32, u32) {

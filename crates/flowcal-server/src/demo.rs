@@ -7,17 +7,12 @@ use crate::error::AppError;
 /// The demo users' password (printed by `flowcal demo`; never use it for real accounts).
 pub const DEMO_PASSWORD: &str = "flowcal-demo";
 
-pub const MODELS: &[(&str, &str)] = &[
-    ("leave", include_str!("../demo/leave.bpmn")),
-    ("contract", include_str!("../demo/contract.bpmn")),
-];
+pub const MODELS: &[(&str, &str)] =
+    &[("leave", include_str!("../demo/leave.bpmn")), ("contract", include_str!("../demo/contract.bpmn"))];
 
 /// (login, admin, roles)
-const USERS: &[(&str, bool, &[&str])] = &[
-    ("alice", true, &["designers"]),
-    ("bob", false, &["managers"]),
-    ("carol", false, &["managers", "hr"]),
-];
+const USERS: &[(&str, bool, &[&str])] =
+    &[("alice", true, &["designers"]), ("bob", false, &["managers"]), ("carol", false, &["managers", "hr"])];
 
 /// What `load` did.
 #[derive(Debug, Default)]

@@ -12,7 +12,6 @@ pub mod web;
 
 use crate::app::{App, Clock};
 use crate::config::Config;
-use anyhow::Context;
 use axum::extract::Request;
 use axum::middleware::{self, Next};
 use axum::response::Response;
@@ -26,10 +25,6 @@ use tokio::net::TcpListener;
 /// Opens the store (migrating it), makes sure the secret key exists, and
 /// builds the application.
 pub async fn build(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Arc<App>> {
-    if config.database_url.starts_with("sqlite:") {
-        std::fs::create_dir_all(&config.data_dir)
-            .with_context(|| format!("cannot create the data folder {}", config.data_dir.display()))?;
-    }
     secrets::ensure_key_file(&config.secret_key_file)?;
     let store = Store::connect(&config.database_url).await?;
     let applied = store.migrate().await?;
@@ -60,7 +55,11 @@ async fn log_request(req: Request, next: Next) -> Response {
 }
 
 /// Serves on `listener` until `shutdown` completes.
-pub async fn serve(app: Arc<App>, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+pub async fn serve(
+    app: Arc<App>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     tracing::info!(addr = %listener.local_addr()?, public_url = %app.config.public_url, "flowcal is serving");
     axum::serve(listener, router(app)).with_graceful_shutdown(shutdown).await?;
     Ok(())

@@ -48,8 +48,10 @@ pub fn ensure_key_file(path: &Path) -> Result<[u8; 32], SecretError> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode =
-            std::fs::metadata(path).map_err(|source| SecretError::Read { path: shown.clone(), source })?.permissions().mode();
+        let mode = std::fs::metadata(path)
+            .map_err(|source| SecretError::Read { path: shown.clone(), source })?
+            .permissions()
+            .mode();
         if mode & 0o077 != 0 {
             return Err(SecretError::Permissions { path: shown, mode: mode & 0o777 });
         }

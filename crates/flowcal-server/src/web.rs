@@ -26,10 +26,8 @@ pub async fn login(State(app): State<Arc<App>>, headers: HeaderMap, Form(f): For
     let cookie = format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}");
     let mut resp = Redirect::to("/").into_response();
     *resp.status_mut() = StatusCode::SEE_OTHER;
-    resp.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_str(&cookie).map_err(|e| AppError::Internal(e.into()))?,
-    );
+    resp.headers_mut()
+        .insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(|e| AppError::Internal(e.into()))?);
     Ok(resp)
 }
 

@@ -7,7 +7,7 @@
 use crate::rows::{deadline_cols, deadline_from_cols, ts, DeadlineCols};
 use crate::{Store, StoreError};
 use flowcal_domain::value::{data_from_json, data_to_json};
-use flowcal_domain::{Deadline, DataItemDef, InstanceId, ModelId, TaskId};
+use flowcal_domain::{DataItemDef, Deadline, InstanceId, ModelId, TaskId};
 use flowcal_engine::{Assignee, Effect, InstanceState, InstanceStatus, OpenTask, Stuck, Transition};
 use jiff::Timestamp;
 use serde_json::{json, Value as Json};
@@ -339,7 +339,8 @@ impl Store {
         let transition = op(&record, &open)?;
         let created = apply(&mut tx, id, &transition, actor, now).await?;
         let s = &transition.state;
-        let ended = matches!(s.status, InstanceStatus::Completed | InstanceStatus::Cancelled).then_some(now.as_millisecond());
+        let ended =
+            matches!(s.status, InstanceStatus::Completed | InstanceStatus::Cancelled).then_some(now.as_millisecond());
         sqlx::query(
             "UPDATE instances SET status = $1, data = $2, joins = $3, stuck = $4, ended_at = COALESCE(ended_at, $5)
              WHERE id = $6",
@@ -359,7 +360,14 @@ impl Store {
     /// Gives an open task to a user (a role member's claim, or an
     /// administrator's reassignment), recording `task_reassigned`.
     /// `allowed` sees the task inside the transaction and may refuse.
-    pub async fn assign_task<F>(&self, id: TaskId, to: &str, by: &str, now: Timestamp, allowed: F) -> Result<(), StoreError>
+    pub async fn assign_task<F>(
+        &self,
+        id: TaskId,
+        to: &str,
+        by: &str,
+        now: Timestamp,
+        allowed: F,
+    ) -> Result<(), StoreError>
     where
         F: FnOnce(&TaskRecord) -> Result<(), StoreError>,
     {
@@ -483,11 +491,13 @@ async fn apply(
                 insert_event(tx, instance, Some(*task), "task_deadline_changed", payload, now).await?;
             }
             Effect::DataChanged { key, old, new } => {
-                let payload = json!({"key": key, "old": value_json(old.as_ref()), "new": value_json(new.as_ref()), "by": actor});
+                let payload =
+                    json!({"key": key, "old": value_json(old.as_ref()), "new": value_json(new.as_ref()), "by": actor});
                 insert_event(tx, instance, None, "data_changed", payload, now).await?;
             }
             Effect::IncidentRaised { node, message } => {
-                insert_event(tx, instance, None, "incident_raised", json!({"node": node, "message": message}), now).await?;
+                insert_event(tx, instance, None, "incident_raised", json!({"node": node, "message": message}), now)
+                    .await?;
             }
             Effect::IncidentResolved { node } => {
                 insert_event(tx, instance, None, "incident_resolved", json!({"node": node}), now).await?;

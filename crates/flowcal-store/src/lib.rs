@@ -19,7 +19,7 @@ pub use instances::{EventRecord, InstanceRecord, TaskRecord, TaskState};
 pub use models::{ModelSummary, StoredModel};
 pub use users::{NewUser, User};
 
-use sqlx::any::{AnyPoolOptions, AnyConnectOptions};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Executor};
 use std::str::FromStr;
 use std::time::Duration;
@@ -59,6 +59,9 @@ impl Store {
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url)?;
+        if backend == Backend::Sqlite {
+            create_sqlite_folder(url)?;
+        }
         let url = match backend {
             Backend::Sqlite if !url.contains("mode=") => {
                 format!("{url}{}mode=rwc", if url.contains('?') { '&' } else { '?' })
@@ -111,6 +114,21 @@ impl Store {
 
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// Creates the folder a SQLite database file goes in.
+fn create_sqlite_folder(url: &str) -> Result<(), StoreError> {
+    let path = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let path = path.split('?').next().unwrap_or(path);
+    if path.is_empty() || path == ":memory:" {
+        return Ok(());
+    }
+    match std::path::Path::new(path).parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir).map_err(|e| {
+            StoreError::Config(format!("cannot create the folder {} for the database: {e}", dir.display()))
+        }),
+        _ => Ok(()),
     }
 }
 

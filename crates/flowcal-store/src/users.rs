@@ -30,6 +30,7 @@ pub struct NewUser {
 }
 
 type UserRow = (i64, String, String, String, String, i64, i64);
+type UserWithHashRow = (i64, String, String, String, String, i64, i64, Option<String>);
 const USER_COLUMNS: &str = "id, login, display_name, email, time_zone, is_admin, calendar_export";
 
 fn user(r: UserRow) -> User {
@@ -85,15 +86,14 @@ impl Store {
     }
 
     pub async fn list_users(&self) -> Result<Vec<User>, StoreError> {
-        let rows: Vec<UserRow> = sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY login"))
-            .fetch_all(&self.pool)
-            .await?;
+        let rows: Vec<UserRow> =
+            sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY login")).fetch_all(&self.pool).await?;
         Ok(rows.into_iter().map(user).collect())
     }
 
     /// The user and password hash for a sign-in attempt.
     pub async fn password_hash(&self, login: &str) -> Result<Option<(User, Option<String>)>, StoreError> {
-        let r: Option<(i64, String, String, String, String, i64, i64, Option<String>)> =
+        let r: Option<UserWithHashRow> =
             sqlx::query_as(&format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE login = $1"))
                 .bind(login)
                 .fetch_optional(&self.pool)
@@ -102,7 +102,11 @@ impl Store {
     }
 
     pub async fn set_password_hash(&self, id: UserId, hash: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2").bind(hash).bind(id.0).execute(&self.pool).await?;
+        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(hash)
+            .bind(id.0)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 

@@ -123,7 +123,9 @@ impl FromRequestParts<Arc<App>> for Auth {
                 return Ok(Auth(p));
             }
         }
-        Err(AppError::Unauthorized("sign in, or send 'Authorization: Bearer TOKEN' (flowcal token create LOGIN)".into()))
+        Err(AppError::Unauthorized(
+            "sign in, or send 'Authorization: Bearer TOKEN' (flowcal token create LOGIN)".into(),
+        ))
     }
 }
 

@@ -25,9 +25,7 @@ pub async fn upload(
     let ct = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     if !matches!(mime.as_str(), "application/xml" | "text/xml" | "application/bpmn+xml" | "application/octet-stream") {
-        return Err(AppError::UnsupportedMediaType(
-            "send the BPMN file with Content-Type: application/xml".into(),
-        ));
+        return Err(AppError::UnsupportedMediaType("send the BPMN file with Content-Type: application/xml".into()));
     }
     let limit = app.config.max_model_bytes;
     let bytes = axum::body::to_bytes(req.into_body(), limit + 1).await.map_err(|_| AppError::TooLarge {
@@ -42,10 +40,7 @@ pub async fn upload(
 pub async fn list(State(app): State<Arc<App>>, _auth: Auth) -> AppResult<Json<ModelList>> {
     let models = app.store.list_models().await.map_err(AppError::from)?;
     Ok(Json(ModelList {
-        models: models
-            .into_iter()
-            .map(|m| ModelCreated { key: m.key, version: m.version, name: m.name })
-            .collect(),
+        models: models.into_iter().map(|m| ModelCreated { key: m.key, version: m.version, name: m.name }).collect(),
     }))
 }
 

@@ -20,12 +20,13 @@ pub struct ListQuery {
 #[utoipa::path(get, path = "/api/v1/tasks", tag = "tasks", params(ListQuery),
     responses((status = 200, body = TaskList), (status = 400, body = ErrorBody)))]
 pub async fn list(State(app): State<Arc<App>>, Auth(p): Auth, Query(q): Query<ListQuery>) -> AppResult<Json<TaskList>> {
-    let state = match q.state.as_deref() {
-        None | Some("all") => None,
-        Some(s) => Some(TaskState::parse(s).ok_or_else(|| {
-            AppError::BadRequest(format!("state must be open, done, cancelled or all (got '{s}')"))
-        })?),
-    };
+    let state =
+        match q.state.as_deref() {
+            None | Some("all") => None,
+            Some(s) => Some(TaskState::parse(s).ok_or_else(|| {
+                AppError::BadRequest(format!("state must be open, done, cancelled or all (got '{s}')"))
+            })?),
+        };
     let tasks = app.tasks(&p, state).await?;
     Ok(Json(TaskList { tasks: tasks.iter().map(TaskJson::from).collect() }))
 }

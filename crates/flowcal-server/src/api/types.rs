@@ -230,7 +230,11 @@ impl InstanceJson {
             starter: i.starter.clone(),
             status: i.status.as_str().into(),
             data: i.data.clone(),
-            incidents: i.stuck.iter().map(|s| IncidentJson { node: s.node.clone(), message: s.message.clone() }).collect(),
+            incidents: i
+                .stuck
+                .iter()
+                .map(|s| IncidentJson { node: s.node.clone(), message: s.message.clone() })
+                .collect(),
             tasks: vec![],
             created_at: time(i.created_at),
             ended_at: i.ended_at.map(time),

@@ -1,0 +1,522 @@
+//! The JSON API, black-box: the real application on a random port.
+
+use crate::on_both_backends;
+use crate::support::{fixture, leave_model, read, TestApp, TestDb};
+use reqwest::Method;
+use serde_json::{json, Value as Json};
+
+fn steps(instance: &Json) -> Vec<(String, String)> {
+    instance["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["step"].as_str().unwrap().to_owned(), t["state"].as_str().unwrap().to_owned()))
+        .collect()
+}
+
+fn open_task(instance: &Json, step: &str) -> i64 {
+    instance["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["step"] == step && t["state"] == "open")
+        .unwrap_or_else(|| panic!("no open {step} in {instance}"))["id"]
+        .as_i64()
+        .unwrap()
+}
+
+/// The whole life of a leave request, as its people see it.
+async fn leave_request_story(db: TestDb) {
+    let t = TestApp::spawn(db).await;
+    let alice = t.user("alice", true, &[]).await;
+    let bob = t.user("bob", false, &["managers"]).await;
+    let carol = t.user("carol", false, &["managers", "hr"]).await;
+    let dave = t.user("dave", false, &[]).await;
+
+    let (s, m) = t.upload(&alice, leave_model()).await;
+    assert_eq!((s, &m), (201, &json!({"key": "leave", "version": 1, "name": "Leave request"})));
+
+    // 09:00 in Berlin on Friday 27 March 2026; summer time starts on Sunday the 29th.
+    let (s, inst) = t
+        .post(
+            "/api/v1/instances",
+            &dave,
+            json!({"model": "leave", "title": "Easter holiday", "data": {"first_day": "2026-04-20", "days": 8}}),
+        )
+        .await;
+    assert_eq!(s, 201, "{inst}");
+    let id = inst["id"].as_i64().unwrap();
+    assert_eq!(inst["status"], "running");
+    assert_eq!(steps(&inst), [("approve".into(), "open".into())]);
+    let approve = open_task(&inst, "approve");
+    // P3D keeps the wall-clock time across the DST change.
+    assert_eq!(inst["tasks"][0]["deadline"], json!({"at": "2026-03-30T09:00:00+02:00", "zone": "Europe/Berlin"}));
+
+    // The managers see it; dave (starter, no role) does not have it in his list.
+    let (_, list) = t.get("/api/v1/tasks?state=open", &bob).await;
+    assert_eq!(list["tasks"].as_array().unwrap().len(), 1);
+    assert_eq!(list["tasks"][0]["assignee"], Json::Null);
+    assert_eq!(list["tasks"][0]["role"], "managers");
+    let (_, list) = t.get("/api/v1/tasks?state=open", &dave).await;
+    assert!(list["tasks"].as_array().unwrap().is_empty());
+
+    // Bob claims; carol no longer sees it and cannot complete it.
+    let (s, task) = t.post(&format!("/api/v1/tasks/{approve}/claim"), &bob, json!({})).await;
+    assert_eq!((s, task["assignee"].as_str()), (200, Some("bob")));
+    let (s, _) = t.get(&format!("/api/v1/tasks/{approve}"), &carol).await;
+    assert_eq!(s, 404);
+    let (s, _) = t.post(&format!("/api/v1/tasks/{approve}/complete"), &carol, json!({})).await;
+    assert_eq!(s, 404);
+
+    // Bad data is refused per field, and nothing moves.
+    let (s, e) = t.post(&format!("/api/v1/tasks/{approve}/complete"), &bob, json!({"data": {"approved": "yes"}})).await;
+    assert_eq!(s, 422, "{e}");
+    assert_eq!(e["error"]["code"], "invalid_data");
+    assert_eq!(e["error"]["fields"][0]["key"], "approved");
+
+    t.clock.set("2026-03-28T10:00:00Z".parse().unwrap());
+    let (s, inst) =
+        t.post(&format!("/api/v1/tasks/{approve}/complete"), &bob, json!({"data": {"approved": true}})).await;
+    assert_eq!(s, 200, "{inst}");
+    let prep = open_task(&inst, "handover_prep");
+    let book = open_task(&inst, "book");
+    let deadline_of = |inst: &Json, id: i64| {
+        inst["tasks"].as_array().unwrap().iter().find(|t| t["id"] == id).unwrap()["deadline"].clone()
+    };
+    assert_eq!(deadline_of(&inst, prep), json!({"date": "2026-04-19"}));
+    assert_eq!(deadline_of(&inst, book), json!({"date": "2026-04-20"}));
+    // Completing again: 409.
+    let (s, e) = t.post(&format!("/api/v1/tasks/{approve}/complete"), &bob, json!({})).await;
+    assert_eq!((s, e["error"]["code"].as_str()), (409, Some("conflict")));
+
+    // The administrator moves the first day; both deadlines follow.
+    let (s, inst) = t
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/instances/{id}/data"),
+            &alice,
+            Some(json!({"data": {"first_day": "2026-04-27"}})),
+        )
+        .await;
+    assert_eq!(s, 200, "{inst}");
+    assert_eq!(deadline_of(&inst, prep), json!({"date": "2026-04-26"}));
+    assert_eq!(deadline_of(&inst, book), json!({"date": "2026-04-27"}));
+    let (s, _) =
+        t.call(Method::PATCH, &format!("/api/v1/instances/{id}/data"), &dave, Some(json!({"data": {"days": 1}}))).await;
+    assert_eq!(s, 403);
+
+    // Carol (hr) completes the booking without claiming first; dave the hand-over.
+    let (s, _) = t.post(&format!("/api/v1/tasks/{book}/complete"), &carol, json!({})).await;
+    assert_eq!(s, 200);
+    let (s, inst) = t
+        .post(
+            &format!("/api/v1/tasks/{prep}/complete"),
+            &dave,
+            json!({"data": {"handover": "2026-04-24T15:00:00+02:00"}}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(inst["status"], "completed");
+    assert_eq!(inst["data"]["handover"], "2026-04-24T15:00:00+02:00");
+
+    // The history, in order, as later stages (calendar delivery) read it.
+    let (s, ev) = t.get(&format!("/api/v1/instances/{id}/events"), &dave).await;
+    assert_eq!(s, 200);
+    let kinds: Vec<&str> = ev["events"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "instance_started",
+            "data_changed",
+            "data_changed",
+            "task_created",
+            "task_reassigned",
+            "data_changed",
+            "task_completed",
+            "task_created",
+            "task_created",
+            "data_changed",
+            "task_deadline_changed",
+            "task_deadline_changed",
+            "task_reassigned",
+            "task_completed",
+            "data_changed",
+            "task_completed",
+            "instance_completed"
+        ]
+    );
+    let (s, _) = t.get(&format!("/api/v1/instances/{id}/events"), &bob).await;
+    assert_eq!(s, 403);
+    let (s, _) = t.get(&format!("/api/v1/instances/{id}"), &bob).await;
+    assert_eq!(s, 200);
+    let outsider = t.user("eve", false, &["managers"]).await;
+    let (s, _) = t.get(&format!("/api/v1/instances/{id}"), &outsider).await;
+    assert_eq!(s, 404);
+}
+
+/// Two completions of one task at the same moment: one wins, the other gets 409.
+async fn simultaneous_completion(db: TestDb) {
+    let t = TestApp::spawn(db).await;
+    let alice = t.user("alice", true, &[]).await;
+    let bob = t.user("bob", false, &["managers"]).await;
+    t.upload(&alice, leave_model()).await;
+    for _ in 0..6 {
+        let (_, inst) = t
+            .post(
+                "/api/v1/instances",
+                &alice,
+                json!({"model": "leave", "title": "x", "data": {"first_day": "2026-05-01", "days": 9}}),
+            )
+            .await;
+        let task = open_task(&inst, "approve");
+        t.post(&format!("/api/v1/tasks/{task}/claim"), &bob, json!({})).await;
+        let url = format!("{}/api/v1/tasks/{task}/complete", t.base);
+        let send = || t.client.post(&url).bearer_auth(&bob).json(&json!({"data": {"approved": false}})).send();
+        let (a, b) = tokio::join!(send(), send());
+        let mut codes = [a.unwrap().status().as_u16(), b.unwrap().status().as_u16()];
+        codes.sort_unstable();
+        assert_eq!(codes, [200, 409]);
+        let (_, inst) = t.get(&format!("/api/v1/instances/{}", inst["id"]), &alice).await;
+        assert_eq!(steps(&inst), [("approve".into(), "done".into()), ("read_refusal".into(), "open".into())]);
+    }
+}
+
+on_both_backends!(leave_request_story, simultaneous_completion);
+
+fn sqlite() -> TestDb {
+    TestDb::sqlite()
+}
+
+#[tokio::test]
+async fn bad_models_are_refused_with_line_and_column_and_nothing_is_stored() {
+    let t = TestApp::spawn(sqlite()).await;
+    let alice = t.user("alice", true, &[]).await;
+    let head = r#"<?xml version="1.0"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:flowcal="https://flowcal.dev/schema/1">
+<bpmn:process id="p" isExecutable="true">"#;
+    let tail = "\n</bpmn:process>\n</bpmn:definitions>\n";
+    let flows = r#"<bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="a"/><bpmn:sequenceFlow id="f2" sourceRef="a" targetRef="e"/>"#;
+    let cases: Vec<(String, u32, u32, &str)> = vec![
+        (
+            "<definitions xmlns=\"http://www.omg.org/spec/BPMN/20100524/MODEL\">\n  <process id=\"p\">\n</definitions>\n"
+                .to_owned(),
+            3,
+            1,
+            "not well-formed XML",
+        ),
+        (
+            format!("{head}\n<bpmn:startEvent id=\"s\"/>\n  <bpmn:serviceTask id=\"a\"/>\n<bpmn:endEvent id=\"e\"/>{flows}{tail}"),
+            5,
+            3,
+            "bpmn:serviceTask is not supported",
+        ),
+        (
+            format!("{head}\n<bpmn:startEvent id=\"s\"/><bpmn:userTask id=\"a\"/><bpmn:endEvent id=\"e\"/>\n<bpmn:sequenceFlow id=\"f1\" sourceRef=\"s\" targetRef=\"nowhere\"/>{tail}"),
+            5,
+            1,
+            "nowhere",
+        ),
+        (
+            format!("{head}\n<bpmn:startEvent id=\"s\"/><bpmn:userTask id=\"a\"/><bpmn:endEvent id=\"e\"/>\n<bpmn:userTask id=\"lost\"/>\n{flows}<bpmn:sequenceFlow id=\"f3\" sourceRef=\"lost\" targetRef=\"e\"/>{tail}"),
+            5,
+            1,
+            "user task 'lost' has no incoming flow, so it cannot be reached",
+        ),
+        (
+            format!("{head}\n<bpmn:startEvent id=\"s\"/><bpmn:userTask id=\"a\" flowcal:deadline=\"3 days\"/><bpmn:endEvent id=\"e\"/>{flows}{tail}"),
+            4,
+            26,
+            "3 days",
+        ),
+        (
+            format!("{head}<bpmn:extensionElements><flowcal:dataItem key=\"n\" type=\"number\"/></bpmn:extensionElements>\n<bpmn:startEvent id=\"s\"/><bpmn:userTask id=\"a\" flowcal:deadlineFrom=\"n\"/><bpmn:endEvent id=\"e\"/>{flows}{tail}"),
+            4,
+            26,
+            "not a date or datetime",
+        ),
+        (
+            format!("{head}\n<bpmn:startEvent id=\"s\"/><bpmn:exclusiveGateway id=\"g\" name=\"Which?\"/><bpmn:userTask id=\"a\"/><bpmn:userTask id=\"b\"/><bpmn:endEvent id=\"e\"/>\n<bpmn:sequenceFlow id=\"f0\" sourceRef=\"s\" targetRef=\"g\"/><bpmn:sequenceFlow id=\"f1\" sourceRef=\"g\" targetRef=\"a\"/><bpmn:sequenceFlow id=\"f2\" sourceRef=\"g\" targetRef=\"b\"/><bpmn:sequenceFlow id=\"f3\" sourceRef=\"a\" targetRef=\"e\"/><bpmn:sequenceFlow id=\"f4\" sourceRef=\"b\" targetRef=\"e\"/>{tail}"),
+            4,
+            26,
+            "exclusive gateway 'g'",
+        ),
+    ];
+    for (xml, line, column, needle) in cases {
+        let (s, e) = t.upload(&alice, &xml).await;
+        assert_eq!(s, 422, "{e}\n{xml}");
+        assert_eq!(e["error"]["code"], "invalid_model");
+        assert_eq!(
+            (e["error"]["line"].as_u64(), e["error"]["column"].as_u64()),
+            (Some(line.into()), Some(column.into())),
+            "{e}"
+        );
+        assert!(e["error"]["message"].as_str().unwrap().contains(needle), "{e} lacks {needle}");
+    }
+    let (_, list) = t.get("/api/v1/models", &alice).await;
+    assert_eq!(list, json!({"models": []}));
+}
+
+#[tokio::test]
+async fn model_upload_limits_and_rights() {
+    let t = TestApp::spawn_with(sqlite(), "max_model_bytes = 4000").await;
+    let alice = t.user("alice", true, &[]).await;
+    let designer = t.user("dora", false, &["designers"]).await;
+    let bob = t.user("bob", false, &[]).await;
+    let big = format!("{}<!--{}-->", leave_model(), "x".repeat(4000));
+    let (s, e) = t.upload(&alice, &big).await;
+    assert_eq!((s, e["error"]["code"].as_str()), (413, Some("too_large")));
+    let (s, _) = t.upload(&bob, leave_model()).await;
+    assert_eq!(s, 403);
+    let (s, m) = t.upload(&designer, leave_model()).await;
+    assert_eq!((s, m["version"].as_i64()), (201, Some(1)));
+    let resp = t
+        .client
+        .post(format!("{}/api/v1/models", t.base))
+        .bearer_auth(&alice)
+        .header("content-type", "text/plain")
+        .body(leave_model())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read(resp).await.0, 415);
+}
+
+#[tokio::test]
+async fn versions_run_side_by_side() {
+    let t = TestApp::spawn(sqlite()).await;
+    let alice = t.user("alice", true, &[]).await;
+    t.upload(&alice, leave_model()).await;
+    let (_, old) = t
+        .post(
+            "/api/v1/instances",
+            &alice,
+            json!({"model": "leave", "title": "old", "data": {"first_day": "2026-05-01", "days": 1}}),
+        )
+        .await;
+    // Version 2 drops the approval and the parallel branches.
+    let v2 = r#"<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:flowcal="https://flowcal.dev/schema/1">
+      <process id="leave" name="Leave request v2" isExecutable="true">
+        <extensionElements><flowcal:dataItem key="first_day" type="date" required="true"/></extensionElements>
+        <startEvent id="s"/><userTask id="note" flowcal:deadlineFrom="first_day"/><endEvent id="e"/>
+        <sequenceFlow id="f1" sourceRef="s" targetRef="note"/><sequenceFlow id="f2" sourceRef="note" targetRef="e"/>
+      </process></definitions>"#;
+    let (s, m) = t.upload(&alice, v2).await;
+    assert_eq!((s, m["version"].as_i64()), (201, Some(2)));
+    let (_, new) = t
+        .post(
+            "/api/v1/instances",
+            &alice,
+            json!({"model": "leave", "title": "new", "data": {"first_day": "2026-05-01"}}),
+        )
+        .await;
+    assert_eq!((new["version"].as_i64(), steps(&new)[0].0.as_str()), (Some(2), "note"));
+    // The old instance still runs on version 1.
+    let prep = open_task(&old, "handover_prep");
+    let (s, old) = t.post(&format!("/api/v1/tasks/{prep}/complete"), &alice, json!({})).await;
+    assert_eq!((s, old["version"].as_i64()), (200, Some(1)));
+    let (_, model) = t.get("/api/v1/models/leave", &alice).await;
+    assert_eq!(model["steps"], json!([{"id": "note", "name": "note", "deadline": "from first_day"}]));
+}
+
+#[tokio::test]
+async fn incident_when_no_condition_holds_then_admin_resolves_it() {
+    let t = TestApp::spawn(sqlite()).await;
+    let alice = t.user("alice", true, &[]).await;
+    let bob = t.user("bob", false, &[]).await;
+    let xml = r#"<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:flowcal="https://flowcal.dev/schema/1">
+      <process id="route" isExecutable="true">
+        <extensionElements><flowcal:dataItem key="size" type="select" options="S,M,L"/></extensionElements>
+        <startEvent id="s"/><userTask id="measure"/><exclusiveGateway id="g"/>
+        <userTask id="small"/><userTask id="large"/><endEvent id="e"/>
+        <sequenceFlow id="f1" sourceRef="s" targetRef="measure"/><sequenceFlow id="f2" sourceRef="measure" targetRef="g"/>
+        <sequenceFlow id="to_small" sourceRef="g" targetRef="small"><conditionExpression>size == "S"</conditionExpression></sequenceFlow>
+        <sequenceFlow id="to_large" sourceRef="g" targetRef="large"><conditionExpression>size == 'L'</conditionExpression></sequenceFlow>
+        <sequenceFlow id="x1" sourceRef="small" targetRef="e"/><sequenceFlow id="x2" sourceRef="large" targetRef="e"/>
+      </process></definitions>"#;
+    assert_eq!(t.upload(&alice, xml).await.0, 201);
+    let (_, inst) = t.post("/api/v1/instances", &bob, json!({"model": "route", "title": "parcel"})).await;
+    let id = inst["id"].as_i64().unwrap();
+    let measure = open_task(&inst, "measure");
+    let (s, e) = t.post(&format!("/api/v1/tasks/{measure}/complete"), &bob, json!({"data": {"size": "XL"}})).await;
+    assert_eq!((s, e["error"]["fields"][0]["message"].as_str().unwrap().contains("S, M, L")), (422, true), "{e}");
+    let (s, inst) = t.post(&format!("/api/v1/tasks/{measure}/complete"), &bob, json!({"data": {"size": "M"}})).await;
+    assert_eq!(s, 200);
+    assert_eq!(inst["status"], "incident");
+    assert_eq!(inst["incidents"][0]["node"], "g");
+    let (s, _) = t.get("/api/v1/incidents", &bob).await;
+    assert_eq!(s, 403);
+    let (_, list) = t.get("/api/v1/incidents", &alice).await;
+    assert_eq!(list["instances"][0]["id"].as_i64(), Some(id));
+    let (s, _) = t.post(&format!("/api/v1/instances/{id}/retry"), &bob, json!({})).await;
+    assert_eq!(s, 403);
+    let (_, inst) = t.post(&format!("/api/v1/instances/{id}/retry"), &alice, json!({})).await;
+    assert_eq!(inst["status"], "incident");
+    t.call(Method::PATCH, &format!("/api/v1/instances/{id}/data"), &alice, Some(json!({"data": {"size": "L"}}))).await;
+    let (s, inst) = t.post(&format!("/api/v1/instances/{id}/retry"), &alice, json!({})).await;
+    assert_eq!(s, 200);
+    assert_eq!(inst["status"], "running");
+    assert!(inst["incidents"].as_array().unwrap().is_empty());
+    open_task(&inst, "large");
+    let (_, list) = t.get("/api/v1/incidents", &alice).await;
+    assert_eq!(list, json!({"instances": []}));
+}
+
+#[tokio::test]
+async fn authentication_sessions_and_csrf() {
+    let t = TestApp::spawn(sqlite()).await;
+    let token = t.user("alice", false, &[]).await;
+    let (s, e) = t.get("/api/v1/me", "not-a-token").await;
+    assert_eq!((s, e["error"]["code"].as_str()), (401, Some("unauthorized")));
+    let resp = t.client.get(format!("{}/api/v1/me", t.base)).send().await.unwrap();
+    assert_eq!(resp.status(), 401);
+    let (s, me) = t.get("/api/v1/me", &token).await;
+    assert_eq!((s, me["login"].as_str(), me["calendar_export"].as_bool()), (200, Some("alice"), Some(false)));
+
+    let login = |pw: &'static str, origin: Option<&'static str>| {
+        let mut r = t.client.post(format!("{}/login", t.base)).form(&[("login", "alice"), ("password", pw)]);
+        if let Some(o) = origin {
+            r = r.header("origin", o);
+        }
+        r.send()
+    };
+    assert_eq!(login("wrong-password", None).await.unwrap().status(), 401);
+    assert_eq!(login("password-123", Some("https://evil.example")).await.unwrap().status(), 403);
+    let resp = login("password-123", Some(&*Box::leak(t.base.clone().into_boxed_str()))).await.unwrap();
+    assert_eq!(resp.status(), 303);
+    let set = resp.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax"), "{set}");
+    let cookie = set.split(';').next().unwrap().to_owned();
+
+    let with_cookie =
+        |m: Method, path: &str| t.client.request(m, format!("{}{path}", t.base)).header("cookie", &cookie);
+    let (s, me) = read(with_cookie(Method::GET, "/api/v1/me").send().await.unwrap()).await;
+    assert_eq!((s, me["login"].as_str()), (200, Some("alice")));
+    // A state change by cookie must be JSON: a cross-site form cannot send that.
+    let resp = with_cookie(Method::PATCH, "/api/v1/me/settings")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("calendar_export=true")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    let resp = with_cookie(Method::PATCH, "/api/v1/me/settings")
+        .json(&json!({"calendar_export": true, "time_zone": "Pacific/Chatham"}))
+        .send()
+        .await
+        .unwrap();
+    let (s, me) = read(resp).await;
+    assert_eq!(
+        (s, me["calendar_export"].as_bool(), me["time_zone"].as_str()),
+        (200, Some(true), Some("Pacific/Chatham"))
+    );
+    let (s, e) = t.call(Method::PATCH, "/api/v1/me/settings", &token, Some(json!({"time_zone": "Mars/Base"}))).await;
+    assert_eq!((s, e["error"]["message"].as_str().unwrap().contains("Mars/Base")), (422, true));
+    let (s, _) = t.call(Method::PATCH, "/api/v1/me/settings", &token, Some(json!({"colour": "red"}))).await;
+    assert_eq!(s, 422);
+
+    let resp = with_cookie(Method::POST, "/logout").send().await.unwrap();
+    assert_eq!(resp.status(), 303);
+    let resp = with_cookie(Method::GET, "/api/v1/me").send().await.unwrap();
+    assert_eq!(resp.status(), 401);
+}
+
+#[tokio::test]
+async fn every_sample_from_modeling_tools_imports_or_is_refused_clearly() {
+    let t = TestApp::spawn(sqlite()).await;
+    let alice = t.user("alice", true, &[]).await;
+    for (file, key) in [
+        ("actibpm-sequence-user-tasks.bpmn", None),
+        ("activiti-designer-pool-two-lanes.bpmn", None),
+        ("activiti-modeler-exclusive-default.bpmn", None),
+        ("camunda-modeler-parallel-exclusive-default.bpmn", Some("token_trial_parallel_simple")),
+        ("camunda8-modeler-parallel-user-tasks.bpmn", None),
+    ] {
+        let (s, m) = t.upload(&alice, &fixture(&format!("bpmn-samples/supported/{file}"))).await;
+        assert_eq!(s, 201, "{file}: {m}");
+        if let Some(k) = key {
+            assert_eq!(m["key"], k);
+        }
+    }
+    let (s, e) =
+        t.upload(&alice, &fixture("bpmn-samples/supported/signavio-exclusive-gateway-no-conditions.bpmn")).await;
+    assert_eq!(s, 422);
+    assert!(e["error"]["message"].as_str().unwrap().contains("exclusive gateway 'sid-"), "{e}");
+    for (file, element, line) in [
+        ("camunda-service-task-rest-connector.bpmn", "bpmn:serviceTask", 7),
+        ("camunda-modeler-boundary-timer-subprocess.bpmn", "bpmn:subProcess", 23),
+        ("camunda-modeler-inclusive-gateway-script-tasks.bpmn", "bpmn:inclusiveGateway", 9),
+    ] {
+        let xml = fixture(&format!("bpmn-samples/unsupported/{file}"));
+        let (s, e) = t.upload(&alice, &xml).await;
+        assert_eq!(s, 422, "{file}");
+        let msg = e["error"]["message"].as_str().unwrap();
+        assert!(msg.contains(element) && msg.contains("is not supported"), "{file}: {msg}");
+        let got = e["error"]["line"].as_u64().unwrap() as usize;
+        assert_eq!(got, line, "{file}");
+        // The reported line holds the element named.
+        let local = msg.split_whitespace().find(|w| w.starts_with("bpmn:")).unwrap().trim_start_matches("bpmn:");
+        assert!(xml.lines().nth(got - 1).unwrap().contains(local), "{file}: line {got} lacks {local}");
+    }
+}
+
+#[tokio::test]
+async fn openapi_health_and_errors() {
+    let t = TestApp::spawn(sqlite()).await;
+    let token = t.user("alice", false, &[]).await;
+    let (s, doc) = t.get("/api/v1/openapi.json", &token).await;
+    assert_eq!(s, 200);
+    for path in
+        ["/api/v1/models", "/api/v1/instances", "/api/v1/tasks", "/api/v1/tasks/{id}/complete", "/api/v1/me/settings"]
+    {
+        assert!(doc["paths"].get(path).is_some(), "{path} missing from the OpenAPI document");
+    }
+    assert!(doc["components"]["schemas"].get("TaskJson").is_some());
+    let resp = t.client.get(format!("{}/healthz", t.base)).send().await.unwrap();
+    assert_eq!(read(resp).await, (200, json!({"status": "ok"})));
+    let (s, e) = t.get("/api/v1/nothing-here", &token).await;
+    assert_eq!((s, e["error"]["code"].as_str()), (404, Some("not_found")));
+    let (s, e) = t.get("/api/v1/tasks?state=sleeping", &token).await;
+    assert_eq!((s, e["error"]["code"].as_str()), (400, Some("bad_request")));
+    let (s, e) = t.post("/api/v1/instances", &token, json!({"model": "nope", "title": "x"})).await;
+    assert_eq!((s, e["error"]["code"].as_str()), (404, Some("not_found")));
+    let resp = t
+        .client
+        .post(format!("{}/api/v1/instances", t.base))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read(resp).await.0, 400);
+}
+
+#[tokio::test]
+async fn user_items_route_tasks_and_must_name_real_users() {
+    let t = TestApp::spawn(sqlite()).await;
+    let alice = t.user("alice", true, &[]).await;
+    let bob = t.user("bob", false, &[]).await;
+    let (s, _) = t.upload(&alice, flowcal_server::demo::MODELS[1].1).await;
+    assert_eq!(s, 201);
+    let (s, e) = t
+        .post("/api/v1/instances", &alice, json!({"model": "contract", "title": "c", "data": {"reviewer": "nobody", "meeting": "2026-11-01T10:00:00-05:00"}}))
+        .await;
+    assert_eq!((s, e["error"]["fields"][0]["key"].as_str()), (422, Some("reviewer")));
+    let (s, inst) = t
+        .post("/api/v1/instances", &alice, json!({"model": "contract", "title": "c", "data": {"reviewer": "bob", "meeting": "2026-11-01T10:00:00-05:00"}}))
+        .await;
+    assert_eq!(s, 201, "{inst}");
+    // Two hours before the meeting, in New York (DST ended that night at 02:00).
+    assert_eq!(inst["tasks"][0]["assignee"], "bob");
+    assert_eq!(inst["tasks"][0]["deadline"], json!({"at": "2026-11-01T08:00:00-05:00", "zone": "America/New_York"}));
+    let (_, list) = t.get("/api/v1/tasks?state=open", &bob).await;
+    assert_eq!(list["tasks"].as_array().unwrap().len(), 1);
+    let id = inst["id"].as_i64().unwrap();
+    let (s, inst) = t.post(&format!("/api/v1/instances/{id}/cancel"), &alice, json!({})).await;
+    assert_eq!(
+        (s, inst["status"].as_str(), inst["tasks"][0]["state"].as_str()),
+        (200, Some("cancelled"), Some("cancelled"))
+    );
+    let (_, list) = t.get("/api/v1/tasks?state=open", &bob).await;
+    assert!(list["tasks"].as_array().unwrap().is_empty());
+}

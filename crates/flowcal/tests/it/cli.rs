@@ -1,0 +1,149 @@
+//! The `flowcal` command line, run as a real process.
+
+use flowcal_server::config::Config;
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn flowcal(dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_flowcal"));
+    cmd.args(args).current_dir(dir).env("FLOWCAL_DATA_DIR", dir.join("data")).env("FLOWCAL_LOG", "warn");
+    for (k, _) in std::env::vars() {
+        if k.starts_with("FLOWCAL_") && k != "FLOWCAL_DATA_DIR" && k != "FLOWCAL_LOG" {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(s) = stdin {
+        input.write_all(s.as_bytes()).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn default_config_is_a_valid_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = flowcal(dir.path(), &["default-config"], None);
+    assert!(out.status.success());
+    let printed = text(&out.stdout);
+    assert!(printed.contains("database_url"));
+    Config::from_parts(&printed, "printed", &[]).unwrap();
+}
+
+#[test]
+fn model_import_names_line_and_column_and_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.bpmn");
+    std::fs::write(
+        &bad,
+        "<definitions xmlns=\"http://www.omg.org/spec/BPMN/20100524/MODEL\">\n<process id=\"p\">\n<startEvent id=\"s\"/>\n  <serviceTask id=\"t\"/>\n</process>\n</definitions>\n",
+    )
+    .unwrap();
+    let out = flowcal(dir.path(), &["model", "import", "bad.bpmn"], None);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("bad.bpmn: line 4, column 3: bpmn:serviceTask is not supported"), "{err}");
+    let good = dir.path().join("leave.bpmn");
+    std::fs::write(&good, flowcal_server::demo::MODELS[0].1).unwrap();
+    let out = flowcal(dir.path(), &["model", "import", "leave.bpmn"], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // The rejected file stored nothing: the good one is version 1.
+    assert_eq!(text(&out.stdout).trim(), "imported model leave version 1 (Leave request)");
+}
+
+#[test]
+fn a_bad_configuration_is_refused_with_its_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("flowcal.toml"), "listen = \"127.0.0.1:0\"\ntime_zon = \"UTC\"\n").unwrap();
+    let out = flowcal(dir.path(), &["migrate"], None);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("flowcal.toml") && err.contains("time_zon"), "{err}");
+}
+
+#[tokio::test]
+async fn users_tokens_demo_and_serve() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = flowcal(d, &["migrate"], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("0001_core"));
+    assert_eq!(text(&flowcal(d, &["migrate"], None).stdout).trim(), "the database is up to date");
+
+    let out = flowcal(
+        d,
+        &["user", "add", "zed", "--role", "managers", "--role", "hr", "--password-stdin"],
+        Some("long-password\n"),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), "created user zed in roles managers, hr");
+    let out = flowcal(d, &["user", "add", "zed"], None);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("already exists"));
+    let out = flowcal(d, &["user", "add", "Not Valid"], None);
+    assert!(text(&out.stderr).contains("not a valid login"));
+    let out = flowcal(d, &["token", "create", "zed"], None);
+    assert!(out.status.success());
+    let token = text(&out.stdout).trim().to_owned();
+    assert!(token.starts_with("fc_"));
+    assert!(!flowcal(d, &["token", "create", "nobody"], None).status.success());
+
+    let first = text(&flowcal(d, &["demo"], None).stdout);
+    assert!(
+        first.contains("created users: alice, bob, carol") && first.contains("imported models: leave, contract"),
+        "{first}"
+    );
+    let second = text(&flowcal(d, &["demo"], None).stdout);
+    assert!(!second.contains("created users") && !second.contains("imported models"), "{second}");
+
+    // The secret key was created on first start, readable by its owner only.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(d.join("data/secret.key")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_flowcal"))
+        .arg("serve")
+        .current_dir(d)
+        .env("FLOWCAL_DATA_DIR", d.join("data"))
+        .env("FLOWCAL_LISTEN", format!("127.0.0.1:{port}"))
+        .env_remove("FLOWCAL_DATABASE_URL")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut healthy = false;
+    for _ in 0..200 {
+        if let Ok(r) = client.get(format!("{base}/healthz")).send().await {
+            healthy = r.status() == 200;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let me = client.get(format!("{base}/api/v1/me")).bearer_auth(&token).send().await;
+    let login = client
+        .post(format!("{base}/login"))
+        .form(&[("login", "bob"), ("password", flowcal_server::demo::DEMO_PASSWORD)])
+        .send()
+        .await;
+    server.kill().ok();
+    server.wait().ok();
+    assert!(healthy, "flowcal serve did not answer /healthz");
+    let me: serde_json::Value = me.unwrap().json().await.unwrap();
+    assert_eq!(me["login"], "zed");
+    assert_eq!(me["roles"], serde_json::json!(["hr", "managers"]));
+    // The demo user signs in (the redirect after sign-in is followed to /).
+    assert!(login.unwrap().url().path() == "/");
+}

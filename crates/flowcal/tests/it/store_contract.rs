@@ -1,0 +1,280 @@
+//! The store's contract, run against SQLite and PostgreSQL alike.
+
+use crate::on_both_backends;
+use crate::support::{leave_model, TestDb};
+use flowcal_domain::{InstanceId, ProcessModel, TaskId, UserId};
+use flowcal_engine::{Engine, InstanceStatus};
+use flowcal_store::{NewUser, Store, StoreError, TaskState};
+use jiff::Timestamp;
+use serde_json::{json, Map, Value as Json};
+
+fn t(s: &str) -> Timestamp {
+    s.parse().unwrap()
+}
+
+async fn store(db: &TestDb) -> Store {
+    let s = Store::connect(&db.url).await.unwrap();
+    assert_eq!(s.migrate().await.unwrap(), vec!["0001_core".to_owned()]);
+    // Migrating again is a no-op.
+    assert!(s.migrate().await.unwrap().is_empty());
+    s
+}
+
+fn new_user(login: &str) -> NewUser {
+    NewUser {
+        login: login.into(),
+        display_name: login.to_uppercase(),
+        email: format!("{login}@example.com"),
+        time_zone: "Europe/Berlin".into(),
+        is_admin: false,
+        password_hash: Some("$argon2id$fake".into()),
+    }
+}
+
+fn obj(v: Json) -> Map<String, Json> {
+    v.as_object().unwrap().clone()
+}
+
+async fn users_roles_tokens_sessions(db: TestDb) {
+    let s = store(&db).await;
+    let now = t("2026-03-27T08:00:00Z");
+    let id = s.create_user(&new_user("ann"), now).await.unwrap();
+    let err = s.create_user(&new_user("ann"), now).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(ref m) if m.contains("ann")), "{err:?}");
+    let u = s.user_by_login("ann").await.unwrap().unwrap();
+    assert_eq!((u.id, u.display_name.as_str(), u.is_admin, u.calendar_export), (id, "ANN", false, false));
+    assert_eq!(s.user(UserId(id.0 + 100)).await.unwrap(), None);
+    s.add_role(id, "managers").await.unwrap();
+    s.add_role(id, "managers").await.unwrap();
+    s.add_role(id, "hr").await.unwrap();
+    assert_eq!(s.roles(id).await.unwrap(), ["hr", "managers"]);
+    s.update_settings(id, Some("America/New_York"), None).await.unwrap();
+    s.update_settings(id, None, Some(true)).await.unwrap();
+    let u = s.user(id).await.unwrap().unwrap();
+    assert_eq!((u.time_zone.as_str(), u.calendar_export), ("America/New_York", true));
+    s.create_api_token(id, "cli", "hash-1", now).await.unwrap();
+    assert_eq!(s.user_by_token_hash("hash-1").await.unwrap().unwrap().login, "ann");
+    assert_eq!(s.user_by_token_hash("hash-2").await.unwrap(), None);
+    s.create_session("sess", id, now, t("2026-03-27T20:00:00Z")).await.unwrap();
+    assert!(s.user_by_session("sess", t("2026-03-27T19:59:59Z")).await.unwrap().is_some());
+    assert!(s.user_by_session("sess", t("2026-03-27T20:00:00Z")).await.unwrap().is_none());
+    assert_eq!(s.purge_sessions(t("2026-03-28T00:00:00Z")).await.unwrap(), 1);
+    s.create_session("sess2", id, now, t("2026-03-27T20:00:00Z")).await.unwrap();
+    s.delete_session("sess2").await.unwrap();
+    assert!(s.user_by_session("sess2", now).await.unwrap().is_none());
+    let (_, hash) = s.password_hash("ann").await.unwrap().unwrap();
+    assert_eq!(hash.as_deref(), Some("$argon2id$fake"));
+}
+
+async fn model_versions(db: TestDb) {
+    let s = store(&db).await;
+    let now = t("2026-03-27T08:00:00Z");
+    let a = s.insert_model("leave", "Leave", "<xml 1/>", None, now).await.unwrap();
+    let b = s.insert_model("leave", "Leave v2", "<xml 2/>", None, now).await.unwrap();
+    s.insert_model("other", "Other", "<x/>", None, now).await.unwrap();
+    assert_eq!((a.version, b.version), (1, 2));
+    assert_eq!(s.latest_model("leave").await.unwrap().unwrap().bpmn, "<xml 2/>");
+    assert_eq!(s.model(a.id).await.unwrap().unwrap().bpmn, "<xml 1/>");
+    let list = s.list_models().await.unwrap();
+    let shown: Vec<(&str, i64)> = list.iter().map(|m| (m.key.as_str(), m.version)).collect();
+    assert_eq!(shown, [("leave", 2), ("other", 1)]);
+    // Concurrent uploads of one key get distinct versions.
+    let uploads = (0..4).map(|_| {
+        let s = s.clone();
+        async move { s.insert_model("race", "Race", "<x/>", None, now).await }
+    });
+    let mut versions: Vec<i64> =
+        futures_join(uploads.collect()).await.into_iter().map(|r| r.unwrap().version).collect();
+    versions.sort_unstable();
+    assert_eq!(versions, [1, 2, 3, 4]);
+}
+
+async fn futures_join<F>(fs: Vec<F>) -> Vec<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = fs.into_iter().map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.unwrap());
+    }
+    out
+}
+
+/// Starts a leave instance through the engine and the store.
+async fn start_leave(s: &Store, model: &ProcessModel, model_id: flowcal_domain::ModelId, days: i64) -> InstanceId {
+    let now = t("2026-03-27T08:00:00Z");
+    let engine = Engine::new(model, "UTC").unwrap();
+    let start = engine.start("ann", &obj(json!({"first_day": "2026-04-20", "days": days})), now).unwrap();
+    s.create_instance(model_id, "Easter", "ann", &start, now).await.unwrap().0
+}
+
+async fn instance_lifecycle_and_events(db: TestDb) {
+    let s = store(&db).await;
+    let model = flowcal_bpmn::parse(leave_model(), None).unwrap();
+    let m = s.insert_model("leave", "Leave", leave_model(), None, t("2026-03-27T08:00:00Z")).await.unwrap();
+    let id = start_leave(&s, &model, m.id, 10).await;
+    let inst = s.instance(id).await.unwrap().unwrap();
+    assert_eq!((inst.status, inst.starter.as_str()), (InstanceStatus::Running, "ann"));
+    assert_eq!(inst.data.get("days"), Some(&json!(10)));
+    let tasks = s.instance_tasks(id).await.unwrap();
+    assert_eq!(tasks.len(), 1);
+    let approve = &tasks[0];
+    assert_eq!(
+        (approve.step.as_str(), approve.role.as_deref(), approve.assignee.as_deref()),
+        ("approve", Some("managers"), None)
+    );
+    // P3D from 09:00 Berlin (UTC+1) on the 27th: the 30th, 09:00 summer time (UTC+2).
+    assert_eq!(approve.deadline.as_ref().unwrap().to_json()["at"], json!("2026-03-30T09:00:00+02:00"));
+    // Visible to a managers member, not to others.
+    assert_eq!(s.tasks_for_user("bo", &["managers".into()], Some(TaskState::Open)).await.unwrap().len(), 1);
+    assert!(s.tasks_for_user("cy", &["hr".into()], None).await.unwrap().is_empty());
+    assert!(s.tasks_for_user("cy", &[], None).await.unwrap().is_empty());
+
+    // Two members claim at once: exactly one gets it.
+    let claims = ["bo", "di"].map(|who| {
+        let s = s.clone();
+        let task = approve.id;
+        tokio::spawn(async move {
+            s.assign_task(task, who, who, t("2026-03-27T09:00:00Z"), |t| match &t.assignee {
+                None => Ok(()),
+                Some(a) => Err(StoreError::Conflict(format!("claimed by {a}"))),
+            })
+            .await
+        })
+    });
+    let mut ok = 0;
+    for c in claims {
+        match c.await.unwrap() {
+            Ok(()) => ok += 1,
+            Err(StoreError::Conflict(_)) => {}
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    assert_eq!(ok, 1);
+    let claimed = s.task(approve.id).await.unwrap().unwrap();
+    let who = claimed.assignee.clone().unwrap();
+    assert!(s
+        .tasks_for_user(if who == "bo" { "di" } else { "bo" }, &["managers".into()], None)
+        .await
+        .unwrap()
+        .is_empty());
+
+    let engine = Engine::new(&model, "UTC").unwrap();
+    let now = t("2026-03-28T10:00:00Z");
+    let created = s
+        .change_instance(id, &who, now, |rec, open| {
+            Ok(engine.complete(
+                &rec.state(&model.data_items),
+                open,
+                approve.id,
+                &rec.starter,
+                &obj(json!({"approved": true})),
+                now,
+            )?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(created.len(), 2);
+    let open = s.tasks_for_user("ann", &[], Some(TaskState::Open)).await.unwrap();
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].step, "handover_prep");
+    assert_eq!(open[0].deadline.as_ref().unwrap().to_json(), json!({"date": "2026-04-19"}));
+    let done = s.task(approve.id).await.unwrap().unwrap();
+    assert_eq!((done.state, done.ended_by.as_deref(), done.ended_at), (TaskState::Done, Some(who.as_str()), Some(now)));
+
+    let kinds: Vec<String> = s.events(id).await.unwrap().into_iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            "instance_started",
+            "data_changed",
+            "data_changed",
+            "task_created",
+            "task_reassigned",
+            "data_changed",
+            "task_completed",
+            "task_created",
+            "task_created"
+        ]
+    );
+    let all = s.events_after(0, 100).await.unwrap();
+    assert_eq!(all.len(), kinds.len());
+    assert_eq!(s.events_after(all[3].id, 2).await.unwrap().len(), 2);
+}
+
+async fn concurrent_completion_has_one_winner(db: TestDb) {
+    let s = store(&db).await;
+    let model = flowcal_bpmn::parse(leave_model(), None).unwrap();
+    let m = s.insert_model("leave", "Leave", leave_model(), None, t("2026-03-27T08:00:00Z")).await.unwrap();
+    let model = std::sync::Arc::new(model);
+    for _ in 0..8 {
+        let id = start_leave(&s, &model, m.id, 10).await;
+        let task = s.instance_tasks(id).await.unwrap()[0].id;
+        let racers = (0..2).map(|i| {
+            let (s, model) = (s.clone(), model.clone());
+            tokio::spawn(async move {
+                let now = t("2026-03-28T10:00:00Z");
+                let engine = Engine::new(&model, "UTC").unwrap();
+                s.change_instance(id, &format!("racer{i}"), now, |rec, open| {
+                    if !open.iter().any(|o| o.id == task) {
+                        return Err(StoreError::Conflict("no longer open".into()));
+                    }
+                    Ok(engine.complete(
+                        &rec.state(&model.data_items),
+                        open,
+                        task,
+                        "ann",
+                        &obj(json!({"approved": false})),
+                        now,
+                    )?)
+                })
+                .await
+            })
+        });
+        let results: Vec<_> = futures_join(racers.collect()).await.into_iter().map(|r| r.unwrap()).collect();
+        let wins = results.iter().filter(|r| r.is_ok()).count();
+        assert_eq!(wins, 1, "{results:?}");
+        assert!(results.iter().any(|r| matches!(r, Err(StoreError::Conflict(_)))), "{results:?}");
+        let tasks = s.instance_tasks(id).await.unwrap();
+        // approve (done) + read_refusal, created once.
+        assert_eq!(tasks.len(), 2, "{tasks:?}");
+        let completed = s.events(id).await.unwrap().iter().filter(|e| e.kind == "task_completed").count();
+        assert_eq!(completed, 1);
+    }
+}
+
+async fn a_failed_change_leaves_nothing_behind(db: TestDb) {
+    let s = store(&db).await;
+    let model = flowcal_bpmn::parse(leave_model(), None).unwrap();
+    let m = s.insert_model("leave", "Leave", leave_model(), None, t("2026-03-27T08:00:00Z")).await.unwrap();
+    let id = start_leave(&s, &model, m.id, 10).await;
+    let before_events = s.events(id).await.unwrap().len();
+    let before = s.instance(id).await.unwrap().unwrap();
+    let engine = Engine::new(&model, "UTC").unwrap();
+    let now = t("2026-03-28T10:00:00Z");
+    // The transition names a task that is not open: applying it fails midway,
+    // after the data change was written; the whole transaction must roll back.
+    let err = s
+        .change_instance(id, "x", now, |rec, open| {
+            let mut tr = engine.set_data(&rec.state(&model.data_items), open, &obj(json!({"days": 3})))?;
+            tr.effects.push(flowcal_engine::Effect::TaskCompleted { task: TaskId(987_654) });
+            Ok(tr)
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    assert_eq!(s.events(id).await.unwrap().len(), before_events);
+    assert_eq!(s.instance(id).await.unwrap().unwrap().data, before.data);
+    let err = s.change_instance(InstanceId(424_242), "x", now, |_, _| unreachable!()).await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound(_)));
+}
+
+on_both_backends!(
+    users_roles_tokens_sessions,
+    model_versions,
+    instance_lifecycle_and_events,
+    concurrent_completion_has_one_winner,
+    a_failed_change_leaves_nothing_behind,
+);

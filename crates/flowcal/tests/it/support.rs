@@ -1,0 +1,158 @@
+//! Test support: fresh databases on both backends, and the real application
+//! served on a random port.
+
+use flowcal_server::app::{App, FixedClock};
+use flowcal_server::config::Config;
+use reqwest::{Client, Method, Response};
+use serde_json::Value as Json;
+use sqlx::Connection;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Runs an async test body against SQLite and, when configured, PostgreSQL.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::support::TestDb::sqlite()).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                match $crate::support::TestDb::postgres().await {
+                    Some(db) => super::$name(db).await,
+                    None => $crate::support::postgres_not_run(concat!(module_path!())),
+                }
+            }
+        }
+    )*};
+}
+
+pub fn postgres_not_run(test: &str) {
+    eprintln!("NOT RUN on PostgreSQL: {test} (set FLOWCAL_TEST_DATABASE_URL to run it)");
+}
+
+/// A fresh, empty database.
+pub struct TestDb {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    pub fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("flowcal.db").display());
+        TestDb { url, _dir: Some(dir) }
+    }
+
+    /// A new database on the server of `FLOWCAL_TEST_DATABASE_URL`, named after it.
+    pub async fn postgres() -> Option<TestDb> {
+        let base = std::env::var("FLOWCAL_TEST_DATABASE_URL").ok().filter(|s| !s.is_empty())?;
+        let (server, base_name) = base.rsplit_once('/').expect("FLOWCAL_TEST_DATABASE_URL needs a database name");
+        let base_name = base_name.split('?').next().unwrap_or(base_name);
+        let name = format!("{base_name}_t{:08x}", rand::random::<u32>());
+        let mut conn = sqlx::PgConnection::connect(&base).await.expect("cannot connect to FLOWCAL_TEST_DATABASE_URL");
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("CREATE DATABASE");
+        conn.close().await.ok();
+        Some(TestDb { url: format!("{server}/{name}"), _dir: None })
+    }
+}
+
+/// The application served on 127.0.0.1 with a random port.
+pub struct TestApp {
+    pub base: String,
+    pub app: Arc<App>,
+    pub clock: Arc<FixedClock>,
+    pub client: Client,
+    _db: TestDb,
+    _data: tempfile::TempDir,
+}
+
+impl TestApp {
+    pub async fn spawn(db: TestDb) -> TestApp {
+        Self::spawn_with(db, "").await
+    }
+
+    /// `extra`: more TOML configuration.
+    pub async fn spawn_with(db: TestDb, extra: &str) -> TestApp {
+        let data = tempfile::tempdir().unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let toml = format!(
+            "listen = \"{addr}\"\ndata_dir = \"{}\"\ndatabase_url = \"{}\"\ntime_zone = \"Europe/Berlin\"\n{extra}",
+            data.path().display(),
+            db.url
+        );
+        let config = Config::from_parts(&toml, "test", &[]).unwrap();
+        let clock = Arc::new(FixedClock::new("2026-03-27T08:00:00Z".parse().unwrap()));
+        let app = flowcal_server::build(config, clock.clone()).await.unwrap();
+        let served = app.clone();
+        tokio::spawn(async move { flowcal_server::serve(served, listener, std::future::pending()).await });
+        TestApp {
+            base: format!("http://{addr}"),
+            app,
+            clock,
+            client: Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+            _db: db,
+            _data: data,
+        }
+    }
+
+    /// Creates a user and returns an API token for them.
+    pub async fn user(&self, login: &str, admin: bool, roles: &[&str]) -> String {
+        let roles: Vec<String> = roles.iter().map(|r| (*r).to_owned()).collect();
+        self.app.add_user(login, admin, &roles, Some("password-123")).await.unwrap();
+        self.app.create_token(login, "test").await.unwrap()
+    }
+
+    pub async fn call(&self, method: Method, path: &str, token: &str, body: Option<Json>) -> (u16, Json) {
+        let mut req = self.client.request(method, format!("{}{path}", self.base)).bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        read(req.send().await.unwrap()).await
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> (u16, Json) {
+        self.call(Method::GET, path, token, None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Json) -> (u16, Json) {
+        self.call(Method::POST, path, token, Some(body)).await
+    }
+
+    pub async fn upload(&self, token: &str, xml: &str) -> (u16, Json) {
+        let resp = self
+            .client
+            .post(format!("{}/api/v1/models", self.base))
+            .bearer_auth(token)
+            .header("content-type", "application/xml")
+            .body(xml.to_owned())
+            .send()
+            .await
+            .unwrap();
+        read(resp).await
+    }
+}
+
+pub async fn read(resp: Response) -> (u16, Json) {
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap();
+    let json = if text.is_empty() { Json::Null } else { serde_json::from_str(&text).unwrap_or(Json::String(text)) };
+    (status, json)
+}
+
+/// The repository's root (tests read fixtures from there).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+pub fn fixture(rel: &str) -> String {
+    std::fs::read_to_string(repo_root().join("tests/fixtures").join(rel)).unwrap()
+}
+
+/// The demo leave model (its text is part of the binary too).
+pub fn leave_model() -> &'static str {
+    flowcal_server::demo::MODELS[0].1
+}
