@@ -98,7 +98,7 @@ pub struct App {
     pub store: Store,
     pub clock: Arc<dyn Clock>,
     /// Model versions never change once stored, so their parse can be kept.
-    models: Mutex<HashMap<ModelId, Arc<ProcessModel>>>,
+    models: Mutex<HashMap<ModelId, (StoredModel, Arc<ProcessModel>)>>,
 }
 
 /// What starting an instance or completing a task returns.
@@ -165,23 +165,14 @@ impl App {
         Ok(token)
     }
 
-    async fn principal(&self, user: User) -> AppResult<Principal> {
-        let roles = self.store.roles(user.id).await?;
-        Ok(Principal { user, roles })
-    }
-
     pub async fn principal_by_token(&self, token: &str) -> AppResult<Option<Principal>> {
-        match self.store.user_by_token_hash(&secrets::token_hash(token)).await? {
-            Some(u) => Ok(Some(self.principal(u).await?)),
-            None => Ok(None),
-        }
+        let found = self.store.user_by_token_hash(&secrets::token_hash(token)).await?;
+        Ok(found.map(|(user, roles)| Principal { user, roles }))
     }
 
     pub async fn principal_by_session(&self, session: &str) -> AppResult<Option<Principal>> {
-        match self.store.user_by_session(&secrets::token_hash(session), self.now()).await? {
-            Some(u) => Ok(Some(self.principal(u).await?)),
-            None => Ok(None),
-        }
+        let found = self.store.user_by_session(&secrets::token_hash(session), self.now()).await?;
+        Ok(found.map(|(user, roles)| Principal { user, roles }))
     }
 
     /// Checks a password and opens a session; returns the session token.
@@ -251,30 +242,26 @@ impl App {
             message: e.message,
         })?;
         let stored = self.store.insert_model(&model.key, &model.name, xml, by.map(|p| p.user.id), self.now()).await?;
-        self.cache_model(stored.id, Arc::new(model));
+        self.cache_model(stored.clone(), Arc::new(model));
         Ok(stored)
     }
 
-    fn cache_model(&self, id: ModelId, m: Arc<ProcessModel>) {
-        self.models.lock().unwrap_or_else(|p| p.into_inner()).insert(id, m);
+    fn cache_model(&self, stored: StoredModel, m: Arc<ProcessModel>) {
+        self.models.lock().unwrap_or_else(|p| p.into_inner()).insert(stored.id, (stored, m));
     }
 
     /// The parsed model of a stored version.
     pub async fn model(&self, id: ModelId) -> AppResult<(StoredModel, Arc<ProcessModel>)> {
+        if let Some(hit) = self.models.lock().unwrap_or_else(|p| p.into_inner()).get(&id).cloned() {
+            return Ok(hit);
+        }
         let stored = self.store.model(id).await?.ok_or_else(|| AppError::NotFound(format!("model {id}")))?;
-        let cached = self.models.lock().unwrap_or_else(|p| p.into_inner()).get(&id).cloned();
-        let parsed = match cached {
-            Some(m) => m,
-            None => {
-                // It parsed when stored; failing now means the reader changed.
-                let m = flowcal_bpmn::parse(&stored.bpmn, None)
-                    .map_err(|e| AppError::Internal(anyhow::anyhow!("stored model {id} no longer parses: {e}")))?;
-                let m = Arc::new(m);
-                self.cache_model(id, m.clone());
-                m
-            }
-        };
-        Ok((stored, parsed))
+        // It parsed when stored; failing now means the reader changed.
+        let m = flowcal_bpmn::parse(&stored.bpmn, None)
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("stored model {id} no longer parses: {e}")))?;
+        let m = Arc::new(m);
+        self.cache_model(stored.clone(), m.clone());
+        Ok((stored, m))
     }
 
     pub async fn latest_model(&self, key: &str) -> AppResult<(StoredModel, Arc<ProcessModel>)> {
@@ -329,8 +316,8 @@ impl App {
         self.check_users(&model, data).await?;
         let now = self.now();
         let start = engine.start(p.login(), data, now)?;
-        let (id, _) = self.store.create_instance(stored.id, title, p.login(), &start, now).await?;
-        self.instance_view_unchecked(id).await
+        let (instance, tasks) = self.store.create_instance(stored.id, title, p.login(), start, now).await?;
+        Ok(InstanceView { instance, model: stored, tasks })
     }
 
     async fn instance_view_unchecked(&self, id: InstanceId) -> AppResult<InstanceView> {
@@ -382,7 +369,7 @@ impl App {
         let login = p.login().to_owned();
         let roles = p.roles.clone();
         self.store
-            .assign_task(id, &login, &login, self.now(), |t| match (&t.assignee, &t.role) {
+            .assign_task(id, p.login(), p.login(), self.now(), move |t| match (&t.assignee, &t.role) {
                 (Some(a), _) if *a == login => Ok(()),
                 (Some(a), _) => Err(flowcal_store::StoreError::Conflict(format!("task {id} was claimed by {a}"))),
                 (None, Some(r)) if roles.contains(r) => Ok(()),
@@ -411,16 +398,19 @@ impl App {
             self.claim(p, id).await?;
         }
         let now = self.now();
-        let actor = p.login().to_owned();
-        self.store
-            .change_instance(t.instance_id, &actor, now, |rec, open| {
+        let (zone, data) = (self.config.time_zone.clone(), data.clone());
+        let (stored, model) = self.model(t.model_id).await?;
+        let (instance, tasks) = self
+            .store
+            .change_instance(t.instance_id, p.login(), now, move |rec, open| {
                 if !open.iter().any(|o| o.id == id) {
                     return Err(flowcal_store::StoreError::Conflict(format!("task {id} is no longer open")));
                 }
-                Ok(engine.complete(&rec.state(&model.data_items), open, id, &rec.starter, data, now)?)
+                let engine = Engine::new(&model, &zone)?;
+                Ok(engine.complete(&rec.state(&model.data_items), open, id, &rec.starter, &data, now)?)
             })
             .await?;
-        self.instance_view_unchecked(t.instance_id).await
+        Ok(InstanceView { instance, model: stored, tasks })
     }
 
     /// An administrator corrects an instance's data; deadlines that depend on it follow.
@@ -431,27 +421,32 @@ impl App {
         let engine = self.engine(&model)?;
         engine.validate(data)?;
         self.check_users(&model, data).await?;
-        self.store
-            .change_instance(id, p.login(), self.now(), |rec, open| {
-                Ok(engine.set_data(&rec.state(&model.data_items), open, data)?)
+        let (zone, data) = (self.config.time_zone.clone(), data.clone());
+        let (stored, model) = self.model(v.instance.model_id).await?;
+        let (instance, tasks) = self
+            .store
+            .change_instance(id, p.login(), self.now(), move |rec, open| {
+                let engine = Engine::new(&model, &zone)?;
+                Ok(engine.set_data(&rec.state(&model.data_items), open, &data)?)
             })
             .await?;
-        self.instance_view_unchecked(id).await
+        Ok(InstanceView { instance, model: stored, tasks })
     }
 
     /// An administrator retries the gateways an instance is stuck at.
     pub async fn retry(&self, p: &Principal, id: InstanceId) -> AppResult<InstanceView> {
         p.require_admin()?;
         let v = self.instance_view_unchecked(id).await?;
-        let (_, model) = self.model(v.instance.model_id).await?;
-        let engine = self.engine(&model)?;
-        let now = self.now();
-        self.store
-            .change_instance(id, p.login(), now, |rec, open| {
+        let (stored, model) = self.model(v.instance.model_id).await?;
+        let (now, zone) = (self.now(), self.config.time_zone.clone());
+        let (instance, tasks) = self
+            .store
+            .change_instance(id, p.login(), now, move |rec, open| {
+                let engine = Engine::new(&model, &zone)?;
                 Ok(engine.retry(&rec.state(&model.data_items), open, &rec.starter, now)?)
             })
             .await?;
-        self.instance_view_unchecked(id).await
+        Ok(InstanceView { instance, model: stored, tasks })
     }
 
     /// Cancels an instance (its starter or an administrator); open tasks are cancelled.
@@ -460,14 +455,16 @@ impl App {
         if !p.is_admin() && v.instance.starter != p.login() {
             return Err(AppError::Forbidden("only the starter or an administrator may cancel an instance".into()));
         }
-        let (_, model) = self.model(v.instance.model_id).await?;
-        let engine = self.engine(&model)?;
-        self.store
-            .change_instance(id, p.login(), self.now(), |rec, open| {
+        let (stored, model) = self.model(v.instance.model_id).await?;
+        let zone = self.config.time_zone.clone();
+        let (instance, tasks) = self
+            .store
+            .change_instance(id, p.login(), self.now(), move |rec, open| {
+                let engine = Engine::new(&model, &zone)?;
                 Ok(engine.cancel(&rec.state(&model.data_items), open)?)
             })
             .await?;
-        self.instance_view_unchecked(id).await
+        Ok(InstanceView { instance, model: stored, tasks })
     }
 
     /// Instances stopped by an incident (administrators).

@@ -1,5 +1,6 @@
 //! The store's errors.
 
+use crate::db::DbError;
 use flowcal_engine::EngineError;
 
 #[derive(Debug, thiserror::Error)]
@@ -10,7 +11,7 @@ pub enum StoreError {
     Connect {
         url: String,
         #[source]
-        source: sqlx::Error,
+        source: DbError,
     },
     #[error("{0} not found")]
     NotFound(String),
@@ -26,22 +27,8 @@ pub enum StoreError {
     Migration {
         name: String,
         #[source]
-        source: sqlx::Error,
+        source: DbError,
     },
     #[error("database error")]
-    Db(#[from] sqlx::Error),
-}
-
-impl StoreError {
-    /// Whether a database error is a unique-constraint violation.
-    pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
-        match e {
-            sqlx::Error::Database(d) => {
-                d.kind() == sqlx::error::ErrorKind::UniqueViolation
-                    || d.message().contains("UNIQUE constraint failed")
-                    || d.code().as_deref() == Some("23505")
-            }
-            _ => false,
-        }
-    }
+    Db(#[from] DbError),
 }

@@ -1,17 +1,17 @@
 //! Process instances, their tasks and their domain events.
 //!
 //! Every change runs in one transaction that first takes the instance's lock
-//! (an update of its `lock_version`, which is a row lock on PostgreSQL and the
-//! write lock on SQLite), so two changes to one instance never interleave.
+//! (an update of its `lock_version`: a row lock on PostgreSQL; SQLite's write
+//! transactions are serial anyway), so two changes to one instance never interleave.
 
-use crate::rows::{deadline_cols, deadline_from_cols, ts, DeadlineCols};
+use crate::db::{params, Conn, Param, Row};
+use crate::rows::{deadline_cols, deadline_from_cols, ts};
 use crate::{Store, StoreError};
 use flowcal_domain::value::{data_from_json, data_to_json};
 use flowcal_domain::{DataItemDef, Deadline, InstanceId, ModelId, TaskId};
 use flowcal_engine::{Assignee, Effect, InstanceState, InstanceStatus, OpenTask, Stuck, Transition};
 use jiff::Timestamp;
 use serde_json::{json, Value as Json};
-use sqlx::{Any, Transaction};
 use std::collections::BTreeMap;
 
 /// A task's state.
@@ -104,61 +104,44 @@ pub struct EventRecord {
     pub created_at: Timestamp,
 }
 
-type InstanceRow = (i64, i64, String, String, String, String, String, String, i64, Option<i64>);
 const INSTANCE_COLUMNS: &str = "id, model_id, title, starter, status, data, joins, stuck, created_at, ended_at";
 
-fn instance(r: InstanceRow) -> Result<InstanceRecord, StoreError> {
-    let corrupt = |what: &str| StoreError::Corrupt(format!("instance {}: {what}", r.0));
+fn instance(r: &Row) -> Result<InstanceRecord, StoreError> {
+    let id = r.int(0)?;
+    let corrupt = |what: &str| StoreError::Corrupt(format!("instance {id}: {what}"));
     Ok(InstanceRecord {
-        id: InstanceId(r.0),
-        model_id: ModelId(r.1),
-        title: r.2,
-        starter: r.3,
-        status: InstanceStatus::parse(&r.4).ok_or_else(|| corrupt("status"))?,
-        data: serde_json::from_str(&r.5).map_err(|_| corrupt("data"))?,
-        joins: serde_json::from_str(&r.6).map_err(|_| corrupt("joins"))?,
-        stuck: serde_json::from_str(&r.7).map_err(|_| corrupt("stuck"))?,
-        created_at: ts(r.8)?,
-        ended_at: r.9.map(ts).transpose()?,
+        id: InstanceId(id),
+        model_id: ModelId(r.int(1)?),
+        title: r.text(2)?,
+        starter: r.text(3)?,
+        status: InstanceStatus::parse(&r.text(4)?).ok_or_else(|| corrupt("status"))?,
+        data: serde_json::from_str(&r.text(5)?).map_err(|_| corrupt("data"))?,
+        joins: serde_json::from_str(&r.text(6)?).map_err(|_| corrupt("joins"))?,
+        stuck: serde_json::from_str(&r.text(7)?).map_err(|_| corrupt("stuck"))?,
+        created_at: ts(r.int(8)?)?,
+        ended_at: r.opt_int(9)?.map(ts).transpose()?,
     })
 }
 
-type TaskRow = (
-    i64,
-    i64,
-    String,
-    i64,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    String,
-    i64,
-    Option<String>,
-    Option<i64>,
-    Option<String>,
-    Option<i64>,
-    Option<String>,
-);
 const TASK_COLUMNS: &str = "t.id, t.instance_id, i.title, i.model_id, t.step, t.name, t.assignee, t.role, t.state, \
      t.started_at, t.deadline_date, t.deadline_at, t.deadline_zone, t.ended_at, t.ended_by";
 
-fn task(r: TaskRow) -> Result<TaskRecord, StoreError> {
-    let cols: DeadlineCols = (r.10, r.11, r.12);
+fn task(r: &Row) -> Result<TaskRecord, StoreError> {
+    let id = r.int(0)?;
     Ok(TaskRecord {
-        id: TaskId(r.0),
-        instance_id: InstanceId(r.1),
-        instance_title: r.2,
-        model_id: ModelId(r.3),
-        step: r.4,
-        name: r.5,
-        assignee: r.6,
-        role: r.7,
-        state: TaskState::parse(&r.8).ok_or_else(|| StoreError::Corrupt(format!("task {} state", r.0)))?,
-        started_at: ts(r.9)?,
-        deadline: deadline_from_cols(cols)?,
-        ended_at: r.13.map(ts).transpose()?,
-        ended_by: r.14,
+        id: TaskId(id),
+        instance_id: InstanceId(r.int(1)?),
+        instance_title: r.text(2)?,
+        model_id: ModelId(r.int(3)?),
+        step: r.text(4)?,
+        name: r.text(5)?,
+        assignee: r.opt_text(6)?,
+        role: r.opt_text(7)?,
+        state: TaskState::parse(&r.text(8)?).ok_or_else(|| StoreError::Corrupt(format!("task {id} state")))?,
+        started_at: ts(r.int(9)?)?,
+        deadline: deadline_from_cols((r.opt_text(10)?, r.opt_int(11)?, r.opt_text(12)?))?,
+        ended_at: r.opt_int(13)?.map(ts).transpose()?,
+        ended_by: r.opt_text(14)?,
     })
 }
 
@@ -170,77 +153,105 @@ fn value_json(v: Option<&flowcal_domain::Value>) -> Json {
     v.map_or(Json::Null, flowcal_domain::Value::to_json)
 }
 
+fn load_instance(c: &mut dyn Conn, id: InstanceId) -> Result<Option<InstanceRecord>, StoreError> {
+    c.query_opt(&format!("SELECT {INSTANCE_COLUMNS} FROM instances WHERE id = $1"), params![id.0])?
+        .map(|r| instance(&r))
+        .transpose()
+}
+
+fn load_task(c: &mut dyn Conn, id: TaskId) -> Result<Option<TaskRecord>, StoreError> {
+    c.query_opt(
+        &format!("SELECT {TASK_COLUMNS} FROM tasks t JOIN instances i ON i.id = t.instance_id WHERE t.id = $1"),
+        params![id.0],
+    )?
+    .map(|r| task(&r))
+    .transpose()
+}
+
+fn instance_tasks(c: &mut dyn Conn, id: InstanceId, open_only: bool) -> Result<Vec<TaskRecord>, StoreError> {
+    let filter = if open_only { " AND t.state = 'open'" } else { "" };
+    c.query(
+        &format!(
+            "SELECT {TASK_COLUMNS} FROM tasks t JOIN instances i ON i.id = t.instance_id
+             WHERE t.instance_id = $1{filter} ORDER BY t.id"
+        ),
+        params![id.0],
+    )?
+    .iter()
+    .map(task)
+    .collect()
+}
+
+/// Takes the instance's lock for the rest of the transaction.
+fn lock_instance(c: &mut dyn Conn, id: InstanceId) -> Result<(), StoreError> {
+    let n = c.execute("UPDATE instances SET lock_version = lock_version + 1 WHERE id = $1", params![id.0])?;
+    if n == 0 {
+        return Err(StoreError::NotFound(format!("instance {id}")));
+    }
+    Ok(())
+}
+
 impl Store {
     /// Creates an instance from the engine's start transition, with its tasks
-    /// and events, in one transaction.
+    /// and events, in one transaction. Returns it with its tasks.
     pub async fn create_instance(
         &self,
         model_id: ModelId,
         title: &str,
         starter: &str,
-        start: &Transition,
+        start: Transition,
         now: Timestamp,
-    ) -> Result<(InstanceId, Vec<TaskId>), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let s = &start.state;
-        let (id,): (i64,) = sqlx::query_as(
-            "INSERT INTO instances (model_id, title, starter, status, data, joins, stuck, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-        )
-        .bind(model_id.0)
-        .bind(title)
-        .bind(starter)
-        .bind(s.status.as_str())
-        .bind(Json::Object(data_to_json(&s.data)).to_string())
-        .bind(json!(s.joins).to_string())
-        .bind(json!(s.stuck).to_string())
-        .bind(now.as_millisecond())
-        .fetch_one(&mut *tx)
-        .await?;
-        let id = InstanceId(id);
-        insert_event(&mut tx, id, None, "instance_started", json!({"title": title, "starter": starter}), now).await?;
-        let created = apply(&mut tx, id, start, starter, now).await?;
-        tx.commit().await?;
-        Ok((id, created))
+    ) -> Result<(InstanceRecord, Vec<TaskRecord>), StoreError> {
+        let (title, starter) = (title.to_owned(), starter.to_owned());
+        self.tx(move |c| {
+            let s = &start.state;
+            let id = c
+                .query_one(
+                    "INSERT INTO instances (model_id, title, starter, status, data, joins, stuck, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+                    params![
+                        model_id.0,
+                        &title,
+                        &starter,
+                        s.status.as_str(),
+                        Json::Object(data_to_json(&s.data)).to_string(),
+                        json!(s.joins).to_string(),
+                        json!(s.stuck).to_string(),
+                        now.as_millisecond()
+                    ],
+                )?
+                .int(0)?;
+            let id = InstanceId(id);
+            insert_event(c, id, None, "instance_started", &json!({"title": title, "starter": starter}), now)?;
+            apply(c, id, &start, &starter, now)?;
+            let record = load_instance(c, id)?.ok_or_else(|| StoreError::NotFound(format!("instance {id}")))?;
+            Ok((record, instance_tasks(c, id, false)?))
+        })
+        .await
     }
 
     pub async fn instance(&self, id: InstanceId) -> Result<Option<InstanceRecord>, StoreError> {
-        let r: Option<InstanceRow> = sqlx::query_as(&format!("SELECT {INSTANCE_COLUMNS} FROM instances WHERE id = $1"))
-            .bind(id.0)
-            .fetch_optional(&self.pool)
-            .await?;
-        r.map(instance).transpose()
+        self.read(move |c| load_instance(c, id)).await
     }
 
     /// Instances stopped by an incident, oldest first.
     pub async fn incidents(&self) -> Result<Vec<InstanceRecord>, StoreError> {
-        let rows: Vec<InstanceRow> =
-            sqlx::query_as(&format!("SELECT {INSTANCE_COLUMNS} FROM instances WHERE status = 'incident' ORDER BY id"))
-                .fetch_all(&self.pool)
-                .await?;
-        rows.into_iter().map(instance).collect()
+        self.read(|c| {
+            c.query(&format!("SELECT {INSTANCE_COLUMNS} FROM instances WHERE status = 'incident' ORDER BY id"), &[])?
+                .iter()
+                .map(instance)
+                .collect()
+        })
+        .await
     }
 
     pub async fn task(&self, id: TaskId) -> Result<Option<TaskRecord>, StoreError> {
-        let r: Option<TaskRow> = sqlx::query_as(&format!(
-            "SELECT {TASK_COLUMNS} FROM tasks t JOIN instances i ON i.id = t.instance_id WHERE t.id = $1"
-        ))
-        .bind(id.0)
-        .fetch_optional(&self.pool)
-        .await?;
-        r.map(task).transpose()
+        self.read(move |c| load_task(c, id)).await
     }
 
     /// All tasks of an instance, in creation order.
     pub async fn instance_tasks(&self, id: InstanceId) -> Result<Vec<TaskRecord>, StoreError> {
-        let rows: Vec<TaskRow> = sqlx::query_as(&format!(
-            "SELECT {TASK_COLUMNS} FROM tasks t JOIN instances i ON i.id = t.instance_id
-             WHERE t.instance_id = $1 ORDER BY t.id"
-        ))
-        .bind(id.0)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.into_iter().map(task).collect()
+        self.read(move |c| instance_tasks(c, id, false)).await
     }
 
     /// The tasks a user may work on: assigned to them, or unclaimed in one of
@@ -259,12 +270,9 @@ impl Store {
             sql.push_str(&format!(" OR (t.assignee IS NULL AND t.role IN ({}))", marks.join(", ")));
         }
         sql.push_str(") AND ($2 = '' OR t.state = $2) ORDER BY t.id");
-        let mut q = sqlx::query_as::<_, TaskRow>(&sql).bind(login).bind(state.map_or("", TaskState::as_str));
-        for r in roles {
-            q = q.bind(r);
-        }
-        let rows = q.fetch_all(&self.pool).await?;
-        rows.into_iter().map(task).collect()
+        let mut p = vec![Param::from(login), Param::from(state.map_or("", TaskState::as_str))];
+        p.extend(roles.iter().map(Param::from));
+        self.read(move |c| c.query(&sql, &p)?.iter().map(task).collect()).await
     }
 
     /// The domain events of an instance, in order.
@@ -278,83 +286,71 @@ impl Store {
         self.query_events("WHERE id > $1", after, limit).await
     }
 
-    async fn query_events(&self, filter: &str, arg: i64, limit: i64) -> Result<Vec<EventRecord>, StoreError> {
-        let rows: Vec<(i64, i64, Option<i64>, String, String, i64)> = sqlx::query_as(&format!(
-            "SELECT id, instance_id, task_id, kind, payload, created_at FROM events {filter} ORDER BY id LIMIT $2"
-        ))
-        .bind(arg)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.into_iter()
+    async fn query_events(&self, filter: &'static str, arg: i64, limit: i64) -> Result<Vec<EventRecord>, StoreError> {
+        self.read(move |c| {
+            c.query(
+                &format!(
+                    "SELECT id, instance_id, task_id, kind, payload, created_at FROM events {filter} ORDER BY id LIMIT $2"
+                ),
+                params![arg, limit],
+            )?
+            .iter()
             .map(|r| {
+                let id = r.int(0)?;
                 Ok(EventRecord {
-                    id: r.0,
-                    instance_id: InstanceId(r.1),
-                    task_id: r.2.map(TaskId),
-                    kind: r.3,
-                    payload: serde_json::from_str(&r.4).map_err(|_| StoreError::Corrupt(format!("event {}", r.0)))?,
-                    created_at: ts(r.5)?,
+                    id,
+                    instance_id: InstanceId(r.int(1)?),
+                    task_id: r.opt_int(2)?.map(TaskId),
+                    kind: r.text(3)?,
+                    payload: serde_json::from_str(&r.text(4)?).map_err(|_| StoreError::Corrupt(format!("event {id}")))?,
+                    created_at: ts(r.int(5)?)?,
                 })
             })
             .collect()
+        })
+        .await
     }
 
     /// Runs an engine operation on an instance under its lock and stores the
     /// result. `op` gets the instance and its open tasks as they are inside the
-    /// transaction. Returns the ids of tasks it created.
+    /// transaction. Returns the instance and all its tasks afterwards.
     pub async fn change_instance<F>(
         &self,
         id: InstanceId,
         actor: &str,
         now: Timestamp,
         op: F,
-    ) -> Result<Vec<TaskId>, StoreError>
+    ) -> Result<(InstanceRecord, Vec<TaskRecord>), StoreError>
     where
-        F: FnOnce(&InstanceRecord, &[OpenTask]) -> Result<Transition, StoreError>,
+        F: FnOnce(&InstanceRecord, &[OpenTask]) -> Result<Transition, StoreError> + Send + 'static,
     {
-        let mut tx = self.pool.begin().await?;
-        // The first statement writes, so SQLite takes its write lock before
-        // reading anything (a deferred reader could not upgrade later).
-        let locked = sqlx::query("UPDATE instances SET lock_version = lock_version + 1 WHERE id = $1")
-            .bind(id.0)
-            .execute(&mut *tx)
-            .await?;
-        if locked.rows_affected() == 0 {
-            return Err(StoreError::NotFound(format!("instance {id}")));
-        }
-        let r: InstanceRow = sqlx::query_as(&format!("SELECT {INSTANCE_COLUMNS} FROM instances WHERE id = $1"))
-            .bind(id.0)
-            .fetch_one(&mut *tx)
-            .await?;
-        let record = instance(r)?;
-        let rows: Vec<TaskRow> = sqlx::query_as(&format!(
-            "SELECT {TASK_COLUMNS} FROM tasks t JOIN instances i ON i.id = t.instance_id
-             WHERE t.instance_id = $1 AND t.state = 'open' ORDER BY t.id"
-        ))
-        .bind(id.0)
-        .fetch_all(&mut *tx)
-        .await?;
-        let open: Vec<OpenTask> = rows.into_iter().map(|r| task(r).map(|t| t.open_task())).collect::<Result<_, _>>()?;
-        let transition = op(&record, &open)?;
-        let created = apply(&mut tx, id, &transition, actor, now).await?;
-        let s = &transition.state;
-        let ended =
-            matches!(s.status, InstanceStatus::Completed | InstanceStatus::Cancelled).then_some(now.as_millisecond());
-        sqlx::query(
-            "UPDATE instances SET status = $1, data = $2, joins = $3, stuck = $4, ended_at = COALESCE(ended_at, $5)
-             WHERE id = $6",
-        )
-        .bind(s.status.as_str())
-        .bind(Json::Object(data_to_json(&s.data)).to_string())
-        .bind(json!(s.joins).to_string())
-        .bind(json!(s.stuck).to_string())
-        .bind(ended)
-        .bind(id.0)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(created)
+        let actor = actor.to_owned();
+        self.tx(move |c| {
+            lock_instance(c, id)?;
+            let record = load_instance(c, id)?.ok_or_else(|| StoreError::NotFound(format!("instance {id}")))?;
+            let open: Vec<OpenTask> = instance_tasks(c, id, true)?.iter().map(TaskRecord::open_task).collect();
+            let transition = op(&record, &open)?;
+            apply(c, id, &transition, &actor, now)?;
+            let s = &transition.state;
+            let ended = matches!(s.status, InstanceStatus::Completed | InstanceStatus::Cancelled)
+                .then_some(now.as_millisecond());
+            c.execute(
+                "UPDATE instances SET status = $1, data = $2, joins = $3, stuck = $4,
+                                      ended_at = COALESCE(ended_at, CAST($5 AS BIGINT))
+                 WHERE id = $6",
+                params![
+                    s.status.as_str(),
+                    Json::Object(data_to_json(&s.data)).to_string(),
+                    json!(s.joins).to_string(),
+                    json!(s.stuck).to_string(),
+                    ended,
+                    id.0
+                ],
+            )?;
+            let record = load_instance(c, id)?.ok_or_else(|| StoreError::NotFound(format!("instance {id}")))?;
+            Ok((record, instance_tasks(c, id, false)?))
+        })
+        .await
     }
 
     /// Gives an open task to a user (a role member's claim, or an
@@ -369,58 +365,46 @@ impl Store {
         allowed: F,
     ) -> Result<(), StoreError>
     where
-        F: FnOnce(&TaskRecord) -> Result<(), StoreError>,
+        F: FnOnce(&TaskRecord) -> Result<(), StoreError> + Send + 'static,
     {
-        let current = self.task(id).await?.ok_or_else(|| StoreError::NotFound(format!("task {id}")))?;
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE instances SET lock_version = lock_version + 1 WHERE id = $1")
-            .bind(current.instance_id.0)
-            .execute(&mut *tx)
-            .await?;
-        let r: TaskRow = sqlx::query_as(&format!(
-            "SELECT {TASK_COLUMNS} FROM tasks t JOIN instances i ON i.id = t.instance_id WHERE t.id = $1"
-        ))
-        .bind(id.0)
-        .fetch_one(&mut *tx)
-        .await?;
-        let t = task(r)?;
-        if t.state != TaskState::Open {
-            return Err(StoreError::Conflict(format!("task {id} is {}, not open", t.state.as_str())));
-        }
-        allowed(&t)?;
-        if t.assignee.as_deref() == Some(to) {
-            return Ok(());
-        }
-        sqlx::query("UPDATE tasks SET assignee = $1 WHERE id = $2").bind(to).bind(id.0).execute(&mut *tx).await?;
-        let payload = json!({"step": t.step, "from": t.assignee, "to": to, "role": t.role, "by": by});
-        insert_event(&mut tx, t.instance_id, Some(id), "task_reassigned", payload, now).await?;
-        tx.commit().await?;
-        Ok(())
+        let (to, by) = (to.to_owned(), by.to_owned());
+        let instance = self.task(id).await?.ok_or_else(|| StoreError::NotFound(format!("task {id}")))?.instance_id;
+        self.tx(move |c| {
+            lock_instance(c, instance)?;
+            let t = load_task(c, id)?.ok_or_else(|| StoreError::NotFound(format!("task {id}")))?;
+            if t.state != TaskState::Open {
+                return Err(StoreError::Conflict(format!("task {id} is {}, not open", t.state.as_str())));
+            }
+            allowed(&t)?;
+            if t.assignee.as_deref() == Some(to.as_str()) {
+                return Ok(());
+            }
+            c.execute("UPDATE tasks SET assignee = $1 WHERE id = $2", params![&to, id.0])?;
+            let payload = json!({"step": t.step, "from": t.assignee, "to": to, "role": t.role, "by": by});
+            insert_event(c, t.instance_id, Some(id), "task_reassigned", &payload, now)
+        })
+        .await
     }
 }
 
-async fn insert_event(
-    tx: &mut Transaction<'_, Any>,
+fn insert_event(
+    c: &mut dyn Conn,
     instance: InstanceId,
     task: Option<TaskId>,
     kind: &str,
-    payload: Json,
+    payload: &Json,
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO events (instance_id, task_id, kind, payload, created_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(instance.0)
-        .bind(task.map(|t| t.0))
-        .bind(kind)
-        .bind(payload.to_string())
-        .bind(now.as_millisecond())
-        .execute(&mut **tx)
-        .await?;
+    c.execute(
+        "INSERT INTO events (instance_id, task_id, kind, payload, created_at) VALUES ($1, $2, $3, $4, $5)",
+        params![instance.0, task.map(|t| t.0), kind, payload.to_string(), now.as_millisecond()],
+    )?;
     Ok(())
 }
 
 /// Applies a transition's effects, one domain event each. Returns created task ids.
-async fn apply(
-    tx: &mut Transaction<'_, Any>,
+fn apply(
+    c: &mut dyn Conn,
     instance: InstanceId,
     t: &Transition,
     actor: &str,
@@ -435,78 +419,62 @@ async fn apply(
                     Assignee::Role(r) => (None, Some(r.as_str())),
                 };
                 let (d_date, d_at, d_zone) = deadline_cols(deadline.as_ref());
-                let (id,): (i64,) = sqlx::query_as(
-                    "INSERT INTO tasks (instance_id, step, name, assignee, role, state, started_at,
-                                        deadline_date, deadline_at, deadline_zone)
-                     VALUES ($1, $2, $3, $4, $5, 'open', $6, $7, $8, $9) RETURNING id",
-                )
-                .bind(instance.0)
-                .bind(step)
-                .bind(name)
-                .bind(user)
-                .bind(role)
-                .bind(now.as_millisecond())
-                .bind(d_date)
-                .bind(d_at)
-                .bind(d_zone)
-                .fetch_one(&mut **tx)
-                .await?;
+                let id = c
+                    .query_one(
+                        "INSERT INTO tasks (instance_id, step, name, assignee, role, state, started_at,
+                                            deadline_date, deadline_at, deadline_zone)
+                         VALUES ($1, $2, $3, $4, $5, 'open', $6, $7, $8, $9) RETURNING id",
+                        params![instance.0, step, name, user, role, now.as_millisecond(), d_date, d_at, d_zone],
+                    )?
+                    .int(0)?;
                 let id = TaskId(id);
                 created.push(id);
                 let payload = json!({"step": step, "name": name, "assignee": user, "role": role,
                                      "deadline": deadline_json(deadline.as_ref())});
-                insert_event(tx, instance, Some(id), "task_created", payload, now).await?;
+                insert_event(c, instance, Some(id), "task_created", &payload, now)?;
             }
             Effect::TaskCompleted { task } | Effect::TaskCancelled { task } => {
                 let (state, kind) = match e {
                     Effect::TaskCompleted { .. } => ("done", "task_completed"),
                     _ => ("cancelled", "task_cancelled"),
                 };
-                let r: Option<(String, Option<String>, Option<String>)> = sqlx::query_as(
+                let r = c.query_opt(
                     "UPDATE tasks SET state = $1, ended_at = $2, ended_by = $3
                      WHERE id = $4 AND state = 'open' RETURNING step, assignee, role",
-                )
-                .bind(state)
-                .bind(now.as_millisecond())
-                .bind(actor)
-                .bind(task.0)
-                .fetch_optional(&mut **tx)
-                .await?;
-                let Some((step, assignee, role)) = r else {
+                    params![state, now.as_millisecond(), actor, task.0],
+                )?;
+                let Some(r) = r else {
                     return Err(StoreError::Conflict(format!("task {task} is no longer open")));
                 };
-                let payload = json!({"step": step, "assignee": assignee, "role": role, "by": actor});
-                insert_event(tx, instance, Some(*task), kind, payload, now).await?;
+                let payload =
+                    json!({"step": r.text(0)?, "assignee": r.opt_text(1)?, "role": r.opt_text(2)?, "by": actor});
+                insert_event(c, instance, Some(*task), kind, &payload, now)?;
             }
             Effect::DeadlineChanged { task, deadline } => {
                 let (d_date, d_at, d_zone) = deadline_cols(deadline.as_ref());
-                sqlx::query("UPDATE tasks SET deadline_date = $1, deadline_at = $2, deadline_zone = $3 WHERE id = $4")
-                    .bind(d_date)
-                    .bind(d_at)
-                    .bind(d_zone)
-                    .bind(task.0)
-                    .execute(&mut **tx)
-                    .await?;
+                c.execute(
+                    "UPDATE tasks SET deadline_date = $1, deadline_at = $2, deadline_zone = $3 WHERE id = $4",
+                    params![d_date, d_at, d_zone, task.0],
+                )?;
                 let payload = json!({"deadline": deadline_json(deadline.as_ref())});
-                insert_event(tx, instance, Some(*task), "task_deadline_changed", payload, now).await?;
+                insert_event(c, instance, Some(*task), "task_deadline_changed", &payload, now)?;
             }
             Effect::DataChanged { key, old, new } => {
                 let payload =
                     json!({"key": key, "old": value_json(old.as_ref()), "new": value_json(new.as_ref()), "by": actor});
-                insert_event(tx, instance, None, "data_changed", payload, now).await?;
+                insert_event(c, instance, None, "data_changed", &payload, now)?;
             }
             Effect::IncidentRaised { node, message } => {
-                insert_event(tx, instance, None, "incident_raised", json!({"node": node, "message": message}), now)
-                    .await?;
+                insert_event(c, instance, None, "incident_raised", &json!({"node": node, "message": message}), now)?;
             }
             Effect::IncidentResolved { node } => {
-                insert_event(tx, instance, None, "incident_resolved", json!({"node": node}), now).await?;
+                insert_event(c, instance, None, "incident_resolved", &json!({"node": node}), now)?;
             }
             Effect::InstanceCompleted => {
-                insert_event(tx, instance, None, "instance_completed", json!({}), now).await?;
+                insert_event(c, instance, None, "instance_completed", &json!({}), now)?;
             }
             Effect::InstanceCancelled => {
-                insert_event(tx, instance, None, "instance_cancelled", json!({"by": actor}), now).await?;
+                insert_event(c, instance, None, "instance_cancelled", &json!({"by": actor}), now)?;
             }
         }
     }

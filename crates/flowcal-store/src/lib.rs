@@ -2,11 +2,12 @@
 //! PostgreSQL, picked from the database URL's scheme.
 //!
 //! Both backends share one implementation written in the SQL both understand
-//! (through sqlx's `Any` driver); only the migrations differ per backend. Every
-//! change to an instance and the domain events it causes are written in one
-//! transaction. This crate decides nothing about workflows: the engine does.
+//! (see [`db`]); only the migrations differ per backend. Every change to an
+//! instance and the domain events it causes are written in one transaction.
+//! This crate decides nothing about workflows: the engine does.
 #![forbid(unsafe_code)]
 
+mod db;
 mod error;
 mod instances;
 mod migrate;
@@ -14,15 +15,14 @@ mod models;
 mod rows;
 mod users;
 
+pub use db::DbError;
 pub use error::StoreError;
 pub use instances::{EventRecord, InstanceRecord, TaskRecord, TaskState};
 pub use models::{ModelSummary, StoredModel};
 pub use users::{NewUser, User};
 
-use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, ConnectOptions, Executor};
-use std::str::FromStr;
-use std::time::Duration;
+use db::{Conn, Pool};
+use std::sync::Arc;
 
 /// Which database the store talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,51 +50,30 @@ impl Backend {
 /// The store. Cheap to clone: it holds a connection pool.
 #[derive(Clone, Debug)]
 pub struct Store {
-    pool: AnyPool,
+    pool: Arc<Pool>,
     backend: Backend,
 }
 
 impl Store {
-    /// Connects; a SQLite file is created when missing.
+    /// Connects (and checks the connection); a SQLite file and its folder are
+    /// created when missing.
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
-        sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url)?;
-        if backend == Backend::Sqlite {
-            create_sqlite_folder(url)?;
-        }
-        let url = match backend {
-            Backend::Sqlite if !url.contains("mode=") => {
-                format!("{url}{}mode=rwc", if url.contains('?') { '&' } else { '?' })
+        let (target, size) = match backend {
+            Backend::Sqlite => {
+                let path = sqlite_path(url);
+                create_sqlite_folder(&path)?;
+                (path, 4)
             }
-            _ => url.to_owned(),
+            Backend::Postgres => (url.to_owned(), 10),
         };
-        let options = AnyConnectOptions::from_str(&url)
-            .map_err(|e| StoreError::Config(format!("bad database URL '{}': {e}", redact_url(&url))))?
-            .log_statements(tracing::log::LevelFilter::Trace)
-            .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(2));
-        let pool = AnyPoolOptions::new()
-            .max_connections(match backend {
-                Backend::Sqlite => 4,
-                Backend::Postgres => 10,
-            })
-            .acquire_timeout(Duration::from_secs(30))
-            .after_connect(move |conn, _meta| {
-                Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        // WAL lets readers run beside the writer; writers queue
-                        // on the busy timeout instead of failing at once.
-                        conn.execute("PRAGMA journal_mode = WAL").await?;
-                        conn.execute("PRAGMA busy_timeout = 10000").await?;
-                        conn.execute("PRAGMA foreign_keys = ON").await?;
-                        conn.execute("PRAGMA synchronous = NORMAL").await?;
-                    }
-                    Ok(())
-                })
-            })
-            .connect_with(options)
+        let store = Store { pool: Arc::new(Pool::new(backend, target, size)), backend };
+        store
+            .pool
+            .run(false, |c: &mut dyn Conn| c.query("SELECT 1", &[]).map(|_| ()))
             .await
-            .map_err(|e| StoreError::Connect { url: redact_url(&url), source: e })?;
-        Ok(Store { pool, backend })
+            .map_err(|source: DbError| StoreError::Connect { url: redact_url(url), source })?;
+        Ok(store)
     }
 
     pub fn backend(&self) -> Backend {
@@ -103,24 +82,47 @@ impl Store {
 
     /// Applies the embedded migrations that are not applied yet; returns their names.
     pub async fn migrate(&self) -> Result<Vec<String>, StoreError> {
-        migrate::run(&self.pool, self.backend).await
+        let now = jiff::Timestamp::now().as_millisecond();
+        self.pool.run(false, move |c| migrate::run(c, now)).await
     }
 
     /// Checks that the database answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
+        self.pool.run(false, |c| Ok::<_, StoreError>(c.query("SELECT 1", &[]).map(|_| ())?)).await
     }
 
-    pub async fn close(&self) {
-        self.pool.close().await;
+    /// Closes idle connections.
+    pub fn close(&self) {
+        self.pool.close();
+    }
+
+    /// Runs `f` in one transaction.
+    pub(crate) async fn tx<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut dyn Conn) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.pool.run(true, f).await
+    }
+
+    /// Runs `f` outside a transaction (single statements, reads).
+    pub(crate) async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut dyn Conn) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.pool.run(false, f).await
     }
 }
 
+/// The file path of a `sqlite://PATH?options` URL.
+fn sqlite_path(url: &str) -> String {
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    rest.split('?').next().unwrap_or(rest).to_owned()
+}
+
 /// Creates the folder a SQLite database file goes in.
-fn create_sqlite_folder(url: &str) -> Result<(), StoreError> {
-    let path = url.trim_start_matches("sqlite:").trim_start_matches("//");
-    let path = path.split('?').next().unwrap_or(path);
+fn create_sqlite_folder(path: &str) -> Result<(), StoreError> {
     if path.is_empty() || path == ":memory:" {
         return Ok(());
     }
@@ -154,5 +156,7 @@ mod tests {
         assert!(Backend::from_url("mysql://h/db").is_err());
         assert_eq!(redact_url("postgres://bob:secret@db:5432/x"), "postgres://bob:***@db:5432/x");
         assert_eq!(redact_url("sqlite:///tmp/x.db"), "sqlite:///tmp/x.db");
+        assert_eq!(sqlite_path("sqlite:///tmp/x.db?mode=rwc"), "/tmp/x.db");
+        assert_eq!(sqlite_path("sqlite://data/x.db"), "data/x.db");
     }
 }

@@ -1,7 +1,7 @@
 //! Embedded migrations, one folder per backend with the same file names.
 
+use crate::db::{params, Conn};
 use crate::{Backend, StoreError};
-use sqlx::AnyPool;
 
 struct Migration {
     version: i64,
@@ -17,43 +17,47 @@ const MIGRATIONS: &[Migration] = &[Migration {
     postgres: include_str!("../migrations/postgres/0001_core.sql"),
 }];
 
-pub(crate) async fn run(pool: &AnyPool, backend: Backend) -> Result<Vec<String>, StoreError> {
-    sqlx::query(
-        "CREATE TABLE IF NOT EXISTS flowcal_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
-    )
-    .execute(pool)
-    .await?;
+pub(crate) fn run(c: &mut dyn Conn, now: i64) -> Result<Vec<String>, StoreError> {
+    c.batch(
+        "CREATE TABLE IF NOT EXISTS flowcal_migrations
+         (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+    )?;
     let mut applied = Vec::new();
     for m in MIGRATIONS {
-        let mut tx = pool.begin().await?;
-        if backend == Backend::Postgres {
-            // Two processes starting at once: the second waits, then sees the row.
-            sqlx::query("LOCK TABLE flowcal_migrations IN EXCLUSIVE MODE").execute(&mut *tx).await?;
+        c.begin()?;
+        let result = apply(c, m, now);
+        match result {
+            Ok(true) => {
+                c.batch("COMMIT")?;
+                applied.push(m.name.to_owned());
+            }
+            Ok(false) => c.batch("ROLLBACK")?,
+            Err(e) => {
+                let _ = c.batch("ROLLBACK");
+                return Err(e);
+            }
         }
-        let done: Option<(i64,)> = sqlx::query_as("SELECT version FROM flowcal_migrations WHERE version = $1")
-            .bind(m.version)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if done.is_some() {
-            continue;
-        }
-        let sql = match backend {
-            Backend::Sqlite => m.sqlite,
-            Backend::Postgres => m.postgres,
-        };
-        sqlx::raw_sql(sql)
-            .execute(&mut *tx)
-            .await
-            .map_err(|source| StoreError::Migration { name: m.name.to_owned(), source })?;
-        let now = jiff::Timestamp::now().as_millisecond();
-        sqlx::query("INSERT INTO flowcal_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
-            .bind(m.version)
-            .bind(m.name)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        applied.push(m.name.to_owned());
     }
     Ok(applied)
+}
+
+/// Applies one migration inside the open transaction; false if it was applied before.
+fn apply(c: &mut dyn Conn, m: &Migration, now: i64) -> Result<bool, StoreError> {
+    if c.backend() == Backend::Postgres {
+        // Two processes starting at once: the second waits, then sees the row.
+        c.batch("LOCK TABLE flowcal_migrations IN EXCLUSIVE MODE")?;
+    }
+    if c.query_opt("SELECT version FROM flowcal_migrations WHERE version = $1", params![m.version])?.is_some() {
+        return Ok(false);
+    }
+    let sql = match c.backend() {
+        Backend::Sqlite => m.sqlite,
+        Backend::Postgres => m.postgres,
+    };
+    c.batch(sql).map_err(|source| StoreError::Migration { name: m.name.to_owned(), source })?;
+    c.execute(
+        "INSERT INTO flowcal_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+        params![m.version, m.name, now],
+    )?;
+    Ok(true)
 }

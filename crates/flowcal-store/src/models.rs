@@ -1,5 +1,6 @@
 //! Stored process models: the BPMN text, versioned by key.
 
+use crate::db::{params, Row};
 use crate::{Store, StoreError};
 use flowcal_domain::{ModelId, UserId};
 use jiff::Timestamp;
@@ -14,13 +15,17 @@ pub struct StoredModel {
     pub bpmn: String,
 }
 
-/// The latest version of a model, for listings.
+/// A model version without its text, for listings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModelSummary {
     pub id: ModelId,
     pub key: String,
     pub version: i64,
     pub name: String,
+}
+
+fn model(r: &Row) -> Result<StoredModel, StoreError> {
+    Ok(StoredModel { id: ModelId(r.int(0)?), key: r.text(1)?, version: r.int(2)?, name: r.text(3)?, bpmn: r.text(4)? })
 }
 
 impl Store {
@@ -33,66 +38,75 @@ impl Store {
         by: Option<UserId>,
         now: Timestamp,
     ) -> Result<StoredModel, StoreError> {
+        let (key, name, bpmn) = (key.to_owned(), name.to_owned(), bpmn.to_owned());
         // Two uploads of one key at once: the loser hits the unique (key, version)
         // constraint and tries the next number.
         for _ in 0..5 {
-            let r: Result<(i64, i64), sqlx::Error> = sqlx::query_as(
-                "INSERT INTO models (key, version, name, bpmn, created_by, created_at)
-                 SELECT $1, COALESCE(MAX(version), 0) + 1, $2, $3, $4, $5 FROM models WHERE key = $1
-                 RETURNING id, version",
-            )
-            .bind(key)
-            .bind(name)
-            .bind(bpmn)
-            .bind(by.map(|u| u.0))
-            .bind(now.as_millisecond())
-            .fetch_one(&self.pool)
-            .await;
-            match r {
-                Ok((id, version)) => {
-                    return Ok(StoredModel {
-                        id: ModelId(id),
-                        key: key.to_owned(),
-                        version,
-                        name: name.to_owned(),
-                        bpmn: bpmn.to_owned(),
-                    })
-                }
-                Err(e) if StoreError::is_unique_violation(&e) => continue,
-                Err(e) => return Err(e.into()),
+            let (k, n, b) = (key.clone(), name.clone(), bpmn.clone());
+            let r = self
+                .read(move |c| {
+                    match c.query_one(
+                        "INSERT INTO models (key, version, name, bpmn, created_by, created_at)
+                         SELECT CAST($1 AS TEXT), COALESCE(MAX(version), 0) + 1, CAST($2 AS TEXT), CAST($3 AS TEXT),
+                                CAST($4 AS BIGINT), CAST($5 AS BIGINT)
+                         FROM models WHERE key = $1
+                         RETURNING id, version",
+                        params![&k, &n, &b, by.map(|u| u.0), now.as_millisecond()],
+                    ) {
+                        Ok(r) => Ok(Some(StoredModel {
+                            id: ModelId(r.int(0)?),
+                            key: k,
+                            version: r.int(1)?,
+                            name: n,
+                            bpmn: b,
+                        })),
+                        Err(e) if e.unique_violation => Ok(None),
+                        Err(e) => Err(e.into()),
+                    }
+                })
+                .await?;
+            if let Some(m) = r {
+                return Ok(m);
             }
         }
         Err(StoreError::Conflict(format!("model '{key}' is being uploaded concurrently; try again")))
     }
 
     pub async fn model(&self, id: ModelId) -> Result<Option<StoredModel>, StoreError> {
-        let r: Option<(i64, String, i64, String, String)> =
-            sqlx::query_as("SELECT id, key, version, name, bpmn FROM models WHERE id = $1")
-                .bind(id.0)
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(r.map(|r| StoredModel { id: ModelId(r.0), key: r.1, version: r.2, name: r.3, bpmn: r.4 }))
+        self.read(move |c| {
+            c.query_opt("SELECT id, key, version, name, bpmn FROM models WHERE id = $1", params![id.0])?
+                .map(|r| model(&r))
+                .transpose()
+        })
+        .await
     }
 
     /// The newest version of a key.
     pub async fn latest_model(&self, key: &str) -> Result<Option<StoredModel>, StoreError> {
-        let r: Option<(i64, String, i64, String, String)> = sqlx::query_as(
-            "SELECT id, key, version, name, bpmn FROM models WHERE key = $1 ORDER BY version DESC LIMIT 1",
-        )
-        .bind(key)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(r.map(|r| StoredModel { id: ModelId(r.0), key: r.1, version: r.2, name: r.3, bpmn: r.4 }))
+        let key = key.to_owned();
+        self.read(move |c| {
+            c.query_opt(
+                "SELECT id, key, version, name, bpmn FROM models WHERE key = $1 ORDER BY version DESC LIMIT 1",
+                params![key],
+            )?
+            .map(|r| model(&r))
+            .transpose()
+        })
+        .await
     }
 
     /// The newest version of every key.
     pub async fn list_models(&self) -> Result<Vec<ModelSummary>, StoreError> {
-        let rows: Vec<(i64, String, i64, String)> = sqlx::query_as(
-            "SELECT m.id, m.key, m.version, m.name FROM models m
-             WHERE m.version = (SELECT MAX(version) FROM models n WHERE n.key = m.key) ORDER BY m.key",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.into_iter().map(|r| ModelSummary { id: ModelId(r.0), key: r.1, version: r.2, name: r.3 }).collect())
+        self.read(|c| {
+            c.query(
+                "SELECT m.id, m.key, m.version, m.name FROM models m
+                 WHERE m.version = (SELECT MAX(version) FROM models n WHERE n.key = m.key) ORDER BY m.key",
+                &[],
+            )?
+            .iter()
+            .map(|r| Ok(ModelSummary { id: ModelId(r.int(0)?), key: r.text(1)?, version: r.int(2)?, name: r.text(3)? }))
+            .collect()
+        })
+        .await
     }
 }

@@ -53,7 +53,7 @@ async fn users_roles_tokens_sessions(db: TestDb) {
     let u = s.user(id).await.unwrap().unwrap();
     assert_eq!((u.time_zone.as_str(), u.calendar_export), ("America/New_York", true));
     s.create_api_token(id, "cli", "hash-1", now).await.unwrap();
-    assert_eq!(s.user_by_token_hash("hash-1").await.unwrap().unwrap().login, "ann");
+    assert_eq!(s.user_by_token_hash("hash-1").await.unwrap().unwrap().0.login, "ann");
     assert_eq!(s.user_by_token_hash("hash-2").await.unwrap(), None);
     s.create_session("sess", id, now, t("2026-03-27T20:00:00Z")).await.unwrap();
     assert!(s.user_by_session("sess", t("2026-03-27T19:59:59Z")).await.unwrap().is_some());
@@ -107,7 +107,7 @@ async fn start_leave(s: &Store, model: &ProcessModel, model_id: flowcal_domain::
     let now = t("2026-03-27T08:00:00Z");
     let engine = Engine::new(model, "UTC").unwrap();
     let start = engine.start("ann", &obj(json!({"first_day": "2026-04-20", "days": days})), now).unwrap();
-    s.create_instance(model_id, "Easter", "ann", &start, now).await.unwrap().0
+    s.create_instance(model_id, "Easter", "ann", start, now).await.unwrap().0.id
 }
 
 async fn instance_lifecycle_and_events(db: TestDb) {
@@ -161,22 +161,20 @@ async fn instance_lifecycle_and_events(db: TestDb) {
         .unwrap()
         .is_empty());
 
-    let engine = Engine::new(&model, "UTC").unwrap();
     let now = t("2026-03-28T10:00:00Z");
-    let created = s
-        .change_instance(id, &who, now, |rec, open| {
-            Ok(engine.complete(
-                &rec.state(&model.data_items),
-                open,
-                approve.id,
-                &rec.starter,
-                &obj(json!({"approved": true})),
-                now,
-            )?)
+    let (approve_id, m2) = (approve.id, model.clone());
+    let (rec, tasks) = s
+        .change_instance(id, &who, now, move |rec, open| {
+            let engine = Engine::new(&m2, "UTC").unwrap();
+            let data = obj(json!({"approved": true}));
+            Ok(engine.complete(&rec.state(&m2.data_items), open, approve_id, &rec.starter, &data, now)?)
         })
         .await
         .unwrap();
-    assert_eq!(created.len(), 2);
+    // The result is the instance as the transaction left it.
+    assert_eq!(rec.status, InstanceStatus::Running);
+    let steps: Vec<&str> = tasks.iter().map(|t| t.step.as_str()).collect();
+    assert_eq!(steps, ["approve", "handover_prep", "book"]);
     let open = s.tasks_for_user("ann", &[], Some(TaskState::Open)).await.unwrap();
     assert_eq!(open.len(), 1);
     assert_eq!(open[0].step, "handover_prep");
@@ -216,11 +214,11 @@ async fn concurrent_completion_has_one_winner(db: TestDb) {
             let (s, model) = (s.clone(), model.clone());
             tokio::spawn(async move {
                 let now = t("2026-03-28T10:00:00Z");
-                let engine = Engine::new(&model, "UTC").unwrap();
-                s.change_instance(id, &format!("racer{i}"), now, |rec, open| {
+                s.change_instance(id, &format!("racer{i}"), now, move |rec, open| {
                     if !open.iter().any(|o| o.id == task) {
                         return Err(StoreError::Conflict("no longer open".into()));
                     }
+                    let engine = Engine::new(&model, "UTC").unwrap();
                     Ok(engine.complete(
                         &rec.state(&model.data_items),
                         open,
@@ -231,6 +229,7 @@ async fn concurrent_completion_has_one_winner(db: TestDb) {
                     )?)
                 })
                 .await
+                .map(|_| ())
             })
         });
         let results: Vec<_> = futures_join(racers.collect()).await.into_iter().map(|r| r.unwrap()).collect();
@@ -252,12 +251,12 @@ async fn a_failed_change_leaves_nothing_behind(db: TestDb) {
     let id = start_leave(&s, &model, m.id, 10).await;
     let before_events = s.events(id).await.unwrap().len();
     let before = s.instance(id).await.unwrap().unwrap();
-    let engine = Engine::new(&model, "UTC").unwrap();
     let now = t("2026-03-28T10:00:00Z");
     // The transition names a task that is not open: applying it fails midway,
     // after the data change was written; the whole transaction must roll back.
     let err = s
-        .change_instance(id, "x", now, |rec, open| {
+        .change_instance(id, "x", now, move |rec, open| {
+            let engine = Engine::new(&model, "UTC").unwrap();
             let mut tr = engine.set_data(&rec.state(&model.data_items), open, &obj(json!({"days": 3})))?;
             tr.effects.push(flowcal_engine::Effect::TaskCompleted { task: TaskId(987_654) });
             Ok(tr)

@@ -5,7 +5,6 @@ use flowcal_server::app::{App, FixedClock};
 use flowcal_server::config::Config;
 use reqwest::{Client, Method, Response};
 use serde_json::Value as Json;
-use sqlx::Connection;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -52,9 +51,15 @@ impl TestDb {
         let (server, base_name) = base.rsplit_once('/').expect("FLOWCAL_TEST_DATABASE_URL needs a database name");
         let base_name = base_name.split('?').next().unwrap_or(base_name);
         let name = format!("{base_name}_t{:08x}", rand::random::<u32>());
-        let mut conn = sqlx::PgConnection::connect(&base).await.expect("cannot connect to FLOWCAL_TEST_DATABASE_URL");
-        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("CREATE DATABASE");
-        conn.close().await.ok();
+        let create = format!("CREATE DATABASE {name}");
+        let admin_url = base.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut c = postgres::Client::connect(&admin_url, postgres::NoTls)
+                .expect("cannot connect to FLOWCAL_TEST_DATABASE_URL");
+            c.batch_execute(&create).expect("CREATE DATABASE");
+        })
+        .await
+        .unwrap();
         Some(TestDb { url: format!("{server}/{name}"), _dir: None })
     }
 }

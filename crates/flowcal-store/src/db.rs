@@ -1,0 +1,460 @@
+//! The thin layer under the store: one connection interface with a SQLite
+//! implementation (rusqlite, in-process) and a PostgreSQL one (the `postgres`
+//! client), plus a small pool. Store code is written once against [`Conn`] in
+//! the SQL both databases understand (`$1` placeholders, `CAST`, `RETURNING`).
+//!
+//! Calls are synchronous and run on Tokio's blocking threads, one hop per
+//! store operation rather than per statement: SQLite answers in microseconds,
+//! so a thread hop per statement would cost more than the work.
+
+use crate::Backend;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// A statement parameter.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Param {
+    Int(i64),
+    Text(String),
+    Null,
+}
+
+impl From<i64> for Param {
+    fn from(v: i64) -> Self {
+        Param::Int(v)
+    }
+}
+impl From<&str> for Param {
+    fn from(v: &str) -> Self {
+        Param::Text(v.to_owned())
+    }
+}
+impl From<String> for Param {
+    fn from(v: String) -> Self {
+        Param::Text(v)
+    }
+}
+impl From<&String> for Param {
+    fn from(v: &String) -> Self {
+        Param::Text(v.clone())
+    }
+}
+impl<T: Into<Param>> From<Option<T>> for Param {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Param::Null, Into::into)
+    }
+}
+
+/// Builds a parameter list: `params![a, b, c]`.
+macro_rules! params {
+    ($($p:expr),* $(,)?) => { &[$($crate::db::Param::from($p)),*] as &[$crate::db::Param] };
+}
+pub(crate) use params;
+
+/// A value read from a row.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Cell {
+    Int(i64),
+    Text(String),
+    Null,
+}
+
+/// One result row.
+#[derive(Debug, Clone)]
+pub(crate) struct Row(pub(crate) Vec<Cell>);
+
+impl Row {
+    fn cell(&self, i: usize) -> Result<&Cell, DbError> {
+        self.0.get(i).ok_or_else(|| DbError::other(format!("no column {i}")))
+    }
+
+    pub(crate) fn int(&self, i: usize) -> Result<i64, DbError> {
+        match self.cell(i)? {
+            Cell::Int(v) => Ok(*v),
+            c => Err(DbError::other(format!("column {i}: expected an integer, found {c:?}"))),
+        }
+    }
+
+    pub(crate) fn opt_int(&self, i: usize) -> Result<Option<i64>, DbError> {
+        match self.cell(i)? {
+            Cell::Null => Ok(None),
+            _ => self.int(i).map(Some),
+        }
+    }
+
+    pub(crate) fn text(&self, i: usize) -> Result<String, DbError> {
+        match self.cell(i)? {
+            Cell::Text(v) => Ok(v.clone()),
+            c => Err(DbError::other(format!("column {i}: expected text, found {c:?}"))),
+        }
+    }
+
+    pub(crate) fn opt_text(&self, i: usize) -> Result<Option<String>, DbError> {
+        match self.cell(i)? {
+            Cell::Null => Ok(None),
+            _ => self.text(i).map(Some),
+        }
+    }
+}
+
+/// A database error, classified as far as the store needs.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct DbError {
+    pub(crate) unique_violation: bool,
+    /// The connection cannot be used again.
+    pub(crate) broken: bool,
+    message: String,
+    #[source]
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl DbError {
+    pub(crate) fn other(message: String) -> Self {
+        DbError { unique_violation: false, broken: false, message, source: None }
+    }
+}
+
+impl From<rusqlite::Error> for DbError {
+    fn from(e: rusqlite::Error) -> Self {
+        let unique = matches!(&e, rusqlite::Error::SqliteFailure(f, _)
+            if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY);
+        DbError { unique_violation: unique, broken: false, message: format!("SQLite: {e}"), source: Some(Box::new(e)) }
+    }
+}
+
+impl From<postgres::Error> for DbError {
+    fn from(e: postgres::Error) -> Self {
+        let unique = e.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION);
+        let broken = e.is_closed();
+        let message = match e.as_db_error() {
+            Some(db) => format!("PostgreSQL: {}: {}", db.code().code(), db.message()),
+            None => format!("PostgreSQL: {e}"),
+        };
+        DbError { unique_violation: unique, broken, message, source: Some(Box::new(e)) }
+    }
+}
+
+/// One database connection.
+pub(crate) trait Conn: Send {
+    /// Runs a statement; returns the number of rows changed.
+    fn execute(&mut self, sql: &str, params: &[Param]) -> Result<u64, DbError>;
+    /// Runs a query; returns all rows.
+    fn query(&mut self, sql: &str, params: &[Param]) -> Result<Vec<Row>, DbError>;
+    /// Runs several statements without parameters (migrations).
+    fn batch(&mut self, sql: &str) -> Result<(), DbError>;
+    /// Starts a transaction that will write: SQLite takes its write lock at
+    /// once (`BEGIN IMMEDIATE`), so two writers queue instead of deadlocking.
+    fn begin(&mut self) -> Result<(), DbError>;
+    fn backend(&self) -> Backend;
+    /// The connection died and must not go back to the pool.
+    fn is_broken(&self) -> bool {
+        false
+    }
+
+    fn query_one(&mut self, sql: &str, params: &[Param]) -> Result<Row, DbError> {
+        self.query_opt(sql, params)?.ok_or_else(|| DbError::other("the query returned no row".into()))
+    }
+
+    fn query_opt(&mut self, sql: &str, params: &[Param]) -> Result<Option<Row>, DbError> {
+        Ok(self.query(sql, params)?.into_iter().next())
+    }
+}
+
+// ---- SQLite -------------------------------------------------------------------------------------
+
+struct Sqlite(rusqlite::Connection);
+
+impl Sqlite {
+    fn open(path: &str) -> Result<Self, DbError> {
+        let c = rusqlite::Connection::open(path)?;
+        c.busy_timeout(Duration::from_secs(10))?;
+        // WAL lets readers run beside the writer; NORMAL sync is durable at
+        // checkpoints and never corrupts the database.
+        c.pragma_update(None, "journal_mode", "WAL")?;
+        c.pragma_update(None, "synchronous", "NORMAL")?;
+        c.pragma_update(None, "foreign_keys", "ON")?;
+        c.set_prepared_statement_cache_capacity(128);
+        Ok(Sqlite(c))
+    }
+
+    fn bind(stmt: &mut rusqlite::CachedStatement<'_>, params: &[Param]) -> Result<(), DbError> {
+        for (i, p) in params.iter().enumerate() {
+            // Bind by name: `$2` may appear before `$1` in the text.
+            let Some(idx) = stmt.parameter_index(&format!("${}", i + 1))? else { continue };
+            match p {
+                Param::Int(v) => stmt.raw_bind_parameter(idx, v)?,
+                Param::Text(v) => stmt.raw_bind_parameter(idx, v)?,
+                Param::Null => stmt.raw_bind_parameter(idx, rusqlite::types::Null)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Conn for Sqlite {
+    fn execute(&mut self, sql: &str, params: &[Param]) -> Result<u64, DbError> {
+        let mut stmt = self.0.prepare_cached(sql)?;
+        Self::bind(&mut stmt, params)?;
+        Ok(stmt.raw_execute()? as u64)
+    }
+
+    fn query(&mut self, sql: &str, params: &[Param]) -> Result<Vec<Row>, DbError> {
+        let mut stmt = self.0.prepare_cached(sql)?;
+        Self::bind(&mut stmt, params)?;
+        let n = stmt.column_count();
+        let mut rows = stmt.raw_query();
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let mut cells = Vec::with_capacity(n);
+            for i in 0..n {
+                cells.push(match r.get_ref(i)? {
+                    rusqlite::types::ValueRef::Integer(v) => Cell::Int(v),
+                    rusqlite::types::ValueRef::Text(t) => Cell::Text(String::from_utf8_lossy(t).into_owned()),
+                    rusqlite::types::ValueRef::Null => Cell::Null,
+                    other => return Err(DbError::other(format!("unexpected SQLite value {other:?}"))),
+                });
+            }
+            out.push(Row(cells));
+        }
+        Ok(out)
+    }
+
+    fn batch(&mut self, sql: &str) -> Result<(), DbError> {
+        Ok(self.0.execute_batch(sql)?)
+    }
+
+    fn begin(&mut self) -> Result<(), DbError> {
+        self.execute("BEGIN IMMEDIATE", &[]).map(|_| ())
+    }
+
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+}
+
+// ---- PostgreSQL ---------------------------------------------------------------------------------
+
+struct Pg {
+    client: postgres::Client,
+    /// Prepared statements by SQL text: preparing costs a round trip.
+    statements: std::collections::HashMap<String, postgres::Statement>,
+}
+
+impl postgres::types::ToSql for Param {
+    fn to_sql(
+        &self,
+        ty: &postgres::types::Type,
+        out: &mut bytes::BytesMut,
+    ) -> Result<postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        use postgres::types::Type;
+        match self {
+            Param::Null => Ok(postgres::types::IsNull::Yes),
+            Param::Int(v) => match *ty {
+                Type::INT8 => v.to_sql(ty, out),
+                Type::INT4 => i32::try_from(*v)?.to_sql(ty, out),
+                Type::INT2 => i16::try_from(*v)?.to_sql(ty, out),
+                _ => Err(format!("cannot send an integer as {ty}").into()),
+            },
+            Param::Text(v) => v.as_str().to_sql(ty, out),
+        }
+    }
+
+    fn accepts(_: &postgres::types::Type) -> bool {
+        true
+    }
+
+    postgres::types::to_sql_checked!();
+}
+
+impl Pg {
+    fn rows(rows: Vec<postgres::Row>) -> Result<Vec<Row>, DbError> {
+        use postgres::types::Type;
+        rows.into_iter()
+            .map(|r| {
+                let mut cells = Vec::with_capacity(r.len());
+                for (i, col) in r.columns().iter().enumerate() {
+                    let cell = match *col.type_() {
+                        Type::INT8 => r.try_get::<_, Option<i64>>(i)?.map_or(Cell::Null, Cell::Int),
+                        Type::INT4 => r.try_get::<_, Option<i32>>(i)?.map_or(Cell::Null, |v| Cell::Int(v.into())),
+                        Type::INT2 => r.try_get::<_, Option<i16>>(i)?.map_or(Cell::Null, |v| Cell::Int(v.into())),
+                        Type::BOOL => r.try_get::<_, Option<bool>>(i)?.map_or(Cell::Null, |v| Cell::Int(v.into())),
+                        _ => r.try_get::<_, Option<String>>(i)?.map_or(Cell::Null, Cell::Text),
+                    };
+                    cells.push(cell);
+                }
+                Ok(Row(cells))
+            })
+            .collect()
+    }
+
+    fn refs(params: &[Param]) -> Vec<&(dyn postgres::types::ToSql + Sync)> {
+        params.iter().map(|p| p as &(dyn postgres::types::ToSql + Sync)).collect()
+    }
+}
+
+impl Pg {
+    fn statement(&mut self, sql: &str) -> Result<postgres::Statement, DbError> {
+        if let Some(s) = self.statements.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = self.client.prepare(sql)?;
+        self.statements.insert(sql.to_owned(), s.clone());
+        Ok(s)
+    }
+}
+
+impl Conn for Pg {
+    fn execute(&mut self, sql: &str, params: &[Param]) -> Result<u64, DbError> {
+        let stmt = self.statement(sql)?;
+        Ok(self.client.execute(&stmt, &Self::refs(params))?)
+    }
+
+    fn query(&mut self, sql: &str, params: &[Param]) -> Result<Vec<Row>, DbError> {
+        let stmt = self.statement(sql)?;
+        Self::rows(self.client.query(&stmt, &Self::refs(params))?)
+    }
+
+    fn batch(&mut self, sql: &str) -> Result<(), DbError> {
+        Ok(self.client.batch_execute(sql)?)
+    }
+
+    fn is_broken(&self) -> bool {
+        self.client.is_closed()
+    }
+
+    fn begin(&mut self) -> Result<(), DbError> {
+        self.batch("BEGIN")
+    }
+
+    fn backend(&self) -> Backend {
+        Backend::Postgres
+    }
+}
+
+// ---- the pool -----------------------------------------------------------------------------------
+
+/// A bounded pool of connections, opened on demand.
+pub(crate) struct Pool {
+    backend: Backend,
+    target: String,
+    idle: Mutex<Vec<Box<dyn Conn>>>,
+    permits: Arc<tokio::sync::Semaphore>,
+}
+
+impl std::fmt::Debug for Pool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pool").field("backend", &self.backend).finish_non_exhaustive()
+    }
+}
+
+impl Pool {
+    /// `target`: the SQLite file path, or the PostgreSQL URL.
+    pub(crate) fn new(backend: Backend, target: String, size: usize) -> Self {
+        Pool { backend, target, idle: Mutex::new(Vec::new()), permits: Arc::new(tokio::sync::Semaphore::new(size)) }
+    }
+
+    /// Opens a connection (blocking).
+    pub(crate) fn connect(backend: Backend, target: &str) -> Result<Box<dyn Conn>, DbError> {
+        Ok(match backend {
+            Backend::Sqlite => Box::new(Sqlite::open(target)?),
+            Backend::Postgres => Box::new(Pg {
+                client: postgres::Client::connect(target, postgres::NoTls)?,
+                statements: std::collections::HashMap::new(),
+            }),
+        })
+    }
+
+    /// Runs `f` with a connection on a blocking thread. Without `tx`, `f`
+    /// runs in autocommit mode; with it, in a transaction committed when `f`
+    /// returns `Ok` and rolled back otherwise.
+    pub(crate) async fn run<T, E, F>(&self, tx: bool, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+        F: FnOnce(&mut dyn Conn) -> Result<T, E> + Send + 'static,
+    {
+        let permit = self.permits.clone().acquire_owned().await.map_err(|_| DbError::other("pool closed".into()))?;
+        let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let mut conn = match idle {
+            Some(c) => c,
+            None => self.open_blocking().await?,
+        };
+        let joined = tokio::task::spawn_blocking(move || {
+            let result = if tx { in_transaction(conn.as_mut(), f) } else { f(conn.as_mut()).map_err(Outcome::App) };
+            let broken = conn.is_broken() || matches!(&result, Err(Outcome::Db(e)) if e.broken);
+            // A dead connection is dropped here, on the blocking thread (closing
+            // a PostgreSQL client blocks).
+            (if broken { None } else { Some(conn) }, result)
+        })
+        .await;
+        drop(permit);
+        let (conn, result) = joined.map_err(|e| DbError::other(format!("a database task failed: {e}")))?;
+        if let Some(conn) = conn {
+            self.idle.lock().unwrap_or_else(|p| p.into_inner()).push(conn);
+        }
+        result.map_err(|o| match o {
+            Outcome::App(e) => e,
+            Outcome::Db(e) => e.into(),
+        })
+    }
+
+    async fn open_blocking(&self) -> Result<Box<dyn Conn>, DbError> {
+        let (backend, target) = (self.backend, self.target.clone());
+        tokio::task::spawn_blocking(move || Pool::connect(backend, &target))
+            .await
+            .map_err(|e| DbError::other(format!("opening a connection failed: {e}")))?
+    }
+
+    /// Closes idle connections.
+    pub(crate) fn close(&self) {
+        let idle = std::mem::take(&mut *self.idle.lock().unwrap_or_else(|p| p.into_inner()));
+        close_off_runtime(idle);
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+/// Drops connections on a plain thread: a PostgreSQL client blocks while it
+/// closes, which must not happen on an async worker.
+fn close_off_runtime(conns: Vec<Box<dyn Conn>>) {
+    if conns.is_empty() {
+        return;
+    }
+    if let Err(e) = std::thread::Builder::new().name("flowcal-db-close".into()).spawn(move || drop(conns)) {
+        tracing::warn!(error = %e, "could not start a thread to close database connections");
+    }
+}
+
+enum Outcome<E> {
+    App(E),
+    Db(DbError),
+}
+
+fn in_transaction<T, E, F>(conn: &mut dyn Conn, f: F) -> Result<T, Outcome<E>>
+where
+    F: FnOnce(&mut dyn Conn) -> Result<T, E>,
+{
+    conn.begin().map_err(Outcome::Db)?;
+    match f(conn) {
+        Ok(v) => {
+            if let Err(e) = conn.batch("COMMIT") {
+                let _ = conn.batch("ROLLBACK");
+                return Err(Outcome::Db(e));
+            }
+            Ok(v)
+        }
+        Err(e) => {
+            // A failed rollback leaves the connection unusable: drop it.
+            if let Err(re) = conn.batch("ROLLBACK") {
+                return Err(Outcome::Db(DbError { broken: true, ..re }));
+            }
+            Err(Outcome::App(e))
+        }
+    }
+}
