@@ -113,6 +113,16 @@ impl DbError {
     pub(crate) fn other(message: String) -> Self {
         DbError { unique_violation: false, broken: false, message, source: None }
     }
+
+    /// The same error, for a second receiver (the source chain stays with the first).
+    fn copy(&self) -> Self {
+        DbError {
+            unique_violation: self.unique_violation,
+            broken: self.broken,
+            message: self.message.clone(),
+            source: None,
+        }
+    }
 }
 
 impl From<rusqlite::Error> for DbError {
@@ -164,7 +174,12 @@ pub(crate) trait Conn: Send {
 
 // ---- SQLite -------------------------------------------------------------------------------------
 
-struct Sqlite(rusqlite::Connection);
+struct Sqlite {
+    conn: rusqlite::Connection,
+    /// The store's SQL uses `$N`; SQLite binds `?N` by number without a
+    /// name lookup. Rewritten texts by original text.
+    rewritten: std::collections::HashMap<String, String>,
+}
 
 impl Sqlite {
     fn open(path: &str) -> Result<Self, DbError> {
@@ -175,14 +190,32 @@ impl Sqlite {
         c.pragma_update(None, "journal_mode", "WAL")?;
         c.pragma_update(None, "synchronous", "NORMAL")?;
         c.pragma_update(None, "foreign_keys", "ON")?;
+        // Savepoints of the batched writer keep their undo pages in memory.
+        c.pragma_update(None, "temp_store", "MEMORY")?;
         c.set_prepared_statement_cache_capacity(128);
-        Ok(Sqlite(c))
+        // Plans must not depend on bound values: without this, the bundled
+        // SQLite (built with STAT4) re-prepares a statement for every new
+        // binding of an indexed column, which costs more than running it.
+        c.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+        Ok(Sqlite { conn: c, rewritten: std::collections::HashMap::new() })
+    }
+
+    fn prepare(&mut self, sql: &str) -> Result<rusqlite::CachedStatement<'_>, DbError> {
+        if !self.rewritten.contains_key(sql) {
+            self.rewritten.insert(sql.to_owned(), sql.replace('$', "?"));
+        }
+        let text = self.rewritten.get(sql).map_or(sql, String::as_str);
+        Ok(self.conn.prepare_cached(text)?)
     }
 
     fn bind(stmt: &mut rusqlite::CachedStatement<'_>, params: &[Param]) -> Result<(), DbError> {
+        let used = stmt.parameter_count();
         for (i, p) in params.iter().enumerate() {
-            // Bind by name: `$2` may appear before `$1` in the text.
-            let Some(idx) = stmt.parameter_index(&format!("${}", i + 1))? else { continue };
+            // `?N` has index N; a parameter the text does not use is skipped.
+            let idx = i + 1;
+            if idx > used {
+                break;
+            }
             match p {
                 Param::Int(v) => stmt.raw_bind_parameter(idx, v)?,
                 Param::Text(v) => stmt.raw_bind_parameter(idx, v)?,
@@ -195,13 +228,13 @@ impl Sqlite {
 
 impl Conn for Sqlite {
     fn execute(&mut self, sql: &str, params: &[Param]) -> Result<u64, DbError> {
-        let mut stmt = self.0.prepare_cached(sql)?;
+        let mut stmt = self.prepare(sql)?;
         Self::bind(&mut stmt, params)?;
         Ok(stmt.raw_execute()? as u64)
     }
 
     fn query(&mut self, sql: &str, params: &[Param]) -> Result<Vec<Row>, DbError> {
-        let mut stmt = self.0.prepare_cached(sql)?;
+        let mut stmt = self.prepare(sql)?;
         Self::bind(&mut stmt, params)?;
         let n = stmt.column_count();
         let mut rows = stmt.raw_query();
@@ -222,7 +255,7 @@ impl Conn for Sqlite {
     }
 
     fn batch(&mut self, sql: &str) -> Result<(), DbError> {
-        Ok(self.0.execute_batch(sql)?)
+        Ok(self.conn.execute_batch(sql)?)
     }
 
     fn begin(&mut self) -> Result<(), DbError> {
@@ -333,14 +366,16 @@ impl Conn for Pg {
     }
 }
 
-// ---- the pool -----------------------------------------------------------------------------------
+// ---- the pool ----------------------------------------------------------------------------------
 
-/// A bounded pool of connections, opened on demand.
+/// A bounded pool of connections, opened on demand. On SQLite, transactions
+/// go to one writer thread instead (see [`Writer`]).
 pub(crate) struct Pool {
     backend: Backend,
     target: String,
-    idle: Mutex<Vec<Box<dyn Conn>>>,
+    idle: Arc<Mutex<Vec<Box<dyn Conn>>>>,
     permits: Arc<tokio::sync::Semaphore>,
+    writer: Option<Writer>,
 }
 
 impl std::fmt::Debug for Pool {
@@ -351,8 +386,18 @@ impl std::fmt::Debug for Pool {
 
 impl Pool {
     /// `target`: the SQLite file path, or the PostgreSQL URL.
-    pub(crate) fn new(backend: Backend, target: String, size: usize) -> Self {
-        Pool { backend, target, idle: Mutex::new(Vec::new()), permits: Arc::new(tokio::sync::Semaphore::new(size)) }
+    pub(crate) fn new(backend: Backend, target: String, size: usize) -> Result<Self, DbError> {
+        let writer = match backend {
+            Backend::Sqlite => Some(Writer::start(target.clone())?),
+            Backend::Postgres => None,
+        };
+        Ok(Pool {
+            backend,
+            target,
+            idle: Arc::new(Mutex::new(Vec::new())),
+            permits: Arc::new(tokio::sync::Semaphore::new(size)),
+            writer,
+        })
     }
 
     /// Opens a connection (blocking).
@@ -375,29 +420,30 @@ impl Pool {
         E: From<DbError> + Send + 'static,
         F: FnOnce(&mut dyn Conn) -> Result<T, E> + Send + 'static,
     {
+        if let (true, Some(writer)) = (tx, &self.writer) {
+            return writer.run(f).await;
+        }
         let permit = self.permits.clone().acquire_owned().await.map_err(|_| DbError::other("pool closed".into()))?;
         let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let mut conn = match idle {
             Some(c) => c,
             None => self.open_blocking().await?,
         };
-        let joined = tokio::task::spawn_blocking(move || {
+        let pool = self.idle.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let result = if tx { in_transaction(conn.as_mut(), f) } else { f(conn.as_mut()).map_err(Outcome::App) };
             let broken = conn.is_broken() || matches!(&result, Err(Outcome::Db(e)) if e.broken);
-            // A dead connection is dropped here, on the blocking thread (closing
-            // a PostgreSQL client blocks).
-            (if broken { None } else { Some(conn) }, result)
+            // The connection goes back (or, dead, is dropped) here, on the
+            // blocking thread: closing a PostgreSQL client blocks.
+            if !broken {
+                pool.lock().unwrap_or_else(|p| p.into_inner()).push(conn);
+            }
+            result
         })
-        .await;
-        drop(permit);
-        let (conn, result) = joined.map_err(|e| DbError::other(format!("a database task failed: {e}")))?;
-        if let Some(conn) = conn {
-            self.idle.lock().unwrap_or_else(|p| p.into_inner()).push(conn);
-        }
-        result.map_err(|o| match o {
-            Outcome::App(e) => e,
-            Outcome::Db(e) => e.into(),
-        })
+        .await
+        .map_err(|e| DbError::other(format!("a database task failed: {e}")))?;
+        result.map_err(Outcome::into_app)
     }
 
     async fn open_blocking(&self) -> Result<Box<dyn Conn>, DbError> {
@@ -431,9 +477,151 @@ fn close_off_runtime(conns: Vec<Box<dyn Conn>>) {
     }
 }
 
+// ---- the SQLite writer --------------------------------------------------------------------------
+
+/// SQLite allows one writer at a time, and every commit writes its pages to
+/// the WAL. So all of this process's write transactions go to one thread,
+/// which runs the ones waiting together in a single database transaction,
+/// each inside its own savepoint: a job that fails rolls back alone, and no
+/// job's result is handed out before the commit that makes it durable.
+struct Writer {
+    jobs: std::sync::mpsc::Sender<Box<dyn WriteJob>>,
+}
+
+/// At most this many jobs share one commit.
+const MAX_BATCH: usize = 64;
+
+/// Hands a job's result out once its batch is committed (or failed).
+type Delivery = Box<dyn FnOnce(Option<&DbError>) + Send>;
+
+trait WriteJob: Send {
+    /// Runs the job (in a savepoint when it shares the transaction); returns
+    /// how to hand out its result once the batch is committed (or failed).
+    fn run(self: Box<Self>, c: &mut dyn Conn, alone: bool) -> Delivery;
+    fn fail(self: Box<Self>, e: &DbError);
+}
+
+struct Job<T, E, F> {
+    f: F,
+    reply: tokio::sync::oneshot::Sender<Result<T, Outcome<E>>>,
+}
+
+impl<T, E, F> WriteJob for Job<T, E, F>
+where
+    T: Send + 'static,
+    E: Send + 'static,
+    F: FnOnce(&mut dyn Conn) -> Result<T, E> + Send + 'static,
+{
+    fn run(self: Box<Self>, c: &mut dyn Conn, alone: bool) -> Delivery {
+        let Job { f, reply } = *self;
+        // Alone in its transaction, a failed job rolls back the transaction itself.
+        let (open, ok, failed) = if alone {
+            (None, None, "ROLLBACK; BEGIN IMMEDIATE")
+        } else {
+            (Some("SAVEPOINT job"), Some("RELEASE job"), "ROLLBACK TO job; RELEASE job")
+        };
+        let result = match open.map_or(Ok(()), |sql| c.batch(sql)) {
+            Err(e) => Err(Outcome::Db(e)),
+            Ok(()) => {
+                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(c)));
+                let r = match r {
+                    Ok(Ok(v)) => Ok(v),
+                    Ok(Err(e)) => Err(Outcome::App(e)),
+                    Err(_) => Err(Outcome::Db(DbError::other("a database job panicked".into()))),
+                };
+                let end = if r.is_ok() { ok } else { Some(failed) };
+                match end.map_or(Ok(()), |sql| c.batch(sql)) {
+                    Ok(()) => r,
+                    Err(e) => Err(Outcome::Db(e)),
+                }
+            }
+        };
+        Box::new(move |commit: Option<&DbError>| {
+            let result = match (result, commit) {
+                (Ok(_), Some(e)) => Err(Outcome::Db(e.copy())),
+                (r, _) => r,
+            };
+            let _ = reply.send(result);
+        })
+    }
+
+    fn fail(self: Box<Self>, e: &DbError) {
+        let _ = self.reply.send(Err(Outcome::Db(e.copy())));
+    }
+}
+
+impl Writer {
+    fn start(path: String) -> Result<Writer, DbError> {
+        let (jobs, queue) = std::sync::mpsc::channel::<Box<dyn WriteJob>>();
+        std::thread::Builder::new()
+            .name("flowcal-sqlite-writer".into())
+            .spawn(move || Self::work(&path, &queue))
+            .map_err(|e| DbError::other(format!("cannot start the SQLite writer thread: {e}")))?;
+        Ok(Writer { jobs })
+    }
+
+    fn work(path: &str, queue: &std::sync::mpsc::Receiver<Box<dyn WriteJob>>) {
+        let mut conn: Option<Sqlite> = None;
+        while let Ok(first) = queue.recv() {
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match queue.try_recv() {
+                    Ok(j) => batch.push(j),
+                    Err(_) => break,
+                }
+            }
+            if conn.is_none() {
+                match Sqlite::open(path) {
+                    Ok(c) => conn = Some(c),
+                    Err(e) => {
+                        batch.into_iter().for_each(|j| j.fail(&e));
+                        continue;
+                    }
+                }
+            }
+            let Some(c) = conn.as_mut() else { continue };
+            if let Err(e) = c.begin() {
+                batch.into_iter().for_each(|j| j.fail(&e));
+                continue;
+            }
+            let alone = batch.len() == 1;
+            let deliveries: Vec<_> = batch.into_iter().map(|j| j.run(c, alone)).collect();
+            let committed = c.batch("COMMIT");
+            if committed.is_err() {
+                let _ = c.batch("ROLLBACK");
+            }
+            let err = committed.err();
+            deliveries.into_iter().for_each(|d| d(err.as_ref()));
+        }
+    }
+
+    async fn run<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+        F: FnOnce(&mut dyn Conn) -> Result<T, E> + Send + 'static,
+    {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send(Box::new(Job { f, reply }))
+            .map_err(|_| DbError::other("the SQLite writer has stopped".into()))?;
+        let result = answer.await.map_err(|_| DbError::other("the SQLite writer dropped a job".into()))?;
+        result.map_err(Outcome::into_app)
+    }
+}
+
 enum Outcome<E> {
     App(E),
     Db(DbError),
+}
+
+impl<E: From<DbError>> Outcome<E> {
+    fn into_app(self) -> E {
+        match self {
+            Outcome::App(e) => e,
+            Outcome::Db(e) => e.into(),
+        }
+    }
 }
 
 fn in_transaction<T, E, F>(conn: &mut dyn Conn, f: F) -> Result<T, Outcome<E>>

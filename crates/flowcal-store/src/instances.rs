@@ -1,12 +1,12 @@
 //! Process instances, their tasks and their domain events.
 //!
 //! Every change runs in one transaction that first takes the instance's lock
-//! (an update of its `lock_version`: a row lock on PostgreSQL; SQLite's write
-//! transactions are serial anyway), so two changes to one instance never interleave.
+//! (`SELECT … FOR UPDATE` on PostgreSQL; SQLite's write transactions run one at
+//! a time), so two changes to one instance never interleave.
 
 use crate::db::{params, Conn, Param, Row};
 use crate::rows::{deadline_cols, deadline_from_cols, ts};
-use crate::{Store, StoreError};
+use crate::{Backend, Store, StoreError};
 use flowcal_domain::value::{data_from_json, data_to_json};
 use flowcal_domain::{DataItemDef, Deadline, InstanceId, ModelId, TaskId};
 use flowcal_engine::{Assignee, Effect, InstanceState, InstanceStatus, OpenTask, Stuck, Transition};
@@ -104,7 +104,19 @@ pub struct EventRecord {
     pub created_at: Timestamp,
 }
 
-const INSTANCE_COLUMNS: &str = "id, model_id, title, starter, status, data, joins, stuck, created_at, ended_at";
+/// Column lists as macros, so hot statements are `&'static str` built at
+/// compile time (the SQLite statement cache is keyed by the text).
+macro_rules! instance_columns {
+    () => {
+        "id, model_id, title, starter, status, data, joins, stuck, created_at, ended_at"
+    };
+}
+macro_rules! task_columns {
+    () => {
+        "t.id, t.instance_id, i.title, i.model_id, t.step, t.name, t.assignee, t.role, t.state, \
+         t.started_at, t.deadline_date, t.deadline_at, t.deadline_zone, t.ended_at, t.ended_by"
+    };
+}
 
 fn instance(r: &Row) -> Result<InstanceRecord, StoreError> {
     let id = r.int(0)?;
@@ -122,9 +134,6 @@ fn instance(r: &Row) -> Result<InstanceRecord, StoreError> {
         ended_at: r.opt_int(9)?.map(ts).transpose()?,
     })
 }
-
-const TASK_COLUMNS: &str = "t.id, t.instance_id, i.title, i.model_id, t.step, t.name, t.assignee, t.role, t.state, \
-     t.started_at, t.deadline_date, t.deadline_at, t.deadline_zone, t.ended_at, t.ended_by";
 
 fn task(r: &Row) -> Result<TaskRecord, StoreError> {
     let id = r.int(0)?;
@@ -154,14 +163,14 @@ fn value_json(v: Option<&flowcal_domain::Value>) -> Json {
 }
 
 fn load_instance(c: &mut dyn Conn, id: InstanceId) -> Result<Option<InstanceRecord>, StoreError> {
-    c.query_opt(&format!("SELECT {INSTANCE_COLUMNS} FROM instances WHERE id = $1"), params![id.0])?
+    c.query_opt(concat!("SELECT ", instance_columns!(), " FROM instances WHERE id = $1"), params![id.0])?
         .map(|r| instance(&r))
         .transpose()
 }
 
 fn load_task(c: &mut dyn Conn, id: TaskId) -> Result<Option<TaskRecord>, StoreError> {
     c.query_opt(
-        &format!("SELECT {TASK_COLUMNS} FROM tasks t JOIN instances i ON i.id = t.instance_id WHERE t.id = $1"),
+        concat!("SELECT ", task_columns!(), " FROM tasks t JOIN instances i ON i.id = t.instance_id WHERE t.id = $1"),
         params![id.0],
     )?
     .map(|r| task(&r))
@@ -169,26 +178,34 @@ fn load_task(c: &mut dyn Conn, id: TaskId) -> Result<Option<TaskRecord>, StoreEr
 }
 
 fn instance_tasks(c: &mut dyn Conn, id: InstanceId, open_only: bool) -> Result<Vec<TaskRecord>, StoreError> {
-    let filter = if open_only { " AND t.state = 'open'" } else { "" };
-    c.query(
-        &format!(
-            "SELECT {TASK_COLUMNS} FROM tasks t JOIN instances i ON i.id = t.instance_id
-             WHERE t.instance_id = $1{filter} ORDER BY t.id"
-        ),
-        params![id.0],
-    )?
-    .iter()
-    .map(task)
-    .collect()
+    let sql = if open_only {
+        concat!(
+            "SELECT ",
+            task_columns!(),
+            " FROM tasks t JOIN instances i ON i.id = t.instance_id WHERE t.instance_id = $1 AND t.state = 'open' ORDER BY t.id"
+        )
+    } else {
+        concat!(
+            "SELECT ",
+            task_columns!(),
+            " FROM tasks t JOIN instances i ON i.id = t.instance_id WHERE t.instance_id = $1 ORDER BY t.id"
+        )
+    };
+    c.query(sql, params![id.0])?.iter().map(task).collect()
 }
 
-/// Takes the instance's lock for the rest of the transaction.
-fn lock_instance(c: &mut dyn Conn, id: InstanceId) -> Result<(), StoreError> {
-    let n = c.execute("UPDATE instances SET lock_version = lock_version + 1 WHERE id = $1", params![id.0])?;
-    if n == 0 {
-        return Err(StoreError::NotFound(format!("instance {id}")));
-    }
-    Ok(())
+/// Reads an instance and takes its lock for the rest of the transaction:
+/// a row lock on PostgreSQL. SQLite needs none: its write transactions run
+/// one at a time.
+fn lock_instance(c: &mut dyn Conn, id: InstanceId) -> Result<InstanceRecord, StoreError> {
+    let sql = match c.backend() {
+        Backend::Postgres => concat!("SELECT ", instance_columns!(), " FROM instances WHERE id = $1 FOR UPDATE"),
+        Backend::Sqlite => concat!("SELECT ", instance_columns!(), " FROM instances WHERE id = $1"),
+    };
+    c.query_opt(sql, params![id.0])?
+        .map(|r| instance(&r))
+        .transpose()?
+        .ok_or_else(|| StoreError::NotFound(format!("instance {id}")))
 }
 
 impl Store {
@@ -207,8 +224,8 @@ impl Store {
             let s = &start.state;
             let id = c
                 .query_one(
-                    "INSERT INTO instances (model_id, title, starter, status, data, joins, stuck, created_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+                    "INSERT INTO instances (model_id, title, starter, status, data, joins, stuck, created_at, ended_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
                     params![
                         model_id.0,
                         &title,
@@ -217,7 +234,9 @@ impl Store {
                         Json::Object(data_to_json(&s.data)).to_string(),
                         json!(s.joins).to_string(),
                         json!(s.stuck).to_string(),
-                        now.as_millisecond()
+                        now.as_millisecond(),
+                        matches!(s.status, InstanceStatus::Completed | InstanceStatus::Cancelled)
+                            .then_some(now.as_millisecond())
                     ],
                 )?
                 .int(0)?;
@@ -237,10 +256,13 @@ impl Store {
     /// Instances stopped by an incident, oldest first.
     pub async fn incidents(&self) -> Result<Vec<InstanceRecord>, StoreError> {
         self.read(|c| {
-            c.query(&format!("SELECT {INSTANCE_COLUMNS} FROM instances WHERE status = 'incident' ORDER BY id"), &[])?
-                .iter()
-                .map(instance)
-                .collect()
+            c.query(
+                concat!("SELECT ", instance_columns!(), " FROM instances WHERE status = 'incident' ORDER BY id"),
+                &[],
+            )?
+            .iter()
+            .map(instance)
+            .collect()
         })
         .await
     }
@@ -262,9 +284,12 @@ impl Store {
         roles: &[String],
         state: Option<TaskState>,
     ) -> Result<Vec<TaskRecord>, StoreError> {
-        let mut sql = format!(
-            "SELECT {TASK_COLUMNS} FROM tasks t JOIN instances i ON i.id = t.instance_id WHERE (t.assignee = $1"
-        );
+        let mut sql = concat!(
+            "SELECT ",
+            task_columns!(),
+            " FROM tasks t JOIN instances i ON i.id = t.instance_id WHERE (t.assignee = $1"
+        )
+        .to_owned();
         if !roles.is_empty() {
             let marks: Vec<String> = (0..roles.len()).map(|i| format!("${}", i + 3)).collect();
             sql.push_str(&format!(" OR (t.assignee IS NULL AND t.role IN ({}))", marks.join(", ")));
@@ -326,8 +351,7 @@ impl Store {
     {
         let actor = actor.to_owned();
         self.tx(move |c| {
-            lock_instance(c, id)?;
-            let record = load_instance(c, id)?.ok_or_else(|| StoreError::NotFound(format!("instance {id}")))?;
+            let record = lock_instance(c, id)?;
             let open: Vec<OpenTask> = instance_tasks(c, id, true)?.iter().map(TaskRecord::open_task).collect();
             let transition = op(&record, &open)?;
             apply(c, id, &transition, &actor, now)?;
@@ -347,7 +371,14 @@ impl Store {
                     id.0
                 ],
             )?;
-            let record = load_instance(c, id)?.ok_or_else(|| StoreError::NotFound(format!("instance {id}")))?;
+            let record = InstanceRecord {
+                status: s.status,
+                data: data_to_json(&s.data),
+                joins: s.joins.clone(),
+                stuck: s.stuck.clone(),
+                ended_at: record.ended_at.or(ended.map(ts).transpose()?),
+                ..record
+            };
             Ok((record, instance_tasks(c, id, false)?))
         })
         .await

@@ -67,7 +67,9 @@ impl Store {
             }
             Backend::Postgres => (url.to_owned(), 10),
         };
-        let store = Store { pool: Arc::new(Pool::new(backend, target, size)), backend };
+        let pool =
+            Pool::new(backend, target, size).map_err(|source| StoreError::Connect { url: redact_url(url), source })?;
+        let store = Store { pool: Arc::new(pool), backend };
         store
             .pool
             .run(false, |c: &mut dyn Conn| c.query("SELECT 1", &[]).map(|_| ()))

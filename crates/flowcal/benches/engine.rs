@@ -36,7 +36,7 @@ async fn run_one(app: &App, p: &Principal) {
 
 async fn measure(label: &str, app: Arc<App>, instances: usize, clients: usize) -> f64 {
     app.import_model(None, MODEL.as_bytes()).await.unwrap();
-    let login = format!("bench{clients}");
+    let login = format!("bench{}", label.len() * 100 + clients);
     let user = app.add_user(&login, false, &[], None).await.unwrap();
     let p = Principal { user, roles: vec![] };
     // Warm up caches and connections.

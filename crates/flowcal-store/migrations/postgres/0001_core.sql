@@ -54,7 +54,6 @@ CREATE TABLE instances (
     data TEXT NOT NULL,
     joins TEXT NOT NULL,
     stuck TEXT NOT NULL,
-    lock_version BIGINT NOT NULL DEFAULT 0,
     created_at BIGINT NOT NULL,
     ended_at BIGINT
 );

@@ -54,7 +54,6 @@ CREATE TABLE instances (
     data TEXT NOT NULL,
     joins TEXT NOT NULL,
     stuck TEXT NOT NULL,
-    lock_version INTEGER NOT NULL DEFAULT 0,
     created_at INTEGER NOT NULL,
     ended_at INTEGER
 );

@@ -276,4 +276,45 @@ on_both_backends!(
     instance_lifecycle_and_events,
     concurrent_completion_has_one_winner,
     a_failed_change_leaves_nothing_behind,
+    concurrent_changes_fail_or_succeed_alone,
 );
+
+/// Many changes at once (on SQLite they share commits): each one that fails
+/// leaves nothing behind, each one that succeeds is there in full.
+async fn concurrent_changes_fail_or_succeed_alone(db: TestDb) {
+    let s = store(&db).await;
+    let model = std::sync::Arc::new(flowcal_bpmn::parse(leave_model(), None).unwrap());
+    let m = s.insert_model("leave", "Leave", leave_model(), None, t("2026-03-27T08:00:00Z")).await.unwrap();
+    let mut ids = Vec::new();
+    for _ in 0..24 {
+        ids.push(start_leave(&s, &model, m.id, 10).await);
+    }
+    let changes = ids.iter().enumerate().map(|(n, &id)| {
+        let (s, model) = (s.clone(), model.clone());
+        async move {
+            let now = t("2026-03-28T10:00:00Z");
+            s.change_instance(id, "x", now, move |rec, open| {
+                let engine = Engine::new(&model, "UTC").unwrap();
+                let mut tr = engine.set_data(&rec.state(&model.data_items), open, &obj(json!({"days": 20})))?;
+                if n % 3 == 0 {
+                    // Fails while being applied, after the data change was written.
+                    tr.effects.push(flowcal_engine::Effect::TaskCompleted { task: TaskId(987_654) });
+                }
+                Ok(tr)
+            })
+            .await
+        }
+    });
+    let results = futures_join(changes.collect()).await;
+    for (n, (r, id)) in results.iter().zip(&ids).enumerate() {
+        let inst = s.instance(*id).await.unwrap().unwrap();
+        let changed = s.events(*id).await.unwrap().iter().filter(|e| e.kind == "data_changed").count();
+        if n % 3 == 0 {
+            assert!(matches!(r, Err(StoreError::Conflict(_))), "{n}: {r:?}");
+            assert_eq!((inst.data["days"].clone(), changed), (json!(10), 2), "{n}");
+        } else {
+            assert!(r.is_ok(), "{n}: {r:?}");
+            assert_eq!((inst.data["days"].clone(), changed), (json!(20), 3), "{n}");
+        }
+    }
+}
