@@ -1082,3 +1082,38 @@ fn a_long_chain_of_tasks_parses() {
     assert_eq!(counts(&m), (1, 1, n, 0, 0));
     assert_eq!(m.flows.len(), n + 1);
 }
+
+#[test]
+fn refuses_a_loop_through_gateways_only() {
+    // start → g1 → g2 → g1 …: a token would never wait anywhere.
+    let xml = doc(&[
+        START,
+        r#"<bpmn:exclusiveGateway id="g1" default="back_out"/>"#,
+        r#"<bpmn:exclusiveGateway id="g2" default="loop"/>"#,
+        TASK,
+        END,
+        r#"<bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="g1"/>"#,
+        r#"<bpmn:sequenceFlow id="back_out" sourceRef="g1" targetRef="g2"/>"#,
+        r#"<bpmn:sequenceFlow id="loop" sourceRef="g2" targetRef="g1"/>"#,
+        r#"<bpmn:sequenceFlow id="out" sourceRef="g2" targetRef="t"><bpmn:conditionExpression>go</bpmn:conditionExpression></bpmn:sequenceFlow>"#,
+        F2,
+    ]);
+    assert_refused(
+        &xml,
+        5,
+        1,
+        "exclusive gateway 'g1' is on a loop that passes no user task: a token would circle there forever",
+    );
+    // A loop back through a user task is fine (rework).
+    let ok_loop = doc(&[
+        START,
+        r#"<bpmn:exclusiveGateway id="g" default="again"/>"#,
+        TASK,
+        END,
+        r#"<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="t"/>"#,
+        r#"<bpmn:sequenceFlow id="f2" sourceRef="t" targetRef="g"/>"#,
+        r#"<bpmn:sequenceFlow id="again" sourceRef="g" targetRef="t"/>"#,
+        r#"<bpmn:sequenceFlow id="done" sourceRef="g" targetRef="end"><bpmn:conditionExpression>finished</bpmn:conditionExpression></bpmn:sequenceFlow>"#,
+    ]);
+    ok(&ok_loop);
+}

@@ -88,6 +88,36 @@ pub(crate) fn validate(draft: Draft) -> Result<ProcessModel, BpmnError> {
         return Err(n.pos.error(format!("{} cannot be reached from the start event", describe(n))));
     }
 
+    // A loop through gateways only would move a token forever without
+    // waiting anywhere.
+    let is_gateway = |id: &str| {
+        draft
+            .nodes
+            .iter()
+            .find(|n| n.node.id == id)
+            .is_some_and(|n| matches!(n.node.kind, NodeKind::Exclusive { .. } | NodeKind::Parallel))
+    };
+    let gateways: HashSet<&str> = draft.nodes.iter().map(|n| n.node.id.as_str()).filter(|id| is_gateway(id)).collect();
+    for n in draft.nodes.iter().filter(|n| gateways.contains(n.node.id.as_str())) {
+        let me = n.node.id.as_str();
+        let mut seen: HashSet<&str> = HashSet::new();
+        let mut queue: VecDeque<&str> = VecDeque::from([me]);
+        while let Some(id) = queue.pop_front() {
+            for f in outgoing.get(id).unwrap_or(&none) {
+                let t = f.target.as_str();
+                if t == me {
+                    return Err(n.pos.error(format!(
+                        "{} is on a loop that passes no user task: a token would circle there forever",
+                        describe(n)
+                    )));
+                }
+                if gateways.contains(t) && seen.insert(t) {
+                    queue.push_back(t);
+                }
+            }
+        }
+    }
+
     let items = data_items(&draft)?;
     for f in &draft.flows {
         if let Some(c) = &f.condition {

@@ -61,10 +61,14 @@ pub struct Stuck {
 pub struct InstanceState {
     pub status: InstanceStatus,
     pub data: Data,
-    /// Tokens that arrived at a parallel join and wait for the others.
-    pub joins: BTreeMap<String, u32>,
+    /// Tokens waiting at parallel joins: join → incoming flow → tokens
+    /// arrived by it. A join fires when every incoming flow has one.
+    pub joins: Joins,
     pub stuck: Vec<Stuck>,
 }
+
+/// Tokens waiting at parallel joins, by join and incoming flow.
+pub type Joins = BTreeMap<String, BTreeMap<String, u32>>;
 
 /// An open task of the instance.
 #[derive(Debug, Clone, PartialEq)]
@@ -115,6 +119,8 @@ pub enum EngineError {
     Zone(String),
     #[error("the model has no start event")]
     NoStart,
+    #[error("the instance has no incident to retry")]
+    NoIncident,
 }
 
 /// Runs one model. Cheap to build.
@@ -125,9 +131,9 @@ pub struct Engine<'m> {
     zone_name: String,
 }
 
-/// Tokens moved through gateways without reaching a task in this many steps
-/// mean a loop with no task on it.
-const MAX_STEPS: usize = 10_000;
+/// A token that passes one node this often within one step is in a loop
+/// that reaches no task (the BPMN reader refuses such loops; this is a guard).
+const MAX_VISITS: usize = 1_000;
 
 impl<'m> Engine<'m> {
     /// `default_zone` is used when the model names no zone.
@@ -170,7 +176,7 @@ impl<'m> Engine<'m> {
         apply_data(&mut state, parsed, &mut effects);
         let start = self.model.start().ok_or(EngineError::NoStart)?;
         let mut created = 0;
-        self.advance(&mut state, &mut effects, vec![start.id.as_str()], starter, now, &mut created);
+        self.advance(&mut state, &mut effects, vec![(start.id.as_str(), None)], starter, now, &mut created);
         self.settle(&mut state, &mut effects, created);
         Ok(Transition { state, effects })
     }
@@ -194,7 +200,8 @@ impl<'m> Engine<'m> {
         effects.push(Effect::TaskCompleted { task });
         let others: Vec<&OpenTask> = open.iter().filter(|t| t.id != task).collect();
         self.recompute_deadlines(&state, &others, &changed, &mut effects);
-        let next: Vec<&str> = self.model.outgoing(&done.step).map(|f| f.target.as_str()).collect();
+        let next: Vec<(&str, Option<&str>)> =
+            self.model.outgoing(&done.step).map(|f| (f.target.as_str(), Some(f.id.as_str()))).collect();
         let mut created = others.len();
         self.advance(&mut state, &mut effects, next, starter, now, &mut created);
         self.settle(&mut state, &mut effects, created);
@@ -227,8 +234,10 @@ impl<'m> Engine<'m> {
         starter: &str,
         now: Timestamp,
     ) -> Result<Transition, EngineError> {
-        if state.status != InstanceStatus::Incident {
-            return Err(EngineError::NotRunning(state.status));
+        match state.status {
+            InstanceStatus::Incident => {}
+            InstanceStatus::Running => return Err(EngineError::NoIncident),
+            s => return Err(EngineError::NotRunning(s)),
         }
         let mut state = state.clone();
         let mut effects = Vec::new();
@@ -242,14 +251,8 @@ impl<'m> Engine<'m> {
             effects.push(Effect::IncidentResolved { node: s.node.clone() });
         }
         let mut created = open.len();
-        self.advance(
-            &mut state,
-            &mut effects,
-            stuck.iter().map(|s| s.node.as_str()).collect(),
-            starter,
-            now,
-            &mut created,
-        );
+        let again: Vec<(&str, Option<&str>)> = stuck.iter().map(|s| (s.node.as_str(), None)).collect();
+        self.advance(&mut state, &mut effects, again, starter, now, &mut created);
         // A gateway that is still stuck raised a fresh incident: drop the resolve
         // and re-raise pair so the history says what happened.
         effects.retain(|e| match e {
@@ -319,28 +322,35 @@ impl<'m> Engine<'m> {
         }
     }
 
-    /// Moves tokens from the given nodes until each waits at a task, a join or
-    /// a stuck gateway, or is consumed by an end event. `open` counts open tasks.
+    /// Moves tokens until each waits at a task, a join or a stuck gateway, or
+    /// is consumed by an end event. A token is a node and the flow it came by
+    /// (none for the start event and for a retried gateway). `open` counts
+    /// open tasks.
     fn advance(
         &self,
         state: &mut InstanceState,
         effects: &mut Vec<Effect>,
-        start: Vec<&str>,
+        start: Vec<(&str, Option<&str>)>,
         starter: &str,
         now: Timestamp,
         open: &mut usize,
     ) {
-        let mut queue: VecDeque<&str> = start.into_iter().collect();
-        let mut steps = 0;
-        while let Some(id) = queue.pop_front() {
-            steps += 1;
+        let mut queue: VecDeque<(&str, Option<&str>)> = start.into_iter().collect();
+        let mut visits: BTreeMap<&str, usize> = BTreeMap::new();
+        let next = |id: &'m str| self.model.outgoing(id).map(|f| (f.target.as_str(), Some(f.id.as_str())));
+        while let Some((id, via)) = queue.pop_front() {
             let Some(node) = self.model.node(id) else { continue };
-            if steps > MAX_STEPS {
-                self.raise(state, effects, id, "the process loops without reaching a task".into());
-                break;
+            let seen = visits.entry(id).or_default();
+            *seen += 1;
+            if *seen > MAX_VISITS {
+                // A loop that reaches no task: stop this token only.
+                if !state.stuck.iter().any(|s| s.node == id) {
+                    self.raise(state, effects, id, "the process loops here without reaching a task".into());
+                }
+                continue;
             }
             match &node.kind {
-                NodeKind::Start => queue.extend(self.model.outgoing(id).map(|f| f.target.as_str())),
+                NodeKind::Start => queue.extend(next(&node.id)),
                 NodeKind::End => {}
                 NodeKind::UserTask { assignee, .. } => {
                     let assignee = match assignee {
@@ -363,18 +373,16 @@ impl<'m> Engine<'m> {
                     *open += 1;
                 }
                 NodeKind::Exclusive { default } => {
-                    let outs: Vec<_> = self.model.outgoing(id).collect();
-                    if outs.len() <= 1 {
-                        queue.extend(outs.iter().map(|f| f.target.as_str()));
-                        continue;
-                    }
+                    let outs: Vec<_> = self.model.outgoing(&node.id).collect();
+                    // Conditions in document order; a flow without one always holds;
+                    // the default flow only when nothing else does.
                     let chosen = outs
                         .iter()
                         .filter(|f| Some(&f.id) != default.as_ref())
-                        .find(|f| f.condition.as_ref().is_some_and(|c| c.eval(&state.data)))
+                        .find(|f| f.condition.as_ref().is_none_or(|c| c.eval(&state.data)))
                         .or_else(|| outs.iter().find(|f| Some(&f.id) == default.as_ref()));
                     match chosen {
-                        Some(f) => queue.push_back(&f.target),
+                        Some(f) => queue.push_back((&f.target, Some(&f.id))),
                         None => {
                             let conds: Vec<String> = outs
                                 .iter()
@@ -390,16 +398,25 @@ impl<'m> Engine<'m> {
                     }
                 }
                 NodeKind::Parallel => {
-                    let incoming = self.model.incoming(id).count() as u32;
-                    if incoming > 1 {
-                        let arrived = state.joins.get(id).copied().unwrap_or(0) + 1;
-                        if arrived < incoming {
-                            state.joins.insert(id.to_owned(), arrived);
+                    let incoming: Vec<&str> = self.model.incoming(&node.id).map(|f| f.id.as_str()).collect();
+                    if incoming.len() > 1 {
+                        let waiting = state.joins.entry(id.to_owned()).or_default();
+                        *waiting.entry(via.unwrap_or_default().to_owned()).or_default() += 1;
+                        if !incoming.iter().all(|f| waiting.get(*f).is_some_and(|n| *n > 0)) {
                             continue;
                         }
-                        state.joins.remove(id);
+                        // One token from each incoming flow goes on as one.
+                        for f in &incoming {
+                            if let Some(n) = waiting.get_mut(*f) {
+                                *n -= 1;
+                            }
+                        }
+                        waiting.retain(|_, n| *n > 0);
+                        if waiting.is_empty() {
+                            state.joins.remove(id);
+                        }
                     }
-                    queue.extend(self.model.outgoing(id).map(|f| f.target.as_str()));
+                    queue.extend(next(&node.id));
                 }
             }
         }
@@ -417,12 +434,23 @@ impl<'m> Engine<'m> {
             // Nothing can move any more, yet tokens wait at a join: the model
             // joins branches that were never all taken. Say so; don't pretend
             // the instance finished.
-            let waiting: Vec<(String, u32)> = state.joins.iter().map(|(k, v)| (k.clone(), *v)).collect();
-            for (node, arrived) in waiting {
-                let incoming = self.model.incoming(&node).count();
+            let waiting: Vec<(String, Vec<String>)> = state
+                .joins
+                .iter()
+                .map(|(join, arrived)| {
+                    let missing = self
+                        .model
+                        .incoming(join)
+                        .filter(|f| !arrived.contains_key(&f.id))
+                        .map(|f| format!("'{}'", f.id))
+                        .collect();
+                    (join.clone(), missing)
+                })
+                .collect();
+            for (node, missing) in waiting {
                 let message = format!(
-                    "parallel join '{node}' waits for {} more of its {incoming} incoming flows, but no other branch is active",
-                    incoming.saturating_sub(arrived as usize)
+                    "parallel join '{node}' waits for flow {}, but no branch that leads there is active",
+                    missing.join(", ")
                 );
                 self.raise(state, effects, &node, message);
             }

@@ -161,7 +161,7 @@ fn parallel_split_and_join() {
     assert!(r.log.iter().any(|e| matches!(e, Effect::DeadlineChanged { task, deadline: Some(Deadline::Date(d)) }
         if *task == TaskId(1) && d.to_string() == "2026-04-10")));
     assert_eq!(r.steps(), ["a", "c"]);
-    assert_eq!(r.state.joins.get("join"), Some(&1));
+    assert_eq!(r.state.joins["join"], BTreeMap::from([("f6".to_owned(), 1)]));
     r.complete("a", json!({}));
     assert_eq!(r.steps(), ["c"]);
     r.complete("c", json!({}));
@@ -311,15 +311,45 @@ fn a_join_that_can_never_fire_is_an_incident_not_a_completion() {
     r.complete("a", json!({}));
     assert_eq!(r.state.status, InstanceStatus::Incident);
     assert_eq!(r.state.stuck[0].node, "j");
-    assert!(
-        r.state.stuck[0].message.contains("waits for 1 more of its 2 incoming flows"),
-        "{}",
-        r.state.stuck[0].message
-    );
+    assert!(r.state.stuck[0].message.contains("waits for flow 'f2'"), "{}", r.state.stuck[0].message);
     assert!(!r.log.contains(&Effect::InstanceCompleted));
     // Retrying cannot help a join; it stays an incident, and cancelling ends it.
     let t = r.engine.retry(&r.state, &r.open, "starter", now()).unwrap();
     assert_eq!(t.state.status, InstanceStatus::Incident);
     assert!(t.effects.is_empty());
     assert_eq!(r.engine.cancel(&r.state, &r.open).unwrap().state.status, InstanceStatus::Cancelled);
+}
+
+#[test]
+fn a_join_waits_for_each_incoming_flow_not_for_a_count_of_tokens() {
+    // Split into three; two branches merge (XOR) before the join, so the join
+    // has two incoming flows and receives two tokens by the first of them.
+    let m = model(
+        r#"<bpmn:startEvent id="s"/><bpmn:parallelGateway id="split"/>
+        <bpmn:userTask id="a"/><bpmn:userTask id="b"/><bpmn:userTask id="c"/>
+        <bpmn:exclusiveGateway id="merge"/><bpmn:parallelGateway id="join"/><bpmn:userTask id="after"/><bpmn:endEvent id="e"/>
+        <bpmn:sequenceFlow id="f0" sourceRef="s" targetRef="split"/>
+        <bpmn:sequenceFlow id="fa" sourceRef="split" targetRef="a"/><bpmn:sequenceFlow id="fb" sourceRef="split" targetRef="b"/>
+        <bpmn:sequenceFlow id="fc" sourceRef="split" targetRef="c"/>
+        <bpmn:sequenceFlow id="ma" sourceRef="a" targetRef="merge"/><bpmn:sequenceFlow id="mb" sourceRef="b" targetRef="merge"/>
+        <bpmn:sequenceFlow id="j1" sourceRef="merge" targetRef="join"/><bpmn:sequenceFlow id="j2" sourceRef="c" targetRef="join"/>
+        <bpmn:sequenceFlow id="fx" sourceRef="join" targetRef="after"/><bpmn:sequenceFlow id="fe" sourceRef="after" targetRef="e"/>"#,
+        "",
+    );
+    let mut r = Run::start(&m, json!({}));
+    r.complete("a", json!({}));
+    r.complete("b", json!({}));
+    // Two tokens came by j1; none by j2 yet: the join must not fire.
+    assert_eq!(r.steps(), ["c"]);
+    r.complete("c", json!({}));
+    assert_eq!(r.steps(), ["after"]);
+    // The second j1 token still waits for a partner.
+    assert_eq!(r.state.joins["join"], BTreeMap::from([("j1".to_owned(), 1)]));
+}
+
+#[test]
+fn retry_without_an_incident_is_refused() {
+    let m = model(SEQ, "");
+    let r = Run::start(&m, json!({}));
+    assert_eq!(r.engine.retry(&r.state, &r.open, "starter", now()).unwrap_err(), EngineError::NoIncident);
 }

@@ -99,6 +99,8 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     /// Model versions never change once stored, so their parse can be kept.
     models: Mutex<HashMap<ModelId, (StoredModel, Arc<ProcessModel>)>>,
+    /// Password checks running at once.
+    password_checks: tokio::sync::Semaphore,
 }
 
 /// What starting an instance or completing a task returns.
@@ -111,7 +113,13 @@ pub struct InstanceView {
 
 impl App {
     pub fn new(config: Config, store: Store, clock: Arc<dyn Clock>) -> Self {
-        App { config, store, clock, models: Mutex::new(HashMap::new()) }
+        App {
+            config,
+            store,
+            clock,
+            models: Mutex::new(HashMap::new()),
+            password_checks: tokio::sync::Semaphore::new(2),
+        }
     }
 
     pub fn now(&self) -> Timestamp {
@@ -149,10 +157,7 @@ impl App {
             is_admin: admin,
             password_hash,
         };
-        let id = self.store.create_user(&new, self.now()).await?;
-        for r in roles {
-            self.store.add_role(id, r).await?;
-        }
+        let id = self.store.create_user(&new, roles, self.now()).await?;
         self.store.user(id).await?.ok_or_else(|| AppError::NotFound(format!("user {login}")))
     }
 
@@ -178,15 +183,23 @@ impl App {
     /// Checks a password and opens a session; returns the session token.
     pub async fn login(&self, login: &str, password: &str) -> AppResult<String> {
         let refused = || AppError::Unauthorized("wrong login or password".into());
-        let found = self.store.password_hash(login).await?;
-        let ok = match &found {
-            Some((_, Some(hash))) => secrets::verify_password(password, hash),
-            // Spend the same work on unknown users so timing does not tell which logins exist.
-            _ => {
-                let _ = secrets::verify_password(password, DUMMY_HASH);
-                false
-            }
+        let found = match Login::parse(login) {
+            Ok(_) => self.store.password_hash(login).await?,
+            Err(_) => None,
         };
+        // Unknown users cost the same work, so timing does not tell which logins exist.
+        let hash = match &found {
+            Some((_, Some(hash))) => hash.clone(),
+            _ => DUMMY_HASH.to_owned(),
+        };
+        // argon2id takes tens of milliseconds and ~19 MiB: run it off the async
+        // workers, a few at a time, so sign-in attempts cannot stall the server.
+        let _permit = self.password_checks.acquire().await.map_err(|e| AppError::Internal(e.into()))?;
+        let password = password.to_owned();
+        let verified = tokio::task::spawn_blocking(move || secrets::verify_password(&password, &hash))
+            .await
+            .map_err(|e| AppError::Internal(e.into()))?;
+        let ok = verified && matches!(&found, Some((_, Some(_))));
         let Some((user, _)) = found.filter(|_| ok) else { return Err(refused()) };
         let token = secrets::new_token("");
         let now = self.now();
@@ -265,6 +278,9 @@ impl App {
     }
 
     pub async fn latest_model(&self, key: &str) -> AppResult<(StoredModel, Arc<ProcessModel>)> {
+        if key.is_empty() || key.len() > 256 || key.chars().any(char::is_control) {
+            return Err(AppError::NotFound(format!("model '{}'", key.escape_debug())));
+        }
         let stored = self.store.latest_model(key).await?.ok_or_else(|| AppError::NotFound(format!("model '{key}'")))?;
         self.model(stored.id).await
     }
@@ -307,8 +323,10 @@ impl App {
         data: &Map<String, Json>,
     ) -> AppResult<InstanceView> {
         let title = title.trim();
-        if title.is_empty() || title.chars().count() > 500 {
-            return Err(AppError::Unprocessable("the title must have 1 to 500 characters".into()));
+        if title.is_empty() || title.chars().count() > 500 || title.chars().any(char::is_control) {
+            return Err(AppError::Unprocessable(
+                "the title must have 1 to 500 characters, without control characters".into(),
+            ));
         }
         let (stored, model) = self.latest_model(key).await?;
         let engine = self.engine(&model)?;
@@ -360,12 +378,38 @@ impl App {
         }
     }
 
+    /// A task the principal means to work on. Someone who could have had it
+    /// (its role, its assignee) learns that it is no longer available (409);
+    /// anyone else gets "not found".
+    async fn task_to_work(&self, p: &Principal, id: TaskId) -> AppResult<TaskRecord> {
+        let t = self.store.task(id).await?.ok_or_else(|| AppError::NotFound(format!("task {id}")))?;
+        let related = p.can_see(&t)
+            || t.role.as_ref().is_some_and(|r| p.roles.contains(r))
+            || t.ended_by.as_deref() == Some(p.login());
+        if !related {
+            return Err(AppError::NotFound(format!("task {id}")));
+        }
+        if t.state != TaskState::Open {
+            return Err(AppError::Conflict(format!("task {id} is {}, no longer open", t.state.as_str())));
+        }
+        if !p.can_work(&t) {
+            return Err(match &t.assignee {
+                Some(a) if t.role.as_ref().is_some_and(|r| p.roles.contains(r)) => {
+                    AppError::Conflict(format!("task {id} was claimed by {a}"))
+                }
+                Some(_) => AppError::Forbidden(format!("task {id} is assigned to someone else")),
+                None => AppError::Forbidden(format!(
+                    "task {id} is offered to the role '{}', which you are not in",
+                    t.role.as_deref().unwrap_or("")
+                )),
+            });
+        }
+        Ok(t)
+    }
+
     /// A role member takes an unclaimed task.
     pub async fn claim(&self, p: &Principal, id: TaskId) -> AppResult<TaskRecord> {
-        let t = self.task(p, id).await?;
-        if t.state != TaskState::Open {
-            return Err(AppError::Conflict(format!("task {id} is {}, not open", t.state.as_str())));
-        }
+        self.task_to_work(p, id).await?;
         let login = p.login().to_owned();
         let roles = p.roles.clone();
         self.store
@@ -382,32 +426,30 @@ impl App {
     /// Completes a task with data and moves the instance on. Of two
     /// completions at once, exactly one wins; the other gets a conflict.
     pub async fn complete(&self, p: &Principal, id: TaskId, data: &Map<String, Json>) -> AppResult<InstanceView> {
-        let t = self.task(p, id).await?;
-        if t.state != TaskState::Open {
-            return Err(AppError::Conflict(format!("task {id} is {}, not open", t.state.as_str())));
-        }
-        if !p.can_work(&t) {
-            return Err(AppError::Forbidden(format!("task {id} is assigned to someone else")));
-        }
-        let (_, model) = self.model(t.model_id).await?;
-        let engine = self.engine(&model)?;
-        engine.validate(data)?;
+        let t = self.task_to_work(p, id).await?;
+        let (stored, model) = self.model(t.model_id).await?;
+        self.engine(&model)?.validate(data)?;
         self.check_users(&model, data).await?;
         if t.assignee.is_none() {
             // Completing an unclaimed role task claims it first.
             self.claim(p, id).await?;
         }
         let now = self.now();
-        let (zone, data) = (self.config.time_zone.clone(), data.clone());
-        let (stored, model) = self.model(t.model_id).await?;
+        let (zone, data, actor) = (self.config.time_zone.clone(), data.clone(), p.login().to_owned());
         let (instance, tasks) = self
             .store
             .change_instance(t.instance_id, p.login(), now, move |rec, open| {
-                if !open.iter().any(|o| o.id == id) {
+                // Checked again under the instance's lock: it may have been
+                // completed or reassigned since.
+                let Some(task) = open.iter().find(|o| o.id == id) else {
                     return Err(flowcal_store::StoreError::Conflict(format!("task {id} is no longer open")));
+                };
+                if task.assignee.as_deref() != Some(actor.as_str()) {
+                    return Err(flowcal_store::StoreError::Conflict(format!("task {id} was reassigned")));
                 }
+                let open: Vec<_> = open.iter().map(TaskRecord::open_task).collect();
                 let engine = Engine::new(&model, &zone)?;
-                Ok(engine.complete(&rec.state(&model.data_items), open, id, &rec.starter, &data, now)?)
+                Ok(engine.complete(&rec.state(&model.data_items), &open, id, &rec.starter, &data, now)?)
             })
             .await?;
         Ok(InstanceView { instance, model: stored, tasks })
@@ -426,8 +468,9 @@ impl App {
         let (instance, tasks) = self
             .store
             .change_instance(id, p.login(), self.now(), move |rec, open| {
+                let open: Vec<_> = open.iter().map(TaskRecord::open_task).collect();
                 let engine = Engine::new(&model, &zone)?;
-                Ok(engine.set_data(&rec.state(&model.data_items), open, &data)?)
+                Ok(engine.set_data(&rec.state(&model.data_items), &open, &data)?)
             })
             .await?;
         Ok(InstanceView { instance, model: stored, tasks })
@@ -442,8 +485,9 @@ impl App {
         let (instance, tasks) = self
             .store
             .change_instance(id, p.login(), now, move |rec, open| {
+                let open: Vec<_> = open.iter().map(TaskRecord::open_task).collect();
                 let engine = Engine::new(&model, &zone)?;
-                Ok(engine.retry(&rec.state(&model.data_items), open, &rec.starter, now)?)
+                Ok(engine.retry(&rec.state(&model.data_items), &open, &rec.starter, now)?)
             })
             .await?;
         Ok(InstanceView { instance, model: stored, tasks })
@@ -460,8 +504,9 @@ impl App {
         let (instance, tasks) = self
             .store
             .change_instance(id, p.login(), self.now(), move |rec, open| {
+                let open: Vec<_> = open.iter().map(TaskRecord::open_task).collect();
                 let engine = Engine::new(&model, &zone)?;
-                Ok(engine.cancel(&rec.state(&model.data_items), open)?)
+                Ok(engine.cancel(&rec.state(&model.data_items), &open)?)
             })
             .await?;
         Ok(InstanceView { instance, model: stored, tasks })

@@ -108,7 +108,9 @@ impl From<EngineError> for AppError {
                 ),
                 fields: errors.into_iter().map(|e| (e.key, e.message)).collect(),
             },
-            EngineError::NotRunning(_) | EngineError::TaskNotOpen(_) => AppError::Conflict(e.to_string()),
+            EngineError::NotRunning(_) | EngineError::TaskNotOpen(_) | EngineError::NoIncident => {
+                AppError::Conflict(e.to_string())
+            }
             EngineError::Zone(_) | EngineError::NoStart => AppError::Unprocessable(e.to_string()),
         }
     }

@@ -14,7 +14,7 @@ use crate::app::{App, Clock};
 use crate::config::Config;
 use axum::extract::Request;
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use flowcal_store::Store;
@@ -41,6 +41,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/login", post(web::login))
         .route("/logout", post(web::logout))
         .merge(api::router())
+        .layer(middleware::from_fn(json_errors))
         .layer(middleware::from_fn(log_request))
         .with_state(app)
 }
@@ -52,6 +53,38 @@ async fn log_request(req: Request, next: Next) -> Response {
     let resp = next.run(req).await;
     tracing::info!(%method, %path, status = resp.status().as_u16(), ms = started.elapsed().as_millis() as u64, "request");
     resp
+}
+
+/// Gives the errors that the framework answers by itself (a malformed path
+/// id, a missing form field, a wrong method) flowcal's JSON error shape.
+async fn json_errors(req: Request, next: Next) -> Response {
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    let text = axum::body::to_bytes(body, 16 * 1024).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&text).trim().to_owned();
+    let message = if text.is_empty() { status.canonical_reason().unwrap_or("error").to_owned() } else { text };
+    let code = match status.as_u16() {
+        400 => "bad_request",
+        404 => "not_found",
+        405 => "method_not_allowed",
+        413 => "too_large",
+        415 => "unsupported_media_type",
+        422 => "unprocessable",
+        s if s >= 500 => "internal",
+        _ => "error",
+    };
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    let body = axum::Json(serde_json::json!({"error": {"code": code, "message": message}}));
+    (parts, body).into_response()
 }
 
 /// Serves on `listener` until `shutdown` completes.

@@ -48,7 +48,14 @@ pub async fn logout(State(app): State<Arc<App>>, headers: HeaderMap) -> AppResul
 
 /// Refuses a form post that a browser says came from another site.
 fn same_origin(app: &App, headers: &HeaderMap) -> AppResult<()> {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else { return Ok(()) };
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        // No Origin: older browsers; they may still tell the site relation.
+        let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()).unwrap_or("none");
+        return match site {
+            "cross-site" | "same-site" => Err(AppError::Forbidden("a form from another site may not post here".into())),
+            _ => Ok(()),
+        };
+    };
     let ours = &app.config.public_url;
     let ours_origin = ours.splitn(4, '/').take(3).collect::<Vec<_>>().join("/");
     let listen_origin = format!("http://{}", app.config.listen);

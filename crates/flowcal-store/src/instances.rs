@@ -12,7 +12,6 @@ use flowcal_domain::{DataItemDef, Deadline, InstanceId, ModelId, TaskId};
 use flowcal_engine::{Assignee, Effect, InstanceState, InstanceStatus, OpenTask, Stuck, Transition};
 use jiff::Timestamp;
 use serde_json::{json, Value as Json};
-use std::collections::BTreeMap;
 
 /// A task's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,7 +50,7 @@ pub struct InstanceRecord {
     pub status: InstanceStatus,
     /// The data as stored (JSON object).
     pub data: serde_json::Map<String, Json>,
-    pub joins: BTreeMap<String, u32>,
+    pub joins: flowcal_engine::Joins,
     pub stuck: Vec<Stuck>,
     pub created_at: Timestamp,
     pub ended_at: Option<Timestamp>,
@@ -302,22 +301,10 @@ impl Store {
 
     /// The domain events of an instance, in order.
     pub async fn events(&self, id: InstanceId) -> Result<Vec<EventRecord>, StoreError> {
-        self.query_events("WHERE instance_id = $1", id.0, i64::MAX).await
-    }
-
-    /// Domain events after `after` (an event id), oldest first: how later
-    /// stages (delivery) follow what happened.
-    pub async fn events_after(&self, after: i64, limit: i64) -> Result<Vec<EventRecord>, StoreError> {
-        self.query_events("WHERE id > $1", after, limit).await
-    }
-
-    async fn query_events(&self, filter: &'static str, arg: i64, limit: i64) -> Result<Vec<EventRecord>, StoreError> {
         self.read(move |c| {
             c.query(
-                &format!(
-                    "SELECT id, instance_id, task_id, kind, payload, created_at FROM events {filter} ORDER BY id LIMIT $2"
-                ),
-                params![arg, limit],
+                "SELECT id, instance_id, task_id, kind, payload, created_at FROM events WHERE instance_id = $1 ORDER BY id",
+                params![id.0],
             )?
             .iter()
             .map(|r| {
@@ -338,7 +325,8 @@ impl Store {
 
     /// Runs an engine operation on an instance under its lock and stores the
     /// result. `op` gets the instance and its open tasks as they are inside the
-    /// transaction. Returns the instance and all its tasks afterwards.
+    /// transaction (so it can check who holds a task under the lock). Returns
+    /// the instance and all its tasks afterwards.
     pub async fn change_instance<F>(
         &self,
         id: InstanceId,
@@ -347,12 +335,12 @@ impl Store {
         op: F,
     ) -> Result<(InstanceRecord, Vec<TaskRecord>), StoreError>
     where
-        F: FnOnce(&InstanceRecord, &[OpenTask]) -> Result<Transition, StoreError> + Send + 'static,
+        F: FnOnce(&InstanceRecord, &[TaskRecord]) -> Result<Transition, StoreError> + Send + 'static,
     {
         let actor = actor.to_owned();
         self.tx(move |c| {
             let record = lock_instance(c, id)?;
-            let open: Vec<OpenTask> = instance_tasks(c, id, true)?.iter().map(TaskRecord::open_task).collect();
+            let open = instance_tasks(c, id, true)?;
             let transition = op(&record, &open)?;
             apply(c, id, &transition, &actor, now)?;
             let s = &transition.state;

@@ -125,8 +125,11 @@ fn sqlite_path(url: &str) -> String {
 
 /// Creates the folder a SQLite database file goes in.
 fn create_sqlite_folder(path: &str) -> Result<(), StoreError> {
-    if path.is_empty() || path == ":memory:" {
-        return Ok(());
+    if path.is_empty() || path.starts_with(":memory:") || path.contains("mode=memory") {
+        // Each pooled connection would get its own empty database.
+        return Err(StoreError::Config(
+            "an in-memory SQLite database is not supported: give a file, e.g. sqlite://flowcal-data/flowcal.db".into(),
+        ));
     }
     match std::path::Path::new(path).parent() {
         Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir).map_err(|e| {
@@ -136,15 +139,34 @@ fn create_sqlite_folder(path: &str) -> Result<(), StoreError> {
     }
 }
 
-/// Hides a password in a database URL, for messages and logs.
+/// Hides the password in a database URL (in the user part and in a
+/// `password=` query parameter), for messages and logs.
 pub fn redact_url(url: &str) -> String {
-    if let Some((scheme, rest)) = url.split_once("://") {
-        if let Some((creds, host)) = rest.split_once('@') {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let (authority_end, _) = rest.char_indices().find(|(_, c)| matches!(c, '/' | '?')).unwrap_or((rest.len(), ' '));
+    let (authority, tail) = rest.split_at(authority_end);
+    // The password may hold an unencoded '@': the host follows the last one.
+    let authority = match authority.rsplit_once('@') {
+        Some((creds, host)) => {
             let user = creds.split(':').next().unwrap_or("");
-            return format!("{scheme}://{user}:***@{host}");
+            format!("{user}:***@{host}")
         }
-    }
-    url.to_owned()
+        None => authority.to_owned(),
+    };
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let query: Vec<String> = query
+                .split('&')
+                .map(|kv| match kv.split_once('=') {
+                    Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                    _ => kv.to_owned(),
+                })
+                .collect();
+            format!("{path}?{}", query.join("&"))
+        }
+        None => tail.to_owned(),
+    };
+    format!("{scheme}://{authority}{tail}")
 }
 
 #[cfg(test)]
@@ -158,6 +180,9 @@ mod tests {
         assert!(Backend::from_url("mysql://h/db").is_err());
         assert_eq!(redact_url("postgres://bob:secret@db:5432/x"), "postgres://bob:***@db:5432/x");
         assert_eq!(redact_url("sqlite:///tmp/x.db"), "sqlite:///tmp/x.db");
+        assert_eq!(redact_url("postgres://u:p@ss@db/x?sslmode=require"), "postgres://u:***@db/x?sslmode=require");
+        assert_eq!(redact_url("postgres://db/x?user=u&password=s3cret"), "postgres://db/x?user=u&password=***");
+        assert!(create_sqlite_folder(":memory:").is_err());
         assert_eq!(sqlite_path("sqlite:///tmp/x.db?mode=rwc"), "/tmp/x.db");
         assert_eq!(sqlite_path("sqlite://data/x.db"), "data/x.db");
     }

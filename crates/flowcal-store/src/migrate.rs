@@ -17,7 +17,24 @@ const MIGRATIONS: &[Migration] = &[Migration {
     postgres: include_str!("../migrations/postgres/0001_core.sql"),
 }];
 
+/// Any fixed number: the key of the advisory lock that serializes migrations
+/// of processes starting together on one PostgreSQL database.
+const PG_MIGRATION_LOCK: i64 = 0x666c_6f77_6361_6c01;
+
 pub(crate) fn run(c: &mut dyn Conn, now: i64) -> Result<Vec<String>, StoreError> {
+    if c.backend() == Backend::Postgres {
+        // (`batch`: these functions return `void`, which is no column type.)
+        c.batch(&format!("SELECT pg_advisory_lock({PG_MIGRATION_LOCK})"))?;
+        let result = run_locked(c, now);
+        let unlocked = c.batch(&format!("SELECT pg_advisory_unlock({PG_MIGRATION_LOCK})"));
+        let applied = result?;
+        unlocked?;
+        return Ok(applied);
+    }
+    run_locked(c, now)
+}
+
+fn run_locked(c: &mut dyn Conn, now: i64) -> Result<Vec<String>, StoreError> {
     c.batch(
         "CREATE TABLE IF NOT EXISTS flowcal_migrations
          (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
@@ -43,10 +60,6 @@ pub(crate) fn run(c: &mut dyn Conn, now: i64) -> Result<Vec<String>, StoreError>
 
 /// Applies one migration inside the open transaction; false if it was applied before.
 fn apply(c: &mut dyn Conn, m: &Migration, now: i64) -> Result<bool, StoreError> {
-    if c.backend() == Backend::Postgres {
-        // Two processes starting at once: the second waits, then sees the row.
-        c.batch("LOCK TABLE flowcal_migrations IN EXCLUSIVE MODE")?;
-    }
     if c.query_opt("SELECT version FROM flowcal_migrations WHERE version = $1", params![m.version])?.is_some() {
         return Ok(false);
     }

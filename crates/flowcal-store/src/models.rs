@@ -95,6 +95,17 @@ impl Store {
         .await
     }
 
+    /// The id of the newest version of a key (without its text).
+    pub async fn latest_model_id(&self, key: &str) -> Result<Option<ModelId>, StoreError> {
+        let key = key.to_owned();
+        self.read(move |c| {
+            c.query_opt("SELECT id FROM models WHERE key = $1 ORDER BY version DESC LIMIT 1", params![key])?
+                .map(|r| Ok(ModelId(r.int(0)?)))
+                .transpose()
+        })
+        .await
+    }
+
     /// The newest version of every key.
     pub async fn list_models(&self) -> Result<Vec<ModelSummary>, StoreError> {
         self.read(|c| {

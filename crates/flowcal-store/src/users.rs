@@ -45,9 +45,11 @@ fn user(r: &Row) -> Result<User, StoreError> {
 }
 
 impl Store {
-    pub async fn create_user(&self, new: &NewUser, now: Timestamp) -> Result<UserId, StoreError> {
+    /// Creates a user with their roles, in one transaction.
+    pub async fn create_user(&self, new: &NewUser, roles: &[String], now: Timestamp) -> Result<UserId, StoreError> {
         let n = new.clone();
-        self.read(move |c| {
+        let roles = roles.to_vec();
+        self.tx(move |c| {
             let r = c.query_one(
                 "INSERT INTO users (login, display_name, email, time_zone, is_admin, password_hash, created_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
@@ -62,7 +64,17 @@ impl Store {
                 ],
             );
             match r {
-                Ok(r) => Ok(UserId(r.int(0)?)),
+                Ok(r) => {
+                    let id = r.int(0)?;
+                    for role in &roles {
+                        c.execute(
+                            "INSERT INTO user_roles (user_id, role) SELECT $1, CAST($2 AS TEXT)
+                             WHERE NOT EXISTS (SELECT 1 FROM user_roles WHERE user_id = $1 AND role = $2)",
+                            params![id, role],
+                        )?;
+                    }
+                    Ok(UserId(id))
+                }
                 Err(e) if e.unique_violation => {
                     Err(StoreError::Conflict(format!("a user with the login '{}' already exists", n.login)))
                 }

@@ -60,13 +60,13 @@ async fn leave_request_story(db: TestDb) {
     let (_, list) = t.get("/api/v1/tasks?state=open", &dave).await;
     assert!(list["tasks"].as_array().unwrap().is_empty());
 
-    // Bob claims; carol no longer sees it and cannot complete it.
+    // Bob claims; carol no longer sees it, and completing it tells her it was claimed.
     let (s, task) = t.post(&format!("/api/v1/tasks/{approve}/claim"), &bob, json!({})).await;
     assert_eq!((s, task["assignee"].as_str()), (200, Some("bob")));
     let (s, _) = t.get(&format!("/api/v1/tasks/{approve}"), &carol).await;
     assert_eq!(s, 404);
     let (s, _) = t.post(&format!("/api/v1/tasks/{approve}/complete"), &carol, json!({})).await;
-    assert_eq!(s, 404);
+    assert_eq!(s, 409);
 
     // Bad data is refused per field, and nothing moves.
     let (s, e) = t.post(&format!("/api/v1/tasks/{approve}/complete"), &bob, json!({"data": {"approved": "yes"}})).await;
@@ -519,4 +519,76 @@ async fn user_items_route_tasks_and_must_name_real_users() {
     );
     let (_, list) = t.get("/api/v1/tasks?state=open", &bob).await;
     assert!(list["tasks"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn role_members_learn_a_task_is_gone_and_framework_errors_are_json() {
+    let t = TestApp::spawn(sqlite()).await;
+    let alice = t.user("alice", true, &[]).await;
+    let bob = t.user("bob", false, &["managers"]).await;
+    let carol = t.user("carol", false, &["managers"]).await;
+    let dave = t.user("dave", false, &[]).await;
+    t.upload(&alice, leave_model()).await;
+    let (_, inst) = t
+        .post(
+            "/api/v1/instances",
+            &dave,
+            json!({"model": "leave", "title": "x", "data": {"first_day": "2026-05-01", "days": 9}}),
+        )
+        .await;
+    let approve = open_task(&inst, "approve");
+    // An administrator outside the role may see the task but not take it.
+    let (s, e) = t.post(&format!("/api/v1/tasks/{approve}/claim"), &alice, json!({})).await;
+    assert_eq!((s, e["error"]["code"].as_str()), (403, Some("forbidden")), "{e}");
+    // Bob takes it: carol (same role) is told it was claimed, dave (no role) that it does not exist.
+    t.post(&format!("/api/v1/tasks/{approve}/claim"), &bob, json!({})).await;
+    let (s, e) = t.post(&format!("/api/v1/tasks/{approve}/complete"), &carol, json!({})).await;
+    assert_eq!(s, 409, "{e}");
+    assert!(e["error"]["message"].as_str().unwrap().contains("claimed by bob"));
+    let (s, _) = t.post(&format!("/api/v1/tasks/{approve}/complete"), &dave, json!({})).await;
+    assert_eq!(s, 404);
+    // Bob completes; carol, who could have had it, gets 409.
+    let (s, _) = t.post(&format!("/api/v1/tasks/{approve}/complete"), &bob, json!({"data": {"approved": false}})).await;
+    assert_eq!(s, 200);
+    let (s, _) = t.post(&format!("/api/v1/tasks/{approve}/complete"), &carol, json!({})).await;
+    assert_eq!(s, 409);
+
+    // The scheme name of the Authorization header is case-insensitive.
+    let resp = t
+        .client
+        .get(format!("{}/api/v1/me", t.base))
+        .header("authorization", format!("bearer {bob}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    // Errors the framework answers by itself have the same JSON shape.
+    let (s, e) = t.get("/api/v1/tasks/not-a-number", &bob).await;
+    assert_eq!((s, e["error"]["code"].as_str()), (400, Some("bad_request")), "{e}");
+    let (s, e) = t.call(Method::DELETE, "/api/v1/me", &bob, None).await;
+    assert_eq!((s, e["error"]["code"].as_str()), (405, Some("method_not_allowed")), "{e}");
+    let resp = t.client.post(format!("{}/login", t.base)).form(&[("login", "bob")]).send().await.unwrap();
+    let (s, e) = read(resp).await;
+    assert_eq!((s, e["error"]["code"].is_string()), (422, true), "{e}");
+    // Control characters never reach the database.
+    let (s, _) = t
+        .post(
+            "/api/v1/instances",
+            &dave,
+            json!({"model": "leave", "title": "a\u{0}b", "data": {"first_day": "2026-05-01", "days": 1}}),
+        )
+        .await;
+    assert_eq!(s, 422);
+    let (s, _) = t.post("/api/v1/instances", &dave, json!({"model": "le\u{0}ave", "title": "x"})).await;
+    assert_eq!(s, 404);
+    let (s, _) = t.get("/api/v1/models/le%00ave", &dave).await;
+    assert_eq!(s, 404);
+    let resp = t
+        .client
+        .post(format!("{}/login", t.base))
+        .form(&[("login", "b\u{0}ob"), ("password", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
 }

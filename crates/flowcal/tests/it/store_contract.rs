@@ -38,13 +38,14 @@ fn obj(v: Json) -> Map<String, Json> {
 async fn users_roles_tokens_sessions(db: TestDb) {
     let s = store(&db).await;
     let now = t("2026-03-27T08:00:00Z");
-    let id = s.create_user(&new_user("ann"), now).await.unwrap();
-    let err = s.create_user(&new_user("ann"), now).await.unwrap_err();
+    let id = s.create_user(&new_user("ann"), &["managers".into()], now).await.unwrap();
+    let err = s.create_user(&new_user("ann"), &["hr".into()], now).await.unwrap_err();
     assert!(matches!(err, StoreError::Conflict(ref m) if m.contains("ann")), "{err:?}");
     let u = s.user_by_login("ann").await.unwrap().unwrap();
     assert_eq!((u.id, u.display_name.as_str(), u.is_admin, u.calendar_export), (id, "ANN", false, false));
     assert_eq!(s.user(UserId(id.0 + 100)).await.unwrap(), None);
-    s.add_role(id, "managers").await.unwrap();
+    // The refused second creation added no role; adding one twice is no error.
+    assert_eq!(s.roles(id).await.unwrap(), ["managers"]);
     s.add_role(id, "managers").await.unwrap();
     s.add_role(id, "hr").await.unwrap();
     assert_eq!(s.roles(id).await.unwrap(), ["hr", "managers"]);
@@ -167,7 +168,8 @@ async fn instance_lifecycle_and_events(db: TestDb) {
         .change_instance(id, &who, now, move |rec, open| {
             let engine = Engine::new(&m2, "UTC").unwrap();
             let data = obj(json!({"approved": true}));
-            Ok(engine.complete(&rec.state(&m2.data_items), open, approve_id, &rec.starter, &data, now)?)
+            let open: Vec<_> = open.iter().map(|t| t.open_task()).collect();
+            Ok(engine.complete(&rec.state(&m2.data_items), &open, approve_id, &rec.starter, &data, now)?)
         })
         .await
         .unwrap();
@@ -197,9 +199,6 @@ async fn instance_lifecycle_and_events(db: TestDb) {
             "task_created"
         ]
     );
-    let all = s.events_after(0, 100).await.unwrap();
-    assert_eq!(all.len(), kinds.len());
-    assert_eq!(s.events_after(all[3].id, 2).await.unwrap().len(), 2);
 }
 
 async fn concurrent_completion_has_one_winner(db: TestDb) {
@@ -219,9 +218,10 @@ async fn concurrent_completion_has_one_winner(db: TestDb) {
                         return Err(StoreError::Conflict("no longer open".into()));
                     }
                     let engine = Engine::new(&model, "UTC").unwrap();
+                    let open: Vec<_> = open.iter().map(|t| t.open_task()).collect();
                     Ok(engine.complete(
                         &rec.state(&model.data_items),
-                        open,
+                        &open,
                         task,
                         "ann",
                         &obj(json!({"approved": false})),
@@ -257,7 +257,8 @@ async fn a_failed_change_leaves_nothing_behind(db: TestDb) {
     let err = s
         .change_instance(id, "x", now, move |rec, open| {
             let engine = Engine::new(&model, "UTC").unwrap();
-            let mut tr = engine.set_data(&rec.state(&model.data_items), open, &obj(json!({"days": 3})))?;
+            let open: Vec<_> = open.iter().map(|t| t.open_task()).collect();
+            let mut tr = engine.set_data(&rec.state(&model.data_items), &open, &obj(json!({"days": 3})))?;
             tr.effects.push(flowcal_engine::Effect::TaskCompleted { task: TaskId(987_654) });
             Ok(tr)
         })
@@ -295,7 +296,8 @@ async fn concurrent_changes_fail_or_succeed_alone(db: TestDb) {
             let now = t("2026-03-28T10:00:00Z");
             s.change_instance(id, "x", now, move |rec, open| {
                 let engine = Engine::new(&model, "UTC").unwrap();
-                let mut tr = engine.set_data(&rec.state(&model.data_items), open, &obj(json!({"days": 20})))?;
+                let open: Vec<_> = open.iter().map(|t| t.open_task()).collect();
+                let mut tr = engine.set_data(&rec.state(&model.data_items), &open, &obj(json!({"days": 20})))?;
                 if n % 3 == 0 {
                     // Fails while being applied, after the data change was written.
                     tr.effects.push(flowcal_engine::Effect::TaskCompleted { task: TaskId(987_654) });
