@@ -515,12 +515,13 @@ where
     fn run(self: Box<Self>, c: &mut dyn Conn, alone: bool) -> Delivery {
         let Job { f, reply } = *self;
         // Alone in its transaction, a failed job rolls back the transaction itself.
-        let (open, ok, failed) = if alone {
-            (None, None, "ROLLBACK; BEGIN IMMEDIATE")
+        // (Single statements through `execute`: they stay prepared.)
+        let (open, ok, failed): (&[&str], &[&str], &[&str]) = if alone {
+            (&[], &[], &["ROLLBACK", "BEGIN IMMEDIATE"])
         } else {
-            (Some("SAVEPOINT job"), Some("RELEASE job"), "ROLLBACK TO job; RELEASE job")
+            (&["SAVEPOINT job"], &["RELEASE job"], &["ROLLBACK TO job", "RELEASE job"])
         };
-        let result = match open.map_or(Ok(()), |sql| c.batch(sql)) {
+        let result = match run_all(c, open) {
             Err(e) => Err(Outcome::Db(e)),
             Ok(()) => {
                 let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(c)));
@@ -529,8 +530,7 @@ where
                     Ok(Err(e)) => Err(Outcome::App(e)),
                     Err(_) => Err(Outcome::Db(DbError::other("a database job panicked".into()))),
                 };
-                let end = if r.is_ok() { ok } else { Some(failed) };
-                match end.map_or(Ok(()), |sql| c.batch(sql)) {
+                match run_all(c, if r.is_ok() { ok } else { failed }) {
                     Ok(()) => r,
                     Err(e) => Err(Outcome::Db(e)),
                 }
@@ -548,6 +548,10 @@ where
     fn fail(self: Box<Self>, e: &DbError) {
         let _ = self.reply.send(Err(Outcome::Db(e.copy())));
     }
+}
+
+fn run_all(c: &mut dyn Conn, statements: &[&str]) -> Result<(), DbError> {
+    statements.iter().try_for_each(|sql| c.execute(sql, &[]).map(|_| ()))
 }
 
 impl Writer {
@@ -586,9 +590,9 @@ impl Writer {
             }
             let alone = batch.len() == 1;
             let deliveries: Vec<_> = batch.into_iter().map(|j| j.run(c, alone)).collect();
-            let committed = c.batch("COMMIT");
+            let committed = c.execute("COMMIT", &[]).map(|_| ());
             if committed.is_err() {
-                let _ = c.batch("ROLLBACK");
+                let _ = c.execute("ROLLBACK", &[]);
             }
             let err = committed.err();
             deliveries.into_iter().for_each(|d| d(err.as_ref()));

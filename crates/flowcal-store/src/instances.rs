@@ -176,6 +176,8 @@ fn load_task(c: &mut dyn Conn, id: TaskId) -> Result<Option<TaskRecord>, StoreEr
     .transpose()
 }
 
+/// The tasks of an instance. (The join with `instances` is by primary key and
+/// cheap; it keeps one row shape for every task query.)
 fn instance_tasks(c: &mut dyn Conn, id: InstanceId, open_only: bool) -> Result<Vec<TaskRecord>, StoreError> {
     let sql = if open_only {
         concat!(

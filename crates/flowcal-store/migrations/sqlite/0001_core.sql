@@ -57,7 +57,8 @@ CREATE TABLE instances (
     created_at INTEGER NOT NULL,
     ended_at INTEGER
 );
-CREATE INDEX instances_status ON instances(status);
+-- Only stuck instances are looked up by status.
+CREATE INDEX instances_incident ON instances(id) WHERE status = 'incident';
 
 CREATE TABLE tasks (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -74,8 +75,10 @@ CREATE TABLE tasks (
     ended_at INTEGER,
     ended_by TEXT
 );
-CREATE INDEX tasks_assignee ON tasks(assignee, state);
-CREATE INDEX tasks_role ON tasks(role, state);
+-- Indexes on columns that completing a task does not change, so that a
+-- state change rewrites no index page.
+CREATE INDEX tasks_assignee ON tasks(assignee);
+CREATE INDEX tasks_role ON tasks(role);
 CREATE INDEX tasks_instance ON tasks(instance_id);
 
 CREATE TABLE events (
