@@ -241,11 +241,22 @@ impl Store {
                     ],
                 )?
                 .int(0)?;
-            let id = InstanceId(id);
-            insert_event(c, id, None, "instance_started", &json!({"title": title, "starter": starter}), now)?;
-            apply(c, id, &start, &starter, now)?;
-            let record = load_instance(c, id)?.ok_or_else(|| StoreError::NotFound(format!("instance {id}")))?;
-            Ok((record, instance_tasks(c, id, false)?))
+            let record = InstanceRecord {
+                id: InstanceId(id),
+                model_id,
+                title: title.clone(),
+                starter: starter.clone(),
+                status: s.status,
+                data: data_to_json(&s.data),
+                joins: s.joins.clone(),
+                stuck: s.stuck.clone(),
+                created_at: now,
+                ended_at: matches!(s.status, InstanceStatus::Completed | InstanceStatus::Cancelled).then_some(now),
+            };
+            let mut tasks = Vec::new();
+            let started = (None, "instance_started", json!({"title": title, "starter": starter}));
+            apply(c, &record, &mut tasks, vec![started], &start, &starter, now)?;
+            Ok((record, tasks))
         })
         .await
     }
@@ -342,9 +353,10 @@ impl Store {
         let actor = actor.to_owned();
         self.tx(move |c| {
             let record = lock_instance(c, id)?;
-            let open = instance_tasks(c, id, true)?;
+            let mut tasks = instance_tasks(c, id, false)?;
+            let open: Vec<TaskRecord> = tasks.iter().filter(|t| t.state == TaskState::Open).cloned().collect();
             let transition = op(&record, &open)?;
-            apply(c, id, &transition, &actor, now)?;
+            apply(c, &record, &mut tasks, Vec::new(), &transition, &actor, now)?;
             let s = &transition.state;
             let ended = matches!(s.status, InstanceStatus::Completed | InstanceStatus::Cancelled)
                 .then_some(now.as_millisecond());
@@ -369,7 +381,7 @@ impl Store {
                 ended_at: record.ended_at.or(ended.map(ts).transpose()?),
                 ..record
             };
-            Ok((record, instance_tasks(c, id, false)?))
+            Ok((record, tasks))
         })
         .await
     }
@@ -402,36 +414,56 @@ impl Store {
             }
             c.execute("UPDATE tasks SET assignee = $1 WHERE id = $2", params![&to, id.0])?;
             let payload = json!({"step": t.step, "from": t.assignee, "to": to, "role": t.role, "by": by});
-            insert_event(c, t.instance_id, Some(id), "task_reassigned", &payload, now)
+            insert_events(c, t.instance_id, &[(Some(id), "task_reassigned", payload)], now)
         })
         .await
     }
 }
 
-fn insert_event(
+/// A domain event waiting to be written: task, kind, payload.
+type NewEvent = (Option<TaskId>, &'static str, Json);
+
+/// Writes events in one statement, in order.
+fn insert_events(
     c: &mut dyn Conn,
     instance: InstanceId,
-    task: Option<TaskId>,
-    kind: &str,
-    payload: &Json,
+    events: &[NewEvent],
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    c.execute(
-        "INSERT INTO events (instance_id, task_id, kind, payload, created_at) VALUES ($1, $2, $3, $4, $5)",
-        params![instance.0, task.map(|t| t.0), kind, payload.to_string(), now.as_millisecond()],
-    )?;
+    if events.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<String> = (0..events.len())
+        .map(|i| format!("(${}, ${}, ${}, ${}, ${})", 5 * i + 1, 5 * i + 2, 5 * i + 3, 5 * i + 4, 5 * i + 5))
+        .collect();
+    let sql =
+        format!("INSERT INTO events (instance_id, task_id, kind, payload, created_at) VALUES {}", rows.join(", "));
+    let mut p = Vec::with_capacity(events.len() * 5);
+    for (task, kind, payload) in events {
+        p.extend([
+            Param::from(instance.0),
+            Param::from(task.map(|t| t.0)),
+            Param::from(*kind),
+            Param::from(payload.to_string()),
+            Param::from(now.as_millisecond()),
+        ]);
+    }
+    c.execute(&sql, &p)?;
     Ok(())
 }
 
-/// Applies a transition's effects, one domain event each. Returns created task ids.
+/// Applies a transition's effects to the database and to `tasks` (the
+/// instance's tasks as they were), recording one domain event per effect
+/// after `events`.
 fn apply(
     c: &mut dyn Conn,
-    instance: InstanceId,
+    instance: &InstanceRecord,
+    tasks: &mut Vec<TaskRecord>,
+    mut events: Vec<NewEvent>,
     t: &Transition,
     actor: &str,
     now: Timestamp,
-) -> Result<Vec<TaskId>, StoreError> {
-    let mut created = Vec::new();
+) -> Result<(), StoreError> {
     for e in &t.effects {
         match e {
             Effect::TaskCreated { step, name, assignee, deadline } => {
@@ -445,31 +477,48 @@ fn apply(
                         "INSERT INTO tasks (instance_id, step, name, assignee, role, state, started_at,
                                             deadline_date, deadline_at, deadline_zone)
                          VALUES ($1, $2, $3, $4, $5, 'open', $6, $7, $8, $9) RETURNING id",
-                        params![instance.0, step, name, user, role, now.as_millisecond(), d_date, d_at, d_zone],
+                        params![instance.id.0, step, name, user, role, now.as_millisecond(), d_date, d_at, d_zone],
                     )?
                     .int(0)?;
                 let id = TaskId(id);
-                created.push(id);
                 let payload = json!({"step": step, "name": name, "assignee": user, "role": role,
                                      "deadline": deadline_json(deadline.as_ref())});
-                insert_event(c, instance, Some(id), "task_created", &payload, now)?;
+                events.push((Some(id), "task_created", payload));
+                tasks.push(TaskRecord {
+                    id,
+                    instance_id: instance.id,
+                    instance_title: instance.title.clone(),
+                    model_id: instance.model_id,
+                    step: step.clone(),
+                    name: name.clone(),
+                    assignee: user.map(str::to_owned),
+                    role: role.map(str::to_owned),
+                    state: TaskState::Open,
+                    started_at: now,
+                    deadline: deadline.clone(),
+                    ended_at: None,
+                    ended_by: None,
+                });
             }
             Effect::TaskCompleted { task } | Effect::TaskCancelled { task } => {
                 let (state, kind) = match e {
-                    Effect::TaskCompleted { .. } => ("done", "task_completed"),
-                    _ => ("cancelled", "task_cancelled"),
+                    Effect::TaskCompleted { .. } => (TaskState::Done, "task_completed"),
+                    _ => (TaskState::Cancelled, "task_cancelled"),
                 };
-                let r = c.query_opt(
-                    "UPDATE tasks SET state = $1, ended_at = $2, ended_by = $3
-                     WHERE id = $4 AND state = 'open' RETURNING step, assignee, role",
-                    params![state, now.as_millisecond(), actor, task.0],
+                let changed = c.execute(
+                    "UPDATE tasks SET state = $1, ended_at = $2, ended_by = $3 WHERE id = $4 AND state = 'open'",
+                    params![state.as_str(), now.as_millisecond(), actor, task.0],
                 )?;
-                let Some(r) = r else {
+                let found = tasks.iter_mut().find(|t| t.id == *task);
+                let (1, Some(record)) = (changed, found) else {
                     return Err(StoreError::Conflict(format!("task {task} is no longer open")));
                 };
+                record.state = state;
+                record.ended_at = Some(now);
+                record.ended_by = Some(actor.to_owned());
                 let payload =
-                    json!({"step": r.text(0)?, "assignee": r.opt_text(1)?, "role": r.opt_text(2)?, "by": actor});
-                insert_event(c, instance, Some(*task), kind, &payload, now)?;
+                    json!({"step": record.step, "assignee": record.assignee, "role": record.role, "by": actor});
+                events.push((Some(*task), kind, payload));
             }
             Effect::DeadlineChanged { task, deadline } => {
                 let (d_date, d_at, d_zone) = deadline_cols(deadline.as_ref());
@@ -477,27 +526,27 @@ fn apply(
                     "UPDATE tasks SET deadline_date = $1, deadline_at = $2, deadline_zone = $3 WHERE id = $4",
                     params![d_date, d_at, d_zone, task.0],
                 )?;
-                let payload = json!({"deadline": deadline_json(deadline.as_ref())});
-                insert_event(c, instance, Some(*task), "task_deadline_changed", &payload, now)?;
+                if let Some(record) = tasks.iter_mut().find(|t| t.id == *task) {
+                    record.deadline = deadline.clone();
+                }
+                events.push((
+                    Some(*task),
+                    "task_deadline_changed",
+                    json!({"deadline": deadline_json(deadline.as_ref())}),
+                ));
             }
             Effect::DataChanged { key, old, new } => {
                 let payload =
                     json!({"key": key, "old": value_json(old.as_ref()), "new": value_json(new.as_ref()), "by": actor});
-                insert_event(c, instance, None, "data_changed", &payload, now)?;
+                events.push((None, "data_changed", payload));
             }
             Effect::IncidentRaised { node, message } => {
-                insert_event(c, instance, None, "incident_raised", &json!({"node": node, "message": message}), now)?;
+                events.push((None, "incident_raised", json!({"node": node, "message": message})));
             }
-            Effect::IncidentResolved { node } => {
-                insert_event(c, instance, None, "incident_resolved", &json!({"node": node}), now)?;
-            }
-            Effect::InstanceCompleted => {
-                insert_event(c, instance, None, "instance_completed", &json!({}), now)?;
-            }
-            Effect::InstanceCancelled => {
-                insert_event(c, instance, None, "instance_cancelled", &json!({"by": actor}), now)?;
-            }
+            Effect::IncidentResolved { node } => events.push((None, "incident_resolved", json!({"node": node}))),
+            Effect::InstanceCompleted => events.push((None, "instance_completed", json!({}))),
+            Effect::InstanceCancelled => events.push((None, "instance_cancelled", json!({"by": actor}))),
         }
     }
-    Ok(created)
+    insert_events(c, instance.id, &events, now)
 }
