@@ -4,9 +4,11 @@
 use crate::config::Config;
 use crate::error::{AppError, AppResult};
 use crate::secrets;
-use flowcal_domain::{InstanceId, Login, ModelId, ProcessModel, TaskId, UserId};
-use flowcal_engine::Engine;
-use flowcal_store::{EventRecord, InstanceRecord, NewUser, Store, StoredModel, TaskRecord, TaskState, User};
+use flowcal_domain::{InstanceId, Login, ModelId, ProcessModel, TaskId};
+use flowcal_engine::{Engine, InstanceState, OpenTask, Transition};
+use flowcal_store::{
+    EventRecord, InstanceRecord, NewUser, Store, StoreError, StoredModel, TaskRecord, TaskState, User,
+};
 use jiff::Timestamp;
 use serde_json::{Map, Value as Json};
 use std::collections::HashMap;
@@ -87,6 +89,9 @@ impl Principal {
         }
     }
 }
+
+/// What an engine operation inside a store transaction returns.
+type EngineResult = Result<Transition, StoreError>;
 
 /// Who may upload models: administrators and members of this role.
 pub const DESIGNER_ROLE: &str = "designers";
@@ -415,9 +420,9 @@ impl App {
         self.store
             .assign_task(id, p.login(), p.login(), self.now(), move |t| match (&t.assignee, &t.role) {
                 (Some(a), _) if *a == login => Ok(()),
-                (Some(a), _) => Err(flowcal_store::StoreError::Conflict(format!("task {id} was claimed by {a}"))),
+                (Some(a), _) => Err(StoreError::Conflict(format!("task {id} was claimed by {a}"))),
                 (None, Some(r)) if roles.contains(r) => Ok(()),
-                _ => Err(flowcal_store::StoreError::Conflict(format!("task {id} cannot be claimed by {login}"))),
+                _ => Err(StoreError::Conflict(format!("task {id} cannot be claimed by {login}"))),
             })
             .await?;
         self.task(p, id).await
@@ -427,29 +432,46 @@ impl App {
     /// completions at once, exactly one wins; the other gets a conflict.
     pub async fn complete(&self, p: &Principal, id: TaskId, data: &Map<String, Json>) -> AppResult<InstanceView> {
         let t = self.task_to_work(p, id).await?;
-        let (stored, model) = self.model(t.model_id).await?;
+        let (_, model) = self.model(t.model_id).await?;
         self.engine(&model)?.validate(data)?;
         self.check_users(&model, data).await?;
         if t.assignee.is_none() {
             // Completing an unclaimed role task claims it first.
             self.claim(p, id).await?;
         }
-        let now = self.now();
-        let (zone, data, actor) = (self.config.time_zone.clone(), data.clone(), p.login().to_owned());
+        let (now, data, actor) = (self.now(), data.clone(), p.login().to_owned());
+        self.change(t.instance_id, t.model_id, p.login(), move |engine, state, rec, open_records, open| {
+            // Checked again under the instance's lock: it may have been
+            // completed or reassigned since.
+            let Some(task) = open_records.iter().find(|o| o.id == id) else {
+                return Err(StoreError::Conflict(format!("task {id} is no longer open")));
+            };
+            if task.assignee.as_deref() != Some(actor.as_str()) {
+                return Err(StoreError::Conflict(format!("task {id} was reassigned")));
+            }
+            Ok(engine.complete(state, open, id, &rec.starter, &data, now)?)
+        })
+        .await
+    }
+
+    /// Runs an engine operation on an instance under its lock and returns the
+    /// instance as it left the transaction. `op` gets the engine, the
+    /// instance's state, its open tasks as the store has them and as the engine
+    /// takes them.
+    async fn change<F>(&self, id: InstanceId, model_id: ModelId, actor: &str, op: F) -> AppResult<InstanceView>
+    where
+        F: FnOnce(&Engine<'_>, &InstanceState, &InstanceRecord, &[TaskRecord], &[OpenTask]) -> EngineResult
+            + Send
+            + 'static,
+    {
+        let (stored, model) = self.model(model_id).await?;
+        let zone = self.config.time_zone.clone();
         let (instance, tasks) = self
             .store
-            .change_instance(t.instance_id, p.login(), now, move |rec, open| {
-                // Checked again under the instance's lock: it may have been
-                // completed or reassigned since.
-                let Some(task) = open.iter().find(|o| o.id == id) else {
-                    return Err(flowcal_store::StoreError::Conflict(format!("task {id} is no longer open")));
-                };
-                if task.assignee.as_deref() != Some(actor.as_str()) {
-                    return Err(flowcal_store::StoreError::Conflict(format!("task {id} was reassigned")));
-                }
-                let open: Vec<_> = open.iter().map(TaskRecord::open_task).collect();
+            .change_instance(id, actor, self.now(), move |rec, open_records| {
+                let open: Vec<OpenTask> = open_records.iter().map(TaskRecord::open_task).collect();
                 let engine = Engine::new(&model, &zone)?;
-                Ok(engine.complete(&rec.state(&model.data_items), &open, id, &rec.starter, &data, now)?)
+                op(&engine, &rec.state(&model.data_items), rec, open_records, &open)
             })
             .await?;
         Ok(InstanceView { instance, model: stored, tasks })
@@ -460,37 +482,24 @@ impl App {
         p.require_admin()?;
         let v = self.instance_view_unchecked(id).await?;
         let (_, model) = self.model(v.instance.model_id).await?;
-        let engine = self.engine(&model)?;
-        engine.validate(data)?;
+        self.engine(&model)?.validate(data)?;
         self.check_users(&model, data).await?;
-        let (zone, data) = (self.config.time_zone.clone(), data.clone());
-        let (stored, model) = self.model(v.instance.model_id).await?;
-        let (instance, tasks) = self
-            .store
-            .change_instance(id, p.login(), self.now(), move |rec, open| {
-                let open: Vec<_> = open.iter().map(TaskRecord::open_task).collect();
-                let engine = Engine::new(&model, &zone)?;
-                Ok(engine.set_data(&rec.state(&model.data_items), &open, &data)?)
-            })
-            .await?;
-        Ok(InstanceView { instance, model: stored, tasks })
+        let data = data.clone();
+        self.change(id, v.instance.model_id, p.login(), move |engine, state, _, _, open| {
+            Ok(engine.set_data(state, open, &data)?)
+        })
+        .await
     }
 
     /// An administrator retries the gateways an instance is stuck at.
     pub async fn retry(&self, p: &Principal, id: InstanceId) -> AppResult<InstanceView> {
         p.require_admin()?;
         let v = self.instance_view_unchecked(id).await?;
-        let (stored, model) = self.model(v.instance.model_id).await?;
-        let (now, zone) = (self.now(), self.config.time_zone.clone());
-        let (instance, tasks) = self
-            .store
-            .change_instance(id, p.login(), now, move |rec, open| {
-                let open: Vec<_> = open.iter().map(TaskRecord::open_task).collect();
-                let engine = Engine::new(&model, &zone)?;
-                Ok(engine.retry(&rec.state(&model.data_items), &open, &rec.starter, now)?)
-            })
-            .await?;
-        Ok(InstanceView { instance, model: stored, tasks })
+        let now = self.now();
+        self.change(id, v.instance.model_id, p.login(), move |engine, state, rec, _, open| {
+            Ok(engine.retry(state, open, &rec.starter, now)?)
+        })
+        .await
     }
 
     /// Cancels an instance (its starter or an administrator); open tasks are cancelled.
@@ -499,27 +508,14 @@ impl App {
         if !p.is_admin() && v.instance.starter != p.login() {
             return Err(AppError::Forbidden("only the starter or an administrator may cancel an instance".into()));
         }
-        let (stored, model) = self.model(v.instance.model_id).await?;
-        let zone = self.config.time_zone.clone();
-        let (instance, tasks) = self
-            .store
-            .change_instance(id, p.login(), self.now(), move |rec, open| {
-                let open: Vec<_> = open.iter().map(TaskRecord::open_task).collect();
-                let engine = Engine::new(&model, &zone)?;
-                Ok(engine.cancel(&rec.state(&model.data_items), &open)?)
-            })
-            .await?;
-        Ok(InstanceView { instance, model: stored, tasks })
+        self.change(id, v.instance.model_id, p.login(), |engine, state, _, _, open| Ok(engine.cancel(state, open)?))
+            .await
     }
 
     /// Instances stopped by an incident (administrators).
     pub async fn incidents(&self, p: &Principal) -> AppResult<Vec<InstanceRecord>> {
         p.require_admin()?;
         Ok(self.store.incidents().await?)
-    }
-
-    pub async fn user_by_id(&self, id: UserId) -> AppResult<User> {
-        self.store.user(id).await?.ok_or_else(|| AppError::NotFound(format!("user {id}")))
     }
 }
 

@@ -1,6 +1,6 @@
 //! Users, roles, personal API tokens and browser sessions.
 
-use crate::db::{params, Row};
+use crate::db::{params, Conn, Row};
 use crate::{Store, StoreError};
 use flowcal_domain::UserId;
 use jiff::Timestamp;
@@ -31,6 +31,21 @@ pub struct NewUser {
 }
 
 const USER_COLUMNS: &str = "u.id, u.login, u.display_name, u.email, u.time_zone, u.is_admin, u.calendar_export";
+
+/// A user's roles, sorted.
+fn roles_of(c: &mut dyn Conn, id: UserId) -> Result<Vec<String>, StoreError> {
+    c.query("SELECT role FROM user_roles WHERE user_id = $1 ORDER BY role", params![id.0])?
+        .iter()
+        .map(|r| Ok(r.text(0)?))
+        .collect()
+}
+
+/// A user row with the user's roles.
+fn with_roles(c: &mut dyn Conn, r: &Row) -> Result<(User, Vec<String>), StoreError> {
+    let u = user(r)?;
+    let roles = roles_of(c, u.id)?;
+    Ok((u, roles))
+}
 
 fn user(r: &Row) -> Result<User, StoreError> {
     Ok(User {
@@ -175,13 +190,7 @@ impl Store {
     }
 
     pub async fn roles(&self, id: UserId) -> Result<Vec<String>, StoreError> {
-        self.read(move |c| {
-            c.query("SELECT role FROM user_roles WHERE user_id = $1 ORDER BY role", params![id.0])?
-                .iter()
-                .map(|r| Ok(r.text(0)?))
-                .collect()
-        })
-        .await
+        self.read(move |c| roles_of(c, id)).await
     }
 
     /// Stores a personal API token by its hash.
@@ -217,13 +226,7 @@ impl Store {
             else {
                 return Ok(None);
             };
-            let u = user(&r)?;
-            let roles = c
-                .query("SELECT role FROM user_roles WHERE user_id = $1 ORDER BY role", params![u.id.0])?
-                .iter()
-                .map(|r| r.text(0))
-                .collect::<Result<_, _>>()?;
-            Ok(Some((u, roles)))
+            with_roles(c, &r).map(Some)
         })
         .await
     }
@@ -264,13 +267,7 @@ impl Store {
             else {
                 return Ok(None);
             };
-            let u = user(&r)?;
-            let roles = c
-                .query("SELECT role FROM user_roles WHERE user_id = $1 ORDER BY role", params![u.id.0])?
-                .iter()
-                .map(|r| r.text(0))
-                .collect::<Result<_, _>>()?;
-            Ok(Some((u, roles)))
+            with_roles(c, &r).map(Some)
         })
         .await
     }
