@@ -162,6 +162,8 @@ pub(crate) trait Conn: Send {
     fn is_broken(&self) -> bool {
         false
     }
+    /// Whether a transaction is open.
+    fn in_transaction(&self) -> bool;
 
     fn query_one(&mut self, sql: &str, params: &[Param]) -> Result<Row, DbError> {
         self.query_opt(sql, params)?.ok_or_else(|| DbError::other("the query returned no row".into()))
@@ -262,6 +264,10 @@ impl Conn for Sqlite {
         self.execute("BEGIN IMMEDIATE", &[]).map(|_| ())
     }
 
+    fn in_transaction(&self) -> bool {
+        !self.conn.is_autocommit()
+    }
+
     fn backend(&self) -> Backend {
         Backend::Sqlite
     }
@@ -359,6 +365,12 @@ impl Conn for Pg {
 
     fn begin(&mut self) -> Result<(), DbError> {
         self.batch("BEGIN")
+    }
+
+    fn in_transaction(&self) -> bool {
+        // The pool rolls back or commits every transaction it opens; the
+        // client keeps no flag for it.
+        false
     }
 
     fn backend(&self) -> Backend {
@@ -495,10 +507,20 @@ const MAX_BATCH: usize = 64;
 type Delivery = Box<dyn FnOnce(Option<&DbError>) + Send>;
 
 trait WriteJob: Send {
-    /// Runs the job (in a savepoint when it shares the transaction); returns
-    /// how to hand out its result once the batch is committed (or failed).
-    fn run(self: Box<Self>, c: &mut dyn Conn, alone: bool) -> Delivery;
+    /// Runs the job (in a savepoint when it shares the transaction).
+    fn run(self: Box<Self>, c: &mut dyn Conn, alone: bool) -> Ran;
     fn fail(self: Box<Self>, e: &DbError);
+}
+
+/// What running a job left behind.
+struct Ran {
+    /// How to hand out its result once the batch is committed (or failed).
+    delivery: Delivery,
+    /// A statement that brackets the job failed: the transaction can no
+    /// longer be trusted and the whole batch must be rolled back.
+    poisoned: bool,
+    /// The job returned an error (and, alone, rolled its transaction back).
+    failed: bool,
 }
 
 struct Job<T, E, F> {
@@ -512,17 +534,21 @@ where
     E: Send + 'static,
     F: FnOnce(&mut dyn Conn) -> Result<T, E> + Send + 'static,
 {
-    fn run(self: Box<Self>, c: &mut dyn Conn, alone: bool) -> Delivery {
+    fn run(self: Box<Self>, c: &mut dyn Conn, alone: bool) -> Ran {
         let Job { f, reply } = *self;
         // Alone in its transaction, a failed job rolls back the transaction itself.
         // (Single statements through `execute`: they stay prepared.)
         let (open, ok, failed): (&[&str], &[&str], &[&str]) = if alone {
-            (&[], &[], &["ROLLBACK", "BEGIN IMMEDIATE"])
+            (&[], &[], &["ROLLBACK"])
         } else {
             (&["SAVEPOINT job"], &["RELEASE job"], &["ROLLBACK TO job", "RELEASE job"])
         };
+        let mut poisoned = false;
         let result = match run_all(c, open) {
-            Err(e) => Err(Outcome::Db(e)),
+            Err(e) => {
+                poisoned = true;
+                Err(Outcome::Db(e))
+            }
             Ok(()) => {
                 let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(c)));
                 let r = match r {
@@ -532,17 +558,22 @@ where
                 };
                 match run_all(c, if r.is_ok() { ok } else { failed }) {
                     Ok(()) => r,
-                    Err(e) => Err(Outcome::Db(e)),
+                    Err(e) => {
+                        poisoned = true;
+                        Err(Outcome::Db(e))
+                    }
                 }
             }
         };
-        Box::new(move |commit: Option<&DbError>| {
+        let failed = result.is_err();
+        let delivery: Delivery = Box::new(move |commit: Option<&DbError>| {
             let result = match (result, commit) {
                 (Ok(_), Some(e)) => Err(Outcome::Db(e.copy())),
                 (r, _) => r,
             };
             let _ = reply.send(result);
-        })
+        });
+        Ran { delivery, poisoned, failed }
     }
 
     fn fail(self: Box<Self>, e: &DbError) {
@@ -589,12 +620,44 @@ impl Writer {
                 continue;
             }
             let alone = batch.len() == 1;
-            let deliveries: Vec<_> = batch.into_iter().map(|j| j.run(c, alone)).collect();
-            let committed = c.execute("COMMIT", &[]).map(|_| ());
-            if committed.is_err() {
-                let _ = c.execute("ROLLBACK", &[]);
+            let mut deliveries = Vec::with_capacity(batch.len());
+            // Set when the batch's transaction is no longer whole: SQLite rolls
+            // a transaction back by itself on some errors (disk full, I/O).
+            let mut lost: Option<DbError> = None;
+            for job in batch {
+                if let Some(e) = &lost {
+                    job.fail(e);
+                    continue;
+                }
+                let ran = job.run(c, alone);
+                deliveries.push(ran.delivery);
+                // Only a job alone that failed may end the transaction.
+                let ended_as_expected = c.in_transaction() || (alone && ran.failed);
+                if ran.poisoned || !ended_as_expected {
+                    lost = Some(DbError::other("the database transaction was lost; nothing of it was saved".into()));
+                }
             }
-            let err = committed.err();
+            let err = match lost {
+                Some(e) => {
+                    if c.in_transaction() {
+                        let _ = c.execute("ROLLBACK", &[]);
+                    }
+                    Some(e)
+                }
+                // A job alone that failed has rolled back already.
+                None if !c.in_transaction() => None,
+                None => match c.execute("COMMIT", &[]) {
+                    Ok(_) => None,
+                    Err(e) => {
+                        let _ = c.execute("ROLLBACK", &[]);
+                        Some(e)
+                    }
+                },
+            };
+            if c.in_transaction() {
+                // Still open after a failed rollback: start afresh.
+                conn = None;
+            }
             deliveries.into_iter().for_each(|d| d(err.as_ref()));
         }
     }

@@ -45,7 +45,10 @@ fn run_locked(c: &mut dyn Conn, now: i64) -> Result<Vec<String>, StoreError> {
         let result = apply(c, m, now);
         match result {
             Ok(true) => {
-                c.batch("COMMIT")?;
+                if let Err(e) = c.batch("COMMIT") {
+                    let _ = c.batch("ROLLBACK");
+                    return Err(e.into());
+                }
                 applied.push(m.name.to_owned());
             }
             Ok(false) => c.batch("ROLLBACK")?,
