@@ -158,7 +158,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             if !report.models_imported.is_empty() {
                 println!("imported models: {}", report.models_imported.join(", "));
             }
-            println!("start the server with `flowcal serve`, then open {public_url}");
+            println!("start the server with `flowcal serve`; the JSON API is at {public_url}/api/v1 (see the README)");
             Ok(())
         }
         Command::User { command: UserCommand::Add { login, admin, roles, password_stdin } } => {
