@@ -208,6 +208,8 @@ impl App {
         let Some((user, _)) = found.filter(|_| ok) else { return Err(refused()) };
         let token = secrets::new_token("");
         let now = self.now();
+        // Sign-ins are rare: a good moment to forget expired sessions.
+        self.store.purge_sessions(now).await?;
         let expires = now
             .checked_add(jiff::SignedDuration::from_hours(i64::from(self.config.session_hours)))
             .map_err(|e| AppError::Internal(e.into()))?;
@@ -286,8 +288,9 @@ impl App {
         if key.is_empty() || key.len() > 256 || key.chars().any(char::is_control) {
             return Err(AppError::NotFound(format!("model '{}'", key.escape_debug())));
         }
-        let stored = self.store.latest_model(key).await?.ok_or_else(|| AppError::NotFound(format!("model '{key}'")))?;
-        self.model(stored.id).await
+        // The id only: the parsed model usually comes from the cache.
+        let id = self.store.latest_model_id(key).await?.ok_or_else(|| AppError::NotFound(format!("model '{key}'")))?;
+        self.model(id).await
     }
 
     fn engine<'m>(&self, model: &'m ProcessModel) -> AppResult<Engine<'m>> {

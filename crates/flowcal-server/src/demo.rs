@@ -31,7 +31,7 @@ pub async fn load(app: &App) -> Result<DemoReport, AppError> {
         }
     }
     for (key, xml) in MODELS {
-        if app.store.latest_model(key).await?.is_none() {
+        if app.store.latest_model_id(key).await?.is_none() {
             app.import_model(None, xml.as_bytes()).await?;
             report.models_imported.push((*key).to_owned());
         }

@@ -140,22 +140,6 @@ impl Store {
         .await
     }
 
-    pub async fn set_password_hash(&self, id: UserId, hash: &str) -> Result<(), StoreError> {
-        let hash = hash.to_owned();
-        self.read(move |c| {
-            Ok(c.execute("UPDATE users SET password_hash = $1 WHERE id = $2", params![hash, id.0]).map(|_| ())?)
-        })
-        .await
-    }
-
-    pub async fn set_admin(&self, id: UserId, admin: bool) -> Result<(), StoreError> {
-        self.read(move |c| {
-            Ok(c.execute("UPDATE users SET is_admin = $1 WHERE id = $2", params![i64::from(admin), id.0])
-                .map(|_| ())?)
-        })
-        .await
-    }
-
     /// Changes a user's own settings; `None` leaves a setting as it is.
     pub async fn update_settings(
         &self,
