@@ -1,19 +1,23 @@
-# Installs the SpiffWorkflow peer into target/peers/venv (idempotent, fast
-# when present) and exports FLOWCAL_PEER_PYTHON. Sourced by scripts/test and
+# Installs the Python peers into target/peers/venv (idempotent, fast when
+# present): SpiffWorkflow (BPMN behaviour and speed) and Radicale (CalDAV
+# server, Basic auth). Exports FLOWCAL_PEER_PYTHON. Sourced by scripts/test and
 # scripts/bench; expects `root`, `step` and `die` from the caller.
 venv="$root/target/peers/venv"
 py="$venv/bin/python"
 spiff_spec='SpiffWorkflow==3.*'
+radicale_specs=('radicale==3.*' 'bcrypt')
 
 spiff_ready() {
     "$py" - <<'PY' 2>/dev/null
-import importlib.metadata, SpiffWorkflow
-raise SystemExit(0 if importlib.metadata.version("SpiffWorkflow").split(".")[0] == "3" else 1)
+import importlib.metadata, SpiffWorkflow, radicale, bcrypt
+ok = importlib.metadata.version("SpiffWorkflow").split(".")[0] == "3"
+ok = ok and importlib.metadata.version("radicale").split(".")[0] == "3"
+raise SystemExit(0 if ok else 1)
 PY
 }
 
 if ! spiff_ready; then
-    step "installing the SpiffWorkflow peer into target/peers/venv"
+    step "installing the Python peers (SpiffWorkflow, Radicale) into target/peers/venv"
     command -v python3 >/dev/null || die "python3 is not installed: the SpiffWorkflow peer needs it"
     # A venv whose interpreter no longer runs (python3 upgraded or moved) is rebuilt.
     if [ -e "$venv" ] && ! "$py" -c 'import sys' 2>/dev/null; then
@@ -24,9 +28,9 @@ if ! spiff_ready; then
         python3 -m venv "$venv" \
             || die "could not create a Python venv at $venv (on Debian: apt-get install python3-venv)"
     fi
-    "$py" -m pip install -q --disable-pip-version-check "$spiff_spec" \
-        || die "pip could not install $spiff_spec into $venv: the BPMN peer tests cannot run without it"
-    spiff_ready || die "$spiff_spec was installed into $venv but does not import"
+    "$py" -m pip install -q --disable-pip-version-check "$spiff_spec" "${radicale_specs[@]}" \
+        || die "pip could not install $spiff_spec ${radicale_specs[*]} into $venv: the peer tests cannot run without them"
+    spiff_ready || die "$spiff_spec and ${radicale_specs[*]} were installed into $venv but do not import"
 fi
 
 export FLOWCAL_PEER_PYTHON="$py"

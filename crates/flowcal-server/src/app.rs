@@ -81,7 +81,7 @@ impl Principal {
         }
     }
 
-    fn require_admin(&self) -> AppResult<()> {
+    pub(crate) fn require_admin(&self) -> AppResult<()> {
         if self.is_admin() {
             Ok(())
         } else {
@@ -106,6 +106,8 @@ pub struct App {
     models: Mutex<HashMap<ModelId, (StoredModel, Arc<ProcessModel>)>>,
     /// Password checks running at once.
     password_checks: tokio::sync::Semaphore,
+    /// Proxy access: keys, provider metadata, the OAuth client.
+    pub(crate) access: crate::access::Access,
 }
 
 /// What starting an instance or completing a task returns.
@@ -117,8 +119,9 @@ pub struct InstanceView {
 }
 
 impl App {
-    pub fn new(config: Config, store: Store, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(config: Config, store: Store, clock: Arc<dyn Clock>, access: crate::access::Access) -> Self {
         App {
+            access,
             config,
             store,
             clock,
@@ -188,6 +191,19 @@ impl App {
     /// Checks a password and opens a session; returns the session token.
     pub async fn login(&self, login: &str, password: &str) -> AppResult<String> {
         let refused = || AppError::Unauthorized("wrong login or password".into());
+        let connectivity = self.connectivity().await?;
+        if !connectivity.sign_in.password {
+            let with: Vec<String> = connectivity
+                .providers
+                .iter()
+                .filter(|(_, p)| p.sign_in)
+                .map(|(name, p)| p.display_name.clone().unwrap_or_else(|| name.clone()))
+                .collect();
+            return Err(AppError::Forbidden(format!(
+                "signing in with a password is turned off here; sign in with {}",
+                if with.is_empty() { "your organisation's account".to_owned() } else { with.join(" or ") }
+            )));
+        }
         let found = match Login::parse(login) {
             Ok(_) => self.store.password_hash(login).await?,
             Err(_) => None,
@@ -206,6 +222,11 @@ impl App {
             .map_err(|e| AppError::Internal(e.into()))?;
         let ok = verified && matches!(&found, Some((_, Some(_))));
         let Some((user, _)) = found.filter(|_| ok) else { return Err(refused()) };
+        self.open_session(user.id).await
+    }
+
+    /// Opens a browser session for a user; returns its token.
+    pub(crate) async fn open_session(&self, user: flowcal_domain::UserId) -> AppResult<String> {
         let token = secrets::new_token("");
         let now = self.now();
         // Sign-ins are rare: a good moment to forget expired sessions.
@@ -213,7 +234,7 @@ impl App {
         let expires = now
             .checked_add(jiff::SignedDuration::from_hours(i64::from(self.config.session_hours)))
             .map_err(|e| AppError::Internal(e.into()))?;
-        self.store.create_session(&secrets::token_hash(&token), user.id, now, expires).await?;
+        self.store.create_session(&secrets::token_hash(&token), user, now, expires).await?;
         Ok(token)
     }
 

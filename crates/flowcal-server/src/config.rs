@@ -3,7 +3,9 @@
 //! Unknown keys are refused so that a typo never silently falls back to a
 //! default. Values that may hold secrets are redacted in `Debug`.
 
+use crate::access::settings::{self, CaldavConfig, ExportConfig, ProviderConfig, SignInConfig};
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -29,6 +31,14 @@ pub struct Config {
     pub session_hours: u32,
     /// Log filter (tracing `EnvFilter` syntax), e.g. `info` or `flowcal=debug`.
     pub log: String,
+    /// OAuth providers users connect calendars with (and may sign in with), by name.
+    pub providers: BTreeMap<String, ProviderConfig>,
+    /// Who may export to calendars.
+    pub calendar_export: ExportConfig,
+    /// Which CalDAV servers users may connect to.
+    pub caldav: CaldavConfig,
+    /// How people sign in.
+    pub sign_in: SignInConfig,
 }
 
 /// The keys, as written in the file; each is also read from `FLOWCAL_<KEY>`.
@@ -56,6 +66,10 @@ impl Default for Config {
             max_model_bytes: 2 * 1024 * 1024,
             session_hours: 12,
             log: "info".into(),
+            providers: BTreeMap::new(),
+            calendar_export: ExportConfig::default(),
+            caldav: CaldavConfig::default(),
+            sign_in: SignInConfig::default(),
         }
     }
 }
@@ -72,6 +86,10 @@ impl fmt::Debug for Config {
             .field("max_model_bytes", &self.max_model_bytes)
             .field("session_hours", &self.session_hours)
             .field("log", &self.log)
+            .field("providers", &self.providers)
+            .field("calendar_export", &self.calendar_export)
+            .field("caldav", &self.caldav)
+            .field("sign_in", &self.sign_in)
             .finish()
     }
 }
@@ -150,6 +168,10 @@ impl Config {
         if self.max_model_bytes == 0 || self.session_hours == 0 {
             return Err("max_model_bytes and session_hours must be above zero".into());
         }
+        for (name, p) in &self.providers {
+            settings::check_provider(name, p)?;
+        }
+        settings::check_caldav(&self.caldav).map_err(|e| format!("caldav: {e}"))?;
         Ok(())
     }
 
@@ -197,6 +219,44 @@ mod tests {
         let c = Config::from_parts("database_url = \"postgres://u:hunter2@db/x\"", "t", &[]).unwrap();
         let shown = format!("{c:?}");
         assert!(!shown.contains("hunter2") && shown.contains("u:***@db"), "{shown}");
+    }
+
+    #[test]
+    fn providers_and_access_settings() {
+        let c = Config::from_parts(
+            r#"
+[providers.work]
+kind = "google"
+client_id = "id-1"
+client_secret = "cs-hunter2"
+allowed_domains = ["example.com"]
+
+[calendar_export]
+allow = ["alice", "bob"]
+
+[caldav]
+allowed_hosts = ["caldav.fastmail.com", "127.0.0.1:5232"]
+"#,
+            "t",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(c.providers["work"].client_id, "id-1");
+        assert!(c.calendar_export.allow.allows("bob") && !c.calendar_export.allow.allows("carol"));
+        assert!(!format!("{c:?}").contains("hunter2"));
+        let c = Config::from_parts("[calendar_export]\nallow = \"no one\"", "t", &[]).unwrap();
+        assert!(!c.calendar_export.allow.allows("alice"));
+        assert!(Config::from_parts("", "t", &[]).unwrap().calendar_export.allow.allows("alice"));
+        for bad in [
+            "[providers.x]\nkind = \"oauth\"\nclient_id = \"c\"",
+            "[providers.x]\nkind = \"google\"\nclient_id = \"\"",
+            "[providers.x]\nkind = \"google\"\nclient_id = \"c\"\ntoken_endpoint = \"ftp://x\"",
+            "[providers.x]\nkind = \"yahoo\"\nclient_id = \"c\"",
+            "[calendar_export]\nallow = \"some\"",
+            "[caldav]\nallowed_networks = [\"10.0.0.0/33\"]",
+        ] {
+            assert!(Config::from_parts(bad, "t", &[]).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -33,6 +33,9 @@ pub enum AppError {
     InvalidData { message: String, fields: Vec<(String, String)> },
     #[error("{0}")]
     Unprocessable(String),
+    /// A service flowcal depends on cannot be reached now; try again later.
+    #[error("{0}")]
+    Unavailable(String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -50,6 +53,7 @@ impl AppError {
             AppError::InvalidModel { .. } | AppError::InvalidData { .. } | AppError::Unprocessable(_) => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -66,6 +70,7 @@ impl AppError {
             AppError::InvalidModel { .. } => "invalid_model",
             AppError::InvalidData { .. } => "invalid_data",
             AppError::Unprocessable(_) => "unprocessable",
+            AppError::Unavailable(_) => "unavailable",
             AppError::Internal(_) => "internal",
         }
     }

@@ -2,6 +2,7 @@
 //! JSON API v1 and the browser's sign-in).
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod api;
 pub mod app;
 pub mod config;
@@ -25,13 +26,13 @@ use tokio::net::TcpListener;
 /// Opens the store (migrating it), makes sure the secret key exists, and
 /// builds the application.
 pub async fn build(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Arc<App>> {
-    secrets::ensure_key_file(&config.secret_key_file)?;
+    let keyring = flowcal_connect::seal::Keyring::load_or_create(&config.secret_key_file)?;
     let store = Store::connect(&config.database_url).await?;
     let applied = store.migrate().await?;
     if !applied.is_empty() {
         tracing::info!(?applied, "database migrated");
     }
-    Ok(Arc::new(App::new(config, store, clock)))
+    Ok(Arc::new(App::new(config, store, clock, access::Access::new(keyring)?)))
 }
 
 /// All routes.
@@ -40,6 +41,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/healthz", get(web::healthz))
         .route("/login", post(web::login))
         .route("/logout", post(web::logout))
+        .route("/oauth/callback", get(web::oauth_callback))
+        .route("/login/oauth/{provider}", get(web::sign_in_with))
         .merge(api::router())
         .layer(middleware::from_fn(json_errors))
         .layer(middleware::from_fn(log_request))
@@ -64,7 +67,7 @@ async fn json_errors(req: Request, next: Next) -> Response {
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
     if !(status.is_client_error() || status.is_server_error()) || is_json {
         return resp;
     }

@@ -1,9 +1,10 @@
 //! Browser-facing endpoints that are not JSON API: sign in and out, health.
 
+use crate::access::{CallbackOutcome, CallbackQuery, SIGN_IN_COOKIE};
 use crate::api::{session_cookie, SESSION_COOKIE};
 use crate::app::App;
 use crate::error::{AppError, AppResult};
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Form, Json};
@@ -21,6 +22,11 @@ pub struct LoginForm {
 pub async fn login(State(app): State<Arc<App>>, headers: HeaderMap, Form(f): Form<LoginForm>) -> AppResult<Response> {
     same_origin(&app, &headers)?;
     let token = app.login(f.login.trim(), &f.password).await?;
+    session_response(&app, &token)
+}
+
+/// Sets the session cookie and goes to `/`.
+fn session_response(app: &App, token: &str) -> AppResult<Response> {
     let secure = if app.config.public_url.starts_with("https://") { "; Secure" } else { "" };
     let max_age = u64::from(app.config.session_hours) * 3600;
     let cookie = format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}");
@@ -76,4 +82,86 @@ pub async fn healthz(State(app): State<Arc<App>>) -> Response {
                 .into_response()
         }
     }
+}
+
+/// A small HTML page for the browser's return from a calendar service.
+fn page(status: StatusCode, title: &str, message: &str) -> Response {
+    let esc = |s: &str| {
+        s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+    };
+    let body = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t} — flowcal</title></head>\
+         <body><main><h1>{t}</h1><p>{m}</p><p><a href=\"/\">Back to flowcal</a></p></main></body></html>",
+        t = esc(title),
+        m = esc(message)
+    );
+    let mut resp = (status, axum::response::Html(body)).into_response();
+    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp.headers_mut().insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    resp
+}
+
+/// `GET /oauth/callback`: where a calendar service (or an OpenID provider
+/// used to sign in) sends the browser back.
+pub async fn oauth_callback(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<CallbackQuery>,
+) -> Response {
+    let session = session_cookie(&headers);
+    let browser = cookie(&headers, SIGN_IN_COOKIE);
+    match app.oauth_callback(&q, session.as_deref(), browser.as_deref()).await {
+        Ok(CallbackOutcome::Connected { account, reconnected }) => page(
+            StatusCode::OK,
+            if reconnected { "Calendar reconnected" } else { "Calendar connected" },
+            &format!("flowcal may now put your dates on the calendar of {}.", account.display),
+        ),
+        Ok(CallbackOutcome::Declined { provider }) => page(
+            StatusCode::OK,
+            "Calendar not connected",
+            &format!("You declined access at {provider}, so nothing was connected. You can try again at any time."),
+        ),
+        Ok(CallbackOutcome::SignedIn { session }) => match session_response(&app, &session) {
+            Ok(r) => r,
+            Err(e) => e.into_response(),
+        },
+        Err(e) => {
+            if matches!(e, AppError::Internal(_)) {
+                tracing::error!(error = format!("{e:#}"), "OAuth callback failed");
+            }
+            page(e.status(), "Calendar not connected", &e.to_string())
+        }
+    }
+}
+
+/// `GET /login/oauth/{provider}`: signs in with an OpenID provider.
+pub async fn sign_in_with(State(app): State<Arc<App>>, Path(provider): Path<String>) -> Response {
+    match app.sign_in_start(&provider).await {
+        Ok((url, browser)) => {
+            let secure = if app.config.public_url.starts_with("https://") { "; Secure" } else { "" };
+            let cookie =
+                format!("{SIGN_IN_COOKIE}={browser}; Path=/oauth; HttpOnly; SameSite=Lax; Max-Age=600{secure}");
+            let mut resp = Redirect::to(&url).into_response();
+            *resp.status_mut() = StatusCode::SEE_OTHER;
+            match HeaderValue::from_str(&cookie) {
+                Ok(v) => {
+                    resp.headers_mut().insert(header::SET_COOKIE, v);
+                    resp
+                }
+                Err(e) => AppError::Internal(e.into()).into_response(),
+            }
+        }
+        Err(e) => page(e.status(), "Cannot sign in", &e.to_string()),
+    }
+}
+
+/// A cookie's value.
+fn cookie(h: &HeaderMap, name: &str) -> Option<String> {
+    h.get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
 }

@@ -7,6 +7,7 @@
 //! This crate decides nothing about workflows: the engine does.
 #![forbid(unsafe_code)]
 
+mod access;
 mod db;
 mod error;
 mod instances;
@@ -15,6 +16,9 @@ mod models;
 mod rows;
 mod users;
 
+pub use access::{
+    AccountStatus, Audit, AuditRecord, CalendarAccount, NewAccount, OAuthState, SealedColumn, StoredProvider,
+};
 pub use db::DbError;
 pub use error::StoreError;
 pub use instances::{EventRecord, InstanceRecord, TaskRecord, TaskState};

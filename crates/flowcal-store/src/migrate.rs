@@ -10,12 +10,20 @@ struct Migration {
     postgres: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "0001_core",
-    sqlite: include_str!("../migrations/sqlite/0001_core.sql"),
-    postgres: include_str!("../migrations/postgres/0001_core.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "0001_core",
+        sqlite: include_str!("../migrations/sqlite/0001_core.sql"),
+        postgres: include_str!("../migrations/postgres/0001_core.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "0002_access",
+        sqlite: include_str!("../migrations/sqlite/0002_access.sql"),
+        postgres: include_str!("../migrations/postgres/0002_access.sql"),
+    },
+];
 
 /// Any fixed number: the key of the advisory lock that serializes migrations
 /// of processes starting together on one PostgreSQL database.

@@ -45,6 +45,18 @@ enum Command {
         #[command(subcommand)]
         command: ModelCommand,
     },
+    /// Manage the key that encrypts stored credentials.
+    Secrets {
+        #[command(subcommand)]
+        command: SecretsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum SecretsCommand {
+    /// Add a new key to the secret key file, re-encrypt every stored
+    /// credential with it, and drop the old keys no longer needed.
+    Rotate,
 }
 
 #[derive(Subcommand)]
@@ -188,6 +200,23 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             for u in app.store.list_users().await? {
                 let roles = app.store.roles(u.id).await?;
                 println!("{}\t{}\t{}", u.login, if u.is_admin { "admin" } else { "user" }, roles.join(","));
+            }
+            Ok(())
+        }
+        Command::Secrets { command: SecretsCommand::Rotate } => {
+            let app = app(config).await?;
+            let r = app.rotate_secrets().await?;
+            println!(
+                "new key {}: {} stored secrets re-encrypted; keys removed: {}",
+                r.new_key,
+                r.resealed,
+                if r.retired_keys.is_empty() { "none".to_owned() } else { r.retired_keys.join(", ") }
+            );
+            if !r.kept_keys.is_empty() {
+                println!(
+                    "keys kept because values changed during the rotation still use them: {} (run rotate again)",
+                    r.kept_keys.join(", ")
+                );
             }
             Ok(())
         }

@@ -4,6 +4,8 @@
 //! the browser's session cookie. With the cookie, state-changing requests must
 //! carry `Content-Type: application/json`, which a cross-site form cannot send.
 
+mod accounts;
+mod admin;
 mod instances;
 mod me;
 mod models;
@@ -46,10 +48,27 @@ pub const SESSION_COOKIE: &str = "flowcal_session";
         tasks::complete,
         me::show,
         me::settings,
+        accounts::list,
+        accounts::show,
+        accounts::connect_caldav,
+        accounts::connect_oauth,
+        accounts::disconnect,
+        accounts::providers,
+        accounts::audit,
+        admin::show,
+        admin::put_provider,
+        admin::delete_provider,
+        admin::patch_settings,
     ),
     components(schemas(
         ErrorBody, ErrorDetail, ModelCreated, ModelInfo, ItemInfo, StepInfo, StartInstance, InstanceJson, IncidentJson,
-        TaskJson, TaskList, CompleteTask, SetData, EventJson, EventList, InstanceList, MeJson, SettingsPatch, ModelList
+        TaskJson, TaskList, CompleteTask, SetData, EventJson, EventList, InstanceList, MeJson, SettingsPatch, ModelList,
+        accounts::AccountList, accounts::CaldavConnect, accounts::OauthConnect, accounts::AuthorizationUrl,
+        accounts::ProviderInfo, accounts::ProviderList, accounts::AuditList, crate::access::AccountJson,
+        crate::access::AuditJson, crate::access::Disconnected, admin::ProviderView, admin::ConnectivityView,
+        crate::access::settings::ProviderConfig, crate::access::settings::ProviderKind,
+        crate::access::settings::ExportConfig, crate::access::settings::ExportAllow,
+        crate::access::settings::CaldavConfig, crate::access::settings::SignInConfig
     )),
     modifiers(&SecurityAddon),
     security(("bearer" = []), ("session" = []))
@@ -86,6 +105,15 @@ pub fn router() -> Router<Arc<App>> {
         .route("/api/v1/tasks/{id}/complete", post(tasks::complete))
         .route("/api/v1/me", get(me::show))
         .route("/api/v1/me/settings", axum::routing::patch(me::settings))
+        .route("/api/v1/calendar-accounts", get(accounts::list))
+        .route("/api/v1/calendar-accounts/caldav", post(accounts::connect_caldav))
+        .route("/api/v1/calendar-accounts/oauth/{provider}", post(accounts::connect_oauth))
+        .route("/api/v1/calendar-accounts/{id}", get(accounts::show).delete(accounts::disconnect))
+        .route("/api/v1/providers", get(accounts::providers))
+        .route("/api/v1/audit", get(accounts::audit))
+        .route("/api/v1/admin/connectivity", get(admin::show))
+        .route("/api/v1/admin/providers/{name}", axum::routing::put(admin::put_provider).delete(admin::delete_provider))
+        .route("/api/v1/admin/settings", axum::routing::patch(admin::patch_settings))
         .fallback(|| async { AppError::NotFound("no such API endpoint".into()) })
 }
 

@@ -7,6 +7,7 @@
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod access;
 mod api;
 mod cli;
 mod peer_spiff;

@@ -1,0 +1,18 @@
+//! Proxy access to users' calendars: what flowcal needs to act for a user at
+//! a calendar service, whether the user authorized it (OAuth 2.0 / OpenID
+//! Connect) or entrusted it (Basic auth with an app password).
+//!
+//! - [`seal`]: secrets encrypted at rest (AEAD, key ids, rotation).
+//! - [`oauth`]: the OAuth 2.0 client (PKCE, code exchange, refresh, revocation, discovery).
+//! - [`jwt`]: ID token validation against a JWKS.
+//! - [`outbound`]: which user-supplied URLs may be fetched (allow-list, address checks).
+//! - [`caldav`]: checking a CalDAV account at connect time.
+//!
+//! Nothing here logs a secret.
+#![forbid(unsafe_code)]
+
+pub mod caldav;
+pub mod jwt;
+pub mod oauth;
+pub mod outbound;
+pub mod seal;

@@ -1,0 +1,465 @@
+//! The OAuth 2.0 client (RFC 6749) as flowcal uses it: authorization code
+//! grant with PKCE S256 (RFC 7636), refresh, revocation (RFC 7009), and
+//! authorization server metadata (OpenID Connect Discovery / RFC 8414).
+//!
+//! No implicit or password grant exists here. Token values never appear in
+//! `Debug` output or error messages.
+
+use crate::jwt::Jwks;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine as _;
+use rand::RngCore;
+use reqwest::{StatusCode, Url};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use std::fmt;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum OAuthError {
+    /// The grant (code or refresh token) is no longer valid: revoked,
+    /// expired or already used. The user must authorize again.
+    #[error("the authorization server refused the grant (invalid_grant){}", desc(.0))]
+    InvalidGrant(String),
+    /// Any other OAuth error answer.
+    #[error("the authorization server answered {status} {error}{}", desc(.description))]
+    Rejected { status: u16, error: String, description: String },
+    /// The server could not be reached or answered with a server error;
+    /// worth trying again later.
+    #[error("the authorization server is unreachable: {0}")]
+    Unavailable(String),
+    /// The answer was not what the protocol prescribes.
+    #[error("the authorization server's answer is malformed: {0}")]
+    Malformed(String),
+}
+
+fn desc(d: &str) -> String {
+    if d.is_empty() {
+        String::new()
+    } else {
+        format!(": {d}")
+    }
+}
+
+/// 256 random bits, base64url: states, nonces, PKCE verifiers.
+pub fn random_token() -> String {
+    let mut b = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut b);
+    URL_SAFE_NO_PAD.encode(b)
+}
+
+/// The S256 code challenge of a PKCE verifier.
+pub fn pkce_challenge(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+/// What an authorization request carries.
+#[derive(Debug)]
+pub struct AuthRequest<'a> {
+    pub client_id: &'a str,
+    pub redirect_uri: &'a str,
+    pub scopes: &'a [String],
+    pub state: &'a str,
+    /// For OpenID Connect providers.
+    pub nonce: Option<&'a str>,
+    pub code_challenge: &'a str,
+    pub login_hint: Option<&'a str>,
+    /// Provider-specific parameters (Google: access_type, prompt, hd).
+    pub extra: &'a [(String, String)],
+}
+
+/// The URL the user's browser is sent to.
+pub fn authorization_url(endpoint: &Url, r: &AuthRequest<'_>) -> Url {
+    let mut url = endpoint.clone();
+    {
+        let mut q = url.query_pairs_mut();
+        q.append_pair("response_type", "code")
+            .append_pair("client_id", r.client_id)
+            .append_pair("redirect_uri", r.redirect_uri)
+            .append_pair("scope", &r.scopes.join(" "))
+            .append_pair("state", r.state)
+            .append_pair("code_challenge", r.code_challenge)
+            .append_pair("code_challenge_method", "S256");
+        if let Some(n) = r.nonce {
+            q.append_pair("nonce", n);
+        }
+        if let Some(h) = r.login_hint {
+            q.append_pair("login_hint", h);
+        }
+        for (k, v) in r.extra {
+            q.append_pair(k, v);
+        }
+    }
+    url
+}
+
+/// How the client authenticates at the token and revocation endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientAuth {
+    /// HTTP Basic with the form-encoded id and secret (RFC 6749 §2.3.1).
+    ClientSecretBasic,
+    /// `client_id` and `client_secret` in the form body.
+    ClientSecretPost,
+}
+
+/// The client's credentials.
+#[derive(Clone)]
+pub struct Client {
+    pub id: String,
+    pub secret: String,
+    pub auth: ClientAuth,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client").field("id", &self.id).field("secret", &"***").field("auth", &self.auth).finish()
+    }
+}
+
+/// A token endpoint's successful answer.
+#[derive(Clone, Deserialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    #[serde(default)]
+    pub token_type: String,
+    /// Seconds.
+    pub expires_in: Option<i64>,
+    pub refresh_token: Option<String>,
+    /// The granted scopes, when the server says (absent: as requested).
+    pub scope: Option<String>,
+    pub id_token: Option<String>,
+}
+
+impl fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenResponse")
+            .field("token_type", &self.token_type)
+            .field("expires_in", &self.expires_in)
+            .field("refresh_token", &self.refresh_token.as_ref().map(|_| "***"))
+            .field("scope", &self.scope)
+            .field("id_token", &self.id_token.as_ref().map(|_| "***"))
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenResponse {
+    /// The requested scopes (other than OpenID's own) that were not granted.
+    pub fn missing_scopes(&self, requested: &[String]) -> Vec<String> {
+        let Some(granted) = &self.scope else { return Vec::new() };
+        let granted: Vec<&str> = granted.split_whitespace().collect();
+        requested
+            .iter()
+            .filter(|s| !matches!(s.as_str(), "openid" | "offline_access" | "email" | "profile"))
+            .filter(|s| !granted.contains(&s.as_str()))
+            .cloned()
+            .collect()
+    }
+}
+
+/// Server metadata, from discovery.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Metadata {
+    pub issuer: String,
+    pub authorization_endpoint: String,
+    pub token_endpoint: String,
+    pub revocation_endpoint: Option<String>,
+    pub introspection_endpoint: Option<String>,
+    pub jwks_uri: Option<String>,
+    #[serde(default)]
+    pub authorization_response_iss_parameter_supported: bool,
+}
+
+/// An HTTP client for authorization servers (configured by the
+/// administrator, so not behind the user-URL policy): timeouts, no
+/// redirects for POSTs that carry secrets.
+pub fn http_client() -> Result<reqwest::Client, OAuthError> {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(30))
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("flowcal/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| OAuthError::Unavailable(e.to_string()))
+}
+
+/// Fetches `{issuer}/.well-known/openid-configuration` (falling back to RFC
+/// 8414's `/.well-known/oauth-authorization-server`) and checks that the
+/// document names the same issuer.
+pub async fn discover(http: &reqwest::Client, issuer: &str) -> Result<Metadata, OAuthError> {
+    let base = issuer.trim_end_matches('/');
+    let mut last = None;
+    for doc in ["/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"] {
+        let url = format!("{base}{doc}");
+        let resp = http.get(&url).send().await.map_err(|e| OAuthError::Unavailable(plain(&e)))?;
+        if resp.status() == StatusCode::NOT_FOUND {
+            last = Some(OAuthError::Malformed(format!("{url} answered 404")));
+            continue;
+        }
+        if !resp.status().is_success() {
+            return Err(OAuthError::Unavailable(format!("{url} answered {}", resp.status())));
+        }
+        let m: Metadata =
+            resp.json().await.map_err(|e| OAuthError::Malformed(format!("the metadata at {url}: {}", plain(&e))))?;
+        if m.issuer != issuer {
+            return Err(OAuthError::Malformed(format!(
+                "the metadata at {url} names the issuer {}, not {issuer}",
+                m.issuer
+            )));
+        }
+        return Ok(m);
+    }
+    Err(last.unwrap_or_else(|| OAuthError::Malformed("no metadata".into())))
+}
+
+/// Fetches a JWKS.
+pub async fn fetch_jwks(http: &reqwest::Client, uri: &str) -> Result<Jwks, OAuthError> {
+    let resp = http.get(uri).send().await.map_err(|e| OAuthError::Unavailable(plain(&e)))?;
+    if !resp.status().is_success() {
+        return Err(OAuthError::Unavailable(format!("{uri} answered {}", resp.status())));
+    }
+    let body = resp.bytes().await.map_err(|e| OAuthError::Unavailable(plain(&e)))?;
+    Jwks::parse(&body).map_err(|e| OAuthError::Malformed(format!("the key set at {uri}: {e}")))
+}
+
+/// Exchanges an authorization code (with its PKCE verifier).
+pub async fn exchange_code(
+    http: &reqwest::Client,
+    token_endpoint: &str,
+    client: &Client,
+    code: &str,
+    redirect_uri: &str,
+    code_verifier: &str,
+) -> Result<TokenResponse, OAuthError> {
+    let form = vec![
+        ("grant_type", "authorization_code".to_owned()),
+        ("code", code.to_owned()),
+        ("redirect_uri", redirect_uri.to_owned()),
+        ("code_verifier", code_verifier.to_owned()),
+    ];
+    token_call(http, token_endpoint, client, form).await
+}
+
+/// Uses a refresh token.
+pub async fn refresh(
+    http: &reqwest::Client,
+    token_endpoint: &str,
+    client: &Client,
+    refresh_token: &str,
+) -> Result<TokenResponse, OAuthError> {
+    let form = vec![("grant_type", "refresh_token".to_owned()), ("refresh_token", refresh_token.to_owned())];
+    token_call(http, token_endpoint, client, form).await
+}
+
+async fn token_call(
+    http: &reqwest::Client,
+    endpoint: &str,
+    client: &Client,
+    form: Vec<(&'static str, String)>,
+) -> Result<TokenResponse, OAuthError> {
+    let resp = authenticated_post(http, endpoint, client, form).await?;
+    let status = resp.status();
+    let body = resp.bytes().await.map_err(|e| OAuthError::Unavailable(plain(&e)))?;
+    if status.is_success() {
+        let t: TokenResponse = serde_json::from_slice(&body)
+            .map_err(|e| OAuthError::Malformed(format!("the token answer is not the expected JSON: {e}")))?;
+        if !t.token_type.is_empty() && !t.token_type.eq_ignore_ascii_case("bearer") {
+            return Err(OAuthError::Malformed(format!("token type {} is not Bearer", t.token_type)));
+        }
+        return Ok(t);
+    }
+    Err(error_answer(status, &body))
+}
+
+/// What a revocation did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revocation {
+    Revoked,
+    /// The server said the token was already invalid (Google answers 400).
+    AlreadyInvalid,
+}
+
+/// Revokes a token (RFC 7009).
+pub async fn revoke(
+    http: &reqwest::Client,
+    endpoint: &str,
+    client: &Client,
+    token: &str,
+    hint: &str,
+) -> Result<Revocation, OAuthError> {
+    let form = vec![("token", token.to_owned()), ("token_type_hint", hint.to_owned())];
+    let resp = authenticated_post(http, endpoint, client, form).await?;
+    let status = resp.status();
+    if status.is_success() {
+        return Ok(Revocation::Revoked);
+    }
+    let body = resp.bytes().await.unwrap_or_default();
+    match error_answer(status, &body) {
+        OAuthError::InvalidGrant(_) => Ok(Revocation::AlreadyInvalid),
+        OAuthError::Rejected { status: 400, error, .. } if error == "invalid_token" || error.is_empty() => {
+            Ok(Revocation::AlreadyInvalid)
+        }
+        e => Err(e),
+    }
+}
+
+async fn authenticated_post(
+    http: &reqwest::Client,
+    endpoint: &str,
+    client: &Client,
+    mut form: Vec<(&'static str, String)>,
+) -> Result<reqwest::Response, OAuthError> {
+    let mut req = http.post(endpoint).header(reqwest::header::ACCEPT, "application/json");
+    match client.auth {
+        ClientAuth::ClientSecretBasic => {
+            let pair = format!("{}:{}", form_encode(&client.id), form_encode(&client.secret));
+            req = req.header(reqwest::header::AUTHORIZATION, format!("Basic {}", STANDARD.encode(pair)));
+        }
+        ClientAuth::ClientSecretPost => {
+            form.push(("client_id", client.id.clone()));
+            form.push(("client_secret", client.secret.clone()));
+        }
+    }
+    req.form(&form).send().await.map_err(|e| OAuthError::Unavailable(plain(&e)))
+}
+
+/// Classifies an error answer of a token or revocation endpoint.
+fn error_answer(status: StatusCode, body: &[u8]) -> OAuthError {
+    #[derive(Deserialize)]
+    struct E {
+        error: String,
+        #[serde(default)]
+        error_description: String,
+    }
+    if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
+        return OAuthError::Unavailable(format!("answered {status}"));
+    }
+    match serde_json::from_slice::<E>(body) {
+        Ok(e) if e.error == "invalid_grant" => OAuthError::InvalidGrant(e.error_description),
+        Ok(e) => OAuthError::Rejected { status: status.as_u16(), error: e.error, description: e.error_description },
+        Err(_) => OAuthError::Rejected { status: status.as_u16(), error: String::new(), description: String::new() },
+    }
+}
+
+/// `application/x-www-form-urlencoded` encoding of one value.
+fn form_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => out.push(b as char),
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// A reqwest error without the URL's query (which may hold a secret).
+fn plain(e: &reqwest::Error) -> String {
+    let mut msg = e.without_url_ref().to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        src = s.source();
+    }
+    msg
+}
+
+trait WithoutUrl {
+    fn without_url_ref(&self) -> String;
+}
+
+impl WithoutUrl for reqwest::Error {
+    fn without_url_ref(&self) -> String {
+        let host = self.url().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_default();
+        let kind = if self.is_timeout() {
+            "timed out"
+        } else if self.is_connect() {
+            "cannot connect"
+        } else if self.is_decode() {
+            "cannot decode the answer"
+        } else {
+            "request failed"
+        };
+        if host.is_empty() {
+            kind.to_owned()
+        } else {
+            format!("{host}: {kind}")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pkce_s256_is_base64url_sha256() {
+        // Computed independently: base64.urlsafe_b64encode(hashlib.sha256(v).digest()).rstrip("=") in Python.
+        assert_eq!(
+            pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r7wW1gFWFOEjXk"),
+            "bwWFMyPfdG9qreDhH2lmftFx_dFeLDalzcT1gb_j68g"
+        );
+        let a = random_token();
+        assert_eq!(a.len(), 43);
+        assert_ne!(a, random_token());
+    }
+
+    #[test]
+    fn authorization_url_carries_pkce_state_nonce() {
+        let scopes = vec!["openid".to_owned(), "https://x/cal a".to_owned()];
+        let extra = vec![("access_type".to_owned(), "offline".to_owned())];
+        let u = authorization_url(
+            &Url::parse("https://as.example/auth?x=1").unwrap(),
+            &AuthRequest {
+                client_id: "c",
+                redirect_uri: "https://fc.example/oauth/callback",
+                scopes: &scopes,
+                state: "st",
+                nonce: Some("n"),
+                code_challenge: "ch",
+                login_hint: None,
+                extra: &extra,
+            },
+        );
+        let q: std::collections::HashMap<_, _> = u.query_pairs().into_owned().collect();
+        assert_eq!(q["x"], "1");
+        assert_eq!(q["response_type"], "code");
+        assert_eq!(q["code_challenge_method"], "S256");
+        assert_eq!(q["scope"], "openid https://x/cal a");
+        assert_eq!(q["redirect_uri"], "https://fc.example/oauth/callback");
+        assert_eq!((q["state"].as_str(), q["nonce"].as_str()), ("st", "n"));
+        assert_eq!(q["access_type"], "offline");
+    }
+
+    #[test]
+    fn token_debug_hides_secrets_and_scopes_are_checked() {
+        let t: TokenResponse = serde_json::from_str(
+            r#"{"access_token":"AT-secret","token_type":"Bearer","refresh_token":"RT-secret","id_token":"ID-secret","scope":"openid calendar"}"#,
+        )
+        .unwrap();
+        let shown = format!("{t:?}");
+        assert!(!shown.contains("secret"), "{shown}");
+        let c = Client { id: "id".into(), secret: "cs-secret".into(), auth: ClientAuth::ClientSecretBasic };
+        assert!(!format!("{c:?}").contains("cs-secret"));
+        let want = vec!["openid".to_owned(), "calendar".to_owned(), "offline_access".to_owned()];
+        assert!(t.missing_scopes(&want).is_empty());
+        let want = vec!["openid".to_owned(), "Calendars.ReadWrite".to_owned()];
+        assert_eq!(t.missing_scopes(&want), vec!["Calendars.ReadWrite".to_owned()]);
+    }
+
+    #[test]
+    fn error_answers_are_classified() {
+        assert!(matches!(
+            error_answer(StatusCode::BAD_REQUEST, br#"{"error":"invalid_grant","error_description":"grant revoked"}"#),
+            OAuthError::InvalidGrant(d) if d == "grant revoked"
+        ));
+        assert!(matches!(
+            error_answer(StatusCode::UNAUTHORIZED, br#"{"error":"invalid_client"}"#),
+            OAuthError::Rejected { status: 401, .. }
+        ));
+        assert!(matches!(error_answer(StatusCode::BAD_GATEWAY, b"x"), OAuthError::Unavailable(_)));
+        assert_eq!(form_encode("a b+c:d"), "a+b%2Bc%3Ad");
+    }
+}

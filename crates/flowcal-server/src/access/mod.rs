@@ -1,0 +1,1217 @@
+//! Proxy access: users connect calendars through OAuth 2.0 (authorized) or
+//! Basic auth with an app password (entrusted), under the administrator's
+//! connectivity settings; and they may sign in with an OpenID provider.
+//!
+//! Every credential is sealed (see `flowcal_connect::seal`) before it
+//! reaches the store, and nothing here logs or returns a secret.
+
+pub mod settings;
+
+use crate::app::{App, Principal};
+use crate::error::{AppError, AppResult};
+use crate::secrets;
+use flowcal_connect::jwt::{self, Issuer, Jwks};
+use flowcal_connect::oauth::{self, ClientAuth, Metadata, OAuthError, Revocation, TokenResponse};
+use flowcal_connect::outbound::{self, HostPolicy};
+use flowcal_connect::seal::{Keyring, SealError};
+use flowcal_connect::{caldav, seal};
+use flowcal_domain::UserId;
+use flowcal_store::{AccountStatus, Audit, AuditRecord, CalendarAccount, NewAccount, OAuthState, SealedColumn};
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use settings::{Connectivity, ProviderConfig, ProviderKind};
+use std::collections::HashMap;
+use std::sync::{Mutex, RwLock};
+
+/// What sealed values are for (bound to the ciphertext).
+const PURPOSE_PROVIDER_SECRET: &str = "provider-client-secret";
+const PURPOSE_VERIFIER: &str = "oauth-code-verifier";
+const PURPOSE_CREDENTIALS: &str = "account-credentials";
+
+/// How long an authorization request may take.
+const STATE_MINUTES: i64 = 10;
+/// Access tokens are refreshed this long before they expire.
+const REFRESH_MARGIN: SignedDuration = SignedDuration::from_secs(300);
+/// How long one process may hold an account's refresh lease.
+const LEASE: SignedDuration = SignedDuration::from_secs(60);
+/// Clock skew allowed on ID token times.
+const LEEWAY_SECS: i64 = 120;
+
+/// The cookie that binds a sign-in request to the browser that started it.
+pub const SIGN_IN_COOKIE: &str = "flowcal_oauth";
+
+/// Stored credentials (sealed as JSON).
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Credentials {
+    Oauth { access_token: String, refresh_token: Option<String>, scope: Option<String> },
+    Basic { username: String, password: String },
+}
+
+/// Proxy access's share of the application state.
+pub struct Access {
+    keyring: RwLock<Keyring>,
+    /// For the administrator's authorization servers (not user URLs).
+    http: reqwest::Client,
+    metadata: Mutex<HashMap<String, Metadata>>,
+    jwks: Mutex<HashMap<String, Jwks>>,
+    /// Names this process as a lease holder.
+    owner: String,
+}
+
+impl std::fmt::Debug for Access {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Access").field("owner", &self.owner).finish_non_exhaustive()
+    }
+}
+
+impl Access {
+    pub fn new(keyring: Keyring) -> anyhow::Result<Access> {
+        Ok(Access {
+            keyring: RwLock::new(keyring),
+            http: oauth::http_client()?,
+            metadata: Mutex::new(HashMap::new()),
+            jwks: Mutex::new(HashMap::new()),
+            owner: oauth::random_token(),
+        })
+    }
+}
+
+/// A provider with every endpoint known.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub name: String,
+    pub kind: ProviderKind,
+    pub display_name: String,
+    pub client: oauth::Client,
+    pub scopes: Vec<String>,
+    /// The issuer the `iss` callback parameter and the ID token must name.
+    pub issuer: Option<String>,
+    pub authorization_endpoint: reqwest::Url,
+    pub token_endpoint: String,
+    pub revocation_endpoint: Option<String>,
+    pub jwks_uri: Option<String>,
+    /// The server says it sends `iss` in every callback (RFC 9207).
+    pub iss_parameter_supported: bool,
+    pub allowed_domains: Vec<String>,
+    pub tenant: Option<String>,
+    pub sign_in: bool,
+    pub create_users: bool,
+}
+
+impl Resolved {
+    fn openid(&self) -> bool {
+        self.scopes.iter().any(|s| s == "openid")
+    }
+}
+
+/// Where a connect request was started from: it is bound to that.
+#[derive(Debug, Clone)]
+pub enum StartedBy {
+    /// A browser session (its token).
+    Session(String),
+    /// An API token: the callback must come from a session of the same user.
+    Token,
+}
+
+/// The query of `/oauth/callback`.
+#[derive(Debug, Default, Deserialize)]
+pub struct CallbackQuery {
+    pub code: Option<String>,
+    pub state: Option<String>,
+    pub iss: Option<String>,
+    pub error: Option<String>,
+    pub error_description: Option<String>,
+}
+
+/// How a callback ended.
+#[derive(Debug)]
+pub enum CallbackOutcome {
+    Connected {
+        account: Box<CalendarAccount>,
+        reconnected: bool,
+    },
+    SignedIn {
+        session: String,
+    },
+    /// The user declined at the provider: nothing was created.
+    Declined {
+        provider: String,
+    },
+}
+
+/// What disconnecting did at the provider.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Disconnected {
+    /// The provider confirmed the grant is revoked (or already was).
+    pub revoked: bool,
+    pub message: String,
+}
+
+/// A calendar account as the API shows it (no credentials).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AccountJson {
+    pub id: i64,
+    pub kind: String,
+    pub provider: String,
+    /// `active`, `reconnect_required` or `disabled`.
+    pub status: String,
+    pub calendar: Option<String>,
+    /// The account at the provider (an e-mail address, or user @ host).
+    pub display: String,
+    /// Why the account needs attention, when it does.
+    pub message: Option<String>,
+    #[schema(value_type = String)]
+    pub connected_at: Timestamp,
+}
+
+impl From<&CalendarAccount> for AccountJson {
+    fn from(a: &CalendarAccount) -> Self {
+        let message = match a.status {
+            AccountStatus::ReconnectRequired => Some(format!(
+                "{} no longer accepts flowcal's access (it was revoked or expired): connect this calendar again",
+                a.provider
+            )),
+            _ => None,
+        };
+        AccountJson {
+            id: a.id,
+            kind: a.kind.clone(),
+            provider: a.provider.clone(),
+            status: a.status.as_str().to_owned(),
+            calendar: a.calendar.clone(),
+            display: a.display.clone(),
+            message,
+            connected_at: a.created_at,
+        }
+    }
+}
+
+/// One line of the audit log, as the API shows it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AuditJson {
+    pub id: i64,
+    #[schema(value_type = String)]
+    pub at: Timestamp,
+    pub user: Option<i64>,
+    pub account: Option<i64>,
+    pub action: String,
+    #[schema(value_type = Object)]
+    pub detail: serde_json::Value,
+}
+
+impl From<&AuditRecord> for AuditJson {
+    fn from(r: &AuditRecord) -> Self {
+        AuditJson {
+            id: r.id,
+            at: r.at,
+            user: r.user_id.map(|u| u.0),
+            account: r.account_id,
+            action: r.action.clone(),
+            detail: serde_json::from_str(&r.detail).unwrap_or(serde_json::Value::Null),
+        }
+    }
+}
+
+/// What `flowcal secrets rotate` did.
+#[derive(Debug, Default)]
+pub struct Rotation {
+    pub new_key: String,
+    pub resealed: usize,
+    pub retired_keys: Vec<String>,
+    pub kept_keys: Vec<String>,
+}
+
+fn audit(action: &'static str, detail: serde_json::Value) -> Audit {
+    Audit { action, detail: detail.to_string() }
+}
+
+fn internal(e: impl Into<anyhow::Error>) -> AppError {
+    AppError::Internal(e.into())
+}
+
+fn hash(kind: &str, value: &str) -> String {
+    secrets::token_hash(&format!("{kind}:{value}"))
+}
+
+impl App {
+    // ---- secrets ------------------------------------------------------------------------------
+
+    pub(crate) fn seal(&self, purpose: &str, plain: &[u8]) -> AppResult<String> {
+        let ring = self.access.keyring.read().unwrap_or_else(|p| p.into_inner());
+        ring.seal(purpose, plain).map_err(internal)
+    }
+
+    /// Opens a sealed value; when it names a key this process has not loaded
+    /// (rotated by another process), the key file is read again once.
+    pub(crate) fn open(&self, purpose: &str, sealed: &str) -> AppResult<String> {
+        let first = self.access.keyring.read().unwrap_or_else(|p| p.into_inner()).open_string(purpose, sealed);
+        match first {
+            Err(SealError::UnknownKey { .. }) => {
+                let fresh = Keyring::load(&self.config.secret_key_file).map_err(internal)?;
+                let r = fresh.open_string(purpose, sealed).map_err(internal);
+                *self.access.keyring.write().unwrap_or_else(|p| p.into_inner()) = fresh;
+                r
+            }
+            r => r.map_err(internal),
+        }
+    }
+
+    /// Re-seals every stored secret under a new key (`flowcal secrets rotate`),
+    /// then drops the old keys from the key file unless a value still needs them.
+    pub async fn rotate_secrets(&self) -> AppResult<Rotation> {
+        let path = self.config.secret_key_file.clone();
+        let mut ring = Keyring::rotate_file(&path).map_err(internal)?;
+        *self.access.keyring.write().unwrap_or_else(|p| p.into_inner()) = ring.clone();
+        let purposes = [
+            (SealedColumn::ProviderSecret, PURPOSE_PROVIDER_SECRET),
+            (SealedColumn::StateVerifier, PURPOSE_VERIFIER),
+            (SealedColumn::AccountCredentials, PURPOSE_CREDENTIALS),
+        ];
+        let mut report = Rotation { new_key: ring.current_id().to_owned(), ..Rotation::default() };
+        for (col, purpose) in purposes {
+            for (row, old) in self.store.sealed_values(col).await? {
+                if ring.is_current(&old) {
+                    continue;
+                }
+                let plain = ring.open(purpose, &old).map_err(internal)?;
+                let new = ring.seal(purpose, &plain).map_err(internal)?;
+                if self.store.reseal(col, &row, &old, &new).await? {
+                    report.resealed += 1;
+                }
+            }
+        }
+        // A value changed meanwhile by another process may still use an old key.
+        let mut still_used = Vec::new();
+        for (col, _) in purposes {
+            for (_, v) in self.store.sealed_values(col).await? {
+                if let Some(kid) = seal::sealed_key_id(&v).filter(|k| *k != ring.current_id()) {
+                    if !still_used.iter().any(|s: &String| s == kid) {
+                        still_used.push(kid.to_owned());
+                    }
+                }
+            }
+        }
+        report.retired_keys = ring.retire(&path, &still_used).map_err(internal)?;
+        report.kept_keys = still_used;
+        self.store
+            .audit(
+                None,
+                None,
+                audit(
+                    "secrets_rotated",
+                    json!({"key": report.new_key, "resealed": report.resealed, "retired": report.retired_keys}),
+                ),
+                self.now(),
+            )
+            .await?;
+        Ok(report)
+    }
+
+    // ---- settings -----------------------------------------------------------------------------
+
+    /// The connectivity settings in effect: the file's, overridden by the admin API's.
+    pub async fn connectivity(&self) -> AppResult<Connectivity> {
+        let mut c = Connectivity {
+            providers: self.config.providers.clone(),
+            calendar_export: self.config.calendar_export.clone(),
+            caldav: self.config.caldav.clone(),
+            sign_in: self.config.sign_in.clone(),
+        };
+        for (key, value) in self.store.settings().await? {
+            let bad = |e: serde_json::Error| internal(anyhow::anyhow!("stored setting {key}: {e}"));
+            match key.as_str() {
+                "calendar_export" => c.calendar_export = serde_json::from_str(&value).map_err(bad)?,
+                "caldav" => c.caldav = serde_json::from_str(&value).map_err(bad)?,
+                "sign_in" => c.sign_in = serde_json::from_str(&value).map_err(bad)?,
+                _ => {}
+            }
+        }
+        for p in self.store.stored_providers().await? {
+            let mut cfg: ProviderConfig = serde_json::from_str(&p.config)
+                .map_err(|e| internal(anyhow::anyhow!("stored provider {}: {e}", p.name)))?;
+            if let Some(s) = &p.client_secret_sealed {
+                cfg.client_secret = Some(self.open(PURPOSE_PROVIDER_SECRET, s)?);
+            }
+            c.providers.insert(p.name.clone(), cfg);
+        }
+        Ok(c)
+    }
+
+    /// `PUT /api/v1/admin/providers/{name}`.
+    pub async fn put_provider(&self, p: &Principal, name: &str, cfg: ProviderConfig) -> AppResult<()> {
+        p.require_admin()?;
+        settings::check_provider(name, &cfg).map_err(AppError::Unprocessable)?;
+        if cfg.client_secret_file.is_some() {
+            return Err(AppError::Unprocessable(
+                "client_secret_file is for the configuration file; send client_secret (it is stored encrypted)".into(),
+            ));
+        }
+        let secret = match &cfg.client_secret {
+            Some(s) => Some(self.seal(PURPOSE_PROVIDER_SECRET, s.as_bytes())?),
+            None => None,
+        };
+        let text = serde_json::to_string(&cfg).map_err(internal)?;
+        self.store.put_provider(name, &text, secret, self.now()).await?;
+        self.access.metadata.lock().unwrap_or_else(|e| e.into_inner()).remove(name);
+        self.access.jwks.lock().unwrap_or_else(|e| e.into_inner()).remove(name);
+        let detail = json!({"provider": name, "kind": cfg.kind.as_str(), "by": p.login()});
+        self.store.audit(Some(p.user.id), None, audit("provider_saved", detail), self.now()).await?;
+        Ok(())
+    }
+
+    /// `DELETE /api/v1/admin/providers/{name}`.
+    pub async fn delete_provider(&self, p: &Principal, name: &str) -> AppResult<()> {
+        p.require_admin()?;
+        if !self.store.delete_provider(name).await? {
+            return Err(AppError::NotFound(format!(
+                "no provider '{name}' was registered through the admin API (the configuration file's are changed there)"
+            )));
+        }
+        let detail = json!({"provider": name, "by": p.login()});
+        self.store.audit(Some(p.user.id), None, audit("provider_deleted", detail), self.now()).await?;
+        Ok(())
+    }
+
+    /// `PATCH /api/v1/admin/settings`.
+    pub async fn patch_settings(&self, p: &Principal, patch: AdminSettingsPatch) -> AppResult<Connectivity> {
+        p.require_admin()?;
+        let now = self.now();
+        if let Some(c) = &patch.caldav {
+            settings::check_caldav(c).map_err(AppError::Unprocessable)?;
+        }
+        if let Some(v) = &patch.calendar_export {
+            self.store.put_setting("calendar_export", Some(&json!(v).to_string()), now).await?;
+        }
+        if let Some(v) = &patch.caldav {
+            self.store.put_setting("caldav", Some(&json!(v).to_string()), now).await?;
+        }
+        if let Some(v) = &patch.sign_in {
+            self.store.put_setting("sign_in", Some(&json!(v).to_string()), now).await?;
+        }
+        let detail = json!({"by": p.login(), "changed": patch.changed()});
+        self.store.audit(Some(p.user.id), None, audit("settings_changed", detail), now).await?;
+        self.connectivity().await
+    }
+
+    /// The audit log: an admin's of everyone (`all`), or the caller's own.
+    pub async fn audit_log(&self, p: &Principal, all: bool) -> AppResult<Vec<AuditRecord>> {
+        if all {
+            p.require_admin()?;
+        }
+        Ok(self.store.audit_log(if all { None } else { Some(p.user.id) }, 500).await?)
+    }
+
+    /// Refuses when calendar export is off for `p`, saying which switch.
+    pub fn export_allowed(&self, c: &Connectivity, p: &Principal) -> AppResult<()> {
+        if !c.calendar_export.allow.allows(p.login()) {
+            return Err(AppError::Forbidden(
+                "calendar export is turned off for your account by the administrator (calendar_export.allow)".into(),
+            ));
+        }
+        if !p.user.calendar_export {
+            return Err(AppError::Forbidden(
+                "calendar export is off in your account settings: turn it on first (PATCH /api/v1/me/settings \
+                 {\"calendar_export\": true})"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// A provider with all its endpoints (discovering them when needed).
+    pub async fn resolve_provider(&self, c: &Connectivity, name: &str) -> AppResult<Resolved> {
+        let cfg = c
+            .providers
+            .get(name)
+            .ok_or_else(|| AppError::NotFound(format!("no calendar provider named '{name}' is configured")))?;
+        let secret = match (&cfg.client_secret, &cfg.client_secret_file) {
+            (Some(s), _) => s.clone(),
+            (None, Some(f)) => std::fs::read_to_string(f)
+                .map_err(|e| internal(anyhow::anyhow!("provider {name}: cannot read {}: {e}", f.display())))?
+                .trim()
+                .to_owned(),
+            (None, None) => String::new(),
+        };
+        let tenant = cfg.tenant.clone().unwrap_or_else(|| "organizations".into());
+        let (def_issuer, def_auth, def_token, def_revoke, def_jwks, def_scopes, def_auth_method): KindDefaults =
+            match cfg.kind {
+                ProviderKind::Google => (
+                    Some("https://accounts.google.com".into()),
+                    Some("https://accounts.google.com/o/oauth2/v2/auth".into()),
+                    Some("https://oauth2.googleapis.com/token".into()),
+                    Some("https://oauth2.googleapis.com/revoke".into()),
+                    Some("https://www.googleapis.com/oauth2/v3/certs".into()),
+                    vec!["openid", "email", "https://www.googleapis.com/auth/calendar.app.created"],
+                    ClientAuth::ClientSecretPost,
+                ),
+                ProviderKind::Microsoft => (
+                    Some(microsoft_issuer(&tenant)),
+                    Some(format!("https://login.microsoftonline.com/{tenant}/oauth2/v2.0/authorize")),
+                    Some(format!("https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token")),
+                    None,
+                    Some(format!("https://login.microsoftonline.com/{tenant}/discovery/v2.0/keys")),
+                    vec!["openid", "email", "offline_access", "https://graph.microsoft.com/Calendars.ReadWrite"],
+                    ClientAuth::ClientSecretPost,
+                ),
+                ProviderKind::Oauth => {
+                    (None, None, None, None, None, vec!["openid", "offline_access"], ClientAuth::ClientSecretBasic)
+                }
+            };
+        let mut issuer = cfg.issuer.clone().or(def_issuer);
+        let mut auth = cfg.authorization_endpoint.clone().or(def_auth);
+        let mut token = cfg.token_endpoint.clone().or(def_token);
+        let mut revoke = cfg.revocation_endpoint.clone().or(def_revoke);
+        let mut jwks = cfg.jwks_uri.clone().or(def_jwks);
+        let mut iss_supported = false;
+        if cfg.kind == ProviderKind::Oauth {
+            if let Some(iss) = issuer.clone() {
+                let m = self.metadata(name, &iss).await?;
+                auth = auth.or(Some(m.authorization_endpoint));
+                token = token.or(Some(m.token_endpoint));
+                revoke = revoke.or(m.revocation_endpoint);
+                jwks = jwks.or(m.jwks_uri);
+                iss_supported = m.authorization_response_iss_parameter_supported;
+                issuer = Some(m.issuer);
+            }
+        }
+        let (Some(auth), Some(token)) = (auth, token) else {
+            return Err(internal(anyhow::anyhow!(
+                "provider {name}: the authorization and token endpoints are unknown"
+            )));
+        };
+        let authorization_endpoint = reqwest::Url::parse(&auth)
+            .map_err(|e| internal(anyhow::anyhow!("provider {name}: authorization_endpoint: {e}")))?;
+        Ok(Resolved {
+            name: name.to_owned(),
+            kind: cfg.kind,
+            display_name: cfg.display_name.clone().unwrap_or_else(|| name.to_owned()),
+            client: oauth::Client {
+                id: cfg.client_id.clone(),
+                secret,
+                auth: cfg.token_auth.unwrap_or(def_auth_method),
+            },
+            scopes: cfg.scopes.clone().unwrap_or_else(|| def_scopes.iter().map(|s| (*s).to_owned()).collect()),
+            issuer,
+            authorization_endpoint,
+            token_endpoint: token,
+            revocation_endpoint: revoke,
+            jwks_uri: jwks,
+            iss_parameter_supported: iss_supported,
+            allowed_domains: cfg.allowed_domains.iter().map(|d| d.to_ascii_lowercase()).collect(),
+            tenant: cfg.tenant.clone(),
+            sign_in: cfg.sign_in,
+            create_users: cfg.create_users,
+        })
+    }
+
+    async fn metadata(&self, name: &str, issuer: &str) -> AppResult<Metadata> {
+        if let Some(m) = self.access.metadata.lock().unwrap_or_else(|e| e.into_inner()).get(name) {
+            if m.issuer == issuer {
+                return Ok(m.clone());
+            }
+        }
+        let m = oauth::discover(&self.access.http, issuer).await.map_err(|e| {
+            AppError::Unavailable(format!("cannot read the settings of the authorization server {issuer}: {e}"))
+        })?;
+        self.access.metadata.lock().unwrap_or_else(|e| e.into_inner()).insert(name.to_owned(), m.clone());
+        Ok(m)
+    }
+
+    async fn provider_jwks(&self, r: &Resolved, kid: Option<&str>) -> AppResult<Jwks> {
+        let cached = self.access.jwks.lock().unwrap_or_else(|e| e.into_inner()).get(&r.name).cloned();
+        if let Some(j) = cached {
+            if kid.is_none_or(|k| j.has_kid(k)) {
+                return Ok(j);
+            }
+        }
+        let uri = r
+            .jwks_uri
+            .as_deref()
+            .ok_or_else(|| internal(anyhow::anyhow!("provider {}: no jwks_uri to check ID tokens with", r.name)))?;
+        let j = oauth::fetch_jwks(&self.access.http, uri)
+            .await
+            .map_err(|e| AppError::Unavailable(format!("cannot read the signing keys of {}: {e}", r.display_name)))?;
+        self.access.jwks.lock().unwrap_or_else(|e| e.into_inner()).insert(r.name.clone(), j.clone());
+        Ok(j)
+    }
+
+    // ---- connecting with OAuth ----------------------------------------------------------------
+
+    /// Starts connecting a calendar at `provider`: returns the URL to send
+    /// the user's browser to.
+    pub async fn connect_oauth(
+        &self,
+        p: &Principal,
+        started: StartedBy,
+        provider: &str,
+        login_hint: Option<&str>,
+    ) -> AppResult<String> {
+        let c = self.connectivity().await?;
+        self.export_allowed(&c, p)?;
+        let r = self.resolve_provider(&c, provider).await?;
+        let binding = match &started {
+            StartedBy::Session(s) => hash("session", s),
+            StartedBy::Token => hash("user", &p.user.id.0.to_string()),
+        };
+        let mut extra = Vec::new();
+        if r.kind == ProviderKind::Google {
+            extra.push(("access_type".to_owned(), "offline".to_owned()));
+            extra.push(("prompt".to_owned(), "consent".to_owned()));
+            extra.push(("include_granted_scopes".to_owned(), "true".to_owned()));
+            if let Some(hd) = google_hd_hint(&r.allowed_domains) {
+                extra.push(("hd".to_owned(), hd));
+            }
+        } else if r.scopes.iter().any(|s| s == "offline_access") {
+            extra.push(("prompt".to_owned(), "consent".to_owned()));
+        }
+        self.authorization_request(&r, "connect", Some(p.user.id), binding, r.scopes.clone(), login_hint, extra).await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn authorization_request(
+        &self,
+        r: &Resolved,
+        purpose: &str,
+        user: Option<UserId>,
+        binding_hash: String,
+        scopes: Vec<String>,
+        login_hint: Option<&str>,
+        extra: Vec<(String, String)>,
+    ) -> AppResult<String> {
+        let state = oauth::random_token();
+        let verifier = oauth::random_token();
+        let nonce = oauth::random_token();
+        let now = self.now();
+        let expires = now.checked_add(SignedDuration::from_mins(STATE_MINUTES)).map_err(internal)?;
+        self.store
+            .insert_oauth_state(OAuthState {
+                state_hash: secrets::token_hash(&state),
+                purpose: purpose.to_owned(),
+                provider: r.name.clone(),
+                user_id: user,
+                binding_hash,
+                verifier_sealed: self.seal(PURPOSE_VERIFIER, verifier.as_bytes())?,
+                nonce: nonce.clone(),
+                created_at: now,
+                expires_at: expires,
+            })
+            .await?;
+        let redirect_uri = self.redirect_uri();
+        let url = oauth::authorization_url(
+            &r.authorization_endpoint,
+            &oauth::AuthRequest {
+                client_id: &r.client.id,
+                redirect_uri: &redirect_uri,
+                scopes: &scopes,
+                state: &state,
+                nonce: if scopes.iter().any(|s| s == "openid") { Some(&nonce) } else { None },
+                code_challenge: &oauth::pkce_challenge(&verifier),
+                login_hint,
+                extra: &extra,
+            },
+        );
+        Ok(url.to_string())
+    }
+
+    /// The one redirect URI flowcal uses.
+    pub fn redirect_uri(&self) -> String {
+        format!("{}/oauth/callback", self.config.public_url)
+    }
+
+    /// Starts signing in with `provider`; returns the authorization URL and
+    /// the value of the cookie that binds the request to this browser.
+    pub async fn sign_in_start(&self, provider: &str) -> AppResult<(String, String)> {
+        let c = self.connectivity().await?;
+        let r = self.resolve_provider(&c, provider).await?;
+        if !r.sign_in {
+            return Err(AppError::Forbidden(format!("signing in with {} is not enabled", r.display_name)));
+        }
+        let browser = oauth::random_token();
+        let mut extra = Vec::new();
+        if r.kind == ProviderKind::Google {
+            if let Some(hd) = google_hd_hint(&r.allowed_domains) {
+                extra.push(("hd".to_owned(), hd));
+            }
+        }
+        let scopes = vec!["openid".to_owned(), "email".to_owned(), "profile".to_owned()];
+        let url =
+            self.authorization_request(&r, "sign_in", None, hash("browser", &browser), scopes, None, extra).await?;
+        Ok((url, browser))
+    }
+
+    /// Handles `/oauth/callback`. `session`: the browser's flowcal session
+    /// token; `browser`: its sign-in binding cookie.
+    pub async fn oauth_callback(
+        &self,
+        q: &CallbackQuery,
+        session: Option<&str>,
+        browser: Option<&str>,
+    ) -> AppResult<CallbackOutcome> {
+        let Some(state) = q.state.as_deref().filter(|s| !s.is_empty()) else {
+            return Err(AppError::BadRequest(
+                "the answer from the calendar service carries no state: start connecting again from flowcal".into(),
+            ));
+        };
+        // Taken at once: a state works once, whatever happens next.
+        let Some(st) = self.store.take_oauth_state(&secrets::token_hash(state)).await? else {
+            return Err(AppError::BadRequest(
+                "this authorization answer is unknown or was already used: start connecting again from flowcal".into(),
+            ));
+        };
+        if st.expires_at < self.now() {
+            return Err(AppError::BadRequest("this authorization request has expired: start again".into()));
+        }
+        // Bound to whoever started it.
+        let principal = match st.purpose.as_str() {
+            "connect" => {
+                let p = match session {
+                    Some(s) => self.principal_by_session(s).await?,
+                    None => None,
+                };
+                let bound = p.as_ref().is_some_and(|p| {
+                    Some(p.user.id) == st.user_id
+                        && (session.is_some_and(|s| hash("session", s) == st.binding_hash)
+                            || hash("user", &p.user.id.0.to_string()) == st.binding_hash)
+                });
+                if !bound {
+                    return Err(AppError::Forbidden(
+                        "this authorization answer belongs to another sign-in: start connecting again from flowcal"
+                            .into(),
+                    ));
+                }
+                p
+            }
+            _ => {
+                if browser.is_none_or(|b| hash("browser", b) != st.binding_hash) {
+                    return Err(AppError::Forbidden(
+                        "this sign-in answer was not started in this browser: start again".into(),
+                    ));
+                }
+                None
+            }
+        };
+        let c = self.connectivity().await?;
+        let r = self.resolve_provider(&c, &st.provider).await?;
+        if let Some(err) = q.error.as_deref() {
+            if err == "access_denied" {
+                return Ok(CallbackOutcome::Declined { provider: r.display_name });
+            }
+            let d = q.error_description.as_deref().unwrap_or("");
+            return Err(AppError::BadRequest(format!("{} refused the request: {err} {d}", r.display_name)));
+        }
+        // RFC 9207: the answer must come from the server the request went to.
+        match (&q.iss, &r.issuer) {
+            (Some(got), Some(want)) if got != want => {
+                return Err(AppError::BadRequest(format!(
+                    "the answer names the authorization server {got}, but the request went to {want}: refused"
+                )))
+            }
+            (Some(_), None) => {}
+            (None, _) if r.iss_parameter_supported => {
+                return Err(AppError::BadRequest(format!(
+                    "the answer lacks the iss parameter that {} always sends: refused",
+                    r.display_name
+                )))
+            }
+            _ => {}
+        }
+        let Some(code) = q.code.as_deref().filter(|c| !c.is_empty()) else {
+            return Err(AppError::BadRequest("the answer carries no authorization code".into()));
+        };
+        let verifier = self.open(PURPOSE_VERIFIER, &st.verifier_sealed)?;
+        let tokens = oauth::exchange_code(
+            &self.access.http,
+            &r.token_endpoint,
+            &r.client,
+            code,
+            &self.redirect_uri(),
+            &verifier,
+        )
+        .await
+        .map_err(|e| oauth_failure(&r, e))?;
+        let claims = self.check_id_token(&r, &tokens, &st.nonce, st.purpose == "connect").await?;
+        let sub = claims.as_ref().map(|c| c.sub.clone());
+        if st.purpose == "sign_in" {
+            let claims = claims.ok_or_else(|| AppError::BadRequest("the provider sent no ID token".into()))?;
+            return self.finish_sign_in(&r, &claims).await;
+        }
+        let p = principal.ok_or_else(|| AppError::Unauthorized("sign in to flowcal first".into()))?;
+        self.export_allowed(&c, &p)?;
+        let missing = tokens.missing_scopes(&r.scopes);
+        if !missing.is_empty() {
+            return Err(AppError::Forbidden(format!(
+                "{} did not grant all the access flowcal needs (missing: {}): connect again and allow every permission",
+                r.display_name,
+                missing.join(", ")
+            )));
+        }
+        if tokens.refresh_token.is_none() {
+            return Err(AppError::BadRequest(format!(
+                "{} sent no refresh token, so flowcal could not keep your calendar up to date: connect again",
+                r.display_name
+            )));
+        }
+        let display = claims
+            .as_ref()
+            .and_then(|c| c.email.clone().or_else(|| c.preferred_username.clone()))
+            .unwrap_or_else(|| r.display_name.clone());
+        let expires = expiry(self.now(), &tokens);
+        let creds = Credentials::Oauth {
+            access_token: tokens.access_token.clone(),
+            refresh_token: tokens.refresh_token.clone(),
+            scope: tokens.scope.clone(),
+        };
+        let sealed = self.seal(PURPOSE_CREDENTIALS, &serde_json::to_vec(&creds).map_err(internal)?)?;
+        let detail = json!({"provider": r.name, "kind": r.kind.as_str(), "account": display});
+        let (account, reconnected) = self
+            .store
+            .upsert_account(
+                NewAccount {
+                    user_id: p.user.id,
+                    kind: r.kind.as_str().to_owned(),
+                    provider: r.name.clone(),
+                    external_id: sub.clone().unwrap_or_else(|| "account".into()),
+                    display,
+                    url: None,
+                    credentials_sealed: sealed,
+                    access_expires_at: expires,
+                },
+                self.now(),
+                audit("account_connected", detail.clone()),
+                audit("account_reconnected", detail),
+            )
+            .await?;
+        // The same account may then sign the user in, when the provider allows it.
+        if let (Some(sub), true) = (sub, r.sign_in) {
+            if let Err(e) = self.store.link_identity(&r.name, &sub, p.user.id, self.now()).await {
+                tracing::warn!(provider = %r.name, user = %p.login(), error = %e, "identity not linked");
+            }
+        }
+        Ok(CallbackOutcome::Connected { account: Box::new(account), reconnected })
+    }
+
+    /// Validates the ID token of an OpenID provider (signature, iss, aud,
+    /// exp, nonce) and the administrator's domain or tenant restriction.
+    async fn check_id_token(
+        &self,
+        r: &Resolved,
+        tokens: &TokenResponse,
+        nonce: &str,
+        connect: bool,
+    ) -> AppResult<Option<jwt::IdClaims>> {
+        if !r.openid() && connect {
+            return Ok(None);
+        }
+        let Some(id_token) = tokens.id_token.as_deref() else {
+            return Err(AppError::BadRequest(format!("{} sent no ID token", r.display_name)));
+        };
+        let refuse =
+            |e: jwt::JwtError| AppError::Forbidden(format!("the ID token from {} is not valid: {e}", r.display_name));
+        let kid = jwt::header_kid(id_token).map_err(refuse)?;
+        let jwks = self.provider_jwks(r, kid.as_deref()).await?;
+        let issuer = match (r.kind, &r.issuer) {
+            (ProviderKind::Microsoft, Some(i)) if i.contains("{tenantid}") => Issuer::TenantTemplate(i.clone()),
+            (_, Some(i)) => Issuer::Exact(i.clone()),
+            (_, None) => return Err(internal(anyhow::anyhow!("provider {}: no issuer to check ID tokens", r.name))),
+        };
+        let now = self.now().as_second();
+        let expect = |issuer| jwt::Expect { issuer, client_id: &r.client.id, nonce, now, leeway: LEEWAY_SECS };
+        let mut claims = jwt::validate_id_token(id_token, &jwks, &expect(&issuer));
+        // Google's older tokens name the issuer without the scheme.
+        if r.kind == ProviderKind::Google && matches!(claims, Err(jwt::JwtError::Issuer { .. })) {
+            claims = jwt::validate_id_token(id_token, &jwks, &expect(&Issuer::Exact("accounts.google.com".into())));
+        }
+        let claims = claims.map_err(refuse)?;
+        if !r.allowed_domains.is_empty() {
+            match claims.hd.as_deref().map(str::to_ascii_lowercase) {
+                Some(hd) if r.allowed_domains.contains(&hd) => {}
+                Some(hd) => {
+                    return Err(AppError::Forbidden(format!(
+                        "accounts of the domain {hd} may not be used here (allowed: {})",
+                        r.allowed_domains.join(", ")
+                    )))
+                }
+                None => {
+                    return Err(AppError::Forbidden(format!(
+                        "only accounts of {} may be used here, and this account belongs to no such domain",
+                        r.allowed_domains.join(", ")
+                    )))
+                }
+            }
+        }
+        if r.kind == ProviderKind::Microsoft {
+            if let Some(t) = r.tenant.as_deref().filter(|t| is_guid(t)) {
+                if claims.tid.as_deref() != Some(t) {
+                    return Err(AppError::Forbidden("this Microsoft account belongs to another tenant".into()));
+                }
+            }
+        }
+        Ok(Some(claims))
+    }
+
+    async fn finish_sign_in(&self, r: &Resolved, claims: &jwt::IdClaims) -> AppResult<CallbackOutcome> {
+        let user = match self.store.identity_user(&r.name, &claims.sub).await? {
+            Some(u) => u,
+            None if r.create_users => {
+                let base = claims
+                    .preferred_username
+                    .clone()
+                    .or_else(|| claims.email.as_deref().and_then(|e| e.split('@').next()).map(str::to_owned))
+                    .unwrap_or_else(|| "user".into());
+                let user = self.create_user_for_sign_in(&base).await?;
+                self.store.link_identity(&r.name, &claims.sub, user, self.now()).await?;
+                self.store
+                    .audit(Some(user), None, audit("user_created_by_sign_in", json!({"provider": r.name})), self.now())
+                    .await?;
+                user
+            }
+            None => {
+                return Err(AppError::Forbidden(format!(
+                    "no flowcal account is linked to this {} account: sign in with your password and connect {} once, \
+                     or ask your administrator",
+                    r.display_name, r.display_name
+                )))
+            }
+        };
+        let session = self.open_session(user).await?;
+        self.store.audit(Some(user), None, audit("signed_in", json!({"provider": r.name})), self.now()).await?;
+        Ok(CallbackOutcome::SignedIn { session })
+    }
+
+    /// A user for a first sign-in: the login is taken from the provider's
+    /// user name, made unique.
+    async fn create_user_for_sign_in(&self, base: &str) -> AppResult<UserId> {
+        let mut clean: String = base
+            .chars()
+            .filter_map(|c| {
+                let c = c.to_ascii_lowercase();
+                (c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')).then_some(c)
+            })
+            .take(40)
+            .collect();
+        if clean.is_empty() || !clean.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+            clean.insert(0, 'u');
+        }
+        for n in 0..100 {
+            let login = if n == 0 { clean.clone() } else { format!("{clean}{n}") };
+            match self.add_user(&login, false, &[], None).await {
+                Ok(u) => return Ok(u.id),
+                Err(AppError::Conflict(_)) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(AppError::Conflict(format!("no free login like '{clean}'")))
+    }
+
+    // ---- tokens -------------------------------------------------------------------------------
+
+    /// A valid access token for an OAuth account, refreshed when it expires
+    /// within five minutes. Refreshing is single-flight per account across
+    /// processes (a lease in the database). A refresh the provider refuses
+    /// with `invalid_grant` marks the account `reconnect_required`.
+    pub async fn access_token(&self, account_id: i64) -> AppResult<String> {
+        for _ in 0..150 {
+            let acc = self.account_row(account_id).await?;
+            if acc.status != AccountStatus::Active {
+                return Err(AppError::Conflict(format!(
+                    "the calendar account {} needs to be connected again",
+                    acc.display
+                )));
+            }
+            let Credentials::Oauth { access_token, refresh_token, scope } =
+                serde_json::from_str(&self.open(PURPOSE_CREDENTIALS, &acc.credentials_sealed)?).map_err(internal)?
+            else {
+                return Err(AppError::BadRequest("this calendar account uses a password, not tokens".into()));
+            };
+            let now = self.now();
+            let fresh = acc.access_expires_at.is_none_or(|t| t > now + REFRESH_MARGIN);
+            if fresh {
+                return Ok(access_token);
+            }
+            let until = now.checked_add(LEASE).map_err(internal)?;
+            if !self.store.take_refresh_lease(account_id, &self.access.owner, now, until).await? {
+                // Another process refreshes; its result will be in the row.
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                continue;
+            }
+            // Re-read under the lease: the last holder may have refreshed already.
+            let acc = self.account_row(account_id).await?;
+            if acc.access_expires_at.is_none_or(|t| t > now + REFRESH_MARGIN) {
+                self.store.release_lease(account_id, &self.access.owner, None).await?;
+                continue;
+            }
+            let Some(refresh_token) = refresh_token else {
+                self.reconnect_required(&acc, "no refresh token is stored").await?;
+                return Err(AppError::Conflict("the calendar account needs to be connected again".into()));
+            };
+            // The row read under the lease holds the newest refresh token.
+            let refresh_token = match serde_json::from_str(&self.open(PURPOSE_CREDENTIALS, &acc.credentials_sealed)?)
+                .map_err(internal)?
+            {
+                Credentials::Oauth { refresh_token: Some(rt), .. } => rt,
+                _ => refresh_token,
+            };
+            let c = self.connectivity().await?;
+            let r = match self.resolve_provider(&c, &acc.provider).await {
+                Ok(r) => r,
+                Err(e) => {
+                    self.store.release_lease(account_id, &self.access.owner, Some(e.to_string())).await?;
+                    return Err(e);
+                }
+            };
+            match oauth::refresh(&self.access.http, &r.token_endpoint, &r.client, &refresh_token).await {
+                Ok(t) => {
+                    let creds = Credentials::Oauth {
+                        access_token: t.access_token.clone(),
+                        // Rotated: the new one; otherwise the old one stays valid.
+                        refresh_token: t.refresh_token.clone().or(Some(refresh_token)),
+                        scope: t.scope.clone().or(scope),
+                    };
+                    let sealed = self.seal(PURPOSE_CREDENTIALS, &serde_json::to_vec(&creds).map_err(internal)?)?;
+                    let stored = self
+                        .store
+                        .finish_refresh(account_id, &self.access.owner, sealed, expiry(now, &t), self.now())
+                        .await?;
+                    if !stored {
+                        return Err(internal(anyhow::anyhow!("the refresh lease ran out before the answer came")));
+                    }
+                    return Ok(t.access_token);
+                }
+                Err(OAuthError::InvalidGrant(why)) => {
+                    self.reconnect_required(&acc, &why).await?;
+                    return Err(AppError::Conflict(format!(
+                        "{} no longer accepts flowcal's access to {}: connect the calendar again",
+                        r.display_name, acc.display
+                    )));
+                }
+                Err(e) => {
+                    let msg = e.to_string();
+                    self.store.release_lease(account_id, &self.access.owner, Some(msg.clone())).await?;
+                    let detail = json!({"provider": acc.provider, "error": msg});
+                    self.store
+                        .audit(Some(acc.user_id), Some(acc.id), audit("refresh_failed", detail), self.now())
+                        .await?;
+                    return Err(AppError::Unavailable(format!("cannot refresh access at {}: {msg}", r.display_name)));
+                }
+            }
+        }
+        Err(AppError::Unavailable("another process is still refreshing this account's access; try again".into()))
+    }
+
+    async fn reconnect_required(&self, acc: &CalendarAccount, why: &str) -> AppResult<()> {
+        tracing::info!(account = acc.id, provider = %acc.provider, "access revoked at the provider: reconnect required");
+        let detail = json!({"provider": acc.provider, "error": "invalid_grant", "description": why});
+        self.store
+            .mark_reconnect_required(
+                acc.id,
+                &format!("invalid_grant: {why}"),
+                self.now(),
+                audit("refresh_failed", detail),
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn account_row(&self, id: i64) -> AppResult<CalendarAccount> {
+        self.store.account(id).await?.ok_or_else(|| AppError::NotFound(format!("calendar account {id}")))
+    }
+
+    /// An account of `p` (admins may see everyone's).
+    pub async fn calendar_account(&self, p: &Principal, id: i64) -> AppResult<CalendarAccount> {
+        let acc = self.account_row(id).await?;
+        if acc.user_id != p.user.id && !p.is_admin() {
+            return Err(AppError::NotFound(format!("calendar account {id}")));
+        }
+        Ok(acc)
+    }
+
+    pub async fn calendar_accounts(&self, p: &Principal) -> AppResult<Vec<CalendarAccount>> {
+        Ok(self.store.accounts_of(p.user.id).await?)
+    }
+
+    /// Revokes the grant at the provider (RFC 7009) and deletes the stored
+    /// credentials, even when the provider cannot be reached.
+    pub async fn disconnect(&self, p: &Principal, id: i64) -> AppResult<Disconnected> {
+        let acc = self.calendar_account(p, id).await?;
+        if acc.user_id != p.user.id {
+            return Err(AppError::Forbidden("only the account's owner may disconnect it".into()));
+        }
+        let creds: Credentials =
+            serde_json::from_str(&self.open(PURPOSE_CREDENTIALS, &acc.credentials_sealed)?).map_err(internal)?;
+        let outcome = match creds {
+            Credentials::Basic { .. } => Disconnected {
+                revoked: true,
+                message: "the stored app password was deleted; you may also revoke it at your calendar service".into(),
+            },
+            Credentials::Oauth { access_token, refresh_token, .. } => {
+                self.revoke_at_provider(&acc, refresh_token.as_deref(), &access_token).await
+            }
+        };
+        let detail = json!({"provider": acc.provider, "revoked": outcome.revoked, "message": outcome.message});
+        self.store.delete_account(acc.id, self.now(), audit("account_disconnected", detail)).await?;
+        Ok(outcome)
+    }
+
+    async fn revoke_at_provider(&self, acc: &CalendarAccount, refresh: Option<&str>, access: &str) -> Disconnected {
+        let r = match self.connectivity().await {
+            Ok(c) => self.resolve_provider(&c, &acc.provider).await,
+            Err(e) => Err(e),
+        };
+        let r = match r {
+            Ok(r) => r,
+            Err(e) => {
+                return Disconnected {
+                    revoked: false,
+                    message: format!("the provider's settings are unavailable ({e}); revoke flowcal's access there"),
+                }
+            }
+        };
+        let Some(endpoint) = r.revocation_endpoint.as_deref() else {
+            return Disconnected {
+                revoked: false,
+                message: format!(
+                    "{} offers no revocation endpoint: the tokens were deleted here; remove flowcal from the apps \
+                     of your account there to revoke the grant",
+                    r.display_name
+                ),
+            };
+        };
+        let (token, hint) = match refresh {
+            Some(t) => (t, "refresh_token"),
+            None => (access, "access_token"),
+        };
+        match oauth::revoke(&self.access.http, endpoint, &r.client, token, hint).await {
+            Ok(Revocation::Revoked) => {
+                Disconnected { revoked: true, message: format!("access revoked at {}", r.display_name) }
+            }
+            Ok(Revocation::AlreadyInvalid) => {
+                Disconnected { revoked: true, message: format!("{} had already revoked the access", r.display_name) }
+            }
+            Err(e) => Disconnected {
+                revoked: false,
+                message: format!(
+                    "{} could not be reached to revoke the access ({e}); the tokens were deleted here — remove \
+                     flowcal from the apps of your account there",
+                    r.display_name
+                ),
+            },
+        }
+    }
+
+    // ---- CalDAV (entrusted) -------------------------------------------------------------------
+
+    /// Connects a CalDAV account with a username and app password, checked
+    /// at once; nothing is stored when the check fails.
+    pub async fn connect_caldav(
+        &self,
+        p: &Principal,
+        url: &str,
+        username: &str,
+        password: &str,
+    ) -> AppResult<(CalendarAccount, bool)> {
+        let c = self.connectivity().await?;
+        self.export_allowed(&c, p)?;
+        if username.trim().is_empty() || password.is_empty() {
+            return Err(AppError::Unprocessable("give the username and the app password".into()));
+        }
+        let url = reqwest::Url::parse(url.trim())
+            .map_err(|e| AppError::Unprocessable(format!("'{}' is not a URL: {e}", url.trim())))?;
+        let policy = HostPolicy::new(&c.caldav.allowed_hosts, &c.caldav.allowed_networks)
+            .map_err(|e| internal(anyhow::anyhow!("the CalDAV allow-list is invalid: {e}")))?;
+        policy.check_url(&url).map_err(|e| AppError::Forbidden(e.to_string()))?;
+        let client = outbound::guarded_client(policy.clone()).map_err(internal)?;
+        let found = caldav::probe(&client, &policy, &url, username.trim(), password).await.map_err(|e| match e {
+            caldav::ProbeError::Refused(e) => AppError::Forbidden(e.to_string()),
+            caldav::ProbeError::Unreachable(m) => AppError::Unavailable(m),
+            e => AppError::Unprocessable(e.to_string()),
+        })?;
+        let host = url.host_str().unwrap_or_default().to_owned();
+        let creds = Credentials::Basic { username: username.trim().to_owned(), password: password.to_owned() };
+        let sealed = self.seal(PURPOSE_CREDENTIALS, &serde_json::to_vec(&creds).map_err(internal)?)?;
+        let display = format!("{} @ {host}", username.trim());
+        let detail = json!({"provider": "caldav", "kind": "caldav", "account": display});
+        Ok(self
+            .store
+            .upsert_account(
+                NewAccount {
+                    user_id: p.user.id,
+                    kind: "caldav".into(),
+                    provider: "caldav".into(),
+                    external_id: format!("{}@{}", username.trim(), found.principal),
+                    display,
+                    url: Some(found.calendar_home.to_string()),
+                    credentials_sealed: sealed,
+                    access_expires_at: None,
+                },
+                self.now(),
+                audit("account_connected", detail.clone()),
+                audit("account_reconnected", detail),
+            )
+            .await?)
+    }
+}
+
+/// What `PATCH /api/v1/admin/settings` may change.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AdminSettingsPatch {
+    pub calendar_export: Option<settings::ExportConfig>,
+    pub caldav: Option<settings::CaldavConfig>,
+    pub sign_in: Option<settings::SignInConfig>,
+}
+
+impl AdminSettingsPatch {
+    fn changed(&self) -> Vec<&'static str> {
+        let mut v = Vec::new();
+        if self.calendar_export.is_some() {
+            v.push("calendar_export");
+        }
+        if self.caldav.is_some() {
+            v.push("caldav");
+        }
+        if self.sign_in.is_some() {
+            v.push("sign_in");
+        }
+        v
+    }
+}
+
+fn expiry(now: Timestamp, t: &TokenResponse) -> Option<Timestamp> {
+    t.expires_in.and_then(|s| now.checked_add(SignedDuration::from_secs(s)).ok())
+}
+
+fn oauth_failure(r: &Resolved, e: OAuthError) -> AppError {
+    match e {
+        OAuthError::Unavailable(m) => AppError::Unavailable(format!("{} is unreachable: {m}", r.display_name)),
+        e => AppError::BadRequest(format!("{} refused to complete the authorization: {e}", r.display_name)),
+    }
+}
+
+fn google_hd_hint(domains: &[String]) -> Option<String> {
+    match domains {
+        [] => None,
+        [one] => Some(one.clone()),
+        _ => Some("*".into()),
+    }
+}
+
+fn microsoft_issuer(tenant: &str) -> String {
+    if is_guid(tenant) {
+        format!("https://login.microsoftonline.com/{tenant}/v2.0")
+    } else {
+        "https://login.microsoftonline.com/{tenantid}/v2.0".into()
+    }
+}
+
+fn is_guid(s: &str) -> bool {
+    s.len() == 36
+        && s.chars()
+            .enumerate()
+            .all(|(i, c)| if matches!(i, 8 | 13 | 18 | 23) { c == '-' } else { c.is_ascii_hexdigit() })
+}
+
+/// Per kind: issuer, authorization, token, revocation and JWKS endpoints, scopes, client authentication.
+type KindDefaults =
+    (Option<String>, Option<String>, Option<String>, Option<String>, Option<String>, Vec<&'static str>, ClientAuth);

@@ -1,0 +1,98 @@
+//! Administration of connectivity: OAuth providers, who may export, which
+//! CalDAV hosts may be reached, how people sign in. Administrators only.
+//! What is set here wins over the configuration file.
+
+use super::{ApiJson, Auth, ErrorBody};
+use crate::access::settings::{CaldavConfig, Connectivity, ExportConfig, ProviderConfig, SignInConfig};
+use crate::access::AdminSettingsPatch;
+use crate::app::App;
+use crate::error::AppResult;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// A provider as shown to administrators: its settings without the secret.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ProviderView {
+    #[serde(flatten)]
+    pub config: ProviderConfig,
+    /// Whether a client secret is set (it is never shown).
+    pub client_secret_set: bool,
+    /// The redirect URI to register at the provider.
+    pub redirect_uri: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ConnectivityView {
+    pub providers: BTreeMap<String, ProviderView>,
+    pub calendar_export: ExportConfig,
+    pub caldav: CaldavConfig,
+    pub sign_in: SignInConfig,
+}
+
+fn view(app: &App, c: Connectivity) -> ConnectivityView {
+    ConnectivityView {
+        providers: c
+            .providers
+            .into_iter()
+            .map(|(name, config)| {
+                let set = config.client_secret.is_some() || config.client_secret_file.is_some();
+                (name, ProviderView { config, client_secret_set: set, redirect_uri: app.redirect_uri() })
+            })
+            .collect(),
+        calendar_export: c.calendar_export,
+        caldav: c.caldav,
+        sign_in: c.sign_in,
+    }
+}
+
+/// The connectivity settings in effect.
+#[utoipa::path(get, path = "/api/v1/admin/connectivity", tag = "admin",
+    responses((status = 200, body = ConnectivityView), (status = 403, body = ErrorBody)))]
+pub async fn show(State(app): State<Arc<App>>, Auth(p): Auth) -> AppResult<Json<ConnectivityView>> {
+    p.require_admin()?;
+    let c = app.connectivity().await?;
+    Ok(Json(view(&app, c)))
+}
+
+/// Register or replace a provider. `client_secret` is write-only; leave it
+/// out to keep the stored one.
+#[utoipa::path(put, path = "/api/v1/admin/providers/{name}", tag = "admin", params(("name" = String, Path)),
+    request_body = ProviderConfig,
+    responses((status = 200, body = ConnectivityView), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn put_provider(
+    State(app): State<Arc<App>>,
+    Auth(p): Auth,
+    Path(name): Path<String>,
+    ApiJson(cfg): ApiJson<ProviderConfig>,
+) -> AppResult<Json<ConnectivityView>> {
+    app.put_provider(&p, &name, cfg).await?;
+    Ok(Json(view(&app, app.connectivity().await?)))
+}
+
+/// Remove a provider registered here.
+#[utoipa::path(delete, path = "/api/v1/admin/providers/{name}", tag = "admin", params(("name" = String, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn delete_provider(
+    State(app): State<Arc<App>>,
+    Auth(p): Auth,
+    Path(name): Path<String>,
+) -> AppResult<StatusCode> {
+    app.delete_provider(&p, &name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Change who may export, the CalDAV allow-list, or sign-in.
+#[utoipa::path(patch, path = "/api/v1/admin/settings", tag = "admin", request_body = AdminSettingsPatch,
+    responses((status = 200, body = ConnectivityView), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn patch_settings(
+    State(app): State<Arc<App>>,
+    Auth(p): Auth,
+    ApiJson(patch): ApiJson<AdminSettingsPatch>,
+) -> AppResult<Json<ConnectivityView>> {
+    let c = app.patch_settings(&p, patch).await?;
+    Ok(Json(view(&app, c)))
+}

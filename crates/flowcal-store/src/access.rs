@@ -1,0 +1,607 @@
+//! Proxy access: admin settings and providers, OAuth requests in flight,
+//! calendar accounts with their (sealed) credentials, linked identities and
+//! the audit log.
+//!
+//! Credentials arrive here sealed by the application; this crate never sees
+//! them in clear.
+
+use crate::db::{params, Conn, Row};
+use crate::rows::ts;
+use crate::{Store, StoreError};
+use flowcal_domain::UserId;
+use jiff::Timestamp;
+
+/// A provider registered through the admin API.
+#[derive(Debug, Clone)]
+pub struct StoredProvider {
+    pub name: String,
+    /// JSON, without the client secret.
+    pub config: String,
+    pub client_secret_sealed: Option<String>,
+}
+
+/// An authorization request in flight.
+#[derive(Debug, Clone)]
+pub struct OAuthState {
+    pub state_hash: String,
+    /// `connect` or `sign_in`.
+    pub purpose: String,
+    pub provider: String,
+    pub user_id: Option<UserId>,
+    /// Hash of what the callback must present (the session, or a browser cookie).
+    pub binding_hash: String,
+    pub verifier_sealed: String,
+    pub nonce: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// The state of a calendar account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountStatus {
+    Active,
+    ReconnectRequired,
+    Disabled,
+}
+
+impl AccountStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountStatus::Active => "active",
+            AccountStatus::ReconnectRequired => "reconnect_required",
+            AccountStatus::Disabled => "disabled",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Self, StoreError> {
+        match s {
+            "active" => Ok(AccountStatus::Active),
+            "reconnect_required" => Ok(AccountStatus::ReconnectRequired),
+            "disabled" => Ok(AccountStatus::Disabled),
+            other => Err(StoreError::Corrupt(format!("account status '{other}'"))),
+        }
+    }
+}
+
+/// A connected calendar account.
+#[derive(Debug, Clone)]
+pub struct CalendarAccount {
+    pub id: i64,
+    pub user_id: UserId,
+    /// `google`, `microsoft`, `oauth` or `caldav`.
+    pub kind: String,
+    /// The provider's name (or `caldav`).
+    pub provider: String,
+    /// The account at the provider: the ID token's `sub`, or `username@url` for CalDAV.
+    pub external_id: String,
+    /// What the user sees: an e-mail address or `username @ host`.
+    pub display: String,
+    pub url: Option<String>,
+    pub calendar: Option<String>,
+    pub status: AccountStatus,
+    pub credentials_sealed: String,
+    pub access_expires_at: Option<Timestamp>,
+    pub last_error: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// What connecting (or reconnecting) stores.
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    pub user_id: UserId,
+    pub kind: String,
+    pub provider: String,
+    pub external_id: String,
+    pub display: String,
+    pub url: Option<String>,
+    pub credentials_sealed: String,
+    pub access_expires_at: Option<Timestamp>,
+}
+
+/// One audit log entry to write with a change. `detail`: JSON, never a secret.
+#[derive(Debug, Clone)]
+pub struct Audit {
+    pub action: &'static str,
+    pub detail: String,
+}
+
+/// A line of the audit log.
+#[derive(Debug, Clone)]
+pub struct AuditRecord {
+    pub id: i64,
+    pub at: Timestamp,
+    pub user_id: Option<UserId>,
+    pub account_id: Option<i64>,
+    pub action: String,
+    pub detail: String,
+}
+
+/// Where sealed values live, for re-sealing under a new key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SealedColumn {
+    ProviderSecret,
+    StateVerifier,
+    AccountCredentials,
+}
+
+impl SealedColumn {
+    pub const ALL: [SealedColumn; 3] =
+        [SealedColumn::ProviderSecret, SealedColumn::StateVerifier, SealedColumn::AccountCredentials];
+
+    /// (table, key column, value column). Fixed strings: never user input.
+    fn sql(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            SealedColumn::ProviderSecret => ("oauth_providers", "name", "client_secret_sealed"),
+            SealedColumn::StateVerifier => ("oauth_states", "state_hash", "verifier_sealed"),
+            SealedColumn::AccountCredentials => ("calendar_accounts", "CAST(id AS TEXT)", "credentials_sealed"),
+        }
+    }
+}
+
+const ACCOUNT_COLUMNS: &str = "id, user_id, kind, provider, external_id, display, url, calendar, status, \
+     credentials_sealed, access_expires_at, last_error, created_at, updated_at";
+
+fn account(r: &Row) -> Result<CalendarAccount, StoreError> {
+    Ok(CalendarAccount {
+        id: r.int(0)?,
+        user_id: UserId(r.int(1)?),
+        kind: r.text(2)?,
+        provider: r.text(3)?,
+        external_id: r.text(4)?,
+        display: r.text(5)?,
+        url: r.opt_text(6)?,
+        calendar: r.opt_text(7)?,
+        status: AccountStatus::parse(&r.text(8)?)?,
+        credentials_sealed: r.text(9)?,
+        access_expires_at: r.opt_int(10)?.map(ts).transpose()?,
+        last_error: r.opt_text(11)?,
+        created_at: ts(r.int(12)?)?,
+        updated_at: ts(r.int(13)?)?,
+    })
+}
+
+fn write_audit(
+    c: &mut dyn Conn,
+    now: i64,
+    user: Option<UserId>,
+    account: Option<i64>,
+    a: &Audit,
+) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT INTO audit_log (at, user_id, account_id, action, detail) VALUES ($1, $2, $3, $4, $5)",
+        params![now, user.map(|u| u.0), account, a.action, &a.detail],
+    )?;
+    Ok(())
+}
+
+impl Store {
+    // ---- settings and providers -----------------------------------------------------------
+
+    /// All settings made through the admin API: (key, JSON).
+    pub async fn settings(&self) -> Result<Vec<(String, String)>, StoreError> {
+        self.read(|c| {
+            c.query("SELECT key, value FROM settings ORDER BY key", &[])?
+                .iter()
+                .map(|r| Ok((r.text(0)?, r.text(1)?)))
+                .collect()
+        })
+        .await
+    }
+
+    /// Sets (or, with `None`, removes) a setting.
+    pub async fn put_setting(&self, key: &str, value: Option<&str>, now: Timestamp) -> Result<(), StoreError> {
+        let (key, value) = (key.to_owned(), value.map(str::to_owned));
+        self.tx(move |c| {
+            c.execute("DELETE FROM settings WHERE key = $1", params![&key])?;
+            if let Some(v) = value {
+                c.execute(
+                    "INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3)",
+                    params![key, v, now.as_millisecond()],
+                )?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn stored_providers(&self) -> Result<Vec<StoredProvider>, StoreError> {
+        self.read(|c| {
+            c.query("SELECT name, config, client_secret_sealed FROM oauth_providers ORDER BY name", &[])?
+                .iter()
+                .map(|r| {
+                    Ok(StoredProvider { name: r.text(0)?, config: r.text(1)?, client_secret_sealed: r.opt_text(2)? })
+                })
+                .collect()
+        })
+        .await
+    }
+
+    /// Creates or replaces a provider. `secret`: `None` keeps the stored one.
+    pub async fn put_provider(
+        &self,
+        name: &str,
+        config: &str,
+        secret: Option<String>,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let (name, config) = (name.to_owned(), config.to_owned());
+        self.tx(move |c| {
+            let old = c
+                .query_opt("SELECT client_secret_sealed FROM oauth_providers WHERE name = $1", params![&name])?
+                .map(|r| r.opt_text(0))
+                .transpose()?
+                .flatten();
+            c.execute("DELETE FROM oauth_providers WHERE name = $1", params![&name])?;
+            c.execute(
+                "INSERT INTO oauth_providers (name, config, client_secret_sealed, updated_at) VALUES ($1, $2, $3, $4)",
+                params![name, config, secret.or(old), now.as_millisecond()],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Removes a provider registered through the admin API; false if there was none.
+    pub async fn delete_provider(&self, name: &str) -> Result<bool, StoreError> {
+        let name = name.to_owned();
+        self.read(move |c| Ok(c.execute("DELETE FROM oauth_providers WHERE name = $1", params![name])? > 0)).await
+    }
+
+    // ---- OAuth requests in flight ---------------------------------------------------------
+
+    /// Records a new authorization request; expired ones are purged on the way.
+    pub async fn insert_oauth_state(&self, s: OAuthState) -> Result<(), StoreError> {
+        self.tx(move |c| {
+            c.execute("DELETE FROM oauth_states WHERE expires_at < $1", params![s.created_at.as_millisecond()])?;
+            c.execute(
+                "INSERT INTO oauth_states (state_hash, purpose, provider, user_id, binding_hash, verifier_sealed,
+                                           nonce, created_at, expires_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                params![
+                    &s.state_hash,
+                    &s.purpose,
+                    &s.provider,
+                    s.user_id.map(|u| u.0),
+                    &s.binding_hash,
+                    &s.verifier_sealed,
+                    &s.nonce,
+                    s.created_at.as_millisecond(),
+                    s.expires_at.as_millisecond()
+                ],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Takes (reads and deletes, at once) the request a callback names: a
+    /// state can be used once only, whatever the outcome.
+    pub async fn take_oauth_state(&self, state_hash: &str) -> Result<Option<OAuthState>, StoreError> {
+        let h = state_hash.to_owned();
+        self.tx(move |c| {
+            let Some(r) = c.query_opt(
+                "DELETE FROM oauth_states WHERE state_hash = $1
+                 RETURNING state_hash, purpose, provider, user_id, binding_hash, verifier_sealed, nonce,
+                           created_at, expires_at",
+                params![h],
+            )?
+            else {
+                return Ok(None);
+            };
+            Ok(Some(OAuthState {
+                state_hash: r.text(0)?,
+                purpose: r.text(1)?,
+                provider: r.text(2)?,
+                user_id: r.opt_int(3)?.map(UserId),
+                binding_hash: r.text(4)?,
+                verifier_sealed: r.text(5)?,
+                nonce: r.text(6)?,
+                created_at: ts(r.int(7)?)?,
+                expires_at: ts(r.int(8)?)?,
+            }))
+        })
+        .await
+    }
+
+    // ---- calendar accounts ----------------------------------------------------------------
+
+    /// Stores a connection: a new account, or the same account (user,
+    /// provider, external id) made active again with new credentials.
+    /// Returns the account and whether it existed before.
+    pub async fn upsert_account(
+        &self,
+        n: NewAccount,
+        now: Timestamp,
+        connected: Audit,
+        reconnected: Audit,
+    ) -> Result<(CalendarAccount, bool), StoreError> {
+        self.tx(move |c| {
+            let now_ms = now.as_millisecond();
+            let existing = c
+                .query_opt(
+                    "SELECT id FROM calendar_accounts WHERE user_id = $1 AND provider = $2 AND external_id = $3",
+                    params![n.user_id.0, &n.provider, &n.external_id],
+                )?
+                .map(|r| r.int(0))
+                .transpose()?;
+            let expires = n.access_expires_at.map(|t| t.as_millisecond());
+            let id = match existing {
+                Some(id) => {
+                    c.execute(
+                        "UPDATE calendar_accounts SET display = $2, url = $3, status = 'active',
+                                credentials_sealed = $4, access_expires_at = $5, lease_owner = NULL,
+                                lease_until = NULL, last_error = NULL, updated_at = $6
+                         WHERE id = $1",
+                        params![id, &n.display, n.url.clone(), &n.credentials_sealed, expires, now_ms],
+                    )?;
+                    write_audit(c, now_ms, Some(n.user_id), Some(id), &reconnected)?;
+                    id
+                }
+                None => {
+                    let id = c
+                        .query_one(
+                            "INSERT INTO calendar_accounts (user_id, kind, provider, external_id, display, url, status,
+                                    credentials_sealed, access_expires_at, created_at, updated_at)
+                             VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $8, $9, $9) RETURNING id",
+                            params![
+                                n.user_id.0,
+                                &n.kind,
+                                &n.provider,
+                                &n.external_id,
+                                &n.display,
+                                n.url.clone(),
+                                &n.credentials_sealed,
+                                expires,
+                                now_ms
+                            ],
+                        )?
+                        .int(0)?;
+                    write_audit(c, now_ms, Some(n.user_id), Some(id), &connected)?;
+                    id
+                }
+            };
+            let acc =
+                c.query_one(&format!("SELECT {ACCOUNT_COLUMNS} FROM calendar_accounts WHERE id = $1"), params![id])?;
+            Ok((account(&acc)?, existing.is_some()))
+        })
+        .await
+    }
+
+    pub async fn account(&self, id: i64) -> Result<Option<CalendarAccount>, StoreError> {
+        self.read(move |c| {
+            c.query_opt(&format!("SELECT {ACCOUNT_COLUMNS} FROM calendar_accounts WHERE id = $1"), params![id])?
+                .map(|r| account(&r))
+                .transpose()
+        })
+        .await
+    }
+
+    pub async fn accounts_of(&self, user: UserId) -> Result<Vec<CalendarAccount>, StoreError> {
+        self.read(move |c| {
+            c.query(
+                &format!("SELECT {ACCOUNT_COLUMNS} FROM calendar_accounts WHERE user_id = $1 ORDER BY id"),
+                params![user.0],
+            )?
+            .iter()
+            .map(account)
+            .collect()
+        })
+        .await
+    }
+
+    /// Takes the account's refresh lease when nobody holds it (or theirs ran
+    /// out). Only the holder refreshes: with rotating refresh tokens two
+    /// refreshes at once would revoke each other.
+    pub async fn take_refresh_lease(
+        &self,
+        id: i64,
+        owner: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let owner = owner.to_owned();
+        self.tx(move |c| {
+            let n = c.execute(
+                "UPDATE calendar_accounts SET lease_owner = $2, lease_until = $3
+                 WHERE id = $1 AND status = 'active' AND (lease_until IS NULL OR lease_until < $4)",
+                params![id, owner, until.as_millisecond(), now.as_millisecond()],
+            )?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    /// Stores the outcome of a refresh (the new access token and, when the
+    /// server rotated it, the new refresh token) and gives the lease back, in
+    /// one transaction; false if the lease was no longer ours (nothing stored).
+    pub async fn finish_refresh(
+        &self,
+        id: i64,
+        owner: &str,
+        credentials_sealed: String,
+        access_expires_at: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let owner = owner.to_owned();
+        self.tx(move |c| {
+            let n = c.execute(
+                "UPDATE calendar_accounts SET credentials_sealed = $3, access_expires_at = $4, lease_owner = NULL,
+                        lease_until = NULL, last_error = NULL, updated_at = $5
+                 WHERE id = $1 AND lease_owner = $2",
+                params![
+                    id,
+                    owner,
+                    credentials_sealed,
+                    access_expires_at.map(|t| t.as_millisecond()),
+                    now.as_millisecond()
+                ],
+            )?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    /// Gives a lease back without change.
+    pub async fn release_lease(&self, id: i64, owner: &str, last_error: Option<String>) -> Result<(), StoreError> {
+        let owner = owner.to_owned();
+        self.read(move |c| {
+            c.execute(
+                "UPDATE calendar_accounts SET lease_owner = NULL, lease_until = NULL,
+                        last_error = COALESCE(CAST($3 AS TEXT), last_error)
+                 WHERE id = $1 AND lease_owner = $2",
+                params![id, owner, last_error],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// The provider no longer honours the grant: the account waits for the
+    /// user to reconnect (its exports are kept).
+    pub async fn mark_reconnect_required(
+        &self,
+        id: i64,
+        error: &str,
+        now: Timestamp,
+        audit: Audit,
+    ) -> Result<(), StoreError> {
+        let error = error.to_owned();
+        self.tx(move |c| {
+            let user = c
+                .query_opt("SELECT user_id FROM calendar_accounts WHERE id = $1", params![id])?
+                .map(|r| r.int(0))
+                .transpose()?
+                .map(UserId);
+            c.execute(
+                "UPDATE calendar_accounts SET status = 'reconnect_required', lease_owner = NULL, lease_until = NULL,
+                        last_error = $2, updated_at = $3
+                 WHERE id = $1",
+                params![id, error, now.as_millisecond()],
+            )?;
+            write_audit(c, now.as_millisecond(), user, Some(id), &audit)
+        })
+        .await
+    }
+
+    /// Deletes an account and its credentials.
+    pub async fn delete_account(&self, id: i64, now: Timestamp, audit: Audit) -> Result<bool, StoreError> {
+        self.tx(move |c| {
+            let Some(r) = c.query_opt("DELETE FROM calendar_accounts WHERE id = $1 RETURNING user_id", params![id])?
+            else {
+                return Ok(false);
+            };
+            let user = UserId(r.int(0)?);
+            write_audit(c, now.as_millisecond(), Some(user), Some(id), &audit)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    // ---- identities -----------------------------------------------------------------------
+
+    /// The user linked to an account at an OpenID provider.
+    pub async fn identity_user(&self, provider: &str, subject: &str) -> Result<Option<UserId>, StoreError> {
+        let (p, s) = (provider.to_owned(), subject.to_owned());
+        self.read(move |c| {
+            c.query_opt("SELECT user_id FROM user_identities WHERE provider = $1 AND subject = $2", params![p, s])?
+                .map(|r| Ok(UserId(r.int(0)?)))
+                .transpose()
+        })
+        .await
+    }
+
+    /// Links (provider, subject) to a user; refused when it is linked to
+    /// another user. Linking it again to the same user is no change.
+    pub async fn link_identity(
+        &self,
+        provider: &str,
+        subject: &str,
+        user: UserId,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let (p, s) = (provider.to_owned(), subject.to_owned());
+        self.tx(move |c| {
+            match c.query_opt(
+                "SELECT user_id FROM user_identities WHERE provider = $1 AND subject = $2",
+                params![&p, &s],
+            )? {
+                Some(r) if r.int(0)? == user.0 => Ok(()),
+                Some(_) => {
+                    Err(StoreError::Conflict(format!("this account at {p} is already linked to another flowcal user")))
+                }
+                None => {
+                    c.execute(
+                        "INSERT INTO user_identities (provider, subject, user_id, created_at) VALUES ($1, $2, $3, $4)",
+                        params![p, s, user.0, now.as_millisecond()],
+                    )?;
+                    Ok(())
+                }
+            }
+        })
+        .await
+    }
+
+    // ---- audit ----------------------------------------------------------------------------
+
+    pub async fn audit(
+        &self,
+        user: Option<UserId>,
+        account: Option<i64>,
+        entry: Audit,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.read(move |c| write_audit(c, now.as_millisecond(), user, account, &entry)).await
+    }
+
+    /// The newest entries first; of one user, or of everyone.
+    pub async fn audit_log(&self, user: Option<UserId>, limit: i64) -> Result<Vec<AuditRecord>, StoreError> {
+        self.read(move |c| {
+            c.query(
+                "SELECT id, at, user_id, account_id, action, detail FROM audit_log
+                 WHERE ($1 = 0 OR user_id = $2) ORDER BY id DESC LIMIT $3",
+                params![i64::from(user.is_some()), user.map_or(0, |u| u.0), limit],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(AuditRecord {
+                    id: r.int(0)?,
+                    at: ts(r.int(1)?)?,
+                    user_id: r.opt_int(2)?.map(UserId),
+                    account_id: r.opt_int(3)?,
+                    action: r.text(4)?,
+                    detail: r.text(5)?,
+                })
+            })
+            .collect()
+        })
+        .await
+    }
+
+    // ---- re-sealing -----------------------------------------------------------------------
+
+    /// Every sealed value in a column: (row key, sealed value).
+    pub async fn sealed_values(&self, col: SealedColumn) -> Result<Vec<(String, String)>, StoreError> {
+        let (table, key, value) = col.sql();
+        self.read(move |c| {
+            c.query(&format!("SELECT {key}, {value} FROM {table} WHERE {value} IS NOT NULL"), &[])?
+                .iter()
+                .map(|r| Ok((r.text(0)?, r.text(1)?)))
+                .collect()
+        })
+        .await
+    }
+
+    /// Replaces a sealed value if it is still `old` (a concurrent change wins).
+    pub async fn reseal(&self, col: SealedColumn, row: &str, old: &str, new: &str) -> Result<bool, StoreError> {
+        let (table, key, value) = col.sql();
+        let (row, old, new) = (row.to_owned(), old.to_owned(), new.to_owned());
+        self.read(move |c| {
+            Ok(c.execute(
+                &format!("UPDATE {table} SET {value} = $1 WHERE {key} = $2 AND {value} = $3"),
+                params![new, row, old],
+            )? == 1)
+        })
+        .await
+    }
+}

@@ -1,0 +1,756 @@
+//! Proxy access against real peers: the OpenID Connect / OAuth 2.0 server
+//! oidc-provider (npm) and the CalDAV server Radicale (PyPI), both installed
+//! by `scripts/test` and started here, one per test, on 127.0.0.1.
+//!
+//! The browser is a plain HTTP client with a cookie jar: it follows the
+//! authorization server's redirects (its interaction route signs in the user
+//! named by `login_hint` and grants the requested scopes) until the answer
+//! points back at flowcal's `/oauth/callback`.
+
+use crate::support::{TestApp, TestDb};
+use flowcal_connect::seal::Keyring;
+use reqwest::{Client, Method, StatusCode, Url};
+use serde_json::{json, Value as Json};
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+
+const CLIENT_SECRET: &str = "peer-client-secret-7f3a9c";
+const SCOPES: &[&str] = &["openid", "offline_access", "email", "calendar"];
+
+// ---- captured logs --------------------------------------------------------------------------
+
+#[derive(Clone)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Every log line of this test binary, at debug level for all targets.
+fn logs() -> &'static Arc<Mutex<Vec<u8>>> {
+    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        let w = Capture(buf.clone());
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("debug")
+            .with_ansi(false)
+            .with_writer(move || w.clone())
+            .try_init();
+        buf
+    })
+}
+
+// ---- peers ----------------------------------------------------------------------------------
+
+fn peer_env(var: &str, what: &str) -> Option<String> {
+    match std::env::var(var).ok().filter(|s| !s.is_empty()) {
+        Some(v) => Some(v),
+        None => {
+            assert!(
+                std::env::var("FLOWCAL_REQUIRE_PEERS").is_err(),
+                "FLOWCAL_REQUIRE_PEERS is set but {var} is not: the {what} peer is missing"
+            );
+            eprintln!("NOT RUN: needs {var} ({what}; scripts/test installs it)");
+            None
+        }
+    }
+}
+
+/// A running oidc-provider; stopped when dropped (and when this process dies,
+/// as its stdin closes).
+struct Oidc {
+    child: Child,
+    issuer: String,
+}
+
+impl Oidc {
+    fn start(redirect_uri: &str, extra: Json) -> Option<Oidc> {
+        let script = peer_env("FLOWCAL_OIDC_PEER", "oidc-provider")?;
+        let mut arg = json!({
+            "clients": [{"client_id": "flowcal", "client_secret": CLIENT_SECRET, "redirect_uris": [redirect_uri]}],
+            "resource_scopes": "calendar",
+            "access_token_ttl": 3600,
+        });
+        if let (Some(a), Some(e)) = (arg.as_object_mut(), extra.as_object()) {
+            a.extend(e.clone());
+        }
+        let mut child = Command::new("node")
+            .arg(script)
+            .arg(arg.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("node must run the oidc-provider peer");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let issuer = line.trim().strip_prefix("READY ").unwrap_or_else(|| panic!("peer said: {line}")).to_owned();
+        Some(Oidc { child, issuer })
+    }
+
+    async fn stats(&self) -> Json {
+        reqwest::get(format!("{}/_test/stats", self.issuer)).await.unwrap().json().await.unwrap()
+    }
+
+    /// RFC 7009 revocation, as the user revoking flowcal's access at the provider.
+    async fn revoke(&self, token: &str) {
+        let r = Client::new()
+            .post(format!("{}/token/revocation", self.issuer))
+            .basic_auth("flowcal", Some(CLIENT_SECRET))
+            .form(&[("token", token), ("token_type_hint", "refresh_token")])
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{}", r.status());
+    }
+
+    /// RFC 7662 introspection: is the token active?
+    async fn active(&self, token: &str) -> bool {
+        let r: Json = Client::new()
+            .post(format!("{}/token/introspection", self.issuer))
+            .basic_auth("flowcal", Some(CLIENT_SECRET))
+            .form(&[("token", token)])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        r["active"].as_bool().unwrap()
+    }
+}
+
+impl Drop for Oidc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A browser: a cookie jar, redirects followed by hand.
+struct Browser {
+    http: Client,
+}
+
+impl Browser {
+    fn new() -> Browser {
+        Browser {
+            http: Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+        }
+    }
+
+    async fn login(&self, t: &TestApp, login: &str) {
+        let r = self
+            .http
+            .post(format!("{}/login", t.base))
+            .form(&[("login", login), ("password", "password-123")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{login} signs in");
+    }
+
+    async fn api(&self, t: &TestApp, method: Method, path: &str, body: Json) -> (u16, Json) {
+        let r = self.http.request(method, format!("{}{path}", t.base)).json(&body).send().await.unwrap();
+        crate::support::read(r).await
+    }
+
+    /// Follows the authorization server's redirects until one points at
+    /// flowcal's callback; returns that URL (not yet visited).
+    async fn authorize(&self, url: &str, callback_prefix: &str) -> Url {
+        let mut url = Url::parse(url).unwrap();
+        for _ in 0..20 {
+            if url.as_str().starts_with(callback_prefix) {
+                return url;
+            }
+            let r = self.http.get(url.clone()).send().await.unwrap();
+            assert!(r.status().is_redirection(), "{url} answered {}: {}", r.status(), r.text().await.unwrap());
+            let loc = r.headers()["location"].to_str().unwrap().to_owned();
+            url = url.join(&loc).unwrap();
+        }
+        panic!("too many redirects");
+    }
+
+    /// Visits a callback URL; returns the status and the page text.
+    async fn visit(&self, url: &Url) -> (u16, String) {
+        let r = self.http.get(url.clone()).send().await.unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+
+    /// Starts connecting at `provider` and brings back the callback URL.
+    async fn start_connect(&self, t: &TestApp, provider: &str, hint: &str) -> Url {
+        let (s, b) = self
+            .api(t, Method::POST, &format!("/api/v1/calendar-accounts/oauth/{provider}"), json!({"login_hint": hint}))
+            .await;
+        assert_eq!(s, 200, "{b}");
+        self.authorize(b["authorization_url"].as_str().unwrap(), &format!("{}/oauth/callback", t.base)).await
+    }
+}
+
+fn query(url: &Url, key: &str) -> Option<String> {
+    url.query_pairs().find(|(k, _)| k == key).map(|(_, v)| v.into_owned())
+}
+
+fn with_query(url: &Url, key: &str, value: Option<&str>) -> Url {
+    let pairs: Vec<(String, String)> = url.query_pairs().into_owned().filter(|(k, _)| k != key).collect();
+    let mut u = url.clone();
+    u.set_query(None);
+    {
+        let mut q = u.query_pairs_mut();
+        for (k, v) in &pairs {
+            q.append_pair(k, v);
+        }
+        if let Some(v) = value {
+            q.append_pair(key, v);
+        }
+    }
+    u
+}
+
+/// The credentials stored for an account, opened with the key file (as an
+/// operator holding the key could).
+async fn stored_credentials(t: &TestApp, id: i64) -> (String, Json) {
+    let acc = t.app.store.account(id).await.unwrap().unwrap();
+    let ring = Keyring::load(&t.app.config.secret_key_file).unwrap();
+    let plain = ring.open_string("account-credentials", &acc.credentials_sealed).unwrap();
+    (acc.credentials_sealed, serde_json::from_str(&plain).unwrap())
+}
+
+async fn accounts(t: &TestApp, token: &str) -> Vec<Json> {
+    let (s, b) = t.get("/api/v1/calendar-accounts", token).await;
+    assert_eq!(s, 200);
+    b["accounts"].as_array().unwrap().clone()
+}
+
+async fn put_provider(t: &TestApp, admin: &str, name: &str, body: Json) {
+    let (s, b) = t.call(Method::PUT, &format!("/api/v1/admin/providers/{name}"), admin, Some(body)).await;
+    assert_eq!(s, 200, "{b}");
+}
+
+fn generic_provider(issuer: &str) -> Json {
+    json!({"kind": "oauth", "display_name": "Peer", "client_id": "flowcal", "client_secret": CLIENT_SECRET,
+           "issuer": issuer, "scopes": SCOPES})
+}
+
+/// An app whose clock is the real time (ID tokens carry real times).
+async fn app_now(db: TestDb) -> TestApp {
+    let t = TestApp::spawn(db).await;
+    t.clock.set(jiff::Timestamp::now());
+    t
+}
+
+// ---- the whole OAuth life cycle -------------------------------------------------------------
+
+async fn oauth_life_cycle(db: TestDb) {
+    logs();
+    let t = app_now(db).await;
+    let callback = format!("{}/oauth/callback", t.base);
+    let Some(peer) = Oidc::start(&callback, json!({})) else { return };
+    let admin = t.user("root", true, &[]).await;
+    let alice = t.user("alice", false, &[]).await;
+    put_provider(&t, &admin, "peer", generic_provider(&peer.issuer)).await;
+    // Only administrators manage connectivity; the secret is never shown.
+    let (s, _) = t.call(Method::PUT, "/api/v1/admin/providers/x", &alice, Some(generic_provider(&peer.issuer))).await;
+    assert_eq!(s, 403);
+    let (s, view) = t.get("/api/v1/admin/connectivity", &admin).await;
+    assert_eq!(s, 200);
+    assert_eq!(view["providers"]["peer"]["client_secret_set"], true);
+    assert_eq!(view["providers"]["peer"]["redirect_uri"], callback.as_str());
+    assert!(!view.to_string().contains(CLIENT_SECRET));
+
+    let browser = Browser::new();
+    browser.login(&t, "alice").await;
+    let connect = "/api/v1/calendar-accounts/oauth/peer";
+
+    // Enablement: the user's own switch, then the administrator's policy.
+    let (s, b) = browser.api(&t, Method::POST, connect, json!({})).await;
+    assert_eq!(s, 403);
+    assert!(b["error"]["message"].as_str().unwrap().contains("your account settings"), "{b}");
+    let (s, _) = browser.api(&t, Method::PATCH, "/api/v1/me/settings", json!({"calendar_export": true})).await;
+    assert_eq!(s, 200);
+    let (s, _) = t
+        .call(Method::PATCH, "/api/v1/admin/settings", &admin, Some(json!({"calendar_export": {"allow": "no one"}})))
+        .await;
+    assert_eq!(s, 200);
+    let (s, b) = browser.api(&t, Method::POST, connect, json!({})).await;
+    assert_eq!(s, 403);
+    assert!(b["error"]["message"].as_str().unwrap().contains("administrator"), "{b}");
+    let (s, _) = t
+        .call(Method::PATCH, "/api/v1/admin/settings", &admin, Some(json!({"calendar_export": {"allow": ["alice"]}})))
+        .await;
+    assert_eq!(s, 200);
+
+    // The authorization request: code flow, PKCE S256, state, nonce, exact redirect URI.
+    let (s, b) = browser.api(&t, Method::POST, connect, json!({"login_hint": "alice@example.com"})).await;
+    assert_eq!(s, 200, "{b}");
+    let auth = Url::parse(b["authorization_url"].as_str().unwrap()).unwrap();
+    assert!(auth.as_str().starts_with(&format!("{}/auth?", peer.issuer)), "{auth}");
+    assert_eq!(query(&auth, "response_type").as_deref(), Some("code"));
+    assert_eq!(query(&auth, "code_challenge_method").as_deref(), Some("S256"));
+    assert_eq!(query(&auth, "code_challenge").map(|c| c.len()), Some(43));
+    assert_eq!(query(&auth, "redirect_uri").as_deref(), Some(callback.as_str()));
+    assert!(query(&auth, "state").is_some_and(|s| s.len() >= 43));
+    assert!(query(&auth, "nonce").is_some_and(|s| s.len() >= 43));
+    let back = browser.authorize(auth.as_str(), &callback).await;
+    let code = query(&back, "code").unwrap();
+    assert_eq!(query(&back, "iss").as_deref(), Some(peer.issuer.as_str()));
+    let (s, page) = browser.visit(&back).await;
+    assert_eq!(s, 200, "{page}");
+    assert!(page.contains("Calendar connected"), "{page}");
+    // A replayed answer is refused: the state was used up.
+    let (s, page) = browser.visit(&back).await;
+    assert_eq!(s, 400);
+    assert!(page.contains("already used"), "{page}");
+
+    let list = accounts(&t, &alice).await;
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!((list[0]["kind"].as_str(), list[0]["status"].as_str()), (Some("oauth"), Some("active")));
+    let id = list[0]["id"].as_i64().unwrap();
+    let (sealed, creds) = stored_credentials(&t, id).await;
+    let first_access = creds["access_token"].as_str().unwrap().to_owned();
+    let first_refresh = creds["refresh_token"].as_str().unwrap().to_owned();
+    assert!(!sealed.contains(&first_access) && !sealed.contains(&first_refresh));
+    assert!(peer.active(&first_refresh).await);
+    let mut secrets = vec![CLIENT_SECRET.to_owned(), code, first_access.clone(), first_refresh.clone()];
+
+    // A fresh token is used as it is; one that expires within minutes is refreshed.
+    assert_eq!(t.app.access_token(id).await.unwrap(), first_access);
+    assert_eq!(peer.stats().await["refresh_grants"], 0);
+    t.clock.set(jiff::Timestamp::now() + jiff::SignedDuration::from_secs(3600 - 120));
+    let second = t.app.access_token(id).await.unwrap();
+    assert_ne!(second, first_access);
+    assert_eq!(peer.stats().await["refresh_grants"], 1);
+    let (_, creds) = stored_credentials(&t, id).await;
+    let second_refresh = creds["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(second_refresh, first_refresh, "the server rotates refresh tokens; the new one is stored");
+    secrets.extend([second.clone(), second_refresh.clone()]);
+
+    // Single flight across processes: a second application over the same
+    // database, and eight refreshes at once. With rotating refresh tokens, a
+    // second refresh with the same token would make the server revoke the grant.
+    let other = flowcal_server::build(t.app.config.clone(), t.clock.clone()).await.unwrap();
+    t.clock.set(jiff::Timestamp::now() + jiff::SignedDuration::from_secs(2 * 3600));
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let app = if i % 2 == 0 { t.app.clone() } else { other.clone() };
+        tasks.push(tokio::spawn(async move { app.access_token(id).await }));
+    }
+    let mut got = Vec::new();
+    for task in tasks {
+        got.push(task.await.unwrap().expect("every concurrent caller gets a token"));
+    }
+    assert!(got.iter().all(|g| *g == got[0]), "one refresh served everyone");
+    assert_eq!(peer.stats().await["refresh_grants"], 2);
+    let (_, creds) = stored_credentials(&t, id).await;
+    let third_refresh = creds["refresh_token"].as_str().unwrap().to_owned();
+    assert!(peer.active(&third_refresh).await, "the grant survived the concurrent refreshes");
+    secrets.extend([got[0].clone(), third_refresh.clone()]);
+
+    // The user revokes flowcal's access at the provider: the next refresh gets
+    // invalid_grant, and the account waits for the user to reconnect.
+    peer.revoke(&third_refresh).await;
+    t.clock.set(jiff::Timestamp::now() + jiff::SignedDuration::from_secs(3 * 3600));
+    let e = t.app.access_token(id).await.unwrap_err();
+    assert_eq!(e.status().as_u16(), 409, "{e}");
+    let list = accounts(&t, &alice).await;
+    assert_eq!(list[0]["status"], "reconnect_required");
+    assert!(list[0]["message"].as_str().unwrap().contains("connect this calendar again"), "{list:?}");
+    let e = t.app.access_token(id).await.unwrap_err();
+    assert!(e.to_string().contains("connected again"), "{e}");
+
+    // Reconnecting makes the same account active again.
+    t.clock.set(jiff::Timestamp::now());
+    let back = browser.start_connect(&t, "peer", "alice@example.com").await;
+    secrets.push(query(&back, "code").unwrap());
+    let (s, page) = browser.visit(&back).await;
+    assert_eq!(s, 200, "{page}");
+    assert!(page.contains("Calendar reconnected"), "{page}");
+    let list = accounts(&t, &alice).await;
+    assert_eq!(list.len(), 1);
+    assert_eq!((list[0]["id"].as_i64(), list[0]["status"].as_str()), (Some(id), Some("active")));
+    let (_, creds) = stored_credentials(&t, id).await;
+    let last_refresh = creds["refresh_token"].as_str().unwrap().to_owned();
+    secrets.extend([creds["access_token"].as_str().unwrap().to_owned(), last_refresh.clone()]);
+    assert!(peer.active(&last_refresh).await);
+
+    // Another user cannot see or disconnect it.
+    let bob = t.user("bob", false, &[]).await;
+    let (s, _) = t.call(Method::DELETE, &format!("/api/v1/calendar-accounts/{id}"), &bob, None).await;
+    assert_eq!(s, 404);
+
+    // Disconnecting revokes at the provider, then deletes the credentials.
+    let (s, b) = t.call(Method::DELETE, &format!("/api/v1/calendar-accounts/{id}"), &alice, None).await;
+    assert_eq!(s, 204, "{b}");
+    assert!(!peer.active(&last_refresh).await, "introspection says the grant is gone");
+    assert!(accounts(&t, &alice).await.is_empty());
+    assert!(t.app.store.account(id).await.unwrap().is_none());
+
+    // The audit log tells the story, without secrets.
+    let (s, b) = t.get("/api/v1/audit", &alice).await;
+    assert_eq!(s, 200);
+    let actions: Vec<&str> = b["entries"].as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
+    assert_eq!(actions, ["account_disconnected", "account_reconnected", "refresh_failed", "account_connected"]);
+    let (s, all) = t.get("/api/v1/audit?all=true", &alice).await;
+    assert_eq!(s, 403, "{all}");
+    let (s, all) = t.get("/api/v1/audit?all=true", &admin).await;
+    assert_eq!(s, 200);
+    let everything = format!("{b} {all} {view}");
+    for secret in &secrets {
+        assert!(!everything.contains(secret.as_str()), "an API answer shows a secret");
+    }
+    // ... and no log line holds any of them.
+    let log = String::from_utf8_lossy(&logs().lock().unwrap()).into_owned();
+    assert!(log.contains("reconnect required"), "the logs were captured");
+    for secret in &secrets {
+        assert!(!log.contains(secret.as_str()), "a log line shows a secret");
+    }
+}
+
+crate::on_both_backends!(oauth_life_cycle);
+
+// ---- refusals ---------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oauth_callbacks_that_are_refused() {
+    let t = app_now(TestDb::sqlite()).await;
+    let callback = format!("{}/oauth/callback", t.base);
+    let Some(peer) = Oidc::start(&callback, json!({})) else { return };
+    let Some(evil) = Oidc::start(&callback, json!({})) else { return };
+    let admin = t.user("root", true, &[]).await;
+    let alice = t.user("alice", false, &[]).await;
+    t.user("bob", false, &[]).await;
+    put_provider(&t, &admin, "peer", generic_provider(&peer.issuer)).await;
+    put_provider(&t, &admin, "evil", generic_provider(&evil.issuer)).await;
+    // A Google-kind provider (its endpoints pointed at the peer) restricted to one domain.
+    put_provider(
+        &t,
+        &admin,
+        "gw",
+        json!({"kind": "google", "client_id": "flowcal", "client_secret": CLIENT_SECRET,
+               "issuer": peer.issuer, "authorization_endpoint": format!("{}/auth", peer.issuer),
+               "token_endpoint": format!("{}/token", peer.issuer), "jwks_uri": format!("{}/jwks", peer.issuer),
+               "revocation_endpoint": format!("{}/token/revocation", peer.issuer),
+               "token_auth": "client_secret_basic", "scopes": ["openid", "email", "calendar"],
+               "allowed_domains": ["example.com"]}),
+    )
+    .await;
+    let browser = Browser::new();
+    browser.login(&t, "alice").await;
+    let (s, _) = browser.api(&t, Method::PATCH, "/api/v1/me/settings", json!({"calendar_export": true})).await;
+    assert_eq!(s, 200);
+    let none = |t: &TestApp| {
+        let t = t.app.clone();
+        async move { t.store.accounts_of(t.store.user_by_login("alice").await.unwrap().unwrap().id).await.unwrap() }
+    };
+
+    // No state at all.
+    let (s, page) = browser.visit(&Url::parse(&format!("{callback}?code=x&iss=y")).unwrap()).await;
+    assert_eq!(s, 400);
+    assert!(page.contains("no state"), "{page}");
+
+    // Another user's answer: refused, and the state is gone for its owner too.
+    let back = browser.start_connect(&t, "peer", "alice@example.com").await;
+    let mallory = Browser::new();
+    mallory.login(&t, "bob").await;
+    let (s, page) = mallory.visit(&back).await;
+    assert_eq!(s, 403, "{page}");
+    let (s, _) = browser.visit(&back).await;
+    assert_eq!(s, 400);
+    // Without any session.
+    let back = browser.start_connect(&t, "peer", "alice@example.com").await;
+    let (s, _) = Browser::new().visit(&back).await;
+    assert_eq!(s, 403);
+
+    // A wrong or missing iss (the server announces that it always sends it).
+    let back = browser.start_connect(&t, "peer", "alice@example.com").await;
+    let (s, page) = browser.visit(&with_query(&back, "iss", Some("http://127.0.0.1:1"))).await;
+    assert_eq!(s, 400);
+    assert!(page.contains("names the authorization server"), "{page}");
+    let back = browser.start_connect(&t, "peer", "alice@example.com").await;
+    let (s, page) = browser.visit(&with_query(&back, "iss", None)).await;
+    assert_eq!(s, 400);
+    assert!(page.contains("lacks the iss"), "{page}");
+
+    // Mix-up: the request went to "peer"; a second server answers with its own code.
+    let back_peer = browser.start_connect(&t, "peer", "alice@example.com").await;
+    let back_evil = browser.start_connect(&t, "evil", "alice@example.com").await;
+    let mixed =
+        with_query(&with_query(&back_peer, "code", query(&back_evil, "code").as_deref()), "iss", Some(&evil.issuer));
+    let (s, page) = browser.visit(&mixed).await;
+    assert_eq!(s, 400, "{page}");
+    assert!(page.contains("names the authorization server"), "{page}");
+
+    // Expired: more than ten minutes between the start and the answer.
+    let back = browser.start_connect(&t, "peer", "alice@example.com").await;
+    t.clock.set(jiff::Timestamp::now() + jiff::SignedDuration::from_mins(11));
+    let (s, page) = browser.visit(&back).await;
+    assert_eq!(s, 400);
+    assert!(page.contains("expired"), "{page}");
+    t.clock.set(jiff::Timestamp::now());
+
+    // The user declines at the provider.
+    let back = browser.start_connect(&t, "peer", "alice+deny@example.com").await;
+    assert_eq!(query(&back, "error").as_deref(), Some("access_denied"));
+    let (s, page) = browser.visit(&back).await;
+    assert_eq!(s, 200);
+    assert!(page.contains("You declined access at Peer"), "{page}");
+
+    // The user grants less than flowcal needs. (A new browser each time from
+    // here: the provider's own session would otherwise sign in the last user.)
+    let fresh = || async {
+        let b = Browser::new();
+        b.login(&t, "alice").await;
+        b
+    };
+    let browser = fresh().await;
+    let back = browser.start_connect(&t, "peer", "alice+partial@example.com").await;
+    let (s, page) = browser.visit(&back).await;
+    assert_eq!(s, 403, "{page}");
+    assert!(page.contains("missing: calendar"), "{page}");
+
+    // Google: domain hint and offline access requested; the hd claim decides.
+    let (s, b) = browser.api(&t, Method::POST, "/api/v1/calendar-accounts/oauth/gw", json!({})).await;
+    assert_eq!(s, 200);
+    let auth = Url::parse(b["authorization_url"].as_str().unwrap()).unwrap();
+    assert_eq!(query(&auth, "hd").as_deref(), Some("example.com"));
+    assert_eq!(query(&auth, "access_type").as_deref(), Some("offline"));
+    assert_eq!(query(&auth, "prompt").as_deref(), Some("consent"));
+    for (hint, why) in [("eve@evil.example", "domain evil.example"), ("carol", "belongs to no such domain")] {
+        let browser = fresh().await;
+        let back = browser.start_connect(&t, "gw", hint).await;
+        let (s, page) = browser.visit(&back).await;
+        assert_eq!(s, 403, "{hint}: {page}");
+        assert!(page.contains(why), "{page}");
+    }
+    assert!(none(&t).await.is_empty(), "no refused answer created an account");
+    let browser = fresh().await;
+    let back = browser.start_connect(&t, "gw", "alice@example.com").await;
+    let (s, page) = browser.visit(&back).await;
+    assert_eq!(s, 200, "{page}");
+    assert_eq!(none(&t).await.len(), 1);
+    let _ = alice;
+}
+
+// ---- signing in with the same connectivity -------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_with_an_openid_provider() {
+    let t = app_now(TestDb::sqlite()).await;
+    let callback = format!("{}/oauth/callback", t.base);
+    let Some(peer) = Oidc::start(&callback, json!({})) else { return };
+    let admin = t.user("root", true, &[]).await;
+    t.user("alice", false, &[]).await;
+    let mut cfg = generic_provider(&peer.issuer);
+    cfg["sign_in"] = json!(true);
+    put_provider(&t, &admin, "peer", cfg.clone()).await;
+
+    let sign_in = |b: &Browser, hint: &'static str| {
+        let (http, base, callback) = (b.http.clone(), t.base.clone(), callback.clone());
+        async move {
+            let r = http.get(format!("{base}/login/oauth/peer")).send().await.unwrap();
+            assert_eq!(r.status(), 303);
+            let url = r.headers()["location"].to_str().unwrap().to_owned();
+            let url = format!("{url}&login_hint={hint}");
+            let b = Browser { http };
+            (b.authorize(&url, &callback).await, b)
+        }
+    };
+
+    // Not linked yet: refused, no account created.
+    let b = Browser::new();
+    let (back, b) = sign_in(&b, "alice@example.com").await;
+    let (s, page) = b.visit(&back).await;
+    assert_eq!(s, 403, "{page}");
+    assert!(page.contains("no flowcal account is linked"), "{page}");
+
+    // Alice links it by connecting a calendar while signed in with her password.
+    let alice = Browser::new();
+    alice.login(&t, "alice").await;
+    alice.api(&t, Method::PATCH, "/api/v1/me/settings", json!({"calendar_export": true})).await;
+    let back = alice.start_connect(&t, "peer", "alice@example.com").await;
+    assert_eq!(alice.visit(&back).await.0, 200);
+
+    // Now she signs in with the provider, in a new browser.
+    let b = Browser::new();
+    let (back, b) = sign_in(&b, "alice@example.com").await;
+    let (s, _) = b.visit(&back).await;
+    assert_eq!(s, 303);
+    let (s, me) = b.api(&t, Method::GET, "/api/v1/me", json!({})).await;
+    assert_eq!((s, me["login"].as_str()), (200, Some("alice")), "{me}");
+
+    // An answer brought to another browser is refused.
+    let b1 = Browser::new();
+    let (back, _) = sign_in(&b1, "alice@example.com").await;
+    let (s, _) = Browser::new().visit(&back).await;
+    assert_eq!(s, 403);
+
+    // With create_users, a first sign-in creates the account.
+    cfg["create_users"] = json!(true);
+    put_provider(&t, &admin, "peer", cfg).await;
+    let b = Browser::new();
+    let (back, b) = sign_in(&b, "dora@example.com").await;
+    assert_eq!(b.visit(&back).await.0, 303);
+    let (_, me) = b.api(&t, Method::GET, "/api/v1/me", json!({})).await;
+    assert_eq!(me["login"], "dora");
+
+    // Password sign-in can be turned off.
+    let (s, _) =
+        t.call(Method::PATCH, "/api/v1/admin/settings", &admin, Some(json!({"sign_in": {"password": false}}))).await;
+    assert_eq!(s, 200);
+    let r = Browser::new()
+        .http
+        .post(format!("{}/login", t.base))
+        .form(&[("login", "alice"), ("password", "password-123")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(r.text().await.unwrap().contains("sign in with Peer"));
+}
+
+// ---- CalDAV with an app password (Radicale) ------------------------------------------------
+
+struct Radicale {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Radicale {
+    async fn start() -> Option<Radicale> {
+        let python = peer_env("FLOWCAL_PEER_PYTHON", "Radicale")?;
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        std::fs::write(dir.path().join("users"), "alice:app-password-1\n").unwrap();
+        let config = format!(
+            "[server]\nhosts = 127.0.0.1:{port}\n[auth]\ntype = htpasswd\nhtpasswd_filename = {d}/users\n\
+             htpasswd_encryption = plain\n[rights]\ntype = owner_only\n[storage]\nfilesystem_folder = {d}/data\n",
+            d = dir.path().display()
+        );
+        std::fs::write(dir.path().join("config"), config).unwrap();
+        let child = Command::new(python)
+            .args(["-m", "radicale", "--config"])
+            .arg(dir.path().join("config"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Stopped by Drop from here on, also when it never comes up.
+        let radicale = Radicale { child, port, _dir: dir };
+        for _ in 0..200 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+                return Some(radicale);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("Radicale did not start on port {port}");
+    }
+}
+
+impl Drop for Radicale {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn caldav_with_an_app_password_and_key_rotation() {
+    let t = TestApp::spawn(TestDb::sqlite()).await;
+    let Some(radicale) = Radicale::start().await else { return };
+    let admin = t.user("root", true, &[]).await;
+    let alice = t.user("alice", false, &[]).await;
+    let (s, _) = t.call(Method::PATCH, "/api/v1/me/settings", &alice, Some(json!({"calendar_export": true}))).await;
+    assert_eq!(s, 200);
+    let port = radicale.port;
+    let connect = |url: String, password: &'static str| {
+        let t = &t;
+        let alice = alice.clone();
+        async move {
+            t.post(
+                "/api/v1/calendar-accounts/caldav",
+                &alice,
+                json!({"url": url, "username": "alice", "password": password}),
+            )
+            .await
+        }
+    };
+    let allow = |hosts: Json, networks: Json| {
+        let t = &t;
+        let admin = admin.clone();
+        async move {
+            let body = json!({"caldav": {"allowed_hosts": hosts, "allowed_networks": networks}});
+            let (s, b) = t.call(Method::PATCH, "/api/v1/admin/settings", &admin, Some(body)).await;
+            assert_eq!(s, 200, "{b}");
+        }
+    };
+    let url = format!("http://127.0.0.1:{port}/");
+
+    // Not on the allow-list: refused before anything is fetched.
+    let (s, b) = connect(url.clone(), "app-password-1").await;
+    assert_eq!(s, 403, "{b}");
+    assert!(b["error"]["message"].as_str().unwrap().contains("the administrator must allow it"), "{b}");
+    let (s, b) = connect(format!("http://localhost:{port}/"), "app-password-1").await;
+    assert_eq!(s, 403, "{b}");
+    assert!(b["error"]["message"].as_str().unwrap().contains("has not allowed"), "{b}");
+    // Listing a name that resolves to loopback does not open loopback.
+    allow(json!([format!("localhost:{port}")]), json!([])).await;
+    let (s, b) = connect(format!("http://localhost:{port}/"), "app-password-1").await;
+    assert_eq!(s, 403, "{b}");
+    assert!(b["error"]["message"].as_str().unwrap().contains("127.0.0.1"), "{b}");
+    // A bad allow-list is refused.
+    let (s, _) = t
+        .call(
+            Method::PATCH,
+            "/api/v1/admin/settings",
+            &admin,
+            Some(json!({"caldav": {"allowed_hosts": [], "allowed_networks": ["10.0.0.0/33"]}})),
+        )
+        .await;
+    assert_eq!(s, 422);
+
+    // The administrator allows the loopback address itself.
+    allow(json!([format!("127.0.0.1:{port}")]), json!([])).await;
+    let (s, b) = connect(url.clone(), "wrong-password").await;
+    assert_eq!(s, 422, "{b}");
+    assert!(b["error"]["message"].as_str().unwrap().contains("refused the username or app password"), "{b}");
+    assert!(accounts(&t, &alice).await.is_empty(), "nothing stored after a wrong password");
+    let (s, b) = connect(url.clone(), "app-password-1").await;
+    assert_eq!(s, 201, "{b}");
+    assert_eq!((b["kind"].as_str(), b["status"].as_str()), (Some("caldav"), Some("active")));
+    assert!(!b.to_string().contains("app-password-1"));
+    let id = b["id"].as_i64().unwrap();
+    let (sealed, creds) = stored_credentials(&t, id).await;
+    assert_eq!(creds["password"], "app-password-1");
+    assert!(!sealed.contains("app-password-1"));
+    // Connecting again updates the same account.
+    let (s, b) = connect(url.clone(), "app-password-1").await;
+    assert_eq!((s, b["id"].as_i64()), (200, Some(id)));
+
+    // Key rotation: every sealed value moves to the new key; the old key goes.
+    put_provider(&t, &admin, "peer", generic_provider("http://127.0.0.1:9")).await;
+    let old_key = Keyring::load(&t.app.config.secret_key_file).unwrap().current_id().to_owned();
+    let r = t.app.rotate_secrets().await.unwrap();
+    assert_ne!(r.new_key, old_key);
+    assert_eq!(r.resealed, 2, "the account's credentials and the provider's client secret");
+    assert_eq!(r.retired_keys, vec![old_key.clone()]);
+    let file = Keyring::load(&t.app.config.secret_key_file).unwrap();
+    assert_eq!(file.key_ids(), vec![r.new_key.clone()]);
+    let (sealed, creds) = stored_credentials(&t, id).await;
+    assert!(sealed.starts_with(&format!("fc1:{}:", r.new_key)));
+    assert_eq!(creds["password"], "app-password-1");
+    let c = t.app.connectivity().await.unwrap();
+    assert_eq!(c.providers["peer"].client_secret.as_deref(), Some(CLIENT_SECRET));
+
+    let (s, _) = t.call(Method::DELETE, &format!("/api/v1/calendar-accounts/{id}"), &alice, None).await;
+    assert_eq!(s, 204);
+    assert!(accounts(&t, &alice).await.is_empty());
+}
