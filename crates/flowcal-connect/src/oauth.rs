@@ -462,4 +462,101 @@ mod tests {
         assert!(matches!(error_answer(StatusCode::BAD_GATEWAY, b"x"), OAuthError::Unavailable(_)));
         assert_eq!(form_encode("a b+c:d"), "a+b%2Bc%3Ad");
     }
+
+    use crate::outbound::test_server::{response, serve};
+    use std::sync::{Arc, Mutex};
+
+    fn client(auth: ClientAuth) -> Client {
+        Client { id: "app id".into(), secret: "s3cret:+".into(), auth }
+    }
+
+    #[tokio::test]
+    async fn revocation_outcomes() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        let server = serve(move |r| {
+            log.lock().unwrap().push(r.clone());
+            match r.body.as_str() {
+                b if b.contains("token=gone") => {
+                    response("400 Bad Request", &[("Content-Type", "application/json")], r#"{"error":"invalid_token"}"#)
+                }
+                b if b.contains("token=down") => response("503 Service Unavailable", &[], ""),
+                _ => response("200 OK", &[], ""),
+            }
+        })
+        .await;
+        let http = http_client().unwrap();
+        let url = format!("http://{}/revoke", server.addr);
+        let c = client(ClientAuth::ClientSecretBasic);
+        assert_eq!(revoke(&http, &url, &c, "live", "refresh_token").await.unwrap(), Revocation::Revoked);
+        // Google answers 400 for a token that is already invalid: that is revoked too.
+        assert_eq!(revoke(&http, &url, &c, "gone", "refresh_token").await.unwrap(), Revocation::AlreadyInvalid);
+        assert!(matches!(revoke(&http, &url, &c, "down", "refresh_token").await, Err(OAuthError::Unavailable(_))));
+        let first = seen.lock().unwrap()[0].clone();
+        assert_eq!(first.method, "POST");
+        assert!(first.body.contains("token_type_hint=refresh_token"), "{}", first.body);
+        // RFC 6749 §2.3.1: id and secret form-encoded, then Basic.
+        let want = format!("Basic {}", STANDARD.encode("app+id:s3cret%3A%2B"));
+        assert_eq!(first.header("authorization"), Some(want.as_str()));
+    }
+
+    #[tokio::test]
+    async fn token_calls_send_pkce_and_classify_invalid_grant() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        let server = serve(move |r| {
+            log.lock().unwrap().push(r.clone());
+            if r.body.contains("grant_type=refresh_token") {
+                response(
+                    "400 Bad Request",
+                    &[("Content-Type", "application/json")],
+                    r#"{"error":"invalid_grant","error_description":"grant request is invalid"}"#,
+                )
+            } else {
+                response(
+                    "200 OK",
+                    &[("Content-Type", "application/json")],
+                    r#"{"access_token":"at","token_type":"bearer","expires_in":3600,"refresh_token":"rt"}"#,
+                )
+            }
+        })
+        .await;
+        let http = http_client().unwrap();
+        let url = format!("http://{}/token", server.addr);
+        let c = client(ClientAuth::ClientSecretPost);
+        let t = exchange_code(&http, &url, &c, "the-code", "https://fc.example/oauth/callback", "the-verifier")
+            .await
+            .unwrap();
+        assert_eq!((t.access_token.as_str(), t.expires_in), ("at", Some(3600)));
+        let body = seen.lock().unwrap()[0].body.clone();
+        for part in [
+            "grant_type=authorization_code",
+            "code=the-code",
+            "code_verifier=the-verifier",
+            "redirect_uri=https%3A%2F%2Ffc.example%2Foauth%2Fcallback",
+            "client_id=app+id",
+            "client_secret=s3cret%3A%2B",
+        ] {
+            assert!(body.contains(part), "{part} in {body}");
+        }
+        assert!(seen.lock().unwrap()[0].header("authorization").is_none());
+        let e = refresh(&http, &url, &c, "old").await.unwrap_err();
+        assert!(matches!(&e, OAuthError::InvalidGrant(d) if d == "grant request is invalid"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn discovery_refuses_another_issuer() {
+        let server = serve(|_| {
+            response(
+                "200 OK",
+                &[("Content-Type", "application/json")],
+                r#"{"issuer":"https://other.example","authorization_endpoint":"https://a","token_endpoint":"https://t"}"#,
+            )
+        })
+        .await;
+        let http = http_client().unwrap();
+        let issuer = format!("http://{}", server.addr);
+        let e = discover(&http, &issuer).await.unwrap_err();
+        assert!(e.to_string().contains("names the issuer https://other.example"), "{e}");
+    }
 }

@@ -533,10 +533,22 @@ async fn oauth_callbacks_that_are_refused() {
     assert!(none(&t).await.is_empty(), "no refused answer created an account");
     let browser = fresh().await;
     let back = browser.start_connect(&t, "gw", "alice@example.com").await;
-    let (s, page) = browser.visit(&back).await;
-    assert_eq!(s, 200, "{page}");
-    assert_eq!(none(&t).await.len(), 1);
-    let _ = alice;
+    let r = browser.http.get(back).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    // The page the code arrived on leaks nothing through Referer, and is not cached.
+    assert_eq!(r.headers()["referrer-policy"], "no-referrer");
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let accounts_now = none(&t).await;
+    assert_eq!(accounts_now.len(), 1);
+
+    // Disconnecting while the provider is down: the credentials go all the same, and the answer says so.
+    drop(peer);
+    let id = accounts_now[0].id;
+    let (s, b) = t.call(Method::DELETE, &format!("/api/v1/calendar-accounts/{id}"), &alice, None).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["revoked"], false);
+    assert!(b["message"].as_str().unwrap().contains("could not be reached"), "{b}");
+    assert!(none(&t).await.is_empty());
 }
 
 // ---- signing in with the same connectivity -------------------------------------------------
@@ -753,4 +765,56 @@ async fn caldav_with_an_app_password_and_key_rotation() {
     let (s, _) = t.call(Method::DELETE, &format!("/api/v1/calendar-accounts/{id}"), &alice, None).await;
     assert_eq!(s, 204);
     assert!(accounts(&t, &alice).await.is_empty());
+}
+
+// ---- provider defaults ----------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provider_kinds_have_their_endpoints_and_least_scopes() {
+    let extra = r#"
+[providers.g]
+kind = "google"
+client_id = "g-id"
+client_secret = "g-secret"
+allowed_domains = ["Example.com"]
+
+[providers.m]
+kind = "microsoft"
+client_id = "m-id"
+client_secret = "m-secret"
+tenant = "0f5c6a3e-1b2c-4d5e-8f90-123456789abc"
+
+[providers.m2]
+kind = "microsoft"
+client_id = "m-id"
+client_secret = "m-secret"
+tenant = "organizations"
+api_base_url = "https://graph.microsoft.us"
+token_endpoint = "https://login.microsoftonline.us/organizations/oauth2/v2.0/token"
+"#;
+    let t = TestApp::spawn_with(TestDb::sqlite(), extra).await;
+    let c = t.app.connectivity().await.unwrap();
+    let g = t.app.resolve_provider(&c, "g").await.unwrap();
+    assert_eq!(g.issuer.as_deref(), Some("https://accounts.google.com"));
+    assert_eq!(g.authorization_endpoint.as_str(), "https://accounts.google.com/o/oauth2/v2/auth");
+    assert_eq!(g.token_endpoint, "https://oauth2.googleapis.com/token");
+    assert_eq!(g.revocation_endpoint.as_deref(), Some("https://oauth2.googleapis.com/revoke"));
+    assert_eq!(g.scopes, ["openid", "email", "https://www.googleapis.com/auth/calendar.app.created"]);
+    assert_eq!(g.allowed_domains, ["example.com"]);
+    let m = t.app.resolve_provider(&c, "m").await.unwrap();
+    assert_eq!(
+        m.issuer.as_deref(),
+        Some("https://login.microsoftonline.com/0f5c6a3e-1b2c-4d5e-8f90-123456789abc/v2.0")
+    );
+    assert!(m.authorization_endpoint.as_str().contains("/0f5c6a3e-1b2c-4d5e-8f90-123456789abc/oauth2/v2.0/authorize"));
+    assert_eq!(m.revocation_endpoint, None, "Microsoft has no RFC 7009 endpoint");
+    assert!(m.scopes.contains(&"https://graph.microsoft.com/Calendars.ReadWrite".to_owned()));
+    assert!(m.scopes.contains(&"offline_access".to_owned()));
+    let m2 = t.app.resolve_provider(&c, "m2").await.unwrap();
+    assert_eq!(m2.issuer.as_deref(), Some("https://login.microsoftonline.com/{tenantid}/v2.0"));
+    assert_eq!(m2.token_endpoint, "https://login.microsoftonline.us/organizations/oauth2/v2.0/token");
+    // An unknown provider is a 404 for the user.
+    let e = t.app.resolve_provider(&c, "nope").await.unwrap_err();
+    assert_eq!(e.status().as_u16(), 404);
+    assert!(!format!("{:?}", g.client).contains("g-secret"));
 }

@@ -59,6 +59,29 @@ fn model_import_names_line_and_column_and_stores_nothing() {
 }
 
 #[test]
+fn secrets_rotate_replaces_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    // The first start creates the key file.
+    let out = flowcal(dir.path(), &["secrets", "rotate"], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let key_file = dir.path().join("data/secret.key");
+    let before = std::fs::read_to_string(&key_file).unwrap();
+    let out = flowcal(dir.path(), &["secrets", "rotate"], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let said = text(&out.stdout);
+    assert!(said.contains("new key") && said.contains("keys removed: "), "{said}");
+    let after = std::fs::read_to_string(&key_file).unwrap();
+    let keys = |s: &str| s.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()).count();
+    assert_eq!((keys(&before), keys(&after)), (1, 1));
+    assert_ne!(before, after);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+}
+
+#[test]
 fn a_bad_configuration_is_refused_with_its_reason() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("flowcal.toml"), "listen = \"127.0.0.1:0\"\ntime_zon = \"UTC\"\n").unwrap();
