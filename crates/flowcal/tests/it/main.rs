@@ -9,7 +9,12 @@
 
 mod access;
 mod api;
+mod caldav_peers;
 mod cli;
+mod connectors;
+mod google_double;
+mod graph_double;
+mod ical_validity;
 mod peer_spiff;
 mod store_contract;
 mod support;

@@ -1,0 +1,141 @@
+//! The one interface to a calendar, whatever its kind.
+
+use crate::event::{EventSpec, When};
+use std::fmt;
+use std::time::Duration;
+
+/// How a connector authenticates.
+#[derive(Clone)]
+pub enum Credential {
+    /// An OAuth 2.0 access token.
+    Bearer(String),
+    /// CalDAV username and app password.
+    Basic { username: String, password: String },
+}
+
+impl fmt::Debug for Credential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Credential::Bearer(_) => f.write_str("Bearer(***)"),
+            Credential::Basic { username, .. } => write!(f, "Basic({username}, ***)"),
+        }
+    }
+}
+
+impl Credential {
+    /// Adds the credential to a request.
+    pub fn apply(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match self {
+            Credential::Bearer(t) => req.bearer_auth(t),
+            Credential::Basic { username, password } => req.basic_auth(username, Some(password)),
+        }
+    }
+}
+
+/// A calendar of the user's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CalendarInfo {
+    /// Google: the calendar id; Graph: the calendar id; CalDAV: the collection URL.
+    pub id: String,
+    pub name: String,
+    /// flowcal made it (its own calendar).
+    pub own: bool,
+}
+
+/// Which calendar entries go to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CalendarChoice {
+    /// flowcal's own calendar with this name: found again, or created.
+    Own { name: String },
+    /// A calendar the user picked from [`Connector::list_calendars`].
+    Existing { id: String },
+}
+
+/// Where an entry is at the calendar service, as last seen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Remote {
+    /// Google: the event id (= the key); Graph: the event id it assigned; CalDAV: the resource URL.
+    pub id: String,
+    /// The version last written or read, for conditional requests.
+    pub etag: Option<String>,
+}
+
+/// An entry as read back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteEvent {
+    pub remote: Remote,
+    pub title: String,
+    pub description: String,
+    pub when: When,
+    /// The end: exclusive date for all-day entries; instant for timed ones (as RFC 3339).
+    pub end: String,
+    /// Google keeps deleted events as `cancelled`.
+    pub cancelled: bool,
+}
+
+/// Why a call failed, classified for the caller.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConnectorError {
+    /// Try again later; after this delay when the server said (Retry-After).
+    #[error("the calendar service asks to retry later{}: {message}", after.map(|d| format!(" (in {} s)", d.as_secs())).unwrap_or_default())]
+    RetryLater { after: Option<Duration>, message: String },
+    /// The credentials were refused: refresh the access token once, then the
+    /// user must connect again.
+    #[error("the calendar service refused the credentials: {0}")]
+    Unauthorized(String),
+    /// The calendar (or the event, where that matters) no longer exists.
+    #[error("gone at the calendar service: {0}")]
+    Gone(String),
+    /// The request cannot succeed as it is; the server's message.
+    #[error("the calendar service refused the request: {0}")]
+    Permanent(String),
+}
+
+/// What every calendar kind offers.
+#[allow(async_fn_in_trait)]
+pub trait Connector {
+    /// The user's calendars.
+    async fn list_calendars(&self) -> Result<Vec<CalendarInfo>, ConnectorError>;
+    /// Makes sure the target calendar exists (creating flowcal's own when needed).
+    async fn ensure_calendar(&self, choice: &CalendarChoice) -> Result<CalendarInfo, ConnectorError>;
+    /// Creates the entry, or updates it when it exists (found by `known`, or by
+    /// its key): never a second copy.
+    async fn upsert_event(
+        &self,
+        calendar: &str,
+        event: &EventSpec,
+        known: Option<&Remote>,
+    ) -> Result<Remote, ConnectorError>;
+    /// Reads the entry back; `None` when it does not exist.
+    async fn get_event(
+        &self,
+        calendar: &str,
+        key: &str,
+        known: Option<&Remote>,
+    ) -> Result<Option<RemoteEvent>, ConnectorError>;
+    /// Deletes the entry; deleting one that is gone already is no error.
+    async fn delete_event(&self, calendar: &str, key: &str, known: Option<&Remote>) -> Result<(), ConnectorError>;
+}
+
+/// The delay a `Retry-After` header asks for (seconds or an HTTP date).
+pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let v = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = jiff::fmt::rfc2822::parse(v).ok()?.timestamp();
+    let d = at.duration_since(jiff::Timestamp::now());
+    Some(Duration::from_secs(u64::try_from(d.as_secs()).unwrap_or(0)))
+}
+
+/// Classifies a transport error (no answer).
+pub fn transport_error(e: &reqwest::Error) -> ConnectorError {
+    let mut msg = if e.is_timeout() { "timed out".to_owned() } else { "cannot connect".to_owned() };
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        src = s.source();
+    }
+    ConnectorError::RetryLater { after: None, message: msg }
+}

@@ -1,0 +1,126 @@
+//! What a calendar entry says, and its stable identity.
+
+use jiff::civil::Date;
+use jiff::{SignedDuration, Timestamp};
+use sha2::{Digest, Sha256};
+
+/// When an entry happens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum When {
+    /// An all-day entry on this civil date (its end is the next day, exclusive).
+    Date(Date),
+    /// A timed entry starting at this instant, shown in this IANA zone.
+    At { at: Timestamp, zone: String },
+}
+
+/// One calendar entry as flowcal wants it to be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventSpec {
+    /// The stable identity ([`event_key`]): lowercase base32hex, 32 characters.
+    pub key: String,
+    pub title: String,
+    pub description: String,
+    /// A link back to the task.
+    pub url: Option<String>,
+    pub when: When,
+    /// Length of a timed entry, in minutes (all-day entries last the day).
+    pub duration_minutes: u32,
+    /// Shown as free (transparent), not busy.
+    pub transparent: bool,
+    /// A reminder this many minutes before the start, or none.
+    pub reminder_minutes: Option<u32>,
+    /// Grows with every change (iCalendar SEQUENCE).
+    pub sequence: u32,
+    /// When this content was made (iCalendar DTSTAMP / LAST-MODIFIED).
+    pub stamp: Timestamp,
+}
+
+/// The default length of a timed entry.
+pub const DEFAULT_DURATION_MINUTES: u32 = 30;
+
+impl EventSpec {
+    /// The end of a timed entry (`None` for all-day entries).
+    pub fn end(&self) -> Option<Timestamp> {
+        match &self.when {
+            When::Date(_) => None,
+            When::At { at, .. } => at.checked_add(SignedDuration::from_mins(i64::from(self.duration_minutes))).ok(),
+        }
+    }
+
+    /// The exclusive end date of an all-day entry (`None` for timed ones).
+    pub fn end_date(&self) -> Option<Date> {
+        match &self.when {
+            When::Date(d) => d.tomorrow().ok(),
+            When::At { .. } => None,
+        }
+    }
+}
+
+/// The alphabet of base32hex (RFC 4648 §7), lowercase: what Google accepts in event ids.
+const BASE32HEX: &[u8; 32] = b"0123456789abcdefghijklmnopqrstuv";
+
+/// The stable identity of the entry for `source` (e.g. `task:42:deadline`,
+/// `instance:7:item:first_day`) in the calendar of user `user`: 160 bits of
+/// SHA-256, in lowercase base32hex (32 characters). Google takes it as the
+/// event `id` (5–1024 characters of [a-v0-9]); CalDAV as the UID and
+/// resource name; Microsoft Graph as the `transactionId`.
+pub fn event_key(user: i64, source: &str) -> String {
+    let digest = Sha256::digest(format!("flowcal:{user}:{source}").as_bytes());
+    let mut out = String::with_capacity(32);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for &b in &digest[..20] {
+        acc = (acc << 8) | u32::from(b);
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            out.push(char::from(BASE32HEX[((acc >> bits) & 31) as usize]));
+        }
+    }
+    out
+}
+
+/// Whether `id` is a valid Google Calendar event id.
+pub fn is_google_event_id(id: &str) -> bool {
+    (5..=1024).contains(&id.len()) && id.bytes().all(|b| BASE32HEX.contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_stable_distinct_and_google_valid() {
+        let a = event_key(1, "task:42:deadline");
+        assert_eq!(a, event_key(1, "task:42:deadline"));
+        assert_ne!(a, event_key(2, "task:42:deadline"));
+        assert_ne!(a, event_key(1, "task:43:deadline"));
+        assert_eq!(a.len(), 32);
+        assert!(is_google_event_id(&a), "{a}");
+        assert!(!is_google_event_id("abcd"));
+        assert!(!is_google_event_id("abcdw"));
+        assert!(!is_google_event_id("ABCDE"));
+    }
+
+    #[test]
+    fn ends() {
+        let d = EventSpec {
+            key: event_key(1, "x"),
+            title: "t".into(),
+            description: String::new(),
+            url: None,
+            when: When::Date("2026-12-31".parse().unwrap()),
+            duration_minutes: DEFAULT_DURATION_MINUTES,
+            transparent: true,
+            reminder_minutes: None,
+            sequence: 0,
+            stamp: Timestamp::UNIX_EPOCH,
+        };
+        assert_eq!(d.end_date(), Some("2027-01-01".parse().unwrap()));
+        assert_eq!(d.end(), None);
+        let t = EventSpec {
+            when: When::At { at: "2026-03-29T00:45:00Z".parse().unwrap(), zone: "Europe/Berlin".into() },
+            ..d
+        };
+        assert_eq!(t.end(), Some("2026-03-29T01:15:00Z".parse().unwrap()));
+    }
+}
