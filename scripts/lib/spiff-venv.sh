@@ -1,15 +1,16 @@
 # Installs the Python peers into target/peers/venv (idempotent, fast when
-# present): SpiffWorkflow (BPMN behaviour and speed) and Radicale (CalDAV
-# server, Basic auth). Exports FLOWCAL_PEER_PYTHON. Sourced by scripts/test and
+# present): SpiffWorkflow (BPMN behaviour and speed), Radicale and Xandikos
+# (CalDAV servers), icalendar and ical (iCalendar validators). Exports
+# FLOWCAL_PEER_PYTHON. Sourced by scripts/test and
 # scripts/bench; expects `root`, `step` and `die` from the caller.
 venv="$root/target/peers/venv"
 py="$venv/bin/python"
 spiff_spec='SpiffWorkflow==3.*'
-radicale_specs=('radicale==3.*' 'bcrypt')
+radicale_specs=('radicale==3.*' 'bcrypt' 'xandikos' 'cryptography' 'icalendar' 'ical')
 
 spiff_ready() {
     "$py" - <<'PY' 2>/dev/null
-import importlib.metadata, SpiffWorkflow, radicale, bcrypt
+import importlib.metadata, SpiffWorkflow, radicale, bcrypt, xandikos, icalendar, ical
 ok = importlib.metadata.version("SpiffWorkflow").split(".")[0] == "3"
 ok = ok and importlib.metadata.version("radicale").split(".")[0] == "3"
 raise SystemExit(0 if ok else 1)
@@ -17,7 +18,7 @@ PY
 }
 
 if ! spiff_ready; then
-    step "installing the Python peers (SpiffWorkflow, Radicale) into target/peers/venv"
+    step "installing the Python peers (SpiffWorkflow, Radicale, Xandikos, icalendar, ical) into target/peers/venv"
     command -v python3 >/dev/null || die "python3 is not installed: the SpiffWorkflow peer needs it"
     # A venv whose interpreter no longer runs (python3 upgraded or moved) is rebuilt.
     if [ -e "$venv" ] && ! "$py" -c 'import sys' 2>/dev/null; then

@@ -15,7 +15,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 
-const CLIENT_SECRET: &str = "peer-client-secret-7f3a9c";
+pub(crate) const CLIENT_SECRET: &str = "peer-client-secret-7f3a9c";
 const SCOPES: &[&str] = &["openid", "offline_access", "email", "calendar"];
 
 // ---- captured logs --------------------------------------------------------------------------
@@ -50,7 +50,7 @@ fn logs() -> &'static Arc<Mutex<Vec<u8>>> {
 
 // ---- peers ----------------------------------------------------------------------------------
 
-fn peer_env(var: &str, what: &str) -> Option<String> {
+pub(crate) fn peer_env(var: &str, what: &str) -> Option<String> {
     match std::env::var(var).ok().filter(|s| !s.is_empty()) {
         Some(v) => Some(v),
         None => {
@@ -66,13 +66,13 @@ fn peer_env(var: &str, what: &str) -> Option<String> {
 
 /// A running oidc-provider; stopped when dropped (and when this process dies,
 /// as its stdin closes).
-struct Oidc {
+pub(crate) struct Oidc {
     child: Child,
-    issuer: String,
+    pub(crate) issuer: String,
 }
 
 impl Oidc {
-    fn start(redirect_uri: &str, extra: Json) -> Option<Oidc> {
+    pub(crate) fn start(redirect_uri: &str, extra: Json) -> Option<Oidc> {
         let script = peer_env("FLOWCAL_OIDC_PEER", "oidc-provider")?;
         let mut arg = json!({
             "clients": [{"client_id": "flowcal", "client_secret": CLIENT_SECRET, "redirect_uris": [redirect_uri]}],
@@ -113,7 +113,7 @@ impl Oidc {
     }
 
     /// RFC 7662 introspection: is the token active?
-    async fn active(&self, token: &str) -> bool {
+    pub(crate) async fn active(&self, token: &str) -> bool {
         let r: Json = Client::new()
             .post(format!("{}/token/introspection", self.issuer))
             .basic_auth("flowcal", Some(CLIENT_SECRET))
@@ -125,6 +125,56 @@ impl Oidc {
             .await
             .unwrap();
         r["active"].as_bool().unwrap()
+    }
+}
+
+impl Oidc {
+    /// An access token for `login` with `scope`, obtained through the whole
+    /// authorization code flow (PKCE) by a client of its own: for resource
+    /// servers (the API doubles) that check tokens by introspection.
+    pub(crate) async fn access_token(&self, redirect_uri: &str, login: &str, scope: &str) -> String {
+        use flowcal_connect::oauth;
+        let verifier = oauth::random_token();
+        let scopes: Vec<String> = scope.split(' ').map(str::to_owned).collect();
+        let url = oauth::authorization_url(
+            &Url::parse(&format!("{}/auth", self.issuer)).unwrap(),
+            &oauth::AuthRequest {
+                client_id: "flowcal",
+                redirect_uri,
+                scopes: &scopes,
+                state: "s",
+                nonce: Some("n"),
+                code_challenge: &oauth::pkce_challenge(&verifier),
+                login_hint: Some(login),
+                extra: &[],
+            },
+        );
+        let back = Browser::new().authorize(url.as_str(), redirect_uri).await;
+        let code = query(&back, "code").unwrap();
+        let client = oauth::Client {
+            id: "flowcal".into(),
+            secret: CLIENT_SECRET.into(),
+            auth: oauth::ClientAuth::ClientSecretBasic,
+        };
+        let http = oauth::http_client().unwrap();
+        oauth::exchange_code(&http, &format!("{}/token", self.issuer), &client, &code, redirect_uri, &verifier)
+            .await
+            .unwrap()
+            .access_token
+    }
+
+    /// RFC 7662 introspection: the token's `active`, `sub` and `scope`.
+    pub(crate) async fn introspect(&self, token: &str) -> Json {
+        Client::new()
+            .post(format!("{}/token/introspection", self.issuer))
+            .basic_auth("flowcal", Some(CLIENT_SECRET))
+            .form(&[("token", token)])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
     }
 }
 
@@ -630,14 +680,15 @@ async fn sign_in_with_an_openid_provider() {
 
 // ---- CalDAV with an app password (Radicale) ------------------------------------------------
 
-struct Radicale {
+pub(crate) struct Radicale {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
     _dir: tempfile::TempDir,
 }
 
 impl Radicale {
-    async fn start() -> Option<Radicale> {
+    /// Radicale with one user, alice, password `app-password-1`.
+    pub(crate) async fn start() -> Option<Radicale> {
         let python = peer_env("FLOWCAL_PEER_PYTHON", "Radicale")?;
         let dir = tempfile::tempdir().unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
