@@ -1,1 +1,1537 @@
-//! (being written)
+//! The CalDAV connector (RFC 4791), with account discovery per RFC 6764.
+//!
+//! [`CaldavCalendar`] starts from the URL the user entered (a server, a
+//! principal or a calendar home) and finds the calendar home:
+//! `DAV:current-user-principal` (RFC 5397), then the principal's
+//! `CALDAV:calendar-home-set`; when the user entered only a server and it
+//! names no principal, `/.well-known/caldav` is asked too. The home is found
+//! once per connector and kept.
+//!
+//! - Calendars are the collections in the home whose `DAV:resourcetype` holds
+//!   `CALDAV:calendar` and that accept VEVENTs. flowcal's own calendar is the
+//!   collection `{home}flowcal/` (`{home}flowcal-<slug of its name>/` for
+//!   other names), made with MKCALENDAR when missing.
+//! - Each entry is the resource `{calendar}{key}.ics` holding one VEVENT with
+//!   the UID [`ical::uid`]. Creating uses `If-None-Match: *` and updating
+//!   `If-Match` with the last ETag, so a retry never makes a second copy and
+//!   a change made elsewhere is noticed (412): flowcal then reads the current
+//!   ETag and writes its version once more (flowcal owns these entries).
+//!   Deleting is unconditional, since deleting is the intent.
+//!
+//! Every request goes through the reqwest client of
+//! [`flowcal_connect::outbound::guarded_client`], and every URL, hrefs named
+//! by the server included, through [`HostPolicy::check_url`] first.
+//! Credentials go only to the host of the URL the user entered, never from
+//! https down to plain http. That is also why the WebDAV calls are written
+//! here instead of using a CalDAV library such as libdav: libdav brings its
+//! own HTTP stack (hyper-util with tower authentication layers), which would
+//! bypass the guarded client's allow-list and its address checks after DNS
+//! resolution and on redirects.
+
+use flowcal_connect::outbound::{find_outbound_error, HostPolicy};
+use reqwest::header::{HeaderMap, CONTENT_TYPE, ETAG};
+use reqwest::{Method, RequestBuilder, Response, StatusCode, Url};
+use sha2::{Digest, Sha256};
+use tokio::sync::OnceCell;
+
+use crate::connector::{
+    retry_after, transport_error, CalendarChoice, CalendarInfo, Connector, ConnectorError, Credential, Remote,
+    RemoteEvent,
+};
+use crate::event::EventSpec;
+use crate::ical;
+
+const DAV_NS: &str = "DAV:";
+const CALDAV_NS: &str = "urn:ietf:params:xml:ns:caldav";
+/// Largest WebDAV answer read (a home with many calendars stays far below).
+const MAX_XML: usize = 4 * 1024 * 1024;
+/// Largest calendar object read back (flowcal's own are a few kilobytes).
+const MAX_ICS: usize = 1024 * 1024;
+/// Longest server message quoted in an error.
+const MAX_MESSAGE: usize = 300;
+
+const XML: &str = "application/xml; charset=utf-8";
+const ICS: &str = "text/calendar; charset=utf-8";
+
+const DISCOVERY_REQUEST: &str = r#"<?xml version="1.0" encoding="utf-8"?>
+<d:propfind xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">
+  <d:prop>
+    <d:current-user-principal/>
+    <c:calendar-home-set/>
+    <d:resourcetype/>
+  </d:prop>
+</d:propfind>
+"#;
+
+const HOME_REQUEST: &str = r#"<?xml version="1.0" encoding="utf-8"?>
+<d:propfind xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">
+  <d:prop>
+    <c:calendar-home-set/>
+  </d:prop>
+</d:propfind>
+"#;
+
+const CALENDAR_REQUEST: &str = r#"<?xml version="1.0" encoding="utf-8"?>
+<d:propfind xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">
+  <d:prop>
+    <d:resourcetype/>
+    <d:displayname/>
+    <c:supported-calendar-component-set/>
+  </d:prop>
+</d:propfind>
+"#;
+
+const ETAG_REQUEST: &str = r#"<?xml version="1.0" encoding="utf-8"?>
+<d:propfind xmlns:d="DAV:">
+  <d:prop>
+    <d:getetag/>
+  </d:prop>
+</d:propfind>
+"#;
+
+/// A calendar account at a CalDAV server.
+#[derive(Debug)]
+pub struct CaldavCalendar {
+    /// From [`flowcal_connect::outbound::guarded_client`] with `policy`.
+    http: reqwest::Client,
+    policy: HostPolicy,
+    /// The account URL the user gave, or its calendar home.
+    base: Url,
+    credential: Credential,
+    /// The calendar home, once found.
+    home: OnceCell<Url>,
+}
+
+impl CaldavCalendar {
+    /// A connector for the account at `base_url` (a server, a principal or a
+    /// calendar home). `client` must come from
+    /// [`flowcal_connect::outbound::guarded_client`] with the same `policy`.
+    /// Nothing is fetched yet; a URL the policy refuses is a
+    /// [`ConnectorError::Permanent`] error.
+    pub fn new(
+        client: reqwest::Client,
+        policy: HostPolicy,
+        base_url: Url,
+        credential: Credential,
+    ) -> Result<Self, ConnectorError> {
+        policy.check_url(&base_url).map_err(|e| ConnectorError::Permanent(e.to_string()))?;
+        let mut base = base_url;
+        base.set_fragment(None);
+        Ok(CaldavCalendar { http: client, policy, base, credential, home: OnceCell::new() })
+    }
+
+    /// The same connector with its calendar home already known (as
+    /// [`flowcal_connect::caldav::probe`] found it when the account was
+    /// connected), so no discovery is needed. The home must be on the host of
+    /// the base URL.
+    pub fn with_calendar_home(self, home: Url) -> Result<Self, ConnectorError> {
+        self.check_target(&home)?;
+        Ok(CaldavCalendar { home: OnceCell::from(ensure_slash(home)), ..self })
+    }
+
+    /// The URL the connector starts from.
+    pub fn base_url(&self) -> &Url {
+        &self.base
+    }
+
+    /// The calendar home (`CALDAV:calendar-home-set`), found on first use.
+    pub async fn calendar_home(&self) -> Result<&Url, ConnectorError> {
+        self.home.get_or_try_init(|| self.discover()).await
+    }
+
+    /// The resource that holds the entry `key` in `calendar`: `{calendar}{key}.ics`.
+    pub fn event_url(calendar: &str, key: &str) -> Result<Url, ConnectorError> {
+        let valid = !key.is_empty()
+            && key.len() <= 200
+            && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !valid {
+            return Err(ConnectorError::Permanent(format!("{key:?} is not a valid entry key")));
+        }
+        calendar_url(calendar)?
+            .join(&format!("{key}.ics"))
+            .map_err(|e| ConnectorError::Permanent(format!("no resource URL for {key} in {calendar}: {e}")))
+    }
+
+    // ---- discovery ------------------------------------------------------------------------
+
+    async fn discover(&self) -> Result<Url, ConnectorError> {
+        let at_base = self.home_from(&self.base).await?;
+        if !matches!(at_base, Found::Home(_)) && is_server_root(&self.base) {
+            let well_known = self
+                .base
+                .join("/.well-known/caldav")
+                .map_err(|e| ConnectorError::Permanent(format!("{}: {e}", self.base)))?;
+            tracing::debug!(url = %well_known, "caldav: no principal at the server root, trying /.well-known/caldav");
+            // Otherwise what the server root said is the better explanation.
+            match self.home_from(&well_known).await {
+                Ok(Found::Home(home)) => return Ok(home),
+                Ok(_) => {}
+                Err(e) => tracing::debug!(error = %e, "caldav: /.well-known/caldav did not help"),
+            }
+        }
+        match at_base {
+            Found::Home(home) => Ok(home),
+            // A server without current-user-principal: the collection entered is the home.
+            Found::Collection(url) => {
+                tracing::debug!(url = %url, "caldav: no principal named; using the URL entered as the calendar home");
+                Ok(ensure_slash(url))
+            }
+            Found::Missing => Err(ConnectorError::Gone(format!("nothing is found at {} (404 Not Found)", self.base))),
+            Found::NotDav(why) => Err(ConnectorError::Permanent(why)),
+            Found::Nothing => Err(ConnectorError::Permanent(format!(
+                "{} does not look like a CalDAV server: it names no current-user-principal or calendar-home-set",
+                self.base
+            ))),
+        }
+    }
+
+    /// What `url` says about the calendar home: the home itself (named there
+    /// or by the principal it names), or why not.
+    async fn home_from(&self, url: &Url) -> Result<Found, ConnectorError> {
+        let answer = match self.propfind_at(url, 0, DISCOVERY_REQUEST).await? {
+            Propfind::Listing(answer) => answer,
+            Propfind::Missing => return Ok(Found::Missing),
+            Propfind::NotDav(why) => return Ok(Found::NotDav(why)),
+        };
+        let Some(props) = answer.first() else { return Ok(Found::Missing) };
+        if let Some(home) = &props.home {
+            return Ok(Found::Home(self.resolve_target(&answer.url, home)?));
+        }
+        if let Some(principal) = &props.principal {
+            let principal = self.resolve_target(&answer.url, principal)?;
+            tracing::debug!(principal = %principal, "caldav: asking the principal for its calendar home");
+            let at_principal = self.propfind(&principal, 0, HOME_REQUEST).await?.ok_or_else(|| {
+                ConnectorError::Permanent(format!("the principal {principal} named by the CalDAV server is not found"))
+            })?;
+            let home = at_principal.first().and_then(|p| p.home.clone()).ok_or_else(|| {
+                ConnectorError::Permanent(format!(
+                    "the principal {principal} has no calendar-home-set (is this a WebDAV server without CalDAV?)"
+                ))
+            })?;
+            return Ok(Found::Home(self.resolve_target(&at_principal.url, &home)?));
+        }
+        if props.collection {
+            return Ok(Found::Collection(answer.url.clone()));
+        }
+        Ok(Found::Nothing)
+    }
+
+    /// An href from the server, resolved, checked like every URL flowcal
+    /// sends credentials to, and as a collection URL (ending in `/`).
+    fn resolve_target(&self, answered: &Url, href: &str) -> Result<Url, ConnectorError> {
+        let url = answered.join(href).map_err(|_| {
+            ConnectorError::Permanent(format!("the CalDAV server at {answered} named {href:?}, which is not a URL"))
+        })?;
+        self.check_target(&url)?;
+        Ok(ensure_slash(url))
+    }
+
+    // ---- calendars --------------------------------------------------------------------------
+
+    /// The calendar at `url`; `None` when nothing is there; an error when
+    /// something is there that is not a calendar taking events.
+    async fn calendar_at(&self, url: &Url) -> Result<Option<CalendarInfo>, ConnectorError> {
+        let Some(answer) = self.propfind(url, 0, CALENDAR_REQUEST).await? else { return Ok(None) };
+        let Some(props) = answer.first() else { return Ok(None) };
+        let id = ensure_slash(answer.url.clone());
+        if !props.calendar {
+            return Err(ConnectorError::Permanent(format!("{id} is not a calendar")));
+        }
+        if !props.takes_events() {
+            return Err(ConnectorError::Permanent(format!("the calendar {id} does not take events (VEVENT)")));
+        }
+        Ok(Some(calendar_info(&id, props)))
+    }
+
+    async fn mkcalendar(&self, url: &Url, name: &str) -> Result<(), ConnectorError> {
+        let body = format!(
+            r#"<?xml version="1.0" encoding="utf-8"?>
+<c:mkcalendar xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">
+  <d:set>
+    <d:prop>
+      <d:displayname>{}</d:displayname>
+      <c:supported-calendar-component-set>
+        <c:comp name="VEVENT"/>
+      </c:supported-calendar-component-set>
+    </d:prop>
+  </d:set>
+</c:mkcalendar>
+"#,
+            xml_escape(name)
+        );
+        let answer = self
+            .send(dav_method("MKCALENDAR")?, url, MAX_XML, |r| r.header(CONTENT_TYPE, XML).body(body.clone()))
+            .await?;
+        match answer.status.as_u16() {
+            200..=299 => {
+                tracing::info!(url = %url, "caldav: created flowcal's calendar");
+                Ok(())
+            }
+            // Something is there already (RFC 4918 §9.3.1: 405; RFC 4791 §5.3.1.1:
+            // DAV:resource-must-be-null, which Radicale sends with 409 and Xandikos with 403).
+            405 => Ok(()),
+            403 | 409 if answer.body.contains("resource-must-be-null") => Ok(()),
+            // 409: the home itself is missing.
+            409 => {
+                Err(ConnectorError::Gone(format!("the calendar home of {url} no longer exists ({})", answer.summary())))
+            }
+            _ => Err(answer.error("MKCALENDAR", url)),
+        }
+    }
+
+    // ---- events -----------------------------------------------------------------------------
+
+    /// PUTs `body` under `cond`; creates, updates, re-reads the ETag after a
+    /// 412 once. Returns the ETag of what was written, when the server tells.
+    async fn write(&self, url: &Url, body: &str, mut cond: Cond) -> Result<Option<String>, ConnectorError> {
+        let mut refetched = false;
+        for _ in 0..4 {
+            let answer = self
+                .send(Method::PUT, url, MAX_XML, |r| {
+                    let r = r.header(CONTENT_TYPE, ICS).body(body.to_owned());
+                    match &cond {
+                        Cond::Create => r.header("If-None-Match", "*"),
+                        Cond::Match(etag) => r.header("If-Match", etag.as_str()),
+                        Cond::Any => r,
+                    }
+                })
+                .await?;
+            match answer.status.as_u16() {
+                200..=299 => return Ok(header_etag(&answer.headers)),
+                412 => {
+                    if refetched {
+                        return Err(ConnectorError::RetryLater {
+                            after: None,
+                            message: format!("{url} keeps changing at the CalDAV server while flowcal writes it"),
+                        });
+                    }
+                    refetched = true;
+                    // Created or changed behind flowcal's back (or deleted: some
+                    // servers answer If-Match on a missing resource with 412).
+                    cond = match self.current_etag(url).await? {
+                        None => Cond::Create,
+                        Some(Some(etag)) if !etag.starts_with("W/") => Cond::Match(etag),
+                        Some(_) => Cond::Any,
+                    };
+                    tracing::debug!(url = %url, ?cond, "caldav: precondition failed; writing again");
+                }
+                // If-Match on a deleted resource: create it again.
+                404 | 410 if matches!(cond, Cond::Match(_)) => cond = Cond::Create,
+                // The collection is missing (409 per RFC 4918 §9.7.1).
+                404 | 409 | 410 => return Err(self.calendar_missing_or(url, &answer).await),
+                _ => return Err(answer.error("PUT", url)),
+            }
+        }
+        Err(ConnectorError::RetryLater { after: None, message: format!("{url} could not be written; try again") })
+    }
+
+    /// After PUT failed with 404/409: `Gone` when the calendar is gone, else
+    /// the server's refusal.
+    async fn calendar_missing_or(&self, url: &Url, answer: &Answer) -> ConnectorError {
+        let calendar = url.join("./").unwrap_or_else(|_| url.clone());
+        match self.propfind(&calendar, 0, CALENDAR_REQUEST).await {
+            Ok(None) => ConnectorError::Gone(format!("the calendar {calendar} no longer exists")),
+            Ok(Some(_)) => {
+                ConnectorError::Permanent(format!("the CalDAV server refused to store {url}: {}", answer.summary()))
+            }
+            Err(e) => e,
+        }
+    }
+
+    /// The resource's current ETag: `None` when it does not exist,
+    /// `Some(None)` when the server gives none.
+    async fn current_etag(&self, url: &Url) -> Result<Option<Option<String>>, ConnectorError> {
+        let answer = self.send(Method::GET, url, MAX_ICS, |r| r).await?;
+        match answer.status.as_u16() {
+            200..=299 => {}
+            404 | 410 => return Ok(None),
+            _ => return Err(answer.error("GET", url)),
+        }
+        match header_etag(&answer.headers) {
+            Some(etag) => Ok(Some(Some(etag))),
+            None => self.propfind_etag(url).await,
+        }
+    }
+
+    /// `DAV:getetag` by PROPFIND (for servers that leave the ETag header out).
+    async fn propfind_etag(&self, url: &Url) -> Result<Option<Option<String>>, ConnectorError> {
+        Ok(self.propfind(url, 0, ETAG_REQUEST).await?.map(|a| a.first().and_then(|p| p.etag.clone())))
+    }
+
+    // ---- HTTP ---------------------------------------------------------------------------------
+
+    /// Whether credentials may go to `url`: the policy allows it, it is on
+    /// the host (and port) of the URL the user entered, and not plain http
+    /// when that URL was https.
+    fn check_target(&self, url: &Url) -> Result<(), ConnectorError> {
+        self.policy.check_url(url).map_err(|e| ConnectorError::Permanent(e.to_string()))?;
+        let same_port = url.port_or_known_default() == self.base.port_or_known_default()
+            || (url.port().is_none() && self.base.port().is_none());
+        if url.host_str() != self.base.host_str() || !same_port {
+            return Err(ConnectorError::Permanent(format!(
+                "the CalDAV server sent flowcal on to {url}; flowcal sends the credentials only to {}",
+                self.base.host_str().unwrap_or_default()
+            )));
+        }
+        if self.base.scheme() == "https" && url.scheme() != "https" {
+            return Err(ConnectorError::Permanent(format!(
+                "the CalDAV server sent flowcal on to the unencrypted URL {url}; flowcal does not send \
+                 credentials over plain http"
+            )));
+        }
+        Ok(())
+    }
+
+    /// One request with the credential; the answer's body read (up to
+    /// `limit` bytes). A redirect is accepted only for GET and PROPFIND
+    /// (sent again to where a 303 pointed, as that turns it into GET);
+    /// flowcal writes only to the URLs it names.
+    async fn send(
+        &self,
+        method: Method,
+        url: &Url,
+        limit: usize,
+        build: impl Fn(RequestBuilder) -> RequestBuilder,
+    ) -> Result<Answer, ConnectorError> {
+        self.check_target(url)?;
+        let request = build(self.credential.apply(self.http.request(method.clone(), url.clone())));
+        let mut response = request.send().await.map_err(|e| request_error(&e))?;
+        if response.url() != url {
+            let moved = response.url().clone();
+            self.check_target(&moved)?;
+            let status = response.status();
+            let answered =
+                matches!(status, StatusCode::MULTI_STATUS | StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN);
+            if method.as_str() == "PROPFIND" && !answered {
+                // A 303 turned it into GET: ask the new URL.
+                let request = build(self.credential.apply(self.http.request(method.clone(), moved.clone())));
+                response = request.send().await.map_err(|e| request_error(&e))?;
+                self.check_target(response.url())?;
+            } else if method != Method::GET && method.as_str() != "PROPFIND" {
+                return Err(ConnectorError::Permanent(format!(
+                    "the CalDAV server redirected {method} {url} to {moved} ({status}); flowcal writes only to the \
+                     calendar's own URLs"
+                )));
+            }
+        }
+        read_answer(response, limit).await
+    }
+
+    /// PROPFIND; `None` when nothing is at `url` (404, 410, or a 207 whose
+    /// only response says 404, as Xandikos answers).
+    async fn propfind(&self, url: &Url, depth: u8, body: &'static str) -> Result<Option<Listing>, ConnectorError> {
+        match self.propfind_at(url, depth, body).await? {
+            Propfind::Listing(listing) => Ok(Some(listing)),
+            Propfind::Missing => Ok(None),
+            Propfind::NotDav(why) => Err(ConnectorError::Permanent(why)),
+        }
+    }
+
+    async fn propfind_at(&self, url: &Url, depth: u8, body: &'static str) -> Result<Propfind, ConnectorError> {
+        let answer = self
+            .send(dav_method("PROPFIND")?, url, MAX_XML, |r| {
+                r.header("Depth", depth.to_string()).header(CONTENT_TYPE, XML).body(body)
+            })
+            .await?;
+        let not_dav =
+            |why: String| Ok(Propfind::NotDav(format!("{} does not look like a CalDAV server: {why}", answer.url)));
+        match answer.status.as_u16() {
+            207 => {}
+            404 | 410 => return Ok(Propfind::Missing),
+            405 | 501 => return not_dav(format!("it does not support PROPFIND ({})", answer.status)),
+            200..=299 => return not_dav(format!("it answered {} instead of a WebDAV multistatus", answer.status)),
+            _ => return Err(answer.error("PROPFIND", url)),
+        }
+        let resources = match parse_multistatus(&answer.body) {
+            Ok(resources) => resources,
+            Err(why) => return not_dav(why),
+        };
+        let mut listing = Listing { url: answer.url.clone(), resources };
+        if depth == 0 && listing.resources.iter().all(|r| r.status.is_some_and(|s| !(200..300).contains(&s))) {
+            return Ok(Propfind::Missing);
+        }
+        // Responses for other resources that say they are missing.
+        listing.resources.retain(|r| r.status.is_none_or(|s| (200..300).contains(&s)));
+        Ok(Propfind::Listing(listing))
+    }
+}
+
+/// What a PROPFIND found.
+enum Propfind {
+    Listing(Listing),
+    Missing,
+    /// Not a WebDAV answer: why.
+    NotDav(String),
+}
+
+impl Connector for CaldavCalendar {
+    async fn list_calendars(&self) -> Result<Vec<CalendarInfo>, ConnectorError> {
+        let home = self.calendar_home().await?;
+        let listing = self
+            .propfind(home, 1, CALENDAR_REQUEST)
+            .await?
+            .ok_or_else(|| ConnectorError::Gone(format!("the calendar home {home} no longer exists")))?;
+        let mut out = Vec::new();
+        for props in &listing.resources {
+            if !props.calendar || !props.takes_events() {
+                continue;
+            }
+            let Ok(url) = listing.url.join(&props.href).map(ensure_slash) else { continue };
+            if url.path() == home.path() {
+                continue;
+            }
+            if let Err(e) = self.check_target(&url) {
+                tracing::debug!(url = %url, error = %e, "caldav: leaving out a calendar flowcal may not use");
+                continue;
+            }
+            out.push(calendar_info(&url, props));
+        }
+        Ok(out)
+    }
+
+    async fn ensure_calendar(&self, choice: &CalendarChoice) -> Result<CalendarInfo, ConnectorError> {
+        match choice {
+            CalendarChoice::Existing { id } => {
+                let url = calendar_url(id)?;
+                self.calendar_at(&url)
+                    .await?
+                    .ok_or_else(|| ConnectorError::Gone(format!("the calendar {url} no longer exists")))
+            }
+            CalendarChoice::Own { name } => {
+                let home = self.calendar_home().await?;
+                let url = home
+                    .join(&format!("{}/", own_segment(name)))
+                    .map_err(|e| ConnectorError::Permanent(format!("no calendar URL below {home}: {e}")))?;
+                if let Some(info) = self.calendar_at(&url).await? {
+                    return Ok(info);
+                }
+                self.mkcalendar(&url, name).await?;
+                self.calendar_at(&url).await?.ok_or_else(|| {
+                    ConnectorError::Permanent(format!(
+                        "the CalDAV server accepted MKCALENDAR {url}, but nothing is there"
+                    ))
+                })
+            }
+        }
+    }
+
+    async fn upsert_event(
+        &self,
+        calendar: &str,
+        event: &EventSpec,
+        known: Option<&Remote>,
+    ) -> Result<Remote, ConnectorError> {
+        let url = Self::event_url(calendar, &event.key)?;
+        let body = ical::calendar_object(event);
+        let cond = match known.filter(|r| r.id == url.as_str()).and_then(|r| r.etag.as_deref()) {
+            Some(etag) if !etag.starts_with("W/") => Cond::Match(etag.to_owned()),
+            // A weak ETag never matches If-Match (RFC 9110 §13.1.1).
+            Some(_) => Cond::Any,
+            None => Cond::Create,
+        };
+        let etag = match self.write(&url, &body, cond).await? {
+            Some(etag) => Some(etag),
+            // The server changed what was sent, or does not say (RFC 4791 §5.3.4).
+            None => self.propfind_etag(&url).await?.flatten(),
+        };
+        Ok(Remote { id: url.to_string(), etag })
+    }
+
+    async fn get_event(
+        &self,
+        calendar: &str,
+        key: &str,
+        _known: Option<&Remote>,
+    ) -> Result<Option<RemoteEvent>, ConnectorError> {
+        let url = Self::event_url(calendar, key)?;
+        let answer = self.send(Method::GET, &url, MAX_ICS, |r| r.header("Accept", "text/calendar")).await?;
+        match answer.status.as_u16() {
+            200 | 203 => {}
+            404 | 410 => return Ok(None),
+            _ => return Err(answer.error("GET", &url)),
+        }
+        let parsed = ical::read_event(&answer.body)
+            .map_err(|e| ConnectorError::Permanent(format!("{url} holds an entry flowcal cannot read: {e}")))?;
+        if parsed.uid != ical::uid(key) {
+            return Err(ConnectorError::Permanent(format!(
+                "{url} holds another entry than flowcal's (UID {:?})",
+                parsed.uid
+            )));
+        }
+        let cancelled = parsed.status.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("CANCELLED"));
+        Ok(Some(RemoteEvent {
+            remote: Remote { id: url.to_string(), etag: header_etag(&answer.headers) },
+            title: parsed.summary,
+            description: parsed.description,
+            when: parsed.when,
+            end: parsed.end,
+            cancelled,
+        }))
+    }
+
+    async fn delete_event(&self, calendar: &str, key: &str, _known: Option<&Remote>) -> Result<(), ConnectorError> {
+        let url = Self::event_url(calendar, key)?;
+        let answer = self.send(Method::DELETE, &url, MAX_XML, |r| r).await?;
+        match answer.status.as_u16() {
+            200..=299 | 404 | 410 => Ok(()),
+            _ => Err(answer.error("DELETE", &url)),
+        }
+    }
+}
+
+/// What a URL says about the calendar home.
+enum Found {
+    Home(Url),
+    /// A collection naming no principal or home.
+    Collection(Url),
+    Missing,
+    /// Not a WebDAV answer: why.
+    NotDav(String),
+    Nothing,
+}
+
+/// The precondition of a PUT.
+#[derive(Debug)]
+enum Cond {
+    /// `If-None-Match: *`: only if nothing is there.
+    Create,
+    /// `If-Match`: only if unchanged since this ETag.
+    Match(String),
+    /// Unconditional (the server gives no usable ETag).
+    Any,
+}
+
+fn dav_method(name: &'static str) -> Result<Method, ConnectorError> {
+    Method::from_bytes(name.as_bytes()).map_err(|e| ConnectorError::Permanent(format!("{name}: {e}")))
+}
+
+fn is_server_root(url: &Url) -> bool {
+    matches!(url.path(), "" | "/")
+}
+
+/// A collection URL: its path ends in `/`, so resources join below it.
+fn ensure_slash(mut url: Url) -> Url {
+    url.set_fragment(None);
+    url.set_query(None);
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    url
+}
+
+/// A calendar id as a collection URL.
+fn calendar_url(id: &str) -> Result<Url, ConnectorError> {
+    let url = Url::parse(id).map_err(|_| ConnectorError::Permanent(format!("{id:?} is not a CalDAV calendar URL")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(ConnectorError::Permanent(format!("{id:?} is not a CalDAV calendar URL")));
+    }
+    Ok(ensure_slash(url))
+}
+
+/// The path segment of flowcal's own calendar named `name`: `flowcal` for
+/// the name "flowcal", else `flowcal-<slug>` (lowercase ASCII letters and
+/// digits, dashes; with a short hash when the name has other letters, so
+/// names in other scripts stay apart).
+pub fn own_segment(name: &str) -> String {
+    let mut slug = String::new();
+    for c in name.trim().chars() {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c.to_ascii_lowercase());
+        } else if !slug.is_empty() && !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    slug.truncate(40);
+    let mut slug = slug.trim_end_matches('-').to_owned();
+    if !name.is_ascii() {
+        let hash = hex::encode(&Sha256::digest(name.trim().as_bytes())[..4]);
+        slug = if slug.is_empty() { hash } else { format!("{slug}-{hash}") };
+    }
+    match slug.as_str() {
+        "" | "flowcal" => "flowcal".to_owned(),
+        _ => format!("flowcal-{slug}"),
+    }
+}
+
+/// Whether a collection's last path segment is one flowcal makes.
+fn is_own_segment(segment: &str) -> bool {
+    segment == "flowcal" || segment.starts_with("flowcal-")
+}
+
+/// The last path segment of a collection URL, percent-decoded.
+fn last_segment(url: &Url) -> String {
+    let raw = url.path().trim_end_matches('/').rsplit('/').next().unwrap_or_default();
+    percent_decode(raw)
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn calendar_info(url: &Url, props: &Props) -> CalendarInfo {
+    let segment = last_segment(url);
+    CalendarInfo {
+        id: url.to_string(),
+        name: props.display_name.clone().unwrap_or_else(|| segment.clone()),
+        own: is_own_segment(&segment),
+    }
+}
+
+fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            // Characters XML 1.0 cannot carry.
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn header_etag(headers: &HeaderMap) -> Option<String> {
+    headers.get(ETAG).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned)
+}
+
+/// A transport error; the outbound policy's refusals (resolver, redirects)
+/// are permanent.
+fn request_error(e: &reqwest::Error) -> ConnectorError {
+    if let Some(refusal) = find_outbound_error(e) {
+        return ConnectorError::Permanent(refusal.to_string());
+    }
+    if e.is_redirect() {
+        return ConnectorError::Permanent(format!("the CalDAV server redirected too many times: {e}"));
+    }
+    transport_error(e)
+}
+
+/// An answer, its body read.
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    /// Where it came from (after redirects).
+    url: Url,
+    body: String,
+}
+
+async fn read_answer(mut response: Response, limit: usize) -> Result<Answer, ConnectorError> {
+    let (status, headers, url) = (response.status(), response.headers().clone(), response.url().clone());
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| request_error(&e))? {
+        if bytes.len() + chunk.len() > limit {
+            return Err(ConnectorError::Permanent(format!(
+                "the answer of the CalDAV server for {url} is larger than {} KiB",
+                limit / 1024
+            )));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    let body = String::from_utf8_lossy(&bytes).trim_start_matches('\u{feff}').to_owned();
+    Ok(Answer { status, headers, url, body })
+}
+
+impl Answer {
+    /// The status and what the server said about it (a WebDAV precondition, or the text).
+    fn summary(&self) -> String {
+        let said = server_message(&self.body);
+        if said.is_empty() {
+            self.status.to_string()
+        } else {
+            format!("{}: {said}", self.status)
+        }
+    }
+
+    /// The failure classified (RFC 9110 statuses; `Retry-After` honoured).
+    fn error(&self, method: &str, url: &Url) -> ConnectorError {
+        let message = format!("{method} {url}: {}", self.summary());
+        match self.status.as_u16() {
+            401 => {
+                ConnectorError::Unauthorized(format!("the CalDAV server refused the username or password ({message})"))
+            }
+            404 | 410 => ConnectorError::Gone(message),
+            429 | 500..=599 => ConnectorError::RetryLater { after: retry_after(&self.headers), message },
+            _ => ConnectorError::Permanent(message),
+        }
+    }
+}
+
+/// A server's explanation in a short line: the elements of a `DAV:error`
+/// (the failed preconditions) and its `responsedescription`, or the start of a text body.
+fn server_message(body: &str) -> String {
+    let body = body.trim();
+    if body.is_empty() {
+        return String::new();
+    }
+    let text = match roxmltree::Document::parse(body) {
+        Ok(doc) => {
+            let root = doc.root_element();
+            let mut parts: Vec<String> = Vec::new();
+            for node in root.children().filter(|n| n.is_element()) {
+                let name = node.tag_name().name();
+                if name == "responsedescription" || name == "message" {
+                    parts.push(node.text().unwrap_or_default().trim().to_owned());
+                } else {
+                    parts.push(name.to_owned());
+                }
+            }
+            parts.retain(|p| !p.is_empty());
+            parts.join(", ")
+        }
+        Err(_) if body.starts_with('<') => String::new(),
+        Err(_) => body.split_whitespace().collect::<Vec<_>>().join(" "),
+    };
+    match text.char_indices().nth(MAX_MESSAGE) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text,
+    }
+}
+
+// ---- multistatus ----------------------------------------------------------------------------
+
+/// A parsed multistatus and the URL that gave it (hrefs resolve against it).
+struct Listing {
+    url: Url,
+    resources: Vec<Props>,
+}
+
+impl Listing {
+    fn first(&self) -> Option<&Props> {
+        self.resources.first()
+    }
+}
+
+/// The properties flowcal reads from one `DAV:response` (hrefs unresolved),
+/// taken from propstats with a 2xx status only.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+struct Props {
+    href: String,
+    /// The response's own status, when it has one instead of propstats.
+    status: Option<u16>,
+    principal: Option<String>,
+    home: Option<String>,
+    collection: bool,
+    calendar: bool,
+    display_name: Option<String>,
+    /// `CALDAV:supported-calendar-component-set`, when given.
+    components: Option<Vec<String>>,
+    etag: Option<String>,
+}
+
+impl Props {
+    /// Whether the calendar takes VEVENTs (all components when the server does not say).
+    fn takes_events(&self) -> bool {
+        self.components.as_ref().is_none_or(|c| c.iter().any(|c| c.eq_ignore_ascii_case("VEVENT")))
+    }
+}
+
+fn status_code(text: &str) -> Option<u16> {
+    text.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Parses a `DAV:multistatus`, matching elements by namespace.
+fn parse_multistatus(xml: &str) -> Result<Vec<Props>, String> {
+    let doc = roxmltree::Document::parse(xml).map_err(|e| format!("its answer is not valid XML ({e})"))?;
+    let root = doc.root_element();
+    if !is(root, DAV_NS, "multistatus") {
+        return Err("its answer is not a WebDAV multistatus".to_owned());
+    }
+    let mut out = Vec::new();
+    for response in children(root, DAV_NS, "response") {
+        let mut props = Props {
+            href: children(response, DAV_NS, "href").next().map(text).unwrap_or_default(),
+            status: children(response, DAV_NS, "status").next().and_then(|s| status_code(&text(s))),
+            ..Props::default()
+        };
+        for propstat in children(response, DAV_NS, "propstat") {
+            let ok = children(propstat, DAV_NS, "status")
+                .next()
+                .is_none_or(|s| status_code(&text(s)).is_some_and(|c| (200..300).contains(&c)));
+            if !ok {
+                continue;
+            }
+            for prop in children(propstat, DAV_NS, "prop").flat_map(|p| p.children().filter(|n| n.is_element())) {
+                if is(prop, DAV_NS, "current-user-principal") {
+                    props.principal = props.principal.or_else(|| first_href(prop));
+                } else if is(prop, CALDAV_NS, "calendar-home-set") {
+                    props.home = props.home.or_else(|| first_href(prop));
+                } else if is(prop, DAV_NS, "resourcetype") {
+                    props.collection |= children(prop, DAV_NS, "collection").next().is_some();
+                    props.calendar |= children(prop, CALDAV_NS, "calendar").next().is_some();
+                } else if is(prop, DAV_NS, "displayname") {
+                    let name = text(prop);
+                    if props.display_name.is_none() && !name.is_empty() {
+                        props.display_name = Some(name);
+                    }
+                } else if is(prop, CALDAV_NS, "supported-calendar-component-set") {
+                    let comps = children(prop, CALDAV_NS, "comp").filter_map(|c| c.attribute("name"));
+                    props.components = Some(comps.map(str::to_owned).collect());
+                } else if is(prop, DAV_NS, "getetag") {
+                    props.etag = Some(text(prop)).filter(|e| !e.is_empty());
+                }
+            }
+        }
+        out.push(props);
+    }
+    Ok(out)
+}
+
+fn is(node: roxmltree::Node<'_, '_>, namespace: &str, name: &str) -> bool {
+    node.is_element() && node.tag_name().namespace() == Some(namespace) && node.tag_name().name() == name
+}
+
+fn children<'a, 'input: 'a>(
+    node: roxmltree::Node<'a, 'input>,
+    namespace: &'a str,
+    name: &'a str,
+) -> impl Iterator<Item = roxmltree::Node<'a, 'input>> + 'a {
+    node.children().filter(move |n| is(*n, namespace, name))
+}
+
+/// The text inside an element, trimmed.
+fn text(node: roxmltree::Node<'_, '_>) -> String {
+    let all: String = node.descendants().filter(|n| n.is_text()).filter_map(|n| n.text()).collect();
+    all.trim().to_owned()
+}
+
+fn first_href(prop: roxmltree::Node<'_, '_>) -> Option<String> {
+    children(prop, DAV_NS, "href").map(text).find(|h| !h.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{event_key, When, DEFAULT_DURATION_MINUTES};
+    use flowcal_connect::outbound::guarded_client;
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    const RADICALE_HOME: &str = r#"<?xml version='1.0' encoding='utf-8'?>
+<multistatus xmlns="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><response><href>/alice/</href><propstat><prop><resourcetype><principal /><collection /></resourcetype></prop><status>HTTP/1.1 200 OK</status></propstat><propstat><prop><displayname /><C:supported-calendar-component-set /></prop><status>HTTP/1.1 404 Not Found</status></propstat></response><response><href>/alice/flowcal/</href><propstat><prop><resourcetype><C:calendar /><collection /></resourcetype><displayname>flowcal</displayname><C:supported-calendar-component-set><C:comp name="VEVENT" /></C:supported-calendar-component-set></prop><status>HTTP/1.1 200 OK</status></propstat></response><response><href>/alice/tasks/</href><propstat><prop><resourcetype><C:calendar /><collection /></resourcetype><displayname>Tasks</displayname><C:supported-calendar-component-set><C:comp name="VTODO" /></C:supported-calendar-component-set></prop><status>HTTP/1.1 200 OK</status></propstat></response><response><href>/alice/contacts/</href><propstat><prop><resourcetype><collection /><CR:addressbook xmlns:CR="urn:ietf:params:xml:ns:carddav" /></resourcetype></prop><status>HTTP/1.1 200 OK</status></propstat></response><response><href>/alice/Caf%C3%A9/</href><propstat><prop><resourcetype><C:calendar /><collection /></resourcetype></prop><status>HTTP/1.1 200 OK</status></propstat></response></multistatus>"#;
+
+    const XANDIKOS_MISSING: &str = r#"<ns0:multistatus xmlns:ns0="DAV:"><ns0:response><ns0:href>http://127.0.0.1:15233/user/calendars/nocal/</ns0:href><ns0:status>HTTP/1.1 404 Not Found</ns0:status></ns0:response></ns0:multistatus>"#;
+
+    #[test]
+    fn parses_listings_by_namespace() {
+        let all = parse_multistatus(RADICALE_HOME).unwrap();
+        assert_eq!(all.len(), 5);
+        assert!(all[0].collection && !all[0].calendar && all[0].components.is_none());
+        assert_eq!(all[0].display_name, None, "404 propstats are ignored");
+        let flowcal = &all[1];
+        assert!(flowcal.calendar && flowcal.takes_events());
+        assert_eq!(flowcal.display_name.as_deref(), Some("flowcal"));
+        assert!(all[2].calendar && !all[2].takes_events(), "VTODO only");
+        assert!(!all[3].calendar, "an address book");
+        assert!(all[4].calendar && all[4].takes_events(), "no component set: all components");
+
+        let missing = parse_multistatus(XANDIKOS_MISSING).unwrap();
+        assert_eq!(missing[0].status, Some(404));
+
+        let etag = r#"<d:multistatus xmlns:d="DAV:"><d:response><d:href>/a.ics</d:href><d:propstat><d:prop>
+            <d:getetag>"abc"</d:getetag></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response>
+            </d:multistatus>"#;
+        assert_eq!(parse_multistatus(etag).unwrap()[0].etag.as_deref(), Some("\"abc\""));
+        // Bound to another namespace, "C:calendar" is not CalDAV's.
+        let foreign = r#"<D:multistatus xmlns:D="DAV:" xmlns:C="urn:other"><D:response><D:href>/x/</D:href>
+            <D:propstat><D:prop><D:resourcetype><C:calendar/><D:collection/></D:resourcetype></D:prop>
+            <D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response></D:multistatus>"#;
+        assert!(!parse_multistatus(foreign).unwrap()[0].calendar);
+        assert!(parse_multistatus("<html/>").unwrap_err().contains("multistatus"));
+        assert!(parse_multistatus("nope").is_err());
+    }
+
+    #[test]
+    fn own_calendar_segments() {
+        assert_eq!(own_segment("flowcal"), "flowcal");
+        assert_eq!(own_segment(" FlowCal "), "flowcal");
+        assert_eq!(own_segment(""), "flowcal");
+        assert_eq!(own_segment("Deadlines & Leave"), "flowcal-deadlines-leave");
+        let a = own_segment("Fristen für Urlaub");
+        assert!(a.starts_with("flowcal-fristen-f-r-urlaub-") && a.len() == "flowcal-fristen-f-r-urlaub-".len() + 8);
+        assert_ne!(own_segment("日本"), own_segment("中国"));
+        assert!(own_segment(&"x".repeat(300)).len() <= 48);
+        assert!(is_own_segment("flowcal") && is_own_segment(&own_segment("Team")));
+        assert!(!is_own_segment("calendar") && !is_own_segment("flowcalendar"));
+    }
+
+    #[test]
+    fn event_urls() {
+        let key = event_key(1, "task:1:deadline");
+        let url = CaldavCalendar::event_url("https://dav.example.org/alice/flowcal/", &key).unwrap();
+        assert_eq!(url.as_str(), format!("https://dav.example.org/alice/flowcal/{key}.ics"));
+        let url = CaldavCalendar::event_url("https://dav.example.org/alice/flowcal", &key).unwrap();
+        assert_eq!(url.as_str(), format!("https://dav.example.org/alice/flowcal/{key}.ics"), "a slash added");
+        for bad in ["../x", "a/b", "", "a b", "%2e"] {
+            assert!(CaldavCalendar::event_url("https://dav.example.org/c/", bad).is_err(), "{bad:?}");
+        }
+        for bad in ["no-such-calendar", "ftp://dav.example.org/c/", "/alice/flowcal/"] {
+            assert!(matches!(CaldavCalendar::event_url(bad, &key), Err(ConnectorError::Permanent(_))), "{bad}");
+        }
+        assert_eq!(last_segment(&Url::parse("http://h/alice/Caf%C3%A9/").unwrap()), "Café");
+        assert_eq!(percent_decode("a%2"), "a%2");
+    }
+
+    #[test]
+    fn server_messages_and_escaping() {
+        let body = r#"<?xml version="1.0"?><D:error xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
+            <C:valid-calendar-data/><D:responsedescription> bad DTSTART </D:responsedescription></D:error>"#;
+        assert_eq!(server_message(body), "valid-calendar-data, bad DTSTART");
+        assert_eq!(server_message("Precondition\n failed."), "Precondition failed.");
+        assert_eq!(server_message("<html><broken"), "");
+        assert_eq!(server_message(&"x".repeat(1000)).chars().count(), MAX_MESSAGE + 1);
+        assert_eq!(xml_escape("A & <B> \"c\" 'd'\u{1}"), "A &amp; &lt;B&gt; &quot;c&quot; &apos;d&apos;");
+    }
+
+    // ---- against a scripted server -------------------------------------------------------
+
+    /// A request as the server saw it.
+    #[derive(Debug, Clone)]
+    struct Seen {
+        method: String,
+        path: String,
+        headers: Vec<(String, String)>,
+        body: String,
+    }
+
+    impl Seen {
+        fn header(&self, name: &str) -> Option<&str> {
+            self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        }
+    }
+
+    type Handler = dyn Fn(&Seen) -> (u16, Vec<(&'static str, String)>, String) + Send + Sync;
+
+    /// A one-request-per-connection HTTP/1.1 server on 127.0.0.1 that records what it saw.
+    struct Server {
+        port: u16,
+        seen: Arc<Mutex<Vec<Seen>>>,
+    }
+
+    impl Server {
+        async fn start(
+            handler: impl Fn(&Seen) -> (u16, Vec<(&'static str, String)>, String) + Send + Sync + 'static,
+        ) -> Server {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let seen = Arc::new(Mutex::new(Vec::new()));
+            let handler: Arc<Handler> = Arc::new(handler);
+            let log = Arc::clone(&seen);
+            tokio::spawn(async move {
+                while let Ok((mut stream, _)) = listener.accept().await {
+                    let (handler, log) = (Arc::clone(&handler), Arc::clone(&log));
+                    tokio::spawn(async move {
+                        let Some(req) = read_request(&mut stream).await else { return };
+                        log.lock().unwrap().push(req.clone());
+                        let (status, headers, body) = handler(&req);
+                        let mut out =
+                            format!("HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n", body.len());
+                        for (name, value) in headers {
+                            out.push_str(&format!("{name}: {value}\r\n"));
+                        }
+                        out.push_str("\r\n");
+                        out.push_str(&body);
+                        let _ = stream.write_all(out.as_bytes()).await;
+                        let _ = stream.shutdown().await;
+                    });
+                }
+            });
+            Server { port, seen }
+        }
+
+        fn seen(&self) -> Vec<Seen> {
+            self.seen.lock().unwrap().clone()
+        }
+
+        /// "METHOD path [condition]" per request.
+        fn script(&self) -> Vec<String> {
+            self.seen()
+                .iter()
+                .map(|s| {
+                    let cond = s
+                        .header("if-match")
+                        .map(|m| format!(" If-Match {m}"))
+                        .or_else(|| s.header("if-none-match").map(|m| format!(" If-None-Match {m}")))
+                        .unwrap_or_default();
+                    format!("{} {}{cond}", s.method, s.path)
+                })
+                .collect()
+        }
+
+        fn url(&self, path: &str) -> String {
+            format!("http://127.0.0.1:{}{path}", self.port)
+        }
+
+        fn connector(&self, path: &str) -> CaldavCalendar {
+            let policy = HostPolicy::new(&[format!("127.0.0.1:{}", self.port)], &[]).unwrap();
+            let client = guarded_client(policy.clone()).unwrap();
+            let credential = Credential::Basic { username: "alice".into(), password: "pw".into() };
+            CaldavCalendar::new(client, policy, Url::parse(&self.url(path)).unwrap(), credential).unwrap()
+        }
+    }
+
+    async fn read_request(stream: &mut tokio::net::TcpStream) -> Option<Seen> {
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        let head_end = loop {
+            if let Some(pos) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break pos;
+            }
+            let n = stream.read(&mut chunk).await.ok()?;
+            if n == 0 {
+                return None;
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        };
+        let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+        let mut lines = head.split("\r\n");
+        let mut start = lines.next()?.split(' ');
+        let (method, path) = (start.next()?.to_owned(), start.next()?.to_owned());
+        let headers: Vec<(String, String)> =
+            lines.filter_map(|l| l.split_once(':')).map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned())).collect();
+        let length: usize = headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(0);
+        let mut body = buf[head_end + 4..].to_vec();
+        while body.len() < length {
+            let n = stream.read(&mut chunk).await.ok()?;
+            if n == 0 {
+                break;
+            }
+            body.extend_from_slice(&chunk[..n]);
+        }
+        Some(Seen { method, path, headers, body: String::from_utf8_lossy(&body).to_string() })
+    }
+
+    type Reply = (u16, Vec<(&'static str, String)>, String);
+
+    fn reply(status: u16) -> Reply {
+        (status, Vec::new(), String::new())
+    }
+
+    fn multistatus(body: &str) -> Reply {
+        (207, vec![("Content-Type", "application/xml; charset=utf-8".into())], body.to_owned())
+    }
+
+    fn with_etag(status: u16, etag: &str) -> Reply {
+        (status, vec![("ETag", etag.to_owned())], String::new())
+    }
+
+    fn entry() -> EventSpec {
+        EventSpec {
+            key: event_key(1, "task:1:deadline"),
+            title: "Deadline".into(),
+            description: String::new(),
+            url: None,
+            when: When::Date("2026-05-04".parse().unwrap()),
+            duration_minutes: DEFAULT_DURATION_MINUTES,
+            transparent: true,
+            reminder_minutes: None,
+            sequence: 0,
+            stamp: jiff::Timestamp::UNIX_EPOCH,
+        }
+    }
+
+    /// Root without a principal; /.well-known/caldav redirects with
+    /// `redirect` to /dav/, which names the principal; its home holds two
+    /// calendars and a task list.
+    fn discovery_server(redirect: u16) -> impl Fn(&Seen) -> Reply + Send + Sync + 'static {
+        move |req| discovery_answer(redirect, req)
+    }
+
+    fn discovery_answer(redirect: u16, req: &Seen) -> Reply {
+        let expected = "Basic YWxpY2U6cHc="; // alice:pw
+        if req.header("authorization") != Some(expected) {
+            return reply(401);
+        }
+        match (req.method.as_str(), req.path.as_str()) {
+            ("PROPFIND", "/") => reply(405),
+            (_, "/.well-known/caldav") => (redirect, vec![("Location", "/dav/".into())], String::new()),
+            ("PROPFIND", "/dav/") => multistatus(
+                r#"<d:multistatus xmlns:d="DAV:"><d:response><d:href>/dav/</d:href><d:propstat><d:prop>
+                <d:current-user-principal><d:href>principals/alice/</d:href></d:current-user-principal>
+                </d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response></d:multistatus>"#,
+            ),
+            ("PROPFIND", "/dav/principals/alice/") => multistatus(
+                r#"<d:multistatus xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:response>
+                <d:href>/dav/principals/alice/</d:href><d:propstat><d:prop>
+                <c:calendar-home-set><d:href>/dav/calendars/alice</d:href></c:calendar-home-set>
+                </d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response></d:multistatus>"#,
+            ),
+            ("PROPFIND", "/dav/calendars/alice/") if req.header("depth") == Some("1") => {
+                multistatus(&RADICALE_HOME.replace("/alice/", "/dav/calendars/alice/"))
+            }
+            _ => reply(404),
+        }
+    }
+
+    #[tokio::test]
+    async fn discovers_the_home_through_well_known_and_lists_event_calendars() {
+        // 301, 302, 307, 308 keep the method and body; 303 turns PROPFIND into GET.
+        for redirect in [301, 303, 308] {
+            let server = Server::start(discovery_server(redirect)).await;
+            let c = server.connector("");
+            let calendars = c.list_calendars().await.unwrap_or_else(|e| panic!("{e:?}: {:?}", server.script()));
+            let home = server.url("/dav/calendars/alice/");
+            assert_eq!(c.calendar_home().await.unwrap().as_str(), home);
+            assert_eq!(
+                calendars,
+                vec![
+                    CalendarInfo { id: format!("{home}flowcal/"), name: "flowcal".into(), own: true },
+                    CalendarInfo { id: format!("{home}Caf%C3%A9/"), name: "Café".into(), own: false },
+                ]
+            );
+            let mut expected = vec!["PROPFIND /", "PROPFIND /.well-known/caldav"];
+            if redirect == 303 {
+                expected.push("GET /dav/");
+            }
+            expected.extend(["PROPFIND /dav/", "PROPFIND /dav/principals/alice/", "PROPFIND /dav/calendars/alice/"]);
+            let asked = server.script();
+            assert_eq!(asked, expected, "{redirect}");
+            let propfind = server.seen().into_iter().find(|s| s.path == "/dav/principals/alice/").unwrap();
+            assert_eq!(propfind.header("content-type"), Some(XML));
+            assert_eq!(propfind.header("depth"), Some("0"));
+            assert!(propfind.body.contains("calendar-home-set"));
+            // The home is kept.
+            c.list_calendars().await.unwrap();
+            assert_eq!(server.seen().len(), asked.len() + 1);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_known_home_needs_no_discovery() {
+        let server = Server::start(discovery_server(301)).await;
+        let home = Url::parse(&server.url("/dav/calendars/alice")).unwrap();
+        let c = server.connector("/").with_calendar_home(home).unwrap();
+        assert_eq!(c.list_calendars().await.unwrap().len(), 2);
+        assert_eq!(server.script(), ["PROPFIND /dav/calendars/alice/"]);
+        let elsewhere = Url::parse("http://localhost/dav/").unwrap();
+        let e = server.connector("/").with_calendar_home(elsewhere).unwrap_err();
+        assert!(matches!(&e, ConnectorError::Permanent(m) if m.contains("has not allowed")), "{e:?}");
+    }
+
+    #[tokio::test]
+    async fn wrong_credentials_are_unauthorized() {
+        let server = Server::start(|_| reply(401)).await;
+        let e = server.connector("/").list_calendars().await.unwrap_err();
+        assert!(matches!(e, ConnectorError::Unauthorized(_)), "{e:?}");
+    }
+
+    #[tokio::test]
+    async fn makes_its_own_calendar_once() {
+        let made = Arc::new(Mutex::new(false));
+        let state = Arc::clone(&made);
+        let server = Server::start(move |req| {
+            let mut made = state.lock().unwrap();
+            match (req.method.as_str(), req.path.as_str()) {
+                ("PROPFIND", "/cal/") => multistatus(
+                    r#"<d:multistatus xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:response>
+                    <d:href>/cal/</d:href><d:propstat><d:prop><c:calendar-home-set><d:href>/cal/</d:href>
+                    </c:calendar-home-set></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response>
+                    </d:multistatus>"#,
+                ),
+                ("PROPFIND", "/cal/flowcal-leave-team/") if *made => multistatus(
+                    r#"<d:multistatus xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:response>
+                    <d:href>/cal/flowcal-leave-team/</d:href><d:propstat><d:prop><d:resourcetype><d:collection/>
+                    <c:calendar/></d:resourcetype><d:displayname>Leave &amp; team</d:displayname></d:prop>
+                    <d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response></d:multistatus>"#,
+                ),
+                ("MKCALENDAR", "/cal/flowcal-leave-team/") if *made => {
+                    (403, vec![], r#"<D:error xmlns:D="DAV:"><D:resource-must-be-null/></D:error>"#.into())
+                }
+                ("MKCALENDAR", "/cal/flowcal-leave-team/") => {
+                    *made = true;
+                    reply(201)
+                }
+                _ => reply(404),
+            }
+        })
+        .await;
+        let c = server.connector("/cal/");
+        let own = CalendarChoice::Own { name: "Leave & team".into() };
+        let info = c.ensure_calendar(&own).await.unwrap();
+        let id = server.url("/cal/flowcal-leave-team/");
+        assert_eq!(info, CalendarInfo { id: id.clone(), name: "Leave & team".into(), own: true });
+        assert_eq!(c.ensure_calendar(&own).await.unwrap(), info);
+        assert_eq!(c.ensure_calendar(&CalendarChoice::Existing { id: id.clone() }).await.unwrap(), info);
+        let mk = server.seen().into_iter().find(|s| s.method == "MKCALENDAR").unwrap();
+        assert!(mk.body.contains("<d:displayname>Leave &amp; team</d:displayname>"), "{}", mk.body);
+        assert!(mk.body.contains(r#"<c:comp name="VEVENT"/>"#), "{}", mk.body);
+        assert_eq!(
+            server.script(),
+            [
+                "PROPFIND /cal/",
+                "PROPFIND /cal/flowcal-leave-team/",
+                "MKCALENDAR /cal/flowcal-leave-team/",
+                "PROPFIND /cal/flowcal-leave-team/",
+                "PROPFIND /cal/flowcal-leave-team/",
+                "PROPFIND /cal/flowcal-leave-team/",
+            ]
+        );
+        let e = c.ensure_calendar(&CalendarChoice::Existing { id: server.url("/cal/gone/") }).await.unwrap_err();
+        assert!(matches!(e, ConnectorError::Gone(_)), "{e:?}");
+    }
+
+    /// A calendar at /cal/ holding one resource whose ETag the test controls.
+    struct Store {
+        etag: Option<String>,
+        /// Whether PUT answers carry the ETag.
+        put_etag: bool,
+        writes: u32,
+    }
+
+    fn store_server(store: Arc<Mutex<Store>>) -> impl Fn(&Seen) -> Reply + Send + Sync + 'static {
+        move |req| {
+            let mut s = store.lock().unwrap();
+            let is_resource = req.path.starts_with("/cal/") && req.path.ends_with(".ics");
+            match req.method.as_str() {
+                "PUT" if is_resource => {
+                    let ok = match (req.header("if-none-match"), req.header("if-match"), &s.etag) {
+                        (Some("*"), _, Some(_)) => false,
+                        (_, Some(m), current) => current.as_deref() == Some(m),
+                        _ => true,
+                    };
+                    if !ok {
+                        return reply(412);
+                    }
+                    let status = if s.etag.is_some() { 204 } else { 201 };
+                    s.writes += 1;
+                    let etag = format!("\"v{}\"", s.writes);
+                    s.etag = Some(etag.clone());
+                    if s.put_etag {
+                        with_etag(status, &etag)
+                    } else {
+                        reply(status)
+                    }
+                }
+                "GET" if is_resource => match &s.etag {
+                    Some(e) => with_etag(200, e),
+                    None => reply(404),
+                },
+                "PROPFIND" if is_resource => match &s.etag {
+                    Some(e) => multistatus(&format!(
+                        r#"<d:multistatus xmlns:d="DAV:"><d:response><d:href>{}</d:href><d:propstat><d:prop>
+                        <d:getetag>{e}</d:getetag></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat>
+                        </d:response></d:multistatus>"#,
+                        req.path
+                    )),
+                    None => reply(404),
+                },
+                "DELETE" if is_resource => match s.etag.take() {
+                    Some(_) => reply(204),
+                    None => reply(404),
+                },
+                "PUT" => reply(409),
+                _ => reply(404),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn creates_updates_and_recovers_from_stale_etags() {
+        let store = Arc::new(Mutex::new(Store { etag: None, put_etag: true, writes: 0 }));
+        let server = Server::start(store_server(Arc::clone(&store))).await;
+        let c = server.connector("/cal/");
+        let cal = server.url("/cal/");
+        let ev = entry();
+        let path = format!("/cal/{}.ics", ev.key);
+
+        let r1 = c.upsert_event(&cal, &ev, None).await.unwrap();
+        assert_eq!(r1, Remote { id: server.url(&path), etag: Some("\"v1\"".into()) });
+        let put = &server.seen()[0];
+        assert_eq!(put.header("content-type"), Some(ICS));
+        assert_eq!(put.header("authorization"), Some("Basic YWxpY2U6cHc="));
+
+        // A repeated create: 412, read the ETag, write over it.
+        let r2 = c.upsert_event(&cal, &ev, None).await.unwrap();
+        assert_eq!(r2.etag.as_deref(), Some("\"v2\""));
+        // Changed elsewhere: the stored ETag is stale.
+        store.lock().unwrap().etag = Some("\"elsewhere\"".into());
+        let r3 = c.upsert_event(&cal, &ev, Some(&r2)).await.unwrap();
+        assert_eq!(r3.etag.as_deref(), Some("\"v3\""));
+        // Deleted elsewhere: If-Match fails, nothing is there, created again.
+        store.lock().unwrap().etag = None;
+        let r4 = c.upsert_event(&cal, &ev, Some(&r3)).await.unwrap();
+        assert_eq!(r4.etag.as_deref(), Some("\"v4\""));
+        // A weak ETag is never used for If-Match.
+        let weak = Remote { id: r4.id.clone(), etag: Some("W/\"v4\"".into()) };
+        c.upsert_event(&cal, &ev, Some(&weak)).await.unwrap();
+        assert_eq!(
+            server.script(),
+            [
+                format!("PUT {path} If-None-Match *"),
+                format!("PUT {path} If-None-Match *"),
+                format!("GET {path}"),
+                format!("PUT {path} If-Match \"v1\""),
+                format!("PUT {path} If-Match \"v2\""),
+                format!("GET {path}"),
+                format!("PUT {path} If-Match \"elsewhere\""),
+                format!("PUT {path} If-Match \"v3\""),
+                format!("GET {path}"),
+                format!("PUT {path} If-None-Match *"),
+                format!("PUT {path}"),
+            ]
+        );
+
+        // Delete, delete again.
+        c.delete_event(&cal, &ev.key, Some(&r4)).await.unwrap();
+        c.delete_event(&cal, &ev.key, Some(&r4)).await.unwrap();
+        assert!(server.seen().iter().rev().take(2).all(|s| s.method == "DELETE" && s.header("if-match").is_none()));
+        assert_eq!(c.get_event(&cal, &ev.key, None).await.unwrap(), None);
+
+        // The calendar is gone: PUT 409, the collection 404.
+        let e = c.upsert_event(&server.url("/gone/"), &ev, None).await.unwrap_err();
+        assert!(matches!(e, ConnectorError::Gone(_)), "{e:?}");
+    }
+
+    #[tokio::test]
+    async fn reads_the_etag_when_put_gives_none() {
+        let store = Arc::new(Mutex::new(Store { etag: None, put_etag: false, writes: 0 }));
+        let server = Server::start(store_server(Arc::clone(&store))).await;
+        let c = server.connector("/cal/");
+        let r = c.upsert_event(&server.url("/cal/"), &entry(), None).await.unwrap();
+        assert_eq!(r.etag.as_deref(), Some("\"v1\""));
+        let script = server.script();
+        assert_eq!(script.len(), 2);
+        assert!(script[1].starts_with("PROPFIND /cal/"), "{script:?}");
+        assert_eq!(server.seen()[1].header("depth"), Some("0"));
+    }
+
+    #[tokio::test]
+    async fn keeps_failing_preconditions_for_later() {
+        let server = Server::start(|req| match req.method.as_str() {
+            "GET" => with_etag(200, &format!("\"{}\"", rand::random::<u32>())),
+            _ => reply(412),
+        })
+        .await;
+        let c = server.connector("/cal/");
+        let e = c.upsert_event(&server.url("/cal/"), &entry(), None).await.unwrap_err();
+        assert!(matches!(e, ConnectorError::RetryLater { .. }), "{e:?}");
+        assert_eq!(server.seen().len(), 3, "create, read, one more try");
+    }
+
+    #[tokio::test]
+    async fn statuses_are_classified() {
+        let server = Server::start(|req| match req.path.trim_start_matches("/c/").trim_end_matches(".ics") {
+            k if k.starts_with("k429") => (429, vec![("Retry-After", "7".into())], String::new()),
+            k if k.starts_with("k503") => (503, vec![("Retry-After", "120".into())], String::new()),
+            k if k.starts_with("k500") => reply(500),
+            k if k.starts_with("k401") => reply(401),
+            k if k.starts_with("k403") => (
+                403,
+                vec![],
+                r#"<D:error xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><C:no-uid-conflict/></D:error>"#
+                    .into(),
+            ),
+            k if k.starts_with("k415") => (415, vec![], "Unsupported media type".into()),
+            _ => reply(404),
+        })
+        .await;
+        let c = server.connector("/c/");
+        let cal = server.url("/c/");
+        let mut ev = entry();
+        let mut run = |key: &str| {
+            ev.key = key.to_owned();
+            let ev = ev.clone();
+            let c = &c;
+            let cal = cal.clone();
+            async move { c.upsert_event(&cal, &ev, None).await.unwrap_err() }
+        };
+        assert_eq!(
+            run("k429").await,
+            ConnectorError::RetryLater {
+                after: Some(Duration::from_secs(7)),
+                message: format!("PUT {}: 429 Too Many Requests", server.url("/c/k429.ics"))
+            }
+        );
+        assert!(matches!(run("k503").await, ConnectorError::RetryLater { after: Some(d), .. } if d.as_secs() == 120));
+        assert!(matches!(run("k500").await, ConnectorError::RetryLater { after: None, .. }));
+        assert!(matches!(run("k401").await, ConnectorError::Unauthorized(_)));
+        match run("k403").await {
+            ConnectorError::Permanent(m) => assert!(m.ends_with("403 Forbidden: no-uid-conflict"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+        match run("k415").await {
+            ConnectorError::Permanent(m) => assert!(m.contains("Unsupported media type"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+        let e = c.get_event(&cal, "k429", None).await.unwrap_err();
+        assert!(matches!(e, ConnectorError::RetryLater { .. }), "{e:?}");
+        let e = c.delete_event(&cal, "k403", None).await.unwrap_err();
+        assert!(matches!(e, ConnectorError::Permanent(_)), "{e:?}");
+    }
+
+    #[tokio::test]
+    async fn credentials_stay_with_the_host_entered() {
+        let server = Server::start(|req| match req.path.as_str() {
+            "/" => multistatus(
+                r#"<D:multistatus xmlns:D="DAV:"><D:response><D:href>/</D:href><D:propstat><D:prop>
+                <D:current-user-principal><D:href>http://localhost/alice/</D:href></D:current-user-principal>
+                </D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response></D:multistatus>"#,
+            ),
+            _ => (302, vec![("Location", "http://localhost:1/elsewhere.ics".into())], String::new()),
+        })
+        .await;
+        // Even with the other host allowed, the credentials stay with the one entered.
+        let policy = HostPolicy::new(&[format!("127.0.0.1:{}", server.port), "localhost".into()], &[]).unwrap();
+        let client = guarded_client(policy.clone()).unwrap();
+        let credential = Credential::Bearer("token".into());
+        let c = CaldavCalendar::new(client, policy, Url::parse(&server.url("/")).unwrap(), credential).unwrap();
+        let e = c.list_calendars().await.unwrap_err();
+        assert!(matches!(&e, ConnectorError::Permanent(m) if m.contains("http://localhost/alice/")), "{e:?}");
+        assert_eq!(server.seen().len(), 1);
+        assert_eq!(server.seen()[0].header("authorization"), Some("Bearer token"));
+        // A calendar on another host is refused before anything is sent.
+        let e = c.delete_event("http://localhost/cal/", "abc", None).await.unwrap_err();
+        assert!(matches!(&e, ConnectorError::Permanent(m) if m.contains("only to 127.0.0.1")), "{e:?}");
+        // A redirect of a write is not followed further (the guarded client refuses the target here).
+        let e = c.delete_event(&server.url("/cal/"), "abc", None).await.unwrap_err();
+        assert!(matches!(&e, ConnectorError::Permanent(_)), "{e:?}");
+        assert_eq!(server.seen().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn the_policy_is_checked_before_connecting() {
+        let server = Server::start(|_| reply(500)).await;
+        let policy = HostPolicy::new(&["localhost".to_string()], &[]).unwrap();
+        let client = guarded_client(policy.clone()).unwrap();
+        let credential = Credential::Bearer("token".into());
+        let e = CaldavCalendar::new(
+            client.clone(),
+            policy.clone(),
+            Url::parse(&server.url("/")).unwrap(),
+            credential.clone(),
+        )
+        .unwrap_err();
+        assert!(matches!(&e, ConnectorError::Permanent(m) if m.contains("127.0.0.1")), "{e:?}");
+        // A name that resolves to loopback: the resolver refuses it.
+        let by_name = Url::parse(&format!("http://localhost:{}/", server.port)).unwrap();
+        let c = CaldavCalendar::new(client, policy, by_name, credential).unwrap();
+        let e = c.list_calendars().await.unwrap_err();
+        assert!(matches!(&e, ConnectorError::Permanent(m) if m.starts_with("localhost resolves to")), "{e:?}");
+        assert!(server.seen().is_empty());
+    }
+}

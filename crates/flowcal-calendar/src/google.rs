@@ -1,1 +1,858 @@
-//! (being written)
+//! Google Calendar API v3.
+//!
+//! Every path, parameter and body field follows the API's discovery document
+//! (`rootUrl` + `servicePath` `calendar/v3/`, `batchPath` `batch/calendar/v3`).
+//! The only thing that differs between Google and a test double is the base URL.
+//!
+//! - An entry's event `id` is its [`event_key`](crate::event_key) (lowercase
+//!   base32hex, which Google accepts as a client-chosen id), so a create that is
+//!   retried, or repeated after a lost answer, finds the same event: Google
+//!   answers `409` and flowcal updates the event instead.
+//! - Google keeps deleted events as `status: "cancelled"` and refuses a new
+//!   event with the same id; an entry created again after a delete restores the
+//!   cancelled event (an update with `status: "confirmed"`).
+//! - Updates are conditional (`If-Match` with the last etag); when someone else
+//!   changed the event (`412`), flowcal reads it again and reapplies once.
+//! - flowcal's own calendar is recognised by its description,
+//!   [`OWN_CALENDAR_DESCRIPTION`].
+
+use crate::connector::{
+    retry_after, transport_error, CalendarChoice, CalendarInfo, Connector, ConnectorError, Credential, Remote,
+    RemoteEvent,
+};
+use crate::event::{is_google_event_id, EventSpec, When};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, ETAG, IF_MATCH, WWW_AUTHENTICATE};
+use reqwest::{Method, StatusCode, Url};
+use serde_json::{json, Value as Json};
+use std::time::Duration;
+
+/// Google's API root (`rootUrl` of the discovery document).
+pub const DEFAULT_BASE_URL: &str = "https://www.googleapis.com";
+
+/// The description flowcal gives its own calendar; a calendar with this
+/// description is flowcal's ([`CalendarInfo::own`]).
+pub const OWN_CALENDAR_DESCRIPTION: &str = "Deadlines and dates from flowcal.";
+
+/// At most this many calls go into one batch request; more go out as several.
+pub const BATCH_LIMIT: usize = 50;
+
+/// The private extended property that carries the entry's key.
+pub const KEY_PROPERTY: &str = "flowcal";
+
+/// `servicePath` of the discovery document, as path segments.
+const SERVICE_PATH: [&str; 2] = ["calendar", "v3"];
+/// `batchPath` of the discovery document, as path segments.
+const BATCH_PATH: [&str; 3] = ["batch", "calendar", "v3"];
+/// Google's largest reminder (4 weeks, in minutes).
+const MAX_REMINDER_MINUTES: u32 = 40_320;
+/// Page size asked for when listing calendars (Google's maximum).
+const LIST_PAGE_SIZE: &str = "250";
+/// A guard against a service that never stops paging.
+const MAX_PAGES: usize = 100;
+/// Error reasons (`error.errors[].reason`) that mean "too much, slow down".
+const RATE_REASONS: &[&str] = &["rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded", "dailyLimitExceeded"];
+
+/// A connector to one user's Google Calendar.
+#[derive(Debug, Clone)]
+pub struct GoogleCalendar {
+    http: reqwest::Client,
+    /// The API root (`api_base_url`; [`DEFAULT_BASE_URL`] for Google).
+    base: Url,
+    credential: Credential,
+}
+
+/// An HTTP answer, read whole.
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+/// How a conditional update went.
+enum Put {
+    Done(Remote),
+    /// `412`: the etag is out of date.
+    Stale,
+    /// `404` / `410`: there is no such event to update.
+    Missing,
+}
+
+/// How one call of a batch went.
+enum Inner {
+    Done(Remote),
+    /// `409`: an event with this id exists already.
+    Duplicate,
+    Failed(ConnectorError),
+}
+
+impl GoogleCalendar {
+    /// A connector for the API at `base_url` (normally [`DEFAULT_BASE_URL`]).
+    pub fn new(base_url: &str, credential: Credential) -> Result<Self, ConnectorError> {
+        let mut base = Url::parse(base_url)
+            .map_err(|e| ConnectorError::Permanent(format!("the API base URL {base_url:?} is not a URL: {e}")))?;
+        if base.cannot_be_a_base() || !matches!(base.scheme(), "http" | "https") {
+            return Err(ConnectorError::Permanent(format!("the API base URL {base_url:?} is not an http(s) URL")));
+        }
+        base.set_query(None);
+        base.set_fragment(None);
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(60))
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("flowcal/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ConnectorError::Permanent(format!("cannot set up the HTTP client: {e}")))?;
+        Ok(GoogleCalendar { http, base, credential })
+    }
+
+    /// `base` + `segments` (each one escaped as a single path segment).
+    fn url<'a>(&self, prefix: &[&str], segments: impl IntoIterator<Item = &'a str>) -> Url {
+        let mut url = self.base.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(prefix).extend(segments);
+        }
+        url
+    }
+
+    /// `{base}/calendar/v3/{segments…}`.
+    fn api<'a>(&self, segments: impl IntoIterator<Item = &'a str>) -> Url {
+        self.url(&SERVICE_PATH, segments)
+    }
+
+    fn events_url(&self, calendar: &str) -> Url {
+        self.api(["calendars", calendar, "events"])
+    }
+
+    fn event_url(&self, calendar: &str, id: &str) -> Url {
+        self.api(["calendars", calendar, "events", id])
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&Json>,
+        if_match: Option<&str>,
+    ) -> Result<Answer, ConnectorError> {
+        let mut req = self.credential.apply(self.http.request(method, url));
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        if let Some(etag) = if_match {
+            req = req.header(IF_MATCH, etag);
+        }
+        let resp = req.send().await.map_err(|e| transport_error(&e))?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body = resp.text().await.map_err(|e| transport_error(&e))?;
+        Ok(Answer { status, headers, body })
+    }
+
+    /// The user's calendar list entries, every page, with their `summary`.
+    async fn calendar_list(&self) -> Result<Vec<(CalendarInfo, String)>, ConnectorError> {
+        let mut out = Vec::new();
+        let mut page: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let mut url = self.api(["users", "me", "calendarList"]);
+            {
+                let mut q = url.query_pairs_mut();
+                q.append_pair("maxResults", LIST_PAGE_SIZE);
+                if let Some(p) = &page {
+                    q.append_pair("pageToken", p);
+                }
+            }
+            let a = self.send(Method::GET, url, None, None).await?;
+            if !a.status.is_success() {
+                return Err(classify(a.status, &a.headers, &a.body));
+            }
+            let list = parse_json(&a.body)?;
+            for entry in list["items"].as_array().into_iter().flatten() {
+                if entry["deleted"].as_bool() == Some(true) {
+                    continue;
+                }
+                let Some(id) = entry["id"].as_str() else { continue };
+                let summary = entry["summary"].as_str().unwrap_or_default().to_owned();
+                let name = entry["summaryOverride"].as_str().map(str::to_owned).unwrap_or_else(|| summary.clone());
+                let own = entry["description"].as_str() == Some(OWN_CALENDAR_DESCRIPTION);
+                out.push((CalendarInfo { id: id.to_owned(), name, own }, summary));
+            }
+            match list["nextPageToken"].as_str() {
+                Some(next) if !next.is_empty() => page = Some(next.to_owned()),
+                _ => return Ok(out),
+            }
+        }
+        Err(ConnectorError::Permanent(format!("the calendar list did not end after {MAX_PAGES} pages")))
+    }
+
+    /// `events.insert`; `None` when an event with this id exists (`409`).
+    async fn insert(&self, calendar: &str, ev: &EventSpec) -> Result<Option<Remote>, ConnectorError> {
+        let body = event_body(ev, true, ev.sequence)?;
+        let a = self.send(Method::POST, self.events_url(calendar), Some(&body), None).await?;
+        match a.status {
+            s if s.is_success() => Ok(Some(remote_of(&a, &ev.key)?)),
+            StatusCode::CONFLICT => Ok(None),
+            s => Err(classify(s, &a.headers, &a.body)),
+        }
+    }
+
+    /// `events.update`, conditional on `etag` when there is one.
+    async fn update(
+        &self,
+        calendar: &str,
+        ev: &EventSpec,
+        etag: Option<&str>,
+        sequence: u32,
+    ) -> Result<Put, ConnectorError> {
+        let body = event_body(ev, false, sequence)?;
+        let a = self.send(Method::PUT, self.event_url(calendar, &ev.key), Some(&body), etag).await?;
+        match a.status {
+            s if s.is_success() => Ok(Put::Done(remote_of(&a, &ev.key)?)),
+            StatusCode::PRECONDITION_FAILED => Ok(Put::Stale),
+            StatusCode::NOT_FOUND | StatusCode::GONE => Ok(Put::Missing),
+            s => Err(classify(s, &a.headers, &a.body)),
+        }
+    }
+
+    /// `events.get`; `None` when there is no such event (or calendar).
+    async fn fetch(&self, calendar: &str, id: &str) -> Result<Option<Json>, ConnectorError> {
+        let a = self.send(Method::GET, self.event_url(calendar, id), None, None).await?;
+        match a.status {
+            s if s.is_success() => Ok(Some(parse_json(&a.body)?)),
+            StatusCode::NOT_FOUND | StatusCode::GONE => Ok(None),
+            s => Err(classify(s, &a.headers, &a.body)),
+        }
+    }
+
+    /// Creates the event, or brings the existing one (perhaps cancelled) up to
+    /// date: insert; on `409` read it and update it with its current etag.
+    async fn create_or_restore(
+        &self,
+        calendar: &str,
+        ev: &EventSpec,
+        mut insert_first: bool,
+    ) -> Result<Remote, ConnectorError> {
+        for _ in 0..3 {
+            if insert_first {
+                if let Some(r) = self.insert(calendar, ev).await? {
+                    return Ok(r);
+                }
+            }
+            let Some(current) = self.fetch(calendar, &ev.key).await? else {
+                insert_first = true;
+                continue;
+            };
+            // Google refuses a sequence below the event's own (it may have grown
+            // when someone else moved the event).
+            let theirs = current["sequence"].as_u64().and_then(|s| u32::try_from(s).ok()).unwrap_or(0);
+            match self.update(calendar, ev, current["etag"].as_str(), ev.sequence.max(theirs)).await? {
+                Put::Done(r) => return Ok(r),
+                Put::Stale => insert_first = false,
+                Put::Missing => insert_first = true,
+            }
+        }
+        Err(ConnectorError::RetryLater {
+            after: None,
+            message: "the event kept changing at Google while flowcal wrote it".into(),
+        })
+    }
+
+    /// Creates all `events` in `calendar` with batch requests (at most
+    /// [`BATCH_LIMIT`] calls each): one result per event, in order. An event
+    /// that exists already (`409`) is brought up to date with single calls,
+    /// as [`Connector::upsert_event`] does without a known etag.
+    ///
+    /// The outer error is for a first batch request that failed as a whole
+    /// (nothing was done); when a later one fails as a whole, its events and
+    /// those after it carry that error.
+    pub async fn batch_upsert(
+        &self,
+        calendar: &str,
+        events: &[EventSpec],
+    ) -> Result<Vec<Result<Remote, ConnectorError>>, ConnectorError> {
+        let mut out: Vec<Result<Remote, ConnectorError>> = Vec::with_capacity(events.len());
+        for (n, chunk) in events.chunks(BATCH_LIMIT).enumerate() {
+            let results = match self.batch_insert(calendar, chunk).await {
+                Ok(r) => r,
+                Err(e) if n == 0 => return Err(e),
+                Err(e) => {
+                    out.resize(events.len(), Err(e));
+                    break;
+                }
+            };
+            for (ev, r) in chunk.iter().zip(results) {
+                out.push(match r {
+                    Inner::Done(remote) => Ok(remote),
+                    Inner::Duplicate => self.create_or_restore(calendar, ev, false).await,
+                    Inner::Failed(e) => Err(e),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// One batch request of `events.insert` calls; one result per event.
+    async fn batch_insert(&self, calendar: &str, events: &[EventSpec]) -> Result<Vec<Inner>, ConnectorError> {
+        let mut results: Vec<Option<Inner>> = Vec::with_capacity(events.len());
+        let nonce = hex::encode(rand::random::<[u8; 12]>());
+        let boundary = format!("flowcal_batch_{nonce}");
+        let path = self.events_url(calendar).path().to_owned();
+        let mut body = String::new();
+        let mut sent = 0usize;
+        for (i, ev) in events.iter().enumerate() {
+            let json = match check_key(ev).and_then(|()| event_body(ev, true, ev.sequence)) {
+                Ok(j) => j.to_string(),
+                Err(e) => {
+                    results.push(Some(Inner::Failed(e)));
+                    continue;
+                }
+            };
+            results.push(None);
+            sent += 1;
+            body.push_str(&format!(
+                "--{boundary}\r\nContent-Type: application/http\r\nContent-ID: <{nonce}+{i}>\r\n\r\n\
+                 POST {path} HTTP/1.1\r\nContent-Type: application/json; charset=UTF-8\r\n\
+                 Content-Length: {}\r\n\r\n{json}\r\n",
+                json.len()
+            ));
+        }
+        if sent == 0 {
+            return Ok(results.into_iter().map(|r| r.unwrap_or_else(|| Inner::Failed(no_answer()))).collect());
+        }
+        body.push_str(&format!("--{boundary}--\r\n"));
+        let url = self.url(&BATCH_PATH, []);
+        let req = self
+            .credential
+            .apply(self.http.post(url))
+            .header(CONTENT_TYPE, format!("multipart/mixed; boundary={boundary}"))
+            .body(body);
+        let resp = req.send().await.map_err(|e| transport_error(&e))?;
+        let (status, headers) = (resp.status(), resp.headers().clone());
+        let text = resp.text().await.map_err(|e| transport_error(&e))?;
+        if !status.is_success() {
+            return Err(classify(status, &headers, &text));
+        }
+        let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        let answer_boundary = boundary_of(content_type).ok_or_else(|| {
+            ConnectorError::Permanent(format!("the batch answer is not multipart/mixed ({content_type:?})"))
+        })?;
+        let waiting: Vec<usize> = (0..results.len()).filter(|&i| results[i].is_none()).collect();
+        for (pos, part) in split_multipart(&text, &answer_boundary).into_iter().enumerate() {
+            let (part_headers, inner) = split_head(part);
+            // `Content-ID: <response-{nonce}+{i}>`; by position when absent.
+            let index = header(&part_headers, "content-id")
+                .and_then(|id| id.trim().trim_start_matches('<').trim_end_matches('>').rsplit_once('+'))
+                .and_then(|(_, i)| i.parse::<usize>().ok())
+                .or_else(|| waiting.get(pos).copied());
+            let Some(i) = index.filter(|&i| i < results.len()) else { continue };
+            if results[i].is_none() {
+                results[i] = Some(inner_result(inner, &events[i].key));
+            }
+        }
+        Ok(results.into_iter().map(|r| r.unwrap_or_else(|| Inner::Failed(no_answer()))).collect())
+    }
+}
+
+impl Connector for GoogleCalendar {
+    async fn list_calendars(&self) -> Result<Vec<CalendarInfo>, ConnectorError> {
+        Ok(self.calendar_list().await?.into_iter().map(|(info, _)| info).collect())
+    }
+
+    async fn ensure_calendar(&self, choice: &CalendarChoice) -> Result<CalendarInfo, ConnectorError> {
+        match choice {
+            CalendarChoice::Own { name } => {
+                if let Some((info, _)) =
+                    self.calendar_list().await?.into_iter().find(|(info, summary)| info.own && summary == name)
+                {
+                    return Ok(info);
+                }
+                let body = json!({"summary": name, "description": OWN_CALENDAR_DESCRIPTION});
+                let a = self.send(Method::POST, self.api(["calendars"]), Some(&body), None).await?;
+                if !a.status.is_success() {
+                    return Err(classify(a.status, &a.headers, &a.body));
+                }
+                let cal = parse_json(&a.body)?;
+                let id = cal["id"].as_str().ok_or_else(|| unreadable("a new calendar without an id"))?;
+                Ok(CalendarInfo { id: id.to_owned(), name: name.clone(), own: true })
+            }
+            CalendarChoice::Existing { id } => {
+                let a = self.send(Method::GET, self.api(["calendars", id.as_str()]), None, None).await?;
+                if !a.status.is_success() {
+                    return Err(classify(a.status, &a.headers, &a.body));
+                }
+                let cal = parse_json(&a.body)?;
+                Ok(CalendarInfo {
+                    id: cal["id"].as_str().unwrap_or(id).to_owned(),
+                    name: cal["summary"].as_str().unwrap_or_default().to_owned(),
+                    own: cal["description"].as_str() == Some(OWN_CALENDAR_DESCRIPTION),
+                })
+            }
+        }
+    }
+
+    async fn upsert_event(
+        &self,
+        calendar: &str,
+        event: &EventSpec,
+        known: Option<&Remote>,
+    ) -> Result<Remote, ConnectorError> {
+        check_key(event)?;
+        let Some(known) = known else { return self.create_or_restore(calendar, event, true).await };
+        match self.update(calendar, event, known.etag.as_deref(), event.sequence).await? {
+            Put::Done(r) => Ok(r),
+            // Someone else changed it: read it again and reapply.
+            Put::Stale => self.create_or_restore(calendar, event, false).await,
+            Put::Missing => self.create_or_restore(calendar, event, true).await,
+        }
+    }
+
+    async fn get_event(
+        &self,
+        calendar: &str,
+        key: &str,
+        _known: Option<&Remote>,
+    ) -> Result<Option<RemoteEvent>, ConnectorError> {
+        if !is_google_event_id(key) {
+            return Ok(None);
+        }
+        match self.fetch(calendar, key).await? {
+            Some(ev) => remote_event(&ev, key),
+            None => Ok(None),
+        }
+    }
+
+    async fn delete_event(&self, calendar: &str, key: &str, _known: Option<&Remote>) -> Result<(), ConnectorError> {
+        if !is_google_event_id(key) {
+            return Ok(());
+        }
+        let a = self.send(Method::DELETE, self.event_url(calendar, key), None, None).await?;
+        match a.status {
+            s if s.is_success() => Ok(()),
+            // Gone already (Google answers 410 for an event deleted before).
+            StatusCode::NOT_FOUND | StatusCode::GONE => Ok(()),
+            s => Err(classify(s, &a.headers, &a.body)),
+        }
+    }
+}
+
+// ---- request bodies -------------------------------------------------------------------------
+
+fn check_key(ev: &EventSpec) -> Result<(), ConnectorError> {
+    if is_google_event_id(&ev.key) {
+        Ok(())
+    } else {
+        Err(ConnectorError::Permanent(format!("{:?} is not a valid Google Calendar event id", ev.key)))
+    }
+}
+
+/// `EventDateTime` for an instant shown in `zone` (UTC when Google would not know the zone).
+fn date_time(at: jiff::Timestamp, zone: &str) -> Json {
+    let (tz, name) = match jiff::tz::TimeZone::get(zone) {
+        Ok(tz) => (tz, zone),
+        Err(_) => (jiff::tz::TimeZone::UTC, "UTC"),
+    };
+    json!({"dateTime": at.display_with_offset(tz.to_offset(at)).to_string(), "timeZone": name})
+}
+
+/// The Event resource flowcal writes (`events.insert` with `id`, `events.update` without).
+fn event_body(ev: &EventSpec, with_id: bool, sequence: u32) -> Result<Json, ConnectorError> {
+    let (start, end) = match &ev.when {
+        When::Date(d) => {
+            let end = ev.end_date().ok_or_else(|| ConnectorError::Permanent(format!("no day follows {d}")))?;
+            (json!({"date": d.to_string()}), json!({"date": end.to_string()}))
+        }
+        When::At { at, zone } => {
+            let end = ev.end().ok_or_else(|| ConnectorError::Permanent(format!("{at} + duration is out of range")))?;
+            (date_time(*at, zone), date_time(end, zone))
+        }
+    };
+    let overrides: Vec<Json> = ev
+        .reminder_minutes
+        .map(|m| json!({"method": "popup", "minutes": m.min(MAX_REMINDER_MINUTES)}))
+        .into_iter()
+        .collect();
+    let mut body = json!({
+        "summary": ev.title,
+        "description": ev.description,
+        "start": start,
+        "end": end,
+        "transparency": if ev.transparent { "transparent" } else { "opaque" },
+        "reminders": {"useDefault": false, "overrides": overrides},
+        "sequence": sequence.min(i32::MAX as u32),
+        "extendedProperties": {"private": {KEY_PROPERTY: ev.key}},
+        "status": "confirmed",
+    });
+    // Google takes only http(s) source links.
+    if let Some(url) = ev.url.as_deref().filter(|u| u.starts_with("https://") || u.starts_with("http://")) {
+        body["source"] = json!({"title": ev.title, "url": url});
+    }
+    if with_id {
+        body["id"] = json!(ev.key);
+    }
+    Ok(body)
+}
+
+// ---- answers --------------------------------------------------------------------------------
+
+fn unreadable(what: &str) -> ConnectorError {
+    ConnectorError::Permanent(format!("unreadable answer from Google Calendar: {what}"))
+}
+
+fn no_answer() -> ConnectorError {
+    ConnectorError::RetryLater { after: None, message: "the batch answer had no part for this call".into() }
+}
+
+fn parse_json(body: &str) -> Result<Json, ConnectorError> {
+    serde_json::from_str(body).map_err(|e| unreadable(&format!("not JSON ({e})")))
+}
+
+/// Where a written event is now: its id and new etag.
+fn remote_of(a: &Answer, key: &str) -> Result<Remote, ConnectorError> {
+    Ok(remote_from(&parse_json(&a.body)?, a.headers.get(ETAG).and_then(|v| v.to_str().ok()), key))
+}
+
+fn remote_from(ev: &Json, etag_header: Option<&str>, key: &str) -> Remote {
+    let id = ev["id"].as_str().unwrap_or(key).to_owned();
+    let etag = ev["etag"].as_str().or(etag_header).map(str::to_owned);
+    Remote { id, etag }
+}
+
+fn event_time(t: &Json) -> Option<Result<jiff::civil::Date, jiff::Timestamp>> {
+    if let Some(d) = t["date"].as_str() {
+        return d.parse().ok().map(Ok);
+    }
+    t["dateTime"].as_str().and_then(|s| s.parse().ok()).map(Err)
+}
+
+/// An Event resource as flowcal reads it back.
+fn remote_event(ev: &Json, key: &str) -> Result<Option<RemoteEvent>, ConnectorError> {
+    let cancelled = ev["status"].as_str() == Some("cancelled");
+    let (when, end) = match (event_time(&ev["start"]), event_time(&ev["end"])) {
+        (Some(Ok(d)), Some(Ok(e))) => (When::Date(d), e.to_string()),
+        (Some(Err(at)), Some(Err(e))) => {
+            let zone = ev["start"]["timeZone"].as_str().unwrap_or("UTC").to_owned();
+            (When::At { at, zone }, e.to_string())
+        }
+        // A deleted event need not carry its times.
+        _ if cancelled => return Ok(None),
+        _ => return Err(unreadable(&format!("event {key} has no usable start and end"))),
+    };
+    Ok(Some(RemoteEvent {
+        remote: remote_from(ev, None, key),
+        title: ev["summary"].as_str().unwrap_or_default().to_owned(),
+        description: ev["description"].as_str().unwrap_or_default().to_owned(),
+        when,
+        end,
+        cancelled,
+    }))
+}
+
+/// Classifies a failed answer from status and Google's error JSON
+/// (`{"error": {"code", "message", "errors": [{"domain", "reason", "message"}]}}`).
+fn classify(status: StatusCode, headers: &HeaderMap, body: &str) -> ConnectorError {
+    let err = serde_json::from_str::<Json>(body).ok().map(|j| j["error"].clone()).unwrap_or(Json::Null);
+    let reasons: Vec<&str> =
+        err["errors"].as_array().into_iter().flatten().filter_map(|e| e["reason"].as_str()).collect();
+    let text = match err["message"].as_str().or_else(|| err.as_str()) {
+        Some(m) if !m.is_empty() => m.to_owned(),
+        _ if err.is_null() && !body.trim().is_empty() && !body.trim_start().starts_with('{') => {
+            body.trim().chars().take(200).collect()
+        }
+        _ => status.canonical_reason().unwrap_or("error").to_owned(),
+    };
+    let reason = reasons.first().map(|r| format!(" ({r})")).unwrap_or_default();
+    let message = format!("HTTP {}{reason}: {text}", status.as_u16());
+    let insufficient_scope = reasons.contains(&"insufficientPermissions")
+        || headers
+            .get(WWW_AUTHENTICATE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("insufficient_scope"));
+    match status.as_u16() {
+        401 => ConnectorError::Unauthorized(message),
+        403 if reasons.iter().any(|r| RATE_REASONS.contains(r)) => {
+            ConnectorError::RetryLater { after: retry_after(headers), message }
+        }
+        // The grant lacks a scope: only connecting again helps.
+        403 if insufficient_scope => ConnectorError::Unauthorized(message),
+        429 | 500..=599 => ConnectorError::RetryLater { after: retry_after(headers), message },
+        404 | 410 => ConnectorError::Gone(message),
+        _ => ConnectorError::Permanent(message),
+    }
+}
+
+// ---- multipart/mixed (batch) ----------------------------------------------------------------
+
+/// The `boundary` parameter of a `multipart/mixed` content type.
+fn boundary_of(content_type: &str) -> Option<String> {
+    let mut params = content_type.split(';');
+    if !params.next()?.trim().eq_ignore_ascii_case("multipart/mixed") {
+        return None;
+    }
+    params
+        .find_map(|p| {
+            let (k, v) = p.split_once('=')?;
+            k.trim().eq_ignore_ascii_case("boundary").then(|| v.trim().trim_matches('"').to_owned())
+        })
+        .filter(|b| !b.is_empty())
+}
+
+/// The bodies of the parts of a multipart entity (RFC 2046 §5.1): between
+/// delimiter lines `--boundary`, up to the close delimiter `--boundary--`.
+fn split_multipart<'a>(body: &'a str, boundary: &str) -> Vec<&'a str> {
+    let delimiter = format!("--{boundary}");
+    // A delimiter starts a line.
+    let find = |from: usize| -> Option<usize> {
+        let mut at = from;
+        while let Some(i) = body.get(at..)?.find(&delimiter) {
+            let pos = at + i;
+            if pos == 0 || body.as_bytes()[pos - 1] == b'\n' {
+                return Some(pos);
+            }
+            at = pos + delimiter.len();
+        }
+        None
+    };
+    let mut parts = Vec::new();
+    let Some(mut pos) = find(0) else { return parts };
+    loop {
+        let after = pos + delimiter.len();
+        if body[after..].starts_with("--") {
+            break;
+        }
+        let Some(eol) = body[after..].find('\n') else { break };
+        let start = after + eol + 1;
+        match find(start) {
+            Some(next) => {
+                let content = &body[start..next];
+                let content = content.strip_suffix("\r\n").or_else(|| content.strip_suffix('\n')).unwrap_or(content);
+                parts.push(content);
+                pos = next;
+            }
+            None => {
+                parts.push(&body[start..]);
+                break;
+            }
+        }
+    }
+    parts
+}
+
+/// Header lines (up to the first empty line) and what follows.
+fn split_head(text: &str) -> (Vec<(String, String)>, &str) {
+    let mut headers = Vec::new();
+    let mut rest = text;
+    loop {
+        let (line, next) = match rest.find('\n') {
+            Some(i) => (&rest[..i], &rest[i + 1..]),
+            None => (rest, ""),
+        };
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        rest = next;
+        if line.is_empty() {
+            return (headers, rest);
+        }
+        if let Some((k, v)) = line.split_once(':') {
+            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
+        }
+        if rest.is_empty() {
+            return (headers, rest);
+        }
+    }
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+/// One inner answer of a batch (`HTTP/1.1 200 OK`, headers, body), classified.
+fn inner_result(inner: &str, key: &str) -> Inner {
+    let inner = inner.trim_start_matches(['\r', '\n']);
+    let (status_line, rest) = inner.split_once('\n').unwrap_or((inner, ""));
+    let status = status_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse::<u16>().ok())
+        .and_then(|s| StatusCode::from_u16(s).ok());
+    let Some(status) = status else {
+        return Inner::Failed(unreadable(&format!("batch part without a status line: {status_line:?}")));
+    };
+    let (head, body) = split_head(rest);
+    let mut headers = HeaderMap::new();
+    for (k, v) in &head {
+        if let (Ok(k), Ok(v)) = (HeaderName::try_from(k.as_str()), HeaderValue::from_str(v)) {
+            headers.append(k, v);
+        }
+    }
+    let body = body.trim_end();
+    match status {
+        s if s.is_success() => match parse_json(body) {
+            Ok(j) => Inner::Done(remote_from(&j, header(&head, "etag"), key)),
+            Err(e) => Inner::Failed(e),
+        },
+        StatusCode::CONFLICT => Inner::Duplicate,
+        s => Inner::Failed(classify(s, &headers, body)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::event::{event_key, DEFAULT_DURATION_MINUTES};
+
+    fn spec(when: When) -> EventSpec {
+        EventSpec {
+            key: event_key(1, "task:1:deadline"),
+            title: "Approve".into(),
+            description: "d".into(),
+            url: Some("https://flowcal.example/tasks/1".into()),
+            when,
+            duration_minutes: DEFAULT_DURATION_MINUTES,
+            transparent: true,
+            reminder_minutes: None,
+            sequence: 3,
+            stamp: jiff::Timestamp::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn all_day_bodies_use_dates_with_an_exclusive_end() {
+        let b = event_body(&spec(When::Date("2026-12-31".parse().unwrap())), true, 3).unwrap();
+        assert_eq!(b["start"], json!({"date": "2026-12-31"}));
+        assert_eq!(b["end"], json!({"date": "2027-01-01"}));
+        assert_eq!(b["reminders"], json!({"useDefault": false, "overrides": []}));
+        assert_eq!(b["transparency"], "transparent");
+        assert_eq!(b["id"], json!(event_key(1, "task:1:deadline")));
+        assert_eq!(b["extendedProperties"]["private"]["flowcal"], b["id"]);
+        assert_eq!(b["source"]["url"], "https://flowcal.example/tasks/1");
+        assert_eq!(b["sequence"], 3);
+        let b = event_body(&spec(When::Date("2026-12-31".parse().unwrap())), false, 4).unwrap();
+        assert!(b.get("id").is_none());
+        assert_eq!(b["sequence"], 4);
+    }
+
+    #[test]
+    fn timed_bodies_carry_the_zone_offset() {
+        let mut s = spec(When::At { at: "2026-10-25T00:30:00Z".parse().unwrap(), zone: "Europe/Berlin".into() });
+        s.reminder_minutes = Some(50_000);
+        s.transparent = false;
+        s.url = Some("mailto:x@example.com".into());
+        let b = event_body(&s, true, 0).unwrap();
+        assert_eq!(b["start"], json!({"dateTime": "2026-10-25T02:30:00+02:00", "timeZone": "Europe/Berlin"}));
+        // Past the change back to winter time.
+        assert_eq!(b["end"], json!({"dateTime": "2026-10-25T02:00:00+01:00", "timeZone": "Europe/Berlin"}));
+        assert_eq!(b["reminders"]["overrides"], json!([{"method": "popup", "minutes": 40_320}]));
+        assert_eq!(b["transparency"], "opaque");
+        assert!(b.get("source").is_none(), "only http(s) sources");
+        let s = spec(When::At { at: "2026-10-25T00:30:00Z".parse().unwrap(), zone: "Nowhere/Land".into() });
+        assert_eq!(event_body(&s, true, 0).unwrap()["start"]["timeZone"], "UTC");
+    }
+
+    #[test]
+    fn events_read_back() {
+        let ev = json!({"id": "abcde", "etag": "\"7\"", "status": "confirmed", "summary": "S",
+            "start": {"dateTime": "2026-10-25T02:30:00+02:00", "timeZone": "Europe/Berlin"},
+            "end": {"dateTime": "2026-10-25T02:00:00+01:00", "timeZone": "Europe/Berlin"}});
+        let r = remote_event(&ev, "abcde").unwrap().unwrap();
+        assert_eq!(r.when, When::At { at: "2026-10-25T00:30:00Z".parse().unwrap(), zone: "Europe/Berlin".into() });
+        assert_eq!(r.end, "2026-10-25T01:00:00Z");
+        assert_eq!(r.remote, Remote { id: "abcde".into(), etag: Some("\"7\"".into()) });
+        assert!(!r.cancelled);
+        assert_eq!(remote_event(&json!({"id": "abcde", "status": "cancelled"}), "abcde").unwrap(), None);
+        assert!(remote_event(&json!({"id": "abcde"}), "abcde").is_err());
+    }
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(HeaderName::try_from(*k).unwrap(), HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    fn google_error(code: u16, reason: &str, message: &str) -> String {
+        json!({"error": {"code": code, "message": message,
+            "errors": [{"domain": "global", "reason": reason, "message": message}]}})
+        .to_string()
+    }
+
+    #[test]
+    fn errors_are_classified() {
+        let none = HeaderMap::new();
+        let wait = headers(&[("retry-after", "7")]);
+        let s = |c| StatusCode::from_u16(c).unwrap();
+        assert!(matches!(classify(s(401), &none, &google_error(401, "authError", "Invalid Credentials")),
+            ConnectorError::Unauthorized(m) if m.contains("Invalid Credentials")));
+        for reason in ["rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded"] {
+            assert_eq!(
+                classify(s(403), &wait, &google_error(403, reason, "slow down")),
+                ConnectorError::RetryLater {
+                    after: Some(Duration::from_secs(7)),
+                    message: format!("HTTP 403 ({reason}): slow down")
+                }
+            );
+        }
+        assert!(
+            matches!(classify(s(429), &wait, ""), ConnectorError::RetryLater { after: Some(d), .. } if d.as_secs() == 7)
+        );
+        assert!(matches!(classify(s(503), &none, "<html>oops</html>"),
+            ConnectorError::RetryLater { after: None, message } if message.contains("oops")));
+        assert!(matches!(
+            classify(s(403), &none, &google_error(403, "insufficientPermissions", "scopes")),
+            ConnectorError::Unauthorized(_)
+        ));
+        assert!(matches!(
+            classify(s(403), &none, &google_error(403, "forbiddenForNonOrganizer", "no")),
+            ConnectorError::Permanent(_)
+        ));
+        assert!(matches!(
+            classify(s(404), &none, &google_error(404, "notFound", "Not Found")),
+            ConnectorError::Gone(_)
+        ));
+        assert!(matches!(classify(s(400), &none, &google_error(400, "invalid", "Bad id")),
+            ConnectorError::Permanent(m) if m == "HTTP 400 (invalid): Bad id"));
+    }
+
+    #[test]
+    fn urls_escape_segments() {
+        let g = GoogleCalendar::new("http://127.0.0.1:9/prefix/", Credential::Bearer("t".into())).unwrap();
+        assert_eq!(
+            g.event_url("a/b@group.calendar.google.com", "abcde").as_str(),
+            "http://127.0.0.1:9/prefix/calendar/v3/calendars/a%2Fb@group.calendar.google.com/events/abcde"
+        );
+        assert_eq!(g.url(&BATCH_PATH, []).as_str(), "http://127.0.0.1:9/prefix/batch/calendar/v3");
+        let g = GoogleCalendar::new(DEFAULT_BASE_URL, Credential::Bearer("t".into())).unwrap();
+        assert_eq!(
+            g.api(["users", "me", "calendarList"]).as_str(),
+            "https://www.googleapis.com/calendar/v3/users/me/calendarList"
+        );
+        assert!(GoogleCalendar::new("mailto:x@example.com", Credential::Bearer("t".into())).is_err());
+        assert!(GoogleCalendar::new("not a url", Credential::Bearer("t".into())).is_err());
+        assert!(!format!("{g:?}").contains("\"t\""));
+    }
+
+    #[test]
+    fn batch_answers_are_split_and_matched() {
+        assert_eq!(boundary_of("multipart/mixed; boundary=\"batch_x\"").as_deref(), Some("batch_x"));
+        assert_eq!(boundary_of("Multipart/Mixed;charset=utf-8; Boundary=b1").as_deref(), Some("b1"));
+        assert_eq!(boundary_of("application/json"), None);
+        let ok = json!({"id": "abcde", "etag": "\"1\""}).to_string();
+        let text = format!(
+            "preamble\r\n--b1\r\nContent-Type: application/http\r\nContent-ID: <response-n+1>\r\n\r\n\
+             HTTP/1.1 409 Conflict\r\nContent-Type: application/json\r\n\r\n{}\r\n\
+             --b1\r\nContent-Type: application/http\r\nContent-ID: <response-n+0>\r\n\r\n\
+             HTTP/1.1 200 OK\r\nETag: \"1\"\r\n\r\n{ok}\r\n\
+             --b1\nContent-Type: application/http\n\nHTTP/1.1 403 Forbidden\nRetry-After: 7\n\n{}\n--b1--\r\n",
+            google_error(409, "duplicate", "The requested identifier already exists."),
+            google_error(403, "rateLimitExceeded", "Rate Limit Exceeded"),
+        );
+        let parts = split_multipart(&text, "b1");
+        assert_eq!(parts.len(), 3);
+        let (h, inner) = split_head(parts[1]);
+        assert_eq!(header(&h, "content-id"), Some("<response-n+0>"));
+        assert!(matches!(inner_result(inner, "abcde"), Inner::Done(r) if r.etag.as_deref() == Some("\"1\"")));
+        assert!(matches!(inner_result(split_head(parts[0]).1, "abcde"), Inner::Duplicate));
+        assert!(matches!(inner_result(split_head(parts[2]).1, "abcde"),
+            Inner::Failed(ConnectorError::RetryLater { after: Some(d), .. }) if d.as_secs() == 7));
+        assert!(matches!(inner_result("garbage", "abcde"), Inner::Failed(ConnectorError::Permanent(_))));
+    }
+}

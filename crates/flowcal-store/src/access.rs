@@ -484,6 +484,19 @@ impl Store {
         .await
     }
 
+    /// Sets the calendar an account's entries go to.
+    pub async fn set_account_calendar(&self, id: i64, calendar: &str, now: Timestamp) -> Result<(), StoreError> {
+        let calendar = calendar.to_owned();
+        self.read(move |c| {
+            c.execute(
+                "UPDATE calendar_accounts SET calendar = $2, updated_at = $3 WHERE id = $1",
+                params![id, calendar, now.as_millisecond()],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
     /// Deletes an account and its credentials.
     pub async fn delete_account(&self, id: i64, now: Timestamp, audit: Audit) -> Result<bool, StoreError> {
         self.tx(move |c| {

@@ -1,1 +1,299 @@
-//! (being written)
+//! The CalDAV connector against two real servers, Radicale and Xandikos (both
+//! from PyPI, in the venv `scripts/test` makes), started here on 127.0.0.1:
+//! the shared connector suite, then what only CalDAV shows (resource names,
+//! UIDs, status codes, the outbound policy).
+
+use crate::access::{peer_env, Radicale};
+use crate::connectors::{sample, suite};
+use flowcal_calendar::caldav::CaldavCalendar;
+use flowcal_calendar::{CalendarChoice, Connector, ConnectorError, Credential, EventSpec, Remote, When};
+use flowcal_connect::outbound::{guarded_client, HostPolicy};
+use reqwest::{Client, Method, StatusCode, Url};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+const USER: &str = "alice";
+const PASSWORD: &str = "app-password-1";
+
+/// A running Xandikos, stopped when dropped.
+struct Xandikos {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Xandikos {
+    /// `xandikos serve --defaults`: a principal at `/user/` with the calendar
+    /// home `/user/calendars/` (holding a calendar named `calendar`).
+    async fn start() -> Option<Xandikos> {
+        let python = peer_env("FLOWCAL_PEER_PYTHON", "Xandikos")?;
+        let program = Path::new(&python).with_file_name("xandikos");
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new(&program)
+            .arg("serve")
+            .arg("--defaults")
+            .arg("-d")
+            .arg(dir.path().join("data"))
+            .arg("--state-dir")
+            .arg(dir.path().join("state"))
+            .args(["-l", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{} must run: {e}", program.display()));
+        // Stopped by Drop from here on, also when it never comes up.
+        let xandikos = Xandikos { child, port, _dir: dir };
+        for _ in 0..300 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+                return Some(xandikos);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("Xandikos did not start on port {port}");
+    }
+}
+
+impl Drop for Xandikos {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn policy(port: u16) -> HostPolicy {
+    HostPolicy::new(&[format!("127.0.0.1:{port}")], &[]).unwrap()
+}
+
+fn basic(password: &str) -> Credential {
+    Credential::Basic { username: USER.into(), password: password.into() }
+}
+
+/// The connector for the server on `port`, starting from its root.
+fn connector(port: u16, password: &str) -> CaldavCalendar {
+    let policy = policy(port);
+    let client = guarded_client(policy.clone()).unwrap();
+    let base = Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap();
+    CaldavCalendar::new(client, policy, base, basic(password)).unwrap()
+}
+
+/// Another client changing flowcal's entries behind its back, with the same
+/// credentials and plain reqwest.
+#[derive(Clone)]
+struct Elsewhere {
+    http: Client,
+}
+
+impl Elsewhere {
+    fn new() -> Elsewhere {
+        Elsewhere { http: Client::new() }
+    }
+
+    fn request(&self, method: Method, url: &str) -> reqwest::RequestBuilder {
+        self.http.request(method, url).basic_auth(USER, Some(PASSWORD))
+    }
+
+    /// The resource's text and ETag.
+    async fn get(&self, url: &str) -> (StatusCode, String, Option<String>) {
+        let r = self.request(Method::GET, url).send().await.unwrap();
+        let status = r.status();
+        let etag = r.headers().get("etag").map(|v| v.to_str().unwrap().to_owned());
+        (status, r.text().await.unwrap(), etag)
+    }
+
+    /// Changes the entry's title at the server; returns the new ETag.
+    async fn change_title(&self, url: &str) -> Option<String> {
+        let (status, text, _) = self.get(url).await;
+        assert_eq!(status, StatusCode::OK, "{url}");
+        assert!(text.contains("\r\nSUMMARY:"), "{text}");
+        let changed = text.replacen("\r\nSUMMARY:", "\r\nSUMMARY:Changed elsewhere — ", 1);
+        let r = self
+            .request(Method::PUT, url)
+            .header("content-type", "text/calendar; charset=utf-8")
+            .body(changed)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "PUT {url}: {}", r.status());
+        let (_, now, etag) = self.get(url).await;
+        assert!(now.contains("Changed elsewhere"), "{now}");
+        etag
+    }
+
+    /// The `.ics` resources in a collection (PROPFIND Depth: 1).
+    async fn resources(&self, collection: &str) -> Vec<String> {
+        let body = r#"<?xml version="1.0" encoding="utf-8"?>
+<d:propfind xmlns:d="DAV:"><d:prop><d:getetag/></d:prop></d:propfind>"#;
+        let r = self
+            .request(Method::from_bytes(b"PROPFIND").unwrap(), collection)
+            .header("Depth", "1")
+            .header("content-type", "application/xml; charset=utf-8")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::MULTI_STATUS, "PROPFIND {collection}");
+        let text = r.text().await.unwrap();
+        hrefs(&text).into_iter().filter(|href| href.ends_with(".ics")).collect()
+    }
+}
+
+/// The `DAV:href`s of a multistatus (whatever the prefix).
+fn hrefs(xml: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = xml;
+    while let Some(start) = rest.find("href>") {
+        let after = &rest[start + 5..];
+        let end = after.find('<').unwrap();
+        let href = after[..end].trim();
+        // Absolute or not, the path.
+        let href = Url::parse(href).map(|u| u.path().to_owned()).unwrap_or_else(|_| href.to_owned());
+        if !href.is_empty() {
+            out.push(href);
+        }
+        rest = &after[end..];
+    }
+    out
+}
+
+/// What the suite's `stale` does: the entry is changed by another client, and
+/// flowcal is left with the ETag it had before.
+fn stale(elsewhere: &Elsewhere, known: &Remote) -> Remote {
+    let elsewhere = elsewhere.clone();
+    let url = known.id.clone();
+    let new_etag = tokio::task::block_in_place(|| {
+        tokio::runtime::Handle::current().block_on(async move { elsewhere.change_title(&url).await })
+    });
+    assert!(known.etag.is_some(), "the connector keeps an ETag: {known:?}");
+    assert_ne!(new_etag, known.etag, "the change elsewhere made a new ETag");
+    known.clone()
+}
+
+fn day_entry() -> EventSpec {
+    sample("task:7:deadline", "Submit the report", When::Date("2026-05-04".parse().unwrap()))
+}
+
+/// What only a CalDAV server shows, on a server on `port`.
+async fn caldav_checks(c: &CaldavCalendar, port: u16, home: &str) {
+    let elsewhere = Elsewhere::new();
+    assert_eq!(c.calendar_home().await.unwrap().as_str(), format!("http://127.0.0.1:{port}{home}"));
+    let cal = c.ensure_calendar(&CalendarChoice::Own { name: "flowcal".into() }).await.unwrap();
+    assert_eq!(cal.id, format!("http://127.0.0.1:{port}{home}flowcal/"));
+    assert!(cal.own);
+    let listed = c.list_calendars().await.unwrap();
+    assert!(listed.iter().any(|k| k.id == cal.id && k.own && k.name == "flowcal"), "{listed:?}");
+
+    // One resource per entry, named by its key, with flowcal's UID.
+    let ev = day_entry();
+    let r1 = c.upsert_event(&cal.id, &ev, None).await.unwrap();
+    assert_eq!(r1.id, format!("{}{}.ics", cal.id, ev.key));
+    assert!(r1.etag.as_deref().is_some_and(|e| e.starts_with('"')), "a strong ETag: {r1:?}");
+    let (status, text, etag) = elsewhere.get(&r1.id).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(etag, r1.etag, "the ETag of the PUT is the stored one");
+    assert!(text.contains(&format!("\r\nUID:{}@flowcal\r\n", ev.key)), "{text}");
+
+    // A repeated create (its answer lost) does not make a second resource.
+    let r2 = c.upsert_event(&cal.id, &ev, None).await.unwrap();
+    assert_eq!(r2.id, r1.id);
+    assert_eq!(elsewhere.resources(&cal.id).await, vec![format!("{home}flowcal/{}.ics", ev.key)]);
+
+    // An update with an ETag that is out of date: re-read, written again.
+    let old = stale(&elsewhere, &r2);
+    let mut moved = ev.clone();
+    moved.title = "Submit the report (moved)".into();
+    moved.sequence = 1;
+    let r3 = c.upsert_event(&cal.id, &moved, Some(&old)).await.unwrap();
+    let (_, text, etag) = elsewhere.get(&r3.id).await;
+    assert_eq!(etag, r3.etag);
+    assert!(text.contains("SUMMARY:Submit the report (moved)") && !text.contains("Changed elsewhere"), "{text}");
+
+    // An update with the ETag of an entry deleted elsewhere: created again.
+    let d = elsewhere.request(Method::DELETE, &r3.id).send().await.unwrap();
+    assert!(d.status().is_success(), "{}", d.status());
+    let r4 = c.upsert_event(&cal.id, &moved, Some(&r3)).await.unwrap();
+    assert_eq!(elsewhere.get(&r4.id).await.0, StatusCode::OK);
+
+    // Deleting twice is fine; then it is gone.
+    c.delete_event(&cal.id, &ev.key, Some(&r4)).await.unwrap();
+    c.delete_event(&cal.id, &ev.key, Some(&r4)).await.unwrap();
+    assert_eq!(elsewhere.get(&r4.id).await.0, StatusCode::NOT_FOUND);
+    assert!(elsewhere.resources(&cal.id).await.is_empty());
+
+    // A calendar that does not exist.
+    let missing = format!("http://127.0.0.1:{port}{home}no-such-calendar/");
+    let e = c.upsert_event(&missing, &ev, None).await.unwrap_err();
+    assert!(matches!(e, ConnectorError::Gone(_) | ConnectorError::Permanent(_)), "{e:?}");
+    let e = c.ensure_calendar(&CalendarChoice::Existing { id: missing.clone() }).await.unwrap_err();
+    assert!(matches!(e, ConnectorError::Gone(_)), "{e:?}");
+    assert!(c.get_event(&missing, &ev.key, None).await.unwrap().is_none());
+
+    // The policy: a host not allowed is refused before anything is sent.
+    let other = format!("http://localhost:{port}{home}flowcal/");
+    let e = c.ensure_calendar(&CalendarChoice::Existing { id: other.clone() }).await.unwrap_err();
+    match &e {
+        ConnectorError::Permanent(m) => assert!(m.contains("has not allowed"), "{m}"),
+        other => panic!("expected the policy's refusal, got {other:?}"),
+    }
+    let e = c.upsert_event(&other, &ev, None).await.unwrap_err();
+    assert!(matches!(&e, ConnectorError::Permanent(m) if m.contains("has not allowed")), "{e:?}");
+    let policy = policy(port);
+    let client = guarded_client(policy.clone()).unwrap();
+    let e = CaldavCalendar::new(client, policy, Url::parse(&other).unwrap(), basic(PASSWORD)).unwrap_err();
+    assert!(matches!(&e, ConnectorError::Permanent(m) if m.contains("has not allowed")), "{e:?}");
+    // Allowed by name, but the name resolves to loopback: the resolver refuses it.
+    let policy = HostPolicy::new(&[format!("localhost:{port}")], &[]).unwrap();
+    let client = guarded_client(policy.clone()).unwrap();
+    let by_name = CaldavCalendar::new(client, policy, Url::parse(&other).unwrap(), basic(PASSWORD)).unwrap();
+    let e = by_name.list_calendars().await.unwrap_err();
+    assert!(matches!(&e, ConnectorError::Permanent(m) if m.contains("resolves to")), "{e:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn radicale() {
+    let Some(server) = Radicale::start().await else { return };
+    let port = server.port;
+    let c = connector(port, PASSWORD);
+    let elsewhere = Elsewhere::new();
+    suite(&c, Some(&|r: &Remote| stale(&elsewhere, r))).await;
+    caldav_checks(&c, port, "/alice/").await;
+
+    // A wrong password: refused, whatever is asked.
+    let wrong = connector(port, "wrong-password");
+    let e = wrong.list_calendars().await.unwrap_err();
+    assert!(matches!(e, ConnectorError::Unauthorized(_)), "{e:?}");
+    let cal = format!("http://127.0.0.1:{port}/alice/flowcal/");
+    let e = wrong.upsert_event(&cal, &day_entry(), None).await.unwrap_err();
+    assert!(matches!(e, ConnectorError::Unauthorized(_)), "{e:?}");
+    let e = wrong.delete_event(&cal, &day_entry().key, None).await.unwrap_err();
+    assert!(matches!(e, ConnectorError::Unauthorized(_)), "{e:?}");
+
+    // Started from the home the account check found when connecting: the same calendars.
+    let (policy, base) = (policy(port), Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap());
+    let client = guarded_client(policy.clone()).unwrap();
+    let account = flowcal_connect::caldav::probe(&client, &policy, &base, USER, PASSWORD).await.unwrap();
+    let known = CaldavCalendar::new(client, policy, base, basic(PASSWORD))
+        .unwrap()
+        .with_calendar_home(account.calendar_home)
+        .unwrap();
+    assert_eq!(known.list_calendars().await.unwrap(), c.list_calendars().await.unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn xandikos() {
+    let Some(server) = Xandikos::start().await else { return };
+    let port = server.port;
+    // Xandikos has no authentication of its own (only behind --autocert, with
+    // a self-signed certificate): the Basic credentials are sent and ignored.
+    let c = connector(port, PASSWORD);
+    let elsewhere = Elsewhere::new();
+    suite(&c, Some(&|r: &Remote| stale(&elsewhere, r))).await;
+    caldav_checks(&c, port, "/user/calendars/").await;
+
+    // The calendar --defaults made is listed, not as flowcal's.
+    let listed = c.list_calendars().await.unwrap();
+    let theirs = format!("http://127.0.0.1:{port}/user/calendars/calendar/");
+    assert!(listed.iter().any(|k| k.id == theirs && !k.own), "{listed:?}");
+    assert!(!listed.iter().any(|k| k.id.ends_with("/inbox/") || k.id.ends_with("/addressbook/")), "{listed:?}");
+}
