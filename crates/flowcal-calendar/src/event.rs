@@ -56,6 +56,48 @@ impl EventSpec {
     }
 }
 
+/// What an entry is about: a step's deadline, or a date item of an instance.
+#[derive(Debug, Clone)]
+pub struct EntrySource<'a> {
+    /// The user whose calendar it goes to.
+    pub user: i64,
+    /// The stable name of the source: `task:{id}:deadline` or `instance:{id}:item:{key}`.
+    pub source: &'a str,
+    /// The step's name, or the item's label.
+    pub what: &'a str,
+    pub instance_title: &'a str,
+    pub process_name: &'a str,
+    /// The link back to the task (or instance) in flowcal.
+    pub link: &'a str,
+    pub when: When,
+    pub duration_minutes: u32,
+    pub reminder_minutes: Option<u32>,
+    pub sequence: u32,
+    pub stamp: Timestamp,
+}
+
+/// The entry for a source: title `what — instance title`, a description
+/// naming the process with the link back, the link as URL, shown as free.
+pub fn entry(s: &EntrySource<'_>) -> EventSpec {
+    let title = if s.instance_title.trim().is_empty() {
+        s.what.to_owned()
+    } else {
+        format!("{} — {}", s.what, s.instance_title)
+    };
+    EventSpec {
+        key: event_key(s.user, s.source),
+        title,
+        description: format!("Process: {}\nOpen in flowcal: {}", s.process_name, s.link),
+        url: Some(s.link.to_owned()),
+        when: s.when.clone(),
+        duration_minutes: if s.duration_minutes == 0 { DEFAULT_DURATION_MINUTES } else { s.duration_minutes },
+        transparent: true,
+        reminder_minutes: s.reminder_minutes,
+        sequence: s.sequence,
+        stamp: s.stamp,
+    }
+}
+
 /// The alphabet of base32hex (RFC 4648 §7), lowercase: what Google accepts in event ids.
 const BASE32HEX: &[u8; 32] = b"0123456789abcdefghijklmnopqrstuv";
 
@@ -99,6 +141,28 @@ mod tests {
         assert!(!is_google_event_id("abcd"));
         assert!(!is_google_event_id("abcdw"));
         assert!(!is_google_event_id("ABCDE"));
+    }
+
+    #[test]
+    fn entries_name_the_step_instance_process_and_link() {
+        let e = entry(&EntrySource {
+            user: 3,
+            source: "task:42:deadline",
+            what: "Approve",
+            instance_title: "Easter",
+            process_name: "Leave request",
+            link: "https://flowcal.example/tasks/42",
+            when: When::Date("2026-03-29".parse().unwrap()),
+            duration_minutes: 0,
+            reminder_minutes: Some(15),
+            sequence: 2,
+            stamp: Timestamp::UNIX_EPOCH,
+        });
+        assert_eq!(e.title, "Approve — Easter");
+        assert_eq!(e.description, "Process: Leave request\nOpen in flowcal: https://flowcal.example/tasks/42");
+        assert_eq!(e.url.as_deref(), Some("https://flowcal.example/tasks/42"));
+        assert_eq!(e.key, event_key(3, "task:42:deadline"));
+        assert_eq!((e.duration_minutes, e.transparent, e.reminder_minutes, e.sequence), (30, true, Some(15), 2));
     }
 
     #[test]

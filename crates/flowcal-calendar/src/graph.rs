@@ -1,1 +1,848 @@
-//! (being written)
+//! Microsoft Graph v1.0: calendars and events in the user's mailbox (`/me`).
+//!
+//! - flowcal's own calendar is found by name among `GET /v1.0/me/calendars`
+//!   (following `@odata.nextLink`), or created with `POST /v1.0/me/calendars`.
+//! - Every entry carries flowcal's key twice: as the `transactionId` of the
+//!   create (Graph drops a repeated create with the same `transactionId`), and
+//!   as a string single-value extended property ([`KEY_PROPERTY_ID`]), which is
+//!   how an entry is found again when its Graph id is not known
+//!   (`$filter=singleValueExtendedProperties/Any(…)`).
+//! - Updates are `PATCH` with `If-Match` (the `@odata.etag` last seen); on 412
+//!   the entry is read again and the change applied once more.
+//! - All-day entries go out as midnight to midnight in `UTC`. Timed entries go
+//!   out in their own zone when Graph documents that IANA name
+//!   ([`SUPPORTED_IANA_ZONES`]) and both local times are unambiguous there;
+//!   otherwise in `UTC`, which keeps the instant exact.
+//! - Reads ask for `Prefer: outlook.timezone="UTC"` and a text body. An
+//!   all-day entry whose start is not midnight in UTC (someone set it in their
+//!   own zone) is read again in its `originalStartTimeZone`, where it is.
+
+use crate::connector::{
+    retry_after, transport_error, CalendarChoice, CalendarInfo, Connector, ConnectorError, Credential, Remote,
+    RemoteEvent,
+};
+use crate::event::{EventSpec, When};
+use jiff::civil::{Date, DateTime};
+use jiff::tz::TimeZone;
+use jiff::Timestamp;
+use reqwest::header::HeaderMap;
+use reqwest::{Method, StatusCode, Url};
+use serde_json::{json, Value as Json};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Graph's endpoint in the global cloud (national clouds have their own).
+pub const DEFAULT_BASE_URL: &str = "https://graph.microsoft.com";
+
+/// The single-value extended property that holds flowcal's key on an event:
+/// a named string property in flowcal's own property set (GUID).
+pub const KEY_PROPERTY_ID: &str = "String {907e0456-379a-470c-9d6e-a5cf77009cfb} Name flowcalKey";
+
+/// The IANA names Graph documents for `dateTimeTimeZone.timeZone`, next to the
+/// Windows names (the page's "Europe/Kyiv (Kiev)"-style entries are listed
+/// under both names).
+pub const SUPPORTED_IANA_ZONES: &[&str] = &[
+    "Etc/GMT+12",
+    "Etc/GMT+11",
+    "Pacific/Honolulu",
+    "America/Anchorage",
+    "America/Santa_Isabel",
+    "America/Los_Angeles",
+    "America/Phoenix",
+    "America/Chihuahua",
+    "America/Denver",
+    "America/Guatemala",
+    "America/Chicago",
+    "America/Mexico_City",
+    "America/Regina",
+    "America/Bogota",
+    "America/New_York",
+    "America/Indiana/Indianapolis",
+    "America/Caracas",
+    "America/Asuncion",
+    "America/Halifax",
+    "America/Cuiaba",
+    "America/La_Paz",
+    "America/Santiago",
+    "America/St_Johns",
+    "America/Sao_Paulo",
+    "America/Argentina/Buenos_Aires",
+    "America/Cayenne",
+    "America/Godthab",
+    "America/Montevideo",
+    "America/Bahia",
+    "Etc/GMT+2",
+    "Atlantic/Azores",
+    "Atlantic/Cape_Verde",
+    "Africa/Casablanca",
+    "Etc/GMT",
+    "Europe/London",
+    "Atlantic/Reykjavik",
+    "Europe/Berlin",
+    "Europe/Budapest",
+    "Europe/Paris",
+    "Europe/Warsaw",
+    "Africa/Lagos",
+    "Africa/Windhoek",
+    "Europe/Bucharest",
+    "Asia/Beirut",
+    "Africa/Cairo",
+    "Asia/Damascus",
+    "Africa/Johannesburg",
+    "Europe/Kyiv",
+    "Europe/Kiev",
+    "Europe/Istanbul",
+    "Asia/Jerusalem",
+    "Asia/Amman",
+    "Asia/Baghdad",
+    "Europe/Kaliningrad",
+    "Asia/Riyadh",
+    "Africa/Nairobi",
+    "Asia/Tehran",
+    "Asia/Dubai",
+    "Asia/Baku",
+    "Europe/Moscow",
+    "Indian/Mauritius",
+    "Asia/Tbilisi",
+    "Asia/Yerevan",
+    "Asia/Kabul",
+    "Asia/Karachi",
+    "Asia/Toshkent",
+    "Asia/Tashkent",
+    "Asia/Kolkata",
+    "Asia/Colombo",
+    "Asia/Kathmandu",
+    "Asia/Astana",
+    "Asia/Almaty",
+    "Asia/Dhaka",
+    "Asia/Yekaterinburg",
+    "Asia/Yangon",
+    "Asia/Rangoon",
+    "Asia/Bangkok",
+    "Asia/Novosibirsk",
+    "Asia/Shanghai",
+    "Asia/Krasnoyarsk",
+    "Asia/Singapore",
+    "Australia/Perth",
+    "Asia/Taipei",
+    "Asia/Ulaanbaatar",
+    "Asia/Irkutsk",
+    "Asia/Tokyo",
+    "Asia/Seoul",
+    "Australia/Adelaide",
+    "Australia/Darwin",
+    "Australia/Brisbane",
+    "Australia/Sydney",
+    "Pacific/Port_Moresby",
+    "Australia/Hobart",
+    "Asia/Yakutsk",
+    "Pacific/Guadalcanal",
+    "Asia/Vladivostok",
+    "Pacific/Auckland",
+    "Etc/GMT-12",
+    "Pacific/Fiji",
+    "Asia/Magadan",
+    "Pacific/Tongatapu",
+    "Pacific/Apia",
+    "Pacific/Kiritimati",
+];
+
+/// The default name of flowcal's own calendar (what `list_calendars` marks as
+/// own until [`Connector::ensure_calendar`] names another).
+pub const DEFAULT_OWN_NAME: &str = "flowcal";
+
+/// Pages of calendars followed at most.
+const MAX_PAGES: usize = 100;
+/// Longest server message kept in an error.
+const MAX_MESSAGE: usize = 300;
+
+/// A connection to one user's mailbox through Microsoft Graph.
+#[derive(Debug)]
+pub struct GraphCalendar {
+    http: reqwest::Client,
+    /// The `api_base_url` (e.g. `https://graph.microsoft.com`), without `/v1.0`.
+    base: Url,
+    credential: Credential,
+    /// The name of flowcal's own calendar, as last asked for.
+    own_name: Mutex<String>,
+}
+
+/// What a conditional update came to.
+enum Patched {
+    Done(Remote),
+    /// The event does not exist (any more) under that id.
+    NotFound,
+}
+
+impl GraphCalendar {
+    /// `base_url`: the `api_base_url` ([`DEFAULT_BASE_URL`] in the global cloud).
+    pub fn new(base_url: &str, credential: Credential) -> Result<Self, ConnectorError> {
+        let mut base = Url::parse(base_url.trim())
+            .map_err(|e| ConnectorError::Permanent(format!("invalid Microsoft Graph URL {base_url:?}: {e}")))?;
+        if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() || base.host_str().is_none() {
+            return Err(ConnectorError::Permanent(format!("invalid Microsoft Graph URL {base_url:?}")));
+        }
+        base.set_query(None);
+        base.set_fragment(None);
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(30))
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("flowcal/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ConnectorError::Permanent(format!("cannot build the HTTP client: {e}")))?;
+        Ok(GraphCalendar { http, base, credential, own_name: Mutex::new(DEFAULT_OWN_NAME.to_owned()) })
+    }
+
+    /// The name of flowcal's own calendar, for [`Connector::list_calendars`].
+    pub fn with_own_name(self, name: &str) -> Self {
+        self.set_own_name(name);
+        self
+    }
+
+    fn own_name(&self) -> String {
+        self.own_name.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn set_own_name(&self, name: &str) {
+        *self.own_name.lock().unwrap_or_else(|e| e.into_inner()) = name.to_owned();
+    }
+
+    /// `{base}/v1.0/{segments…}`, each segment percent-encoded.
+    fn url(&self, segments: &[&str]) -> Url {
+        let mut url = self.base.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().push("v1.0").extend(segments);
+        }
+        url
+    }
+
+    fn event_url(&self, calendar: &str, id: &str) -> Url {
+        self.url(&["me", "calendars", calendar, "events", id])
+    }
+
+    /// One request; `Ok` for every answer (the caller classifies), `Err` only
+    /// when there is none.
+    async fn call(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&Json>,
+        if_match: Option<&str>,
+        prefer_zone: Option<&str>,
+    ) -> Result<Answer, ConnectorError> {
+        let mut req = self.credential.apply(self.http.request(method, url)).header("Accept", "application/json");
+        if let Some(etag) = if_match {
+            req = req.header("If-Match", etag);
+        }
+        if let Some(zone) = prefer_zone {
+            req = req
+                .header("Prefer", format!("outlook.timezone=\"{zone}\""))
+                .header("Prefer", "outlook.body-content-type=\"text\"");
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let resp = req.send().await.map_err(|e| transport_error(&e))?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.map_err(|e| transport_error(&e))?;
+        let json = serde_json::from_str(&text).unwrap_or(Json::Null);
+        Ok(Answer { status, headers, json })
+    }
+
+    /// Classifies an unsuccessful answer.
+    fn error(&self, a: &Answer) -> ConnectorError {
+        classify(a, self.token())
+    }
+
+    fn token(&self) -> Option<&str> {
+        match &self.credential {
+            Credential::Bearer(t) => Some(t),
+            Credential::Basic { .. } => None,
+        }
+    }
+
+    async fn get_calendar(&self, id: &str) -> Result<CalendarInfo, ConnectorError> {
+        let a = self.call(Method::GET, self.url(&["me", "calendars", id]), None, None, None).await?;
+        match a.status {
+            s if s.is_success() => Ok(self.calendar_info(&a.json)),
+            StatusCode::NOT_FOUND => Err(ConnectorError::Gone(format!("calendar {id}"))),
+            _ => Err(self.error(&a)),
+        }
+    }
+
+    fn calendar_info(&self, v: &Json) -> CalendarInfo {
+        let name = str_of(v, "name").to_owned();
+        CalendarInfo { id: str_of(v, "id").to_owned(), own: name == self.own_name(), name }
+    }
+
+    /// The calendar named `name`: exactly, else ignoring case (Outlook folder
+    /// names are unique regardless of case).
+    fn find_named(calendars: Vec<CalendarInfo>, name: &str) -> Option<CalendarInfo> {
+        let lower = name.to_lowercase();
+        let mut loose = None;
+        for c in calendars {
+            if c.name == name {
+                return Some(c);
+            }
+            if loose.is_none() && c.name.to_lowercase() == lower {
+                loose = Some(c);
+            }
+        }
+        loose
+    }
+
+    /// The event carrying `key` in `calendar`, as Graph lists it (UTC times).
+    async fn find_by_key(&self, calendar: &str, key: &str) -> Result<Option<Json>, ConnectorError> {
+        let mut url = self.url(&["me", "calendars", calendar, "events"]);
+        url.set_query(Some(&format!("$filter={}", percent_encode(&key_filter(key)))));
+        let a = self.call(Method::GET, url, None, None, Some("UTC")).await?;
+        match a.status {
+            s if s.is_success() => Ok(a.json.get("value").and_then(Json::as_array).and_then(|v| v.first()).cloned()),
+            StatusCode::NOT_FOUND => Err(ConnectorError::Gone(format!("calendar {calendar}"))),
+            _ => Err(self.error(&a)),
+        }
+    }
+
+    /// The event with Graph id `id`, times in `zone`; `None` when it does not exist.
+    async fn get_by_id(&self, calendar: &str, id: &str, zone: &str) -> Result<Option<Json>, ConnectorError> {
+        let a = self.call(Method::GET, self.event_url(calendar, id), None, None, Some(zone)).await?;
+        match a.status {
+            s if s.is_success() => Ok(Some(a.json)),
+            StatusCode::NOT_FOUND => Ok(None),
+            _ => Err(self.error(&a)),
+        }
+    }
+
+    /// `PATCH` with `If-Match`; on 412 reads the event again and applies the
+    /// change once more.
+    async fn patch(&self, calendar: &str, target: &Remote, body: &Json) -> Result<Patched, ConnectorError> {
+        let mut etag = target.etag.clone();
+        for attempt in 0..2 {
+            let url = self.event_url(calendar, &target.id);
+            let a = self.call(Method::PATCH, url, Some(body), etag.as_deref(), None).await?;
+            match a.status {
+                s if s.is_success() => return Ok(Patched::Done(remote_of(&a.json, &target.id))),
+                StatusCode::NOT_FOUND => return Ok(Patched::NotFound),
+                StatusCode::PRECONDITION_FAILED if attempt == 0 => {
+                    tracing::debug!(event = %target.id, "Graph event changed elsewhere (412); applying flowcal's version again");
+                    match self.get_by_id(calendar, &target.id, "UTC").await? {
+                        Some(current) => etag = str_opt(&current, "@odata.etag").map(str::to_owned),
+                        None => return Ok(Patched::NotFound),
+                    }
+                }
+                StatusCode::PRECONDITION_FAILED => {
+                    return Err(ConnectorError::RetryLater {
+                        after: retry_after(&a.headers),
+                        message: "the event keeps changing at Microsoft Graph (412 twice)".into(),
+                    })
+                }
+                _ => return Err(self.error(&a)),
+            }
+        }
+        Err(ConnectorError::RetryLater { after: None, message: "the event keeps changing at Microsoft Graph".into() })
+    }
+
+    async fn create(&self, calendar: &str, ev: &EventSpec, mut body: Json) -> Result<Remote, ConnectorError> {
+        body["transactionId"] = json!(ev.key);
+        let url = self.url(&["me", "calendars", calendar, "events"]);
+        let a = self.call(Method::POST, url, Some(&body), None, None).await?;
+        match a.status {
+            s if s.is_success() => {
+                let r = remote_of(&a.json, "");
+                if r.id.is_empty() {
+                    return Err(ConnectorError::Permanent("Microsoft Graph created an event without an id".into()));
+                }
+                Ok(r)
+            }
+            StatusCode::NOT_FOUND => Err(ConnectorError::Gone(format!("calendar {calendar}"))),
+            _ => Err(self.error(&a)),
+        }
+    }
+}
+
+/// An answer from Graph.
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    json: Json,
+}
+
+impl Connector for GraphCalendar {
+    async fn list_calendars(&self) -> Result<Vec<CalendarInfo>, ConnectorError> {
+        let mut out = Vec::new();
+        let mut url = self.url(&["me", "calendars"]);
+        for _ in 0..MAX_PAGES {
+            let a = self.call(Method::GET, url.clone(), None, None, None).await?;
+            if !a.status.is_success() {
+                return Err(self.error(&a));
+            }
+            if let Some(items) = a.json.get("value").and_then(Json::as_array) {
+                out.extend(items.iter().map(|v| self.calendar_info(v)));
+            }
+            match str_opt(&a.json, "@odata.nextLink") {
+                None => return Ok(out),
+                Some(next) => {
+                    let next = Url::parse(next)
+                        .map_err(|e| ConnectorError::Permanent(format!("Microsoft Graph sent a bad next link: {e}")))?;
+                    // The token goes with every page: only to Graph itself.
+                    if next.origin() != self.base.origin() {
+                        return Err(ConnectorError::Permanent(
+                            "Microsoft Graph sent a next link to another host".into(),
+                        ));
+                    }
+                    url = next;
+                }
+            }
+        }
+        Err(ConnectorError::Permanent(format!("more than {MAX_PAGES} pages of calendars")))
+    }
+
+    async fn ensure_calendar(&self, choice: &CalendarChoice) -> Result<CalendarInfo, ConnectorError> {
+        match choice {
+            CalendarChoice::Existing { id } => self.get_calendar(id).await,
+            CalendarChoice::Own { name } => {
+                self.set_own_name(name);
+                if let Some(found) = Self::find_named(self.list_calendars().await?, name) {
+                    return Ok(CalendarInfo { own: true, ..found });
+                }
+                let url = self.url(&["me", "calendars"]);
+                let a = self.call(Method::POST, url, Some(&json!({ "name": name })), None, None).await?;
+                match a.status {
+                    s if s.is_success() => Ok(CalendarInfo { own: true, ..self.calendar_info(&a.json) }),
+                    // Made meanwhile (another flowcal worker): find it.
+                    StatusCode::CONFLICT => match Self::find_named(self.list_calendars().await?, name) {
+                        Some(found) => Ok(CalendarInfo { own: true, ..found }),
+                        None => Err(self.error(&a)),
+                    },
+                    _ => Err(self.error(&a)),
+                }
+            }
+        }
+    }
+
+    async fn upsert_event(
+        &self,
+        calendar: &str,
+        event: &EventSpec,
+        known: Option<&Remote>,
+    ) -> Result<Remote, ConnectorError> {
+        let body = event_body(event)?;
+        if let Some(k) = known {
+            if let Patched::Done(r) = self.patch(calendar, k, &body).await? {
+                return Ok(r);
+            }
+        }
+        // Unknown, or gone under the stored id: look for the key before creating.
+        if let Some(found) = self.find_by_key(calendar, &event.key).await? {
+            let target = remote_of(&found, "");
+            if !target.id.is_empty() && known.is_none_or(|k| k.id != target.id) {
+                if let Patched::Done(r) = self.patch(calendar, &target, &body).await? {
+                    return Ok(r);
+                }
+            }
+        }
+        self.create(calendar, event, body).await
+    }
+
+    async fn get_event(
+        &self,
+        calendar: &str,
+        key: &str,
+        known: Option<&Remote>,
+    ) -> Result<Option<RemoteEvent>, ConnectorError> {
+        let found = match known {
+            Some(k) => self.get_by_id(calendar, &k.id, "UTC").await?,
+            None => self.find_by_key(calendar, key).await?,
+        };
+        let Some(mut v) = found else { return Ok(None) };
+        if v.get("isAllDay").and_then(Json::as_bool) == Some(true) && !starts_at_midnight(&v) {
+            // Set in another zone: its dates are those of that zone.
+            let zone = str_opt(&v, "originalStartTimeZone")
+                .filter(|z| z.bytes().all(|b| (b' '..=b'~').contains(&b) && b != b'"'));
+            if let (Some(zone), Some(id)) = (zone, str_opt(&v, "id")) {
+                let (zone, id) = (zone.to_owned(), id.to_owned());
+                match self.get_by_id(calendar, &id, &zone).await? {
+                    Some(again) => v = again,
+                    None => return Ok(None),
+                }
+            }
+        }
+        read_event(&v).map(Some)
+    }
+
+    async fn delete_event(&self, calendar: &str, key: &str, known: Option<&Remote>) -> Result<(), ConnectorError> {
+        let id = match known {
+            Some(k) => k.id.clone(),
+            None => match self.find_by_key(calendar, key).await? {
+                Some(v) => str_of(&v, "id").to_owned(),
+                None => return Ok(()),
+            },
+        };
+        if id.is_empty() {
+            return Ok(());
+        }
+        let a = self.call(Method::DELETE, self.event_url(calendar, &id), None, None, None).await?;
+        match a.status {
+            s if s.is_success() => Ok(()),
+            StatusCode::NOT_FOUND => Ok(()),
+            _ => Err(self.error(&a)),
+        }
+    }
+}
+
+// ---- mapping --------------------------------------------------------------------------------
+
+/// The `$filter` that finds the event carrying `key`.
+pub fn key_filter(key: &str) -> String {
+    format!(
+        "singleValueExtendedProperties/Any(ep: ep/id eq '{}' and ep/value eq '{}')",
+        KEY_PROPERTY_ID.replace('\'', "''"),
+        key.replace('\'', "''")
+    )
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters (so a
+/// space is `%20`: in an OData query `+` would stay a plus).
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 2);
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The event as Graph takes it (create and update alike; the create adds
+/// `transactionId`).
+pub fn event_body(ev: &EventSpec) -> Result<Json, ConnectorError> {
+    let mut content = ev.description.clone();
+    if let Some(url) = ev.url.as_deref().filter(|u| !ev.description.contains(*u)) {
+        if !content.is_empty() {
+            content.push_str("\n\n");
+        }
+        content.push_str(url);
+    }
+    let mut body = json!({
+        "subject": ev.title,
+        "body": { "contentType": "text", "content": content },
+        "showAs": if ev.transparent { "free" } else { "busy" },
+        "isReminderOn": ev.reminder_minutes.is_some(),
+        "singleValueExtendedProperties": [{ "id": KEY_PROPERTY_ID, "value": ev.key }],
+    });
+    if let Some(m) = ev.reminder_minutes {
+        body["reminderMinutesBeforeStart"] = json!(m.min(i32::MAX as u32));
+    }
+    match &ev.when {
+        When::Date(d) => {
+            let end = ev.end_date().ok_or_else(|| ConnectorError::Permanent(format!("no day after {d}")))?;
+            body["isAllDay"] = json!(true);
+            body["start"] = date_time_zone(d.to_datetime(jiff::civil::Time::midnight()), "UTC");
+            body["end"] = date_time_zone(end.to_datetime(jiff::civil::Time::midnight()), "UTC");
+        }
+        When::At { at, zone } => {
+            let end = ev.end().ok_or_else(|| ConnectorError::Permanent(format!("no end for an entry at {at}")))?;
+            let (name, tz) = graph_zone(zone, &[*at, end]);
+            body["isAllDay"] = json!(false);
+            body["start"] = date_time_zone(tz.to_datetime(*at), &name);
+            body["end"] = date_time_zone(tz.to_datetime(end), &name);
+        }
+    }
+    Ok(body)
+}
+
+/// The zone to send times in: `zone` when Graph documents it and every one of
+/// `instants` has one unambiguous local time there; else UTC.
+fn graph_zone(zone: &str, instants: &[Timestamp]) -> (String, TimeZone) {
+    if SUPPORTED_IANA_ZONES.contains(&zone) {
+        if let Ok(tz) = TimeZone::get(zone) {
+            let exact = instants.iter().all(|at| {
+                let local = tz.to_datetime(*at).round(jiff::Unit::Second).ok();
+                local.and_then(|l| tz.to_ambiguous_timestamp(l).unambiguous().ok()).is_some_and(|t| t == *at)
+            });
+            if exact {
+                return (zone.to_owned(), tz);
+            }
+        }
+    }
+    ("UTC".to_owned(), TimeZone::UTC)
+}
+
+fn date_time_zone(dt: DateTime, zone: &str) -> Json {
+    json!({ "dateTime": dt.strftime("%Y-%m-%dT%H:%M:%S").to_string(), "timeZone": zone })
+}
+
+fn str_opt<'a>(v: &'a Json, key: &str) -> Option<&'a str> {
+    v.get(key).and_then(Json::as_str)
+}
+
+fn str_of<'a>(v: &'a Json, key: &str) -> &'a str {
+    str_opt(v, key).unwrap_or("")
+}
+
+fn remote_of(v: &Json, fallback_id: &str) -> Remote {
+    let id = str_opt(v, "id").unwrap_or(fallback_id).to_owned();
+    Remote { id, etag: str_opt(v, "@odata.etag").map(str::to_owned) }
+}
+
+/// A `dateTimeTimeZone`'s civil time and zone name.
+fn civil(v: &Json, which: &str) -> Result<(DateTime, String), ConnectorError> {
+    let part = v.get(which).ok_or_else(|| ConnectorError::Permanent(format!("Graph event without {which}")))?;
+    let raw = str_of(part, "dateTime");
+    let dt: DateTime =
+        raw.parse().map_err(|e| ConnectorError::Permanent(format!("Graph event {which}.dateTime {raw:?}: {e}")))?;
+    Ok((dt, str_of(part, "timeZone").to_owned()))
+}
+
+fn starts_at_midnight(v: &Json) -> bool {
+    civil(v, "start").is_ok_and(|(dt, _)| dt.time() == jiff::civil::Time::midnight())
+}
+
+/// An IANA zone jiff knows (`UTC` included); Windows names are not.
+fn iana(zone: &str) -> Option<TimeZone> {
+    if zone.is_empty() || zone.contains(' ') {
+        return None;
+    }
+    TimeZone::get(zone).ok()
+}
+
+fn instant(dt: DateTime, zone: &str) -> Result<Timestamp, ConnectorError> {
+    let tz = iana(zone).ok_or_else(|| ConnectorError::Permanent(format!("Graph sent times in zone {zone:?}")))?;
+    tz.to_ambiguous_timestamp(dt).compatible().map_err(|e| ConnectorError::Permanent(e.to_string()))
+}
+
+/// Maps a Graph event back.
+pub fn read_event(v: &Json) -> Result<RemoteEvent, ConnectorError> {
+    let (start, start_zone) = civil(v, "start")?;
+    let (end, end_zone) = civil(v, "end")?;
+    let all_day = v.get("isAllDay").and_then(Json::as_bool).unwrap_or(false);
+    let (when, end) = if all_day {
+        let (s, e): (Date, Date) = (start.date(), end.date());
+        (When::Date(s), e.to_string())
+    } else {
+        let at = instant(start, &start_zone)?;
+        let end = instant(end, &end_zone)?;
+        let zone = str_opt(v, "originalStartTimeZone")
+            .filter(|z| iana(z).is_some())
+            .map(|z| if z == "Etc/UTC" { "UTC" } else { z })
+            .unwrap_or("UTC")
+            .to_owned();
+        (When::At { at, zone }, end.to_string())
+    };
+    let description =
+        v.get("body").map(|b| str_of(b, "content")).unwrap_or("").replace("\r\n", "\n").trim_end().to_owned();
+    Ok(RemoteEvent {
+        remote: remote_of(v, ""),
+        title: str_of(v, "subject").to_owned(),
+        description,
+        when,
+        end,
+        cancelled: v.get("isCancelled").and_then(Json::as_bool).unwrap_or(false),
+    })
+}
+
+/// Classifies an unsuccessful answer; the access token never appears in it.
+fn classify(a: &Answer, token: Option<&str>) -> ConnectorError {
+    let err = a.json.get("error");
+    let code = err.map(|e| str_of(e, "code")).unwrap_or("");
+    let text = err.map(|e| str_of(e, "message")).unwrap_or("");
+    let mut message = match (code.is_empty(), text.is_empty()) {
+        (false, false) => format!("{code}: {text}"),
+        (false, true) => code.to_owned(),
+        (true, false) => text.to_owned(),
+        (true, true) => format!("HTTP {}", a.status.as_u16()),
+    };
+    if let Some(t) = token.filter(|t| !t.is_empty()) {
+        message = message.replace(t, "***");
+    }
+    if message.chars().count() > MAX_MESSAGE {
+        message = message.chars().take(MAX_MESSAGE).collect::<String>() + "…";
+    }
+    match a.status {
+        StatusCode::UNAUTHORIZED => ConnectorError::Unauthorized(message),
+        StatusCode::TOO_MANY_REQUESTS => ConnectorError::RetryLater { after: retry_after(&a.headers), message },
+        s if s.is_server_error() => ConnectorError::RetryLater { after: retry_after(&a.headers), message },
+        StatusCode::NOT_FOUND | StatusCode::GONE => ConnectorError::Gone(message),
+        _ => ConnectorError::Permanent(message),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::event_key;
+
+    fn spec(when: When) -> EventSpec {
+        EventSpec {
+            key: event_key(1, "task:42:deadline"),
+            title: "Approve".into(),
+            description: "Process: Leave request".into(),
+            url: Some("https://flowcal.example/tasks/42".into()),
+            when,
+            duration_minutes: 30,
+            transparent: true,
+            reminder_minutes: Some(15),
+            sequence: 0,
+            stamp: Timestamp::UNIX_EPOCH,
+        }
+    }
+
+    fn at(s: &str, zone: &str) -> When {
+        When::At { at: s.parse().unwrap(), zone: zone.into() }
+    }
+
+    #[test]
+    fn all_day_goes_out_midnight_to_midnight_in_utc() {
+        let b = event_body(&spec(When::Date("2026-12-31".parse().unwrap()))).unwrap();
+        assert_eq!(b["isAllDay"], json!(true));
+        assert_eq!(b["start"], json!({"dateTime": "2026-12-31T00:00:00", "timeZone": "UTC"}));
+        assert_eq!(b["end"], json!({"dateTime": "2027-01-01T00:00:00", "timeZone": "UTC"}));
+        assert_eq!(b["showAs"], "free");
+        assert_eq!(b["isReminderOn"], json!(true));
+        assert_eq!(b["reminderMinutesBeforeStart"], json!(15));
+        assert_eq!(
+            b["body"],
+            json!({"contentType": "text", "content": "Process: Leave request\n\nhttps://flowcal.example/tasks/42"})
+        );
+        assert_eq!(b["singleValueExtendedProperties"][0]["id"], KEY_PROPERTY_ID);
+        assert_eq!(b["singleValueExtendedProperties"][0]["value"], json!(event_key(1, "task:42:deadline")));
+        assert!(b.get("transactionId").is_none(), "only the create sends it");
+    }
+
+    #[test]
+    fn timed_goes_out_in_its_zone_unless_ambiguous_or_undocumented() {
+        let mut s = spec(at("2026-07-01T10:00:00Z", "Europe/Berlin"));
+        s.transparent = false;
+        s.reminder_minutes = None;
+        let b = event_body(&s).unwrap();
+        assert_eq!(b["start"], json!({"dateTime": "2026-07-01T12:00:00", "timeZone": "Europe/Berlin"}));
+        assert_eq!(b["end"], json!({"dateTime": "2026-07-01T12:30:00", "timeZone": "Europe/Berlin"}));
+        assert_eq!((&b["showAs"], &b["isReminderOn"]), (&json!("busy"), &json!(false)));
+        assert!(b.get("reminderMinutesBeforeStart").is_none());
+        // 02:30 happens twice in Berlin that night: only UTC says which.
+        let b = event_body(&spec(at("2026-10-25T01:30:00Z", "Europe/Berlin"))).unwrap();
+        assert_eq!(b["start"], json!({"dateTime": "2026-10-25T01:30:00", "timeZone": "UTC"}));
+        assert_eq!(b["end"], json!({"dateTime": "2026-10-25T02:00:00", "timeZone": "UTC"}));
+        // Not among Graph's documented IANA names.
+        let b = event_body(&spec(at("2026-07-01T10:00:00Z", "Europe/Vienna"))).unwrap();
+        assert_eq!(b["start"]["timeZone"], "UTC");
+        // The link is not repeated when the description has it.
+        let mut s = spec(at("2026-07-01T10:00:00Z", "UTC"));
+        s.description = "Open https://flowcal.example/tasks/42".into();
+        assert_eq!(event_body(&s).unwrap()["body"]["content"], "Open https://flowcal.example/tasks/42");
+    }
+
+    #[test]
+    fn the_key_filter_is_encoded_for_odata() {
+        let f = key_filter("abc");
+        assert_eq!(
+            f,
+            "singleValueExtendedProperties/Any(ep: ep/id eq 'String {907e0456-379a-470c-9d6e-a5cf77009cfb} Name flowcalKey' and ep/value eq 'abc')"
+        );
+        let e = percent_encode(&f);
+        assert!(!e.contains(' ') && !e.contains('+') && e.contains("%20") && e.contains("%27"), "{e}");
+        assert_eq!(percent_encode("it's"), "it%27s");
+        assert_eq!(key_filter("o'k").matches("''").count(), 1);
+    }
+
+    #[test]
+    fn urls_encode_ids_and_keep_a_base_path() {
+        let g = GraphCalendar::new("https://graph.example/", Credential::Bearer("t".into())).unwrap();
+        assert_eq!(
+            g.event_url("AAMk/cal=", "ev id").as_str(),
+            "https://graph.example/v1.0/me/calendars/AAMk%2Fcal=/events/ev%20id"
+        );
+        let g = GraphCalendar::new("http://127.0.0.1:9/prefix", Credential::Bearer("t".into())).unwrap();
+        assert_eq!(g.url(&["me", "calendars"]).as_str(), "http://127.0.0.1:9/prefix/v1.0/me/calendars");
+        assert!(GraphCalendar::new("not a url", Credential::Bearer("t".into())).is_err());
+        assert!(GraphCalendar::new("ftp://graph.example", Credential::Bearer("t".into())).is_err());
+    }
+
+    #[test]
+    fn reads_graph_events_back() {
+        let v = json!({
+            "id": "AAMk=", "@odata.etag": "W/\"1\"", "subject": "Approve",
+            "body": {"contentType": "text", "content": "line\r\nnext\r\n"},
+            "isAllDay": true, "isCancelled": false,
+            "start": {"dateTime": "2026-03-29T00:00:00.0000000", "timeZone": "UTC"},
+            "end": {"dateTime": "2026-03-30T00:00:00.0000000", "timeZone": "UTC"},
+            "originalStartTimeZone": "UTC",
+        });
+        let e = read_event(&v).unwrap();
+        assert_eq!(e.remote, Remote { id: "AAMk=".into(), etag: Some("W/\"1\"".into()) });
+        assert_eq!(
+            (e.when, e.end.as_str(), e.description.as_str()),
+            (When::Date("2026-03-29".parse().unwrap()), "2026-03-30", "line\nnext")
+        );
+        let v = json!({
+            "id": "x", "subject": "t", "isAllDay": false,
+            "start": {"dateTime": "2026-10-25T00:30:00.0000000", "timeZone": "UTC"},
+            "end": {"dateTime": "2026-10-25T01:00:00.0000000", "timeZone": "UTC"},
+            "originalStartTimeZone": "Europe/Berlin",
+        });
+        let e = read_event(&v).unwrap();
+        assert_eq!(e.when, at("2026-10-25T00:30:00Z", "Europe/Berlin"));
+        assert_eq!(e.end, "2026-10-25T01:00:00Z");
+        // A Windows zone name: the instant is right, the zone unknown.
+        let v = json!({
+            "id": "x", "subject": "t", "isAllDay": false,
+            "start": {"dateTime": "2026-01-05T17:00:00", "timeZone": "UTC"},
+            "end": {"dateTime": "2026-01-05T17:30:00", "timeZone": "UTC"},
+            "originalStartTimeZone": "Pacific Standard Time",
+        });
+        assert_eq!(read_event(&v).unwrap().when, at("2026-01-05T17:00:00Z", "UTC"));
+        assert!(read_event(&json!({"id": "x"})).is_err());
+    }
+
+    #[test]
+    fn classifies_errors_without_the_token() {
+        let answer = |status: u16, retry: Option<&str>, json: Json| {
+            let mut headers = HeaderMap::new();
+            if let Some(r) = retry {
+                headers.insert("retry-after", r.parse().unwrap());
+            }
+            Answer { status: StatusCode::from_u16(status).unwrap(), headers, json }
+        };
+        let e = |code: &str, msg: &str| json!({"error": {"code": code, "message": msg}});
+        let t = Some("secret-token");
+        assert_eq!(
+            classify(&answer(401, None, e("InvalidAuthenticationToken", "bad secret-token")), t),
+            ConnectorError::Unauthorized("InvalidAuthenticationToken: bad ***".into())
+        );
+        assert_eq!(
+            classify(&answer(429, Some("7"), e("ApplicationThrottled", "slow down")), t),
+            ConnectorError::RetryLater {
+                after: Some(Duration::from_secs(7)),
+                message: "ApplicationThrottled: slow down".into()
+            }
+        );
+        assert!(matches!(
+            classify(&answer(503, Some("3"), Json::Null), t),
+            ConnectorError::RetryLater { after: Some(d), .. } if d == Duration::from_secs(3)
+        ));
+        assert!(matches!(classify(&answer(500, None, Json::Null), t), ConnectorError::RetryLater { after: None, .. }));
+        assert!(matches!(classify(&answer(404, None, Json::Null), t), ConnectorError::Gone(_)));
+        assert_eq!(
+            classify(&answer(400, None, e("BadRequest", "nope")), t),
+            ConnectorError::Permanent("BadRequest: nope".into())
+        );
+        let long = "x".repeat(1000);
+        match classify(&answer(400, None, e("", &long)), t) {
+            ConnectorError::Permanent(m) => assert!(m.chars().count() <= MAX_MESSAGE + 1),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn own_calendar_is_found_by_name() {
+        let c = |id: &str, name: &str| CalendarInfo { id: id.into(), name: name.into(), own: false };
+        let list = vec![c("1", "Calendar"), c("2", "FLOWCAL"), c("3", "flowcal")];
+        assert_eq!(GraphCalendar::find_named(list.clone(), "flowcal").unwrap().id, "3");
+        assert_eq!(GraphCalendar::find_named(list[..2].to_vec(), "flowcal").unwrap().id, "2");
+        assert!(GraphCalendar::find_named(list, "other").is_none());
+    }
+}

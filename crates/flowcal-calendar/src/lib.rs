@@ -18,3 +18,53 @@ pub mod ical;
 
 pub use connector::*;
 pub use event::*;
+
+/// A connector of any kind, for callers that pick the kind at run time.
+#[derive(Debug)]
+pub enum AnyConnector {
+    Google(google::GoogleCalendar),
+    Graph(graph::GraphCalendar),
+    Caldav(caldav::CaldavCalendar),
+}
+
+macro_rules! dispatch {
+    ($self:ident, $c:ident => $call:expr) => {
+        match $self {
+            AnyConnector::Google($c) => $call,
+            AnyConnector::Graph($c) => $call,
+            AnyConnector::Caldav($c) => $call,
+        }
+    };
+}
+
+impl Connector for AnyConnector {
+    async fn list_calendars(&self) -> Result<Vec<CalendarInfo>, ConnectorError> {
+        dispatch!(self, c => c.list_calendars().await)
+    }
+
+    async fn ensure_calendar(&self, choice: &CalendarChoice) -> Result<CalendarInfo, ConnectorError> {
+        dispatch!(self, c => c.ensure_calendar(choice).await)
+    }
+
+    async fn upsert_event(
+        &self,
+        calendar: &str,
+        event: &EventSpec,
+        known: Option<&Remote>,
+    ) -> Result<Remote, ConnectorError> {
+        dispatch!(self, c => c.upsert_event(calendar, event, known).await)
+    }
+
+    async fn get_event(
+        &self,
+        calendar: &str,
+        key: &str,
+        known: Option<&Remote>,
+    ) -> Result<Option<RemoteEvent>, ConnectorError> {
+        dispatch!(self, c => c.get_event(calendar, key, known).await)
+    }
+
+    async fn delete_event(&self, calendar: &str, key: &str, known: Option<&Remote>) -> Result<(), ConnectorError> {
+        dispatch!(self, c => c.delete_event(calendar, key, known).await)
+    }
+}

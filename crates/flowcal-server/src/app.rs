@@ -247,11 +247,19 @@ impl App {
         p: &Principal,
         time_zone: Option<&str>,
         calendar_export: Option<bool>,
+        reminder_minutes: Option<Option<u32>>,
     ) -> AppResult<User> {
         if let Some(z) = time_zone {
             flowcal_domain::user::parse_time_zone(z).map_err(AppError::Unprocessable)?;
         }
-        self.store.update_settings(p.user.id, time_zone, calendar_export).await?;
+        if let Some(Some(m)) = reminder_minutes {
+            // Google accepts up to four weeks.
+            if m > 40_320 {
+                return Err(AppError::Unprocessable("reminder_minutes must be at most 40320 (four weeks)".into()));
+            }
+        }
+        let reminder = reminder_minutes.map(|m| m.map(i64::from));
+        self.store.update_settings(p.user.id, time_zone, calendar_export, reminder).await?;
         self.store.user(p.user.id).await?.ok_or_else(|| AppError::NotFound("user".into()))
     }
 

@@ -16,6 +16,8 @@ pub struct User {
     pub is_admin: bool,
     /// The user's own switch for calendar export.
     pub calendar_export: bool,
+    /// A reminder before each calendar entry, in minutes.
+    pub reminder_minutes: Option<i64>,
 }
 
 /// What `create_user` needs.
@@ -30,7 +32,8 @@ pub struct NewUser {
     pub password_hash: Option<String>,
 }
 
-const USER_COLUMNS: &str = "u.id, u.login, u.display_name, u.email, u.time_zone, u.is_admin, u.calendar_export";
+const USER_COLUMNS: &str =
+    "u.id, u.login, u.display_name, u.email, u.time_zone, u.is_admin, u.calendar_export, u.reminder_minutes";
 
 /// A user's roles, sorted.
 fn roles_of(c: &mut dyn Conn, id: UserId) -> Result<Vec<String>, StoreError> {
@@ -56,6 +59,7 @@ fn user(r: &Row) -> Result<User, StoreError> {
         time_zone: r.text(4)?,
         is_admin: r.int(5)? != 0,
         calendar_export: r.int(6)? != 0,
+        reminder_minutes: r.opt_int(7)?,
     })
 }
 
@@ -133,7 +137,7 @@ impl Store {
                 &format!("SELECT {USER_COLUMNS}, u.password_hash FROM users u WHERE u.login = $1"),
                 params![login],
             )? {
-                Some(r) => Ok(Some((user(&r)?, r.opt_text(7)?))),
+                Some(r) => Ok(Some((user(&r)?, r.opt_text(8)?))),
                 None => Ok(None),
             }
         })
@@ -146,14 +150,22 @@ impl Store {
         id: UserId,
         time_zone: Option<&str>,
         calendar_export: Option<bool>,
+        reminder_minutes: Option<Option<i64>>,
     ) -> Result<(), StoreError> {
         let tz = time_zone.map(str::to_owned);
         self.read(move |c| {
             c.execute(
                 "UPDATE users SET time_zone = COALESCE(CAST($1 AS TEXT), time_zone),
-                                  calendar_export = COALESCE(CAST($2 AS BIGINT), calendar_export)
+                                  calendar_export = COALESCE(CAST($2 AS BIGINT), calendar_export),
+                                  reminder_minutes = CASE WHEN $4 = 1 THEN CAST($5 AS BIGINT) ELSE reminder_minutes END
                  WHERE id = $3",
-                params![tz, calendar_export.map(i64::from), id.0],
+                params![
+                    tz,
+                    calendar_export.map(i64::from),
+                    id.0,
+                    i64::from(reminder_minutes.is_some()),
+                    reminder_minutes.flatten()
+                ],
             )?;
             Ok(())
         })

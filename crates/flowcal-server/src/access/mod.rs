@@ -5,6 +5,7 @@
 //! Every credential is sealed (see `flowcal_connect::seal`) before it
 //! reaches the store, and nothing here logs or returns a secret.
 
+mod calendars;
 pub mod settings;
 
 use crate::app::{App, Principal};
@@ -92,6 +93,8 @@ pub struct Resolved {
     pub token_endpoint: String,
     pub revocation_endpoint: Option<String>,
     pub jwks_uri: Option<String>,
+    /// The calendar API's root, when configured (else the kind's default).
+    pub api_base_url: Option<String>,
     /// The server says it sends `iss` in every callback (RFC 9207).
     pub iss_parameter_supported: bool,
     pub allowed_domains: Vec<String>,
@@ -498,6 +501,7 @@ impl App {
             token_endpoint: token,
             revocation_endpoint: revoke,
             jwks_uri: jwks,
+            api_base_url: cfg.api_base_url.clone(),
             iss_parameter_supported: iss_supported,
             allowed_domains: cfg.allowed_domains.iter().map(|d| d.to_ascii_lowercase()).collect(),
             tenant: cfg.tenant.clone(),
@@ -912,6 +916,12 @@ impl App {
     /// processes (a lease in the database). A refresh the provider refuses
     /// with `invalid_grant` marks the account `reconnect_required`.
     pub async fn access_token(&self, account_id: i64) -> AppResult<String> {
+        self.access_token_unless(account_id, None).await
+    }
+
+    /// Like [`App::access_token`], but a stored token equal to `rejected`
+    /// (the calendar service just refused it) is refreshed whatever its expiry.
+    pub(crate) async fn access_token_unless(&self, account_id: i64, rejected: Option<&str>) -> AppResult<String> {
         for _ in 0..150 {
             let acc = self.account_row(account_id).await?;
             if acc.status != AccountStatus::Active {
@@ -927,7 +937,8 @@ impl App {
             };
             let now = self.now();
             let fresh = acc.access_expires_at.is_none_or(|t| t > now + REFRESH_MARGIN);
-            if fresh {
+            let refused = rejected == Some(access_token.as_str());
+            if fresh && !refused {
                 return Ok(access_token);
             }
             let until = now.checked_add(LEASE).map_err(internal)?;
@@ -938,7 +949,14 @@ impl App {
             }
             // Re-read under the lease: the last holder may have refreshed already.
             let acc = self.account_row(account_id).await?;
-            if acc.access_expires_at.is_none_or(|t| t > now + REFRESH_MARGIN) {
+            let current = match serde_json::from_str(&self.open(PURPOSE_CREDENTIALS, &acc.credentials_sealed)?)
+                .map_err(internal)?
+            {
+                Credentials::Oauth { access_token, .. } => access_token,
+                Credentials::Basic { .. } => String::new(),
+            };
+            let still_refused = rejected == Some(current.as_str());
+            if acc.access_expires_at.is_none_or(|t| t > now + REFRESH_MARGIN) && !still_refused {
                 self.store.release_lease(account_id, &self.access.owner, None).await?;
                 continue;
             }

@@ -126,10 +126,18 @@ impl ExportAllow {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ExportConfig {
     pub allow: ExportAllow,
+    /// How long a timed entry lasts, in minutes.
+    pub event_minutes: u32,
+}
+
+impl Default for ExportConfig {
+    fn default() -> Self {
+        ExportConfig { allow: ExportAllow::default(), event_minutes: flowcal_calendar::DEFAULT_DURATION_MINUTES }
+    }
 }
 
 /// Which CalDAV servers users may connect to.

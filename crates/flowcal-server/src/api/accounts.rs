@@ -167,3 +167,55 @@ pub async fn audit(
     let entries = app.audit_log(&p, q.all).await?;
     Ok(Json(AuditList { entries: entries.iter().map(AuditJson::from).collect() }))
 }
+
+/// A calendar of a connected account.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CalendarJson {
+    /// What to send to choose it.
+    pub id: String,
+    pub name: String,
+    /// flowcal's own calendar.
+    pub own: bool,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CalendarList {
+    pub calendars: Vec<CalendarJson>,
+}
+
+/// Where an account's entries go.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChooseCalendar {
+    /// `"own"` (flowcal's own calendar, created when missing) or a calendar id from the list.
+    pub calendar: String,
+}
+
+/// The calendars of one of the caller's accounts, to pick from.
+#[utoipa::path(get, path = "/api/v1/calendar-accounts/{id}/calendars", tag = "calendars", params(("id" = i64, Path)),
+    responses((status = 200, body = CalendarList), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 503, body = ErrorBody)))]
+pub async fn calendars(
+    State(app): State<Arc<App>>,
+    Auth(p): Auth,
+    Path(id): Path<i64>,
+) -> AppResult<Json<CalendarList>> {
+    let list = app.account_calendars(&p, id).await?;
+    Ok(Json(CalendarList {
+        calendars: list.into_iter().map(|c| CalendarJson { id: c.id, name: c.name, own: c.own }).collect(),
+    }))
+}
+
+/// Choose the calendar the account's entries go to.
+#[utoipa::path(put, path = "/api/v1/calendar-accounts/{id}/calendar", tag = "calendars", params(("id" = i64, Path)),
+    request_body = ChooseCalendar,
+    responses((status = 200, body = AccountJson), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 503, body = ErrorBody)))]
+pub async fn choose_calendar(
+    State(app): State<Arc<App>>,
+    Auth(p): Auth,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<ChooseCalendar>,
+) -> AppResult<Json<AccountJson>> {
+    Ok(Json(AccountJson::from(&app.choose_calendar(&p, id, &b.calendar).await?)))
+}

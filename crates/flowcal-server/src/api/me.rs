@@ -21,6 +21,6 @@ pub async fn settings(
     Auth(p): Auth,
     ApiJson(body): ApiJson<SettingsPatch>,
 ) -> AppResult<Json<MeJson>> {
-    let user = app.update_settings(&p, body.time_zone.as_deref(), body.calendar_export).await?;
+    let user = app.update_settings(&p, body.time_zone.as_deref(), body.calendar_export, body.reminder_minutes).await?;
     Ok(Json(MeJson::from(&Principal { user, roles: p.roles })))
 }

@@ -53,6 +53,8 @@ pub const SESSION_COOKIE: &str = "flowcal_session";
         accounts::connect_caldav,
         accounts::connect_oauth,
         accounts::disconnect,
+        accounts::calendars,
+        accounts::choose_calendar,
         accounts::providers,
         accounts::audit,
         admin::show,
@@ -64,7 +66,8 @@ pub const SESSION_COOKIE: &str = "flowcal_session";
         ErrorBody, ErrorDetail, ModelCreated, ModelInfo, ItemInfo, StepInfo, StartInstance, InstanceJson, IncidentJson,
         TaskJson, TaskList, CompleteTask, SetData, EventJson, EventList, InstanceList, MeJson, SettingsPatch, ModelList,
         accounts::AccountList, accounts::CaldavConnect, accounts::OauthConnect, accounts::AuthorizationUrl,
-        accounts::ProviderInfo, accounts::ProviderList, accounts::AuditList, crate::access::AccountJson,
+        accounts::ProviderInfo, accounts::ProviderList, accounts::AuditList, accounts::CalendarJson,
+        accounts::CalendarList, accounts::ChooseCalendar, crate::access::AccountJson,
         crate::access::AuditJson, crate::access::Disconnected, admin::ProviderView, admin::ConnectivityView,
         crate::access::settings::ProviderConfig, crate::access::settings::ProviderKind,
         crate::access::settings::ExportConfig, crate::access::settings::ExportAllow,
@@ -109,6 +112,8 @@ pub fn router() -> Router<Arc<App>> {
         .route("/api/v1/calendar-accounts/caldav", post(accounts::connect_caldav))
         .route("/api/v1/calendar-accounts/oauth/{provider}", post(accounts::connect_oauth))
         .route("/api/v1/calendar-accounts/{id}", get(accounts::show).delete(accounts::disconnect))
+        .route("/api/v1/calendar-accounts/{id}/calendars", get(accounts::calendars))
+        .route("/api/v1/calendar-accounts/{id}/calendar", axum::routing::put(accounts::choose_calendar))
         .route("/api/v1/providers", get(accounts::providers))
         .route("/api/v1/audit", get(accounts::audit))
         .route("/api/v1/admin/connectivity", get(admin::show))

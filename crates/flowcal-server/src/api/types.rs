@@ -289,6 +289,8 @@ pub struct MeJson {
     pub time_zone: String,
     /// The user's own calendar-export switch (off until they turn it on).
     pub calendar_export: bool,
+    /// A reminder before each calendar entry, in minutes; null: none.
+    pub reminder_minutes: Option<i64>,
 }
 
 impl From<&Principal> for MeJson {
@@ -303,6 +305,7 @@ impl From<&Principal> for MeJson {
             roles: p.roles.clone(),
             time_zone: u.time_zone.clone(),
             calendar_export: u.calendar_export,
+            reminder_minutes: u.reminder_minutes,
         }
     }
 }
@@ -313,4 +316,13 @@ pub struct SettingsPatch {
     /// IANA zone, e.g. Europe/Berlin.
     pub time_zone: Option<String>,
     pub calendar_export: Option<bool>,
+    /// Minutes before each calendar entry; `null` turns reminders off.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<u32>)]
+    pub reminder_minutes: Option<Option<u32>>,
+}
+
+/// A field that is present: `null` becomes `Some(None)`, absent stays `None`.
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
 }

@@ -1,6 +1,9 @@
 -- Proxy access (PostgreSQL): connectivity settings, OAuth flows, calendar accounts, identities, audit.
 -- Values named *sealed* are encrypted by the application (fc1:<key id>:…); the database never sees them in clear.
 
+-- A reminder before each calendar entry, in minutes (NULL: none).
+ALTER TABLE users ADD COLUMN reminder_minutes BIGINT;
+
 -- Settings made through the admin API; they win over the configuration file. value: JSON.
 CREATE TABLE settings (
     key TEXT PRIMARY KEY,

@@ -423,6 +423,8 @@ pub enum Fault {
     TooManyRequests { retry_after: u64 },
     /// `500 backendError`.
     Backend,
+    /// `401 authError`: the access token is no longer accepted (expired early, or revoked).
+    Unauthorized,
 }
 
 struct Cal {
@@ -981,6 +983,9 @@ fn fault(f: Fault) -> Resp {
                 .with("retry-after", retry_after.to_string())
         }
         Fault::Backend => Resp::error(500, "global", "backendError", "Backend Error"),
+        Fault::Unauthorized => {
+            Resp::error(401, "global", "authError", "Request had invalid authentication credentials.")
+        }
     }
 }
 

@@ -1,1 +1,1194 @@
-//! (being written)
+//! A Microsoft Graph v1.0 test double, built from Microsoft's documentation
+//! (Graph's OpenAPI description is too large to keep here), and the Graph
+//! connector run against it. Tokens are checked at a real oidc-provider by
+//! RFC 7662 introspection; each token's `sub` has a mailbox of its own.
+//!
+//! What the double takes, and where that comes from:
+//!
+//! - event (https://learn.microsoft.com/en-us/graph/api/resources/event?view=graph-rest-1.0),
+//!   the writable properties modelled: `subject` String; `body` itemBody
+//!   (https://learn.microsoft.com/en-us/graph/api/resources/itembody?view=graph-rest-1.0:
+//!   `contentType` `text` | `html`, `content` String); `start`, `end` dateTimeTimeZone;
+//!   `isAllDay` Boolean ("start and end time must be set to midnight and be in the same
+//!   time zone"); `showAs` `free` | `tentative` | `busy` | `oof` | `workingElsewhere` |
+//!   `unknown`; `isReminderOn` Boolean; `reminderMinutesBeforeStart` Int32;
+//!   `transactionId` String ("you cannot change transactionId in a subsequent update");
+//!   `singleValueExtendedProperties` collection of {`id`, `value`}. Everything else in a
+//!   request body is refused. Returned besides: `id`, `@odata.etag`, `changeKey`,
+//!   `createdDateTime`, `lastModifiedDateTime`, `originalStartTimeZone`,
+//!   `originalEndTimeZone`, `isCancelled`, `type`, `iCalUId`, `bodyPreview`.
+//! - dateTimeTimeZone
+//!   (https://learn.microsoft.com/en-us/graph/api/resources/datetimetimezone?view=graph-rest-1.0):
+//!   `dateTime` `{date}T{time}` (example `2017-08-29T04:00:00.0000000`), `timeZone` one of
+//!   Windows' zones or the IANA names listed there. Of the Windows names the double
+//!   models only `UTC`.
+//! - single-value extended properties
+//!   (https://learn.microsoft.com/en-us/graph/api/resources/extended-properties-overview?view=graph-rest-1.0,
+//!   https://learn.microsoft.com/en-us/graph/api/singlevaluelegacyextendedproperty-post-singlevalueextendedproperties?view=graph-rest-1.0,
+//!   https://learn.microsoft.com/en-us/graph/api/singlevaluelegacyextendedproperty-get?view=graph-rest-1.0):
+//!   `id` as `"{type} {guid} Name {name}"`, `"{type} {guid} Id {id}"` or
+//!   `"{type} {proptag}"`; found with `$filter=singleValueExtendedProperties/Any(ep: ep/id
+//!   eq '{id}' and ep/value eq '{value}')` (value compared ignoring case, the name not).
+//!   Only that filter is supported, and `+` in a query is refused (OData reads it as a plus).
+//! - calendar (https://learn.microsoft.com/en-us/graph/api/resources/calendar?view=graph-rest-1.0):
+//!   create with `name` String (and `color` calendarColor); list
+//!   (https://learn.microsoft.com/en-us/graph/api/user-list-calendars?view=graph-rest-1.0)
+//!   two per page with `@odata.nextLink` (https://learn.microsoft.com/en-us/graph/paging).
+//! - requests: `POST /v1.0/me/calendars`, `GET /v1.0/me/calendars[/{id}]`,
+//!   `POST|GET /v1.0/me/calendars/{id}/events`, `GET|PATCH|DELETE
+//!   /v1.0/me/calendars/{id}/events/{id}`
+//!   (https://learn.microsoft.com/en-us/graph/api/calendar-post-events?view=graph-rest-1.0,
+//!   https://learn.microsoft.com/en-us/graph/api/event-get?view=graph-rest-1.0: `Prefer:
+//!   outlook.timezone` and `outlook.body-content-type`, UTC and HTML by default;
+//!   https://learn.microsoft.com/en-us/graph/api/event-update?view=graph-rest-1.0,
+//!   https://learn.microsoft.com/en-us/graph/api/event-delete?view=graph-rest-1.0).
+//!   A repeated create with a `transactionId` answers 201 with the event made before.
+//! - errors (https://learn.microsoft.com/en-us/graph/errors): `{"error": {"code",
+//!   "message"}}`; 412 when `If-Match` does not match `@odata.etag`; 429 and 503 with
+//!   `Retry-After` (https://learn.microsoft.com/en-us/graph/throttling), injected on demand.
+//!
+//! Not from the documentation, the double's own rules: a create needs `start` and `end`;
+//! creating a calendar with a name in use answers 409 `ErrorFolderExists`; a local time
+//! that occurs twice (clocks going back) is taken as the earlier one; deduplication by
+//! `transactionId` considers only events that still exist.
+
+use crate::access::Oidc;
+use crate::connectors::{sample, suite};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use flowcal_calendar::graph::GraphCalendar;
+use flowcal_calendar::{CalendarChoice, Connector, ConnectorError, Credential, Remote, When};
+use jiff::civil::DateTime;
+use jiff::tz::TimeZone;
+use jiff::Timestamp;
+use serde_json::{json, Map, Value as Json};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const REDIRECT: &str = "http://127.0.0.1:1/cb";
+
+/// The IANA names of https://learn.microsoft.com/en-us/graph/api/resources/datetimetimezone
+/// ("Europe/Kyiv (Kiev)" and the like under both names), and `UTC`.
+const ZONES: &str = "UTC Etc/GMT+12 Etc/GMT+11 Pacific/Honolulu America/Anchorage America/Santa_Isabel \
+    America/Los_Angeles America/Phoenix America/Chihuahua America/Denver America/Guatemala America/Chicago \
+    America/Mexico_City America/Regina America/Bogota America/New_York America/Indiana/Indianapolis \
+    America/Caracas America/Asuncion America/Halifax America/Cuiaba America/La_Paz America/Santiago \
+    America/St_Johns America/Sao_Paulo America/Argentina/Buenos_Aires America/Cayenne America/Godthab \
+    America/Montevideo America/Bahia Etc/GMT+2 Atlantic/Azores Atlantic/Cape_Verde Africa/Casablanca Etc/GMT \
+    Europe/London Atlantic/Reykjavik Europe/Berlin Europe/Budapest Europe/Paris Europe/Warsaw Africa/Lagos \
+    Africa/Windhoek Europe/Bucharest Asia/Beirut Africa/Cairo Asia/Damascus Africa/Johannesburg Europe/Kyiv \
+    Europe/Kiev Europe/Istanbul Asia/Jerusalem Asia/Amman Asia/Baghdad Europe/Kaliningrad Asia/Riyadh \
+    Africa/Nairobi Asia/Tehran Asia/Dubai Asia/Baku Europe/Moscow Indian/Mauritius Asia/Tbilisi Asia/Yerevan \
+    Asia/Kabul Asia/Karachi Asia/Toshkent Asia/Tashkent Asia/Kolkata Asia/Colombo Asia/Kathmandu Asia/Astana \
+    Asia/Almaty Asia/Dhaka Asia/Yekaterinburg Asia/Yangon Asia/Rangoon Asia/Bangkok Asia/Novosibirsk \
+    Asia/Shanghai Asia/Krasnoyarsk Asia/Singapore Australia/Perth Asia/Taipei Asia/Ulaanbaatar Asia/Irkutsk \
+    Asia/Tokyo Asia/Seoul Australia/Adelaide Australia/Darwin Australia/Brisbane Australia/Sydney \
+    Pacific/Port_Moresby Australia/Hobart Asia/Yakutsk Pacific/Guadalcanal Asia/Vladivostok Pacific/Auckland \
+    Etc/GMT-12 Pacific/Fiji Asia/Magadan Pacific/Tongatapu Pacific/Apia Pacific/Kiritimati";
+
+const SHOW_AS: &[&str] = &["free", "tentative", "busy", "oof", "workingElsewhere", "unknown"];
+const COLORS: &[&str] = &[
+    "auto",
+    "lightBlue",
+    "lightGreen",
+    "lightOrange",
+    "lightGray",
+    "lightYellow",
+    "lightTeal",
+    "lightPink",
+    "lightBrown",
+    "lightRed",
+    "maxColor",
+];
+
+// ---- the double -----------------------------------------------------------------------------
+
+/// A request as the double saw it (after authentication).
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub if_match: Option<String>,
+    pub prefer: Vec<String>,
+    pub body: Json,
+    pub status: u16,
+}
+
+pub struct GraphDouble {
+    pub base: String,
+    shared: Arc<Shared>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for GraphDouble {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+struct Shared {
+    base: String,
+    oidc: Arc<Oidc>,
+    /// Introspection results: the `sub`, or `None` for a token that is not active.
+    tokens: Mutex<HashMap<String, Option<Principal>>>,
+    state: Mutex<Store>,
+}
+
+#[derive(Clone)]
+struct Principal {
+    sub: String,
+    scope: String,
+}
+
+#[derive(Default)]
+struct Store {
+    mailboxes: HashMap<String, Vec<Cal>>,
+    violations: Vec<String>,
+    faults: Vec<(u16, Option<String>)>,
+    /// The key filter finds nothing (as if the search lagged behind).
+    filter_blind: bool,
+    seen: Vec<Seen>,
+    seq: u64,
+}
+
+struct Cal {
+    id: String,
+    name: String,
+    color: String,
+    is_default: bool,
+    events: Vec<Ev>,
+}
+
+#[derive(Clone)]
+struct Ev {
+    id: String,
+    version: u64,
+    created: Timestamp,
+    modified: Timestamp,
+    subject: String,
+    body_type: String,
+    body: String,
+    start: (DateTime, String),
+    end: (DateTime, String),
+    all_day: bool,
+    show_as: String,
+    reminder_on: bool,
+    reminder_minutes: i64,
+    transaction_id: Option<String>,
+    ext: Vec<(String, String)>,
+}
+
+struct Req {
+    method: Method,
+    path: String,
+    query: String,
+    if_match: Option<String>,
+    prefer: Vec<String>,
+    body: Json,
+}
+
+struct Reply {
+    status: u16,
+    body: Json,
+    headers: Vec<(&'static str, String)>,
+}
+
+fn reply(status: u16, body: Json) -> Reply {
+    Reply { status, body, headers: Vec::new() }
+}
+
+fn graph_error(status: u16, code: &str, message: &str) -> Reply {
+    reply(status, json!({"error": {"code": code, "message": message}}))
+}
+
+impl GraphDouble {
+    pub async fn start(oidc: Arc<Oidc>) -> GraphDouble {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let shared = Arc::new(Shared {
+            base: base.clone(),
+            oidc,
+            tokens: Mutex::new(HashMap::new()),
+            state: Mutex::new(Store::default()),
+        });
+        let app = axum::Router::new().fallback(handle).with_state(shared.clone());
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        GraphDouble { base, shared, server }
+    }
+
+    fn store(&self) -> std::sync::MutexGuard<'_, Store> {
+        self.shared.state.lock().unwrap()
+    }
+
+    pub fn violations(&self) -> Vec<String> {
+        self.store().violations.clone()
+    }
+
+    pub fn seen(&self) -> Vec<Seen> {
+        self.store().seen.clone()
+    }
+
+    /// The next request answers `status` (with `Retry-After`).
+    pub fn fail_next(&self, status: u16, retry_after: Option<&str>) {
+        self.store().faults.push((status, retry_after.map(str::to_owned)));
+    }
+
+    pub fn set_filter_blind(&self, blind: bool) {
+        self.store().filter_blind = blind;
+    }
+
+    fn with_event<R>(&self, id: &str, f: impl FnOnce(&mut Ev) -> R) -> R {
+        let mut st = self.store();
+        let ev = st
+            .mailboxes
+            .values_mut()
+            .flat_map(|cals| cals.iter_mut())
+            .flat_map(|c| c.events.iter_mut())
+            .find(|e| e.id == id)
+            .unwrap_or_else(|| panic!("no event {id}"));
+        f(ev)
+    }
+
+    /// Someone changes the event in Outlook: new subject, new etag.
+    pub fn touch(&self, id: &str, subject: &str) {
+        self.with_event(id, |e| {
+            e.subject = subject.to_owned();
+            e.version += 1;
+        });
+    }
+
+    /// Someone saves the event again in `zone`: an all-day event keeps its
+    /// dates (midnight there), a timed one its instant.
+    pub fn move_to_zone(&self, id: &str, zone: &str) {
+        let tz = TimeZone::get(zone).unwrap();
+        self.with_event(id, |e| {
+            for part in [&mut e.start, &mut e.end] {
+                let local = if e.all_day { part.0 } else { tz.to_datetime(instant(part).unwrap()) };
+                *part = (local, zone.to_owned());
+            }
+            e.version += 1;
+        });
+    }
+
+    /// The event as stored: its start and end as given, with their zones.
+    pub fn stored(&self, id: &str) -> Json {
+        self.with_event(id, |e| {
+            json!({"start": [dt_text(e.start.0), e.start.1], "end": [dt_text(e.end.0), e.end.1],
+                   "isAllDay": e.all_day, "transactionId": e.transaction_id, "subject": e.subject})
+        })
+    }
+
+    /// Events in the calendar `cal`, in any mailbox.
+    pub fn count(&self, cal: &str) -> usize {
+        let st = self.store();
+        st.mailboxes.values().flatten().filter(|c| c.id == cal).map(|c| c.events.len()).sum()
+    }
+}
+
+async fn handle(State(s): State<Arc<Shared>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    let who = match s.authenticate(&headers, &method, &uri).await {
+        Ok(p) => p,
+        Err(r) => return respond(r),
+    };
+    if !who.scope.split(' ').any(|sc| sc == "calendar") {
+        return respond(graph_error(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again."));
+    }
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let prefer = headers
+        .get_all("prefer")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|p| p.trim().to_owned())
+        .filter(|p| !p.is_empty())
+        .collect();
+    let mut req = Req {
+        method,
+        path: uri.path().to_owned(),
+        query: uri.query().unwrap_or("").to_owned(),
+        if_match: text("if-match"),
+        prefer,
+        body: Json::Null,
+    };
+    let mut st = s.state.lock().unwrap();
+    let out = if body.is_empty() {
+        st.route(&s.base, &who.sub, &req)
+    } else if text("content-type").is_none_or(|c| !c.starts_with("application/json")) {
+        st.bad(&req, "a request body must be application/json")
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(v) => {
+                req.body = v;
+                st.route(&s.base, &who.sub, &req)
+            }
+            Err(e) => st.bad(&req, &format!("the body is not JSON: {e}")),
+        }
+    };
+    st.seen.push(Seen {
+        method: req.method.to_string(),
+        path: req.path,
+        query: req.query,
+        if_match: req.if_match,
+        prefer: req.prefer,
+        body: req.body,
+        status: out.status,
+    });
+    drop(st);
+    respond(out)
+}
+
+fn respond(r: Reply) -> Response {
+    let status = StatusCode::from_u16(r.status).unwrap();
+    let mut resp = if r.body.is_null() { status.into_response() } else { (status, axum::Json(r.body)).into_response() };
+    for (k, v) in r.headers {
+        resp.headers_mut().append(k, v.parse().unwrap());
+    }
+    resp
+}
+
+impl Shared {
+    async fn authenticate(&self, headers: &HeaderMap, method: &Method, uri: &Uri) -> Result<Principal, Reply> {
+        let refused =
+            || graph_error(401, "InvalidAuthenticationToken", "Access token validation failure. Invalid audience.");
+        let Some(token) = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::to_owned)
+        else {
+            self.state.lock().unwrap().violations.push(format!("{method} {uri}: no bearer token"));
+            return Err(graph_error(401, "InvalidAuthenticationToken", "Access token is empty."));
+        };
+        let cached = self.tokens.lock().unwrap().get(&token).cloned();
+        let known = match cached {
+            Some(k) => k,
+            None => {
+                let r = self.oidc.introspect(&token).await;
+                let k = (r["active"] == json!(true)).then(|| Principal {
+                    sub: r["sub"].as_str().unwrap_or_default().to_owned(),
+                    scope: r["scope"].as_str().unwrap_or_default().to_owned(),
+                });
+                self.tokens.lock().unwrap().insert(token, k.clone());
+                k
+            }
+        };
+        known.filter(|p| !p.sub.is_empty()).ok_or_else(refused)
+    }
+}
+
+// ---- routes ---------------------------------------------------------------------------------
+
+fn pct_decode(s: &str) -> String {
+    let hex = |c: u8| char::from(c).to_digit(16);
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if let (b'%', Some(Some(h)), Some(Some(l))) =
+            (b[i], b.get(i + 1).map(|c| hex(*c)), b.get(i + 2).map(|c| hex(*c)))
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The query's parameters, decoded; `+` is refused (OData keeps it a plus).
+fn query_params(q: &str) -> Result<Vec<(String, String)>, String> {
+    if q.contains('+') {
+        return Err("'+' in the query: OData reads it as a plus sign, a space must be %20".into());
+    }
+    Ok(q.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (pct_decode(k), pct_decode(v))
+        })
+        .collect())
+}
+
+/// A quoted OData string literal at the start of `s` ('' inside is a quote).
+fn quoted(s: &str) -> Option<(String, &str)> {
+    let mut rest = s.strip_prefix('\'')?;
+    let mut out = String::new();
+    loop {
+        let i = rest.find('\'')?;
+        out.push_str(&rest[..i]);
+        rest = &rest[i + 1..];
+        match rest.strip_prefix('\'') {
+            Some(r) => {
+                out.push('\'');
+                rest = r;
+            }
+            None => return Some((out, rest)),
+        }
+    }
+}
+
+/// `singleValueExtendedProperties/Any(ep: ep/id eq '…' and ep/value eq '…')`.
+fn key_filter(f: &str) -> Option<(String, String)> {
+    let rest = f.strip_prefix("singleValueExtendedProperties/Any(ep: ep/id eq ")?;
+    let (id, rest) = quoted(rest)?;
+    let rest = rest.strip_prefix(" and ep/value eq ")?;
+    let (value, rest) = quoted(rest)?;
+    (rest == ")").then_some((id, value))
+}
+
+fn check_property_id(id: &str) -> Result<(), String> {
+    let bad = || format!("extended property id {id:?} is not in a documented format");
+    let (ty, rest) = id.split_once(' ').ok_or_else(bad)?;
+    if ty != "String" {
+        return Err(format!("extended property type {ty:?}: the double models String values only"));
+    }
+    if let Some(tag) = rest.strip_prefix("0x") {
+        return (tag.len() == 8 && tag.chars().all(|c| c.is_ascii_hexdigit())).then_some(()).ok_or_else(bad);
+    }
+    let (guid, rest) = rest.split_once(' ').ok_or_else(bad)?;
+    let inner = guid.strip_prefix('{').and_then(|g| g.strip_suffix('}')).ok_or_else(bad)?;
+    let groups: Vec<&str> = inner.split('-').collect();
+    let lens: Vec<usize> = groups.iter().map(|g| g.len()).collect();
+    if lens != [8, 4, 4, 4, 12] || !inner.chars().all(|c| c == '-' || c.is_ascii_hexdigit()) {
+        return Err(bad());
+    }
+    match rest.split_once(' ') {
+        Some(("Name", n)) if !n.is_empty() && !n.contains(' ') => Ok(()),
+        Some(("Id", n))
+            if n.strip_prefix("0x").is_some_and(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_hexdigit())) =>
+        {
+            Ok(())
+        }
+        _ => Err(bad()),
+    }
+}
+
+/// `{date}T{time}` with at most seven fractional digits.
+fn parse_date_time(s: &str) -> Result<DateTime, String> {
+    let b = s.as_bytes();
+    let shape = b.len() >= 19
+        && b.iter().take(19).enumerate().all(|(i, c)| match i {
+            4 | 7 => *c == b'-',
+            10 => *c == b'T',
+            13 | 16 => *c == b':',
+            _ => c.is_ascii_digit(),
+        })
+        && (b.len() == 19 || (b[19] == b'.' && (21..=27).contains(&b.len()) && b[20..].iter().all(u8::is_ascii_digit)));
+    if !shape {
+        return Err(format!("dateTime {s:?} is not {{date}}T{{time}} (YYYY-MM-DDTHH:MM:SS[.fffffff])"));
+    }
+    s.parse().map_err(|e| format!("dateTime {s:?}: {e}"))
+}
+
+fn zone_of(name: &str) -> Result<TimeZone, String> {
+    if !ZONES.split_whitespace().any(|z| z == name) {
+        return Err(format!("timeZone {name:?} is not among the documented IANA names (nor UTC)"));
+    }
+    if name == "UTC" {
+        return Ok(TimeZone::UTC);
+    }
+    TimeZone::get(name).map_err(|e| format!("timeZone {name:?}: the double cannot model it: {e}"))
+}
+
+fn instant(part: &(DateTime, String)) -> Result<Timestamp, String> {
+    zone_of(&part.1)?.to_ambiguous_timestamp(part.0).compatible().map_err(|e| e.to_string())
+}
+
+fn dt_text(dt: DateTime) -> String {
+    format!("{}.{:07}", dt.strftime("%Y-%m-%dT%H:%M:%S"), dt.subsec_nanosecond() / 100)
+}
+
+fn date_time_zone(v: &Json, what: &str) -> Result<(DateTime, String), String> {
+    let o = v.as_object().ok_or_else(|| format!("{what} must be a dateTimeTimeZone object"))?;
+    if let Some(k) = o.keys().find(|k| !matches!(k.as_str(), "dateTime" | "timeZone")) {
+        return Err(format!("{what}.{k} is not a dateTimeTimeZone property"));
+    }
+    let dt = o.get("dateTime").and_then(Json::as_str).ok_or_else(|| format!("{what}.dateTime must be a string"))?;
+    let tz = o.get("timeZone").and_then(Json::as_str).ok_or_else(|| format!("{what}.timeZone must be a string"))?;
+    zone_of(tz)?;
+    Ok((parse_date_time(dt).map_err(|e| format!("{what}.{e}"))?, tz.to_owned()))
+}
+
+/// Checks an event body against the documented resource and applies it to `ev`.
+fn apply_event(ev: &mut Ev, body: &Json, create: bool) -> Result<(), String> {
+    let o: &Map<String, Json> = body.as_object().ok_or("the body must be an event object")?;
+    for (k, v) in o {
+        let want = |ok: bool, ty: &str| if ok { Ok(()) } else { Err(format!("{k} must be {ty}, not {v}")) };
+        match k.as_str() {
+            "subject" => {
+                want(v.is_string(), "a string")?;
+                ev.subject = v.as_str().unwrap_or_default().to_owned();
+            }
+            "body" => {
+                let b = v.as_object().ok_or("body must be an itemBody object")?;
+                if let Some(x) = b.keys().find(|x| !matches!(x.as_str(), "contentType" | "content")) {
+                    return Err(format!("body.{x} is not an itemBody property"));
+                }
+                let ct = b.get("contentType").and_then(Json::as_str).unwrap_or("text").to_ascii_lowercase();
+                if !matches!(ct.as_str(), "text" | "html") {
+                    return Err(format!("body.contentType {ct:?} is neither text nor html"));
+                }
+                let content = b.get("content").map(|c| c.as_str().ok_or("body.content must be a string"));
+                ev.body = content.transpose()?.unwrap_or_default().to_owned();
+                ev.body_type = ct;
+            }
+            "start" => ev.start = date_time_zone(v, "start")?,
+            "end" => ev.end = date_time_zone(v, "end")?,
+            "isAllDay" => {
+                want(v.is_boolean(), "a Boolean")?;
+                ev.all_day = v == &json!(true);
+            }
+            "showAs" => {
+                let s = v.as_str().filter(|s| SHOW_AS.contains(s));
+                ev.show_as = s.ok_or_else(|| format!("showAs {v} is not one of {SHOW_AS:?}"))?.to_owned();
+            }
+            "isReminderOn" => {
+                want(v.is_boolean(), "a Boolean")?;
+                ev.reminder_on = v == &json!(true);
+            }
+            "reminderMinutesBeforeStart" => {
+                let m = v.as_i64().filter(|m| i32::try_from(*m).is_ok());
+                ev.reminder_minutes =
+                    m.ok_or_else(|| format!("reminderMinutesBeforeStart must be an Int32, not {v}"))?;
+            }
+            "transactionId" => {
+                let t = v.as_str().ok_or_else(|| format!("transactionId must be a string, not {v}"))?;
+                if !create && ev.transaction_id.as_deref() != Some(t) {
+                    return Err("transactionId cannot be changed after the create".into());
+                }
+                ev.transaction_id = Some(t.to_owned());
+            }
+            "singleValueExtendedProperties" => {
+                let items = v.as_array().ok_or("singleValueExtendedProperties must be an array")?;
+                for p in items {
+                    let p = p.as_object().ok_or("an extended property must be an object")?;
+                    if let Some(x) = p.keys().find(|x| !matches!(x.as_str(), "id" | "value")) {
+                        return Err(format!("singleValueExtendedProperties[].{x} is not a property"));
+                    }
+                    let (Some(id), Some(value)) =
+                        (p.get("id").and_then(Json::as_str), p.get("value").and_then(Json::as_str))
+                    else {
+                        return Err("an extended property needs id and value, both strings".into());
+                    };
+                    check_property_id(id)?;
+                    ev.ext.retain(|(i, _)| i != id);
+                    ev.ext.push((id.to_owned(), value.to_owned()));
+                }
+            }
+            other => return Err(format!("{other} is not an event property the double takes")),
+        }
+    }
+    if create && !(o.contains_key("start") && o.contains_key("end")) {
+        return Err("a new event needs start and end".into());
+    }
+    let (s, e) = (instant(&ev.start)?, instant(&ev.end)?);
+    if e < s {
+        return Err("end is before start".into());
+    }
+    if ev.all_day {
+        let midnight = jiff::civil::Time::midnight();
+        if ev.start.0.time() != midnight || ev.end.0.time() != midnight {
+            return Err("an all-day event starts and ends at midnight".into());
+        }
+        if ev.start.1 != ev.end.1 {
+            return Err("an all-day event has start and end in the same time zone".into());
+        }
+        if ev.end.0.date() <= ev.start.0.date() {
+            return Err("an all-day event lasts whole days (one at least)".into());
+        }
+    }
+    Ok(())
+}
+
+impl Store {
+    fn bad(&mut self, req: &Req, msg: &str) -> Reply {
+        let q = if req.query.is_empty() { String::new() } else { format!("?{}", req.query) };
+        self.violations.push(format!("{} {}{q}: {msg}", req.method, req.path));
+        graph_error(400, "BadRequest", msg)
+    }
+
+    fn next_id(&mut self, what: &str) -> String {
+        self.seq += 1;
+        format!("AAMkADk-{:06}_{what}AAA=", self.seq)
+    }
+
+    fn mailbox(&mut self, sub: &str) -> &mut Vec<Cal> {
+        if !self.mailboxes.contains_key(sub) {
+            let cals = ["Calendar", "Birthdays", "United States holidays"]
+                .iter()
+                .enumerate()
+                .map(|(i, name)| Cal {
+                    id: self.next_id("cal"),
+                    name: (*name).to_owned(),
+                    color: "auto".into(),
+                    is_default: i == 0,
+                    events: Vec::new(),
+                })
+                .collect();
+            self.mailboxes.insert(sub.to_owned(), cals);
+        }
+        self.mailboxes.get_mut(sub).unwrap_or_else(|| unreachable!())
+    }
+
+    fn route(&mut self, base: &str, sub: &str, req: &Req) -> Reply {
+        if !self.faults.is_empty() {
+            let (status, after) = self.faults.remove(0);
+            let mut r =
+                graph_error(status, "ApplicationThrottled", "Application is over its MailboxConcurrency limit.");
+            if let Some(a) = after {
+                r.headers.push(("retry-after", a));
+            }
+            return r;
+        }
+        let segs: Vec<String> = req.path.trim_start_matches('/').split('/').map(pct_decode).collect();
+        let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+        let params = match query_params(&req.query) {
+            Ok(p) => p,
+            Err(e) => return self.bad(req, &e),
+        };
+        let m = req.method.as_str();
+        let listing = matches!(
+            (m, segs.as_slice()),
+            ("GET", ["v1.0", "me", "calendars"] | ["v1.0", "me", "calendars", _, "events"])
+        );
+        if !listing && !params.is_empty() {
+            return self.bad(req, "query options the double does not model");
+        }
+        let prefs = match prefer(&req.prefer) {
+            Ok(p) => p,
+            Err(e) => return self.bad(req, &e),
+        };
+        match (m, segs.as_slice()) {
+            ("GET", ["v1.0", "me", "calendars"]) => self.list_calendars(base, sub, req, &params),
+            ("POST", ["v1.0", "me", "calendars"]) => self.create_calendar(sub, req),
+            ("GET", ["v1.0", "me", "calendars", id]) => {
+                let found = self.mailbox(sub).iter().find(|c| c.id == *id).map(calendar_json);
+                found.map_or_else(not_found, |c| reply(200, c))
+            }
+            ("POST", ["v1.0", "me", "calendars", cal, "events"]) => self.create_event(sub, cal, req, &prefs),
+            ("GET", ["v1.0", "me", "calendars", cal, "events"]) => self.find_events(sub, cal, req, &params, &prefs),
+            ("GET" | "PATCH" | "DELETE", ["v1.0", "me", "calendars", cal, "events", id]) => {
+                self.one_event(sub, cal, id, req, &prefs)
+            }
+            _ => self.bad(req, "no such request in the documented API (as the double models it)"),
+        }
+    }
+
+    fn list_calendars(&mut self, base: &str, sub: &str, req: &Req, params: &[(String, String)]) -> Reply {
+        let skip = match params {
+            [] => 0,
+            [(k, v)] if k == "$skiptoken" => match v.parse::<usize>() {
+                Ok(n) => n,
+                Err(_) => return self.bad(req, "unknown $skiptoken"),
+            },
+            _ => return self.bad(req, "query options the double does not model for calendars"),
+        };
+        let cals: Vec<Json> = self.mailbox(sub).iter().map(calendar_json).collect();
+        let page: Vec<Json> = cals.iter().skip(skip).take(2).cloned().collect();
+        let mut out =
+            json!({"@odata.context": format!("{base}/v1.0/$metadata#users('{sub}')/calendars"), "value": page});
+        if skip + 2 < cals.len() {
+            out["@odata.nextLink"] = json!(format!("{base}/v1.0/me/calendars?$skiptoken={}", skip + 2));
+        }
+        reply(200, out)
+    }
+
+    fn create_calendar(&mut self, sub: &str, req: &Req) -> Reply {
+        let Some(o) = req.body.as_object() else { return self.bad(req, "the body must be a calendar object") };
+        if let Some(k) = o.keys().find(|k| !matches!(k.as_str(), "name" | "color")) {
+            return self.bad(req, &format!("{k} is not a calendar property the double takes"));
+        }
+        let Some(name) = o.get("name").and_then(Json::as_str).filter(|n| !n.is_empty()) else {
+            return self.bad(req, "name must be a non-empty string");
+        };
+        let color = match o.get("color") {
+            None => "auto",
+            Some(c) => match c.as_str().filter(|c| COLORS.contains(c)) {
+                Some(c) => c,
+                None => return self.bad(req, "color is not a calendarColor"),
+            },
+        };
+        if self.mailbox(sub).iter().any(|c| c.name.to_lowercase() == name.to_lowercase()) {
+            return graph_error(409, "ErrorFolderExists", "A folder with the specified name already exists.");
+        }
+        let cal = Cal {
+            id: self.next_id("cal"),
+            name: name.to_owned(),
+            color: color.to_owned(),
+            is_default: false,
+            events: Vec::new(),
+        };
+        let out = calendar_json(&cal);
+        self.mailbox(sub).push(cal);
+        reply(201, out)
+    }
+
+    fn create_event(&mut self, sub: &str, cal: &str, req: &Req, prefs: &Prefs) -> Reply {
+        let now = Timestamp::now();
+        let mut ev = Ev {
+            id: String::new(),
+            version: 1,
+            created: now,
+            modified: now,
+            subject: String::new(),
+            body_type: "text".into(),
+            body: String::new(),
+            start: (DateTime::default(), "UTC".into()),
+            end: (DateTime::default(), "UTC".into()),
+            all_day: false,
+            show_as: "busy".into(),
+            reminder_on: true,
+            reminder_minutes: 15,
+            transaction_id: None,
+            ext: Vec::new(),
+        };
+        if let Err(e) = apply_event(&mut ev, &req.body, true) {
+            return self.bad(req, &e);
+        }
+        if !self.mailbox(sub).iter().any(|c| c.id == cal) {
+            return not_found();
+        }
+        let calendar = self.mailbox(sub).iter_mut().find(|c| c.id == cal).unwrap_or_else(|| unreachable!());
+        if let Some(t) = &ev.transaction_id {
+            if let Some(before) = calendar.events.iter().find(|e| e.transaction_id.as_ref() == Some(t)) {
+                return event_reply(201, before, prefs);
+            }
+        }
+        let id = self.next_id("event");
+        ev.id = id;
+        let out = event_reply(201, &ev, prefs);
+        let calendar = self.mailbox(sub).iter_mut().find(|c| c.id == cal).unwrap_or_else(|| unreachable!());
+        calendar.events.push(ev);
+        out
+    }
+
+    fn find_events(&mut self, sub: &str, cal: &str, req: &Req, params: &[(String, String)], prefs: &Prefs) -> Reply {
+        let filter = match params {
+            [(k, v)] if k == "$filter" => match key_filter(v) {
+                Some(f) => f,
+                None => {
+                    return self
+                        .bad(req, &format!("$filter {v:?} is not the extended-property filter the double supports"))
+                }
+            },
+            _ => return self.bad(req, "listing events is modelled only with the extended-property $filter"),
+        };
+        if let Err(e) = check_property_id(&filter.0) {
+            return self.bad(req, &e);
+        }
+        let blind = self.filter_blind;
+        let Some(calendar) = self.mailbox(sub).iter().find(|c| c.id == cal) else { return not_found() };
+        let value: Vec<Json> = calendar
+            .events
+            .iter()
+            .filter(|e| {
+                !blind && e.ext.iter().any(|(i, v)| *i == filter.0 && v.to_lowercase() == filter.1.to_lowercase())
+            })
+            .map(|e| event_json(e, prefs))
+            .collect();
+        reply(200, json!({ "value": value }))
+    }
+
+    fn one_event(&mut self, sub: &str, cal: &str, id: &str, req: &Req, prefs: &Prefs) -> Reply {
+        let method = req.method.clone();
+        let body = req.body.clone();
+        let Some(calendar) = self.mailbox(sub).iter_mut().find(|c| c.id == cal) else { return not_found() };
+        let Some(pos) = calendar.events.iter().position(|e| e.id == id) else { return not_found() };
+        let etag = etag(&calendar.events[pos]);
+        if req.if_match.as_ref().is_some_and(|m| *m != etag && m != "*") {
+            return graph_error(
+                412,
+                "ErrorIrresolvableConflict",
+                "The change key passed in the request does not match the current change key for the item.",
+            );
+        }
+        match method.as_str() {
+            "GET" if body.is_null() => event_reply(200, &calendar.events[pos], prefs),
+            "DELETE" if body.is_null() => {
+                calendar.events.remove(pos);
+                reply(204, Json::Null)
+            }
+            "PATCH" => {
+                let mut ev = calendar.events[pos].clone();
+                match apply_event(&mut ev, &body, false) {
+                    Ok(()) => {
+                        ev.version += 1;
+                        ev.modified = Timestamp::now();
+                        let out = event_reply(200, &ev, prefs);
+                        calendar.events[pos] = ev;
+                        out
+                    }
+                    Err(e) => self.bad(req, &e),
+                }
+            }
+            _ => self.bad(req, "GET and DELETE take no body"),
+        }
+    }
+}
+
+fn not_found() -> Reply {
+    graph_error(404, "ErrorItemNotFound", "The specified object was not found in the store.")
+}
+
+fn calendar_json(c: &Cal) -> Json {
+    json!({
+        "id": c.id, "name": c.name, "color": c.color, "hexColor": "", "isDefaultCalendar": c.is_default,
+        "changeKey": format!("DxYSthXJXEWwAQSYQnXvIgAAIxG{}", c.id.len()), "canShare": true,
+        "canViewPrivateItems": true, "canEdit": true, "allowedOnlineMeetingProviders": ["teamsForBusiness"],
+        "defaultOnlineMeetingProvider": "teamsForBusiness", "isTallyingResponses": true,
+        "isRemovable": !c.is_default, "owner": {"name": "Ada", "address": "ada@example.test"},
+    })
+}
+
+/// The `Prefer` preferences the double understands.
+struct Prefs {
+    zone: Option<String>,
+    text_body: bool,
+}
+
+fn prefer(values: &[String]) -> Result<Prefs, String> {
+    let mut p = Prefs { zone: None, text_body: false };
+    for v in values {
+        let unquote = |s: &str| s.trim().trim_matches('"').to_owned();
+        if let Some(z) = v.strip_prefix("outlook.timezone=") {
+            let z = unquote(z);
+            zone_of(&z).map_err(|e| format!("Prefer: outlook.timezone: {e}"))?;
+            p.zone = Some(z);
+        } else if let Some(t) = v.strip_prefix("outlook.body-content-type=") {
+            match unquote(t).to_ascii_lowercase().as_str() {
+                "text" => p.text_body = true,
+                "html" => p.text_body = false,
+                other => return Err(format!("Prefer: outlook.body-content-type={other:?} is neither text nor html")),
+            }
+        }
+    }
+    Ok(p)
+}
+
+fn etag(e: &Ev) -> String {
+    format!("W/\"DwAAABYAAA{}{:04}\"", &e.id[8..14], e.version)
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+fn event_json(e: &Ev, prefs: &Prefs) -> Json {
+    let zone = prefs.zone.clone().unwrap_or_else(|| "UTC".into());
+    let tz = zone_of(&zone).unwrap_or(TimeZone::UTC);
+    let shown = |part: &(DateTime, String)| {
+        let at = instant(part).unwrap_or(Timestamp::UNIX_EPOCH);
+        json!({"dateTime": dt_text(tz.to_datetime(at)), "timeZone": zone})
+    };
+    let content = match (prefs.text_body, e.body_type.as_str()) {
+        (true, "text") | (false, "html") => e.body.clone(),
+        (true, _) => e.body.replace("<br>", "\n"),
+        (false, _) => format!(
+            "<html>\r\n<head>\r\n<meta http-equiv=\"Content-Type\" content=\"text/html; charset=utf-8\">\r\n</head>\r\n<body>\r\n{}\r\n</body>\r\n</html>\r\n",
+            html_escape(&e.body).replace('\n', "<br>\r\n")
+        ),
+    };
+    let mut v = json!({
+        "@odata.etag": etag(e), "id": e.id,
+        "createdDateTime": e.created.to_string(), "lastModifiedDateTime": e.modified.to_string(),
+        "changeKey": etag(e).trim_start_matches("W/").trim_matches('"'),
+        "categories": [], "originalStartTimeZone": e.start.1, "originalEndTimeZone": e.end.1,
+        "iCalUId": format!("040000008200E00074C5B7101A82E008{}", e.id.len()),
+        "reminderMinutesBeforeStart": e.reminder_minutes, "isReminderOn": e.reminder_on,
+        "hasAttachments": false, "subject": e.subject, "bodyPreview": e.body.chars().take(255).collect::<String>(),
+        "importance": "normal", "sensitivity": "normal", "isAllDay": e.all_day, "isCancelled": false,
+        "isOrganizer": true, "responseRequested": true, "seriesMasterId": null, "showAs": e.show_as,
+        "type": "singleInstance",
+        "body": {"contentType": if prefs.text_body { "text" } else { "html" }, "content": content},
+        "start": shown(&e.start), "end": shown(&e.end),
+    });
+    if let Some(t) = &e.transaction_id {
+        v["transactionId"] = json!(t);
+    }
+    v
+}
+
+fn event_reply(status: u16, e: &Ev, prefs: &Prefs) -> Reply {
+    let mut r = reply(status, event_json(e, prefs));
+    if let Some(z) = &prefs.zone {
+        r.headers.push(("preference-applied", format!("outlook.timezone=\"{z}\"")));
+    }
+    r
+}
+
+// ---- tests ----------------------------------------------------------------------------------
+
+/// The peer, the double, and a token for `login`; `None` when the peer is not installed.
+async fn setup(login: &str) -> Option<(Arc<Oidc>, GraphDouble, String)> {
+    let oidc = Arc::new(Oidc::start(REDIRECT, json!({}))?);
+    let token = oidc.access_token(REDIRECT, login, "openid calendar").await;
+    let double = GraphDouble::start(oidc.clone()).await;
+    Some((oidc, double, token))
+}
+
+fn connector(double: &GraphDouble, token: &str) -> GraphCalendar {
+    GraphCalendar::new(&double.base, Credential::Bearer(token.to_owned())).unwrap()
+}
+
+async fn own_calendar(g: &GraphCalendar) -> String {
+    g.ensure_calendar(&CalendarChoice::Own { name: "flowcal".into() }).await.unwrap().id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_connector_suite_passes_on_the_graph_double() {
+    let Some((_oidc, double, token)) = setup("ada").await else { return };
+    let graph = connector(&double, &token);
+    let stale = |r: &Remote| {
+        double.touch(&r.id, "Changed in Outlook meanwhile");
+        r.clone()
+    };
+    suite(&graph, Some(&stale)).await;
+    assert_eq!(double.violations(), Vec::<String>::new());
+
+    let seen = double.seen();
+    // The calendar list came in pages, and flowcal's calendar is marked as its own.
+    assert!(seen.iter().any(|s| s.method == "GET" && s.query.starts_with("$skiptoken=")), "no second page read");
+    let cals = graph.list_calendars().await.unwrap();
+    assert_eq!(cals.len(), 4, "{cals:?}");
+    assert_eq!(cals.iter().filter(|c| c.own).map(|c| c.name.as_str()).collect::<Vec<_>>(), ["flowcal"]);
+    let gone = graph.ensure_calendar(&CalendarChoice::Existing { id: "AAMkADk-999999_calAAA=".into() }).await;
+    assert!(matches!(gone, Err(ConnectorError::Gone(_))), "{gone:?}");
+    // The stale etag was refused, and the change applied once more.
+    assert!(seen.iter().any(|s| s.method == "PATCH" && s.status == 412), "412 path not taken");
+    // Every create carries the key as transactionId and as the extended property.
+    let creates: Vec<&Seen> = seen.iter().filter(|s| s.method == "POST" && s.path.ends_with("/events")).collect();
+    assert!(creates.len() >= 3, "{}", creates.len());
+    for c in &creates {
+        let tid = c.body["transactionId"].as_str().unwrap();
+        assert_eq!(c.body["singleValueExtendedProperties"][0]["value"].as_str(), Some(tid));
+        assert_eq!(tid.len(), 32);
+    }
+    // Updates are conditional and leave transactionId alone.
+    assert!(seen.iter().filter(|s| s.method == "PATCH").all(|s| s.if_match.is_some()));
+    assert!(seen.iter().filter(|s| s.method == "PATCH").all(|s| s.body.get("transactionId").is_none()));
+    // Reads ask for UTC and a text body.
+    for s in seen.iter().filter(|s| s.method == "GET" && s.path.contains("/events")) {
+        assert!(s.prefer.iter().any(|p| p == "outlook.timezone=\"UTC\""), "{s:?}");
+        assert!(s.prefer.iter().any(|p| p == "outlook.body-content-type=\"text\""), "{s:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_double_flags_malformed_requests() {
+    let Some((_oidc, double, token)) = setup("ada").await else { return };
+    let graph = connector(&double, &token);
+    let cal = own_calendar(&graph).await;
+    let http = reqwest::Client::new();
+    let events = format!("{}/v1.0/me/calendars/{cal}/events", double.base);
+    let good = json!({
+        "subject": "s", "body": {"contentType": "text", "content": "c"},
+        "start": {"dateTime": "2026-03-29T00:00:00", "timeZone": "UTC"},
+        "end": {"dateTime": "2026-03-30T00:00:00", "timeZone": "UTC"},
+        "isAllDay": true, "showAs": "free", "isReminderOn": true, "reminderMinutesBeforeStart": 15,
+        "transactionId": "t1",
+        "singleValueExtendedProperties": [{"id": "String {907e0456-379a-470c-9d6e-a5cf77009cfb} Name k", "value": "v"}],
+    });
+    let with = |k: &str, v: Json| {
+        let mut b = good.clone();
+        b[k] = v;
+        b
+    };
+    let post = |body: Json| http.post(&events).bearer_auth(&token).json(&body).send();
+    let r = post(good.clone()).await.unwrap();
+    assert_eq!(r.status(), 201);
+    let id = r.json::<Json>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    assert!(double.violations().is_empty(), "{:?}", double.violations());
+
+    let bad_bodies = [
+        with("url", json!("https://flowcal.example/tasks/42")),
+        with("reminderMinutesBeforeStart", json!("15")),
+        with("isAllDay", json!("true")),
+        with("showAs", json!("away")),
+        with("body", json!({"contentType": "markdown", "content": "c"})),
+        with("start", json!({"dateTime": "2026-03-29T10:00:00", "timeZone": "UTC"})),
+        with("start", json!({"dateTime": "2026-03-29 00:00", "timeZone": "UTC"})),
+        with("end", json!({"dateTime": "2026-03-30T00:00:00", "timeZone": "Mars/Olympus_Mons"})),
+        with("singleValueExtendedProperties", json!([{"id": "flowcalKey", "value": "v"}])),
+        with(
+            "singleValueExtendedProperties",
+            json!([{"id": "String {907e0456-379a-470c-9d6e-a5cf77009cfb} Name k", "value": 1}]),
+        ),
+    ];
+    let mut expected = 0;
+    for b in bad_bodies {
+        let r = post(b.clone()).await.unwrap();
+        expected += 1;
+        assert_eq!(r.status(), 400, "{b}");
+        assert_eq!(r.json::<Json>().await.unwrap()["error"]["code"], "BadRequest");
+        assert_eq!(double.violations().len(), expected, "{b}");
+    }
+    // An update must not change the transactionId.
+    let r = http
+        .patch(format!("{events}/{id}"))
+        .bearer_auth(&token)
+        .json(&json!({"transactionId": "t2"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    expected += 1;
+    // Unsupported filters and paths; a space sent as '+'.
+    for url in [
+        format!("{events}?$filter=subject%20eq%20%27s%27"),
+        format!("{events}?$filter=singleValueExtendedProperties/Any(ep:+ep/id+eq+%27x%27+and+ep/value+eq+%27v%27)"),
+        format!("{events}?$top=5"),
+        format!("{}/v1.0/me/events", double.base),
+        format!("{}/v1.0/me/calendars/{cal}/calendarView", double.base),
+    ] {
+        let r = http.get(&url).bearer_auth(&token).send().await.unwrap();
+        assert_eq!(r.status(), 400, "{url}");
+        expected += 1;
+    }
+    let r = http.put(&events).bearer_auth(&token).json(&good).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    expected += 1;
+    assert_eq!(double.violations().len(), expected, "{:#?}", double.violations());
+    // A well-formed request adds none.
+    let r = post(with("transactionId", json!("t3"))).await.unwrap();
+    assert_eq!(r.status(), 201);
+    assert_eq!(double.violations().len(), expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retried_create_with_the_same_transaction_id_makes_no_second_event() {
+    let Some((_oidc, double, token)) = setup("ada").await else { return };
+    let graph = connector(&double, &token);
+    let cal = own_calendar(&graph).await;
+    // The key lookup finds nothing (its answer lost, say): only transactionId can tell.
+    double.set_filter_blind(true);
+    let day = sample("task:7:deadline", "Approve", When::Date("2026-05-04".parse().unwrap()));
+    let r1 = graph.upsert_event(&cal, &day, None).await.unwrap();
+    let r2 = graph.upsert_event(&cal, &day, None).await.unwrap();
+    assert_eq!(r1.id, r2.id);
+    assert_eq!(double.count(&cal), 1);
+    let got = graph.get_event(&cal, &day.key, Some(&r2)).await.unwrap().unwrap();
+    assert_eq!(got.description, day.description, "the text body reads back as written");
+    let posts: Vec<Seen> =
+        double.seen().into_iter().filter(|s| s.method == "POST" && s.path.ends_with("/events")).collect();
+    assert_eq!(posts.len(), 2);
+    assert!(posts.iter().all(|p| p.body["transactionId"] == json!(day.key) && p.status == 201));
+    // Another entry is another event.
+    let other = sample("task:8:deadline", "Approve", When::Date("2026-05-04".parse().unwrap()));
+    assert_ne!(graph.upsert_event(&cal, &other, None).await.unwrap().id, r1.id);
+    assert_eq!(double.count(&cal), 2);
+    assert!(double.violations().is_empty(), "{:?}", double.violations());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttling_and_outages_ask_to_retry_later() {
+    let Some((_oidc, double, token)) = setup("ada").await else { return };
+    let graph = connector(&double, &token);
+    let cal = own_calendar(&graph).await;
+    let day = sample("task:9:deadline", "Approve", When::Date("2026-05-04".parse().unwrap()));
+
+    double.fail_next(429, Some("7"));
+    match graph.list_calendars().await.unwrap_err() {
+        ConnectorError::RetryLater { after, .. } => assert_eq!(after, Some(Duration::from_secs(7))),
+        other => panic!("{other:?}"),
+    }
+    double.fail_next(503, Some("120"));
+    match graph.upsert_event(&cal, &day, None).await.unwrap_err() {
+        ConnectorError::RetryLater { after, .. } => assert_eq!(after, Some(Duration::from_secs(120))),
+        other => panic!("{other:?}"),
+    }
+    double.fail_next(500, None);
+    match graph.get_event(&cal, &day.key, None).await.unwrap_err() {
+        ConnectorError::RetryLater { after, .. } => assert_eq!(after, None),
+        other => panic!("{other:?}"),
+    }
+    // Once the service is back, the same calls work.
+    let r = graph.upsert_event(&cal, &day, None).await.unwrap();
+    assert!(graph.get_event(&cal, &day.key, Some(&r)).await.unwrap().is_some());
+    assert!(double.violations().is_empty(), "{:?}", double.violations());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_token_is_unauthorized_and_never_repeated() {
+    let Some((_oidc, double, token)) = setup("ada").await else { return };
+    let bad = "not-a-token-3f9a1c";
+    let graph = connector(&double, bad);
+    for e in [
+        graph.list_calendars().await.unwrap_err(),
+        graph.ensure_calendar(&CalendarChoice::Own { name: "flowcal".into() }).await.unwrap_err(),
+    ] {
+        match &e {
+            ConnectorError::Unauthorized(m) => assert!(m.contains("InvalidAuthenticationToken"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+        assert!(!e.to_string().contains(bad) && !format!("{e:?}").contains(bad));
+    }
+    assert!(!format!("{graph:?}").contains(bad));
+    // The real token works against the same double.
+    assert!(!connector(&double, &token).list_calendars().await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dates_and_instants_survive_time_zones() {
+    let Some((_oidc, double, token)) = setup("ada").await else { return };
+    let graph = connector(&double, &token);
+    let cal = own_calendar(&graph).await;
+
+    // All-day entries go out as UTC midnights and keep their dates, also after
+    // someone saves them again in a zone far east or west of UTC.
+    for (i, date) in ["2026-01-01", "2026-03-29", "2026-10-25", "2026-12-31", "2028-02-29"].iter().enumerate() {
+        let spec = sample(&format!("task:{i}:day"), "Day", When::Date(date.parse().unwrap()));
+        let r = graph.upsert_event(&cal, &spec, None).await.unwrap();
+        let stored = double.stored(&r.id);
+        assert_eq!(stored["start"], json!([format!("{date}T00:00:00.0000000"), "UTC"]));
+        assert_eq!(stored["isAllDay"], json!(true));
+        let end = spec.end_date().unwrap().to_string();
+        for zone in ["Pacific/Kiritimati", "Pacific/Auckland", "America/Los_Angeles", "Etc/GMT+12", "UTC"] {
+            double.move_to_zone(&r.id, zone);
+            let got = graph.get_event(&cal, &spec.key, None).await.unwrap().unwrap();
+            assert_eq!((&got.when, got.end.as_str()), (&spec.when, end.as_str()), "{date} in {zone}");
+        }
+        // flowcal's next write puts it back to UTC.
+        double.move_to_zone(&r.id, "Pacific/Auckland");
+        let r = graph.upsert_event(&cal, &spec, Some(&r)).await.unwrap();
+        assert_eq!(double.stored(&r.id)["start"][1], "UTC");
+        assert_eq!(graph.get_event(&cal, &spec.key, Some(&r)).await.unwrap().unwrap().when, spec.when);
+    }
+
+    // Timed entries keep their instant across DST changes. Local times that
+    // occur twice (clocks going back) go out in UTC; the double would read
+    // them as the earlier one.
+    let cases = [
+        ("2026-10-25T00:30:00Z", "Europe/Berlin", "UTC"), // 02:30 CEST, the first of two
+        ("2026-10-25T01:30:00Z", "Europe/Berlin", "UTC"), // 02:30 CET, the second
+        ("2026-10-25T02:30:00Z", "Europe/Berlin", "Europe/Berlin"),
+        ("2026-03-29T00:30:00Z", "Europe/Berlin", "Europe/Berlin"), // 01:30 CET, before the gap
+        ("2026-03-29T01:00:00Z", "Europe/Berlin", "Europe/Berlin"), // 03:00 CEST, right after it
+        ("2026-11-01T05:30:00Z", "America/New_York", "UTC"),        // 01:30 EDT, the first of two
+        ("2026-11-01T06:30:00Z", "America/New_York", "UTC"),        // 01:30 EST, the second
+        ("2026-04-04T16:30:00Z", "Australia/Sydney", "UTC"),        // 02:30 AEST, the second of two
+        ("2026-07-01T10:00:00Z", "Europe/Vienna", "UTC"),           // not a documented name
+        ("2026-07-01T10:00:00Z", "Asia/Kolkata", "Asia/Kolkata"),
+    ];
+    for (i, (at, zone, sent)) in cases.iter().enumerate() {
+        let at: Timestamp = at.parse().unwrap();
+        let spec = sample(&format!("task:{i}:at"), "At", When::At { at, zone: (*zone).into() });
+        let r = graph.upsert_event(&cal, &spec, None).await.unwrap();
+        assert_eq!(double.stored(&r.id)["start"][1], *sent, "{at} {zone}");
+        let got = graph.get_event(&cal, &spec.key, Some(&r)).await.unwrap().unwrap();
+        assert_eq!(got.when, When::At { at, zone: (*sent).into() }, "{at} {zone}");
+        assert_eq!(got.end, spec.end().unwrap().to_string());
+        // Saved again elsewhere: the same instant.
+        double.move_to_zone(&r.id, "Asia/Tokyo");
+        let got = graph.get_event(&cal, &spec.key, None).await.unwrap().unwrap();
+        assert_eq!(got.when, When::At { at, zone: "Asia/Tokyo".into() }, "{at} {zone} via Tokyo");
+    }
+    assert!(double.violations().is_empty(), "{:?}", double.violations());
+}

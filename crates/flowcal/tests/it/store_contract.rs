@@ -49,10 +49,15 @@ async fn users_roles_tokens_sessions(db: TestDb) {
     s.add_role(id, "managers").await.unwrap();
     s.add_role(id, "hr").await.unwrap();
     assert_eq!(s.roles(id).await.unwrap(), ["hr", "managers"]);
-    s.update_settings(id, Some("America/New_York"), None).await.unwrap();
-    s.update_settings(id, None, Some(true)).await.unwrap();
+    s.update_settings(id, Some("America/New_York"), None, None).await.unwrap();
+    s.update_settings(id, None, Some(true), Some(Some(10))).await.unwrap();
     let u = s.user(id).await.unwrap().unwrap();
-    assert_eq!((u.time_zone.as_str(), u.calendar_export), ("America/New_York", true));
+    assert_eq!((u.time_zone.as_str(), u.calendar_export, u.reminder_minutes), ("America/New_York", true, Some(10)));
+    // Absent leaves the reminder alone; null clears it.
+    s.update_settings(id, None, None, None).await.unwrap();
+    assert_eq!(s.user(id).await.unwrap().unwrap().reminder_minutes, Some(10));
+    s.update_settings(id, None, None, Some(None)).await.unwrap();
+    assert_eq!(s.user(id).await.unwrap().unwrap().reminder_minutes, None);
     s.create_api_token(id, "cli", "hash-1", now).await.unwrap();
     assert_eq!(s.user_by_token_hash("hash-1").await.unwrap().unwrap().0.login, "ann");
     assert_eq!(s.user_by_token_hash("hash-2").await.unwrap(), None);

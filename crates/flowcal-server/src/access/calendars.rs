@@ -1,0 +1,243 @@
+//! The calendars of a connected account: the connector that reaches them
+//! (with the account's credentials, refreshed once when the service refuses
+//! them), listing them, and choosing where entries go.
+
+use super::{internal, Credentials, PURPOSE_CREDENTIALS};
+use crate::access::settings::ProviderKind;
+use crate::app::{App, Principal};
+use crate::error::{AppError, AppResult};
+use flowcal_calendar::{
+    caldav::CaldavCalendar, entry, google::GoogleCalendar, graph::GraphCalendar, AnyConnector, CalendarChoice,
+    CalendarInfo, Connector, ConnectorError, Credential, EntrySource, EventSpec, When,
+};
+use flowcal_connect::outbound::{self, HostPolicy};
+use flowcal_domain::{DataType, Deadline, InstanceId, TaskId};
+use flowcal_store::{AccountStatus, CalendarAccount};
+
+/// What a call on a connector returns.
+pub type ConnectorFuture<'c, T> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, ConnectorError>> + Send + 'c>>;
+
+/// The name of flowcal's own calendar.
+pub const OWN_CALENDAR: &str = "flowcal";
+
+impl App {
+    /// The connector for an account, with its current credentials.
+    async fn connector(&self, acc: &CalendarAccount, rejected: Option<&str>) -> AppResult<(AnyConnector, String)> {
+        if acc.kind == "caldav" {
+            let Credentials::Basic { username, password } =
+                serde_json::from_str(&self.open(PURPOSE_CREDENTIALS, &acc.credentials_sealed)?).map_err(internal)?
+            else {
+                return Err(internal(anyhow::anyhow!("CalDAV account {} holds tokens", acc.id)));
+            };
+            let c = self.connectivity().await?;
+            let policy = HostPolicy::new(&c.caldav.allowed_hosts, &c.caldav.allowed_networks)
+                .map_err(|e| internal(anyhow::anyhow!(e)))?;
+            let home = acc.url.as_deref().unwrap_or_default();
+            let home =
+                reqwest::Url::parse(home).map_err(|e| internal(anyhow::anyhow!("account {}: url: {e}", acc.id)))?;
+            let client = outbound::guarded_client(policy.clone()).map_err(internal)?;
+            let cal = CaldavCalendar::new(client, policy, home.clone(), Credential::Basic { username, password })
+                .and_then(|c| c.with_calendar_home(home))
+                .map_err(connector_error)?;
+            return Ok((AnyConnector::Caldav(cal), String::new()));
+        }
+        let token = self.access_token_unless(acc.id, rejected).await?;
+        let c = self.connectivity().await?;
+        let r = self.resolve_provider(&c, &acc.provider).await?;
+        let credential = Credential::Bearer(token.clone());
+        let connector = match r.kind {
+            ProviderKind::Google => AnyConnector::Google(
+                GoogleCalendar::new(
+                    r.api_base_url.as_deref().unwrap_or(flowcal_calendar::google::DEFAULT_BASE_URL),
+                    credential,
+                )
+                .map_err(connector_error)?,
+            ),
+            ProviderKind::Microsoft => AnyConnector::Graph(
+                GraphCalendar::new(
+                    r.api_base_url.as_deref().unwrap_or(flowcal_calendar::graph::DEFAULT_BASE_URL),
+                    credential,
+                )
+                .map_err(connector_error)?,
+            ),
+            ProviderKind::Oauth => {
+                return Err(AppError::Unprocessable(format!(
+                    "{} is a generic OAuth provider: flowcal knows no calendar API for it",
+                    r.display_name
+                )))
+            }
+        };
+        Ok((connector, token))
+    }
+
+    /// Runs `f` with the account's connector. When the service refuses the
+    /// access token, it is refreshed once and `f` runs again; refused again,
+    /// the account needs reconnecting.
+    pub async fn with_connector<T, F>(&self, acc: &CalendarAccount, f: F) -> AppResult<T>
+    where
+        F: for<'c> Fn(&'c AnyConnector) -> ConnectorFuture<'c, T>,
+    {
+        if acc.status != AccountStatus::Active {
+            return Err(AppError::Conflict(format!(
+                "the calendar account {} needs to be connected again",
+                acc.display
+            )));
+        }
+        let (c, token) = self.connector(acc, None).await?;
+        match f(&c).await {
+            Err(ConnectorError::Unauthorized(why)) if acc.kind != "caldav" => {
+                tracing::info!(account = acc.id, "the calendar service refused the access token; refreshing once");
+                let (c, _) = self.connector(acc, Some(&token)).await?;
+                match f(&c).await {
+                    Err(ConnectorError::Unauthorized(why2)) => {
+                        let acc =
+                            self.store.account(acc.id).await?.ok_or_else(|| AppError::NotFound("account".into()))?;
+                        self.reconnect_required(&acc, &format!("refused after a refresh: {why2}")).await?;
+                        Err(AppError::Conflict(format!(
+                            "{} refuses flowcal's access ({why}): connect the calendar again",
+                            acc.display
+                        )))
+                    }
+                    r => r.map_err(connector_error),
+                }
+            }
+            r => r.map_err(connector_error),
+        }
+    }
+
+    /// The calendars of one of `p`'s accounts.
+    pub async fn account_calendars(&self, p: &Principal, id: i64) -> AppResult<Vec<CalendarInfo>> {
+        let acc = self.owned_account(p, id).await?;
+        self.with_connector(&acc, |c| Box::pin(c.list_calendars())).await
+    }
+
+    /// Chooses where the account's entries go: `"own"` (flowcal's own
+    /// calendar, created when missing) or the id of one of the account's calendars.
+    pub async fn choose_calendar(&self, p: &Principal, id: i64, calendar: &str) -> AppResult<CalendarAccount> {
+        let acc = self.owned_account(p, id).await?;
+        let choice = match (calendar, acc.calendar.as_deref()) {
+            ("own", Some(stored)) => {
+                // Found again by its id: a Google app-created calendar cannot be
+                // looked for in the calendar list with the least scope.
+                CalendarChoice::Existing { id: stored.to_owned() }
+            }
+            ("own", None) => CalendarChoice::Own { name: OWN_CALENDAR.to_owned() },
+            (other, _) => CalendarChoice::Existing { id: other.to_owned() },
+        };
+        let found = match self.with_connector(&acc, ensure(choice)).await {
+            // The stored own calendar was deleted at the service: make a new one.
+            Err(AppError::NotFound(_)) if calendar == "own" && acc.calendar.is_some() => {
+                let own = CalendarChoice::Own { name: OWN_CALENDAR.to_owned() };
+                self.with_connector(&acc, ensure(own)).await?
+            }
+            r => r?,
+        };
+        self.store.set_account_calendar(acc.id, &found.id, self.now()).await?;
+        self.account_row(acc.id).await
+    }
+
+    /// The calendar entry for a step's deadline, as `p` would export it.
+    pub async fn deadline_entry(&self, p: &Principal, task: TaskId, sequence: u32) -> AppResult<EventSpec> {
+        let t = self.task(p, task).await?;
+        let Some(deadline) = &t.deadline else {
+            return Err(AppError::Unprocessable(format!("the step '{}' has no deadline", t.name)));
+        };
+        let (model, _) = self.model(t.model_id).await?;
+        let c = self.connectivity().await?;
+        let link = format!("{}/tasks/{}", self.config.public_url, t.id.0);
+        let source = format!("task:{}:deadline", t.id.0);
+        Ok(entry(&EntrySource {
+            user: p.user.id.0,
+            source: &source,
+            what: &t.name,
+            instance_title: &t.instance_title,
+            process_name: &model.name,
+            link: &link,
+            when: when_of(deadline),
+            duration_minutes: c.calendar_export.event_minutes,
+            reminder_minutes: p.user.reminder_minutes.and_then(|m| u32::try_from(m).ok()),
+            sequence,
+            stamp: self.now(),
+        }))
+    }
+
+    /// The calendar entry for a date or datetime item of an instance.
+    pub async fn item_entry(
+        &self,
+        p: &Principal,
+        instance: InstanceId,
+        key: &str,
+        sequence: u32,
+    ) -> AppResult<EventSpec> {
+        let view = self.instance(p, instance).await?;
+        let (_, model) = self.model(view.instance.model_id).await?;
+        let item = model.item(key).ok_or_else(|| AppError::NotFound(format!("data item '{key}'")))?;
+        let zone = model.time_zone.clone().unwrap_or_else(|| self.config.time_zone.clone());
+        let value = view.instance.data.get(key).and_then(|v| v.as_str()).unwrap_or_default();
+        let when = match item.data_type {
+            DataType::Date => When::Date(
+                value
+                    .parse()
+                    .map_err(|_| AppError::Unprocessable(format!("the item '{}' holds no date", item.label)))?,
+            ),
+            DataType::DateTime => When::At {
+                at: value
+                    .parse()
+                    .map_err(|_| AppError::Unprocessable(format!("the item '{}' holds no date-time", item.label)))?,
+                zone,
+            },
+            _ => return Err(AppError::Unprocessable(format!("the item '{}' is not a date or date-time", item.label))),
+        };
+        let c = self.connectivity().await?;
+        let link = format!("{}/instances/{}", self.config.public_url, instance.0);
+        let source = format!("instance:{}:item:{key}", instance.0);
+        Ok(entry(&EntrySource {
+            user: p.user.id.0,
+            source: &source,
+            what: &item.label,
+            instance_title: &view.instance.title,
+            process_name: &view.model.name,
+            link: &link,
+            when,
+            duration_minutes: c.calendar_export.event_minutes,
+            reminder_minutes: p.user.reminder_minutes.and_then(|m| u32::try_from(m).ok()),
+            sequence,
+            stamp: self.now(),
+        }))
+    }
+
+    async fn owned_account(&self, p: &Principal, id: i64) -> AppResult<CalendarAccount> {
+        let acc = self.calendar_account(p, id).await?;
+        if acc.user_id != p.user.id {
+            return Err(AppError::Forbidden("only the account's owner may use its calendars".into()));
+        }
+        Ok(acc)
+    }
+}
+
+/// A deadline as an entry's time.
+pub fn when_of(d: &Deadline) -> When {
+    match d {
+        Deadline::Date(date) => When::Date(*date),
+        Deadline::At { at, zone } => When::At { at: *at, zone: zone.clone() },
+    }
+}
+
+/// The call that makes sure `choice` exists.
+fn ensure(choice: CalendarChoice) -> impl for<'c> Fn(&'c AnyConnector) -> ConnectorFuture<'c, CalendarInfo> {
+    move |c| {
+        let choice = choice.clone();
+        Box::pin(async move { c.ensure_calendar(&choice).await })
+    }
+}
+
+/// A connector failure, as the API reports it.
+pub(crate) fn connector_error(e: ConnectorError) -> AppError {
+    match e {
+        ConnectorError::RetryLater { .. } => AppError::Unavailable(e.to_string()),
+        ConnectorError::Unauthorized(_) => AppError::Conflict(e.to_string()),
+        ConnectorError::Gone(_) => AppError::NotFound(e.to_string()),
+        ConnectorError::Permanent(_) => AppError::Unprocessable(e.to_string()),
+    }
+}
