@@ -360,9 +360,15 @@ impl Connector for GoogleCalendar {
     async fn ensure_calendar(&self, choice: &CalendarChoice) -> Result<CalendarInfo, ConnectorError> {
         match choice {
             CalendarChoice::Own { name } => {
-                if let Some((info, _)) =
-                    self.calendar_list().await?.into_iter().find(|(info, summary)| info.own && summary == name)
-                {
+                // With the least scope (calendar.app.created) the calendar list
+                // may not be read: then the calendar is created, and the caller
+                // keeps its id to find it again.
+                let listed = match self.calendar_list().await {
+                    Ok(list) => list,
+                    Err(ConnectorError::Permanent(m)) if m.contains("granted scopes") => Vec::new(),
+                    Err(e) => return Err(e),
+                };
+                if let Some((info, _)) = listed.into_iter().find(|(info, summary)| info.own && summary == name) {
                     return Ok(info);
                 }
                 let body = json!({"summary": name, "description": OWN_CALENDAR_DESCRIPTION});
@@ -571,8 +577,11 @@ fn classify(status: StatusCode, headers: &HeaderMap, body: &str) -> ConnectorErr
         403 if reasons.iter().any(|r| RATE_REASONS.contains(r)) => {
             ConnectorError::RetryLater { after: retry_after(headers), message }
         }
-        // The grant lacks a scope: only connecting again helps.
-        403 if insufficient_scope => ConnectorError::Unauthorized(message),
+        // The grant lacks a scope: the token is fine (refreshing would not
+        // help); this call is not allowed with the access the user granted.
+        403 if insufficient_scope => {
+            ConnectorError::Permanent(format!("{message} (not allowed by the granted scopes)"))
+        }
         429 | 500..=599 => ConnectorError::RetryLater { after: retry_after(headers), message },
         404 | 410 => ConnectorError::Gone(message),
         _ => ConnectorError::Permanent(message),
@@ -798,7 +807,7 @@ mod tests {
             ConnectorError::RetryLater { after: None, message } if message.contains("oops")));
         assert!(matches!(
             classify(s(403), &none, &google_error(403, "insufficientPermissions", "scopes")),
-            ConnectorError::Unauthorized(_)
+            ConnectorError::Permanent(m) if m.contains("granted scopes")
         ));
         assert!(matches!(
             classify(s(403), &none, &google_error(403, "forbiddenForNonOrganizer", "no")),
