@@ -108,6 +108,10 @@ pub struct App {
     password_checks: tokio::sync::Semaphore,
     /// Proxy access: keys, provider metadata, the OAuth client.
     pub(crate) access: crate::access::Access,
+    /// Names this process as the holder of claimed exports.
+    pub(crate) worker_id: String,
+    /// Wakes the delivery workers when exports are requested.
+    pub(crate) delivery_wake: tokio::sync::Notify,
 }
 
 /// What starting an instance or completing a task returns.
@@ -122,6 +126,8 @@ impl App {
     pub fn new(config: Config, store: Store, clock: Arc<dyn Clock>, access: crate::access::Access) -> Self {
         App {
             access,
+            worker_id: secrets::new_token("w"),
+            delivery_wake: tokio::sync::Notify::new(),
             config,
             store,
             clock,

@@ -39,6 +39,28 @@ pub struct Config {
     pub caldav: CaldavConfig,
     /// How people sign in.
     pub sign_in: SignInConfig,
+    /// Delivery of calendar entries.
+    pub delivery: DeliveryConfig,
+}
+
+/// Delivery of calendar entries (the outbox workers).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeliveryConfig {
+    /// Workers inside `flowcal serve` (0: none; run `flowcal worker` instead).
+    pub workers: u32,
+    /// Attempts before an export is `failed` (waiting for a reconnect does not count).
+    pub attempts: u32,
+    /// The first retry's delay, in seconds; it doubles with each attempt (with jitter).
+    pub backoff_seconds: u64,
+    /// The longest delay between attempts, in seconds.
+    pub max_backoff_seconds: u64,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        DeliveryConfig { workers: 1, attempts: 8, backoff_seconds: 30, max_backoff_seconds: 3600 }
+    }
 }
 
 /// The keys, as written in the file; each is also read from `FLOWCAL_<KEY>`.
@@ -70,6 +92,7 @@ impl Default for Config {
             calendar_export: ExportConfig::default(),
             caldav: CaldavConfig::default(),
             sign_in: SignInConfig::default(),
+            delivery: DeliveryConfig::default(),
         }
     }
 }
@@ -90,6 +113,7 @@ impl fmt::Debug for Config {
             .field("calendar_export", &self.calendar_export)
             .field("caldav", &self.caldav)
             .field("sign_in", &self.sign_in)
+            .field("delivery", &self.delivery)
             .finish()
     }
 }
@@ -172,6 +196,9 @@ impl Config {
             settings::check_provider(name, p)?;
         }
         settings::check_caldav(&self.caldav).map_err(|e| format!("caldav: {e}"))?;
+        if self.delivery.attempts == 0 || self.delivery.backoff_seconds == 0 {
+            return Err("delivery.attempts and delivery.backoff_seconds must be above zero".into());
+        }
         Ok(())
     }
 

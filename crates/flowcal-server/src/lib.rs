@@ -8,6 +8,7 @@ pub mod app;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod exports;
 pub mod secrets;
 pub mod web;
 
@@ -97,6 +98,22 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     tracing::info!(addr = %listener.local_addr()?, public_url = %app.config.public_url, "flowcal is serving");
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut workers = Vec::new();
+    for _ in 0..app.config.delivery.workers {
+        let mut stopped = stopped.clone();
+        let app = app.clone();
+        workers.push(tokio::spawn(async move {
+            app.run_delivery(async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            })
+            .await
+        }));
+    }
     axum::serve(listener, router(app)).with_graceful_shutdown(shutdown).await?;
+    let _ = stop.send(true);
+    for w in workers {
+        let _ = w.await;
+    }
     Ok(())
 }

@@ -336,6 +336,12 @@ impl Store {
                         params![id, &n.display, n.url.clone(), &n.credentials_sealed, expires, now_ms],
                     )?;
                     write_audit(c, now_ms, Some(n.user_id), Some(id), &reconnected)?;
+                    // Exports that waited for the reconnect go out again.
+                    c.execute(
+                        "UPDATE exports SET state = 'pending', not_before = $2, updated_at = $2
+                         WHERE account_id = $1 AND state = 'waiting'",
+                        params![id, now_ms],
+                    )?;
                     id
                 }
                 None => {

@@ -10,6 +10,7 @@
 mod access;
 mod db;
 mod error;
+mod exports;
 mod instances;
 mod migrate;
 mod models;
@@ -21,6 +22,7 @@ pub use access::{
 };
 pub use db::DbError;
 pub use error::StoreError;
+pub use exports::{ExportOutcome, ExportRecord, NewExport};
 pub use instances::{EventRecord, InstanceRecord, TaskRecord, TaskState};
 pub use models::{ModelSummary, StoredModel};
 pub use users::{NewUser, User};

@@ -23,6 +23,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_access.sql"),
         postgres: include_str!("../migrations/postgres/0002_access.sql"),
     },
+    Migration {
+        version: 3,
+        name: "0003_exports",
+        sqlite: include_str!("../migrations/sqlite/0003_exports.sql"),
+        postgres: include_str!("../migrations/postgres/0003_exports.sql"),
+    },
 ];
 
 /// Any fixed number: the key of the advisory lock that serializes migrations

@@ -24,6 +24,8 @@ struct Cli {
 enum Command {
     /// Run the web app and JSON API.
     Serve,
+    /// Deliver calendar entries only (no web server); run as many as needed.
+    Worker,
     /// Create or update the database schema, then exit.
     Migrate,
     /// Print a commented example configuration.
@@ -201,6 +203,12 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 let roles = app.store.roles(u.id).await?;
                 println!("{}\t{}\t{}", u.login, if u.is_admin { "admin" } else { "user" }, roles.join(","));
             }
+            Ok(())
+        }
+        Command::Worker => {
+            let app = app(config).await?;
+            tracing::info!("flowcal worker is delivering calendar entries");
+            app.run_delivery(shutdown_signal()).await;
             Ok(())
         }
         Command::Secrets { command: SecretsCommand::Rotate } => {

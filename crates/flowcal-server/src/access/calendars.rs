@@ -72,38 +72,48 @@ impl App {
     }
 
     /// Runs `f` with the account's connector. When the service refuses the
-    /// access token, it is refreshed once and `f` runs again; refused again,
-    /// the account needs reconnecting.
+    /// access token, it is refreshed once and `f` runs again; refused again
+    /// (or, for an app password, refused at all), the account needs reconnecting.
     pub async fn with_connector<T, F>(&self, acc: &CalendarAccount, f: F) -> AppResult<T>
     where
         F: for<'c> Fn(&'c AnyConnector) -> ConnectorFuture<'c, T>,
     {
+        self.with_connector_classified(acc, f).await.map_err(|e| match e {
+            Fail::Connector(e) => connector_error(e),
+            Fail::App(e) => e,
+        })
+    }
+
+    /// [`App::with_connector`], keeping the connector's classification of a failure.
+    pub(crate) async fn with_connector_classified<T, F>(&self, acc: &CalendarAccount, f: F) -> Result<T, Fail>
+    where
+        F: for<'c> Fn(&'c AnyConnector) -> ConnectorFuture<'c, T>,
+    {
         if acc.status != AccountStatus::Active {
-            return Err(AppError::Conflict(format!(
+            return Err(Fail::App(AppError::Conflict(format!(
                 "the calendar account {} needs to be connected again",
                 acc.display
-            )));
+            ))));
         }
-        let (c, token) = self.connector(acc, None).await?;
-        match f(&c).await {
+        let (c, token) = self.connector(acc, None).await.map_err(Fail::App)?;
+        let refused = match f(&c).await {
             Err(ConnectorError::Unauthorized(why)) if acc.kind != "caldav" => {
                 tracing::info!(account = acc.id, "the calendar service refused the access token; refreshing once");
-                let (c, _) = self.connector(acc, Some(&token)).await?;
+                let (c, _) = self.connector(acc, Some(&token)).await.map_err(Fail::App)?;
                 match f(&c).await {
-                    Err(ConnectorError::Unauthorized(why2)) => {
-                        let acc =
-                            self.store.account(acc.id).await?.ok_or_else(|| AppError::NotFound("account".into()))?;
-                        self.reconnect_required(&acc, &format!("refused after a refresh: {why2}")).await?;
-                        Err(AppError::Conflict(format!(
-                            "{} refuses flowcal's access ({why}): connect the calendar again",
-                            acc.display
-                        )))
-                    }
-                    r => r.map_err(connector_error),
+                    Err(ConnectorError::Unauthorized(why2)) => format!("{why}; after a refresh: {why2}"),
+                    r => return r.map_err(Fail::Connector),
                 }
             }
-            r => r.map_err(connector_error),
-        }
+            Err(ConnectorError::Unauthorized(why)) => why,
+            r => return r.map_err(Fail::Connector),
+        };
+        let acc = self.account_row(acc.id).await.map_err(Fail::App)?;
+        self.reconnect_required(&acc, &refused).await.map_err(Fail::App)?;
+        Err(Fail::Connector(ConnectorError::Unauthorized(format!(
+            "{} refuses flowcal's access ({refused}): connect the calendar again",
+            acc.display
+        ))))
     }
 
     /// The calendars of one of `p`'s accounts.
@@ -230,6 +240,15 @@ fn ensure(choice: CalendarChoice) -> impl for<'c> Fn(&'c AnyConnector) -> Connec
         let choice = choice.clone();
         Box::pin(async move { c.ensure_calendar(&choice).await })
     }
+}
+
+/// Why a call through an account's connector failed.
+#[derive(Debug)]
+pub(crate) enum Fail {
+    /// The calendar service's answer, classified.
+    Connector(ConnectorError),
+    /// Before any call: the account, its credentials, the provider's settings.
+    App(AppError),
 }
 
 /// A connector failure, as the API reports it.

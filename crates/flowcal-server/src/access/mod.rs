@@ -5,7 +5,7 @@
 //! Every credential is sealed (see `flowcal_connect::seal`) before it
 //! reaches the store, and nothing here logs or returns a secret.
 
-mod calendars;
+pub(crate) mod calendars;
 pub mod settings;
 
 use crate::app::{App, Principal};
@@ -998,7 +998,7 @@ impl App {
                     return Ok(t.access_token);
                 }
                 Err(OAuthError::InvalidGrant(why)) => {
-                    self.reconnect_required(&acc, &why).await?;
+                    self.reconnect_required(&acc, &format!("invalid_grant: {why}")).await?;
                     return Err(AppError::Conflict(format!(
                         "{} no longer accepts flowcal's access to {}: connect the calendar again",
                         r.display_name, acc.display
@@ -1018,17 +1018,12 @@ impl App {
         Err(AppError::Unavailable("another process is still refreshing this account's access; try again".into()))
     }
 
+    /// The service no longer accepts flowcal's access: the account waits for
+    /// the user to connect it again.
     async fn reconnect_required(&self, acc: &CalendarAccount, why: &str) -> AppResult<()> {
-        tracing::info!(account = acc.id, provider = %acc.provider, "access revoked at the provider: reconnect required");
-        let detail = json!({"provider": acc.provider, "error": "invalid_grant", "description": why});
-        self.store
-            .mark_reconnect_required(
-                acc.id,
-                &format!("invalid_grant: {why}"),
-                self.now(),
-                audit("refresh_failed", detail),
-            )
-            .await?;
+        tracing::info!(account = acc.id, provider = %acc.provider, "access refused by the provider: reconnect required");
+        let detail = json!({"provider": acc.provider, "reason": why});
+        self.store.mark_reconnect_required(acc.id, why, self.now(), audit("refresh_failed", detail)).await?;
         Ok(())
     }
 

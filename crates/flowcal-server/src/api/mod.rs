@@ -6,6 +6,7 @@
 
 mod accounts;
 mod admin;
+mod exports;
 mod instances;
 mod me;
 mod models;
@@ -55,6 +56,11 @@ pub const SESSION_COOKIE: &str = "flowcal_session";
         accounts::disconnect,
         accounts::calendars,
         accounts::choose_calendar,
+        exports::create,
+        exports::list,
+        exports::show,
+        exports::remove,
+        exports::retry,
         accounts::providers,
         accounts::audit,
         admin::show,
@@ -67,7 +73,8 @@ pub const SESSION_COOKIE: &str = "flowcal_session";
         TaskJson, TaskList, CompleteTask, SetData, EventJson, EventList, InstanceList, MeJson, SettingsPatch, ModelList,
         accounts::AccountList, accounts::CaldavConnect, accounts::OauthConnect, accounts::AuthorizationUrl,
         accounts::ProviderInfo, accounts::ProviderList, accounts::AuditList, accounts::CalendarJson,
-        accounts::CalendarList, accounts::ChooseCalendar, crate::access::AccountJson,
+        accounts::CalendarList, accounts::ChooseCalendar, exports::NewExportJson, exports::ExportJson,
+        exports::ExportList, crate::access::AccountJson,
         crate::access::AuditJson, crate::access::Disconnected, admin::ProviderView, admin::ConnectivityView,
         crate::access::settings::ProviderConfig, crate::access::settings::ProviderKind,
         crate::access::settings::ExportConfig, crate::access::settings::ExportAllow,
@@ -114,6 +121,9 @@ pub fn router() -> Router<Arc<App>> {
         .route("/api/v1/calendar-accounts/{id}", get(accounts::show).delete(accounts::disconnect))
         .route("/api/v1/calendar-accounts/{id}/calendars", get(accounts::calendars))
         .route("/api/v1/calendar-accounts/{id}/calendar", axum::routing::put(accounts::choose_calendar))
+        .route("/api/v1/exports", post(exports::create).get(exports::list))
+        .route("/api/v1/exports/{id}", get(exports::show).delete(exports::remove))
+        .route("/api/v1/exports/{id}/retry", post(exports::retry))
         .route("/api/v1/providers", get(accounts::providers))
         .route("/api/v1/audit", get(accounts::audit))
         .route("/api/v1/admin/connectivity", get(admin::show))

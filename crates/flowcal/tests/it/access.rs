@@ -740,6 +740,32 @@ impl Radicale {
     }
 }
 
+impl Radicale {
+    /// Stops the server (an outage); `restart` brings it back with its data.
+    pub(crate) fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    pub(crate) async fn restart(&mut self) {
+        let python = std::env::var("FLOWCAL_PEER_PYTHON").unwrap();
+        self.child = Command::new(python)
+            .args(["-m", "radicale", "--config"])
+            .arg(self._dir.path().join("config"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        for _ in 0..200 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await.is_ok() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("Radicale did not come back on port {}", self.port);
+    }
+}
+
 impl Drop for Radicale {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -1042,4 +1068,144 @@ async fn a_google_account_reaches_its_calendars_and_refreshes_a_refused_token() 
     assert_eq!(s, 409, "{b}");
     assert_eq!(accounts(&t, &alice).await[0]["status"], "reconnect_required");
     assert!(google.take_violations().is_empty(), "every request kept to the contract");
+}
+
+// ---- the export button and delivery ---------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exports_reach_radicale_and_survive_an_outage() {
+    let t =
+        TestApp::spawn_with(TestDb::sqlite(), "[delivery]\nworkers = 0\nattempts = 3\nbackoff_seconds = 10\n").await;
+    let Some(mut radicale) = Radicale::start().await else { return };
+    let port = radicale.port;
+    let admin = t.user("root", true, &[]).await;
+    let alice = t.user("alice", false, &["managers"]).await;
+    let bob = t.user("bob", false, &[]).await;
+    for who in [&alice, &bob] {
+        let (s, _) = t.call(Method::PATCH, "/api/v1/me/settings", who, Some(json!({"calendar_export": true}))).await;
+        assert_eq!(s, 200);
+    }
+    let body = json!({"caldav": {"allowed_hosts": [format!("127.0.0.1:{port}")], "allowed_networks": []}});
+    assert_eq!(t.call(Method::PATCH, "/api/v1/admin/settings", &admin, Some(body)).await.0, 200);
+    let url = format!("http://127.0.0.1:{port}/");
+    let connect = json!({"url": url, "username": "alice", "password": "app-password-1"});
+    let (s, acc) = t.post("/api/v1/calendar-accounts/caldav", &alice, connect.clone()).await;
+    assert_eq!(s, 201, "{acc}");
+    let account = acc["id"].as_i64().unwrap();
+    assert_eq!(t.upload(&admin, crate::support::leave_model()).await.0, 201);
+    let (s, inst) = t
+        .post(
+            "/api/v1/instances",
+            &alice,
+            json!({"model": "leave", "title": "Easter",
+                   "data": {"first_day": "2026-03-30", "days": 8, "handover": "2026-03-29T01:30:00+01:00"}}),
+        )
+        .await;
+    assert_eq!(s, 201, "{inst}");
+    let (_, tasks) = t.get("/api/v1/tasks?state=open", &alice).await;
+    let task = tasks["tasks"][0]["id"].as_i64().unwrap();
+    let export = |source: &str| json!({"task": task, "source": source, "account": account});
+    let show = |id: i64| {
+        let (t, alice) = (&t, alice.clone());
+        async move { t.get(&format!("/api/v1/exports/{id}"), &alice).await.1 }
+    };
+    let on_calendar = |key: String, calendar: String| {
+        let app = t.app.clone();
+        async move {
+            let acc = app.store.account(account).await.unwrap().unwrap();
+            app.with_connector(&acc, move |c| {
+                let (cal, key) = (calendar.clone(), key.clone());
+                Box::pin(async move { flowcal_calendar::Connector::get_event(c, &cal, &key, None).await })
+            })
+            .await
+            .unwrap()
+        }
+    };
+
+    // Only the task's assignee (or role) may export it, and only to their own account.
+    let (s, _) = t.post("/api/v1/exports", &bob, export("deadline")).await;
+    assert_eq!(s, 404);
+    let (s, _) =
+        t.post("/api/v1/exports", &alice, json!({"task": task, "source": "item:days", "account": account})).await;
+    assert_eq!(s, 422, "a number item is no date");
+
+    // The button: pending, then in the calendar (flowcal's own, created on the way).
+    let (s, e) = t.post("/api/v1/exports", &alice, export("deadline")).await;
+    assert_eq!((s, e["state"].as_str()), (202, Some("pending")), "{e}");
+    let id = e["id"].as_i64().unwrap();
+    assert_eq!(t.app.deliver_due().await.unwrap(), 1);
+    let e = show(id).await;
+    assert_eq!(e["state"], "synced", "{e}");
+    let calendar = e["calendar"].as_str().unwrap().to_owned();
+    assert!(calendar.starts_with(&format!("http://127.0.0.1:{port}/alice/")), "{calendar}");
+    let key = flowcal_calendar::event_key(
+        t.app.store.user_by_login("alice").await.unwrap().unwrap().id.0,
+        &format!("task:{task}:deadline"),
+    );
+    let got = on_calendar(key.clone(), calendar.clone()).await.expect("the deadline is on the calendar");
+    assert_eq!(got.title, "Approve — Easter");
+
+    // Pressed again: the same export; unchanged content makes no call.
+    let (s, again) = t.post("/api/v1/exports", &alice, export("deadline")).await;
+    assert_eq!((s, again["id"].as_i64()), (202, Some(id)));
+    assert_eq!(t.app.deliver_due().await.unwrap(), 1);
+    let e2 = show(id).await;
+    assert_eq!((e2["state"].as_str(), &e2["remote_id"]), (Some("synced"), &e["remote_id"]));
+    let stored = t.app.store.export(id).await.unwrap().unwrap();
+    assert_eq!(stored.sequence, 0, "no change, no new SEQUENCE");
+
+    // An outage: retried with backoff, failed after three attempts, retried by hand once it is back.
+    radicale.stop();
+    let (_, item) = t.post("/api/v1/exports", &alice, export("item:first_day")).await;
+    let item_id = item["id"].as_i64().unwrap();
+    assert_eq!(t.app.deliver_due().await.unwrap(), 1);
+    let e = show(item_id).await;
+    assert_eq!((e["state"].as_str(), e["attempts"].as_i64()), (Some("pending"), Some(1)), "{e}");
+    assert!(e["last_error"].as_str().unwrap().contains("connect"), "{e}");
+    assert_eq!(t.app.deliver_due().await.unwrap(), 0, "not due before its backoff");
+    for attempt in 2..=3 {
+        t.clock.set(t.app.now() + jiff::SignedDuration::from_secs(3600));
+        assert_eq!(t.app.deliver_due().await.unwrap(), 1);
+        assert_eq!(show(item_id).await["attempts"].as_i64(), Some(attempt));
+    }
+    let e = show(item_id).await;
+    assert_eq!(e["state"], "failed", "{e}");
+    radicale.restart().await;
+    let (s, e) = t.post(&format!("/api/v1/exports/{item_id}/retry"), &alice, json!({})).await;
+    assert_eq!((s, e["state"].as_str()), (202, Some("pending")), "{e}");
+    assert_eq!(t.app.deliver_due().await.unwrap(), 1);
+    assert_eq!(show(item_id).await["state"], "synced");
+
+    // An account that needs reconnecting: its exports wait, then go out.
+    let acc = t.app.store.account(account).await.unwrap().unwrap();
+    t.app
+        .store
+        .mark_reconnect_required(
+            account,
+            "test",
+            t.app.now(),
+            flowcal_store::Audit { action: "refresh_failed", detail: "{}".into() },
+        )
+        .await
+        .unwrap();
+    let (_, timed) = t.post("/api/v1/exports", &alice, export("item:handover")).await;
+    let timed_id = timed["id"].as_i64().unwrap();
+    assert_eq!(t.app.deliver_due().await.unwrap(), 0, "nothing goes to an account that needs reconnecting");
+    assert_eq!(show(timed_id).await["state"], "pending");
+    let (s, _) = t.post("/api/v1/calendar-accounts/caldav", &alice, connect).await;
+    assert_eq!(s, 200, "reconnected");
+    assert_eq!(t.app.deliver_due().await.unwrap(), 1);
+    assert_eq!(show(timed_id).await["state"], "synced");
+    let _ = acc;
+
+    // Remove: the entry leaves the calendar.
+    let (s, e) = t.call(Method::DELETE, &format!("/api/v1/exports/{id}"), &alice, None).await;
+    assert_eq!((s, e["wanted"].as_str()), (202, Some("absent")), "{e}");
+    assert_eq!(t.app.deliver_due().await.unwrap(), 1);
+    assert_eq!(show(id).await["state"], "removed");
+    assert!(on_calendar(key, calendar).await.is_none());
+    let (s, list) = t.get("/api/v1/exports", &alice).await;
+    assert_eq!((s, list["exports"].as_array().map(Vec::len)), (200, Some(3)));
+    let (_, list) = t.get("/api/v1/exports", &bob).await;
+    assert_eq!(list["exports"].as_array().map(Vec::len), Some(0));
 }

@@ -14,7 +14,10 @@ fn t(s: &str) -> Timestamp {
 
 async fn store(db: &TestDb) -> Store {
     let s = Store::connect(&db.url).await.unwrap();
-    assert_eq!(s.migrate().await.unwrap(), vec!["0001_core".to_owned(), "0002_access".to_owned()]);
+    assert_eq!(
+        s.migrate().await.unwrap(),
+        vec!["0001_core".to_owned(), "0002_access".to_owned(), "0003_exports".to_owned()]
+    );
     // Migrating again is a no-op.
     assert!(s.migrate().await.unwrap().is_empty());
     s

@@ -85,9 +85,11 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let toml = format!(
-            "listen = \"{addr}\"\ndata_dir = \"{}\"\ndatabase_url = \"{}\"\ntime_zone = \"Europe/Berlin\"\n{extra}",
+            "listen = \"{addr}\"\ndata_dir = \"{}\"\ndatabase_url = \"{}\"\ntime_zone = \"Europe/Berlin\"\n{extra}\n{}",
             data.path().display(),
-            db.url
+            db.url,
+            // Tests deliver exports themselves (App::deliver_due), step by step.
+            if extra.contains("[delivery]") { "" } else { "[delivery]\nworkers = 0\n" }
         );
         let config = Config::from_parts(&toml, "test", &[]).unwrap();
         let clock = Arc::new(FixedClock::new("2026-03-27T08:00:00Z".parse().unwrap()));

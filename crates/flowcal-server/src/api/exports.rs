@@ -1,0 +1,118 @@
+//! The export button: put a deadline or a date item on one of the caller's
+//! calendars, see how delivery goes, remove it again.
+
+use super::{ApiJson, Auth, ErrorBody};
+use crate::app::App;
+use crate::error::AppResult;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use flowcal_domain::TaskId;
+use flowcal_store::ExportRecord;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// What to export.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewExportJson {
+    pub task: i64,
+    /// `deadline`, or `item:KEY` for a date or date-time item of the task's instance.
+    pub source: String,
+    /// One of the caller's calendar accounts.
+    pub account: i64,
+}
+
+/// An export and how its delivery goes.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ExportJson {
+    pub id: i64,
+    pub task: Option<i64>,
+    pub instance: i64,
+    /// `task:{id}:deadline` or `instance:{id}:item:{key}`.
+    pub source: String,
+    pub account: i64,
+    /// `pending`, `synced` (in the calendar), `removed`, `failed` (see `last_error`; retry with
+    /// POST …/retry) or `waiting` (for the user to reconnect the account).
+    pub state: String,
+    /// Whether the entry should be on the calendar (`present`) or not (`absent`).
+    pub wanted: String,
+    pub calendar: Option<String>,
+    pub remote_id: Option<String>,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+}
+
+impl From<&ExportRecord> for ExportJson {
+    fn from(e: &ExportRecord) -> Self {
+        ExportJson {
+            id: e.id,
+            task: e.task_id,
+            instance: e.instance_id,
+            source: e.source.clone(),
+            account: e.account_id,
+            state: e.state.clone(),
+            wanted: e.wanted.clone(),
+            calendar: e.calendar.clone(),
+            remote_id: e.remote_id.clone(),
+            attempts: e.attempts,
+            last_error: e.last_error.clone(),
+        }
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ExportList {
+    pub exports: Vec<ExportJson>,
+}
+
+/// Export a deadline or date item; again → the same export, updated.
+#[utoipa::path(post, path = "/api/v1/exports", tag = "exports", request_body = NewExportJson,
+    responses((status = 202, body = ExportJson), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn create(
+    State(app): State<Arc<App>>,
+    Auth(p): Auth,
+    ApiJson(b): ApiJson<NewExportJson>,
+) -> AppResult<(StatusCode, Json<ExportJson>)> {
+    let e = app.export(&p, TaskId(b.task), &b.source, b.account).await?;
+    Ok((StatusCode::ACCEPTED, Json(ExportJson::from(&e))))
+}
+
+/// The caller's exports.
+#[utoipa::path(get, path = "/api/v1/exports", tag = "exports", responses((status = 200, body = ExportList)))]
+pub async fn list(State(app): State<Arc<App>>, Auth(p): Auth) -> AppResult<Json<ExportList>> {
+    let list = app.exports(&p).await?;
+    Ok(Json(ExportList { exports: list.iter().map(ExportJson::from).collect() }))
+}
+
+/// One export.
+#[utoipa::path(get, path = "/api/v1/exports/{id}", tag = "exports", params(("id" = i64, Path)),
+    responses((status = 200, body = ExportJson), (status = 404, body = ErrorBody)))]
+pub async fn show(State(app): State<Arc<App>>, Auth(p): Auth, Path(id): Path<i64>) -> AppResult<Json<ExportJson>> {
+    Ok(Json(ExportJson::from(&app.export_record(&p, id).await?)))
+}
+
+/// Remove the entry from the calendar.
+#[utoipa::path(delete, path = "/api/v1/exports/{id}", tag = "exports", params(("id" = i64, Path)),
+    responses((status = 202, body = ExportJson), (status = 404, body = ErrorBody)))]
+pub async fn remove(
+    State(app): State<Arc<App>>,
+    Auth(p): Auth,
+    Path(id): Path<i64>,
+) -> AppResult<(StatusCode, Json<ExportJson>)> {
+    let e = app.remove_export(&p, id).await?;
+    Ok((StatusCode::ACCEPTED, Json(ExportJson::from(&e))))
+}
+
+/// Send a failed export again.
+#[utoipa::path(post, path = "/api/v1/exports/{id}/retry", tag = "exports", params(("id" = i64, Path)),
+    responses((status = 202, body = ExportJson), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn retry(
+    State(app): State<Arc<App>>,
+    Auth(p): Auth,
+    Path(id): Path<i64>,
+) -> AppResult<(StatusCode, Json<ExportJson>)> {
+    let e = app.retry_export(&p, id).await?;
+    Ok((StatusCode::ACCEPTED, Json(ExportJson::from(&e))))
+}

@@ -1,0 +1,291 @@
+//! The export button and the delivery of calendar entries.
+//!
+//! Pressing the button records what the calendar should show (an export row,
+//! `pending`) in one transaction; workers deliver due exports through the
+//! account's connector and record the outcome: in the calendar, retry later
+//! (exponential backoff with jitter, `Retry-After` honoured), failed after the
+//! configured attempts (kept, retryable), or waiting until the user reconnects.
+
+use crate::access::calendars::{ConnectorFuture, Fail};
+use crate::app::{App, Principal};
+use crate::error::{AppError, AppResult};
+use flowcal_calendar::{event_key, AnyConnector, Connector, ConnectorError, EventSpec, Remote};
+use flowcal_domain::{InstanceId, TaskId};
+use flowcal_store::{ExportOutcome, ExportRecord, NewExport};
+use jiff::{SignedDuration, Timestamp};
+use rand::Rng;
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long a worker may hold a claimed export.
+const LEASE: SignedDuration = SignedDuration::from_secs(120);
+/// Exports a worker claims at once.
+const BATCH: i64 = 20;
+
+impl App {
+    /// Puts a task's deadline (`source` = `deadline`) or a date item of its
+    /// instance (`item:KEY`) on one of `p`'s calendar accounts. Pressing it
+    /// again updates the same export.
+    pub async fn export(&self, p: &Principal, task: TaskId, source: &str, account: i64) -> AppResult<ExportRecord> {
+        let t = self.task(p, task).await?;
+        if !p.is_admin() && !p.can_work(&t) {
+            return Err(AppError::Forbidden("only the task's assignee (or its role) may export it".into()));
+        }
+        let acc = self.calendar_account(p, account).await?;
+        if acc.user_id != p.user.id {
+            return Err(AppError::Forbidden("exports go to your own calendar accounts only".into()));
+        }
+        let c = self.connectivity().await?;
+        self.export_allowed(&c, p)?;
+        // The entry must be possible now: a deadline, or a date item.
+        let source_name = match source {
+            "deadline" => {
+                self.deadline_entry(p, task, 0).await?;
+                format!("task:{}:deadline", task.0)
+            }
+            s => match s.strip_prefix("item:") {
+                Some(key) if !key.is_empty() => {
+                    self.item_entry(p, t.instance_id, key, 0).await?;
+                    format!("instance:{}:item:{key}", t.instance_id.0)
+                }
+                _ => {
+                    return Err(AppError::Unprocessable(format!(
+                        "source must be \"deadline\" or \"item:KEY\" (got '{s}')"
+                    )))
+                }
+            },
+        };
+        let record = self
+            .store
+            .request_export(
+                NewExport {
+                    user_id: p.user.id,
+                    account_id: acc.id,
+                    event_key: event_key(p.user.id.0, &source_name),
+                    source: source_name,
+                    task_id: Some(task.0),
+                    instance_id: t.instance_id.0,
+                },
+                self.now(),
+            )
+            .await?;
+        self.delivery_wake.notify_one();
+        Ok(record)
+    }
+
+    /// One of `p`'s exports.
+    pub async fn export_record(&self, p: &Principal, id: i64) -> AppResult<ExportRecord> {
+        match self.store.export(id).await? {
+            Some(e) if e.user_id == p.user.id || p.is_admin() => Ok(e),
+            _ => Err(AppError::NotFound(format!("export {id}"))),
+        }
+    }
+
+    pub async fn exports(&self, p: &Principal) -> AppResult<Vec<ExportRecord>> {
+        Ok(self.store.exports_of(p.user.id).await?)
+    }
+
+    /// Removes the entry from the calendar (delivered like any change).
+    pub async fn remove_export(&self, p: &Principal, id: i64) -> AppResult<ExportRecord> {
+        let e = self.export_record(p, id).await?;
+        if e.user_id != p.user.id {
+            return Err(AppError::Forbidden("only the export's owner may remove it".into()));
+        }
+        let e = self.store.request_removal(id, self.now()).await?.ok_or_else(|| AppError::NotFound("export".into()))?;
+        self.delivery_wake.notify_one();
+        Ok(e)
+    }
+
+    /// Sends a failed export again.
+    pub async fn retry_export(&self, p: &Principal, id: i64) -> AppResult<ExportRecord> {
+        let e = self.export_record(p, id).await?;
+        if e.state != "failed" {
+            return Err(AppError::Conflict(format!("export {id} is {}, not failed", e.state)));
+        }
+        let e = self.store.retry_export(id, self.now()).await?.ok_or_else(|| AppError::NotFound("export".into()))?;
+        self.delivery_wake.notify_one();
+        Ok(e)
+    }
+
+    /// One worker pass: claims due exports and delivers them; returns how many.
+    pub async fn deliver_due(&self) -> AppResult<usize> {
+        let now = self.now();
+        let until = now.checked_add(LEASE).map_err(|e| AppError::Internal(e.into()))?;
+        let claimed = self.store.claim_exports(&self.worker_id, now, until, BATCH).await?;
+        let n = claimed.len();
+        for e in claimed {
+            let outcome = self.deliver(&e).await;
+            if !self.store.finish_export(e.id, &self.worker_id, e.version, outcome, self.now()).await? {
+                tracing::warn!(export = e.id, "the lease ran out before the delivery was recorded");
+            }
+        }
+        Ok(n)
+    }
+
+    /// Delivers exports until `shutdown` completes: woken by new exports, and
+    /// every second for retries that came due.
+    pub async fn run_delivery(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            let idle = match self.deliver_due().await {
+                Ok(0) => true,
+                Ok(_) => false,
+                Err(e) => {
+                    tracing::error!(error = format!("{e:#}"), "delivery pass failed");
+                    true
+                }
+            };
+            if idle {
+                tokio::select! {
+                    () = &mut shutdown => return,
+                    () = self.delivery_wake.notified() => {}
+                    () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+            }
+        }
+    }
+
+    async fn deliver(&self, e: &ExportRecord) -> ExportOutcome {
+        let failed = |attempts: i64, error: String| ExportOutcome::Failed { attempts, error };
+        let acc = match self.store.account(e.account_id).await {
+            Ok(Some(a)) => a,
+            Ok(None) => return failed(e.attempts, "the calendar account was disconnected".into()),
+            Err(err) => return self.next_attempt(e, None, err.to_string()),
+        };
+        let p = match self.principal_of(e).await {
+            Ok(p) => p,
+            Err(err) => return failed(e.attempts, err.to_string()),
+        };
+        // The calendar: the account's chosen one, or flowcal's own (created now).
+        let calendar = match (&e.calendar, &acc.calendar) {
+            (Some(c), _) => c.clone(),
+            (None, Some(c)) => c.clone(),
+            (None, None) => match self.choose_calendar(&p, acc.id, "own").await {
+                Ok(a) => a.calendar.unwrap_or_default(),
+                Err(err) => return self.classify_app(e, err),
+            },
+        };
+        let known = e.remote_id.clone().map(|id| Remote { id, etag: e.etag.clone() });
+        if e.wanted == "absent" {
+            if known.is_none() && e.content_hash.is_none() {
+                return ExportOutcome::Removed;
+            }
+            let (cal, key) = (calendar.clone(), e.event_key.clone());
+            let r =
+                self.with_connector_classified(&acc, move |c| delete(c, cal.clone(), key.clone(), known.clone())).await;
+            return match r {
+                Ok(()) => ExportOutcome::Removed,
+                Err(f) => self.classify(e, f),
+            };
+        }
+        let entry = match self.entry_of(&p, e).await {
+            Ok(ev) => ev,
+            Err(err) => return failed(e.attempts, err.to_string()),
+        };
+        let hash = content_hash(&entry);
+        if e.content_hash.as_deref() == Some(hash.as_str()) && known.is_some() {
+            // Nothing changed since the last delivery: no call.
+            let known = known.unwrap_or_else(|| Remote { id: String::new(), etag: None });
+            return ExportOutcome::Delivered {
+                calendar,
+                remote_id: known.id,
+                etag: known.etag,
+                content_hash: hash,
+                sequence: e.sequence,
+            };
+        }
+        let sequence = if e.content_hash.is_some() { e.sequence + 1 } else { e.sequence };
+        let entry = EventSpec { sequence: u32::try_from(sequence).unwrap_or(u32::MAX), ..entry };
+        let cal = calendar.clone();
+        let r =
+            self.with_connector_classified(&acc, move |c| upsert(c, cal.clone(), entry.clone(), known.clone())).await;
+        match r {
+            Ok(remote) => ExportOutcome::Delivered {
+                calendar,
+                remote_id: remote.id,
+                etag: remote.etag,
+                content_hash: hash,
+                sequence,
+            },
+            Err(f) => self.classify(e, f),
+        }
+    }
+
+    async fn principal_of(&self, e: &ExportRecord) -> AppResult<Principal> {
+        let user = self.store.user(e.user_id).await?.ok_or_else(|| AppError::NotFound("user".into()))?;
+        let roles = self.store.roles(e.user_id).await?;
+        Ok(Principal { user, roles })
+    }
+
+    async fn entry_of(&self, p: &Principal, e: &ExportRecord) -> AppResult<EventSpec> {
+        let mut parts = e.source.split(':');
+        match (parts.next(), parts.next(), parts.next(), parts.next()) {
+            (Some("task"), Some(id), Some("deadline"), None) => {
+                let id = id.parse().map_err(|_| AppError::Internal(anyhow::anyhow!("source {}", e.source)))?;
+                self.deadline_entry(p, TaskId(id), 0).await
+            }
+            (Some("instance"), Some(id), Some("item"), Some(key)) => {
+                let id = id.parse().map_err(|_| AppError::Internal(anyhow::anyhow!("source {}", e.source)))?;
+                self.item_entry(p, InstanceId(id), key, 0).await
+            }
+            _ => Err(AppError::Internal(anyhow::anyhow!("unknown export source {}", e.source))),
+        }
+    }
+
+    fn classify(&self, e: &ExportRecord, f: Fail) -> ExportOutcome {
+        match f {
+            Fail::Connector(ConnectorError::RetryLater { after, message }) => self.next_attempt(e, after, message),
+            Fail::Connector(ConnectorError::Unauthorized(m)) => ExportOutcome::Waiting { error: m },
+            Fail::Connector(err @ (ConnectorError::Gone(_) | ConnectorError::Permanent(_))) => {
+                ExportOutcome::Failed { attempts: e.attempts + 1, error: err.to_string() }
+            }
+            Fail::App(err) => self.classify_app(e, err),
+        }
+    }
+
+    fn classify_app(&self, e: &ExportRecord, err: AppError) -> ExportOutcome {
+        match err {
+            // The account is not active (or just became reconnect_required).
+            AppError::Conflict(m) => ExportOutcome::Waiting { error: m },
+            AppError::Unavailable(m) => self.next_attempt(e, None, m),
+            other => ExportOutcome::Failed { attempts: e.attempts + 1, error: other.to_string() },
+        }
+    }
+
+    /// The next attempt, or `failed` when the attempts are used up.
+    fn next_attempt(&self, e: &ExportRecord, after: Option<Duration>, error: String) -> ExportOutcome {
+        let attempts = e.attempts + 1;
+        let d = &self.config.delivery;
+        if attempts >= i64::from(d.attempts) {
+            return ExportOutcome::Failed { attempts, error };
+        }
+        let exp = u32::try_from(attempts - 1).unwrap_or(u32::MAX).min(20);
+        let base = d.backoff_seconds.saturating_mul(1u64 << exp).min(d.max_backoff_seconds);
+        // ±25 % jitter, so that many exports failing together do not retry together.
+        let jitter = rand::thread_rng().gen_range(0.75..=1.25);
+        let mut delay = Duration::from_secs_f64(base as f64 * jitter);
+        if let Some(a) = after {
+            delay = delay.max(a);
+        }
+        let not_before = self
+            .now()
+            .checked_add(SignedDuration::try_from(delay).unwrap_or(SignedDuration::from_secs(3600)))
+            .unwrap_or(Timestamp::MAX);
+        ExportOutcome::Retry { attempts, not_before, error }
+    }
+}
+
+fn upsert(c: &AnyConnector, calendar: String, entry: EventSpec, known: Option<Remote>) -> ConnectorFuture<'_, Remote> {
+    Box::pin(async move { c.upsert_event(&calendar, &entry, known.as_ref()).await })
+}
+
+fn delete(c: &AnyConnector, calendar: String, key: String, known: Option<Remote>) -> ConnectorFuture<'_, ()> {
+    Box::pin(async move { c.delete_event(&calendar, &key, known.as_ref()).await })
+}
+
+/// What decides whether an entry changed: everything but its stamp and sequence.
+fn content_hash(e: &EventSpec) -> String {
+    let plain = EventSpec { stamp: Timestamp::UNIX_EPOCH, sequence: 0, ..e.clone() };
+    hex::encode(Sha256::digest(format!("{plain:?}").as_bytes()))
+}

@@ -1,0 +1,276 @@
+//! Calendar exports and their delivery.
+//!
+//! One row per (account, source) holds what the calendar should show
+//! (`wanted`: present or absent) and how far delivery got. The row is the
+//! outbox too: requesting a change sets it `pending` in the same transaction,
+//! so several changes before delivery collapse into one call with the latest
+//! content, and a removal can never overtake the creation of the same source.
+//! Workers claim due rows with a lease (PostgreSQL: `FOR UPDATE SKIP LOCKED`);
+//! a crashed worker's lease runs out and the row is claimed again. A worker
+//! records its result only for the version it delivered.
+
+use crate::db::{params, Conn, Row};
+use crate::rows::ts;
+use crate::{Backend, Store, StoreError};
+use flowcal_domain::UserId;
+use jiff::Timestamp;
+
+/// An export as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportRecord {
+    pub id: i64,
+    pub user_id: UserId,
+    pub account_id: i64,
+    pub source: String,
+    pub task_id: Option<i64>,
+    pub instance_id: i64,
+    pub event_key: String,
+    /// `present` or `absent`.
+    pub wanted: String,
+    /// `pending`, `synced`, `removed`, `failed` or `waiting`.
+    pub state: String,
+    pub version: i64,
+    pub calendar: Option<String>,
+    pub remote_id: Option<String>,
+    pub etag: Option<String>,
+    pub content_hash: Option<String>,
+    pub sequence: i64,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub not_before: Timestamp,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// What pressing the button asks for.
+#[derive(Debug, Clone)]
+pub struct NewExport {
+    pub user_id: UserId,
+    pub account_id: i64,
+    pub source: String,
+    pub task_id: Option<i64>,
+    pub instance_id: i64,
+    pub event_key: String,
+}
+
+/// How a delivery ended.
+#[derive(Debug, Clone)]
+pub enum ExportOutcome {
+    /// The entry is on the calendar with this content.
+    Delivered { calendar: String, remote_id: String, etag: Option<String>, content_hash: String, sequence: i64 },
+    /// The entry is gone from the calendar.
+    Removed,
+    /// Try again at `not_before`.
+    Retry { attempts: i64, not_before: Timestamp, error: String },
+    /// No more attempts (or an error retrying cannot fix).
+    Failed { attempts: i64, error: String },
+    /// The account needs reconnecting; the export waits, its attempts untouched.
+    Waiting { error: String },
+}
+
+const COLUMNS: &str = "e.id, e.user_id, e.account_id, e.source, e.task_id, e.instance_id, e.event_key, e.wanted, \
+     e.state, e.version, e.calendar, e.remote_id, e.etag, e.content_hash, e.sequence, e.attempts, e.last_error, \
+     e.not_before, e.created_at, e.updated_at";
+
+fn record(r: &Row) -> Result<ExportRecord, StoreError> {
+    Ok(ExportRecord {
+        id: r.int(0)?,
+        user_id: UserId(r.int(1)?),
+        account_id: r.int(2)?,
+        source: r.text(3)?,
+        task_id: r.opt_int(4)?,
+        instance_id: r.int(5)?,
+        event_key: r.text(6)?,
+        wanted: r.text(7)?,
+        state: r.text(8)?,
+        version: r.int(9)?,
+        calendar: r.opt_text(10)?,
+        remote_id: r.opt_text(11)?,
+        etag: r.opt_text(12)?,
+        content_hash: r.opt_text(13)?,
+        sequence: r.int(14)?,
+        attempts: r.int(15)?,
+        last_error: r.opt_text(16)?,
+        not_before: ts(r.int(17)?)?,
+        created_at: ts(r.int(18)?)?,
+        updated_at: ts(r.int(19)?)?,
+    })
+}
+
+fn by_id(c: &mut dyn Conn, id: i64) -> Result<Option<ExportRecord>, StoreError> {
+    c.query_opt(&format!("SELECT {COLUMNS} FROM exports e WHERE e.id = $1"), params![id])?
+        .map(|r| record(&r))
+        .transpose()
+}
+
+impl Store {
+    /// Asks for the entry of a source to be (or stay) on the account's
+    /// calendar with its current content: a new export, or the same one made
+    /// pending again (pressing the button twice updates, never duplicates).
+    pub async fn request_export(&self, n: NewExport, now: Timestamp) -> Result<ExportRecord, StoreError> {
+        self.tx(move |c| {
+            let now = now.as_millisecond();
+            let existing = c
+                .query_opt(
+                    "SELECT id FROM exports WHERE account_id = $1 AND source = $2",
+                    params![n.account_id, &n.source],
+                )?
+                .map(|r| r.int(0))
+                .transpose()?;
+            let id = match existing {
+                Some(id) => {
+                    c.execute(
+                        "UPDATE exports SET wanted = 'present', state = 'pending', version = version + 1,
+                                attempts = 0, last_error = NULL, not_before = $2, updated_at = $2
+                         WHERE id = $1",
+                        params![id, now],
+                    )?;
+                    id
+                }
+                None => c
+                    .query_one(
+                        "INSERT INTO exports (user_id, account_id, source, task_id, instance_id, event_key, wanted,
+                                              state, not_before, created_at, updated_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, 'present', 'pending', $7, $7, $7) RETURNING id",
+                        params![n.user_id.0, n.account_id, &n.source, n.task_id, n.instance_id, &n.event_key, now],
+                    )?
+                    .int(0)?,
+            };
+            by_id(c, id)?.ok_or_else(|| StoreError::Corrupt(format!("export {id} vanished")))
+        })
+        .await
+    }
+
+    /// Asks for the entry to be removed from the calendar.
+    pub async fn request_removal(&self, id: i64, now: Timestamp) -> Result<Option<ExportRecord>, StoreError> {
+        self.tx(move |c| {
+            c.execute(
+                "UPDATE exports SET wanted = 'absent', state = 'pending', version = version + 1, attempts = 0,
+                        last_error = NULL, not_before = $2, updated_at = $2
+                 WHERE id = $1",
+                params![id, now.as_millisecond()],
+            )?;
+            by_id(c, id)
+        })
+        .await
+    }
+
+    /// A failed export goes out again.
+    pub async fn retry_export(&self, id: i64, now: Timestamp) -> Result<Option<ExportRecord>, StoreError> {
+        self.tx(move |c| {
+            c.execute(
+                "UPDATE exports SET state = 'pending', attempts = 0, not_before = $2, updated_at = $2
+                 WHERE id = $1 AND state = 'failed'",
+                params![id, now.as_millisecond()],
+            )?;
+            by_id(c, id)
+        })
+        .await
+    }
+
+    pub async fn export(&self, id: i64) -> Result<Option<ExportRecord>, StoreError> {
+        self.read(move |c| by_id(c, id)).await
+    }
+
+    pub async fn exports_of(&self, user: UserId) -> Result<Vec<ExportRecord>, StoreError> {
+        self.read(move |c| {
+            c.query(&format!("SELECT {COLUMNS} FROM exports e WHERE e.user_id = $1 ORDER BY e.id"), params![user.0])?
+                .iter()
+                .map(record)
+                .collect()
+        })
+        .await
+    }
+
+    /// Claims up to `limit` due exports of active accounts for `owner` until `until`.
+    pub async fn claim_exports(
+        &self,
+        owner: &str,
+        now: Timestamp,
+        until: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<ExportRecord>, StoreError> {
+        let owner = owner.to_owned();
+        let lock = match self.backend() {
+            Backend::Postgres => "FOR UPDATE OF e SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        self.tx(move |c| {
+            let sql = format!(
+                "UPDATE exports SET lease_owner = $1, lease_until = $2
+                 WHERE id IN (SELECT e.id FROM exports e JOIN calendar_accounts a ON a.id = e.account_id
+                              WHERE e.state = 'pending' AND e.not_before <= $3
+                                AND (e.lease_until IS NULL OR e.lease_until < $3) AND a.status = 'active'
+                              ORDER BY e.not_before, e.id LIMIT $4 {lock})
+                 RETURNING id"
+            );
+            let ids: Vec<i64> = c
+                .query(&sql, params![owner, until.as_millisecond(), now.as_millisecond(), limit])?
+                .iter()
+                .map(|r| r.int(0))
+                .collect::<Result<_, _>>()?;
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                if let Some(r) = by_id(c, id)? {
+                    out.push(r);
+                }
+            }
+            out.sort_by_key(|r| (r.not_before, r.id));
+            Ok(out)
+        })
+        .await
+    }
+
+    /// Records how a delivery of `version` ended and gives the lease back;
+    /// false when the lease was no longer `owner`'s (nothing recorded). A
+    /// change made meanwhile keeps the export pending for its next delivery.
+    pub async fn finish_export(
+        &self,
+        id: i64,
+        owner: &str,
+        version: i64,
+        outcome: ExportOutcome,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let owner = owner.to_owned();
+        self.tx(move |c| {
+            let now = now.as_millisecond();
+            let n = match outcome {
+                ExportOutcome::Delivered { calendar, remote_id, etag, content_hash, sequence } => c.execute(
+                    "UPDATE exports SET calendar = $4, remote_id = $5, etag = $6, content_hash = $7, sequence = $8,
+                            state = CASE WHEN version = $3 THEN 'synced' ELSE 'pending' END,
+                            attempts = 0, last_error = NULL, lease_owner = NULL, lease_until = NULL, updated_at = $9
+                     WHERE id = $1 AND lease_owner = $2",
+                    params![id, owner, version, calendar, remote_id, etag, content_hash, sequence, now],
+                )?,
+                ExportOutcome::Removed => c.execute(
+                    "UPDATE exports SET remote_id = NULL, etag = NULL, content_hash = NULL,
+                            state = CASE WHEN version = $3 THEN 'removed' ELSE 'pending' END,
+                            attempts = 0, last_error = NULL, lease_owner = NULL, lease_until = NULL, updated_at = $4
+                     WHERE id = $1 AND lease_owner = $2",
+                    params![id, owner, version, now],
+                )?,
+                ExportOutcome::Retry { attempts, not_before, error } => c.execute(
+                    "UPDATE exports SET state = 'pending', attempts = $3, not_before = $4, last_error = $5,
+                            lease_owner = NULL, lease_until = NULL, updated_at = $6
+                     WHERE id = $1 AND lease_owner = $2",
+                    params![id, owner, attempts, not_before.as_millisecond(), error, now],
+                )?,
+                ExportOutcome::Failed { attempts, error } => c.execute(
+                    "UPDATE exports SET state = CASE WHEN version = $3 THEN 'failed' ELSE 'pending' END,
+                            attempts = $4, last_error = $5, lease_owner = NULL, lease_until = NULL, updated_at = $6
+                     WHERE id = $1 AND lease_owner = $2",
+                    params![id, owner, version, attempts, error, now],
+                )?,
+                ExportOutcome::Waiting { error } => c.execute(
+                    "UPDATE exports SET state = 'waiting', last_error = $3, lease_owner = NULL, lease_until = NULL,
+                            updated_at = $4
+                     WHERE id = $1 AND lease_owner = $2",
+                    params![id, owner, error, now],
+                )?,
+            };
+            Ok(n == 1)
+        })
+        .await
+    }
+}
