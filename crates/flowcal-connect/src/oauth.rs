@@ -296,9 +296,9 @@ pub async fn revoke(
     let body = resp.bytes().await.unwrap_or_default();
     match error_answer(status, &body) {
         OAuthError::InvalidGrant(_) => Ok(Revocation::AlreadyInvalid),
-        OAuthError::Rejected { status: 400, error, .. } if error == "invalid_token" || error.is_empty() => {
-            Ok(Revocation::AlreadyInvalid)
-        }
+        // Only the server's own word that the token is invalid counts (not
+        // an empty or non-JSON 400 from a proxy or a wrong endpoint).
+        OAuthError::Rejected { status: 400, error, .. } if error == "invalid_token" => Ok(Revocation::AlreadyInvalid),
         e => Err(e),
     }
 }

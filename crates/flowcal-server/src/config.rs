@@ -280,6 +280,8 @@ allowed_hosts = ["caldav.fastmail.com", "127.0.0.1:5232"]
             "[providers.x]\nkind = \"google\"\nclient_id = \"c\"\ntoken_endpoint = \"ftp://x\"",
             "[providers.x]\nkind = \"yahoo\"\nclient_id = \"c\"",
             "[calendar_export]\nallow = \"some\"",
+            "[providers.x]\nkind = \"google\"\nclient_id = \"c\"\nsign_in = true\ncreate_users = true",
+            "[providers.x]\nkind = \"microsoft\"\nclient_id = \"c\"\nsign_in = true\ncreate_users = true",
             "[caldav]\nallowed_networks = [\"10.0.0.0/33\"]",
         ] {
             assert!(Config::from_parts(bad, "t", &[]).is_err(), "{bad}");

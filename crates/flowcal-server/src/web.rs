@@ -125,12 +125,7 @@ pub async fn oauth_callback(
             Ok(r) => r,
             Err(e) => e.into_response(),
         },
-        Err(e) => {
-            if matches!(e, AppError::Internal(_)) {
-                tracing::error!(error = format!("{e:#}"), "OAuth callback failed");
-            }
-            page(e.status(), "Calendar not connected", &e.to_string())
-        }
+        Err(e) => page(e.status(), "Calendar not connected", &shown(&e, "OAuth callback failed")),
     }
 }
 
@@ -151,7 +146,17 @@ pub async fn sign_in_with(State(app): State<Arc<App>>, Path(provider): Path<Stri
                 Err(e) => AppError::Internal(e.into()).into_response(),
             }
         }
-        Err(e) => page(e.status(), "Cannot sign in", &e.to_string()),
+        Err(e) => page(e.status(), "Cannot sign in", &shown(&e, "sign-in start failed")),
+    }
+}
+
+/// What a page may say of an error: an internal one is logged, not shown.
+fn shown(e: &AppError, what: &str) -> String {
+    if let AppError::Internal(inner) = e {
+        tracing::error!(error = format!("{inner:#}"), "{what}");
+        "Something went wrong on the server; the administrator can find the details in flowcal's log.".to_owned()
+    } else {
+        e.to_string()
     }
 }
 

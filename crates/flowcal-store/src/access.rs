@@ -448,6 +448,26 @@ impl Store {
         .await
     }
 
+    /// Replaces the credentials if they are still `old` (a compare-and-swap).
+    pub async fn replace_credentials(
+        &self,
+        id: i64,
+        old: &str,
+        new: &str,
+        access_expires_at: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let (old, new) = (old.to_owned(), new.to_owned());
+        self.read(move |c| {
+            Ok(c.execute(
+                "UPDATE calendar_accounts SET credentials_sealed = $3, access_expires_at = $4, updated_at = $5
+                 WHERE id = $1 AND credentials_sealed = $2",
+                params![id, old, new, access_expires_at.map(|t| t.as_millisecond()), now.as_millisecond()],
+            )? == 1)
+        })
+        .await
+    }
+
     /// Gives a lease back without change.
     pub async fn release_lease(&self, id: i64, owner: &str, last_error: Option<String>) -> Result<(), StoreError> {
         let owner = owner.to_owned();

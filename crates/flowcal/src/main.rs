@@ -56,9 +56,12 @@ enum Command {
 
 #[derive(Subcommand)]
 enum SecretsCommand {
-    /// Add a new key to the secret key file, re-encrypt every stored
-    /// credential with it, and drop the old keys no longer needed.
+    /// Add a new key to the secret key file and re-encrypt every stored
+    /// credential with it (the old keys stay until `retire`).
     Rotate,
+    /// Remove from the key file the keys no stored credential uses any more
+    /// (after every running flowcal has seen the rotation).
+    Retire,
 }
 
 #[derive(Subcommand)]
@@ -214,18 +217,21 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Secrets { command: SecretsCommand::Rotate } => {
             let app = app(config).await?;
             let r = app.rotate_secrets().await?;
-            println!(
-                "new key {}: {} stored secrets re-encrypted; keys removed: {}",
-                r.new_key,
-                r.resealed,
-                if r.retired_keys.is_empty() { "none".to_owned() } else { r.retired_keys.join(", ") }
-            );
-            if !r.kept_keys.is_empty() {
-                println!(
-                    "keys kept because values changed during the rotation still use them: {} (run rotate again)",
-                    r.kept_keys.join(", ")
-                );
+            println!("new key {}: {} stored secrets re-encrypted", r.new_key, r.resealed);
+            if r.unreadable > 0 {
+                println!("{} stored secrets no key opens were left as they are", r.unreadable);
             }
+            println!("the old keys stay in the file until `flowcal secrets retire`");
+            Ok(())
+        }
+        Command::Secrets { command: SecretsCommand::Retire } => {
+            let app = app(config).await?;
+            let (removed, kept) = app.retire_keys().await?;
+            println!(
+                "keys removed: {}; keys kept: {}",
+                if removed.is_empty() { "none".to_owned() } else { removed.join(", ") },
+                kept.join(", ")
+            );
             Ok(())
         }
         Command::Token { command: TokenCommand::Create { login, name } } => {

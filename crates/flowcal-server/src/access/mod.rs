@@ -14,7 +14,7 @@ use crate::secrets;
 use flowcal_connect::jwt::{self, Issuer, Jwks};
 use flowcal_connect::oauth::{self, ClientAuth, Metadata, OAuthError, Revocation, TokenResponse};
 use flowcal_connect::outbound::{self, HostPolicy};
-use flowcal_connect::seal::{Keyring, SealError};
+use flowcal_connect::seal::Keyring;
 use flowcal_connect::{caldav, seal};
 use flowcal_domain::UserId;
 use flowcal_store::{AccountStatus, Audit, AuditRecord, CalendarAccount, NewAccount, OAuthState, SealedColumn};
@@ -35,7 +35,7 @@ const STATE_MINUTES: i64 = 10;
 /// Access tokens are refreshed this long before they expire.
 const REFRESH_MARGIN: SignedDuration = SignedDuration::from_secs(300);
 /// How long one process may hold an account's refresh lease.
-const LEASE: SignedDuration = SignedDuration::from_secs(60);
+const LEASE: SignedDuration = SignedDuration::from_secs(120);
 /// Clock skew allowed on ID token times.
 const LEEWAY_SECS: i64 = 120;
 
@@ -52,7 +52,8 @@ enum Credentials {
 
 /// Proxy access's share of the application state.
 pub struct Access {
-    keyring: RwLock<Keyring>,
+    /// The keys, and when the key file they came from was last modified.
+    keyring: RwLock<(Keyring, Option<std::time::SystemTime>)>,
     /// For the administrator's authorization servers (not user URLs).
     http: reqwest::Client,
     metadata: Mutex<HashMap<String, Metadata>>,
@@ -70,7 +71,7 @@ impl std::fmt::Debug for Access {
 impl Access {
     pub fn new(keyring: Keyring) -> anyhow::Result<Access> {
         Ok(Access {
-            keyring: RwLock::new(keyring),
+            keyring: RwLock::new((keyring, None)),
             http: oauth::http_client()?,
             metadata: Mutex::new(HashMap::new()),
             jwks: Mutex::new(HashMap::new()),
@@ -222,9 +223,16 @@ impl From<&AuditRecord> for AuditJson {
 pub struct Rotation {
     pub new_key: String,
     pub resealed: usize,
-    pub retired_keys: Vec<String>,
-    pub kept_keys: Vec<String>,
+    /// Values no key in the file opens (left as they are).
+    pub unreadable: usize,
 }
+
+/// Every column of sealed values, with its purpose.
+const SEALED: [(SealedColumn, &str); 3] = [
+    (SealedColumn::ProviderSecret, PURPOSE_PROVIDER_SECRET),
+    (SealedColumn::StateVerifier, PURPOSE_VERIFIER),
+    (SealedColumn::AccountCredentials, PURPOSE_CREDENTIALS),
+];
 
 fn audit(action: &'static str, detail: serde_json::Value) -> Audit {
     Audit { action, detail: detail.to_string() }
@@ -241,75 +249,80 @@ fn hash(kind: &str, value: &str) -> String {
 impl App {
     // ---- secrets ------------------------------------------------------------------------------
 
-    pub(crate) fn seal(&self, purpose: &str, plain: &[u8]) -> AppResult<String> {
-        let ring = self.access.keyring.read().unwrap_or_else(|p| p.into_inner());
-        ring.seal(purpose, plain).map_err(internal)
-    }
-
-    /// Opens a sealed value; when it names a key this process has not loaded
-    /// (rotated by another process), the key file is read again once.
-    pub(crate) fn open(&self, purpose: &str, sealed: &str) -> AppResult<String> {
-        let first = self.access.keyring.read().unwrap_or_else(|p| p.into_inner()).open_string(purpose, sealed);
-        match first {
-            Err(SealError::UnknownKey { .. }) => {
-                let fresh = Keyring::load(&self.config.secret_key_file).map_err(internal)?;
-                let r = fresh.open_string(purpose, sealed).map_err(internal);
-                *self.access.keyring.write().unwrap_or_else(|p| p.into_inner()) = fresh;
-                r
+    /// The keys, read again when the key file changed (a rotation by another
+    /// process): values are always sealed with the newest key.
+    fn keyring(&self) -> AppResult<Keyring> {
+        let path = &self.config.secret_key_file;
+        let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+        {
+            let held = self.access.keyring.read().unwrap_or_else(|p| p.into_inner());
+            if held.1 == modified {
+                return Ok(held.0.clone());
             }
-            r => r.map_err(internal),
         }
+        let fresh = Keyring::load(path).map_err(internal)?;
+        *self.access.keyring.write().unwrap_or_else(|p| p.into_inner()) = (fresh.clone(), modified);
+        Ok(fresh)
     }
 
-    /// Re-seals every stored secret under a new key (`flowcal secrets rotate`),
-    /// then drops the old keys from the key file unless a value still needs them.
+    pub(crate) fn seal(&self, purpose: &str, plain: &[u8]) -> AppResult<String> {
+        self.keyring()?.seal(purpose, plain).map_err(internal)
+    }
+
+    pub(crate) fn open(&self, purpose: &str, sealed: &str) -> AppResult<String> {
+        self.keyring()?.open_string(purpose, sealed).map_err(internal)
+    }
+
+    /// Re-seals every stored secret under a new key (`flowcal secrets rotate`).
+    /// The older keys stay in the file, so that values sealed meanwhile by
+    /// running processes still open; `flowcal secrets retire` removes them
+    /// once nothing uses them.
     pub async fn rotate_secrets(&self) -> AppResult<Rotation> {
         let path = self.config.secret_key_file.clone();
-        let mut ring = Keyring::rotate_file(&path).map_err(internal)?;
-        *self.access.keyring.write().unwrap_or_else(|p| p.into_inner()) = ring.clone();
-        let purposes = [
-            (SealedColumn::ProviderSecret, PURPOSE_PROVIDER_SECRET),
-            (SealedColumn::StateVerifier, PURPOSE_VERIFIER),
-            (SealedColumn::AccountCredentials, PURPOSE_CREDENTIALS),
-        ];
+        let ring = Keyring::rotate_file(&path).map_err(internal)?;
+        let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+        *self.access.keyring.write().unwrap_or_else(|p| p.into_inner()) = (ring.clone(), modified);
         let mut report = Rotation { new_key: ring.current_id().to_owned(), ..Rotation::default() };
-        for (col, purpose) in purposes {
+        for (col, purpose) in SEALED {
             for (row, old) in self.store.sealed_values(col).await? {
                 if ring.is_current(&old) {
                     continue;
                 }
-                let plain = ring.open(purpose, &old).map_err(internal)?;
+                // A value no key opens is reported, not a reason to stop.
+                let Ok(plain) = ring.open(purpose, &old) else {
+                    report.unreadable += 1;
+                    continue;
+                };
                 let new = ring.seal(purpose, &plain).map_err(internal)?;
                 if self.store.reseal(col, &row, &old, &new).await? {
                     report.resealed += 1;
                 }
             }
         }
-        // A value changed meanwhile by another process may still use an old key.
-        let mut still_used = Vec::new();
-        for (col, _) in purposes {
+        let detail = json!({"key": report.new_key, "resealed": report.resealed, "unreadable": report.unreadable});
+        self.store.audit(None, None, audit("secrets_rotated", detail), self.now()).await?;
+        Ok(report)
+    }
+
+    /// Removes from the key file every key no stored value uses any more
+    /// (`flowcal secrets retire`); returns the removed and the kept key ids.
+    pub async fn retire_keys(&self) -> AppResult<(Vec<String>, Vec<String>)> {
+        let path = self.config.secret_key_file.clone();
+        let mut ring = Keyring::load(&path).map_err(internal)?;
+        let mut used: Vec<String> = Vec::new();
+        for (col, _) in SEALED {
             for (_, v) in self.store.sealed_values(col).await? {
-                if let Some(kid) = seal::sealed_key_id(&v).filter(|k| *k != ring.current_id()) {
-                    if !still_used.iter().any(|s: &String| s == kid) {
-                        still_used.push(kid.to_owned());
+                if let Some(kid) = seal::sealed_key_id(&v) {
+                    if !used.iter().any(|u| u == kid) {
+                        used.push(kid.to_owned());
                     }
                 }
             }
         }
-        report.retired_keys = ring.retire(&path, &still_used).map_err(internal)?;
-        report.kept_keys = still_used;
-        self.store
-            .audit(
-                None,
-                None,
-                audit(
-                    "secrets_rotated",
-                    json!({"key": report.new_key, "resealed": report.resealed, "retired": report.retired_keys}),
-                ),
-                self.now(),
-            )
-            .await?;
-        Ok(report)
+        let removed = ring.retire(&path, &used).map_err(internal)?;
+        let kept = ring.key_ids();
+        self.store.audit(None, None, audit("secret_keys_retired", json!({"removed": removed})), self.now()).await?;
+        Ok((removed, kept))
     }
 
     // ---- settings -----------------------------------------------------------------------------
@@ -353,7 +366,15 @@ impl App {
         }
         let secret = match &cfg.client_secret {
             Some(s) => Some(self.seal(PURPOSE_PROVIDER_SECRET, s.as_bytes())?),
-            None => None,
+            None => {
+                let stored = self.store.stored_providers().await?;
+                if !stored.iter().any(|s| s.name == name && s.client_secret_sealed.is_some()) {
+                    return Err(AppError::Unprocessable(format!(
+                        "send client_secret: no secret is stored for provider '{name}' yet"
+                    )));
+                }
+                None
+            }
         };
         let text = serde_json::to_string(&cfg).map_err(internal)?;
         self.store.put_provider(name, &text, secret, self.now()).await?;
@@ -735,14 +756,31 @@ impl App {
         )
         .await
         .map_err(|e| oauth_failure(&r, e))?;
-        let claims = self.check_id_token(&r, &tokens, &st.nonce, st.purpose == "connect").await?;
+        let outcome = self.finish_callback(&st, &r, &c, principal, &tokens).await;
+        if outcome.is_err() {
+            // Refused after the exchange: the grant must not stay live at the provider.
+            self.revoke_quietly(&r, &tokens).await;
+        }
+        outcome
+    }
+
+    /// The rest of a callback, once the code was exchanged.
+    async fn finish_callback(
+        &self,
+        st: &OAuthState,
+        r: &Resolved,
+        c: &Connectivity,
+        principal: Option<Principal>,
+        tokens: &TokenResponse,
+    ) -> AppResult<CallbackOutcome> {
+        let claims = self.check_id_token(r, tokens, &st.nonce, st.purpose == "connect").await?;
         let sub = claims.as_ref().map(|c| c.sub.clone());
         if st.purpose == "sign_in" {
             let claims = claims.ok_or_else(|| AppError::BadRequest("the provider sent no ID token".into()))?;
-            return self.finish_sign_in(&r, &claims).await;
+            return self.finish_sign_in(r, &claims).await;
         }
         let p = principal.ok_or_else(|| AppError::Unauthorized("sign in to flowcal first".into()))?;
-        self.export_allowed(&c, &p)?;
+        self.export_allowed(c, &p)?;
         let missing = tokens.missing_scopes(&r.scopes);
         if !missing.is_empty() {
             return Err(AppError::Forbidden(format!(
@@ -761,7 +799,7 @@ impl App {
             .as_ref()
             .and_then(|c| c.email.clone().or_else(|| c.preferred_username.clone()))
             .unwrap_or_else(|| r.display_name.clone());
-        let expires = expiry(self.now(), &tokens);
+        let expires = expiry(self.now(), tokens);
         let creds = Credentials::Oauth {
             access_token: tokens.access_token.clone(),
             refresh_token: tokens.refresh_token.clone(),
@@ -794,6 +832,17 @@ impl App {
             }
         }
         Ok(CallbackOutcome::Connected { account: Box::new(account), reconnected })
+    }
+
+    async fn revoke_quietly(&self, r: &Resolved, tokens: &TokenResponse) {
+        let Some(endpoint) = r.revocation_endpoint.as_deref() else { return };
+        let (token, hint) = match &tokens.refresh_token {
+            Some(t) => (t.as_str(), "refresh_token"),
+            None => (tokens.access_token.as_str(), "access_token"),
+        };
+        if let Err(e) = oauth::revoke(&self.access.http, endpoint, &r.client, token, hint).await {
+            tracing::warn!(provider = %r.name, error = %e, "could not revoke a grant that was refused");
+        }
     }
 
     /// Validates the ID token of an OpenID provider (signature, iss, aud,
@@ -922,7 +971,7 @@ impl App {
     /// Like [`App::access_token`], but a stored token equal to `rejected`
     /// (the calendar service just refused it) is refreshed whatever its expiry.
     pub(crate) async fn access_token_unless(&self, account_id: i64, rejected: Option<&str>) -> AppResult<String> {
-        for _ in 0..150 {
+        for _ in 0..300 {
             let acc = self.account_row(account_id).await?;
             if acc.status != AccountStatus::Active {
                 return Err(AppError::Conflict(format!(
@@ -930,92 +979,106 @@ impl App {
                     acc.display
                 )));
             }
-            let Credentials::Oauth { access_token, refresh_token, scope } =
-                serde_json::from_str(&self.open(PURPOSE_CREDENTIALS, &acc.credentials_sealed)?).map_err(internal)?
-            else {
-                return Err(AppError::BadRequest("this calendar account uses a password, not tokens".into()));
-            };
+            let (access_token, _, _) = self.oauth_credentials(&acc)?;
             let now = self.now();
             let fresh = acc.access_expires_at.is_none_or(|t| t > now + REFRESH_MARGIN);
-            let refused = rejected == Some(access_token.as_str());
-            if fresh && !refused {
+            if fresh && rejected != Some(access_token.as_str()) {
                 return Ok(access_token);
             }
+            // Everything slow that needs no lease happens before taking it.
+            let c = self.connectivity().await?;
+            let r = self.resolve_provider(&c, &acc.provider).await?;
             let until = now.checked_add(LEASE).map_err(internal)?;
             if !self.store.take_refresh_lease(account_id, &self.access.owner, now, until).await? {
                 // Another process refreshes; its result will be in the row.
                 tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                 continue;
             }
-            // Re-read under the lease: the last holder may have refreshed already.
-            let acc = self.account_row(account_id).await?;
-            let current = match serde_json::from_str(&self.open(PURPOSE_CREDENTIALS, &acc.credentials_sealed)?)
-                .map_err(internal)?
-            {
-                Credentials::Oauth { access_token, .. } => access_token,
-                Credentials::Basic { .. } => String::new(),
-            };
-            let still_refused = rejected == Some(current.as_str());
-            if acc.access_expires_at.is_none_or(|t| t > now + REFRESH_MARGIN) && !still_refused {
-                self.store.release_lease(account_id, &self.access.owner, None).await?;
-                continue;
+            let leased = self.refresh_leased(account_id, &r, rejected, now).await;
+            if leased.is_err() {
+                // Whatever failed, the lease goes back (a no-op when it was released already).
+                let _ = self.store.release_lease(account_id, &self.access.owner, None).await;
             }
-            let Some(refresh_token) = refresh_token else {
-                self.reconnect_required(&acc, "no refresh token is stored").await?;
-                return Err(AppError::Conflict("the calendar account needs to be connected again".into()));
-            };
-            // The row read under the lease holds the newest refresh token.
-            let refresh_token = match serde_json::from_str(&self.open(PURPOSE_CREDENTIALS, &acc.credentials_sealed)?)
-                .map_err(internal)?
-            {
-                Credentials::Oauth { refresh_token: Some(rt), .. } => rt,
-                _ => refresh_token,
-            };
-            let c = self.connectivity().await?;
-            let r = match self.resolve_provider(&c, &acc.provider).await {
-                Ok(r) => r,
-                Err(e) => {
-                    self.store.release_lease(account_id, &self.access.owner, Some(e.to_string())).await?;
-                    return Err(e);
-                }
-            };
-            match oauth::refresh(&self.access.http, &r.token_endpoint, &r.client, &refresh_token).await {
-                Ok(t) => {
-                    let creds = Credentials::Oauth {
-                        access_token: t.access_token.clone(),
-                        // Rotated: the new one; otherwise the old one stays valid.
-                        refresh_token: t.refresh_token.clone().or(Some(refresh_token)),
-                        scope: t.scope.clone().or(scope),
-                    };
-                    let sealed = self.seal(PURPOSE_CREDENTIALS, &serde_json::to_vec(&creds).map_err(internal)?)?;
-                    let stored = self
-                        .store
-                        .finish_refresh(account_id, &self.access.owner, sealed, expiry(now, &t), self.now())
-                        .await?;
-                    if !stored {
-                        return Err(internal(anyhow::anyhow!("the refresh lease ran out before the answer came")));
-                    }
-                    return Ok(t.access_token);
-                }
-                Err(OAuthError::InvalidGrant(why)) => {
-                    self.reconnect_required(&acc, &format!("invalid_grant: {why}")).await?;
-                    return Err(AppError::Conflict(format!(
-                        "{} no longer accepts flowcal's access to {}: connect the calendar again",
-                        r.display_name, acc.display
-                    )));
-                }
-                Err(e) => {
-                    let msg = e.to_string();
-                    self.store.release_lease(account_id, &self.access.owner, Some(msg.clone())).await?;
-                    let detail = json!({"provider": acc.provider, "error": msg});
-                    self.store
-                        .audit(Some(acc.user_id), Some(acc.id), audit("refresh_failed", detail), self.now())
-                        .await?;
-                    return Err(AppError::Unavailable(format!("cannot refresh access at {}: {msg}", r.display_name)));
-                }
+            if let Some(token) = leased? {
+                return Ok(token);
             }
         }
         Err(AppError::Unavailable("another process is still refreshing this account's access; try again".into()))
+    }
+
+    /// The tokens of an OAuth account.
+    fn oauth_credentials(&self, acc: &CalendarAccount) -> AppResult<(String, Option<String>, Option<String>)> {
+        match serde_json::from_str(&self.open(PURPOSE_CREDENTIALS, &acc.credentials_sealed)?).map_err(internal)? {
+            Credentials::Oauth { access_token, refresh_token, scope } => Ok((access_token, refresh_token, scope)),
+            Credentials::Basic { .. } => {
+                Err(AppError::BadRequest("this calendar account uses a password, not tokens".into()))
+            }
+        }
+    }
+
+    /// The refresh itself, under the account's lease. `None`: another holder
+    /// refreshed meanwhile; read the row again.
+    async fn refresh_leased(
+        &self,
+        account_id: i64,
+        r: &Resolved,
+        rejected: Option<&str>,
+        now: Timestamp,
+    ) -> AppResult<Option<String>> {
+        // Re-read under the lease: the last holder may have refreshed already,
+        // and this row holds the newest refresh token.
+        let acc = self.account_row(account_id).await?;
+        let (current, refresh_token, scope) = self.oauth_credentials(&acc)?;
+        if acc.access_expires_at.is_none_or(|t| t > now + REFRESH_MARGIN) && rejected != Some(current.as_str()) {
+            self.store.release_lease(account_id, &self.access.owner, None).await?;
+            return Ok(None);
+        }
+        let Some(refresh_token) = refresh_token else {
+            self.reconnect_required(&acc, "no refresh token is stored").await?;
+            return Err(AppError::Conflict("the calendar account needs to be connected again".into()));
+        };
+        match oauth::refresh(&self.access.http, &r.token_endpoint, &r.client, &refresh_token).await {
+            Ok(t) => {
+                let creds = Credentials::Oauth {
+                    access_token: t.access_token.clone(),
+                    // Rotated: the new one; otherwise the old one stays valid.
+                    refresh_token: t.refresh_token.clone().or(Some(refresh_token)),
+                    scope: t.scope.clone().or(scope),
+                };
+                let sealed = self.seal(PURPOSE_CREDENTIALS, &serde_json::to_vec(&creds).map_err(internal)?)?;
+                let expires = expiry(now, &t);
+                let stored = self
+                    .store
+                    .finish_refresh(account_id, &self.access.owner, sealed.clone(), expires, self.now())
+                    .await?;
+                if !stored {
+                    // The lease ran out meanwhile; the rotated token must still not be lost:
+                    // store it unless someone else changed the credentials since we read them.
+                    let kept = self
+                        .store
+                        .replace_credentials(account_id, &acc.credentials_sealed, &sealed, expires, self.now())
+                        .await?;
+                    if !kept {
+                        return Err(internal(anyhow::anyhow!("the credentials changed during a refresh")));
+                    }
+                }
+                Ok(Some(t.access_token))
+            }
+            Err(OAuthError::InvalidGrant(why)) => {
+                self.reconnect_required(&acc, &format!("invalid_grant: {why}")).await?;
+                Err(AppError::Conflict(format!(
+                    "{} no longer accepts flowcal's access to {}: connect the calendar again",
+                    r.display_name, acc.display
+                )))
+            }
+            Err(e) => {
+                let msg = e.to_string();
+                self.store.release_lease(account_id, &self.access.owner, Some(msg.clone())).await?;
+                let detail = json!({"provider": acc.provider, "error": msg});
+                self.store.audit(Some(acc.user_id), Some(acc.id), audit("refresh_failed", detail), self.now()).await?;
+                Err(AppError::Unavailable(format!("cannot refresh access at {}: {msg}", r.display_name)))
+            }
+        }
     }
 
     /// The service no longer accepts flowcal's access: the account waits for
@@ -1051,14 +1114,23 @@ impl App {
         if acc.user_id != p.user.id {
             return Err(AppError::Forbidden("only the account's owner may disconnect it".into()));
         }
-        let creds: Credentials =
-            serde_json::from_str(&self.open(PURPOSE_CREDENTIALS, &acc.credentials_sealed)?).map_err(internal)?;
+        // Credentials that cannot be read any more are deleted all the same.
+        let creds: Option<Credentials> = self
+            .open(PURPOSE_CREDENTIALS, &acc.credentials_sealed)
+            .ok()
+            .and_then(|plain| serde_json::from_str(&plain).ok());
         let outcome = match creds {
-            Credentials::Basic { .. } => Disconnected {
+            None => Disconnected {
+                revoked: false,
+                message: "the stored credentials could not be read, so they were deleted without revoking them; \
+                          remove flowcal from the apps of your account at the provider"
+                    .into(),
+            },
+            Some(Credentials::Basic { .. }) => Disconnected {
                 revoked: true,
                 message: "the stored app password was deleted; you may also revoke it at your calendar service".into(),
             },
-            Credentials::Oauth { access_token, refresh_token, .. } => {
+            Some(Credentials::Oauth { access_token, refresh_token, .. }) => {
                 self.revoke_at_provider(&acc, refresh_token.as_deref(), &access_token).await
             }
         };

@@ -205,6 +205,20 @@ pub fn check_provider(name: &str, p: &ProviderConfig) -> Result<(), String> {
              authorization_endpoint and token_endpoint"
         ));
     }
+    let open_to_all = match p.kind {
+        ProviderKind::Google => p.allowed_domains.is_empty(),
+        ProviderKind::Microsoft => {
+            matches!(p.tenant.as_deref().unwrap_or("organizations"), "organizations" | "common" | "consumers")
+        }
+        ProviderKind::Oauth => false,
+    };
+    if p.sign_in && p.create_users && open_to_all {
+        return Err(format!(
+            "provider {name}: sign_in with create_users would let any {} account create a flowcal user; \
+             restrict it with allowed_domains (Google) or a tenant (Microsoft)",
+            p.kind.as_str()
+        ));
+    }
     if p.sign_in && p.kind == ProviderKind::Oauth && p.issuer.is_none() {
         return Err(format!("provider {name}: sign_in needs an OpenID provider with an issuer"));
     }

@@ -332,6 +332,12 @@ async fn oauth_life_cycle(db: TestDb) {
     // Only administrators manage connectivity; the secret is never shown.
     let (s, _) = t.call(Method::PUT, "/api/v1/admin/providers/x", &alice, Some(generic_provider(&peer.issuer))).await;
     assert_eq!(s, 403);
+    // A provider without any client secret is refused; replacing one keeps its stored secret.
+    let mut no_secret = generic_provider(&peer.issuer);
+    no_secret.as_object_mut().unwrap().remove("client_secret");
+    let (s, b) = t.call(Method::PUT, "/api/v1/admin/providers/x", &admin, Some(no_secret.clone())).await;
+    assert_eq!(s, 422, "{b}");
+    put_provider(&t, &admin, "peer", no_secret).await;
     let (s, view) = t.get("/api/v1/admin/connectivity", &admin).await;
     assert_eq!(s, 200);
     assert_eq!(view["providers"]["peer"]["client_secret_set"], true);
@@ -929,10 +935,22 @@ async fn caldav_with_an_app_password_and_key_rotation() {
     // Key rotation: every sealed value moves to the new key; the old key goes.
     put_provider(&t, &admin, "peer", generic_provider("http://127.0.0.1:9")).await;
     let old_key = Keyring::load(&t.app.config.secret_key_file).unwrap().current_id().to_owned();
-    let r = t.app.rotate_secrets().await.unwrap();
+    // Rotated by another process: this one notices at its next use of a secret.
+    let other = flowcal_server::build(t.app.config.clone(), t.clock.clone()).await.unwrap();
+    let r = other.rotate_secrets().await.unwrap();
     assert_ne!(r.new_key, old_key);
-    assert_eq!(r.resealed, 2, "the account's credentials and the provider's client secret");
-    assert_eq!(r.retired_keys, vec![old_key.clone()]);
+    assert_eq!((r.resealed, r.unreadable), (2, 0), "the account's credentials and the provider's client secret");
+    // The old key stays until it is retired: a running process may still have sealed with it.
+    assert_eq!(
+        Keyring::load(&t.app.config.secret_key_file).unwrap().key_ids(),
+        vec![old_key.clone(), r.new_key.clone()]
+    );
+    let (s, _) = connect(url.clone(), "app-password-1").await;
+    assert_eq!(s, 200);
+    let (sealed, _) = stored_credentials(&t, id).await;
+    assert!(sealed.starts_with(&format!("fc1:{}:", r.new_key)), "sealed with the new key by the other process");
+    let (removed, kept) = t.app.retire_keys().await.unwrap();
+    assert_eq!((removed, kept), (vec![old_key.clone()], vec![r.new_key.clone()]));
     let file = Keyring::load(&t.app.config.secret_key_file).unwrap();
     assert_eq!(file.key_ids(), vec![r.new_key.clone()]);
     let (sealed, creds) = stored_credentials(&t, id).await;

@@ -62,14 +62,17 @@ fn model_import_names_line_and_column_and_stores_nothing() {
 fn secrets_rotate_replaces_the_key() {
     let dir = tempfile::tempdir().unwrap();
     // The first start creates the key file.
-    let out = flowcal(dir.path(), &["secrets", "rotate"], None);
+    let out = flowcal(dir.path(), &["secrets", "retire"], None);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let key_file = dir.path().join("data/secret.key");
     let before = std::fs::read_to_string(&key_file).unwrap();
     let out = flowcal(dir.path(), &["secrets", "rotate"], None);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let said = text(&out.stdout);
-    assert!(said.contains("new key") && said.contains("keys removed: "), "{said}");
+    assert!(said.contains("new key") && said.contains("secrets re-encrypted"), "{said}");
+    let out = flowcal(dir.path(), &["secrets", "retire"], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("keys removed: "), "{}", text(&out.stdout));
     let after = std::fs::read_to_string(&key_file).unwrap();
     let keys = |s: &str| s.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()).count();
     assert_eq!((keys(&before), keys(&after)), (1, 1));
