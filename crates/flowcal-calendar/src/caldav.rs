@@ -94,6 +94,8 @@ const ETAG_REQUEST: &str = r#"<?xml version="1.0" encoding="utf-8"?>
 pub struct CaldavCalendar {
     /// From [`flowcal_connect::outbound::guarded_client`] with `policy`.
     http: reqwest::Client,
+    /// The same, following no redirect: for writes.
+    write_http: reqwest::Client,
     policy: HostPolicy,
     /// The account URL the user gave, or its calendar home.
     base: Url,
@@ -117,7 +119,9 @@ impl CaldavCalendar {
         policy.check_url(&base_url).map_err(|e| ConnectorError::Permanent(e.to_string()))?;
         let mut base = base_url;
         base.set_fragment(None);
-        Ok(CaldavCalendar { http: client, policy, base, credential, home: OnceCell::new() })
+        let write_http = flowcal_connect::outbound::guarded_client_without_redirects(policy.clone())
+            .map_err(|e| ConnectorError::Permanent(e.to_string()))?;
+        Ok(CaldavCalendar { http: client, write_http, policy, base, credential, home: OnceCell::new() })
     }
 
     /// The same connector with its calendar home already known (as
@@ -367,7 +371,8 @@ impl CaldavCalendar {
         self.policy.check_url(url).map_err(|e| ConnectorError::Permanent(e.to_string()))?;
         let same_port = url.port_or_known_default() == self.base.port_or_known_default()
             || (url.port().is_none() && self.base.port().is_none());
-        if url.host_str() != self.base.host_str() || !same_port {
+        let same_host = url.host_str() == self.base.host_str() && same_port;
+        if !same_host && !flowcal_connect::outbound::same_site(&self.base, url) {
             return Err(ConnectorError::Permanent(format!(
                 "the CalDAV server sent flowcal on to {url}; flowcal sends the credentials only to {}",
                 self.base.host_str().unwrap_or_default()
@@ -394,7 +399,9 @@ impl CaldavCalendar {
         build: impl Fn(RequestBuilder) -> RequestBuilder,
     ) -> Result<Answer, ConnectorError> {
         self.check_target(url)?;
-        let request = build(self.credential.apply(self.http.request(method.clone(), url.clone())));
+        let reads = method == Method::GET || method.as_str() == "PROPFIND";
+        let client = if reads { &self.http } else { &self.write_http };
+        let request = build(self.credential.apply(client.request(method.clone(), url.clone())));
         let mut response = request.send().await.map_err(|e| request_error(&e))?;
         if response.url() != url {
             let moved = response.url().clone();

@@ -172,7 +172,7 @@ impl Session<'_> {
     /// the host the user entered, not downgraded from https to http.
     fn check_target(&self, url: &Url) -> Result<(), ProbeError> {
         self.policy.check_url(url).map_err(ProbeError::Refused)?;
-        if url.host_str() != self.entered.host_str() {
+        if !crate::outbound::same_site(self.entered, url) {
             return Err(ProbeError::Server(format!(
                 "the CalDAV server sent flowcal on to {url}; flowcal sends the app password only to the host \
                  you entered, so enter {url} as the CalDAV URL instead"

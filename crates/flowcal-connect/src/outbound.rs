@@ -597,6 +597,25 @@ impl reqwest::dns::Resolve for PolicyResolver {
     }
 }
 
+/// Whether credentials entered for `entered` may also go to `target`: the
+/// same host, or a host in the entered host's parent domain when that parent
+/// still has two labels (caldav.icloud.com → p12-caldav.icloud.com, as iCloud
+/// answers; never example.com → anything.com).
+pub fn same_site(entered: &Url, target: &Url) -> bool {
+    let (Some(a), Some(b)) = (entered.host_str(), target.host_str()) else { return false };
+    let (a, b) = (a.trim_end_matches('.').to_ascii_lowercase(), b.trim_end_matches('.').to_ascii_lowercase());
+    if a == b {
+        return true;
+    }
+    if a.parse::<IpAddr>().is_ok() || a.starts_with('[') {
+        return false;
+    }
+    match a.split_once('.') {
+        Some((_, parent)) if parent.contains('.') => b.ends_with(&format!(".{parent}")),
+        _ => false,
+    }
+}
+
 /// A reqwest client that enforces `policy`:
 ///
 /// - its resolver drops every address [`HostPolicy::address_allowed`] refuses
@@ -611,6 +630,17 @@ impl reqwest::dns::Resolve for PolicyResolver {
 /// IP-literal URLs are not resolved, so the caller must run
 /// [`HostPolicy::check_url`] on the first URL of every request.
 pub fn guarded_client(policy: HostPolicy) -> Result<reqwest::Client, OutboundError> {
+    guarded_client_with(policy, true)
+}
+
+/// [`guarded_client`] that follows no redirect at all: for writes, which must
+/// go only to the URL flowcal names (reqwest re-sends a PUT or DELETE with its
+/// body on a 307 or 308).
+pub fn guarded_client_without_redirects(policy: HostPolicy) -> Result<reqwest::Client, OutboundError> {
+    guarded_client_with(policy, false)
+}
+
+fn guarded_client_with(policy: HostPolicy, follow: bool) -> Result<reqwest::Client, OutboundError> {
     let policy = Arc::new(policy);
     let redirect_policy = Arc::clone(&policy);
     let redirect = reqwest::redirect::Policy::custom(move |attempt| {
@@ -625,6 +655,7 @@ pub fn guarded_client(policy: HostPolicy) -> Result<reqwest::Client, OutboundErr
             }
         }
     });
+    let redirect = if follow { redirect } else { reqwest::redirect::Policy::none() };
     reqwest::Client::builder()
         .dns_resolver(Arc::new(PolicyResolver { policy }))
         .redirect(redirect)
@@ -1015,6 +1046,17 @@ mod tests {
         assert!(matches!(err, OutboundError::BadUrl(_)));
         assert!(!err.to_string().contains("s3cret"), "{err}");
         assert!(p.check_url(&url("https://alice@caldav.example.org/")).is_err());
+    }
+
+    #[test]
+    fn credentials_stay_within_the_entered_site() {
+        let u = |s: &str| Url::parse(s).unwrap();
+        assert!(same_site(&u("https://caldav.icloud.com/"), &u("https://p12-caldav.icloud.com/1/calendars/")));
+        assert!(same_site(&u("https://cloud.example.co.uk/dav/"), &u("https://cloud.example.co.uk/other")));
+        assert!(!same_site(&u("https://example.com/"), &u("https://evil.com/")), "never up to the top level");
+        assert!(!same_site(&u("https://caldav.icloud.com/"), &u("https://icloud.com.evil.net/")));
+        assert!(!same_site(&u("https://caldav.icloud.com/"), &u("https://evilicloud.com/")));
+        assert!(!same_site(&u("http://127.0.0.1:5232/"), &u("http://127.0.0.2:5232/")));
     }
 
     #[test]
