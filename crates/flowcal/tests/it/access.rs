@@ -1090,10 +1090,10 @@ async fn a_google_account_reaches_its_calendars_and_refreshes_a_refused_token() 
 
 // ---- the export button and delivery ---------------------------------------------------------
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn exports_reach_radicale_and_survive_an_outage() {
-    let t =
-        TestApp::spawn_with(TestDb::sqlite(), "[delivery]\nworkers = 0\nattempts = 3\nbackoff_seconds = 10\n").await;
+crate::on_both_backends!(exports_reach_radicale_and_survive_an_outage);
+
+async fn exports_reach_radicale_and_survive_an_outage(db: TestDb) {
+    let t = TestApp::spawn_with(db, "[delivery]\nworkers = 0\nattempts = 3\nbackoff_seconds = 10\n").await;
     let Some(mut radicale) = Radicale::start().await else { return };
     let port = radicale.port;
     let admin = t.user("root", true, &[]).await;
