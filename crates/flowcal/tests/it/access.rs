@@ -1195,7 +1195,6 @@ async fn exports_reach_radicale_and_survive_an_outage(db: TestDb) {
     assert_eq!(show(item_id).await["state"], "synced");
 
     // An account that needs reconnecting: its exports wait, then go out.
-    let acc = t.app.store.account(account).await.unwrap().unwrap();
     t.app
         .store
         .mark_reconnect_required(
@@ -1214,7 +1213,6 @@ async fn exports_reach_radicale_and_survive_an_outage(db: TestDb) {
     assert_eq!(s, 200, "reconnected");
     assert_eq!(t.app.deliver_due().await.unwrap(), 1);
     assert_eq!(show(timed_id).await["state"], "synced");
-    let _ = acc;
 
     // Remove: the entry leaves the calendar.
     let (s, e) = t.call(Method::DELETE, &format!("/api/v1/exports/{id}"), &alice, None).await;
