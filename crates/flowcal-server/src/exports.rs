@@ -168,9 +168,8 @@ impl App {
         };
         let known = e.remote_id.clone().map(|id| Remote { id, etag: e.etag.clone() });
         if e.wanted == "absent" {
-            if known.is_none() && e.content_hash.is_none() {
-                return ExportOutcome::Removed;
-            }
+            // Deleted by its key even when no delivery was recorded: one may
+            // have reached the calendar before its process stopped.
             let (cal, key) = (calendar.clone(), e.event_key.clone());
             let r =
                 self.with_connector_classified(&acc, move |c| delete(c, cal.clone(), key.clone(), known.clone())).await;
