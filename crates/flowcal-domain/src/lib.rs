@@ -8,6 +8,7 @@
 pub mod condition;
 pub mod deadline;
 pub mod duration;
+pub mod export;
 pub mod ids;
 pub mod model;
 pub mod user;

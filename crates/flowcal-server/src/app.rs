@@ -112,6 +112,8 @@ pub struct App {
     pub(crate) worker_id: String,
     /// Wakes the delivery workers when exports are requested.
     pub(crate) delivery_wake: tokio::sync::Notify,
+    /// Deliveries by this process: (outcome, connector kind) → count.
+    pub(crate) delivery_counts: Mutex<std::collections::BTreeMap<(&'static str, String), u64>>,
 }
 
 /// What starting an instance or completing a task returns.
@@ -128,6 +130,7 @@ impl App {
             access,
             worker_id: secrets::new_token("w"),
             delivery_wake: tokio::sync::Notify::new(),
+            delivery_counts: Mutex::new(std::collections::BTreeMap::new()),
             config,
             store,
             clock,

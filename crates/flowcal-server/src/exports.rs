@@ -108,19 +108,140 @@ impl App {
         Ok(e)
     }
 
+    /// Turns auto-sync on (`account`, an optional calendar to choose for it,
+    /// keep done tasks) or off, and brings the user's calendar in line.
+    pub async fn set_auto_sync(
+        &self,
+        p: &Principal,
+        setting: Option<(i64, Option<String>, bool)>,
+    ) -> AppResult<flowcal_store::User> {
+        match setting {
+            Some((account, calendar, keep_done)) => {
+                let acc = self.calendar_account(p, account).await?;
+                if acc.user_id != p.user.id {
+                    return Err(AppError::Forbidden("auto-sync uses one of your own calendar accounts".into()));
+                }
+                let c = self.connectivity().await?;
+                self.export_allowed(&c, p)?;
+                if let Some(cal) = calendar {
+                    self.choose_calendar(p, account, &cal).await?;
+                }
+                self.store.set_auto_sync(p.user.id, Some(account), keep_done, self.now()).await?;
+            }
+            None => self.store.set_auto_sync(p.user.id, None, false, self.now()).await?,
+        }
+        self.delivery_wake.notify_one();
+        self.store.user(p.user.id).await?.ok_or_else(|| AppError::NotFound("user".into()))
+    }
+
+    /// Brings one user's calendar up to date (`flowcal export sync`): their
+    /// auto-synced exports are brought in line with their tasks (with
+    /// `account`, auto-sync is turned on for it first), then every due export
+    /// is delivered here. `progress(done, total)` after each delivery. Safe to
+    /// run twice: the second run finds nothing changed.
+    pub async fn export_sync(
+        &self,
+        login: &str,
+        account: Option<i64>,
+        mut progress: impl FnMut(usize, usize),
+    ) -> AppResult<std::collections::BTreeMap<&'static str, usize>> {
+        let user =
+            self.store.user_by_login(login).await?.ok_or_else(|| AppError::NotFound(format!("user '{login}'")))?;
+        let roles = self.store.roles(user.id).await?;
+        let p = Principal { user: user.clone(), roles };
+        match (account, user.auto_sync_account) {
+            (Some(a), _) => {
+                self.set_auto_sync(&p, Some((a, None, user.auto_sync_keep_done))).await?;
+            }
+            (None, Some(_)) => self.store.sync_user_exports(user.id, self.now()).await?,
+            (None, None) => {
+                return Err(AppError::Unprocessable(format!(
+                    "{login} has no auto-sync account: give --account ID (see GET /api/v1/calendar-accounts)"
+                )))
+            }
+        }
+        let now = self.now();
+        let total = self
+            .store
+            .exports_of(user.id)
+            .await?
+            .iter()
+            .filter(|e| e.state == "pending" && e.not_before <= now)
+            .count();
+        let mut summary = std::collections::BTreeMap::new();
+        let mut done = 0;
+        progress(0, total);
+        loop {
+            let report = self.deliver_due_report().await?;
+            if report.is_empty() {
+                break;
+            }
+            for (e, what) in report {
+                if e.user_id == user.id {
+                    *summary.entry(what.as_str()).or_insert(0) += 1;
+                    done += 1;
+                    progress(done.min(total), total);
+                }
+            }
+        }
+        Ok(summary)
+    }
+
     /// One worker pass: claims due exports and delivers them; returns how many.
     pub async fn deliver_due(&self) -> AppResult<usize> {
+        Ok(self.deliver_due_report().await?.len())
+    }
+
+    /// One worker pass, with what happened to each export.
+    pub async fn deliver_due_report(&self) -> AppResult<Vec<(ExportRecord, Delivered)>> {
         let now = self.now();
         let until = now.checked_add(LEASE).map_err(|e| AppError::Internal(e.into()))?;
         let claimed = self.store.claim_exports(&self.worker_id, now, until, BATCH).await?;
-        let n = claimed.len();
+        let mut report = Vec::with_capacity(claimed.len());
         for e in claimed {
             let outcome = self.deliver(&e).await;
+            let what = Delivered::of(&e, &outcome);
+            self.count(&e, what).await;
             if !self.store.finish_export(e.id, &self.worker_id, e.version, outcome, self.now()).await? {
                 tracing::warn!(export = e.id, "the lease ran out before the delivery was recorded");
             }
+            report.push((e, what));
         }
-        Ok(n)
+        Ok(report)
+    }
+
+    async fn count(&self, e: &ExportRecord, what: Delivered) {
+        let kind = match self.store.account(e.account_id).await {
+            Ok(Some(a)) => a.kind,
+            _ => "none".to_owned(),
+        };
+        let mut m = self.delivery_counts.lock().unwrap_or_else(|p| p.into_inner());
+        *m.entry((what.as_str(), kind)).or_insert(0) += 1;
+    }
+
+    /// `/metrics`: exports by state and kind, the oldest due pending export,
+    /// and this process's deliveries, in Prometheus text format.
+    pub async fn metrics(&self) -> AppResult<String> {
+        use std::fmt::Write as _;
+        let (states, oldest) = self.store.export_stats(self.now()).await?;
+        let mut out = String::new();
+        let _ = writeln!(out, "# HELP flowcal_exports Calendar exports by state and connector kind.");
+        let _ = writeln!(out, "# TYPE flowcal_exports gauge");
+        for (state, kind, n) in states {
+            let _ = writeln!(out, "flowcal_exports{{state=\"{state}\",kind=\"{kind}\"}} {n}");
+        }
+        let _ =
+            writeln!(out, "# HELP flowcal_exports_oldest_pending_seconds Age of the oldest export due for delivery.");
+        let _ = writeln!(out, "# TYPE flowcal_exports_oldest_pending_seconds gauge");
+        let _ = writeln!(out, "flowcal_exports_oldest_pending_seconds {}", oldest.unwrap_or(0) as f64 / 1000.0);
+        let _ =
+            writeln!(out, "# HELP flowcal_deliveries_total Deliveries by this process, by outcome and connector kind.");
+        let _ = writeln!(out, "# TYPE flowcal_deliveries_total counter");
+        let counts = self.delivery_counts.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        for ((what, kind), n) in counts {
+            let _ = writeln!(out, "flowcal_deliveries_total{{outcome=\"{what}\",kind=\"{kind}\"}} {n}");
+        }
+        Ok(out)
     }
 
     /// Delivers exports until `shutdown` completes: woken by new exports, and
@@ -272,6 +393,49 @@ impl App {
             .checked_add(SignedDuration::try_from(delay).unwrap_or(SignedDuration::from_secs(3600)))
             .unwrap_or(Timestamp::MAX);
         ExportOutcome::Retry { attempts, not_before, error }
+    }
+}
+
+/// What one delivery did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Delivered {
+    Created,
+    Updated,
+    /// The content was unchanged: no call.
+    Unchanged,
+    Removed,
+    Retried,
+    Failed,
+    Waiting,
+}
+
+impl Delivered {
+    fn of(e: &ExportRecord, o: &ExportOutcome) -> Delivered {
+        match o {
+            ExportOutcome::Delivered { content_hash, .. }
+                if e.content_hash.as_deref() == Some(content_hash.as_str()) =>
+            {
+                Delivered::Unchanged
+            }
+            ExportOutcome::Delivered { .. } if e.remote_id.is_some() => Delivered::Updated,
+            ExportOutcome::Delivered { .. } => Delivered::Created,
+            ExportOutcome::Removed => Delivered::Removed,
+            ExportOutcome::Retry { .. } => Delivered::Retried,
+            ExportOutcome::Failed { .. } => Delivered::Failed,
+            ExportOutcome::Waiting { .. } => Delivered::Waiting,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Delivered::Created => "created",
+            Delivered::Updated => "updated",
+            Delivered::Unchanged => "unchanged",
+            Delivered::Removed => "removed",
+            Delivered::Retried => "retried",
+            Delivered::Failed => "failed",
+            Delivered::Waiting => "waiting",
+        }
     }
 }
 

@@ -40,6 +40,7 @@ pub async fn build(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Arc<
 pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/healthz", get(web::healthz))
+        .route("/metrics", get(web::metrics))
         .route("/login", post(web::login))
         .route("/logout", post(web::logout))
         .route("/oauth/callback", get(web::oauth_callback))

@@ -170,3 +170,11 @@ fn cookie(h: &HeaderMap, name: &str) -> Option<String> {
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_owned())
 }
+
+/// `GET /metrics`: delivery figures in Prometheus text format (counts only, no user data).
+pub async fn metrics(State(app): State<Arc<App>>) -> Response {
+    match app.metrics().await {
+        Ok(text) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response(),
+        Err(e) => e.into_response(),
+    }
+}

@@ -531,6 +531,7 @@ impl Store {
                 return Ok(false);
             };
             let user = UserId(r.int(0)?);
+            c.execute("UPDATE users SET auto_sync_account = NULL WHERE auto_sync_account = $1", params![id])?;
             write_audit(c, now.as_millisecond(), Some(user), Some(id), &audit)?;
             Ok(true)
         })

@@ -12,6 +12,7 @@
 use crate::db::{params, Conn, Row};
 use crate::rows::ts;
 use crate::{Backend, Store, StoreError};
+use flowcal_domain::export::{event_key, task_deadline_source};
 use flowcal_domain::UserId;
 use jiff::Timestamp;
 
@@ -273,4 +274,174 @@ impl Store {
         })
         .await
     }
+
+    /// Turns auto-sync on (with an account) or off for a user, and brings the
+    /// user's auto-synced exports in line at once.
+    pub async fn set_auto_sync(
+        &self,
+        user: UserId,
+        account: Option<i64>,
+        keep_done: bool,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.tx(move |c| {
+            c.execute(
+                "UPDATE users SET auto_sync_account = $2, auto_sync_keep_done = $3 WHERE id = $1",
+                params![user.0, account, i64::from(keep_done)],
+            )?;
+            sync_user(c, user, now.as_millisecond())
+        })
+        .await
+    }
+
+    /// Brings a user's auto-synced exports in line with their tasks (`flowcal export sync`).
+    pub async fn sync_user_exports(&self, user: UserId, now: Timestamp) -> Result<(), StoreError> {
+        self.tx(move |c| sync_user(c, user, now.as_millisecond())).await
+    }
+
+    /// The user's auto-sync setting: the account and whether done tasks stay.
+    pub async fn auto_sync(&self, user: UserId) -> Result<Option<(i64, bool)>, StoreError> {
+        self.read(move |c| {
+            let r =
+                c.query_one("SELECT auto_sync_account, auto_sync_keep_done FROM users WHERE id = $1", params![user.0])?;
+            Ok(r.opt_int(0)?.map(|a| (a, r.int(1).unwrap_or(0) != 0)))
+        })
+        .await
+    }
+
+    /// Exports by state and account kind, and the age of the oldest due
+    /// pending export (milliseconds), for /metrics.
+    pub async fn export_stats(&self, now: Timestamp) -> Result<(Vec<(String, String, i64)>, Option<i64>), StoreError> {
+        self.read(move |c| {
+            let rows = c
+                .query(
+                    "SELECT e.state, a.kind, COUNT(*) FROM exports e JOIN calendar_accounts a ON a.id = e.account_id
+                     GROUP BY e.state, a.kind ORDER BY e.state, a.kind",
+                    &[],
+                )?
+                .iter()
+                .map(|r| Ok((r.text(0)?, r.text(1)?, r.int(2)?)))
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            let oldest = c
+                .query_one(
+                    "SELECT MIN(updated_at) FROM exports WHERE state = 'pending' AND not_before <= $1",
+                    params![now.as_millisecond()],
+                )?
+                .opt_int(0)?
+                .map(|t| now.as_millisecond() - t);
+            Ok((rows, oldest))
+        })
+        .await
+    }
+}
+
+/// Brings the auto-synced exports of every task of an instance in line, in
+/// the transaction that changed it.
+pub(crate) fn sync_instance(c: &mut dyn Conn, instance: i64, now: i64) -> Result<(), StoreError> {
+    let tasks: Vec<i64> = c
+        .query("SELECT id FROM tasks WHERE instance_id = $1", params![instance])?
+        .iter()
+        .map(|r| Ok(r.int(0)?))
+        .collect::<Result<_, StoreError>>()?;
+    for t in tasks {
+        sync_task(c, t, now)?;
+    }
+    Ok(())
+}
+
+/// The same for every task assigned to a user and every auto-synced export of theirs.
+fn sync_user(c: &mut dyn Conn, user: UserId, now: i64) -> Result<(), StoreError> {
+    let mut tasks: Vec<i64> = c
+        .query(
+            "SELECT t.id FROM tasks t JOIN users u ON u.login = t.assignee WHERE u.id = $1 AND t.state <> 'cancelled'",
+            params![user.0],
+        )?
+        .iter()
+        .map(|r| Ok(r.int(0)?))
+        .collect::<Result<_, StoreError>>()?;
+    for r in c.query("SELECT task_id FROM exports WHERE user_id = $1 AND auto = 1", params![user.0])? {
+        if let Some(t) = r.opt_int(0)? {
+            tasks.push(t);
+        }
+    }
+    tasks.sort_unstable();
+    tasks.dedup();
+    for t in tasks {
+        sync_task(c, t, now)?;
+    }
+    Ok(())
+}
+
+/// Auto-sync for one task: its deadline is on the calendar of its assignee
+/// (when they use auto-sync) while it is open, or done and they keep done
+/// tasks; any other auto-synced export of it is removed. Every export that
+/// stays is made pending again, so a changed deadline or title goes out (an
+/// unchanged one costs no call: delivery compares the content).
+fn sync_task(c: &mut dyn Conn, task: i64, now: i64) -> Result<(), StoreError> {
+    let Some(t) = c.query_opt(
+        "SELECT t.state, t.assignee, t.instance_id,
+                CASE WHEN t.deadline_date IS NOT NULL OR t.deadline_at IS NOT NULL THEN 1 ELSE 0 END
+         FROM tasks t WHERE t.id = $1",
+        params![task],
+    )?
+    else {
+        return Ok(());
+    };
+    let (state, assignee, instance, has_deadline) = (t.text(0)?, t.opt_text(1)?, t.int(2)?, t.int(3)? == 1);
+    let mut desired: Option<(i64, i64)> = None;
+    if let (Some(login), true) = (assignee, has_deadline) {
+        if let Some(u) = c.query_opt(
+            "SELECT id, auto_sync_account, auto_sync_keep_done FROM users
+             WHERE login = $1 AND auto_sync_account IS NOT NULL AND calendar_export = 1",
+            params![login],
+        )? {
+            let keep = state == "open" || (state == "done" && u.int(2)? != 0);
+            if keep {
+                desired = Some((u.int(0)?, u.int(1)?));
+            }
+        }
+    }
+    let source = task_deadline_source(task);
+    let existing = c.query(
+        "SELECT id, user_id, account_id, wanted FROM exports WHERE source = $1 AND auto = 1",
+        params![&source],
+    )?;
+    let mut found = false;
+    for r in &existing {
+        let (id, user, account, wanted) = (r.int(0)?, r.int(1)?, r.int(2)?, r.text(3)?);
+        if desired == Some((user, account)) {
+            found = true;
+            c.execute(
+                "UPDATE exports SET wanted = 'present', state = 'pending', version = version + 1, attempts = 0,
+                        last_error = NULL, not_before = $2, updated_at = $2
+                 WHERE id = $1 AND state <> 'waiting'",
+                params![id, now],
+            )?;
+        } else if wanted == "present" {
+            c.execute(
+                "UPDATE exports SET wanted = 'absent', state = 'pending', version = version + 1, attempts = 0,
+                        last_error = NULL, not_before = $2, updated_at = $2
+                 WHERE id = $1",
+                params![id, now],
+            )?;
+        }
+    }
+    if let (Some((user, account)), false) = (desired, found) {
+        // A button export of the same source and account becomes auto-synced.
+        let n = c.execute(
+            "UPDATE exports SET auto = 1, wanted = 'present', state = 'pending', version = version + 1, attempts = 0,
+                    last_error = NULL, not_before = $3, updated_at = $3
+             WHERE account_id = $1 AND source = $2",
+            params![account, &source, now],
+        )?;
+        if n == 0 {
+            c.execute(
+                "INSERT INTO exports (user_id, account_id, source, task_id, instance_id, event_key, auto, wanted,
+                                      state, not_before, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, 1, 'present', 'pending', $7, $7, $7)",
+                params![user, account, &source, task, instance, event_key(user, &source), now],
+            )?;
+        }
+    }
+    Ok(())
 }

@@ -256,6 +256,8 @@ impl Store {
             let mut tasks = Vec::new();
             let started = (None, "instance_started", json!({"title": title, "starter": starter}));
             apply(c, &record, &mut tasks, vec![started], &start, &starter, now)?;
+            // Auto-synced calendar entries change in the same transaction.
+            crate::exports::sync_instance(c, id, now.as_millisecond())?;
             Ok((record, tasks))
         })
         .await
@@ -357,6 +359,7 @@ impl Store {
             let open: Vec<TaskRecord> = tasks.iter().filter(|t| t.state == TaskState::Open).cloned().collect();
             let transition = op(&record, &open)?;
             apply(c, &record, &mut tasks, Vec::new(), &transition, &actor, now)?;
+            crate::exports::sync_instance(c, id.0, now.as_millisecond())?;
             let s = &transition.state;
             let ended = matches!(s.status, InstanceStatus::Completed | InstanceStatus::Cancelled)
                 .then_some(now.as_millisecond());
@@ -414,7 +417,8 @@ impl Store {
             }
             c.execute("UPDATE tasks SET assignee = $1 WHERE id = $2", params![&to, id.0])?;
             let payload = json!({"step": t.step, "from": t.assignee, "to": to, "role": t.role, "by": by});
-            insert_events(c, t.instance_id, &[(Some(id), "task_reassigned", payload)], now)
+            insert_events(c, t.instance_id, &[(Some(id), "task_reassigned", payload)], now)?;
+            crate::exports::sync_instance(c, t.instance_id.0, now.as_millisecond())
         })
         .await
     }

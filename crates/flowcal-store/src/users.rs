@@ -18,6 +18,10 @@ pub struct User {
     pub calendar_export: bool,
     /// A reminder before each calendar entry, in minutes.
     pub reminder_minutes: Option<i64>,
+    /// Auto-sync: the account whose calendar keeps the user's open deadlines.
+    pub auto_sync_account: Option<i64>,
+    /// Auto-sync keeps completed tasks as "✓ done".
+    pub auto_sync_keep_done: bool,
 }
 
 /// What `create_user` needs.
@@ -33,7 +37,8 @@ pub struct NewUser {
 }
 
 const USER_COLUMNS: &str =
-    "u.id, u.login, u.display_name, u.email, u.time_zone, u.is_admin, u.calendar_export, u.reminder_minutes";
+    "u.id, u.login, u.display_name, u.email, u.time_zone, u.is_admin, u.calendar_export, u.reminder_minutes, \
+     u.auto_sync_account, u.auto_sync_keep_done";
 
 /// A user's roles, sorted.
 fn roles_of(c: &mut dyn Conn, id: UserId) -> Result<Vec<String>, StoreError> {
@@ -60,6 +65,8 @@ fn user(r: &Row) -> Result<User, StoreError> {
         is_admin: r.int(5)? != 0,
         calendar_export: r.int(6)? != 0,
         reminder_minutes: r.opt_int(7)?,
+        auto_sync_account: r.opt_int(8)?,
+        auto_sync_keep_done: r.int(9)? != 0,
     })
 }
 
@@ -137,7 +144,7 @@ impl Store {
                 &format!("SELECT {USER_COLUMNS}, u.password_hash FROM users u WHERE u.login = $1"),
                 params![login],
             )? {
-                Some(r) => Ok(Some((user(&r)?, r.opt_text(8)?))),
+                Some(r) => Ok(Some((user(&r)?, r.opt_text(10)?))),
                 None => Ok(None),
             }
         })

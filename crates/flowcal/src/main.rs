@@ -47,10 +47,28 @@ enum Command {
         #[command(subcommand)]
         command: ModelCommand,
     },
+    /// Calendar exports.
+    Export {
+        #[command(subcommand)]
+        command: ExportCommand,
+    },
     /// Manage the key that encrypts stored credentials.
     Secrets {
         #[command(subcommand)]
         command: SecretsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ExportCommand {
+    /// Bring one user's calendar up to date: every open task of theirs with a
+    /// deadline, delivered now (safe to run twice).
+    Sync {
+        #[arg(long)]
+        user: String,
+        /// Turn auto-sync on for this calendar account of the user's first.
+        #[arg(long)]
+        account: Option<i64>,
     },
 }
 
@@ -206,6 +224,29 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 let roles = app.store.roles(u.id).await?;
                 println!("{}\t{}\t{}", u.login, if u.is_admin { "admin" } else { "user" }, roles.join(","));
             }
+            Ok(())
+        }
+        Command::Export { command: ExportCommand::Sync { user, account } } => {
+            let app = app(config).await?;
+            let summary = app
+                .export_sync(&user, account, |done, total| {
+                    let width = 30;
+                    let filled = (done * width).checked_div(total).unwrap_or(width);
+                    eprint!("\r[{}{}] {done}/{total}", "#".repeat(filled), "-".repeat(width - filled));
+                })
+                .await?;
+            eprintln!();
+            let get = |k: &str| summary.get(k).copied().unwrap_or(0);
+            println!(
+                "created {}, updated {}, unchanged {}, removed {}, failed {}, to retry {}, waiting for a reconnect {}",
+                get("created"),
+                get("updated"),
+                get("unchanged"),
+                get("removed"),
+                get("failed"),
+                get("retried"),
+                get("waiting")
+            );
             Ok(())
         }
         Command::Worker => {

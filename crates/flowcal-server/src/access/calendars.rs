@@ -157,10 +157,13 @@ impl App {
         let c = self.connectivity().await?;
         let link = format!("{}/tasks/{}", self.config.public_url, t.id.0);
         let source = format!("task:{}:deadline", t.id.0);
+        // A completed task kept on the calendar says so.
+        let what =
+            if t.state == flowcal_store::TaskState::Done { format!("✓ done: {}", t.name) } else { t.name.clone() };
         Ok(entry(&EntrySource {
             user: p.user.id.0,
             source: &source,
-            what: &t.name,
+            what: &what,
             instance_title: &t.instance_title,
             process_name: &model.name,
             link: &link,

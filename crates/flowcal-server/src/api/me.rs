@@ -21,6 +21,11 @@ pub async fn settings(
     Auth(p): Auth,
     ApiJson(body): ApiJson<SettingsPatch>,
 ) -> AppResult<Json<MeJson>> {
-    let user = app.update_settings(&p, body.time_zone.as_deref(), body.calendar_export, body.reminder_minutes).await?;
+    let mut user =
+        app.update_settings(&p, body.time_zone.as_deref(), body.calendar_export, body.reminder_minutes).await?;
+    if let Some(auto) = body.auto_sync {
+        let p = Principal { user, roles: p.roles.clone() };
+        user = app.set_auto_sync(&p, auto.map(|a| (a.account, a.calendar, a.keep_done))).await?;
+    }
     Ok(Json(MeJson::from(&Principal { user, roles: p.roles })))
 }

@@ -71,6 +71,7 @@ pub const SESSION_COOKIE: &str = "flowcal_session";
     components(schemas(
         ErrorBody, ErrorDetail, ModelCreated, ModelInfo, ItemInfo, StepInfo, StartInstance, InstanceJson, IncidentJson,
         TaskJson, TaskList, CompleteTask, SetData, EventJson, EventList, InstanceList, MeJson, SettingsPatch, ModelList,
+        AutoSyncJson,
         accounts::AccountList, accounts::CaldavConnect, accounts::OauthConnect, accounts::AuthorizationUrl,
         accounts::ProviderInfo, accounts::ProviderList, accounts::AuditList, accounts::CalendarJson,
         accounts::CalendarList, accounts::ChooseCalendar, exports::NewExportJson, exports::ExportJson,

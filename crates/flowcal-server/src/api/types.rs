@@ -291,6 +291,22 @@ pub struct MeJson {
     pub calendar_export: bool,
     /// A reminder before each calendar entry, in minutes; null: none.
     pub reminder_minutes: Option<i64>,
+    /// Auto-sync: null, or the account whose calendar keeps every open task of
+    /// the user's that has a deadline.
+    pub auto_sync: Option<AutoSyncJson>,
+}
+
+/// Auto-sync settings.
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct AutoSyncJson {
+    pub account: i64,
+    /// When setting: `"own"` or a calendar id to choose for the account first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calendar: Option<String>,
+    /// Keep completed tasks as "✓ done" instead of removing them.
+    #[serde(default)]
+    pub keep_done: bool,
 }
 
 impl From<&Principal> for MeJson {
@@ -306,6 +322,11 @@ impl From<&Principal> for MeJson {
             time_zone: u.time_zone.clone(),
             calendar_export: u.calendar_export,
             reminder_minutes: u.reminder_minutes,
+            auto_sync: u.auto_sync_account.map(|account| AutoSyncJson {
+                account,
+                calendar: None,
+                keep_done: u.auto_sync_keep_done,
+            }),
         }
     }
 }
@@ -320,6 +341,10 @@ pub struct SettingsPatch {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<u32>)]
     pub reminder_minutes: Option<Option<u32>>,
+    /// `null` turns auto-sync off.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<AutoSyncJson>)]
+    pub auto_sync: Option<Option<AutoSyncJson>>,
 }
 
 /// A field that is present: `null` becomes `Some(None)`, absent stays `None`.

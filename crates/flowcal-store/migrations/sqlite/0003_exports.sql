@@ -9,6 +9,8 @@ CREATE TABLE exports (
     task_id INTEGER,
     instance_id INTEGER NOT NULL,
     event_key TEXT NOT NULL,
+    -- 1: kept by auto-sync (follows the task), 0: by the button
+    auto INTEGER NOT NULL DEFAULT 0,
     -- 'present' (keep the entry as the source says) or 'absent' (remove it)
     wanted TEXT NOT NULL,
     -- 'pending', 'synced', 'removed', 'failed', 'waiting' (for the user to reconnect)
@@ -31,3 +33,9 @@ CREATE TABLE exports (
 );
 CREATE INDEX exports_due ON exports(state, not_before);
 CREATE INDEX exports_user ON exports(user_id, id);
+
+-- Auto-sync: every open task assigned to the user with a deadline is kept on this account's calendar.
+ALTER TABLE users ADD COLUMN auto_sync_account INTEGER;
+-- Completed tasks stay on the calendar as "✓ done" instead of being removed.
+ALTER TABLE users ADD COLUMN auto_sync_keep_done INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX exports_source ON exports(source);

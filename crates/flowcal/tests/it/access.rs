@@ -1225,3 +1225,144 @@ async fn exports_reach_radicale_and_survive_an_outage(db: TestDb) {
     let (_, list) = t.get("/api/v1/exports", &bob).await;
     assert_eq!(list["exports"].as_array().map(Vec::len), Some(0));
 }
+
+// ---- auto-sync: the calendar follows the workflow --------------------------------------------
+
+crate::on_both_backends!(auto_sync_follows_the_workflow);
+
+async fn auto_sync_follows_the_workflow(db: TestDb) {
+    let t = TestApp::spawn(db).await;
+    let Some(radicale) = Radicale::start().await else { return };
+    let port = radicale.port;
+    let admin = t.user("root", true, &[]).await;
+    let alice = t.user("alice", false, &["managers"]).await;
+    let (s, _) = t.call(Method::PATCH, "/api/v1/me/settings", &alice, Some(json!({"calendar_export": true}))).await;
+    assert_eq!(s, 200);
+    let body = json!({"caldav": {"allowed_hosts": [format!("127.0.0.1:{port}")], "allowed_networks": []}});
+    assert_eq!(t.call(Method::PATCH, "/api/v1/admin/settings", &admin, Some(body)).await.0, 200);
+    let connect =
+        json!({"url": format!("http://127.0.0.1:{port}/"), "username": "alice", "password": "app-password-1"});
+    let (_, acc) = t.post("/api/v1/calendar-accounts/caldav", &alice, connect).await;
+    let account = acc["id"].as_i64().unwrap();
+    let (s, me) = t
+        .call(
+            Method::PATCH,
+            "/api/v1/me/settings",
+            &alice,
+            Some(json!({"auto_sync": {"account": account, "calendar": "own"}})),
+        )
+        .await;
+    assert_eq!(s, 200, "{me}");
+    assert_eq!(me["auto_sync"]["account"].as_i64(), Some(account));
+    let calendar = t.app.store.account(account).await.unwrap().unwrap().calendar.unwrap();
+    let alice_id = t.app.store.user_by_login("alice").await.unwrap().unwrap().id.0;
+    let entry = |task: i64| {
+        let (app, calendar) = (t.app.clone(), calendar.clone());
+        async move {
+            let acc = app.store.account(account).await.unwrap().unwrap();
+            let key = flowcal_calendar::event_key(alice_id, &format!("task:{task}:deadline"));
+            app.with_connector(&acc, move |c| {
+                let (cal, key) = (calendar.clone(), key.clone());
+                Box::pin(async move { flowcal_calendar::Connector::get_event(c, &cal, &key, None).await })
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let open_tasks = || {
+        let (t, alice) = (&t, alice.clone());
+        async move {
+            let (_, b) = t.get("/api/v1/tasks?state=open", &alice).await;
+            b["tasks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| (t["step"].as_str().unwrap().to_owned(), t["id"].as_i64().unwrap()))
+                .collect::<Vec<_>>()
+        }
+    };
+
+    assert_eq!(t.upload(&admin, crate::support::leave_model()).await.0, 201);
+    let (_, inst) = t
+        .post(
+            "/api/v1/instances",
+            &alice,
+            json!({"model": "leave", "title": "Easter", "data": {"first_day": "2026-03-30", "days": 8}}),
+        )
+        .await;
+    let instance = inst["id"].as_i64().unwrap();
+    let tasks = open_tasks().await;
+    let approve = tasks.iter().find(|(s, _)| s == "approve").unwrap().1;
+    // A role's task is nobody's until claimed: nothing to deliver yet.
+    assert_eq!(t.app.deliver_due().await.unwrap(), 0);
+    let (s, _) = t.post(&format!("/api/v1/tasks/{approve}/claim"), &alice, json!({})).await;
+    assert_eq!(s, 200);
+    assert_eq!(t.app.deliver_due().await.unwrap(), 1);
+    assert_eq!(entry(approve).await.unwrap().title, "Approve — Easter");
+
+    // Completing it removes it; the next steps (hers) appear.
+    let (s, _) =
+        t.post(&format!("/api/v1/tasks/{approve}/complete"), &alice, json!({"data": {"approved": true}})).await;
+    assert_eq!(s, 200);
+    while t.app.deliver_due().await.unwrap() > 0 {}
+    assert!(entry(approve).await.is_none(), "a completed task leaves the calendar");
+    let tasks = open_tasks().await;
+    let prep = tasks.iter().find(|(s, _)| s == "handover_prep").unwrap().1;
+    assert!(tasks.iter().all(|(s, _)| s != "book"), "booking is the hr role's, not hers");
+    assert_eq!(entry(prep).await.unwrap().when, flowcal_calendar::When::Date("2026-03-29".parse().unwrap()));
+
+    // The deadline follows the item it comes from; five changes before delivery make one update with the last value.
+    for day in ["2026-04-06", "2026-04-07", "2026-04-08", "2026-04-09", "2026-04-13"] {
+        let (s, b) = t
+            .call(
+                Method::PATCH,
+                &format!("/api/v1/instances/{instance}/data"),
+                &admin,
+                Some(json!({"data": {"first_day": day}})),
+            )
+            .await;
+        assert_eq!(s, 200, "{b}");
+    }
+    let report = t.app.deliver_due_report().await.unwrap();
+    assert_eq!(report.len(), 1, "one delivery per entry, not one per change");
+    assert_eq!(entry(prep).await.unwrap().when, flowcal_calendar::When::Date("2026-04-12".parse().unwrap()));
+    let prep_export = t.app.store.exports_of(flowcal_domain::UserId(alice_id)).await.unwrap();
+    let prep_export = prep_export.iter().find(|e| e.task_id == Some(prep)).unwrap();
+    assert_eq!((prep_export.state.as_str(), prep_export.sequence), ("synced", 1));
+
+    // Keeping done tasks: the completed step stays, marked done.
+    let (s, _) = t
+        .call(
+            Method::PATCH,
+            "/api/v1/me/settings",
+            &alice,
+            Some(json!({"auto_sync": {"account": account, "keep_done": true}})),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (s, _) = t.post(&format!("/api/v1/tasks/{prep}/complete"), &alice, json!({"data": {}})).await;
+    assert_eq!(s, 200);
+    while t.app.deliver_due().await.unwrap() > 0 {}
+    assert_eq!(entry(prep).await.unwrap().title, "✓ done: Prepare hand-over — Easter");
+    // Turning it on keeps the earlier completed step too.
+    assert_eq!(entry(approve).await.unwrap().title, "✓ done: Approve — Easter");
+
+    // The backfill command's work: nothing changed, so nothing is sent; safe to run twice.
+    for _ in 0..2 {
+        let summary = t.app.export_sync("alice", None, |_, _| {}).await.unwrap();
+        assert_eq!(summary.get("created"), None, "{summary:?}");
+        assert_eq!(summary.get("updated"), None, "{summary:?}");
+    }
+
+    // /metrics tells what is where.
+    let text = t.client.get(format!("{}/metrics", t.base)).send().await.unwrap().text().await.unwrap();
+    assert!(text.contains("flowcal_exports{state=\"synced\",kind=\"caldav\"} 2"), "{text}");
+    assert!(text.contains("flowcal_deliveries_total{outcome=\"created\",kind=\"caldav\"}"), "{text}");
+    assert!(text.contains("flowcal_exports_oldest_pending_seconds 0"), "{text}");
+
+    // Auto-sync off: its entries leave the calendar.
+    let (s, me) = t.call(Method::PATCH, "/api/v1/me/settings", &alice, Some(json!({"auto_sync": null}))).await;
+    assert_eq!((s, me["auto_sync"].is_null()), (200, true));
+    while t.app.deliver_due().await.unwrap() > 0 {}
+    assert!(entry(prep).await.is_none() && entry(approve).await.is_none());
+}
