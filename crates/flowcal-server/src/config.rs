@@ -55,11 +55,14 @@ pub struct DeliveryConfig {
     pub backoff_seconds: u64,
     /// The longest delay between attempts, in seconds.
     pub max_backoff_seconds: u64,
+    /// How long a worker may hold claimed exports, in seconds; a worker that
+    /// died gives them up when this runs out.
+    pub lease_seconds: u64,
 }
 
 impl Default for DeliveryConfig {
     fn default() -> Self {
-        DeliveryConfig { workers: 1, attempts: 8, backoff_seconds: 30, max_backoff_seconds: 3600 }
+        DeliveryConfig { workers: 1, attempts: 8, backoff_seconds: 30, max_backoff_seconds: 3600, lease_seconds: 120 }
     }
 }
 
@@ -196,8 +199,8 @@ impl Config {
             settings::check_provider(name, p)?;
         }
         settings::check_caldav(&self.caldav).map_err(|e| format!("caldav: {e}"))?;
-        if self.delivery.attempts == 0 || self.delivery.backoff_seconds == 0 {
-            return Err("delivery.attempts and delivery.backoff_seconds must be above zero".into());
+        if self.delivery.attempts == 0 || self.delivery.backoff_seconds == 0 || self.delivery.lease_seconds == 0 {
+            return Err("delivery.attempts, backoff_seconds and lease_seconds must be above zero".into());
         }
         Ok(())
     }

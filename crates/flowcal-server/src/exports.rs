@@ -18,8 +18,6 @@ use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How long a worker may hold a claimed export.
-const LEASE: SignedDuration = SignedDuration::from_secs(120);
 /// Exports a worker claims at once.
 const BATCH: i64 = 20;
 
@@ -171,11 +169,27 @@ impl App {
         let mut summary = std::collections::BTreeMap::new();
         let mut done = 0;
         progress(0, total);
+        // How long to wait for exports held by others (a dead worker's lease).
+        let patience = Duration::from_secs(self.config.delivery.lease_seconds + 5);
+        let mut last_progress = std::time::Instant::now();
         loop {
             let report = self.deliver_due_report().await?;
             if report.is_empty() {
-                break;
+                // Exports another process claimed (and may have died with) come
+                // back when its lease runs out: wait for them.
+                let due = self
+                    .store
+                    .exports_of(user.id)
+                    .await?
+                    .iter()
+                    .any(|e| e.state == "pending" && e.not_before <= self.now());
+                if !due || last_progress.elapsed() > patience {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                continue;
             }
+            last_progress = std::time::Instant::now();
             for (e, what) in report {
                 if e.user_id == user.id {
                     *summary.entry(what.as_str()).or_insert(0) += 1;
@@ -195,7 +209,8 @@ impl App {
     /// One worker pass, with what happened to each export.
     pub async fn deliver_due_report(&self) -> AppResult<Vec<(ExportRecord, Delivered)>> {
         let now = self.now();
-        let until = now.checked_add(LEASE).map_err(|e| AppError::Internal(e.into()))?;
+        let lease = SignedDuration::from_secs(i64::try_from(self.config.delivery.lease_seconds).unwrap_or(120));
+        let until = now.checked_add(lease).map_err(|e| AppError::Internal(e.into()))?;
         let claimed = self.store.claim_exports(&self.worker_id, now, until, BATCH).await?;
         let mut report = Vec::with_capacity(claimed.len());
         for e in claimed {

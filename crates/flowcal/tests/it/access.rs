@@ -1366,3 +1366,118 @@ async fn auto_sync_follows_the_workflow(db: TestDb) {
     while t.app.deliver_due().await.unwrap() > 0 {}
     assert!(entry(prep).await.is_none() && entry(approve).await.is_none());
 }
+
+// ---- a backfill killed with SIGKILL, three times ---------------------------------------------
+
+const DUE_MODEL: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:flowcal="https://flowcal.dev/schema/1"
+                  id="d" targetNamespace="https://flowcal.dev/test">
+  <bpmn:process id="due" name="Due" isExecutable="true">
+    <bpmn:startEvent id="s"/>
+    <bpmn:userTask id="t" name="Check" flowcal:assignee="starter" flowcal:deadline="P2D"/>
+    <bpmn:endEvent id="e"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="t"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="t" targetRef="e"/>
+  </bpmn:process>
+</bpmn:definitions>"#;
+
+/// How many events the calendar collection at `url` holds.
+async fn events_in(url: &str) -> usize {
+    let r = Client::new()
+        .request(Method::from_bytes(b"PROPFIND").unwrap(), url)
+        .basic_auth("alice", Some("app-password-1"))
+        .header("Depth", "1")
+        .header("Content-Type", "application/xml")
+        .body(r#"<?xml version="1.0"?><propfind xmlns="DAV:"><prop><getetag/></prop></propfind>"#)
+        .send()
+        .await
+        .unwrap();
+    r.text().await.unwrap().matches(".ics</").count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backfill_killed_three_times_leaves_every_event_once() {
+    use flowcal_server::app::SystemClock;
+    let Some(radicale) = Radicale::start().await else { return };
+    let port = radicale.port;
+    let dir = tempfile::tempdir().unwrap();
+    let config_text = format!(
+        "data_dir = \"{}\"\ntime_zone = \"Europe/Berlin\"\nlog = \"warn\"\n[caldav]\nallowed_hosts = [\"127.0.0.1:{port}\"]\n\
+         [delivery]\nworkers = 0\nlease_seconds = 2\n",
+        dir.path().join("data").display()
+    );
+    let config_file = dir.path().join("flowcal.toml");
+    std::fs::write(&config_file, &config_text).unwrap();
+    let config = flowcal_server::config::Config::from_parts(&config_text, "test", &[]).unwrap();
+
+    // 500 open tasks with deadlines, each on its own instance.
+    let (account, calendar) = {
+        let app = flowcal_server::build(config, Arc::new(SystemClock)).await.unwrap();
+        let user = app.add_user("alice", false, &[], Some("password-123")).await.unwrap();
+        let p = flowcal_server::app::Principal { user, roles: vec![] };
+        let user = app.update_settings(&p, None, Some(true), None).await.unwrap();
+        let p = flowcal_server::app::Principal { user, roles: vec![] };
+        let url = format!("http://127.0.0.1:{port}/");
+        let (acc, _) = app.connect_caldav(&p, &url, "alice", "app-password-1").await.unwrap();
+        let acc = app.choose_calendar(&p, acc.id, "own").await.unwrap();
+        app.import_model(None, DUE_MODEL.as_bytes()).await.unwrap();
+        for i in 0..500 {
+            app.start_instance(&p, "due", &format!("Case {i}"), &serde_json::Map::new()).await.unwrap();
+        }
+        app.store.close();
+        (acc.id, acc.calendar.unwrap())
+    };
+    assert_eq!(events_in(&calendar).await, 0);
+
+    let run = || {
+        Command::new(env!("CARGO_BIN_EXE_flowcal"))
+            .args(["export", "sync", "--user", "alice", "--account", &account.to_string()])
+            .env("FLOWCAL_CONFIG", &config_file)
+            .env_remove("FLOWCAL_DATABASE_URL")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    // Killed (SIGKILL) three times while it delivers; started again each time.
+    for round in 1..=3 {
+        let mut child = run();
+        let goal = round * 100;
+        for _ in 0..600 {
+            if events_in(&calendar).await >= goal || child.try_wait().unwrap().is_some() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let n = events_in(&calendar).await;
+        assert!(n < 500, "round {round}: the kill came after everything was delivered ({n})");
+    }
+    // The last run finishes; a repeat finds nothing to do.
+    let out = run().wait_with_output().unwrap();
+    assert!(out.status.success());
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(said.contains("failed 0"), "{said}");
+    let out = run().wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(said.starts_with("created 0, updated 0,"), "{said}");
+
+    // Exactly 500 events, each once, with the right content.
+    assert_eq!(events_in(&calendar).await, 500);
+    let all = Client::new()
+        .get(&calendar)
+        .basic_auth("alice", Some("app-password-1"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+        .replace("\r\n ", "");
+    let uids: std::collections::HashSet<&str> = all.lines().filter(|l| l.starts_with("UID:")).collect();
+    assert_eq!(uids.len(), 500);
+    for i in [0, 137, 499] {
+        assert!(all.contains(&format!("SUMMARY:Check — Case {i}\r")), "Case {i}");
+    }
+}
