@@ -123,7 +123,7 @@ impl Oidc {
     }
 
     /// RFC 7009 revocation, as the user revoking flowcal's access at the provider.
-    async fn revoke(&self, token: &str) {
+    pub(crate) async fn revoke(&self, token: &str) {
         let r = Client::new()
             .post(format!("{}/token/revocation", self.issuer))
             .basic_auth("flowcal", Some(CLIENT_SECRET))
@@ -1480,4 +1480,81 @@ async fn a_backfill_killed_three_times_leaves_every_event_once() {
     for i in [0, 137, 499] {
         assert!(all.contains(&format!("SUMMARY:Check — Case {i}\r")), "Case {i}");
     }
+}
+
+// ---- a grant revoked while entries are on their way ------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exports_wait_through_a_revoked_grant_and_go_out_after_reconnecting() {
+    let t = app_now(TestDb::sqlite()).await;
+    let callback = format!("{}/oauth/callback", t.base);
+    let Some(peer) = Oidc::start(&callback, json!({})) else { return };
+    let peer = Arc::new(peer);
+    let google = crate::google_double::Double::start(peer.clone()).await;
+    let admin = t.user("root", true, &[]).await;
+    let alice = t.user("alice", false, &[]).await;
+    put_provider(
+        &t,
+        &admin,
+        "g",
+        json!({"kind": "google", "client_id": "flowcal", "client_secret": CLIENT_SECRET,
+               "issuer": peer.issuer, "authorization_endpoint": format!("{}/auth", peer.issuer),
+               "token_endpoint": format!("{}/token", peer.issuer), "jwks_uri": format!("{}/jwks", peer.issuer),
+               "revocation_endpoint": format!("{}/token/revocation", peer.issuer),
+               "token_auth": "client_secret_basic", "scopes": ["openid", "email", "calendar"],
+               "api_base_url": google.base}),
+    )
+    .await;
+    let browser = Browser::new();
+    browser.login(&t, "alice").await;
+    browser.api(&t, Method::PATCH, "/api/v1/me/settings", json!({"calendar_export": true})).await;
+    let back = browser.start_connect(&t, "g", "alice@example.com").await;
+    assert_eq!(browser.visit(&back).await.0, 200);
+    let account = accounts(&t, &alice).await[0]["id"].as_i64().unwrap();
+    let (s, b) = t
+        .call(
+            Method::PATCH,
+            "/api/v1/me/settings",
+            &alice,
+            Some(json!({"auto_sync": {"account": account, "calendar": "own"}})),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let calendar = t.app.store.account(account).await.unwrap().unwrap().calendar.unwrap();
+    assert_eq!(t.upload(&admin, DUE_MODEL).await.0, 201);
+    let start = |n: usize| {
+        let (t, alice) = (&t, alice.clone());
+        async move {
+            for i in 0..n {
+                let (s, b) =
+                    t.post("/api/v1/instances", &alice, json!({"model": "due", "title": format!("Case {i}")})).await;
+                assert_eq!(s, 201, "{b}");
+            }
+        }
+    };
+    start(5).await;
+    assert_eq!(t.app.deliver_due().await.unwrap(), 5);
+    assert_eq!(google.events(&calendar).len(), 5);
+
+    // The user revokes flowcal's access at the provider; the access token then expires.
+    let (_, creds) = stored_credentials(&t, account).await;
+    peer.revoke(creds["refresh_token"].as_str().unwrap()).await;
+    t.clock.set(jiff::Timestamp::now() + jiff::SignedDuration::from_secs(2 * 3600));
+    start(3).await;
+    assert_eq!(t.app.deliver_due().await.unwrap(), 3);
+    assert_eq!(accounts(&t, &alice).await[0]["status"], "reconnect_required");
+    let (_, list) = t.get("/api/v1/exports", &alice).await;
+    let waiting = list["exports"].as_array().unwrap().iter().filter(|e| e["state"] == "waiting").count();
+    assert_eq!(waiting, 3, "{list}");
+    assert_eq!(t.app.deliver_due().await.unwrap(), 0, "nothing goes out while the account needs reconnecting");
+
+    // Reconnected: every waiting export is delivered, none twice.
+    t.clock.set(jiff::Timestamp::now());
+    let back = browser.start_connect(&t, "g", "alice@example.com").await;
+    assert_eq!(browser.visit(&back).await.0, 200);
+    assert_eq!(t.app.deliver_due().await.unwrap(), 3);
+    assert_eq!(google.events(&calendar).len(), 8);
+    let (_, list) = t.get("/api/v1/exports", &alice).await;
+    assert!(list["exports"].as_array().unwrap().iter().all(|e| e["state"] == "synced"), "{list}");
+    assert!(google.take_violations().is_empty());
 }
