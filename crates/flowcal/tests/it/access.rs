@@ -1558,3 +1558,97 @@ async fn exports_wait_through_a_revoked_grant_and_go_out_after_reconnecting() {
     assert!(list["exports"].as_array().unwrap().iter().all(|e| e["state"] == "synced"), "{list}");
     assert!(google.take_violations().is_empty());
 }
+
+// ---- two worker processes share the outbox ---------------------------------------------------
+
+crate::on_both_backends!(two_worker_processes_deliver_each_export_once);
+
+async fn two_worker_processes_deliver_each_export_once(db: TestDb) {
+    let t = app_now(db).await;
+    let callback = format!("{}/oauth/callback", t.base);
+    let Some(peer) = Oidc::start(&callback, json!({})) else { return };
+    let peer = Arc::new(peer);
+    let google = crate::google_double::Double::start(peer.clone()).await;
+    let admin = t.user("root", true, &[]).await;
+    let alice = t.user("alice", false, &[]).await;
+    put_provider(
+        &t,
+        &admin,
+        "g",
+        json!({"kind": "google", "client_id": "flowcal", "client_secret": CLIENT_SECRET,
+               "issuer": peer.issuer, "authorization_endpoint": format!("{}/auth", peer.issuer),
+               "token_endpoint": format!("{}/token", peer.issuer), "jwks_uri": format!("{}/jwks", peer.issuer),
+               "token_auth": "client_secret_basic", "scopes": ["openid", "email", "calendar"],
+               "api_base_url": google.base}),
+    )
+    .await;
+    let browser = Browser::new();
+    browser.login(&t, "alice").await;
+    browser.api(&t, Method::PATCH, "/api/v1/me/settings", json!({"calendar_export": true})).await;
+    let back = browser.start_connect(&t, "g", "alice@example.com").await;
+    assert_eq!(browser.visit(&back).await.0, 200);
+    let account = accounts(&t, &alice).await[0]["id"].as_i64().unwrap();
+    let (s, _) = t
+        .call(
+            Method::PATCH,
+            "/api/v1/me/settings",
+            &alice,
+            Some(json!({"auto_sync": {"account": account, "calendar": "own"}})),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let calendar = t.app.store.account(account).await.unwrap().unwrap().calendar.unwrap();
+    t.app.import_model(None, DUE_MODEL.as_bytes()).await.unwrap();
+    let p = t.app.principal_by_token(&alice).await.unwrap().unwrap();
+    for i in 0..1000 {
+        t.app.start_instance(&p, "due", &format!("Case {i}"), &serde_json::Map::new()).await.unwrap();
+    }
+
+    // Two `flowcal worker` processes on the same database.
+    let dir = tempfile::tempdir().unwrap();
+    let config_file = dir.path().join("flowcal.toml");
+    let c = &t.app.config;
+    std::fs::write(
+        &config_file,
+        format!(
+            "data_dir = \"{}\"\ndatabase_url = \"{}\"\nsecret_key_file = \"{}\"\npublic_url = \"{}\"\nlog = \"warn\"\n",
+            dir.path().display(),
+            c.database_url,
+            c.secret_key_file.display(),
+            c.public_url
+        ),
+    )
+    .unwrap();
+    let mut workers: Vec<Child> = (0..2)
+        .map(|_| {
+            Command::new(env!("CARGO_BIN_EXE_flowcal"))
+                .arg("worker")
+                .env("FLOWCAL_CONFIG", &config_file)
+                .env_remove("FLOWCAL_DATABASE_URL")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let user = flowcal_domain::UserId(p.user.id.0);
+    let mut synced = 0;
+    for _ in 0..1200 {
+        synced = t.app.store.exports_of(user).await.unwrap().iter().filter(|e| e.state == "synced").count();
+        if synced == 1000 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    for w in &mut workers {
+        let _ = w.kill();
+        let _ = w.wait();
+    }
+    assert_eq!(synced, 1000);
+    // Each export went out once: 1,000 inserts, no second attempt at any.
+    let inserts =
+        google.log().iter().filter(|l| l.starts_with("POST /calendar/v3/calendars/") && l.contains("/events ")).count();
+    assert_eq!(inserts, 1000, "one insert per export");
+    assert_eq!(google.events(&calendar).len(), 1000);
+    assert!(google.take_violations().is_empty());
+}
