@@ -1652,3 +1652,68 @@ async fn two_worker_processes_deliver_each_export_once(db: TestDb) {
     assert_eq!(google.events(&calendar).len(), 1000);
     assert!(google.take_violations().is_empty());
 }
+
+// ---- Radicale down for a minute under a running worker ----------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_rides_out_a_minute_long_calendar_outage() {
+    use flowcal_server::app::SystemClock;
+    let Some(mut radicale) = Radicale::start().await else { return };
+    let port = radicale.port;
+    let dir = tempfile::tempdir().unwrap();
+    let config_text = format!(
+        "data_dir = \"{}\"\ntime_zone = \"Europe/Berlin\"\nlog = \"warn\"\n[caldav]\nallowed_hosts = [\"127.0.0.1:{port}\"]\n\
+         [delivery]\nworkers = 0\nattempts = 8\nbackoff_seconds = 2\nmax_backoff_seconds = 20\nlease_seconds = 5\n",
+        dir.path().join("data").display()
+    );
+    let config_file = dir.path().join("flowcal.toml");
+    std::fs::write(&config_file, &config_text).unwrap();
+    let config = flowcal_server::config::Config::from_parts(&config_text, "test", &[]).unwrap();
+    let app = flowcal_server::build(config, Arc::new(SystemClock)).await.unwrap();
+    let user = app.add_user("alice", false, &[], Some("password-123")).await.unwrap();
+    let p = flowcal_server::app::Principal { user, roles: vec![] };
+    let user = app.update_settings(&p, None, Some(true), None).await.unwrap();
+    let p = flowcal_server::app::Principal { user, roles: vec![] };
+    let (acc, _) =
+        app.connect_caldav(&p, &format!("http://127.0.0.1:{port}/"), "alice", "app-password-1").await.unwrap();
+    let calendar = app.choose_calendar(&p, acc.id, "own").await.unwrap().calendar.unwrap();
+    app.import_model(None, DUE_MODEL.as_bytes()).await.unwrap();
+    for i in 0..300 {
+        app.start_instance(&p, "due", &format!("Case {i}"), &serde_json::Map::new()).await.unwrap();
+    }
+
+    let mut worker = Command::new(env!("CARGO_BIN_EXE_flowcal"))
+        .arg("worker")
+        .env("FLOWCAL_CONFIG", &config_file)
+        .env_remove("FLOWCAL_DATABASE_URL")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    app.set_auto_sync(&p, Some((acc.id, None, false))).await.unwrap();
+    for _ in 0..600 {
+        if events_in(&calendar).await >= 100 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    radicale.stop();
+    tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+    let during: Vec<_> = app.store.exports_of(p.user.id).await.unwrap();
+    let retried = during.iter().filter(|e| e.state == "pending" && e.attempts > 0).count();
+    assert!(retried > 0, "the outage made deliveries retry");
+    assert!(during.iter().all(|e| e.state != "failed"), "eight attempts outlast a minute with these delays");
+    radicale.restart().await;
+    let mut synced = 0;
+    for _ in 0..1200 {
+        synced = app.store.exports_of(p.user.id).await.unwrap().iter().filter(|e| e.state == "synced").count();
+        if synced == 300 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let _ = worker.kill();
+    let _ = worker.wait();
+    assert_eq!(synced, 300, "everything arrived after the outage");
+    assert_eq!(events_in(&calendar).await, 300, "each once");
+}
