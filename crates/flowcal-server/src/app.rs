@@ -269,6 +269,11 @@ impl App {
         }
         let reminder = reminder_minutes.map(|m| m.map(i64::from));
         self.store.update_settings(p.user.id, time_zone, calendar_export, reminder).await?;
+        if calendar_export.is_some_and(|on| on != p.user.calendar_export) {
+            // Auto-synced entries follow the switch at once.
+            self.store.sync_user_exports(p.user.id, self.now()).await?;
+            self.delivery_wake.notify_one();
+        }
         self.store.user(p.user.id).await?.ok_or_else(|| AppError::NotFound("user".into()))
     }
 

@@ -98,6 +98,9 @@ impl App {
     /// Sends a failed export again.
     pub async fn retry_export(&self, p: &Principal, id: i64) -> AppResult<ExportRecord> {
         let e = self.export_record(p, id).await?;
+        if e.user_id != p.user.id {
+            return Err(AppError::Forbidden("only the export's owner may retry it".into()));
+        }
         if e.state != "failed" {
             return Err(AppError::Conflict(format!("export {id} is {}, not failed", e.state)));
         }
@@ -173,29 +176,41 @@ impl App {
         let patience = Duration::from_secs(self.config.delivery.lease_seconds + 5);
         let mut last_progress = std::time::Instant::now();
         loop {
-            let report = self.deliver_due_report().await?;
-            if report.is_empty() {
-                // Exports another process claimed (and may have died with) come
-                // back when its lease runs out: wait for them.
-                let due = self
-                    .store
-                    .exports_of(user.id)
-                    .await?
-                    .iter()
-                    .any(|e| e.state == "pending" && e.not_before <= self.now());
-                if !due || last_progress.elapsed() > patience {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(250)).await;
-                continue;
-            }
-            last_progress = std::time::Instant::now();
-            for (e, what) in report {
+            let report = self.deliver_due_report(&self.worker_id).await?;
+            let mine = report.iter().filter(|(e, _)| e.user_id == user.id).count();
+            for (e, what) in &report {
                 if e.user_id == user.id {
                     *summary.entry(what.as_str()).or_insert(0) += 1;
                     done += 1;
                     progress(done.min(total), total);
                 }
+            }
+            if mine > 0 {
+                last_progress = std::time::Instant::now();
+            }
+            // Done when none of this user's exports on an active account is due
+            // (others' exports are delivered on the way, but not waited for).
+            let now = self.now();
+            let mut due = false;
+            for e in self.store.exports_of(user.id).await? {
+                if e.state == "pending" && e.not_before <= now {
+                    let active = self
+                        .store
+                        .account(e.account_id)
+                        .await?
+                        .is_some_and(|a| a.status == flowcal_store::AccountStatus::Active);
+                    if active {
+                        due = true;
+                        break;
+                    }
+                }
+            }
+            if !due || last_progress.elapsed() > patience {
+                break;
+            }
+            if report.is_empty() {
+                // Held by another worker (perhaps a dead one, until its lease runs out).
+                tokio::time::sleep(Duration::from_millis(250)).await;
             }
         }
         Ok(summary)
@@ -203,21 +218,27 @@ impl App {
 
     /// One worker pass: claims due exports and delivers them; returns how many.
     pub async fn deliver_due(&self) -> AppResult<usize> {
-        Ok(self.deliver_due_report().await?.len())
+        Ok(self.deliver_due_report(&self.worker_id).await?.len())
     }
 
-    /// One worker pass, with what happened to each export.
-    pub async fn deliver_due_report(&self) -> AppResult<Vec<(ExportRecord, Delivered)>> {
-        let now = self.now();
+    /// One pass of the worker named `owner`, with what happened to each export.
+    pub async fn deliver_due_report(&self, owner: &str) -> AppResult<Vec<(ExportRecord, Delivered)>> {
         let lease = SignedDuration::from_secs(i64::try_from(self.config.delivery.lease_seconds).unwrap_or(120));
-        let until = now.checked_add(lease).map_err(|e| AppError::Internal(e.into()))?;
-        let claimed = self.store.claim_exports(&self.worker_id, now, until, BATCH).await?;
+        let lease_from = |now: Timestamp| now.checked_add(lease).map_err(|e| AppError::Internal(e.into()));
+        let now = self.now();
+        let claimed = self.store.claim_exports(owner, now, lease_from(now)?, BATCH).await?;
         let mut report = Vec::with_capacity(claimed.len());
         for e in claimed {
+            // The batch is delivered one by one: each export's own lease is
+            // checked (still ours, unchanged) and extended before its call.
+            let now = self.now();
+            if !self.store.renew_claim(e.id, owner, e.version, now, lease_from(now)?).await? {
+                continue;
+            }
             let outcome = self.deliver(&e).await;
             let what = Delivered::of(&e, &outcome);
             self.count(&e, what).await;
-            if !self.store.finish_export(e.id, &self.worker_id, e.version, outcome, self.now()).await? {
+            if !self.store.finish_export(e.id, owner, e.version, outcome, self.now()).await? {
                 tracing::warn!(export = e.id, "the lease ran out before the delivery was recorded");
             }
             report.push((e, what));
@@ -263,8 +284,10 @@ impl App {
     /// every second for retries that came due.
     pub async fn run_delivery(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()>) {
         tokio::pin!(shutdown);
+        // Each loop is a worker of its own: leases name it.
+        let owner = crate::secrets::new_token("w");
         loop {
-            let idle = match self.deliver_due().await {
+            let idle = match self.deliver_due_report(&owner).await.map(|r| r.len()) {
                 Ok(0) => true,
                 Ok(_) => false,
                 Err(e) => {
@@ -291,7 +314,7 @@ impl App {
         };
         let p = match self.principal_of(e).await {
             Ok(p) => p,
-            Err(err) => return failed(e.attempts, err.to_string()),
+            Err(err) => return self.classify_app(e, err),
         };
         // The calendar: the account's chosen one, or flowcal's own (created now).
         let calendar = match (&e.calendar, &acc.calendar) {
@@ -314,9 +337,17 @@ impl App {
                 Err(f) => self.classify(e, f),
             };
         }
+        // The administrator's policy and the user's switch hold at delivery too.
+        let allowed = match self.connectivity().await {
+            Ok(c) => self.export_allowed(&c, &p),
+            Err(err) => return self.classify_app(e, err),
+        };
+        if let Err(err) = allowed {
+            return failed(e.attempts + 1, err.to_string());
+        }
         let entry = match self.entry_of(&p, e).await {
             Ok(ev) => ev,
-            Err(err) => return failed(e.attempts, err.to_string()),
+            Err(err) => return self.classify_app(e, err),
         };
         let hash = content_hash(&entry);
         if e.content_hash.as_deref() == Some(hash.as_str()) && known.is_some() {

@@ -111,32 +111,21 @@ impl Store {
     pub async fn request_export(&self, n: NewExport, now: Timestamp) -> Result<ExportRecord, StoreError> {
         self.tx(move |c| {
             let now = now.as_millisecond();
-            let existing = c
-                .query_opt(
-                    "SELECT id FROM exports WHERE account_id = $1 AND source = $2",
-                    params![n.account_id, &n.source],
+            // One statement, so two presses at once cannot both insert. The
+            // content hash is forgotten: pressing again always sends the entry
+            // (it may have been deleted at the calendar by hand).
+            let id = c
+                .query_one(
+                    "INSERT INTO exports (user_id, account_id, source, task_id, instance_id, event_key, wanted,
+                                          state, not_before, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, 'present', 'pending', $7, $7, $7)
+                     ON CONFLICT (account_id, source) DO UPDATE SET wanted = 'present', state = 'pending',
+                            version = exports.version + 1, attempts = 0, last_error = NULL, content_hash = NULL,
+                            not_before = $7, updated_at = $7
+                     RETURNING id",
+                    params![n.user_id.0, n.account_id, &n.source, n.task_id, n.instance_id, &n.event_key, now],
                 )?
-                .map(|r| r.int(0))
-                .transpose()?;
-            let id = match existing {
-                Some(id) => {
-                    c.execute(
-                        "UPDATE exports SET wanted = 'present', state = 'pending', version = version + 1,
-                                attempts = 0, last_error = NULL, not_before = $2, updated_at = $2
-                         WHERE id = $1",
-                        params![id, now],
-                    )?;
-                    id
-                }
-                None => c
-                    .query_one(
-                        "INSERT INTO exports (user_id, account_id, source, task_id, instance_id, event_key, wanted,
-                                              state, not_before, created_at, updated_at)
-                         VALUES ($1, $2, $3, $4, $5, $6, 'present', 'pending', $7, $7, $7) RETURNING id",
-                        params![n.user_id.0, n.account_id, &n.source, n.task_id, n.instance_id, &n.event_key, now],
-                    )?
-                    .int(0)?,
-            };
+                .int(0)?;
             by_id(c, id)?.ok_or_else(|| StoreError::Corrupt(format!("export {id} vanished")))
         })
         .await
@@ -222,6 +211,35 @@ impl Store {
         .await
     }
 
+    /// Makes sure `owner` still holds the export, unchanged since it was
+    /// claimed, and extends the lease for its delivery; false (and the lease
+    /// given back) when not: the export is delivered by a later claim.
+    pub async fn renew_claim(
+        &self,
+        id: i64,
+        owner: &str,
+        version: i64,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let owner = owner.to_owned();
+        self.tx(move |c| {
+            let n = c.execute(
+                "UPDATE exports SET lease_until = $4
+                 WHERE id = $1 AND lease_owner = $2 AND version = $3 AND lease_until >= $5",
+                params![id, &owner, version, until.as_millisecond(), now.as_millisecond()],
+            )?;
+            if n == 0 {
+                c.execute(
+                    "UPDATE exports SET lease_owner = NULL, lease_until = NULL WHERE id = $1 AND lease_owner = $2",
+                    params![id, owner],
+                )?;
+            }
+            Ok(n == 1)
+        })
+        .await
+    }
+
     /// Records how a delivery of `version` ended and gives the lease back;
     /// false when the lease was no longer `owner`'s (nothing recorded). A
     /// change made meanwhile keeps the export pending for its next delivery.
@@ -251,21 +269,29 @@ impl Store {
                      WHERE id = $1 AND lease_owner = $2",
                     params![id, owner, version, now],
                 )?,
+                // A change made meanwhile goes out at once, with fresh attempts.
+                // A failed call may have reached the calendar: the next one sends
+                // whatever the content (the hash is forgotten).
                 ExportOutcome::Retry { attempts, not_before, error } => c.execute(
-                    "UPDATE exports SET state = 'pending', attempts = $3, not_before = $4, last_error = $5,
-                            lease_owner = NULL, lease_until = NULL, updated_at = $6
+                    "UPDATE exports SET state = 'pending', content_hash = NULL, last_error = $5,
+                            attempts = CASE WHEN version = $3 THEN $4 ELSE 0 END,
+                            not_before = CASE WHEN version = $3 THEN CAST($6 AS BIGINT) ELSE CAST($7 AS BIGINT) END,
+                            lease_owner = NULL, lease_until = NULL, updated_at = $7
                      WHERE id = $1 AND lease_owner = $2",
-                    params![id, owner, attempts, not_before.as_millisecond(), error, now],
+                    params![id, owner, version, attempts, error, not_before.as_millisecond(), now],
                 )?,
                 ExportOutcome::Failed { attempts, error } => c.execute(
                     "UPDATE exports SET state = CASE WHEN version = $3 THEN 'failed' ELSE 'pending' END,
-                            attempts = $4, last_error = $5, lease_owner = NULL, lease_until = NULL, updated_at = $6
+                            content_hash = NULL, attempts = CASE WHEN version = $3 THEN $4 ELSE 0 END,
+                            last_error = $5, lease_owner = NULL, lease_until = NULL, updated_at = $6
                      WHERE id = $1 AND lease_owner = $2",
                     params![id, owner, version, attempts, error, now],
                 )?,
+                // Waiting for a reconnect, unless the account was reconnected meanwhile.
                 ExportOutcome::Waiting { error } => c.execute(
-                    "UPDATE exports SET state = 'waiting', last_error = $3, lease_owner = NULL, lease_until = NULL,
-                            updated_at = $4
+                    "UPDATE exports SET last_error = $3, lease_owner = NULL, lease_until = NULL, updated_at = $4,
+                            state = CASE WHEN (SELECT a.status FROM calendar_accounts a WHERE a.id = exports.account_id)
+                                              = 'active' THEN 'pending' ELSE 'waiting' END
                      WHERE id = $1 AND lease_owner = $2",
                     params![id, owner, error, now],
                 )?,
@@ -338,8 +364,15 @@ impl Store {
 /// Brings the auto-synced exports of every task of an instance in line, in
 /// the transaction that changed it.
 pub(crate) fn sync_instance(c: &mut dyn Conn, instance: i64, now: i64) -> Result<(), StoreError> {
+    // Open tasks, and those with an auto-synced entry: a done or cancelled
+    // task without one needs nothing. In id order, like every other sync.
     let tasks: Vec<i64> = c
-        .query("SELECT id FROM tasks WHERE instance_id = $1", params![instance])?
+        .query(
+            "SELECT id FROM tasks WHERE instance_id = $1
+               AND (state = 'open' OR id IN (SELECT task_id FROM exports WHERE instance_id = $1 AND auto = 1))
+             ORDER BY id",
+            params![instance],
+        )?
         .iter()
         .map(|r| Ok(r.int(0)?))
         .collect::<Result<_, StoreError>>()?;
@@ -409,39 +442,44 @@ fn sync_task(c: &mut dyn Conn, task: i64, now: i64) -> Result<(), StoreError> {
     let mut found = false;
     for r in &existing {
         let (id, user, account, wanted) = (r.int(0)?, r.int(1)?, r.int(2)?, r.text(3)?);
+        // A pending export keeps its attempts and backoff; a waiting one keeps
+        // waiting for the reconnect; others go out again.
+        let (state_sql, sched_sql) = (
+            "CASE WHEN state = 'waiting' THEN 'waiting' ELSE 'pending' END",
+            "attempts = CASE WHEN state = 'pending' THEN attempts ELSE 0 END,
+             not_before = CASE WHEN state = 'pending' AND not_before > $2 THEN not_before ELSE $2 END",
+        );
         if desired == Some((user, account)) {
             found = true;
             c.execute(
-                "UPDATE exports SET wanted = 'present', state = 'pending', version = version + 1, attempts = 0,
-                        last_error = NULL, not_before = $2, updated_at = $2
-                 WHERE id = $1 AND state <> 'waiting'",
+                &format!(
+                    "UPDATE exports SET wanted = 'present', state = {state_sql}, version = version + 1, {sched_sql},
+                            updated_at = $2
+                     WHERE id = $1"
+                ),
                 params![id, now],
             )?;
         } else if wanted == "present" {
             c.execute(
-                "UPDATE exports SET wanted = 'absent', state = 'pending', version = version + 1, attempts = 0,
-                        last_error = NULL, not_before = $2, updated_at = $2
-                 WHERE id = $1",
+                &format!(
+                    "UPDATE exports SET wanted = 'absent', state = {state_sql}, version = version + 1, {sched_sql},
+                            updated_at = $2
+                     WHERE id = $1"
+                ),
                 params![id, now],
             )?;
         }
     }
     if let (Some((user, account)), false) = (desired, found) {
-        // A button export of the same source and account becomes auto-synced.
-        let n = c.execute(
-            "UPDATE exports SET auto = 1, wanted = 'present', state = 'pending', version = version + 1, attempts = 0,
-                    last_error = NULL, not_before = $3, updated_at = $3
-             WHERE account_id = $1 AND source = $2",
-            params![account, &source, now],
+        // A button export of the same source and account stays the user's own:
+        // auto-sync leaves it alone (DO NOTHING).
+        c.execute(
+            "INSERT INTO exports (user_id, account_id, source, task_id, instance_id, event_key, auto, wanted,
+                                  state, not_before, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, 1, 'present', 'pending', $7, $7, $7)
+             ON CONFLICT (account_id, source) DO NOTHING",
+            params![user, account, &source, task, instance, event_key(user, &source), now],
         )?;
-        if n == 0 {
-            c.execute(
-                "INSERT INTO exports (user_id, account_id, source, task_id, instance_id, event_key, auto, wanted,
-                                      state, not_before, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, 1, 'present', 'pending', $7, $7, $7)",
-                params![user, account, &source, task, instance, event_key(user, &source), now],
-            )?;
-        }
     }
     Ok(())
 }

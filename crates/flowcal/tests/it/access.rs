@@ -1323,7 +1323,7 @@ async fn auto_sync_follows_the_workflow(db: TestDb) {
             .await;
         assert_eq!(s, 200, "{b}");
     }
-    let report = t.app.deliver_due_report().await.unwrap();
+    let report = t.app.deliver_due_report("test-worker").await.unwrap();
     assert_eq!(report.len(), 1, "one delivery per entry, not one per change");
     assert_eq!(entry(prep).await.unwrap().when, flowcal_calendar::When::Date("2026-04-12".parse().unwrap()));
     let prep_export = t.app.store.exports_of(flowcal_domain::UserId(alice_id)).await.unwrap();

@@ -1,0 +1,148 @@
+//! Benchmark (not a test): the outbox's own cost. N auto-synced deadlines are
+//! delivered through flowcal's whole delivery path (claim with a lease, build
+//! the entry from the task, render iCalendar, PUT through the guarded CalDAV
+//! client, record the result) to a CalDAV double that answers at once, so only
+//! flowcal is measured. SQLite, and PostgreSQL when a URL is given; one worker,
+//! then two (two application instances over the same database, as two
+//! processes would be).
+//!
+//! Run: `scripts/bench-outbox [JOBS]`, or
+//! `cargo bench -p flowcal --bench outbox -- [JOBS]` with `FLOWCAL_BENCH_DATABASE_URL` set by hand.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::StatusCode;
+use axum::response::Response;
+use flowcal_server::app::{App, Principal, SystemClock};
+use flowcal_server::config::Config;
+use serde_json::Map;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+const MODEL: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:flowcal="https://flowcal.dev/schema/1"
+                  id="d" targetNamespace="https://flowcal.dev/bench">
+  <bpmn:process id="due" name="Due" isExecutable="true">
+    <bpmn:startEvent id="s"/>
+    <bpmn:userTask id="t" name="Check" flowcal:assignee="starter" flowcal:deadline="P2D"/>
+    <bpmn:endEvent id="e"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="t"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="t" targetRef="e"/>
+  </bpmn:process>
+</bpmn:definitions>"#;
+
+const MULTISTATUS: &str = r#"<?xml version="1.0"?>
+<d:multistatus xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:response><d:href>HREF</d:href>
+<d:propstat><d:prop><d:current-user-principal><d:href>/u/</d:href></d:current-user-principal>
+<c:calendar-home-set><d:href>/u/</d:href></c:calendar-home-set>
+<d:resourcetype><d:collection/><c:calendar/></d:resourcetype><d:displayname>flowcal</d:displayname>
+<c:supported-calendar-component-set><c:comp name="VEVENT"/></c:supported-calendar-component-set>
+</d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response></d:multistatus>"#;
+
+/// A CalDAV server that stores nothing and answers at once.
+async fn double() -> (u16, Arc<AtomicUsize>) {
+    let puts = Arc::new(AtomicUsize::new(0));
+    let counter = puts.clone();
+    let app = axum::Router::new().fallback(move |req: Request| {
+        let counter = counter.clone();
+        async move {
+            let path = req.uri().path().to_owned();
+            match req.method().as_str() {
+                "PROPFIND" => Response::builder()
+                    .status(StatusCode::MULTI_STATUS)
+                    .header("content-type", "application/xml; charset=utf-8")
+                    .body(Body::from(MULTISTATUS.replace("HREF", &path)))
+                    .unwrap(),
+                "PUT" => {
+                    counter.fetch_add(1, Ordering::Relaxed);
+                    Response::builder().status(StatusCode::CREATED).header("etag", "\"1\"").body(Body::empty()).unwrap()
+                }
+                _ => Response::builder().status(StatusCode::OK).body(Body::empty()).unwrap(),
+            }
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (port, puts)
+}
+
+async fn app(url: &str, data: &Path, port: u16) -> Arc<App> {
+    let toml = format!(
+        "data_dir = \"{}\"\ndatabase_url = \"{url}\"\nlog = \"warn\"\n[caldav]\nallowed_hosts = [\"127.0.0.1:{port}\"]\n\
+         [delivery]\nworkers = 0\n",
+        data.display()
+    );
+    let config = Config::from_parts(&toml, "bench", &[]).unwrap();
+    flowcal_server::build(config, Arc::new(SystemClock)).await.unwrap()
+}
+
+/// Creates `jobs` open tasks with deadlines for a new user, turns auto-sync
+/// on (which writes the jobs), then delivers them with `workers` applications.
+async fn measure(label: &str, apps: &[Arc<App>], port: u16, puts: &AtomicUsize, jobs: usize) -> f64 {
+    let app = &apps[0];
+    let login = format!("bench{}", rand_suffix());
+    let user = app.add_user(&login, false, &[], None).await.unwrap();
+    let p = Principal { user, roles: vec![] };
+    let user = app.update_settings(&p, None, Some(true), None).await.unwrap();
+    let p = Principal { user, roles: vec![] };
+    let (acc, _) = app.connect_caldav(&p, &format!("http://127.0.0.1:{port}/"), "bench", "secret").await.unwrap();
+    app.choose_calendar(&p, acc.id, "own").await.unwrap();
+    if app.latest_model("due").await.is_err() {
+        app.import_model(None, MODEL.as_bytes()).await.unwrap();
+    }
+    let empty = Map::new();
+    for i in 0..jobs {
+        app.start_instance(&p, "due", &format!("Case {i}"), &empty).await.unwrap();
+    }
+    let queued = Instant::now();
+    app.set_auto_sync(&p, Some((acc.id, None, false))).await.unwrap();
+    let enqueue = queued.elapsed().as_secs_f64();
+    let before = puts.load(Ordering::Relaxed);
+    let started = Instant::now();
+    let handles: Vec<_> = apps
+        .iter()
+        .map(|a| {
+            let a = a.clone();
+            tokio::spawn(async move { while a.deliver_due().await.unwrap() > 0 {} })
+        })
+        .collect();
+    for h in handles {
+        h.await.unwrap();
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let delivered = puts.load(Ordering::Relaxed) - before;
+    assert_eq!(delivered, jobs, "every job delivered once");
+    let rate = jobs as f64 / secs;
+    println!("{label:<36} {jobs:>6} jobs  {secs:>7.2} s  {rate:>8.0} jobs/s  (writing the jobs: {:.2} s)", enqueue);
+    rate
+}
+
+fn rand_suffix() -> u64 {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64 % 1_000_000_007
+}
+
+#[tokio::main]
+async fn main() {
+    let jobs = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(2000);
+    println!("auto-synced deadlines delivered to a CalDAV double that answers at once");
+    let (port, puts) = double().await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+    let a = app(&url, dir.path(), port).await;
+    let b = app(&url, dir.path(), port).await;
+    measure("flowcal, SQLite, 1 worker", std::slice::from_ref(&a), port, &puts, jobs).await;
+    measure("flowcal, SQLite, 2 workers", &[a, b], port, &puts, jobs).await;
+    if let Ok(pg) = std::env::var("FLOWCAL_BENCH_DATABASE_URL") {
+        let a = app(&pg, dir.path(), port).await;
+        let b = app(&pg, dir.path(), port).await;
+        measure("flowcal, PostgreSQL, 1 worker", std::slice::from_ref(&a), port, &puts, jobs).await;
+        measure("flowcal, PostgreSQL, 2 workers", &[a, b], port, &puts, jobs).await;
+    } else {
+        println!("PostgreSQL: not run (FLOWCAL_BENCH_DATABASE_URL is not set)");
+    }
+}
