@@ -103,9 +103,8 @@ async fn flowcal(python: &str, n: usize) -> f64 {
         dir.path().display(),
         r.port
     );
-    let app = flowcal_server::build(Config::from_parts(&toml, "bench", &[]).unwrap(), Arc::new(SystemClock))
-        .await
-        .unwrap();
+    let app =
+        flowcal_server::build(Config::from_parts(&toml, "bench", &[]).unwrap(), Arc::new(SystemClock)).await.unwrap();
     let user = app.add_user("alice", false, &[], None).await.unwrap();
     let p = Principal { user, roles: vec![] };
     let user = app.update_settings(&p, None, Some(true), None).await.unwrap();
@@ -201,11 +200,8 @@ for f in files:
 print(time.perf_counter() - t)
 "#;
     let path = url.trim_start_matches(&format!("http://127.0.0.1:{}", r.port)).to_owned();
-    let out = Command::new(python)
-        .args(["-c", script, &r.port.to_string(), &path])
-        .arg(events.path())
-        .output()
-        .unwrap();
+    let out =
+        Command::new(python).args(["-c", script, &r.port.to_string(), &path]).arg(events.path()).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(count(&url).await, n);
     String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
@@ -214,7 +210,8 @@ print(time.perf_counter() - t)
 #[tokio::main]
 async fn main() {
     let n = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(1000);
-    let python = std::env::var("FLOWCAL_PEER_PYTHON").expect("FLOWCAL_PEER_PYTHON: the venv with radicale and vdirsyncer");
+    let python =
+        std::env::var("FLOWCAL_PEER_PYTHON").expect("FLOWCAL_PEER_PYTHON: the venv with radicale and vdirsyncer");
     println!("{n} events into an empty Radicale calendar (a fresh Radicale each)");
     let fl = floor(&python, n).await;
     println!("{:<40} {fl:>7.2} s", "floor: sequential keep-alive PUT loop");
