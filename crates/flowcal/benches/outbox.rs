@@ -22,17 +22,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-const MODEL: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:flowcal="https://flowcal.dev/schema/1"
-                  id="d" targetNamespace="https://flowcal.dev/bench">
-  <bpmn:process id="due" name="Due" isExecutable="true">
-    <bpmn:startEvent id="s"/>
-    <bpmn:userTask id="t" name="Check" flowcal:assignee="starter" flowcal:deadline="P2D"/>
-    <bpmn:endEvent id="e"/>
-    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="t"/>
-    <bpmn:sequenceFlow id="f2" sourceRef="t" targetRef="e"/>
-  </bpmn:process>
-</bpmn:definitions>"#;
+const MODEL: &str = include_str!("../../../tests/peers/one-deadline.bpmn");
 
 const MULTISTATUS: &str = r#"<?xml version="1.0"?>
 <d:multistatus xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:response><d:href>HREF</d:href>

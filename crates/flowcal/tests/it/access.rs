@@ -307,6 +307,20 @@ async fn put_provider(t: &TestApp, admin: &str, name: &str, body: Json) {
     assert_eq!(s, 200, "{b}");
 }
 
+/// A provider of kind google whose endpoints are the peer's (and whose
+/// calendar API is `api`, a Google double, when given).
+fn google_at_peer(peer: &Oidc, api: Option<&str>) -> Json {
+    let i = &peer.issuer;
+    let mut g = json!({"kind": "google", "client_id": "flowcal", "client_secret": CLIENT_SECRET,
+           "issuer": i, "authorization_endpoint": format!("{i}/auth"), "token_endpoint": format!("{i}/token"),
+           "jwks_uri": format!("{i}/jwks"), "revocation_endpoint": format!("{i}/token/revocation"),
+           "token_auth": "client_secret_basic", "scopes": ["openid", "email", "calendar"]});
+    if let Some(api) = api {
+        g["api_base_url"] = json!(api);
+    }
+    g
+}
+
 fn generic_provider(issuer: &str) -> Json {
     json!({"kind": "oauth", "display_name": "Peer", "client_id": "flowcal", "client_secret": CLIENT_SECRET,
            "issuer": issuer, "scopes": SCOPES})
@@ -508,17 +522,11 @@ async fn oauth_callbacks_that_are_refused() {
     put_provider(&t, &admin, "peer", generic_provider(&peer.issuer)).await;
     put_provider(&t, &admin, "evil", generic_provider(&evil.issuer)).await;
     // A Google-kind provider (its endpoints pointed at the peer) restricted to one domain.
-    put_provider(
-        &t,
-        &admin,
-        "gw",
-        json!({"kind": "google", "client_id": "flowcal", "client_secret": CLIENT_SECRET,
-               "issuer": peer.issuer, "authorization_endpoint": format!("{}/auth", peer.issuer),
-               "token_endpoint": format!("{}/token", peer.issuer), "jwks_uri": format!("{}/jwks", peer.issuer),
-               "revocation_endpoint": format!("{}/token/revocation", peer.issuer),
-               "token_auth": "client_secret_basic", "scopes": ["openid", "email", "calendar"],
-               "allowed_domains": ["example.com"]}),
-    )
+    put_provider(&t, &admin, "gw", {
+        let mut g = google_at_peer(&peer, None);
+        g["allowed_domains"] = json!(["example.com"]);
+        g
+    })
     .await;
     let browser = Browser::new();
     browser.login(&t, "alice").await;
@@ -1027,18 +1035,7 @@ async fn a_google_account_reaches_its_calendars_and_refreshes_a_refused_token() 
     let google = crate::google_double::Double::start(peer.clone()).await;
     let admin = t.user("root", true, &[]).await;
     let alice = t.user("alice", false, &[]).await;
-    put_provider(
-        &t,
-        &admin,
-        "g",
-        json!({"kind": "google", "client_id": "flowcal", "client_secret": CLIENT_SECRET,
-               "issuer": peer.issuer, "authorization_endpoint": format!("{}/auth", peer.issuer),
-               "token_endpoint": format!("{}/token", peer.issuer), "jwks_uri": format!("{}/jwks", peer.issuer),
-               "revocation_endpoint": format!("{}/token/revocation", peer.issuer),
-               "token_auth": "client_secret_basic", "scopes": ["openid", "email", "calendar"],
-               "api_base_url": google.base}),
-    )
-    .await;
+    put_provider(&t, &admin, "g", google_at_peer(&peer, Some(&google.base))).await;
     let browser = Browser::new();
     browser.login(&t, "alice").await;
     browser.api(&t, Method::PATCH, "/api/v1/me/settings", json!({"calendar_export": true})).await;
@@ -1369,17 +1366,8 @@ async fn auto_sync_follows_the_workflow(db: TestDb) {
 
 // ---- a backfill killed with SIGKILL, three times ---------------------------------------------
 
-const DUE_MODEL: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:flowcal="https://flowcal.dev/schema/1"
-                  id="d" targetNamespace="https://flowcal.dev/test">
-  <bpmn:process id="due" name="Due" isExecutable="true">
-    <bpmn:startEvent id="s"/>
-    <bpmn:userTask id="t" name="Check" flowcal:assignee="starter" flowcal:deadline="P2D"/>
-    <bpmn:endEvent id="e"/>
-    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="t"/>
-    <bpmn:sequenceFlow id="f2" sourceRef="t" targetRef="e"/>
-  </bpmn:process>
-</bpmn:definitions>"#;
+/// One user task, the starter's, due two days after it starts.
+const DUE_MODEL: &str = include_str!("../../../../tests/peers/one-deadline.bpmn");
 
 /// How many events the calendar collection at `url` holds.
 async fn events_in(url: &str) -> usize {
@@ -1493,18 +1481,7 @@ async fn exports_wait_through_a_revoked_grant_and_go_out_after_reconnecting() {
     let google = crate::google_double::Double::start(peer.clone()).await;
     let admin = t.user("root", true, &[]).await;
     let alice = t.user("alice", false, &[]).await;
-    put_provider(
-        &t,
-        &admin,
-        "g",
-        json!({"kind": "google", "client_id": "flowcal", "client_secret": CLIENT_SECRET,
-               "issuer": peer.issuer, "authorization_endpoint": format!("{}/auth", peer.issuer),
-               "token_endpoint": format!("{}/token", peer.issuer), "jwks_uri": format!("{}/jwks", peer.issuer),
-               "revocation_endpoint": format!("{}/token/revocation", peer.issuer),
-               "token_auth": "client_secret_basic", "scopes": ["openid", "email", "calendar"],
-               "api_base_url": google.base}),
-    )
-    .await;
+    put_provider(&t, &admin, "g", google_at_peer(&peer, Some(&google.base))).await;
     let browser = Browser::new();
     browser.login(&t, "alice").await;
     browser.api(&t, Method::PATCH, "/api/v1/me/settings", json!({"calendar_export": true})).await;
@@ -1571,17 +1548,7 @@ async fn two_worker_processes_deliver_each_export_once(db: TestDb) {
     let google = crate::google_double::Double::start(peer.clone()).await;
     let admin = t.user("root", true, &[]).await;
     let alice = t.user("alice", false, &[]).await;
-    put_provider(
-        &t,
-        &admin,
-        "g",
-        json!({"kind": "google", "client_id": "flowcal", "client_secret": CLIENT_SECRET,
-               "issuer": peer.issuer, "authorization_endpoint": format!("{}/auth", peer.issuer),
-               "token_endpoint": format!("{}/token", peer.issuer), "jwks_uri": format!("{}/jwks", peer.issuer),
-               "token_auth": "client_secret_basic", "scopes": ["openid", "email", "calendar"],
-               "api_base_url": google.base}),
-    )
-    .await;
+    put_provider(&t, &admin, "g", google_at_peer(&peer, Some(&google.base))).await;
     let browser = Browser::new();
     browser.login(&t, "alice").await;
     browser.api(&t, Method::PATCH, "/api/v1/me/settings", json!({"calendar_export": true})).await;
