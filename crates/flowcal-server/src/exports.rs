@@ -6,12 +6,13 @@
 //! (exponential backoff with jitter, `Retry-After` honoured), failed after the
 //! configured attempts (kept, retryable), or waiting until the user reconnects.
 
-use crate::access::calendars::{ConnectorFuture, Fail};
+use crate::access::calendars::{AccountSession, ConnectorFuture, Fail};
+use crate::access::settings::Connectivity;
 use crate::app::{App, Principal};
 use crate::error::{AppError, AppResult};
 use flowcal_calendar::{event_key, AnyConnector, Connector, ConnectorError, EventSpec, Remote};
 use flowcal_domain::{InstanceId, TaskId};
-use flowcal_store::{ExportOutcome, ExportRecord, NewExport};
+use flowcal_store::{CalendarAccount, ExportOutcome, ExportRecord, NewExport};
 use jiff::{SignedDuration, Timestamp};
 use rand::Rng;
 use sha2::{Digest, Sha256};
@@ -19,7 +20,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Exports a worker claims at once.
-const BATCH: i64 = 20;
+const BATCH: i64 = 100;
+
+/// Exports of one account whose leases are renewed, and whose outcomes are
+/// recorded, in one transaction; also the size of a Google batch request.
+const CHUNK: usize = 50;
 
 impl App {
     /// Puts a task's deadline (`source` = `deadline`) or a date item of its
@@ -222,37 +227,195 @@ impl App {
     }
 
     /// One pass of the worker named `owner`, with what happened to each export.
+    ///
+    /// The claimed exports are delivered account by account: the account, its
+    /// owner, the connectivity settings and the connector are read once, the
+    /// leases are renewed and the outcomes recorded for a chunk of exports in
+    /// one transaction each, and new entries for Google go out in batch
+    /// requests of up to 50.
     pub async fn deliver_due_report(&self, owner: &str) -> AppResult<Vec<(ExportRecord, Delivered)>> {
-        let lease = SignedDuration::from_secs(i64::try_from(self.config.delivery.lease_seconds).unwrap_or(120));
-        let lease_from = |now: Timestamp| now.checked_add(lease).map_err(|e| AppError::Internal(e.into()));
         let now = self.now();
-        let claimed = self.store.claim_exports(owner, now, lease_from(now)?, BATCH).await?;
-        let mut report = Vec::with_capacity(claimed.len());
+        let claimed = self.store.claim_exports(owner, now, self.lease_until(now)?, BATCH).await?;
+        if claimed.is_empty() {
+            return Ok(Vec::new());
+        }
+        let connectivity = self.connectivity().await;
+        let mut groups: Vec<Vec<ExportRecord>> = Vec::new();
         for e in claimed {
-            // The batch is delivered one by one: each export's own lease is
-            // checked (still ours, unchanged) and extended before its call.
-            let now = self.now();
-            if !self.store.renew_claim(e.id, owner, e.version, now, lease_from(now)?).await? {
-                continue;
+            match groups.iter_mut().find(|g| g.first().is_some_and(|f| f.account_id == e.account_id)) {
+                Some(g) => g.push(e),
+                None => groups.push(vec![e]),
             }
-            let outcome = self.deliver(&e).await;
-            let what = Delivered::of(&e, &outcome);
-            self.count(&e, what).await;
-            if !self.store.finish_export(e.id, owner, e.version, outcome, self.now()).await? {
-                tracing::warn!(export = e.id, "the lease ran out before the delivery was recorded");
-            }
-            report.push((e, what));
+        }
+        let mut report = Vec::new();
+        for group in groups {
+            self.deliver_account(owner, group, &connectivity, &mut report).await?;
         }
         Ok(report)
     }
 
-    async fn count(&self, e: &ExportRecord, what: Delivered) {
-        let kind = match self.store.account(e.account_id).await {
-            Ok(Some(a)) => a.kind,
-            _ => "none".to_owned(),
+    fn lease_until(&self, now: Timestamp) -> AppResult<Timestamp> {
+        let lease = SignedDuration::from_secs(i64::try_from(self.config.delivery.lease_seconds).unwrap_or(120));
+        now.checked_add(lease).map_err(|e| AppError::Internal(e.into()))
+    }
+
+    /// Delivers the claimed exports of one account, chunk by chunk.
+    async fn deliver_account(
+        &self,
+        owner: &str,
+        group: Vec<ExportRecord>,
+        connectivity: &AppResult<Connectivity>,
+        report: &mut Vec<(ExportRecord, Delivered)>,
+    ) -> AppResult<()> {
+        let Some(account_id) = group.first().map(|e| e.account_id) else { return Ok(()) };
+        let setup = self.setup(account_id, connectivity).await;
+        let kind = match &setup {
+            Ok(s) => s.acc.kind.clone(),
+            Err(_) => "none".to_owned(),
         };
+        let mut setup = setup.map(|s| (s, None::<AccountSession<'_>>));
+        for chunk in group.chunks(CHUNK) {
+            let now = self.now();
+            let claims: Vec<(i64, i64)> = chunk.iter().map(|e| (e.id, e.version)).collect();
+            let held = self.store.renew_claims(owner, &claims, now, self.lease_until(now)?).await?;
+            let mine: Vec<&ExportRecord> = chunk.iter().zip(held).filter(|(_, h)| *h).map(|(e, _)| e).collect();
+            if mine.is_empty() {
+                continue;
+            }
+            let outcomes = match &mut setup {
+                Ok((s, session)) => {
+                    let c = s.connectivity;
+                    let session = session.get_or_insert_with(|| AccountSession::new(self, s.acc.clone(), c));
+                    self.deliver_chunk(owner, s, session, c, &mine).await?
+                }
+                Err(why) => mine.iter().map(|e| why.outcome(self, e)).collect(),
+            };
+            let mut results = Vec::with_capacity(mine.len());
+            for (e, outcome) in mine.iter().zip(outcomes) {
+                let what = Delivered::of(e, &outcome);
+                self.count(&kind, what);
+                report.push(((*e).clone(), what));
+                results.push((e.id, e.version, outcome));
+            }
+            for (recorded, (id, _, _)) in
+                self.store.finish_exports(owner, results.clone(), self.now()).await?.into_iter().zip(&results)
+            {
+                if !recorded {
+                    tracing::warn!(export = id, "the lease ran out before the delivery was recorded");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// What delivering to an account needs, read once for its exports.
+    async fn setup<'c>(
+        &self,
+        account_id: i64,
+        connectivity: &'c AppResult<Connectivity>,
+    ) -> Result<Setup<'c>, SetupFailure> {
+        let acc = match self.store.account(account_id).await {
+            Ok(Some(a)) => a,
+            Ok(None) => return Err(SetupFailure::Disconnected),
+            Err(err) => return Err(SetupFailure::Store(err.to_string())),
+        };
+        let c = match connectivity {
+            Ok(c) => c,
+            Err(err) => return Err(SetupFailure::App(AppError::Unavailable(err.to_string()))),
+        };
+        let user = match self.store.user(acc.user_id).await {
+            Ok(Some(u)) => u,
+            Ok(None) => return Err(SetupFailure::App(AppError::NotFound("user".into()))),
+            Err(err) => return Err(SetupFailure::Store(err.to_string())),
+        };
+        let roles = self.store.roles(acc.user_id).await.map_err(|e| SetupFailure::Store(e.to_string()))?;
+        let p = Principal { user, roles };
+        // The administrator's policy and the user's switch hold at delivery too.
+        let refused = self.export_allowed(c, &p).err().map(|e| e.to_string());
+        Ok(Setup { acc, p, refused, calendar: None, connectivity: c })
+    }
+
+    /// Delivers the exports of one chunk (leases held); one outcome each, in order.
+    async fn deliver_chunk(
+        &self,
+        owner: &str,
+        s: &mut Setup<'_>,
+        session: &mut AccountSession<'_>,
+        c: &Connectivity,
+        chunk: &[&ExportRecord],
+    ) -> AppResult<Vec<ExportOutcome>> {
+        let mut outcomes: Vec<Option<ExportOutcome>> = vec![None; chunk.len()];
+        // New entries for Google, by calendar: sent in batch requests.
+        let mut batches: Vec<(String, Vec<BatchItem>)> = Vec::new();
+        let mut renewed = std::time::Instant::now();
+        for (i, e) in chunk.iter().enumerate() {
+            // Calls can be slow: the leases of the rest of the chunk are kept.
+            if renewed.elapsed() > self.lease_margin() {
+                let now = self.now();
+                let rest: Vec<(i64, i64)> = chunk[i..].iter().map(|e| (e.id, e.version)).collect();
+                let held = self.store.renew_claims(owner, &rest, now, self.lease_until(now)?).await?;
+                renewed = std::time::Instant::now();
+                if held.iter().any(|h| !h) {
+                    tracing::warn!(account = s.acc.id, "exports were claimed again while a slow chunk was delivered");
+                }
+            }
+            outcomes[i] = match self.prepare(s, session, c, e).await {
+                Prepared::Done(o) => Some(o),
+                Prepared::Batch { calendar, entry, hash } => {
+                    match batches.iter_mut().find(|(cal, _)| *cal == calendar) {
+                        Some((_, v)) => v.push((i, entry, hash)),
+                        None => batches.push((calendar, vec![(i, entry, hash)])),
+                    }
+                    None
+                }
+            };
+        }
+        for (calendar, items) in batches {
+            let entries: Vec<EventSpec> = items.iter().map(|(_, ev, _)| ev.clone()).collect();
+            let cal = calendar.clone();
+            let r = session.call(move |conn| batch_create(conn, cal.clone(), entries.clone())).await;
+            for (n, (i, entry, hash)) in items.into_iter().enumerate() {
+                let Some(e) = chunk.get(i) else { continue };
+                let one = match &r {
+                    Ok(results) => match results.get(n) {
+                        Some(Ok(remote)) => Ok(remote.clone()),
+                        Some(Err(err)) => Err(Fail::Connector(err.clone())),
+                        None => Err(Fail::App(AppError::Internal(anyhow::anyhow!("a batch answer is missing")))),
+                    },
+                    Err(Fail::Connector(err)) => Err(Fail::Connector(err.clone())),
+                    Err(Fail::App(err)) => Err(Fail::App(same(err))),
+                };
+                outcomes[i] = Some(match one {
+                    Ok(remote) => ExportOutcome::Delivered {
+                        calendar: calendar.clone(),
+                        remote_id: remote.id,
+                        etag: remote.etag,
+                        content_hash: hash,
+                        sequence: i64::from(entry.sequence),
+                    },
+                    Err(f) => self.classify(e, f),
+                });
+            }
+        }
+        Ok(outcomes
+            .into_iter()
+            .map(|o| {
+                o.unwrap_or_else(|| ExportOutcome::Retry {
+                    attempts: 0,
+                    not_before: self.now(),
+                    error: "not delivered in its pass".into(),
+                })
+            })
+            .collect())
+    }
+
+    fn lease_margin(&self) -> Duration {
+        Duration::from_secs(self.config.delivery.lease_seconds / 4)
+    }
+
+    fn count(&self, kind: &str, what: Delivered) {
         let mut m = self.delivery_counts.lock().unwrap_or_else(|p| p.into_inner());
-        *m.entry((what.as_str(), kind)).or_insert(0) += 1;
+        *m.entry((what.as_str(), kind.to_owned())).or_insert(0) += 1;
     }
 
     /// `/metrics`: exports by state and kind, the oldest due pending export,
@@ -305,68 +468,70 @@ impl App {
         }
     }
 
-    async fn deliver(&self, e: &ExportRecord) -> ExportOutcome {
-        let failed = |attempts: i64, error: String| ExportOutcome::Failed { attempts, error };
-        let acc = match self.store.account(e.account_id).await {
-            Ok(Some(a)) => a,
-            Ok(None) => return failed(e.attempts, "the calendar account was disconnected".into()),
-            Err(err) => return self.next_attempt(e, None, err.to_string()),
-        };
-        let p = match self.principal_of(e).await {
-            Ok(p) => p,
-            Err(err) => return self.classify_app(e, err),
-        };
-        // The calendar: the account's chosen one, or flowcal's own (created now).
-        let calendar = match (&e.calendar, &acc.calendar) {
-            (Some(c), _) => c.clone(),
-            (None, Some(c)) => c.clone(),
-            (None, None) => match self.choose_calendar(&p, acc.id, "own").await {
-                Ok(a) => a.calendar.unwrap_or_default(),
-                Err(err) => return self.classify_app(e, err),
+    /// One export of a chunk: delivered now (a removal, an unchanged entry,
+    /// an update, any entry not for Google), or its entry made ready for a
+    /// batch request.
+    async fn prepare(
+        &self,
+        s: &mut Setup<'_>,
+        session: &mut AccountSession<'_>,
+        c: &Connectivity,
+        e: &ExportRecord,
+    ) -> Prepared {
+        // The calendar: the export's own, the account's chosen one, or
+        // flowcal's own (created now, once for the account).
+        let calendar = match (&e.calendar, &s.acc.calendar, &s.calendar) {
+            (Some(cal), _, _) | (None, Some(cal), _) | (None, None, Some(cal)) => cal.clone(),
+            (None, None, None) => match self.choose_calendar(&s.p, s.acc.id, "own").await {
+                Ok(a) => {
+                    let own = a.calendar.unwrap_or_default();
+                    s.calendar = Some(own.clone());
+                    own
+                }
+                Err(err) => return Prepared::Done(self.classify_app(e, err)),
             },
         };
         let known = e.remote_id.clone().map(|id| Remote { id, etag: e.etag.clone() });
         if e.wanted == "absent" {
             // Deleted by its key even when no delivery was recorded: one may
             // have reached the calendar before its process stopped.
-            let (cal, key) = (calendar.clone(), e.event_key.clone());
-            let r =
-                self.with_connector_classified(&acc, move |c| delete(c, cal.clone(), key.clone(), known.clone())).await;
-            return match r {
+            let (cal, key) = (calendar, e.event_key.clone());
+            let r = session.call(move |c| delete(c, cal.clone(), key.clone(), known.clone())).await;
+            return Prepared::Done(match r {
                 Ok(()) => ExportOutcome::Removed,
                 Err(f) => self.classify(e, f),
-            };
+            });
         }
-        // The administrator's policy and the user's switch hold at delivery too.
-        let allowed = match self.connectivity().await {
-            Ok(c) => self.export_allowed(&c, &p),
-            Err(err) => return self.classify_app(e, err),
-        };
-        if let Err(err) = allowed {
-            return failed(e.attempts + 1, err.to_string());
+        if let Some(why) = &s.refused {
+            return Prepared::Done(ExportOutcome::Failed { attempts: e.attempts + 1, error: why.clone() });
         }
-        let entry = match self.entry_of(&p, e).await {
+        let entry = match self.entry_of(&s.p, e, c).await {
             Ok(ev) => ev,
-            Err(err) => return self.classify_app(e, err),
+            Err(err) => return Prepared::Done(self.classify_app(e, err)),
         };
         let hash = content_hash(&entry);
-        if e.content_hash.as_deref() == Some(hash.as_str()) && known.is_some() {
+        if let (Some(k), true) = (&known, e.content_hash.as_deref() == Some(hash.as_str())) {
             // Nothing changed since the last delivery: no call.
-            let known = known.unwrap_or_else(|| Remote { id: String::new(), etag: None });
-            return ExportOutcome::Delivered {
+            return Prepared::Done(ExportOutcome::Delivered {
                 calendar,
-                remote_id: known.id,
-                etag: known.etag,
+                remote_id: k.id.clone(),
+                etag: k.etag.clone(),
                 content_hash: hash,
                 sequence: e.sequence,
-            };
+            });
         }
         let sequence = if e.content_hash.is_some() { e.sequence + 1 } else { e.sequence };
         let entry = EventSpec { sequence: u32::try_from(sequence).unwrap_or(u32::MAX), ..entry };
+        let google = match session.open().await {
+            Ok(conn) => matches!(conn, AnyConnector::Google(_)),
+            Err(f) => return Prepared::Done(self.classify(e, f)),
+        };
+        if google && known.is_none() {
+            return Prepared::Batch { calendar, entry, hash };
+        }
         let cal = calendar.clone();
-        let r =
-            self.with_connector_classified(&acc, move |c| upsert(c, cal.clone(), entry.clone(), known.clone())).await;
-        match r {
+        let r = session.call(move |c| upsert(c, cal.clone(), entry.clone(), known.clone())).await;
+        Prepared::Done(match r {
             Ok(remote) => ExportOutcome::Delivered {
                 calendar,
                 remote_id: remote.id,
@@ -375,25 +540,20 @@ impl App {
                 sequence,
             },
             Err(f) => self.classify(e, f),
-        }
+        })
     }
 
-    async fn principal_of(&self, e: &ExportRecord) -> AppResult<Principal> {
-        let user = self.store.user(e.user_id).await?.ok_or_else(|| AppError::NotFound("user".into()))?;
-        let roles = self.store.roles(e.user_id).await?;
-        Ok(Principal { user, roles })
-    }
-
-    async fn entry_of(&self, p: &Principal, e: &ExportRecord) -> AppResult<EventSpec> {
+    async fn entry_of(&self, p: &Principal, e: &ExportRecord, c: &Connectivity) -> AppResult<EventSpec> {
         let mut parts = e.source.split(':');
         match (parts.next(), parts.next(), parts.next(), parts.next()) {
             (Some("task"), Some(id), Some("deadline"), None) => {
                 let id = id.parse().map_err(|_| AppError::Internal(anyhow::anyhow!("source {}", e.source)))?;
-                self.deadline_entry(p, TaskId(id), 0).await
+                let t = self.task(p, TaskId(id)).await?;
+                self.deadline_entry_of(p, &t, 0, c).await
             }
             (Some("instance"), Some(id), Some("item"), Some(key)) => {
                 let id = id.parse().map_err(|_| AppError::Internal(anyhow::anyhow!("source {}", e.source)))?;
-                self.item_entry(p, InstanceId(id), key, 0).await
+                self.item_entry_in(p, InstanceId(id), key, 0, c).await
             }
             _ => Err(AppError::Internal(anyhow::anyhow!("unknown export source {}", e.source))),
         }
@@ -482,6 +642,91 @@ impl Delivered {
             Delivered::Failed => "failed",
             Delivered::Waiting => "waiting",
         }
+    }
+}
+
+/// What delivering to one account needs, read once for its exports.
+struct Setup<'c> {
+    acc: CalendarAccount,
+    connectivity: &'c Connectivity,
+    p: Principal,
+    /// Why exports may not be delivered now (the administrator's policy, the
+    /// user's switch), if so.
+    refused: Option<String>,
+    /// flowcal's own calendar, when this pass created it.
+    calendar: Option<String>,
+}
+
+/// Why an account's exports cannot be delivered at all in this pass.
+enum SetupFailure {
+    Disconnected,
+    Store(String),
+    App(AppError),
+}
+
+impl SetupFailure {
+    fn outcome(&self, app: &App, e: &ExportRecord) -> ExportOutcome {
+        match self {
+            SetupFailure::Disconnected => {
+                ExportOutcome::Failed { attempts: e.attempts, error: "the calendar account was disconnected".into() }
+            }
+            SetupFailure::Store(m) => app.next_attempt(e, None, m.clone()),
+            SetupFailure::App(err) => app.classify_app(e, same(err)),
+        }
+    }
+}
+
+/// A new entry waiting for its batch request: its place in the chunk, the
+/// entry, its content hash.
+type BatchItem = (usize, EventSpec, String);
+
+/// One export of a chunk, after [`App::prepare`].
+enum Prepared {
+    Done(ExportOutcome),
+    /// A new Google entry, for a batch request.
+    Batch {
+        calendar: String,
+        entry: EventSpec,
+        hash: String,
+    },
+}
+
+/// Creates new entries in one or more batch requests (Google), or one by one.
+/// An entry refused for the access token fails the whole call, so that it
+/// is refreshed once and repeated (entries created already are found by
+/// their key and kept).
+fn batch_create(
+    c: &AnyConnector,
+    calendar: String,
+    entries: Vec<EventSpec>,
+) -> ConnectorFuture<'_, Vec<Result<Remote, ConnectorError>>> {
+    Box::pin(async move {
+        let results = match c {
+            AnyConnector::Google(g) => g.batch_upsert(&calendar, &entries).await?,
+            other => {
+                let mut out = Vec::with_capacity(entries.len());
+                for ev in &entries {
+                    out.push(other.upsert_event(&calendar, ev, None).await);
+                }
+                out
+            }
+        };
+        if let Some(Err(ConnectorError::Unauthorized(why))) =
+            results.iter().find(|r| matches!(r, Err(ConnectorError::Unauthorized(_))))
+        {
+            return Err(ConnectorError::Unauthorized(why.clone()));
+        }
+        Ok(results)
+    })
+}
+
+/// The same failure again, for every export it stops: delivery tells only
+/// waiting (conflict), later (unavailable) and failed apart.
+fn same(err: &AppError) -> AppError {
+    match err {
+        AppError::Conflict(m) => AppError::Conflict(m.clone()),
+        AppError::Unavailable(m) => AppError::Unavailable(m.clone()),
+        other => AppError::Unprocessable(other.to_string()),
     }
 }
 

@@ -186,117 +186,79 @@ impl Store {
             Backend::Sqlite => "",
         };
         self.tx(move |c| {
+            // The claimed rows come back from the UPDATE itself.
             let sql = format!(
                 "UPDATE exports SET lease_owner = $1, lease_until = $2
                  WHERE id IN (SELECT e.id FROM exports e JOIN calendar_accounts a ON a.id = e.account_id
                               WHERE e.state = 'pending' AND e.not_before <= $3
                                 AND (e.lease_until IS NULL OR e.lease_until < $3) AND a.status = 'active'
                               ORDER BY e.not_before, e.id LIMIT $4 {lock})
-                 RETURNING id"
+                 RETURNING {}",
+                COLUMNS.replace("e.", "")
             );
-            let ids: Vec<i64> = c
+            let mut out = c
                 .query(&sql, params![owner, until.as_millisecond(), now.as_millisecond(), limit])?
                 .iter()
-                .map(|r| r.int(0))
-                .collect::<Result<_, _>>()?;
-            let mut out = Vec::with_capacity(ids.len());
-            for id in ids {
-                if let Some(r) = by_id(c, id)? {
-                    out.push(r);
-                }
-            }
+                .map(record)
+                .collect::<Result<Vec<_>, _>>()?;
             out.sort_by_key(|r| (r.not_before, r.id));
             Ok(out)
         })
         .await
     }
 
-    /// Makes sure `owner` still holds the export, unchanged since it was
-    /// claimed, and extends the lease for its delivery; false (and the lease
-    /// given back) when not: the export is delivered by a later claim.
-    pub async fn renew_claim(
+    /// Makes sure `owner` still holds each claimed export (`(id, version)`),
+    /// unchanged since it was claimed, and extends the lease for its
+    /// delivery: one answer per export, false (and the lease given back) when
+    /// not; such an export is delivered by a later claim. One transaction.
+    pub async fn renew_claims(
         &self,
-        id: i64,
         owner: &str,
-        version: i64,
+        claims: &[(i64, i64)],
         now: Timestamp,
         until: Timestamp,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Vec<bool>, StoreError> {
         let owner = owner.to_owned();
+        let claims = claims.to_vec();
         self.tx(move |c| {
-            let n = c.execute(
-                "UPDATE exports SET lease_until = $4
-                 WHERE id = $1 AND lease_owner = $2 AND version = $3 AND lease_until >= $5",
-                params![id, &owner, version, until.as_millisecond(), now.as_millisecond()],
-            )?;
-            if n == 0 {
-                c.execute(
-                    "UPDATE exports SET lease_owner = NULL, lease_until = NULL WHERE id = $1 AND lease_owner = $2",
-                    params![id, owner],
+            let mut held = Vec::with_capacity(claims.len());
+            for (id, version) in claims {
+                let n = c.execute(
+                    "UPDATE exports SET lease_until = $4
+                     WHERE id = $1 AND lease_owner = $2 AND version = $3 AND lease_until >= $5",
+                    params![id, &owner, version, until.as_millisecond(), now.as_millisecond()],
                 )?;
+                if n == 0 {
+                    c.execute(
+                        "UPDATE exports SET lease_owner = NULL, lease_until = NULL WHERE id = $1 AND lease_owner = $2",
+                        params![id, &owner],
+                    )?;
+                }
+                held.push(n == 1);
             }
-            Ok(n == 1)
+            Ok(held)
         })
         .await
     }
 
-    /// Records how a delivery of `version` ended and gives the lease back;
-    /// false when the lease was no longer `owner`'s (nothing recorded). A
-    /// change made meanwhile keeps the export pending for its next delivery.
-    pub async fn finish_export(
+    /// Records how the deliveries of `(id, version)` ended and gives their
+    /// leases back, in one transaction: one answer per export, false when the
+    /// lease was no longer `owner`'s (nothing recorded for it). A change made
+    /// meanwhile keeps an export pending for its next delivery.
+    pub async fn finish_exports(
         &self,
-        id: i64,
         owner: &str,
-        version: i64,
-        outcome: ExportOutcome,
+        results: Vec<(i64, i64, ExportOutcome)>,
         now: Timestamp,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Vec<bool>, StoreError> {
         let owner = owner.to_owned();
         self.tx(move |c| {
             let now = now.as_millisecond();
-            let n = match outcome {
-                ExportOutcome::Delivered { calendar, remote_id, etag, content_hash, sequence } => c.execute(
-                    "UPDATE exports SET calendar = $4, remote_id = $5, etag = $6, content_hash = $7, sequence = $8,
-                            state = CASE WHEN version = $3 THEN 'synced' ELSE 'pending' END,
-                            attempts = 0, last_error = NULL, lease_owner = NULL, lease_until = NULL, updated_at = $9
-                     WHERE id = $1 AND lease_owner = $2",
-                    params![id, owner, version, calendar, remote_id, etag, content_hash, sequence, now],
-                )?,
-                ExportOutcome::Removed => c.execute(
-                    "UPDATE exports SET remote_id = NULL, etag = NULL, content_hash = NULL,
-                            state = CASE WHEN version = $3 THEN 'removed' ELSE 'pending' END,
-                            attempts = 0, last_error = NULL, lease_owner = NULL, lease_until = NULL, updated_at = $4
-                     WHERE id = $1 AND lease_owner = $2",
-                    params![id, owner, version, now],
-                )?,
-                // A change made meanwhile goes out at once, with fresh attempts.
-                // A failed call may have reached the calendar: the next one sends
-                // whatever the content (the hash is forgotten).
-                ExportOutcome::Retry { attempts, not_before, error } => c.execute(
-                    "UPDATE exports SET state = 'pending', content_hash = NULL, last_error = $5,
-                            attempts = CASE WHEN version = $3 THEN $4 ELSE 0 END,
-                            not_before = CASE WHEN version = $3 THEN CAST($6 AS BIGINT) ELSE CAST($7 AS BIGINT) END,
-                            lease_owner = NULL, lease_until = NULL, updated_at = $7
-                     WHERE id = $1 AND lease_owner = $2",
-                    params![id, owner, version, attempts, error, not_before.as_millisecond(), now],
-                )?,
-                ExportOutcome::Failed { attempts, error } => c.execute(
-                    "UPDATE exports SET state = CASE WHEN version = $3 THEN 'failed' ELSE 'pending' END,
-                            content_hash = NULL, attempts = CASE WHEN version = $3 THEN $4 ELSE 0 END,
-                            last_error = $5, lease_owner = NULL, lease_until = NULL, updated_at = $6
-                     WHERE id = $1 AND lease_owner = $2",
-                    params![id, owner, version, attempts, error, now],
-                )?,
-                // Waiting for a reconnect, unless the account was reconnected meanwhile.
-                ExportOutcome::Waiting { error } => c.execute(
-                    "UPDATE exports SET last_error = $3, lease_owner = NULL, lease_until = NULL, updated_at = $4,
-                            state = CASE WHEN (SELECT a.status FROM calendar_accounts a WHERE a.id = exports.account_id)
-                                              = 'active' THEN 'pending' ELSE 'waiting' END
-                     WHERE id = $1 AND lease_owner = $2",
-                    params![id, owner, error, now],
-                )?,
-            };
-            Ok(n == 1)
+            let mut recorded = Vec::with_capacity(results.len());
+            for (id, version, outcome) in results {
+                recorded.push(finish_one(c, id, &owner, version, outcome, now)? == 1);
+            }
+            Ok(recorded)
         })
         .await
     }
@@ -359,6 +321,60 @@ impl Store {
         })
         .await
     }
+}
+
+/// Records one delivery's end (see [`Store::finish_exports`]); the rows changed.
+fn finish_one(
+    c: &mut dyn Conn,
+    id: i64,
+    owner: &str,
+    version: i64,
+    outcome: ExportOutcome,
+    now: i64,
+) -> Result<u64, StoreError> {
+    let n = match outcome {
+        ExportOutcome::Delivered { calendar, remote_id, etag, content_hash, sequence } => c.execute(
+            "UPDATE exports SET calendar = $4, remote_id = $5, etag = $6, content_hash = $7, sequence = $8,
+                    state = CASE WHEN version = $3 THEN 'synced' ELSE 'pending' END,
+                    attempts = 0, last_error = NULL, lease_owner = NULL, lease_until = NULL, updated_at = $9
+             WHERE id = $1 AND lease_owner = $2",
+            params![id, owner, version, calendar, remote_id, etag, content_hash, sequence, now],
+        ),
+        ExportOutcome::Removed => c.execute(
+            "UPDATE exports SET remote_id = NULL, etag = NULL, content_hash = NULL,
+                    state = CASE WHEN version = $3 THEN 'removed' ELSE 'pending' END,
+                    attempts = 0, last_error = NULL, lease_owner = NULL, lease_until = NULL, updated_at = $4
+             WHERE id = $1 AND lease_owner = $2",
+            params![id, owner, version, now],
+        ),
+        // A change made meanwhile goes out at once, with fresh attempts. A
+        // failed call may have reached the calendar: the next one sends
+        // whatever the content (the hash is forgotten).
+        ExportOutcome::Retry { attempts, not_before, error } => c.execute(
+            "UPDATE exports SET state = 'pending', content_hash = NULL, last_error = $5,
+                    attempts = CASE WHEN version = $3 THEN $4 ELSE 0 END,
+                    not_before = CASE WHEN version = $3 THEN CAST($6 AS BIGINT) ELSE CAST($7 AS BIGINT) END,
+                    lease_owner = NULL, lease_until = NULL, updated_at = $7
+             WHERE id = $1 AND lease_owner = $2",
+            params![id, owner, version, attempts, error, not_before.as_millisecond(), now],
+        ),
+        ExportOutcome::Failed { attempts, error } => c.execute(
+            "UPDATE exports SET state = CASE WHEN version = $3 THEN 'failed' ELSE 'pending' END,
+                    content_hash = NULL, attempts = CASE WHEN version = $3 THEN $4 ELSE 0 END,
+                    last_error = $5, lease_owner = NULL, lease_until = NULL, updated_at = $6
+             WHERE id = $1 AND lease_owner = $2",
+            params![id, owner, version, attempts, error, now],
+        ),
+        // Waiting for a reconnect, unless the account was reconnected meanwhile.
+        ExportOutcome::Waiting { error } => c.execute(
+            "UPDATE exports SET last_error = $3, lease_owner = NULL, lease_until = NULL, updated_at = $4,
+                    state = CASE WHEN (SELECT a.status FROM calendar_accounts a WHERE a.id = exports.account_id)
+                                      = 'active' THEN 'pending' ELSE 'waiting' END
+             WHERE id = $1 AND lease_owner = $2",
+            params![id, owner, error, now],
+        ),
+    };
+    Ok(n?)
 }
 
 /// Brings the auto-synced exports of every task of an instance in line, in

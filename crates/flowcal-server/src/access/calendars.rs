@@ -3,7 +3,7 @@
 //! them), listing them, and choosing where entries go.
 
 use super::{internal, Credentials, PURPOSE_CREDENTIALS};
-use crate::access::settings::ProviderKind;
+use crate::access::settings::{Connectivity, ProviderKind};
 use crate::app::{App, Principal};
 use crate::error::{AppError, AppResult};
 use flowcal_calendar::{
@@ -22,15 +22,20 @@ pub type ConnectorFuture<'c, T> =
 pub const OWN_CALENDAR: &str = "flowcal";
 
 impl App {
-    /// The connector for an account, with its current credentials.
-    async fn connector(&self, acc: &CalendarAccount, rejected: Option<&str>) -> AppResult<(AnyConnector, String)> {
+    /// The connector for an account, with its current credentials, under
+    /// the connectivity settings `c`.
+    async fn connector(
+        &self,
+        acc: &CalendarAccount,
+        rejected: Option<&str>,
+        c: &Connectivity,
+    ) -> AppResult<(AnyConnector, String)> {
         if acc.kind == "caldav" {
             let Credentials::Basic { username, password } =
                 serde_json::from_str(&self.open(PURPOSE_CREDENTIALS, &acc.credentials_sealed)?).map_err(internal)?
             else {
                 return Err(internal(anyhow::anyhow!("CalDAV account {} holds tokens", acc.id)));
             };
-            let c = self.connectivity().await?;
             let policy = HostPolicy::new(&c.caldav.allowed_hosts, &c.caldav.allowed_networks)
                 .map_err(|e| internal(anyhow::anyhow!(e)))?;
             let home = acc.url.as_deref().unwrap_or_default();
@@ -43,8 +48,7 @@ impl App {
             return Ok((AnyConnector::Caldav(cal), String::new()));
         }
         let token = self.access_token_unless(acc.id, rejected).await?;
-        let c = self.connectivity().await?;
-        let r = self.resolve_provider(&c, &acc.provider).await?;
+        let r = self.resolve_provider(c, &acc.provider).await?;
         let credential = Credential::Bearer(token.clone());
         let connector = match r.kind {
             ProviderKind::Google => AnyConnector::Google(
@@ -78,42 +82,11 @@ impl App {
     where
         F: for<'c> Fn(&'c AnyConnector) -> ConnectorFuture<'c, T>,
     {
-        self.with_connector_classified(acc, f).await.map_err(|e| match e {
+        let c = self.connectivity().await?;
+        AccountSession::new(self, acc.clone(), &c).call(f).await.map_err(|e| match e {
             Fail::Connector(e) => connector_error(e),
             Fail::App(e) => e,
         })
-    }
-
-    /// [`App::with_connector`], keeping the connector's classification of a failure.
-    pub(crate) async fn with_connector_classified<T, F>(&self, acc: &CalendarAccount, f: F) -> Result<T, Fail>
-    where
-        F: for<'c> Fn(&'c AnyConnector) -> ConnectorFuture<'c, T>,
-    {
-        if acc.status != AccountStatus::Active {
-            return Err(Fail::App(AppError::Conflict(format!(
-                "the calendar account {} needs to be connected again",
-                acc.display
-            ))));
-        }
-        let (c, token) = self.connector(acc, None).await.map_err(Fail::App)?;
-        let refused = match f(&c).await {
-            Err(ConnectorError::Unauthorized(why)) if acc.kind != "caldav" => {
-                tracing::info!(account = acc.id, "the calendar service refused the access token; refreshing once");
-                let (c, _) = self.connector(acc, Some(&token)).await.map_err(Fail::App)?;
-                match f(&c).await {
-                    Err(ConnectorError::Unauthorized(why2)) => format!("{why}; after a refresh: {why2}"),
-                    r => return r.map_err(Fail::Connector),
-                }
-            }
-            Err(ConnectorError::Unauthorized(why)) => why,
-            r => return r.map_err(Fail::Connector),
-        };
-        let acc = self.account_row(acc.id).await.map_err(Fail::App)?;
-        self.reconnect_required(&acc, &refused).await.map_err(Fail::App)?;
-        Err(Fail::Connector(ConnectorError::Unauthorized(format!(
-            "{} refuses flowcal's access ({refused}): connect the calendar again",
-            acc.display
-        ))))
     }
 
     /// The calendars of one of `p`'s accounts.
@@ -150,11 +123,22 @@ impl App {
     /// The calendar entry for a step's deadline, as `p` would export it.
     pub async fn deadline_entry(&self, p: &Principal, task: TaskId, sequence: u32) -> AppResult<EventSpec> {
         let t = self.task(p, task).await?;
+        let c = self.connectivity().await?;
+        self.deadline_entry_of(p, &t, sequence, &c).await
+    }
+
+    /// [`App::deadline_entry`] for a task read already, under the connectivity settings `c`.
+    pub(crate) async fn deadline_entry_of(
+        &self,
+        p: &Principal,
+        t: &flowcal_store::TaskRecord,
+        sequence: u32,
+        c: &Connectivity,
+    ) -> AppResult<EventSpec> {
         let Some(deadline) = &t.deadline else {
             return Err(AppError::Unprocessable(format!("the step '{}' has no deadline", t.name)));
         };
         let (model, _) = self.model(t.model_id).await?;
-        let c = self.connectivity().await?;
         let link = format!("{}/tasks/{}", self.config.public_url, t.id.0);
         let source = format!("task:{}:deadline", t.id.0);
         // A completed task kept on the calendar says so.
@@ -183,6 +167,19 @@ impl App {
         key: &str,
         sequence: u32,
     ) -> AppResult<EventSpec> {
+        let c = self.connectivity().await?;
+        self.item_entry_in(p, instance, key, sequence, &c).await
+    }
+
+    /// [`App::item_entry`] under the connectivity settings `c`.
+    pub(crate) async fn item_entry_in(
+        &self,
+        p: &Principal,
+        instance: InstanceId,
+        key: &str,
+        sequence: u32,
+        c: &Connectivity,
+    ) -> AppResult<EventSpec> {
         let view = self.instance(p, instance).await?;
         let (_, model) = self.model(view.instance.model_id).await?;
         let item = model.item(key).ok_or_else(|| AppError::NotFound(format!("data item '{key}'")))?;
@@ -202,7 +199,6 @@ impl App {
             },
             _ => return Err(AppError::Unprocessable(format!("the item '{}' is not a date or date-time", item.label))),
         };
-        let c = self.connectivity().await?;
         let link = format!("{}/instances/{}", self.config.public_url, instance.0);
         let source = format!("instance:{}:item:{key}", instance.0);
         Ok(entry(&EntrySource {
@@ -226,6 +222,86 @@ impl App {
             return Err(AppError::Forbidden("only the account's owner may use its calendars".into()));
         }
         Ok(acc)
+    }
+}
+
+/// An account's connector, made once and used for many calls (a worker's
+/// batch of the account's exports). A refused access token is refreshed once
+/// and the call repeated; refused again (or, for an app password, refused at
+/// all), the account needs reconnecting and later calls are not made.
+pub(crate) struct AccountSession<'a> {
+    app: &'a App,
+    acc: CalendarAccount,
+    connectivity: &'a Connectivity,
+    current: Option<(AnyConnector, String)>,
+}
+
+impl<'a> AccountSession<'a> {
+    pub(crate) fn new(app: &'a App, acc: CalendarAccount, connectivity: &'a Connectivity) -> Self {
+        AccountSession { app, acc, connectivity, current: None }
+    }
+
+    /// Makes the connector now, so that its kind is known before the first call.
+    pub(crate) async fn open(&mut self) -> Result<&AnyConnector, Fail> {
+        self.usable()?;
+        if self.current.is_none() {
+            let made = self.app.connector(&self.acc, None, self.connectivity).await.map_err(Fail::App)?;
+            self.current = Some(made);
+        }
+        match &self.current {
+            Some((c, _)) => Ok(c),
+            None => Err(Fail::App(internal(anyhow::anyhow!("no connector")))),
+        }
+    }
+
+    fn usable(&self) -> Result<(), Fail> {
+        if self.acc.status == AccountStatus::Active {
+            return Ok(());
+        }
+        Err(Fail::App(AppError::Conflict(format!(
+            "the calendar account {} needs to be connected again",
+            self.acc.display
+        ))))
+    }
+
+    /// Runs `f` with the connector (see the type's description).
+    pub(crate) async fn call<T, F>(&mut self, f: F) -> Result<T, Fail>
+    where
+        F: for<'c> Fn(&'c AnyConnector) -> ConnectorFuture<'c, T>,
+    {
+        self.open().await?;
+        let Some((c, token)) = self.current.take() else {
+            return Err(Fail::App(internal(anyhow::anyhow!("no connector"))));
+        };
+        let first = f(&c).await;
+        let refused = match first {
+            Err(ConnectorError::Unauthorized(why)) if self.acc.kind != "caldav" => {
+                tracing::info!(account = self.acc.id, "the calendar service refused the access token; refreshing once");
+                drop(c);
+                let fresh = self.app.connector(&self.acc, Some(&token), self.connectivity).await.map_err(Fail::App)?;
+                let again = f(&fresh.0).await;
+                self.current = Some(fresh);
+                match again {
+                    Err(ConnectorError::Unauthorized(why2)) => format!("{why}; after a refresh: {why2}"),
+                    r => return r.map_err(Fail::Connector),
+                }
+            }
+            Err(ConnectorError::Unauthorized(why)) => {
+                self.current = Some((c, token));
+                why
+            }
+            r => {
+                self.current = Some((c, token));
+                return r.map_err(Fail::Connector);
+            }
+        };
+        let acc = self.app.account_row(self.acc.id).await.map_err(Fail::App)?;
+        self.app.reconnect_required(&acc, &refused).await.map_err(Fail::App)?;
+        self.acc.status = AccountStatus::ReconnectRequired;
+        Err(Fail::Connector(ConnectorError::Unauthorized(format!(
+            "{} refuses flowcal's access ({refused}): connect the calendar again",
+            acc.display
+        ))))
     }
 }
 

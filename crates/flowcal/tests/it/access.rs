@@ -1586,6 +1586,7 @@ async fn two_worker_processes_deliver_each_export_once(db: TestDb) {
         ),
     )
     .unwrap();
+    let requests_before = google.log().iter().filter(|l| !l.starts_with("batch: ")).count();
     let mut workers: Vec<Child> = (0..2)
         .map(|_| {
             Command::new(env!("CARGO_BIN_EXE_flowcal"))
@@ -1612,11 +1613,81 @@ async fn two_worker_processes_deliver_each_export_once(db: TestDb) {
         let _ = w.wait();
     }
     assert_eq!(synced, 1000);
-    // Each export went out once: 1,000 inserts, no second attempt at any.
-    let inserts =
-        google.log().iter().filter(|l| l.starts_with("POST /calendar/v3/calendars/") && l.contains("/events ")).count();
+    // Each export went out once: 1,000 inserts, no second attempt at any,
+    // in batch requests of at most 50.
+    let log = google.log();
+    let inserts = log
+        .iter()
+        .filter(|l| {
+            l.trim_start_matches("batch: ").starts_with("POST /calendar/v3/calendars/") && l.contains("/events ")
+        })
+        .count();
     assert_eq!(inserts, 1000, "one insert per export");
+    let batches = google.batches();
+    assert_eq!(batches.iter().sum::<usize>(), 1000, "every insert in a batch request: {batches:?}");
+    let requests = log.iter().filter(|l| !l.starts_with("batch: ")).count() - requests_before;
+    assert_eq!(requests, batches.len(), "nothing but the batch requests: {log:?}");
+    assert!(requests <= 25, "{requests} requests for 1,000 new events: {batches:?}");
     assert_eq!(google.events(&calendar).len(), 1000);
+    assert!(google.take_violations().is_empty());
+}
+
+// ---- a Google backfill goes out in batch requests --------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_google_backfill_of_1000_deadlines_sends_20_batch_requests() {
+    let t = app_now(TestDb::sqlite()).await;
+    let callback = format!("{}/oauth/callback", t.base);
+    let Some(peer) = Oidc::start(&callback, json!({})) else { return };
+    let peer = Arc::new(peer);
+    let google = crate::google_double::Double::start(peer.clone()).await;
+    let admin = t.user("root", true, &[]).await;
+    let alice = t.user("alice", false, &[]).await;
+    put_provider(&t, &admin, "g", google_at_peer(&peer, Some(&google.base))).await;
+    let browser = Browser::new();
+    browser.login(&t, "alice").await;
+    browser.api(&t, Method::PATCH, "/api/v1/me/settings", json!({"calendar_export": true})).await;
+    let back = browser.start_connect(&t, "g", "alice@example.com").await;
+    assert_eq!(browser.visit(&back).await.0, 200);
+    let account = accounts(&t, &alice).await[0]["id"].as_i64().unwrap();
+    t.app.import_model(None, DUE_MODEL.as_bytes()).await.unwrap();
+    let p = t.app.principal_by_token(&alice).await.unwrap().unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..1000 {
+        let v = t.app.start_instance(&p, "due", &format!("Case {i}"), &serde_json::Map::new()).await.unwrap();
+        tasks.push(v.tasks[0].id);
+    }
+    let outer = |log: &[String]| log.iter().filter(|l| !l.starts_with("batch: ")).count();
+    let before = outer(&google.log());
+
+    // `flowcal export sync --user alice --account ID`.
+    let summary = t.app.export_sync("alice", Some(account), |_, _| {}).await.unwrap();
+    assert_eq!(summary.get("created"), Some(&1000), "{summary:?}");
+    let log = google.log();
+    let requests = outer(&log) - before;
+    println!("a 1,000-event Google backfill: {requests} HTTP requests, batches {:?}", google.batches());
+    // flowcal's own calendar is looked for (the double's list has two pages)
+    // and made, once; then 20 batch requests of 50 events.
+    assert_eq!(google.batches(), vec![50; 20]);
+    let lines: Vec<&String> = log.iter().filter(|l| !l.starts_with("batch: ")).skip(before).collect();
+    assert_eq!(requests, 23, "{lines:?}");
+    let calendar = t.app.store.account(account).await.unwrap().unwrap().calendar.unwrap();
+    let events = google.events(&calendar);
+    assert_eq!(events.len(), 1000);
+
+    // Run again: nothing to send. One deadline changed: one update, alone.
+    let summary = t.app.export_sync("alice", None, |_, _| {}).await.unwrap();
+    assert_eq!((summary.get("created"), summary.get("updated")), (None, None), "{summary:?}");
+    assert_eq!(outer(&google.log()), outer(&log));
+    // A completed task: one DELETE, nothing else.
+    let (s, b) = t.post(&format!("/api/v1/tasks/{}/complete", tasks[7].0), &alice, json!({"data": {}})).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(t.app.deliver_due().await.unwrap(), 1);
+    let log = google.log();
+    assert_eq!(outer(&log) - before, 24);
+    assert!(log.last().unwrap().starts_with("DELETE /calendar/v3/calendars/"), "{:?}", log.last());
+    let live = google.events(&calendar).iter().filter(|e| e["status"] != "cancelled").count();
+    assert_eq!(live, 999);
     assert!(google.take_violations().is_empty());
 }
 
