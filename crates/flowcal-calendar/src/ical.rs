@@ -154,11 +154,77 @@ impl Lines {
 /// SEQUENCE is capped at 2^31 − 1, the largest INTEGER.
 pub fn calendar_object(ev: &EventSpec) -> String {
     let mut out = Lines(String::with_capacity(1024));
+    header(&mut out);
+    let mut body = Lines(String::with_capacity(1024));
+    if let Some(z) = vevent(&mut body, ev, ev.stamp) {
+        vtimezone(&mut out, &z.name, &z.tz, z.start, z.end);
+    }
+    out.0.push_str(&body.0);
+    out.line("END:VCALENDAR");
+    out.0
+}
+
+/// One entry of a feed: the event, and when its content last changed.
+#[derive(Debug, Clone)]
+pub struct FeedEntry {
+    pub event: EventSpec,
+    /// LAST-MODIFIED (DTSTAMP is the event's `stamp`: when the feed was made).
+    pub modified: Timestamp,
+}
+
+/// A subscription feed (RFC 5545 with METHOD:PUBLISH, RFC 7986's
+/// REFRESH-INTERVAL and the common X-WR-CALNAME and X-PUBLISHED-TTL): every
+/// entry as in [`calendar_object`], with one VTIMEZONE per zone used,
+/// covering all of that zone's entries.
+pub fn feed(name: &str, refresh_minutes: u32, entries: &[FeedEntry]) -> String {
+    let mut out = Lines(String::with_capacity(512 + entries.len() * 700));
+    header(&mut out);
+    out.line("METHOD:PUBLISH");
+    out.line(&format!("X-WR-CALNAME:{}", escape_text(name)));
+    let refresh = refresh_minutes.max(1);
+    out.line(&format!("REFRESH-INTERVAL;VALUE=DURATION:PT{refresh}M"));
+    out.line(&format!("X-PUBLISHED-TTL:PT{refresh}M"));
+    let mut body = Lines(String::with_capacity(entries.len() * 700));
+    let mut zones: Vec<ZoneUse> = Vec::new();
+    for e in entries {
+        if let Some(z) = vevent(&mut body, &e.event, e.modified) {
+            match zones.iter_mut().find(|u| u.name == z.name) {
+                Some(u) => {
+                    u.start = u.start.min(z.start);
+                    u.end = u.end.max(z.end);
+                }
+                None => zones.push(z),
+            }
+        }
+    }
+    zones.sort_by(|a, b| a.name.cmp(&b.name));
+    for z in &zones {
+        vtimezone(&mut out, &z.name, &z.tz, z.start, z.end);
+    }
+    out.0.push_str(&body.0);
+    out.line("END:VCALENDAR");
+    out.0
+}
+
+/// The VCALENDAR's first lines.
+fn header(out: &mut Lines) {
     out.line("BEGIN:VCALENDAR");
     out.line("VERSION:2.0");
     out.line(concat!("PRODID:-//flowcal//flowcal ", env!("CARGO_PKG_VERSION"), "//EN"));
     out.line("CALSCALE:GREGORIAN");
+}
 
+/// A zone that entries use in TZID form, and the span they cover.
+struct ZoneUse {
+    name: String,
+    tz: TimeZone,
+    start: Timestamp,
+    end: Timestamp,
+}
+
+/// The VEVENT for `ev`, and the zone whose VTIMEZONE it needs, if any.
+fn vevent(out: &mut Lines, ev: &EventSpec, modified: Timestamp) -> Option<ZoneUse> {
+    let mut zone_use = None;
     // DTEND must be later than DTSTART (RFC 5545 §3.8.2.2): an entry of no
     // length has none, and so ends at its start (§3.6.1).
     let (dtstart, dtend) = match &ev.when {
@@ -175,7 +241,8 @@ pub fn calendar_object(ev: &EventSpec) -> String {
                     let (start, start_local) = zoned_value("DTSTART", *at, zone, &tz);
                     let end = end.map(|e| (e, zoned_value("DTEND", e, zone, &tz)));
                     if start_local || end.as_ref().is_some_and(|(_, (_, local))| *local) {
-                        vtimezone(&mut out, zone, &tz, *at, end.as_ref().map_or(*at, |(e, _)| *e));
+                        let until = end.as_ref().map_or(*at, |(e, _)| *e);
+                        zone_use = Some(ZoneUse { name: zone.clone(), tz, start: *at, end: until });
                     }
                     (start, end.map(|(_, (line, _))| line))
                 }
@@ -183,11 +250,10 @@ pub fn calendar_object(ev: &EventSpec) -> String {
         }
     };
 
-    let stamp = fmt_utc(ev.stamp);
     out.line("BEGIN:VEVENT");
     out.line(&format!("UID:{}", escape_text(&uid(&ev.key))));
-    out.line(&format!("DTSTAMP:{stamp}"));
-    out.line(&format!("LAST-MODIFIED:{stamp}"));
+    out.line(&format!("DTSTAMP:{}", fmt_utc(ev.stamp)));
+    out.line(&format!("LAST-MODIFIED:{}", fmt_utc(modified)));
     // SEQUENCE is an INTEGER, at most 2^31 - 1.
     out.line(&format!("SEQUENCE:{}", ev.sequence.min(i32::MAX.unsigned_abs())));
     out.line(&format!("SUMMARY:{}", escape_text(&ev.title)));
@@ -212,8 +278,7 @@ pub fn calendar_object(ev: &EventSpec) -> String {
         out.line("END:VALARM");
     }
     out.line("END:VEVENT");
-    out.line("END:VCALENDAR");
-    out.0
+    zone_use
 }
 
 /// `NAME;TZID=zone:local` for `ts`, or — when that local time would be read as

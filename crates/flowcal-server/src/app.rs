@@ -114,6 +114,8 @@ pub struct App {
     pub(crate) delivery_wake: tokio::sync::Notify,
     /// Deliveries by this process: (outcome, connector kind) → count.
     pub(crate) delivery_counts: Mutex<std::collections::BTreeMap<(&'static str, String), u64>>,
+    /// Rendered iCal feeds, by user.
+    pub(crate) feed_cache: crate::feed::FeedCache,
 }
 
 /// What starting an instance or completing a task returns.
@@ -131,6 +133,7 @@ impl App {
             worker_id: secrets::new_token("w"),
             delivery_wake: tokio::sync::Notify::new(),
             delivery_counts: Mutex::new(std::collections::BTreeMap::new()),
+            feed_cache: crate::feed::FeedCache::default(),
             config,
             store,
             clock,

@@ -41,6 +41,26 @@ pub struct Config {
     pub sign_in: SignInConfig,
     /// Delivery of calendar entries.
     pub delivery: DeliveryConfig,
+    /// iCal subscription feeds.
+    pub feed: FeedConfig,
+}
+
+/// iCal subscription feeds (`GET /feeds/{token}.ics`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FeedConfig {
+    /// Entries from this many days back…
+    pub days_back: u32,
+    /// …to this many days ahead.
+    pub days_ahead: u32,
+    /// How often calendar clients are asked to poll (REFRESH-INTERVAL, X-PUBLISHED-TTL).
+    pub refresh_minutes: u32,
+}
+
+impl Default for FeedConfig {
+    fn default() -> Self {
+        FeedConfig { days_back: 30, days_ahead: 365, refresh_minutes: 60 }
+    }
 }
 
 /// Delivery of calendar entries (the outbox workers).
@@ -96,6 +116,7 @@ impl Default for Config {
             caldav: CaldavConfig::default(),
             sign_in: SignInConfig::default(),
             delivery: DeliveryConfig::default(),
+            feed: FeedConfig::default(),
         }
     }
 }
@@ -117,6 +138,7 @@ impl fmt::Debug for Config {
             .field("caldav", &self.caldav)
             .field("sign_in", &self.sign_in)
             .field("delivery", &self.delivery)
+            .field("feed", &self.feed)
             .finish()
     }
 }
@@ -201,6 +223,9 @@ impl Config {
         settings::check_caldav(&self.caldav).map_err(|e| format!("caldav: {e}"))?;
         if self.delivery.attempts == 0 || self.delivery.backoff_seconds == 0 || self.delivery.lease_seconds == 0 {
             return Err("delivery.attempts, backoff_seconds and lease_seconds must be above zero".into());
+        }
+        if self.feed.refresh_minutes == 0 || self.feed.days_back > 3660 || self.feed.days_ahead > 3660 {
+            return Err("feed.refresh_minutes must be above zero, days_back and days_ahead at most 3660".into());
         }
         Ok(())
     }

@@ -739,7 +739,7 @@ fn delete(c: &AnyConnector, calendar: String, key: String, known: Option<Remote>
 }
 
 /// What decides whether an entry changed: everything but its stamp and sequence.
-fn content_hash(e: &EventSpec) -> String {
+pub(crate) fn content_hash(e: &EventSpec) -> String {
     let plain = EventSpec { stamp: Timestamp::UNIX_EPOCH, sequence: 0, ..e.clone() };
     hex::encode(Sha256::digest(format!("{plain:?}").as_bytes()))
 }

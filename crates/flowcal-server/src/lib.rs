@@ -9,6 +9,7 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod exports;
+pub mod feed;
 pub mod secrets;
 pub mod web;
 
@@ -45,6 +46,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/logout", post(web::logout))
         .route("/oauth/callback", get(web::oauth_callback))
         .route("/login/oauth/{provider}", get(web::sign_in_with))
+        .route("/feeds/{file}", get(web::feed))
         .merge(api::router())
         .layer(middleware::from_fn(json_errors))
         .layer(middleware::from_fn(log_request))
@@ -53,7 +55,11 @@ pub fn router(app: Arc<App>) -> Router {
 
 async fn log_request(req: Request, next: Next) -> Response {
     let method = req.method().clone();
-    let path = req.uri().path().to_owned();
+    // A feed's path is its secret: logged without the token.
+    let path = match req.uri().path() {
+        p if p.starts_with("/feeds/") => "/feeds/…".to_owned(),
+        p => p.to_owned(),
+    };
     let started = std::time::Instant::now();
     let resp = next.run(req).await;
     tracing::info!(%method, %path, status = resp.status().as_u16(), ms = started.elapsed().as_millis() as u64, "request");

@@ -178,3 +178,67 @@ pub async fn metrics(State(app): State<Arc<App>>) -> Response {
         Err(e) => e.into_response(),
     }
 }
+
+/// `GET /feeds/{token}.ics`: a user's iCal subscription feed. A token that
+/// names no feed (wrong, replaced, turned off) is a plain 404, the same for all.
+pub async fn feed(State(app): State<Arc<App>>, Path(file): Path<String>, headers: HeaderMap) -> Response {
+    use crate::feed::{gzip_etag, Conditions, FeedAnswer};
+    let not_found = || (StatusCode::NOT_FOUND, [(header::CACHE_CONTROL, "no-store")], "not found").into_response();
+    let Some(token) = file.strip_suffix(".ics") else { return not_found() };
+    let text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+    let cond = Conditions {
+        if_none_match: text(header::IF_NONE_MATCH).map(str::to_owned),
+        if_modified_since: text(header::IF_MODIFIED_SINCE)
+            .and_then(|v| jiff::fmt::rfc2822::DateTimeParser::new().parse_timestamp(v).ok()),
+    };
+    let gzip = text(header::ACCEPT_ENCODING).is_some_and(accepts_gzip);
+    let http_date = |t: jiff::Timestamp| {
+        jiff::fmt::rfc2822::DateTimePrinter::new().timestamp_to_rfc9110_string(&t).unwrap_or_default()
+    };
+    let common = |etag: &str, last_modified: jiff::Timestamp| {
+        let etag = if gzip { gzip_etag(etag) } else { etag.to_owned() };
+        [
+            (header::ETAG, etag),
+            (header::LAST_MODIFIED, http_date(last_modified)),
+            // Clients keep it, but ask again (cheaply: 304) before using it.
+            (header::CACHE_CONTROL, "private, no-cache".to_owned()),
+            (header::VARY, "Accept-Encoding".to_owned()),
+            (header::REFERRER_POLICY, "no-referrer".to_owned()),
+        ]
+    };
+    match app.feed(token, &cond).await {
+        Ok(FeedAnswer::NotFound) => not_found(),
+        Ok(FeedAnswer::NotModified { etag, last_modified }) => {
+            (StatusCode::NOT_MODIFIED, common(&etag, last_modified)).into_response()
+        }
+        Ok(FeedAnswer::Full(r)) => {
+            let mut resp = (common(&r.etag, r.last_modified), ()).into_response();
+            let h = resp.headers_mut();
+            h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/calendar; charset=utf-8"));
+            h.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("inline; filename=\"flowcal.ics\""));
+            h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+            let body = if gzip {
+                h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+                r.gzipped()
+            } else {
+                r.body.clone()
+            };
+            *resp.body_mut() = axum::body::Body::from(body);
+            resp
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Whether an `Accept-Encoding` value accepts gzip (RFC 9110 §12.5.3).
+fn accepts_gzip(v: &str) -> bool {
+    v.split(',').any(|part| {
+        let mut it = part.split(';').map(str::trim);
+        let name = it.next().unwrap_or_default();
+        let q = it
+            .find_map(|p| p.strip_prefix("q=").or_else(|| p.strip_prefix("Q=")))
+            .and_then(|q| q.parse::<f32>().ok())
+            .unwrap_or(1.0);
+        (name.eq_ignore_ascii_case("gzip") || name.eq_ignore_ascii_case("x-gzip") || name == "*") && q > 0.0
+    })
+}

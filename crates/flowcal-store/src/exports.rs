@@ -126,6 +126,7 @@ impl Store {
                     params![n.user_id.0, n.account_id, &n.source, n.task_id, n.instance_id, &n.event_key, now],
                 )?
                 .int(0)?;
+            crate::feeds::touch_user(c, n.user_id, now)?;
             by_id(c, id)?.ok_or_else(|| StoreError::Corrupt(format!("export {id} vanished")))
         })
         .await
@@ -140,7 +141,11 @@ impl Store {
                  WHERE id = $1",
                 params![id, now.as_millisecond()],
             )?;
-            by_id(c, id)
+            let e = by_id(c, id)?;
+            if let Some(e) = &e {
+                crate::feeds::touch_user(c, e.user_id, now.as_millisecond())?;
+            }
+            Ok(e)
         })
         .await
     }
@@ -380,6 +385,7 @@ fn finish_one(
 /// Brings the auto-synced exports of every task of an instance in line, in
 /// the transaction that changed it.
 pub(crate) fn sync_instance(c: &mut dyn Conn, instance: i64, now: i64) -> Result<(), StoreError> {
+    crate::feeds::touch_instance(c, instance, now)?;
     // Open tasks, and those with an auto-synced entry: a done or cancelled
     // task without one needs nothing. In id order, like every other sync.
     let tasks: Vec<i64> = c

@@ -8,7 +8,7 @@ use crate::db::{params, Conn, Param, Row};
 use crate::rows::{deadline_cols, deadline_from_cols, ts};
 use crate::{Backend, Store, StoreError};
 use flowcal_domain::value::{data_from_json, data_to_json};
-use flowcal_domain::{DataItemDef, Deadline, InstanceId, ModelId, TaskId};
+use flowcal_domain::{DataItemDef, Deadline, InstanceId, ModelId, TaskId, UserId};
 use flowcal_engine::{Assignee, Effect, InstanceState, InstanceStatus, OpenTask, Stuck, Transition};
 use jiff::Timestamp;
 use serde_json::{json, Value as Json};
@@ -314,6 +314,33 @@ impl Store {
         self.read(move |c| c.query(&sql, &p)?.iter().map(task).collect()).await
     }
 
+    /// The open tasks a user's feed shows: assigned to them, or with a
+    /// deadline they exported, whose deadline lies in the window (dates from
+    /// `from_date` to `to_date`, instants from `from_ms` to `to_ms`).
+    pub async fn feed_tasks(
+        &self,
+        user: UserId,
+        login: &str,
+        (from_date, to_date): (String, String),
+        (from_ms, to_ms): (i64, i64),
+    ) -> Result<Vec<TaskRecord>, StoreError> {
+        let login = login.to_owned();
+        let sql = concat!(
+            "SELECT ",
+            task_columns!(),
+            " FROM tasks t JOIN instances i ON i.id = t.instance_id
+             WHERE t.state = 'open'
+               AND (t.assignee = $1 OR t.id IN (SELECT e.task_id FROM exports e WHERE e.user_id = $2 AND e.auto = 0
+                                                 AND e.wanted = 'present' AND e.source LIKE 'task:%'))
+               AND ((t.deadline_date >= $3 AND t.deadline_date <= $4) OR (t.deadline_at >= $5 AND t.deadline_at <= $6))
+             ORDER BY t.id"
+        );
+        self.read(move |c| {
+            c.query(sql, params![login, user.0, from_date, to_date, from_ms, to_ms])?.iter().map(task).collect()
+        })
+        .await
+    }
+
     /// The domain events of an instance, in order.
     pub async fn events(&self, id: InstanceId) -> Result<Vec<EventRecord>, StoreError> {
         self.read(move |c| {
@@ -416,6 +443,10 @@ impl Store {
                 return Ok(());
             }
             c.execute("UPDATE tasks SET assignee = $1 WHERE id = $2", params![&to, id.0])?;
+            // The task leaves the feed of whoever had it.
+            if let Some(from) = &t.assignee {
+                crate::feeds::touch_login(c, from, now.as_millisecond())?;
+            }
             let payload = json!({"step": t.step, "from": t.assignee, "to": to, "role": t.role, "by": by});
             insert_events(c, t.instance_id, &[(Some(id), "task_reassigned", payload)], now)?;
             crate::exports::sync_instance(c, t.instance_id.0, now.as_millisecond())

@@ -11,6 +11,7 @@ mod access;
 mod db;
 mod error;
 mod exports;
+mod feeds;
 mod instances;
 mod migrate;
 mod models;
@@ -23,6 +24,7 @@ pub use access::{
 pub use db::DbError;
 pub use error::StoreError;
 pub use exports::{ExportOutcome, ExportRecord, NewExport};
+pub use feeds::{FeedMark, FeedOwner};
 pub use instances::{EventRecord, InstanceRecord, TaskRecord, TaskState};
 pub use models::{ModelSummary, StoredModel};
 pub use users::{NewUser, User};

@@ -29,6 +29,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_exports.sql"),
         postgres: include_str!("../migrations/postgres/0003_exports.sql"),
     },
+    Migration {
+        version: 4,
+        name: "0004_feeds",
+        sqlite: include_str!("../migrations/sqlite/0004_feeds.sql"),
+        postgres: include_str!("../migrations/postgres/0004_feeds.sql"),
+    },
 ];
 
 /// Any fixed number: the key of the advisory lock that serializes migrations

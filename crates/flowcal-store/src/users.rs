@@ -36,9 +36,12 @@ pub struct NewUser {
     pub password_hash: Option<String>,
 }
 
-const USER_COLUMNS: &str =
+pub(crate) const USER_COLUMNS: &str =
     "u.id, u.login, u.display_name, u.email, u.time_zone, u.is_admin, u.calendar_export, u.reminder_minutes, \
      u.auto_sync_account, u.auto_sync_keep_done";
+
+/// The number of columns in [`USER_COLUMNS`].
+pub(crate) const USER_COLUMN_COUNT: usize = 10;
 
 /// A user's roles, sorted.
 fn roles_of(c: &mut dyn Conn, id: UserId) -> Result<Vec<String>, StoreError> {
@@ -55,7 +58,7 @@ fn with_roles(c: &mut dyn Conn, r: &Row) -> Result<(User, Vec<String>), StoreErr
     Ok((u, roles))
 }
 
-fn user(r: &Row) -> Result<User, StoreError> {
+pub(crate) fn user(r: &Row) -> Result<User, StoreError> {
     Ok(User {
         id: UserId(r.int(0)?),
         login: r.text(1)?,
@@ -160,7 +163,12 @@ impl Store {
         reminder_minutes: Option<Option<i64>>,
     ) -> Result<(), StoreError> {
         let tz = time_zone.map(str::to_owned);
-        self.read(move |c| {
+        let now = jiff::Timestamp::now().as_millisecond();
+        self.tx(move |c| {
+            // The reminder is part of every feed entry.
+            if reminder_minutes.is_some() {
+                crate::feeds::touch_user(c, id, now)?;
+            }
             c.execute(
                 "UPDATE users SET time_zone = COALESCE(CAST($1 AS TEXT), time_zone),
                                   calendar_export = COALESCE(CAST($2 AS BIGINT), calendar_export),

@@ -3,6 +3,7 @@
 use super::{ApiJson, Auth, ErrorBody, MeJson, SettingsPatch};
 use crate::app::{App, Principal};
 use crate::error::AppResult;
+use crate::feed::FeedStatus;
 use axum::extract::State;
 use axum::Json;
 use std::sync::Arc;
@@ -28,4 +29,26 @@ pub async fn settings(
         user = app.set_auto_sync(&p, auto.map(|a| (a.account, a.calendar, a.keep_done))).await?;
     }
     Ok(Json(MeJson::from(&Principal { user, roles: p.roles })))
+}
+
+/// The caller's iCal feed: on or off (the URL is shown only when made).
+#[utoipa::path(get, path = "/api/v1/me/feed", tag = "me", responses((status = 200, body = FeedStatus)))]
+pub async fn feed(State(app): State<Arc<App>>, Auth(p): Auth) -> AppResult<Json<FeedStatus>> {
+    Ok(Json(app.feed_status(&p).await?))
+}
+
+/// A new feed URL (`url`, and `webcal_url` for calendar apps); the previous URL stops working at once.
+#[utoipa::path(post, path = "/api/v1/me/feed", tag = "me",
+    responses((status = 201, body = FeedStatus), (status = 403, body = ErrorBody)))]
+pub async fn new_feed(
+    State(app): State<Arc<App>>,
+    Auth(p): Auth,
+) -> AppResult<(axum::http::StatusCode, Json<FeedStatus>)> {
+    Ok((axum::http::StatusCode::CREATED, Json(app.new_feed(&p).await?)))
+}
+
+/// Turn the feed off: its URL stops working.
+#[utoipa::path(delete, path = "/api/v1/me/feed", tag = "me", responses((status = 200, body = FeedStatus)))]
+pub async fn disable_feed(State(app): State<Arc<App>>, Auth(p): Auth) -> AppResult<Json<FeedStatus>> {
+    Ok(Json(app.disable_feed(&p).await?))
 }

@@ -49,6 +49,9 @@ pub const SESSION_COOKIE: &str = "flowcal_session";
         tasks::complete,
         me::show,
         me::settings,
+        me::feed,
+        me::new_feed,
+        me::disable_feed,
         accounts::list,
         accounts::show,
         accounts::connect_caldav,
@@ -71,7 +74,7 @@ pub const SESSION_COOKIE: &str = "flowcal_session";
     components(schemas(
         ErrorBody, ErrorDetail, ModelCreated, ModelInfo, ItemInfo, StepInfo, StartInstance, InstanceJson, IncidentJson,
         TaskJson, TaskList, CompleteTask, SetData, EventJson, EventList, InstanceList, MeJson, SettingsPatch, ModelList,
-        AutoSyncJson,
+        AutoSyncJson, crate::feed::FeedStatus,
         accounts::AccountList, accounts::CaldavConnect, accounts::OauthConnect, accounts::AuthorizationUrl,
         accounts::ProviderInfo, accounts::ProviderList, accounts::AuditList, accounts::CalendarJson,
         accounts::CalendarList, accounts::ChooseCalendar, exports::NewExportJson, exports::ExportJson,
@@ -116,6 +119,7 @@ pub fn router() -> Router<Arc<App>> {
         .route("/api/v1/tasks/{id}/complete", post(tasks::complete))
         .route("/api/v1/me", get(me::show))
         .route("/api/v1/me/settings", axum::routing::patch(me::settings))
+        .route("/api/v1/me/feed", get(me::feed).post(me::new_feed).delete(me::disable_feed))
         .route("/api/v1/calendar-accounts", get(accounts::list))
         .route("/api/v1/calendar-accounts/caldav", post(accounts::connect_caldav))
         .route("/api/v1/calendar-accounts/oauth/{provider}", post(accounts::connect_oauth))

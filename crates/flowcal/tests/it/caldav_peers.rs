@@ -16,16 +16,16 @@ const USER: &str = "alice";
 const PASSWORD: &str = "app-password-1";
 
 /// A running Xandikos, stopped when dropped.
-struct Xandikos {
+pub(crate) struct Xandikos {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
     _dir: tempfile::TempDir,
 }
 
 impl Xandikos {
     /// `xandikos serve --defaults`: a principal at `/user/` with the calendar
     /// home `/user/calendars/` (holding a calendar named `calendar`).
-    async fn start() -> Option<Xandikos> {
+    pub(crate) async fn start() -> Option<Xandikos> {
         let python = peer_env("FLOWCAL_PEER_PYTHON", "Xandikos")?;
         let program = Path::new(&python).with_file_name("xandikos");
         let dir = tempfile::tempdir().unwrap();

@@ -12,6 +12,7 @@ mod api;
 mod caldav_peers;
 mod cli;
 mod connectors;
+mod feed;
 mod google_double;
 mod graph_double;
 mod ical_validity;

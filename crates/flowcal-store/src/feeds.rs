@@ -1,0 +1,152 @@
+//! iCal subscription feeds: the token (stored as its hash), the version that
+//! says whether a feed changed, and what each entry looked like when it was
+//! last served (for its SEQUENCE and LAST-MODIFIED).
+//!
+//! Every transaction that changes what a user's feed shows moves the user's
+//! `feed_version` (see [`touch_instance`], [`touch_login`], [`touch_user`]),
+//! so a poll is answered `304 Not Modified` from one row, without rendering.
+
+use crate::db::{params, Conn};
+use crate::{Store, StoreError, User};
+use flowcal_domain::UserId;
+use jiff::Timestamp;
+use std::collections::HashMap;
+
+/// The owner of a feed token, and how far their feed has changed.
+#[derive(Debug, Clone)]
+pub struct FeedOwner {
+    pub user: User,
+    /// Grows with every change to what the feed shows.
+    pub version: i64,
+    /// When the feed last changed (milliseconds).
+    pub changed_at: i64,
+}
+
+/// What an entry looked like when last served.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedMark {
+    pub content_hash: String,
+    pub sequence: i64,
+    pub modified_at: i64,
+}
+
+impl Store {
+    /// Gives the user a feed with the token of this hash (replacing any
+    /// earlier token, which stops working at once), or none (`None`).
+    pub async fn set_feed_token(&self, user: UserId, hash: Option<String>, now: Timestamp) -> Result<(), StoreError> {
+        self.tx(move |c| {
+            c.execute("UPDATE users SET feed_token_hash = $2 WHERE id = $1", params![user.0, hash])?;
+            touch_user(c, user, now.as_millisecond())
+        })
+        .await
+    }
+
+    /// Whether the user has a feed, and since when it last changed.
+    pub async fn feed_state(&self, user: UserId) -> Result<Option<i64>, StoreError> {
+        self.read(move |c| {
+            let r = c.query_one(
+                "SELECT CASE WHEN feed_token_hash IS NULL THEN 0 ELSE 1 END, feed_changed_at FROM users WHERE id = $1",
+                params![user.0],
+            )?;
+            Ok((r.int(0)? == 1).then_some(r.int(1)?))
+        })
+        .await
+    }
+
+    /// The owner of the feed whose token has this hash.
+    pub async fn feed_owner(&self, hash: &str) -> Result<Option<FeedOwner>, StoreError> {
+        let hash = hash.to_owned();
+        self.read(move |c| {
+            let sql = format!(
+                "SELECT {}, u.feed_version, u.feed_changed_at FROM users u WHERE u.feed_token_hash = $1",
+                crate::users::USER_COLUMNS
+            );
+            let Some(r) = c.query_opt(&sql, params![hash])? else { return Ok(None) };
+            let n = crate::users::USER_COLUMN_COUNT;
+            Ok(Some(FeedOwner { user: crate::users::user(&r)?, version: r.int(n)?, changed_at: r.int(n + 1)? }))
+        })
+        .await
+    }
+
+    /// The sources of the dates (items) the user exported and still wants on a calendar.
+    pub async fn feed_item_sources(&self, user: UserId) -> Result<Vec<String>, StoreError> {
+        self.read(move |c| {
+            c.query(
+                "SELECT DISTINCT source FROM exports
+                 WHERE user_id = $1 AND wanted = 'present' AND source LIKE 'instance:%' ORDER BY source",
+                params![user.0],
+            )?
+            .iter()
+            .map(|r| Ok(r.text(0)?))
+            .collect()
+        })
+        .await
+    }
+
+    /// What the user's feed entries looked like when last served, by source.
+    pub async fn feed_marks(&self, user: UserId) -> Result<HashMap<String, FeedMark>, StoreError> {
+        self.read(move |c| {
+            c.query(
+                "SELECT source, content_hash, sequence, modified_at FROM feed_entries WHERE user_id = $1",
+                params![user.0],
+            )?
+            .iter()
+            .map(|r| {
+                Ok((r.text(0)?, FeedMark { content_hash: r.text(1)?, sequence: r.int(2)?, modified_at: r.int(3)? }))
+            })
+            .collect()
+        })
+        .await
+    }
+
+    /// Records entries whose content changed (or that are new), in one transaction.
+    pub async fn save_feed_marks(&self, user: UserId, marks: Vec<(String, FeedMark)>) -> Result<(), StoreError> {
+        if marks.is_empty() {
+            return Ok(());
+        }
+        self.tx(move |c| {
+            for (source, m) in marks {
+                c.execute(
+                    "INSERT INTO feed_entries (user_id, source, content_hash, sequence, modified_at)
+                     VALUES ($1, $2, $3, $4, $5)
+                     ON CONFLICT (user_id, source) DO UPDATE SET content_hash = $3, sequence = $4, modified_at = $5",
+                    params![user.0, source, m.content_hash, m.sequence, m.modified_at],
+                )?;
+            }
+            Ok(())
+        })
+        .await
+    }
+}
+
+/// The feeds of everyone an instance's change may concern moved on: the
+/// assignees of its tasks and those who exported something of it.
+pub(crate) fn touch_instance(c: &mut dyn Conn, instance: i64, now: i64) -> Result<(), StoreError> {
+    c.execute(
+        "UPDATE users SET feed_version = feed_version + 1, feed_changed_at = $2
+         WHERE feed_token_hash IS NOT NULL
+           AND (login IN (SELECT assignee FROM tasks WHERE instance_id = $1 AND assignee IS NOT NULL)
+                OR id IN (SELECT user_id FROM exports WHERE instance_id = $1))",
+        params![instance, now],
+    )?;
+    Ok(())
+}
+
+/// The feed of the user with this login moved on (a task left them).
+pub(crate) fn touch_login(c: &mut dyn Conn, login: &str, now: i64) -> Result<(), StoreError> {
+    c.execute(
+        "UPDATE users SET feed_version = feed_version + 1, feed_changed_at = $2
+         WHERE login = $1 AND feed_token_hash IS NOT NULL",
+        params![login, now],
+    )?;
+    Ok(())
+}
+
+/// The user's feed moved on (their exports or settings changed).
+pub(crate) fn touch_user(c: &mut dyn Conn, user: UserId, now: i64) -> Result<(), StoreError> {
+    c.execute(
+        "UPDATE users SET feed_version = feed_version + 1, feed_changed_at = $2 WHERE id = $1",
+        params![user.0, now],
+    )?;
+    Ok(())
+}

@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""Check a whole iCalendar feed with two independent parsers and print every
+event each of them read, so tests can compare it with what flowcal served.
+
+Usage: python feed_check.py FEED.ics
+
+Parsers (both from PyPI, in the peers venv):
+  - icalendar (`icalendar.Calendar.from_ical`): fails when any component
+    records parse errors in its `.errors`;
+  - ical (`ical.calendar_stream.IcsCalendarStream.calendar_from_ics`), the
+    strict parser (pydantic models), compat modes off.
+
+Output: one JSON object on one line:
+    {"icalendar": {"calendar": {...}, "events": [EVENT, ...]} or {"error": "..."},
+     "ical": same}
+with EVENT = {"uid", "summary", "dtstart", "dtend", "sequence", "url", "transp"}
+and calendar = {"method", "name"} (X-WR-CALNAME). Dates are `YYYY-MM-DD`,
+date-times with a zone the UTC instant `YYYY-MM-DDTHH:MM:SSZ`.
+
+Exit status: 0 when both parsers read the feed, 1 otherwise, 2 on bad usage.
+"""
+
+import datetime
+import json
+import sys
+
+
+def fmt(value):
+    if value is None:
+        return None
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
+            return value.strftime("%Y-%m-%dT%H:%M:%S")
+        return value.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, datetime.date):
+        return value.strftime("%Y-%m-%d")
+    raise TypeError(f"not a date or date-time: {value!r}")
+
+
+def with_icalendar(data):
+    import icalendar
+
+    cal = icalendar.Calendar.from_ical(data)
+    errors = [f"{c.name}: {e}" for c in cal.walk() for e in (c.errors or [])]
+    if errors:
+        raise ValueError("; ".join(errors))
+    events = []
+    for ev in cal.walk("VEVENT"):
+        events.append({
+            "uid": str(ev.get("UID")),
+            "summary": str(ev.get("SUMMARY", "")),
+            "dtstart": fmt(ev.decoded("DTSTART")),
+            "dtend": fmt(ev.decoded("DTEND")) if ev.get("DTEND") is not None else None,
+            "sequence": int(ev.get("SEQUENCE", 0)),
+            "url": str(ev.get("URL", "")),
+            "transp": str(ev.get("TRANSP", "")),
+        })
+    return {"calendar": {"method": str(cal.get("METHOD", "")), "name": str(cal.get("X-WR-CALNAME", ""))},
+            "events": events}
+
+
+def with_ical(text):
+    from ical.calendar_stream import IcsCalendarStream
+
+    cal = IcsCalendarStream.calendar_from_ics(text)
+    events = []
+    for ev in cal.events:
+        events.append({
+            "uid": ev.uid,
+            "summary": ev.summary or "",
+            "dtstart": fmt(ev.dtstart),
+            "dtend": fmt(ev.dtend),
+            "sequence": ev.sequence or 0,
+            "url": str(ev.url or ""),
+            "transp": str(getattr(ev.transparency, "value", ev.transparency) or ""),
+        })
+    name = next((p.value for p in cal.extras if p.name.upper() == "X-WR-CALNAME"), "")
+    return {"calendar": {"method": cal.method or "", "name": name}, "events": events}
+
+
+def main(argv):
+    if len(argv) != 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    with open(argv[1], "rb") as f:
+        data = f.read()
+    out, ok = {}, True
+    for name, run, arg in (("icalendar", with_icalendar, data), ("ical", with_ical, data.decode("utf-8"))):
+        try:
+            out[name] = run(arg)
+        except Exception as e:  # noqa: BLE001 - any failure is the answer
+            out[name] = {"error": f"{type(e).__name__}: {e}"}
+            ok = False
+    print(json.dumps(out, ensure_ascii=False))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
