@@ -33,7 +33,14 @@ struct Load {
 fn wrk(url: &str, seconds: u64, connections: u32, headers: &[String]) -> Load {
     let mut cmd = Command::new("wrk");
     let threads = connections.min(2);
-    cmd.args([&format!("-t{threads}"), &format!("-c{connections}"), &format!("-d{seconds}s"), "--latency", "--timeout", "60s"]);
+    cmd.args([
+        &format!("-t{threads}"),
+        &format!("-c{connections}"),
+        &format!("-d{seconds}s"),
+        "--latency",
+        "--timeout",
+        "60s",
+    ]);
     for h in headers {
         cmd.args(["-H", h]);
     }
@@ -67,9 +74,8 @@ async fn main() {
         "listen = \"{addr}\"\ndata_dir = \"{}\"\nlog = \"warn\"\n[delivery]\nworkers = 0\n",
         dir.path().display()
     );
-    let app = flowcal_server::build(Config::from_parts(&toml, "bench", &[]).unwrap(), Arc::new(SystemClock))
-        .await
-        .unwrap();
+    let app =
+        flowcal_server::build(Config::from_parts(&toml, "bench", &[]).unwrap(), Arc::new(SystemClock)).await.unwrap();
     let served = app.clone();
     tokio::spawn(async move { flowcal_server::serve(served, listener, std::future::pending()).await });
 

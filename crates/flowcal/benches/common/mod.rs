@@ -19,7 +19,6 @@ impl Drop for Radicale {
 
 /// Starts Radicale with the peers venv's `python`.
 pub fn radicale(python: &str) -> Radicale {
-
     let dir = tempfile::tempdir().unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     std::fs::write(dir.path().join("users"), "alice:pw\n").unwrap();
@@ -46,4 +45,3 @@ pub fn radicale(python: &str) -> Radicale {
     }
     panic!("Radicale did not start");
 }
-

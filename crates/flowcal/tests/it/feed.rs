@@ -104,6 +104,8 @@ fn assert_lines(text: &str) {
 crate::on_both_backends!(a_feed_follows_the_workflow);
 
 async fn a_feed_follows_the_workflow(db: TestDb) {
+    // Every log line of the binary is captured: the feed's token must be in none.
+    let logs = crate::access::logs();
     let t = TestApp::spawn(db).await;
     let admin = t.user("root", true, &[]).await;
     let alice = t.user("alice", false, &[]).await;
@@ -274,8 +276,6 @@ async fn a_feed_follows_the_workflow(db: TestDb) {
     let old = fetch(&t, &url, &[]).await;
     assert_eq!(not_found(&old), not_found(&wrong), "the replaced URL stops at once");
     assert_eq!(fetch(&t, &url2, &[]).await.status, 200);
-    // The stored hash is not the token.
-    assert!(t.app.store.feed_owner(&token).await.unwrap().is_none());
     // Calendar export turned off (by the user, or for them by the administrator): no feed.
     let (s, _) = t
         .call(Method::PATCH, "/api/v1/admin/settings", &admin, Some(json!({"calendar_export": {"allow": "no one"}})))
@@ -290,6 +290,21 @@ async fn a_feed_follows_the_workflow(db: TestDb) {
     let (s, off) = t.call(Method::DELETE, "/api/v1/me/feed", &alice, None).await;
     assert_eq!((s, &off["enabled"]), (200, &json!(false)));
     assert_eq!(not_found(&fetch(&t, &url2, &[]).await), not_found(&wrong));
+
+    // The request log names feeds without their tokens.
+    let log = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
+    assert!(log.contains("/feeds/…"), "feed requests are logged");
+    let token2 = url2.rsplit('/').next().unwrap().trim_end_matches(".ics");
+    let leaks: Vec<&str> = log.lines().filter(|l| l.contains(&token) || l.contains(token2)).collect();
+    assert!(leaks.is_empty(), "a log line shows a feed token: {leaks:?}");
+    // What is stored is the token's SHA-256, not the token (this lookup, made
+    // after the log check, sends the token itself to the database).
+    let (s, f3) = t.post("/api/v1/me/feed", &alice, json!({})).await;
+    assert_eq!(s, 201);
+    let token3 = f3["url"].as_str().unwrap().rsplit('/').next().unwrap().trim_end_matches(".ics").to_owned();
+    assert!(t.app.store.feed_owner(&token3).await.unwrap().is_none());
+    let hash = flowcal_server::secrets::token_hash(&token3);
+    assert_eq!(t.app.store.feed_owner(&hash).await.unwrap().unwrap().user.login, "alice");
 }
 
 // ---- three parsers and two CalDAV servers ---------------------------------------------------
