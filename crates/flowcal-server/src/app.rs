@@ -181,6 +181,30 @@ impl App {
         self.store.user(id).await?.ok_or_else(|| AppError::NotFound(format!("user {login}")))
     }
 
+    /// An administrator sets a new password for a user; their sessions stay
+    /// (they sign in with the new one next time), failed sign-ins are forgotten.
+    pub async fn reset_password(&self, p: &Principal, login: &str, password: &str) -> AppResult<()> {
+        p.require_admin()?;
+        if password.chars().count() < 8 {
+            return Err(AppError::Unprocessable("the password must have at least 8 characters".into()));
+        }
+        let user = self.store.user_by_login(login).await?.ok_or_else(|| AppError::NotFound(format!("user {login}")))?;
+        let hash = secrets::hash_password(password).map_err(|e| AppError::Internal(e.into()))?;
+        self.store.set_password(user.id, Some(hash)).await?;
+        self.store.sign_in_succeeded(login).await?;
+        Ok(())
+    }
+
+    /// An administrator gives a user a role.
+    pub async fn grant_role(&self, p: &Principal, login: &str, role: &str) -> AppResult<()> {
+        p.require_admin()?;
+        if !flowcal_domain::user::valid_role(role) {
+            return Err(AppError::Unprocessable(format!("'{role}' is not a valid role name")));
+        }
+        let user = self.store.user_by_login(login).await?.ok_or_else(|| AppError::NotFound(format!("user {login}")))?;
+        Ok(self.store.add_role(user.id, role).await?)
+    }
+
     /// Issues a personal API token; only its hash is stored.
     pub async fn create_token(&self, login: &str, name: &str) -> AppResult<String> {
         let user =
@@ -216,6 +240,12 @@ impl App {
                 if with.is_empty() { "your organisation's account".to_owned() } else { with.join(" or ") }
             )));
         }
+        // Rate limited per login: after SIGN_IN_LIMIT failures within 15
+        // minutes, the login is refused for a while (doubling), whatever the password.
+        let now = self.now();
+        if let Some(until) = self.store.sign_in_locked(login, now).await? {
+            return Err(too_many_sign_ins(now, until));
+        }
         let found = match Login::parse(login) {
             Ok(_) => self.store.password_hash(login).await?,
             Err(_) => None,
@@ -233,7 +263,18 @@ impl App {
             .await
             .map_err(|e| AppError::Internal(e.into()))?;
         let ok = verified && matches!(&found, Some((_, Some(_))));
-        let Some((user, _)) = found.filter(|_| ok) else { return Err(refused()) };
+        let Some((user, _)) = found.filter(|_| ok) else {
+            let lock = self
+                .store
+                .sign_in_failed(login, now, SIGN_IN_LIMIT, 15 * 60 * 1000, SIGN_IN_LOCK_SECONDS * 1000)
+                .await?;
+            tracing::info!(login = %login.escape_debug(), locked = lock.locked_until.is_some(), "sign-in refused");
+            return Err(match lock.locked_until {
+                Some(until) => too_many_sign_ins(now, until),
+                None => refused(),
+            });
+        };
+        self.store.sign_in_succeeded(login).await?;
         self.open_session(user.id).await
     }
 
@@ -578,4 +619,18 @@ fn line_col(bytes: &[u8], offset: usize) -> (u32, u32) {
     let line = before.iter().filter(|b| **b == b'\n').count() + 1;
     let col = before.iter().rev().take_while(|b| **b != b'\n').count() + 1;
     (u32::try_from(line).unwrap_or(u32::MAX), u32::try_from(col).unwrap_or(u32::MAX))
+}
+
+/// Failed sign-ins to one login within 15 minutes before it is locked.
+const SIGN_IN_LIMIT: i64 = 5;
+
+/// The first lock, in seconds; it doubles with every further failure.
+const SIGN_IN_LOCK_SECONDS: i64 = 60;
+
+fn too_many_sign_ins(now: Timestamp, until: Timestamp) -> AppError {
+    let wait = until.as_second().saturating_sub(now.as_second()).max(1);
+    AppError::TooManyRequests {
+        message: format!("too many failed sign-ins for this login: try again in {wait} seconds"),
+        retry_after: u64::try_from(wait).unwrap_or(60),
+    }
 }

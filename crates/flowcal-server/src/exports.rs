@@ -114,6 +114,19 @@ impl App {
         Ok(e)
     }
 
+    /// An administrator sends anyone's failed export again.
+    pub async fn admin_retry_export(&self, p: &Principal, id: i64) -> AppResult<()> {
+        p.require_admin()?;
+        match self.store.retry_export(id, self.now()).await? {
+            Some(e) if e.state == "pending" => {
+                self.delivery_wake.notify_one();
+                Ok(())
+            }
+            Some(e) => Err(AppError::Conflict(format!("export {id} is {}, not failed", e.state))),
+            None => Err(AppError::NotFound(format!("export {id}"))),
+        }
+    }
+
     /// Turns auto-sync on (`account`, an optional calendar to choose for it,
     /// keep done tasks) or off, and brings the user's calendar in line.
     pub async fn set_auto_sync(

@@ -10,6 +10,7 @@ pub mod demo;
 pub mod error;
 pub mod exports;
 pub mod feed;
+pub mod pages;
 pub mod secrets;
 pub mod web;
 
@@ -47,6 +48,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/oauth/callback", get(web::oauth_callback))
         .route("/login/oauth/{provider}", get(web::sign_in_with))
         .route("/feeds/{file}", get(web::feed))
+        .merge(pages::router())
         .merge(api::router())
         .layer(middleware::from_fn(json_errors))
         .layer(middleware::from_fn(log_request))

@@ -15,32 +15,61 @@ use std::sync::Arc;
 pub struct LoginForm {
     login: String,
     password: String,
+    /// Where to go after signing in (a path of this site).
+    next: Option<String>,
 }
 
 /// `POST /login` (form fields `login`, `password`): sets the session cookie and
-/// goes to `/`.
-pub async fn login(State(app): State<Arc<App>>, headers: HeaderMap, Form(f): Form<LoginForm>) -> AppResult<Response> {
-    same_origin(&app, &headers)?;
-    let token = app.login(f.login.trim(), &f.password).await?;
-    session_response(&app, &token)
+/// goes to `/` (or `next`). A browser that asks for HTML gets the sign-in page
+/// again with the reason when it fails; other clients get the JSON error.
+pub async fn login(State(app): State<Arc<App>>, headers: HeaderMap, Form(f): Form<LoginForm>) -> Response {
+    let html = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"));
+    let signed_in = match same_origin(&app, &headers) {
+        Ok(()) => app.login(f.login.trim(), &f.password).await,
+        Err(e) => Err(e),
+    };
+    let next = f.next.as_deref().filter(|n| n.starts_with('/') && !n.starts_with("//")).unwrap_or("/");
+    match signed_in.and_then(|token| session_response(&app, &token, next)) {
+        Ok(r) => r,
+        Err(e) if html && !matches!(e, AppError::Internal(_)) => {
+            let mut r = crate::pages::login_form(&app, Some(next), Some(&e.to_string()), e.status()).await;
+            if let AppError::TooManyRequests { retry_after, .. } = &e {
+                if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
+                    r.headers_mut().insert(header::RETRY_AFTER, v);
+                }
+            }
+            r
+        }
+        Err(e) => e.into_response(),
+    }
 }
 
-/// Sets the session cookie and goes to `/`.
-fn session_response(app: &App, token: &str) -> AppResult<Response> {
+/// Sets the session cookie and goes to `to`.
+fn session_response(app: &App, token: &str, to: &str) -> AppResult<Response> {
     let secure = if app.config.public_url.starts_with("https://") { "; Secure" } else { "" };
     let max_age = u64::from(app.config.session_hours) * 3600;
     let cookie = format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}");
-    let mut resp = Redirect::to("/").into_response();
+    let mut resp = Redirect::to(to).into_response();
     *resp.status_mut() = StatusCode::SEE_OTHER;
     resp.headers_mut()
         .insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(|e| AppError::Internal(e.into()))?);
     Ok(resp)
 }
 
-/// `POST /logout`: ends the session.
-pub async fn logout(State(app): State<Arc<App>>, headers: HeaderMap) -> AppResult<Response> {
+/// `POST /logout`: ends the session. A form post must carry the page's CSRF token.
+pub async fn logout(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    form: Result<Form<Vec<(String, String)>>, axum::extract::rejection::FormRejection>,
+) -> AppResult<Response> {
     same_origin(&app, &headers)?;
     if let Some(s) = session_cookie(&headers) {
+        if let Ok(Form(f)) = &form {
+            let sent = f.iter().find(|(k, _)| k == "_csrf").map(|(_, v)| v.as_str()).unwrap_or_default();
+            if !crate::pages::csrf_ok(&s, sent) {
+                return Err(AppError::Forbidden("this form did not come from flowcal: reload the page".into()));
+            }
+        }
         app.logout(&s).await?;
     }
     let mut resp = Redirect::to("/").into_response();
@@ -53,7 +82,7 @@ pub async fn logout(State(app): State<Arc<App>>, headers: HeaderMap) -> AppResul
 }
 
 /// Refuses a form post that a browser says came from another site.
-fn same_origin(app: &App, headers: &HeaderMap) -> AppResult<()> {
+pub(crate) fn same_origin(app: &App, headers: &HeaderMap) -> AppResult<()> {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         // No Origin: older browsers; they may still tell the site relation.
         let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()).unwrap_or("none");
@@ -111,22 +140,49 @@ pub async fn oauth_callback(
     let session = session_cookie(&headers);
     let browser = cookie(&headers, SIGN_IN_COOKIE);
     match app.oauth_callback(&q, session.as_deref(), browser.as_deref()).await {
-        Ok(CallbackOutcome::Connected { account, reconnected }) => page(
-            StatusCode::OK,
-            if reconnected { "Calendar reconnected" } else { "Calendar connected" },
-            &format!("flowcal may now put your dates on the calendar of {}.", account.display),
-        ),
+        Ok(CallbackOutcome::Connected { account, reconnected }) => {
+            // "Add to calendar" was pressed before any calendar was connected:
+            // the export asked for is made now, and the browser goes back to the task.
+            if let (Some(then), Some(s)) = (cookie(&headers, crate::pages::THEN_COOKIE), session.as_deref()) {
+                if let Some(r) = finish_export(&app, s, &then, account.id).await {
+                    return r;
+                }
+            }
+            page(
+                StatusCode::OK,
+                if reconnected { "Calendar reconnected" } else { "Calendar connected" },
+                &format!("flowcal may now put your dates on the calendar of {}.", account.display),
+            )
+        }
         Ok(CallbackOutcome::Declined { provider }) => page(
             StatusCode::OK,
             "Calendar not connected",
             &format!("You declined access at {provider}, so nothing was connected. You can try again at any time."),
         ),
-        Ok(CallbackOutcome::SignedIn { session }) => match session_response(&app, &session) {
+        Ok(CallbackOutcome::SignedIn { session }) => match session_response(&app, &session, "/") {
             Ok(r) => r,
             Err(e) => e.into_response(),
         },
         Err(e) => page(e.status(), "Calendar not connected", &shown(&e, "OAuth callback failed")),
     }
+}
+
+/// Makes the export remembered in the `then` cookie (`TASK:SOURCE`) on the
+/// account just connected, and sends the browser back to the task.
+async fn finish_export(app: &App, session: &str, then: &str, account: i64) -> Option<Response> {
+    let (task, source) = then.split_once(':')?;
+    let task: i64 = task.parse().ok()?;
+    let p = app.principal_by_session(session).await.ok()??;
+    let notice = match app.export(&p, flowcal_domain::TaskId(task), source, account).await {
+        Ok(_) => "Calendar connected; adding it to your calendar".to_owned(),
+        Err(e) => format!("Calendar connected, but the entry could not be added: {e}"),
+    };
+    let mut r = crate::pages::see_other(&format!("/tasks/{task}?notice={}", crate::pages::encode(&notice)));
+    r.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("flowcal_then=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
+    );
+    Some(r)
 }
 
 /// `GET /login/oauth/{provider}`: signs in with an OpenID provider.

@@ -139,10 +139,10 @@ impl SealedColumn {
     }
 }
 
-const ACCOUNT_COLUMNS: &str = "id, user_id, kind, provider, external_id, display, url, calendar, status, \
+pub(crate) const ACCOUNT_COLUMNS: &str = "id, user_id, kind, provider, external_id, display, url, calendar, status, \
      credentials_sealed, access_expires_at, last_error, created_at, updated_at";
 
-fn account(r: &Row) -> Result<CalendarAccount, StoreError> {
+pub(crate) fn account(r: &Row) -> Result<CalendarAccount, StoreError> {
     Ok(CalendarAccount {
         id: r.int(0)?,
         user_id: UserId(r.int(1)?),

@@ -69,11 +69,12 @@ pub enum ExportOutcome {
     Waiting { error: String },
 }
 
-const COLUMNS: &str = "e.id, e.user_id, e.account_id, e.source, e.task_id, e.instance_id, e.event_key, e.wanted, \
+pub(crate) const COLUMNS: &str =
+    "e.id, e.user_id, e.account_id, e.source, e.task_id, e.instance_id, e.event_key, e.wanted, \
      e.state, e.version, e.calendar, e.remote_id, e.etag, e.content_hash, e.sequence, e.attempts, e.last_error, \
      e.not_before, e.created_at, e.updated_at";
 
-fn record(r: &Row) -> Result<ExportRecord, StoreError> {
+pub(crate) fn record(r: &Row) -> Result<ExportRecord, StoreError> {
     Ok(ExportRecord {
         id: r.int(0)?,
         user_id: UserId(r.int(1)?),
@@ -386,6 +387,18 @@ fn finish_one(
 /// the transaction that changed it.
 pub(crate) fn sync_instance(c: &mut dyn Conn, instance: i64, now: i64) -> Result<(), StoreError> {
     crate::feeds::touch_instance(c, instance, now)?;
+    // Entries put on calendars with the button follow their source too: the
+    // deadlines of the instance's tasks and its date items go out again (an
+    // unchanged entry costs no call; a completed task's shows "✓ done").
+    c.execute(
+        "UPDATE exports SET state = CASE WHEN state = 'waiting' THEN 'waiting' ELSE 'pending' END,
+                version = version + 1,
+                attempts = CASE WHEN state = 'pending' THEN attempts ELSE 0 END,
+                not_before = CASE WHEN state = 'pending' AND not_before > $2 THEN not_before ELSE $2 END,
+                updated_at = $2
+         WHERE instance_id = $1 AND auto = 0 AND wanted = 'present' AND state <> 'failed'",
+        params![instance, now],
+    )?;
     // Open tasks, and those with an auto-synced entry: a done or cancelled
     // task without one needs nothing. In id order, like every other sync.
     let tasks: Vec<i64> = c

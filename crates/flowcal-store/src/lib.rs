@@ -17,6 +17,7 @@ mod migrate;
 mod models;
 mod rows;
 mod users;
+mod web;
 
 pub use access::{
     AccountStatus, Audit, AuditRecord, CalendarAccount, NewAccount, OAuthState, SealedColumn, StoredProvider,
@@ -28,6 +29,7 @@ pub use feeds::{FeedMark, FeedOwner};
 pub use instances::{EventRecord, InstanceRecord, TaskRecord, TaskState};
 pub use models::{ModelSummary, StoredModel};
 pub use users::{NewUser, User};
+pub use web::SignInLock;
 
 use db::{Conn, Pool};
 use std::sync::Arc;

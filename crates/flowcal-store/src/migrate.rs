@@ -35,6 +35,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_feeds.sql"),
         postgres: include_str!("../migrations/postgres/0004_feeds.sql"),
     },
+    Migration {
+        version: 5,
+        name: "0005_web",
+        sqlite: include_str!("../migrations/sqlite/0005_web.sql"),
+        postgres: include_str!("../migrations/postgres/0005_web.sql"),
+    },
 ];
 
 /// Any fixed number: the key of the advisory lock that serializes migrations

@@ -302,14 +302,14 @@ async fn accounts(t: &TestApp, token: &str) -> Vec<Json> {
     b["accounts"].as_array().unwrap().clone()
 }
 
-async fn put_provider(t: &TestApp, admin: &str, name: &str, body: Json) {
+pub(crate) async fn put_provider(t: &TestApp, admin: &str, name: &str, body: Json) {
     let (s, b) = t.call(Method::PUT, &format!("/api/v1/admin/providers/{name}"), admin, Some(body)).await;
     assert_eq!(s, 200, "{b}");
 }
 
 /// A provider of kind google whose endpoints are the peer's (and whose
 /// calendar API is `api`, a Google double, when given).
-fn google_at_peer(peer: &Oidc, api: Option<&str>) -> Json {
+pub(crate) fn google_at_peer(peer: &Oidc, api: Option<&str>) -> Json {
     let i = &peer.issuer;
     let mut g = json!({"kind": "google", "client_id": "flowcal", "client_secret": CLIENT_SECRET,
            "issuer": i, "authorization_endpoint": format!("{i}/auth"), "token_endpoint": format!("{i}/token"),

@@ -159,7 +159,9 @@ async fn users_tokens_demo_and_serve() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     let me = client.get(format!("{base}/api/v1/me")).bearer_auth(&token).send().await;
-    let login = client
+    // A browser keeps the session cookie: the redirects after sign-in end at My tasks.
+    let browser = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let login = browser
         .post(format!("{base}/login"))
         .form(&[("login", "bob"), ("password", flowcal_server::demo::DEMO_PASSWORD)])
         .send()
@@ -170,6 +172,7 @@ async fn users_tokens_demo_and_serve() {
     let me: serde_json::Value = me.unwrap().json().await.unwrap();
     assert_eq!(me["login"], "zed");
     assert_eq!(me["roles"], serde_json::json!(["hr", "managers"]));
-    // The demo user signs in (the redirect after sign-in is followed to /).
-    assert!(login.unwrap().url().path() == "/");
+    // The demo user signs in (the redirects after sign-in are followed to /tasks).
+    let login = login.unwrap();
+    assert_eq!((login.status().as_u16(), login.url().path()), (200, "/tasks"));
 }

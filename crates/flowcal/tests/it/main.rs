@@ -9,6 +9,7 @@
 
 mod access;
 mod api;
+mod browser;
 mod caldav_peers;
 mod cli;
 mod connectors;

@@ -16,7 +16,7 @@ async fn store(db: &TestDb) -> Store {
     let s = Store::connect(&db.url).await.unwrap();
     assert_eq!(
         s.migrate().await.unwrap(),
-        vec!["0001_core".to_owned(), "0002_access".to_owned(), "0003_exports".to_owned()]
+        ["0001_core", "0002_access", "0003_exports", "0004_feeds", "0005_web"].map(str::to_owned).to_vec()
     );
     // Migrating again is a no-op.
     assert!(s.migrate().await.unwrap().is_empty());

@@ -1,0 +1,435 @@
+//! The administrator's page: connectivity per provider, the CalDAV
+//! allow-list, who may export, users, and delivery health.
+
+use super::{check_form, csrf_field, error_page, layout_status, see_other, Fields, Viewer};
+use crate::access::settings::{AllowWord, CaldavConfig, ExportAllow, ProviderConfig, ProviderKind};
+use crate::access::AdminSettingsPatch;
+use crate::app::App;
+use crate::error::AppError;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::Form;
+use maud::{html, Markup};
+use std::sync::Arc;
+
+fn admins_only(v: &Viewer) -> Result<(), Response> {
+    if v.p.is_admin() {
+        Ok(())
+    } else {
+        Err(error_page(Some(v), &AppError::Forbidden("this page is for administrators".into())))
+    }
+}
+
+#[derive(serde::Deserialize, Default)]
+pub(crate) struct AdminQuery {
+    notice: Option<String>,
+}
+
+/// `GET /admin`.
+pub(crate) async fn show(State(app): State<Arc<App>>, v: Viewer, Query(q): Query<AdminQuery>) -> Response {
+    if let Err(r) = admins_only(&v) {
+        return r;
+    }
+    page(&app, &v, q.notice.as_deref(), None, StatusCode::OK).await
+}
+
+async fn page(app: &App, v: &Viewer, notice: Option<&str>, error: Option<&str>, status: StatusCode) -> Response {
+    let c = match app.connectivity().await {
+        Ok(c) => c,
+        Err(e) => return error_page(Some(v), &e),
+    };
+    let users = app.store.list_users().await.unwrap_or_default();
+    let mut user_roles = Vec::with_capacity(users.len());
+    for u in users {
+        let roles = app.store.roles(u.id).await.unwrap_or_default();
+        user_roles.push((u, roles));
+    }
+    let failed = app.store.failed_exports(50).await.unwrap_or_default();
+    let reconnect = app.store.accounts_needing_reconnect().await.unwrap_or_default();
+    let (states, oldest) = app.store.export_stats(app.now()).await.unwrap_or_default();
+    let allow = &c.calendar_export.allow;
+    let (allow_word, allow_list) = match allow {
+        ExportAllow::Word(AllowWord::Everyone) => ("everyone", String::new()),
+        ExportAllow::Word(AllowWord::NoOne) => ("no one", String::new()),
+        ExportAllow::Users(list) => ("listed", list.join(", ")),
+    };
+    let body = html! {
+        h1 { "Administration" }
+        @if let Some(e) = error { p.error role="alert" { (e) } }
+        section.card id="connectivity" aria-labelledby="conn-h" {
+            h2 id="conn-h" { "Connectivity" }
+            p.muted { "Redirect URI to register at every provider: " code { (app.redirect_uri()) } }
+            @for (name, p) in &c.providers { (provider_form(v, Some(name), Some(p))) }
+            details {
+                summary { "Add a provider" }
+                (provider_form(v, None, None))
+            }
+        }
+        section.card id="export-policy" aria-labelledby="who-h" {
+            h2 id="who-h" { "Who may export to calendars" }
+            form method="post" action="/admin/export" {
+                (csrf_field(v))
+                fieldset {
+                    legend { "Calendar export is allowed for" }
+                    label { input type="radio" name="allow" value="everyone" checked[allow_word == "everyone"]; " everyone" }
+                    label { input type="radio" name="allow" value="no one" checked[allow_word == "no one"]; " no one" }
+                    label { input type="radio" name="allow" value="listed" checked[allow_word == "listed"]; " these logins:" }
+                    label.visually-hidden for="allow_list" { "Logins allowed to export" }
+                    input id="allow_list" name="logins" value=(allow_list) placeholder="alice, bob";
+                }
+                button type="submit" { "Save" }
+            }
+        }
+        section.card id="caldav-policy" aria-labelledby="dav-h" {
+            h2 id="dav-h" { "CalDAV servers users may connect to" }
+            form method="post" action="/admin/caldav" {
+                (csrf_field(v))
+                label for="hosts" { "Allowed hosts (one per line: host, host:port, *.domain, or * for any public https host)" }
+                textarea id="hosts" name="hosts" rows="4" { (c.caldav.allowed_hosts.join("\n")) }
+                label for="networks" { "Allowed private networks (CIDR, one per line)" }
+                textarea id="networks" name="networks" rows="2" { (c.caldav.allowed_networks.join("\n")) }
+                button type="submit" { "Save" }
+            }
+        }
+        section.card id="users" aria-labelledby="users-h" {
+            h2 id="users-h" { "Users" }
+            table {
+                thead { tr { th scope="col" { "Login" } th scope="col" { "Roles" } th scope="col" { "Role" } th scope="col" { "Password" } } }
+                tbody {
+                    @for (u, roles) in &user_roles {
+                        tr {
+                            td { (u.login) @if u.is_admin { " " span.badge { "admin" } } }
+                            td { (roles.join(", ")) }
+                            td {
+                                form.inline method="post" action={ "/admin/users/" (u.login) "/role" } {
+                                    (csrf_field(v))
+                                    label.visually-hidden for={ "role-" (u.login) } { "Role to add for " (u.login) }
+                                    input id={ "role-" (u.login) } name="role" size="10" required;
+                                    button type="submit" { "Add role" }
+                                }
+                            }
+                            td {
+                                form.inline method="post" action={ "/admin/users/" (u.login) "/password" } {
+                                    (csrf_field(v))
+                                    label.visually-hidden for={ "pw-" (u.login) } { "New password for " (u.login) }
+                                    input id={ "pw-" (u.login) } name="password" type="password" minlength="10" autocomplete="new-password" required;
+                                    button type="submit" { "Reset" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            form.card method="post" action="/admin/users" {
+                (csrf_field(v))
+                h3 { "Add a user" }
+                label for="new_login" { "Login" }
+                input id="new_login" name="login" required;
+                label for="new_password" { "Password (at least 10 characters)" }
+                input id="new_password" name="password" type="password" minlength="10" autocomplete="new-password" required;
+                label for="new_roles" { "Roles (comma-separated)" }
+                input id="new_roles" name="roles";
+                label { input type="checkbox" name="admin" value="on"; " Administrator" }
+                button type="submit" { "Add user" }
+            }
+        }
+        section.card id="delivery" aria-labelledby="del-h" {
+            h2 id="del-h" { "Delivery health" }
+            table {
+                caption { "Calendar entries by state" }
+                thead { tr { th scope="col" { "State" } th scope="col" { "Kind" } th scope="col" { "Entries" } } }
+                tbody { @for (state, kind, n) in &states { tr { td { (state) } td { (kind) } td { (n) } } } }
+            }
+            p { "Oldest entry waiting for delivery: " (oldest.map(|ms| format!("{:.0} s", ms as f64 / 1000.0)).unwrap_or_else(|| "none".into())) }
+            h3 { "Failed entries" }
+            @if failed.is_empty() { p.muted { "None." } }
+            ul {
+                @for (e, login) in &failed {
+                    li {
+                        strong { (login) } " · " code { (e.source) } " · " span.reason { (e.last_error.clone().unwrap_or_default()) }
+                        form.inline method="post" action={ "/admin/exports/" (e.id) "/retry" } {
+                            (csrf_field(v))
+                            button type="submit" { "Retry" }
+                        }
+                    }
+                }
+            }
+            h3 { "Accounts needing reconnect" }
+            @if reconnect.is_empty() { p.muted { "None." } }
+            ul { @for (a, login) in &reconnect { li { strong { (login) } " · " (a.display) " · " span.reason { (a.last_error.clone().unwrap_or_default()) } } } }
+        }
+    };
+    layout_status(status, Some(v), "Administration", notice, body)
+}
+
+/// A provider's settings (the client secret is write-only).
+fn provider_form(v: &Viewer, name: Option<&str>, p: Option<&ProviderConfig>) -> Markup {
+    let id = name.unwrap_or("new");
+    let f = |s: &str| format!("{id}-{s}");
+    let kind = p.map(|p| p.kind);
+    let opt = |o: Option<&String>| o.cloned().unwrap_or_default();
+    html! {
+        form.provider method="post" action="/admin/providers" {
+            (csrf_field(v))
+            h3 { @match name { Some(n) => { (n) } None => { "New provider" } } }
+            @match name {
+                Some(n) => { input type="hidden" name="name" value=(n); }
+                None => {
+                    label for=(f("name")) { "Name (letters, digits, - and _)" }
+                    input id=(f("name")) name="name" required pattern="[A-Za-z0-9_-]+";
+                }
+            }
+            label for=(f("kind")) { "Kind" }
+            select id=(f("kind")) name="kind" {
+                @for (value, label) in [("google", "Google"), ("microsoft", "Microsoft 365"), ("oauth", "Other OAuth 2.0 / OpenID")] {
+                    option value=(value) selected[kind.map(|k| k.as_str()) == Some(value)] { (label) }
+                }
+            }
+            label for=(f("display")) { "Display name" }
+            input id=(f("display")) name="display_name" value=(p.and_then(|p| p.display_name.clone()).unwrap_or_default());
+            label for=(f("client_id")) { "Client id" }
+            input id=(f("client_id")) name="client_id" required value=(p.map(|p| p.client_id.clone()).unwrap_or_default());
+            label for=(f("secret")) { "Client secret " span.muted { @if p.is_some() { "(set; leave empty to keep it)" } @else { "(required)" } } }
+            input id=(f("secret")) name="client_secret" type="password" autocomplete="off";
+            label for=(f("domains")) { "Allowed domains (Google Workspace; comma-separated)" }
+            input id=(f("domains")) name="allowed_domains" value=(p.map(|p| p.allowed_domains.join(", ")).unwrap_or_default());
+            label for=(f("tenant")) { "Tenant (Microsoft)" }
+            input id=(f("tenant")) name="tenant" value=(opt(p.and_then(|p| p.tenant.as_ref())));
+            details {
+                summary { "Endpoints" }
+                @for (field, label, value) in [
+                    ("issuer", "Issuer", p.and_then(|p| p.issuer.clone())),
+                    ("authorization_endpoint", "Authorization endpoint", p.and_then(|p| p.authorization_endpoint.clone())),
+                    ("token_endpoint", "Token endpoint", p.and_then(|p| p.token_endpoint.clone())),
+                    ("revocation_endpoint", "Revocation endpoint", p.and_then(|p| p.revocation_endpoint.clone())),
+                    ("jwks_uri", "JWKS URI", p.and_then(|p| p.jwks_uri.clone())),
+                    ("api_base_url", "Calendar API base URL", p.and_then(|p| p.api_base_url.clone())),
+                ] {
+                    label for=(f(field)) { (label) }
+                    input id=(f(field)) name=(field) type="url" value=(value.unwrap_or_default());
+                }
+            }
+            label { input type="checkbox" name="sign_in" value="on" checked[p.is_some_and(|p| p.sign_in)]; " Users may sign in to flowcal with it" }
+            button type="submit" { "Save provider" }
+        }
+        @if let Some(n) = name {
+            form.inline method="post" action={ "/admin/providers/" (n) "/delete" } data-confirm="Delete this provider?" {
+                (csrf_field(v))
+                button.secondary type="submit" aria-label={ "Delete provider " (n) } { "Delete" }
+            }
+        }
+    }
+}
+
+async fn checked(app: &App, headers: &HeaderMap, v: &Viewer, f: Vec<(String, String)>) -> Result<Fields, Response> {
+    admins_only(v)?;
+    let f = Fields(f);
+    check_form(app, headers, v, &f)?;
+    Ok(f)
+}
+
+/// What a form post on this page ended with.
+async fn done(app: &App, v: &Viewer, r: Result<String, AppError>) -> Response {
+    match r {
+        Ok(notice) => see_other(&format!("/admin?notice={}", super::encode(&notice))),
+        Err(AppError::Internal(e)) => error_page(Some(v), &AppError::Internal(e)),
+        Err(e) => page(app, v, None, Some(&e.to_string()), e.status()).await,
+    }
+}
+
+/// `POST /admin/providers`.
+pub(crate) async fn save_provider(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    v: Viewer,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Response {
+    let f = match checked(&app, &headers, &v, f).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let opt = |k: &str| Some(f.text(k)).filter(|s| !s.is_empty());
+    let kind = match f.text("kind").as_str() {
+        "google" => ProviderKind::Google,
+        "microsoft" => ProviderKind::Microsoft,
+        _ => ProviderKind::Oauth,
+    };
+    let name = f.text("name");
+    // Settings this form does not show (scopes, token auth, create_users) are kept.
+    let mut cfg = match app.connectivity().await.map(|c| c.providers.get(&name).cloned()) {
+        Ok(Some(existing)) => existing,
+        _ => {
+            match serde_json::from_value::<ProviderConfig>(serde_json::json!({"kind": kind.as_str(), "client_id": ""}))
+            {
+                Ok(c) => c,
+                Err(e) => return error_page(Some(&v), &AppError::Internal(e.into())),
+            }
+        }
+    };
+    cfg.kind = kind;
+    cfg.display_name = opt("display_name");
+    cfg.client_id = f.text("client_id");
+    cfg.client_secret = opt("client_secret");
+    cfg.client_secret_file = None;
+    cfg.allowed_domains =
+        f.text("allowed_domains").split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
+    cfg.tenant = opt("tenant");
+    cfg.issuer = opt("issuer");
+    cfg.authorization_endpoint = opt("authorization_endpoint");
+    cfg.token_endpoint = opt("token_endpoint");
+    cfg.revocation_endpoint = opt("revocation_endpoint");
+    cfg.jwks_uri = opt("jwks_uri");
+    cfg.api_base_url = opt("api_base_url");
+    cfg.sign_in = f.checked("sign_in");
+    let r = app.put_provider(&v.p, &name, cfg).await.map(|()| format!("Saved provider {name}"));
+    done(&app, &v, r).await
+}
+
+/// `POST /admin/providers/{name}/delete`.
+pub(crate) async fn delete_provider(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    v: Viewer,
+    Path(name): Path<String>,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Response {
+    if let Err(r) = checked(&app, &headers, &v, f).await {
+        return r;
+    }
+    let r = app.delete_provider(&v.p, &name).await.map(|()| format!("Deleted provider {name}"));
+    done(&app, &v, r).await
+}
+
+/// `POST /admin/caldav`.
+pub(crate) async fn caldav(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    v: Viewer,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Response {
+    let f = match checked(&app, &headers, &v, f).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let lines = |k: &str| -> Vec<String> {
+        f.text(k).lines().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+    };
+    let patch = AdminSettingsPatch {
+        calendar_export: None,
+        caldav: Some(CaldavConfig { allowed_hosts: lines("hosts"), allowed_networks: lines("networks") }),
+        sign_in: None,
+    };
+    let r = app.patch_settings(&v.p, patch).await.map(|_| "Saved the CalDAV allow-list".to_owned());
+    done(&app, &v, r).await
+}
+
+/// `POST /admin/export`.
+pub(crate) async fn export(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    v: Viewer,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Response {
+    let f = match checked(&app, &headers, &v, f).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let mut export = match app.connectivity().await {
+        Ok(c) => c.calendar_export,
+        Err(e) => return error_page(Some(&v), &e),
+    };
+    export.allow = match f.text("allow").as_str() {
+        "everyone" => ExportAllow::Word(AllowWord::Everyone),
+        "no one" => ExportAllow::Word(AllowWord::NoOne),
+        _ => ExportAllow::Users(
+            f.text("logins").split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+        ),
+    };
+    let patch = AdminSettingsPatch { calendar_export: Some(export), caldav: None, sign_in: None };
+    let r = app.patch_settings(&v.p, patch).await.map(|_| "Saved who may export".to_owned());
+    done(&app, &v, r).await
+}
+
+/// `POST /admin/users`.
+pub(crate) async fn add_user(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    v: Viewer,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Response {
+    let f = match checked(&app, &headers, &v, f).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let login = f.text("login");
+    let roles: Vec<String> =
+        f.text("roles").split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
+    let password = f.get("password").unwrap_or_default().to_owned();
+    let r = match check_password(&password) {
+        Ok(()) => {
+            app.add_user(&login, f.checked("admin"), &roles, Some(&password)).await.map(|_| format!("Added {login}"))
+        }
+        Err(e) => Err(e),
+    };
+    done(&app, &v, r).await
+}
+
+fn check_password(p: &str) -> Result<(), AppError> {
+    if p.chars().count() < 10 {
+        return Err(AppError::Unprocessable("a password needs at least 10 characters".into()));
+    }
+    Ok(())
+}
+
+/// `POST /admin/users/{login}/password`.
+pub(crate) async fn reset_password(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    v: Viewer,
+    Path(login): Path<String>,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Response {
+    let f = match checked(&app, &headers, &v, f).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let password = f.get("password").unwrap_or_default().to_owned();
+    let r = match check_password(&password) {
+        Ok(()) => app.reset_password(&v.p, &login, &password).await.map(|()| format!("New password set for {login}")),
+        Err(e) => Err(e),
+    };
+    done(&app, &v, r).await
+}
+
+/// `POST /admin/users/{login}/role`.
+pub(crate) async fn add_role(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    v: Viewer,
+    Path(login): Path<String>,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Response {
+    let f = match checked(&app, &headers, &v, f).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let role = f.text("role");
+    let r = app.grant_role(&v.p, &login, &role).await.map(|()| format!("{login} has the role {role}"));
+    done(&app, &v, r).await
+}
+
+/// `POST /admin/exports/{id}/retry`: any user's failed export goes out again.
+pub(crate) async fn retry_export(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    v: Viewer,
+    Path(id): Path<i64>,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Response {
+    if let Err(r) = checked(&app, &headers, &v, f).await {
+        return r;
+    }
+    let r = app.admin_retry_export(&v.p, id).await.map(|()| "Sending it again".to_owned());
+    done(&app, &v, r).await
+}

@@ -1,0 +1,389 @@
+//! The web app: server-rendered pages (maud) for participants, process
+//! designers and administrators, on top of the same application services as
+//! the JSON API. Every state-changing form carries a CSRF token derived from
+//! the session (and the browser's Origin is checked); every string is escaped
+//! by the templates; pages work without JavaScript (app.js only adds "copy").
+
+// Checks return the page to answer with as their error: a response, built
+// once per request, not worth boxing.
+#![allow(clippy::result_large_err)]
+
+mod admin;
+mod designer;
+mod settings;
+mod tasks;
+
+use crate::api::session_cookie;
+use crate::app::{App, Principal, DESIGNER_ROLE};
+use crate::error::AppError;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use jiff::tz::TimeZone;
+use jiff::Timestamp;
+use maud::{html, Markup, DOCTYPE};
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+
+/// The one stylesheet and the little script.
+const CSS: &str = include_str!("app.css");
+const JS: &str = include_str!("app.js");
+
+/// The cookie that remembers what "Add to calendar" was pressed for while
+/// the user connects a calendar at the provider.
+pub(crate) const THEN_COOKIE: &str = "flowcal_then";
+
+/// The page routes.
+pub fn router() -> Router<Arc<App>> {
+    Router::new()
+        .route("/", get(home))
+        .route("/login", get(login_page))
+        .route("/static/app.css", get(|| async { asset("text/css; charset=utf-8", CSS) }))
+        .route("/static/app.js", get(|| async { asset("text/javascript; charset=utf-8", JS) }))
+        .route("/tasks", get(tasks::list))
+        .route("/tasks/{id}", get(tasks::show))
+        .route("/tasks/{id}/claim", post(tasks::claim))
+        .route("/tasks/{id}/complete", post(tasks::complete))
+        .route("/tasks/{id}/calendar", post(tasks::calendar))
+        .route("/start", get(tasks::start_list))
+        .route("/start/{key}", get(tasks::start_form).post(tasks::start))
+        .route("/settings", get(settings::show))
+        .route("/settings/profile", post(settings::profile))
+        .route("/settings/connect/{provider}", post(settings::connect))
+        .route("/settings/caldav", post(settings::caldav))
+        .route("/settings/accounts/{id}/disconnect", post(settings::disconnect))
+        .route("/settings/auto-sync", post(settings::auto_sync))
+        .route("/settings/feed", post(settings::feed))
+        .route("/settings/feed/off", post(settings::feed_off))
+        .route("/models", get(designer::list).post(designer::upload))
+        .route("/models/{key}", get(designer::show))
+        .route("/admin", get(admin::show))
+        .route("/admin/providers", post(admin::save_provider))
+        .route("/admin/providers/{name}/delete", post(admin::delete_provider))
+        .route("/admin/caldav", post(admin::caldav))
+        .route("/admin/export", post(admin::export))
+        .route("/admin/users", post(admin::add_user))
+        .route("/admin/users/{login}/password", post(admin::reset_password))
+        .route("/admin/users/{login}/role", post(admin::add_role))
+        .route("/admin/exports/{id}/retry", post(admin::retry_export))
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "public, max-age=3600")], body).into_response()
+}
+
+/// The signed-in person looking at a page.
+pub(crate) struct Viewer {
+    pub p: Principal,
+    /// Their session token (the page's CSRF token is derived from it).
+    pub session: String,
+    pub zone: TimeZone,
+}
+
+impl Viewer {
+    pub fn csrf(&self) -> String {
+        csrf_of(&self.session)
+    }
+
+    pub fn is_designer(&self) -> bool {
+        self.p.is_admin() || self.p.roles.iter().any(|r| r == DESIGNER_ROLE)
+    }
+}
+
+/// The CSRF token of a session: a hash of its (secret, HttpOnly) token.
+fn csrf_of(session: &str) -> String {
+    hex::encode(&Sha256::digest(format!("flowcal-csrf\u{0}{session}").as_bytes())[..16])
+}
+
+/// A page that needs a signed-in user: others are sent to the sign-in page.
+impl FromRequestParts<Arc<App>> for Viewer {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Self::Rejection> {
+        let back = || {
+            let next = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+            see_other(&format!("/login?next={}", encode(next)))
+        };
+        let Some(session) = session_cookie(&parts.headers) else { return Err(back()) };
+        match app.principal_by_session(&session).await {
+            Ok(Some(p)) => {
+                let zone = TimeZone::get(&p.user.time_zone).unwrap_or(TimeZone::UTC);
+                Ok(Viewer { p, session, zone })
+            }
+            Ok(None) => Err(back()),
+            Err(e) => Err(error_page(None, &e)),
+        }
+    }
+}
+
+/// A submitted form: its fields in order.
+pub(crate) struct Fields(pub Vec<(String, String)>);
+
+impl Fields {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    pub fn text(&self, name: &str) -> String {
+        self.get(name).unwrap_or_default().trim().to_owned()
+    }
+
+    pub fn checked(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+}
+
+/// Checks a form post: the browser's Origin (when it tells one) and the
+/// page's CSRF token. A forged post is refused with 403.
+pub(crate) fn check_form(app: &App, headers: &HeaderMap, v: &Viewer, f: &Fields) -> Result<(), Response> {
+    if let Err(e) = crate::web::same_origin(app, headers) {
+        return Err(error_page(Some(v), &e));
+    }
+    if !csrf_ok(&v.session, f.get("_csrf").unwrap_or_default()) {
+        return Err(error_page(
+            Some(v),
+            &AppError::Forbidden(
+                "this form is out of date or did not come from flowcal: reload the page and try again".into(),
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether `sent` is the CSRF token of `session` (compared in constant time).
+pub(crate) fn csrf_ok(session: &str, sent: &str) -> bool {
+    let expected = csrf_of(session);
+    sent.len() == expected.len() && sent.bytes().zip(expected.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The hidden CSRF field of a form.
+pub(crate) fn csrf_field(v: &Viewer) -> Markup {
+    html! { input type="hidden" name="_csrf" value=(v.csrf()); }
+}
+
+/// A 303 to `to` (a path of this site).
+pub(crate) fn see_other(to: &str) -> Response {
+    let mut r = StatusCode::SEE_OTHER.into_response();
+    if let Ok(v) = HeaderValue::from_str(to) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    r
+}
+
+/// Percent-encodes a query value.
+pub(crate) fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A whole page.
+pub(crate) fn layout(v: Option<&Viewer>, title: &str, notice: Option<&str>, body: Markup) -> Response {
+    layout_status(StatusCode::OK, v, title, notice, body)
+}
+
+pub(crate) fn layout_status(
+    status: StatusCode,
+    v: Option<&Viewer>,
+    title: &str,
+    notice: Option<&str>,
+    body: Markup,
+) -> Response {
+    let page = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " — flowcal" }
+                link rel="stylesheet" href="/static/app.css";
+                script src="/static/app.js" defer {}
+            }
+            body {
+                a.skip href="#main" { "Skip to content" }
+                header.top {
+                    a.brand href="/" { "flowcal" }
+                    @if let Some(v) = v {
+                        nav aria-label="Main" {
+                            a href="/tasks" { "My tasks" }
+                            a href="/start" { "Start a process" }
+                            @if v.is_designer() { a href="/models" { "Models" } }
+                            a href="/settings" { "Settings" }
+                            @if v.p.is_admin() { a href="/admin" { "Admin" } }
+                        }
+                        form.signout method="post" action="/logout" {
+                            (csrf_field(v))
+                            span.who { (v.p.user.display_name) }
+                            button type="submit" { "Sign out" }
+                        }
+                    }
+                }
+                main id="main" {
+                    @if let Some(n) = notice {
+                        p.notice role="status" { (n) }
+                    }
+                    (body)
+                }
+            }
+        }
+    };
+    let mut r = (status, axum::response::Html(page.into_string())).into_response();
+    let h = r.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    r
+}
+
+/// A page telling what went wrong (an internal error is logged, not shown).
+pub(crate) fn error_page(v: Option<&Viewer>, e: &AppError) -> Response {
+    let message = match e {
+        AppError::Internal(inner) => {
+            tracing::error!(error = format!("{inner:#}"), "page failed");
+            "Something went wrong on the server; the administrator can find the details in flowcal's log.".to_owned()
+        }
+        other => other.to_string(),
+    };
+    let title = match e.status() {
+        StatusCode::NOT_FOUND => "Not found",
+        StatusCode::FORBIDDEN => "Not allowed",
+        StatusCode::CONFLICT => "Not possible now",
+        StatusCode::TOO_MANY_REQUESTS => "Too many attempts",
+        s if s.is_server_error() => "Something went wrong",
+        _ => "That did not work",
+    };
+    let body = html! {
+        h1 { (title) }
+        p.error role="alert" { (message) }
+        p { a href="javascript:history.back()" { "Go back" } " · " a href="/tasks" { "My tasks" } }
+    };
+    layout_status(e.status(), v, title, None, body)
+}
+
+/// `GET /`: My tasks, or the sign-in page.
+async fn home(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    match session_cookie(&headers) {
+        Some(s) if matches!(app.principal_by_session(&s).await, Ok(Some(_))) => see_other("/tasks"),
+        _ => see_other("/login"),
+    }
+}
+
+#[derive(serde::Deserialize, Default)]
+pub(crate) struct LoginQuery {
+    next: Option<String>,
+    error: Option<String>,
+}
+
+/// `GET /login`: the sign-in page (password, and the providers with sign-in).
+async fn login_page(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<LoginQuery>,
+) -> Response {
+    if let Some(s) = session_cookie(&headers) {
+        if matches!(app.principal_by_session(&s).await, Ok(Some(_))) {
+            return see_other("/tasks");
+        }
+    }
+    login_form(&app, q.next.as_deref(), q.error.as_deref(), StatusCode::OK).await
+}
+
+/// The sign-in form, with an error when the last attempt failed.
+pub(crate) async fn login_form(app: &App, next: Option<&str>, error: Option<&str>, status: StatusCode) -> Response {
+    let c = app.connectivity().await.ok();
+    let password = c.as_ref().is_none_or(|c| c.sign_in.password);
+    let providers: Vec<(String, String)> = c
+        .map(|c| {
+            c.providers
+                .into_iter()
+                .filter(|(_, p)| p.sign_in)
+                .map(|(n, p)| (n.clone(), p.display_name.clone().unwrap_or(n)))
+                .collect()
+        })
+        .unwrap_or_default();
+    // Only paths of this site are followed after signing in.
+    let next = next.filter(|n| n.starts_with('/') && !n.starts_with("//")).unwrap_or("/tasks");
+    let body = html! {
+        h1 { "Sign in" }
+        @if let Some(e) = error { p.error role="alert" id="login-error" { (e) } }
+        @if password {
+            form.card method="post" action="/login" {
+                input type="hidden" name="next" value=(next);
+                label for="login" { "Login" }
+                input id="login" name="login" autocomplete="username" required autofocus
+                    aria-describedby=[error.map(|_| "login-error")];
+                label for="password" { "Password" }
+                input id="password" name="password" type="password" autocomplete="current-password" required;
+                button type="submit" { "Sign in" }
+            }
+        }
+        @for (name, display) in &providers {
+            p { a.button href={ "/login/oauth/" (name) } { "Sign in with " (display) } }
+        }
+    };
+    layout_status(status, None, "Sign in", None, body)
+}
+
+/// A deadline as the viewer reads it, in their zone.
+pub(crate) fn show_deadline(d: &flowcal_domain::Deadline, zone: &TimeZone) -> String {
+    match d {
+        flowcal_domain::Deadline::Date(date) => date.strftime("%a %-d %b %Y").to_string(),
+        flowcal_domain::Deadline::At { at, .. } => {
+            at.to_zoned(zone.clone()).strftime("%a %-d %b %Y, %H:%M %Z").to_string()
+        }
+    }
+}
+
+/// Overdue, due within two days, or neither.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Urgency {
+    Overdue,
+    Soon,
+    Later,
+}
+
+pub(crate) fn urgency(d: &flowcal_domain::Deadline, now: Timestamp, zone: &TimeZone) -> Urgency {
+    match d {
+        flowcal_domain::Deadline::Date(date) => {
+            let today = now.to_zoned(zone.clone()).date();
+            if *date < today {
+                Urgency::Overdue
+            } else if today.tomorrow().is_ok_and(|t| *date <= t) {
+                Urgency::Soon
+            } else {
+                Urgency::Later
+            }
+        }
+        flowcal_domain::Deadline::At { at, .. } => {
+            if *at < now {
+                Urgency::Overdue
+            } else if *at < now + jiff::SignedDuration::from_hours(48) {
+                Urgency::Soon
+            } else {
+                Urgency::Later
+            }
+        }
+    }
+}
+
+/// The mark beside a deadline: words and colour, so colour is not the only signal.
+pub(crate) fn urgency_badge(u: Urgency) -> Markup {
+    match u {
+        Urgency::Overdue => html! { span.badge.overdue { "Overdue" } },
+        Urgency::Soon => html! { span.badge.soon { "Due soon" } },
+        Urgency::Later => html! {},
+    }
+}

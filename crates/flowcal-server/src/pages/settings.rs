@@ -1,0 +1,362 @@
+//! Account settings: time zone, the calendar export switch, reminders,
+//! connected calendars (connect, CalDAV with an app password, disconnect),
+//! auto-sync, and the iCal feed URL.
+
+use super::{check_form, csrf_field, error_page, layout_status, see_other, Fields, Viewer};
+use crate::access::settings::ProviderKind;
+use crate::access::StartedBy;
+use crate::app::App;
+use crate::error::AppError;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Form;
+use maud::{html, Markup};
+use std::sync::Arc;
+
+#[derive(serde::Deserialize, Default)]
+pub(crate) struct SettingsQuery {
+    notice: Option<String>,
+}
+
+/// `GET /settings`.
+pub(crate) async fn show(State(app): State<Arc<App>>, v: Viewer, Query(q): Query<SettingsQuery>) -> Response {
+    page(&app, &v, q.notice.as_deref(), None, None, StatusCode::OK).await
+}
+
+/// The settings page; `feed_url` when a feed URL was just made (it is shown only then).
+async fn page(
+    app: &App,
+    v: &Viewer,
+    notice: Option<&str>,
+    error: Option<&str>,
+    feed_url: Option<(String, String)>,
+    status: StatusCode,
+) -> Response {
+    let accounts: Vec<_> = app
+        .calendar_accounts(&v.p)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|a| a.user_id == v.p.user.id)
+        .collect();
+    let c = app.connectivity().await.ok();
+    let allowed_by_admin = c.as_ref().is_none_or(|c| c.calendar_export.allow.allows(v.p.login()));
+    let providers: Vec<(String, String)> = c
+        .as_ref()
+        .map(|c| {
+            c.providers
+                .iter()
+                .filter(|(_, p)| p.kind != ProviderKind::Oauth)
+                .map(|(n, p)| (n.clone(), p.display_name.clone().unwrap_or_else(|| n.clone())))
+                .collect()
+        })
+        .unwrap_or_default();
+    let feed = app.feed_status(&v.p).await.ok();
+    let u = &v.p.user;
+    let zones: Vec<String> = {
+        let mut z: Vec<String> = jiff::tz::db().available().map(|n| n.as_str().to_owned()).collect();
+        z.sort();
+        z
+    };
+    let body = html! {
+        h1 { "Settings" }
+        @if let Some(e) = error { p.error role="alert" { (e) } }
+        section.card aria-labelledby="profile-h" {
+            h2 id="profile-h" { "You" }
+            form method="post" action="/settings/profile" {
+                (csrf_field(v))
+                label for="time_zone" { "Time zone" }
+                select id="time_zone" name="time_zone" {
+                    @for z in &zones { option value=(z) selected[*z == u.time_zone] { (z) } }
+                }
+                label {
+                    input type="checkbox" name="calendar_export" value="on" checked[u.calendar_export];
+                    " Calendar export: let flowcal put my deadlines and dates on my calendars"
+                }
+                @if !allowed_by_admin {
+                    p.muted { "The administrator has not enabled calendar export for your account." }
+                }
+                label for="reminder" { "Reminder before each calendar entry (minutes; empty for none)" }
+                input id="reminder" name="reminder_minutes" type="number" min="0" max="40320"
+                    value=(u.reminder_minutes.map(|m| m.to_string()).unwrap_or_default());
+                button type="submit" { "Save" }
+            }
+        }
+        section.card id="calendars" aria-labelledby="cal-h" {
+            h2 id="cal-h" { "Connected calendars" }
+            @if accounts.is_empty() { p.muted { "No calendar connected yet." } }
+            ul.accounts {
+                @for a in &accounts {
+                    li {
+                        strong { (a.display) } " "
+                        span.muted { (a.kind) @if a.kind != "caldav" { " · " (a.provider) } } " "
+                        @match a.status {
+                            flowcal_store::AccountStatus::Active => { span.badge.ok { "✓ connected" } }
+                            _ => { span.badge.overdue { "⚠ reconnect needed" } " " span.reason { (a.last_error.clone().unwrap_or_default()) } }
+                        }
+                        form.inline method="post" action={ "/settings/accounts/" (a.id) "/disconnect" } data-confirm="Disconnect this calendar?" {
+                            (csrf_field(v))
+                            button.secondary type="submit" aria-label={ "Disconnect " (a.display) } { "Disconnect" }
+                        }
+                    }
+                }
+            }
+            @if u.calendar_export && allowed_by_admin {
+                div.connect {
+                    @for (name, display) in &providers {
+                        form.inline method="post" action={ "/settings/connect/" (name) } {
+                            (csrf_field(v))
+                            button type="submit" { "Connect " (display) }
+                        }
+                    }
+                }
+                (caldav_form(v))
+            } @else {
+                p.muted { "Turn calendar export on (above) to connect a calendar." }
+            }
+        }
+        section.card aria-labelledby="auto-h" {
+            h2 id="auto-h" { "Keep my deadlines in my calendar" }
+            p.muted { "Every open task assigned to you that has a deadline is on the chosen calendar, and follows the workflow." }
+            form method="post" action="/settings/auto-sync" {
+                (csrf_field(v))
+                label for="auto_account" { "Calendar" }
+                select id="auto_account" name="account" {
+                    option value="" selected[u.auto_sync_account.is_none()] { "Off" }
+                    @for a in &accounts { option value=(a.id) selected[Some(a.id) == u.auto_sync_account] { (a.display) } }
+                }
+                label { input type="checkbox" name="keep_done" value="on" checked[u.auto_sync_keep_done]; " Keep completed tasks, marked “✓ done”" }
+                button type="submit" { "Save" }
+            }
+        }
+        section.card id="feed" aria-labelledby="feed-h" {
+            h2 id="feed-h" { "Subscribe (iCal feed)" }
+            p.muted { "For calendars flowcal cannot write to: subscribe to your own feed of open deadlines and exported dates." }
+            @if let Some((url, webcal)) = &feed_url {
+                p { strong { "Your feed URL" } " (shown only now; keep it secret — anyone with it can read your deadlines):" }
+                div.copy {
+                    label.visually-hidden for="feed_url" { "Feed URL" }
+                    input id="feed_url" readonly value=(url);
+                    button type="button" data-copy="feed_url" { "Copy" }
+                }
+                p { a href=(webcal) { "Open in my calendar app (webcal)" } }
+            }
+            @match feed.as_ref().map(|f| f.enabled) {
+                Some(true) => {
+                    p { span.badge.ok { "✓ on" } @if let Some(t) = feed.as_ref().and_then(|f| f.changed_at.clone()) { " · last change " (t) } }
+                    form.inline method="post" action="/settings/feed" {
+                        (csrf_field(v))
+                        button type="submit" { "New URL (the old one stops working)" }
+                    }
+                    form.inline method="post" action="/settings/feed/off" {
+                        (csrf_field(v))
+                        button.secondary type="submit" { "Turn the feed off" }
+                    }
+                }
+                _ => {
+                    form method="post" action="/settings/feed" {
+                        (csrf_field(v))
+                        button type="submit" { "Make my feed URL" }
+                    }
+                }
+            }
+        }
+    };
+    layout_status(status, Some(v), "Settings", notice, body)
+}
+
+fn caldav_form(v: &Viewer) -> Markup {
+    html! {
+        form.caldav id="caldav" method="post" action="/settings/caldav" {
+            (csrf_field(v))
+            h3 { "CalDAV calendar (iCloud, Fastmail, Nextcloud, …)" }
+            label for="caldav_url" { "Server URL" }
+            input id="caldav_url" name="url" type="url" required placeholder="https://caldav.example.com/";
+            label for="caldav_user" { "Username" }
+            input id="caldav_user" name="username" required autocomplete="username";
+            label for="caldav_password" { "App password" }
+            input id="caldav_password" name="password" type="password" required autocomplete="new-password" aria-describedby="caldav_hint";
+            p.hint id="caldav_hint" {
+                "Use an app password made for flowcal in your provider's security settings, not your main password "
+                "(iCloud: appleid.apple.com → Sign-In and Security → App-Specific Passwords). It is checked now and stored encrypted."
+            }
+            button type="submit" { "Connect" }
+        }
+    }
+}
+
+async fn form_checked(
+    app: &App,
+    headers: &HeaderMap,
+    v: &Viewer,
+    f: Vec<(String, String)>,
+) -> Result<Fields, Response> {
+    let f = Fields(f);
+    check_form(app, headers, v, &f)?;
+    Ok(f)
+}
+
+/// `POST /settings/profile`.
+pub(crate) async fn profile(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    v: Viewer,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Response {
+    let f = match form_checked(&app, &headers, &v, f).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let reminder = match f.text("reminder_minutes") {
+        s if s.is_empty() => Some(None),
+        s => match s.parse::<u32>() {
+            Ok(m) => Some(Some(m)),
+            Err(_) => {
+                return page(
+                    &app,
+                    &v,
+                    None,
+                    Some("The reminder must be a number of minutes."),
+                    None,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                )
+                .await
+            }
+        },
+    };
+    let zone = f.text("time_zone");
+    match app
+        .update_settings(
+            &v.p,
+            Some(zone.as_str()).filter(|z| !z.is_empty()),
+            Some(f.checked("calendar_export")),
+            reminder,
+        )
+        .await
+    {
+        Ok(_) => see_other("/settings?notice=Saved"),
+        Err(e @ (AppError::Unprocessable(_) | AppError::BadRequest(_))) => {
+            page(&app, &v, None, Some(&e.to_string()), None, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e) => error_page(Some(&v), &e),
+    }
+}
+
+/// `POST /settings/connect/{provider}`: to the provider's authorization page.
+pub(crate) async fn connect(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    v: Viewer,
+    Path(provider): Path<String>,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Response {
+    if let Err(r) = form_checked(&app, &headers, &v, f).await {
+        return r;
+    }
+    match app.connect_oauth(&v.p, StartedBy::Session(v.session.clone()), &provider, None).await {
+        Ok(url) => {
+            let mut r = StatusCode::SEE_OTHER.into_response();
+            if let Ok(loc) = HeaderValue::from_str(&url) {
+                r.headers_mut().insert(header::LOCATION, loc);
+            }
+            r
+        }
+        Err(e) => page(&app, &v, None, Some(&e.to_string()), None, e.status()).await,
+    }
+}
+
+/// `POST /settings/caldav`: checks the URL, username and app password now.
+pub(crate) async fn caldav(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    v: Viewer,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Response {
+    let f = match form_checked(&app, &headers, &v, f).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    match app.connect_caldav(&v.p, &f.text("url"), &f.text("username"), f.get("password").unwrap_or_default()).await {
+        Ok((acc, _)) => {
+            see_other(&format!("/settings?notice={}", super::encode(&format!("Connected {}", acc.display))))
+        }
+        Err(AppError::Internal(e)) => error_page(Some(&v), &AppError::Internal(e)),
+        Err(e) => page(&app, &v, None, Some(&e.to_string()), None, e.status()).await,
+    }
+}
+
+/// `POST /settings/accounts/{id}/disconnect`.
+pub(crate) async fn disconnect(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    v: Viewer,
+    Path(id): Path<i64>,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Response {
+    if let Err(r) = form_checked(&app, &headers, &v, f).await {
+        return r;
+    }
+    match app.disconnect(&v.p, id).await {
+        Ok(d) => see_other(&format!("/settings?notice={}", super::encode(&format!("Disconnected. {}", d.message)))),
+        Err(e) => error_page(Some(&v), &e),
+    }
+}
+
+/// `POST /settings/auto-sync`.
+pub(crate) async fn auto_sync(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    v: Viewer,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Response {
+    let f = match form_checked(&app, &headers, &v, f).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let setting = f.text("account").parse::<i64>().ok().map(|a| (a, None, f.checked("keep_done")));
+    let on = setting.is_some();
+    match app.set_auto_sync(&v.p, setting).await {
+        Ok(_) => see_other(if on {
+            "/settings?notice=Your+deadlines+are+kept+in+your+calendar"
+        } else {
+            "/settings?notice=Auto-sync+is+off"
+        }),
+        Err(e) => page(&app, &v, None, Some(&e.to_string()), None, e.status()).await,
+    }
+}
+
+/// `POST /settings/feed`: a new feed URL, shown once.
+pub(crate) async fn feed(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    v: Viewer,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Response {
+    if let Err(r) = form_checked(&app, &headers, &v, f).await {
+        return r;
+    }
+    match app.new_feed(&v.p).await {
+        Ok(s) => {
+            let urls = s.url.zip(s.webcal_url);
+            page(&app, &v, Some("Your feed URL is ready"), None, urls, StatusCode::OK).await
+        }
+        Err(e) => page(&app, &v, None, Some(&e.to_string()), None, e.status()).await,
+    }
+}
+
+/// `POST /settings/feed/off`.
+pub(crate) async fn feed_off(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    v: Viewer,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Response {
+    if let Err(r) = form_checked(&app, &headers, &v, f).await {
+        return r;
+    }
+    match app.disable_feed(&v.p).await {
+        Ok(_) => see_other("/settings?notice=The+feed+is+off"),
+        Err(e) => error_page(Some(&v), &e),
+    }
+}

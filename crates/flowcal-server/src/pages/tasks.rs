@@ -1,0 +1,645 @@
+//! Participants' pages: My tasks, the task screen (data form, claim,
+//! complete, calendar buttons beside every date), starting a process.
+
+use super::{
+    check_form, csrf_field, error_page, layout, layout_status, see_other, show_deadline, urgency, urgency_badge,
+    Fields, Urgency, Viewer, THEN_COOKIE,
+};
+use crate::app::App;
+use crate::error::AppError;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Form;
+use flowcal_domain::{DataItemDef, DataType, TaskId};
+use flowcal_store::{ExportRecord, TaskRecord, TaskState};
+use maud::{html, Markup};
+use serde_json::{Map, Value as Json};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+#[derive(serde::Deserialize, Default)]
+pub(crate) struct ListQuery {
+    show: Option<String>,
+    notice: Option<String>,
+}
+
+/// `GET /tasks`: the viewer's open tasks, with filters.
+pub(crate) async fn list(State(app): State<Arc<App>>, v: Viewer, Query(q): Query<ListQuery>) -> Response {
+    let tasks = match app.tasks(&v.p, Some(TaskState::Open)).await {
+        Ok(t) => t,
+        Err(e) => return error_page(Some(&v), &e),
+    };
+    let now = app.now();
+    let show = q.show.as_deref().unwrap_or("all");
+    let rows: Vec<(TaskRecord, Option<Urgency>)> = tasks
+        .into_iter()
+        .map(|t| {
+            let u = t.deadline.as_ref().map(|d| urgency(d, now, &v.zone));
+            (t, u)
+        })
+        .filter(|(t, u)| match show {
+            "overdue" => *u == Some(Urgency::Overdue),
+            "soon" => matches!(u, Some(Urgency::Overdue | Urgency::Soon)),
+            "mine" => t.assignee.as_deref() == Some(v.p.login()),
+            "claimable" => t.assignee.is_none(),
+            _ => true,
+        })
+        .collect();
+    let filters = [
+        ("all", "All"),
+        ("overdue", "Overdue"),
+        ("soon", "Due soon"),
+        ("mine", "Assigned to me"),
+        ("claimable", "To claim"),
+    ];
+    let body = html! {
+        h1 { "My tasks" }
+        form.filters method="get" action="/tasks" {
+            label for="show" { "Show" }
+            select id="show" name="show" {
+                @for (value, label) in filters {
+                    option value=(value) selected[value == show] { (label) }
+                }
+            }
+            button type="submit" { "Filter" }
+        }
+        @if rows.is_empty() {
+            p.empty { "No open tasks here." }
+        } @else {
+            table.tasks {
+                caption.visually-hidden { "Open tasks" }
+                thead { tr { th scope="col" { "Task" } th scope="col" { "Process" } th scope="col" { "Deadline" } th scope="col" { "Assigned" } } }
+                tbody {
+                    @for (t, u) in &rows {
+                        tr {
+                            td { a href={ "/tasks/" (t.id.0) } { (t.name) } }
+                            td { (t.instance_title) }
+                            td {
+                                @match &t.deadline {
+                                    Some(d) => { time { (show_deadline(d, &v.zone)) } " " (urgency_badge(u.unwrap_or(Urgency::Later))) }
+                                    None => { span.muted { "none" } }
+                                }
+                            }
+                            td {
+                                @match &t.assignee {
+                                    Some(a) if a == v.p.login() => { "you" }
+                                    Some(a) => { (a) }
+                                    None => { "role " (t.role.clone().unwrap_or_default()) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    layout(Some(&v), "My tasks", q.notice.as_deref(), body)
+}
+
+#[derive(serde::Deserialize, Default)]
+pub(crate) struct ShowQuery {
+    notice: Option<String>,
+}
+
+/// `GET /tasks/{id}`.
+pub(crate) async fn show(
+    State(app): State<Arc<App>>,
+    v: Viewer,
+    Path(id): Path<i64>,
+    Query(q): Query<ShowQuery>,
+) -> Response {
+    task_page(&app, &v, TaskId(id), q.notice.as_deref(), &BTreeMap::new(), None, StatusCode::OK).await
+}
+
+/// The task screen; `errors` by item key, `entered` the form as sent.
+async fn task_page(
+    app: &App,
+    v: &Viewer,
+    id: TaskId,
+    notice: Option<&str>,
+    errors: &BTreeMap<String, String>,
+    entered: Option<&Fields>,
+    status: StatusCode,
+) -> Response {
+    let t = match app.task(&v.p, id).await {
+        Ok(t) => t,
+        Err(e) => return error_page(Some(v), &e),
+    };
+    let view = match app.instance(&v.p, t.instance_id).await {
+        Ok(view) => view,
+        Err(e) => return error_page(Some(v), &e),
+    };
+    let model = match app.model(view.instance.model_id).await {
+        Ok((_, m)) => m,
+        Err(e) => return error_page(Some(v), &e),
+    };
+    let exports = app.exports(&v.p).await.unwrap_or_default();
+    let accounts: Vec<_> = app
+        .calendar_accounts(&v.p)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|a| a.user_id == v.p.user.id)
+        .collect();
+    let c = app.connectivity().await.ok();
+    let export_ok = c.as_ref().is_some_and(|c| app.export_allowed(c, &v.p).is_ok());
+    let providers: Vec<(String, String)> = c
+        .map(|c| {
+            c.providers
+                .into_iter()
+                .filter(|(_, p)| p.kind != crate::access::settings::ProviderKind::Oauth)
+                .map(|(n, p)| (n.clone(), p.display_name.clone().unwrap_or(n)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let cal = CalendarCtx { v, t: &t, exports: &exports, accounts: &accounts, export_ok, providers: &providers };
+    let open = t.state == TaskState::Open;
+    let mine = t.assignee.as_deref() == Some(v.p.login());
+    let data = &view.instance.data;
+    let value_of = |item: &DataItemDef| -> String {
+        if let Some(f) = entered {
+            return f.text(&format!("item.{}", item.key));
+        }
+        match data.get(&item.key) {
+            Some(Json::String(s)) => match item.data_type {
+                DataType::DateTime => local_input(s, model.time_zone.as_deref().unwrap_or(&app.config.time_zone)),
+                _ => s.clone(),
+            },
+            Some(Json::Null) | None => String::new(),
+            Some(other) => other.to_string(),
+        }
+    };
+    let items: Vec<&DataItemDef> = model.data_items.iter().filter(|i| !i.implicit).collect();
+    let body = html! {
+        p.crumbs { a href="/tasks" { "My tasks" } " › " (view.model.name) }
+        h1 { (t.name) }
+        p.sub { (view.instance.title) }
+        dl.facts {
+            dt { "State" } dd { (t.state.as_str()) }
+            dt { "Assigned" } dd {
+                @match &t.assignee { Some(a) => { (a) } None => { "not yet: role " (t.role.clone().unwrap_or_default()) } }
+            }
+            dt { "Deadline" } dd.deadline {
+                @match &t.deadline {
+                    Some(d) => {
+                        time { (show_deadline(d, &v.zone)) } " " (urgency_badge(urgency(d, app.now(), &v.zone)))
+                        (calendar_controls(&cal, "deadline", &format!("task:{}:deadline", t.id.0), "the deadline"))
+                    }
+                    None => { span.muted { "none" } }
+                }
+            }
+        }
+        @if open && t.assignee.is_none() {
+            form method="post" action={ "/tasks/" (t.id.0) "/claim" } {
+                (csrf_field(v))
+                button type="submit" { "Claim this task" }
+            }
+        }
+        section aria-labelledby="data-h" {
+            h2 id="data-h" { "Data" }
+            form.data method="post" action={ "/tasks/" (t.id.0) "/complete" } novalidate {
+                (csrf_field(v))
+                @for item in &items {
+                    @let name = format!("item.{}", item.key);
+                    @let err = errors.get(&item.key);
+                    @let err_id = format!("err-{}", item.key);
+                    div.field.invalid[err.is_some()] {
+                        @if item.data_type == DataType::Boolean {
+                            label {
+                                input type="checkbox" name=(name) value="true" checked[value_of(item) == "true"]
+                                    disabled[!(open && mine)] aria-describedby=[err.map(|_| err_id.clone())];
+                                " " (item.label)
+                            }
+                        } @else {
+                            label for=(name) { (item.label) @if item.required { span.req aria-hidden="true" { " *" } } }
+                            (input_for(item, &name, &value_of(item), open && mine, err.map(|_| err_id.as_str())))
+                        }
+                        @if let Some(e) = err { p.field-error id=(err_id) { (e) } }
+                        @if matches!(item.data_type, DataType::Date | DataType::DateTime) && data.get(&item.key).is_some_and(|v| v.is_string()) {
+                            (calendar_controls(&cal, &format!("item:{}", item.key), &format!("instance:{}:item:{}", t.instance_id.0, item.key), &item.label))
+                        }
+                    }
+                }
+                @if open && mine {
+                    button type="submit" { "Complete task" }
+                } @else if open {
+                    p.muted { "Claim the task to fill in its data and complete it." }
+                }
+            }
+        }
+    };
+    layout_status(status, Some(v), &t.name, notice, body)
+}
+
+/// What the calendar buttons need.
+struct CalendarCtx<'a> {
+    v: &'a Viewer,
+    t: &'a TaskRecord,
+    exports: &'a [ExportRecord],
+    accounts: &'a [flowcal_store::CalendarAccount],
+    export_ok: bool,
+    providers: &'a [(String, String)],
+}
+
+/// "Add to calendar" and the export's state, beside one date.
+fn calendar_controls(c: &CalendarCtx<'_>, source: &str, stored_source: &str, what: &str) -> Markup {
+    let existing: Vec<&ExportRecord> = c.exports.iter().filter(|e| e.source == stored_source).collect();
+    let shown = existing.iter().find(|e| e.wanted == "present").or(existing.first()).copied();
+    let action = format!("/tasks/{}/calendar", c.t.id.0);
+    let active: Vec<_> = c.accounts.iter().filter(|a| a.status == flowcal_store::AccountStatus::Active).collect();
+    html! {
+        div.calendar data-source=(source) {
+            @let state = shown.map(|e| (e.wanted.as_str(), e.state.as_str()));
+            span.cal-state role="status" {
+                @match state {
+                    Some(("present", "synced")) => {
+                        span.badge.ok { "✓ In calendar" }
+                        @if let Some(link) = shown.and_then(|e| event_link(e, c.accounts)) {
+                            " " a href=(link) rel="noopener noreferrer" target="_blank" { "open event" }
+                        }
+                    }
+                    Some(("present", "pending")) => { span.badge.pending { "⏳ Pending" } }
+                    Some(("absent", "pending")) => { span.badge.pending { "⏳ Being removed" } }
+                    Some((_, "failed")) => {
+                        span.badge.overdue { "✗ Failed" } " "
+                        span.reason { (shown.and_then(|e| e.last_error.clone()).unwrap_or_default()) }
+                    }
+                    Some((_, "waiting")) => { span.badge.soon { "⚠ Reconnect needed" } " " a href="/settings#calendars" { "reconnect" } }
+                    _ => { span.muted { "Not in calendar" } }
+                }
+            }
+            @if let Some(e) = shown.filter(|e| e.state == "failed") {
+                form.inline method="post" action=(action) {
+                    (csrf_field(c.v))
+                    input type="hidden" name="op" value="retry";
+                    input type="hidden" name="export" value=(e.id);
+                    button type="submit" { "Retry" }
+                }
+            }
+            @if let Some(e) = shown.filter(|e| e.wanted == "present" && e.state != "removed") {
+                form.inline method="post" action=(action) {
+                    (csrf_field(c.v))
+                    input type="hidden" name="op" value="remove";
+                    input type="hidden" name="export" value=(e.id);
+                    button.secondary type="submit" aria-label={ "Remove " (what) " from calendar" } { "Remove from calendar" }
+                }
+            } @else if c.export_ok {
+                form.inline method="post" action=(action) {
+                    (csrf_field(c.v))
+                    input type="hidden" name="op" value="add";
+                    input type="hidden" name="source" value=(source);
+                    @if active.is_empty() {
+                        // No calendar yet: the first press connects one, then adds the entry.
+                        @for (name, display) in c.providers {
+                            button type="submit" name="provider" value=(name) aria-label={ "Add " (what) " to calendar (connect " (display) ")" } {
+                                "Add to calendar" @if c.providers.len() > 1 { " (" (display) ")" }
+                            }
+                        }
+                        @if c.providers.is_empty() { a href="/settings#caldav" { "Connect a calendar" } " to add dates." }
+                    } @else {
+                        @if active.len() > 1 {
+                            label.visually-hidden for={ "acc-" (source) } { "Calendar account" }
+                            select id={ "acc-" (source) } name="account" {
+                                @for a in &active { option value=(a.id) selected[Some(a.id) == c.v.p.user.auto_sync_account] { (a.display) } }
+                            }
+                        } @else {
+                            input type="hidden" name="account" value=(active[0].id);
+                        }
+                        button type="submit" aria-label={ "Add " (what) " to calendar" } { "Add to calendar" }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A link to the event at the provider, where it gives one (Google's event page).
+fn event_link(e: &ExportRecord, accounts: &[flowcal_store::CalendarAccount]) -> Option<String> {
+    use base64::Engine as _;
+    let acc = accounts.iter().find(|a| a.id == e.account_id)?;
+    if acc.kind != "google" {
+        return None;
+    }
+    let (id, cal) = (e.remote_id.as_deref()?, e.calendar.as_deref()?);
+    let eid = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{id} {cal}"));
+    Some(format!("https://calendar.google.com/calendar/event?eid={eid}"))
+}
+
+/// The input for one data item.
+fn input_for(item: &DataItemDef, name: &str, value: &str, enabled: bool, described: Option<&str>) -> Markup {
+    let disabled = !enabled;
+    html! {
+        @match item.data_type {
+            DataType::Text => { textarea id=(name) name=(name) disabled[disabled] aria-describedby=[described] { (value) } }
+            DataType::Number => { input id=(name) name=(name) type="number" step="any" value=(value) disabled[disabled] aria-describedby=[described]; }
+            DataType::Date => { input id=(name) name=(name) type="date" value=(value) disabled[disabled] aria-describedby=[described]; }
+            DataType::DateTime => { input id=(name) name=(name) type="datetime-local" value=(value) disabled[disabled] aria-describedby=[described]; }
+            DataType::Select => {
+                select id=(name) name=(name) disabled[disabled] aria-describedby=[described] {
+                    option value="" { "—" }
+                    @for o in &item.options { option value=(o) selected[o == value] { (o) } }
+                }
+            }
+            _ => { input id=(name) name=(name) type="text" value=(value) disabled[disabled] aria-describedby=[described]; }
+        }
+    }
+}
+
+/// A stored RFC 3339 value as a `datetime-local` value in `zone`.
+fn local_input(rfc3339: &str, zone: &str) -> String {
+    let tz = jiff::tz::TimeZone::get(zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    rfc3339
+        .parse::<jiff::Timestamp>()
+        .map(|t| t.to_zoned(tz).strftime("%Y-%m-%dT%H:%M").to_string())
+        .unwrap_or_else(|_| rfc3339.to_owned())
+}
+
+/// The form's values as instance data: empty fields are left out; a
+/// `datetime-local` value is read in the model's zone.
+fn data_from_form(items: &[DataItemDef], f: &Fields, zone: &str) -> (Map<String, Json>, BTreeMap<String, String>) {
+    let mut data = Map::new();
+    let mut errors = BTreeMap::new();
+    for item in items.iter().filter(|i| !i.implicit) {
+        let name = format!("item.{}", item.key);
+        let raw = f.text(&name);
+        let value = match item.data_type {
+            DataType::Boolean => Json::Bool(f.checked(&name)),
+            _ if raw.is_empty() => continue,
+            DataType::Number => match raw.parse::<f64>().ok().and_then(serde_json::Number::from_f64) {
+                Some(n) => Json::Number(n),
+                None => {
+                    errors.insert(item.key.clone(), "enter a number".to_owned());
+                    continue;
+                }
+            },
+            DataType::DateTime => {
+                let tz = jiff::tz::TimeZone::get(zone).unwrap_or(jiff::tz::TimeZone::UTC);
+                match raw.parse::<jiff::civil::DateTime>().ok().and_then(|dt| dt.to_zoned(tz).ok()) {
+                    Some(z) => Json::String(
+                        z.timestamp().to_zoned(z.time_zone().clone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string(),
+                    ),
+                    None => {
+                        errors.insert(item.key.clone(), "enter a date and time".to_owned());
+                        continue;
+                    }
+                }
+            }
+            _ => Json::String(raw),
+        };
+        data.insert(item.key.clone(), value);
+    }
+    (data, errors)
+}
+
+/// `POST /tasks/{id}/claim`.
+pub(crate) async fn claim(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    v: Viewer,
+    Path(id): Path<i64>,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Response {
+    let f = Fields(f);
+    if let Err(r) = check_form(&app, &headers, &v, &f) {
+        return r;
+    }
+    match app.claim(&v.p, TaskId(id)).await {
+        Ok(_) => see_other(&format!("/tasks/{id}?notice=The+task+is+yours")),
+        Err(e) => error_page(Some(&v), &e),
+    }
+}
+
+/// `POST /tasks/{id}/complete`: errors are shown next to their fields.
+pub(crate) async fn complete(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    v: Viewer,
+    Path(id): Path<i64>,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Response {
+    let f = Fields(f);
+    if let Err(r) = check_form(&app, &headers, &v, &f) {
+        return r;
+    }
+    let task = TaskId(id);
+    let t = match app.task(&v.p, task).await {
+        Ok(t) => t,
+        Err(e) => return error_page(Some(&v), &e),
+    };
+    let model = match app.model(t.model_id).await {
+        Ok((_, m)) => m,
+        Err(e) => return error_page(Some(&v), &e),
+    };
+    let zone = model.time_zone.clone().unwrap_or_else(|| app.config.time_zone.clone());
+    let (data, errors) = data_from_form(&model.data_items, &f, &zone);
+    if !errors.is_empty() {
+        return task_page(&app, &v, task, None, &errors, Some(&f), StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    // An unticked box of an item that holds no value yet sets nothing: the
+    // form shows every item, and completing a step must not invent answers.
+    let stored = match app.instance(&v.p, t.instance_id).await {
+        Ok(view) => view.instance.data,
+        Err(e) => return error_page(Some(&v), &e),
+    };
+    let data: Map<String, Json> =
+        data.into_iter().filter(|(k, val)| !matches!(val, Json::Bool(false)) || stored.contains_key(k)).collect();
+    match app.complete(&v.p, task, &data).await {
+        Ok(_) => see_other(&format!("/tasks?notice={}", super::encode(&format!("Completed: {}", t.name)))),
+        Err(AppError::InvalidData { fields, .. }) => {
+            let errors: BTreeMap<String, String> = fields.into_iter().collect();
+            task_page(&app, &v, task, None, &errors, Some(&f), StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e) => error_page(Some(&v), &e),
+    }
+}
+
+/// `POST /tasks/{id}/calendar`: add (`source`, `account`, or `provider` to
+/// connect one first), remove or retry (`export`).
+pub(crate) async fn calendar(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    v: Viewer,
+    Path(id): Path<i64>,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Response {
+    let f = Fields(f);
+    if let Err(r) = check_form(&app, &headers, &v, &f) {
+        return r;
+    }
+    let back = |notice: &str| see_other(&format!("/tasks/{id}?notice={}", super::encode(notice)));
+    let export_id = || f.text("export").parse::<i64>().ok();
+    let r = match f.get("op") {
+        Some("remove") => match export_id() {
+            Some(e) => app.remove_export(&v.p, e).await.map(|_| "Removing it from your calendar"),
+            None => Err(AppError::BadRequest("which export?".into())),
+        },
+        Some("retry") => match export_id() {
+            Some(e) => app.retry_export(&v.p, e).await.map(|_| "Sending it again"),
+            None => Err(AppError::BadRequest("which export?".into())),
+        },
+        Some("add") => {
+            let source = f.text("source");
+            match (f.text("account").parse::<i64>().ok(), f.get("provider")) {
+                (Some(account), _) => {
+                    app.export(&v.p, TaskId(id), &source, account).await.map(|_| "Adding it to your calendar")
+                }
+                (None, Some(provider)) => {
+                    // No calendar yet: connect one; the callback finishes this export.
+                    let started = crate::access::StartedBy::Session(v.session.clone());
+                    return match app.connect_oauth(&v.p, started, provider, None).await {
+                        Ok(url) => {
+                            let mut r = StatusCode::SEE_OTHER.into_response();
+                            let secure = if app.config.public_url.starts_with("https://") { "; Secure" } else { "" };
+                            let then = format!(
+                                "{THEN_COOKIE}={id}:{source}; Path=/; HttpOnly; SameSite=Lax; Max-Age=600{secure}"
+                            );
+                            match (HeaderValue::from_str(&url), HeaderValue::from_str(&then)) {
+                                (Ok(loc), Ok(cookie)) => {
+                                    r.headers_mut().insert(header::LOCATION, loc);
+                                    r.headers_mut().insert(header::SET_COOKIE, cookie);
+                                    r
+                                }
+                                _ => {
+                                    error_page(Some(&v), &AppError::BadRequest("that source cannot be exported".into()))
+                                }
+                            }
+                        }
+                        Err(e) => error_page(Some(&v), &e),
+                    };
+                }
+                (None, None) => Err(AppError::BadRequest("choose a calendar account".into())),
+            }
+        }
+        _ => Err(AppError::BadRequest("unknown calendar action".into())),
+    };
+    match r {
+        Ok(notice) => back(notice),
+        Err(e) => error_page(Some(&v), &e),
+    }
+}
+
+/// `GET /start`: the processes one can start.
+pub(crate) async fn start_list(State(app): State<Arc<App>>, v: Viewer) -> Response {
+    let models = match app.store.list_models().await {
+        Ok(m) => m,
+        Err(e) => return error_page(Some(&v), &e.into()),
+    };
+    let body = html! {
+        h1 { "Start a process" }
+        @if models.is_empty() { p.empty { "No process models yet." } }
+        ul.cards {
+            @for m in &models {
+                li { a href={ "/start/" (m.key) } { (m.name) } " " span.muted { "version " (m.version) } }
+            }
+        }
+    };
+    layout(Some(&v), "Start a process", None, body)
+}
+
+/// `GET /start/{key}`: the start form (title and the model's data items).
+pub(crate) async fn start_form(State(app): State<Arc<App>>, v: Viewer, Path(key): Path<String>) -> Response {
+    start_page(&app, &v, &key, None, &BTreeMap::new(), None, StatusCode::OK).await
+}
+
+async fn start_page(
+    app: &App,
+    v: &Viewer,
+    key: &str,
+    error: Option<&str>,
+    errors: &BTreeMap<String, String>,
+    entered: Option<&Fields>,
+    status: StatusCode,
+) -> Response {
+    let (stored, model) = match app.latest_model(key).await {
+        Ok(m) => m,
+        Err(e) => return error_page(Some(v), &e),
+    };
+    let value = |name: &str| entered.map(|f| f.text(name)).unwrap_or_default();
+    let body = html! {
+        p.crumbs { a href="/start" { "Start a process" } }
+        h1 { (stored.name) }
+        @if let Some(e) = error { p.error role="alert" { (e) } }
+        form.data method="post" action={ "/start/" (stored.key) } novalidate {
+            (csrf_field(v))
+            div.field {
+                label for="title" { "Title" span.req aria-hidden="true" { " *" } }
+                input id="title" name="title" required value=(value("title"));
+            }
+            @for item in model.data_items.iter().filter(|i| !i.implicit) {
+                @let name = format!("item.{}", item.key);
+                @let err = errors.get(&item.key);
+                @let err_id = format!("err-{}", item.key);
+                div.field.invalid[err.is_some()] {
+                    @if item.data_type == DataType::Boolean {
+                        label { input type="checkbox" name=(name) value="true" checked[value(&name) == "true"]; " " (item.label) }
+                    } @else {
+                        label for=(name) { (item.label) @if item.required { span.req aria-hidden="true" { " *" } } }
+                        (input_for(item, &name, &value(&name), true, err.map(|_| err_id.as_str())))
+                    }
+                    @if let Some(e) = err { p.field-error id=(err_id) { (e) } }
+                }
+            }
+            button type="submit" { "Start" }
+        }
+    };
+    layout_status(status, Some(v), &stored.name, None, body)
+}
+
+/// `POST /start/{key}`: starts an instance; goes to the viewer's first task of it.
+pub(crate) async fn start(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    v: Viewer,
+    Path(key): Path<String>,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Response {
+    let f = Fields(f);
+    if let Err(r) = check_form(&app, &headers, &v, &f) {
+        return r;
+    }
+    let model = match app.latest_model(&key).await {
+        Ok((_, m)) => m,
+        Err(e) => return error_page(Some(&v), &e),
+    };
+    let zone = model.time_zone.clone().unwrap_or_else(|| app.config.time_zone.clone());
+    let (data, errors) = data_from_form(&model.data_items, &f, &zone);
+    // Unchecked boxes are not sent: at the start they mean "not given".
+    let data: Map<String, Json> = data
+        .into_iter()
+        .filter(|(k, val)| {
+            !(matches!(val, Json::Bool(false)) && model.item(k).is_some_and(|i| i.data_type == DataType::Boolean))
+        })
+        .collect();
+    if !errors.is_empty() {
+        return start_page(&app, &v, &key, None, &errors, Some(&f), StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    match app.start_instance(&v.p, &key, &f.text("title"), &data).await {
+        Ok(view) => {
+            let mine = view.tasks.iter().find(|t| t.state == TaskState::Open && v.p.can_see(t));
+            match mine {
+                Some(t) => see_other(&format!("/tasks/{}?notice=Started", t.id.0)),
+                None => {
+                    see_other(&format!("/tasks?notice={}", super::encode(&format!("Started: {}", view.instance.title))))
+                }
+            }
+        }
+        Err(AppError::InvalidData { fields, .. }) => {
+            let errors: BTreeMap<String, String> = fields.into_iter().collect();
+            start_page(&app, &v, &key, None, &errors, Some(&f), StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e @ (AppError::Unprocessable(_) | AppError::BadRequest(_))) => {
+            start_page(
+                &app,
+                &v,
+                &key,
+                Some(&e.to_string()),
+                &BTreeMap::new(),
+                Some(&f),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => error_page(Some(&v), &e),
+    }
+}

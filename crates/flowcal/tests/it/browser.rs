@@ -1,0 +1,401 @@
+//! The web app in a real browser: Debian's Chromium, headless, driven over
+//! W3C WebDriver (chromedriver) by the small client below. Sign in, start a
+//! process, open the task, press "Add to calendar" with no calendar connected
+//! (which connects one at oidc-provider and then adds the entry), see it in
+//! the calendar double, change the deadline's item and see the event follow,
+//! disconnect; a title with markup shows as text; a form posted without its
+//! CSRF token is refused; keyboard, labels and a phone-sized window. The
+//! screenshots in docs/screenshots are made here.
+
+use crate::access::{google_at_peer, peer_env, put_provider, Oidc};
+use crate::support::{repo_root, TestApp, TestDb};
+use reqwest::Method;
+use serde_json::{json, Value as Json};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A running chromedriver and one browser session; both end when dropped.
+struct Browser {
+    http: reqwest::Client,
+    base: String,
+    session: String,
+    driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+impl Browser {
+    async fn start(chromium: &str, driver: &str) -> Browser {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new(driver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{driver} must run: {e}"));
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
+        let base = format!("http://127.0.0.1:{port}");
+        for _ in 0..100 {
+            if http.get(format!("{base}/status")).send().await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let profile = tempfile::tempdir().unwrap();
+        // The flags of this machine's notes: no background networking (the
+        // closed network refuses it), a fresh profile.
+        let args = [
+            "--headless=new".to_owned(),
+            "--no-sandbox".to_owned(),
+            "--disable-gpu".to_owned(),
+            "--disable-quic".to_owned(),
+            "--no-first-run".to_owned(),
+            "--disable-background-networking".to_owned(),
+            "--disable-component-update".to_owned(),
+            "--disable-sync".to_owned(),
+            "--disable-dev-shm-usage".to_owned(),
+            "--window-size=1280,900".to_owned(),
+            format!("--user-data-dir={}", profile.path().display()),
+        ];
+        let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome",
+            "goog:chromeOptions": {"binary": chromium, "args": args}}}});
+        let r: Json = http.post(format!("{base}/session")).json(&caps).send().await.unwrap().json().await.unwrap();
+        let session =
+            r["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no WebDriver session: {r}")).to_owned();
+        Browser { http, base, session, driver: child, _profile: profile }
+    }
+
+    async fn call(&self, method: Method, path: &str, body: Option<Json>) -> Json {
+        let url = format!("{}/session/{}{path}", self.base, self.session);
+        let mut req = self.http.request(method, url);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r: Json = req.send().await.unwrap().json().await.unwrap();
+        if r["value"].get("error").is_some() {
+            panic!("WebDriver {path}: {}", r["value"]);
+        }
+        r["value"].clone()
+    }
+
+    async fn goto(&self, url: &str) {
+        self.call(Method::POST, "/url", Some(json!({"url": url}))).await;
+    }
+
+    async fn url(&self) -> String {
+        self.call(Method::GET, "/url", None).await.as_str().unwrap().to_owned()
+    }
+
+    async fn find(&self, css: &str) -> String {
+        let v = self.call(Method::POST, "/element", Some(json!({"using": "css selector", "value": css}))).await;
+        v.as_object().unwrap().values().next().unwrap().as_str().unwrap().to_owned()
+    }
+
+    async fn click(&self, css: &str) {
+        let el = self.find(css).await;
+        self.call(Method::POST, &format!("/element/{el}/click"), Some(json!({}))).await;
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        let el = self.find(css).await;
+        self.call(Method::POST, &format!("/element/{el}/clear"), Some(json!({}))).await;
+        self.call(Method::POST, &format!("/element/{el}/value"), Some(json!({"text": text}))).await;
+    }
+
+    async fn text(&self, css: &str) -> String {
+        let el = self.find(css).await;
+        self.call(Method::GET, &format!("/element/{el}/text"), None).await.as_str().unwrap().to_owned()
+    }
+
+    async fn run(&self, script: &str) -> Json {
+        self.call(Method::POST, "/execute/sync", Some(json!({"script": script, "args": []}))).await
+    }
+
+    async fn keys(&self, keys: &str) {
+        let actions: Vec<Json> = keys
+            .chars()
+            .flat_map(|c| {
+                [json!({"type": "keyDown", "value": c.to_string()}), json!({"type": "keyUp", "value": c.to_string()})]
+            })
+            .collect();
+        self.call(
+            Method::POST,
+            "/actions",
+            Some(json!({"actions": [{"type": "key", "id": "kb", "actions": actions}]})),
+        )
+        .await;
+    }
+
+    async fn resize(&self, width: u32, height: u32) {
+        self.call(Method::POST, "/window/rect", Some(json!({"width": width, "height": height}))).await;
+    }
+
+    /// A PNG of the viewport, saved as docs/screenshots/NAME.png.
+    async fn screenshot(&self, name: &str) {
+        use base64::Engine as _;
+        let b64 = self.call(Method::GET, "/screenshot", None).await;
+        let png = base64::engine::general_purpose::STANDARD.decode(b64.as_str().unwrap()).unwrap();
+        assert!(png.starts_with(b"\x89PNG"));
+        let dir = repo_root().join("docs/screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+    }
+
+    async fn cookie(&self, name: &str) -> String {
+        self.call(Method::GET, &format!("/cookie/{name}"), None).await["value"].as_str().unwrap().to_owned()
+    }
+
+    /// Waits until `css` is on the page (pages load after a click).
+    async fn wait_for(&self, css: &str) {
+        let script = format!("return document.querySelector({}) !== null", json!(css));
+        for _ in 0..100 {
+            if self.run(&script).await == json!(true) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{css} never appeared on {}", self.url().await);
+    }
+
+    async fn sign_in(&self, t: &TestApp, login: &str) {
+        self.goto(&format!("{}/login", t.base)).await;
+        self.type_into("#login", login).await;
+        self.type_into("#password", "password-123").await;
+        self.click("form[action='/login'] button[type=submit]").await;
+        self.wait_for("nav[aria-label=Main]").await;
+    }
+
+    /// Every visible form control on the page has a label (or an aria-label);
+    /// every interactive element can take the keyboard focus.
+    async fn assert_accessible(&self) {
+        let unlabelled = self
+            .run(
+                "return [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+                   .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label'))
+                   .map(e => e.outerHTML)",
+            )
+            .await;
+        assert_eq!(unlabelled, json!([]), "inputs without a label on {}", self.url().await);
+        let unfocusable = self
+            .run("return [...document.querySelectorAll('a[href], button, input, select, textarea')].filter(e => e.tabIndex < 0 && !e.disabled && e.type !== 'hidden').map(e => e.outerHTML)")
+            .await;
+        assert_eq!(unfocusable, json!([]), "not reachable by keyboard on {}", self.url().await);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_web_app_in_a_real_browser() {
+    let Some(chromium) = peer_env("FLOWCAL_CHROMIUM", "Chromium") else { return };
+    let Some(driver) = peer_env("FLOWCAL_CHROMEDRIVER", "ChromeDriver") else { return };
+    let t = TestApp::spawn(TestDb::sqlite()).await;
+    t.clock.set(jiff::Timestamp::now());
+    let callback = format!("{}/oauth/callback", t.base);
+    let Some(peer) = Oidc::start(&callback, json!({})) else { return };
+    let peer = Arc::new(peer);
+    let google = crate::google_double::Double::start(peer.clone()).await;
+    let admin = t.user("root", true, &[]).await;
+    let _alice = t.user("alice", false, &[]).await;
+    let alice_id = t.app.store.user_by_login("alice").await.unwrap().unwrap().id;
+    put_provider(&t, &admin, "g", google_at_peer(&peer, Some(&google.base))).await;
+    let (s, _) = t.upload(&admin, crate::support::leave_model()).await;
+    assert_eq!(s, 201);
+    let b = Browser::start(&chromium, &driver).await;
+
+    // Sign in; My tasks.
+    b.goto(&format!("{}/tasks", t.base)).await;
+    assert!(b.url().await.contains("/login?next=%2Ftasks") || b.url().await.contains("/login?next=/tasks"));
+    b.sign_in(&t, "alice").await;
+    assert_eq!(b.text("h1").await, "My tasks");
+    b.assert_accessible().await;
+
+    // The calendar export switch, in the account settings.
+    b.goto(&format!("{}/settings", t.base)).await;
+    b.assert_accessible().await;
+    b.click("input[name=calendar_export]").await;
+    b.click("form[action='/settings/profile'] button[type=submit]").await;
+    b.wait_for("p.notice").await;
+    assert!(b.run("return document.querySelector('input[name=calendar_export]').checked").await == json!(true));
+
+    // Start a process whose title is markup: it shows as text.
+    let title = "<script>alert(1)</script> Easter";
+    b.goto(&format!("{}/start/leave", t.base)).await;
+    b.assert_accessible().await;
+    b.type_into("#title", title).await;
+    b.run("document.getElementById('item.first_day').value = '2026-12-21'").await;
+    b.type_into("#item\\.days", "3").await;
+    b.click("form.data button[type=submit]").await;
+    b.wait_for("section[aria-labelledby=data-h]").await;
+    assert_eq!(b.text("h1").await, "Prepare hand-over");
+    assert_eq!(b.text("p.sub").await, title);
+    assert_eq!(b.run("return document.querySelectorAll('script').length").await, json!(1), "only app.js runs");
+    let task_url = b.url().await;
+    let task: i64 = task_url.rsplit('/').next().unwrap().split('?').next().unwrap().parse().unwrap();
+    b.assert_accessible().await;
+
+    // Keyboard: the first Tab reaches "Skip to content", with a visible focus.
+    b.keys("\u{E004}").await;
+    assert_eq!(b.run("return document.activeElement.textContent").await, json!("Skip to content"));
+    let outline = b.run("return getComputedStyle(document.activeElement).outlineStyle").await;
+    assert_ne!(outline, json!("none"), "the focus is visible");
+
+    // Add to calendar with no calendar connected: connect at the provider, come back, the entry is added.
+    assert_eq!(b.text("dd.deadline .cal-state").await, "Not in calendar");
+    b.click("dd.deadline .calendar button[name=provider]").await;
+    b.wait_for("dd.deadline .calendar").await;
+    assert!(b.url().await.starts_with(&format!("{}/tasks/{task}", t.base)), "back at the task: {}", b.url().await);
+    assert!(b.text("p.notice").await.contains("adding it to your calendar"), "{}", b.text("p.notice").await);
+    assert_eq!(b.text("dd.deadline .cal-state").await, "⏳ Pending");
+    while t.app.deliver_due().await.unwrap() > 0 {}
+    b.goto(&format!("{}/tasks/{task}", t.base)).await;
+    assert!(
+        b.text("dd.deadline .cal-state").await.starts_with("✓ In calendar"),
+        "{}",
+        b.text("dd.deadline .cal-state").await
+    );
+    let account = t.app.store.accounts_of(alice_id).await.unwrap();
+    let calendar = account[0].calendar.clone().unwrap();
+    let events = google.events(&calendar);
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["summary"], format!("Prepare hand-over — {title}"));
+    assert_eq!(events[0]["start"]["date"], "2026-12-20", "the day before the first day");
+    // The date item beside it has its own button.
+    assert_eq!(b.text("[data-source='item:first_day'] .cal-state").await, "Not in calendar");
+    b.screenshot("task").await;
+
+    // The deadline's item changes: the event follows.
+    let instance = t
+        .app
+        .task(&t.app.principal_by_token(&admin).await.unwrap().unwrap(), flowcal_domain::TaskId(task))
+        .await
+        .unwrap()
+        .instance_id
+        .0;
+    let (s, body) = t
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/instances/{instance}/data"),
+            &admin,
+            Some(json!({"data": {"first_day": "2027-01-11"}})),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    while t.app.deliver_due().await.unwrap() > 0 {}
+    let events = google.events(&calendar);
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["start"]["date"], "2027-01-10");
+    b.goto(&format!("{}/tasks/{task}", t.base)).await;
+    assert!(b.text("dd.deadline").await.contains("Sun 10 Jan 2027"), "{}", b.text("dd.deadline").await);
+
+    // My tasks, on a desktop and on a phone.
+    b.goto(&format!("{}/tasks", t.base)).await;
+    assert!(b.text("table.tasks").await.contains(title));
+    b.screenshot("my-tasks").await;
+    b.resize(375, 800).await;
+    b.goto(&format!("{}/tasks", t.base)).await;
+    let wide = b.run("return document.documentElement.scrollWidth").await.as_i64().unwrap();
+    assert!(wide <= 375, "the page is {wide} px wide on a 375 px screen");
+    b.screenshot("my-tasks-phone").await;
+    b.resize(1280, 900).await;
+
+    // A form posted without its CSRF token is refused.
+    b.goto(&format!("{}/settings", t.base)).await;
+    b.screenshot("settings").await;
+    b.run(
+        "const f = document.createElement('form'); f.method = 'post'; f.action = '/settings/feed';
+         document.body.appendChild(f); f.submit();",
+    )
+    .await;
+    b.wait_for("p.error").await;
+    assert_eq!(b.text("h1").await, "Not allowed");
+    assert!(b.text("p.error").await.contains("did not come from flowcal"));
+    // From another site (Origin), even with a token: refused.
+    let session = b.cookie("flowcal_session").await;
+    let forged = t
+        .client
+        .post(format!("{}/settings/feed", t.base))
+        .header("cookie", format!("flowcal_session={session}"))
+        .header("origin", "https://evil.example")
+        .form(&[("_csrf", "0123456789abcdef0123456789abcdef")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    let p = t.app.principal_by_session(&session).await.unwrap().unwrap();
+    assert!(!t.app.feed_status(&p).await.unwrap().enabled, "the forged posts made no feed");
+
+    // Disconnect (the confirmation is answered yes).
+    b.goto(&format!("{}/settings", t.base)).await;
+    b.run("window.confirm = () => true").await;
+    b.click("ul.accounts form button").await;
+    b.wait_for("p.notice").await;
+    assert!(b.text("p.notice").await.starts_with("Disconnected"), "{}", b.text("p.notice").await);
+    assert!(t.app.store.accounts_of(alice_id).await.unwrap().is_empty());
+
+    // The administrator's connectivity page.
+    b.click("form.signout button").await;
+    b.wait_for("form[action='/login']").await;
+    b.sign_in(&t, "root").await;
+    // A process designer's upload: a refused model names line and column.
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.bpmn");
+    std::fs::write(&bad, "<?xml version=\"1.0\"?>\n<bpmn:definitions xmlns:bpmn=\"http://www.omg.org/spec/BPMN/20100524/MODEL\">\n  <bpmn:process id=\"p\">\n    <bpmn:userTask id=\"t\" flowcal:deadline=\"P1D\"/>\n").unwrap();
+    b.goto(&format!("{}/models", t.base)).await;
+    b.assert_accessible().await;
+    let input = b.find("#bpmn").await;
+    b.call(Method::POST, &format!("/element/{input}/value"), Some(json!({"text": bad.display().to_string()}))).await;
+    b.click("form[action='/models'] button[type=submit]").await;
+    b.wait_for("#upload-error").await;
+    let refusal = b.text("#upload-error").await;
+    assert!(refusal.contains("line 4") && refusal.contains("column"), "{refusal}");
+    b.goto(&format!("{}/models/leave", t.base)).await;
+    assert!(b.text("main").await.contains("from first_day -P1D"), "steps with their deadline rules");
+
+    b.goto(&format!("{}/admin", t.base)).await;
+    b.assert_accessible().await;
+    assert!(b.text("#connectivity").await.contains(&format!("{}/oauth/callback", t.base)));
+    b.screenshot("admin-connectivity").await;
+    assert!(google.take_violations().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_is_rate_limited_and_the_cookie_is_strict() {
+    let t = TestApp::spawn_with(TestDb::sqlite(), "public_url = \"https://flowcal.example\"").await;
+    t.user("bob", false, &[]).await;
+    let post = |password: &'static str| {
+        t.client
+            .post(format!("{}/login", t.base))
+            .header("accept", "text/html")
+            .form(&[("login", "bob"), ("password", password)])
+            .send()
+    };
+    // The session cookie: HttpOnly, SameSite=Lax, Secure under an https public URL.
+    let ok = post("password-123").await.unwrap();
+    assert_eq!(ok.status(), 303);
+    let cookie = ok.headers()["set-cookie"].to_str().unwrap().to_owned();
+    for part in ["HttpOnly", "SameSite=Lax", "Secure", "Path=/"] {
+        assert!(cookie.contains(part), "{cookie}");
+    }
+    // Four wrong passwords are refused one by one; the fifth locks the login,
+    // and then even the right password waits.
+    for _ in 0..4 {
+        let r = post("wrong-password").await.unwrap();
+        assert_eq!(r.status(), 401);
+        assert!(r.text().await.unwrap().contains("wrong login or password"));
+    }
+    let r = post("wrong-password").await.unwrap();
+    assert_eq!(r.status(), 429);
+    assert!(r.headers().contains_key("retry-after"));
+    let r = post("password-123").await.unwrap();
+    assert_eq!(r.status(), 429);
+    assert!(r.text().await.unwrap().contains("too many failed sign-ins"));
+    // Later, the right password works again (and clears the count).
+    t.clock.set(t.app.now() + jiff::SignedDuration::from_mins(2));
+    assert_eq!(post("password-123").await.unwrap().status(), 303);
+}

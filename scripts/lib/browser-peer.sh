@@ -1,0 +1,19 @@
+# Makes sure Debian's Chromium and ChromeDriver are installed (apt-get when
+# missing) for the browser tests. Exports FLOWCAL_CHROMIUM and
+# FLOWCAL_CHROMEDRIVER. Sourced by scripts/test; expects `step` and `die`.
+browser_ready() { [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; }
+
+if ! browser_ready; then
+    step "installing Chromium and ChromeDriver (apt-get: chromium chromium-driver)"
+    command -v apt-get >/dev/null || die "apt-get is missing: install chromium and chromium-driver by hand"
+    sudo_cmd=()
+    [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q chromium chromium-driver >&2 \
+        || { "${sudo_cmd[@]}" apt-get update -q >&2 \
+             && DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q chromium chromium-driver >&2; } \
+        || die "apt-get could not install chromium chromium-driver: the browser tests need them"
+    browser_ready || die "chromium and chromium-driver were installed but /usr/bin/chromium or /usr/bin/chromedriver is missing"
+fi
+
+export FLOWCAL_CHROMIUM=/usr/bin/chromium
+export FLOWCAL_CHROMEDRIVER=/usr/bin/chromedriver
