@@ -55,6 +55,7 @@ pub fn router() -> Router<Arc<App>> {
         .route("/settings/connect/{provider}", post(settings::connect))
         .route("/settings/caldav", post(settings::caldav))
         .route("/settings/accounts/{id}/disconnect", post(settings::disconnect))
+        .route("/settings/accounts/{id}/calendar", post(settings::choose_calendar))
         .route("/settings/auto-sync", post(settings::auto_sync))
         .route("/settings/feed", post(settings::feed))
         .route("/settings/feed/off", post(settings::feed_off))

@@ -53,6 +53,15 @@ async fn page(
         })
         .unwrap_or_default();
     let feed = app.feed_status(&v.p).await.ok();
+    // Each active account's calendars, to choose where entries go (a service
+    // that does not answer soon is left out, not waited for).
+    let mut calendars = std::collections::BTreeMap::new();
+    for a in accounts.iter().filter(|a| a.status == flowcal_store::AccountStatus::Active) {
+        let listed = tokio::time::timeout(std::time::Duration::from_secs(5), app.account_calendars(&v.p, a.id)).await;
+        if let Ok(Ok(list)) = listed {
+            calendars.insert(a.id, list);
+        }
+    }
     let u = &v.p.user;
     let zones: Vec<String> = {
         let mut z: Vec<String> = jiff::tz::db().available().map(|n| n.as_str().to_owned()).collect();
@@ -94,6 +103,19 @@ async fn page(
                         @match a.status {
                             flowcal_store::AccountStatus::Active => { span.badge.ok { "✓ connected" } }
                             _ => { span.badge.overdue { "⚠ reconnect needed" } " " span.reason { (a.last_error.clone().unwrap_or_default()) } }
+                        }
+                        @if let Some(list) = calendars.get(&a.id) {
+                            form.choose method="post" action={ "/settings/accounts/" (a.id) "/calendar" } {
+                                (csrf_field(v))
+                                label for={ "cal-" (a.id) } { "Entries go to" }
+                                select id={ "cal-" (a.id) } name="calendar" {
+                                    option value="own" selected[a.calendar.is_none() || list.iter().any(|c| c.own && Some(&c.id) == a.calendar.as_ref())] { "flowcal's own calendar" }
+                                    @for c in list.iter().filter(|c| !c.own) {
+                                        option value=(c.id) selected[Some(&c.id) == a.calendar.as_ref()] { (c.name) }
+                                    }
+                                }
+                                button.secondary type="submit" { "Use this calendar" }
+                            }
                         }
                         form.inline method="post" action={ "/settings/accounts/" (a.id) "/disconnect" } data-confirm="Disconnect this calendar?" {
                             (csrf_field(v))
@@ -300,6 +322,25 @@ pub(crate) async fn disconnect(
     match app.disconnect(&v.p, id).await {
         Ok(d) => see_other(&format!("/settings?notice={}", super::encode(&format!("Disconnected. {}", d.message)))),
         Err(e) => error_page(Some(&v), &e),
+    }
+}
+
+/// `POST /settings/accounts/{id}/calendar`: where the account's entries go.
+pub(crate) async fn choose_calendar(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    v: Viewer,
+    Path(id): Path<i64>,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Response {
+    let f = match form_checked(&app, &headers, &v, f).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    match app.choose_calendar(&v.p, id, &f.text("calendar")).await {
+        Ok(_) => see_other("/settings?notice=Calendar+chosen"),
+        Err(AppError::Internal(e)) => error_page(Some(&v), &AppError::Internal(e)),
+        Err(e) => page(&app, &v, None, Some(&e.to_string()), None, e.status()).await,
     }
 }
 

@@ -171,6 +171,22 @@ async fn task_page(
         }
     };
     let items: Vec<&DataItemDef> = model.data_items.iter().filter(|i| !i.implicit).collect();
+    // The calendar controls of the deadline and of each date item that holds a value.
+    let deadline_cal = t
+        .deadline
+        .as_ref()
+        .map(|_| calendar_controls(&cal, "deadline", &format!("task:{}:deadline", t.id.0), "the deadline"));
+    let item_cal: BTreeMap<String, (Markup, Markup)> = items
+        .iter()
+        .filter(|i| {
+            matches!(i.data_type, DataType::Date | DataType::DateTime)
+                && data.get(&i.key).is_some_and(|v| v.is_string())
+        })
+        .map(|i| {
+            let stored = format!("instance:{}:item:{}", t.instance_id.0, i.key);
+            (i.key.clone(), calendar_controls(&cal, &format!("item:{}", i.key), &stored, &i.label))
+        })
+        .collect();
     let body = html! {
         p.crumbs { a href="/tasks" { "My tasks" } " › " (view.model.name) }
         h1 { (t.name) }
@@ -184,7 +200,7 @@ async fn task_page(
                 @match &t.deadline {
                     Some(d) => {
                         time { (show_deadline(d, &v.zone)) } " " (urgency_badge(urgency(d, app.now(), &v.zone)))
-                        (calendar_controls(&cal, "deadline", &format!("task:{}:deadline", t.id.0), "the deadline"))
+                        @if let Some((controls, _)) = &deadline_cal { (controls) }
                     }
                     None => { span.muted { "none" } }
                 }
@@ -216,18 +232,18 @@ async fn task_page(
                             (input_for(item, &name, &value_of(item), open && mine, err.map(|_| err_id.as_str())))
                         }
                         @if let Some(e) = err { p.field-error id=(err_id) { (e) } }
-                        @if matches!(item.data_type, DataType::Date | DataType::DateTime) && data.get(&item.key).is_some_and(|v| v.is_string()) {
-                            (calendar_controls(&cal, &format!("item:{}", item.key), &format!("instance:{}:item:{}", t.instance_id.0, item.key), &item.label))
-                        }
+                        @if let Some((controls, _)) = item_cal.get(&item.key) { (controls) }
                     }
                 }
                 @if open && mine {
-                    button type="submit" { "Complete task" }
+                    button.complete type="submit" { "Complete task" }
                 } @else if open {
                     p.muted { "Claim the task to fill in its data and complete it." }
                 }
             }
         }
+        @if let Some((_, forms)) = &deadline_cal { (forms) }
+        @for (_, forms) in item_cal.values() { (forms) }
     };
     layout_status(status, Some(v), &t.name, notice, body)
 }
@@ -242,13 +258,18 @@ struct CalendarCtx<'a> {
     providers: &'a [(String, String)],
 }
 
-/// "Add to calendar" and the export's state, beside one date.
-fn calendar_controls(c: &CalendarCtx<'_>, source: &str, stored_source: &str, what: &str) -> Markup {
+/// "Add to calendar" and the export's state, beside one date. The controls
+/// sit beside the date (also inside the data form) and belong, by their
+/// `form` attribute, to small forms rendered outside it: forms do not nest.
+/// Returns the controls and those forms.
+fn calendar_controls(c: &CalendarCtx<'_>, source: &str, stored_source: &str, what: &str) -> (Markup, Markup) {
     let existing: Vec<&ExportRecord> = c.exports.iter().filter(|e| e.source == stored_source).collect();
     let shown = existing.iter().find(|e| e.wanted == "present").or(existing.first()).copied();
     let action = format!("/tasks/{}/calendar", c.t.id.0);
     let active: Vec<_> = c.accounts.iter().filter(|a| a.status == flowcal_store::AccountStatus::Active).collect();
-    html! {
+    let id = |op: &str| format!("cal-{op}-{}", source.replace(':', "-"));
+    let (retry, remove, add) = (id("retry"), id("remove"), id("add"));
+    let controls = html! {
         div.calendar data-source=(source) {
             @let state = shown.map(|e| (e.wanted.as_str(), e.state.as_str()));
             span.cal-state role="status" {
@@ -269,49 +290,52 @@ fn calendar_controls(c: &CalendarCtx<'_>, source: &str, stored_source: &str, wha
                     _ => { span.muted { "Not in calendar" } }
                 }
             }
-            @if let Some(e) = shown.filter(|e| e.state == "failed") {
-                form.inline method="post" action=(action) {
-                    (csrf_field(c.v))
-                    input type="hidden" name="op" value="retry";
-                    input type="hidden" name="export" value=(e.id);
-                    button type="submit" { "Retry" }
-                }
+            @if shown.is_some_and(|e| e.state == "failed") {
+                button type="submit" form=(retry) { "Retry" }
             }
-            @if let Some(e) = shown.filter(|e| e.wanted == "present" && e.state != "removed") {
-                form.inline method="post" action=(action) {
-                    (csrf_field(c.v))
-                    input type="hidden" name="op" value="remove";
-                    input type="hidden" name="export" value=(e.id);
-                    button.secondary type="submit" aria-label={ "Remove " (what) " from calendar" } { "Remove from calendar" }
-                }
+            @if shown.is_some_and(|e| e.wanted == "present" && e.state != "removed") {
+                button.secondary type="submit" form=(remove) aria-label={ "Remove " (what) " from calendar" } { "Remove from calendar" }
             } @else if c.export_ok {
-                form.inline method="post" action=(action) {
-                    (csrf_field(c.v))
-                    input type="hidden" name="op" value="add";
-                    input type="hidden" name="source" value=(source);
-                    @if active.is_empty() {
-                        // No calendar yet: the first press connects one, then adds the entry.
-                        @for (name, display) in c.providers {
-                            button type="submit" name="provider" value=(name) aria-label={ "Add " (what) " to calendar (connect " (display) ")" } {
-                                "Add to calendar" @if c.providers.len() > 1 { " (" (display) ")" }
-                            }
+                @if active.is_empty() {
+                    // No calendar yet: the first press connects one, then adds the entry.
+                    @for (name, display) in c.providers {
+                        button type="submit" form=(add) name="provider" value=(name) aria-label={ "Add " (what) " to calendar (connect " (display) ")" } {
+                            "Add to calendar" @if c.providers.len() > 1 { " (" (display) ")" }
                         }
-                        @if c.providers.is_empty() { a href="/settings#caldav" { "Connect a calendar" } " to add dates." }
-                    } @else {
-                        @if active.len() > 1 {
-                            label.visually-hidden for={ "acc-" (source) } { "Calendar account" }
-                            select id={ "acc-" (source) } name="account" {
-                                @for a in &active { option value=(a.id) selected[Some(a.id) == c.v.p.user.auto_sync_account] { (a.display) } }
-                            }
-                        } @else {
-                            input type="hidden" name="account" value=(active[0].id);
-                        }
-                        button type="submit" aria-label={ "Add " (what) " to calendar" } { "Add to calendar" }
                     }
+                    @if c.providers.is_empty() { a href="/settings#caldav" { "Connect a calendar" } " to add dates." }
+                } @else {
+                    @if active.len() > 1 {
+                        label.visually-hidden for={ "acc-" (source) } { "Calendar account for " (what) }
+                        select id={ "acc-" (source) } name="account" form=(add) {
+                            @for a in &active { option value=(a.id) selected[Some(a.id) == c.v.p.user.auto_sync_account] { (a.display) } }
+                        }
+                    } @else {
+                        input type="hidden" form=(add) name="account" value=(active[0].id);
+                    }
+                    button type="submit" form=(add) aria-label={ "Add " (what) " to calendar" } { "Add to calendar" }
                 }
             }
         }
-    }
+    };
+    let forms = html! {
+        form id=(retry) method="post" action=(action) hidden {
+            (csrf_field(c.v))
+            input type="hidden" name="op" value="retry";
+            input type="hidden" name="export" value=(shown.map(|e| e.id).unwrap_or_default());
+        }
+        form id=(remove) method="post" action=(action) hidden {
+            (csrf_field(c.v))
+            input type="hidden" name="op" value="remove";
+            input type="hidden" name="export" value=(shown.map(|e| e.id).unwrap_or_default());
+        }
+        form id=(add) method="post" action=(action) hidden {
+            (csrf_field(c.v))
+            input type="hidden" name="op" value="add";
+            input type="hidden" name="source" value=(source);
+        }
+    };
+    (controls, forms)
 }
 
 /// A link to the event at the provider, where it gives one (Google's event page).

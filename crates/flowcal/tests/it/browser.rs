@@ -73,6 +73,10 @@ impl Browser {
     }
 
     async fn call(&self, method: Method, path: &str, body: Option<Json>) -> Json {
+        self.try_call(method, path, body).await.unwrap_or_else(|e| panic!("WebDriver {path}: {e}"))
+    }
+
+    async fn try_call(&self, method: Method, path: &str, body: Option<Json>) -> Result<Json, Json> {
         let url = format!("{}/session/{}{path}", self.base, self.session);
         let mut req = self.http.request(method, url);
         if let Some(b) = body {
@@ -80,9 +84,9 @@ impl Browser {
         }
         let r: Json = req.send().await.unwrap().json().await.unwrap();
         if r["value"].get("error").is_some() {
-            panic!("WebDriver {path}: {}", r["value"]);
+            return Err(r["value"].clone());
         }
-        r["value"].clone()
+        Ok(r["value"].clone())
     }
 
     async fn goto(&self, url: &str) {
@@ -98,9 +102,19 @@ impl Browser {
         v.as_object().unwrap().values().next().unwrap().as_str().unwrap().to_owned()
     }
 
+    /// Clicks `css`; an element replaced meanwhile (a page still loading) is looked up again.
     async fn click(&self, css: &str) {
-        let el = self.find(css).await;
-        self.call(Method::POST, &format!("/element/{el}/click"), Some(json!({}))).await;
+        for _ in 0..20 {
+            let el = self.find(css).await;
+            match self.try_call(Method::POST, &format!("/element/{el}/click"), Some(json!({}))).await {
+                Ok(_) => return,
+                Err(e) if e["error"] == "stale element reference" => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("WebDriver click {css}: {e}"),
+            }
+        }
+        panic!("{css} kept being replaced");
     }
 
     async fn type_into(&self, css: &str, text: &str) {
@@ -164,6 +178,21 @@ impl Browser {
         panic!("{css} never appeared on {}", self.url().await);
     }
 
+    /// Waits until the page's notice says `text` (the page after a form post has loaded).
+    async fn wait_notice(&self, text: &str) {
+        let script = format!(
+            "const n = document.querySelector('p.notice'); return n !== null && n.textContent.includes({})",
+            json!(text)
+        );
+        for _ in 0..100 {
+            if self.run(&script).await == json!(true) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no notice \"{text}\" on {}", self.url().await);
+    }
+
     async fn sign_in(&self, t: &TestApp, login: &str) {
         self.goto(&format!("{}/login", t.base)).await;
         self.type_into("#login", login).await;
@@ -194,7 +223,8 @@ impl Browser {
 async fn the_web_app_in_a_real_browser() {
     let Some(chromium) = peer_env("FLOWCAL_CHROMIUM", "Chromium") else { return };
     let Some(driver) = peer_env("FLOWCAL_CHROMEDRIVER", "ChromeDriver") else { return };
-    let t = TestApp::spawn(TestDb::sqlite()).await;
+    // One attempt per delivery, so that a failure shows at once.
+    let t = TestApp::spawn_with(TestDb::sqlite(), "[delivery]\nworkers = 0\nattempts = 1\n").await;
     t.clock.set(jiff::Timestamp::now());
     let callback = format!("{}/oauth/callback", t.base);
     let Some(peer) = Oidc::start(&callback, json!({})) else { return };
@@ -220,7 +250,7 @@ async fn the_web_app_in_a_real_browser() {
     b.assert_accessible().await;
     b.click("input[name=calendar_export]").await;
     b.click("form[action='/settings/profile'] button[type=submit]").await;
-    b.wait_for("p.notice").await;
+    b.wait_notice("Saved").await;
     assert!(b.run("return document.querySelector('input[name=calendar_export]').checked").await == json!(true));
 
     // Start a process whose title is markup: it shows as text.
@@ -228,6 +258,15 @@ async fn the_web_app_in_a_real_browser() {
     b.goto(&format!("{}/start/leave", t.base)).await;
     b.assert_accessible().await;
     b.type_into("#title", title).await;
+    // Without the required first day: the error is next to its field, what was typed stays.
+    b.click("form.data button[type=submit]").await;
+    b.wait_for("p.field-error").await;
+    assert!(b.text("#err-first_day").await.contains("required"), "{}", b.text("#err-first_day").await);
+    assert_eq!(
+        b.run("return document.getElementById('item.first_day').getAttribute('aria-describedby')").await,
+        json!("err-first_day")
+    );
+    assert_eq!(b.run("return document.getElementById('title').value").await, json!(title));
     b.run("document.getElementById('item.first_day').value = '2026-12-21'").await;
     b.type_into("#item\\.days", "3").await;
     b.click("form.data button[type=submit]").await;
@@ -248,7 +287,7 @@ async fn the_web_app_in_a_real_browser() {
     // Add to calendar with no calendar connected: connect at the provider, come back, the entry is added.
     assert_eq!(b.text("dd.deadline .cal-state").await, "Not in calendar");
     b.click("dd.deadline .calendar button[name=provider]").await;
-    b.wait_for("dd.deadline .calendar").await;
+    b.wait_notice("Calendar connected").await;
     assert!(b.url().await.starts_with(&format!("{}/tasks/{task}", t.base)), "back at the task: {}", b.url().await);
     assert!(b.text("p.notice").await.contains("adding it to your calendar"), "{}", b.text("p.notice").await);
     assert_eq!(b.text("dd.deadline .cal-state").await, "⏳ Pending");
@@ -293,6 +332,16 @@ async fn the_web_app_in_a_real_browser() {
     b.goto(&format!("{}/tasks/{task}", t.base)).await;
     assert!(b.text("dd.deadline").await.contains("Sun 10 Jan 2027"), "{}", b.text("dd.deadline").await);
 
+    // A date item's entry that fails: its reason and a retry, beside the date.
+    google.fail_next(1, crate::google_double::Fault::Backend);
+    b.click("[data-source='item:first_day'] button").await;
+    b.wait_notice("Adding it to your calendar").await;
+    while t.app.deliver_due().await.unwrap() > 0 {}
+    b.goto(&format!("{}/tasks/{task}", t.base)).await;
+    let state = b.text("[data-source='item:first_day'] .cal-state").await;
+    assert!(state.starts_with("✗ Failed") && state.contains("500"), "{state}");
+    assert_eq!(b.text("[data-source='item:first_day'] button").await, "Retry");
+
     // My tasks, on a desktop and on a phone.
     b.goto(&format!("{}/tasks", t.base)).await;
     assert!(b.text("table.tasks").await.contains(title));
@@ -330,14 +379,6 @@ async fn the_web_app_in_a_real_browser() {
     let p = t.app.principal_by_session(&session).await.unwrap().unwrap();
     assert!(!t.app.feed_status(&p).await.unwrap().enabled, "the forged posts made no feed");
 
-    // Disconnect (the confirmation is answered yes).
-    b.goto(&format!("{}/settings", t.base)).await;
-    b.run("window.confirm = () => true").await;
-    b.click("ul.accounts form button").await;
-    b.wait_for("p.notice").await;
-    assert!(b.text("p.notice").await.starts_with("Disconnected"), "{}", b.text("p.notice").await);
-    assert!(t.app.store.accounts_of(alice_id).await.unwrap().is_empty());
-
     // The administrator's connectivity page.
     b.click("form.signout button").await;
     b.wait_for("form[action='/login']").await;
@@ -361,6 +402,64 @@ async fn the_web_app_in_a_real_browser() {
     b.assert_accessible().await;
     assert!(b.text("#connectivity").await.contains(&format!("{}/oauth/callback", t.base)));
     b.screenshot("admin-connectivity").await;
+
+    // The administrator's forms: a provider's display name (its secret is kept),
+    // who may export, the CalDAV allow-list, a new user with a role and a new password.
+    b.type_into("#g-display", "Work Google").await;
+    b.click("form.provider button[type=submit]").await;
+    b.wait_notice("Saved provider g").await;
+    let c = t.app.connectivity().await.unwrap();
+    assert_eq!(c.providers["g"].display_name.as_deref(), Some("Work Google"));
+    assert!(c.providers["g"].client_secret.is_some(), "the secret was kept");
+    b.click("input[name=allow][value=listed]").await;
+    b.type_into("#allow_list", "alice, carol").await;
+    b.click("#export-policy button[type=submit]").await;
+    b.wait_notice("Saved who may export").await;
+    let c = t.app.connectivity().await.unwrap();
+    assert!(c.calendar_export.allow.allows("carol") && !c.calendar_export.allow.allows("root"));
+    b.type_into("#hosts", "caldav.example.com\n*.fastmail.com").await;
+    b.click("#caldav-policy button[type=submit]").await;
+    b.wait_notice("Saved the CalDAV allow-list").await;
+    assert_eq!(t.app.connectivity().await.unwrap().caldav.allowed_hosts, vec!["caldav.example.com", "*.fastmail.com"]);
+    b.type_into("#new_login", "carol").await;
+    b.type_into("#new_password", "carol-password-1").await;
+    b.type_into("#new_roles", "hr").await;
+    b.click("form[action='/admin/users'] button[type=submit]").await;
+    b.wait_notice("Added carol").await;
+    b.type_into("#role-carol", "designers").await;
+    b.click("form[action='/admin/users/carol/role'] button").await;
+    b.wait_notice("carol has the role designers").await;
+    b.type_into("#pw-carol", "carol-password-2").await;
+    b.click("form[action='/admin/users/carol/password'] button").await;
+    b.wait_notice("New password set for carol").await;
+    let carol = t.app.store.user_by_login("carol").await.unwrap().unwrap();
+    assert_eq!(t.app.store.roles(carol.id).await.unwrap(), vec!["designers", "hr"]);
+    let signed_in = t.app.login("carol", "carol-password-2").await;
+    assert!(signed_in.is_ok(), "the new password works: {signed_in:?}");
+    assert!(t.app.login("carol", "carol-password-1").await.is_err());
+    // Delivery health: the failed entry with its reason; the administrator retries it.
+    let health = b.text("#delivery").await;
+    assert!(health.contains("alice") && health.contains(":item:first_day"), "{health}");
+    b.click("#delivery form button").await;
+    b.wait_notice("Sending it again").await;
+    while t.app.deliver_due().await.unwrap() > 0 {}
+    let exports = t.app.store.exports_of(alice_id).await.unwrap();
+    assert!(exports
+        .iter()
+        .any(|e| e.source.ends_with(":item:first_day") && e.state == "removed" || e.state == "synced"));
+    // Back as alice: disconnect (the confirmation is answered yes).
+    b.click("form.signout button").await;
+    b.wait_for("form[action='/login']").await;
+    b.sign_in(&t, "alice").await;
+    b.goto(&format!("{}/settings", t.base)).await;
+    // The account's calendars can be chosen from; flowcal's own is in use.
+    assert!(b.text("form.choose").await.contains("flowcal's own calendar"));
+    b.run("window.confirm = () => true").await;
+    b.click("ul.accounts form[data-confirm] button").await;
+    b.wait_notice("Disconnected").await;
+    assert!(b.text("p.notice").await.starts_with("Disconnected"), "{}", b.text("p.notice").await);
+    assert!(t.app.store.accounts_of(alice_id).await.unwrap().is_empty());
+
     assert!(google.take_violations().is_empty());
 }
 
