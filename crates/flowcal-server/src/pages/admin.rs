@@ -1,15 +1,14 @@
 //! The administrator's page: connectivity per provider, the CalDAV
 //! allow-list, who may export, users, and delivery health.
 
-use super::{check_form, csrf_field, error_page, layout_status, see_other, Fields, Viewer};
+use super::{csrf_field, error_page, layout_status, see_other, Posted, Viewer};
 use crate::access::settings::{AllowWord, CaldavConfig, ExportAllow, ProviderConfig, ProviderKind};
 use crate::access::AdminSettingsPatch;
 use crate::app::App;
 use crate::error::AppError;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
-use axum::Form;
 use maud::{html, Markup};
 use std::sync::Arc;
 
@@ -222,13 +221,6 @@ fn provider_form(v: &Viewer, name: Option<&str>, p: Option<&ProviderConfig>) -> 
     }
 }
 
-async fn checked(app: &App, headers: &HeaderMap, v: &Viewer, f: Vec<(String, String)>) -> Result<Fields, Response> {
-    admins_only(v)?;
-    let f = Fields(f);
-    check_form(app, headers, v, &f)?;
-    Ok(f)
-}
-
 /// What a form post on this page ended with.
 async fn done(app: &App, v: &Viewer, r: Result<String, AppError>) -> Response {
     match r {
@@ -239,16 +231,10 @@ async fn done(app: &App, v: &Viewer, r: Result<String, AppError>) -> Response {
 }
 
 /// `POST /admin/providers`.
-pub(crate) async fn save_provider(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    v: Viewer,
-    Form(f): Form<Vec<(String, String)>>,
-) -> Response {
-    let f = match checked(&app, &headers, &v, f).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
+pub(crate) async fn save_provider(State(app): State<Arc<App>>, Posted { v, f }: Posted) -> Response {
+    if let Err(r) = admins_only(&v) {
+        return r;
+    }
     let opt = |k: &str| Some(f.text(k)).filter(|s| !s.is_empty());
     let kind = match f.text("kind").as_str() {
         "google" => ProviderKind::Google,
@@ -289,12 +275,10 @@ pub(crate) async fn save_provider(
 /// `POST /admin/providers/{name}/delete`.
 pub(crate) async fn delete_provider(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    v: Viewer,
     Path(name): Path<String>,
-    Form(f): Form<Vec<(String, String)>>,
+    Posted { v, .. }: Posted,
 ) -> Response {
-    if let Err(r) = checked(&app, &headers, &v, f).await {
+    if let Err(r) = admins_only(&v) {
         return r;
     }
     let r = app.delete_provider(&v.p, &name).await.map(|()| format!("Deleted provider {name}"));
@@ -302,16 +286,10 @@ pub(crate) async fn delete_provider(
 }
 
 /// `POST /admin/caldav`.
-pub(crate) async fn caldav(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    v: Viewer,
-    Form(f): Form<Vec<(String, String)>>,
-) -> Response {
-    let f = match checked(&app, &headers, &v, f).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
+pub(crate) async fn caldav(State(app): State<Arc<App>>, Posted { v, f }: Posted) -> Response {
+    if let Err(r) = admins_only(&v) {
+        return r;
+    }
     let lines = |k: &str| -> Vec<String> {
         f.text(k).lines().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
     };
@@ -325,16 +303,10 @@ pub(crate) async fn caldav(
 }
 
 /// `POST /admin/export`.
-pub(crate) async fn export(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    v: Viewer,
-    Form(f): Form<Vec<(String, String)>>,
-) -> Response {
-    let f = match checked(&app, &headers, &v, f).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
+pub(crate) async fn export(State(app): State<Arc<App>>, Posted { v, f }: Posted) -> Response {
+    if let Err(r) = admins_only(&v) {
+        return r;
+    }
     let mut export = match app.connectivity().await {
         Ok(c) => c.calendar_export,
         Err(e) => return error_page(Some(&v), &e),
@@ -352,16 +324,10 @@ pub(crate) async fn export(
 }
 
 /// `POST /admin/users`.
-pub(crate) async fn add_user(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    v: Viewer,
-    Form(f): Form<Vec<(String, String)>>,
-) -> Response {
-    let f = match checked(&app, &headers, &v, f).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
+pub(crate) async fn add_user(State(app): State<Arc<App>>, Posted { v, f }: Posted) -> Response {
+    if let Err(r) = admins_only(&v) {
+        return r;
+    }
     let login = f.text("login");
     let roles: Vec<String> =
         f.text("roles").split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
@@ -385,15 +351,12 @@ fn check_password(p: &str) -> Result<(), AppError> {
 /// `POST /admin/users/{login}/password`.
 pub(crate) async fn reset_password(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    v: Viewer,
     Path(login): Path<String>,
-    Form(f): Form<Vec<(String, String)>>,
+    Posted { v, f }: Posted,
 ) -> Response {
-    let f = match checked(&app, &headers, &v, f).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
+    if let Err(r) = admins_only(&v) {
+        return r;
+    }
     let password = f.get("password").unwrap_or_default().to_owned();
     let r = match check_password(&password) {
         Ok(()) => app.reset_password(&v.p, &login, &password).await.map(|()| format!("New password set for {login}")),
@@ -405,15 +368,12 @@ pub(crate) async fn reset_password(
 /// `POST /admin/users/{login}/role`.
 pub(crate) async fn add_role(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    v: Viewer,
     Path(login): Path<String>,
-    Form(f): Form<Vec<(String, String)>>,
+    Posted { v, f }: Posted,
 ) -> Response {
-    let f = match checked(&app, &headers, &v, f).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
+    if let Err(r) = admins_only(&v) {
+        return r;
+    }
     let role = f.text("role");
     let r = app.grant_role(&v.p, &login, &role).await.map(|()| format!("{login} has the role {role}"));
     done(&app, &v, r).await
@@ -422,12 +382,10 @@ pub(crate) async fn add_role(
 /// `POST /admin/exports/{id}/retry`: any user's failed export goes out again.
 pub(crate) async fn retry_export(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    v: Viewer,
     Path(id): Path<i64>,
-    Form(f): Form<Vec<(String, String)>>,
+    Posted { v, .. }: Posted,
 ) -> Response {
-    if let Err(r) = checked(&app, &headers, &v, f).await {
+    if let Err(r) = admins_only(&v) {
         return r;
     }
     let r = app.admin_retry_export(&v.p, id).await.map(|()| "Sending it again".to_owned());

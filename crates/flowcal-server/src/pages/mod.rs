@@ -137,6 +137,30 @@ impl Fields {
     }
 }
 
+/// A form post from one of flowcal's pages, checked before any handler runs:
+/// a signed-in viewer, the browser's Origin, the page's CSRF token.
+pub(crate) struct Posted {
+    pub v: Viewer,
+    pub f: Fields,
+}
+
+impl axum::extract::FromRequest<Arc<App>> for Posted {
+    type Rejection = Response;
+
+    async fn from_request(req: axum::extract::Request, app: &Arc<App>) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let v = Viewer::from_request_parts(&mut parts, app).await?;
+        let headers = parts.headers.clone();
+        let req = axum::extract::Request::from_parts(parts, body);
+        let f = match axum::Form::<Vec<(String, String)>>::from_request(req, app).await {
+            Ok(axum::Form(f)) => Fields(f),
+            Err(e) => return Err(error_page(Some(&v), &AppError::BadRequest(e.body_text()))),
+        };
+        check_form(app, &headers, &v, &f)?;
+        Ok(Posted { v, f })
+    }
+}
+
 /// Checks a form post: the browser's Origin (when it tells one) and the
 /// page's CSRF token. A forged post is refused with 403.
 pub(crate) fn check_form(app: &App, headers: &HeaderMap, v: &Viewer, f: &Fields) -> Result<(), Response> {

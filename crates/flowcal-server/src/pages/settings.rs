@@ -2,15 +2,14 @@
 //! connected calendars (connect, CalDAV with an app password, disconnect),
 //! auto-sync, and the iCal feed URL.
 
-use super::{check_form, csrf_field, error_page, layout_status, see_other, Fields, Viewer};
+use super::{csrf_field, error_page, layout_status, see_other, Posted, Viewer};
 use crate::access::settings::ProviderKind;
 use crate::access::StartedBy;
 use crate::app::App;
 use crate::error::AppError;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Form;
 use maud::{html, Markup};
 use std::sync::Arc;
 
@@ -208,28 +207,8 @@ fn caldav_form(v: &Viewer) -> Markup {
     }
 }
 
-async fn form_checked(
-    app: &App,
-    headers: &HeaderMap,
-    v: &Viewer,
-    f: Vec<(String, String)>,
-) -> Result<Fields, Response> {
-    let f = Fields(f);
-    check_form(app, headers, v, &f)?;
-    Ok(f)
-}
-
 /// `POST /settings/profile`.
-pub(crate) async fn profile(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    v: Viewer,
-    Form(f): Form<Vec<(String, String)>>,
-) -> Response {
-    let f = match form_checked(&app, &headers, &v, f).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
+pub(crate) async fn profile(State(app): State<Arc<App>>, Posted { v, f }: Posted) -> Response {
     let reminder = match f.text("reminder_minutes") {
         s if s.is_empty() => Some(None),
         s => match s.parse::<u32>() {
@@ -268,14 +247,9 @@ pub(crate) async fn profile(
 /// `POST /settings/connect/{provider}`: to the provider's authorization page.
 pub(crate) async fn connect(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    v: Viewer,
     Path(provider): Path<String>,
-    Form(f): Form<Vec<(String, String)>>,
+    Posted { v, .. }: Posted,
 ) -> Response {
-    if let Err(r) = form_checked(&app, &headers, &v, f).await {
-        return r;
-    }
     match app.connect_oauth(&v.p, StartedBy::Session(v.session.clone()), &provider, None).await {
         Ok(url) => {
             let mut r = StatusCode::SEE_OTHER.into_response();
@@ -289,16 +263,7 @@ pub(crate) async fn connect(
 }
 
 /// `POST /settings/caldav`: checks the URL, username and app password now.
-pub(crate) async fn caldav(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    v: Viewer,
-    Form(f): Form<Vec<(String, String)>>,
-) -> Response {
-    let f = match form_checked(&app, &headers, &v, f).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
+pub(crate) async fn caldav(State(app): State<Arc<App>>, Posted { v, f }: Posted) -> Response {
     match app.connect_caldav(&v.p, &f.text("url"), &f.text("username"), f.get("password").unwrap_or_default()).await {
         Ok((acc, _)) => {
             see_other(&format!("/settings?notice={}", super::encode(&format!("Connected {}", acc.display))))
@@ -309,16 +274,7 @@ pub(crate) async fn caldav(
 }
 
 /// `POST /settings/accounts/{id}/disconnect`.
-pub(crate) async fn disconnect(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    v: Viewer,
-    Path(id): Path<i64>,
-    Form(f): Form<Vec<(String, String)>>,
-) -> Response {
-    if let Err(r) = form_checked(&app, &headers, &v, f).await {
-        return r;
-    }
+pub(crate) async fn disconnect(State(app): State<Arc<App>>, Path(id): Path<i64>, Posted { v, .. }: Posted) -> Response {
     match app.disconnect(&v.p, id).await {
         Ok(d) => see_other(&format!("/settings?notice={}", super::encode(&format!("Disconnected. {}", d.message)))),
         Err(e) => error_page(Some(&v), &e),
@@ -328,15 +284,9 @@ pub(crate) async fn disconnect(
 /// `POST /settings/accounts/{id}/calendar`: where the account's entries go.
 pub(crate) async fn choose_calendar(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    v: Viewer,
     Path(id): Path<i64>,
-    Form(f): Form<Vec<(String, String)>>,
+    Posted { v, f }: Posted,
 ) -> Response {
-    let f = match form_checked(&app, &headers, &v, f).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
     match app.choose_calendar(&v.p, id, &f.text("calendar")).await {
         Ok(_) => see_other("/settings?notice=Calendar+chosen"),
         Err(AppError::Internal(e)) => error_page(Some(&v), &AppError::Internal(e)),
@@ -345,16 +295,7 @@ pub(crate) async fn choose_calendar(
 }
 
 /// `POST /settings/auto-sync`.
-pub(crate) async fn auto_sync(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    v: Viewer,
-    Form(f): Form<Vec<(String, String)>>,
-) -> Response {
-    let f = match form_checked(&app, &headers, &v, f).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
+pub(crate) async fn auto_sync(State(app): State<Arc<App>>, Posted { v, f }: Posted) -> Response {
     let setting = f.text("account").parse::<i64>().ok().map(|a| (a, None, f.checked("keep_done")));
     let on = setting.is_some();
     match app.set_auto_sync(&v.p, setting).await {
@@ -368,15 +309,7 @@ pub(crate) async fn auto_sync(
 }
 
 /// `POST /settings/feed`: a new feed URL, shown once.
-pub(crate) async fn feed(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    v: Viewer,
-    Form(f): Form<Vec<(String, String)>>,
-) -> Response {
-    if let Err(r) = form_checked(&app, &headers, &v, f).await {
-        return r;
-    }
+pub(crate) async fn feed(State(app): State<Arc<App>>, Posted { v, .. }: Posted) -> Response {
     match app.new_feed(&v.p).await {
         Ok(s) => {
             let urls = s.url.zip(s.webcal_url);
@@ -387,15 +320,7 @@ pub(crate) async fn feed(
 }
 
 /// `POST /settings/feed/off`.
-pub(crate) async fn feed_off(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    v: Viewer,
-    Form(f): Form<Vec<(String, String)>>,
-) -> Response {
-    if let Err(r) = form_checked(&app, &headers, &v, f).await {
-        return r;
-    }
+pub(crate) async fn feed_off(State(app): State<Arc<App>>, Posted { v, .. }: Posted) -> Response {
     match app.disable_feed(&v.p).await {
         Ok(_) => see_other("/settings?notice=The+feed+is+off"),
         Err(e) => error_page(Some(&v), &e),

@@ -2,15 +2,14 @@
 //! complete, calendar buttons beside every date), starting a process.
 
 use super::{
-    check_form, csrf_field, error_page, layout, layout_status, see_other, show_deadline, urgency, urgency_badge,
-    Fields, Urgency, Viewer, THEN_COOKIE,
+    csrf_field, error_page, layout, layout_status, see_other, show_deadline, urgency, urgency_badge, Fields, Posted,
+    Urgency, Viewer, THEN_COOKIE,
 };
 use crate::app::App;
 use crate::error::AppError;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Form;
 use flowcal_domain::{DataItemDef, DataType, TaskId};
 use flowcal_store::{ExportRecord, TaskRecord, TaskState};
 use maud::{html, Markup};
@@ -417,17 +416,7 @@ fn data_from_form(items: &[DataItemDef], f: &Fields, zone: &str) -> (Map<String,
 }
 
 /// `POST /tasks/{id}/claim`.
-pub(crate) async fn claim(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    v: Viewer,
-    Path(id): Path<i64>,
-    Form(f): Form<Vec<(String, String)>>,
-) -> Response {
-    let f = Fields(f);
-    if let Err(r) = check_form(&app, &headers, &v, &f) {
-        return r;
-    }
+pub(crate) async fn claim(State(app): State<Arc<App>>, Path(id): Path<i64>, Posted { v, .. }: Posted) -> Response {
     match app.claim(&v.p, TaskId(id)).await {
         Ok(_) => see_other(&format!("/tasks/{id}?notice=The+task+is+yours")),
         Err(e) => error_page(Some(&v), &e),
@@ -435,17 +424,7 @@ pub(crate) async fn claim(
 }
 
 /// `POST /tasks/{id}/complete`: errors are shown next to their fields.
-pub(crate) async fn complete(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    v: Viewer,
-    Path(id): Path<i64>,
-    Form(f): Form<Vec<(String, String)>>,
-) -> Response {
-    let f = Fields(f);
-    if let Err(r) = check_form(&app, &headers, &v, &f) {
-        return r;
-    }
+pub(crate) async fn complete(State(app): State<Arc<App>>, Path(id): Path<i64>, Posted { v, f }: Posted) -> Response {
     let task = TaskId(id);
     let t = match app.task(&v.p, task).await {
         Ok(t) => t,
@@ -480,17 +459,7 @@ pub(crate) async fn complete(
 
 /// `POST /tasks/{id}/calendar`: add (`source`, `account`, or `provider` to
 /// connect one first), remove or retry (`export`).
-pub(crate) async fn calendar(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    v: Viewer,
-    Path(id): Path<i64>,
-    Form(f): Form<Vec<(String, String)>>,
-) -> Response {
-    let f = Fields(f);
-    if let Err(r) = check_form(&app, &headers, &v, &f) {
-        return r;
-    }
+pub(crate) async fn calendar(State(app): State<Arc<App>>, Path(id): Path<i64>, Posted { v, f }: Posted) -> Response {
     let back = |notice: &str| see_other(&format!("/tasks/{id}?notice={}", super::encode(notice)));
     let export_id = || f.text("export").parse::<i64>().ok();
     let r = match f.get("op") {
@@ -611,17 +580,7 @@ async fn start_page(
 }
 
 /// `POST /start/{key}`: starts an instance; goes to the viewer's first task of it.
-pub(crate) async fn start(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    v: Viewer,
-    Path(key): Path<String>,
-    Form(f): Form<Vec<(String, String)>>,
-) -> Response {
-    let f = Fields(f);
-    if let Err(r) = check_form(&app, &headers, &v, &f) {
-        return r;
-    }
+pub(crate) async fn start(State(app): State<Arc<App>>, Path(key): Path<String>, Posted { v, f }: Posted) -> Response {
     let model = match app.latest_model(&key).await {
         Ok((_, m)) => m,
         Err(e) => return error_page(Some(&v), &e),
