@@ -28,7 +28,7 @@ pub async fn login(State(app): State<Arc<App>>, headers: HeaderMap, Form(f): For
         Ok(()) => app.login(f.login.trim(), &f.password).await,
         Err(e) => Err(e),
     };
-    let next = f.next.as_deref().filter(|n| n.starts_with('/') && !n.starts_with("//")).unwrap_or("/");
+    let next = f.next.as_deref().filter(|n| crate::pages::local_path(n)).unwrap_or("/");
     match signed_in.and_then(|token| session_response(&app, &token, next)) {
         Ok(r) => r,
         Err(e) if html && !matches!(e, AppError::Internal(_)) => {

@@ -189,6 +189,12 @@ pub(crate) fn csrf_field(v: &Viewer) -> Markup {
     html! { input type="hidden" name="_csrf" value=(v.csrf()); }
 }
 
+/// Whether `next` is a path of this site (not `//host`, nor `/\host`, which
+/// browsers read as another site).
+pub(crate) fn local_path(next: &str) -> bool {
+    next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') && !next.chars().any(char::is_control)
+}
+
 /// A 303 to `to` (a path of this site).
 pub(crate) fn see_other(to: &str) -> Response {
     let mut r = StatusCode::SEE_OTHER.into_response();
@@ -340,7 +346,7 @@ pub(crate) async fn login_form(app: &App, next: Option<&str>, error: Option<&str
         })
         .unwrap_or_default();
     // Only paths of this site are followed after signing in.
-    let next = next.filter(|n| n.starts_with('/') && !n.starts_with("//")).unwrap_or("/tasks");
+    let next = next.filter(|n| crate::pages::local_path(n)).unwrap_or("/tasks");
     let body = html! {
         h1 { "Sign in" }
         @if let Some(e) = error { p.error role="alert" id="login-error" { (e) } }
@@ -410,5 +416,38 @@ pub(crate) fn urgency_badge(u: Urgency) -> Markup {
         Urgency::Overdue => html! { span.badge.overdue { "Overdue" } },
         Urgency::Soon => html! { span.badge.soon { "Due soon" } },
         Urgency::Later => html! {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_paths_are_followed_after_signing_in() {
+        assert!(local_path("/tasks/5?notice=x"));
+        for other in ["//evil.example/", "/\\evil.example", "https://evil.example/", "tasks", "/a\nb", ""] {
+            assert!(!local_path(other), "{other:?}");
+        }
+    }
+
+    #[test]
+    fn csrf_tokens_belong_to_their_session() {
+        let t = csrf_of("session-a");
+        assert!(csrf_ok("session-a", &t));
+        assert!(!csrf_ok("session-b", &t));
+        assert!(!csrf_ok("session-a", ""));
+        assert!(!csrf_ok("session-a", &t[..t.len() - 1]));
+    }
+
+    #[test]
+    fn urgency_in_the_viewers_zone() {
+        let zone = TimeZone::get("Europe/Berlin").unwrap();
+        // 23:30 UTC on the 27th is already the 28th in Berlin (UTC+1).
+        let now: Timestamp = "2026-03-27T23:30:00Z".parse().unwrap();
+        let date = |d: &str| flowcal_domain::Deadline::Date(d.parse().unwrap());
+        assert_eq!(urgency(&date("2026-03-27"), now, &zone), Urgency::Overdue);
+        assert_eq!(urgency(&date("2026-03-29"), now, &zone), Urgency::Soon);
+        assert_eq!(urgency(&date("2026-04-02"), now, &zone), Urgency::Later);
     }
 }

@@ -477,6 +477,9 @@ pub(crate) async fn calendar(State(app): State<Arc<App>>, Path(id): Path<i64>, P
                 (Some(account), _) => {
                     app.export(&v.p, TaskId(id), &source, account).await.map(|_| "Adding it to your calendar")
                 }
+                (None, Some(_)) if !valid_source(&source) => {
+                    Err(AppError::BadRequest("source must be \"deadline\" or \"item:KEY\"".into()))
+                }
                 (None, Some(provider)) => {
                     // No calendar yet: connect one; the callback finishes this export.
                     let started = crate::access::StartedBy::Session(v.session.clone());
@@ -510,6 +513,15 @@ pub(crate) async fn calendar(State(app): State<Arc<App>>, Path(id): Path<i64>, P
         Ok(notice) => back(notice),
         Err(e) => error_page(Some(&v), &e),
     }
+}
+
+/// A source the "then" cookie may carry: `deadline` or `item:KEY` (no
+/// characters that could end the cookie value).
+fn valid_source(source: &str) -> bool {
+    source == "deadline"
+        || source.strip_prefix("item:").is_some_and(|k| {
+            !k.is_empty() && k.len() <= 128 && k.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
+        })
 }
 
 /// `GET /start`: the processes one can start.
@@ -624,5 +636,18 @@ pub(crate) async fn start(State(app): State<Arc<App>>, Path(key): Path<String>, 
             .await
         }
         Err(e) => error_page(Some(&v), &e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_sources_go_into_the_then_cookie() {
+        assert!(valid_source("deadline") && valid_source("item:first_day"));
+        for bad in ["item:", "item:a; Path=/", "item:a\r\nSet-Cookie: x=1", "task:1:deadline", "item:ä"] {
+            assert!(!valid_source(bad), "{bad:?}");
+        }
     }
 }
