@@ -177,8 +177,8 @@ async fn finish_export(app: &App, session: &str, then: &str, account: i64) -> Op
         Ok(_) => "Calendar connected; adding it to your calendar".to_owned(),
         Err(e) => format!("Calendar connected, but the entry could not be added: {e}"),
     };
-    let mut r = crate::pages::see_other(&format!("/tasks/{task}?notice={}", crate::pages::encode(&notice)));
-    r.headers_mut().insert(
+    let mut r = crate::pages::see_other_notice(&format!("/tasks/{task}"), &notice);
+    r.headers_mut().append(
         header::SET_COOKIE,
         HeaderValue::from_static("flowcal_then=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
     );
@@ -217,7 +217,7 @@ fn shown(e: &AppError, what: &str) -> String {
 }
 
 /// A cookie's value.
-fn cookie(h: &HeaderMap, name: &str) -> Option<String> {
+pub(crate) fn cookie(h: &HeaderMap, name: &str) -> Option<String> {
     h.get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())

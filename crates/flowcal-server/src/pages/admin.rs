@@ -1,12 +1,12 @@
 //! The administrator's page: connectivity per provider, the CalDAV
 //! allow-list, who may export, users, and delivery health.
 
-use super::{csrf_field, error_page, layout_status, see_other, Posted, Viewer};
+use super::{csrf_field, error_page, layout_status, see_other_notice, Posted, Viewer};
 use crate::access::settings::{AllowWord, CaldavConfig, ExportAllow, ProviderConfig, ProviderKind};
 use crate::access::AdminSettingsPatch;
 use crate::app::App;
 use crate::error::AppError;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{html, Markup};
@@ -20,17 +20,12 @@ fn admins_only(v: &Viewer) -> Result<(), Response> {
     }
 }
 
-#[derive(serde::Deserialize, Default)]
-pub(crate) struct AdminQuery {
-    notice: Option<String>,
-}
-
 /// `GET /admin`.
-pub(crate) async fn show(State(app): State<Arc<App>>, v: Viewer, Query(q): Query<AdminQuery>) -> Response {
+pub(crate) async fn show(State(app): State<Arc<App>>, v: Viewer) -> Response {
     if let Err(r) = admins_only(&v) {
         return r;
     }
-    page(&app, &v, q.notice.as_deref(), None, StatusCode::OK).await
+    page(&app, &v, None, None, StatusCode::OK).await
 }
 
 async fn page(app: &App, v: &Viewer, notice: Option<&str>, error: Option<&str>, status: StatusCode) -> Response {
@@ -224,7 +219,7 @@ fn provider_form(v: &Viewer, name: Option<&str>, p: Option<&ProviderConfig>) -> 
 /// What a form post on this page ended with.
 async fn done(app: &App, v: &Viewer, r: Result<String, AppError>) -> Response {
     match r {
-        Ok(notice) => see_other(&format!("/admin?notice={}", super::encode(&notice))),
+        Ok(notice) => see_other_notice("/admin", &notice),
         Err(AppError::Internal(e)) => error_page(Some(v), &AppError::Internal(e)),
         Err(e) => page(app, v, None, Some(&e.to_string()), e.status()).await,
     }

@@ -36,6 +36,10 @@ const JS: &str = include_str!("app.js");
 /// the user connects a calendar at the provider.
 pub(crate) const THEN_COOKIE: &str = "flowcal_then";
 
+/// The cookie that carries a confirmation to the page after a form post (a
+/// link cannot put words on a flowcal page).
+const NOTICE_COOKIE: &str = "flowcal_notice";
+
 /// The page routes.
 pub fn router() -> Router<Arc<App>> {
     Router::new()
@@ -82,6 +86,8 @@ pub(crate) struct Viewer {
     /// Their session token (the page's CSRF token is derived from it).
     pub session: String,
     pub zone: TimeZone,
+    /// The confirmation the last form post left for this page, if any.
+    pub notice: Option<String>,
 }
 
 impl Viewer {
@@ -112,7 +118,8 @@ impl FromRequestParts<Arc<App>> for Viewer {
         match app.principal_by_session(&session).await {
             Ok(Some(p)) => {
                 let zone = TimeZone::get(&p.user.time_zone).unwrap_or(TimeZone::UTC);
-                Ok(Viewer { p, session, zone })
+                let notice = crate::web::cookie(&parts.headers, NOTICE_COOKIE).map(|n| decode(&n));
+                Ok(Viewer { p, session, zone, notice })
             }
             Ok(None) => Err(back()),
             Err(e) => Err(error_page(None, &e)),
@@ -204,6 +211,37 @@ pub(crate) fn see_other(to: &str) -> Response {
     r
 }
 
+/// A 303 to `to` that shows `notice` on the page there.
+pub(crate) fn see_other_notice(to: &str, notice: &str) -> Response {
+    let mut r = see_other(to);
+    let notice: String = notice.chars().take(300).collect();
+    let cookie = format!("{NOTICE_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age=60", encode(&notice));
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
+    r
+}
+
+/// Undoes [`encode`].
+fn decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match (b[i], b.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok())) {
+            (b'%', Some(hex)) if u8::from_str_radix(hex, 16).is_ok() => {
+                out.push(u8::from_str_radix(hex, 16).unwrap_or(b'?'));
+                i += 3;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// Percent-encodes a query value.
 pub(crate) fn encode(s: &str) -> String {
     s.bytes()
@@ -226,6 +264,8 @@ pub(crate) fn layout_status(
     notice: Option<&str>,
     body: Markup,
 ) -> Response {
+    let shown = v.and_then(|v| v.notice.as_deref());
+    let notice = notice.or(shown);
     let page = html! {
         (DOCTYPE)
         html lang="en" {
@@ -266,6 +306,13 @@ pub(crate) fn layout_status(
     };
     let mut r = (status, axum::response::Html(page.into_string())).into_response();
     let h = r.headers_mut();
+    if shown.is_some() {
+        // Shown once.
+        h.append(
+            header::SET_COOKIE,
+            HeaderValue::from_static("flowcal_notice=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
+        );
+    }
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
@@ -425,10 +472,18 @@ mod tests {
 
     #[test]
     fn only_local_paths_are_followed_after_signing_in() {
-        assert!(local_path("/tasks/5?notice=x"));
+        assert!(local_path("/tasks/5?show=soon"));
         for other in ["//evil.example/", "/\\evil.example", "https://evil.example/", "tasks", "/a\nb", ""] {
             assert!(!local_path(other), "{other:?}");
         }
+    }
+
+    #[test]
+    fn notices_survive_their_cookie() {
+        for n in ["Connected alice@example.com", "Completed: <b>Q1</b>; \"x\", 50% — ✓", ""] {
+            assert_eq!(decode(&encode(n)), n);
+        }
+        assert_eq!(decode("100%"), "100%", "a stray % stays");
     }
 
     #[test]

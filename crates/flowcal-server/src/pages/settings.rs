@@ -2,25 +2,20 @@
 //! connected calendars (connect, CalDAV with an app password, disconnect),
 //! auto-sync, and the iCal feed URL.
 
-use super::{csrf_field, error_page, layout_status, see_other, Posted, Viewer};
+use super::{csrf_field, error_page, layout_status, see_other_notice, Posted, Viewer};
 use crate::access::settings::ProviderKind;
 use crate::access::StartedBy;
 use crate::app::App;
 use crate::error::AppError;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
 use std::sync::Arc;
 
-#[derive(serde::Deserialize, Default)]
-pub(crate) struct SettingsQuery {
-    notice: Option<String>,
-}
-
 /// `GET /settings`.
-pub(crate) async fn show(State(app): State<Arc<App>>, v: Viewer, Query(q): Query<SettingsQuery>) -> Response {
-    page(&app, &v, q.notice.as_deref(), None, None, StatusCode::OK).await
+pub(crate) async fn show(State(app): State<Arc<App>>, v: Viewer) -> Response {
+    page(&app, &v, None, None, None, StatusCode::OK).await
 }
 
 /// The settings page; `feed_url` when a feed URL was just made (it is shown only then).
@@ -236,7 +231,7 @@ pub(crate) async fn profile(State(app): State<Arc<App>>, Posted { v, f }: Posted
         )
         .await
     {
-        Ok(_) => see_other("/settings?notice=Saved"),
+        Ok(_) => see_other_notice("/settings", "Saved"),
         Err(e @ (AppError::Unprocessable(_) | AppError::BadRequest(_))) => {
             page(&app, &v, None, Some(&e.to_string()), None, StatusCode::UNPROCESSABLE_ENTITY).await
         }
@@ -265,9 +260,7 @@ pub(crate) async fn connect(
 /// `POST /settings/caldav`: checks the URL, username and app password now.
 pub(crate) async fn caldav(State(app): State<Arc<App>>, Posted { v, f }: Posted) -> Response {
     match app.connect_caldav(&v.p, &f.text("url"), &f.text("username"), f.get("password").unwrap_or_default()).await {
-        Ok((acc, _)) => {
-            see_other(&format!("/settings?notice={}", super::encode(&format!("Connected {}", acc.display))))
-        }
+        Ok((acc, _)) => see_other_notice("/settings", &format!("Connected {}", acc.display)),
         Err(AppError::Internal(e)) => error_page(Some(&v), &AppError::Internal(e)),
         Err(e) => page(&app, &v, None, Some(&e.to_string()), None, e.status()).await,
     }
@@ -276,7 +269,7 @@ pub(crate) async fn caldav(State(app): State<Arc<App>>, Posted { v, f }: Posted)
 /// `POST /settings/accounts/{id}/disconnect`.
 pub(crate) async fn disconnect(State(app): State<Arc<App>>, Path(id): Path<i64>, Posted { v, .. }: Posted) -> Response {
     match app.disconnect(&v.p, id).await {
-        Ok(d) => see_other(&format!("/settings?notice={}", super::encode(&format!("Disconnected. {}", d.message)))),
+        Ok(d) => see_other_notice("/settings", &format!("Disconnected. {}", d.message)),
         Err(e) => error_page(Some(&v), &e),
     }
 }
@@ -288,7 +281,7 @@ pub(crate) async fn choose_calendar(
     Posted { v, f }: Posted,
 ) -> Response {
     match app.choose_calendar(&v.p, id, &f.text("calendar")).await {
-        Ok(_) => see_other("/settings?notice=Calendar+chosen"),
+        Ok(_) => see_other_notice("/settings", "Calendar chosen"),
         Err(AppError::Internal(e)) => error_page(Some(&v), &AppError::Internal(e)),
         Err(e) => page(&app, &v, None, Some(&e.to_string()), None, e.status()).await,
     }
@@ -299,11 +292,10 @@ pub(crate) async fn auto_sync(State(app): State<Arc<App>>, Posted { v, f }: Post
     let setting = f.text("account").parse::<i64>().ok().map(|a| (a, None, f.checked("keep_done")));
     let on = setting.is_some();
     match app.set_auto_sync(&v.p, setting).await {
-        Ok(_) => see_other(if on {
-            "/settings?notice=Your+deadlines+are+kept+in+your+calendar"
-        } else {
-            "/settings?notice=Auto-sync+is+off"
-        }),
+        Ok(_) => see_other_notice(
+            "/settings",
+            if on { "Your deadlines are kept in your calendar" } else { "Auto-sync is off" },
+        ),
         Err(e) => page(&app, &v, None, Some(&e.to_string()), None, e.status()).await,
     }
 }
@@ -322,7 +314,7 @@ pub(crate) async fn feed(State(app): State<Arc<App>>, Posted { v, .. }: Posted) 
 /// `POST /settings/feed/off`.
 pub(crate) async fn feed_off(State(app): State<Arc<App>>, Posted { v, .. }: Posted) -> Response {
     match app.disable_feed(&v.p).await {
-        Ok(_) => see_other("/settings?notice=The+feed+is+off"),
+        Ok(_) => see_other_notice("/settings", "The feed is off"),
         Err(e) => error_page(Some(&v), &e),
     }
 }

@@ -2,8 +2,8 @@
 //! complete, calendar buttons beside every date), starting a process.
 
 use super::{
-    csrf_field, error_page, layout, layout_status, see_other, show_deadline, urgency, urgency_badge, Fields, Posted,
-    Urgency, Viewer, THEN_COOKIE,
+    csrf_field, error_page, layout, layout_status, see_other_notice, show_deadline, urgency, urgency_badge, Fields,
+    Posted, Urgency, Viewer, THEN_COOKIE,
 };
 use crate::app::App;
 use crate::error::AppError;
@@ -20,7 +20,6 @@ use std::sync::Arc;
 #[derive(serde::Deserialize, Default)]
 pub(crate) struct ListQuery {
     show: Option<String>,
-    notice: Option<String>,
 }
 
 /// `GET /tasks`: the viewer's open tasks, with filters.
@@ -93,22 +92,12 @@ pub(crate) async fn list(State(app): State<Arc<App>>, v: Viewer, Query(q): Query
             }
         }
     };
-    layout(Some(&v), "My tasks", q.notice.as_deref(), body)
-}
-
-#[derive(serde::Deserialize, Default)]
-pub(crate) struct ShowQuery {
-    notice: Option<String>,
+    layout(Some(&v), "My tasks", None, body)
 }
 
 /// `GET /tasks/{id}`.
-pub(crate) async fn show(
-    State(app): State<Arc<App>>,
-    v: Viewer,
-    Path(id): Path<i64>,
-    Query(q): Query<ShowQuery>,
-) -> Response {
-    task_page(&app, &v, TaskId(id), q.notice.as_deref(), &BTreeMap::new(), None, StatusCode::OK).await
+pub(crate) async fn show(State(app): State<Arc<App>>, v: Viewer, Path(id): Path<i64>) -> Response {
+    task_page(&app, &v, TaskId(id), None, &BTreeMap::new(), None, StatusCode::OK).await
 }
 
 /// The task screen; `errors` by item key, `entered` the form as sent.
@@ -418,7 +407,7 @@ fn data_from_form(items: &[DataItemDef], f: &Fields, zone: &str) -> (Map<String,
 /// `POST /tasks/{id}/claim`.
 pub(crate) async fn claim(State(app): State<Arc<App>>, Path(id): Path<i64>, Posted { v, .. }: Posted) -> Response {
     match app.claim(&v.p, TaskId(id)).await {
-        Ok(_) => see_other(&format!("/tasks/{id}?notice=The+task+is+yours")),
+        Ok(_) => see_other_notice(&format!("/tasks/{id}"), "The task is yours"),
         Err(e) => error_page(Some(&v), &e),
     }
 }
@@ -448,7 +437,7 @@ pub(crate) async fn complete(State(app): State<Arc<App>>, Path(id): Path<i64>, P
     let data: Map<String, Json> =
         data.into_iter().filter(|(k, val)| !matches!(val, Json::Bool(false)) || stored.contains_key(k)).collect();
     match app.complete(&v.p, task, &data).await {
-        Ok(_) => see_other(&format!("/tasks?notice={}", super::encode(&format!("Completed: {}", t.name)))),
+        Ok(_) => see_other_notice("/tasks", &format!("Completed: {}", t.name)),
         Err(AppError::InvalidData { fields, .. }) => {
             let errors: BTreeMap<String, String> = fields.into_iter().collect();
             task_page(&app, &v, task, None, &errors, Some(&f), StatusCode::UNPROCESSABLE_ENTITY).await
@@ -460,7 +449,7 @@ pub(crate) async fn complete(State(app): State<Arc<App>>, Path(id): Path<i64>, P
 /// `POST /tasks/{id}/calendar`: add (`source`, `account`, or `provider` to
 /// connect one first), remove or retry (`export`).
 pub(crate) async fn calendar(State(app): State<Arc<App>>, Path(id): Path<i64>, Posted { v, f }: Posted) -> Response {
-    let back = |notice: &str| see_other(&format!("/tasks/{id}?notice={}", super::encode(notice)));
+    let back = |notice: &str| see_other_notice(&format!("/tasks/{id}"), notice);
     let export_id = || f.text("export").parse::<i64>().ok();
     let r = match f.get("op") {
         Some("remove") => match export_id() {
@@ -613,10 +602,8 @@ pub(crate) async fn start(State(app): State<Arc<App>>, Path(key): Path<String>, 
         Ok(view) => {
             let mine = view.tasks.iter().find(|t| t.state == TaskState::Open && v.p.can_see(t));
             match mine {
-                Some(t) => see_other(&format!("/tasks/{}?notice=Started", t.id.0)),
-                None => {
-                    see_other(&format!("/tasks?notice={}", super::encode(&format!("Started: {}", view.instance.title))))
-                }
+                Some(t) => see_other_notice(&format!("/tasks/{}", t.id.0), "Started"),
+                None => see_other_notice("/tasks", &format!("Started: {}", view.instance.title)),
             }
         }
         Err(AppError::InvalidData { fields, .. }) => {

@@ -252,6 +252,9 @@ async fn the_web_app_in_a_real_browser() {
     b.click("form[action='/settings/profile'] button[type=submit]").await;
     b.wait_notice("Saved").await;
     assert!(b.run("return document.querySelector('input[name=calendar_export]').checked").await == json!(true));
+    // A confirmation shows once, and a link cannot put words on a page.
+    b.goto(&format!("{}/settings?notice=Your+password+expired", t.base)).await;
+    assert_eq!(b.run("return document.querySelector('p.notice')").await, Json::Null);
 
     // Start a process whose title is markup: it shows as text.
     let title = "<script>alert(1)</script> Easter";
