@@ -20,21 +20,13 @@ date-times with a zone the UTC instant `YYYY-MM-DDTHH:MM:SSZ`.
 Exit status: 0 when both parsers read the feed, 1 otherwise, 2 on bad usage.
 """
 
-import datetime
 import json
+import os
 import sys
 
-
-def fmt(value):
-    if value is None:
-        return None
-    if isinstance(value, datetime.datetime):
-        if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
-            return value.strftime("%Y-%m-%dT%H:%M:%S")
-        return value.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    if isinstance(value, datetime.date):
-        return value.strftime("%Y-%m-%d")
-    raise TypeError(f"not a date or date-time: {value!r}")
+# The same DATE / DATE-TIME rendering as the single-object validator beside this file.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ical_check import fmt  # noqa: E402
 
 
 def with_icalendar(data):

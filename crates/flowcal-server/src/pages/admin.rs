@@ -253,8 +253,7 @@ pub(crate) async fn save_provider(State(app): State<Arc<App>>, Posted { v, f }: 
     cfg.client_id = f.text("client_id");
     cfg.client_secret = opt("client_secret");
     cfg.client_secret_file = None;
-    cfg.allowed_domains =
-        f.text("allowed_domains").split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
+    cfg.allowed_domains = super::comma_list(&f.text("allowed_domains"));
     cfg.tenant = opt("tenant");
     cfg.issuer = opt("issuer");
     cfg.authorization_endpoint = opt("authorization_endpoint");
@@ -309,9 +308,7 @@ pub(crate) async fn export(State(app): State<Arc<App>>, Posted { v, f }: Posted)
     export.allow = match f.text("allow").as_str() {
         "everyone" => ExportAllow::Word(AllowWord::Everyone),
         "no one" => ExportAllow::Word(AllowWord::NoOne),
-        _ => ExportAllow::Users(
-            f.text("logins").split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect(),
-        ),
+        _ => ExportAllow::Users(super::comma_list(&f.text("logins"))),
     };
     let patch = AdminSettingsPatch { calendar_export: Some(export), caldav: None, sign_in: None };
     let r = app.patch_settings(&v.p, patch).await.map(|_| "Saved who may export".to_owned());
@@ -324,8 +321,7 @@ pub(crate) async fn add_user(State(app): State<Arc<App>>, Posted { v, f }: Poste
         return r;
     }
     let login = f.text("login");
-    let roles: Vec<String> =
-        f.text("roles").split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
+    let roles: Vec<String> = super::comma_list(&f.text("roles"));
     let password = f.get("password").unwrap_or_default().to_owned();
     let r = match check_password(&password) {
         Ok(()) => {

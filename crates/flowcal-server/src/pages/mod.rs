@@ -415,6 +415,27 @@ pub(crate) async fn login_form(app: &App, next: Option<&str>, error: Option<&str
     layout_status(status, None, "Sign in", None, body)
 }
 
+/// The viewer's own calendar accounts (an administrator sees everyone's through the API).
+pub(crate) async fn own_accounts(app: &App, v: &Viewer) -> Vec<flowcal_store::CalendarAccount> {
+    let all = app.calendar_accounts(&v.p).await.unwrap_or_default();
+    all.into_iter().filter(|a| a.user_id == v.p.user.id).collect()
+}
+
+/// The providers with a calendar API, as (name, what users see).
+pub(crate) fn calendar_providers(c: Option<&crate::access::settings::Connectivity>) -> Vec<(String, String)> {
+    let Some(c) = c else { return Vec::new() };
+    c.providers
+        .iter()
+        .filter(|(_, p)| p.kind != crate::access::settings::ProviderKind::Oauth)
+        .map(|(n, p)| (n.clone(), p.display_name.clone().unwrap_or_else(|| n.clone())))
+        .collect()
+}
+
+/// A comma-separated form field as its non-empty items.
+pub(crate) fn comma_list(s: &str) -> Vec<String> {
+    s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+}
+
 /// A deadline as the viewer reads it, in their zone.
 pub(crate) fn show_deadline(d: &flowcal_domain::Deadline, zone: &TimeZone) -> String {
     match d {

@@ -3,7 +3,6 @@
 //! auto-sync, and the iCal feed URL.
 
 use super::{csrf_field, error_page, layout_status, see_other_notice, Posted, Viewer};
-use crate::access::settings::ProviderKind;
 use crate::access::StartedBy;
 use crate::app::App;
 use crate::error::AppError;
@@ -27,25 +26,10 @@ async fn page(
     feed_url: Option<(String, String)>,
     status: StatusCode,
 ) -> Response {
-    let accounts: Vec<_> = app
-        .calendar_accounts(&v.p)
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|a| a.user_id == v.p.user.id)
-        .collect();
+    let accounts = super::own_accounts(app, v).await;
     let c = app.connectivity().await.ok();
     let allowed_by_admin = c.as_ref().is_none_or(|c| c.calendar_export.allow.allows(v.p.login()));
-    let providers: Vec<(String, String)> = c
-        .as_ref()
-        .map(|c| {
-            c.providers
-                .iter()
-                .filter(|(_, p)| p.kind != ProviderKind::Oauth)
-                .map(|(n, p)| (n.clone(), p.display_name.clone().unwrap_or_else(|| n.clone())))
-                .collect()
-        })
-        .unwrap_or_default();
+    let providers = super::calendar_providers(c.as_ref());
     let feed = app.feed_status(&v.p).await.ok();
     // Each active account's calendars, to choose where entries go (a service
     // that does not answer soon is left out, not waited for).

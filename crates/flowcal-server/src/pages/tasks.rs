@@ -123,24 +123,10 @@ async fn task_page(
         Err(e) => return error_page(Some(v), &e),
     };
     let exports = app.exports(&v.p).await.unwrap_or_default();
-    let accounts: Vec<_> = app
-        .calendar_accounts(&v.p)
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|a| a.user_id == v.p.user.id)
-        .collect();
+    let accounts = super::own_accounts(app, v).await;
     let c = app.connectivity().await.ok();
     let export_ok = c.as_ref().is_some_and(|c| app.export_allowed(c, &v.p).is_ok());
-    let providers: Vec<(String, String)> = c
-        .map(|c| {
-            c.providers
-                .into_iter()
-                .filter(|(_, p)| p.kind != crate::access::settings::ProviderKind::Oauth)
-                .map(|(n, p)| (n.clone(), p.display_name.clone().unwrap_or(n)))
-                .collect()
-        })
-        .unwrap_or_default();
+    let providers = super::calendar_providers(c.as_ref());
     let cal = CalendarCtx { v, t: &t, exports: &exports, accounts: &accounts, export_ok, providers: &providers };
     let open = t.state == TaskState::Open;
     let mine = t.assignee.as_deref() == Some(v.p.login());

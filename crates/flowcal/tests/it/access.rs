@@ -307,6 +307,35 @@ pub(crate) async fn put_provider(t: &TestApp, admin: &str, name: &str, body: Jso
     assert_eq!(s, 200, "{b}");
 }
 
+/// Alice's Google account, connected through the browser flow: the
+/// authorization server, the Google Calendar double behind provider `g`,
+/// root's and alice's API tokens, alice's browser and the account's id.
+struct GoogleAlice {
+    peer: Arc<Oidc>,
+    google: Arc<crate::google_double::Double>,
+    admin: String,
+    alice: String,
+    browser: Browser,
+    account: i64,
+}
+
+/// Sets up [`GoogleAlice`]; `None` when the authorization server peer is missing.
+async fn google_alice(t: &TestApp) -> Option<GoogleAlice> {
+    let callback = format!("{}/oauth/callback", t.base);
+    let peer = Arc::new(Oidc::start(&callback, json!({}))?);
+    let google = crate::google_double::Double::start(peer.clone()).await;
+    let admin = t.user("root", true, &[]).await;
+    let alice = t.user("alice", false, &[]).await;
+    put_provider(t, &admin, "g", google_at_peer(&peer, Some(&google.base))).await;
+    let browser = Browser::new();
+    browser.login(t, "alice").await;
+    browser.api(t, Method::PATCH, "/api/v1/me/settings", json!({"calendar_export": true})).await;
+    let back = browser.start_connect(t, "g", "alice@example.com").await;
+    assert_eq!(browser.visit(&back).await.0, 200);
+    let account = accounts(t, &alice).await[0]["id"].as_i64().unwrap();
+    Some(GoogleAlice { peer, google, admin, alice, browser, account })
+}
+
 /// A provider of kind google whose endpoints are the peer's (and whose
 /// calendar API is `api`, a Google double, when given).
 pub(crate) fn google_at_peer(peer: &Oidc, api: Option<&str>) -> Json {
@@ -1029,19 +1058,11 @@ token_endpoint = "https://login.microsoftonline.us/organizations/oauth2/v2.0/tok
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_google_account_reaches_its_calendars_and_refreshes_a_refused_token() {
     let t = app_now(TestDb::sqlite()).await;
-    let callback = format!("{}/oauth/callback", t.base);
-    let Some(peer) = Oidc::start(&callback, json!({})) else { return };
-    let peer = Arc::new(peer);
-    let google = crate::google_double::Double::start(peer.clone()).await;
-    let admin = t.user("root", true, &[]).await;
-    let alice = t.user("alice", false, &[]).await;
-    put_provider(&t, &admin, "g", google_at_peer(&peer, Some(&google.base))).await;
-    let browser = Browser::new();
-    browser.login(&t, "alice").await;
-    browser.api(&t, Method::PATCH, "/api/v1/me/settings", json!({"calendar_export": true})).await;
-    let back = browser.start_connect(&t, "g", "alice@example.com").await;
-    assert_eq!(browser.visit(&back).await.0, 200);
-    let id = accounts(&t, &alice).await[0]["id"].as_i64().unwrap();
+    let Some(GoogleAlice { peer: _peer, google, admin: _admin, alice, browser: _browser, account: id }) =
+        google_alice(&t).await
+    else {
+        return;
+    };
 
     // flowcal's own calendar, created at the calendar service and chosen.
     let (s, b) = t
@@ -1475,19 +1496,7 @@ async fn a_backfill_killed_three_times_leaves_every_event_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exports_wait_through_a_revoked_grant_and_go_out_after_reconnecting() {
     let t = app_now(TestDb::sqlite()).await;
-    let callback = format!("{}/oauth/callback", t.base);
-    let Some(peer) = Oidc::start(&callback, json!({})) else { return };
-    let peer = Arc::new(peer);
-    let google = crate::google_double::Double::start(peer.clone()).await;
-    let admin = t.user("root", true, &[]).await;
-    let alice = t.user("alice", false, &[]).await;
-    put_provider(&t, &admin, "g", google_at_peer(&peer, Some(&google.base))).await;
-    let browser = Browser::new();
-    browser.login(&t, "alice").await;
-    browser.api(&t, Method::PATCH, "/api/v1/me/settings", json!({"calendar_export": true})).await;
-    let back = browser.start_connect(&t, "g", "alice@example.com").await;
-    assert_eq!(browser.visit(&back).await.0, 200);
-    let account = accounts(&t, &alice).await[0]["id"].as_i64().unwrap();
+    let Some(GoogleAlice { peer, google, admin, alice, browser, account }) = google_alice(&t).await else { return };
     let (s, b) = t
         .call(
             Method::PATCH,
@@ -1542,19 +1551,11 @@ crate::on_both_backends!(two_worker_processes_deliver_each_export_once);
 
 async fn two_worker_processes_deliver_each_export_once(db: TestDb) {
     let t = app_now(db).await;
-    let callback = format!("{}/oauth/callback", t.base);
-    let Some(peer) = Oidc::start(&callback, json!({})) else { return };
-    let peer = Arc::new(peer);
-    let google = crate::google_double::Double::start(peer.clone()).await;
-    let admin = t.user("root", true, &[]).await;
-    let alice = t.user("alice", false, &[]).await;
-    put_provider(&t, &admin, "g", google_at_peer(&peer, Some(&google.base))).await;
-    let browser = Browser::new();
-    browser.login(&t, "alice").await;
-    browser.api(&t, Method::PATCH, "/api/v1/me/settings", json!({"calendar_export": true})).await;
-    let back = browser.start_connect(&t, "g", "alice@example.com").await;
-    assert_eq!(browser.visit(&back).await.0, 200);
-    let account = accounts(&t, &alice).await[0]["id"].as_i64().unwrap();
+    let Some(GoogleAlice { peer: _peer, google, admin: _admin, alice, browser: _browser, account }) =
+        google_alice(&t).await
+    else {
+        return;
+    };
     let (s, _) = t
         .call(
             Method::PATCH,
@@ -1637,19 +1638,11 @@ async fn two_worker_processes_deliver_each_export_once(db: TestDb) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_google_backfill_of_1000_deadlines_sends_20_batch_requests() {
     let t = app_now(TestDb::sqlite()).await;
-    let callback = format!("{}/oauth/callback", t.base);
-    let Some(peer) = Oidc::start(&callback, json!({})) else { return };
-    let peer = Arc::new(peer);
-    let google = crate::google_double::Double::start(peer.clone()).await;
-    let admin = t.user("root", true, &[]).await;
-    let alice = t.user("alice", false, &[]).await;
-    put_provider(&t, &admin, "g", google_at_peer(&peer, Some(&google.base))).await;
-    let browser = Browser::new();
-    browser.login(&t, "alice").await;
-    browser.api(&t, Method::PATCH, "/api/v1/me/settings", json!({"calendar_export": true})).await;
-    let back = browser.start_connect(&t, "g", "alice@example.com").await;
-    assert_eq!(browser.visit(&back).await.0, 200);
-    let account = accounts(&t, &alice).await[0]["id"].as_i64().unwrap();
+    let Some(GoogleAlice { peer: _peer, google, admin: _admin, alice, browser: _browser, account }) =
+        google_alice(&t).await
+    else {
+        return;
+    };
     t.app.import_model(None, DUE_MODEL.as_bytes()).await.unwrap();
     let p = t.app.principal_by_token(&alice).await.unwrap().unwrap();
     let mut tasks = Vec::new();
