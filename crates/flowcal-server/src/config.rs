@@ -43,6 +43,50 @@ pub struct Config {
     pub delivery: DeliveryConfig,
     /// iCal subscription feeds.
     pub feed: FeedConfig,
+    /// The HTTP server's limits and the proxies in front of it.
+    pub http: HttpConfig,
+    /// Who may read `/metrics`.
+    pub metrics: MetricsConfig,
+}
+
+/// The HTTP server's limits (a slow or silent client must not hold a
+/// connection forever) and the reverse proxies whose `X-Forwarded-For` is believed.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// A client must send a request's headers within this many seconds.
+    pub header_read_timeout_seconds: u64,
+    /// A kept-alive connection that sends no new request for this long is closed.
+    pub idle_timeout_seconds: u64,
+    /// A request must be read and answered within this many seconds.
+    pub request_timeout_seconds: u64,
+    /// Connections served at once by this process; further ones wait to be accepted.
+    pub max_connections: usize,
+    /// Addresses or CIDR ranges of reverse proxies whose `X-Forwarded-For`
+    /// names the client; from anyone else the header is ignored.
+    pub trusted_proxies: Vec<String>,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            header_read_timeout_seconds: 10,
+            idle_timeout_seconds: 60,
+            request_timeout_seconds: 60,
+            max_connections: 1024,
+            trusted_proxies: Vec::new(),
+        }
+    }
+}
+
+/// Who may read `/metrics`: nobody (the default), anyone (`public = true`,
+/// for a scraper on a private network), or whoever sends the bearer token
+/// read from `token_file`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    pub public: bool,
+    pub token_file: Option<PathBuf>,
 }
 
 /// iCal subscription feeds (`GET /feeds/{token}.ics`).
@@ -117,6 +161,8 @@ impl Default for Config {
             sign_in: SignInConfig::default(),
             delivery: DeliveryConfig::default(),
             feed: FeedConfig::default(),
+            http: HttpConfig::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 }
@@ -139,6 +185,8 @@ impl fmt::Debug for Config {
             .field("sign_in", &self.sign_in)
             .field("delivery", &self.delivery)
             .field("feed", &self.feed)
+            .field("http", &self.http)
+            .field("metrics", &self.metrics)
             .finish()
     }
 }
@@ -226,6 +274,14 @@ impl Config {
         }
         if self.feed.refresh_minutes == 0 || self.feed.days_back > 3660 || self.feed.days_ahead > 3660 {
             return Err("feed.refresh_minutes must be above zero, days_back and days_ahead at most 3660".into());
+        }
+        let h = &self.http;
+        if h.header_read_timeout_seconds == 0
+            || h.idle_timeout_seconds == 0
+            || h.request_timeout_seconds == 0
+            || h.max_connections == 0
+        {
+            return Err("http: the timeouts and max_connections must be above zero".into());
         }
         Ok(())
     }

@@ -41,6 +41,18 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0005_web.sql"),
         postgres: include_str!("../migrations/postgres/0005_web.sql"),
     },
+    Migration {
+        version: 6,
+        name: "0006_credentials",
+        sqlite: include_str!("../migrations/sqlite/0006_credentials.sql"),
+        postgres: include_str!("../migrations/postgres/0006_credentials.sql"),
+    },
+    Migration {
+        version: 7,
+        name: "0007_sign_in",
+        sqlite: include_str!("../migrations/sqlite/0007_sign_in.sql"),
+        postgres: include_str!("../migrations/postgres/0007_sign_in.sql"),
+    },
 ];
 
 /// Any fixed number: the key of the advisory lock that serializes migrations

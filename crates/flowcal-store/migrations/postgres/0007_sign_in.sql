@@ -1,0 +1,1 @@
+-- Sign-in limiting per address as well as per login; failures keep no raw login.

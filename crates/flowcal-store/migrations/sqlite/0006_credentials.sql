@@ -1,0 +1,1 @@
+-- Credentials over time: API tokens with names, last use and expiry; disabled users.
