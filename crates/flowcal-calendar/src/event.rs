@@ -46,6 +46,37 @@ impl EventSpec {
         }
     }
 
+    /// Whether iCalendar (and so every calendar) can express this entry: its
+    /// start and end must fall in the years 1 to 9999 (RFC 5545 §3.3.4 and
+    /// §3.3.5 give the year four digits), also in the zone it is shown in.
+    pub fn check(&self) -> Result<(), String> {
+        let expressible = |d: Date| (1..=9999).contains(&d.year());
+        let ok = match &self.when {
+            When::Date(d) => expressible(*d) && self.end_date().is_some_and(expressible),
+            When::At { at, zone } => {
+                let tz = jiff::tz::TimeZone::get(zone).unwrap_or(jiff::tz::TimeZone::UTC);
+                let in_zone = |t: Timestamp| {
+                    expressible(t.to_zoned(tz.clone()).date())
+                        && expressible(t.to_zoned(jiff::tz::TimeZone::UTC).date())
+                };
+                in_zone(*at) && self.end().is_some_and(in_zone)
+            }
+        };
+        if ok {
+            Ok(())
+        } else {
+            let when = match &self.when {
+                When::Date(d) => d.to_string(),
+                When::At { at, .. } => at.to_string(),
+            };
+            Err(format!(
+                "'{}' falls on {when}, outside the years 1 to 9999 that calendars can show; change the date it is \
+                 computed from",
+                self.title
+            ))
+        }
+    }
+
     /// The exclusive end date of an all-day entry (`None` for timed ones).
     pub fn end_date(&self) -> Option<Date> {
         match &self.when {
@@ -159,5 +190,40 @@ mod tests {
             ..d
         };
         assert_eq!(t.end(), Some("2026-03-29T01:15:00Z".parse().unwrap()));
+        assert!(t.check().is_ok());
+    }
+
+    #[test]
+    fn entries_outside_years_1_to_9999_cannot_be_expressed() {
+        let base = EventSpec {
+            key: event_key(1, "x"),
+            title: "Approve".into(),
+            description: String::new(),
+            url: None,
+            when: When::Date(jiff::civil::date(1, 1, 1)),
+            duration_minutes: DEFAULT_DURATION_MINUTES,
+            transparent: true,
+            reminder_minutes: None,
+            sequence: 0,
+            stamp: Timestamp::UNIX_EPOCH,
+        };
+        assert!(base.check().is_ok());
+        let day = |d: Date| EventSpec { when: When::Date(d), ..base.clone() };
+        assert!(day(jiff::civil::date(0, 12, 31)).check().is_err());
+        assert!(day(jiff::civil::date(-1, 12, 31)).check().unwrap_err().contains("Approve"));
+        // The end (the next day, exclusive) would be in year 10000.
+        assert!(day(jiff::civil::date(9999, 12, 31)).check().is_err());
+        assert!(day(jiff::civil::date(9999, 12, 30)).check().is_ok());
+        let at = |ts: &str, zone: &str| EventSpec {
+            when: When::At { at: ts.parse().unwrap(), zone: zone.into() },
+            ..base.clone()
+        };
+        // Midnight UTC on 1 January of year 1 is still year 0 in New York.
+        assert!(at("0001-01-01T00:00:00Z", "UTC").check().is_ok());
+        assert!(at("0001-01-01T00:00:00Z", "America/New_York").check().is_err());
+        assert!(at("-000001-12-31T22:00:00Z", "Europe/Berlin").check().is_err());
+        // Its end lies past the last instant there is (9999-12-30T22:00Z).
+        assert!(at("9999-12-30T21:45:00Z", "UTC").check().is_err());
+        assert!(at("9999-12-30T21:00:00Z", "Pacific/Kiritimati").check().is_ok());
     }
 }

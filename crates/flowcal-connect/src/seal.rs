@@ -246,7 +246,12 @@ fn write_new_file(path: &Path, keys: &[[u8; 32]]) -> Result<(), SealError> {
     let shown = path.display().to_string();
     let err = |source| SealError::Create { path: shown.clone(), source };
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(err)?;
+        // The folder (by default the data folder) is private like the key.
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(dir).map_err(err)?;
     }
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);

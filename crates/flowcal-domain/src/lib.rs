@@ -20,4 +20,4 @@ pub use duration::IsoDuration;
 pub use ids::{InstanceId, ModelId, TaskId, UserId};
 pub use model::{AssigneeRule, DataItemDef, DataType, Flow, Node, NodeKind, ProcessModel};
 pub use user::{Login, LoginError};
-pub use value::{Data, Value, ValueError};
+pub use value::{Data, DataErrors, Value, ValueError};

@@ -33,6 +33,75 @@ pub struct ValueError {
 
 const MAX_TEXT: usize = 100_000;
 
+/// At most this many problems are listed for one piece of data; the rest are
+/// counted. A request is bounded in size, but 150,000 unknown keys in it must
+/// not become an answer eight times its size.
+pub const MAX_LISTED_ERRORS: usize = 20;
+
+/// The problems found in a piece of data: the first [`MAX_LISTED_ERRORS`],
+/// and how many more there were.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DataErrors {
+    pub listed: Vec<ValueError>,
+    pub unlisted: usize,
+}
+
+impl DataErrors {
+    /// Adds a problem: listed while there is room, counted after.
+    pub fn push(&mut self, e: ValueError) {
+        if self.listed.len() < MAX_LISTED_ERRORS {
+            self.listed.push(e);
+        } else {
+            self.unlisted += 1;
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.listed.is_empty()
+    }
+}
+
+impl std::ops::Deref for DataErrors {
+    type Target = [ValueError];
+    fn deref(&self) -> &[ValueError] {
+        &self.listed
+    }
+}
+
+impl From<Vec<ValueError>> for DataErrors {
+    fn from(all: Vec<ValueError>) -> Self {
+        let mut out = DataErrors::default();
+        all.into_iter().for_each(|e| out.push(e));
+        out
+    }
+}
+
+impl std::fmt::Display for DataErrors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let listed: Vec<String> = self.listed.iter().map(ToString::to_string).collect();
+        write!(f, "{}", listed.join("; "))?;
+        if self.unlisted > 0 {
+            write!(f, "; and {} more problems, not listed", self.unlisted)?;
+        }
+        Ok(())
+    }
+}
+
+/// The earliest and latest dates flowcal accepts as data. Deadlines are
+/// computed from them and go to calendars and feeds, whose formats cannot
+/// express years before 1 or after 9999 (RFC 5545); a date outside these
+/// bounds is almost certainly a typo.
+pub const EARLIEST_DATE: Date = jiff::civil::date(1900, 1, 1);
+pub const LATEST_DATE: Date = jiff::civil::date(2999, 12, 31);
+
+fn in_range(d: Date) -> bool {
+    (EARLIEST_DATE..=LATEST_DATE).contains(&d)
+}
+
+fn out_of_range(s: &str) -> String {
+    format!("'{s}' is outside the dates flowcal accepts ({EARLIEST_DATE} to {LATEST_DATE})")
+}
+
 impl Value {
     /// Parses a JSON value for an item. `null` clears the item (returns `None`),
     /// unless the item is required.
@@ -72,15 +141,23 @@ impl Value {
             DataType::Boolean => Value::Bool(json.as_bool().ok_or_else(|| fail("expected true or false".into()))?),
             DataType::Date => {
                 let s = json.as_str().ok_or_else(|| fail("expected a date \"YYYY-MM-DD\"".into()))?;
-                Value::Date(parse_date(s).ok_or_else(|| fail(format!("'{s}' is not a date; write YYYY-MM-DD")))?)
+                let d = parse_date_syntax(s).ok_or_else(|| fail(format!("'{s}' is not a date; write YYYY-MM-DD")))?;
+                if !in_range(d) {
+                    return Err(fail(out_of_range(s)));
+                }
+                Value::Date(d)
             }
             DataType::DateTime => {
                 let s = json.as_str().ok_or_else(|| fail("expected an RFC 3339 date-time".into()))?;
-                let (ts, off) = parse_datetime(s).ok_or_else(|| {
+                let (ts, off) = parse_datetime_syntax(s).ok_or_else(|| {
                     fail(format!(
-                        "'{s}' is not a date-time with a UTC offset; write for example 2026-03-28T09:30:00+01:00"
+                        "'{s}' is not a date-time with a UTC offset (-23:59 to +23:59); write for example \
+                         2026-03-28T09:30:00+01:00"
                     ))
                 })?;
+                if !in_range(ts.to_zoned(jiff::tz::TimeZone::UTC).date()) {
+                    return Err(fail(out_of_range(s)));
+                }
                 Value::DateTime(ts, off)
             }
             DataType::User => {
@@ -105,16 +182,30 @@ impl Value {
     }
 }
 
-/// Parses a civil date `YYYY-MM-DD` (exactly that form).
+/// Parses a civil date `YYYY-MM-DD` (exactly that form) between
+/// [`EARLIEST_DATE`] and [`LATEST_DATE`].
 pub fn parse_date(s: &str) -> Option<Date> {
-    if s.len() != 10 {
+    parse_date_syntax(s).filter(|d| in_range(*d))
+}
+
+fn parse_date_syntax(s: &str) -> Option<Date> {
+    // Exactly four year digits: jiff also reads signed six-digit years.
+    if s.len() != 10 || !s.as_bytes()[0].is_ascii_digit() {
         return None;
     }
     s.parse::<Date>().ok()
 }
 
-/// Parses an RFC 3339 date-time that carries a UTC offset (or `Z`).
+/// Parses an RFC 3339 date-time that carries a UTC offset (or `Z`), on a
+/// day between [`EARLIEST_DATE`] and [`LATEST_DATE`].
 pub fn parse_datetime(s: &str) -> Option<(Timestamp, Offset)> {
+    parse_datetime_syntax(s).filter(|(ts, _)| in_range(ts.to_zoned(jiff::tz::TimeZone::UTC).date()))
+}
+
+fn parse_datetime_syntax(s: &str) -> Option<(Timestamp, Offset)> {
+    if !s.as_bytes().first().is_some_and(u8::is_ascii_digit) {
+        return None;
+    }
     let ts: Timestamp = s.parse().ok()?;
     // Timestamp parsing requires an offset; recover it for display.
     let off = if s.ends_with(['Z', 'z']) {
@@ -130,6 +221,10 @@ pub fn parse_datetime(s: &str) -> Option<(Timestamp, Offset)> {
             (a.is_ascii_digit() && b.is_ascii_digit()).then(|| i32::from(a - b'0') * 10 + i32::from(b - b'0'))
         };
         let (h, m) = (digits(tail[1], tail[2])?, digits(tail[4], tail[5])?);
+        // RFC 3339 §5.6: time-hour is 00-23, time-minute 00-59.
+        if h > 23 || m > 59 || tail[3] != b':' {
+            return None;
+        }
         Offset::from_seconds(sign * (h * 3600 + m * 60)).ok()?
     };
     Some((ts, off))
@@ -144,9 +239,9 @@ pub fn format_datetime(ts: Timestamp, off: Offset) -> String {
 pub fn parse_data(
     items: &[DataItemDef],
     json: &serde_json::Map<String, Json>,
-) -> Result<BTreeMap<String, Option<Value>>, Vec<ValueError>> {
+) -> Result<BTreeMap<String, Option<Value>>, DataErrors> {
     let mut out = BTreeMap::new();
-    let mut errors = Vec::new();
+    let mut errors = DataErrors::default();
     for (key, v) in json {
         match items.iter().find(|i| &i.key == key) {
             None => errors.push(ValueError { key: key.clone(), message: "this process has no such data item".into() }),
@@ -218,5 +313,43 @@ mod tests {
         let mut req = item(DataType::String);
         req.required = true;
         assert!(Value::from_json(&req, &Json::Null).is_err());
+    }
+
+    #[test]
+    fn dates_and_offsets_outside_what_calendars_express_are_refused() {
+        let date = item(DataType::Date);
+        let at = item(DataType::DateTime);
+        for bad in ["0000-01-01", "1899-12-31", "3000-01-01", "+02026-01-01", "-0001-01-01"] {
+            let e = Value::from_json(&date, &json!(bad)).unwrap_err();
+            assert!(e.message.contains(bad), "{bad}: {e}");
+        }
+        let e = Value::from_json(&date, &json!("0000-01-01")).unwrap_err();
+        assert!(e.message.contains("1900-01-01 to 2999-12-31"), "{e}");
+        for ok in ["1900-01-01", "2999-12-31"] {
+            assert!(Value::from_json(&date, &json!(ok)).is_ok(), "{ok}");
+        }
+        for bad in [
+            "0000-01-01T00:00:00Z",
+            "2026-03-28T09:00:00+25:00",
+            "2026-03-28T09:00:00+24:00",
+            "2026-03-28T09:00:00-23:60",
+            "2999-12-31T23:30:00-01:00",
+            "1900-01-01T00:30:00+01:00",
+        ] {
+            assert!(Value::from_json(&at, &json!(bad)).is_err(), "{bad}");
+        }
+        for ok in ["2026-03-28T09:00:00+23:59", "2026-03-28T09:00:00-23:00", "1900-01-01T00:00:00Z"] {
+            assert!(Value::from_json(&at, &json!(ok)).is_ok(), "{ok}");
+        }
+        assert!(parse_date("0000-01-01").is_none() && parse_datetime("2026-01-01T00:00:00+25:00").is_none());
+    }
+
+    #[test]
+    fn problems_beyond_twenty_are_counted_not_listed() {
+        let json: serde_json::Map<String, Json> = (0..150_000).map(|i| (format!("unknown_{i}"), json!(1))).collect();
+        let e = parse_data(&[item(DataType::Number)], &json).unwrap_err();
+        assert_eq!((e.listed.len(), e.unlisted), (MAX_LISTED_ERRORS, 150_000 - MAX_LISTED_ERRORS));
+        let shown = e.to_string();
+        assert!(shown.len() < 2_000 && shown.ends_with("and 149980 more problems, not listed"), "{shown}");
     }
 }

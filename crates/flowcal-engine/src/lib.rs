@@ -10,7 +10,7 @@
 use flowcal_domain::model::{AssigneeRule, NodeKind};
 use flowcal_domain::user::parse_time_zone;
 use flowcal_domain::value::parse_data;
-use flowcal_domain::{Data, Deadline, ProcessModel, TaskId, Value, ValueError};
+use flowcal_domain::{Data, DataErrors, Deadline, ProcessModel, TaskId, Value, ValueError};
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -109,8 +109,8 @@ pub struct Transition {
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq)]
 pub enum EngineError {
-    #[error("invalid data: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
-    InvalidData(Vec<ValueError>),
+    #[error("invalid data: {0}")]
+    InvalidData(DataErrors),
     #[error("the instance is {}, not running", .0.as_str())]
     NotRunning(InstanceStatus),
     #[error("task {0} is not open")]
@@ -168,7 +168,7 @@ impl<'m> Engine<'m> {
             .map(|i| ValueError { key: i.key.clone(), message: "a value is required".into() })
             .collect();
         if !missing.is_empty() {
-            return Err(EngineError::InvalidData(missing));
+            return Err(EngineError::InvalidData(missing.into()));
         }
         let mut state =
             InstanceState { status: InstanceStatus::Running, data: Data::new(), joins: BTreeMap::new(), stuck: vec![] };

@@ -403,6 +403,7 @@ impl App {
                     fields.iter().map(|(k, m)| format!("{k}: {m}")).collect::<Vec<_>>().join("; ")
                 ),
                 fields,
+                unlisted: 0,
             })
         }
     }

@@ -54,10 +54,9 @@ pub struct Config {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HttpConfig {
-    /// A client must send a request's headers within this many seconds.
+    /// A client must send a request's headers within this many seconds; a
+    /// kept-alive connection that sends no new request for this long is closed.
     pub header_read_timeout_seconds: u64,
-    /// A kept-alive connection that sends no new request for this long is closed.
-    pub idle_timeout_seconds: u64,
     /// A request must be read and answered within this many seconds.
     pub request_timeout_seconds: u64,
     /// Connections served at once by this process; further ones wait to be accepted.
@@ -71,7 +70,6 @@ impl Default for HttpConfig {
     fn default() -> Self {
         HttpConfig {
             header_read_timeout_seconds: 10,
-            idle_timeout_seconds: 60,
             request_timeout_seconds: 60,
             max_connections: 1024,
             trusted_proxies: Vec::new(),
@@ -276,11 +274,7 @@ impl Config {
             return Err("feed.refresh_minutes must be above zero, days_back and days_ahead at most 3660".into());
         }
         let h = &self.http;
-        if h.header_read_timeout_seconds == 0
-            || h.idle_timeout_seconds == 0
-            || h.request_timeout_seconds == 0
-            || h.max_connections == 0
-        {
+        if h.header_read_timeout_seconds == 0 || h.request_timeout_seconds == 0 || h.max_connections == 0 {
             return Err("http: the timeouts and max_connections must be above zero".into());
         }
         Ok(())

@@ -28,14 +28,18 @@ pub enum AppError {
     /// A rejected process model, with the position of the problem.
     #[error("line {line}, column {column}: {message}")]
     InvalidModel { line: u32, column: u32, message: String },
-    /// Data that does not fit its items.
+    /// Data that does not fit its items: the first problems by field, and
+    /// how many more were found but not listed.
     #[error("{message}")]
-    InvalidData { message: String, fields: Vec<(String, String)> },
+    InvalidData { message: String, fields: Vec<(String, String)>, unlisted: usize },
     #[error("{0}")]
     Unprocessable(String),
     /// A service flowcal depends on cannot be reached now; try again later.
     #[error("{0}")]
     Unavailable(String),
+    /// The request took longer than the server's limit to arrive and be answered.
+    #[error("{0}")]
+    RequestTimeout(String),
     /// Too many attempts (sign-ins): try again after `retry_after` seconds.
     #[error("{message}")]
     TooManyRequests { message: String, retry_after: u64 },
@@ -58,6 +62,7 @@ impl AppError {
             }
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -76,6 +81,7 @@ impl AppError {
             AppError::Unprocessable(_) => "unprocessable",
             AppError::Unavailable(_) => "unavailable",
             AppError::TooManyRequests { .. } => "too_many_requests",
+            AppError::RequestTimeout(_) => "request_timeout",
             AppError::Internal(_) => "internal",
         }
     }
@@ -89,8 +95,11 @@ impl AppError {
                 e["column"] = json!(column);
                 e["message"] = json!(format!("line {line}, column {column}: {message}"));
             }
-            AppError::InvalidData { fields, .. } => {
+            AppError::InvalidData { fields, unlisted, .. } => {
                 e["fields"] = fields.iter().map(|(k, m)| json!({"key": k, "message": m})).collect();
+                if *unlisted > 0 {
+                    e["unlisted"] = json!(unlisted);
+                }
             }
             AppError::Internal(_) => e["message"] = json!("internal error; the server log has the details"),
             _ => {}
@@ -118,11 +127,9 @@ impl From<EngineError> for AppError {
     fn from(e: EngineError) -> Self {
         match e {
             EngineError::InvalidData(errors) => AppError::InvalidData {
-                message: format!(
-                    "invalid data: {}",
-                    errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
-                ),
-                fields: errors.into_iter().map(|e| (e.key, e.message)).collect(),
+                message: format!("invalid data: {errors}"),
+                unlisted: errors.unlisted,
+                fields: errors.listed.into_iter().map(|e| (e.key, e.message)).collect(),
             },
             EngineError::NotRunning(_) | EngineError::TaskNotOpen(_) | EngineError::NoIncident => {
                 AppError::Conflict(e.to_string())

@@ -16,7 +16,7 @@ pub mod web;
 
 use crate::app::{App, Clock};
 use crate::config::Config;
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -24,6 +24,7 @@ use axum::Router;
 use flowcal_store::Store;
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
 
 /// Opens the store (migrating it), makes sure the secret key exists, and
@@ -51,8 +52,22 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(pages::router())
         .merge(api::router())
         .layer(middleware::from_fn(json_errors))
+        .layer(middleware::from_fn_with_state(app.clone(), time_limit))
         .layer(middleware::from_fn(log_request))
         .with_state(app)
+}
+
+/// Answers 408 to a request that is not read and answered within
+/// `http.request_timeout_seconds` (a body that trickles in, say).
+async fn time_limit(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+    let limit = app.config.http.request_timeout_seconds;
+    match tokio::time::timeout(Duration::from_secs(limit), next.run(req)).await {
+        Ok(resp) => resp,
+        Err(_) => error::AppError::RequestTimeout(format!(
+            "the request was not received and answered within {limit} seconds; send it again"
+        ))
+        .into_response(),
+    }
 }
 
 async fn log_request(req: Request, next: Next) -> Response {
@@ -100,7 +115,16 @@ async fn json_errors(req: Request, next: Next) -> Response {
     (parts, body).into_response()
 }
 
-/// Serves on `listener` until `shutdown` completes.
+/// Serves on `listener` until `shutdown` completes, then lets the requests
+/// in flight finish.
+///
+/// Each connection must send its request headers within
+/// `http.header_read_timeout_seconds` (also between requests on a kept-alive
+/// connection), each request is read and answered within
+/// `http.request_timeout_seconds`, and at most `http.max_connections` are
+/// served at once; further clients wait in the listen queue. So a client that
+/// trickles or sends nothing holds one slot for a bounded time. Requests carry
+/// the peer address as [`axum::extract::ConnectInfo`].
 pub async fn serve(
     app: Arc<App>,
     listener: TcpListener,
@@ -119,7 +143,51 @@ pub async fn serve(
             .await
         }));
     }
-    axum::serve(listener, router(app)).with_graceful_shutdown(shutdown).await?;
+    let limits = app.config.http.clone();
+    let routes = router(app);
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(limits.header_read_timeout_seconds));
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot?,
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors, or a connection reset before it was
+                    // accepted: not fatal; pause so a full table is not spun on.
+                    tracing::warn!(error = %e, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let routes = routes.clone();
+        let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+            tower::ServiceExt::oneshot(routes.clone(), req.map(axum::body::Body::new))
+        });
+        let conn = graceful.watch(http.serve_connection(hyper_util::rt::TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, %peer, "connection ended with an error");
+            }
+            drop(slot);
+        });
+    }
+    drop(listener);
+    // Requests in flight end within the request timeout; idle connections close at once.
+    let grace = Duration::from_secs(limits.request_timeout_seconds + 5);
+    if tokio::time::timeout(grace, graceful.shutdown()).await.is_err() {
+        tracing::warn!("connections still open after the shutdown grace period were dropped");
+    }
     let _ = stop.send(true);
     for w in workers {
         let _ = w.await;

@@ -72,7 +72,7 @@ impl Store {
         let (target, size) = match backend {
             Backend::Sqlite => {
                 let path = sqlite_path(url);
-                create_sqlite_folder(&path)?;
+                prepare_sqlite_file(&path)?;
                 (path, 4)
             }
             Backend::Postgres => (url.to_owned(), 10),
@@ -133,20 +133,54 @@ fn sqlite_path(url: &str) -> String {
     rest.split('?').next().unwrap_or(rest).to_owned()
 }
 
-/// Creates the folder a SQLite database file goes in.
-fn create_sqlite_folder(path: &str) -> Result<(), StoreError> {
+/// Creates the folder a SQLite database file goes in (mode 0700) and the
+/// file itself (mode 0600): it holds sealed credentials, password hashes and
+/// everyone's data. SQLite gives its `-wal` and `-shm` files the database
+/// file's mode, so they are private too. An existing database readable by
+/// others is made private.
+fn prepare_sqlite_file(path: &str) -> Result<(), StoreError> {
     if path.is_empty() || path.starts_with(":memory:") || path.contains("mode=memory") {
         // Each pooled connection would get its own empty database.
         return Err(StoreError::Config(
             "an in-memory SQLite database is not supported: give a file, e.g. sqlite://flowcal-data/flowcal.db".into(),
         ));
     }
-    match std::path::Path::new(path).parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir).map_err(|e| {
+    let file = std::path::Path::new(path);
+    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(dir).map_err(|e| {
             StoreError::Config(format!("cannot create the folder {} for the database: {e}", dir.display()))
-        }),
-        _ => Ok(()),
+        })?;
     }
+    private_file(file)
+        .map_err(|e| StoreError::Config(format!("cannot create the database file {}: {e}", file.display())))
+}
+
+#[cfg(unix)]
+fn private_file(file: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    std::fs::OpenOptions::new().write(true).create(true).truncate(false).mode(0o600).open(file)?;
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut name = file.as_os_str().to_owned();
+        name.push(suffix);
+        let p = std::path::Path::new(&name);
+        match std::fs::metadata(p) {
+            Ok(m) if m.permissions().mode() & 0o077 != 0 => {
+                std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o600))?;
+                tracing::warn!(file = %p.display(), "the database file was readable by others; made it private (0600)");
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn private_file(_: &std::path::Path) -> std::io::Result<()> {
+    Ok(())
 }
 
 /// Hides the password in a database URL (in the user part and in a
@@ -192,7 +226,7 @@ mod tests {
         assert_eq!(redact_url("sqlite:///tmp/x.db"), "sqlite:///tmp/x.db");
         assert_eq!(redact_url("postgres://u:p@ss@db/x?sslmode=require"), "postgres://u:***@db/x?sslmode=require");
         assert_eq!(redact_url("postgres://db/x?user=u&password=s3cret"), "postgres://db/x?user=u&password=***");
-        assert!(create_sqlite_folder(":memory:").is_err());
+        assert!(prepare_sqlite_file(":memory:").is_err());
         assert_eq!(sqlite_path("sqlite:///tmp/x.db?mode=rwc"), "/tmp/x.db");
         assert_eq!(sqlite_path("sqlite://data/x.db"), "data/x.db");
     }

@@ -144,7 +144,7 @@ impl App {
         // A completed task kept on the calendar says so.
         let what =
             if t.state == flowcal_store::TaskState::Done { format!("✓ done: {}", t.name) } else { t.name.clone() };
-        Ok(entry(&EntrySource {
+        expressible(entry(&EntrySource {
             user: p.user.id.0,
             source: &source,
             what: &what,
@@ -201,7 +201,7 @@ impl App {
         };
         let link = format!("{}/instances/{}", self.config.public_url, instance.0);
         let source = format!("instance:{}:item:{key}", instance.0);
-        Ok(entry(&EntrySource {
+        expressible(entry(&EntrySource {
             user: p.user.id.0,
             source: &source,
             what: &item.label,
@@ -303,6 +303,14 @@ impl<'a> AccountSession<'a> {
             acc.display
         ))))
     }
+}
+
+/// The entry, if calendars can show it: a deadline computed into a year
+/// outside 1 to 9999 is refused with a plain reason (the export fails and
+/// says why) instead of being written as something no calendar can read.
+fn expressible(e: EventSpec) -> AppResult<EventSpec> {
+    e.check().map_err(AppError::Unprocessable)?;
+    Ok(e)
 }
 
 /// A deadline as an entry's time.

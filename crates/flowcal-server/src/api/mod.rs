@@ -72,7 +72,7 @@ pub const SESSION_COOKIE: &str = "flowcal_session";
         admin::patch_settings,
     ),
     components(schemas(
-        ErrorBody, ErrorDetail, ModelCreated, ModelInfo, ItemInfo, StepInfo, StartInstance, InstanceJson, IncidentJson,
+        ErrorBody, ErrorDetail, FieldErrorJson, ModelCreated, ModelInfo, ItemInfo, StepInfo, StartInstance, InstanceJson, IncidentJson,
         TaskJson, TaskList, CompleteTask, SetData, EventJson, EventList, InstanceList, MeJson, SettingsPatch, ModelList,
         AutoSyncJson, crate::feed::FeedStatus,
         accounts::AccountList, accounts::CaldavConnect, accounts::OauthConnect, accounts::AuthorizationUrl,
@@ -84,7 +84,7 @@ pub const SESSION_COOKIE: &str = "flowcal_session";
         crate::access::settings::ExportConfig, crate::access::settings::ExportAllow,
         crate::access::settings::CaldavConfig, crate::access::settings::SignInConfig
     )),
-    modifiers(&SecurityAddon),
+    modifiers(&SecurityAddon, &CommonErrors),
     security(("bearer" = []), ("session" = []))
 )]
 pub struct ApiDoc;
@@ -97,6 +97,47 @@ impl utoipa::Modify for SecurityAddon {
         let c = openapi.components.get_or_insert_with(Default::default);
         c.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
         c.add_security_scheme("session", SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(SESSION_COOKIE))));
+    }
+}
+
+/// The answers every operation can give besides its own: a malformed path,
+/// query or body (400), no or a wrong credential (401), the time limit (408);
+/// and for operations with a body, one too large (413) or not JSON (415).
+/// Listed once here so the document says what the server really answers.
+struct CommonErrors;
+
+impl utoipa::Modify for CommonErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let error = |what: &str| {
+            ResponseBuilder::new()
+                .description(what)
+                .content(
+                    "application/json",
+                    ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build(),
+                )
+                .build()
+        };
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            if path == "/api/v1/openapi.json" {
+                continue;
+            }
+            let ops = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+            for op in ops.into_iter().flatten() {
+                let mut common = vec![
+                    ("400", "the path, query or body is malformed"),
+                    ("401", "no valid API token or session"),
+                    ("408", "the request was not received and answered in time"),
+                ];
+                if op.request_body.is_some() {
+                    common.push(("413", "the body is too large"));
+                    common.push(("415", "the body has the wrong Content-Type"));
+                }
+                for (status, what) in common {
+                    op.responses.responses.entry(status.to_owned()).or_insert_with(|| error(what).into());
+                }
+            }
+        }
     }
 }
 

@@ -47,7 +47,7 @@ pub async fn claim(State(app): State<Arc<App>>, Auth(p): Auth, Path(id): Path<i6
 
 /// Complete a task with data; the instance moves on.
 #[utoipa::path(post, path = "/api/v1/tasks/{id}/complete", tag = "tasks", params(("id" = i64, Path)),
-    request_body = CompleteTask,
+    request_body(content = Option<CompleteTask>, description = "may be left out when there is no data to give"),
     responses((status = 200, body = InstanceJson), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
               (status = 409, body = ErrorBody, description = "no longer open"), (status = 422, body = ErrorBody)))]
 pub async fn complete(

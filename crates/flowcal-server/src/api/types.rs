@@ -24,6 +24,16 @@ pub struct ErrorDetail {
     /// For invalid_model: where the problem is (1-based).
     pub line: Option<u32>,
     pub column: Option<u32>,
+    /// For invalid_data: the problems by item (at most 20).
+    pub fields: Option<Vec<FieldErrorJson>>,
+    /// For invalid_data: how many more problems were found but not listed.
+    pub unlisted: Option<u64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FieldErrorJson {
+    pub key: String,
+    pub message: String,
 }
 
 #[derive(Serialize, ToSchema)]
