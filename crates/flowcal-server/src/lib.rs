@@ -111,6 +111,8 @@ async fn json_errors(req: Request, next: Next) -> Response {
         _ => "error",
     };
     parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    // The framework's text/plain would otherwise stay on the JSON body.
+    parts.headers.remove(axum::http::header::CONTENT_TYPE);
     let body = axum::Json(serde_json::json!({"error": {"code": code, "message": message}}));
     (parts, body).into_response()
 }

@@ -92,7 +92,8 @@ pub async fn connect_caldav(
 /// Start connecting a calendar through OAuth 2.0 at a configured provider.
 #[utoipa::path(post, path = "/api/v1/calendar-accounts/oauth/{provider}", tag = "calendars",
     params(("provider" = String, Path)), request_body(content = Option<OauthConnect>),
-    responses((status = 200, body = AuthorizationUrl), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = AuthorizationUrl), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 422, body = ErrorBody)))]
 pub async fn connect_oauth(
     State(app): State<Arc<App>>,
     Auth(p): Auth,

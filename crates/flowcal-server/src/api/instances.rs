@@ -39,7 +39,8 @@ pub async fn events(State(app): State<Arc<App>>, Auth(p): Auth, Path(id): Path<i
 
 /// Cancel an instance and its open tasks (starter or administrator).
 #[utoipa::path(post, path = "/api/v1/instances/{id}/cancel", tag = "instances", params(("id" = i64, Path)),
-    responses((status = 200, body = InstanceJson), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = InstanceJson), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody)))]
 pub async fn cancel(State(app): State<Arc<App>>, Auth(p): Auth, Path(id): Path<i64>) -> AppResult<Json<InstanceJson>> {
     Ok(Json(InstanceJson::new(&app.cancel(&p, InstanceId(id)).await?)))
 }
@@ -47,7 +48,8 @@ pub async fn cancel(State(app): State<Arc<App>>, Auth(p): Auth, Path(id): Path<i
 /// Correct an instance's data (administrators); dependent deadlines are recomputed.
 #[utoipa::path(patch, path = "/api/v1/instances/{id}/data", tag = "instances", params(("id" = i64, Path)),
     request_body = SetData,
-    responses((status = 200, body = InstanceJson), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = InstanceJson), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 422, body = ErrorBody)))]
 pub async fn set_data(
     State(app): State<Arc<App>>,
     Auth(p): Auth,
@@ -59,7 +61,8 @@ pub async fn set_data(
 
 /// Retry the gateways an instance is stuck at (administrators).
 #[utoipa::path(post, path = "/api/v1/instances/{id}/retry", tag = "instances", params(("id" = i64, Path)),
-    responses((status = 200, body = InstanceJson), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = InstanceJson), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody)))]
 pub async fn retry(State(app): State<Arc<App>>, Auth(p): Auth, Path(id): Path<i64>) -> AppResult<Json<InstanceJson>> {
     Ok(Json(InstanceJson::new(&app.retry(&p, InstanceId(id)).await?)))
 }

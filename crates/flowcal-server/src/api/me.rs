@@ -16,7 +16,8 @@ pub async fn show(Auth(p): Auth) -> Json<MeJson> {
 
 /// Change the caller's settings.
 #[utoipa::path(patch, path = "/api/v1/me/settings", tag = "me", request_body = SettingsPatch,
-    responses((status = 200, body = MeJson), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = MeJson), (status = 404, body = ErrorBody, description = "no such calendar account"),
+              (status = 422, body = ErrorBody)))]
 pub async fn settings(
     State(app): State<Arc<App>>,
     Auth(p): Auth,

@@ -102,7 +102,8 @@ impl utoipa::Modify for SecurityAddon {
 
 /// The answers every operation can give besides its own: a malformed path,
 /// query or body (400), no or a wrong credential (401), the time limit (408);
-/// and for operations with a body, one too large (413) or not JSON (415).
+/// for changes, a refusal (403); and for operations with a body, one too
+/// large (413) or not JSON (415).
 /// Listed once here so the document says what the server really answers.
 struct CommonErrors;
 
@@ -122,13 +123,23 @@ impl utoipa::Modify for CommonErrors {
             if path == "/api/v1/openapi.json" {
                 continue;
             }
-            let ops = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
-            for op in ops.into_iter().flatten() {
+            let ops = [
+                (false, &mut item.get),
+                (true, &mut item.put),
+                (true, &mut item.post),
+                (true, &mut item.delete),
+                (true, &mut item.patch),
+            ];
+            for (changes, op) in ops.into_iter().filter_map(|(c, op)| op.as_mut().map(|op| (c, op))) {
                 let mut common = vec![
                     ("400", "the path, query or body is malformed"),
                     ("401", "no valid API token or session"),
                     ("408", "the request was not received and answered in time"),
                 ];
+                if changes {
+                    // A change signed in by cookie must be sent as JSON (see the module doc).
+                    common.push(("403", "not allowed for this caller, or sent by cookie without a JSON Content-Type"));
+                }
                 if op.request_body.is_some() {
                     common.push(("413", "the body is too large"));
                     common.push(("415", "the body has the wrong Content-Type"));
