@@ -18,5 +18,6 @@ mod google_double;
 mod graph_double;
 mod ical_validity;
 mod peer_spiff;
+mod signin;
 mod store_contract;
 mod support;
