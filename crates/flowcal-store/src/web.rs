@@ -218,7 +218,7 @@ impl Store {
         self.read(move |c| purge_sign_in_failures(c, now.as_millisecond(), &rules)).await
     }
 
-    /// Every stored counter of failed sign-ins (for the administrator, and tests).
+    /// Every stored counter of failed sign-ins (to check what is kept, and for how long).
     pub async fn sign_in_counters(&self) -> Result<Vec<SignInCounter>, StoreError> {
         self.read(move |c| {
             c.query(
