@@ -7,7 +7,8 @@ use crate::secrets;
 use flowcal_domain::{InstanceId, Login, ModelId, ProcessModel, TaskId};
 use flowcal_engine::{Engine, InstanceState, OpenTask, Transition};
 use flowcal_store::{
-    EventRecord, InstanceRecord, NewUser, Store, StoreError, StoredModel, TaskRecord, TaskState, User,
+    EventRecord, InstanceRecord, NewUser, SignInLock, SignInRule, SignInRules, Store, StoreError, StoredModel,
+    TaskRecord, TaskState, User,
 };
 use jiff::Timestamp;
 use serde_json::{Map, Value as Json};
@@ -106,6 +107,12 @@ pub struct App {
     models: Mutex<HashMap<ModelId, (StoredModel, Arc<ProcessModel>)>>,
     /// Password checks running at once.
     password_checks: tokio::sync::Semaphore,
+    /// Password sign-ins in flight, per address.
+    sign_ins_in_flight: crate::sign_in::InFlight,
+    /// The proxies whose `X-Forwarded-For` names the client.
+    pub(crate) trusted_proxies: Vec<crate::sign_in::IpRange>,
+    /// The SHA-256 of the bearer token that opens `/metrics`, if one is configured.
+    pub(crate) metrics_token_hash: Option<String>,
     /// Proxy access: keys, provider metadata, the OAuth client.
     pub(crate) access: crate::access::Access,
     /// Names this process as the holder of claimed exports.
@@ -134,11 +141,15 @@ impl App {
             delivery_wake: tokio::sync::Notify::new(),
             delivery_counts: Mutex::new(std::collections::BTreeMap::new()),
             feed_cache: crate::feed::FeedCache::default(),
-            config,
             store,
             clock,
             models: Mutex::new(HashMap::new()),
             password_checks: tokio::sync::Semaphore::new(2),
+            sign_ins_in_flight: crate::sign_in::InFlight::default(),
+            // Config::check refused invalid entries.
+            trusted_proxies: config.http.trusted_ranges().unwrap_or_default(),
+            metrics_token_hash: None,
+            config,
         }
     }
 
@@ -191,7 +202,7 @@ impl App {
         let user = self.store.user_by_login(login).await?.ok_or_else(|| AppError::NotFound(format!("user {login}")))?;
         let hash = secrets::hash_password(password).map_err(|e| AppError::Internal(e.into()))?;
         self.store.set_password(user.id, Some(hash)).await?;
-        self.store.sign_in_succeeded(login).await?;
+        self.store.sign_in_succeeded(&crate::sign_in::login_hash(login), None, SIGN_IN_RULES).await?;
         Ok(())
     }
 
@@ -224,8 +235,24 @@ impl App {
         Ok(found.map(|(user, roles)| Principal { user, roles }))
     }
 
-    /// Checks a password and opens a session; returns the session token.
-    pub async fn login(&self, login: &str, password: &str) -> AppResult<String> {
+    /// Checks a password from the client at `from` (`None`: unknown) and
+    /// opens a session; returns the session token.
+    pub async fn login(&self, login: &str, password: &str, from: Option<std::net::IpAddr>) -> AppResult<String> {
+        use crate::sign_in::{address_key, login_hash, IN_FLIGHT_PER_ADDRESS, LONGEST_LOGIN};
+        // Before any work: a long login is junk (or an attempt to fill the database and the log).
+        if login.len() > LONGEST_LOGIN {
+            return Err(AppError::BadRequest(format!(
+                "the login is longer than {LONGEST_LOGIN} bytes, so no account has it: check what you typed"
+            )));
+        }
+        let address = address_key(from);
+        // Before any database work: one address may not queue many attempts.
+        let Some(_ticket) = self.sign_ins_in_flight.enter(&address, IN_FLIGHT_PER_ADDRESS) else {
+            return Err(AppError::TooManyRequests {
+                message: "too many sign-ins at once from your address: wait a moment and try again".into(),
+                retry_after: 1,
+            });
+        };
         let refused = || AppError::Unauthorized("wrong login or password".into());
         let connectivity = self.connectivity().await?;
         if !connectivity.sign_in.password {
@@ -240,41 +267,41 @@ impl App {
                 if with.is_empty() { "your organisation's account".to_owned() } else { with.join(" or ") }
             )));
         }
-        // Rate limited per login: after SIGN_IN_LIMIT failures within 15
-        // minutes, the login is refused for a while (doubling), whatever the password.
+        // Rate limited per (login, address), per address across logins, and per login
+        // for the addresses that failed on it: see SIGN_IN_RULES.
+        let hash = login_hash(login);
         let now = self.now();
-        if let Some(until) = self.store.sign_in_locked(login, now).await? {
-            return Err(too_many_sign_ins(now, until));
+        if let Some(lock) = self.store.sign_in_locked(&hash, &address, now, SIGN_IN_RULES).await? {
+            return Err(too_many_sign_ins(now, lock));
         }
         let found = match Login::parse(login) {
             Ok(_) => self.store.password_hash(login).await?,
             Err(_) => None,
         };
         // Unknown users cost the same work, so timing does not tell which logins exist.
-        let hash = match &found {
-            Some((_, Some(hash))) => hash.clone(),
+        let stored = match &found {
+            Some((_, Some(stored))) => stored.clone(),
             _ => DUMMY_HASH.to_owned(),
         };
         // argon2id takes tens of milliseconds and ~19 MiB: run it off the async
         // workers, a few at a time, so sign-in attempts cannot stall the server.
-        let _permit = self.password_checks.acquire().await.map_err(|e| AppError::Internal(e.into()))?;
+        let permit = self.password_checks.acquire().await.map_err(|e| AppError::Internal(e.into()))?;
         let password = password.to_owned();
-        let verified = tokio::task::spawn_blocking(move || secrets::verify_password(&password, &hash))
+        let verified = tokio::task::spawn_blocking(move || secrets::verify_password(&password, &stored))
             .await
             .map_err(|e| AppError::Internal(e.into()))?;
+        drop(permit);
         let ok = verified && matches!(&found, Some((_, Some(_))));
         let Some((user, _)) = found.filter(|_| ok) else {
-            let lock = self
-                .store
-                .sign_in_failed(login, now, SIGN_IN_LIMIT, 15 * 60 * 1000, SIGN_IN_LOCK_SECONDS * 1000)
-                .await?;
-            tracing::info!(login = %login.escape_debug(), locked = lock.locked_until.is_some(), "sign-in refused");
-            return Err(match lock.locked_until {
-                Some(until) => too_many_sign_ins(now, until),
+            let lock = self.store.sign_in_failed(&hash, &address, now, SIGN_IN_RULES).await?;
+            // The typed login may be a password or junk: only its hash's prefix is logged.
+            tracing::info!(login_hash = &hash[..12], %address, locked = lock.is_some(), "sign-in refused");
+            return Err(match lock {
+                Some(lock) => too_many_sign_ins(now, lock),
                 None => refused(),
             });
         };
-        self.store.sign_in_succeeded(login).await?;
+        self.store.sign_in_succeeded(&hash, Some(&address), SIGN_IN_RULES).await?;
         self.open_session(user.id).await
     }
 
@@ -282,8 +309,9 @@ impl App {
     pub(crate) async fn open_session(&self, user: flowcal_domain::UserId) -> AppResult<String> {
         let token = secrets::new_token("");
         let now = self.now();
-        // Sign-ins are rare: a good moment to forget expired sessions.
+        // Sign-ins are rare: a good moment to forget expired sessions and old failures.
         self.store.purge_sessions(now).await?;
+        self.store.purge_sign_in_failures(now, SIGN_IN_RULES).await?;
         let expires = now
             .checked_add(jiff::SignedDuration::from_hours(i64::from(self.config.session_hours)))
             .map_err(|e| AppError::Internal(e.into()))?;
@@ -622,16 +650,20 @@ fn line_col(bytes: &[u8], offset: usize) -> (u32, u32) {
     (u32::try_from(line).unwrap_or(u32::MAX), u32::try_from(col).unwrap_or(u32::MAX))
 }
 
-/// Failed sign-ins to one login within 15 minutes before it is locked.
-const SIGN_IN_LIMIT: i64 = 5;
+/// Password sign-ins: five failures to a login within 15 minutes lock it for a
+/// minute, doubling with every further failure (for the address that failed, and
+/// for every address that failed on that login); twenty failures from one address,
+/// whatever the logins, lock the address the same way.
+pub const SIGN_IN_RULES: SignInRules = SignInRules {
+    login: SignInRule { limit: 5, window_ms: 15 * 60 * 1000, lock_ms: 60 * 1000 },
+    address: SignInRule { limit: 20, window_ms: 15 * 60 * 1000, lock_ms: 60 * 1000 },
+};
 
-/// The first lock, in seconds; it doubles with every further failure.
-const SIGN_IN_LOCK_SECONDS: i64 = 60;
-
-fn too_many_sign_ins(now: Timestamp, until: Timestamp) -> AppError {
-    let wait = until.as_second().saturating_sub(now.as_second()).max(1);
+fn too_many_sign_ins(now: Timestamp, lock: SignInLock) -> AppError {
+    let wait = lock.until.as_second().saturating_sub(now.as_second()).max(1);
+    let whom = if lock.whole_address { "from your address" } else { "for this login" };
     AppError::TooManyRequests {
-        message: format!("too many failed sign-ins for this login: try again in {wait} seconds"),
+        message: format!("too many failed sign-ins {whom}: try again in {wait} seconds"),
         retry_after: u64::try_from(wait).unwrap_or(60),
     }
 }

@@ -77,6 +77,16 @@ impl Default for HttpConfig {
     }
 }
 
+impl HttpConfig {
+    /// `trusted_proxies`, parsed.
+    pub fn trusted_ranges(&self) -> Result<Vec<crate::sign_in::IpRange>, String> {
+        self.trusted_proxies
+            .iter()
+            .map(|s| crate::sign_in::IpRange::parse(s).map_err(|e| format!("http.trusted_proxies: {e}")))
+            .collect()
+    }
+}
+
 /// Who may read `/metrics`: nobody (the default), anyone (`public = true`,
 /// for a scraper on a private network), or whoever sends the bearer token
 /// read from `token_file`.
@@ -277,6 +287,7 @@ impl Config {
         if h.header_read_timeout_seconds == 0 || h.request_timeout_seconds == 0 || h.max_connections == 0 {
             return Err("http: the timeouts and max_connections must be above zero".into());
         }
+        h.trusted_ranges()?;
         Ok(())
     }
 
@@ -317,6 +328,19 @@ mod tests {
         assert!(e.contains("lisen") && e.contains("f.toml"), "{e}");
         assert!(Config::from_parts("time_zone = \"Nowhere/Land\"", "t", &[]).is_err());
         assert!(Config::from_parts("database_url = \"mysql://x\"", "t", &[]).is_err());
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_ranges() {
+        let c = Config::from_parts("[http]\ntrusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\", \"fd00::/8\"]", "t", &[])
+            .unwrap();
+        assert_eq!(c.http.trusted_ranges().unwrap().len(), 3);
+        for bad in ["proxy.internal", "10.0.0.0/40"] {
+            let e = Config::from_parts(&format!("[http]\ntrusted_proxies = [\"{bad}\"]"), "t", &[])
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("http.trusted_proxies") && e.contains(bad), "{e}");
+        }
     }
 
     #[test]

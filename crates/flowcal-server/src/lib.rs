@@ -12,6 +12,7 @@ pub mod exports;
 pub mod feed;
 pub mod pages;
 pub mod secrets;
+pub mod sign_in;
 pub mod web;
 
 use crate::app::{App, Clock};
@@ -36,7 +37,30 @@ pub async fn build(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Arc<
     if !applied.is_empty() {
         tracing::info!(?applied, "database migrated");
     }
-    Ok(Arc::new(App::new(config, store, clock, access::Access::new(keyring)?)))
+    let metrics_token = match &config.metrics.token_file {
+        Some(path) => Some(read_metrics_token(path)?),
+        None => None,
+    };
+    let mut app = App::new(config, store, clock, access::Access::new(keyring)?);
+    app.metrics_token_hash = metrics_token.map(|t| secrets::token_hash(&t));
+    Ok(Arc::new(app))
+}
+
+/// The bearer token a scraper sends for `/metrics`, read once at start.
+fn read_metrics_token(path: &std::path::Path) -> anyhow::Result<String> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        anyhow::anyhow!("cannot read the metrics token file {} ([metrics] token_file): {e}", path.display())
+    })?;
+    let token = text.trim();
+    if token.len() < 16 || token.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        anyhow::bail!(
+            "the metrics token file {} must hold one token of at least 16 characters without spaces; \
+             write a random one, e.g. with: openssl rand -hex 32 > {}",
+            path.display(),
+            path.display()
+        );
+    }
+    Ok(token.to_owned())
 }
 
 /// All routes.

@@ -4,12 +4,27 @@ use crate::access::{CallbackOutcome, CallbackQuery, SIGN_IN_COOKIE};
 use crate::api::{session_cookie, SESSION_COOKIE};
 use crate::app::App;
 use crate::error::{AppError, AppResult};
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Form, Json};
 use serde::Deserialize;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+
+/// The client's address: the peer, or the client a trusted proxy names
+/// (`sign_in::client_address`); `None` when the server was not told the peer.
+pub struct ClientIp(pub Option<IpAddr>);
+
+impl FromRequestParts<Arc<App>> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Self::Rejection> {
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+        Ok(ClientIp(crate::sign_in::client_address(peer, &parts.headers, &app.trusted_proxies)))
+    }
+}
 
 #[derive(Deserialize)]
 pub struct LoginForm {
@@ -22,10 +37,15 @@ pub struct LoginForm {
 /// `POST /login` (form fields `login`, `password`): sets the session cookie and
 /// goes to `/` (or `next`). A browser that asks for HTML gets the sign-in page
 /// again with the reason when it fails; other clients get the JSON error.
-pub async fn login(State(app): State<Arc<App>>, headers: HeaderMap, Form(f): Form<LoginForm>) -> Response {
+pub async fn login(
+    State(app): State<Arc<App>>,
+    ClientIp(from): ClientIp,
+    headers: HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> Response {
     let html = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"));
     let signed_in = match same_origin(&app, &headers) {
-        Ok(()) => app.login(f.login.trim(), &f.password).await,
+        Ok(()) => app.login(f.login.trim(), &f.password, from).await,
         Err(e) => Err(e),
     };
     let next = f.next.as_deref().filter(|n| crate::pages::local_path(n)).unwrap_or("/");
@@ -56,7 +76,9 @@ fn session_response(app: &App, token: &str, to: &str) -> AppResult<Response> {
     Ok(resp)
 }
 
-/// `POST /logout`: ends the session. A form post must carry the page's CSRF token.
+/// `POST /logout`: ends the session. Whatever the body (a form, JSON,
+/// nothing), it must carry the page's CSRF token: the form field `_csrf` or
+/// the header `X-CSRF-Token`; else another site could sign the user out.
 pub async fn logout(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
@@ -64,11 +86,12 @@ pub async fn logout(
 ) -> AppResult<Response> {
     same_origin(&app, &headers)?;
     if let Some(s) = session_cookie(&headers) {
-        if let Ok(Form(f)) = &form {
-            let sent = f.iter().find(|(k, _)| k == "_csrf").map(|(_, v)| v.as_str()).unwrap_or_default();
-            if !crate::pages::csrf_ok(&s, sent) {
-                return Err(AppError::Forbidden("this form did not come from flowcal: reload the page".into()));
-            }
+        let field = form.ok().and_then(|Form(f)| f.into_iter().find(|(k, _)| k == "_csrf").map(|(_, v)| v));
+        let header = headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        if !crate::pages::csrf_ok(&s, &field.or(header).unwrap_or_default()) {
+            return Err(AppError::Forbidden(
+                "this sign-out did not come from a flowcal page: reload the page and sign out there".into(),
+            ));
         }
         app.logout(&s).await?;
     }
@@ -227,8 +250,35 @@ pub(crate) fn cookie(h: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_owned())
 }
 
-/// `GET /metrics`: delivery figures in Prometheus text format (counts only, no user data).
-pub async fn metrics(State(app): State<Arc<App>>) -> Response {
+/// `GET /metrics`: delivery figures in Prometheus text format (counts only,
+/// no user data). Closed unless `[metrics] public = true`, or opened to the
+/// bearer token of `[metrics] token_file`.
+pub async fn metrics(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    if !app.config.metrics.public {
+        let Some(expected) = &app.metrics_token_hash else {
+            return AppError::NotFound(
+                "metrics are not published here: the administrator can set [metrics] public = true, \
+                 or token_file, in flowcal's configuration"
+                    .into(),
+            )
+            .into_response();
+        };
+        let sent = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, t)| crate::secrets::token_hash(t.trim()));
+        // Hashes of equal length, compared in constant time: the answer tells nothing of the token.
+        if !sent.is_some_and(|h| crate::secrets::constant_time_eq(h.as_bytes(), expected.as_bytes())) {
+            let mut r = AppError::Unauthorized(
+                "/metrics needs 'Authorization: Bearer TOKEN' with the token of [metrics] token_file".into(),
+            )
+            .into_response();
+            r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            return r;
+        }
+    }
     match app.metrics().await {
         Ok(text) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response(),
         Err(e) => e.into_response(),

@@ -29,7 +29,7 @@ pub use feeds::{FeedMark, FeedOwner};
 pub use instances::{EventRecord, InstanceRecord, TaskRecord, TaskState};
 pub use models::{ModelSummary, StoredModel};
 pub use users::{NewUser, User};
-pub use web::SignInLock;
+pub use web::{SignInCounter, SignInLock, SignInRule, SignInRules};
 
 use db::{Conn, Pool};
 use std::sync::Arc;

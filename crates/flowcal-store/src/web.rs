@@ -1,15 +1,114 @@
 //! What the web pages need beyond the API: password changes, sign-in rate
 //! limiting, model versions, and the administrator's view of delivery.
 
-use crate::db::params;
-use crate::{CalendarAccount, ExportRecord, Store, StoreError};
+use crate::db::{params, Conn};
+use crate::{Backend, CalendarAccount, ExportRecord, Store, StoreError};
 use flowcal_domain::UserId;
 use jiff::Timestamp;
 
-/// A failed sign-in, counted: whether the login is now locked, and until when.
+/// A lock on password sign-ins: until when, and whether it holds for every
+/// login from the address (too many failures across logins) or for one login.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SignInLock {
-    pub locked_until: Option<Timestamp>,
+    pub until: Timestamp,
+    pub whole_address: bool,
+}
+
+/// When failures lock: from the `limit`th failure within `window_ms` of the
+/// first, for `lock_ms`, doubling with every further failure (at most a day).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignInRule {
+    pub limit: i64,
+    pub window_ms: i64,
+    pub lock_ms: i64,
+}
+
+/// The rules of sign-in limiting: `login` for the counters of a login and of
+/// a (login, address) pair, `address` for the counter of an address across logins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignInRules {
+    pub login: SignInRule,
+    pub address: SignInRule,
+}
+
+/// One counter of failed sign-ins, as stored (`login_hash` or `address` is
+/// empty for the counter of an address or of a login).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignInCounter {
+    pub login_hash: String,
+    pub address: String,
+    pub failures: i64,
+    pub first_at: i64,
+    pub locked_until: i64,
+}
+
+const LONGEST_LOCK_MS: i64 = 24 * 3600 * 1000;
+
+/// Any fixed number: the key of the advisory lock that serializes changes to
+/// the counters on PostgreSQL.
+const PG_SIGN_IN_LOCK: i64 = 0x666c_6f77_6361_6c07;
+
+/// Makes this transaction the only one changing the counters until it ends,
+/// so that parallel failures are all counted (a counter may not exist yet, so
+/// a row lock would not do). SQLite's write transactions run one at a time already.
+fn lock_counters(c: &mut dyn Conn) -> Result<(), StoreError> {
+    if c.backend() == Backend::Postgres {
+        // (`batch`: the function returns `void`, which is no column type.)
+        c.batch(&format!("SELECT pg_advisory_xact_lock({PG_SIGN_IN_LOCK})"))?;
+    }
+    Ok(())
+}
+
+/// The counters that concern `login_hash` from `address`: the login's, the address's and the pair's.
+fn counters(c: &mut dyn Conn, login_hash: &str, address: &str) -> Result<Vec<SignInCounter>, StoreError> {
+    c.query(
+        "SELECT login_hash, address, failures, first_at, locked_until FROM sign_in_failures
+         WHERE (login_hash = $1 AND address IN ('', $2)) OR (login_hash = '' AND address = $2)",
+        params![login_hash, address],
+    )?
+    .iter()
+    .map(|r| {
+        Ok(SignInCounter {
+            login_hash: r.text(0)?,
+            address: r.text(1)?,
+            failures: r.int(2)?,
+            first_at: r.int(3)?,
+            locked_until: r.int(4)?,
+        })
+    })
+    .collect()
+}
+
+/// The lock that holds for `login_hash` from `address` now, if any. A login
+/// locked by failures from everywhere refuses only addresses with failures of
+/// their own for it, so its owner still signs in from elsewhere.
+fn lock_of(found: &[SignInCounter], now: i64, rules: &SignInRules) -> Option<SignInLock> {
+    let pair = found.iter().find(|k| !k.login_hash.is_empty() && !k.address.is_empty());
+    let pair_live = pair.is_some_and(|p| now - p.first_at <= rules.login.window_ms || p.locked_until > now);
+    found
+        .iter()
+        .filter(|k| k.locked_until > now)
+        .filter(|k| !k.address.is_empty() || pair_live)
+        .map(|k| SignInLock {
+            until: Timestamp::from_millisecond(k.locked_until).unwrap_or(Timestamp::MAX),
+            whole_address: k.login_hash.is_empty(),
+        })
+        .max_by_key(|l| l.until)
+}
+
+/// Counts one more failure on a counter: the failures within the window, and the lock they bring.
+fn bump(old: Option<&SignInCounter>, now: i64, rule: &SignInRule) -> (i64, i64, i64) {
+    let (failures, first) = match old {
+        Some(k) if now - k.first_at <= rule.window_ms => (k.failures + 1, k.first_at),
+        _ => (1, now),
+    };
+    let locked_until = if failures >= rule.limit {
+        let doublings = u32::try_from((failures - rule.limit).min(16)).unwrap_or(16);
+        now + rule.lock_ms.saturating_mul(1 << doublings).min(LONGEST_LOCK_MS)
+    } else {
+        0
+    };
+    (failures, first, locked_until)
 }
 
 impl Store {
@@ -21,64 +120,123 @@ impl Store {
         .await
     }
 
-    /// Until when sign-ins to `login` are refused, if they are now.
-    pub async fn sign_in_locked(&self, login: &str, now: Timestamp) -> Result<Option<Timestamp>, StoreError> {
-        let login = login.to_owned();
-        self.read(move |c| {
-            let r = c.query_opt("SELECT locked_until FROM sign_in_failures WHERE login = $1", params![login])?;
-            let until = match r {
-                Some(r) => r.int(0)?,
-                None => return Ok(None),
-            };
-            Ok((until > now.as_millisecond()).then(|| Timestamp::from_millisecond(until).ok()).flatten())
-        })
-        .await
+    /// The lock that refuses a password sign-in to `login_hash` from `address` now, if any.
+    pub async fn sign_in_locked(
+        &self,
+        login_hash: &str,
+        address: &str,
+        now: Timestamp,
+        rules: SignInRules,
+    ) -> Result<Option<SignInLock>, StoreError> {
+        let (login_hash, address) = (login_hash.to_owned(), address.to_owned());
+        self.read(move |c| Ok(lock_of(&counters(c, &login_hash, &address)?, now.as_millisecond(), &rules))).await
     }
 
-    /// Counts a failed sign-in to `login`: from the `limit`th failure within
-    /// `window`, the login is locked for `lock` (doubling with every further
-    /// failure, at most a day). Returns the lock, if any.
+    /// Counts a failed sign-in to `login_hash` from `address` on the login's,
+    /// the address's and the pair's counters; returns the lock that now refuses
+    /// this login from this address, if any. Forgets counters past their time on the way.
     pub async fn sign_in_failed(
         &self,
-        login: &str,
+        login_hash: &str,
+        address: &str,
         now: Timestamp,
-        limit: i64,
-        window_ms: i64,
-        lock_ms: i64,
-    ) -> Result<SignInLock, StoreError> {
-        let login = login.to_owned();
+        rules: SignInRules,
+    ) -> Result<Option<SignInLock>, StoreError> {
+        let (login_hash, address) = (login_hash.to_owned(), address.to_owned());
         self.tx(move |c| {
+            lock_counters(c)?;
             let now = now.as_millisecond();
-            let (failures, first) = match c
-                .query_opt("SELECT failures, first_at FROM sign_in_failures WHERE login = $1", params![&login])?
-            {
-                Some(r) if now - r.int(1)? <= window_ms => (r.int(0)? + 1, r.int(1)?),
-                _ => (1, now),
-            };
-            let locked_until = if failures >= limit {
-                let doublings = u32::try_from((failures - limit).min(16)).unwrap_or(16);
-                now + lock_ms.saturating_mul(1 << doublings).min(24 * 3600 * 1000)
-            } else {
-                0
-            };
-            c.execute(
-                "INSERT INTO sign_in_failures (login, failures, first_at, locked_until) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (login) DO UPDATE SET failures = $2, first_at = $3, locked_until = $4",
-                params![&login, failures, first, locked_until],
-            )?;
-            Ok(SignInLock {
-                locked_until: (locked_until > 0).then(|| Timestamp::from_millisecond(locked_until).ok()).flatten(),
-            })
+            purge_sign_in_failures(c, now, &rules)?;
+            let found = counters(c, &login_hash, &address)?;
+            let mut after = Vec::with_capacity(3);
+            for (h, a, rule) in [
+                (login_hash.as_str(), "", &rules.login),
+                ("", address.as_str(), &rules.address),
+                (login_hash.as_str(), address.as_str(), &rules.login),
+            ] {
+                let old = found.iter().find(|k| k.login_hash == h && k.address == a);
+                let (failures, first_at, locked_until) = bump(old, now, rule);
+                c.execute(
+                    "INSERT INTO sign_in_failures (login_hash, address, failures, first_at, locked_until)
+                     VALUES ($1, $2, $3, $4, $5)
+                     ON CONFLICT (login_hash, address) DO UPDATE SET failures = $3, first_at = $4, locked_until = $5",
+                    params![h, a, failures, first_at, locked_until],
+                )?;
+                let (login_hash, address) = (h.to_owned(), a.to_owned());
+                after.push(SignInCounter { login_hash, address, failures, first_at, locked_until });
+            }
+            Ok(lock_of(&after, now, &rules))
         })
         .await
     }
 
-    /// A successful sign-in forgets the failures.
-    pub async fn sign_in_succeeded(&self, login: &str) -> Result<(), StoreError> {
-        let login = login.to_owned();
+    /// A successful sign-in from `address` forgets that address's failures on
+    /// the login, and takes them off the login's count; failures from other
+    /// addresses still count (so an attacker stays refused when the real user
+    /// signs in). With `None` (a new password), every failure on the login is forgotten.
+    /// The address's count across logins stays.
+    pub async fn sign_in_succeeded(
+        &self,
+        login_hash: &str,
+        address: Option<&str>,
+        rules: SignInRules,
+    ) -> Result<(), StoreError> {
+        let (login_hash, address) = (login_hash.to_owned(), address.map(str::to_owned));
         self.tx(move |c| {
-            c.execute("DELETE FROM sign_in_failures WHERE login = $1", params![login])?;
+            let Some(address) = address else {
+                c.execute("DELETE FROM sign_in_failures WHERE login_hash = $1", params![&login_hash])?;
+                return Ok(());
+            };
+            lock_counters(c)?;
+            let found = counters(c, &login_hash, &address)?;
+            let own = found.iter().find(|k| k.address == address && k.login_hash == login_hash);
+            let login = found.iter().find(|k| k.address.is_empty());
+            if let (Some(own), Some(login)) = (own, login) {
+                let left = login.failures - own.failures;
+                if left <= 0 {
+                    c.execute("DELETE FROM sign_in_failures WHERE login_hash = $1 AND address = ''", params![&login_hash])?;
+                } else {
+                    let locked_until = if left >= rules.login.limit { login.locked_until } else { 0 };
+                    c.execute(
+                        "UPDATE sign_in_failures SET failures = $2, locked_until = $3 WHERE login_hash = $1 AND address = ''",
+                        params![&login_hash, left, locked_until],
+                    )?;
+                }
+            }
+            c.execute(
+                "DELETE FROM sign_in_failures WHERE login_hash = $1 AND address = $2",
+                params![&login_hash, &address],
+            )?;
             Ok(())
+        })
+        .await
+    }
+
+    /// Deletes the counters whose window has passed and whose lock has ended
+    /// (they would count from zero again anyway); returns how many.
+    pub async fn purge_sign_in_failures(&self, now: Timestamp, rules: SignInRules) -> Result<u64, StoreError> {
+        self.read(move |c| purge_sign_in_failures(c, now.as_millisecond(), &rules)).await
+    }
+
+    /// Every stored counter of failed sign-ins (to check what is kept, and for how long).
+    pub async fn sign_in_counters(&self) -> Result<Vec<SignInCounter>, StoreError> {
+        self.read(move |c| {
+            c.query(
+                "SELECT login_hash, address, failures, first_at, locked_until FROM sign_in_failures
+                 ORDER BY login_hash, address",
+                &[],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(SignInCounter {
+                    login_hash: r.text(0)?,
+                    address: r.text(1)?,
+                    failures: r.int(2)?,
+                    first_at: r.int(3)?,
+                    locked_until: r.int(4)?,
+                })
+            })
+            .collect()
         })
         .await
     }
@@ -135,4 +293,14 @@ impl Store {
         })
         .await
     }
+}
+
+/// Deletes counters past their window and lock. The longer window of the two
+/// rules is kept, so no counter that still counts is lost.
+fn purge_sign_in_failures(c: &mut dyn Conn, now: i64, rules: &SignInRules) -> Result<u64, StoreError> {
+    let window = rules.login.window_ms.max(rules.address.window_ms);
+    Ok(c.execute(
+        "DELETE FROM sign_in_failures WHERE first_at < $1 AND locked_until <= $2",
+        params![now - window, now],
+    )?)
 }

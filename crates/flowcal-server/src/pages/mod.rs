@@ -187,8 +187,7 @@ pub(crate) fn check_form(app: &App, headers: &HeaderMap, v: &Viewer, f: &Fields)
 
 /// Whether `sent` is the CSRF token of `session` (compared in constant time).
 pub(crate) fn csrf_ok(session: &str, sent: &str) -> bool {
-    let expected = csrf_of(session);
-    sent.len() == expected.len() && sent.bytes().zip(expected.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    crate::secrets::constant_time_eq(sent.as_bytes(), csrf_of(session).as_bytes())
 }
 
 /// The hidden CSRF field of a form.
@@ -359,10 +358,12 @@ async fn home(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
     }
 }
 
+/// The sign-in page's query: only where to go next. Errors are never taken
+/// from the URL (a link could put any sentence on flowcal's page); they come
+/// from the failed post itself.
 #[derive(serde::Deserialize, Default)]
 pub(crate) struct LoginQuery {
     next: Option<String>,
-    error: Option<String>,
 }
 
 /// `GET /login`: the sign-in page (password, and the providers with sign-in).
@@ -376,7 +377,7 @@ async fn login_page(
             return see_other("/tasks");
         }
     }
-    login_form(&app, q.next.as_deref(), q.error.as_deref(), StatusCode::OK).await
+    login_form(&app, q.next.as_deref(), None, StatusCode::OK).await
 }
 
 /// The sign-in form, with an error when the last attempt failed.

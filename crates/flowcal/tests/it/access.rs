@@ -208,12 +208,12 @@ impl Drop for Oidc {
 }
 
 /// A browser: a cookie jar, redirects followed by hand.
-struct Browser {
-    http: Client,
+pub(crate) struct Browser {
+    pub(crate) http: Client,
 }
 
 impl Browser {
-    fn new() -> Browser {
+    pub(crate) fn new() -> Browser {
         Browser {
             http: Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap(),
         }
@@ -230,14 +230,14 @@ impl Browser {
         assert_eq!(r.status(), StatusCode::SEE_OTHER, "{login} signs in");
     }
 
-    async fn api(&self, t: &TestApp, method: Method, path: &str, body: Json) -> (u16, Json) {
+    pub(crate) async fn api(&self, t: &TestApp, method: Method, path: &str, body: Json) -> (u16, Json) {
         let r = self.http.request(method, format!("{}{path}", t.base)).json(&body).send().await.unwrap();
         crate::support::read(r).await
     }
 
     /// Follows the authorization server's redirects until one points at
     /// flowcal's callback; returns that URL (not yet visited).
-    async fn authorize(&self, url: &str, callback_prefix: &str) -> Url {
+    pub(crate) async fn authorize(&self, url: &str, callback_prefix: &str) -> Url {
         let mut url = Url::parse(url).unwrap();
         for _ in 0..20 {
             if url.as_str().starts_with(callback_prefix) {
@@ -252,7 +252,7 @@ impl Browser {
     }
 
     /// Visits a callback URL; returns the status and the page text.
-    async fn visit(&self, url: &Url) -> (u16, String) {
+    pub(crate) async fn visit(&self, url: &Url) -> (u16, String) {
         let r = self.http.get(url.clone()).send().await.unwrap();
         (r.status().as_u16(), r.text().await.unwrap())
     }
@@ -350,7 +350,7 @@ pub(crate) fn google_at_peer(peer: &Oidc, api: Option<&str>) -> Json {
     g
 }
 
-fn generic_provider(issuer: &str) -> Json {
+pub(crate) fn generic_provider(issuer: &str) -> Json {
     json!({"kind": "oauth", "display_name": "Peer", "client_id": "flowcal", "client_secret": CLIENT_SECRET,
            "issuer": issuer, "scopes": SCOPES})
 }
@@ -1249,7 +1249,7 @@ async fn exports_reach_radicale_and_survive_an_outage(db: TestDb) {
 crate::on_both_backends!(auto_sync_follows_the_workflow);
 
 async fn auto_sync_follows_the_workflow(db: TestDb) {
-    let t = TestApp::spawn(db).await;
+    let t = TestApp::spawn_with(db, "[metrics]\npublic = true").await;
     let Some(radicale) = Radicale::start().await else { return };
     let port = radicale.port;
     let admin = t.user("root", true, &[]).await;

@@ -414,7 +414,10 @@ async fn authentication_sessions_and_csrf() {
     let (s, _) = t.call(Method::PATCH, "/api/v1/me/settings", &token, Some(json!({"colour": "red"}))).await;
     assert_eq!(s, 422);
 
-    let resp = with_cookie(Method::POST, "/logout").send().await.unwrap();
+    // Signing out takes the page's CSRF token.
+    let page = with_cookie(Method::GET, "/tasks").send().await.unwrap().text().await.unwrap();
+    let csrf = crate::signin::page_csrf(&page);
+    let resp = with_cookie(Method::POST, "/logout").form(&[("_csrf", csrf)]).send().await.unwrap();
     assert_eq!(resp.status(), 303);
     let resp = with_cookie(Method::GET, "/api/v1/me").send().await.unwrap();
     assert_eq!(resp.status(), 401);

@@ -437,9 +437,9 @@ async fn the_web_app_in_a_real_browser() {
     b.wait_notice("New password set for carol").await;
     let carol = t.app.store.user_by_login("carol").await.unwrap().unwrap();
     assert_eq!(t.app.store.roles(carol.id).await.unwrap(), vec!["designers", "hr"]);
-    let signed_in = t.app.login("carol", "carol-password-2").await;
+    let signed_in = t.app.login("carol", "carol-password-2", None).await;
     assert!(signed_in.is_ok(), "the new password works: {signed_in:?}");
-    assert!(t.app.login("carol", "carol-password-1").await.is_err());
+    assert!(t.app.login("carol", "carol-password-1", None).await.is_err());
     // Delivery health: the failed entry with its reason; the administrator retries it.
     let health = b.text("#delivery").await;
     assert!(health.contains("alice") && health.contains(":item:first_day"), "{health}");

@@ -19,5 +19,6 @@ mod graph_double;
 mod hardening;
 mod ical_validity;
 mod peer_spiff;
+mod signin;
 mod store_contract;
 mod support;
