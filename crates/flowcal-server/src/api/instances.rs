@@ -49,6 +49,7 @@ pub async fn cancel(State(app): State<Arc<App>>, Auth(p): Auth, Path(id): Path<i
 #[utoipa::path(patch, path = "/api/v1/instances/{id}/data", tag = "instances", params(("id" = i64, Path)),
     request_body = SetData,
     responses((status = 200, body = InstanceJson), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody, description = "the instance is no longer running"),
               (status = 422, body = ErrorBody)))]
 pub async fn set_data(
     State(app): State<Arc<App>>,

@@ -103,7 +103,7 @@ impl utoipa::Modify for SecurityAddon {
 /// The answers every operation can give besides its own: a malformed path,
 /// query or body (400), no or a wrong credential (401), the time limit (408);
 /// for changes, a refusal (403); and for operations with a body, one too
-/// large (413) or not JSON (415).
+/// large (413), not JSON (415) or not fitting the schema (422).
 /// Listed once here so the document says what the server really answers.
 struct CommonErrors;
 
@@ -142,6 +142,7 @@ impl utoipa::Modify for CommonErrors {
                 }
                 if op.request_body.is_some() {
                     common.push(("413", "the body is too large"));
+                    common.push(("422", "the body does not fit the operation's schema"));
                     common.push(("415", "the body has the wrong Content-Type"));
                 }
                 for (status, what) in common {
