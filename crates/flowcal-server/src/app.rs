@@ -187,6 +187,9 @@ impl App {
         p.require_admin()?;
         crate::people::check_password(password)?;
         let user = self.store.user_by_login(login).await?.ok_or_else(|| AppError::NotFound(format!("user {login}")))?;
+        if user.deletion_requested_at.is_some() {
+            return Err(AppError::Conflict(format!("{login} is deleted: their password cannot be set")));
+        }
         let hash = crate::people::hash_off_thread(password).await?;
         let ended = self.store.replace_password(user.id, hash, None).await?;
         self.store.sign_in_succeeded(login).await?;

@@ -109,6 +109,7 @@ async fn page(app: &App, v: &Viewer, notice: Option<&str>, error: Option<&str>, 
                                     " "
                                 }
                             }
+                            @if u.deletion_requested_at.is_some() { td {} td {} } @else {
                             td {
                                 form.inline method="post" action={ "/admin/users/" (u.login) "/role" } {
                                     (csrf_field(v))
@@ -124,6 +125,7 @@ async fn page(app: &App, v: &Viewer, notice: Option<&str>, error: Option<&str>, 
                                     input id={ "pw-" (u.login) } name="password" type="password" minlength="10" autocomplete="new-password" required;
                                     button type="submit" { "Reset" }
                                 }
+                            }
                             }
                             td { @if u.deletion_requested_at.is_none() {
                                 form.inline method="post" action={ "/admin/users/" (u.login) "/admin" } {

@@ -410,3 +410,49 @@ async fn deleting_a_user_revokes_their_grant_at_the_provider() {
     assert_eq!(disconnected["detail"]["revoked"], true, "{disconnected}");
     assert!(log.iter().any(|e| e["action"] == "user_deleted" && e["detail"]["login"] == "alice"));
 }
+
+/// Eight administrators each give up their rights at the same moment: one of
+/// them is refused, so one active administrator is always left.
+async fn the_last_administrator_survives_a_race(db: TestDb) {
+    let s = flowcal_store::Store::connect(&db.url).await.unwrap();
+    s.migrate().await.unwrap();
+    let now: jiff::Timestamp = "2026-03-27T08:00:00Z".parse().unwrap();
+    let mut ids = Vec::new();
+    for i in 0..8 {
+        let new = flowcal_store::NewUser {
+            login: format!("admin{i}"),
+            display_name: format!("Admin {i}"),
+            email: String::new(),
+            time_zone: "UTC".into(),
+            is_admin: true,
+            password_hash: None,
+        };
+        ids.push(s.create_user(&new, &[], now).await.unwrap());
+    }
+    let mut tasks = Vec::new();
+    for (i, id) in ids.iter().enumerate() {
+        let (s, id) = (s.clone(), *id);
+        let change = flowcal_store::AccessChange {
+            admin: (i % 2 == 0).then_some(false),
+            disabled: (i % 2 == 1).then_some(true),
+            roles: None,
+        };
+        let audit = flowcal_store::Audit { action: "user_changed", detail: "{}".into() };
+        tasks.push(tokio::spawn(async move { s.change_access(id, change, now, audit).await }));
+    }
+    let mut refused = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => {}
+            Err(flowcal_store::StoreError::Conflict(m)) => {
+                assert!(m.contains("last active administrator"), "{m}");
+                refused += 1;
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    let active = s.list_users().await.unwrap().into_iter().filter(|u| u.is_admin && !u.is_disabled()).count();
+    assert_eq!((active, refused), (1, 1));
+}
+
+crate::on_both_backends!(the_last_administrator_survives_a_race);
