@@ -193,6 +193,9 @@ impl App {
         let hash = crate::people::hash_off_thread(password).await?;
         let ended = self.store.replace_password(user.id, hash, None).await?;
         self.store.sign_in_succeeded(login).await?;
+        let detail = serde_json::json!({"login": login, "by": p.login(), "sessions_ended": ended}).to_string();
+        let audit = flowcal_store::Audit { action: "password_reset", detail };
+        self.store.audit(Some(user.id), None, audit, self.now()).await?;
         Ok(ended)
     }
 

@@ -16,6 +16,9 @@ use serde_json::json;
 /// The longest a personal API token may live, in days (ten years).
 pub const MAX_TOKEN_DAYS: u32 = 3650;
 
+/// The most roles one user may have.
+pub const MAX_ROLES: usize = 100;
+
 /// Who asks for a change: an administrator, or the command line (which the
 /// operator of the server runs, so it is trusted).
 #[derive(Debug, Clone, Copy)]
@@ -141,6 +144,9 @@ impl App {
     pub async fn change_user(&self, by: By<'_>, login: &str, change: AccessChange) -> AppResult<(User, Vec<String>)> {
         by.check()?;
         if let Some(roles) = &change.roles {
+            if roles.len() > MAX_ROLES {
+                return Err(AppError::Unprocessable(format!("a user can have at most {MAX_ROLES} roles")));
+            }
             if let Some(bad) = roles.iter().find(|r| !flowcal_domain::user::valid_role(r)) {
                 return Err(AppError::Unprocessable(format!("'{bad}' is not a valid role name")));
             }

@@ -112,6 +112,41 @@ async fn token_life_cycle(db: TestDb) {
     let (s, _) = t.call(Method::DELETE, &format!("/api/v1/me/tokens/{id2}"), &alice, None).await;
     assert_eq!(s, 404, "already gone");
     assert_eq!(tokens(&t, &alice).await.len(), 2);
+
+    // The settings page: create with a name (shown once), listed, revoked.
+    let cookie = sign_in(&t, "alice", "password-123").await.unwrap();
+    let (s, page) =
+        post_form(&t, &cookie, "/settings", "/settings/tokens", &[("name", "from the browser"), ("expires_days", "")])
+            .await;
+    assert_eq!(s, 200, "{page}");
+    let shown = "id=\"new_token\" readonly value=\"";
+    let at = page.find(shown).expect("the new token, shown once") + shown.len();
+    let made = page[at..].split('"').next().unwrap().to_owned();
+    assert!(made.starts_with("fc_"), "{made}");
+    assert_eq!(t.get("/api/v1/me", &made).await.0, 200);
+    let listed = tokens(&t, &alice).await;
+    let row = listed.iter().find(|x| x["name"] == "from the browser").unwrap();
+    assert_eq!(row["expires_at"], Json::Null);
+    let settings = t.client.get(format!("{}/settings", t.base)).header("cookie", &cookie).send().await.unwrap();
+    let html = settings.text().await.unwrap();
+    assert!(html.contains("from the browser") && !html.contains(&made), "listed, never shown again");
+    let revoke = format!("/settings/tokens/{}/revoke", row["id"]);
+    assert_eq!(post_form(&t, &cookie, "/settings", &revoke, &[]).await.0, 303);
+    assert_eq!(t.get("/api/v1/me", &made).await.0, 401);
+    // Another user's token id cannot be revoked from the page either.
+    let other = tokens(&t, &bob).await[0]["id"].as_i64().unwrap();
+    assert_eq!(post_form(&t, &cookie, "/settings", &format!("/settings/tokens/{other}/revoke"), &[]).await.0, 404);
+    assert_eq!(t.get("/api/v1/me", &bob).await.0, 200);
+
+    // Every status the handlers answer is in the OpenAPI document.
+    let (_, doc) = t.get("/api/v1/openapi.json", &alice).await;
+    let codes = |path: &str, method: &str| -> Vec<String> {
+        doc["paths"][path][method]["responses"].as_object().unwrap().keys().cloned().collect()
+    };
+    assert_eq!(codes("/api/v1/me/tokens", "post"), ["201", "400", "401", "403", "415", "422"]);
+    assert_eq!(codes("/api/v1/me/tokens/{id}", "delete"), ["204", "401", "403", "404"]);
+    assert_eq!(codes("/api/v1/admin/users/{login}", "delete"), ["202", "401", "403", "404", "409"]);
+    assert!(codes("/api/v1/admin/users/{login}", "patch").contains(&"409".to_owned()));
 }
 
 crate::on_both_backends!(token_life_cycle);
@@ -191,6 +226,8 @@ async fn disabling_and_taking_rights_away(db: TestDb) {
     assert_eq!(patch(&root, "nobody", json!({"disabled": true})).await.0, 404);
     assert_eq!(patch(&root, "alice", json!({"roles": [" padded"]})).await.0, 422);
     assert_eq!(patch(&root, "alice", json!({"colour": "red"})).await.0, 422);
+    let many: Vec<String> = (0..101).map(|i| format!("r{i}")).collect();
+    assert_eq!(patch(&root, "alice", json!({"roles": many})).await.0, 422);
 
     // Disabled: her token, session and feed stop at once; she cannot sign in.
     let (s, u) = patch(&root, "alice", json!({"disabled": true})).await;
@@ -392,8 +429,11 @@ async fn deleting_a_user_revokes_their_grant_at_the_provider() {
     let (s, u) = t.call(Method::DELETE, "/api/v1/admin/users/alice", &root, None).await;
     assert_eq!((s, u["state"].as_str()), (202, Some("deleting")), "{u}");
     assert_eq!(browser.api(&t, Method::GET, "/api/v1/me", json!({})).await.0, 401, "her session ended");
-    // Nothing to remove from her calendar: the grant goes at once.
-    assert_eq!(t.app.advance_deletions().await.unwrap(), 1);
+    // Nothing to remove from her calendar: the grant goes at once. Two
+    // processes moving deletions on at the same time finish it once.
+    let other = flowcal_server::build(t.app.config.clone(), t.clock.clone()).await.unwrap();
+    let (a, b) = tokio::join!(t.app.advance_deletions(), other.advance_deletions());
+    assert_eq!(a.unwrap() + b.unwrap(), 1);
     assert!(!peer.active(&refresh).await, "introspection says the grant is gone");
     let r = Client::new()
         .post(format!("{}/token", peer.issuer))
@@ -406,6 +446,8 @@ async fn deleting_a_user_revokes_their_grant_at_the_provider() {
     assert_eq!((s, b["error"].as_str()), (400, Some("invalid_grant")), "{b}");
     assert!(t.app.store.account(account).await.unwrap().is_none());
     let log = audit(&t, &root).await;
+    let count = |action: &str| log.iter().filter(|e| e["action"] == action).count();
+    assert_eq!((count("account_disconnected"), count("user_deleted")), (1, 1), "{log:?}");
     let disconnected = log.iter().find(|e| e["action"] == "account_disconnected").unwrap();
     assert_eq!(disconnected["detail"]["revoked"], true, "{disconnected}");
     assert!(log.iter().any(|e| e["action"] == "user_deleted" && e["detail"]["login"] == "alice"));
