@@ -200,7 +200,7 @@ async fn page_with_token(
             }
             @if tokens.is_empty() { p.muted { "No API tokens." } } @else {
                 table {
-                    thead { tr { th scope="col" { "Name" } th scope="col" { "Created" } th scope="col" { "Last used" } th scope="col" { "Expires" } th scope="col" { "" } } }
+                    thead { tr { th scope="col" { "Name" } th scope="col" { "Created" } th scope="col" { "Last used" } th scope="col" { "Expires" } th scope="col" { span.visually-hidden { "Revoke" } } } }
                     tbody {
                         @for t in &tokens {
                             tr {
