@@ -8,7 +8,7 @@ use flowcal_domain::{InstanceId, Login, ModelId, ProcessModel, TaskId};
 use flowcal_engine::{Engine, InstanceState, OpenTask, Transition};
 use flowcal_store::{
     EventRecord, InstanceRecord, NewUser, SignInLock, SignInRule, SignInRules, Store, StoreError, StoredModel,
-    TaskRecord, TaskState, User,
+    TaskRecord, TaskState, TokenLookup, User,
 };
 use jiff::Timestamp;
 use serde_json::{Map, Value as Json};
@@ -192,18 +192,22 @@ impl App {
         self.store.user(id).await?.ok_or_else(|| AppError::NotFound(format!("user {login}")))
     }
 
-    /// An administrator sets a new password for a user; their sessions stay
-    /// (they sign in with the new one next time), failed sign-ins are forgotten.
-    pub async fn reset_password(&self, p: &Principal, login: &str, password: &str) -> AppResult<()> {
+    /// An administrator sets a new password for a user: every session of
+    /// theirs ends, failed sign-ins are forgotten. Returns how many sessions ended.
+    pub async fn reset_password(&self, p: &Principal, login: &str, password: &str) -> AppResult<u64> {
         p.require_admin()?;
-        if password.chars().count() < 8 {
-            return Err(AppError::Unprocessable("the password must have at least 8 characters".into()));
-        }
+        crate::people::check_password(password)?;
         let user = self.store.user_by_login(login).await?.ok_or_else(|| AppError::NotFound(format!("user {login}")))?;
-        let hash = secrets::hash_password(password).map_err(|e| AppError::Internal(e.into()))?;
-        self.store.set_password(user.id, Some(hash)).await?;
+        if user.deletion_requested_at.is_some() {
+            return Err(AppError::Conflict(format!("{login} is deleted: their password cannot be set")));
+        }
+        let hash = crate::people::hash_off_thread(password).await?;
+        let ended = self.store.replace_password(user.id, hash, None).await?;
         self.store.sign_in_succeeded(&crate::sign_in::login_hash(login), None, SIGN_IN_RULES).await?;
-        Ok(())
+        let detail = serde_json::json!({"login": login, "by": p.login(), "sessions_ended": ended}).to_string();
+        let audit = flowcal_store::Audit { action: "password_reset", detail };
+        self.store.audit(Some(user.id), None, audit, self.now()).await?;
+        Ok(ended)
     }
 
     /// An administrator gives a user a role.
@@ -216,18 +220,25 @@ impl App {
         Ok(self.store.add_role(user.id, role).await?)
     }
 
-    /// Issues a personal API token; only its hash is stored.
+    /// Issues a personal API token that does not expire; only its hash is stored.
     pub async fn create_token(&self, login: &str, name: &str) -> AppResult<String> {
-        let user =
-            self.store.user_by_login(login).await?.ok_or_else(|| AppError::NotFound(format!("user '{login}'")))?;
-        let token = secrets::new_token("fc_");
-        self.store.create_api_token(user.id, name, &secrets::token_hash(&token), self.now()).await?;
-        Ok(token)
+        Ok(self.issue_token(login, name, None).await?.1)
     }
 
+    /// The caller a token names. An expired token, or one of a disabled
+    /// user, is refused (an error), so the caller learns why.
     pub async fn principal_by_token(&self, token: &str) -> AppResult<Option<Principal>> {
-        let found = self.store.user_by_token_hash(&secrets::token_hash(token)).await?;
-        Ok(found.map(|(user, roles)| Principal { user, roles }))
+        match self.store.user_by_token_hash(&secrets::token_hash(token), self.now()).await? {
+            TokenLookup::Unknown => Ok(None),
+            TokenLookup::Expired => Err(AppError::Unauthorized(
+                "this API token has expired: create a new one (Settings, or POST /api/v1/me/tokens)".into(),
+            )),
+            TokenLookup::Found(user, _) if user.is_disabled() => Err(AppError::Forbidden(format!(
+                "the account '{}' is disabled, and so are its API tokens: ask an administrator",
+                user.login
+            ))),
+            TokenLookup::Found(user, roles) => Ok(Some(Principal { user: *user, roles })),
+        }
     }
 
     pub async fn principal_by_session(&self, session: &str) -> AppResult<Option<Principal>> {
@@ -302,6 +313,10 @@ impl App {
             });
         };
         self.store.sign_in_succeeded(&hash, Some(&address), SIGN_IN_RULES).await?;
+        if user.is_disabled() {
+            // Said only to someone who knows the password.
+            return Err(AppError::Forbidden("this account is disabled: ask an administrator to enable it".into()));
+        }
         self.open_session(user.id).await
     }
 

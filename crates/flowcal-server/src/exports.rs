@@ -472,6 +472,10 @@ impl App {
                 }
             };
             if idle {
+                // Deletions move on once delivery has removed their entries.
+                if let Err(e) = self.advance_deletions().await {
+                    tracing::error!(error = format!("{e:#}"), "deleting users failed; retrying later");
+                }
                 tokio::select! {
                     () = &mut shutdown => return,
                     () = self.delivery_wake.notified() => {}

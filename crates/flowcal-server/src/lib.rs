@@ -11,6 +11,7 @@ pub mod error;
 pub mod exports;
 pub mod feed;
 pub mod pages;
+pub mod people;
 pub mod secrets;
 pub mod sign_in;
 pub mod web;

@@ -161,7 +161,7 @@ pub(crate) fn account(r: &Row) -> Result<CalendarAccount, StoreError> {
     })
 }
 
-fn write_audit(
+pub(crate) fn write_audit(
     c: &mut dyn Conn,
     now: i64,
     user: Option<UserId>,

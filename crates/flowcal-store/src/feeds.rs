@@ -58,7 +58,8 @@ impl Store {
         let hash = hash.to_owned();
         self.read(move |c| {
             let sql = format!(
-                "SELECT {}, u.feed_version, u.feed_changed_at FROM users u WHERE u.feed_token_hash = $1",
+                "SELECT {}, u.feed_version, u.feed_changed_at FROM users u
+                 WHERE u.feed_token_hash = $1 AND u.disabled_at IS NULL",
                 crate::users::USER_COLUMNS
             );
             let Some(r) = c.query_opt(&sql, params![hash])? else { return Ok(None) };

@@ -28,7 +28,7 @@ pub use exports::{ExportOutcome, ExportRecord, NewExport};
 pub use feeds::{FeedMark, FeedOwner};
 pub use instances::{EventRecord, InstanceRecord, TaskRecord, TaskState};
 pub use models::{ModelSummary, StoredModel};
-pub use users::{NewUser, User};
+pub use users::{AccessChange, ApiToken, NewUser, TokenLookup, User};
 pub use web::{SignInCounter, SignInLock, SignInRule, SignInRules};
 
 use db::{Conn, Pool};

@@ -6,6 +6,7 @@ use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use flowcal_server::app::{App, SystemClock};
 use flowcal_server::config::Config;
+use flowcal_server::people::By;
 use std::io::Read;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -100,6 +101,11 @@ enum UserCommand {
     },
     /// List users.
     List,
+    /// Disable a user at once: no sign-in; their sessions end, their API
+    /// tokens and feed stop (their tasks stay visible to administrators).
+    Disable { login: String },
+    /// Enable a disabled user again.
+    Enable { login: String },
 }
 
 #[derive(Subcommand)]
@@ -107,8 +113,22 @@ enum TokenCommand {
     /// Create a personal API token for a user and print it (shown once).
     Create {
         login: String,
+        /// A name to recognise the token by.
         #[arg(long, default_value = "cli")]
         name: String,
+        /// The token stops working after this many days (default: never).
+        #[arg(long)]
+        expires_days: Option<u32>,
+    },
+    /// List a user's tokens: id, name, created, last used, expires.
+    List { login: String },
+    /// Revoke one of a user's tokens (by id, see `list`), or all with --all.
+    Revoke {
+        login: String,
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        id: Option<i64>,
+        #[arg(long)]
+        all: bool,
     },
 }
 
@@ -222,8 +242,28 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let app = app(config).await?;
             for u in app.store.list_users().await? {
                 let roles = app.store.roles(u.id).await?;
-                println!("{}\t{}\t{}", u.login, if u.is_admin { "admin" } else { "user" }, roles.join(","));
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    u.login,
+                    if u.is_admin { "admin" } else { "user" },
+                    roles.join(","),
+                    u.state()
+                );
             }
+            Ok(())
+        }
+        Command::User { command: UserCommand::Disable { login } } => {
+            let app = app(config).await?;
+            let change = flowcal_store::AccessChange { disabled: Some(true), ..Default::default() };
+            app.change_user(By::CommandLine, &login, change).await?;
+            println!("disabled {login}: their sessions ended, their API tokens and feed stopped");
+            Ok(())
+        }
+        Command::User { command: UserCommand::Enable { login } } => {
+            let app = app(config).await?;
+            let change = flowcal_store::AccessChange { disabled: Some(false), ..Default::default() };
+            app.change_user(By::CommandLine, &login, change).await?;
+            println!("enabled {login}");
             Ok(())
         }
         Command::Export { command: ExportCommand::Sync { user, account } } => {
@@ -275,9 +315,37 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Token { command: TokenCommand::Create { login, name } } => {
+        Command::Token { command: TokenCommand::Create { login, name, expires_days } } => {
             let app = app(config).await?;
-            println!("{}", app.create_token(&login, &name).await?);
+            println!("{}", app.issue_token(&login, &name, expires_days).await?.1);
+            Ok(())
+        }
+        Command::Token { command: TokenCommand::List { login } } => {
+            let app = app(config).await?;
+            let when = |t: Option<String>| t.unwrap_or_else(|| "never".to_owned());
+            println!("id\tname\tcreated\tlast used\texpires");
+            for t in app.tokens_of(&login).await? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    t.id,
+                    t.name.escape_debug(),
+                    t.created_at,
+                    when(t.last_used_at.map(|t| t.to_string())),
+                    when(t.expires_at.map(|t| t.to_string()))
+                );
+            }
+            Ok(())
+        }
+        Command::Token { command: TokenCommand::Revoke { login, id, all } } => {
+            let app = app(config).await?;
+            match (id, all) {
+                (_, true) => println!("revoked {} tokens of {login}", app.revoke_all_tokens(&login).await?),
+                (Some(id), false) => {
+                    app.revoke_token(&login, id).await?;
+                    println!("revoked token {id} of {login}");
+                }
+                (None, false) => bail!("give a token id (flowcal token list {login}) or --all"),
+            }
             Ok(())
         }
         Command::Model { command: ModelCommand::Import { file } } => {

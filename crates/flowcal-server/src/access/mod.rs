@@ -928,6 +928,9 @@ impl App {
                 )))
             }
         };
+        if self.store.user(user).await?.is_some_and(|u| u.is_disabled()) {
+            return Err(AppError::Forbidden("this flowcal account is disabled: ask your administrator".into()));
+        }
         let session = self.open_session(user).await?;
         self.store.audit(Some(user), None, audit("signed_in", json!({"provider": r.name})), self.now()).await?;
         Ok(CallbackOutcome::SignedIn { session })
@@ -1114,12 +1117,21 @@ impl App {
         if acc.user_id != p.user.id {
             return Err(AppError::Forbidden("only the account's owner may disconnect it".into()));
         }
+        let outcome = self.revoke_account(&acc).await;
+        let detail = json!({"provider": acc.provider, "revoked": outcome.revoked, "message": outcome.message});
+        self.store.delete_account(acc.id, self.now(), audit("account_disconnected", detail)).await?;
+        Ok(outcome)
+    }
+
+    /// Revokes an account's grant at its provider (a CalDAV app password has
+    /// nothing to revoke); the caller deletes the stored credentials.
+    pub(crate) async fn revoke_account(&self, acc: &CalendarAccount) -> Disconnected {
         // Credentials that cannot be read any more are deleted all the same.
         let creds: Option<Credentials> = self
             .open(PURPOSE_CREDENTIALS, &acc.credentials_sealed)
             .ok()
             .and_then(|plain| serde_json::from_str(&plain).ok());
-        let outcome = match creds {
+        match creds {
             None => Disconnected {
                 revoked: false,
                 message: "the stored credentials could not be read, so they were deleted without revoking them; \
@@ -1131,12 +1143,9 @@ impl App {
                 message: "the stored app password was deleted; you may also revoke it at your calendar service".into(),
             },
             Some(Credentials::Oauth { access_token, refresh_token, .. }) => {
-                self.revoke_at_provider(&acc, refresh_token.as_deref(), &access_token).await
+                self.revoke_at_provider(acc, refresh_token.as_deref(), &access_token).await
             }
-        };
-        let detail = json!({"provider": acc.provider, "revoked": outcome.revoked, "message": outcome.message});
-        self.store.delete_account(acc.id, self.now(), audit("account_disconnected", detail)).await?;
-        Ok(outcome)
+        }
     }
 
     async fn revoke_at_provider(&self, acc: &CalendarAccount, refresh: Option<&str>, access: &str) -> Disconnected {

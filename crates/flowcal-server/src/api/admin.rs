@@ -96,3 +96,63 @@ pub async fn patch_settings(
     let c = app.patch_settings(&p, patch).await?;
     Ok(Json(view(&app, c)))
 }
+
+/// An administrator's change to a user; leave out what stays.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserPatch {
+    /// true disables the user at once (sessions end; tokens and feed stop); false enables them again.
+    pub disabled: Option<bool>,
+    pub admin: Option<bool>,
+    /// The user's roles from now on (all of them; `[]` takes every role away).
+    pub roles: Option<Vec<String>>,
+}
+
+/// A user as administrators see them.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AdminUserJson {
+    pub login: String,
+    pub admin: bool,
+    pub roles: Vec<String>,
+    /// `active`, `disabled`, `deleting` (their calendar entries are being removed) or `deleted`.
+    pub state: String,
+}
+
+fn user_json(u: &flowcal_store::User, roles: Vec<String>) -> AdminUserJson {
+    AdminUserJson { login: u.login.clone(), admin: u.is_admin, roles, state: u.state().to_owned() }
+}
+
+/// Disable or enable a user, give or take admin rights, set their roles; at once.
+#[utoipa::path(patch, path = "/api/v1/admin/users/{login}", tag = "admin", params(("login" = String, Path)),
+    request_body = UserPatch,
+    responses((status = 200, body = AdminUserJson), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "the last active administrator, or a user being deleted"),
+        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn patch_user(
+    State(app): State<Arc<App>>,
+    Auth(p): Auth,
+    Path(login): Path<String>,
+    ApiJson(patch): ApiJson<UserPatch>,
+) -> AppResult<Json<AdminUserJson>> {
+    let change = flowcal_store::AccessChange { disabled: patch.disabled, admin: patch.admin, roles: patch.roles };
+    let (u, roles) = app.change_user(crate::people::By::Admin(&p), &login, change).await?;
+    Ok(Json(user_json(&u, roles)))
+}
+
+/// Delete a user: disabled at once; their entries are removed from their
+/// calendars, then their grants revoked at the providers and their
+/// credentials deleted. The login stays in history and the audit log.
+#[utoipa::path(delete, path = "/api/v1/admin/users/{login}", tag = "admin", params(("login" = String, Path)),
+    responses((status = 202, body = AdminUserJson), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "the last active administrator")))]
+pub async fn delete_user(
+    State(app): State<Arc<App>>,
+    Auth(p): Auth,
+    Path(login): Path<String>,
+) -> AppResult<(StatusCode, Json<AdminUserJson>)> {
+    let u = app.delete_user(crate::people::By::Admin(&p), &login).await?;
+    let roles = app.store.roles(u.id).await?;
+    Ok((StatusCode::ACCEPTED, Json(user_json(&u, roles))))
+}

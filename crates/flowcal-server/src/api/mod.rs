@@ -52,6 +52,9 @@ pub const SESSION_COOKIE: &str = "flowcal_session";
         me::feed,
         me::new_feed,
         me::disable_feed,
+        me::tokens,
+        me::new_token,
+        me::revoke_token,
         accounts::list,
         accounts::show,
         accounts::connect_caldav,
@@ -70,6 +73,8 @@ pub const SESSION_COOKIE: &str = "flowcal_session";
         admin::put_provider,
         admin::delete_provider,
         admin::patch_settings,
+        admin::patch_user,
+        admin::delete_user,
     ),
     components(schemas(
         ErrorBody, ErrorDetail, FieldErrorJson, ModelCreated, ModelInfo, ItemInfo, StepInfo, StartInstance, InstanceJson, IncidentJson,
@@ -82,7 +87,8 @@ pub const SESSION_COOKIE: &str = "flowcal_session";
         crate::access::AuditJson, crate::access::Disconnected, admin::ProviderView, admin::ConnectivityView,
         crate::access::settings::ProviderConfig, crate::access::settings::ProviderKind,
         crate::access::settings::ExportConfig, crate::access::settings::ExportAllow,
-        crate::access::settings::CaldavConfig, crate::access::settings::SignInConfig
+        crate::access::settings::CaldavConfig, crate::access::settings::SignInConfig,
+        me::TokenJson, me::TokenList, me::NewToken, me::TokenCreated, admin::UserPatch, admin::AdminUserJson
     )),
     modifiers(&SecurityAddon, &CommonErrors),
     security(("bearer" = []), ("session" = []))
@@ -173,6 +179,8 @@ pub fn router() -> Router<Arc<App>> {
         .route("/api/v1/me", get(me::show))
         .route("/api/v1/me/settings", axum::routing::patch(me::settings))
         .route("/api/v1/me/feed", get(me::feed).post(me::new_feed).delete(me::disable_feed))
+        .route("/api/v1/me/tokens", get(me::tokens).post(me::new_token))
+        .route("/api/v1/me/tokens/{id}", axum::routing::delete(me::revoke_token))
         .route("/api/v1/calendar-accounts", get(accounts::list))
         .route("/api/v1/calendar-accounts/caldav", post(accounts::connect_caldav))
         .route("/api/v1/calendar-accounts/oauth/{provider}", post(accounts::connect_oauth))
@@ -187,6 +195,7 @@ pub fn router() -> Router<Arc<App>> {
         .route("/api/v1/admin/connectivity", get(admin::show))
         .route("/api/v1/admin/providers/{name}", axum::routing::put(admin::put_provider).delete(admin::delete_provider))
         .route("/api/v1/admin/settings", axum::routing::patch(admin::patch_settings))
+        .route("/api/v1/admin/users/{login}", axum::routing::patch(admin::patch_user).delete(admin::delete_user))
         .fallback(|| async { AppError::NotFound("no such API endpoint".into()) })
 }
 

@@ -6,9 +6,11 @@ use crate::access::settings::{AllowWord, CaldavConfig, ExportAllow, ProviderConf
 use crate::access::AdminSettingsPatch;
 use crate::app::App;
 use crate::error::AppError;
+use crate::people::By;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use flowcal_store::AccessChange;
 use maud::{html, Markup};
 use std::sync::Arc;
 
@@ -89,12 +91,25 @@ async fn page(app: &App, v: &Viewer, notice: Option<&str>, error: Option<&str>, 
         section.card id="users" aria-labelledby="users-h" {
             h2 id="users-h" { "Users" }
             table {
-                thead { tr { th scope="col" { "Login" } th scope="col" { "Roles" } th scope="col" { "Role" } th scope="col" { "Password" } } }
+                thead { tr { th scope="col" { "Login" } th scope="col" { "Roles" } th scope="col" { "Role" } th scope="col" { "Password" } th scope="col" { "Access" } } }
                 tbody {
                     @for (u, roles) in &user_roles {
                         tr {
-                            td { (u.login) @if u.is_admin { " " span.badge { "admin" } } }
-                            td { (roles.join(", ")) }
+                            td {
+                                (u.login) @if u.is_admin { " " span.badge { "admin" } }
+                                @if u.state() != "active" { " " span.badge.overdue { (u.state()) } }
+                            }
+                            td {
+                                @for r in roles {
+                                    span.role { (r) }
+                                    form.inline method="post" action={ "/admin/users/" (u.login) "/roles/" (r) "/remove" } {
+                                        (csrf_field(v))
+                                        button.secondary type="submit" aria-label={ "Remove the role " (r) " from " (u.login) } { "×" }
+                                    }
+                                    " "
+                                }
+                            }
+                            @if u.deletion_requested_at.is_some() { td {} td {} } @else {
                             td {
                                 form.inline method="post" action={ "/admin/users/" (u.login) "/role" } {
                                     (csrf_field(v))
@@ -111,6 +126,31 @@ async fn page(app: &App, v: &Viewer, notice: Option<&str>, error: Option<&str>, 
                                     button type="submit" { "Reset" }
                                 }
                             }
+                            }
+                            td { @if u.deletion_requested_at.is_none() {
+                                form.inline method="post" action={ "/admin/users/" (u.login) "/admin" } {
+                                    (csrf_field(v))
+                                    input type="hidden" name="admin" value=(if u.is_admin { "off" } else { "on" });
+                                    button.secondary type="submit" {
+                                        @if u.is_admin { "Take admin rights" } @else { "Make admin" }
+                                    }
+                                }
+                                @if u.is_disabled() {
+                                    form.inline method="post" action={ "/admin/users/" (u.login) "/enable" } {
+                                        (csrf_field(v))
+                                        button.secondary type="submit" aria-label={ "Enable " (u.login) } { "Enable" }
+                                    }
+                                } @else {
+                                    form.inline method="post" action={ "/admin/users/" (u.login) "/disable" } data-confirm="Disable this user? Their sessions end at once." {
+                                        (csrf_field(v))
+                                        button.secondary type="submit" aria-label={ "Disable " (u.login) } { "Disable" }
+                                    }
+                                }
+                                form.inline method="post" action={ "/admin/users/" (u.login) "/delete" } data-confirm="Delete this user? Their calendar entries are removed and their calendar access revoked." {
+                                    (csrf_field(v))
+                                    button.secondary type="submit" aria-label={ "Delete " (u.login) } { "Delete" }
+                                }
+                            } }
                         }
                     }
                 }
@@ -350,7 +390,10 @@ pub(crate) async fn reset_password(
     }
     let password = f.get("password").unwrap_or_default().to_owned();
     let r = match check_password(&password) {
-        Ok(()) => app.reset_password(&v.p, &login, &password).await.map(|()| format!("New password set for {login}")),
+        Ok(()) => app
+            .reset_password(&v.p, &login, &password)
+            .await
+            .map(|n| format!("New password set for {login}; their sessions ended ({n} signed out)")),
         Err(e) => Err(e),
     };
     done(&app, &v, r).await
@@ -380,5 +423,92 @@ pub(crate) async fn retry_export(
         return r;
     }
     let r = app.admin_retry_export(&v.p, id).await.map(|()| "Sending it again".to_owned());
+    done(&app, &v, r).await
+}
+
+/// `POST /admin/users/{login}/roles/{role}/remove`: takes one role away at once.
+pub(crate) async fn remove_role(
+    State(app): State<Arc<App>>,
+    Path((login, role)): Path<(String, String)>,
+    Posted { v, .. }: Posted,
+) -> Response {
+    if let Err(r) = admins_only(&v) {
+        return r;
+    }
+    let r = async {
+        let user = app.user_named(&login).await?;
+        let roles: Vec<String> = app.store.roles(user.id).await?.into_iter().filter(|r| *r != role).collect();
+        let change = AccessChange { roles: Some(roles), ..Default::default() };
+        app.change_user(By::Admin(&v.p), &login, change).await?;
+        Ok(format!("{login} no longer has the role {role}"))
+    }
+    .await;
+    done(&app, &v, r).await
+}
+
+/// `POST /admin/users/{login}/admin`: `admin` = `on` or `off`.
+pub(crate) async fn set_admin(
+    State(app): State<Arc<App>>,
+    Path(login): Path<String>,
+    Posted { v, f }: Posted,
+) -> Response {
+    if let Err(r) = admins_only(&v) {
+        return r;
+    }
+    let on = f.text("admin") == "on";
+    let change = AccessChange { admin: Some(on), ..Default::default() };
+    let r = app.change_user(By::Admin(&v.p), &login, change).await.map(|_| {
+        if on {
+            format!("{login} is an administrator")
+        } else {
+            format!("{login} is no longer an administrator")
+        }
+    });
+    done(&app, &v, r).await
+}
+
+/// `POST /admin/users/{login}/disable`.
+pub(crate) async fn disable(
+    State(app): State<Arc<App>>,
+    Path(login): Path<String>,
+    Posted { v, .. }: Posted,
+) -> Response {
+    if let Err(r) = admins_only(&v) {
+        return r;
+    }
+    let change = AccessChange { disabled: Some(true), ..Default::default() };
+    let r = app
+        .change_user(By::Admin(&v.p), &login, change)
+        .await
+        .map(|_| format!("{login} is disabled: their sessions ended, their API tokens and feed stopped"));
+    done(&app, &v, r).await
+}
+
+/// `POST /admin/users/{login}/enable`.
+pub(crate) async fn enable(
+    State(app): State<Arc<App>>,
+    Path(login): Path<String>,
+    Posted { v, .. }: Posted,
+) -> Response {
+    if let Err(r) = admins_only(&v) {
+        return r;
+    }
+    let change = AccessChange { disabled: Some(false), ..Default::default() };
+    let r = app.change_user(By::Admin(&v.p), &login, change).await.map(|_| format!("{login} is enabled again"));
+    done(&app, &v, r).await
+}
+
+/// `POST /admin/users/{login}/delete`: deprovisions the user (see `App::delete_user`).
+pub(crate) async fn delete_user(
+    State(app): State<Arc<App>>,
+    Path(login): Path<String>,
+    Posted { v, .. }: Posted,
+) -> Response {
+    if let Err(r) = admins_only(&v) {
+        return r;
+    }
+    let r = app.delete_user(By::Admin(&v.p), &login).await.map(|_| {
+        format!("{login} is disabled and being deleted: their calendar entries are removed, then their access revoked")
+    });
     done(&app, &v, r).await
 }

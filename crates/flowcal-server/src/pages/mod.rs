@@ -63,6 +63,9 @@ pub fn router() -> Router<Arc<App>> {
         .route("/settings/auto-sync", post(settings::auto_sync))
         .route("/settings/feed", post(settings::feed))
         .route("/settings/feed/off", post(settings::feed_off))
+        .route("/settings/password", post(settings::password))
+        .route("/settings/tokens", post(settings::new_token))
+        .route("/settings/tokens/{id}/revoke", post(settings::revoke_token))
         .route("/models", get(designer::list).post(designer::upload))
         .route("/models/{key}", get(designer::show))
         .route("/admin", get(admin::show))
@@ -73,6 +76,11 @@ pub fn router() -> Router<Arc<App>> {
         .route("/admin/users", post(admin::add_user))
         .route("/admin/users/{login}/password", post(admin::reset_password))
         .route("/admin/users/{login}/role", post(admin::add_role))
+        .route("/admin/users/{login}/roles/{role}/remove", post(admin::remove_role))
+        .route("/admin/users/{login}/admin", post(admin::set_admin))
+        .route("/admin/users/{login}/disable", post(admin::disable))
+        .route("/admin/users/{login}/enable", post(admin::enable))
+        .route("/admin/users/{login}/delete", post(admin::delete_user))
         .route("/admin/exports/{id}/retry", post(admin::retry_export))
 }
 

@@ -26,6 +26,20 @@ async fn page(
     feed_url: Option<(String, String)>,
     status: StatusCode,
 ) -> Response {
+    page_with_token(app, v, notice, error, feed_url, None, status).await
+}
+
+/// The settings page, with an API token that was just made (shown only then).
+async fn page_with_token(
+    app: &App,
+    v: &Viewer,
+    notice: Option<&str>,
+    error: Option<&str>,
+    feed_url: Option<(String, String)>,
+    new_token: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    let tokens = app.tokens_of(v.p.login()).await.unwrap_or_default();
     let accounts = super::own_accounts(app, v).await;
     let c = app.connectivity().await.ok();
     let allowed_by_admin = c.as_ref().is_none_or(|c| c.calendar_export.allow.allows(v.p.login()));
@@ -162,8 +176,107 @@ async fn page(
                 }
             }
         }
+        section.card id="password" aria-labelledby="pw-h" {
+            h2 id="pw-h" { "Password" }
+            form method="post" action="/settings/password" {
+                (csrf_field(v))
+                label for="current_password" { "Current password" }
+                input id="current_password" name="current_password" type="password" autocomplete="current-password" required;
+                label for="new_password" { "New password (at least 8 characters)" }
+                input id="new_password" name="new_password" type="password" minlength="8" autocomplete="new-password" required;
+                p.hint { "Changing it signs you out everywhere else (other browsers and devices); this page stays signed in." }
+                button type="submit" { "Change password" }
+            }
+        }
+        section.card id="tokens" aria-labelledby="tok-h" {
+            h2 id="tok-h" { "API tokens" }
+            @if let Some(t) = new_token {
+                p { strong { "Your new token" } " (shown only now; it works like your password for the API):" }
+                div.copy {
+                    label.visually-hidden for="new_token" { "New API token" }
+                    input id="new_token" readonly value=(t);
+                    button type="button" data-copy="new_token" { "Copy" }
+                }
+            }
+            @if tokens.is_empty() { p.muted { "No API tokens." } } @else {
+                table {
+                    thead { tr { th scope="col" { "Name" } th scope="col" { "Created" } th scope="col" { "Last used" } th scope="col" { "Expires" } th scope="col" { span.visually-hidden { "Revoke" } } } }
+                    tbody {
+                        @for t in &tokens {
+                            tr {
+                                td { (t.name) }
+                                td { (t.created_at.strftime("%Y-%m-%d %H:%M UTC")) }
+                                td { (t.last_used_at.map_or_else(|| "never".to_owned(), |u| u.strftime("%Y-%m-%d %H:%M UTC").to_string())) }
+                                td { (t.expires_at.map_or_else(|| "never".to_owned(), |u| u.strftime("%Y-%m-%d %H:%M UTC").to_string())) }
+                                td {
+                                    form.inline method="post" action={ "/settings/tokens/" (t.id) "/revoke" } data-confirm="Revoke this token?" {
+                                        (csrf_field(v))
+                                        button.secondary type="submit" aria-label={ "Revoke token " (t.name) } { "Revoke" }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            form method="post" action="/settings/tokens" {
+                (csrf_field(v))
+                label for="token_name" { "Name (what the token is for)" }
+                input id="token_name" name="name" required maxlength="100";
+                label for="token_days" { "Expires after (days; empty: never)" }
+                input id="token_days" name="expires_days" type="number" min="1" max=(crate::people::MAX_TOKEN_DAYS);
+                button type="submit" { "Create token" }
+            }
+        }
     };
     layout_status(status, Some(v), "Settings", notice, body)
+}
+
+/// `POST /settings/password`: the user's own password; their other sessions end.
+pub(crate) async fn password(State(app): State<Arc<App>>, Posted { v, f }: Posted) -> Response {
+    let current = f.get("current_password").unwrap_or_default();
+    let new = f.get("new_password").unwrap_or_default();
+    match app.change_password(&v.p, &v.session, current, new).await {
+        Ok(n) => see_other_notice(
+            "/settings",
+            &format!("Password changed. You were signed out everywhere else ({n} other session(s) ended)."),
+        ),
+        Err(AppError::Internal(e)) => error_page(Some(&v), &AppError::Internal(e)),
+        Err(e) => page(&app, &v, None, Some(&e.to_string()), None, e.status()).await,
+    }
+}
+
+/// `POST /settings/tokens`: a new API token, shown once.
+pub(crate) async fn new_token(State(app): State<Arc<App>>, Posted { v, f }: Posted) -> Response {
+    let days = match f.text("expires_days") {
+        s if s.is_empty() => None,
+        s => match s.parse::<u32>() {
+            Ok(d) => Some(d),
+            Err(_) => {
+                let e = "The expiry must be a number of days (or empty for none).";
+                return page(&app, &v, None, Some(e), None, StatusCode::UNPROCESSABLE_ENTITY).await;
+            }
+        },
+    };
+    match app.issue_token(v.p.login(), &f.text("name"), days).await {
+        Ok((_, token)) => {
+            page_with_token(&app, &v, Some("Your API token is ready"), None, None, Some(&token), StatusCode::OK).await
+        }
+        Err(AppError::Internal(e)) => error_page(Some(&v), &AppError::Internal(e)),
+        Err(e) => page(&app, &v, None, Some(&e.to_string()), None, e.status()).await,
+    }
+}
+
+/// `POST /settings/tokens/{id}/revoke`.
+pub(crate) async fn revoke_token(
+    State(app): State<Arc<App>>,
+    Path(id): Path<i64>,
+    Posted { v, .. }: Posted,
+) -> Response {
+    match app.revoke_token(v.p.login(), id).await {
+        Ok(()) => see_other_notice("/settings", "The token was revoked; it no longer works"),
+        Err(e) => error_page(Some(&v), &e),
+    }
 }
 
 fn caldav_form(v: &Viewer) -> Markup {

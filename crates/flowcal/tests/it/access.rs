@@ -219,7 +219,7 @@ impl Browser {
         }
     }
 
-    async fn login(&self, t: &TestApp, login: &str) {
+    pub(crate) async fn login(&self, t: &TestApp, login: &str) {
         let r = self
             .http
             .post(format!("{}/login", t.base))
@@ -258,7 +258,7 @@ impl Browser {
     }
 
     /// Starts connecting at `provider` and brings back the callback URL.
-    async fn start_connect(&self, t: &TestApp, provider: &str, hint: &str) -> Url {
+    pub(crate) async fn start_connect(&self, t: &TestApp, provider: &str, hint: &str) -> Url {
         let (s, b) = self
             .api(t, Method::POST, &format!("/api/v1/calendar-accounts/oauth/{provider}"), json!({"login_hint": hint}))
             .await;
@@ -289,7 +289,7 @@ fn with_query(url: &Url, key: &str, value: Option<&str>) -> Url {
 
 /// The credentials stored for an account, opened with the key file (as an
 /// operator holding the key could).
-async fn stored_credentials(t: &TestApp, id: i64) -> (String, Json) {
+pub(crate) async fn stored_credentials(t: &TestApp, id: i64) -> (String, Json) {
     let acc = t.app.store.account(id).await.unwrap().unwrap();
     let ring = Keyring::load(&t.app.config.secret_key_file).unwrap();
     let plain = ring.open_string("account-credentials", &acc.credentials_sealed).unwrap();
@@ -356,7 +356,7 @@ pub(crate) fn generic_provider(issuer: &str) -> Json {
 }
 
 /// An app whose clock is the real time (ID tokens carry real times).
-async fn app_now(db: TestDb) -> TestApp {
+pub(crate) async fn app_now(db: TestDb) -> TestApp {
     let t = TestApp::spawn(db).await;
     t.clock.set(jiff::Timestamp::now());
     t
@@ -1391,7 +1391,7 @@ async fn auto_sync_follows_the_workflow(db: TestDb) {
 const DUE_MODEL: &str = include_str!("../../../../tests/peers/one-deadline.bpmn");
 
 /// How many events the calendar collection at `url` holds.
-async fn events_in(url: &str) -> usize {
+pub(crate) async fn events_in(url: &str) -> usize {
     let r = Client::new()
         .request(Method::from_bytes(b"PROPFIND").unwrap(), url)
         .basic_auth("alice", Some("app-password-1"))

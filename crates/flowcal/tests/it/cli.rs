@@ -176,3 +176,52 @@ async fn users_tokens_demo_and_serve() {
     let login = login.unwrap();
     assert_eq!((login.status().as_u16(), login.url().path()), (200, "/tasks"));
 }
+
+#[test]
+fn tokens_are_listed_and_revoked_and_users_disabled() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ok = |args: &[&str]| {
+        let out = flowcal(d, args, None);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    ok(&["user", "add", "root", "--admin"]);
+    ok(&["user", "add", "zed"]);
+    let first = ok(&["token", "create", "zed", "--name", "backup job", "--expires-days", "30"]);
+    assert!(first.trim().starts_with("fc_"), "{first}");
+    ok(&["token", "create", "zed"]);
+    let out = flowcal(d, &["token", "create", "zed", "--expires-days", "0"], None);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("expires_days must be between 1 and 3650"), "{}", text(&out.stderr));
+
+    // The list names each token with its times; the token itself is never shown.
+    let list = ok(&["token", "list", "zed"]);
+    let rows: Vec<Vec<&str>> = list.lines().skip(1).map(|l| l.split('\t').collect()).collect();
+    assert_eq!(rows.len(), 2, "{list}");
+    assert_eq!((rows[0][1], rows[0][3]), ("backup job", "never"), "{list}");
+    assert!(rows[0][4].parse::<jiff::Timestamp>().is_ok(), "an expiry: {list}");
+    assert_eq!((rows[1][1], rows[1][4]), ("cli", "never"));
+    assert!(!list.contains(first.trim()));
+
+    // Revoke one by id (another user's id is not found), then all.
+    let id = rows[0][0];
+    let out = flowcal(d, &["token", "revoke", "root", id], None);
+    assert!(!out.status.success() && text(&out.stderr).contains("root has no API token"), "{}", text(&out.stderr));
+    assert_eq!(ok(&["token", "revoke", "zed", id]).trim(), format!("revoked token {id} of zed"));
+    assert_eq!(ok(&["token", "list", "zed"]).lines().count(), 2);
+    assert_eq!(ok(&["token", "revoke", "zed", "--all"]).trim(), "revoked 1 tokens of zed");
+    assert_eq!(ok(&["token", "list", "zed"]).lines().count(), 1);
+    assert!(!flowcal(d, &["token", "revoke", "zed"], None).status.success(), "an id or --all");
+
+    // Disable and enable; the last administrator cannot be disabled.
+    assert!(ok(&["user", "disable", "zed"]).contains("disabled zed"));
+    assert!(ok(&["user", "list"]).lines().any(|l| l.starts_with("zed\t") && l.ends_with("\tdisabled")));
+    let out = flowcal(d, &["token", "create", "zed"], None);
+    assert!(!out.status.success() && text(&out.stderr).contains("enable the user first"));
+    ok(&["user", "enable", "zed"]);
+    assert!(ok(&["user", "list"]).lines().any(|l| l.starts_with("zed\t") && l.ends_with("\tactive")));
+    let out = flowcal(d, &["user", "disable", "root"], None);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("last active administrator"), "{}", text(&out.stderr));
+}

@@ -13,6 +13,7 @@ mod browser;
 mod caldav_peers;
 mod cli;
 mod connectors;
+mod credentials;
 mod feed;
 mod google_double;
 mod graph_double;

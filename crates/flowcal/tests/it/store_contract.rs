@@ -4,7 +4,7 @@ use crate::on_both_backends;
 use crate::support::{leave_model, TestDb};
 use flowcal_domain::{InstanceId, ProcessModel, TaskId, UserId};
 use flowcal_engine::{Engine, InstanceStatus};
-use flowcal_store::{NewUser, Store, StoreError, TaskState};
+use flowcal_store::{NewUser, Store, StoreError, TaskState, TokenLookup};
 use jiff::Timestamp;
 use serde_json::{json, Map, Value as Json};
 
@@ -63,9 +63,31 @@ async fn users_roles_tokens_sessions(db: TestDb) {
     assert_eq!(s.user(id).await.unwrap().unwrap().reminder_minutes, Some(10));
     s.update_settings(id, None, None, Some(None)).await.unwrap();
     assert_eq!(s.user(id).await.unwrap().unwrap().reminder_minutes, None);
-    s.create_api_token(id, "cli", "hash-1", now).await.unwrap();
-    assert_eq!(s.user_by_token_hash("hash-1").await.unwrap().unwrap().0.login, "ann");
-    assert_eq!(s.user_by_token_hash("hash-2").await.unwrap(), None);
+    s.create_api_token(id, "cli", "hash-1", now, None).await.unwrap();
+    let found = |l: TokenLookup| match l {
+        TokenLookup::Found(u, _) => Some(u.login),
+        _ => None,
+    };
+    assert_eq!(found(s.user_by_token_hash("hash-1", now).await.unwrap()).as_deref(), Some("ann"));
+    assert_eq!(s.user_by_token_hash("hash-2", now).await.unwrap(), TokenLookup::Unknown);
+    // A token with an expiry works until then, not from then on.
+    let until = t("2026-03-28T08:00:00Z");
+    let expiring = s.create_api_token(id, "ci", "hash-3", now, Some(until)).await.unwrap();
+    assert!(found(s.user_by_token_hash("hash-3", t("2026-03-28T07:59:59Z")).await.unwrap()).is_some());
+    assert_eq!(s.user_by_token_hash("hash-3", until).await.unwrap(), TokenLookup::Expired);
+    // Use is recorded, at most once a minute.
+    let listed = s.api_tokens_of(id).await.unwrap();
+    assert_eq!(listed.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["cli", "ci"]);
+    assert_eq!((listed[0].last_used_at, listed[1].last_used_at), (Some(now), Some(t("2026-03-28T07:59:59Z"))));
+    assert_eq!(listed[1].expires_at, Some(until));
+    s.user_by_token_hash("hash-1", t("2026-03-27T08:00:59Z")).await.unwrap();
+    assert_eq!(s.api_tokens_of(id).await.unwrap()[0].last_used_at, Some(now));
+    s.user_by_token_hash("hash-1", t("2026-03-27T08:01:00Z")).await.unwrap();
+    assert_eq!(s.api_tokens_of(id).await.unwrap()[0].last_used_at, Some(t("2026-03-27T08:01:00Z")));
+    // Revoking is by owner: another user's id deletes nothing.
+    assert!(!s.delete_api_token(UserId(id.0 + 1000), expiring).await.unwrap());
+    assert!(s.delete_api_token(id, expiring).await.unwrap());
+    assert_eq!(s.user_by_token_hash("hash-3", now).await.unwrap(), TokenLookup::Unknown);
     s.create_session("sess", id, now, t("2026-03-27T20:00:00Z")).await.unwrap();
     assert!(s.user_by_session("sess", t("2026-03-27T19:59:59Z")).await.unwrap().is_some());
     assert!(s.user_by_session("sess", t("2026-03-27T20:00:00Z")).await.unwrap().is_none());
