@@ -11,7 +11,7 @@
 
 use reqwest::{Method, Response, StatusCode, Url};
 
-use crate::outbound::{find_outbound_error, HostPolicy, OutboundError};
+use crate::outbound::{find_outbound_error, read_capped, BodyError, HostPolicy, OutboundError};
 
 const DAV_NS: &str = "DAV:";
 const CALDAV_NS: &str = "urn:ietf:params:xml:ns:caldav";
@@ -220,7 +220,11 @@ impl Session<'_> {
             _ => return Err(ProbeError::Server(format!("the CalDAV server answered {status} for {answered}"))),
         }
         let text = read_limited(response, &answered).await?;
-        let props = parse_multistatus(&text).map_err(|why| not_caldav(&answered, &why))?;
+        // Off the async workers: a hostile answer costs a blocking thread, never the server.
+        let props = flowcal_xml::off_workers(flowcal_xml::PARSE_BUDGET, move || parse_multistatus(&text))
+            .await
+            .map_err(|e| ProbeError::Server(format!("the answer of {answered} could not be read: {e}")))?
+            .map_err(|why| not_caldav(&answered, &why))?;
         Ok(Answer { url: answered, props })
     }
 
@@ -270,13 +274,10 @@ fn request_error(url: &Url, err: &reqwest::Error) -> ProbeError {
 }
 
 async fn read_limited(mut response: Response, url: &Url) -> Result<String, ProbeError> {
-    let mut bytes = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| request_error(url, &e))? {
-        if bytes.len() + chunk.len() > MAX_BODY {
-            return Err(not_caldav(url, "its answer to PROPFIND is larger than 1 MiB"));
-        }
-        bytes.extend_from_slice(&chunk);
-    }
+    let bytes = read_capped(&mut response, MAX_BODY).await.map_err(|e| match e {
+        BodyError::TooLarge { .. } => not_caldav(url, "its answer to PROPFIND is larger than 1 MiB"),
+        BodyError::Transport(e) => request_error(url, &e),
+    })?;
     let text = String::from_utf8(bytes).map_err(|_| not_caldav(url, "its answer is not UTF-8 text"))?;
     Ok(text.trim_start_matches('\u{feff}').to_string())
 }
@@ -293,7 +294,8 @@ struct Props {
 /// Parses a `DAV:multistatus` document, matching elements by namespace, and
 /// takes the first value of each property from propstats with a 2xx status.
 fn parse_multistatus(xml: &str) -> Result<Props, String> {
-    let doc = roxmltree::Document::parse(xml).map_err(|e| format!("its answer is not valid XML ({e})"))?;
+    let limits = flowcal_xml::Limits::DEFAULT.with_max_bytes(MAX_BODY);
+    let doc = flowcal_xml::parse(xml, &limits).map_err(|e| format!("its answer is not XML that flowcal reads: {e}"))?;
     let root = doc.root_element();
     if !is(root, DAV_NS, "multistatus") {
         return Err("its answer is not a WebDAV multistatus".to_string());
@@ -434,7 +436,7 @@ mod tests {
     #[test]
     fn refuses_non_multistatus() {
         assert!(parse_multistatus("<html><body>hello</body></html>").unwrap_err().contains("multistatus"));
-        assert!(parse_multistatus("not xml").unwrap_err().contains("not valid XML"));
+        assert!(parse_multistatus("not xml").unwrap_err().contains("not XML that flowcal reads: not well-formed XML"));
     }
 
     #[test]
