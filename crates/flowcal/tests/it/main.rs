@@ -16,6 +16,7 @@ mod connectors;
 mod feed;
 mod google_double;
 mod graph_double;
+mod hostile;
 mod ical_validity;
 mod peer_spiff;
 mod store_contract;
