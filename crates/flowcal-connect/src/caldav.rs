@@ -85,7 +85,40 @@ pub enum ProbeError {
 /// that answered. Every request carries Basic auth; every URL goes through
 /// `policy` (`client` should come from [`crate::outbound::guarded_client`]
 /// with the same policy, which also checks redirects and resolved addresses).
+/// The whole probe takes at most [`PROBE_BUDGET`].
 pub async fn probe(
+    client: &reqwest::Client,
+    policy: &HostPolicy,
+    url: &Url,
+    username: &str,
+    password: &str,
+) -> Result<CaldavAccount, ProbeError> {
+    probe_within(PROBE_BUDGET, client, policy, url, username, password).await
+}
+
+/// How long a whole probe may take: each request has its own timeout, but a
+/// server can chain several slow answers.
+pub const PROBE_BUDGET: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// [`probe`] with another time budget.
+pub async fn probe_within(
+    budget: std::time::Duration,
+    client: &reqwest::Client,
+    policy: &HostPolicy,
+    url: &Url,
+    username: &str,
+    password: &str,
+) -> Result<CaldavAccount, ProbeError> {
+    tokio::time::timeout(budget, probe_unbounded(client, policy, url, username, password)).await.unwrap_or_else(|_| {
+        Err(ProbeError::Unreachable(format!(
+            "{} did not finish answering within {} seconds; try again later",
+            url.host_str().unwrap_or("the CalDAV server"),
+            budget.as_secs_f32()
+        )))
+    })
+}
+
+async fn probe_unbounded(
     client: &reqwest::Client,
     policy: &HostPolicy,
     url: &Url,
@@ -637,6 +670,28 @@ mod tests {
         assert!(matches!(err, ProbeError::Server(_)), "{err:?}");
         assert!(err.to_string().contains("http://localhost/alice/"), "{err}");
         assert_eq!(server.hits(), 1);
+    }
+
+    #[tokio::test]
+    async fn the_whole_probe_has_a_time_budget() {
+        // Each answer comes just inside the per-request timeout; together they would take minutes.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    tokio::time::sleep(std::time::Duration::from_secs(600)).await;
+                    drop(stream);
+                });
+            }
+        });
+        let policy = HostPolicy::new(&[format!("127.0.0.1:{port}")], &[]).unwrap();
+        let client = guarded_client(policy.clone()).unwrap();
+        let url = Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap();
+        let budget = std::time::Duration::from_millis(300);
+        let err = probe_within(budget, &client, &policy, &url, USER, PASSWORD).await.unwrap_err();
+        assert!(matches!(err, ProbeError::Unreachable(_)), "{err:?}");
+        assert_eq!(err.to_string(), "127.0.0.1 did not finish answering within 0.3 seconds; try again later");
     }
 
     #[tokio::test]
