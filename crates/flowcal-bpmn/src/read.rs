@@ -9,7 +9,7 @@ use flowcal_domain::user::{parse_time_zone, valid_role};
 use flowcal_domain::{
     AssigneeRule, Condition, DataItemDef, DataType, DeadlineRule, IsoDuration, Login, Node, NodeKind,
 };
-use roxmltree::{Document, Node as XNode};
+use flowcal_xml::roxmltree::{Document, Node as XNode};
 use std::collections::HashMap;
 
 /// The flow nodes flowcal runs.

@@ -359,19 +359,19 @@ fn parse_multistatus(xml: &str) -> Result<Props, String> {
     Ok(props)
 }
 
-fn is(node: roxmltree::Node<'_, '_>, namespace: &str, name: &str) -> bool {
+fn is(node: flowcal_xml::roxmltree::Node<'_, '_>, namespace: &str, name: &str) -> bool {
     node.is_element() && node.tag_name().namespace() == Some(namespace) && node.tag_name().name() == name
 }
 
 fn children<'a, 'input: 'a>(
-    node: roxmltree::Node<'a, 'input>,
+    node: flowcal_xml::roxmltree::Node<'a, 'input>,
     namespace: &'a str,
     name: &'a str,
-) -> impl Iterator<Item = roxmltree::Node<'a, 'input>> + 'a {
+) -> impl Iterator<Item = flowcal_xml::roxmltree::Node<'a, 'input>> + 'a {
     node.children().filter(move |n| is(*n, namespace, name))
 }
 
-fn first_href(prop: roxmltree::Node<'_, '_>) -> Option<String> {
+fn first_href(prop: flowcal_xml::roxmltree::Node<'_, '_>) -> Option<String> {
     children(prop, DAV_NS, "href").map(|h| h.text().unwrap_or_default().trim().to_string()).find(|h| !h.is_empty())
 }
 
