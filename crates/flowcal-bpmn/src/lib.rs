@@ -45,11 +45,19 @@ impl Pos {
     }
 }
 
+/// How much XML a model may be: flowcal-xml's defaults (nesting depth 256,
+/// 256 attributes per element, no DTD), far above what modelers write.
+pub const XML_LIMITS: flowcal_xml::Limits = flowcal_xml::Limits::DEFAULT;
+
 /// Reads and checks a BPMN 2.0 document. `default_zone` is the server's
 /// configured IANA zone, used when the process has no `flowcal:timeZone`.
+///
+/// Runs in time linear in the text (bounded by [`XML_LIMITS`]) without deep
+/// recursion; async callers should still run it on a blocking thread.
 pub fn parse(xml: &str, default_zone: Option<&str>) -> Result<ProcessModel, BpmnError> {
-    // roxmltree refuses DTDs by default, which rules out entity expansion attacks.
-    let doc = roxmltree::Document::parse(xml).map_err(read::xml_error)?;
+    // The XML door refuses deep nesting, attribute bombs and DTDs (so no
+    // entity expansion) before the parser sees the text.
+    let doc = flowcal_xml::parse(xml, &XML_LIMITS).map_err(read::xml_error)?;
     let draft = read::read(&doc, default_zone)?;
     validate::validate(draft)
 }

@@ -9,7 +9,7 @@ use flowcal_domain::user::{parse_time_zone, valid_role};
 use flowcal_domain::{
     AssigneeRule, Condition, DataItemDef, DataType, DeadlineRule, IsoDuration, Login, Node, NodeKind,
 };
-use roxmltree::{Document, Node as XNode};
+use flowcal_xml::roxmltree::{Document, Node as XNode};
 use std::collections::HashMap;
 
 /// The flow nodes flowcal runs.
@@ -86,20 +86,24 @@ impl<'input> Lines<'input> {
     }
 }
 
-pub(crate) fn xml_error(e: roxmltree::Error) -> BpmnError {
-    let p = e.pos();
-    let at = Pos { line: p.row, column: p.col };
+pub(crate) fn xml_error(e: flowcal_xml::XmlError) -> BpmnError {
+    use flowcal_xml::XmlError;
+    let at = e.position().map_or(Pos { line: 1, column: 1 }, |p| Pos { line: p.line, column: p.column });
     let message = match e {
-        roxmltree::Error::DtdDetected => {
+        XmlError::Dtd { .. } => {
             "the file has a document type declaration (<!DOCTYPE …>), which flowcal does not accept: remove it"
                 .to_owned()
         }
-        other => {
-            let text = other.to_string();
-            // The position is reported separately.
-            let text = text.strip_suffix(&format!(" at {p}")).unwrap_or(&text).to_owned();
-            format!("the file is not well-formed XML: {text}")
-        }
+        XmlError::Malformed { message, .. } => format!("the file is not well-formed XML: {message}"),
+        XmlError::TooDeep { limit, .. } => format!(
+            "elements are nested more than {limit} levels deep here; flowcal reads models nested at most {limit} \
+             levels (modelers write fewer than 20): check that the file is a BPMN model as a modeler saved it"
+        ),
+        XmlError::TooManyAttributes { limit, .. } => format!(
+            "this element has more than {limit} attributes; flowcal reads at most {limit} per element (modelers \
+             write fewer than 30): check that the file is a BPMN model as a modeler saved it"
+        ),
+        other => format!("the file is more XML than flowcal reads as a model: {other}; check that it is a BPMN model"),
     };
     at.error(message)
 }

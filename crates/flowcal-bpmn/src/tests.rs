@@ -436,10 +436,41 @@ fn refuses_malformed_xml() {
 fn refuses_a_dtd() {
     assert_refused(
         "<?xml version=\"1.0\"?>\n<!DOCTYPE d [<!ENTITY a \"b\">]>\n<d/>",
-        1,
+        2,
         1,
         "the file has a document type declaration (<!DOCTYPE …>), which flowcal does not accept: remove it",
     );
+}
+
+/// A model nested `levels` deep inside a documentation element.
+fn deep_model(levels: usize) -> String {
+    format!(
+        "<bpmn:definitions xmlns:bpmn=\"http://www.omg.org/spec/BPMN/20100524/MODEL\">\n<bpmn:documentation>{}{}</bpmn:documentation>\n</bpmn:definitions>",
+        "<x>".repeat(levels),
+        "</x>".repeat(levels)
+    )
+}
+
+#[test]
+fn refuses_deep_nesting_without_overflowing_the_stack() {
+    // A tokio worker's stack: before the XML door, 5,000 levels overflowed it and aborted the process.
+    let e = std::thread::Builder::new()
+        .stack_size(2 * 1024 * 1024)
+        .spawn(|| refused(&deep_model(5_000)))
+        .unwrap()
+        .join()
+        .expect("no stack overflow");
+    assert_eq!((e.line, e.column), (2, 1 + "<bpmn:documentation>".len() as u32 + 3 * 254));
+    assert!(e.message.starts_with("elements are nested more than 256 levels deep here;"), "{e}");
+}
+
+#[test]
+fn refuses_an_attribute_bomb() {
+    let attrs: String = (0..200_000).map(|i| format!(" a{i}=\"\"")).collect();
+    let xml = format!("<bpmn:definitions xmlns:bpmn=\"http://www.omg.org/spec/BPMN/20100524/MODEL\">\n<bpmn:process{attrs}/></bpmn:definitions>");
+    let e = refused(&xml);
+    assert_eq!((e.line, e.column), (2, 1));
+    assert!(e.message.starts_with("this element has more than 256 attributes;"), "{e}");
 }
 
 #[test]

@@ -28,7 +28,7 @@
 //! bypass the guarded client's allow-list and its address checks after DNS
 //! resolution and on redirects.
 
-use flowcal_connect::outbound::{find_outbound_error, HostPolicy};
+use flowcal_connect::outbound::{find_outbound_error, read_capped, read_prefix, BodyError, HostPolicy};
 use reqwest::header::{HeaderMap, CONTENT_TYPE, ETAG};
 use reqwest::{Method, RequestBuilder, Response, StatusCode, Url};
 use sha2::{Digest, Sha256};
@@ -49,6 +49,8 @@ const MAX_XML: usize = 4 * 1024 * 1024;
 const MAX_ICS: usize = 1024 * 1024;
 /// Longest server message quoted in an error.
 const MAX_MESSAGE: usize = 300;
+/// How much of an error answer is read (its start is all that is quoted).
+const MAX_ERROR_BODY: usize = 64 * 1024;
 
 const XML: &str = "application/xml; charset=utf-8";
 const ICS: &str = "text/calendar; charset=utf-8";
@@ -449,7 +451,15 @@ impl CaldavCalendar {
             200..=299 => return not_dav(format!("it answered {} instead of a WebDAV multistatus", answer.status)),
             _ => return Err(answer.error("PROPFIND", url)),
         }
-        let resources = match parse_multistatus(&answer.body) {
+        // Off the async workers: a hostile answer costs a blocking thread, never the server.
+        let body = answer.body.clone();
+        let parsed = flowcal_xml::off_workers(flowcal_xml::PARSE_BUDGET, move || parse_multistatus(&body))
+            .await
+            .map_err(|e| ConnectorError::RetryLater {
+                after: None,
+                message: format!("the answer of the CalDAV server for {url} could not be read: {e}"),
+            })?;
+        let resources = match parsed {
             Ok(resources) => resources,
             Err(why) => return not_dav(why),
         };
@@ -741,32 +751,45 @@ struct Answer {
     /// Where it came from (after redirects).
     url: Url,
     body: String,
+    /// What a failed answer says, from [`server_message`].
+    said: String,
 }
 
+/// Reads the answer: a successful one whole (up to `limit` bytes, else an
+/// error), a failed one only its first [`MAX_ERROR_BODY`] bytes, whose
+/// explanation is read off the async workers.
 async fn read_answer(mut response: Response, limit: usize) -> Result<Answer, ConnectorError> {
     let (status, headers, url) = (response.status(), response.headers().clone(), response.url().clone());
-    let mut bytes = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| request_error(&e))? {
-        if bytes.len() + chunk.len() > limit {
-            return Err(ConnectorError::Permanent(format!(
+    let bytes = if status.is_success() {
+        read_capped(&mut response, limit).await.map_err(|e| match e {
+            BodyError::TooLarge { .. } => ConnectorError::Permanent(format!(
                 "the answer of the CalDAV server for {url} is larger than {} KiB",
                 limit / 1024
-            )));
-        }
-        bytes.extend_from_slice(&chunk);
-    }
+            )),
+            BodyError::Transport(e) => request_error(&e),
+        })?
+    } else {
+        read_prefix(&mut response, MAX_ERROR_BODY).await.map_err(|e| request_error(&e))?
+    };
     let body = String::from_utf8_lossy(&bytes).trim_start_matches('\u{feff}').to_owned();
-    Ok(Answer { status, headers, url, body })
+    let said = if status.is_success() || body.trim().is_empty() {
+        String::new()
+    } else {
+        let text = body.clone();
+        flowcal_xml::off_workers(flowcal_xml::PARSE_BUDGET, move || server_message(&text))
+            .await
+            .unwrap_or_else(|e| format!("(its explanation could not be read: {e})"))
+    };
+    Ok(Answer { status, headers, url, body, said })
 }
 
 impl Answer {
     /// The status and what the server said about it (a WebDAV precondition, or the text).
     fn summary(&self) -> String {
-        let said = server_message(&self.body);
-        if said.is_empty() {
+        if self.said.is_empty() {
             self.status.to_string()
         } else {
-            format!("{}: {said}", self.status)
+            format!("{}: {}", self.status, self.said)
         }
     }
 
@@ -785,13 +808,16 @@ impl Answer {
 }
 
 /// A server's explanation in a short line: the elements of a `DAV:error`
-/// (the failed preconditions) and its `responsedescription`, or the start of a text body.
-fn server_message(body: &str) -> String {
+/// (the failed preconditions) and its `responsedescription`, or the start of
+/// a text body. XML that flowcal does not read (too deep, too many
+/// attributes) is described as such. Blocking: call it off the async workers.
+pub fn server_message(body: &str) -> String {
     let body = body.trim();
     if body.is_empty() {
         return String::new();
     }
-    let text = match roxmltree::Document::parse(body) {
+    let limits = flowcal_xml::Limits::DEFAULT.with_max_bytes(MAX_ERROR_BODY);
+    let text = match flowcal_xml::parse(body, &limits) {
         Ok(doc) => {
             let root = doc.root_element();
             let mut parts: Vec<String> = Vec::new();
@@ -806,7 +832,11 @@ fn server_message(body: &str) -> String {
             parts.retain(|p| !p.is_empty());
             parts.join(", ")
         }
-        Err(_) if body.starts_with('<') => String::new(),
+        Err(e @ flowcal_xml::XmlError::Malformed { .. }) if body.starts_with('<') => {
+            tracing::debug!(error = %e, "caldav: the error answer is not XML");
+            String::new()
+        }
+        Err(e) if body.starts_with('<') => format!("an explanation flowcal does not read ({e})"),
         Err(_) => body.split_whitespace().collect::<Vec<_>>().join(" "),
     };
     match text.char_indices().nth(MAX_MESSAGE) {
@@ -832,7 +862,7 @@ impl Listing {
 /// The properties flowcal reads from one `DAV:response` (hrefs unresolved),
 /// taken from propstats with a 2xx status only.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-struct Props {
+pub struct Props {
     href: String,
     /// The response's own status, when it has one instead of propstats.
     status: Option<u16>,
@@ -857,9 +887,12 @@ fn status_code(text: &str) -> Option<u16> {
     text.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// Parses a `DAV:multistatus`, matching elements by namespace.
-fn parse_multistatus(xml: &str) -> Result<Vec<Props>, String> {
-    let doc = roxmltree::Document::parse(xml).map_err(|e| format!("its answer is not valid XML ({e})"))?;
+/// Parses a `DAV:multistatus`, matching elements by namespace: one [`Props`]
+/// per `DAV:response`. Pure and linear in the text (through flowcal-xml's
+/// limits); blocking, so async code calls it off the async workers.
+pub fn parse_multistatus(xml: &str) -> Result<Vec<Props>, String> {
+    let limits = flowcal_xml::Limits::DEFAULT.with_max_bytes(MAX_XML);
+    let doc = flowcal_xml::parse(xml, &limits).map_err(|e| format!("its answer is not XML that flowcal reads: {e}"))?;
     let root = doc.root_element();
     if !is(root, DAV_NS, "multistatus") {
         return Err("its answer is not a WebDAV multistatus".to_owned());
@@ -904,25 +937,25 @@ fn parse_multistatus(xml: &str) -> Result<Vec<Props>, String> {
     Ok(out)
 }
 
-fn is(node: roxmltree::Node<'_, '_>, namespace: &str, name: &str) -> bool {
+fn is(node: flowcal_xml::roxmltree::Node<'_, '_>, namespace: &str, name: &str) -> bool {
     node.is_element() && node.tag_name().namespace() == Some(namespace) && node.tag_name().name() == name
 }
 
 fn children<'a, 'input: 'a>(
-    node: roxmltree::Node<'a, 'input>,
+    node: flowcal_xml::roxmltree::Node<'a, 'input>,
     namespace: &'a str,
     name: &'a str,
-) -> impl Iterator<Item = roxmltree::Node<'a, 'input>> + 'a {
+) -> impl Iterator<Item = flowcal_xml::roxmltree::Node<'a, 'input>> + 'a {
     node.children().filter(move |n| is(*n, namespace, name))
 }
 
 /// The text inside an element, trimmed.
-fn text(node: roxmltree::Node<'_, '_>) -> String {
+fn text(node: flowcal_xml::roxmltree::Node<'_, '_>) -> String {
     let all: String = node.descendants().filter(|n| n.is_text()).filter_map(|n| n.text()).collect();
     all.trim().to_owned()
 }
 
-fn first_href(prop: roxmltree::Node<'_, '_>) -> Option<String> {
+fn first_href(prop: flowcal_xml::roxmltree::Node<'_, '_>) -> Option<String> {
     children(prop, DAV_NS, "href").map(text).find(|h| !h.is_empty())
 }
 
@@ -1009,6 +1042,34 @@ mod tests {
         assert_eq!(server_message("<html><broken"), "");
         assert_eq!(server_message(&"x".repeat(1000)).chars().count(), MAX_MESSAGE + 1);
         assert_eq!(xml_escape("A & <B> \"c\" 'd'\u{1}"), "A &amp; &lt;B&gt; &quot;c&quot; &apos;d&apos;");
+    }
+
+    #[test]
+    fn hostile_xml_is_refused_without_overflowing_the_stack() {
+        // 6,000 levels overflowed a tokio worker's stack (2 MiB) and aborted the process.
+        let deep = format!("<D:error xmlns:D=\"DAV:\">{}{}</D:error>", "<x>".repeat(6_000), "</x>".repeat(6_000));
+        let multistatus =
+            format!("<D:multistatus xmlns:D=\"DAV:\">{}{}</D:multistatus>", "<x>".repeat(6_000), "</x>".repeat(6_000));
+        let bomb: String = (0..110_000).map(|i| format!(" a{i}=''")).collect();
+        let bomb = format!("<D:multistatus xmlns:D=\"DAV:\"{bomb}/>");
+        let (said, listing, bombed) = std::thread::Builder::new()
+            .stack_size(2 * 1024 * 1024)
+            .spawn(move || (server_message(&deep), parse_multistatus(&multistatus), parse_multistatus(&bomb)))
+            .unwrap()
+            .join()
+            .expect("no stack overflow");
+        assert_eq!(
+            said,
+            "an explanation flowcal does not read (elements are nested deeper than the limit of 256 levels)"
+        );
+        assert_eq!(
+            listing.unwrap_err(),
+            "its answer is not XML that flowcal reads: elements are nested deeper than the limit of 256 levels"
+        );
+        assert_eq!(
+            bombed.unwrap_err(),
+            "its answer is not XML that flowcal reads: an element has more attributes than the limit of 256"
+        );
     }
 
     // ---- against a scripted server -------------------------------------------------------

@@ -11,7 +11,7 @@
 
 use reqwest::{Method, Response, StatusCode, Url};
 
-use crate::outbound::{find_outbound_error, HostPolicy, OutboundError};
+use crate::outbound::{find_outbound_error, read_capped, BodyError, HostPolicy, OutboundError};
 
 const DAV_NS: &str = "DAV:";
 const CALDAV_NS: &str = "urn:ietf:params:xml:ns:caldav";
@@ -85,7 +85,40 @@ pub enum ProbeError {
 /// that answered. Every request carries Basic auth; every URL goes through
 /// `policy` (`client` should come from [`crate::outbound::guarded_client`]
 /// with the same policy, which also checks redirects and resolved addresses).
+/// The whole probe takes at most [`PROBE_BUDGET`].
 pub async fn probe(
+    client: &reqwest::Client,
+    policy: &HostPolicy,
+    url: &Url,
+    username: &str,
+    password: &str,
+) -> Result<CaldavAccount, ProbeError> {
+    probe_within(PROBE_BUDGET, client, policy, url, username, password).await
+}
+
+/// How long a whole probe may take: each request has its own timeout, but a
+/// server can chain several slow answers.
+pub const PROBE_BUDGET: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// [`probe`] with another time budget.
+pub async fn probe_within(
+    budget: std::time::Duration,
+    client: &reqwest::Client,
+    policy: &HostPolicy,
+    url: &Url,
+    username: &str,
+    password: &str,
+) -> Result<CaldavAccount, ProbeError> {
+    tokio::time::timeout(budget, probe_unbounded(client, policy, url, username, password)).await.unwrap_or_else(|_| {
+        Err(ProbeError::Unreachable(format!(
+            "{} did not finish answering within {} seconds; try again later",
+            url.host_str().unwrap_or("the CalDAV server"),
+            budget.as_secs_f32()
+        )))
+    })
+}
+
+async fn probe_unbounded(
     client: &reqwest::Client,
     policy: &HostPolicy,
     url: &Url,
@@ -220,7 +253,11 @@ impl Session<'_> {
             _ => return Err(ProbeError::Server(format!("the CalDAV server answered {status} for {answered}"))),
         }
         let text = read_limited(response, &answered).await?;
-        let props = parse_multistatus(&text).map_err(|why| not_caldav(&answered, &why))?;
+        // Off the async workers: a hostile answer costs a blocking thread, never the server.
+        let props = flowcal_xml::off_workers(flowcal_xml::PARSE_BUDGET, move || parse_multistatus(&text))
+            .await
+            .map_err(|e| ProbeError::Server(format!("the answer of {answered} could not be read: {e}")))?
+            .map_err(|why| not_caldav(&answered, &why))?;
         Ok(Answer { url: answered, props })
     }
 
@@ -270,13 +307,10 @@ fn request_error(url: &Url, err: &reqwest::Error) -> ProbeError {
 }
 
 async fn read_limited(mut response: Response, url: &Url) -> Result<String, ProbeError> {
-    let mut bytes = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| request_error(url, &e))? {
-        if bytes.len() + chunk.len() > MAX_BODY {
-            return Err(not_caldav(url, "its answer to PROPFIND is larger than 1 MiB"));
-        }
-        bytes.extend_from_slice(&chunk);
-    }
+    let bytes = read_capped(&mut response, MAX_BODY).await.map_err(|e| match e {
+        BodyError::TooLarge { .. } => not_caldav(url, "its answer to PROPFIND is larger than 1 MiB"),
+        BodyError::Transport(e) => request_error(url, &e),
+    })?;
     let text = String::from_utf8(bytes).map_err(|_| not_caldav(url, "its answer is not UTF-8 text"))?;
     Ok(text.trim_start_matches('\u{feff}').to_string())
 }
@@ -293,7 +327,8 @@ struct Props {
 /// Parses a `DAV:multistatus` document, matching elements by namespace, and
 /// takes the first value of each property from propstats with a 2xx status.
 fn parse_multistatus(xml: &str) -> Result<Props, String> {
-    let doc = roxmltree::Document::parse(xml).map_err(|e| format!("its answer is not valid XML ({e})"))?;
+    let limits = flowcal_xml::Limits::DEFAULT.with_max_bytes(MAX_BODY);
+    let doc = flowcal_xml::parse(xml, &limits).map_err(|e| format!("its answer is not XML that flowcal reads: {e}"))?;
     let root = doc.root_element();
     if !is(root, DAV_NS, "multistatus") {
         return Err("its answer is not a WebDAV multistatus".to_string());
@@ -324,19 +359,19 @@ fn parse_multistatus(xml: &str) -> Result<Props, String> {
     Ok(props)
 }
 
-fn is(node: roxmltree::Node<'_, '_>, namespace: &str, name: &str) -> bool {
+fn is(node: flowcal_xml::roxmltree::Node<'_, '_>, namespace: &str, name: &str) -> bool {
     node.is_element() && node.tag_name().namespace() == Some(namespace) && node.tag_name().name() == name
 }
 
 fn children<'a, 'input: 'a>(
-    node: roxmltree::Node<'a, 'input>,
+    node: flowcal_xml::roxmltree::Node<'a, 'input>,
     namespace: &'a str,
     name: &'a str,
-) -> impl Iterator<Item = roxmltree::Node<'a, 'input>> + 'a {
+) -> impl Iterator<Item = flowcal_xml::roxmltree::Node<'a, 'input>> + 'a {
     node.children().filter(move |n| is(*n, namespace, name))
 }
 
-fn first_href(prop: roxmltree::Node<'_, '_>) -> Option<String> {
+fn first_href(prop: flowcal_xml::roxmltree::Node<'_, '_>) -> Option<String> {
     children(prop, DAV_NS, "href").map(|h| h.text().unwrap_or_default().trim().to_string()).find(|h| !h.is_empty())
 }
 
@@ -434,7 +469,7 @@ mod tests {
     #[test]
     fn refuses_non_multistatus() {
         assert!(parse_multistatus("<html><body>hello</body></html>").unwrap_err().contains("multistatus"));
-        assert!(parse_multistatus("not xml").unwrap_err().contains("not valid XML"));
+        assert!(parse_multistatus("not xml").unwrap_err().contains("not XML that flowcal reads: not well-formed XML"));
     }
 
     #[test]
@@ -635,6 +670,28 @@ mod tests {
         assert!(matches!(err, ProbeError::Server(_)), "{err:?}");
         assert!(err.to_string().contains("http://localhost/alice/"), "{err}");
         assert_eq!(server.hits(), 1);
+    }
+
+    #[tokio::test]
+    async fn the_whole_probe_has_a_time_budget() {
+        // Each answer comes just inside the per-request timeout; together they would take minutes.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    tokio::time::sleep(std::time::Duration::from_secs(600)).await;
+                    drop(stream);
+                });
+            }
+        });
+        let policy = HostPolicy::new(&[format!("127.0.0.1:{port}")], &[]).unwrap();
+        let client = guarded_client(policy.clone()).unwrap();
+        let url = Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap();
+        let budget = std::time::Duration::from_millis(300);
+        let err = probe_within(budget, &client, &policy, &url, USER, PASSWORD).await.unwrap_err();
+        assert!(matches!(err, ProbeError::Unreachable(_)), "{err:?}");
+        assert_eq!(err.to_string(), "127.0.0.1 did not finish answering within 0.3 seconds; try again later");
     }
 
     #[tokio::test]

@@ -157,6 +157,20 @@ impl TokenResponse {
     }
 }
 
+/// Largest answer read from an authorization server (metadata, key sets,
+/// tokens are a few kilobytes).
+pub const MAX_ANSWER: usize = 1024 * 1024;
+
+/// Reads an authorization server's answer, at most [`MAX_ANSWER`] bytes.
+async fn read_answer(mut resp: reqwest::Response, what: &str) -> Result<Vec<u8>, OAuthError> {
+    crate::outbound::read_capped(&mut resp, MAX_ANSWER).await.map_err(|e| match e {
+        crate::outbound::BodyError::TooLarge { limit } => {
+            OAuthError::Malformed(format!("{what} is larger than {} KiB; check the provider's settings", limit / 1024))
+        }
+        crate::outbound::BodyError::Transport(e) => OAuthError::Unavailable(plain(&e)),
+    })
+}
+
 /// Server metadata, from discovery.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Metadata {
@@ -199,8 +213,9 @@ pub async fn discover(http: &reqwest::Client, issuer: &str) -> Result<Metadata, 
         if !resp.status().is_success() {
             return Err(OAuthError::Unavailable(format!("{url} answered {}", resp.status())));
         }
-        let m: Metadata =
-            resp.json().await.map_err(|e| OAuthError::Malformed(format!("the metadata at {url}: {}", plain(&e))))?;
+        let body = read_answer(resp, &format!("the metadata at {url}")).await?;
+        let m: Metadata = serde_json::from_slice(&body)
+            .map_err(|e| OAuthError::Malformed(format!("the metadata at {url} is not the expected JSON: {e}")))?;
         if m.issuer != issuer {
             return Err(OAuthError::Malformed(format!(
                 "the metadata at {url} names the issuer {}, not {issuer}",
@@ -218,7 +233,7 @@ pub async fn fetch_jwks(http: &reqwest::Client, uri: &str) -> Result<Jwks, OAuth
     if !resp.status().is_success() {
         return Err(OAuthError::Unavailable(format!("{uri} answered {}", resp.status())));
     }
-    let body = resp.bytes().await.map_err(|e| OAuthError::Unavailable(plain(&e)))?;
+    let body = read_answer(resp, &format!("the key set at {uri}")).await?;
     Jwks::parse(&body).map_err(|e| OAuthError::Malformed(format!("the key set at {uri}: {e}")))
 }
 
@@ -259,7 +274,7 @@ async fn token_call(
 ) -> Result<TokenResponse, OAuthError> {
     let resp = authenticated_post(http, endpoint, client, form).await?;
     let status = resp.status();
-    let body = resp.bytes().await.map_err(|e| OAuthError::Unavailable(plain(&e)))?;
+    let body = read_answer(resp, "the token answer").await?;
     if status.is_success() {
         let t: TokenResponse = serde_json::from_slice(&body)
             .map_err(|e| OAuthError::Malformed(format!("the token answer is not the expected JSON: {e}")))?;
@@ -293,7 +308,7 @@ pub async fn revoke(
     if status.is_success() {
         return Ok(Revocation::Revoked);
     }
-    let body = resp.bytes().await.unwrap_or_default();
+    let body = read_answer(resp, "the revocation answer").await.unwrap_or_default();
     match error_answer(status, &body) {
         OAuthError::InvalidGrant(_) => Ok(Revocation::AlreadyInvalid),
         // Only the server's own word that the token is invalid counts (not
@@ -558,5 +573,28 @@ mod tests {
         let issuer = format!("http://{}", server.addr);
         let e = discover(&http, &issuer).await.unwrap_err();
         assert!(e.to_string().contains("names the issuer https://other.example"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn metadata_and_key_sets_are_read_up_to_a_limit() {
+        // Valid JSON, padded past the limit with whitespace.
+        let server = serve(|req| {
+            let doc = match req.path.as_str() {
+                "/jwks" => r#"{"keys":[]}"#.to_owned(),
+                _ => format!(
+                    r#"{{"issuer":"http://{}","authorization_endpoint":"https://a","token_endpoint":"https://t"}}"#,
+                    req.header("host").unwrap_or_default()
+                ),
+            };
+            response("200 OK", &[("Content-Type", "application/json")], &format!("{doc}{}", " ".repeat(MAX_ANSWER)))
+        })
+        .await;
+        let http = http_client().unwrap();
+        let issuer = format!("http://{}", server.addr);
+        let e = discover(&http, &issuer).await.unwrap_err();
+        assert!(matches!(e, OAuthError::Malformed(_)), "{e:?}");
+        assert!(e.to_string().contains("/.well-known/openid-configuration is larger than 1024 KiB"), "{e}");
+        let e = fetch_jwks(&http, &format!("{issuer}/jwks")).await.unwrap_err();
+        assert!(e.to_string().contains("the key set at") && e.to_string().contains("larger than 1024 KiB"), "{e}");
     }
 }

@@ -600,8 +600,14 @@ impl reqwest::dns::Resolve for PolicyResolver {
 /// Whether credentials entered for `entered` may also go to `target`: the
 /// same host, or a host in the entered host's parent domain when that parent
 /// still has two labels (caldav.icloud.com → p12-caldav.icloud.com, as iCloud
-/// answers; never example.com → anything.com).
+/// answers; never example.com → anything.com); and the same port (another
+/// port may be another service), or both on their scheme's default port.
 pub fn same_site(entered: &Url, target: &Url) -> bool {
+    let same_port = entered.port_or_known_default() == target.port_or_known_default()
+        || (entered.port().is_none() && target.port().is_none());
+    if !same_port {
+        return false;
+    }
     let (Some(a), Some(b)) = (entered.host_str(), target.host_str()) else { return false };
     let (a, b) = (a.trim_end_matches('.').to_ascii_lowercase(), b.trim_end_matches('.').to_ascii_lowercase());
     if a == b {
@@ -666,6 +672,48 @@ fn guarded_client_with(policy: HostPolicy, follow: bool) -> Result<reqwest::Clie
         .https_only(false)
         .build()
         .map_err(|e| OutboundError::Client(e.to_string()))
+}
+
+// ---------------------------------------------------------------------------
+// Reading bodies with a cap
+// ---------------------------------------------------------------------------
+
+/// Why a body was not read whole.
+#[derive(Debug, thiserror::Error)]
+pub enum BodyError {
+    /// More than the limit arrived; reading stopped there.
+    #[error("the answer is larger than {} KiB", .limit / 1024)]
+    TooLarge { limit: usize },
+    /// The transport failed (timeouts included).
+    #[error(transparent)]
+    Transport(#[from] reqwest::Error),
+}
+
+/// Reads a response body while it streams, refusing more than `limit`
+/// bytes (never an unbounded `.bytes()` or `.text()` on an answer from outside).
+pub async fn read_capped(response: &mut reqwest::Response, limit: usize) -> Result<Vec<u8>, BodyError> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        if bytes.len() + chunk.len() > limit {
+            return Err(BodyError::TooLarge { limit });
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
+/// Reads at most `limit` bytes of a response body and drops the rest (for
+/// error answers, whose start is all flowcal quotes).
+pub async fn read_prefix(response: &mut reqwest::Response, limit: usize) -> Result<Vec<u8>, reqwest::Error> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        let room = limit.saturating_sub(bytes.len());
+        bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if bytes.len() >= limit {
+            break;
+        }
+    }
+    Ok(bytes)
 }
 
 // ---------------------------------------------------------------------------
@@ -1057,6 +1105,11 @@ mod tests {
         assert!(!same_site(&u("https://caldav.icloud.com/"), &u("https://icloud.com.evil.net/")));
         assert!(!same_site(&u("https://caldav.icloud.com/"), &u("https://evilicloud.com/")));
         assert!(!same_site(&u("http://127.0.0.1:5232/"), &u("http://127.0.0.2:5232/")));
+        // Another port may be another service: the credentials stay with the port entered.
+        assert!(!same_site(&u("http://127.0.0.1:5232/"), &u("http://127.0.0.1:5233/")));
+        assert!(!same_site(&u("https://caldav.icloud.com/"), &u("https://p12-caldav.icloud.com:8443/")));
+        assert!(same_site(&u("https://caldav.example.org:443/"), &u("https://caldav.example.org/x/")));
+        assert!(same_site(&u("http://caldav.example.org/"), &u("https://caldav.example.org/")), "an upgrade");
     }
 
     #[test]

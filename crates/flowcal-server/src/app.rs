@@ -386,7 +386,7 @@ impl App {
             let (line, column) = line_col(bytes, e.valid_up_to());
             AppError::InvalidModel { line, column, message: "the file is not UTF-8 text".into() }
         })?;
-        let model = flowcal_bpmn::parse(xml, None).map_err(|e| AppError::InvalidModel {
+        let model = parse_model(xml.to_owned()).await?.map_err(|e| AppError::InvalidModel {
             line: e.line,
             column: e.column,
             message: e.message,
@@ -407,7 +407,8 @@ impl App {
         }
         let stored = self.store.model(id).await?.ok_or_else(|| AppError::NotFound(format!("model {id}")))?;
         // It parsed when stored; failing now means the reader changed.
-        let m = flowcal_bpmn::parse(&stored.bpmn, None)
+        let m = parse_model(stored.bpmn.clone())
+            .await?
             .map_err(|e| AppError::Internal(anyhow::anyhow!("stored model {id} no longer parses: {e}")))?;
         let m = Arc::new(m);
         self.cache_model(stored.clone(), m.clone());
@@ -656,6 +657,14 @@ impl App {
 /// An argon2id hash of a random string, verified against for unknown logins.
 const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3ZsQ+mmsSmO03xGOOmYhG8jBuvlA8w/NKkzBG0e7a2o";
+
+/// Reads a BPMN model on a blocking thread within the XML time budget, so a
+/// large upload never holds up an async worker.
+async fn parse_model(xml: String) -> AppResult<Result<ProcessModel, flowcal_bpmn::BpmnError>> {
+    flowcal_xml::off_workers(flowcal_xml::PARSE_BUDGET, move || flowcal_bpmn::parse(&xml, None)).await.map_err(|e| {
+        AppError::Unprocessable(format!("the model could not be read: {e}; try again, or upload a smaller model"))
+    })
+}
 
 /// 1-based line and column of a byte offset.
 fn line_col(bytes: &[u8], offset: usize) -> (u32, u32) {

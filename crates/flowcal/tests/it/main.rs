@@ -18,6 +18,7 @@ mod feed;
 mod google_double;
 mod graph_double;
 mod hardening;
+mod hostile;
 mod ical_validity;
 mod peer_spiff;
 mod signin;
