@@ -7,12 +7,12 @@
 //! named by `login_hint` and grants the requested scopes) until the answer
 //! points back at flowcal's `/oauth/callback`.
 
-use crate::support::{TestApp, TestDb};
+use crate::support::{Peer, TestApp, TestDb};
 use flowcal_connect::seal::Keyring;
 use reqwest::{Client, Method, StatusCode, Url};
 use serde_json::{json, Value as Json};
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 
 pub(crate) const CLIENT_SECRET: &str = "peer-client-secret-7f3a9c";
@@ -67,7 +67,7 @@ pub(crate) fn peer_env(var: &str, what: &str) -> Option<String> {
 /// A running oidc-provider; stopped when dropped (and when this process dies,
 /// as its stdin closes).
 pub(crate) struct Oidc {
-    child: Child,
+    _child: Peer,
     pub(crate) issuer: String,
 }
 
@@ -85,15 +85,16 @@ impl Oidc {
         // A start that hangs (seen once, in the peer's key generation) is
         // stopped and tried again rather than blocking the run.
         for attempt in 1..=3 {
-            let mut child = Command::new("node")
-                .arg(&script)
-                .arg(arg.to_string())
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("node must run the oidc-provider peer");
-            let out = child.stdout.take().unwrap();
+            let mut child = Peer::spawn(
+                Command::new("node")
+                    .arg(&script)
+                    .arg(arg.to_string())
+                    .stdin(Stdio::piped())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::null()),
+            )
+            .expect("node must run the oidc-provider peer");
+            let out = child.child().stdout.take().unwrap();
             let (tx, rx) = std::sync::mpsc::channel();
             std::thread::spawn(move || {
                 let mut line = String::new();
@@ -104,14 +105,13 @@ impl Oidc {
                 Ok(line) => {
                     let issuer =
                         line.trim().strip_prefix("READY ").unwrap_or_else(|| panic!("peer said: {line}")).to_owned();
-                    return Some(Oidc { child, issuer });
+                    return Some(Oidc { _child: child, issuer });
                 }
                 Err(_) => {
                     eprintln!(
                         "the oidc-provider peer did not start within 30 s (attempt {attempt}); starting it again"
                     );
-                    let _ = child.kill();
-                    let _ = child.wait();
+                    child.stop();
                 }
             }
         }
@@ -197,13 +197,6 @@ impl Oidc {
             .json()
             .await
             .unwrap()
-    }
-}
-
-impl Drop for Oidc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -746,7 +739,7 @@ async fn sign_in_with_an_openid_provider() {
 // ---- CalDAV with an app password (Radicale) ------------------------------------------------
 
 pub(crate) struct Radicale {
-    child: Child,
+    child: Peer,
     pub(crate) port: u16,
     _dir: tempfile::TempDir,
 }
@@ -764,13 +757,14 @@ impl Radicale {
             d = dir.path().display()
         );
         std::fs::write(dir.path().join("config"), config).unwrap();
-        let child = Command::new(python)
-            .args(["-m", "radicale", "--config"])
-            .arg(dir.path().join("config"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let child = Peer::spawn(
+            Command::new(python)
+                .args(["-m", "radicale", "--config"])
+                .arg(dir.path().join("config"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        )
+        .unwrap();
         // Stopped by Drop from here on, also when it never comes up.
         let radicale = Radicale { child, port, _dir: dir };
         for _ in 0..200 {
@@ -786,19 +780,19 @@ impl Radicale {
 impl Radicale {
     /// Stops the server (an outage); `restart` brings it back with its data.
     pub(crate) fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.child.stop();
     }
 
     pub(crate) async fn restart(&mut self) {
         let python = std::env::var("FLOWCAL_PEER_PYTHON").unwrap();
-        self.child = Command::new(python)
-            .args(["-m", "radicale", "--config"])
-            .arg(self._dir.path().join("config"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        self.child = Peer::spawn(
+            Command::new(python)
+                .args(["-m", "radicale", "--config"])
+                .arg(self._dir.path().join("config"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        )
+        .unwrap();
         for _ in 0..200 {
             if tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await.is_ok() {
                 return;
@@ -806,13 +800,6 @@ impl Radicale {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
         panic!("Radicale did not come back on port {}", self.port);
-    }
-}
-
-impl Drop for Radicale {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -1439,27 +1426,27 @@ async fn a_backfill_killed_three_times_leaves_every_event_once() {
     assert_eq!(events_in(&calendar).await, 0);
 
     let run = || {
-        Command::new(env!("CARGO_BIN_EXE_flowcal"))
-            .args(["export", "sync", "--user", "alice", "--account", &account.to_string()])
-            .env("FLOWCAL_CONFIG", &config_file)
-            .env_remove("FLOWCAL_DATABASE_URL")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap()
+        Peer::spawn(
+            Command::new(env!("CARGO_BIN_EXE_flowcal"))
+                .args(["export", "sync", "--user", "alice", "--account", &account.to_string()])
+                .env("FLOWCAL_CONFIG", &config_file)
+                .env_remove("FLOWCAL_DATABASE_URL")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null()),
+        )
+        .unwrap()
     };
     // Killed (SIGKILL) three times while it delivers; started again each time.
     for round in 1..=3 {
         let mut child = run();
         let goal = round * 100;
         for _ in 0..600 {
-            if events_in(&calendar).await >= goal || child.try_wait().unwrap().is_some() {
+            if events_in(&calendar).await >= goal || child.child().try_wait().unwrap().is_some() {
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
-        child.kill().unwrap();
-        child.wait().unwrap();
+        child.stop();
         let n = events_in(&calendar).await;
         assert!(n < 500, "round {round}: the kill came after everything was delivered ({n})");
     }
@@ -1588,16 +1575,17 @@ async fn two_worker_processes_deliver_each_export_once(db: TestDb) {
     )
     .unwrap();
     let requests_before = google.log().iter().filter(|l| !l.starts_with("batch: ")).count();
-    let mut workers: Vec<Child> = (0..2)
+    let mut workers: Vec<Peer> = (0..2)
         .map(|_| {
-            Command::new(env!("CARGO_BIN_EXE_flowcal"))
-                .arg("worker")
-                .env("FLOWCAL_CONFIG", &config_file)
-                .env_remove("FLOWCAL_DATABASE_URL")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap()
+            Peer::spawn(
+                Command::new(env!("CARGO_BIN_EXE_flowcal"))
+                    .arg("worker")
+                    .env("FLOWCAL_CONFIG", &config_file)
+                    .env_remove("FLOWCAL_DATABASE_URL")
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null()),
+            )
+            .unwrap()
         })
         .collect();
     let user = flowcal_domain::UserId(p.user.id.0);
@@ -1610,8 +1598,7 @@ async fn two_worker_processes_deliver_each_export_once(db: TestDb) {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     for w in &mut workers {
-        let _ = w.kill();
-        let _ = w.wait();
+        w.stop();
     }
     assert_eq!(synced, 1000);
     // Each export went out once: 1,000 inserts, no second attempt at any,
@@ -1713,14 +1700,15 @@ async fn a_worker_rides_out_a_minute_long_calendar_outage() {
         app.start_instance(&p, "due", &format!("Case {i}"), &serde_json::Map::new()).await.unwrap();
     }
 
-    let mut worker = Command::new(env!("CARGO_BIN_EXE_flowcal"))
-        .arg("worker")
-        .env("FLOWCAL_CONFIG", &config_file)
-        .env_remove("FLOWCAL_DATABASE_URL")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut worker = Peer::spawn(
+        Command::new(env!("CARGO_BIN_EXE_flowcal"))
+            .arg("worker")
+            .env("FLOWCAL_CONFIG", &config_file)
+            .env_remove("FLOWCAL_DATABASE_URL")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    )
+    .unwrap();
     app.set_auto_sync(&p, Some((acc.id, None, false))).await.unwrap();
     for _ in 0..600 {
         if events_in(&calendar).await >= 100 {
@@ -1743,8 +1731,7 @@ async fn a_worker_rides_out_a_minute_long_calendar_outage() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    let _ = worker.kill();
-    let _ = worker.wait();
+    worker.stop();
     assert_eq!(synced, 300, "everything arrived after the outage");
     assert_eq!(events_in(&calendar).await, 300, "each once");
 }

@@ -8,38 +8,67 @@
 //! screenshots in docs/screenshots are made here.
 
 use crate::access::{google_at_peer, peer_env, put_provider, Oidc};
-use crate::support::{repo_root, TestApp, TestDb};
+use crate::support::{repo_root, Peer, TestApp, TestDb};
 use reqwest::Method;
 use serde_json::{json, Value as Json};
-use std::process::{Child, Command, Stdio};
+use std::io::{Read, Write};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// A running chromedriver and one browser session; both end when dropped.
+/// A running chromedriver and one browser session; both end when dropped,
+/// also when the test fails.
 struct Browser {
     http: reqwest::Client,
     base: String,
+    port: u16,
     session: String,
-    driver: Child,
+    /// Dropped after `drop` below: kills chromedriver's process group.
+    _driver: Peer,
     _profile: tempfile::TempDir,
 }
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
+        // The session ends first: chromedriver then quits Chromium, whose
+        // helpers (the crash handler) have left chromedriver's process group.
+        if let Err(e) = end_session(self.port, &self.session) {
+            eprintln!("warning: could not end the WebDriver session {}: {e}", self.session);
+        }
+    }
+}
+
+/// `DELETE /session/{id}` over a plain socket: a drop can't await, and may run
+/// while a panic unwinds on a runtime's thread. chromedriver answers once
+/// Chromium has quit, so the status line is enough.
+fn end_session(port: u16, session: &str) -> std::io::Result<()> {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(Duration::from_secs(60)))?;
+    write!(s, "DELETE /session/{session} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\n\r\n")?;
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 512];
+    while !answer.contains(&b'\n') {
+        let n = s.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        answer.extend_from_slice(&buf[..n]);
+    }
+    if answer.starts_with(b"HTTP/1.1 200") {
+        Ok(())
+    } else {
+        Err(std::io::Error::other(format!("chromedriver answered: {}", String::from_utf8_lossy(&answer))))
     }
 }
 
 impl Browser {
     async fn start(chromium: &str, driver: &str) -> Browser {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new(driver)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("{driver} must run: {e}"));
+        // Its own process group: what it starts is stopped with it.
+        let child = Peer::spawn_group(
+            Command::new(driver).arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null()),
+        )
+        .unwrap_or_else(|e| panic!("{driver} must run: {e}"));
         let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
         let base = format!("http://127.0.0.1:{port}");
         for _ in 0..100 {
@@ -69,7 +98,7 @@ impl Browser {
         let r: Json = http.post(format!("{base}/session")).json(&caps).send().await.unwrap().json().await.unwrap();
         let session =
             r["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no WebDriver session: {r}")).to_owned();
-        Browser { http, base, session, driver: child, _profile: profile }
+        Browser { http, base, port, session, _driver: child, _profile: profile }
     }
 
     async fn call(&self, method: Method, path: &str, body: Option<Json>) -> Json {

@@ -5,19 +5,20 @@
 
 use crate::access::{peer_env, Radicale};
 use crate::connectors::{sample, suite};
+use crate::support::Peer;
 use flowcal_calendar::caldav::CaldavCalendar;
 use flowcal_calendar::{CalendarChoice, Connector, ConnectorError, Credential, EventSpec, Remote, When};
 use flowcal_connect::outbound::{guarded_client, HostPolicy};
 use reqwest::{Client, Method, StatusCode, Url};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 const USER: &str = "alice";
 const PASSWORD: &str = "app-password-1";
 
 /// A running Xandikos, stopped when dropped.
 pub(crate) struct Xandikos {
-    child: Child,
+    _child: Peer,
     pub(crate) port: u16,
     _dir: tempfile::TempDir,
 }
@@ -30,21 +31,22 @@ impl Xandikos {
         let program = Path::new(&python).with_file_name("xandikos");
         let dir = tempfile::tempdir().unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new(&program)
-            .arg("serve")
-            .arg("--defaults")
-            .arg("-d")
-            .arg(dir.path().join("data"))
-            .arg("--state-dir")
-            .arg(dir.path().join("state"))
-            .args(["-l", "127.0.0.1", "-p", &port.to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("{} must run: {e}", program.display()));
+        let child = Peer::spawn(
+            Command::new(&program)
+                .arg("serve")
+                .arg("--defaults")
+                .arg("-d")
+                .arg(dir.path().join("data"))
+                .arg("--state-dir")
+                .arg(dir.path().join("state"))
+                .args(["-l", "127.0.0.1", "-p", &port.to_string()])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        )
+        .unwrap_or_else(|e| panic!("{} must run: {e}", program.display()));
         // Stopped by Drop from here on, also when it never comes up.
-        let xandikos = Xandikos { child, port, _dir: dir };
+        let xandikos = Xandikos { _child: child, port, _dir: dir };
         for _ in 0..300 {
             if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
                 return Some(xandikos);
@@ -52,13 +54,6 @@ impl Xandikos {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
         panic!("Xandikos did not start on port {port}");
-    }
-}
-
-impl Drop for Xandikos {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

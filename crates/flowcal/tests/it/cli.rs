@@ -138,16 +138,18 @@ async fn users_tokens_demo_and_serve() {
     }
 
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_flowcal"))
-        .arg("serve")
-        .current_dir(d)
-        .env("FLOWCAL_DATA_DIR", d.join("data"))
-        .env("FLOWCAL_LISTEN", format!("127.0.0.1:{port}"))
-        .env_remove("FLOWCAL_DATABASE_URL")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    // Stopped when dropped, also when an assertion below fails.
+    let mut server = crate::support::Peer::spawn(
+        Command::new(env!("CARGO_BIN_EXE_flowcal"))
+            .arg("serve")
+            .current_dir(d)
+            .env("FLOWCAL_DATA_DIR", d.join("data"))
+            .env("FLOWCAL_LISTEN", format!("127.0.0.1:{port}"))
+            .env_remove("FLOWCAL_DATABASE_URL")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    )
+    .unwrap();
     let client = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{port}");
     let mut healthy = false;
@@ -166,8 +168,7 @@ async fn users_tokens_demo_and_serve() {
         .form(&[("login", "bob"), ("password", flowcal_server::demo::DEMO_PASSWORD)])
         .send()
         .await;
-    server.kill().ok();
-    server.wait().ok();
+    server.stop();
     assert!(healthy, "flowcal serve did not answer /healthz");
     let me: serde_json::Value = me.unwrap().json().await.unwrap();
     assert_eq!(me["login"], "zed");

@@ -3,10 +3,10 @@
 //! cannot show, and what the OpenAPI document says the server answers.
 
 use crate::access::Radicale;
-use crate::support::{TestApp, TestDb};
+use crate::support::{Peer, TestApp, TestDb};
 use reqwest::Method;
 use serde_json::{json, Value as Json};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -129,16 +129,9 @@ async fn connections_beyond_the_cap_wait_for_a_free_slot() {
 
 /// `flowcal serve` as its own process (so its memory is its own).
 struct Served {
-    child: Child,
+    child: Peer,
     base: String,
     _dir: tempfile::TempDir,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn flowcal(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
@@ -164,7 +157,7 @@ async fn serve_process(dir: tempfile::TempDir) -> Served {
         .env_remove("FLOWCAL_CONFIG")
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    let served = Served { child: cmd.spawn().unwrap(), base: format!("http://127.0.0.1:{port}"), _dir: dir };
+    let served = Served { child: Peer::spawn(&mut cmd).unwrap(), base: format!("http://127.0.0.1:{port}"), _dir: dir };
     let client = reqwest::Client::new();
     for _ in 0..600 {
         if client.get(format!("{}/healthz", served.base)).send().await.is_ok_and(|r| r.status() == 200) {

@@ -20,6 +20,7 @@ mod graph_double;
 mod hardening;
 mod hostile;
 mod ical_validity;
+mod leaks;
 mod matrix;
 mod peer_spiff;
 mod signin;

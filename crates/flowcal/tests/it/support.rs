@@ -5,7 +5,9 @@ use flowcal_server::app::{App, FixedClock};
 use flowcal_server::config::Config;
 use reqwest::{Client, Method, Response};
 use serde_json::Value as Json;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
 
 /// Runs an async test body against SQLite and, when configured, PostgreSQL.
@@ -32,17 +34,38 @@ pub fn postgres_not_run(test: &str) {
     eprintln!("NOT RUN on PostgreSQL: {test} (set FLOWCAL_TEST_DATABASE_URL to run it)");
 }
 
-/// A fresh, empty database.
+/// A fresh, empty database; a PostgreSQL one is dropped again with this value
+/// (also when the test fails), so no run leaves databases on the server.
 pub struct TestDb {
     pub url: String,
     _dir: Option<tempfile::TempDir>,
+    /// PostgreSQL: the URL to drop it through, and its name.
+    dropped_through: Option<(String, String)>,
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some((admin_url, name)) = self.dropped_through.take() else { return };
+        // The sync client runs a runtime of its own: not on a tokio worker.
+        // WITH (FORCE) ends the connections the application under test still holds.
+        let dropped = std::thread::spawn(move || -> Result<(), String> {
+            let mut c = postgres::Client::connect(&admin_url, postgres::NoTls).map_err(|e| e.to_string())?;
+            c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).map_err(|e| format!("{name}: {e}"))
+        })
+        .join();
+        match dropped {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => eprintln!("warning: could not drop the test database {e}"),
+            Err(_) => eprintln!("warning: dropping a test database panicked"),
+        }
+    }
 }
 
 impl TestDb {
     pub fn sqlite() -> TestDb {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("flowcal.db").display());
-        TestDb { url, _dir: Some(dir) }
+        TestDb { url, _dir: Some(dir), dropped_through: None }
     }
 
     /// A new database on the server of `FLOWCAL_TEST_DATABASE_URL`, named after it.
@@ -60,8 +83,77 @@ impl TestDb {
         })
         .await
         .unwrap();
-        Some(TestDb { url: format!("{server}/{name}"), _dir: None })
+        Some(TestDb { url: format!("{server}/{name}"), _dir: None, dropped_through: Some((base, name)) })
     }
+}
+
+/// A process a test started (a peer server, a `flowcal` child). Dropping it,
+/// also while a failing test unwinds, kills it and reaps it; one started with
+/// `spawn_group` is killed with its whole process group (what it started too).
+pub struct Peer {
+    child: Option<Child>,
+    group: bool,
+}
+
+impl Peer {
+    /// Spawns `cmd` in the test's own process group, so that Ctrl-C on the
+    /// run reaches it too.
+    pub fn spawn(cmd: &mut Command) -> std::io::Result<Peer> {
+        cmd.spawn().map(|c| Peer { child: Some(c), group: false })
+    }
+
+    /// Spawns `cmd` as the leader of a new process group: for a peer that
+    /// starts processes of its own (chromedriver starts Chromium).
+    pub fn spawn_group(cmd: &mut Command) -> std::io::Result<Peer> {
+        cmd.process_group(0).spawn().map(|c| Peer { child: Some(c), group: true })
+    }
+
+    /// The process id (0 once stopped).
+    pub fn id(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
+    }
+
+    pub fn child(&mut self) -> &mut Child {
+        self.child.as_mut().expect("a Peer holds its child until it is stopped")
+    }
+
+    /// Waits for the process to end by itself and returns its output; what
+    /// it started and left running is killed with its group.
+    pub fn wait_with_output(mut self) -> std::io::Result<Output> {
+        let child = self.child.take().expect("a Peer holds its child until it is stopped");
+        let pgid = child.id();
+        let out = child.wait_with_output();
+        if self.group {
+            kill_group(pgid);
+        }
+        out
+    }
+
+    /// Kills the process (its group) now, as in an outage or a killed run, and reaps it.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            if self.group {
+                kill_group(child.id());
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// SIGKILL to process group `pgid` (std signals only the child itself).
+fn kill_group(pgid: u32) {
+    let _ = Command::new("kill")
+        .args(["-KILL", "--", &format!("-{pgid}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
 }
 
 /// The application served on 127.0.0.1 with a random port.
