@@ -1,7 +1,7 @@
 //! What the web pages need beyond the API: password changes, sign-in rate
 //! limiting, model versions, and the administrator's view of delivery.
 
-use crate::db::{params, Conn};
+use crate::db::{params, Conn, Row};
 use crate::{Backend, CalendarAccount, ExportRecord, Store, StoreError};
 use flowcal_domain::UserId;
 use jiff::Timestamp;
@@ -67,16 +67,19 @@ fn counters(c: &mut dyn Conn, login_hash: &str, address: &str) -> Result<Vec<Sig
         params![login_hash, address],
     )?
     .iter()
-    .map(|r| {
-        Ok(SignInCounter {
-            login_hash: r.text(0)?,
-            address: r.text(1)?,
-            failures: r.int(2)?,
-            first_at: r.int(3)?,
-            locked_until: r.int(4)?,
-        })
-    })
+    .map(counter)
     .collect()
+}
+
+/// A row of `login_hash, address, failures, first_at, locked_until`.
+fn counter(r: &Row) -> Result<SignInCounter, StoreError> {
+    Ok(SignInCounter {
+        login_hash: r.text(0)?,
+        address: r.text(1)?,
+        failures: r.int(2)?,
+        first_at: r.int(3)?,
+        locked_until: r.int(4)?,
+    })
 }
 
 /// The lock that holds for `login_hash` from `address` now, if any. A login
@@ -227,15 +230,7 @@ impl Store {
                 &[],
             )?
             .iter()
-            .map(|r| {
-                Ok(SignInCounter {
-                    login_hash: r.text(0)?,
-                    address: r.text(1)?,
-                    failures: r.int(2)?,
-                    first_at: r.int(3)?,
-                    locked_until: r.int(4)?,
-                })
-            })
+            .map(counter)
             .collect()
         })
         .await
