@@ -529,7 +529,7 @@ impl Connector for CaldavCalendar {
         known: Option<&Remote>,
     ) -> Result<Remote, ConnectorError> {
         let url = Self::event_url(calendar, &event.key)?;
-        let body = ical::calendar_object(event);
+        let body = ical::calendar_object(event).map_err(|e| ConnectorError::Permanent(e.to_string()))?;
         let cond = match known.filter(|r| r.id == url.as_str()).and_then(|r| r.etag.as_deref()) {
             Some(etag) if !etag.starts_with("W/") => Cond::Match(etag.to_owned()),
             // A weak ETag never matches If-Match (RFC 9110 §13.1.1).

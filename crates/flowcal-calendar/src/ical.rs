@@ -151,8 +151,10 @@ impl Lines {
 /// time in the repeated hour after clocks go back, which is written in UTC
 /// with [`ZONE_PARAM`]; zone `UTC`, or a zone the tz database does not know,
 /// gives UTC times. An entry of no length has no DTEND (it ends at its start);
-/// SEQUENCE is capped at 2^31 − 1, the largest INTEGER.
-pub fn calendar_object(ev: &EventSpec) -> String {
+/// SEQUENCE is capped at 2^31 − 1, the largest INTEGER. An entry with a date
+/// outside the years 0000–9999 is refused: iCalendar has four digits for a year.
+pub fn calendar_object(ev: &EventSpec) -> Result<String, IcalError> {
+    expressible(ev, ev.stamp)?;
     let mut out = Lines(String::with_capacity(1024));
     header(&mut out);
     let mut body = Lines(String::with_capacity(1024));
@@ -161,7 +163,33 @@ pub fn calendar_object(ev: &EventSpec) -> String {
     }
     out.0.push_str(&body.0);
     out.line("END:VCALENDAR");
-    out.0
+    Ok(out.0)
+}
+
+/// Whether every date the VEVENT of `ev` holds has a four-digit year
+/// (RFC 5545 §3.3.4), in UTC and in the entry's zone.
+fn expressible(ev: &EventSpec, modified: Timestamp) -> Result<(), IcalError> {
+    let in_range = |d: Date| (0..=9999).contains(&d.year());
+    let dates = match &ev.when {
+        When::Date(d) => vec![*d],
+        When::At { at, zone } => {
+            let tz = TimeZone::get(zone).unwrap_or(TimeZone::UTC);
+            [Some(*at), ev.end()]
+                .into_iter()
+                .flatten()
+                .flat_map(|ts| [ts.to_zoned(tz.clone()).date(), Offset::UTC.to_datetime(ts).date()])
+                .collect()
+        }
+    };
+    let stamps = [ev.stamp, modified].map(|ts| Offset::UTC.to_datetime(ts).date());
+    match dates.into_iter().chain(stamps).find(|d| !in_range(*d)) {
+        None => Ok(()),
+        Some(d) => Err(err(format!(
+            "the entry '{}' falls on {d}, outside the years 0000 to 9999 that iCalendar can write; \
+             give it a date within them",
+            ev.title
+        ))),
+    }
 }
 
 /// One entry of a feed: the event, and when its content last changed.
@@ -175,7 +203,8 @@ pub struct FeedEntry {
 /// A subscription feed (RFC 5545 with METHOD:PUBLISH, RFC 7986's
 /// REFRESH-INTERVAL and the common X-WR-CALNAME and X-PUBLISHED-TTL): every
 /// entry as in [`calendar_object`], with one VTIMEZONE per zone used,
-/// covering all of that zone's entries.
+/// covering all of that zone's entries. Entries [`calendar_object`] refuses
+/// are left out.
 pub fn feed(name: &str, refresh_minutes: u32, entries: &[FeedEntry]) -> String {
     let mut out = Lines(String::with_capacity(512 + entries.len() * 700));
     header(&mut out);
@@ -186,7 +215,7 @@ pub fn feed(name: &str, refresh_minutes: u32, entries: &[FeedEntry]) -> String {
     out.line(&format!("X-PUBLISHED-TTL:PT{refresh}M"));
     let mut body = Lines(String::with_capacity(entries.len() * 700));
     let mut zones: Vec<ZoneUse> = Vec::new();
-    for e in entries {
+    for e in entries.iter().filter(|e| expressible(&e.event, e.modified).is_ok()) {
         if let Some(z) = vevent(&mut body, &e.event, e.modified) {
             match zones.iter_mut().find(|u| u.name == z.name) {
                 Some(u) => {
@@ -261,8 +290,7 @@ fn vevent(out: &mut Lines, ev: &EventSpec, modified: Timestamp) -> Option<ZoneUs
         out.line(&format!("DESCRIPTION:{}", escape_text(&ev.description)));
     }
     if let Some(url) = &ev.url {
-        let url: String = url.chars().filter(|c| !c.is_control()).collect();
-        out.line(&format!("URL:{url}"));
+        out.line(&format!("URL:{}", uri_value(url)));
     }
     out.line(&dtstart);
     if let Some(dtend) = dtend {
@@ -279,6 +307,26 @@ fn vevent(out: &mut Lines, ev: &EventSpec, modified: Timestamp) -> Option<ZoneUs
     }
     out.line("END:VEVENT");
     zone_use
+}
+
+/// A URI value (RFC 5545 §3.3.13): control characters are left out and every
+/// character RFC 3986 does not allow in a URI (space, `\`, `"`, non-ASCII, a `%`
+/// not starting an escape) is percent-encoded, as readers take URIs verbatim.
+fn uri_value(url: &str) -> String {
+    let mut out = String::with_capacity(url.len());
+    for (i, c) in url.char_indices() {
+        let escape = url.as_bytes().get(i + 1..i + 3).is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit));
+        if c.is_control() {
+            continue;
+        } else if c.is_ascii_alphanumeric() || "-._~:/?#[]@!$&'()*+,;=".contains(c) || (c == '%' && escape) {
+            out.push(c);
+        } else {
+            for b in c.encode_utf8(&mut [0; 4]).bytes() {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    out
 }
 
 /// `NAME;TZID=zone:local` for `ts`, or — when that local time would be read as
@@ -866,7 +914,7 @@ mod tests {
 
     #[test]
     fn golden_all_day() {
-        let text = calendar_object(&spec(When::Date("2026-03-29".parse().unwrap())));
+        let text = calendar_object(&spec(When::Date("2026-03-29".parse().unwrap()))).unwrap();
         let want = crlf(concat!(
             "BEGIN:VCALENDAR\n",
             "VERSION:2.0\n",
@@ -907,7 +955,7 @@ mod tests {
         ev.transparent = false;
         ev.reminder_minutes = None;
         ev.sequence = 0;
-        let text = calendar_object(&ev);
+        let text = calendar_object(&ev).unwrap();
         let want = crlf(concat!(
             "BEGIN:VCALENDAR\n",
             "VERSION:2.0\n",
@@ -967,7 +1015,7 @@ mod tests {
     #[test]
     fn zones_without_transitions_get_one_standard() {
         for (zone, off, name) in [("Asia/Kolkata", "+0530", "IST"), ("Etc/GMT+5", "-0500", "-05")] {
-            let text = calendar_object(&spec(at("2026-03-29T10:00:00Z", zone)));
+            let text = calendar_object(&spec(at("2026-03-29T10:00:00Z", zone))).unwrap();
             let tz = crlf(&format!(
                 "BEGIN:VTIMEZONE\nTZID:{zone}\nBEGIN:STANDARD\nDTSTART:19700101T000000\n\
                  TZOFFSETFROM:{off}\nTZOFFSETTO:{off}\nTZNAME:{name}\nEND:STANDARD\nEND:VTIMEZONE\nBEGIN:VEVENT\n"
@@ -975,7 +1023,7 @@ mod tests {
             assert!(text.contains(&tz), "{text}");
         }
         // UTC itself: UTC times, no VTIMEZONE.
-        let text = calendar_object(&spec(at("2026-03-29T10:00:00Z", "UTC")));
+        let text = calendar_object(&spec(at("2026-03-29T10:00:00Z", "UTC"))).unwrap();
         assert!(!text.contains("VTIMEZONE"));
         assert!(text.contains("\r\nDTSTART:20260329T100000Z\r\nDTEND:20260329T103000Z\r\n"), "{text}");
     }
@@ -986,9 +1034,9 @@ mod tests {
         assert_eq!(fmt_offset(Offset::from_seconds(-(3 * 3600 + 30 * 60)).unwrap()), "-0330");
         assert_eq!(fmt_offset(Offset::from_seconds(-(17 * 60 + 30)).unwrap()), "-001730");
         assert_eq!(fmt_offset(Offset::UTC), "+0000");
-        let text = calendar_object(&spec(at("2026-04-04T13:30:00Z", "Pacific/Chatham")));
+        let text = calendar_object(&spec(at("2026-04-04T13:30:00Z", "Pacific/Chatham"))).unwrap();
         assert!(text.contains("TZOFFSETFROM:+1345\r\nTZOFFSETTO:+1245\r\n"), "{text}");
-        let text = calendar_object(&spec(at("2026-04-04T14:45:00Z", "Australia/Lord_Howe")));
+        let text = calendar_object(&spec(at("2026-04-04T14:45:00Z", "Australia/Lord_Howe"))).unwrap();
         assert!(text.contains("TZOFFSETFROM:+1100\r\nTZOFFSETTO:+1030\r\n"), "{text}");
     }
 
@@ -1009,7 +1057,7 @@ mod tests {
         let mut ev = spec(When::Date("2026-03-29".parse().unwrap()));
         ev.title = "a\rb\r\nc\nd\\e;f,g".into();
         ev.description = "\r".into();
-        let text = calendar_object(&ev);
+        let text = calendar_object(&ev).unwrap();
         assert!(text.contains("\r\nSUMMARY:a\\nb\\nc\\nd\\\\e\\;f\\,g\r\n"), "{text}");
         assert!(text.contains("\r\nDESCRIPTION:\\n\r\n"), "{text}");
         assert!(!text.replace("\r\n", "").contains(['\r', '\n']));
@@ -1054,7 +1102,7 @@ mod tests {
         let mut ev = spec(at("2026-10-25T01:30:00Z", "Europe/Berlin"));
         ev.title = "😀é\u{301}中文; ".repeat(50);
         ev.description = "\r\n\\,".repeat(100);
-        let text = calendar_object(&ev);
+        let text = calendar_object(&ev).unwrap();
         for l in text.split_terminator("\r\n") {
             assert!(l.len() <= 75 && !l.contains(['\r', '\n']), "{l:?}");
         }
@@ -1065,7 +1113,7 @@ mod tests {
     }
 
     fn round_trip(ev: &EventSpec) -> ParsedEvent {
-        let text = calendar_object(ev);
+        let text = calendar_object(ev).unwrap();
         let got = read_event(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
         assert_eq!(got.uid, uid(&ev.key));
         assert_eq!(got.summary, ev.title.replace("\r\n", "\n").replace('\r', "\n"));
@@ -1112,14 +1160,14 @@ mod tests {
         ];
         for (zone, ts, line) in cases {
             let ev = spec(at(ts, zone));
-            let text = calendar_object(&ev);
+            let text = calendar_object(&ev).unwrap();
             assert_eq!(line_of(&text, "DTSTART"), line, "{zone} {ts}");
             round_trip(&ev);
         }
         // An end in the repeated hour is written in UTC too; the start stays local.
         let mut ev = spec(at("2026-10-25T00:30:00Z", "Europe/Berlin"));
         ev.duration_minutes = 60;
-        let text = calendar_object(&ev);
+        let text = calendar_object(&ev).unwrap();
         assert_eq!(line_of(&text, "DTEND"), "DTEND;X-FLOWCAL-TZID=Europe/Berlin:20261025T013000Z");
         round_trip(&ev);
     }
@@ -1128,7 +1176,7 @@ mod tests {
     fn civil_dates_stay_the_same_east_and_west() {
         for d in ["2026-01-01", "2026-03-29", "2026-10-25", "2026-12-31", "2028-02-29", "1999-12-31"] {
             let ev = spec(When::Date(d.parse().unwrap()));
-            let text = calendar_object(&ev);
+            let text = calendar_object(&ev).unwrap();
             assert_eq!(line_of(&text, "DTSTART"), format!("DTSTART;VALUE=DATE:{}", d.replace('-', "")));
             assert!(!text.contains("TZID"));
             round_trip(&ev);
@@ -1142,7 +1190,7 @@ mod tests {
             ("America/Los_Angeles", "DTSTART;TZID=America/Los_Angeles:20260329T033000"),
         ] {
             let ev = spec(at("2026-03-29T10:30:00Z", zone));
-            assert_eq!(line_of(&calendar_object(&ev), "DTSTART"), line);
+            assert_eq!(line_of(&calendar_object(&ev).unwrap(), "DTSTART"), line);
             round_trip(&ev);
         }
     }
@@ -1151,11 +1199,56 @@ mod tests {
     fn no_length_and_big_sequences() {
         let mut ev = spec(at("2026-03-29T10:30:00Z", "Europe/Berlin"));
         ev.duration_minutes = 0;
-        let text = calendar_object(&ev);
+        let text = calendar_object(&ev).unwrap();
         assert!(!text.contains("DTEND"), "DTEND must be later than DTSTART");
         assert_eq!(read_event(&text).unwrap().end, "2026-03-29T10:30:00Z");
         ev.sequence = u32::MAX;
-        assert!(calendar_object(&ev).contains("\r\nSEQUENCE:2147483647\r\n"));
+        assert!(calendar_object(&ev).unwrap().contains("\r\nSEQUENCE:2147483647\r\n"));
+    }
+
+    #[test]
+    fn refuses_years_without_four_digits() {
+        // Found by fuzzing: a start in the year -661 was written as DTSTART:-6610807T072154Z.
+        let far = spec(at("-000661-07-08T07:21:54Z", "UTC"));
+        let refused = calendar_object(&far).unwrap_err();
+        assert!(refused.0.contains("falls on -000661-07-08, outside the years 0000 to 9999"), "{refused}");
+        let late = "9999-12-30T21:00:00Z";
+        for ev in [
+            spec(When::Date(Date::constant(-1, 12, 31))),
+            // UTC says year 0, New York's wall clock the year before.
+            spec(at("0000-01-01T02:00:00Z", "America/New_York")),
+            EventSpec { stamp: "-000001-01-01T00:00:00Z".parse().unwrap(), ..spec(at(late, "UTC")) },
+        ] {
+            assert!(calendar_object(&ev).is_err(), "{:?}", ev.when);
+        }
+        // The years at both ends are written and read back.
+        round_trip(&spec(When::Date(Date::constant(0, 1, 1))));
+        round_trip(&spec(When::Date(Date::constant(9999, 12, 30))));
+        round_trip(&spec(at("0000-01-01T00:00:00Z", "UTC")));
+        round_trip(&spec(at(late, "Europe/Berlin")));
+        // A feed leaves such an entry out.
+        let stamp = far.stamp;
+        let entries =
+            [FeedEntry { event: far, modified: stamp }, FeedEntry { event: spec(at(late, "UTC")), modified: stamp }];
+        let text = feed("Deadlines", 60, &entries);
+        assert_eq!(text.matches("BEGIN:VEVENT").count(), 1, "{text}");
+        assert!(!text.contains("-661"), "{text}");
+    }
+
+    #[test]
+    fn urls_are_uris() {
+        // Found by fuzzing: the URL `\` was written as it is, and calcard read it as
+        // an escape. A URL value holds a URI, so what a URI cannot hold is encoded.
+        for (url, written) in [
+            ("\\", "%5C"),
+            ("https://flowcal.example/tasks/42?a=1,2;b#x", "https://flowcal.example/tasks/42?a=1,2;b#x"),
+            ("https://h/a b\"c\"<d>\\^`{|}", "https://h/a%20b%22c%22%3Cd%3E%5C%5E%60%7B%7C%7D"),
+            ("https://h/Café/%C3%A9/100%/%zz", "https://h/Caf%C3%A9/%C3%A9/100%25/%25zz"),
+            ("https://h/\r\n\tx\u{85}", "https://h/x"),
+        ] {
+            let ev = EventSpec { url: Some(url.into()), ..spec(at("2026-03-29T10:00:00Z", "UTC")) };
+            assert_eq!(line_of(&calendar_object(&ev).unwrap(), "URL"), format!("URL:{written}"), "{url:?}");
+        }
     }
 
     #[test]
@@ -1293,7 +1386,7 @@ mod tests {
             at("2026-04-04T14:00:00Z", "Pacific/Chatham"),
         ] {
             let ev = spec(when);
-            let text = calendar_object(&ev);
+            let text = calendar_object(&ev).unwrap();
             let (summary, description, start) = with_calcard(&text);
             assert_eq!(summary, ev.title);
             assert_eq!(description, ev.description);
@@ -1362,7 +1455,7 @@ mod tests {
                 When::At { at, zone: zone.into() }
             };
             let got = round_trip(&ev);
-            let text = calendar_object(&ev);
+            let text = calendar_object(&ev).unwrap();
             let (summary, description, start) = with_calcard(&text);
             assert_eq!(summary, got.summary, "seed {SEED}, entry {i}");
             assert_eq!(description, got.description, "seed {SEED}, entry {i}");

@@ -97,7 +97,7 @@ fn event_files(n: usize) -> (tempfile::TempDir, Vec<PathBuf>) {
             stamp: "2026-11-28T08:00:00Z".parse().unwrap(),
         });
         let path = dir.path().join(format!("{}.ics", ev.key));
-        std::fs::write(&path, flowcal_calendar::ical::calendar_object(&ev)).unwrap();
+        std::fs::write(&path, flowcal_calendar::ical::calendar_object(&ev).unwrap()).unwrap();
         files.push(path);
     }
     (dir, files)

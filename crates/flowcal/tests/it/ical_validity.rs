@@ -229,7 +229,7 @@ async fn generated_entries_read_back_exactly() {
     let seed = seed(20_260_329);
     for (i, ev) in events(seed, 400).iter().enumerate() {
         let what = format!("seed {seed}, entry {i}");
-        let text = calendar_object(ev);
+        let text = calendar_object(ev).unwrap();
         check_lines(&text, &what);
         let got = read_event(&text).unwrap_or_else(|e| panic!("{what}: {e}\n{text}"));
         assert_eq!(got.uid, uid(&ev.key), "{what}");
@@ -251,7 +251,7 @@ async fn independent_parsers_read_what_flowcal_wrote() {
     let mut paths = Vec::new();
     for (i, ev) in events.iter().enumerate() {
         let path = dir.path().join(format!("{i:04}.ics"));
-        std::fs::write(&path, calendar_object(ev)).unwrap();
+        std::fs::write(&path, calendar_object(ev).unwrap()).unwrap();
         paths.push(path);
     }
     let script = crate::support::repo_root().join("tests/peers/ical_check.py");
@@ -284,7 +284,7 @@ async fn independent_parsers_read_what_flowcal_wrote() {
                     "seed {seed}, entry {i} ({:?}), {parser}: {}\n{}",
                     ev.when,
                     diff.join("; "),
-                    calendar_object(ev)
+                    calendar_object(ev).unwrap()
                 ));
             }
         }
