@@ -313,12 +313,11 @@ fn vevent(out: &mut Lines, ev: &EventSpec, modified: Timestamp) -> Option<ZoneUs
 /// character RFC 3986 does not allow in a URI (space, `\`, `"`, non-ASCII, a `%`
 /// not starting an escape) is percent-encoded, as readers take URIs verbatim.
 fn uri_value(url: &str) -> String {
+    let url: String = url.chars().filter(|c| !c.is_control()).collect();
     let mut out = String::with_capacity(url.len());
     for (i, c) in url.char_indices() {
         let escape = url.as_bytes().get(i + 1..i + 3).is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit));
-        if c.is_control() {
-            continue;
-        } else if c.is_ascii_alphanumeric() || "-._~:/?#[]@!$&'()*+,;=".contains(c) || (c == '%' && escape) {
+        if c.is_ascii_alphanumeric() || "-._~:/?#[]@!$&'()*+,;=".contains(c) || (c == '%' && escape) {
             out.push(c);
         } else {
             for b in c.encode_utf8(&mut [0; 4]).bytes() {
@@ -1245,6 +1244,8 @@ mod tests {
             ("https://h/a b\"c\"<d>\\^`{|}", "https://h/a%20b%22c%22%3Cd%3E%5C%5E%60%7B%7C%7D"),
             ("https://h/Café/%C3%A9/100%/%zz", "https://h/Caf%C3%A9/%C3%A9/100%25/%25zz"),
             ("https://h/\r\n\tx\u{85}", "https://h/x"),
+            // Control characters go first: what is left is an escape.
+            ("https://h/%\u{1}41", "https://h/%41"),
         ] {
             let ev = EventSpec { url: Some(url.into()), ..spec(at("2026-03-29T10:00:00Z", "UTC")) };
             assert_eq!(line_of(&calendar_object(&ev).unwrap(), "URL"), format!("URL:{written}"), "{url:?}");
