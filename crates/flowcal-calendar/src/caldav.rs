@@ -904,6 +904,13 @@ fn parse_multistatus(xml: &str) -> Result<Vec<Props>, String> {
     Ok(out)
 }
 
+/// [`parse_multistatus`] for the fuzz target (fuzz/), which cannot reach a
+/// private function: the number of responses read, or why the answer was refused.
+#[doc(hidden)]
+pub fn fuzz_parse_multistatus(xml: &str) -> Result<usize, String> {
+    parse_multistatus(xml).map(|all| all.len())
+}
+
 fn is(node: roxmltree::Node<'_, '_>, namespace: &str, name: &str) -> bool {
     node.is_element() && node.tag_name().namespace() == Some(namespace) && node.tag_name().name() == name
 }
