@@ -154,7 +154,7 @@ impl Lines {
 /// SEQUENCE is capped at 2^31 − 1, the largest INTEGER. An entry outside
 /// the years iCalendar can write is refused ([`EventSpec::check`]).
 pub fn calendar_object(ev: &EventSpec) -> Result<String, IcalError> {
-    ev.check().map_err(IcalError)?;
+    expressible(ev, ev.stamp)?;
     let mut out = Lines(String::with_capacity(1024));
     header(&mut out);
     let mut body = Lines(String::with_capacity(1024));
@@ -164,6 +164,17 @@ pub fn calendar_object(ev: &EventSpec) -> Result<String, IcalError> {
     out.0.push_str(&body.0);
     out.line("END:VCALENDAR");
     Ok(out.0)
+}
+
+/// Whether iCalendar can write `ev`: its dates ([`EventSpec::check`]) and its
+/// stamps (DTSTAMP, LAST-MODIFIED) have four-digit years from 1 to 9999.
+fn expressible(ev: &EventSpec, modified: Timestamp) -> Result<(), IcalError> {
+    ev.check().map_err(IcalError)?;
+    let stamps = [ev.stamp, modified].map(|ts| Offset::UTC.to_datetime(ts).date());
+    match stamps.into_iter().find(|d| !(1..=9999).contains(&d.year())) {
+        None => Ok(()),
+        Some(d) => Err(err(format!("the entry '{}' was stamped {d}, outside the years 1 to 9999", ev.title))),
+    }
 }
 
 /// One entry of a feed: the event, and when its content last changed.
@@ -177,8 +188,8 @@ pub struct FeedEntry {
 /// A subscription feed (RFC 5545 with METHOD:PUBLISH, RFC 7986's
 /// REFRESH-INTERVAL and the common X-WR-CALNAME and X-PUBLISHED-TTL): every
 /// entry as in [`calendar_object`], with one VTIMEZONE per zone used,
-/// covering all of that zone's entries. Entries that iCalendar cannot
-/// express ([`EventSpec::check`]) are left out.
+/// covering all of that zone's entries. Entries [`calendar_object`] refuses
+/// are left out.
 pub fn feed(name: &str, refresh_minutes: u32, entries: &[FeedEntry]) -> String {
     let mut out = Lines(String::with_capacity(512 + entries.len() * 700));
     header(&mut out);
@@ -189,7 +200,7 @@ pub fn feed(name: &str, refresh_minutes: u32, entries: &[FeedEntry]) -> String {
     out.line(&format!("X-PUBLISHED-TTL:PT{refresh}M"));
     let mut body = Lines(String::with_capacity(entries.len() * 700));
     let mut zones: Vec<ZoneUse> = Vec::new();
-    for e in entries.iter().filter(|e| e.event.check().is_ok()) {
+    for e in entries.iter().filter(|e| expressible(&e.event, e.modified).is_ok()) {
         if let Some(z) = vevent(&mut body, &e.event, e.modified) {
             match zones.iter_mut().find(|u| u.name == z.name) {
                 Some(u) => {
@@ -264,8 +275,7 @@ fn vevent(out: &mut Lines, ev: &EventSpec, modified: Timestamp) -> Option<ZoneUs
         out.line(&format!("DESCRIPTION:{}", escape_text(&ev.description)));
     }
     if let Some(url) = &ev.url {
-        let url: String = url.chars().filter(|c| !c.is_control()).collect();
-        out.line(&format!("URL:{url}"));
+        out.line(&format!("URL:{}", uri_value(url)));
     }
     out.line(&dtstart);
     if let Some(dtend) = dtend {
@@ -282,6 +292,25 @@ fn vevent(out: &mut Lines, ev: &EventSpec, modified: Timestamp) -> Option<ZoneUs
     }
     out.line("END:VEVENT");
     zone_use
+}
+
+/// A URI value (RFC 5545 §3.3.13): control characters are left out and every
+/// character RFC 3986 does not allow in a URI (space, `\`, `"`, non-ASCII, a `%`
+/// not starting an escape) is percent-encoded, as readers take URIs verbatim.
+fn uri_value(url: &str) -> String {
+    let url: String = url.chars().filter(|c| !c.is_control()).collect();
+    let mut out = String::with_capacity(url.len());
+    for (i, c) in url.char_indices() {
+        let escape = url.as_bytes().get(i + 1..i + 3).is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit));
+        if c.is_ascii_alphanumeric() || "-._~:/?#[]@!$&'()*+,;=".contains(c) || (c == '%' && escape) {
+            out.push(c);
+        } else {
+            for b in c.encode_utf8(&mut [0; 4]).bytes() {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    out
 }
 
 /// `NAME;TZID=zone:local` for `ts`, or — when that local time would be read as
@@ -1159,6 +1188,56 @@ mod tests {
         assert_eq!(read_event(&text).unwrap().end, "2026-03-29T10:30:00Z");
         ev.sequence = u32::MAX;
         assert!(calendar_object(&ev).unwrap().contains("\r\nSEQUENCE:2147483647\r\n"));
+    }
+
+    #[test]
+    fn refuses_years_without_four_digits() {
+        // Found by fuzzing: a start in the year -661 was written as DTSTART:-6610807T072154Z.
+        let far = spec(at("-000661-07-08T07:21:54Z", "UTC"));
+        let refused = calendar_object(&far).unwrap_err();
+        assert!(refused.0.contains("-000661-07-08T07:21:54Z, outside the years 1 to 9999"), "{refused}");
+        let late = "9999-12-30T21:00:00Z";
+        for ev in [
+            spec(When::Date(Date::constant(-1, 12, 31))),
+            spec(When::Date(Date::constant(0, 12, 31))),
+            // Its end (the next day, exclusive) would be in the year 10000.
+            spec(When::Date(Date::constant(9999, 12, 31))),
+            // UTC says year 1, New York's wall clock the year before.
+            spec(at("0001-01-01T02:00:00Z", "America/New_York")),
+            EventSpec { stamp: "-000001-01-01T00:00:00Z".parse().unwrap(), ..spec(at(late, "UTC")) },
+        ] {
+            assert!(calendar_object(&ev).is_err(), "{:?}", ev.when);
+        }
+        // The years at both ends are written and read back.
+        round_trip(&spec(When::Date(Date::constant(1, 1, 1))));
+        round_trip(&spec(When::Date(Date::constant(9999, 12, 30))));
+        round_trip(&spec(at("0001-01-01T00:00:00Z", "UTC")));
+        round_trip(&spec(at(late, "Europe/Berlin")));
+        // A feed leaves such an entry out.
+        let stamp = far.stamp;
+        let entries =
+            [FeedEntry { event: far, modified: stamp }, FeedEntry { event: spec(at(late, "UTC")), modified: stamp }];
+        let text = feed("Deadlines", 60, &entries);
+        assert_eq!(text.matches("BEGIN:VEVENT").count(), 1, "{text}");
+        assert!(!text.contains("-661"), "{text}");
+    }
+
+    #[test]
+    fn urls_are_uris() {
+        // Found by fuzzing: the URL `\` was written as it is, and calcard read it as
+        // an escape. A URL value holds a URI, so what a URI cannot hold is encoded.
+        for (url, written) in [
+            ("\\", "%5C"),
+            ("https://flowcal.example/tasks/42?a=1,2;b#x", "https://flowcal.example/tasks/42?a=1,2;b#x"),
+            ("https://h/a b\"c\"<d>\\^`{|}", "https://h/a%20b%22c%22%3Cd%3E%5C%5E%60%7B%7C%7D"),
+            ("https://h/Café/%C3%A9/100%/%zz", "https://h/Caf%C3%A9/%C3%A9/100%25/%25zz"),
+            ("https://h/\r\n\tx\u{85}", "https://h/x"),
+            // Control characters go first: what is left is an escape.
+            ("https://h/%\u{1}41", "https://h/%41"),
+        ] {
+            let ev = EventSpec { url: Some(url.into()), ..spec(at("2026-03-29T10:00:00Z", "UTC")) };
+            assert_eq!(line_of(&calendar_object(&ev).unwrap(), "URL"), format!("URL:{written}"), "{url:?}");
+        }
     }
 
     #[test]

@@ -224,6 +224,12 @@ impl<'a> Lexer<'a> {
                 i += 1;
                 continue;
             }
+            // Any other whitespace (a vertical tab, a no-break space pasted from a
+            // modeler) separates tokens too, as it is trimmed around the condition.
+            if let Some(ws) = self.src[i..].chars().next().filter(|ch| ch.is_whitespace()) {
+                i += ws.len_utf8();
+                continue;
+            }
             // A minus is a sign where a value is expected, and arithmetic elsewhere.
             let after_operand = matches!(
                 out.last().map(|t| &t.tok),
@@ -960,6 +966,18 @@ mod tests {
         let c = cond("\n   ${ amount >= 10\n and ok }  \n");
         assert!(c.eval(&data(&[("amount", Value::Number(10.0)), ("ok", Value::Bool(true))])));
         assert!(cond("  =\n amount > 1").eval(&data(&[("amount", Value::Number(2.0))])));
+    }
+
+    #[test]
+    fn any_whitespace_separates_tokens() {
+        // Found by fuzzing: "a\u{b}" was accepted (trimmed) while "not (a\u{b})"
+        // was refused as "unsupported syntax at ''".
+        let d = data(&[("a", Value::Number(2.0))]);
+        for ws in ['\u{b}', '\u{a0}', '\u{2003}', '\u{3000}'] {
+            let text = format!("not ({ws}a{ws}=={ws}1{ws}){ws}and{ws}a{ws}>{ws}0");
+            assert!(cond(&text).eval(&d), "{text:?}");
+            assert!(!cond(&format!("not (a{ws})")).eval(&data(&[("a", Value::Bool(true))])), "{ws:?}");
+        }
     }
 
     #[test]
