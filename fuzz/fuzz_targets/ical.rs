@@ -181,7 +181,8 @@ fuzz_target!(|input: Input| {
     let ev = spec(&input);
     let text = match calendar_object(&ev) {
         Ok(text) => text,
-        // Refused: only for a year iCalendar cannot write (in UTC or the entry's zone).
+        // Refused: only for a year outside 1 to 9999 (in UTC or the entry's zone), which
+        // iCalendar cannot write and calendars cannot show.
         Err(e) => {
             let tz = match &ev.when {
                 When::At { zone, .. } => TimeZone::get(zone).unwrap_or(TimeZone::UTC),
@@ -189,14 +190,19 @@ fuzz_target!(|input: Input| {
             };
             let mut dates = vec![Offset::UTC.to_datetime(ev.stamp).date()];
             match &ev.when {
-                When::Date(d) => dates.push(*d),
+                // An all-day entry ends the next day (exclusive): past 9999-12-31 there is none.
+                When::Date(d) => dates.extend([*d, d.tomorrow().unwrap_or(Date::constant(-9999, 1, 1))]),
                 When::At { at, .. } => {
                     for ts in [Some(*at), ev.end()].into_iter().flatten() {
                         dates.extend([Offset::UTC.to_datetime(ts).date(), tz.to_datetime(ts).date()]);
                     }
+                    // An end past the last instant there is lies past the year 9999.
+                    if ev.end().is_none() {
+                        dates.push(Date::constant(-9999, 1, 1));
+                    }
                 }
             }
-            assert!(dates.iter().any(|d| !(0..=9999).contains(&d.year())), "refused {ev:?}: {e}");
+            assert!(dates.iter().any(|d| !(1..=9999).contains(&d.year())), "refused {ev:?}: {e}");
             return;
         }
     };
