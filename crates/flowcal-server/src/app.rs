@@ -110,7 +110,7 @@ pub struct App {
     /// Password sign-ins in flight, per address.
     sign_ins_in_flight: crate::sign_in::InFlight,
     /// The proxies whose `X-Forwarded-For` names the client.
-    pub(crate) trusted_proxies: Vec<crate::sign_in::IpRange>,
+    pub(crate) trusted_proxies: Vec<flowcal_connect::outbound::IpNetwork>,
     /// The SHA-256 of the bearer token that opens `/metrics`, if one is configured.
     pub(crate) metrics_token_hash: Option<String>,
     /// Proxy access: keys, provider metadata, the OAuth client.

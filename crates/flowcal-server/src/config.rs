@@ -79,11 +79,8 @@ impl Default for HttpConfig {
 
 impl HttpConfig {
     /// `trusted_proxies`, parsed.
-    pub fn trusted_ranges(&self) -> Result<Vec<crate::sign_in::IpRange>, String> {
-        self.trusted_proxies
-            .iter()
-            .map(|s| crate::sign_in::IpRange::parse(s).map_err(|e| format!("http.trusted_proxies: {e}")))
-            .collect()
+    pub fn trusted_ranges(&self) -> Result<Vec<flowcal_connect::outbound::IpNetwork>, String> {
+        self.trusted_proxies.iter().map(|s| s.parse().map_err(|e| format!("http.trusted_proxies: {e}"))).collect()
     }
 }
 
