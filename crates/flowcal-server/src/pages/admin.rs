@@ -456,15 +456,15 @@ pub(crate) async fn set_admin(
         return r;
     }
     let on = f.text("admin") == "on";
-    let change = AccessChange { admin: Some(on), ..Default::default() };
-    let r = app.change_user(By::Admin(&v.p), &login, change).await.map(|_| {
-        if on {
-            format!("{login} is an administrator")
-        } else {
-            format!("{login} is no longer an administrator")
-        }
-    });
-    done(&app, &v, r).await
+    let said =
+        if on { format!("{login} is an administrator") } else { format!("{login} is no longer an administrator") };
+    change_user(&app, &v, &login, AccessChange { admin: Some(on), ..Default::default() }, said).await
+}
+
+/// Applies an administrator's change to `login` and reports `said` (or why not).
+async fn change_user(app: &App, v: &Viewer, login: &str, change: AccessChange, said: String) -> Response {
+    let r = app.change_user(By::Admin(&v.p), login, change).await.map(|_| said);
+    done(app, v, r).await
 }
 
 /// `POST /admin/users/{login}/disable`.
@@ -476,12 +476,8 @@ pub(crate) async fn disable(
     if let Err(r) = admins_only(&v) {
         return r;
     }
-    let change = AccessChange { disabled: Some(true), ..Default::default() };
-    let r = app
-        .change_user(By::Admin(&v.p), &login, change)
-        .await
-        .map(|_| format!("{login} is disabled: their sessions ended, their API tokens and feed stopped"));
-    done(&app, &v, r).await
+    let said = format!("{login} is disabled: their sessions ended, their API tokens and feed stopped");
+    change_user(&app, &v, &login, AccessChange { disabled: Some(true), ..Default::default() }, said).await
 }
 
 /// `POST /admin/users/{login}/enable`.
@@ -493,9 +489,8 @@ pub(crate) async fn enable(
     if let Err(r) = admins_only(&v) {
         return r;
     }
-    let change = AccessChange { disabled: Some(false), ..Default::default() };
-    let r = app.change_user(By::Admin(&v.p), &login, change).await.map(|_| format!("{login} is enabled again"));
-    done(&app, &v, r).await
+    let said = format!("{login} is enabled again");
+    change_user(&app, &v, &login, AccessChange { disabled: Some(false), ..Default::default() }, said).await
 }
 
 /// `POST /admin/users/{login}/delete`: deprovisions the user (see `App::delete_user`).
