@@ -330,11 +330,9 @@ async fn dates_calendars_cannot_show_are_refused_sqlite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(flowcal_postgres), ignore = "PostgreSQL: built without FLOWCAL_TEST_DATABASE_URL")]
 async fn dates_calendars_cannot_show_are_refused_postgres() {
-    match TestDb::postgres().await {
-        Some(db) => dates_calendars_cannot_show_are_refused(db).await,
-        None => crate::support::postgres_not_run("dates_calendars_cannot_show_are_refused"),
-    }
+    dates_calendars_cannot_show_are_refused(TestDb::postgres().await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,7 +2,8 @@
 //! whole application, so there is only this one).
 //!
 //! Tests that need PostgreSQL read `FLOWCAL_TEST_DATABASE_URL` and create a
-//! fresh database per test on that server; without it they say they did not run.
+//! fresh database per test on that server; built without it, they are ignored
+//! (libtest lists each as skipped, with the reason; see build.rs).
 
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -23,6 +24,7 @@ mod ical_validity;
 mod leaks;
 mod matrix;
 mod peer_spiff;
+mod promises;
 mod signin;
 mod store_contract;
 mod support;

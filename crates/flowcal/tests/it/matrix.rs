@@ -334,9 +334,7 @@ async fn the_authorization_matrix_sqlite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(flowcal_postgres), ignore = "PostgreSQL: built without FLOWCAL_TEST_DATABASE_URL")]
 async fn the_authorization_matrix_postgres() {
-    match TestDb::postgres().await {
-        Some(db) => the_matrix(db).await,
-        None => crate::support::postgres_not_run("the_authorization_matrix"),
-    }
+    the_matrix(TestDb::postgres().await).await;
 }

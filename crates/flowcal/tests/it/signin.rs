@@ -30,7 +30,7 @@ pub(crate) fn page_csrf(html: &str) -> String {
 /// Another fresh database on the same backend as `db`.
 async fn another(db: &TestDb) -> TestDb {
     if db.url.starts_with("postgres") {
-        TestDb::postgres().await.unwrap()
+        TestDb::postgres().await
     } else {
         TestDb::sqlite()
     }
