@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
 """Measure how many instances of a BPMN model SpiffWorkflow runs per second.
 
-Usage: python spiff_bench.py MODEL.bpmn N
+Usage: python spiff_bench.py MODEL.bpmn N [WARMUP] [--wait]
 
-The model's one executable process is parsed once; then N instances are run
-one after another, in memory: start, run the engine, and complete every READY
-manual task (userTask, manualTask, plain task) until the instance is complete.
+The model's one executable process is parsed once; WARMUP instances (20 by
+default, as flowcal's benchmark warms up) are run untimed; then N instances are
+run one after another, in memory: start, run the engine, and complete every
+READY manual task (userTask, manualTask, plain task) until the instance is
+complete. With --wait, the process prints "ready" after the warm-up and starts
+timing when a line arrives on standard input: a start barrier for several
+processes measured together.
 Prints one JSON line:
     {"engine": "SpiffWorkflow <version>", "instances": N, "seconds": S, "per_second": R}
 """
@@ -45,14 +49,22 @@ def run_instance(spec):
 
 
 def main(argv):
-    if len(argv) != 3:
-        sys.stderr.write("usage: %s MODEL.bpmn N\n" % argv[0])
+    wait = "--wait" in argv[1:]
+    args = [a for a in argv[1:] if a != "--wait"]
+    if len(args) not in (2, 3):
+        sys.stderr.write("usage: %s MODEL.bpmn N [WARMUP] [--wait]\n" % argv[0])
         return 2
-    count = int(argv[2])
-    if count < 1:
-        sys.stderr.write("spiff_bench: N must be at least 1\n")
+    count = int(args[1])
+    warmup = int(args[2]) if len(args) == 3 else 20
+    if count < 1 or warmup < 0:
+        sys.stderr.write("spiff_bench: N must be at least 1, WARMUP at least 0\n")
         return 2
-    spec = load_spec(argv[1])
+    spec = load_spec(args[0])
+    for _ in range(warmup):
+        run_instance(spec)
+    if wait:
+        print("ready", flush=True)
+        sys.stdin.readline()
     began = time.perf_counter()
     for _ in range(count):
         run_instance(spec)

@@ -104,11 +104,14 @@ pub struct FeedConfig {
     pub days_ahead: u32,
     /// How often calendar clients are asked to poll (REFRESH-INTERVAL, X-PUBLISHED-TTL).
     pub refresh_minutes: u32,
+    /// Rendered feeds kept in memory for their entity tag, all users together
+    /// (0: render every full response).
+    pub cache_megabytes: u32,
 }
 
 impl Default for FeedConfig {
     fn default() -> Self {
-        FeedConfig { days_back: 30, days_ahead: 365, refresh_minutes: 60 }
+        FeedConfig { days_back: 30, days_ahead: 365, refresh_minutes: 60, cache_megabytes: 64 }
     }
 }
 
@@ -279,6 +282,9 @@ impl Config {
         }
         if self.feed.refresh_minutes == 0 || self.feed.days_back > 3660 || self.feed.days_ahead > 3660 {
             return Err("feed.refresh_minutes must be above zero, days_back and days_ahead at most 3660".into());
+        }
+        if self.feed.cache_megabytes > 4096 {
+            return Err("feed.cache_megabytes must be at most 4096".into());
         }
         let h = &self.http;
         if h.header_read_timeout_seconds == 0 || h.request_timeout_seconds == 0 || h.max_connections == 0 {

@@ -22,9 +22,6 @@ use std::collections::HashMap;
 use std::io::Write as _;
 use std::sync::{Arc, Mutex, OnceLock};
 
-/// Rendered feeds kept at most (bytes, all users together).
-const CACHE_BYTES: usize = 64 << 20;
-
 /// A user's feed, as the account settings show it.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct FeedStatus {
@@ -158,13 +155,18 @@ impl App {
         }
         let body = self.render_feed(&owner, &window).await?;
         let rendered = Arc::new(Rendered { etag, last_modified, body: body.into(), gzipped: OnceLock::new() });
+        let cache_bytes =
+            usize::try_from(self.config.feed.cache_megabytes).unwrap_or(usize::MAX).saturating_mul(1 << 20);
+        if cache_bytes == 0 {
+            return Ok(FeedAnswer::Full(rendered));
+        }
         let mut cache = self.feed_cache.0.lock().unwrap_or_else(|e| e.into_inner());
         cache.insert(owner.user.id.0, rendered.clone());
         // Keep the memory bounded: drop others until the rest fits.
         let mut total: usize = cache.values().map(|r| r.body.len()).sum();
         let others: Vec<i64> = cache.keys().copied().filter(|k| *k != owner.user.id.0).collect();
         for k in others {
-            if total <= CACHE_BYTES {
+            if total <= cache_bytes {
                 break;
             }
             if let Some(r) = cache.remove(&k) {

@@ -1,8 +1,11 @@
 //! Benchmark (not a test): 1,000 deadlines into an empty Radicale calendar.
 //! flowcal's backfill (`export_sync`: claim, build, render, PUT, record, for
-//! each entry) beside vdirsyncer pushing the same 1,000 events from a folder,
-//! and beside the floor: the simplest sequential keep-alive PUT loop (Python
-//! `http.client`). Each in its own fresh Radicale, in the same run.
+//! each entry), timed inside a running process and as a whole `flowcal export
+//! sync` process (start, configuration, database, the backfill, exit), beside
+//! vdirsyncer pushing the same 1,000 events from a folder (a whole `vdirsyncer
+//! sync` process), and beside the floor: the simplest sequential keep-alive
+//! PUT loop (Python `http.client`, timed inside). Each in its own fresh
+//! Radicale, in the same run.
 //!
 //! Run: `scripts/bench-backfill [EVENTS]` (installs vdirsyncer into the peers venv).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -46,8 +49,10 @@ async fn count(url: &str) -> usize {
     r.text().await.unwrap().matches(".ics</").count()
 }
 
-/// flowcal's backfill of `n` deadlines; returns seconds.
-async fn flowcal(python: &str, n: usize) -> f64 {
+/// flowcal's backfill of `n` deadlines; returns seconds. `whole_process`:
+/// timed as a `flowcal export sync` process from its start to its exit;
+/// otherwise `export_sync` inside this process.
+async fn flowcal(python: &str, n: usize, whole_process: bool) -> f64 {
     let r = radicale(python);
     let dir = tempfile::tempdir().unwrap();
     let toml = format!(
@@ -67,10 +72,29 @@ async fn flowcal(python: &str, n: usize) -> f64 {
     for i in 0..n {
         app.start_instance(&p, "due", &format!("Case {i}"), &Map::new()).await.unwrap();
     }
-    let started = Instant::now();
-    let summary = app.export_sync("alice", Some(acc.id), |_, _| {}).await.unwrap();
-    let secs = started.elapsed().as_secs_f64();
-    assert_eq!(summary.get("created").copied(), Some(n), "{summary:?}");
+    let secs = if whole_process {
+        app.store.close();
+        let config = dir.path().join("flowcal.toml");
+        std::fs::write(&config, &toml).unwrap();
+        let started = Instant::now();
+        let out = Command::new(env!("CARGO_BIN_EXE_flowcal"))
+            .args(["export", "sync", "--user", "alice", "--account", &acc.id.to_string()])
+            .env("FLOWCAL_CONFIG", &config)
+            .env_remove("FLOWCAL_DATABASE_URL")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let secs = started.elapsed().as_secs_f64();
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success() && said.starts_with(&format!("created {n},")), "{said}");
+        secs
+    } else {
+        let started = Instant::now();
+        let summary = app.export_sync("alice", Some(acc.id), |_, _| {}).await.unwrap();
+        let secs = started.elapsed().as_secs_f64();
+        assert_eq!(summary.get("created").copied(), Some(n), "{summary:?}");
+        secs
+    };
     assert_eq!(count(&cal).await, n);
     secs
 }
@@ -169,7 +193,14 @@ async fn main() {
     println!("{:<40} {fl:>7.2} s", "floor: sequential keep-alive PUT loop");
     let vd = vdirsyncer(&python, n).await;
     println!("{:<40} {vd:>7.2} s", "vdirsyncer sync");
-    let fc = flowcal(&python, n).await;
-    println!("{:<40} {fc:>7.2} s", "flowcal export sync");
-    println!("flowcal / floor: {:.2}x   vdirsyncer / floor: {:.2}x", fc / fl, vd / fl);
+    let fc = flowcal(&python, n, false).await;
+    println!("{:<40} {fc:>7.2} s", "flowcal export_sync, in a running process");
+    let fp = flowcal(&python, n, true).await;
+    println!("{:<40} {fp:>7.2} s", "flowcal export sync, whole process");
+    println!(
+        "× floor: vdirsyncer (whole process) {:.2}, flowcal (whole process) {:.2}, flowcal (in a running process) {:.2}",
+        vd / fl,
+        fp / fl,
+        fc / fl
+    );
 }

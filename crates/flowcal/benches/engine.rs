@@ -1,7 +1,10 @@
 //! Benchmark (not a test): start → complete a three-user-task sequential
 //! process, in-process through flowcal's application services, persisting every
 //! step, on SQLite and (when a URL is given) PostgreSQL; beside SpiffWorkflow
-//! running the same BPMN file in memory, in the same run.
+//! running the same BPMN file in memory, in the same run. Both warm up with
+//! the same 20 instances; one flowcal client is compared with one
+//! SpiffWorkflow process, and CLIENTS concurrent flowcal clients with as many
+//! SpiffWorkflow processes as the machine has cores, started together.
 //!
 //! Run: `scripts/bench` (installs the SpiffWorkflow peer and a PostgreSQL
 //! database), or `cargo bench -p flowcal --bench engine -- [INSTANCES] [CLIENTS]`
@@ -11,11 +14,15 @@
 use flowcal_server::app::{App, Principal, SystemClock};
 use flowcal_server::config::Config;
 use serde_json::Map;
+use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Instant;
 
 const MODEL: &str = include_str!("../../../tests/peers/three-step.bpmn");
+/// Instances run untimed first, by flowcal and by SpiffWorkflow alike.
+const WARM_UP: usize = 20;
 
 async fn app(url: &str, data: &Path) -> Arc<App> {
     let toml = format!("data_dir = \"{}\"\ndatabase_url = \"{url}\"\nlog = \"warn\"", data.display());
@@ -40,7 +47,7 @@ async fn measure(label: &str, app: Arc<App>, instances: usize, clients: usize) -
     let user = app.add_user(&login, false, &[], None).await.unwrap();
     let p = Principal { user, roles: vec![] };
     // Warm up caches and connections.
-    for _ in 0..20 {
+    for _ in 0..WARM_UP {
         run_one(&app, &p).await;
     }
     let started = Instant::now();
@@ -64,22 +71,51 @@ async fn measure(label: &str, app: Arc<App>, instances: usize, clients: usize) -
     rate
 }
 
-fn spiff(python: &str, instances: usize) -> Option<f64> {
+/// SpiffWorkflow in `processes` processes running `instances` between them,
+/// each warmed up, then started together; the rate over the wall time from the
+/// start to the last one's end.
+fn spiff(python: &str, instances: usize, processes: usize) -> Option<f64> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let out = std::process::Command::new(python)
-        .arg(root.join("tests/peers/spiff_bench.py"))
-        .arg(root.join("tests/peers/three-step.bpmn"))
-        .arg(instances.to_string())
-        .output()
-        .ok()?;
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
-    let rate = v["per_second"].as_f64()?;
-    println!(
-        "{:<34} {:>6} instances  {:>7.2} s  {rate:>8.0} instances/s  (in memory)",
-        v["engine"].as_str().unwrap_or("SpiffWorkflow"),
-        instances,
-        v["seconds"].as_f64().unwrap_or(0.0)
-    );
+    let per_process = instances / processes;
+    let mut children: Vec<_> = (0..processes)
+        .map(|_| {
+            Command::new(python)
+                .arg(root.join("tests/peers/spiff_bench.py"))
+                .arg(root.join("tests/peers/three-step.bpmn"))
+                .arg(per_process.to_string())
+                .arg(WARM_UP.to_string())
+                .arg("--wait")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .spawn()
+                .ok()
+        })
+        .collect::<Option<_>>()?;
+    let mut outputs: Vec<_> = children.iter_mut().map(|c| BufReader::new(c.stdout.take().unwrap())).collect();
+    for out in &mut outputs {
+        let mut line = String::new();
+        out.read_line(&mut line).ok()?;
+        if line.trim() != "ready" {
+            return None;
+        }
+    }
+    let started = Instant::now();
+    for c in &mut children {
+        c.stdin.as_mut().unwrap().write_all(b"go\n").ok()?;
+    }
+    let mut engine = String::from("SpiffWorkflow");
+    for (c, mut out) in children.iter_mut().zip(outputs) {
+        let mut line = String::new();
+        out.read_line(&mut line).ok()?;
+        c.wait().ok()?;
+        let v: serde_json::Value = serde_json::from_str(&line).ok()?;
+        engine = v["engine"].as_str().unwrap_or("SpiffWorkflow").to_owned();
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let done = per_process * processes;
+    let rate = done as f64 / secs;
+    let label = format!("{engine}, {processes} process{}", if processes == 1 { "" } else { "es" });
+    println!("{label:<34} {done:>6} instances  {secs:>7.2} s  {rate:>8.0} instances/s  (in memory)");
     Some(rate)
 }
 
@@ -88,12 +124,15 @@ async fn main() {
     let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
     let instances = args.first().copied().unwrap_or(2000);
     let clients = args.get(1).copied().unwrap_or(4);
-    println!("three user tasks in sequence, start → complete, every step persisted");
-    let spiff_rate = match std::env::var("FLOWCAL_PEER_PYTHON") {
-        Ok(py) => spiff(&py, instances),
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    println!(
+        "three user tasks in sequence, start → complete, every step persisted; {WARM_UP} instances of warm-up each"
+    );
+    let (spiff_1, spiff_n) = match std::env::var("FLOWCAL_PEER_PYTHON") {
+        Ok(py) => (spiff(&py, instances, 1), spiff(&py, instances, cores)),
         Err(_) => {
             println!("SpiffWorkflow: not run (FLOWCAL_PEER_PYTHON is not set)");
-            None
+            (None, None)
         }
     };
     let dir = tempfile::tempdir().unwrap();
@@ -108,11 +147,12 @@ async fn main() {
     } else {
         println!("PostgreSQL: not run (FLOWCAL_BENCH_DATABASE_URL is not set)");
     }
-    if let Some(s) = spiff_rate {
+    if let (Some(s1), Some(sn)) = (spiff_1, spiff_n) {
         println!(
-            "flowcal on SQLite vs SpiffWorkflow in memory: {:.1}x (1 client), {:.1}x ({clients} clients)",
-            sqlite_1 / s,
-            sqlite_n / s
+            "flowcal on SQLite vs SpiffWorkflow in memory: {:.1}x (1 client / 1 process), \
+             {:.1}x ({clients} clients / {cores} processes, {cores} cores)",
+            sqlite_1 / s1,
+            sqlite_n / sn
         );
     }
 }

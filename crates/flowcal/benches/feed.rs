@@ -1,10 +1,12 @@
 //! Benchmark (not a test): a user's iCal feed of N deadlines (10,000 by
 //! default). The time to render it (cold: every entry's SEQUENCE recorded;
 //! after a change: read back), then `wrk` with 64 connections against the
-//! feed URL for full responses and for `304 Not Modified`, beside Radicale
+//! feed URL for full responses rendered on every request (a second flowcal
+//! on the same database with `[feed] cache_megabytes = 0`), for full
+//! responses from the cache, and for `304 Not Modified`, beside Radicale
 //! serving the same N events as one collection (`GET` of the calendar) in the
-//! same run. A 304's cost at the server is also measured in-process (the
-//! feed call alone, without HTTP).
+//! same run; every load runs for the same SECONDS. A 304's cost at the server
+//! is also measured in-process (the feed call alone, without HTTP).
 //!
 //! Run: `scripts/bench-feed [DEADLINES] [SECONDS]` (needs `wrk` and the peers venv).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -60,25 +62,30 @@ fn wrk(url: &str, seconds: u64, connections: u32, headers: &[String]) -> Load {
     }
 }
 
-#[tokio::main]
-async fn main() {
-    let mut args = std::env::args().skip(1).filter_map(|a| a.parse::<u64>().ok());
-    let n = args.next().unwrap_or(10_000) as usize;
-    let seconds = args.next().unwrap_or(10);
-    let python = std::env::var("FLOWCAL_PEER_PYTHON").expect("FLOWCAL_PEER_PYTHON (scripts/bench-feed sets it)");
-
-    let dir = tempfile::tempdir().unwrap();
+/// flowcal served on 127.0.0.1 from `data` (its SQLite database), with `feed` as its `[feed]` section.
+async fn serve(data: &std::path::Path, feed: &str) -> (Arc<flowcal_server::app::App>, std::net::SocketAddr) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let toml = format!(
-        "listen = \"{addr}\"\ndata_dir = \"{}\"\nlog = \"warn\"\n[delivery]\nworkers = 0\n",
-        dir.path().display()
+        "listen = \"{addr}\"\ndata_dir = \"{}\"\nlog = \"warn\"\n[delivery]\nworkers = 0\n[feed]\n{feed}\n",
+        data.display()
     );
     let app =
         flowcal_server::build(Config::from_parts(&toml, "bench", &[]).unwrap(), Arc::new(SystemClock)).await.unwrap();
     let served = app.clone();
     tokio::spawn(async move { flowcal_server::serve(served, listener, std::future::pending()).await });
+    (app, addr)
+}
 
+#[tokio::main]
+async fn main() {
+    let mut args = std::env::args().skip(1).filter_map(|a| a.parse::<u64>().ok());
+    let n = args.next().unwrap_or(10_000) as usize;
+    let seconds = args.next().unwrap_or(30);
+    let python = std::env::var("FLOWCAL_PEER_PYTHON").expect("FLOWCAL_PEER_PYTHON (scripts/bench-feed sets it)");
+
+    let dir = tempfile::tempdir().unwrap();
+    let (app, _) = serve(dir.path(), "").await;
     let user = app.add_user("alice", false, &[], None).await.unwrap();
     let p = Principal { user, roles: vec![] };
     let user = app.update_settings(&p, None, Some(true), None).await.unwrap();
@@ -126,6 +133,12 @@ async fn main() {
     println!("304 at the server (in-process, {rounds} calls): {:.1} µs each", per_304 * 1e6);
 
     let full = wrk(&url, seconds, 64, &[]);
+    // The same feed from a flowcal that keeps no rendered feed: every 200 is a render.
+    let (_uncached_app, uncached_addr) = serve(dir.path(), "cache_megabytes = 0").await;
+    let uncached_url = format!("http://{uncached_addr}/feeds/{token}.ics");
+    let probe = http.get(&uncached_url).send().await.unwrap();
+    assert_eq!(probe.headers()["etag"].to_str().unwrap(), etag, "both serve the same feed");
+    let uncached = wrk(&uncached_url, seconds, 64, &[]);
     let not_modified = wrk(&url, seconds, 64, &[format!("If-None-Match: {etag}")]);
     // One connection: a 304's latency without queueing behind 63 others.
     let not_modified_one = wrk(&url, seconds, 1, &[format!("If-None-Match: {etag}")]);
@@ -152,14 +165,15 @@ async fn main() {
         got.matches("BEGIN:VEVENT").count()
     );
     // Basic alice:pw
-    let radicale_load = wrk(&collection, seconds.max(30), 64, &["Authorization: Basic YWxpY2U6cHc=".to_owned()]);
+    let radicale_load = wrk(&collection, seconds, 64, &["Authorization: Basic YWxpY2U6cHc=".to_owned()]);
 
     println!();
-    println!("64 connections unless said otherwise");
+    println!("64 connections unless said otherwise; each load for {seconds} s");
     println!("| server | response | requests/s | p50 | p99 | non-2xx/3xx |");
     println!("|---|---|---|---|---|---|");
     for (who, what, l) in [
-        ("flowcal", "full feed (200)", &full),
+        ("flowcal", "full feed (200), rendered each time", &uncached),
+        ("flowcal", "full feed (200), from the cache", &full),
         ("flowcal", "not modified (304)", &not_modified),
         ("flowcal", "not modified (304), 1 connection", &not_modified_one),
         ("Radicale 3.9", "full collection (200)", &radicale_load),
@@ -167,8 +181,10 @@ async fn main() {
         println!("| {who} | {what} | {:.1} | {} | {} | {} |", l.requests_per_second, l.p50, l.p99, l.non_2xx);
     }
     println!();
+    let radicale_rate = radicale_load.requests_per_second.max(f64::MIN_POSITIVE);
     println!(
-        "flowcal / Radicale on full responses: {:.0}x",
-        full.requests_per_second / radicale_load.requests_per_second.max(f64::MIN_POSITIVE)
+        "flowcal / Radicale on full responses: {:.0}x rendered each time, {:.0}x from the cache",
+        uncached.requests_per_second / radicale_rate,
+        full.requests_per_second / radicale_rate
     );
 }
