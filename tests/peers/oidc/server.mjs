@@ -7,7 +7,8 @@
 //     "resource_scopes":"calendar","access_token_ttl":3600,"tenant":"t-1"}'
 //
 // Listens on 127.0.0.1 at a free port, then prints one line to stdout,
-// `READY http://127.0.0.1:<port>` (the issuer). Everything else goes to stderr.
+// `READY http://127.0.0.1:<port>` (the issuer, unless "issuer" names another).
+// Everything else goes to stderr.
 // Exits on SIGTERM, SIGINT, and when its stdin (a pipe) closes.
 //
 // Logins and consents need no browser: GET /interaction/:uid answers at once
@@ -54,6 +55,11 @@ if (!Number.isSafeInteger(accessTokenTTL) || accessTokenTTL <= 0) {
   fail('"access_token_ttl" must be a positive integer (seconds)');
 }
 const tenant = config.tenant;
+// The Issuer Identifier it names (ID tokens, the `iss` answer parameter,
+// discovery) when given, e.g. Microsoft's https://login.microsoftonline.com/{tenant}/v2.0;
+// its endpoints stay at its own address, the one on the READY line.
+const issuerIn = config.issuer;
+if (issuerIn !== undefined && typeof issuerIn !== 'string') fail('"issuer" must be a string (a URL)');
 
 // Clients: code flow with refresh tokens; any other client metadata given in
 // the JSON (token_endpoint_auth_method, grant_types, ...) wins.
@@ -195,7 +201,8 @@ if (watchStdin) {
 
 server.listen(0, '127.0.0.1', () => {
   const { port } = server.address();
-  const issuer = `http://127.0.0.1:${port}`;
+  const address = `http://127.0.0.1:${port}`;
+  const issuer = issuerIn ?? address;
 
   provider = new Provider(issuer, {
     clients,
@@ -263,5 +270,5 @@ server.listen(0, '127.0.0.1', () => {
     });
   }
 
-  process.stdout.write(`READY ${issuer}\n`);
+  process.stdout.write(`READY ${address}\n`);
 });

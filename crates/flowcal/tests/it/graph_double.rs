@@ -45,7 +45,13 @@
 //!   A repeated create with a `transactionId` answers 201 with the event made before.
 //! - errors (https://learn.microsoft.com/en-us/graph/errors): `{"error": {"code",
 //!   "message"}}`; 412 when `If-Match` does not match `@odata.etag`; 429 and 503 with
-//!   `Retry-After` (https://learn.microsoft.com/en-us/graph/throttling), injected on demand.
+//!   `Retry-After` (https://learn.microsoft.com/en-us/graph/throttling), injected on demand;
+//!   401 `InvalidAuthenticationToken` for a token that is missing, not active, or expired
+//!   (an expiry is injected on demand: from then on that token is refused).
+//! - permissions (https://learn.microsoft.com/en-us/graph/api/calendar-post-events?view=graph-rest-1.0,
+//!   "Permissions"): a token needs the delegated permission `Calendars.ReadWrite`, as
+//!   Entra ID grants it for the scope `https://graph.microsoft.com/Calendars.ReadWrite`;
+//!   the connector tests' own tokens carry the peer's test scope `calendar` instead.
 //!
 //! Not from the documentation, the double's own rules: a create needs `start` and `end`;
 //! creating a calendar with a name in use answers 409 `ErrorFolderExists`; a local time
@@ -59,7 +65,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use flowcal_calendar::graph::GraphCalendar;
-use flowcal_calendar::{CalendarChoice, Connector, ConnectorError, Credential, Remote, When};
+use flowcal_calendar::{CalendarChoice, Connector, ConnectorError, Credential, EventSpec, Remote, When};
 use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
@@ -109,6 +115,8 @@ const COLORS: &[&str] = &[
 /// A request as the double saw it (after authentication).
 #[derive(Debug, Clone)]
 pub struct Seen {
+    /// The bearer token the request carried.
+    pub token: String,
     pub method: String,
     pub path: String,
     pub query: String,
@@ -149,6 +157,10 @@ struct Store {
     mailboxes: HashMap<String, Vec<Cal>>,
     violations: Vec<String>,
     faults: Vec<(u16, Option<String>)>,
+    /// Tokens Graph finds expired (refused with 401 from then on).
+    expired: Vec<String>,
+    /// The next request of this method finds its token expired.
+    expire_on: Option<String>,
     /// The key filter finds nothing (as if the search lagged behind).
     filter_blind: bool,
     seen: Vec<Seen>,
@@ -243,6 +255,41 @@ impl GraphDouble {
         self.store().filter_blind = blind;
     }
 
+    /// The token of the next `method` request has expired by the time it
+    /// arrives (Graph checks a token's lifetime itself): that request and
+    /// every later one with the same token answer 401.
+    pub fn expire_token_on(&self, method: &str) {
+        self.store().expire_on = Some(method.to_owned());
+    }
+
+    /// The event `id` as a Graph client reads it (`GET …/events/{id}`, times in
+    /// UTC, the body as text), with `token`.
+    pub async fn read_back(&self, token: &str, calendar: &str, id: &str) -> Json {
+        let r = reqwest::Client::new()
+            .get(format!("{}/v1.0/me/calendars/{calendar}/events/{id}", self.base))
+            .bearer_auth(token)
+            .header("Prefer", "outlook.timezone=\"UTC\"")
+            .header("Prefer", "outlook.body-content-type=\"text\"")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "GET event {id}");
+        r.json().await.unwrap()
+    }
+
+    /// The ids of the events that carry flowcal's `key` (as their
+    /// transactionId or key property), in any calendar of any mailbox.
+    pub fn events_with_key(&self, key: &str) -> Vec<String> {
+        let st = self.store();
+        st.mailboxes
+            .values()
+            .flatten()
+            .flat_map(|c| c.events.iter())
+            .filter(|e| e.transaction_id.as_deref() == Some(key) || e.ext.iter().any(|(_, v)| v == key))
+            .map(|e| e.id.clone())
+            .collect()
+    }
+
     fn with_event<R>(&self, id: &str, f: impl FnOnce(&mut Ev) -> R) -> R {
         let mut st = self.store();
         let ev = st
@@ -292,11 +339,13 @@ impl GraphDouble {
 }
 
 async fn handle(State(s): State<Arc<Shared>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
-    let who = match s.authenticate(&headers, &method, &uri).await {
+    let (who, token) = match s.authenticate(&headers, &method, &uri).await {
         Ok(p) => p,
         Err(r) => return respond(r),
     };
-    if !who.scope.split(' ').any(|sc| sc == "calendar") {
+    if !who.scope.split(' ').any(|sc| {
+        sc == "calendar" || sc == "Calendars.ReadWrite" || sc == "https://graph.microsoft.com/Calendars.ReadWrite"
+    }) {
         return respond(graph_error(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again."));
     }
     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
@@ -317,7 +366,15 @@ async fn handle(State(s): State<Arc<Shared>>, method: Method, uri: Uri, headers:
         body: Json::Null,
     };
     let mut st = s.state.lock().unwrap();
-    let out = if body.is_empty() {
+    if st.expire_on.as_deref() == Some(req.method.as_str()) {
+        st.expire_on = None;
+        st.expired.push(token.clone());
+    }
+    let out = if st.expired.contains(&token) {
+        // Refused before its body is looked at; the body is kept for the record.
+        req.body = serde_json::from_slice(&body).unwrap_or(Json::Null);
+        graph_error(401, "InvalidAuthenticationToken", "Lifetime validation failed, the token is expired.")
+    } else if body.is_empty() {
         st.route(&s.base, &who.sub, &req)
     } else if text("content-type").is_none_or(|c| !c.starts_with("application/json")) {
         st.bad(&req, "a request body must be application/json")
@@ -331,6 +388,7 @@ async fn handle(State(s): State<Arc<Shared>>, method: Method, uri: Uri, headers:
         }
     };
     st.seen.push(Seen {
+        token,
         method: req.method.to_string(),
         path: req.path,
         query: req.query,
@@ -353,7 +411,13 @@ fn respond(r: Reply) -> Response {
 }
 
 impl Shared {
-    async fn authenticate(&self, headers: &HeaderMap, method: &Method, uri: &Uri) -> Result<Principal, Reply> {
+    /// The token's principal, and the token.
+    async fn authenticate(
+        &self,
+        headers: &HeaderMap,
+        method: &Method,
+        uri: &Uri,
+    ) -> Result<(Principal, String), Reply> {
         let refused =
             || graph_error(401, "InvalidAuthenticationToken", "Access token validation failure. Invalid audience.");
         let Some(token) = headers
@@ -374,11 +438,11 @@ impl Shared {
                     sub: r["sub"].as_str().unwrap_or_default().to_owned(),
                     scope: r["scope"].as_str().unwrap_or_default().to_owned(),
                 });
-                self.tokens.lock().unwrap().insert(token, k.clone());
+                self.tokens.lock().unwrap().insert(token.clone(), k.clone());
                 k
             }
         };
-        known.filter(|p| !p.sub.is_empty()).ok_or_else(refused)
+        known.filter(|p| !p.sub.is_empty()).map(|p| (p, token)).ok_or_else(refused)
     }
 }
 
@@ -924,6 +988,50 @@ fn event_reply(status: u16, e: &Ev, prefs: &Prefs) -> Reply {
     r
 }
 
+// ---- reading back ---------------------------------------------------------------------------
+
+/// Compares an event as a Graph client reads it (times in UTC, a text body:
+/// [`GraphDouble::read_back`]) with the entry it was written from: subject,
+/// start and end, all day or timed, reminder, show-as (free for a transparent
+/// entry), and the body: the description as given, then the link unless the
+/// description holds it already (Graph events have no URL property).
+pub fn assert_reads_back(got: &Json, spec: &EventSpec) {
+    let what = &spec.title;
+    assert_eq!(got["subject"].as_str(), Some(spec.title.as_str()), "subject of {what}: {got}");
+    assert_eq!(got["body"]["contentType"], "text", "{what}: {got}");
+    let content = got["body"]["content"].as_str().unwrap_or_default();
+    let rest = content
+        .strip_prefix(spec.description.as_str())
+        .unwrap_or_else(|| panic!("{what}: the body {content:?} does not start with the description"));
+    match spec.url.as_deref() {
+        Some(url) if spec.description.contains(url) => assert_eq!(rest, "", "{what}: the link is in it once"),
+        Some(url) => assert_eq!(rest, format!("\n\n{url}"), "{what}: the link follows the description"),
+        None => assert_eq!(rest, "", "{what}"),
+    }
+    assert_eq!(got["showAs"], if spec.transparent { "free" } else { "busy" }, "{what}: {got}");
+    assert_eq!(got["isReminderOn"], json!(spec.reminder_minutes.is_some()), "{what}: {got}");
+    if let Some(m) = spec.reminder_minutes {
+        assert_eq!(got["reminderMinutesBeforeStart"], json!(m), "{what}: {got}");
+    }
+    let utc = |part: &str| -> DateTime {
+        assert_eq!(got[part]["timeZone"], "UTC", "{what}: {part} asked for in UTC: {got}");
+        got[part]["dateTime"].as_str().unwrap().parse().unwrap()
+    };
+    match &spec.when {
+        When::Date(d) => {
+            assert_eq!(got["isAllDay"], json!(true), "{what}: {got}");
+            assert_eq!(utc("start"), d.to_datetime(jiff::civil::Time::midnight()), "{what}");
+            let end = spec.end_date().unwrap();
+            assert_eq!(utc("end"), end.to_datetime(jiff::civil::Time::midnight()), "{what}: the next day");
+        }
+        When::At { at, .. } => {
+            assert_eq!(got["isAllDay"], json!(false), "{what}: {got}");
+            assert_eq!(utc("start"), TimeZone::UTC.to_datetime(*at), "{what}");
+            assert_eq!(utc("end"), TimeZone::UTC.to_datetime(spec.end().unwrap()), "{what}");
+        }
+    }
+}
+
 // ---- tests ----------------------------------------------------------------------------------
 
 /// The peer, the double, and a token for `login`; `None` when the peer is not installed.
@@ -1190,5 +1298,53 @@ async fn dates_and_instants_survive_time_zones() {
         let got = graph.get_event(&cal, &spec.key, None).await.unwrap().unwrap();
         assert_eq!(got.when, When::At { at, zone: "Asia/Tokyo".into() }, "{at} {zone} via Tokyo");
     }
+    assert!(double.violations().is_empty(), "{:?}", double.violations());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_graph_stored_reads_back_as_the_entry_was_given() {
+    let Some((_oidc, double, token)) = setup("ada").await else { return };
+    let graph = connector(&double, &token);
+    let cal = own_calendar(&graph).await;
+    // All day, free, a reminder 15 minutes before; the description holds the link.
+    let day = sample("task:1:deadline", "Approve — Easter", When::Date("2026-03-29".parse().unwrap()));
+    // Timed, busy, no reminder, 45 minutes long; the link is not in the description.
+    let mut timed = sample(
+        "instance:2:item:handover",
+        "Hand-over — Easter",
+        When::At { at: "2026-07-01T10:00:00Z".parse().unwrap(), zone: "Europe/Berlin".into() },
+    );
+    timed.description = "Process: Leave request".into();
+    timed.url = Some("https://flowcal.example/instances/2".into());
+    timed.transparent = false;
+    timed.reminder_minutes = None;
+    timed.duration_minutes = 45;
+    let mut remotes = Vec::new();
+    for spec in [&day, &timed] {
+        let r = graph.upsert_event(&cal, spec, None).await.unwrap();
+        assert_reads_back(&double.read_back(&token, &cal, &r.id).await, spec);
+        remotes.push(r);
+    }
+    let got = double.read_back(&token, &cal, &remotes[1].id).await;
+    assert_eq!(got["originalStartTimeZone"], "Europe/Berlin", "the entry's own zone is kept: {got}");
+
+    // Changed the other way round, each reads back as changed.
+    let mut day2 = day.clone();
+    day2.when = When::Date("2026-04-02".parse().unwrap());
+    day2.transparent = false;
+    day2.reminder_minutes = Some(24 * 60);
+    day2.description = "Process: Leave request (second version)".into();
+    day2.sequence = 1;
+    let mut timed2 = timed.clone();
+    timed2.transparent = true;
+    timed2.reminder_minutes = Some(0);
+    timed2.url = None;
+    timed2.sequence = 1;
+    for (spec, known) in [(&day2, &remotes[0]), (&timed2, &remotes[1])] {
+        let r = graph.upsert_event(&cal, spec, Some(known)).await.unwrap();
+        assert_eq!(r.id, known.id, "updated in place");
+        assert_reads_back(&double.read_back(&token, &cal, &r.id).await, spec);
+    }
+    assert_eq!(double.count(&cal), 2);
     assert!(double.violations().is_empty(), "{:?}", double.violations());
 }

@@ -23,6 +23,7 @@ mod hostile;
 mod ical_validity;
 mod leaks;
 mod matrix;
+mod microsoft;
 mod peer_spiff;
 mod promises;
 mod signin;
