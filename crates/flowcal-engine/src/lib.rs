@@ -87,12 +87,15 @@ pub enum Assignee {
 }
 
 /// A consequence of a transition, applied (and recorded as a domain event) by the store.
+/// `TaskReassigned`: the `user` item an open task's assignee comes from names
+/// this user now (the store skips it when they have the task already).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     TaskCreated { step: String, name: String, assignee: Assignee, deadline: Option<Deadline> },
     TaskCompleted { task: TaskId },
     TaskCancelled { task: TaskId },
     DeadlineChanged { task: TaskId, deadline: Option<Deadline> },
+    TaskReassigned { task: TaskId, assignee: String },
     DataChanged { key: String, old: Option<Value>, new: Option<Value> },
     IncidentRaised { node: String, message: String },
     IncidentResolved { node: String },
@@ -200,6 +203,7 @@ impl<'m> Engine<'m> {
         effects.push(Effect::TaskCompleted { task });
         let others: Vec<&OpenTask> = open.iter().filter(|t| t.id != task).collect();
         self.recompute_deadlines(&state, &others, &changed, &mut effects);
+        self.recompute_assignees(&state, &others, &changed, &mut effects);
         let next: Vec<(&str, Option<&str>)> =
             self.model.outgoing(&done.step).map(|f| (f.target.as_str(), Some(f.id.as_str()))).collect();
         let mut created = others.len();
@@ -223,6 +227,7 @@ impl<'m> Engine<'m> {
         let changed = apply_data(&mut state, parsed, &mut effects);
         let open: Vec<&OpenTask> = open.iter().collect();
         self.recompute_deadlines(&state, &open, &changed, &mut effects);
+        self.recompute_assignees(&state, &open, &changed, &mut effects);
         Ok(Transition { state, effects })
     }
 
@@ -318,6 +323,30 @@ impl<'m> Engine<'m> {
                 if new != t.deadline {
                     effects.push(Effect::DeadlineChanged { task: t.id, deadline: new });
                 }
+            }
+        }
+    }
+
+    /// Open tasks assigned through a `user` item (`item:KEY`) follow a changed
+    /// item. A cleared item leaves the task where it is: someone must have it.
+    fn recompute_assignees(
+        &self,
+        state: &InstanceState,
+        open: &[&OpenTask],
+        changed: &BTreeSet<String>,
+        effects: &mut Vec<Effect>,
+    ) {
+        if changed.is_empty() {
+            return;
+        }
+        for t in open {
+            let Some(NodeKind::UserTask { assignee: AssigneeRule::Item(key), .. }) =
+                self.model.node(&t.step).map(|n| &n.kind)
+            else {
+                continue;
+            };
+            if let (true, Some(Value::User(login))) = (changed.contains(key), state.data.get(key)) {
+                effects.push(Effect::TaskReassigned { task: t.id, assignee: login.clone() });
             }
         }
     }

@@ -465,7 +465,11 @@ impl App {
         loop {
             let idle = match self.deliver_due_report(&owner).await.map(|r| r.len()) {
                 Ok(0) => true,
-                Ok(_) => false,
+                Ok(n) => {
+                    // Names the worker, so an operator (and a test) sees which one did the work.
+                    tracing::info!(worker = %owner, exports = n, "delivery pass");
+                    false
+                }
                 Err(e) => {
                     tracing::error!(error = format!("{e:#}"), "delivery pass failed");
                     true

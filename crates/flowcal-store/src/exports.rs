@@ -383,6 +383,34 @@ fn finish_one(
     Ok(n?)
 }
 
+/// Whose entries put on calendars with the button lose their source.
+pub(crate) enum Withdrawn<'a> {
+    /// A cancelled task's.
+    Task(i64),
+    /// A task given to `to`: everyone else's.
+    Reassigned { task: i64, to: &'a str },
+    /// A cancelled instance's: its deadlines and its dates.
+    Instance(i64),
+}
+
+/// Asks for button entries whose source is gone to leave their calendars, in
+/// the transaction of the change (auto-sync follows through [`sync_task`]).
+pub(crate) fn withdraw_button_exports(c: &mut dyn Conn, what: Withdrawn<'_>, now: i64) -> Result<(), StoreError> {
+    const SET: &str = "UPDATE exports SET wanted = 'absent',
+                state = CASE WHEN state = 'waiting' THEN 'waiting' ELSE 'pending' END,
+                version = version + 1, attempts = 0, last_error = NULL, not_before = $1, updated_at = $1
+         WHERE auto = 0 AND wanted = 'present' AND";
+    match what {
+        Withdrawn::Task(task) => c.execute(&format!("{SET} task_id = $2"), params![now, task])?,
+        Withdrawn::Reassigned { task, to } => c.execute(
+            &format!("{SET} task_id = $2 AND user_id NOT IN (SELECT id FROM users WHERE login = $3)"),
+            params![now, task, to],
+        )?,
+        Withdrawn::Instance(instance) => c.execute(&format!("{SET} instance_id = $2"), params![now, instance])?,
+    };
+    Ok(())
+}
+
 /// Brings the auto-synced exports of every task of an instance in line, in
 /// the transaction that changed it.
 pub(crate) fn sync_instance(c: &mut dyn Conn, instance: i64, now: i64) -> Result<(), StoreError> {

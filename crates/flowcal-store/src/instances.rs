@@ -443,10 +443,12 @@ impl Store {
                 return Ok(());
             }
             c.execute("UPDATE tasks SET assignee = $1 WHERE id = $2", params![&to, id.0])?;
-            // The task leaves the feed of whoever had it.
+            // The task leaves the feed, and the calendars, of whoever had it.
             if let Some(from) = &t.assignee {
                 crate::feeds::touch_login(c, from, now.as_millisecond())?;
             }
+            let withdrawn = crate::exports::Withdrawn::Reassigned { task: id.0, to: &to };
+            crate::exports::withdraw_button_exports(c, withdrawn, now.as_millisecond())?;
             let payload = json!({"step": t.step, "from": t.assignee, "to": to, "role": t.role, "by": by});
             insert_events(c, t.instance_id, &[(Some(id), "task_reassigned", payload)], now)?;
             crate::exports::sync_instance(c, t.instance_id.0, now.as_millisecond())
@@ -551,6 +553,11 @@ fn apply(
                 record.state = state;
                 record.ended_at = Some(now);
                 record.ended_by = Some(actor.to_owned());
+                if state == TaskState::Cancelled {
+                    // A done task's entry stays, marked done; a cancelled one's leaves.
+                    let withdrawn = crate::exports::Withdrawn::Task(task.0);
+                    crate::exports::withdraw_button_exports(c, withdrawn, now.as_millisecond())?;
+                }
                 let payload =
                     json!({"step": record.step, "assignee": record.assignee, "role": record.role, "by": actor});
                 events.push((Some(*task), kind, payload));
@@ -570,6 +577,24 @@ fn apply(
                     json!({"deadline": deadline_json(deadline.as_ref())}),
                 ));
             }
+            Effect::TaskReassigned { task, assignee } => {
+                let Some(record) = tasks.iter_mut().find(|t| t.id == *task && t.state == TaskState::Open) else {
+                    return Err(StoreError::Conflict(format!("task {task} is no longer open")));
+                };
+                if record.assignee.as_deref() == Some(assignee.as_str()) {
+                    continue;
+                }
+                c.execute("UPDATE tasks SET assignee = $1 WHERE id = $2", params![assignee, task.0])?;
+                if let Some(from) = &record.assignee {
+                    crate::feeds::touch_login(c, from, now.as_millisecond())?;
+                }
+                let withdrawn = crate::exports::Withdrawn::Reassigned { task: task.0, to: assignee };
+                crate::exports::withdraw_button_exports(c, withdrawn, now.as_millisecond())?;
+                let payload = json!({"step": record.step, "from": record.assignee, "to": assignee,
+                                     "role": record.role, "by": actor});
+                events.push((Some(*task), "task_reassigned", payload));
+                record.assignee = Some(assignee.clone());
+            }
             Effect::DataChanged { key, old, new } => {
                 let payload =
                     json!({"key": key, "old": value_json(old.as_ref()), "new": value_json(new.as_ref()), "by": actor});
@@ -580,7 +605,11 @@ fn apply(
             }
             Effect::IncidentResolved { node } => events.push((None, "incident_resolved", json!({"node": node}))),
             Effect::InstanceCompleted => events.push((None, "instance_completed", json!({}))),
-            Effect::InstanceCancelled => events.push((None, "instance_cancelled", json!({"by": actor}))),
+            Effect::InstanceCancelled => {
+                let withdrawn = crate::exports::Withdrawn::Instance(instance.id.0);
+                crate::exports::withdraw_button_exports(c, withdrawn, now.as_millisecond())?;
+                events.push((None, "instance_cancelled", json!({"by": actor})));
+            }
         }
     }
     insert_events(c, instance.id, &events, now)

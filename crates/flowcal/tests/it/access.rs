@@ -14,6 +14,7 @@ use serde_json::{json, Value as Json};
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 pub(crate) const CLIENT_SECRET: &str = "peer-client-secret-7f3a9c";
 const SCOPES: &[&str] = &["openid", "offline_access", "email", "calendar"];
@@ -745,12 +746,12 @@ pub(crate) struct Radicale {
 }
 
 impl Radicale {
-    /// Radicale with one user, alice, password `app-password-1`.
+    /// Radicale with two users: alice, password `app-password-1`, and bob, `app-password-2`.
     pub(crate) async fn start() -> Option<Radicale> {
         let python = peer_env("FLOWCAL_PEER_PYTHON", "Radicale")?;
         let dir = tempfile::tempdir().unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        std::fs::write(dir.path().join("users"), "alice:app-password-1\n").unwrap();
+        std::fs::write(dir.path().join("users"), "alice:app-password-1\nbob:app-password-2\n").unwrap();
         let config = format!(
             "[server]\nhosts = 127.0.0.1:{port}\n[auth]\ntype = htpasswd\nhtpasswd_filename = {d}/users\n\
              htpasswd_encryption = plain\n[rights]\ntype = owner_only\n[storage]\nfilesystem_folder = {d}/data\n",
@@ -1437,19 +1438,39 @@ async fn a_backfill_killed_three_times_leaves_every_event_once() {
         .unwrap()
     };
     // Killed (SIGKILL) three times while it delivers; started again each time.
+    // Each round delivers a hundred more, and is killed while still running.
+    let mut counts = vec![0];
     for round in 1..=3 {
+        let before = counts[counts.len() - 1];
         let mut child = run();
-        let goal = round * 100;
-        for _ in 0..600 {
-            if events_in(&calendar).await >= goal || child.child().try_wait().unwrap().is_some() {
+        let started = Instant::now();
+        loop {
+            let n = events_in(&calendar).await;
+            if n >= before + 100 {
                 break;
             }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            if let Some(status) = child.child().try_wait().unwrap() {
+                panic!("round {round}: the sync ended by itself ({status}) at {n} events, before it was killed");
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "round {round}: {n} events after a minute ({before} before)"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        child.stop();
+        child.child().kill().unwrap();
+        let status = child.child().wait().unwrap();
+        assert_eq!(
+            std::os::unix::process::ExitStatusExt::signal(&status),
+            Some(9),
+            "round {round}: SIGKILL ended the sync, which was still running ({status})"
+        );
         let n = events_in(&calendar).await;
+        assert!(n > before, "round {round} delivered nothing: {n} events, {before} before it");
         assert!(n < 500, "round {round}: the kill came after everything was delivered ({n})");
+        counts.push(n);
     }
+    println!("events after each killed round: {counts:?}");
     // The last run finishes; a repeat finds nothing to do.
     let out = run().wait_with_output().unwrap();
     assert!(out.status.success());
@@ -1566,7 +1587,7 @@ async fn two_worker_processes_deliver_each_export_once(db: TestDb) {
     std::fs::write(
         &config_file,
         format!(
-            "data_dir = \"{}\"\ndatabase_url = \"{}\"\nsecret_key_file = \"{}\"\npublic_url = \"{}\"\nlog = \"warn\"\n",
+            "data_dir = \"{}\"\ndatabase_url = \"{}\"\nsecret_key_file = \"{}\"\npublic_url = \"{}\"\nlog = \"info\"\n",
             dir.path().display(),
             c.database_url,
             c.secret_key_file.display(),
@@ -1575,31 +1596,58 @@ async fn two_worker_processes_deliver_each_export_once(db: TestDb) {
     )
     .unwrap();
     let requests_before = google.log().iter().filter(|l| !l.starts_with("batch: ")).count();
-    let mut workers: Vec<Peer> = (0..2)
-        .map(|_| {
-            Peer::spawn(
-                Command::new(env!("CARGO_BIN_EXE_flowcal"))
-                    .arg("worker")
-                    .env("FLOWCAL_CONFIG", &config_file)
-                    .env_remove("FLOWCAL_DATABASE_URL")
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null()),
-            )
-            .unwrap()
-        })
-        .collect();
-    let user = flowcal_domain::UserId(p.user.id.0);
-    let mut synced = 0;
-    for _ in 0..1200 {
-        synced = t.app.store.exports_of(user).await.unwrap().iter().filter(|e| e.state == "synced").count();
-        if synced == 1000 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    // Each worker logs every pass that handled exports, with its own id: its
+    // standard error is read to the end on a thread of its own.
+    let mut workers = Vec::new();
+    let mut logs = Vec::new();
+    for _ in 0..2 {
+        let mut w = Peer::spawn(
+            Command::new(env!("CARGO_BIN_EXE_flowcal"))
+                .arg("worker")
+                .env("FLOWCAL_CONFIG", &config_file)
+                .env("NO_COLOR", "1")
+                .env_remove("RUST_LOG")
+                .env_remove("FLOWCAL_DATABASE_URL")
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped()),
+        )
+        .unwrap();
+        let mut err = w.child().stderr.take().unwrap();
+        logs.push(std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = std::io::Read::read_to_string(&mut err, &mut text);
+            text
+        }));
+        workers.push(w);
     }
+    let user = flowcal_domain::UserId(p.user.id.0);
+    let synced = wait_until(Duration::from_secs(120), "1,000 synced exports", || {
+        let store = t.app.store.clone();
+        async move {
+            let n = store.exports_of(user).await.unwrap().iter().filter(|e| e.state == "synced").count();
+            (n == 1000).then_some(n)
+        }
+    })
+    .await;
     for w in &mut workers {
         w.stop();
     }
+    assert_eq!(synced, 1000);
+    // Both workers did part of the work, and together all of it, once.
+    let mut ids = Vec::new();
+    let mut shares = Vec::new();
+    for log in logs {
+        let text = log.join().unwrap();
+        let passes: Vec<(String, usize)> = text.lines().filter_map(delivery_pass).collect();
+        let mine: std::collections::BTreeSet<&str> = passes.iter().map(|(w, _)| w.as_str()).collect();
+        assert!(mine.len() <= 1, "one worker per process: {mine:?}");
+        ids.extend(mine.into_iter().map(str::to_owned));
+        shares.push(passes.iter().map(|(_, n)| n).sum::<usize>());
+    }
+    println!("exports delivered by each worker process: {shares:?}");
+    assert!(shares.iter().all(|n| *n > 0), "each worker delivered some exports: {shares:?}");
+    assert_eq!(ids.len(), 2, "two workers, each with its own id: {ids:?}");
+    assert_eq!(shares.iter().sum::<usize>(), 1000, "{shares:?}");
     assert_eq!(synced, 1000);
     // Each export went out once: 1,000 inserts, no second attempt at any,
     // in batch requests of at most 50.
@@ -1618,6 +1666,35 @@ async fn two_worker_processes_deliver_each_export_once(db: TestDb) {
     assert!(requests <= 25, "{requests} requests for 1,000 new events: {batches:?}");
     assert_eq!(google.events(&calendar).len(), 1000);
     assert!(google.take_violations().is_empty());
+}
+
+/// A worker's log line for a pass that handled exports: its id and how many.
+fn delivery_pass(line: &str) -> Option<(String, usize)> {
+    if !line.contains("delivery pass") {
+        return None;
+    }
+    let field = |name: &str| {
+        let at = line.find(&format!(" {name}="))? + name.len() + 2;
+        line[at..].split_whitespace().next().map(str::to_owned)
+    };
+    Some((field("worker")?, field("exports")?.parse().ok()?))
+}
+
+/// Polls `check` until it gives a value; fails the test, naming `what`, when
+/// `limit` passes first.
+pub(crate) async fn wait_until<T, F, Fut>(limit: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let started = Instant::now();
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(started.elapsed() < limit, "waited {limit:?} for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 // ---- a Google backfill goes out in batch requests --------------------------------------------
@@ -1710,28 +1787,337 @@ async fn a_worker_rides_out_a_minute_long_calendar_outage() {
     )
     .unwrap();
     app.set_auto_sync(&p, Some((acc.id, None, false))).await.unwrap();
-    for _ in 0..600 {
-        if events_in(&calendar).await >= 100 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let cal = calendar.clone();
+    wait_until(Duration::from_secs(60), "100 events before the outage", || {
+        let cal = cal.clone();
+        async move { (events_in(&cal).await >= 100).then_some(()) }
+    })
+    .await;
+
+    // Radicale is down for a minute, measured. Throughout, the worker keeps
+    // running and retrying, and no export gives up.
     radicale.stop();
-    tokio::time::sleep(std::time::Duration::from_secs(60)).await;
-    let during: Vec<_> = app.store.exports_of(p.user.id).await.unwrap();
-    let retried = during.iter().filter(|e| e.state == "pending" && e.attempts > 0).count();
-    assert!(retried > 0, "the outage made deliveries retry");
-    assert!(during.iter().all(|e| e.state != "failed"), "eight attempts outlast a minute with these delays");
-    radicale.restart().await;
-    let mut synced = 0;
-    for _ in 0..1200 {
-        synced = app.store.exports_of(p.user.id).await.unwrap().iter().filter(|e| e.state == "synced").count();
-        if synced == 300 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let outage = Instant::now();
+    let mut retried = 0;
+    while outage.elapsed() < Duration::from_secs(60) {
+        let during = app.store.exports_of(p.user.id).await.unwrap();
+        let at = outage.elapsed().as_secs();
+        assert!(
+            during.iter().all(|e| e.state != "failed"),
+            "an export failed {at} s into the outage: eight attempts outlast a minute with these delays"
+        );
+        retried = retried.max(during.iter().filter(|e| e.state == "pending" && e.attempts > 0).count());
+        assert!(worker.child().try_wait().unwrap().is_none(), "the worker stopped {at} s into the outage");
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
+    assert!(retried > 0, "the outage made deliveries retry");
+    radicale.restart().await;
+    let store = app.store.clone();
+    let synced = wait_until(Duration::from_secs(120), "300 synced exports after the outage", || {
+        let store = store.clone();
+        async move {
+            let n = store.exports_of(p.user.id).await.unwrap().iter().filter(|e| e.state == "synced").count();
+            (n == 300).then_some(n)
+        }
+    })
+    .await;
     worker.stop();
     assert_eq!(synced, 300, "everything arrived after the outage");
     assert_eq!(events_in(&calendar).await, 300, "each once");
+}
+
+// ---- `flowcal serve` delivers by itself ---------------------------------------------------------
+
+crate::on_both_backends!(flowcal_serve_delivers_with_its_own_workers);
+
+/// `flowcal serve` as a process, with `[delivery] workers = 2` and no other
+/// process delivering: work created over HTTP reaches Radicale.
+async fn flowcal_serve_delivers_with_its_own_workers(db: TestDb) {
+    use flowcal_server::app::SystemClock;
+    let Some(radicale) = Radicale::start().await else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let config_text = format!(
+        "listen = \"127.0.0.1:{port}\"\ndata_dir = \"{}\"\ndatabase_url = \"{}\"\ntime_zone = \"Europe/Berlin\"\n\
+         log = \"warn\"\n[caldav]\nallowed_hosts = [\"127.0.0.1:{}\"]\n[delivery]\nworkers = 2\n",
+        dir.path().join("data").display(),
+        db.url,
+        radicale.port
+    );
+    let config_file = dir.path().join("flowcal.toml");
+    std::fs::write(&config_file, &config_text).unwrap();
+    // The users and their tokens, written before the server starts.
+    let (admin, alice) = {
+        let config = flowcal_server::config::Config::from_parts(&config_text, "test", &[]).unwrap();
+        let app = flowcal_server::build(config, Arc::new(SystemClock)).await.unwrap();
+        app.add_user("root", true, &[], None).await.unwrap();
+        app.add_user("alice", false, &[], None).await.unwrap();
+        let tokens =
+            (app.create_token("root", "test").await.unwrap(), app.create_token("alice", "test").await.unwrap());
+        app.store.close();
+        tokens
+    };
+    let _serve = Peer::spawn(
+        Command::new(env!("CARGO_BIN_EXE_flowcal"))
+            .arg("serve")
+            .env("FLOWCAL_CONFIG", &config_file)
+            .env_remove("FLOWCAL_DATABASE_URL")
+            .env_remove("FLOWCAL_DELIVERY__WORKERS")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    )
+    .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let http = Client::new();
+    wait_until(Duration::from_secs(30), "flowcal serve to answer /healthz", || {
+        let (http, url) = (http.clone(), format!("{base}/healthz"));
+        async move { http.get(url).send().await.ok().filter(|r| r.status() == 200).map(|_| ()) }
+    })
+    .await;
+    let call = |method: Method, path: &str, token: &str, body: Option<Json>| {
+        let mut req = http.request(method, format!("{base}{path}")).bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        async move { crate::support::read(req.send().await.unwrap()).await }
+    };
+
+    let (s, b) = call(Method::PATCH, "/api/v1/me/settings", &alice, Some(json!({"calendar_export": true}))).await;
+    assert_eq!(s, 200, "{b}");
+    let connect = json!({"url": format!("http://127.0.0.1:{}/", radicale.port), "username": "alice", "password": "app-password-1"});
+    let (s, acc) = call(Method::POST, "/api/v1/calendar-accounts/caldav", &alice, Some(connect)).await;
+    assert_eq!(s, 201, "{acc}");
+    let account = acc["id"].as_i64().unwrap();
+    let r = http
+        .post(format!("{base}/api/v1/models"))
+        .bearer_auth(&admin)
+        .header("content-type", "application/xml")
+        .body(DUE_MODEL)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let start = |title: &'static str| {
+        let call = &call;
+        let alice = alice.clone();
+        async move {
+            let (s, inst) =
+                call(Method::POST, "/api/v1/instances", &alice, Some(json!({"model": "due", "title": title}))).await;
+            assert_eq!(s, 201, "{inst}");
+            inst["tasks"][0]["id"].as_i64().unwrap()
+        }
+    };
+
+    // The button: the export is pending, and serve's workers deliver it.
+    let task = start("Pressed").await;
+    let (s, e) = call(
+        Method::POST,
+        "/api/v1/exports",
+        &alice,
+        Some(json!({"task": task, "source": "deadline", "account": account})),
+    )
+    .await;
+    assert_eq!(s, 202, "{e}");
+    let id = e["id"].as_i64().unwrap();
+    let calendar = wait_until(Duration::from_secs(60), "the pressed export to be synced", || {
+        let req = call(Method::GET, &format!("/api/v1/exports/{id}"), &alice, None);
+        async move {
+            let (_, e) = req.await;
+            (e["state"] == "synced").then(|| e["calendar"].as_str().unwrap().to_owned())
+        }
+    })
+    .await;
+    let text = calendar_text(&calendar, "alice", "app-password-1").await;
+    assert!(text.contains("SUMMARY:Check — Pressed\r"), "{text}");
+
+    // Auto-sync: a new task's deadline follows without any button.
+    let (s, b) =
+        call(Method::PATCH, "/api/v1/me/settings", &alice, Some(json!({"auto_sync": {"account": account}}))).await;
+    assert_eq!(s, 200, "{b}");
+    start("Followed").await;
+    let cal = calendar.clone();
+    wait_until(Duration::from_secs(60), "the auto-synced entry in Radicale", || {
+        let cal = cal.clone();
+        async move {
+            calendar_text(&cal, "alice", "app-password-1").await.contains("SUMMARY:Check — Followed\r").then_some(())
+        }
+    })
+    .await;
+    assert_eq!(events_in(&calendar).await, 2);
+}
+
+/// A calendar collection's entries as iCalendar text, read straight from the
+/// CalDAV server (folded lines joined).
+pub(crate) async fn calendar_text(url: &str, user: &str, password: &str) -> String {
+    let r = Client::new().get(url).basic_auth(user, Some(password)).send().await.unwrap();
+    assert!(r.status().is_success(), "GET {url}: {}", r.status());
+    r.text().await.unwrap().replace("\r\n ", "")
+}
+
+// ---- entries leave the calendar when their task does --------------------------------------------
+
+/// One step assigned through a `user` item, due on a date item.
+const OWNED_MODEL: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:flowcal="https://flowcal.dev/schema/1"
+                  id="d" targetNamespace="https://flowcal.dev/test">
+  <bpmn:process id="owned" name="Owned" isExecutable="true">
+    <bpmn:extensionElements>
+      <flowcal:dataItem key="owner" label="Owner" type="user" required="true"/>
+      <flowcal:dataItem key="due" label="Due" type="date" required="true"/>
+    </bpmn:extensionElements>
+    <bpmn:startEvent id="s"/>
+    <bpmn:userTask id="work" name="Hand over" flowcal:assignee="item:owner" flowcal:deadlineFrom="due"/>
+    <bpmn:endEvent id="e"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="work"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="e"/>
+  </bpmn:process>
+</bpmn:definitions>"#;
+
+crate::on_both_backends!(entries_leave_the_calendar_when_an_instance_is_cancelled_or_its_task_reassigned);
+
+/// The button's entries and auto-sync's leave Radicale when the instance is
+/// cancelled and when the task goes to someone else through its `user` item;
+/// the new assignee, who uses auto-sync, gets it. Read from Radicale itself.
+async fn entries_leave_the_calendar_when_an_instance_is_cancelled_or_its_task_reassigned(db: TestDb) {
+    let t = TestApp::spawn(db).await;
+    let Some(radicale) = Radicale::start().await else { return };
+    let port = radicale.port;
+    let admin = t.user("root", true, &[]).await;
+    let alice = t.user("alice", false, &[]).await;
+    let bob = t.user("bob", false, &[]).await;
+    let body = json!({"caldav": {"allowed_hosts": [format!("127.0.0.1:{port}")], "allowed_networks": []}});
+    assert_eq!(t.call(Method::PATCH, "/api/v1/admin/settings", &admin, Some(body)).await.0, 200);
+    let mut calendars = Vec::new();
+    for (who, login, password) in [(&alice, "alice", "app-password-1"), (&bob, "bob", "app-password-2")] {
+        let (s, _) = t.call(Method::PATCH, "/api/v1/me/settings", who, Some(json!({"calendar_export": true}))).await;
+        assert_eq!(s, 200);
+        let connect = json!({"url": format!("http://127.0.0.1:{port}/"), "username": login, "password": password});
+        let (s, acc) = t.post("/api/v1/calendar-accounts/caldav", who, connect).await;
+        assert_eq!(s, 201, "{acc}");
+        let id = acc["id"].as_i64().unwrap();
+        let (s, acc) = t
+            .call(
+                Method::PUT,
+                &format!("/api/v1/calendar-accounts/{id}/calendar"),
+                who,
+                Some(json!({"calendar": "own"})),
+            )
+            .await;
+        assert_eq!(s, 200, "{acc}");
+        calendars.push((id, acc["calendar"].as_str().unwrap().to_owned(), login, password));
+    }
+    let (alice_account, alice_calendar) = (calendars[0].0, calendars[0].1.clone());
+    let (bob_account, bob_calendar) = (calendars[1].0, calendars[1].1.clone());
+    // What each calendar shows: the SUMMARY lines, read from Radicale.
+    let shown = |who: usize| {
+        let (_, url, login, password) = calendars[who].clone();
+        async move {
+            let text = calendar_text(&url, login, password).await;
+            let mut titles: Vec<String> =
+                text.lines().filter_map(|l| l.strip_prefix("SUMMARY:")).map(str::to_owned).collect();
+            titles.sort();
+            titles
+        }
+    };
+    let deliver = || {
+        let t = &t;
+        async move { while t.app.deliver_due().await.unwrap() > 0 {} }
+    };
+    assert_eq!(t.upload(&admin, OWNED_MODEL).await.0, 201);
+    let start = |title: &'static str| {
+        let (t, alice) = (&t, alice.clone());
+        async move {
+            let (s, inst) = t
+                .post(
+                    "/api/v1/instances",
+                    &alice,
+                    json!({"model": "owned", "title": title, "data": {"owner": "alice", "due": "2026-04-20"}}),
+                )
+                .await;
+            assert_eq!(s, 201, "{inst}");
+            (inst["id"].as_i64().unwrap(), inst["tasks"][0]["id"].as_i64().unwrap())
+        }
+    };
+    let press = |task: i64, source: &'static str| {
+        let (t, alice) = (&t, alice.clone());
+        async move {
+            let (s, e) = t
+                .post("/api/v1/exports", &alice, json!({"task": task, "source": source, "account": alice_account}))
+                .await;
+            assert_eq!(s, 202, "{e}");
+            e["id"].as_i64().unwrap()
+        }
+    };
+    let reassign = |instance: i64, to: &'static str| {
+        let (t, admin) = (&t, admin.clone());
+        async move {
+            let path = format!("/api/v1/instances/{instance}/data");
+            let (s, b) = t.call(Method::PATCH, &path, &admin, Some(json!({"data": {"owner": to}}))).await;
+            assert_eq!(s, 200, "{b}");
+        }
+    };
+    let cancel = |instance: i64| {
+        let (t, alice) = (&t, alice.clone());
+        async move {
+            let (s, b) = t.post(&format!("/api/v1/instances/{instance}/cancel"), &alice, json!({})).await;
+            assert_eq!(s, 200, "{b}");
+        }
+    };
+    let state_of = |id: i64| {
+        let (t, alice) = (&t, alice.clone());
+        async move { t.get(&format!("/api/v1/exports/{id}"), &alice).await.1["state"].as_str().unwrap().to_owned() }
+    };
+    // Bob keeps his tasks in his calendar; alice presses the button, for now.
+    let (s, b) =
+        t.call(Method::PATCH, "/api/v1/me/settings", &bob, Some(json!({"auto_sync": {"account": bob_account}}))).await;
+    assert_eq!(s, 200, "{b}");
+
+    // The button, then the instance is cancelled: its deadline and its date leave.
+    let (first, task) = start("First").await;
+    let pressed = [press(task, "deadline").await, press(task, "item:due").await];
+    deliver().await;
+    assert_eq!(shown(0).await, ["Due — First", "Hand over — First"]);
+    cancel(first).await;
+    deliver().await;
+    assert_eq!(shown(0).await, Vec::<String>::new(), "a cancelled instance's entries leave the calendar");
+    for id in pressed {
+        assert_eq!(state_of(id).await, "removed");
+    }
+
+    // The button, then the task goes to bob through its user item: it leaves
+    // alice's calendar and, bob using auto-sync, arrives in his.
+    let (second, task) = start("Second").await;
+    let pressed = press(task, "deadline").await;
+    deliver().await;
+    assert_eq!(shown(0).await, ["Hand over — Second"]);
+    assert_eq!(shown(1).await, Vec::<String>::new());
+    reassign(second, "bob").await;
+    let (_, open) = t.get("/api/v1/tasks?state=open", &bob).await;
+    assert_eq!(open["tasks"][0]["id"].as_i64(), Some(task), "the task is bob's now: {open}");
+    deliver().await;
+    assert_eq!(shown(0).await, Vec::<String>::new(), "a task given to someone else leaves the calendar");
+    assert_eq!(state_of(pressed).await, "removed");
+    assert_eq!(shown(1).await, ["Hand over — Second"], "the new assignee gets it");
+
+    // Auto-sync: cancelled, the entry leaves.
+    let (s, b) = t
+        .call(Method::PATCH, "/api/v1/me/settings", &alice, Some(json!({"auto_sync": {"account": alice_account}})))
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let (third, _) = start("Third").await;
+    deliver().await;
+    assert_eq!(shown(0).await, ["Hand over — Third"]);
+    cancel(third).await;
+    deliver().await;
+    assert_eq!(shown(0).await, Vec::<String>::new(), "a cancelled task leaves the auto-synced calendar");
+
+    // Auto-sync: reassigned, it moves from alice's calendar to bob's.
+    let (fourth, _) = start("Fourth").await;
+    deliver().await;
+    assert_eq!(shown(0).await, ["Hand over — Fourth"]);
+    reassign(fourth, "bob").await;
+    deliver().await;
+    assert_eq!(shown(0).await, Vec::<String>::new(), "a reassigned task leaves the auto-synced calendar");
+    assert_eq!(shown(1).await, ["Hand over — Fourth", "Hand over — Second"]);
+    assert_ne!(alice_calendar, bob_calendar);
 }
