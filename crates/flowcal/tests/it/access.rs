@@ -1564,23 +1564,14 @@ async fn two_worker_processes_deliver_each_export_once(db: TestDb) {
     else {
         return;
     };
-    let (s, _) = t
-        .call(
-            Method::PATCH,
-            "/api/v1/me/settings",
-            &alice,
-            Some(json!({"auto_sync": {"account": account, "calendar": "own"}})),
-        )
-        .await;
-    assert_eq!(s, 200);
-    let calendar = t.app.store.account(account).await.unwrap().unwrap().calendar.unwrap();
     t.app.import_model(None, DUE_MODEL.as_bytes()).await.unwrap();
     let p = t.app.principal_by_token(&alice).await.unwrap().unwrap();
     for i in 0..1000 {
         t.app.start_instance(&p, "due", &format!("Case {i}"), &serde_json::Map::new()).await.unwrap();
     }
 
-    // Two `flowcal worker` processes on the same database.
+    // Two `flowcal worker` processes on the same database; the 1,000 exports
+    // appear at once when both are running (auto-sync is switched on then).
     let dir = tempfile::tempdir().unwrap();
     let config_file = dir.path().join("flowcal.toml");
     let c = &t.app.config;
@@ -1596,10 +1587,11 @@ async fn two_worker_processes_deliver_each_export_once(db: TestDb) {
     )
     .unwrap();
     let requests_before = google.log().iter().filter(|l| !l.starts_with("batch: ")).count();
-    // Each worker logs every pass that handled exports, with its own id: its
-    // standard error is read to the end on a thread of its own.
+    // Each worker logs its start and every pass that handled exports, with its
+    // own id: its standard error is read line by line on a thread of its own.
     let mut workers = Vec::new();
     let mut logs = Vec::new();
+    let mut seen: Vec<Arc<Mutex<String>>> = Vec::new();
     for _ in 0..2 {
         let mut w = Peer::spawn(
             Command::new(env!("CARGO_BIN_EXE_flowcal"))
@@ -1612,14 +1604,34 @@ async fn two_worker_processes_deliver_each_export_once(db: TestDb) {
                 .stderr(Stdio::piped()),
         )
         .unwrap();
-        let mut err = w.child().stderr.take().unwrap();
+        let err = std::io::BufReader::new(w.child().stderr.take().unwrap());
+        let so_far = Arc::new(Mutex::new(String::new()));
+        seen.push(so_far.clone());
         logs.push(std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = std::io::Read::read_to_string(&mut err, &mut text);
-            text
+            for line in std::io::BufRead::lines(err).map_while(Result::ok) {
+                let mut text = so_far.lock().unwrap();
+                text.push_str(&line);
+                text.push('\n');
+            }
+            so_far.lock().unwrap().clone()
         }));
         workers.push(w);
     }
+    wait_until(Duration::from_secs(60), "both workers running", || {
+        let up = seen.iter().all(|s| s.lock().unwrap().contains("flowcal worker is delivering calendar entries"));
+        async move { up.then_some(()) }
+    })
+    .await;
+    let (s, _) = t
+        .call(
+            Method::PATCH,
+            "/api/v1/me/settings",
+            &alice,
+            Some(json!({"auto_sync": {"account": account, "calendar": "own"}})),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let calendar = t.app.store.account(account).await.unwrap().unwrap().calendar.unwrap();
     let user = flowcal_domain::UserId(p.user.id.0);
     let synced = wait_until(Duration::from_secs(120), "1,000 synced exports", || {
         let store = t.app.store.clone();
@@ -1661,8 +1673,11 @@ async fn two_worker_processes_deliver_each_export_once(db: TestDb) {
     assert_eq!(inserts, 1000, "one insert per export");
     let batches = google.batches();
     assert_eq!(batches.iter().sum::<usize>(), 1000, "every insert in a batch request: {batches:?}");
-    let requests = log.iter().filter(|l| !l.starts_with("batch: ")).count() - requests_before;
-    assert_eq!(requests, batches.len(), "nothing but the batch requests: {log:?}");
+    // After the calendar was made (switching auto-sync on), nothing but the batch requests.
+    let outer: Vec<&String> = log.iter().filter(|l| !l.starts_with("batch: ")).skip(requests_before).collect();
+    let requests = outer.iter().filter(|l| l.starts_with("POST /batch/")).count();
+    assert_eq!(requests, batches.len(), "{outer:?}");
+    assert!(outer.iter().all(|l| l.starts_with("POST /batch/") || !l.contains("/events")), "{outer:?}");
     assert!(requests <= 25, "{requests} requests for 1,000 new events: {batches:?}");
     assert_eq!(google.events(&calendar).len(), 1000);
     assert!(google.take_violations().is_empty());
