@@ -254,6 +254,37 @@ fn assignees_follow_the_rules() {
 }
 
 #[test]
+fn a_task_assigned_through_an_item_follows_the_item() {
+    let m = model(
+        r#"<bpmn:startEvent id="s"/><bpmn:parallelGateway id="split"/>
+        <bpmn:userTask id="by_item" flowcal:assignee="item:who"/><bpmn:userTask id="other"/>
+        <bpmn:endEvent id="e"/>
+        <bpmn:sequenceFlow id="f0" sourceRef="s" targetRef="split"/>
+        <bpmn:sequenceFlow id="f1" sourceRef="split" targetRef="by_item"/><bpmn:sequenceFlow id="f2" sourceRef="split" targetRef="other"/>
+        <bpmn:sequenceFlow id="x1" sourceRef="by_item" targetRef="e"/><bpmn:sequenceFlow id="x2" sourceRef="other" targetRef="e"/>"#,
+        r#"<flowcal:dataItem key="who" type="user"/><flowcal:dataItem key="note" type="string"/>"#,
+    );
+    let mut r = Run::start(&m, json!({"who": "erin"}));
+    let task = r.task("by_item");
+    let reassigned = |t: &Transition| -> Vec<Effect> {
+        t.effects.iter().filter(|e| matches!(e, Effect::TaskReassigned { .. })).cloned().collect()
+    };
+    // The item names someone else: the open task goes to them.
+    let t = r.engine.set_data(&r.state, &r.open, &obj(json!({"who": "fritz"}))).unwrap();
+    assert_eq!(reassigned(&t), vec![Effect::TaskReassigned { task, assignee: "fritz".into() }]);
+    r.apply(t);
+    // Other data, or the item cleared: the task stays where it is.
+    let t = r.engine.set_data(&r.state, &r.open, &obj(json!({"note": "x"}))).unwrap();
+    assert!(reassigned(&t).is_empty(), "{:?}", t.effects);
+    let t = r.engine.set_data(&r.state, &r.open, &obj(json!({"who": null}))).unwrap();
+    assert!(reassigned(&t).is_empty(), "{:?}", t.effects);
+    // Completing another task with new data moves it too.
+    let other = r.task("other");
+    let t = r.engine.complete(&r.state, &r.open, other, "s", &obj(json!({"who": "gina"})), now()).unwrap();
+    assert_eq!(reassigned(&t), vec![Effect::TaskReassigned { task, assignee: "gina".into() }]);
+}
+
+#[test]
 fn cancel_cancels_open_tasks() {
     let m = model(PAR, r#"<flowcal:dataItem key="due" type="date"/>"#);
     let mut r = Run::start(&m, json!({}));
