@@ -881,6 +881,24 @@ mod tests {
     }
 
     #[test]
+    fn the_calendar_list_is_read_only_where_the_grant_allows() {
+        let g = |scope: Option<&str>| {
+            GoogleCalendar::new(DEFAULT_BASE_URL, Credential::Bearer("t".into()))
+                .unwrap()
+                .with_granted_scopes(scope)
+                .may_list_calendars()
+        };
+        let app_created = "openid email https://www.googleapis.com/auth/calendar.app.created";
+        assert!(!g(Some(app_created)));
+        assert!(!g(Some("https://www.googleapis.com/auth/calendar.events.owned")));
+        assert!(g(Some(&format!("{app_created} https://www.googleapis.com/auth/calendar.calendarlist.readonly"))));
+        assert!(g(Some("https://www.googleapis.com/auth/calendar")));
+        // Unknown: no grant recorded, or none of Google's Calendar scopes named.
+        assert!(g(None));
+        assert!(g(Some("openid email")));
+    }
+
+    #[test]
     fn batch_answers_are_split_and_matched() {
         assert_eq!(boundary_of("multipart/mixed; boundary=\"batch_x\"").as_deref(), Some("batch_x"));
         assert_eq!(boundary_of("Multipart/Mixed;charset=utf-8; Boundary=b1").as_deref(), Some("b1"));
