@@ -180,8 +180,9 @@ impl GoogleCalendar {
     async fn calendar_list(&self) -> Result<Vec<(CalendarInfo, String)>, ConnectorError> {
         if !self.may_list_calendars() {
             return Err(ConnectorError::Permanent(
-                "the access granted to flowcal (calendar.app.created) reaches only the calendar flowcal made, \
-                 not the calendar list (not allowed by the granted scopes): choose \"own\" as the calendar"
+                "the access granted to flowcal does not include reading the calendar list (not allowed by \
+                 the granted scopes): choose \"own\", flowcal's own calendar, or have the administrator add the \
+                 scope calendar.calendarlist.readonly"
                     .into(),
             ));
         }
