@@ -51,6 +51,16 @@ const LIST_PAGE_SIZE: &str = "250";
 const MAX_PAGES: usize = 100;
 /// Error reasons (`error.errors[].reason`) that mean "too much, slow down".
 const RATE_REASONS: &[&str] = &["rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded", "dailyLimitExceeded"];
+/// Where Google's OAuth scopes for Calendar begin.
+const SCOPE_PREFIX: &str = "https://www.googleapis.com/auth/calendar";
+/// The scopes under which `calendarList.list` may be called (its `scopes` in
+/// the discovery document). `calendar.app.created` is not one of them.
+const LIST_SCOPES: &[&str] = &[
+    "https://www.googleapis.com/auth/calendar",
+    "https://www.googleapis.com/auth/calendar.calendarlist",
+    "https://www.googleapis.com/auth/calendar.calendarlist.readonly",
+    "https://www.googleapis.com/auth/calendar.readonly",
+];
 
 /// A connector to one user's Google Calendar.
 #[derive(Debug, Clone)]
@@ -59,6 +69,8 @@ pub struct GoogleCalendar {
     /// The API root (`api_base_url`; [`DEFAULT_BASE_URL`] for Google).
     base: Url,
     credential: Credential,
+    /// The scopes the user granted (the token response's `scope`), when known.
+    granted: Option<Vec<String>>,
 }
 
 /// An HTTP answer, read whole.
@@ -102,7 +114,23 @@ impl GoogleCalendar {
             .user_agent(concat!("flowcal/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ConnectorError::Permanent(format!("cannot set up the HTTP client: {e}")))?;
-        Ok(GoogleCalendar { http, base, credential })
+        Ok(GoogleCalendar { http, base, credential, granted: None })
+    }
+
+    /// The scopes the user granted (space-separated, as the token response
+    /// names them): calls they do not allow are not made.
+    #[must_use]
+    pub fn with_granted_scopes(mut self, scope: Option<&str>) -> Self {
+        self.granted = scope.map(|s| s.split_whitespace().map(str::to_owned).collect());
+        self
+    }
+
+    /// Whether the grant allows reading the calendar list. Unknown when the
+    /// grant names no Calendar scope of Google's: then the call is tried.
+    fn may_list_calendars(&self) -> bool {
+        let Some(granted) = &self.granted else { return true };
+        granted.iter().any(|s| LIST_SCOPES.contains(&s.as_str()))
+            || !granted.iter().any(|s| s.starts_with(SCOPE_PREFIX))
     }
 
     /// `base` + `segments` (each one escaped as a single path segment).
@@ -150,6 +178,14 @@ impl GoogleCalendar {
 
     /// The user's calendar list entries, every page, with their `summary`.
     async fn calendar_list(&self) -> Result<Vec<(CalendarInfo, String)>, ConnectorError> {
+        if !self.may_list_calendars() {
+            return Err(ConnectorError::Permanent(
+                "the access granted to flowcal does not include reading the calendar list (not allowed by \
+                 the granted scopes): choose \"own\", flowcal's own calendar, or have the administrator add the \
+                 scope calendar.calendarlist.readonly"
+                    .into(),
+            ));
+        }
         let mut out = Vec::new();
         let mut page: Option<String> = None;
         for _ in 0..MAX_PAGES {
@@ -361,8 +397,9 @@ impl Connector for GoogleCalendar {
         match choice {
             CalendarChoice::Own { name } => {
                 // With the least scope (calendar.app.created) the calendar list
-                // may not be read: then the calendar is created, and the caller
-                // keeps its id to find it again.
+                // may not be read: then the calendar is created (without asking
+                // for the list when the grant is known), and the caller keeps
+                // its id to find it again.
                 let listed = match self.calendar_list().await {
                     Ok(list) => list,
                     Err(ConnectorError::Permanent(m)) if m.contains("granted scopes") => Vec::new(),
@@ -403,6 +440,11 @@ impl Connector for GoogleCalendar {
     ) -> Result<Remote, ConnectorError> {
         check_key(event)?;
         let Some(known) = known else { return self.create_or_restore(calendar, event, true).await };
+        // Without an etag the update could not be conditional: read the event
+        // first (its etag and sequence), as after a 412.
+        if known.etag.is_none() {
+            return self.create_or_restore(calendar, event, false).await;
+        }
         match self.update(calendar, event, known.etag.as_deref(), event.sequence).await? {
             Put::Done(r) => Ok(r),
             // Someone else changed it: read it again and reapply.
@@ -837,6 +879,24 @@ mod tests {
         assert!(GoogleCalendar::new("mailto:x@example.com", Credential::Bearer("t".into())).is_err());
         assert!(GoogleCalendar::new("not a url", Credential::Bearer("t".into())).is_err());
         assert!(!format!("{g:?}").contains("\"t\""));
+    }
+
+    #[test]
+    fn the_calendar_list_is_read_only_where_the_grant_allows() {
+        let g = |scope: Option<&str>| {
+            GoogleCalendar::new(DEFAULT_BASE_URL, Credential::Bearer("t".into()))
+                .unwrap()
+                .with_granted_scopes(scope)
+                .may_list_calendars()
+        };
+        let app_created = "openid email https://www.googleapis.com/auth/calendar.app.created";
+        assert!(!g(Some(app_created)));
+        assert!(!g(Some("https://www.googleapis.com/auth/calendar.events.owned")));
+        assert!(g(Some(&format!("{app_created} https://www.googleapis.com/auth/calendar.calendarlist.readonly"))));
+        assert!(g(Some("https://www.googleapis.com/auth/calendar")));
+        // Unknown: no grant recorded, or none of Google's Calendar scopes named.
+        assert!(g(None));
+        assert!(g(Some("openid email")));
     }
 
     #[test]

@@ -608,12 +608,17 @@ impl App {
             return ExportOutcome::Failed { attempts, error };
         }
         let exp = u32::try_from(attempts - 1).unwrap_or(u32::MAX).min(20);
-        let base = d.backoff_seconds.saturating_mul(1u64 << exp).min(d.max_backoff_seconds);
-        // ±25 % jitter, so that many exports failing together do not retry together.
-        let jitter = rand::thread_rng().gen_range(0.75..=1.25);
-        let mut delay = Duration::from_secs_f64(base as f64 * jitter);
+        let max = d.max_backoff_seconds as f64;
+        let base = (d.backoff_seconds.saturating_mul(1u64 << exp) as f64).min(max);
+        // ±25 % jitter, so that many exports failing together do not retry
+        // together; never past the longest delay (at the cap: 75 to 100 %).
+        let high = (base * 1.25).min(max);
+        let low = (base * 0.75).min(high);
+        let mut delay = Duration::from_secs_f64(rand::thread_rng().gen_range(low..=high));
+        // Retry-After is honoured up to the longest delay: a server cannot
+        // park an export for longer than the administrator allows.
         if let Some(a) = after {
-            delay = delay.max(a);
+            delay = delay.max(a.min(Duration::from_secs(d.max_backoff_seconds)));
         }
         let not_before = self
             .now()

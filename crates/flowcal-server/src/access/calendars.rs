@@ -51,13 +51,19 @@ impl App {
         let r = self.resolve_provider(c, &acc.provider).await?;
         let credential = Credential::Bearer(token.clone());
         let connector = match r.kind {
-            ProviderKind::Google => AnyConnector::Google(
-                GoogleCalendar::new(
-                    r.api_base_url.as_deref().unwrap_or(flowcal_calendar::google::DEFAULT_BASE_URL),
-                    credential,
+            ProviderKind::Google => {
+                // What the user granted decides which calls are made (with
+                // calendar.app.created, not the calendar list).
+                let (_, _, granted) = self.oauth_credentials(acc)?;
+                AnyConnector::Google(
+                    GoogleCalendar::new(
+                        r.api_base_url.as_deref().unwrap_or(flowcal_calendar::google::DEFAULT_BASE_URL),
+                        credential,
+                    )
+                    .map_err(connector_error)?
+                    .with_granted_scopes(granted.as_deref()),
                 )
-                .map_err(connector_error)?,
-            ),
+            }
             ProviderKind::Microsoft => AnyConnector::Graph(
                 GraphCalendar::new(
                     r.api_base_url.as_deref().unwrap_or(flowcal_calendar::graph::DEFAULT_BASE_URL),

@@ -14,7 +14,23 @@
 //! off the contract is answered `400` and recorded as a violation, which the
 //! tests assert to be none. Tokens are checked at the authorization server
 //! (oidc-provider, RFC 7662 introspection): the `calendar` resource scope it
-//! grants stands for Google's `https://www.googleapis.com/auth/calendar`.
+//! grants stands for Google's `https://www.googleapis.com/auth/calendar`, and
+//! it grants Google's `…/auth/calendar.app.created` under that very name (so
+//! that flowcal's default Google scopes are asked for and granted as they
+//! are). Each method takes the scopes its `scopes` in the discovery document
+//! list; `calendar.app.created` reaches only the calendars made with it (the
+//! scope's description: "Make secondary Google calendars, and see, create,
+//! change, and delete events on them"). A call outside the token's scopes is
+//! answered as Google does (`403 insufficientPermissions`,
+//! `ACCESS_TOKEN_SCOPE_INSUFFICIENT`) and recorded as a violation.
+//!
+//! Batch requests: every part is `application/http` with a unique
+//! `Content-ID` (Google may answer the calls in any order; this double
+//! answers them in reverse), a request line naming the path and `HTTP/1.1`,
+//! a `Content-Length` that fits the body, and `If-Match` only on calls that
+//! change an existing resource (never on the batch request itself, where it
+//! would hold for every call). Single calls, in a batch or not, can be made
+//! to fail ([`Double::fail_call`]).
 
 use crate::access::Oidc;
 use crate::connectors::{sample, suite};
@@ -35,6 +51,10 @@ use std::time::Duration;
 const REDIRECT: &str = "http://127.0.0.1:1/cb";
 /// The Google scope the peer's `calendar` resource scope stands for.
 const CALENDAR_SCOPE: &str = "https://www.googleapis.com/auth/calendar";
+/// flowcal's default Google scope; the peer grants it under this name.
+pub const APP_CREATED_SCOPE: &str = "https://www.googleapis.com/auth/calendar.app.created";
+/// The peer's resource scopes (its `resource_scopes`).
+pub const PEER_SCOPES: &str = "calendar https://www.googleapis.com/auth/calendar.app.created";
 /// Calendar list entries per page (small, so that paging is exercised).
 const PAGE: usize = 2;
 /// flowcal's limit of calls in one batch request.
@@ -414,17 +434,37 @@ fn check_event_semantics(ev: &Json, method: &str, out: &mut Vec<String>) {
 
 // ---- the double's state ---------------------------------------------------------------------
 
-/// A failure the double answers instead of the next request.
-#[derive(Debug, Clone, Copy)]
+/// A failure the double answers instead of a request (the next one, or a
+/// call for a given event).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
-    /// `403 rateLimitExceeded` with `Retry-After`.
-    RateLimit { retry_after: u64 },
+    /// `403 rateLimitExceeded`, with `Retry-After` when given.
+    RateLimit { retry_after: Option<u64> },
+    /// `403 userRateLimitExceeded` (no `Retry-After`).
+    UserRateLimit,
     /// `429` with `Retry-After`.
     TooManyRequests { retry_after: u64 },
     /// `500 backendError`.
     Backend,
     /// `401 authError`: the access token is no longer accepted (expired early, or revoked).
     Unauthorized,
+    /// `409 duplicate` for an insert whose event is stored all the same: an
+    /// earlier request made it and its answer was lost.
+    Duplicate,
+}
+
+/// A call as the double handled it (after the contract checks).
+#[derive(Debug, Clone)]
+pub struct Call {
+    /// In a batch request.
+    pub batch: bool,
+    /// The discovery method's id, e.g. `calendar.events.update`.
+    pub method: String,
+    pub calendar: String,
+    /// The event's id: the path's, or an insert's body's.
+    pub event: Option<String>,
+    pub if_match: Option<String>,
+    pub status: u16,
 }
 
 struct Cal {
@@ -433,6 +473,8 @@ struct Cal {
     description: Option<String>,
     time_zone: String,
     primary: bool,
+    /// Made through `calendars.insert` (what `calendar.app.created` reaches).
+    app_created: bool,
     etag: String,
     events: BTreeMap<String, Json>,
 }
@@ -444,8 +486,11 @@ struct St {
     next: u64,
     violations: Vec<String>,
     faults: VecDeque<Fault>,
+    /// Faults for calls on one event (its id), each used once.
+    call_faults: Vec<(String, Fault)>,
     tokens: HashMap<String, Json>,
     log: Vec<String>,
+    calls: Vec<Call>,
     batches: Vec<usize>,
 }
 
@@ -463,6 +508,7 @@ impl St {
             description: description.map(str::to_owned),
             time_zone: zone.to_owned(),
             primary,
+            app_created: false,
             etag,
             events: BTreeMap::new(),
         };
@@ -580,6 +626,16 @@ impl Double {
         self.lock().faults.extend(std::iter::repeat_n(fault, n));
     }
 
+    /// The next call on event `id` (in a batch or not) is answered with `fault`.
+    pub fn fail_call(&self, id: &str, fault: Fault) {
+        self.lock().call_faults.push((id.to_owned(), fault));
+    }
+
+    /// Every call handled so far, in order.
+    pub fn calls(&self) -> Vec<Call> {
+        self.lock().calls.clone()
+    }
+
     /// The number of calls in each batch request so far.
     pub fn batches(&self) -> Vec<usize> {
         self.lock().batches.clone()
@@ -629,8 +685,8 @@ impl Double {
     }
 
     /// Checks the bearer token at the authorization server (once per token)
-    /// and that it carries a scope the method accepts.
-    async fn authorize(&self, req: &Req, method: &Json) -> Result<(), Resp> {
+    /// and that it carries a scope the method accepts (for the calendar it names).
+    async fn authorize(&self, req: &Req, m: &Matched) -> Result<(), Resp> {
         let required = || {
             Resp::error(401, "global", "required", "Request is missing required authentication credential.")
                 .with("www-authenticate", "Bearer realm=\"https://accounts.google.com/\"".into())
@@ -657,26 +713,38 @@ impl Double {
         if info["active"] != true {
             return Err(invalid());
         }
+        // The peer's scope names as Google's: `calendar` stands for the full
+        // scope; Google's own names (calendar.app.created) are granted as they are.
         let granted: Vec<&str> = info["scope"]
             .as_str()
             .unwrap_or_default()
             .split(' ')
             .map(|s| if s == "calendar" { CALENDAR_SCOPE } else { s })
             .collect();
-        let accepted = method["scopes"].as_array().into_iter().flatten().filter_map(Json::as_str);
-        if !accepted.into_iter().any(|s| granted.contains(&s)) {
-            return Err(Resp::error(
-                403,
-                "global",
-                "insufficientPermissions",
-                "Request had insufficient authentication scopes.",
-            )
-            .with(
-                "www-authenticate",
-                "Bearer realm=\"https://accounts.google.com/\", error=\"insufficient_scope\"".into(),
-            ));
-        }
-        Ok(())
+        let accepted: Vec<&str> =
+            m.method["scopes"].as_array().into_iter().flatten().filter_map(Json::as_str).collect();
+        let granting: Vec<&str> = granted.iter().copied().filter(|s| accepted.contains(s)).collect();
+        let path = req.target.split('?').next().unwrap_or_default();
+        let problem = if granting.is_empty() {
+            Some(format!("{} needs one of the scopes {accepted:?}; the token has {granted:?}", m.id()))
+        } else if granting == [APP_CREATED_SCOPE] {
+            // calendar.app.created reaches only the calendars made with it (an
+            // unknown calendar is left to the method: 404).
+            let cal = m.param("calendarId");
+            let st = self.lock();
+            st.calendars.get(cal).filter(|c| !c.app_created).map(|c| {
+                format!(
+                    "{} on calendar {:?} under calendar.app.created, which reaches only the calendars made with it",
+                    m.id(),
+                    c.id
+                )
+            })
+        } else {
+            None
+        };
+        let Some(problem) = problem else { return Ok(()) };
+        self.lock().violations.push(format!("{} {path}: {problem}", req.method));
+        Err(insufficient_scope(m.id(), &accepted))
     }
 
     /// One call: contract, credentials, (faults for outer requests), then the API.
@@ -691,20 +759,63 @@ impl Double {
             Ok(m) => m,
             Err(problem) => return self.violation(&req, &[problem]),
         };
-        let problems = self.contract.check(&m, &query, &req.headers, &req.body);
+        let mut problems = self.contract.check(&m, &query, &req.headers, &req.body);
+        let if_match = req.headers.get("if-match").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let writes_existing = matches!(m.method["httpMethod"].as_str(), Some("PUT" | "PATCH" | "DELETE"));
+        if !outer && if_match.is_some() && !writes_existing {
+            problems.push(format!("{}: If-Match belongs only on calls that change an existing resource", m.id()));
+        }
         if !problems.is_empty() {
             return self.violation(&req, &problems);
         }
-        if let Err(resp) = self.authorize(&req, &m.method).await {
+        let body: Json = if req.body.is_empty() { Json::Null } else { serde_json::from_slice(&req.body).unwrap() };
+        let event = Some(m.param("eventId"))
+            .filter(|e| !e.is_empty())
+            .or_else(|| body["id"].as_str().filter(|_| m.id() == "calendar.events.insert"))
+            .map(str::to_owned);
+        let resp = self.call(&req, &m, &query, body, event.as_deref(), outer).await;
+        self.lock().calls.push(Call {
+            batch: !outer,
+            method: m.id().to_owned(),
+            calendar: m.param("calendarId").to_owned(),
+            event,
+            if_match,
+            status: resp.status,
+        });
+        resp
+    }
+
+    /// A call that keeps to the contract: credentials, faults, the API.
+    async fn call(
+        &self,
+        req: &Req,
+        m: &Matched,
+        query: &[(String, String)],
+        body: Json,
+        event: Option<&str>,
+        outer: bool,
+    ) -> Resp {
+        if let Err(resp) = self.authorize(req, m).await {
             return resp;
+        }
+        let planned = event.and_then(|id| {
+            let mut st = self.lock();
+            let at = st.call_faults.iter().position(|(e, _)| e == id)?;
+            Some(st.call_faults.remove(at).1)
+        });
+        if let Some(f) = planned {
+            if f == Fault::Duplicate {
+                // Made by an earlier request whose answer was lost.
+                self.api(m, query, &req.headers, body);
+            }
+            return fault(f);
         }
         if outer {
             if let Some(f) = self.lock().faults.pop_front() {
                 return fault(f);
             }
         }
-        let body: Json = if req.body.is_empty() { Json::Null } else { serde_json::from_slice(&req.body).unwrap() };
-        let resp = self.api(&m, &query, &req.headers, body);
+        let resp = self.api(m, query, &req.headers, body);
         // The double's own answers keep to the contract too.
         if let (Some(b), true) = (&resp.body, (200..300).contains(&resp.status)) {
             let mut problems = Vec::new();
@@ -752,8 +863,15 @@ impl Double {
                 let id = format!("c{:016x}@group.calendar.google.com", rand::random::<u64>());
                 let zone = body["timeZone"].as_str().unwrap_or("UTC").to_owned();
                 st.add_calendar(&id, body["summary"].as_str().unwrap(), body["description"].as_str(), &zone, false);
+                if let Some(c) = st.calendars.get_mut(&id) {
+                    c.app_created = true;
+                }
                 Resp::json(200, calendar_resource(&st.calendars[&id]))
             }
+            "calendar.calendarList.get" => match st.calendars.get(&cal_id) {
+                Some(c) => Resp::json(200, list_entry(c)),
+                None => Resp::not_found(),
+            },
             "calendar.calendars.get" => match st.calendars.get(&cal_id) {
                 Some(c) => Resp::json(200, calendar_resource(c)),
                 None => Resp::not_found(),
@@ -879,6 +997,10 @@ impl Double {
         if outer.method != Method::POST {
             return self.violation(&outer, &[format!("a batch request is a POST, not {}", outer.method)]);
         }
+        if outer.headers.contains_key("if-match") {
+            // Headers of the batch request hold for every call in it.
+            return self.violation(&outer, &["If-Match on a batch request would hold for every call in it".into()]);
+        }
         let text = String::from_utf8_lossy(&outer.body).into_owned();
         let parts = multipart_parts(&text, &boundary);
         if parts.is_empty() || parts.len() > MAX_BATCH {
@@ -890,11 +1012,22 @@ impl Double {
             return fault(f);
         }
         let answer_boundary = format!("batch_{:016x}", rand::random::<u64>());
-        let mut out = String::new();
+        let mut answers = Vec::with_capacity(parts.len());
+        let mut ids = std::collections::HashSet::new();
         for part in parts {
             let (part_headers, inner) = head(part);
             let content_id = part_headers.iter().find(|(k, _)| k == "content-id").map(|(_, v)| v.clone());
+            // Answers may come in any order: the Content-ID matches them to their calls.
+            let id_problem = match &content_id {
+                None => Some("a batch part has no Content-ID to match its answer with".to_owned()),
+                Some(id) if id.len() < 3 || !id.starts_with('<') || !id.ends_with('>') => {
+                    Some(format!("a batch part's Content-ID {id:?} is not of the form <id>"))
+                }
+                Some(id) if !ids.insert(id.clone()) => Some(format!("two batch parts have the Content-ID {id}")),
+                Some(_) => None,
+            };
             let resp = match part_headers.iter().find(|(k, _)| k == "content-type").map(|(_, v)| v.as_str()) {
+                _ if id_problem.is_some() => self.violation(&outer, &[id_problem.unwrap_or_default()]),
                 Some(t) if t.eq_ignore_ascii_case("application/http") => match self.inner_request(&outer, inner) {
                     Ok(req) => {
                         let line = format!("{} {}", req.method, req.target.split('?').next().unwrap_or_default());
@@ -906,6 +1039,10 @@ impl Double {
                 },
                 other => self.violation(&outer, &[format!("a batch part is application/http, not {other:?}")]),
             };
+            answers.push((content_id, resp));
+        }
+        let mut out = String::new();
+        for (content_id, resp) in answers.into_iter().rev() {
             out.push_str(&format!("--{answer_boundary}\r\nContent-Type: application/http\r\n"));
             if let Some(id) = content_id {
                 out.push_str(&format!(
@@ -953,8 +1090,9 @@ impl Double {
         if !target.starts_with('/') {
             return Err(format!("a batch call names only the path of its URL, not {target:?}"));
         }
-        if let Some(v) = words.next().filter(|v| !v.starts_with("HTTP/")) {
-            return Err(format!("a batch call's request line ends with the HTTP version, not {v:?}"));
+        match (words.next(), words.next()) {
+            (Some("HTTP/1.1"), None) => {}
+            (v, _) => return Err(format!("a batch call's request line ends with HTTP/1.1, not {v:?}")),
         }
         let method = Method::from_bytes(method.as_bytes()).map_err(|_| format!("{method:?} is not an HTTP method"))?;
         let (inner_headers, body) = head(rest);
@@ -966,6 +1104,9 @@ impl Double {
         }
         for (k, v) in inner_headers {
             if k == "content-length" {
+                if v.parse::<usize>().ok() != Some(body.len()) {
+                    return Err(format!("a batch call's Content-Length {v} is not its body's {} bytes", body.len()));
+                }
                 continue;
             }
             headers.insert(axum::http::HeaderName::try_from(k).unwrap(), v.parse().unwrap());
@@ -976,8 +1117,15 @@ impl Double {
 
 fn fault(f: Fault) -> Resp {
     match f {
-        Fault::RateLimit { retry_after } => Resp::error(403, "usageLimits", "rateLimitExceeded", "Rate Limit Exceeded")
-            .with("retry-after", retry_after.to_string()),
+        Fault::RateLimit { retry_after } => {
+            let r = Resp::error(403, "usageLimits", "rateLimitExceeded", "Rate Limit Exceeded");
+            match retry_after {
+                Some(s) => r.with("retry-after", s.to_string()),
+                None => r,
+            }
+        }
+        Fault::UserRateLimit => Resp::error(403, "usageLimits", "userRateLimitExceeded", "User Rate Limit Exceeded"),
+        Fault::Duplicate => Resp::error(409, "global", "duplicate", "The requested identifier already exists."),
         Fault::TooManyRequests { retry_after } => {
             Resp::error(429, "usageLimits", "rateLimitExceeded", "Rate Limit Exceeded")
                 .with("retry-after", retry_after.to_string())
@@ -987,6 +1135,30 @@ fn fault(f: Fault) -> Resp {
             Resp::error(401, "global", "authError", "Request had invalid authentication credentials.")
         }
     }
+}
+
+/// Google's answer to a call its token's scopes do not allow.
+fn insufficient_scope(method: &str, accepted: &[&str]) -> Resp {
+    // calendar.events.insert → calendar.v3.Events.Insert
+    let mut words = method.split('.');
+    let rpc = format!(
+        "calendar.v3.{}",
+        words.by_ref().skip(1).map(|w| w[..1].to_ascii_uppercase() + &w[1..]).collect::<Vec<_>>().join(".")
+    );
+    let body = json!({"error": {
+        "code": 403,
+        "message": "Request had insufficient authentication scopes.",
+        "errors": [{"message": "Insufficient Permission", "domain": "global", "reason": "insufficientPermissions"}],
+        "status": "PERMISSION_DENIED",
+        "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "ACCESS_TOKEN_SCOPE_INSUFFICIENT",
+            "domain": "googleapis.com", "metadata": {"method": rpc, "service": "calendar-json.googleapis.com"}}]}});
+    Resp::json(403, body).with(
+        "www-authenticate",
+        format!(
+            "Bearer realm=\"https://accounts.google.com/\", error=\"insufficient_scope\", scope=\"{}\"",
+            accepted.join(" ")
+        ),
+    )
 }
 
 fn random_event_id() -> String {
@@ -1127,7 +1299,7 @@ struct Setup {
 
 /// The authorization server, a token for alice with the calendar scope, the double, the connector.
 async fn setup() -> Option<Setup> {
-    let oidc = Arc::new(Oidc::start(REDIRECT, json!({}))?);
+    let oidc = Arc::new(Oidc::start(REDIRECT, json!({"resource_scopes": PEER_SCOPES}))?);
     let token = oidc.access_token(REDIRECT, OWNER, "openid calendar").await;
     let double = Double::start(oidc.clone()).await;
     let google = GoogleCalendar::new(&double.base, Credential::Bearer(token)).unwrap();
@@ -1230,7 +1402,12 @@ async fn the_double_flags_requests_off_the_contract() {
     }
 
     // A batch: more than 50 calls, an inner call off the contract, a full URL inside.
-    let part = |target: &str| format!("--b\r\nContent-Type: application/http\r\n\r\nGET {target} HTTP/1.1\r\n\r\n");
+    let part = |target: &str| {
+        format!(
+            "--b\r\nContent-Type: application/http\r\nContent-ID: <{}>\r\n\r\nGET {target} HTTP/1.1\r\n\r\n",
+            random_event_id()
+        )
+    };
     let batch = format!("{}/batch/calendar/v3", double.base);
     let send = |body: String| {
         http.post(&batch).bearer_auth(&token).header("content-type", "multipart/mixed; boundary=b").body(body).send()
@@ -1251,6 +1428,83 @@ async fn the_double_flags_requests_off_the_contract() {
     assert_eq!(text.matches("HTTP/1.1 200").count(), 1, "{text}");
     let v = double.take_violations();
     assert!(v.iter().any(|v| v.contains("\"bogus\"")) && v.iter().any(|v| v.contains("only the path")), "{v:?}");
+
+    // The parts of a batch, one fault each; the last part of each batch is a good call.
+    let good_part = part(&format!("/calendar/v3/calendars/{OWNER}/events/abcde12345"));
+    let insert = |headers: &str, body: &str| {
+        format!(
+            "--b\r\nContent-Type: application/http\r\nContent-ID: <x{}>\r\n\r\nPOST /calendar/v3/calendars/{OWNER}/events HTTP/1.1\r\n{headers}\r\n{body}\r\n",
+            random_event_id()
+        )
+    };
+    let event = with("id", json!("abcde67890")).to_string();
+    let json_type = "Content-Type: application/json\r\n";
+    let cases: Vec<(String, &str)> = vec![
+        (
+            format!("--b\r\nContent-Type: application/http\r\n\r\nGET /calendar/v3/calendars/{OWNER}/events/abcde12345 HTTP/1.1\r\n\r\n"),
+            "has no Content-ID",
+        ),
+        (
+            format!("--b\r\nContent-Type: application/http\r\nContent-ID: item1\r\n\r\nGET /calendar/v3/calendars/{OWNER}/events/abcde12345 HTTP/1.1\r\n\r\n"),
+            "is not of the form <id>",
+        ),
+        (
+            format!("--b\r\nContent-Type: text/plain\r\nContent-ID: <t1>\r\n\r\nGET /calendar/v3/calendars/{OWNER}/events/abcde12345 HTTP/1.1\r\n\r\n"),
+            "is application/http, not",
+        ),
+        (
+            format!("--b\r\nContent-Type: application/http\r\nContent-ID: <v1>\r\n\r\nGET /calendar/v3/calendars/{OWNER}/events/abcde12345\r\n\r\n"),
+            "ends with HTTP/1.1, not None",
+        ),
+        (
+            format!("--b\r\nContent-Type: application/http\r\nContent-ID: <v2>\r\n\r\nGET /calendar/v3/calendars/{OWNER}/events/abcde12345 HTTP/2\r\n\r\n"),
+            "ends with HTTP/1.1, not Some(\"HTTP/2\")",
+        ),
+        (insert("", &event), "not application/json"),
+        (insert(&format!("{json_type}Content-Length: 3\r\n"), &event), "Content-Length 3 is not"),
+        (insert(&format!("{json_type}If-Match: \"1\"\r\n"), &event), "If-Match belongs only on calls that change"),
+        (
+            format!("--b\r\nContent-Type: application/http\r\nContent-ID: <g1>\r\n\r\nGET /calendar/v3/calendars/{OWNER}/events/abcde12345 HTTP/1.1\r\nIf-Match: \"1\"\r\n\r\n"),
+            "If-Match belongs only on calls that change",
+        ),
+    ];
+    for (bad, expect) in cases {
+        let r = send(bad + &good_part + "--b--\r\n").await.unwrap();
+        assert_eq!(r.status(), 200);
+        let text = r.text().await.unwrap();
+        assert_eq!(text.matches("HTTP/1.1 400").count(), 1, "{expect}: {text}");
+        assert_eq!(text.matches("HTTP/1.1 200").count(), 1, "{expect}: {text}");
+        let v = double.take_violations();
+        assert!(v.len() == 1 && v[0].contains(expect), "{expect}: {v:?}");
+    }
+    // Two parts with one Content-ID: the second is refused.
+    let twice = |id: &str| {
+        format!("--b\r\nContent-Type: application/http\r\nContent-ID: <{id}>\r\n\r\nGET /calendar/v3/calendars/{OWNER}/events/abcde12345 HTTP/1.1\r\n\r\n")
+    };
+    let r = send(twice("same") + &twice("same") + "--b--\r\n").await.unwrap();
+    let text = r.text().await.unwrap();
+    assert_eq!((text.matches("HTTP/1.1 200").count(), text.matches("HTTP/1.1 400").count()), (1, 1), "{text}");
+    assert!(double.take_violations().iter().any(|v| v.contains("two batch parts have the Content-ID <same>")));
+    // If-Match on the batch request itself would hold for every call.
+    let r = http
+        .post(&batch)
+        .bearer_auth(&token)
+        .header("content-type", "multipart/mixed; boundary=b")
+        .header("if-match", "\"1\"")
+        .body(good_part.clone() + "--b--\r\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(double.take_violations().iter().any(|v| v.contains("If-Match on a batch request")));
+    // A good insert with its headers passes, and the answers carry the Content-IDs.
+    let r = send(insert(&format!("{json_type}Content-Length: {}\r\n", event.len()), &event) + &good_part + "--b--\r\n")
+        .await
+        .unwrap();
+    let text = r.text().await.unwrap();
+    assert_eq!(text.matches("HTTP/1.1 200").count(), 2, "{text}");
+    assert_eq!(text.matches("Content-ID: <response-").count(), 2, "{text}");
+    assert!(double.take_violations().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1288,7 +1542,7 @@ async fn a_reused_id_after_delete_restores_the_cancelled_event() {
 async fn rate_limits_and_refused_credentials_are_classified() {
     let Some(Setup { oidc, double, google }) = setup().await else { return };
     let seven = Some(Duration::from_secs(7));
-    double.fail_next(1, Fault::RateLimit { retry_after: 7 });
+    double.fail_next(1, Fault::RateLimit { retry_after: Some(7) });
     let e = google.list_calendars().await.unwrap_err();
     assert!(matches!(&e, ConnectorError::RetryLater { after, .. } if *after == seven), "{e:?}");
     assert!(e.to_string().contains("rateLimitExceeded"), "{e}");
@@ -1299,7 +1553,7 @@ async fn rate_limits_and_refused_credentials_are_classified() {
     let e = google.delete_event(OWNER, &event_key(1, "x"), None).await.unwrap_err();
     assert!(matches!(&e, ConnectorError::RetryLater { after: None, .. }), "{e:?}");
     // A batch refused as a whole.
-    double.fail_next(1, Fault::RateLimit { retry_after: 7 });
+    double.fail_next(1, Fault::RateLimit { retry_after: Some(7) });
     let ev = sample("task:1:deadline", "t", When::Date("2026-05-04".parse().unwrap()));
     let e = google.batch_upsert(OWNER, std::slice::from_ref(&ev)).await.unwrap_err();
     assert!(matches!(&e, ConnectorError::RetryLater { after, .. } if *after == seven), "{e:?}");
@@ -1320,7 +1574,8 @@ async fn rate_limits_and_refused_credentials_are_classified() {
     let narrow = GoogleCalendar::new(&double.base, Credential::Bearer(partial)).unwrap();
     let e = narrow.list_calendars().await.unwrap_err();
     assert!(matches!(&e, ConnectorError::Permanent(m) if m.contains("granted scopes")), "{e:?}");
-    assert!(double.take_violations().is_empty());
+    let v = double.take_violations();
+    assert!(v.len() == 1 && v[0].contains("calendar.calendarList.list needs one of the scopes"), "{v:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1408,5 +1663,466 @@ async fn dates_and_instants_survive_time_zones() {
         assert_eq!(got.when, When::At { at, zone: ev_zone.into() }, "{cal_zone}");
         assert_eq!(got.end.parse::<Timestamp>().unwrap(), timed.end().unwrap());
     }
+    assert!(double.take_violations().is_empty());
+}
+
+// ---- scopes per method ----------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_method_takes_only_its_scopes() {
+    let Some(Setup { oidc, double, .. }) = setup().await else { return };
+    let narrow = oidc.access_token(REDIRECT, OWNER, &format!("openid {APP_CREATED_SCOPE}")).await;
+    let granted = oidc.introspect(&narrow).await["scope"].as_str().unwrap().to_owned();
+    assert!(granted.split(' ').any(|s| s == APP_CREATED_SCOPE) && !granted.split(' ').any(|s| s == "calendar"));
+    let http = reqwest::Client::new();
+    let api = format!("{}/calendar/v3", double.base);
+    let refused = |r: reqwest::Response, method: &'static str| async move {
+        assert_eq!(r.status(), 403);
+        let challenge = r.headers()["www-authenticate"].to_str().unwrap().to_owned();
+        assert!(challenge.contains("error=\"insufficient_scope\""), "{challenge}");
+        let e: Json = r.json().await.unwrap();
+        assert_eq!(e["error"]["errors"][0]["reason"], "insufficientPermissions", "{e}");
+        assert_eq!(e["error"]["status"], "PERMISSION_DENIED", "{e}");
+        assert_eq!(e["error"]["details"][0]["reason"], "ACCESS_TOKEN_SCOPE_INSUFFICIENT", "{e}");
+        assert_eq!(e["error"]["details"][0]["metadata"]["method"], method, "{e}");
+    };
+    // The calendar list is not for calendar.app.created (its scopes in the discovery document).
+    let r = http.get(format!("{api}/users/me/calendarList")).bearer_auth(&narrow).send().await.unwrap();
+    refused(r, "calendar.v3.CalendarList.List").await;
+    let v = double.take_violations();
+    assert!(v.len() == 1 && v[0].contains("calendar.calendarList.list needs one of the scopes"), "{v:?}");
+    // Nor are the calendars it did not make.
+    let ev =
+        json!({"id": "abcde12345", "summary": "x", "start": {"date": "2026-03-29"}, "end": {"date": "2026-03-30"}});
+    let r = http.post(format!("{api}/calendars/{OWNER}/events")).bearer_auth(&narrow).json(&ev).send().await.unwrap();
+    refused(r, "calendar.v3.Events.Insert").await;
+    let v = double.take_violations();
+    assert!(v.len() == 1 && v[0].contains("reaches only the calendars made with it"), "{v:?}");
+    assert!(double.events(OWNER).is_empty());
+    // A calendar it makes, and the events on it, are.
+    let r =
+        http.post(format!("{api}/calendars")).bearer_auth(&narrow).json(&json!({"summary": "s"})).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let cal = r.json::<Json>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let r = http.post(format!("{api}/calendars/{cal}/events")).bearer_auth(&narrow).json(&ev).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let r = http.get(format!("{api}/users/me/calendarList/{cal}")).bearer_auth(&narrow).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    // events.move is not among calendar.app.created's methods.
+    let r = http
+        .post(format!("{api}/calendars/{cal}/events/abcde12345/move?destination={OWNER}"))
+        .bearer_auth(&narrow)
+        .send()
+        .await
+        .unwrap();
+    refused(r, "calendar.v3.Events.Move").await;
+    assert_eq!(double.take_violations().len(), 1);
+    // The full scope reaches the list.
+    let full = oidc.access_token(REDIRECT, OWNER, "openid calendar").await;
+    let r = http.get(format!("{api}/users/me/calendarList")).bearer_auth(&full).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(double.take_violations().is_empty());
+
+    // The connector, knowing the grant, never asks for the list: it makes its
+    // own calendar and works on it.
+    let google = GoogleCalendar::new(&double.base, Credential::Bearer(narrow))
+        .unwrap()
+        .with_granted_scopes(Some(&format!("openid email {APP_CREATED_SCOPE}")));
+    let before = double.calls().len();
+    let e = google.list_calendars().await.unwrap_err();
+    assert!(matches!(&e, ConnectorError::Permanent(m) if m.contains("\"own\"")), "{e:?}");
+    let own = google.ensure_calendar(&CalendarChoice::Own { name: "flowcal".into() }).await.unwrap();
+    assert!(own.own);
+    let again = google.ensure_calendar(&CalendarChoice::Existing { id: own.id.clone() }).await.unwrap();
+    assert_eq!((again.id.as_str(), again.own), (own.id.as_str(), true));
+    let ev = sample("task:5:deadline", "Five", When::Date("2026-05-05".parse().unwrap()));
+    let r = google.upsert_event(&own.id, &ev, None).await.unwrap();
+    google.delete_event(&own.id, &ev.key, Some(&r)).await.unwrap();
+    let methods: Vec<String> = double.calls()[before..].iter().map(|c| c.method.clone()).collect();
+    assert_eq!(
+        methods,
+        ["calendar.calendars.insert", "calendar.calendars.get", "calendar.events.insert", "calendar.events.delete"]
+    );
+    assert!(double.take_violations().is_empty());
+}
+
+// ---- through the application ---------------------------------------------------------------
+
+/// flowcal and Google as a user sets them up: a provider of kind google with
+/// its default scopes, its endpoints at the authorization server peer and its
+/// API at the double; alice connected through the browser flow.
+struct App {
+    /// Keeps the authorization server running.
+    _peer: Arc<Oidc>,
+    double: Arc<Double>,
+    admin: String,
+    alice: String,
+    browser: crate::access::Browser,
+    account: i64,
+}
+
+/// [`App`] on `t`; `None` when the authorization server peer is missing.
+async fn connect(t: &crate::support::TestApp) -> Option<App> {
+    use crate::access::{google_at_peer, put_provider, Browser};
+    let callback = format!("{}/oauth/callback", t.base);
+    let peer = Arc::new(Oidc::start(&callback, json!({"resource_scopes": PEER_SCOPES}))?);
+    let double = Double::start(peer.clone()).await;
+    let admin = t.user("root", true, &[]).await;
+    let alice = t.user("alice", false, &[]).await;
+    let mut provider = google_at_peer(&peer, Some(&double.base));
+    // Google's default scopes, as flowcal asks for them.
+    provider.as_object_mut().unwrap().remove("scopes");
+    put_provider(t, &admin, "g", provider).await;
+    let browser = Browser::new();
+    browser.login(t, "alice").await;
+    browser.api(t, reqwest::Method::PATCH, "/api/v1/me/settings", json!({"calendar_export": true})).await;
+    let back = browser.start_connect(t, "g", "alice@example.com").await;
+    assert_eq!(browser.visit(&back).await.0, 200);
+    let (s, b) = t.get("/api/v1/calendar-accounts", &alice).await;
+    assert_eq!(s, 200, "{b}");
+    let account = b["accounts"][0]["id"].as_i64().unwrap();
+    Some(App { _peer: peer, double, admin, alice, browser, account })
+}
+
+/// A step due two hours before a meeting (a timed entry).
+const MEETING_MODEL: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:flowcal="https://flowcal.dev/schema/1"
+                  id="d" targetNamespace="https://flowcal.dev/test">
+  <bpmn:process id="meeting" name="Board meeting" isExecutable="true" flowcal:timeZone="Europe/Berlin">
+    <bpmn:extensionElements>
+      <flowcal:dataItem key="at" label="Meeting" type="datetime" required="true"/>
+    </bpmn:extensionElements>
+    <bpmn:startEvent id="s"/>
+    <bpmn:userTask id="prep" name="Prepare" flowcal:assignee="starter" flowcal:deadlineFrom="at" flowcal:deadlineOffset="-PT2H"/>
+    <bpmn:endEvent id="e"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="prep"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="prep" targetRef="e"/>
+  </bpmn:process>
+</bpmn:definitions>"#;
+
+/// The deadline model of the delivery tests (`Check`, due in two days).
+const DUE_MODEL: &str = include_str!("../../../../tests/peers/one-deadline.bpmn");
+
+/// The event as Google answers `events.get` (through the double's HTTP API,
+/// with the access token flowcal holds).
+async fn read_back(t: &crate::support::TestApp, app: &App, calendar: &str, id: &str) -> Json {
+    let (_, creds) = crate::access::stored_credentials(t, app.account).await;
+    let r = reqwest::Client::new()
+        .get(format!("{}/calendar/v3/calendars/{calendar}/events/{id}", app.double.base))
+        .bearer_auth(creds["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_google_setup_runs_end_to_end() {
+    let t = crate::access::app_now(crate::support::TestDb::sqlite()).await;
+    let Some(app) = connect(&t).await else { return };
+    let App { double, admin, alice, account, .. } = &app;
+    // Connected with flowcal's default scope, as granted.
+    let (_, creds) = crate::access::stored_credentials(&t, *account).await;
+    let scope: Vec<&str> = creds["scope"].as_str().unwrap().split(' ').collect();
+    assert!(scope.contains(&APP_CREATED_SCOPE) && !scope.contains(&"calendar"), "{scope:?}");
+
+    // flowcal's own calendar, made at Google and chosen.
+    let path = format!("/api/v1/calendar-accounts/{account}/calendar");
+    let (s, b) = t.call(reqwest::Method::PUT, &path, alice, Some(json!({"calendar": "own"}))).await;
+    assert_eq!(s, 200, "{b}");
+    let calendar = b["calendar"].as_str().unwrap().to_owned();
+    assert_eq!(double.lock().calendars[&calendar].description.as_deref(), Some(OWN_CALENDAR_DESCRIPTION));
+    // The calendar list is out of reach: the user is told, the list is not asked for.
+    let (s, b) = t.get(&format!("/api/v1/calendar-accounts/{account}/calendars"), alice).await;
+    assert_eq!(s, 422, "{b}");
+    assert!(b["error"]["message"].as_str().unwrap().contains("\"own\""), "{b}");
+    let r = app.browser.http.get(format!("{}/settings", t.base)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    // Chosen again: found by its id.
+    let (s, b) = t.call(reqwest::Method::PUT, &path, alice, Some(json!({"calendar": "own"}))).await;
+    assert_eq!((s, b["calendar"].as_str()), (200, Some(calendar.as_str())), "{b}");
+
+    // An entry with a reminder goes out.
+    let (s, b) =
+        t.call(reqwest::Method::PATCH, "/api/v1/me/settings", alice, Some(json!({"reminder_minutes": 25}))).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(t.upload(admin, MEETING_MODEL).await.0, 201);
+    let (s, b) = t
+        .post(
+            "/api/v1/instances",
+            alice,
+            json!({"model": "meeting", "title": "Q2", "data": {"at": "2026-04-14T10:00:00+02:00"}}),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let instance = b["id"].as_i64().unwrap();
+    let task = b["tasks"][0]["id"].as_i64().unwrap();
+    let (s, b) =
+        t.post("/api/v1/exports", alice, json!({"task": task, "source": "deadline", "account": account})).await;
+    assert_eq!(s, 202, "{b}");
+    let export = b["id"].as_i64().unwrap();
+    assert_eq!(t.app.deliver_due().await.unwrap(), 1);
+    let (_, e) = t.get(&format!("/api/v1/exports/{export}"), alice).await;
+    assert_eq!(e["state"], "synced", "{e}");
+    let id = e["remote_id"].as_str().unwrap().to_owned();
+
+    // What Google stored, read back, against what it came from.
+    let link = format!("{}/tasks/{task}", t.base);
+    let ev = read_back(&t, &app, &calendar, &id).await;
+    assert_eq!(ev["summary"], "Prepare — Q2");
+    assert_eq!(ev["description"], format!("Process: Board meeting\nOpen in flowcal: {link}"));
+    assert_eq!(ev["source"], json!({"title": "Prepare — Q2", "url": link}));
+    assert_eq!(ev["transparency"], "transparent");
+    assert_eq!(ev["reminders"], json!({"useDefault": false, "overrides": [{"method": "popup", "minutes": 25}]}));
+    assert_eq!(instant(&ev["start"]), Some("2026-04-14T06:00:00Z".parse().unwrap()));
+    assert_eq!(instant(&ev["end"]), Some("2026-04-14T06:30:00Z".parse().unwrap()));
+    assert_eq!(ev["start"]["timeZone"], "Europe/Berlin");
+
+    // The meeting moves, the reminder goes: the same event, updated.
+    let (s, b) =
+        t.call(reqwest::Method::PATCH, "/api/v1/me/settings", alice, Some(json!({"reminder_minutes": null}))).await;
+    assert_eq!(s, 200, "{b}");
+    let (s, b) = t
+        .call(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/instances/{instance}/data"),
+            admin,
+            Some(json!({"data": {"at": "2026-04-15T09:00:00+02:00"}})),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(t.app.deliver_due().await.unwrap(), 1);
+    let ev = read_back(&t, &app, &calendar, &id).await;
+    assert_eq!(instant(&ev["start"]), Some("2026-04-15T05:00:00Z".parse().unwrap()));
+    assert_eq!(ev["reminders"], json!({"useDefault": false, "overrides": []}));
+    assert_eq!(ev["source"]["url"], json!(link));
+    assert_eq!(ev["sequence"], 1);
+    assert_eq!(double.events(&calendar).len(), 1);
+
+    // Removed.
+    let (s, b) = t.call(reqwest::Method::DELETE, &format!("/api/v1/exports/{export}"), alice, None).await;
+    assert!(s == 200 || s == 202, "{s} {b}");
+    assert_eq!(t.app.deliver_due().await.unwrap(), 1);
+    assert_eq!(double.stored(&calendar, &id).unwrap()["status"], "cancelled");
+    let (_, e) = t.get(&format!("/api/v1/exports/{export}"), alice).await;
+    assert_eq!(e["state"], "removed", "{e}");
+
+    // Every call was allowed by the scope; the update was conditional.
+    let calls = double.calls();
+    assert!(!calls.iter().any(|c| c.method.starts_with("calendar.calendarList.")), "{calls:#?}");
+    assert!(calls.iter().filter(|c| c.method.starts_with("calendar.events.")).all(|c| c.calendar == calendar));
+    let updates: Vec<&Call> = calls.iter().filter(|c| c.method == "calendar.events.update").collect();
+    assert_eq!(updates.len(), 1, "{calls:#?}");
+    assert!(updates.iter().all(|c| c.if_match.is_some() && c.status == 200), "{updates:#?}");
+    assert!(double.take_violations().is_empty());
+}
+
+// ---- faults inside a batch ------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_calls_in_a_batch_are_retried_alone() {
+    let t = crate::access::app_now(crate::support::TestDb::sqlite()).await;
+    let Some(app) = connect(&t).await else { return };
+    let App { double, admin, alice, account, .. } = &app;
+    let (s, b) = t
+        .call(
+            reqwest::Method::PATCH,
+            "/api/v1/me/settings",
+            alice,
+            Some(json!({"auto_sync": {"account": account, "calendar": "own"}})),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let calendar = t.app.store.account(*account).await.unwrap().unwrap().calendar.unwrap();
+    assert_eq!(t.upload(admin, DUE_MODEL).await.0, 201);
+    let user = t.app.principal_by_token(alice).await.unwrap().unwrap().user.id;
+    let mut keys = Vec::new();
+    for i in 0..8 {
+        let (s, b) = t.post("/api/v1/instances", alice, json!({"model": "due", "title": format!("Case {i}")})).await;
+        assert_eq!(s, 201, "{b}");
+        keys.push(event_key(user.0, &format!("task:{}:deadline", b["tasks"][0]["id"].as_i64().unwrap())));
+    }
+    let faults = [
+        Fault::RateLimit { retry_after: None },
+        Fault::UserRateLimit,
+        Fault::TooManyRequests { retry_after: 5 },
+        Fault::Backend,
+        Fault::Duplicate,
+    ];
+    for (key, f) in keys.iter().zip(faults) {
+        double.fail_call(key, f);
+    }
+    let per_event = |key: &str| -> Vec<String> {
+        double
+            .calls()
+            .iter()
+            .filter(|c| c.event.as_deref() == Some(key))
+            .map(|c| format!("{}{} {}", if c.batch { "batch " } else { "" }, c.method, c.status))
+            .collect()
+    };
+    let report = t.app.deliver_due_report("w1").await.unwrap();
+    assert_eq!(report.len(), 8);
+    assert_eq!(double.batches(), [8]);
+    let app_ref = &t;
+    let states = move || async move {
+        let mut list = app_ref.app.store.exports_of(user).await.unwrap();
+        list.sort_by_key(|e| e.id);
+        list
+    };
+    let first = states().await;
+    for (i, e) in first.iter().enumerate() {
+        let expected = if i < 4 { "pending" } else { "synced" };
+        assert_eq!(e.state, expected, "{e:?}");
+    }
+    for (e, reason) in first.iter().zip(["rateLimitExceeded", "userRateLimitExceeded", "HTTP 429", "backendError"]) {
+        assert!(e.last_error.as_deref().unwrap_or_default().contains(reason), "{e:?}");
+        assert_eq!(e.attempts, 1);
+    }
+    // The duplicate was found and brought up to date, conditionally.
+    assert_eq!(
+        per_event(&keys[4]),
+        ["batch calendar.events.insert 409", "calendar.events.get 200", "calendar.events.update 200"]
+    );
+    assert!(double.calls().iter().filter(|c| c.method == "calendar.events.update").all(|c| c.if_match.is_some()));
+
+    // Later: only the four that failed go out again, in one batch.
+    t.clock.set(t.app.now() + jiff::SignedDuration::from_secs(60));
+    assert_eq!(t.app.deliver_due().await.unwrap(), 4);
+    assert_eq!(double.batches(), [8, 4]);
+    for key in &keys[..4] {
+        assert_eq!(per_event(key).len(), 2, "{key}: {:?}", per_event(key));
+        assert_eq!(per_event(key)[1], "batch calendar.events.insert 200");
+    }
+    for key in &keys[5..] {
+        assert_eq!(per_event(key), ["batch calendar.events.insert 200"], "sent once");
+    }
+    assert_eq!(per_event(&keys[4]).len(), 3, "not sent again");
+    assert!(states().await.iter().all(|e| e.state == "synced"));
+    assert_eq!(double.events(&calendar).len(), 8);
+    assert!(double.take_violations().is_empty());
+}
+
+// ---- every update is conditional ------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_update_sends_if_match() {
+    let Some(Setup { double, google, .. }) = setup().await else { return };
+    let cal = google.ensure_calendar(&CalendarChoice::Own { name: "flowcal".into() }).await.unwrap();
+    let mut ev = sample("task:1:deadline", "One", When::Date("2026-05-04".parse().unwrap()));
+    let r1 = google.upsert_event(&cal.id, &ev, None).await.unwrap();
+    // 1. An update with the etag flowcal holds.
+    ev.title = "One (1)".into();
+    ev.sequence = 1;
+    let r2 = google.upsert_event(&cal.id, &ev, Some(&r1)).await.unwrap();
+    // 2. With a stale etag: 412, read, update.
+    assert!(double.change_behind_flowcal(&ev.key));
+    ev.title = "One (2)".into();
+    ev.sequence = 2;
+    let r3 = google.upsert_event(&cal.id, &ev, Some(&r2)).await.unwrap();
+    assert_eq!(double.stored(&cal.id, &ev.key).unwrap()["etag"].as_str(), r3.etag.as_deref());
+    // 3. Created again without knowing it exists: 409, read, update.
+    ev.title = "One (3)".into();
+    let r4 = google.upsert_event(&cal.id, &ev, None).await.unwrap();
+    // 4. Known without an etag, changed at Google meanwhile (a higher sequence):
+    //    read first, so that the update is conditional and its sequence fits.
+    assert!(double.change_behind_flowcal(&ev.key));
+    ev.title = "One (4)".into();
+    let r5 = google.upsert_event(&cal.id, &ev, Some(&Remote { id: r4.id.clone(), etag: None })).await.unwrap();
+    assert_eq!(double.stored(&cal.id, &ev.key).unwrap()["summary"], "One (4)");
+    // 5. In a batch: an insert answered 409 (made before, its answer lost): read, update.
+    let other = sample("task:2:deadline", "Two", When::Date("2026-05-05".parse().unwrap()));
+    double.fail_call(&other.key, Fault::Duplicate);
+    let results = google.batch_upsert(&cal.id, std::slice::from_ref(&other)).await.unwrap();
+    assert!(results[0].is_ok(), "{results:?}");
+    // 6. Restoring a deleted event.
+    google.delete_event(&cal.id, &ev.key, Some(&r5)).await.unwrap();
+    google.upsert_event(&cal.id, &ev, None).await.unwrap();
+
+    let calls = double.calls();
+    let updates: Vec<&Call> = calls
+        .iter()
+        .filter(|c| matches!(c.method.as_str(), "calendar.events.update" | "calendar.events.patch"))
+        .collect();
+    let answered: Vec<u16> = updates.iter().map(|c| c.status).collect();
+    assert_eq!(answered, [200, 412, 200, 200, 200, 200, 200], "{calls:#?}");
+    for u in &updates {
+        assert!(u.if_match.is_some(), "an update without If-Match: {u:?}");
+    }
+    // The stale one named the etag flowcal held; the others the event's etag of the moment.
+    assert_eq!(updates[1].if_match, r2.etag);
+    assert_eq!(updates[0].if_match, r1.etag);
+    assert!(double.take_violations().is_empty());
+}
+
+// ---- when the next attempt comes ------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_follow_retry_after_doubling_the_cap_and_jitter() {
+    let t = crate::support::TestApp::spawn_with(
+        crate::support::TestDb::sqlite(),
+        "[delivery]\nworkers = 0\nattempts = 8\nbackoff_seconds = 30\nmax_backoff_seconds = 100\n",
+    )
+    .await;
+    // Real time: ID tokens carry it; from here on only this clock moves.
+    t.clock.set(jiff::Timestamp::now());
+    let Some(app) = connect(&t).await else { return };
+    let App { double, admin, alice, account, .. } = &app;
+    let (s, b) = t
+        .call(
+            reqwest::Method::PATCH,
+            "/api/v1/me/settings",
+            alice,
+            Some(json!({"auto_sync": {"account": account, "calendar": "own"}})),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(t.upload(admin, DUE_MODEL).await.0, 201);
+    let user = t.app.principal_by_token(alice).await.unwrap().unwrap().user.id;
+    for i in 0..12 {
+        let (s, b) = t.post("/api/v1/instances", alice, json!({"model": "due", "title": format!("Case {i}")})).await;
+        assert_eq!(s, 201, "{b}");
+    }
+    // One pass that fails as a whole with `fault`: each export's next attempt,
+    // in seconds after the pass, and the clock moved to the last of them.
+    let pass = |fault: Fault, attempt: i64| {
+        let t = &t;
+        async move {
+            double.fail_next(1, fault);
+            let now = t.app.now();
+            assert_eq!(t.app.deliver_due().await.unwrap(), 12);
+            let list = t.app.store.exports_of(user).await.unwrap();
+            assert!(list.iter().all(|e| e.state == "pending" && e.attempts == attempt), "{list:?}");
+            let delays: Vec<f64> =
+                list.iter().map(|e| e.not_before.duration_since(now).as_secs_f64()).collect::<Vec<_>>();
+            let last = list.iter().map(|e| e.not_before).max().unwrap();
+            t.clock.set(last);
+            delays
+        }
+    };
+    let within = |delays: &[f64], low: f64, high: f64| {
+        assert!(delays.iter().all(|d| (low - 0.001..=high + 0.001).contains(d)), "{delays:?} not in {low}..={high}");
+    };
+    // 429 with Retry-After 90 (more than 30 s ± 25 %): exactly then.
+    let d = pass(Fault::TooManyRequests { retry_after: 90 }, 1).await;
+    within(&d, 90.0, 90.0);
+    // 403 rateLimitExceeded, no Retry-After: the second delay, 60 s ± 25 %, spread.
+    let d = pass(Fault::RateLimit { retry_after: None }, 2).await;
+    within(&d, 45.0, 75.0);
+    assert!(d.iter().any(|x| (x - d[0]).abs() > 0.01), "jitter spreads the retries: {d:?}");
+    // 500: the third would be 120 s, capped at 100 (and jitter stays below the cap).
+    let d = pass(Fault::Backend, 3).await;
+    within(&d, 75.0, 100.0);
+    assert!(d.iter().any(|x| (x - d[0]).abs() > 0.01), "jitter spreads the retries at the cap: {d:?}");
+    // A Retry-After past the cap waits only as long as the cap.
+    let d = pass(Fault::TooManyRequests { retry_after: 3600 }, 4).await;
+    within(&d, 100.0, 100.0);
+    // Then they go out, each once.
+    assert_eq!(t.app.deliver_due().await.unwrap(), 12);
+    let list = t.app.store.exports_of(user).await.unwrap();
+    assert!(list.iter().all(|e| e.state == "synced"), "{list:?}");
+    let calendar = t.app.store.account(*account).await.unwrap().unwrap().calendar.unwrap();
+    assert_eq!(double.events(&calendar).len(), 12);
+    assert_eq!(double.batches(), [12; 5]);
     assert!(double.take_violations().is_empty());
 }
