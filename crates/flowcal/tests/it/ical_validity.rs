@@ -208,6 +208,15 @@ fn expected_end(ev: &EventSpec) -> Option<String> {
     }
 }
 
+/// The alarms ical_check.py reads for a reminder of `minutes`: one, shown
+/// that many minutes before the start (its trigger in seconds).
+pub(crate) fn expected_alarms(minutes: Option<u32>) -> Json {
+    match minutes {
+        Some(m) => serde_json::json!([{"action": "DISPLAY", "trigger": -60 * i64::from(m)}]),
+        None => serde_json::json!([]),
+    }
+}
+
 fn expected_start(ev: &EventSpec) -> String {
     match &ev.when {
         When::Date(d) => d.to_string(),
@@ -266,20 +275,26 @@ async fn independent_parsers_read_what_flowcal_wrote() {
     for (i, (ev, line)) in events.iter().zip(&lines).enumerate() {
         // Both parsers read a `\n` in TEXT as LF, as flowcal's reader does; so
         // CR and CRLF in flowcal's text compare as LF.
+        // icalendar resolves a TZID through the object's own VTIMEZONE, so
+        // the instants check that too; URL, TRANSP and the alarm come from the input.
         let want = serde_json::json!({
             "summary": lf(&ev.title),
             "description": lf(&ev.description),
             "dtstart": expected_start(ev),
             "dtend": expected_end(ev),
+            "url": ev.url.clone().unwrap_or_default(),
+            "transp": if ev.transparent { "TRANSPARENT" } else { "OPAQUE" },
+            "alarms": expected_alarms(ev.reminder_minutes),
         });
         for parser in ["icalendar", "ical"] {
             if line[parser] != want {
                 let got = &line[parser];
-                let diff: Vec<String> = ["error", "summary", "description", "dtstart", "dtend"]
-                    .into_iter()
-                    .filter(|k| got.get(k) != want.get(k))
-                    .map(|k| format!("{k}: got {} want {}", got.get(k).unwrap_or(&Json::Null), want[k]))
-                    .collect();
+                let diff: Vec<String> =
+                    ["error", "summary", "description", "dtstart", "dtend", "url", "transp", "alarms"]
+                        .into_iter()
+                        .filter(|k| got.get(k) != want.get(k))
+                        .map(|k| format!("{k}: got {} want {}", got.get(k).unwrap_or(&Json::Null), want[k]))
+                        .collect();
                 failures.push(format!(
                     "seed {seed}, entry {i} ({:?}), {parser}: {}\n{}",
                     ev.when,
