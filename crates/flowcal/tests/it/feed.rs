@@ -309,6 +309,98 @@ async fn a_feed_follows_the_workflow(db: TestDb) {
     assert_eq!(t.app.store.feed_owner(&hash).await.unwrap().unwrap().user.login, "alice");
 }
 
+// ---- the window ----------------------------------------------------------------------------
+
+crate::on_both_backends!(the_feed_window_has_its_defaults, the_feed_window_follows_its_settings);
+
+async fn the_feed_window_has_its_defaults(db: TestDb) {
+    window_ends(db, "", 30, 365).await;
+}
+
+async fn the_feed_window_follows_its_settings(db: TestDb) {
+    window_ends(db, "[feed]\ndays_back = 3\ndays_ahead = 12\n", 3, 12).await;
+}
+
+/// A feed under `extra` shows what falls from `back` days before its owner's
+/// today to `ahead` days after it: at each end, a date and an instant just
+/// inside are in it, a date a day and an instant a minute outside are not,
+/// for steps' deadlines and for exported dates alike.
+async fn window_ends(db: TestDb, extra: &str, back: i64, ahead: i64) {
+    let t = TestApp::spawn_with(db, extra).await;
+    let admin = t.user("root", true, &[]).await;
+    let alice = t.user("alice", false, &[]).await;
+    let alice_id = t.app.store.user_by_login("alice").await.unwrap().unwrap().id.0;
+    assert_eq!(t.upload(&admin, &mix("mix", "America/New_York")).await.0, 201);
+    // 23:30 UTC is 08:30 the next day in Tokyo (+09:00 all year): alice's today is 28 March.
+    t.clock.set("2026-03-27T23:30:00Z".parse().unwrap());
+    let settings = json!({"calendar_export": true, "time_zone": "Asia/Tokyo"});
+    assert_eq!(t.call(Method::PATCH, "/api/v1/me/settings", &alice, Some(settings)).await.0, 200);
+    let today = jiff::civil::date(2026, 3, 28);
+    let (first, last) = (today - jiff::Span::new().days(back), today + jiff::Span::new().days(ahead));
+    // The window's instants: from the start of its first day in Tokyo to the end of its last.
+    let tokyo_midnight =
+        |d: jiff::civil::Date| d.at(0, 0, 0, 0).to_zoned(TimeZone::fixed(jiff::tz::offset(9))).unwrap().timestamp();
+    let (from, until) = (tokyo_midnight(first), tokyo_midnight(last.tomorrow().unwrap()));
+    let minute = SignedDuration::from_mins(1);
+    let cases = [
+        ("before the first day", first.yesterday().unwrap(), from.checked_sub(minute).unwrap(), false),
+        ("on the first day", first, from, true),
+        ("on the last day", last, until.checked_sub(minute).unwrap(), true),
+        ("after the last day", last.tomorrow().unwrap(), until, false),
+    ];
+    let mut instances = Vec::new();
+    for (what, due, meeting, _) in &cases {
+        let data = json!({"due": due.to_string(), "meeting": utc(*meeting)});
+        let (s, b) = t.post("/api/v1/instances", &alice, json!({"model": "mix", "title": what, "data": data})).await;
+        assert_eq!(s, 201, "{b}");
+        instances.push(b["id"].as_i64().unwrap());
+    }
+    let (_, tasks) = t.get("/api/v1/tasks?state=open", &alice).await;
+    let task_of = |instance: i64, step: &str| {
+        tasks["tasks"].as_array().unwrap().iter().find(|x| x["instance"] == instance && x["step"] == step).unwrap()
+            ["id"]
+            .as_i64()
+            .unwrap()
+    };
+    let (_, f) = t.post("/api/v1/me/feed", &alice, json!({})).await;
+    let url = f["url"].as_str().unwrap().to_owned();
+    let shown = |text: &str, sources: &[String]| -> Vec<bool> {
+        let evs = events(text);
+        sources.iter().map(|s| evs.contains_key(&uid_of(alice_id, s))).collect()
+    };
+    let g = fetch(&t, &url, &[]).await;
+    assert_eq!(g.status, 200);
+    for ((what, due, meeting, inside), instance) in cases.iter().zip(&instances) {
+        let steps = [
+            format!("task:{}:deadline", task_of(*instance, "report")),
+            format!("task:{}:deadline", task_of(*instance, "prepare")),
+        ];
+        assert_eq!(shown(&g.text, &steps), vec![*inside; 2], "{what}: the step due {due} and the one at {meeting}");
+    }
+
+    // Exported dates (here to Radicale) keep to the same window.
+    let Some(radicale) = Radicale::start().await else { return };
+    let caldav = json!({"caldav": {"allowed_hosts": [format!("127.0.0.1:{}", radicale.port)]}});
+    assert_eq!(t.call(Method::PATCH, "/api/v1/admin/settings", &admin, Some(caldav)).await.0, 200);
+    let connect = json!({"url": format!("http://127.0.0.1:{}/", radicale.port), "username": "alice", "password": "app-password-1"});
+    let (s, acc) = t.post("/api/v1/calendar-accounts/caldav", &alice, connect).await;
+    assert_eq!(s, 201, "{acc}");
+    for instance in &instances {
+        for item in ["due", "meeting"] {
+            let export =
+                json!({"task": task_of(*instance, "call"), "source": format!("item:{item}"), "account": acc["id"]});
+            let (s, e) = t.post("/api/v1/exports", &alice, export).await;
+            assert_eq!(s, 202, "{e}");
+        }
+    }
+    let g = fetch(&t, &url, &[]).await;
+    assert_eq!(g.status, 200);
+    for ((what, due, meeting, inside), instance) in cases.iter().zip(&instances) {
+        let items = [format!("instance:{instance}:item:due"), format!("instance:{instance}:item:meeting")];
+        assert_eq!(shown(&g.text, &items), vec![*inside; 2], "{what}: the exported {due} and {meeting}");
+    }
+}
+
 // ---- three parsers and two CalDAV servers ---------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
