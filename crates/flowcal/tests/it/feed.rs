@@ -18,7 +18,7 @@ use std::io::Read as _;
 const MIX: &str = include_str!("../../../../tests/peers/feed-mix.bpmn");
 
 /// The feed-mix model under `key`, in `zone`.
-fn mix(key: &str, zone: &str) -> String {
+pub(crate) fn mix(key: &str, zone: &str) -> String {
     MIX.replace("\"KEY\"", &format!("\"{key}\"")).replace("\"ZONE\"", &format!("\"{zone}\""))
 }
 
