@@ -13,9 +13,11 @@ Parsers (both from PyPI, in the peers venv):
 Output: one JSON object on one line:
     {"icalendar": {"calendar": {...}, "events": [EVENT, ...]} or {"error": "..."},
      "ical": same}
-with EVENT = {"uid", "summary", "dtstart", "dtend", "sequence", "url", "transp"}
+with EVENT = {"uid", "summary", "dtstart", "dtend", "sequence", "url", "transp", "alarms"}
 and calendar = {"method", "name"} (X-WR-CALNAME). Dates are `YYYY-MM-DD`,
-date-times with a zone the UTC instant `YYYY-MM-DDTHH:MM:SSZ`.
+date-times with a zone the UTC instant `YYYY-MM-DDTHH:MM:SSZ`: icalendar resolves
+a TZID through the feed's own VTIMEZONE, ical through the zone database (see
+ical_check.py, which reads each event the same way).
 
 Exit status: 0 when both parsers read the feed, 1 otherwise, 2 on bad usage.
 """
@@ -24,28 +26,25 @@ import json
 import os
 import sys
 
-# The same DATE / DATE-TIME rendering as the single-object validator beside this file.
+# Each event is read as the single-object validator beside this file reads it.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ical_check import fmt  # noqa: E402
+from ical_check import event_ical, event_icalendar, read_icalendar  # noqa: E402
 
 
 def with_icalendar(data):
-    import icalendar
-
-    cal = icalendar.Calendar.from_ical(data)
-    errors = [f"{c.name}: {e}" for c in cal.walk() for e in (c.errors or [])]
-    if errors:
-        raise ValueError("; ".join(errors))
+    cal, zones = read_icalendar(data)
     events = []
     for ev in cal.walk("VEVENT"):
+        got = event_icalendar(ev, zones)
         events.append({
             "uid": str(ev.get("UID")),
-            "summary": str(ev.get("SUMMARY", "")),
-            "dtstart": fmt(ev.decoded("DTSTART")),
-            "dtend": fmt(ev.decoded("DTEND")) if ev.get("DTEND") is not None else None,
+            "summary": got["summary"],
+            "dtstart": got["dtstart"],
+            "dtend": got["dtend"],
             "sequence": int(ev.get("SEQUENCE", 0)),
-            "url": str(ev.get("URL", "")),
-            "transp": str(ev.get("TRANSP", "")),
+            "url": got["url"],
+            "transp": got["transp"],
+            "alarms": got["alarms"],
         })
     return {"calendar": {"method": str(cal.get("METHOD", "")), "name": str(cal.get("X-WR-CALNAME", ""))},
             "events": events}
@@ -57,14 +56,16 @@ def with_ical(text):
     cal = IcsCalendarStream.calendar_from_ics(text)
     events = []
     for ev in cal.events:
+        got = event_ical(ev)
         events.append({
             "uid": ev.uid,
-            "summary": ev.summary or "",
-            "dtstart": fmt(ev.dtstart),
-            "dtend": fmt(ev.dtend),
+            "summary": got["summary"],
+            "dtstart": got["dtstart"],
+            "dtend": got["dtend"],
             "sequence": ev.sequence or 0,
-            "url": str(ev.url or ""),
-            "transp": str(getattr(ev.transparency, "value", ev.transparency) or ""),
+            "url": got["url"],
+            "transp": got["transp"],
+            "alarms": got["alarms"],
         })
     name = next((p.value for p in cal.extras if p.name.upper() == "X-WR-CALNAME"), "")
     return {"calendar": {"method": cal.method or "", "name": name}, "events": events}

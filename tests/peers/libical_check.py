@@ -9,10 +9,13 @@ libical records what it cannot parse as X-LIC-ERROR properties; the feed
 fails when any component holds one.
 
 Output: one JSON object on one line:
-    {"errors": ["..."], "events": [{"uid", "summary", "dtstart", "sequence"}, ...],
+    {"errors": ["..."], "events": [{"uid", "summary", "dtstart", "start", "end", "sequence"}, ...],
      "timezones": ["TZID", ...]}
 with dtstart as libical writes it (`YYYYMMDD` or `YYYYMMDDTHHMMSS[Z]`) and its TZID
-when it has one (`TZID:value`).
+when it has one (`TZID:value`); start and end (DTSTART, DTEND) as `YYYY-MM-DD` for a
+date and as the UTC instant `YYYY-MM-DDTHH:MM:SSZ` for a date-time, a local time
+converted by libical through the feed's own VTIMEZONE of its TZID (a TZID without
+one is an error, not a look-up in libical's zone database); end null without DTEND.
 
 Exit status: 0 without errors, 1 with errors, 2 on bad usage.
 """
@@ -32,6 +35,29 @@ def walk(comp):
     while child is not None:
         yield from walk(child)
         child = comp.get_next_component(ICal.ComponentKind.ANY_COMPONENT)
+
+
+def instant(root, prop, errors):
+    """DTSTART or DTEND as described above."""
+    if prop is None:
+        return None
+    # Without a component: the value as written, before any zone look-up.
+    value = prop.get_datetime_with_component(None)
+    if value.is_date():
+        return f"{value.get_year():04}-{value.get_month():02}-{value.get_day():02}"
+    tzid = prop.get_first_parameter(ICal.ParameterKind.TZID_PARAMETER)
+    if tzid is not None:
+        zone = root.get_timezone(tzid.get_tzid())
+        if zone is None:
+            errors.append(f"TZID {tzid.get_tzid()} has no VTIMEZONE in the feed")
+            return None
+        value.set_timezone(zone)
+    elif not value.is_utc():
+        errors.append(f"a floating time: {value.as_ical_string()}")
+        return None
+    u = value.convert_to_zone(ICal.Timezone.get_utc_timezone())
+    return (f"{u.get_year():04}-{u.get_month():02}-{u.get_day():02}T"
+            f"{u.get_hour():02}:{u.get_minute():02}:{u.get_second():02}Z")
 
 
 def main(argv):
@@ -65,6 +91,8 @@ def main(argv):
                 "uid": comp.get_uid(),
                 "summary": comp.get_summary(),
                 "dtstart": start,
+                "start": instant(root, dtstart, errors),
+                "end": instant(root, comp.get_first_property(ICal.PropertyKind.DTEND_PROPERTY), errors),
                 "sequence": seq.get_sequence() if seq is not None else 0,
             })
     print(json.dumps({"errors": errors, "events": events, "timezones": zones}, ensure_ascii=False))

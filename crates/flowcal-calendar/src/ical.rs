@@ -42,9 +42,10 @@ pub fn uid(key: &str) -> String {
 }
 
 /// The parameter flowcal adds to a UTC DTSTART/DTEND that stands for a time in
-/// a zone: a local time repeated when clocks go back can only mean its first
-/// occurrence (RFC 5545 §3.3.5), so the second one is written in UTC, and this
-/// parameter keeps the zone it is shown in.
+/// a zone: a local time repeated when clocks go back means its first
+/// occurrence (RFC 5545 §3.3.5), but libical (Evolution, GNOME) reads the
+/// second, so both are written in UTC, and this parameter keeps the zone they
+/// are shown in.
 pub const ZONE_PARAM: &str = "X-FLOWCAL-TZID";
 
 /// How far around an entry its VTIMEZONE lists the zone's transitions.
@@ -148,7 +149,7 @@ impl Lines {
 /// entry's TZID needs), CRLF line ends, folded at 75 octets.
 ///
 /// A timed entry is written in the local time of its zone (`TZID`), except a
-/// time in the repeated hour after clocks go back, which is written in UTC
+/// time in the hour repeated when clocks go back, which is written in UTC
 /// with [`ZONE_PARAM`]; zone `UTC`, or a zone the tz database does not know,
 /// gives UTC times. An entry of no length has no DTEND (it ends at its start);
 /// SEQUENCE is capped at 2^31 − 1, the largest INTEGER. An entry outside
@@ -313,14 +314,15 @@ fn uri_value(url: &str) -> String {
     out
 }
 
-/// `NAME;TZID=zone:local` for `ts`, or — when that local time would be read as
-/// another instant (the second occurrence of a repeated hour) — `NAME` in UTC
-/// with [`ZONE_PARAM`]. The flag says whether the TZID form was used.
+/// `NAME;TZID=zone:local` for `ts`, or — when that local time occurs twice
+/// (readers differ on which occurrence it means) — `NAME` in UTC with
+/// [`ZONE_PARAM`]. The flag says whether the TZID form was used.
 fn zoned_value(name: &str, ts: Timestamp, zone: &str, tz: &TimeZone) -> (String, bool) {
     let local = tz.to_datetime(ts);
     let local = local.with().subsec_nanosecond(0).build().unwrap_or(local);
     let exact = Timestamp::new(ts.as_second(), 0).unwrap_or(ts);
-    if tz.to_ambiguous_timestamp(local).compatible().ok() == Some(exact) {
+    let read_as = tz.to_ambiguous_timestamp(local);
+    if !read_as.is_ambiguous() && read_as.compatible().ok() == Some(exact) {
         (format!("{name};TZID={}:{}", param_value(zone), fmt_datetime(local)), true)
     } else {
         (format!("{name};{ZONE_PARAM}={}:{}", param_value(zone), fmt_utc(ts)), false)
@@ -1018,9 +1020,9 @@ mod tests {
         assert_eq!(fmt_offset(Offset::from_seconds(-(3 * 3600 + 30 * 60)).unwrap()), "-0330");
         assert_eq!(fmt_offset(Offset::from_seconds(-(17 * 60 + 30)).unwrap()), "-001730");
         assert_eq!(fmt_offset(Offset::UTC), "+0000");
-        let text = calendar_object(&spec(at("2026-04-04T13:30:00Z", "Pacific/Chatham"))).unwrap();
+        let text = calendar_object(&spec(at("2026-04-04T12:30:00Z", "Pacific/Chatham"))).unwrap();
         assert!(text.contains("TZOFFSETFROM:+1345\r\nTZOFFSETTO:+1245\r\n"), "{text}");
-        let text = calendar_object(&spec(at("2026-04-04T14:45:00Z", "Australia/Lord_Howe"))).unwrap();
+        let text = calendar_object(&spec(at("2026-04-04T14:15:00Z", "Australia/Lord_Howe"))).unwrap();
         assert!(text.contains("TZOFFSETFROM:+1100\r\nTZOFFSETTO:+1030\r\n"), "{text}");
     }
 
@@ -1119,22 +1121,28 @@ mod tests {
             // Berlin, spring forward: 01:30 CET, then 03:30 CEST (02:xx does not exist).
             ("Europe/Berlin", "2026-03-29T00:30:00Z", "DTSTART;TZID=Europe/Berlin:20260329T013000"),
             ("Europe/Berlin", "2026-03-29T01:30:00Z", "DTSTART;TZID=Europe/Berlin:20260329T033000"),
-            // Berlin, fall back: 02:30 happens twice; the second can only be written in UTC.
-            ("Europe/Berlin", "2026-10-25T00:30:00Z", "DTSTART;TZID=Europe/Berlin:20261025T023000"),
+            // Berlin, fall back: 02:30 happens twice; both are written in UTC.
+            ("Europe/Berlin", "2026-10-25T00:30:00Z", "DTSTART;X-FLOWCAL-TZID=Europe/Berlin:20261025T003000Z"),
             ("Europe/Berlin", "2026-10-25T01:30:00Z", "DTSTART;X-FLOWCAL-TZID=Europe/Berlin:20261025T013000Z"),
             ("America/New_York", "2026-03-08T06:30:00Z", "DTSTART;TZID=America/New_York:20260308T013000"),
             ("America/New_York", "2026-03-08T07:30:00Z", "DTSTART;TZID=America/New_York:20260308T033000"),
             ("America/New_York", "2026-11-01T06:30:00Z", "DTSTART;X-FLOWCAL-TZID=America/New_York:20261101T063000Z"),
             // Chatham: +1345 → +1245 at 03:45 local on 2026-04-05 (02:45–03:45 twice),
             // +1245 → +1345 at 02:45 on 2026-09-27.
-            ("Pacific/Chatham", "2026-04-04T13:30:00Z", "DTSTART;TZID=Pacific/Chatham:20260405T031500"),
+            ("Pacific/Chatham", "2026-04-04T12:30:00Z", "DTSTART;TZID=Pacific/Chatham:20260405T021500"),
+            ("Pacific/Chatham", "2026-04-04T13:30:00Z", "DTSTART;X-FLOWCAL-TZID=Pacific/Chatham:20260404T133000Z"),
             ("Pacific/Chatham", "2026-04-04T14:00:00Z", "DTSTART;X-FLOWCAL-TZID=Pacific/Chatham:20260404T140000Z"),
             ("Pacific/Chatham", "2026-04-04T14:30:00Z", "DTSTART;X-FLOWCAL-TZID=Pacific/Chatham:20260404T143000Z"),
             ("Pacific/Chatham", "2026-04-04T15:00:00Z", "DTSTART;TZID=Pacific/Chatham:20260405T034500"),
             ("Pacific/Chatham", "2026-09-26T13:30:00Z", "DTSTART;TZID=Pacific/Chatham:20260927T021500"),
             ("Pacific/Chatham", "2026-09-26T14:00:00Z", "DTSTART;TZID=Pacific/Chatham:20260927T034500"),
             // Lord Howe: half-hour DST, +1100 → +1030 at 02:00 local on 2026-04-05.
-            ("Australia/Lord_Howe", "2026-04-04T14:45:00Z", "DTSTART;TZID=Australia/Lord_Howe:20260405T014500"),
+            (
+                "Australia/Lord_Howe",
+                "2026-04-04T14:45:00Z",
+                "DTSTART;X-FLOWCAL-TZID=Australia/Lord_Howe:20260404T144500Z",
+            ),
+            ("Australia/Lord_Howe", "2026-04-04T14:15:00Z", "DTSTART;TZID=Australia/Lord_Howe:20260405T011500"),
             (
                 "Australia/Lord_Howe",
                 "2026-04-04T15:15:00Z",
@@ -1149,6 +1157,12 @@ mod tests {
             round_trip(&ev);
         }
         // An end in the repeated hour is written in UTC too; the start stays local.
+        let mut ev = spec(at("2026-10-24T23:30:00Z", "Europe/Berlin"));
+        ev.duration_minutes = 120;
+        let text = calendar_object(&ev).unwrap();
+        assert_eq!(line_of(&text, "DTSTART"), "DTSTART;TZID=Europe/Berlin:20261025T013000");
+        assert_eq!(line_of(&text, "DTEND"), "DTEND;X-FLOWCAL-TZID=Europe/Berlin:20261025T013000Z");
+        round_trip(&ev);
         let mut ev = spec(at("2026-10-25T00:30:00Z", "Europe/Berlin"));
         ev.duration_minutes = 60;
         let text = calendar_object(&ev).unwrap();

@@ -316,7 +316,7 @@ impl Store {
 
     /// The open tasks a user's feed shows: assigned to them, or with a
     /// deadline they exported, whose deadline lies in the window (dates from
-    /// `from_date` to `to_date`, instants from `from_ms` to `to_ms`).
+    /// `from_date` to `to_date`, instants from `from_ms` up to, not including, `to_ms`).
     pub async fn feed_tasks(
         &self,
         user: UserId,
@@ -332,7 +332,7 @@ impl Store {
              WHERE t.state = 'open'
                AND (t.assignee = $1 OR t.id IN (SELECT e.task_id FROM exports e WHERE e.user_id = $2 AND e.auto = 0
                                                  AND e.wanted = 'present' AND e.source LIKE 'task:%'))
-               AND ((t.deadline_date >= $3 AND t.deadline_date <= $4) OR (t.deadline_at >= $5 AND t.deadline_at <= $6))
+               AND ((t.deadline_date >= $3 AND t.deadline_date <= $4) OR (t.deadline_at >= $5 AND t.deadline_at < $6))
              ORDER BY t.id"
         );
         self.read(move |c| {

@@ -1,15 +1,20 @@
 //! The CalDAV connector against two real servers, Radicale and Xandikos (both
 //! from PyPI, in the venv `scripts/test` makes), started here on 127.0.0.1:
 //! the shared connector suite, then what only CalDAV shows (resource names,
-//! UIDs, status codes, the outbound policy).
+//! UIDs, status codes, the outbound policy), then reminders, description,
+//! link and transparency as each server stores them (read back with plain
+//! HTTP and two parsers), against the input: through the connector, and
+//! through the application's export button.
 
 use crate::access::{peer_env, Radicale};
 use crate::connectors::{sample, suite};
+use crate::ical_validity::{differences, expected_alarms, read_as, read_by_peers};
 use crate::support::Peer;
 use flowcal_calendar::caldav::CaldavCalendar;
 use flowcal_calendar::{CalendarChoice, Connector, ConnectorError, Credential, EventSpec, Remote, When};
 use flowcal_connect::outbound::{guarded_client, HostPolicy};
 use reqwest::{Client, Method, StatusCode, Url};
+use serde_json::json;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -245,6 +250,108 @@ async fn caldav_checks(c: &CaldavCalendar, port: u16, home: &str) {
     assert!(matches!(&e, ConnectorError::Permanent(m) if m.contains("resolves to")), "{e:?}");
 }
 
+/// Entries as a user's settings and tasks make them: reminders of none, zero,
+/// minutes and a week; shown as free and as busy; a description over several
+/// lines with characters TEXT escapes; a link with a query, or none.
+fn entries_with_every_field() -> Vec<EventSpec> {
+    let description =
+        "Process: Leave request; \"Q3\", final\nOpen in flowcal: https://flowcal.example/tasks/42\n\\ — ünïcödé";
+    let link = "https://flowcal.example/tasks/42?from=calendar&a=1,2;b";
+    let base = |source: &str, when: When| EventSpec {
+        description: description.to_owned(),
+        url: Some(link.to_owned()),
+        ..sample(source, "Read back — every field", when)
+    };
+    let berlin = |at: &str| When::At { at: at.parse().unwrap(), zone: "Europe/Berlin".into() };
+    vec![
+        EventSpec {
+            reminder_minutes: Some(15),
+            transparent: true,
+            ..base("task:101:deadline", berlin("2026-10-25T00:30:00Z"))
+        },
+        EventSpec {
+            reminder_minutes: Some(0),
+            transparent: false,
+            ..base("task:102:deadline", When::Date("2026-03-29".parse().unwrap()))
+        },
+        EventSpec {
+            reminder_minutes: None,
+            transparent: true,
+            url: None,
+            description: String::new(),
+            ..base(
+                "task:103:deadline",
+                When::At { at: "2026-03-08T07:30:00Z".parse().unwrap(), zone: "America/New_York".into() },
+            )
+        },
+        EventSpec {
+            reminder_minutes: Some(7 * 24 * 60),
+            transparent: false,
+            ..base("task:104:deadline", berlin("2026-03-29T01:00:00Z"))
+        },
+    ]
+}
+
+/// Reminders (VALARM), description, link (URL) and transparency (TRANSP) as
+/// the server stores them, fetched with plain HTTP and read by two parsers,
+/// against the input: after a create, and after an update that changes each.
+async fn fields_read_back(c: &CaldavCalendar, python: &str) {
+    let elsewhere = Elsewhere::new();
+    let cal = c.ensure_calendar(&CalendarChoice::Own { name: "flowcal".into() }).await.unwrap();
+    let created = entries_with_every_field();
+    let mut remotes = Vec::new();
+    for ev in &created {
+        remotes.push(c.upsert_event(&cal.id, ev, None).await.unwrap());
+    }
+    check_stored(&elsewhere, python, &remotes, &created, "created").await;
+    // Each field changed: the reminder set, moved or dropped, transparency flipped.
+    let updated: Vec<EventSpec> = created
+        .iter()
+        .map(|ev| EventSpec {
+            reminder_minutes: match ev.reminder_minutes {
+                None => Some(45),
+                Some(0) => None,
+                Some(m) => Some(m * 2),
+            },
+            transparent: !ev.transparent,
+            description: format!("{}\nmoved", ev.description),
+            url: ev.url.as_ref().map(|u| format!("{u}&moved")).or(Some("https://flowcal.example/tasks/103".into())),
+            sequence: 1,
+            ..ev.clone()
+        })
+        .collect();
+    let mut again = Vec::new();
+    for (ev, known) in updated.iter().zip(&remotes) {
+        again.push(c.upsert_event(&cal.id, ev, Some(known)).await.unwrap());
+    }
+    check_stored(&elsewhere, python, &again, &updated, "updated").await;
+    for (ev, r) in updated.iter().zip(&again) {
+        c.delete_event(&cal.id, &ev.key, Some(r)).await.unwrap();
+    }
+}
+
+/// The stored objects at `remotes`, read by ical_check.py, against `inputs`.
+async fn check_stored(elsewhere: &Elsewhere, python: &str, remotes: &[Remote], inputs: &[EventSpec], what: &str) {
+    let mut texts = Vec::new();
+    for r in remotes {
+        let (status, text, _) = elsewhere.get(&r.id).await;
+        assert_eq!(status, StatusCode::OK, "{}", r.id);
+        texts.push(text);
+    }
+    let (read, passed) = read_by_peers(python, &texts).await;
+    let mut wrong = Vec::new();
+    for ((ev, got), text) in inputs.iter().zip(&read).zip(&texts) {
+        let want = read_as(ev);
+        for parser in ["icalendar", "ical"] {
+            if got[parser] != want {
+                wrong.push(format!("{} ({parser}): {}\n{text}", ev.key, differences(&got[parser], &want).join("; ")));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{what}, as stored:\n{}", wrong.join("\n"));
+    assert!(passed, "{what}: ical_check.py failed");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn radicale() {
     let Some(server) = Radicale::start().await else { return };
@@ -253,6 +360,8 @@ async fn radicale() {
     let elsewhere = Elsewhere::new();
     suite(&c, Some(&|r: &Remote| stale(&elsewhere, r))).await;
     caldav_checks(&c, port, "/alice/").await;
+    let python = std::env::var("FLOWCAL_PEER_PYTHON").unwrap();
+    fields_read_back(&c, &python).await;
 
     // A wrong password: refused, whatever is asked.
     let wrong = connector(port, "wrong-password");
@@ -285,10 +394,132 @@ async fn xandikos() {
     let elsewhere = Elsewhere::new();
     suite(&c, Some(&|r: &Remote| stale(&elsewhere, r))).await;
     caldav_checks(&c, port, "/user/calendars/").await;
+    let python = std::env::var("FLOWCAL_PEER_PYTHON").unwrap();
+    fields_read_back(&c, &python).await;
 
     // The calendar --defaults made is listed, not as flowcal's.
     let listed = c.list_calendars().await.unwrap();
     let theirs = format!("http://127.0.0.1:{port}/user/calendars/calendar/");
     assert!(listed.iter().any(|k| k.id == theirs && !k.own), "{listed:?}");
     assert!(!listed.iter().any(|k| k.id.ends_with("/inbox/") || k.id.ends_with("/addressbook/")), "{listed:?}");
+}
+
+// ---- through the application ------------------------------------------------------------------
+
+crate::on_both_backends!(exports_read_back_as_the_settings_and_the_task_say);
+
+/// The export button through the application, to Radicale and Xandikos: what
+/// each server stores, read back by two parsers, says what the user's
+/// reminder setting, the task, its process and its link say (not what
+/// flowcal rendered), and follows a changed reminder setting.
+async fn exports_read_back_as_the_settings_and_the_task_say(db: crate::support::TestDb) {
+    let Some(radicale) = Radicale::start().await else { return };
+    let Some(xandikos) = Xandikos::start().await else { return };
+    let python = std::env::var("FLOWCAL_PEER_PYTHON").unwrap();
+    let t = crate::support::TestApp::spawn(db).await;
+    let admin = t.user("root", true, &[]).await;
+    let alice = t.user("alice", false, &[]).await;
+    let (s, model) = t.upload(&admin, &crate::feed::mix("review", "Europe/Berlin")).await;
+    assert_eq!((s, model["name"].as_str()), (201, Some("Feed mix")), "{model}");
+    let hosts: Vec<String> = [radicale.port, xandikos.port].iter().map(|p| format!("127.0.0.1:{p}")).collect();
+    let allow = json!({"caldav": {"allowed_hosts": hosts}});
+    assert_eq!(t.call(Method::PATCH, "/api/v1/admin/settings", &admin, Some(allow)).await.0, 200);
+    let settings = json!({"calendar_export": true, "reminder_minutes": 45});
+    assert_eq!(t.call(Method::PATCH, "/api/v1/me/settings", &alice, Some(settings)).await.0, 200);
+    let mut accounts = Vec::new();
+    for port in [radicale.port, xandikos.port] {
+        let connect = json!({"url": format!("http://127.0.0.1:{port}/"), "username": USER, "password": PASSWORD});
+        let (s, acc) = t.post("/api/v1/calendar-accounts/caldav", &alice, connect).await;
+        assert_eq!(s, 201, "{acc}");
+        accounts.push(acc["id"].as_i64().unwrap());
+    }
+    // A meeting in the hour Berlin repeats when clocks go back (its first occurrence).
+    let title = "Q3 review; \"final\", with a comma";
+    let (due, meeting) = ("2026-04-10", "2026-10-25T02:30:00+02:00");
+    let data = json!({"due": due, "meeting": meeting});
+    let (s, inst) = t.post("/api/v1/instances", &alice, json!({"model": "review", "title": title, "data": data})).await;
+    assert_eq!(s, 201, "{inst}");
+    let instance = inst["id"].as_i64().unwrap();
+    let (_, tasks) = t.get("/api/v1/tasks?state=open", &alice).await;
+    let task = |step: &str| {
+        tasks["tasks"].as_array().unwrap().iter().find(|x| x["step"] == step).unwrap()["id"].as_i64().unwrap()
+    };
+    let (report, prepare) = (task("report"), task("prepare"));
+
+    // What each entry must say, from the inputs: (task, source, title, link, start, end).
+    let meeting_at: jiff::Timestamp = meeting.parse().unwrap();
+    let meeting_end = meeting_at.checked_add(jiff::SignedDuration::from_mins(30)).unwrap();
+    let (at, end) =
+        (meeting_at.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(), meeting_end.strftime("%Y-%m-%dT%H:%M:%SZ").to_string());
+    let entries = [
+        (
+            report,
+            "deadline",
+            format!("Write the report — {title}"),
+            format!("{}/tasks/{report}", t.base),
+            due.to_owned(),
+            "2026-04-11".to_owned(),
+        ),
+        (
+            prepare,
+            "deadline",
+            format!("Prepare the meeting — {title}"),
+            format!("{}/tasks/{prepare}", t.base),
+            at.clone(),
+            end.clone(),
+        ),
+        (report, "item:meeting", format!("Meeting — {title}"), format!("{}/instances/{instance}", t.base), at, end),
+    ];
+    let http = Client::new();
+    for reminder in [Some(45), None, Some(24 * 60)] {
+        let settings = json!({"reminder_minutes": reminder});
+        assert_eq!(t.call(Method::PATCH, "/api/v1/me/settings", &alice, Some(settings)).await.0, 200);
+        // The button, pressed (again) for each entry on each calendar.
+        let mut exports = Vec::new();
+        for account in &accounts {
+            for (task, source, ..) in &entries {
+                let (s, e) = t
+                    .post("/api/v1/exports", &alice, json!({"task": task, "source": source, "account": account}))
+                    .await;
+                assert_eq!(s, 202, "{e}");
+                exports.push(e["id"].as_i64().unwrap());
+            }
+        }
+        while t.app.deliver_due().await.unwrap() > 0 {}
+        let mut texts = Vec::new();
+        for id in &exports {
+            let (_, e) = t.get(&format!("/api/v1/exports/{id}"), &alice).await;
+            assert_eq!(e["state"], "synced", "{e}");
+            let resource = e["remote_id"].as_str().unwrap();
+            let r = http.get(resource).basic_auth(USER, Some(PASSWORD)).send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::OK, "{resource}");
+            texts.push(r.text().await.unwrap());
+        }
+        let (read, passed) = read_by_peers(&python, &texts).await;
+        assert!(passed, "ical_check.py: {read:?}");
+        let mut wrong = Vec::new();
+        for (i, got) in read.iter().enumerate() {
+            let (_, source, summary, link, start, end) = &entries[i % entries.len()];
+            let want = json!({
+                "summary": summary,
+                "description": format!("Process: Feed mix\nOpen in flowcal: {link}"),
+                "dtstart": start,
+                "dtend": end,
+                "url": link,
+                // Shown as free, as flowcal documents its entries.
+                "transp": "TRANSPARENT",
+                "alarms": expected_alarms(reminder),
+            });
+            for parser in ["icalendar", "ical"] {
+                if got[parser] != want {
+                    wrong.push(format!(
+                        "{source} ({parser}): {}\n{}",
+                        differences(&got[parser], &want).join("; "),
+                        texts[i]
+                    ));
+                }
+            }
+        }
+        assert!(wrong.is_empty(), "reminder {reminder:?}, as stored:\n{}", wrong.join("\n"));
+    }
 }

@@ -7,6 +7,8 @@
 use crate::access::{peer_env, Radicale};
 use crate::support::{TestApp, TestDb};
 use flowcal_calendar::ical::{unescape_text, unfold};
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
 use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value as Json};
@@ -16,7 +18,7 @@ use std::io::Read as _;
 const MIX: &str = include_str!("../../../../tests/peers/feed-mix.bpmn");
 
 /// The feed-mix model under `key`, in `zone`.
-fn mix(key: &str, zone: &str) -> String {
+pub(crate) fn mix(key: &str, zone: &str) -> String {
     MIX.replace("\"KEY\"", &format!("\"{key}\"")).replace("\"ZONE\"", &format!("\"{zone}\""))
 }
 
@@ -307,6 +309,98 @@ async fn a_feed_follows_the_workflow(db: TestDb) {
     assert_eq!(t.app.store.feed_owner(&hash).await.unwrap().unwrap().user.login, "alice");
 }
 
+// ---- the window ----------------------------------------------------------------------------
+
+crate::on_both_backends!(the_feed_window_has_its_defaults, the_feed_window_follows_its_settings);
+
+async fn the_feed_window_has_its_defaults(db: TestDb) {
+    window_ends(db, "", 30, 365).await;
+}
+
+async fn the_feed_window_follows_its_settings(db: TestDb) {
+    window_ends(db, "[feed]\ndays_back = 3\ndays_ahead = 12\n", 3, 12).await;
+}
+
+/// A feed under `extra` shows what falls from `back` days before its owner's
+/// today to `ahead` days after it: at each end, a date and an instant just
+/// inside are in it, a date a day and an instant a minute outside are not,
+/// for steps' deadlines and for exported dates alike.
+async fn window_ends(db: TestDb, extra: &str, back: i64, ahead: i64) {
+    let t = TestApp::spawn_with(db, extra).await;
+    let admin = t.user("root", true, &[]).await;
+    let alice = t.user("alice", false, &[]).await;
+    let alice_id = t.app.store.user_by_login("alice").await.unwrap().unwrap().id.0;
+    assert_eq!(t.upload(&admin, &mix("mix", "America/New_York")).await.0, 201);
+    // 23:30 UTC is 08:30 the next day in Tokyo (+09:00 all year): alice's today is 28 March.
+    t.clock.set("2026-03-27T23:30:00Z".parse().unwrap());
+    let settings = json!({"calendar_export": true, "time_zone": "Asia/Tokyo"});
+    assert_eq!(t.call(Method::PATCH, "/api/v1/me/settings", &alice, Some(settings)).await.0, 200);
+    let today = jiff::civil::date(2026, 3, 28);
+    let (first, last) = (today - jiff::Span::new().days(back), today + jiff::Span::new().days(ahead));
+    // The window's instants: from the start of its first day in Tokyo to the end of its last.
+    let tokyo_midnight =
+        |d: jiff::civil::Date| d.at(0, 0, 0, 0).to_zoned(TimeZone::fixed(jiff::tz::offset(9))).unwrap().timestamp();
+    let (from, until) = (tokyo_midnight(first), tokyo_midnight(last.tomorrow().unwrap()));
+    let minute = SignedDuration::from_mins(1);
+    let cases = [
+        ("before the first day", first.yesterday().unwrap(), from.checked_sub(minute).unwrap(), false),
+        ("on the first day", first, from, true),
+        ("on the last day", last, until.checked_sub(minute).unwrap(), true),
+        ("after the last day", last.tomorrow().unwrap(), until, false),
+    ];
+    let mut instances = Vec::new();
+    for (what, due, meeting, _) in &cases {
+        let data = json!({"due": due.to_string(), "meeting": utc(*meeting)});
+        let (s, b) = t.post("/api/v1/instances", &alice, json!({"model": "mix", "title": what, "data": data})).await;
+        assert_eq!(s, 201, "{b}");
+        instances.push(b["id"].as_i64().unwrap());
+    }
+    let (_, tasks) = t.get("/api/v1/tasks?state=open", &alice).await;
+    let task_of = |instance: i64, step: &str| {
+        tasks["tasks"].as_array().unwrap().iter().find(|x| x["instance"] == instance && x["step"] == step).unwrap()
+            ["id"]
+            .as_i64()
+            .unwrap()
+    };
+    let (_, f) = t.post("/api/v1/me/feed", &alice, json!({})).await;
+    let url = f["url"].as_str().unwrap().to_owned();
+    let shown = |text: &str, sources: &[String]| -> Vec<bool> {
+        let evs = events(text);
+        sources.iter().map(|s| evs.contains_key(&uid_of(alice_id, s))).collect()
+    };
+    let g = fetch(&t, &url, &[]).await;
+    assert_eq!(g.status, 200);
+    for ((what, due, meeting, inside), instance) in cases.iter().zip(&instances) {
+        let steps = [
+            format!("task:{}:deadline", task_of(*instance, "report")),
+            format!("task:{}:deadline", task_of(*instance, "prepare")),
+        ];
+        assert_eq!(shown(&g.text, &steps), vec![*inside; 2], "{what}: the step due {due} and the one at {meeting}");
+    }
+
+    // Exported dates (here to Radicale) keep to the same window.
+    let Some(radicale) = Radicale::start().await else { return };
+    let caldav = json!({"caldav": {"allowed_hosts": [format!("127.0.0.1:{}", radicale.port)]}});
+    assert_eq!(t.call(Method::PATCH, "/api/v1/admin/settings", &admin, Some(caldav)).await.0, 200);
+    let connect = json!({"url": format!("http://127.0.0.1:{}/", radicale.port), "username": "alice", "password": "app-password-1"});
+    let (s, acc) = t.post("/api/v1/calendar-accounts/caldav", &alice, connect).await;
+    assert_eq!(s, 201, "{acc}");
+    for instance in &instances {
+        for item in ["due", "meeting"] {
+            let export =
+                json!({"task": task_of(*instance, "call"), "source": format!("item:{item}"), "account": acc["id"]});
+            let (s, e) = t.post("/api/v1/exports", &alice, export).await;
+            assert_eq!(s, 202, "{e}");
+        }
+    }
+    let g = fetch(&t, &url, &[]).await;
+    assert_eq!(g.status, 200);
+    for ((what, due, meeting, inside), instance) in cases.iter().zip(&instances) {
+        let items = [format!("instance:{instance}:item:due"), format!("instance:{instance}:item:meeting")];
+        assert_eq!(shown(&g.text, &items), vec![*inside; 2], "{what}: the exported {due} and {meeting}");
+    }
+}
+
 // ---- three parsers and two CalDAV servers ---------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -321,7 +415,7 @@ async fn a_feed_passes_three_parsers_and_two_caldav_servers() {
     let alice_id = t.app.store.user_by_login("alice").await.unwrap().unwrap().id.0;
 
     // Zones east and west of UTC, one with a half-hour DST shift, and UTC;
-    // titles that need escaping and folding; dates around DST transitions.
+    // titles that need escaping and folding.
     let zones = ["Europe/Berlin", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe", "UTC"];
     for (i, zone) in zones.iter().enumerate() {
         assert_eq!(t.upload(&admin, &mix(&format!("mix{i}"), zone)).await.0, 201);
@@ -335,13 +429,18 @@ async fn a_feed_passes_three_parsers_and_two_caldav_servers() {
         "colon: and back\\slash",
         "x".repeat(90).leak(),
     ];
-    let mut first = None;
+    // The instances start seven hours apart (so the steps due five hours
+    // after the start fall on both sides of the March clock changes too), with
+    // due dates three days apart and meetings around their zone's clock changes.
+    let mut instances = Vec::new();
     for n in 0..100 {
-        let day = 1 + (n % 28);
-        let month = 3 + (n / 28) % 9;
         let title = format!("{} #{n}", pieces[n % pieces.len()]);
-        let data = json!({"due": format!("2026-{month:02}-{day:02}"),
-                          "meeting": format!("2026-{month:02}-{day:02}T{:02}:30:00Z", n % 24)});
+        let zone = zones[n % zones.len()];
+        let due = jiff::civil::date(2026, 3, 8).checked_add(jiff::Span::new().days(3 * n as i64)).unwrap();
+        let meeting = meeting_at(zone, n / zones.len());
+        let started = FIRST_START.checked_add(SignedDuration::from_hours(7 * n as i64)).unwrap();
+        t.clock.set(started);
+        let data = json!({"due": due.to_string(), "meeting": with_offset(meeting, n)});
         let (s, b) = t
             .post(
                 "/api/v1/instances",
@@ -350,8 +449,22 @@ async fn a_feed_passes_three_parsers_and_two_caldav_servers() {
             )
             .await;
         assert_eq!(s, 201, "{b}");
-        first.get_or_insert(b["id"].as_i64().unwrap());
+        instances.push(Instance { id: b["id"].as_i64().unwrap(), title, due, meeting, started });
     }
+    // Some meetings fall on both sides of each clock change (the inputs' own check).
+    for (zone, changes) in DST_CHANGES {
+        let tz = TimeZone::get(zone).unwrap();
+        for change in changes {
+            let change: Timestamp = change.parse().unwrap();
+            let next = tz.following(change.checked_sub(SignedDuration::from_secs(1)).unwrap()).next().unwrap();
+            assert_eq!(next.timestamp(), change, "{zone} changes its clocks then");
+            let near = |m: &Timestamp| m.duration_since(change).as_hours().abs() < 3;
+            let sides: Vec<bool> = instances.iter().filter(|i| near(&i.meeting)).map(|i| i.meeting >= change).collect();
+            assert!(sides.contains(&true) && sides.contains(&false), "{zone} {change}: {sides:?}");
+        }
+    }
+    let first = instances[0].id;
+    t.clock.set("2026-04-05T06:00:00Z".parse().unwrap());
     // A date exported with the button (to a CalDAV account) is in the feed too.
     let connect = json!({"url": format!("http://127.0.0.1:{}/", radicale.port), "username": "alice", "password": "app-password-1"});
     let (s, _) = t
@@ -365,7 +478,6 @@ async fn a_feed_passes_three_parsers_and_two_caldav_servers() {
     assert_eq!(s, 200);
     let (s, acc) = t.post("/api/v1/calendar-accounts/caldav", &alice, connect).await;
     assert_eq!(s, 201, "{acc}");
-    let first = first.unwrap();
     let (_, tasks) = t.get("/api/v1/tasks?state=open", &alice).await;
     let task_of_first =
         tasks["tasks"].as_array().unwrap().iter().find(|x| x["instance"] == first).unwrap()["id"].clone();
@@ -385,11 +497,46 @@ async fn a_feed_passes_three_parsers_and_two_caldav_servers() {
     let path = dir.path().join("feed.ics");
     std::fs::write(&path, &feed.text).unwrap();
 
-    // What flowcal wrote, as (UID → SUMMARY, DTSTART line).
-    let expected: BTreeMap<String, String> =
-        mine.iter().map(|(uid, ev)| (uid.clone(), unescape_text(prop(ev, "SUMMARY").unwrap()))).collect();
+    // What each entry must say, from the instances' data alone: its title,
+    // its link, and its start and end (dates `YYYY-MM-DD`, instants in UTC).
+    let mut want: BTreeMap<String, Want> = BTreeMap::new();
+    let task_of = |instance: i64, step: &str| {
+        tasks["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["instance"] == instance && x["step"] == step)
+            .unwrap_or_else(|| panic!("instance {instance} has no open {step}"))["id"]
+            .as_i64()
+            .unwrap()
+    };
+    let half_hour = SignedDuration::from_mins(30);
+    let timed = |at: Timestamp| (utc(at), utc(at.checked_add(half_hour).unwrap()));
+    for i in &instances {
+        for (step, name, span) in [
+            ("report", "Write the report", (i.due.to_string(), i.due.tomorrow().unwrap().to_string())),
+            ("prepare", "Prepare the meeting", timed(i.meeting)),
+            ("call", "Call back", timed(i.started.checked_add(SignedDuration::from_hours(5)).unwrap())),
+        ] {
+            let task = task_of(i.id, step);
+            want.insert(
+                uid_of(alice_id, &format!("task:{task}:deadline")),
+                Want { summary: format!("{name} — {}", i.title), url: format!("{}/tasks/{task}", t.base), span },
+            );
+        }
+    }
+    want.insert(
+        uid_of(alice_id, &format!("instance:{first}:item:meeting")),
+        Want {
+            summary: format!("Meeting — {}", instances[0].title),
+            url: format!("{}/instances/{first}", t.base),
+            span: timed(instances[0].meeting),
+        },
+    );
+    assert_eq!(mine.keys().collect::<Vec<_>>(), want.keys().collect::<Vec<_>>());
 
-    // Python icalendar and the strict ical.
+    // Python icalendar (which resolves TZIDs through the feed's own
+    // VTIMEZONEs) and the strict ical (through its zone database).
     let out = std::process::Command::new(&python)
         .arg(crate::support::repo_root().join("tests/peers/feed_check.py"))
         .arg(&path)
@@ -403,32 +550,39 @@ async fn a_feed_passes_three_parsers_and_two_caldav_servers() {
         let r = &report[parser];
         assert_eq!(r["calendar"]["method"], "PUBLISH", "{parser}");
         assert_eq!(r["calendar"]["name"], "flowcal — alice", "{parser}");
-        let read: BTreeMap<String, String> = r["events"]
+        let read: BTreeMap<String, Json> = r["events"]
             .as_array()
             .unwrap()
             .iter()
-            .map(|e| (e["uid"].as_str().unwrap().to_owned(), e["summary"].as_str().unwrap().to_owned()))
+            .map(|e| {
+                let fields = ["summary", "url", "transp", "dtstart", "dtend"].map(|k| (k, e[k].clone()));
+                (
+                    e["uid"].as_str().unwrap().to_owned(),
+                    Json::Object(fields.map(|(k, v)| (k.to_owned(), v)).into_iter().collect()),
+                )
+            })
             .collect();
-        assert_eq!(read, expected, "{parser} read other events");
-        for e in r["events"].as_array().unwrap() {
-            assert_eq!(e["transp"], "TRANSPARENT", "{parser}: {e}");
-            assert!(e["url"].as_str().unwrap().starts_with(&t.base), "{parser}: {e}");
-        }
-    }
-    // The two parsers agree on every start and end.
-    let times = |parser: &str| -> BTreeMap<String, (Json, Json)> {
-        report[parser]["events"]
-            .as_array()
-            .unwrap()
+        let expected: BTreeMap<String, Json> = want
             .iter()
-            .map(|e| (e["uid"].as_str().unwrap().to_owned(), (e["dtstart"].clone(), e["dtend"].clone())))
-            .collect()
-    };
-    assert_eq!(times("icalendar"), times("ical"));
+            .map(|(uid, w)| {
+                let v = json!({"summary": w.summary, "url": w.url, "transp": "TRANSPARENT",
+                               "dtstart": w.span.0, "dtend": w.span.1});
+                (uid.clone(), v)
+            })
+            .collect();
+        assert_eq!(read.len(), r["events"].as_array().unwrap().len(), "{parser}: a UID twice");
+        let wrong: Vec<String> = expected
+            .iter()
+            .filter(|(uid, v)| read.get(*uid) != Some(v))
+            .map(|(uid, v)| format!("{uid}: read {}, want {v}", read.get(uid).unwrap_or(&Json::Null)))
+            .collect();
+        assert!(wrong.is_empty(), "{parser}: {} of {} entries differ:\n{}", wrong.len(), want.len(), wrong.join("\n"));
+        assert_eq!(read.len(), expected.len(), "{parser} read other events");
+    }
 
     // libical (Debian's gir1.2-ical-3.0).
     if let Some(system_python) = peer_env("FLOWCAL_LIBICAL_PYTHON", "libical") {
-        check_with_libical(&system_python, &path, &mine, &expected);
+        check_with_libical(&system_python, &path, &mine, &want);
     }
 
     // Radicale: the whole feed PUT as one calendar, then read back event by event.
@@ -528,12 +682,13 @@ async fn a_feed_passes_three_parsers_and_two_caldav_servers() {
     }
 }
 
-/// libical reads the feed without an error, and the same events and zones.
+/// libical reads the feed without an error, the events with their titles,
+/// starts and ends (local times through the feed's own VTIMEZONEs), and the zones.
 fn check_with_libical(
     system_python: &str,
     path: &std::path::Path,
     mine: &BTreeMap<String, Vec<(String, String)>>,
-    expected: &BTreeMap<String, String>,
+    want: &BTreeMap<String, Want>,
 ) {
     let out = std::process::Command::new(system_python)
         .arg(crate::support::repo_root().join("tests/peers/libical_check.py"))
@@ -546,13 +701,24 @@ fn check_with_libical(
         panic!("libical: {e}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
     });
     assert!(out.status.success() && lib["errors"].as_array().unwrap().is_empty(), "libical: {}", lib["errors"]);
-    let read: BTreeMap<String, String> = lib["events"]
+    let read: BTreeMap<String, (String, Json, Json)> = lib["events"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| (e["uid"].as_str().unwrap().to_owned(), e["summary"].as_str().unwrap().to_owned()))
+        .map(|e| {
+            let summary = e["summary"].as_str().unwrap().to_owned();
+            (e["uid"].as_str().unwrap().to_owned(), (summary, e["start"].clone(), e["end"].clone()))
+        })
         .collect();
-    assert_eq!(&read, expected, "libical read other events");
+    let expected: BTreeMap<String, (String, Json, Json)> =
+        want.iter().map(|(uid, w)| (uid.clone(), (w.summary.clone(), json!(w.span.0), json!(w.span.1)))).collect();
+    let wrong: Vec<String> = expected
+        .iter()
+        .filter(|(uid, v)| read.get(*uid) != Some(v))
+        .map(|(uid, v)| format!("{uid}: read {:?}, want {v:?}", read.get(uid)))
+        .collect();
+    assert!(wrong.is_empty(), "libical: {} of {} entries differ:\n{}", wrong.len(), want.len(), wrong.join("\n"));
+    assert_eq!(read.len(), expected.len(), "libical read other events");
     // One VTIMEZONE per zone used in TZID form (UTC needs none).
     let mut zones_read: Vec<String> =
         lib["timezones"].as_array().unwrap().iter().map(|z| z.as_str().unwrap().to_owned()).collect();
@@ -564,4 +730,68 @@ fn check_with_libical(
         let value = line.rsplit(':').next().unwrap();
         assert!(e["dtstart"].as_str().unwrap().ends_with(value), "libical {} vs ours {line}", e["dtstart"]);
     }
+}
+
+/// An instance of the 301-entry feed, as the test made it.
+struct Instance {
+    id: i64,
+    title: String,
+    due: jiff::civil::Date,
+    meeting: Timestamp,
+    /// The clock when it started.
+    started: Timestamp,
+}
+
+/// What one entry of the feed must say.
+struct Want {
+    summary: String,
+    url: String,
+    /// Start and end: `YYYY-MM-DD` (the end exclusive) or UTC `YYYY-MM-DDTHH:MM:SSZ`.
+    span: (String, String),
+}
+
+/// When the first instance of the 301-entry feed starts.
+const FIRST_START: Timestamp = Timestamp::constant(1_772_841_600, 0); // 2026-03-07T00:00:00Z
+
+/// The 2026 clock changes of the feed's zones with DST, in UTC, as their
+/// rules say: Berlin on the last Sundays of March and October at 01:00 UTC;
+/// New York on 8 March at 02:00 EST and 1 November at 02:00 EDT; Lord Howe
+/// (half an hour) on 5 April at 02:00 +11 and 4 October at 02:00 +10:30.
+const DST_CHANGES: [(&str, [&str; 2]); 3] = [
+    ("Europe/Berlin", ["2026-03-29T01:00:00Z", "2026-10-25T01:00:00Z"]),
+    ("America/New_York", ["2026-03-08T07:00:00Z", "2026-11-01T06:00:00Z"]),
+    ("Australia/Lord_Howe", ["2026-04-04T15:00:00Z", "2026-10-03T15:30:00Z"]),
+];
+
+/// The `k`-th meeting (0 to 19) of an instance in `zone`: around one of its
+/// clock changes (both sides, inside the skipped or repeated hour too), or
+/// spread over the year in a zone without DST.
+fn meeting_at(zone: &str, k: usize) -> Timestamp {
+    const MINUTES: [i64; 20] =
+        [-180, -120, -61, -60, -31, -30, -1, 0, 1, 29, 30, 31, 59, 60, 61, 90, 120, 180, -1440, 1440];
+    match DST_CHANGES.iter().find(|(z, _)| *z == zone) {
+        Some((_, changes)) => {
+            let change: Timestamp = changes[k % 2].parse().unwrap();
+            change.checked_add(SignedDuration::from_mins(MINUTES[k])).unwrap()
+        }
+        None => {
+            let start: Timestamp = "2026-03-10T00:00:00Z".parse().unwrap();
+            start.checked_add(SignedDuration::from_mins(k as i64 * (17 * 24 * 60 + 37))).unwrap()
+        }
+    }
+}
+
+/// `at` in RFC 3339 with one of a few UTC offsets (the API takes any).
+fn with_offset(at: Timestamp, n: usize) -> String {
+    let seconds = [0, 3600, -5 * 3600, 5 * 3600 + 1800][n % 4];
+    if seconds == 0 {
+        return utc(at);
+    }
+    let zone = TimeZone::fixed(jiff::tz::Offset::from_seconds(seconds).unwrap());
+    at.to_zoned(zone).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()
+}
+
+/// An instant as the parser checks write it.
+fn utc(at: Timestamp) -> String {
+    at.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }

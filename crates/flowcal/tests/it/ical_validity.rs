@@ -208,6 +208,15 @@ fn expected_end(ev: &EventSpec) -> Option<String> {
     }
 }
 
+/// The alarms ical_check.py reads for a reminder of `minutes`: one, shown
+/// that many minutes before the start (its trigger in seconds).
+pub(crate) fn expected_alarms(minutes: Option<u32>) -> Json {
+    match minutes {
+        Some(m) => serde_json::json!([{"action": "DISPLAY", "trigger": -60 * i64::from(m)}]),
+        None => serde_json::json!([]),
+    }
+}
+
 fn expected_start(ev: &EventSpec) -> String {
     match &ev.when {
         When::Date(d) => d.to_string(),
@@ -242,53 +251,73 @@ async fn generated_entries_read_back_exactly() {
     }
 }
 
+/// What ical_check.py's two parsers read of each iCalendar text, in order
+/// (`{"icalendar": {...}, "ical": {...}}` each), and whether all passed both.
+pub(crate) async fn read_by_peers(python: &str, texts: &[String]) -> (Vec<Json>, bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut paths = Vec::new();
+    for (i, text) in texts.iter().enumerate() {
+        let path = dir.path().join(format!("{i:04}.ics"));
+        std::fs::write(&path, text).unwrap();
+        paths.push(path);
+    }
+    let script = crate::support::repo_root().join("tests/peers/ical_check.py");
+    let out = tokio::process::Command::new(python).arg(&script).args(&paths).output().await.unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<Json> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), texts.len(), "ical_check.py: {}", String::from_utf8_lossy(&out.stderr));
+    (lines, out.status.success())
+}
+
+/// What both parsers must read of the entry `ev` describes, from `ev` alone.
+/// Both read a `\n` in TEXT as LF, as flowcal's reader does; so CR and CRLF
+/// in the input compare as LF. icalendar resolves a TZID through the object's
+/// own VTIMEZONE, so the instants check that too.
+pub(crate) fn read_as(ev: &EventSpec) -> Json {
+    serde_json::json!({
+        "summary": lf(&ev.title),
+        "description": lf(&ev.description),
+        "dtstart": expected_start(ev),
+        "dtend": expected_end(ev),
+        "url": ev.url.clone().unwrap_or_default(),
+        "transp": if ev.transparent { "TRANSPARENT" } else { "OPAQUE" },
+        "alarms": expected_alarms(ev.reminder_minutes),
+    })
+}
+
+/// The fields where `got` differs from `want`, as `field: got … want …`.
+pub(crate) fn differences(got: &Json, want: &Json) -> Vec<String> {
+    ["error", "summary", "description", "dtstart", "dtend", "url", "transp", "alarms"]
+        .into_iter()
+        .filter(|k| got.get(k) != want.get(k))
+        .map(|k| format!("{k}: got {} want {}", got.get(k).unwrap_or(&Json::Null), want.get(k).unwrap_or(&Json::Null)))
+        .collect()
+}
+
 #[tokio::test]
 async fn independent_parsers_read_what_flowcal_wrote() {
     let Some(python) = crate::access::peer_env("FLOWCAL_PEER_PYTHON", "icalendar/ical") else { return };
     let seed = seed(5545);
     let events = events(seed, 300);
-    let dir = tempfile::tempdir().unwrap();
-    let mut paths = Vec::new();
-    for (i, ev) in events.iter().enumerate() {
-        let path = dir.path().join(format!("{i:04}.ics"));
-        std::fs::write(&path, calendar_object(ev).unwrap()).unwrap();
-        paths.push(path);
-    }
-    let script = crate::support::repo_root().join("tests/peers/ical_check.py");
+    let texts: Vec<String> = events.iter().map(|ev| calendar_object(ev).unwrap()).collect();
     let started = std::time::Instant::now();
-    let out = tokio::process::Command::new(&python).arg(&script).args(&paths).output().await.unwrap();
-    eprintln!("ical_check.py: {} files in {:?}", paths.len(), started.elapsed());
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let lines: Vec<Json> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!(lines.len(), events.len(), "ical_check.py: {}", String::from_utf8_lossy(&out.stderr));
+    let (lines, passed) = read_by_peers(&python, &texts).await;
+    eprintln!("ical_check.py: {} files in {:?}", texts.len(), started.elapsed());
 
     let mut failures = Vec::new();
     for (i, (ev, line)) in events.iter().zip(&lines).enumerate() {
-        // Both parsers read a `\n` in TEXT as LF, as flowcal's reader does; so
-        // CR and CRLF in flowcal's text compare as LF.
-        let want = serde_json::json!({
-            "summary": lf(&ev.title),
-            "description": lf(&ev.description),
-            "dtstart": expected_start(ev),
-            "dtend": expected_end(ev),
-        });
+        let want = read_as(ev);
         for parser in ["icalendar", "ical"] {
             if line[parser] != want {
-                let got = &line[parser];
-                let diff: Vec<String> = ["error", "summary", "description", "dtstart", "dtend"]
-                    .into_iter()
-                    .filter(|k| got.get(k) != want.get(k))
-                    .map(|k| format!("{k}: got {} want {}", got.get(k).unwrap_or(&Json::Null), want[k]))
-                    .collect();
                 failures.push(format!(
                     "seed {seed}, entry {i} ({:?}), {parser}: {}\n{}",
                     ev.when,
-                    diff.join("; "),
-                    calendar_object(ev).unwrap()
+                    differences(&line[parser], &want).join("; "),
+                    texts[i]
                 ));
             }
         }
     }
-    assert!(out.status.success() || !failures.is_empty(), "ical_check.py failed without a failing file");
+    assert!(passed || !failures.is_empty(), "ical_check.py failed without a failing file");
     assert!(failures.is_empty(), "{} of {} checks failed:\n{}", failures.len(), 2 * events.len(), failures.join("\n"));
 }
