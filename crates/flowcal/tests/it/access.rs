@@ -56,7 +56,7 @@ pub(crate) fn peer_env(var: &str, what: &str) -> Option<String> {
         Some(v) => Some(v),
         None => {
             assert!(
-                std::env::var("FLOWCAL_REQUIRE_PEERS").is_err(),
+                !cfg!(flowcal_peers) && std::env::var("FLOWCAL_REQUIRE_PEERS").is_err(),
                 "FLOWCAL_REQUIRE_PEERS is set but {var} is not: the {what} peer is missing"
             );
             eprintln!("NOT RUN: needs {var} ({what}; scripts/test installs it)");
@@ -529,11 +529,12 @@ async fn oauth_life_cycle(db: TestDb) {
     }
 }
 
-crate::on_both_backends!(oauth_life_cycle);
+crate::on_both_backends!(peers: oauth_life_cycle);
 
 // ---- refusals ---------------------------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(flowcal_peers), ignore = "needs the peers: built without FLOWCAL_REQUIRE_PEERS")]
 async fn oauth_callbacks_that_are_refused() {
     let t = app_now(TestDb::sqlite()).await;
     let callback = format!("{}/oauth/callback", t.base);
@@ -663,6 +664,7 @@ async fn oauth_callbacks_that_are_refused() {
 // ---- signing in with the same connectivity -------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(flowcal_peers), ignore = "needs the peers: built without FLOWCAL_REQUIRE_PEERS")]
 async fn sign_in_with_an_openid_provider() {
     let t = app_now(TestDb::sqlite()).await;
     let callback = format!("{}/oauth/callback", t.base);
@@ -805,6 +807,7 @@ impl Radicale {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(flowcal_peers), ignore = "needs the peers: built without FLOWCAL_REQUIRE_PEERS")]
 async fn caldav_with_an_app_password_and_key_rotation() {
     let t = TestApp::spawn(TestDb::sqlite()).await;
     let Some(radicale) = Radicale::start().await else { return };
@@ -1044,6 +1047,7 @@ token_endpoint = "https://login.microsoftonline.us/organizations/oauth2/v2.0/tok
 // ---- an OAuth account reaches its calendar API ----------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(flowcal_peers), ignore = "needs the peers: built without FLOWCAL_REQUIRE_PEERS")]
 async fn a_google_account_reaches_its_calendars_and_refreshes_a_refused_token() {
     let t = app_now(TestDb::sqlite()).await;
     let Some(GoogleAlice { peer: _peer, google, admin: _admin, alice, browser: _browser, account: id }) =
@@ -1096,7 +1100,7 @@ async fn a_google_account_reaches_its_calendars_and_refreshes_a_refused_token() 
 
 // ---- the export button and delivery ---------------------------------------------------------
 
-crate::on_both_backends!(exports_reach_radicale_and_survive_an_outage);
+crate::on_both_backends!(peers: exports_reach_radicale_and_survive_an_outage);
 
 async fn exports_reach_radicale_and_survive_an_outage(db: TestDb) {
     let t = TestApp::spawn_with(db, "[delivery]\nworkers = 0\nattempts = 3\nbackoff_seconds = 10\n").await;
@@ -1234,7 +1238,7 @@ async fn exports_reach_radicale_and_survive_an_outage(db: TestDb) {
 
 // ---- auto-sync: the calendar follows the workflow --------------------------------------------
 
-crate::on_both_backends!(auto_sync_follows_the_workflow);
+crate::on_both_backends!(peers: auto_sync_follows_the_workflow);
 
 async fn auto_sync_follows_the_workflow(db: TestDb) {
     let t = TestApp::spawn_with(db, "[metrics]\npublic = true").await;
@@ -1393,6 +1397,7 @@ pub(crate) async fn events_in(url: &str) -> usize {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(flowcal_peers), ignore = "needs the peers: built without FLOWCAL_REQUIRE_PEERS")]
 async fn a_backfill_killed_three_times_leaves_every_event_once() {
     use flowcal_server::app::SystemClock;
     let Some(radicale) = Radicale::start().await else { return };
@@ -1502,6 +1507,7 @@ async fn a_backfill_killed_three_times_leaves_every_event_once() {
 // ---- a grant revoked while entries are on their way ------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(flowcal_peers), ignore = "needs the peers: built without FLOWCAL_REQUIRE_PEERS")]
 async fn exports_wait_through_a_revoked_grant_and_go_out_after_reconnecting() {
     let t = app_now(TestDb::sqlite()).await;
     let Some(GoogleAlice { peer, google, admin, alice, browser, account }) = google_alice(&t).await else { return };
@@ -1555,7 +1561,7 @@ async fn exports_wait_through_a_revoked_grant_and_go_out_after_reconnecting() {
 
 // ---- two worker processes share the outbox ---------------------------------------------------
 
-crate::on_both_backends!(two_worker_processes_deliver_each_export_once);
+crate::on_both_backends!(peers: two_worker_processes_deliver_each_export_once);
 
 async fn two_worker_processes_deliver_each_export_once(db: TestDb) {
     let t = app_now(db).await;
@@ -1715,6 +1721,7 @@ where
 // ---- a Google backfill goes out in batch requests --------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(flowcal_peers), ignore = "needs the peers: built without FLOWCAL_REQUIRE_PEERS")]
 async fn a_google_backfill_of_1000_deadlines_sends_20_batch_requests() {
     let t = app_now(TestDb::sqlite()).await;
     let Some(GoogleAlice { peer: _peer, google, admin: _admin, alice, browser: _browser, account }) =
@@ -1766,6 +1773,7 @@ async fn a_google_backfill_of_1000_deadlines_sends_20_batch_requests() {
 // ---- Radicale down for a minute under a running worker ----------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(flowcal_peers), ignore = "needs the peers: built without FLOWCAL_REQUIRE_PEERS")]
 async fn a_worker_rides_out_a_minute_long_calendar_outage() {
     use flowcal_server::app::SystemClock;
     let Some(mut radicale) = Radicale::start().await else { return };
@@ -1843,7 +1851,7 @@ async fn a_worker_rides_out_a_minute_long_calendar_outage() {
 
 // ---- `flowcal serve` delivers by itself ---------------------------------------------------------
 
-crate::on_both_backends!(flowcal_serve_delivers_with_its_own_workers);
+crate::on_both_backends!(peers: flowcal_serve_delivers_with_its_own_workers);
 
 /// `flowcal serve` as a process, with `[delivery] workers = 2` and no other
 /// process delivering: work created over HTTP reaches Radicale.
@@ -1988,7 +1996,7 @@ const OWNED_MODEL: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
   </bpmn:process>
 </bpmn:definitions>"#;
 
-crate::on_both_backends!(entries_leave_the_calendar_when_an_instance_is_cancelled_or_its_task_reassigned);
+crate::on_both_backends!(peers: entries_leave_the_calendar_when_an_instance_is_cancelled_or_its_task_reassigned);
 
 /// The button's entries and auto-sync's leave Radicale when the instance is
 /// cancelled and when the task goes to someone else through its `user` item;

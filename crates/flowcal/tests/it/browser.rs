@@ -252,6 +252,7 @@ impl Browser {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(flowcal_peers), ignore = "needs the peers: built without FLOWCAL_REQUIRE_PEERS")]
 async fn the_web_app_in_a_real_browser() {
     let Some(chromium) = peer_env("FLOWCAL_CHROMIUM", "Chromium") else { return };
     let Some(driver) = peer_env("FLOWCAL_CHROMEDRIVER", "ChromeDriver") else { return };

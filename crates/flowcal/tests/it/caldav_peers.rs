@@ -353,6 +353,7 @@ async fn check_stored(elsewhere: &Elsewhere, python: &str, remotes: &[Remote], i
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(flowcal_peers), ignore = "needs the peers: built without FLOWCAL_REQUIRE_PEERS")]
 async fn radicale() {
     let Some(server) = Radicale::start().await else { return };
     let port = server.port;
@@ -385,6 +386,7 @@ async fn radicale() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(flowcal_peers), ignore = "needs the peers: built without FLOWCAL_REQUIRE_PEERS")]
 async fn xandikos() {
     let Some(server) = Xandikos::start().await else { return };
     let port = server.port;
@@ -406,7 +408,7 @@ async fn xandikos() {
 
 // ---- through the application ------------------------------------------------------------------
 
-crate::on_both_backends!(exports_read_back_as_the_settings_and_the_task_say);
+crate::on_both_backends!(peers: exports_read_back_as_the_settings_and_the_task_say);
 
 /// The export button through the application, to Radicale and Xandikos: what
 /// each server stores, read back by two parsers, says what the user's

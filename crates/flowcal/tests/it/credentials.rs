@@ -408,11 +408,12 @@ async fn deleting_a_user_removes_their_calendar_entries(db: TestDb) {
     assert_eq!(of_alice[1]["detail"]["reason"], "user deleted");
 }
 
-crate::on_both_backends!(deleting_a_user_removes_their_calendar_entries);
+crate::on_both_backends!(peers: deleting_a_user_removes_their_calendar_entries);
 
 /// Deleting a user revokes their OAuth grant at the provider (RFC 7009):
 /// the refresh token stops working there.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(flowcal_peers), ignore = "needs the peers: built without FLOWCAL_REQUIRE_PEERS")]
 async fn deleting_a_user_revokes_their_grant_at_the_provider() {
     let t = app_now(TestDb::sqlite()).await;
     let callback = format!("{}/oauth/callback", t.base);

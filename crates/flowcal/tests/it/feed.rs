@@ -311,7 +311,7 @@ async fn a_feed_follows_the_workflow(db: TestDb) {
 
 // ---- the window ----------------------------------------------------------------------------
 
-crate::on_both_backends!(the_feed_window_has_its_defaults, the_feed_window_follows_its_settings);
+crate::on_both_backends!(peers: the_feed_window_has_its_defaults, the_feed_window_follows_its_settings);
 
 async fn the_feed_window_has_its_defaults(db: TestDb) {
     window_ends(db, "", 30, 365).await;
@@ -404,6 +404,7 @@ async fn window_ends(db: TestDb, extra: &str, back: i64, ahead: i64) {
 // ---- three parsers and two CalDAV servers ---------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(flowcal_peers), ignore = "needs the peers: built without FLOWCAL_REQUIRE_PEERS")]
 async fn a_feed_passes_three_parsers_and_two_caldav_servers() {
     let Some(python) = peer_env("FLOWCAL_PEER_PYTHON", "icalendar, ical, Radicale, Xandikos") else { return };
     let t = TestApp::spawn(TestDb::sqlite()).await;

@@ -1307,6 +1307,7 @@ async fn setup() -> Option<Setup> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(flowcal_peers), ignore = "needs the peers: built without FLOWCAL_REQUIRE_PEERS")]
 async fn the_connector_suite_passes_against_the_contract_double() {
     let Some(Setup { double, google, .. }) = setup().await else { return };
     let d = double.clone();
@@ -1341,6 +1342,7 @@ async fn the_connector_suite_passes_against_the_contract_double() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(flowcal_peers), ignore = "needs the peers: built without FLOWCAL_REQUIRE_PEERS")]
 async fn the_double_flags_requests_off_the_contract() {
     let Some(Setup { oidc, double, .. }) = setup().await else { return };
     let token = oidc.access_token(REDIRECT, OWNER, "openid calendar").await;
@@ -1508,6 +1510,7 @@ async fn the_double_flags_requests_off_the_contract() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(flowcal_peers), ignore = "needs the peers: built without FLOWCAL_REQUIRE_PEERS")]
 async fn a_reused_id_after_delete_restores_the_cancelled_event() {
     let Some(Setup { double, google, .. }) = setup().await else { return };
     let cal = google.ensure_calendar(&CalendarChoice::Own { name: "flowcal".into() }).await.unwrap();
@@ -1539,6 +1542,7 @@ async fn a_reused_id_after_delete_restores_the_cancelled_event() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(flowcal_peers), ignore = "needs the peers: built without FLOWCAL_REQUIRE_PEERS")]
 async fn rate_limits_and_refused_credentials_are_classified() {
     let Some(Setup { oidc, double, google }) = setup().await else { return };
     let seven = Some(Duration::from_secs(7));
@@ -1579,6 +1583,7 @@ async fn rate_limits_and_refused_credentials_are_classified() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(flowcal_peers), ignore = "needs the peers: built without FLOWCAL_REQUIRE_PEERS")]
 async fn batch_upsert_goes_out_in_batches_of_fifty_and_never_duplicates() {
     let Some(Setup { double, google, .. }) = setup().await else { return };
     let cal = google.ensure_calendar(&CalendarChoice::Own { name: "flowcal".into() }).await.unwrap();
@@ -1630,6 +1635,7 @@ async fn batch_upsert_goes_out_in_batches_of_fifty_and_never_duplicates() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(flowcal_peers), ignore = "needs the peers: built without FLOWCAL_REQUIRE_PEERS")]
 async fn dates_and_instants_survive_time_zones() {
     let Some(Setup { double, google, .. }) = setup().await else { return };
     // Calendars east and west of UTC; events shown in zones of their own.
@@ -1669,6 +1675,7 @@ async fn dates_and_instants_survive_time_zones() {
 // ---- scopes per method ----------------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(flowcal_peers), ignore = "needs the peers: built without FLOWCAL_REQUIRE_PEERS")]
 async fn each_method_takes_only_its_scopes() {
     let Some(Setup { oidc, double, .. }) = setup().await else { return };
     let narrow = oidc.access_token(REDIRECT, OWNER, &format!("openid {APP_CREATED_SCOPE}")).await;
@@ -1818,6 +1825,7 @@ async fn read_back(t: &crate::support::TestApp, app: &App, calendar: &str, id: &
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(flowcal_peers), ignore = "needs the peers: built without FLOWCAL_REQUIRE_PEERS")]
 async fn the_default_google_setup_runs_end_to_end() {
     let t = crate::access::app_now(crate::support::TestDb::sqlite()).await;
     let Some(app) = connect(&t).await else { return };
@@ -1921,6 +1929,7 @@ async fn the_default_google_setup_runs_end_to_end() {
 // ---- faults inside a batch ------------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(flowcal_peers), ignore = "needs the peers: built without FLOWCAL_REQUIRE_PEERS")]
 async fn failed_calls_in_a_batch_are_retried_alone() {
     let t = crate::access::app_now(crate::support::TestDb::sqlite()).await;
     let Some(app) = connect(&t).await else { return };
@@ -2006,6 +2015,7 @@ async fn failed_calls_in_a_batch_are_retried_alone() {
 // ---- every update is conditional ------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(flowcal_peers), ignore = "needs the peers: built without FLOWCAL_REQUIRE_PEERS")]
 async fn every_update_sends_if_match() {
     let Some(Setup { double, google, .. }) = setup().await else { return };
     let cal = google.ensure_calendar(&CalendarChoice::Own { name: "flowcal".into() }).await.unwrap();
@@ -2058,6 +2068,7 @@ async fn every_update_sends_if_match() {
 // ---- when the next attempt comes ------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(flowcal_peers), ignore = "needs the peers: built without FLOWCAL_REQUIRE_PEERS")]
 async fn retries_follow_retry_after_doubling_the_cap_and_jitter() {
     let t = crate::support::TestApp::spawn_with(
         crate::support::TestDb::sqlite(),

@@ -325,11 +325,13 @@ async fn dates_calendars_cannot_show_are_refused(db: TestDb) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(flowcal_peers), ignore = "needs the peers: built without FLOWCAL_REQUIRE_PEERS")]
 async fn dates_calendars_cannot_show_are_refused_sqlite() {
     dates_calendars_cannot_show_are_refused(TestDb::sqlite()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(all(flowcal_postgres, not(flowcal_peers)), ignore = "needs the peers: built without FLOWCAL_REQUIRE_PEERS")]
 #[cfg_attr(not(flowcal_postgres), ignore = "PostgreSQL: built without FLOWCAL_TEST_DATABASE_URL")]
 async fn dates_calendars_cannot_show_are_refused_postgres() {
     dates_calendars_cannot_show_are_refused(TestDb::postgres().await).await;

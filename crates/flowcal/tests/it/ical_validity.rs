@@ -295,6 +295,7 @@ pub(crate) fn differences(got: &Json, want: &Json) -> Vec<String> {
 }
 
 #[tokio::test]
+#[cfg_attr(not(flowcal_peers), ignore = "needs the peers: built without FLOWCAL_REQUIRE_PEERS")]
 async fn independent_parsers_read_what_flowcal_wrote() {
     let Some(python) = crate::access::peer_env("FLOWCAL_PEER_PYTHON", "icalendar/ical") else { return };
     let seed = seed(5545);

@@ -2,8 +2,11 @@
 //! whole application, so there is only this one).
 //!
 //! Tests that need PostgreSQL read `FLOWCAL_TEST_DATABASE_URL` and create a
-//! fresh database per test on that server; built without it, they are ignored
-//! (libtest lists each as skipped, with the reason; see build.rs).
+//! fresh database per test on that server; tests that need the peer servers
+//! find them through the variables `scripts/test` sets. Built without
+//! `FLOWCAL_TEST_DATABASE_URL`, or without `FLOWCAL_REQUIRE_PEERS`, those
+//! tests are ignored: libtest lists each as skipped, with the reason, and none
+//! counts as passed (see build.rs).
 
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]

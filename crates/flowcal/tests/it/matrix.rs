@@ -329,11 +329,13 @@ async fn the_matrix(db: TestDb) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(flowcal_peers), ignore = "needs the peers: built without FLOWCAL_REQUIRE_PEERS")]
 async fn the_authorization_matrix_sqlite() {
     the_matrix(TestDb::sqlite()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(all(flowcal_postgres, not(flowcal_peers)), ignore = "needs the peers: built without FLOWCAL_REQUIRE_PEERS")]
 #[cfg_attr(not(flowcal_postgres), ignore = "PostgreSQL: built without FLOWCAL_TEST_DATABASE_URL")]
 async fn the_authorization_matrix_postgres() {
     the_matrix(TestDb::postgres().await).await;

@@ -23,7 +23,7 @@ const CLIENT_ID: &str = "0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e";
 /// The delegated permission flowcal asks for, as Entra ID names the scope.
 const GRAPH_SCOPE: &str = "https://graph.microsoft.com/Calendars.ReadWrite";
 
-crate::on_both_backends!(microsoft_365_through_the_application);
+crate::on_both_backends!(peers: microsoft_365_through_the_application);
 
 async fn microsoft_365_through_the_application(db: TestDb) {
     // The port is known before the peer starts: the redirect URI names it.

@@ -150,6 +150,7 @@ async fn secrets_retire_keeps_a_key_a_stored_secret_still_uses(db: TestDb) {
 // ---- client_secret_file -----------------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(flowcal_peers), ignore = "needs the peers: built without FLOWCAL_REQUIRE_PEERS")]
 async fn a_client_secret_file_is_the_secret_flowcal_presents() {
     // The port is known before the peer starts: its redirect URI names it.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -233,7 +234,7 @@ fn user_list_names_each_user_with_rights_and_state() {
 
 const DUE_MODEL: &str = include_str!("../../../../tests/peers/one-deadline.bpmn");
 
-crate::on_both_backends!(another_user_cannot_touch_single_objects);
+crate::on_both_backends!(peers: another_user_cannot_touch_single_objects);
 
 /// Another user (not an administrator) names the owner's instance and export
 /// by id: every attempt is refused as if they did not exist, and afterwards

@@ -4,7 +4,6 @@
 //! sign-in: the page's error text, sign-out, `/metrics`.
 
 use crate::access::{generic_provider, logs, put_provider, Browser, Oidc};
-use crate::on_both_backends;
 use crate::support::{TestApp, TestDb};
 use reqwest::Method;
 use serde_json::json;
@@ -36,16 +35,16 @@ async fn another(db: &TestDb) -> TestDb {
     }
 }
 
-on_both_backends!(
+crate::on_both_backends!(
     long_logins_are_refused_before_any_work,
     failures_keep_no_login_and_are_purged,
-    a_locked_administrator_still_signs_in,
     parallel_guesses_from_one_address_keep_nobody_else_out,
     forwarded_for_from_an_untrusted_peer_is_ignored,
     the_sign_in_page_takes_no_words_from_the_link,
     signing_out_takes_the_csrf_token_whatever_the_body,
     metrics_are_closed_unless_opened,
 );
+crate::on_both_backends!(peers: a_locked_administrator_still_signs_in);
 
 async fn long_logins_are_refused_before_any_work(db: TestDb) {
     let log = logs();

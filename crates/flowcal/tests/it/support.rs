@@ -12,9 +12,28 @@ use std::sync::Arc;
 
 /// Runs an async test body against SQLite and PostgreSQL. The PostgreSQL
 /// variant is ignored (reported as skipped, by name) when the tests were built
-/// without `FLOWCAL_TEST_DATABASE_URL` (see build.rs).
+/// without `FLOWCAL_TEST_DATABASE_URL`; after `peers:`, both variants are
+/// ignored when built without `FLOWCAL_REQUIRE_PEERS` (see build.rs).
 #[macro_export]
 macro_rules! on_both_backends {
+    (peers: $($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[cfg_attr(not(flowcal_peers), ignore = "needs the peers: built without FLOWCAL_REQUIRE_PEERS")]
+            async fn sqlite() {
+                super::$name($crate::support::TestDb::sqlite()).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[cfg_attr(not(flowcal_postgres), ignore = "PostgreSQL: built without FLOWCAL_TEST_DATABASE_URL")]
+            #[cfg_attr(
+                all(flowcal_postgres, not(flowcal_peers)),
+                ignore = "needs the peers: built without FLOWCAL_REQUIRE_PEERS"
+            )]
+            async fn postgres() {
+                super::$name($crate::support::TestDb::postgres().await).await
+            }
+        }
+    )*};
     ($($name:ident),* $(,)?) => {$(
         mod $name {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
