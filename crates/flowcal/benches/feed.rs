@@ -62,12 +62,15 @@ fn wrk(url: &str, seconds: u64, connections: u32, headers: &[String]) -> Load {
     }
 }
 
-/// flowcal served on 127.0.0.1 from `data` (its SQLite database), with `feed` as its `[feed]` section.
+/// flowcal served on 127.0.0.1 from `data` (its SQLite database), with `feed`
+/// as its `[feed]` section. Both flowcals have the same public URL, so that
+/// they serve the same feed (its links, its entity tag).
 async fn serve(data: &std::path::Path, feed: &str) -> (Arc<flowcal_server::app::App>, std::net::SocketAddr) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let toml = format!(
-        "listen = \"{addr}\"\ndata_dir = \"{}\"\nlog = \"warn\"\n[delivery]\nworkers = 0\n[feed]\n{feed}\n",
+        "listen = \"{addr}\"\npublic_url = \"http://flowcal.example\"\ndata_dir = \"{}\"\nlog = \"warn\"\n\
+         [delivery]\nworkers = 0\n[feed]\n{feed}\n",
         data.display()
     );
     let app =
@@ -85,7 +88,7 @@ async fn main() {
     let python = std::env::var("FLOWCAL_PEER_PYTHON").expect("FLOWCAL_PEER_PYTHON (scripts/bench-feed sets it)");
 
     let dir = tempfile::tempdir().unwrap();
-    let (app, _) = serve(dir.path(), "").await;
+    let (app, addr) = serve(dir.path(), "").await;
     let user = app.add_user("alice", false, &[], None).await.unwrap();
     let p = Principal { user, roles: vec![] };
     let user = app.update_settings(&p, None, Some(true), None).await.unwrap();
@@ -97,8 +100,9 @@ async fn main() {
         app.start_instance(&p, "due", &format!("Case {i}, with a title of a usual length"), &empty).await.unwrap();
     }
     println!("{n} open tasks with deadlines made in {:.1} s", started.elapsed().as_secs_f64());
-    let url = app.new_feed(&p).await.unwrap().url.unwrap();
-    let token = url.rsplit('/').next().unwrap().trim_end_matches(".ics").to_owned();
+    let public = app.new_feed(&p).await.unwrap().url.unwrap();
+    let token = public.rsplit('/').next().unwrap().trim_end_matches(".ics").to_owned();
+    let url = format!("http://{addr}/feeds/{token}.ics");
     let http = reqwest::Client::new();
 
     // Rendering: cold (every entry's SEQUENCE recorded), then after a change.
