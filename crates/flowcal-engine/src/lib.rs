@@ -202,8 +202,7 @@ impl<'m> Engine<'m> {
         let changed = apply_data(&mut state, parsed, &mut effects);
         effects.push(Effect::TaskCompleted { task });
         let others: Vec<&OpenTask> = open.iter().filter(|t| t.id != task).collect();
-        self.recompute_deadlines(&state, &others, &changed, &mut effects);
-        self.recompute_assignees(&state, &others, &changed, &mut effects);
+        self.follow_changed_items(&state, &others, &changed, &mut effects);
         let next: Vec<(&str, Option<&str>)> =
             self.model.outgoing(&done.step).map(|f| (f.target.as_str(), Some(f.id.as_str()))).collect();
         let mut created = others.len();
@@ -226,8 +225,7 @@ impl<'m> Engine<'m> {
         let mut effects = Vec::new();
         let changed = apply_data(&mut state, parsed, &mut effects);
         let open: Vec<&OpenTask> = open.iter().collect();
-        self.recompute_deadlines(&state, &open, &changed, &mut effects);
-        self.recompute_assignees(&state, &open, &changed, &mut effects);
+        self.follow_changed_items(&state, &open, &changed, &mut effects);
         Ok(Transition { state, effects })
     }
 
@@ -303,7 +301,11 @@ impl<'m> Engine<'m> {
         }
     }
 
-    fn recompute_deadlines(
+    /// Open tasks follow changed data items: a deadline computed from an item
+    /// moves with it, and a task assigned through a `user` item (`item:KEY`)
+    /// goes to the user it names now. A cleared item leaves the task where it
+    /// is: someone must have it.
+    fn follow_changed_items(
         &self,
         state: &InstanceState,
         open: &[&OpenTask],
@@ -314,39 +316,19 @@ impl<'m> Engine<'m> {
             return;
         }
         for t in open {
-            let depends = match self.model.node(&t.step).map(|n| &n.kind) {
-                Some(NodeKind::UserTask { deadline, .. }) => deadline.item().is_some_and(|i| changed.contains(i)),
-                _ => false,
+            let Some(NodeKind::UserTask { deadline, assignee, .. }) = self.model.node(&t.step).map(|n| &n.kind) else {
+                continue;
             };
-            if depends {
+            if deadline.item().is_some_and(|i| changed.contains(i)) {
                 let new = self.deadline_for(&t.step, t.started_at, &state.data);
                 if new != t.deadline {
                     effects.push(Effect::DeadlineChanged { task: t.id, deadline: new });
                 }
             }
-        }
-    }
-
-    /// Open tasks assigned through a `user` item (`item:KEY`) follow a changed
-    /// item. A cleared item leaves the task where it is: someone must have it.
-    fn recompute_assignees(
-        &self,
-        state: &InstanceState,
-        open: &[&OpenTask],
-        changed: &BTreeSet<String>,
-        effects: &mut Vec<Effect>,
-    ) {
-        if changed.is_empty() {
-            return;
-        }
-        for t in open {
-            let Some(NodeKind::UserTask { assignee: AssigneeRule::Item(key), .. }) =
-                self.model.node(&t.step).map(|n| &n.kind)
-            else {
-                continue;
-            };
-            if let (true, Some(Value::User(login))) = (changed.contains(key), state.data.get(key)) {
-                effects.push(Effect::TaskReassigned { task: t.id, assignee: login.clone() });
+            if let AssigneeRule::Item(key) = assignee {
+                if let (true, Some(Value::User(login))) = (changed.contains(key), state.data.get(key)) {
+                    effects.push(Effect::TaskReassigned { task: t.id, assignee: login.clone() });
+                }
             }
         }
     }
