@@ -1,7 +1,10 @@
 //! Configuration: defaults < a TOML file < `FLOWCAL_*` environment variables.
 //!
-//! Unknown keys are refused so that a typo never silently falls back to a
-//! default. Values that may hold secrets are redacted in `Debug`.
+//! Every key of the file can be set from the environment, nested with `__`
+//! (`FLOWCAL_DELIVERY__WORKERS=4`), or read from a file (`FLOWCAL_<KEY>_FILE`,
+//! for secrets). Unknown keys are refused, in the file and in the environment,
+//! so that a typo never silently falls back to a default. Values that may hold
+//! secrets are redacted in `Debug` and never repeated in an error.
 
 use crate::access::settings::{self, CaldavConfig, ExportConfig, ProviderConfig, SignInConfig};
 use serde::Deserialize;
@@ -138,19 +141,6 @@ impl Default for DeliveryConfig {
     }
 }
 
-/// The keys, as written in the file; each is also read from `FLOWCAL_<KEY>`.
-const KEYS: &[&str] = &[
-    "listen",
-    "public_url",
-    "data_dir",
-    "database_url",
-    "secret_key_file",
-    "time_zone",
-    "max_model_bytes",
-    "session_hours",
-    "log",
-];
-
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -205,6 +195,8 @@ pub enum ConfigError {
     Read { path: PathBuf, source: std::io::Error },
     #[error("the configuration is invalid ({origin}): {message}")]
     Invalid { origin: String, message: String },
+    #[error("the environment variable {variable} is not valid configuration: {message}")]
+    Environment { variable: String, message: String },
 }
 
 impl Config {
@@ -226,26 +218,27 @@ impl Config {
         Self::from_parts(&text, &origin, env)
     }
 
-    /// Builds the configuration from file text and environment pairs.
+    /// Builds the configuration from file text and environment pairs; the
+    /// `FLOWCAL_*` variables that set keys win over the file.
     pub fn from_parts(text: &str, origin: &str, env: &[(String, String)]) -> Result<Config, ConfigError> {
         let invalid = |origin: &str, message: String| ConfigError::Invalid { origin: origin.to_owned(), message };
         let mut table: toml::Table = toml::from_str(text).map_err(|e| invalid(origin, e.to_string()))?;
-        for (name, value) in env {
-            let Some(key) = name.strip_prefix("FLOWCAL_").map(str::to_ascii_lowercase) else { continue };
-            if !KEYS.contains(&key.as_str()) {
-                continue;
-            }
-            // Numbers stay numbers; everything else is a string.
-            let v = match value.parse::<i64>() {
-                Ok(n) if key == "max_model_bytes" || key == "session_hours" => toml::Value::Integer(n),
-                _ => toml::Value::String(value.clone()),
-            };
-            table.insert(key, v);
+        let settings = settings_from_env(env)?;
+        for s in &settings {
+            insert(&mut table, &s.path, s.value.clone())
+                .map_err(|message| ConfigError::Environment { variable: s.variable.clone(), message })?;
         }
+        // An error found after layering may come from either; name both.
+        let origin = if settings.is_empty() {
+            origin.to_owned()
+        } else {
+            let names: Vec<&str> = settings.iter().map(|s| s.variable.as_str()).collect();
+            format!("{origin} with {}", names.join(", "))
+        };
         let mut config: Config =
-            Config::deserialize(toml::Value::Table(table)).map_err(|e| invalid(origin, e.to_string()))?;
+            Config::deserialize(toml::Value::Table(table)).map_err(|e| invalid(&origin, e.to_string()))?;
         config.fill_derived();
-        config.check().map_err(|m| invalid(origin, m))?;
+        config.check().map_err(|m| invalid(&origin, m))?;
         Ok(config)
     }
 
@@ -298,6 +291,219 @@ impl Config {
     pub fn example() -> &'static str {
         include_str!("../flowcal.example.toml")
     }
+}
+
+// ---- the environment ---------------------------------------------------------------------
+
+/// How a variable's text becomes a key's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Text,
+    /// `true` or `false`.
+    Bool,
+    /// A whole number from 0 to the bound.
+    Whole(u64),
+    /// Comma-separated items; blanks around them are dropped, empty ones too.
+    List,
+    /// `everyone`, `no one`, or a list (`calendar_export.allow`).
+    WordOrList,
+}
+
+const U32: Kind = Kind::Whole(u32::MAX as u64);
+/// TOML integers are signed 64-bit.
+const U64: Kind = Kind::Whole(i64::MAX as u64);
+
+/// Every key of the file, by its path (`*`: a provider's name), with how a
+/// variable's text is read for it. A test holds it to the structs above.
+const SCHEMA: &[(&str, Kind)] = &[
+    ("listen", Kind::Text),
+    ("public_url", Kind::Text),
+    ("data_dir", Kind::Text),
+    ("database_url", Kind::Text),
+    ("secret_key_file", Kind::Text),
+    ("time_zone", Kind::Text),
+    ("max_model_bytes", U64),
+    ("session_hours", U32),
+    ("log", Kind::Text),
+    ("calendar_export.allow", Kind::WordOrList),
+    ("calendar_export.event_minutes", U32),
+    ("caldav.allowed_hosts", Kind::List),
+    ("caldav.allowed_networks", Kind::List),
+    ("sign_in.password", Kind::Bool),
+    ("delivery.workers", U32),
+    ("delivery.attempts", U32),
+    ("delivery.backoff_seconds", U64),
+    ("delivery.max_backoff_seconds", U64),
+    ("delivery.lease_seconds", U64),
+    ("feed.days_back", U32),
+    ("feed.days_ahead", U32),
+    ("feed.refresh_minutes", U32),
+    ("feed.cache_megabytes", U32),
+    ("http.header_read_timeout_seconds", U64),
+    ("http.request_timeout_seconds", U64),
+    ("http.max_connections", U64),
+    ("http.trusted_proxies", Kind::List),
+    ("metrics.public", Kind::Bool),
+    ("metrics.token_file", Kind::Text),
+    ("providers.*.kind", Kind::Text),
+    ("providers.*.display_name", Kind::Text),
+    ("providers.*.client_id", Kind::Text),
+    ("providers.*.client_secret", Kind::Text),
+    ("providers.*.client_secret_file", Kind::Text),
+    ("providers.*.scopes", Kind::List),
+    ("providers.*.issuer", Kind::Text),
+    ("providers.*.authorization_endpoint", Kind::Text),
+    ("providers.*.token_endpoint", Kind::Text),
+    ("providers.*.revocation_endpoint", Kind::Text),
+    ("providers.*.jwks_uri", Kind::Text),
+    ("providers.*.api_base_url", Kind::Text),
+    ("providers.*.allowed_domains", Kind::List),
+    ("providers.*.tenant", Kind::Text),
+    ("providers.*.token_auth", Kind::Text),
+    ("providers.*.sign_in", Kind::Bool),
+    ("providers.*.create_users", Kind::Bool),
+];
+
+const ENV_PREFIX: &str = "FLOWCAL_";
+
+/// The most a `…_FILE` variable's file may hold: a secret or a URL, not a document.
+const VALUE_FILE_LIMIT: u64 = 64 * 1024;
+
+/// A key set by an environment variable.
+struct EnvSetting {
+    variable: String,
+    path: Vec<String>,
+    value: toml::Value,
+}
+
+/// The key `path` names, and how its text is read.
+fn kind_of(path: &[String]) -> Option<Kind> {
+    SCHEMA.iter().find_map(|(p, kind)| {
+        let pattern: Vec<&str> = p.split('.').collect();
+        let fits = pattern.len() == path.len() && pattern.iter().zip(path).all(|(w, seg)| *w == "*" || w == seg);
+        fits.then_some(*kind)
+    })
+}
+
+fn is_table(name: &str) -> bool {
+    SCHEMA.iter().any(|(p, _)| p.split_once('.').is_some_and(|(t, _)| t == name))
+}
+
+/// What the variable named `FLOWCAL_{rest}` sets: a key's path, its kind, and
+/// whether the value is the name of a file to read it from (`…_FILE`).
+/// `None`: not configuration. Only a name with `__` or one naming a key (or
+/// table) of the top level is configuration, so that `FLOWCAL_CONFIG` and the
+/// variables of other tools and of the tests pass by.
+fn env_key(rest: &str) -> Result<Option<(Vec<String>, Kind, bool)>, String> {
+    let lower = rest.to_ascii_lowercase();
+    let nested = lower.contains("__");
+    let path: Vec<String> = lower.split("__").map(str::to_owned).collect();
+    if nested && path.iter().any(String::is_empty) {
+        return Err("a part between the `__` is empty".into());
+    }
+    if let Some(kind) = kind_of(&path) {
+        return Ok(Some((path, kind, false)));
+    }
+    // The Docker-secrets convention: KEY_FILE names a file holding KEY's value.
+    if let Some((last, parents)) = path.split_last() {
+        if let Some(key) = last.strip_suffix("_file") {
+            let mut read = parents.to_vec();
+            read.push(key.to_owned());
+            if let Some(kind) = kind_of(&read) {
+                return Ok(Some((read, kind, true)));
+            }
+        }
+    }
+    if !nested && !is_table(&lower) {
+        return Ok(None);
+    }
+    let shown = path.join(".");
+    Err(match path.as_slice() {
+        [first, ..] if first == "providers" => format!(
+            "no configuration key {shown}: a provider's keys are set as {ENV_PREFIX}PROVIDERS__<NAME>__<KEY> \
+             (`flowcal default-config` lists them)"
+        ),
+        [table] => format!("{table} is a table: set its keys, e.g. {ENV_PREFIX}{}__<KEY>", table.to_ascii_uppercase()),
+        _ => format!("no configuration key {shown} (`flowcal default-config` lists them)"),
+    })
+}
+
+/// The keys the environment sets, each at most once.
+fn settings_from_env(env: &[(String, String)]) -> Result<Vec<EnvSetting>, ConfigError> {
+    let mut sorted: Vec<&(String, String)> = env.iter().filter(|(n, _)| n.starts_with(ENV_PREFIX)).collect();
+    // Sorted, so that a conflict is reported the same way whatever the order of the environment.
+    sorted.sort();
+    let mut out: Vec<EnvSetting> = Vec::new();
+    for (variable, text) in sorted {
+        let fail = |message: String| ConfigError::Environment { variable: variable.clone(), message };
+        let Some((path, kind, from_file)) = env_key(&variable[ENV_PREFIX.len()..]).map_err(fail)? else {
+            continue;
+        };
+        if let Some(earlier) = out.iter().find(|s| s.path == path) {
+            return Err(fail(format!("{} sets {} too; set only one of them", earlier.variable, path.join("."))));
+        }
+        let text = if from_file { read_value_file(text).map_err(fail)? } else { text.clone() };
+        let value = typed(kind, &text).map_err(fail)?;
+        out.push(EnvSetting { variable: variable.clone(), path, value });
+    }
+    Ok(out)
+}
+
+/// A `…_FILE` variable's file, without its trailing line break.
+fn read_value_file(path: &str) -> Result<String, String> {
+    use std::io::Read;
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(VALUE_FILE_LIMIT + 1).read_to_string(&mut text))
+        .map_err(|e| format!("cannot read the file '{path}': {e}"))?;
+    if text.len() as u64 > VALUE_FILE_LIMIT {
+        return Err(format!("the file '{path}' holds more than {} KiB", VALUE_FILE_LIMIT / 1024));
+    }
+    Ok(text.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+/// A variable's text as the value of a key of `kind`. The text is never
+/// repeated in an error: it may be a secret set in the wrong variable.
+fn typed(kind: Kind, text: &str) -> Result<toml::Value, String> {
+    let list = |s: &str| {
+        let items = s.split(',').map(str::trim).filter(|i| !i.is_empty());
+        toml::Value::Array(items.map(|i| toml::Value::String(i.to_owned())).collect())
+    };
+    match kind {
+        Kind::Text => Ok(toml::Value::String(text.to_owned())),
+        Kind::Bool => match text.trim() {
+            "true" => Ok(toml::Value::Boolean(true)),
+            "false" => Ok(toml::Value::Boolean(false)),
+            _ => Err("expected true or false".into()),
+        },
+        Kind::Whole(max) => text
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|n| *n <= max)
+            .and_then(|n| i64::try_from(n).ok())
+            .map(toml::Value::Integer)
+            .ok_or_else(|| format!("expected a whole number from 0 to {max}")),
+        Kind::List => Ok(list(text)),
+        Kind::WordOrList => match text.trim() {
+            word @ ("everyone" | "no one") => Ok(toml::Value::String(word.to_owned())),
+            logins => Ok(list(logins)),
+        },
+    }
+}
+
+/// Sets the key at `path` in the file's table, making the tables on the way.
+fn insert(table: &mut toml::Table, path: &[String], value: toml::Value) -> Result<(), String> {
+    let Some((key, parents)) = path.split_last() else { return Ok(()) };
+    let mut t = table;
+    for (i, name) in parents.iter().enumerate() {
+        let entry = t.entry(name.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        t = entry
+            .as_table_mut()
+            .ok_or_else(|| format!("{} is a value in the file, not a table", path[..=i].join(".")))?;
+    }
+    t.insert(key.clone(), value);
+    Ok(())
 }
 
 #[cfg(test)]
@@ -390,6 +596,257 @@ allowed_hosts = ["caldav.fastmail.com", "127.0.0.1:5232"]
             "[caldav]\nallowed_networks = [\"10.0.0.0/33\"]",
         ] {
             assert!(Config::from_parts(bad, "t", &[]).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn nested_keys_from_the_environment_are_typed_by_the_schema() {
+        let file = "[delivery]\nworkers = 2\nattempts = 3\n[http]\ntrusted_proxies = [\"192.0.2.1\"]";
+        let c = Config::from_parts(
+            file,
+            "t",
+            &env(&[
+                ("FLOWCAL_DELIVERY__WORKERS", "4"),
+                ("FLOWCAL_FEED__DAYS_AHEAD", "90"),
+                ("FLOWCAL_HTTP__TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8,"),
+                ("FLOWCAL_HTTP__MAX_CONNECTIONS", "16"),
+                ("FLOWCAL_SIGN_IN__PASSWORD", "false"),
+                ("FLOWCAL_METRICS__TOKEN_FILE", "/run/secrets/metrics"),
+                ("FLOWCAL_CALENDAR_EXPORT__ALLOW", "alice,bob"),
+                ("FLOWCAL_CALDAV__ALLOWED_HOSTS", ""),
+                // The prefix is upper-case; the rest of the name is not.
+                ("flowcal_delivery__workers", "9"),
+                ("FLOWCAL_feed__refresh_MINUTES", "15"),
+            ]),
+        )
+        .unwrap();
+        // The environment wins over the file, key by key: the file's other keys stay.
+        assert_eq!((c.delivery.workers, c.delivery.attempts), (4, 3));
+        assert_eq!((c.feed.days_ahead, c.feed.days_back, c.feed.refresh_minutes), (90, 30, 15));
+        assert_eq!(c.http.trusted_proxies, ["127.0.0.1", "10.0.0.0/8"]);
+        assert_eq!(c.http.max_connections, 16);
+        assert!(!c.sign_in.password);
+        assert_eq!(c.metrics.token_file.as_deref(), Some(Path::new("/run/secrets/metrics")));
+        assert!(c.calendar_export.allow.allows("bob") && !c.calendar_export.allow.allows("carol"));
+        assert!(c.caldav.allowed_hosts.is_empty());
+        for (word, alice) in [("no one", false), ("everyone", true)] {
+            let c = Config::from_parts("", "t", &env(&[("FLOWCAL_CALENDAR_EXPORT__ALLOW", word)])).unwrap();
+            assert_eq!(c.calendar_export.allow.allows("alice"), alice, "{word}");
+        }
+        // One login is a list of one.
+        let c = Config::from_parts("", "t", &env(&[("FLOWCAL_CALENDAR_EXPORT__ALLOW", "alice")])).unwrap();
+        assert!(c.calendar_export.allow.allows("alice") && !c.calendar_export.allow.allows("bob"));
+    }
+
+    #[test]
+    fn providers_from_the_environment_are_named_by_the_segment_lower_cased() {
+        let file = "[providers.home]\nkind = \"microsoft\"\nclient_id = \"home-id\"\ntenant = \"example.com\"";
+        let c = Config::from_parts(
+            file,
+            "t",
+            &env(&[
+                ("FLOWCAL_PROVIDERS__WORK_GOOGLE__KIND", "google"),
+                ("FLOWCAL_PROVIDERS__WORK_GOOGLE__CLIENT_ID", "id-1"),
+                ("FLOWCAL_PROVIDERS__WORK_GOOGLE__ALLOWED_DOMAINS", "example.com,example.org"),
+                ("FLOWCAL_PROVIDERS__WORK_GOOGLE__SCOPES", "openid,email"),
+                ("FLOWCAL_PROVIDERS__WORK_GOOGLE__SIGN_IN", "true"),
+                ("FLOWCAL_PROVIDERS__WORK_GOOGLE__CREATE_USERS", "true"),
+                ("FLOWCAL_PROVIDERS__WORK_GOOGLE__TOKEN_AUTH", "client_secret_post"),
+                ("FLOWCAL_PROVIDERS__HOME__CLIENT_SECRET", "cs-hunter2"),
+            ]),
+        )
+        .unwrap();
+        let work = &c.providers["work_google"];
+        assert_eq!((work.kind, work.client_id.as_str()), (settings::ProviderKind::Google, "id-1"));
+        assert_eq!(work.allowed_domains, ["example.com", "example.org"]);
+        assert_eq!(work.scopes.as_deref(), Some(&["openid".to_owned(), "email".to_owned()][..]));
+        assert!(work.sign_in && work.create_users);
+        assert!(matches!(work.token_auth, Some(flowcal_connect::oauth::ClientAuth::ClientSecretPost)));
+        // A provider of the file gets the secret from the environment and keeps the rest.
+        let home = &c.providers["home"];
+        assert_eq!((home.client_id.as_str(), home.client_secret.as_deref()), ("home-id", Some("cs-hunter2")));
+        assert_eq!(home.tenant.as_deref(), Some("example.com"));
+        assert!(!format!("{c:?}").contains("hunter2"));
+        // Set in the environment alone, a provider still needs its kind; the error names the variable.
+        let e = Config::from_parts("", "f.toml", &env(&[("FLOWCAL_PROVIDERS__X__CLIENT_ID", "c")]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("kind") && e.contains("f.toml with FLOWCAL_PROVIDERS__X__CLIENT_ID"), "{e}");
+    }
+
+    #[test]
+    fn bad_values_are_refused_naming_the_variable_but_not_the_value() {
+        for (variable, value, says) in [
+            ("FLOWCAL_DELIVERY__WORKERS", "four", "a whole number from 0 to 4294967295"),
+            ("FLOWCAL_DELIVERY__WORKERS", "-1", "a whole number"),
+            ("FLOWCAL_DELIVERY__WORKERS", "4294967296", "a whole number from 0 to 4294967295"),
+            ("FLOWCAL_DELIVERY__LEASE_SECONDS", "1.5", "a whole number from 0 to 9223372036854775807"),
+            ("FLOWCAL_SESSION_HOURS", "twelve", "a whole number"),
+            ("FLOWCAL_METRICS__PUBLIC", "yes", "true or false"),
+            ("FLOWCAL_PROVIDERS__X__SIGN_IN", "1", "true or false"),
+        ] {
+            let err = Config::from_parts("", "t", &env(&[(variable, value)])).unwrap_err();
+            assert!(matches!(&err, ConfigError::Environment { variable: v, .. } if v == variable), "{err}");
+            let e = err.to_string();
+            assert!(e.contains(variable) && e.contains(says), "{e}");
+            assert!(!e.contains(&format!("'{value}'")) && !e.contains(&format!("\"{value}\"")), "{e}");
+        }
+    }
+
+    #[test]
+    fn unknown_keys_in_the_environment_are_refused() {
+        for (variable, says) in [
+            ("FLOWCAL_DELIVERY__WORKRS", "no configuration key delivery.workrs"),
+            ("FLOWCAL_DELIVRY__WORKERS", "no configuration key delivry.workers"),
+            ("FLOWCAL_LISTEN__PORT", "no configuration key listen.port"),
+            ("FLOWCAL_PROVIDERS__WORK", "FLOWCAL_PROVIDERS__<NAME>__<KEY>"),
+            ("FLOWCAL_PROVIDERS__WORK__SECRET", "no configuration key providers.work.secret"),
+            ("FLOWCAL_DELIVERY", "delivery is a table: set its keys, e.g. FLOWCAL_DELIVERY__<KEY>"),
+            ("FLOWCAL_DELIVERY____WORKERS", "empty"),
+            ("FLOWCAL_DELIVERY__", "empty"),
+        ] {
+            let err = Config::from_parts("", "t", &env(&[(variable, "1")])).unwrap_err();
+            let e = err.to_string();
+            assert!(matches!(&err, ConfigError::Environment { variable: v, .. } if v == variable), "{e}");
+            assert!(e.contains(says), "{e}");
+        }
+        // A table in the file that is a value cannot take a key.
+        let e = Config::from_parts("delivery = 3", "t", &env(&[("FLOWCAL_DELIVERY__WORKERS", "1")]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("FLOWCAL_DELIVERY__WORKERS") && e.contains("delivery is a value in the file"), "{e}");
+    }
+
+    #[test]
+    fn variables_that_are_not_configuration_pass_by() {
+        let c = Config::from_parts(
+            "",
+            "t",
+            &env(&[
+                ("FLOWCAL_CONFIG", "/etc/flowcal.toml"),
+                ("FLOWCAL_PEER_PYTHON", "/opt/peers/bin/python"),
+                ("FLOWCAL_OIDC_PEER", "/opt/peers/oidc"),
+                ("FLOWCAL_REQUIRE_PEERS", "1"),
+                ("FLOWCAL_TEST_DATABASE_URL", "postgres://postgres@127.0.0.1/x"),
+                ("FLOWCAL_BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1/y"),
+                ("FLOWCAL_CHROMIUM", "/usr/bin/chromium"),
+                ("FLOWCAL_CHROMEDRIVER", "/usr/bin/chromedriver"),
+                ("FLOWCAL_LIBICAL_PYTHON", "/usr/bin/python3"),
+                ("FLOWCAL_ICAL_SEED", "7"),
+                ("FLOWCAL_FUZZ_SECONDS", "60"),
+                ("FLOWCAL_BIN", "/usr/bin/flowcal"),
+                ("FLOWCAL_DELIVERY_FILE", "/nonexistent"),
+                ("DELIVERY__WORKERS", "x"),
+                ("XFLOWCAL_DELIVERY__WORKERS", "x"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.database_url, "sqlite://flowcal-data/flowcal.db");
+        assert_eq!(c.delivery.workers, 1);
+    }
+
+    #[test]
+    fn values_can_come_from_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = |name: &str, content: &str| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, content).unwrap();
+            p.display().to_string()
+        };
+        let url = file("url", "postgres://u:hunter2@db/flowcal\r\n");
+        let workers = file("workers", "4\n");
+        let secret = file("secret", "cs-1 \n\n");
+        let c = Config::from_parts(
+            "",
+            "t",
+            &env(&[
+                ("FLOWCAL_DATABASE_URL_FILE", &url),
+                ("FLOWCAL_DELIVERY__WORKERS_FILE", &workers),
+                ("FLOWCAL_PROVIDERS__WORK__KIND", "google"),
+                ("FLOWCAL_PROVIDERS__WORK__CLIENT_ID", "id"),
+                ("FLOWCAL_PROVIDERS__WORK__CLIENT_SECRET_FILE", &secret),
+                ("FLOWCAL_SECRET_KEY_FILE", "/run/secrets/key"),
+            ]),
+        )
+        .unwrap();
+        // The trailing line breaks go; everything else stays.
+        assert_eq!(c.database_url, "postgres://u:hunter2@db/flowcal");
+        assert_eq!(c.delivery.workers, 4);
+        // A key that ends in _file is that key: the provider reads the file itself.
+        let work = &c.providers["work"];
+        assert_eq!(
+            (work.client_secret.as_deref(), work.client_secret_file.as_deref()),
+            (None, Some(Path::new(&secret)))
+        );
+        assert_eq!(c.secret_key_file, Path::new("/run/secrets/key"));
+        let c = Config::from_parts("", "t", &env(&[("FLOWCAL_PROVIDERS__W__CLIENT_SECRET_FILE_FILE", &secret)]));
+        assert!(c.unwrap_err().to_string().contains("kind"), "client_secret_file read from a file, then kind missing");
+
+        // Both the key and its file: refused, whichever order the environment has.
+        for pairs in [
+            [("FLOWCAL_DATABASE_URL", "sqlite://x.db"), ("FLOWCAL_DATABASE_URL_FILE", url.as_str())],
+            [("FLOWCAL_DATABASE_URL_FILE", url.as_str()), ("FLOWCAL_DATABASE_URL", "sqlite://x.db")],
+        ] {
+            let e = Config::from_parts("", "t", &env(&pairs)).unwrap_err().to_string();
+            assert!(
+                e.contains("FLOWCAL_DATABASE_URL_FILE") && e.contains("FLOWCAL_DATABASE_URL sets database_url too"),
+                "{e}"
+            );
+        }
+        let missing = dir.path().join("missing").display().to_string();
+        let e = Config::from_parts("", "t", &env(&[("FLOWCAL_LOG_FILE", &missing)])).unwrap_err().to_string();
+        assert!(e.contains("FLOWCAL_LOG_FILE") && e.contains(&missing), "{e}");
+        let big = file("big", &"x".repeat(64 * 1024 + 1));
+        let e = Config::from_parts("", "t", &env(&[("FLOWCAL_LOG_FILE", &big)])).unwrap_err().to_string();
+        assert!(e.contains("FLOWCAL_LOG_FILE") && e.contains("more than 64 KiB"), "{e}");
+        let e = Config::from_parts("", "t", &env(&[("FLOWCAL_FEED__DAYS_BACK_FILE", &secret)])).unwrap_err();
+        assert!(!e.to_string().contains("cs-1"), "{e}");
+    }
+
+    /// The names a table of the file accepts, as serde lists them when refusing another.
+    fn accepted_fields(table: &str) -> Vec<String> {
+        let text = if table.is_empty() { "zz_unknown = 1".to_owned() } else { format!("[{table}]\nzz_unknown = 1") };
+        let e = Config::from_parts(&text, "t", &[]).unwrap_err().to_string();
+        // "unknown field `zz_unknown`, expected one of `a`, `b`\nin `table`"
+        let (_, listed) = e.split_once("expected").unwrap_or_else(|| panic!("{e}"));
+        let listed = listed.lines().next().unwrap_or_default();
+        let mut names: Vec<String> = listed.split('`').skip(1).step_by(2).map(str::to_owned).collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn the_schema_names_every_key_with_its_type() {
+        // Every key each struct accepts is in the schema, and no other.
+        for table in ["", "calendar_export", "caldav", "sign_in", "delivery", "feed", "http", "metrics", "providers.x"]
+        {
+            let prefix = table.replace(".x", ".*");
+            let mut in_schema: Vec<String> = SCHEMA
+                .iter()
+                .filter_map(|(p, _)| match prefix.as_str() {
+                    "" => Some(p.split('.').next().unwrap_or(p)),
+                    _ => p.strip_prefix(&format!("{prefix}.")),
+                })
+                .map(str::to_owned)
+                .collect();
+            in_schema.sort();
+            in_schema.dedup();
+            assert_eq!(in_schema, accepted_fields(table), "[{table}]");
+        }
+        // Each key takes a value of its kind from the environment (other checks may still refuse it).
+        for (path, kind) in SCHEMA {
+            let variable = format!("FLOWCAL_{}", path.replace('*', "x").replace('.', "__").to_ascii_uppercase());
+            let text = match kind {
+                Kind::Text => "x",
+                Kind::Bool => "true",
+                Kind::Whole(_) => "1",
+                Kind::List => "a,b",
+                Kind::WordOrList => "a",
+            };
+            if let Err(e) = Config::from_parts("", "t", &env(&[(&variable, text)])) {
+                let e = e.to_string();
+                assert!(!e.contains("invalid type") && !e.contains("unknown field"), "{variable}: {e}");
+            }
         }
     }
 
