@@ -6,13 +6,25 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 fn flowcal(dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    flowcal_with(dir, args, stdin, &[])
+}
+
+/// `flowcal ARGS` in `dir` with its data there, none of this process's
+/// `FLOWCAL_*` variables, and the variables `env`.
+fn command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_flowcal"));
-    cmd.args(args).current_dir(dir).env("FLOWCAL_DATA_DIR", dir.join("data")).env("FLOWCAL_LOG", "warn");
+    cmd.args(args).current_dir(dir);
     for (k, _) in std::env::vars() {
-        if k.starts_with("FLOWCAL_") && k != "FLOWCAL_DATA_DIR" && k != "FLOWCAL_LOG" {
+        if k.starts_with("FLOWCAL_") {
             cmd.env_remove(k);
         }
     }
+    cmd.env("FLOWCAL_DATA_DIR", dir.join("data")).env("FLOWCAL_LOG", "warn").envs(env.iter().copied());
+    cmd
+}
+
+fn flowcal_with(dir: &Path, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Output {
+    let mut cmd = command(dir, args, env);
     cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = cmd.spawn().unwrap();
     let mut input = child.stdin.take().unwrap();
@@ -225,4 +237,107 @@ fn tokens_are_listed_and_revoked_and_users_disabled() {
     let out = flowcal(d, &["user", "disable", "root"], None);
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("last active administrator"), "{}", text(&out.stderr));
+}
+
+#[tokio::test]
+async fn nested_keys_and_secret_files_from_the_environment_take_effect() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // The database named in a file, as Docker secrets are.
+    let db = d.join("elsewhere.db");
+    let url_file = d.join("database-url");
+    std::fs::write(&url_file, format!("sqlite://{}\n", db.display())).unwrap();
+    let url_file = url_file.display().to_string();
+    let env = [
+        ("FLOWCAL_DATABASE_URL_FILE", url_file.as_str()),
+        ("FLOWCAL_PUBLIC_URL", "https://flowcal.example.com/"),
+        ("FLOWCAL_METRICS__PUBLIC", "true"),
+        ("FLOWCAL_SIGN_IN__PASSWORD", "false"),
+        ("FLOWCAL_CALENDAR_EXPORT__ALLOW", "zed, amy"),
+        ("FLOWCAL_CALDAV__ALLOWED_HOSTS", "caldav.example.com,dav.example.org:8443"),
+        ("FLOWCAL_PROVIDERS__WORK__KIND", "google"),
+        ("FLOWCAL_PROVIDERS__WORK__CLIENT_ID", "id-1.apps.googleusercontent.com"),
+        ("FLOWCAL_PROVIDERS__WORK__CLIENT_SECRET", "cs-from-the-environment"),
+        ("FLOWCAL_PROVIDERS__WORK__DISPLAY_NAME", "Work Google"),
+        ("FLOWCAL_PROVIDERS__WORK__SIGN_IN", "true"),
+        ("FLOWCAL_PROVIDERS__WORK__ALLOWED_DOMAINS", "example.com,example.org"),
+        ("FLOWCAL_DELIVERY__WORKERS", "2"),
+        // Variables of the tests and their peers are not configuration.
+        ("FLOWCAL_PEER_PYTHON", "/nonexistent/python"),
+        ("FLOWCAL_OIDC_PEER", "/nonexistent/oidc"),
+        ("FLOWCAL_REQUIRE_PEERS", "1"),
+        ("FLOWCAL_TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:1/nowhere"),
+        ("FLOWCAL_CHROMIUM", "/nonexistent/chromium"),
+    ];
+    let ok = |args: &[&str]| {
+        let out = flowcal_with(d, args, None, &env);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    ok(&["user", "add", "root", "--admin"]);
+    let token = ok(&["token", "create", "root"]).trim().to_owned();
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut serve_env = env.to_vec();
+    serve_env.push(("FLOWCAL_LISTEN", &listen));
+    let mut server = crate::support::Peer::spawn(
+        command(d, &["serve"], &serve_env).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()),
+    )
+    .unwrap();
+    let base = format!("http://{listen}");
+    let client = reqwest::Client::new();
+    crate::access::wait_until(std::time::Duration::from_secs(30), "flowcal serve to answer /healthz", || {
+        let (client, url) = (client.clone(), format!("{base}/healthz"));
+        async move { client.get(url).send().await.ok().filter(|r| r.status() == 200).map(|_| ()) }
+    })
+    .await;
+    let metrics = client.get(format!("{base}/metrics")).send().await.unwrap();
+    let metrics = (metrics.status().as_u16(), metrics.text().await.unwrap());
+    let login = client.get(format!("{base}/login")).send().await.unwrap().text().await.unwrap();
+    let view: serde_json::Value = client
+        .get(format!("{base}/api/v1/admin/connectivity"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    server.stop();
+
+    // [metrics] public = true: open (closed, 404, by default).
+    assert!(metrics.0 == 200 && metrics.1.contains("flowcal_exports"), "{metrics:?}");
+    // [sign_in] password = false, and the provider's sign-in button.
+    assert!(!login.contains("name=\"password\"") && login.contains("Sign in with Work Google"), "{login}");
+    let work = &view["providers"]["work"];
+    assert_eq!(work["kind"], "google");
+    assert_eq!(work["client_id"], "id-1.apps.googleusercontent.com");
+    assert_eq!(work["allowed_domains"], serde_json::json!(["example.com", "example.org"]));
+    assert_eq!((&work["sign_in"], &work["client_secret_set"]), (&serde_json::json!(true), &serde_json::json!(true)));
+    assert_eq!(work["redirect_uri"], "https://flowcal.example.com/oauth/callback");
+    assert_eq!(view["calendar_export"]["allow"], serde_json::json!(["zed", "amy"]));
+    assert_eq!(view["caldav"]["allowed_hosts"], serde_json::json!(["caldav.example.com", "dav.example.org:8443"]));
+    assert_eq!(view["sign_in"]["password"], false);
+    // Every command used the database the file names, none the default one.
+    assert!(db.exists() && !d.join("data/flowcal.db").exists());
+
+    // A bad value, an unknown key, a key set twice: refused, naming the variable.
+    for (extra, named, says) in [
+        (("FLOWCAL_DELIVERY__WORKERS", "four"), "FLOWCAL_DELIVERY__WORKERS", "expected a whole number"),
+        (("FLOWCAL_DELIVRY__WORKERS", "1"), "FLOWCAL_DELIVRY__WORKERS", "no configuration key delivry.workers"),
+        (
+            ("FLOWCAL_DATABASE_URL", "sqlite://other.db"),
+            "FLOWCAL_DATABASE_URL_FILE",
+            "FLOWCAL_DATABASE_URL sets database_url too",
+        ),
+    ] {
+        let mut bad = env.to_vec();
+        bad.retain(|(k, _)| *k != extra.0);
+        bad.push(extra);
+        let out = flowcal_with(d, &["migrate"], None, &bad);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains(&format!("environment variable {named} ")) && err.contains(says), "{err}");
+    }
 }
