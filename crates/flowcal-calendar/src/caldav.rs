@@ -29,6 +29,7 @@
 //! resolution and on redirects.
 
 use flowcal_connect::outbound::{find_outbound_error, read_capped, read_prefix, BodyError, HostPolicy};
+use flowcal_connect::text::percent_decode;
 use reqwest::header::{HeaderMap, CONTENT_TYPE, ETAG};
 use reqwest::{Method, RequestBuilder, Response, StatusCode, Url};
 use sha2::{Digest, Sha256};
@@ -680,26 +681,6 @@ fn is_own_segment(segment: &str) -> bool {
 fn last_segment(url: &Url) -> String {
     let raw = url.path().trim_end_matches('/').rsplit('/').next().unwrap_or_default();
     percent_decode(raw)
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
-        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
-            (b'%', Some(b)) => {
-                out.push(b);
-                i += 3;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn calendar_info(url: &Url, props: &Props) -> CalendarInfo {

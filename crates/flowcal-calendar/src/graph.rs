@@ -22,6 +22,7 @@ use crate::connector::{
     RemoteEvent,
 };
 use crate::event::{EventSpec, When};
+use flowcal_connect::text::percent_encode;
 use jiff::civil::{Date, DateTime};
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
@@ -501,20 +502,6 @@ pub fn key_filter(key: &str) -> String {
         KEY_PROPERTY_ID.replace('\'', "''"),
         key.replace('\'', "''")
     )
-}
-
-/// Percent-encodes everything but RFC 3986's unreserved characters (so a
-/// space is `%20`: in an OData query `+` would stay a plus).
-fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() * 2);
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// The event as Graph takes it (create and update alike; the create adds

@@ -11,6 +11,7 @@
 //! The signature is checked before the payload is even parsed. Error messages
 //! are meant for an administrator and never contain the token.
 
+use crate::text::constant_time_eq;
 use std::fmt;
 
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, URL_SAFE_NO_PAD};
@@ -560,15 +561,6 @@ fn numeric_date(claims: &mut Map<String, Value>, name: &'static str) -> Result<O
     };
     claims.insert(name.to_owned(), Value::from(seconds));
     Ok(Some(seconds))
-}
-
-/// Equality that does not stop at the first differing byte. (`ring::constant_time`
-/// is deprecated in ring 0.17, hence this small replacement.)
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// A token-supplied string made safe to show: control characters escaped and

@@ -7,6 +7,7 @@
 //! - [`jwt`]: ID token validation against a JWKS.
 //! - [`outbound`]: which user-supplied URLs may be fetched (allow-list, address checks).
 //! - [`caldav`]: checking a CalDAV account at connect time.
+//! - [`text`]: percent-encoding, form encoding and constant-time comparison, shared by flowcal's crates.
 //!
 //! Nothing here logs a secret.
 #![forbid(unsafe_code)]
@@ -16,3 +17,4 @@ pub mod jwt;
 pub mod oauth;
 pub mod outbound;
 pub mod seal;
+pub mod text;

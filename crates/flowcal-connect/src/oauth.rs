@@ -6,6 +6,7 @@
 //! `Debug` output or error messages.
 
 use crate::jwt::Jwks;
+use crate::text::form_encode;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use rand::RngCore;
@@ -354,19 +355,6 @@ fn error_answer(status: StatusCode, body: &[u8]) -> OAuthError {
         Ok(e) => OAuthError::Rejected { status: status.as_u16(), error: e.error, description: e.error_description },
         Err(_) => OAuthError::Rejected { status: status.as_u16(), error: String::new(), description: String::new() },
     }
-}
-
-/// `application/x-www-form-urlencoded` encoding of one value.
-fn form_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => out.push(b as char),
-            b' ' => out.push('+'),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }
 
 /// A reqwest error without the URL's query (which may hold a secret).

@@ -239,7 +239,9 @@ fn shown(e: &AppError, what: &str) -> String {
     }
 }
 
-/// A cookie's value.
+/// A cookie's value: the first cookie named `name` in any `Cookie` header
+/// (a header that is not visible ASCII is skipped). Every cookie flowcal reads
+/// goes through here.
 pub(crate) fn cookie(h: &HeaderMap, name: &str) -> Option<String> {
     h.get_all(header::COOKIE)
         .iter()
@@ -270,7 +272,7 @@ pub async fn metrics(State(app): State<Arc<App>>, headers: HeaderMap) -> Respons
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
             .map(|(_, t)| crate::secrets::token_hash(t.trim()));
         // Hashes of equal length, compared in constant time: the answer tells nothing of the token.
-        if !sent.is_some_and(|h| crate::secrets::constant_time_eq(h.as_bytes(), expected.as_bytes())) {
+        if !sent.is_some_and(|h| flowcal_connect::text::constant_time_eq(h.as_bytes(), expected.as_bytes())) {
             let mut r = AppError::Unauthorized(
                 "/metrics needs 'Authorization: Bearer TOKEN' with the token of [metrics] token_file".into(),
             )
@@ -347,4 +349,33 @@ fn accepts_gzip(v: &str) -> bool {
             .unwrap_or(1.0);
         (name.eq_ignore_ascii_case("gzip") || name.eq_ignore_ascii_case("x-gzip") || name == "*") && q > 0.0
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cookie_headers(values: &[&[u8]]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append(header::COOKIE, HeaderValue::from_bytes(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn cookies_are_found_by_their_exact_name_in_every_header() {
+        let h = cookie_headers(&[
+            b"flowcal_session=\xff-not-ascii",
+            b"flowcal_session_old=stale; flowcal_notice=Saved%20it",
+            b" flowcal_oauth=b=1 ;flowcal_session=s1; flowcal_session=s2",
+        ]);
+        assert_eq!(cookie(&h, "flowcal_notice").as_deref(), Some("Saved%20it"));
+        assert_eq!(cookie(&h, SIGN_IN_COOKIE).as_deref(), Some("b=1"), "a value may hold `=`");
+        assert_eq!(cookie(&h, "flowcal_session_old").as_deref(), Some("stale"));
+        assert_eq!(session_cookie(&h).as_deref(), Some("s1"), "not a longer name, not a later copy");
+        assert_eq!(cookie(&h, "flowcal"), None);
+        assert_eq!(session_cookie(&cookie_headers(&[b"flowcal_notice=x"])), None);
+        assert_eq!(session_cookie(&HeaderMap::new()), None);
+    }
 }

@@ -250,13 +250,7 @@ fn is_json(h: &axum::http::HeaderMap) -> bool {
 
 /// The session cookie's value, if any.
 pub fn session_cookie(h: &axum::http::HeaderMap) -> Option<String> {
-    h.get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == SESSION_COOKIE)
-        .map(|(_, v)| v.to_owned())
+    crate::web::cookie(h, SESSION_COOKIE)
 }
 
 /// A JSON body whose problems are reported in flowcal's error format.

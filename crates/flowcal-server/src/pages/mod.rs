@@ -22,6 +22,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use flowcal_connect::text::{constant_time_eq, percent_decode, percent_encode_path};
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use maud::{html, Markup, DOCTYPE};
@@ -120,13 +121,13 @@ impl FromRequestParts<Arc<App>> for Viewer {
     async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Self::Rejection> {
         let back = || {
             let next = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-            see_other(&format!("/login?next={}", encode(next)))
+            see_other(&format!("/login?next={}", percent_encode_path(next)))
         };
         let Some(session) = session_cookie(&parts.headers) else { return Err(back()) };
         match app.principal_by_session(&session).await {
             Ok(Some(p)) => {
                 let zone = TimeZone::get(&p.user.time_zone).unwrap_or(TimeZone::UTC);
-                let notice = crate::web::cookie(&parts.headers, NOTICE_COOKIE).map(|n| decode(&n));
+                let notice = crate::web::cookie(&parts.headers, NOTICE_COOKIE).map(|n| percent_decode(&n));
                 Ok(Viewer { p, session, zone, notice })
             }
             Ok(None) => Err(back()),
@@ -195,7 +196,7 @@ pub(crate) fn check_form(app: &App, headers: &HeaderMap, v: &Viewer, f: &Fields)
 
 /// Whether `sent` is the CSRF token of `session` (compared in constant time).
 pub(crate) fn csrf_ok(session: &str, sent: &str) -> bool {
-    crate::secrets::constant_time_eq(sent.as_bytes(), csrf_of(session).as_bytes())
+    constant_time_eq(sent.as_bytes(), csrf_of(session).as_bytes())
 }
 
 /// The hidden CSRF field of a form.
@@ -222,41 +223,12 @@ pub(crate) fn see_other(to: &str) -> Response {
 pub(crate) fn see_other_notice(to: &str, notice: &str) -> Response {
     let mut r = see_other(to);
     let notice: String = notice.chars().take(300).collect();
-    let cookie = format!("{NOTICE_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age=60", encode(&notice));
+    let cookie =
+        format!("{NOTICE_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age=60", percent_encode_path(&notice));
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         r.headers_mut().append(header::SET_COOKIE, v);
     }
     r
-}
-
-/// Undoes [`encode`].
-fn decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match (b[i], b.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok())) {
-            (b'%', Some(hex)) if u8::from_str_radix(hex, 16).is_ok() => {
-                out.push(u8::from_str_radix(hex, 16).unwrap_or(b'?'));
-                i += 3;
-            }
-            (c, _) => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Percent-encodes a query value.
-pub(crate) fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// A whole page.
@@ -511,9 +483,9 @@ mod tests {
     #[test]
     fn notices_survive_their_cookie() {
         for n in ["Connected alice@example.com", "Completed: <b>Q1</b>; \"x\", 50% — ✓", ""] {
-            assert_eq!(decode(&encode(n)), n);
+            assert_eq!(percent_decode(&percent_encode_path(n)), n);
         }
-        assert_eq!(decode("100%"), "100%", "a stray % stays");
+        assert_eq!(percent_decode("100%"), "100%", "a stray % stays");
     }
 
     #[test]
