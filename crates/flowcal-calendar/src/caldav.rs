@@ -252,7 +252,9 @@ impl CaldavCalendar {
                 tracing::debug!(principal = %principal, "caldav: asking the principal for its calendar home");
                 let at_principal = match self.propfind_at(&principal, 0, HOME_REQUEST).await? {
                     Propfind::Listing(listing) => listing,
-                    Propfind::Missing(answered) => return Err(DavError::PrincipalMissing { principal, answered }),
+                    Propfind::Missing(answered) => {
+                        return Err(DavError::PrincipalMissing { principal, answered: Box::new(answered) })
+                    }
                     Propfind::NotDav(why) => return Err(DavError::NotDav(why)),
                 };
                 let Some(home) = at_principal.first().and_then(|p| p.home.clone()) else {
@@ -422,7 +424,8 @@ impl CaldavCalendar {
     fn check_target(&self, url: &Url) -> Result<(), DavError> {
         self.http.policy.check_url(url).map_err(DavError::Refused)?;
         if !same_site(&self.base, url) {
-            return Err(DavError::Elsewhere { url: url.clone(), entered: self.base.clone() });
+            let host = self.base.host_str().unwrap_or_default().to_owned();
+            return Err(DavError::Elsewhere { url: url.clone(), host });
         }
         if self.base.scheme() == "https" && url.scheme() != "https" {
             return Err(DavError::Unencrypted(url.clone()));
@@ -458,7 +461,10 @@ impl CaldavCalendar {
                 response = request.send().await.map_err(|e| request_error(&moved, e))?;
                 self.check_target(response.url())?;
             } else if !reads {
-                return Err(DavError::WriteRedirected { method, url: url.clone(), to: moved, status });
+                return Err(DavError::Connector(ConnectorError::Permanent(format!(
+                    "the CalDAV server redirected {method} {url} to {moved} ({status}); flowcal writes only to the \
+                     calendar's own URLs"
+                ))));
             }
         }
         read_answer(response, limit).await
@@ -1011,20 +1017,13 @@ enum DavError {
     /// The outbound policy refused a URL (checked first, or by the guarded
     /// client on a redirect or a resolved address).
     Refused(OutboundError),
-    /// The credentials would go to another host than the one entered.
+    /// The credentials would go to another host than `host`, the one entered.
     Elsewhere {
         url: Url,
-        entered: Url,
+        host: String,
     },
     /// The credentials would go over plain http after https.
     Unencrypted(Url),
-    /// A write was redirected (writes go only to the URLs flowcal names).
-    WriteRedirected {
-        method: Method,
-        url: Url,
-        to: Url,
-        status: StatusCode,
-    },
     TooManyRedirects {
         url: Url,
         error: reqwest::Error,
@@ -1053,7 +1052,7 @@ enum DavError {
     /// The principal a server named is not there.
     PrincipalMissing {
         principal: Url,
-        answered: Url,
+        answered: Box<Url>,
     },
     /// The principal names no calendar home.
     NoHome {
@@ -1073,17 +1072,12 @@ impl From<DavError> for ConnectorError {
     fn from(e: DavError) -> ConnectorError {
         match e {
             DavError::Refused(e) => ConnectorError::Permanent(e.to_string()),
-            DavError::Elsewhere { url, entered } => ConnectorError::Permanent(format!(
-                "the CalDAV server sent flowcal on to {url}; flowcal sends the credentials only to {}",
-                entered.host_str().unwrap_or_default()
+            DavError::Elsewhere { url, host } => ConnectorError::Permanent(format!(
+                "the CalDAV server sent flowcal on to {url}; flowcal sends the credentials only to {host}"
             )),
             DavError::Unencrypted(url) => ConnectorError::Permanent(format!(
                 "the CalDAV server sent flowcal on to the unencrypted URL {url}; flowcal does not send credentials \
                  over plain http"
-            )),
-            DavError::WriteRedirected { method, url, to, status } => ConnectorError::Permanent(format!(
-                "the CalDAV server redirected {method} {url} to {to} ({status}); flowcal writes only to the \
-                 calendar's own URLs"
             )),
             DavError::TooManyRedirects { error, .. } => {
                 ConnectorError::Permanent(format!("the CalDAV server redirected too many times: {error}"))
@@ -1124,9 +1118,7 @@ impl DavError {
                 "the CalDAV server sent flowcal on to the unencrypted URL {url}; flowcal does not send the app \
                  password over plain http"
             )),
-            DavError::WriteRedirected { .. } | DavError::Connector(_) => {
-                ProbeError::Server(ConnectorError::from(self).to_string())
-            }
+            DavError::Connector(_) => ProbeError::Server(ConnectorError::from(self).to_string()),
             DavError::TooManyRedirects { url, .. } => ProbeError::Server(format!("{url} redirected too many times")),
             DavError::Transport { url, error } => unreachable(&url, &error),
             DavError::TooLarge { url, limit } => {
@@ -1163,7 +1155,7 @@ fn no_home(principal: &Url) -> String {
 
 /// `limit` bytes for people: "1 MiB", "64 KiB".
 fn size(limit: usize) -> String {
-    if limit % (1024 * 1024) == 0 {
+    if limit.is_multiple_of(1024 * 1024) {
         format!("{} MiB", limit / (1024 * 1024))
     } else {
         format!("{} KiB", limit / 1024)
