@@ -1,11 +1,13 @@
-//! The CalDAV connector (RFC 4791), with account discovery per RFC 6764.
+//! The CalDAV connector (RFC 4791), with account discovery per RFC 6764, and
+//! the check of an account when it is connected ([`probe`]).
 //!
-//! [`CaldavCalendar`] starts from the URL the user entered (a server, a
-//! principal or a calendar home) and finds the calendar home:
-//! `DAV:current-user-principal` (RFC 5397), then the principal's
-//! `CALDAV:calendar-home-set`; when the user entered only a server and it
-//! names no principal, `/.well-known/caldav` is asked too. The home is found
-//! once per connector and kept.
+//! Discovery starts from the URL the user entered (a server, a principal or
+//! a calendar home) and finds the calendar home: `DAV:current-user-principal`
+//! (RFC 5397), then the principal's `CALDAV:calendar-home-set`; when the user
+//! entered only a server and it names no principal, `/.well-known/caldav` is
+//! asked too. [`probe`] runs it when an account is connected and says plainly
+//! why an account cannot be used; [`CaldavCalendar`] runs it on first use
+//! unless the home is known already, and keeps the home.
 //!
 //! - Calendars are the collections in the home whose `DAV:resourcetype` holds
 //!   `CALDAV:calendar` and that accept VEVENTs. flowcal's own calendar is the
@@ -18,17 +20,20 @@
 //!   ETag and writes its version once more (flowcal owns these entries).
 //!   Deleting is unconditional, since deleting is the intent.
 //!
-//! Every request goes through the reqwest client of
-//! [`flowcal_connect::outbound::guarded_client`], and every URL, hrefs named
-//! by the server included, through [`HostPolicy::check_url`] first.
-//! Credentials go only to the host of the URL the user entered, never from
-//! https down to plain http. That is also why the WebDAV calls are written
-//! here instead of using a CalDAV library such as libdav: libdav brings its
-//! own HTTP stack (hyper-util with tower authentication layers), which would
-//! bypass the guarded client's allow-list and its address checks after DNS
-//! resolution and on redirects.
+//! Every request goes through the clients of a [`CaldavHttp`] (the guarded
+//! clients of [`flowcal_connect::outbound`], made once per policy and shared),
+//! and every URL, hrefs named by the server included, through
+//! [`HostPolicy::check_url`] first. Credentials go only to the host of the URL
+//! the user entered, never from https down to plain http. That is also why the
+//! WebDAV calls are written here instead of using a CalDAV library such as
+//! libdav: libdav brings its own HTTP stack (hyper-util with tower
+//! authentication layers), which would bypass the guarded client's allow-list
+//! and its address checks after DNS resolution and on redirects.
 
-use flowcal_connect::outbound::{find_outbound_error, read_capped, read_prefix, BodyError, HostPolicy};
+use flowcal_connect::outbound::{
+    find_outbound_error, guarded_client, guarded_client_without_redirects, read_capped, read_prefix, same_site,
+    BodyError, HostPolicy, OutboundError,
+};
 use flowcal_connect::text::percent_decode;
 use reqwest::header::{HeaderMap, CONTENT_TYPE, ETAG};
 use reqwest::{Method, RequestBuilder, Response, StatusCode, Url};
@@ -46,6 +51,9 @@ const DAV_NS: &str = "DAV:";
 const CALDAV_NS: &str = "urn:ietf:params:xml:ns:caldav";
 /// Largest WebDAV answer read (a home with many calendars stays far below).
 const MAX_XML: usize = 4 * 1024 * 1024;
+/// Largest WebDAV answer read when an account is checked (a Depth: 0 answer
+/// is a few kilobytes).
+const MAX_PROBE_XML: usize = 1024 * 1024;
 /// Largest calendar object read back (flowcal's own are a few kilobytes).
 const MAX_ICS: usize = 1024 * 1024;
 /// Longest server message quoted in an error.
@@ -62,6 +70,7 @@ const DISCOVERY_REQUEST: &str = r#"<?xml version="1.0" encoding="utf-8"?>
     <d:current-user-principal/>
     <c:calendar-home-set/>
     <d:resourcetype/>
+    <d:displayname/>
   </d:prop>
 </d:propfind>
 "#;
@@ -70,6 +79,7 @@ const HOME_REQUEST: &str = r#"<?xml version="1.0" encoding="utf-8"?>
 <d:propfind xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">
   <d:prop>
     <c:calendar-home-set/>
+    <d:displayname/>
   </d:prop>
 </d:propfind>
 "#;
@@ -92,45 +102,61 @@ const ETAG_REQUEST: &str = r#"<?xml version="1.0" encoding="utf-8"?>
 </d:propfind>
 "#;
 
+/// The HTTP clients for CalDAV servers under one outbound policy: the
+/// guarded client for reads (it follows the redirects the policy allows) and
+/// the same without redirects for writes. Made once per policy and cloned
+/// into every connector and account check, so they share one connection
+/// pool: connections are kept and reused from one delivery pass to the next.
+#[derive(Debug, Clone)]
+pub struct CaldavHttp {
+    policy: HostPolicy,
+    /// From [`guarded_client`] with `policy`.
+    read: reqwest::Client,
+    /// From [`guarded_client_without_redirects`] with `policy`: for writes.
+    write: reqwest::Client,
+}
+
+impl CaldavHttp {
+    /// The clients for `policy`.
+    pub fn new(policy: HostPolicy) -> Result<Self, OutboundError> {
+        let read = guarded_client(policy.clone())?;
+        let write = guarded_client_without_redirects(policy.clone())?;
+        Ok(CaldavHttp { policy, read, write })
+    }
+
+    /// The policy every URL is checked against.
+    pub fn policy(&self) -> &HostPolicy {
+        &self.policy
+    }
+}
+
 /// A calendar account at a CalDAV server.
 #[derive(Debug)]
 pub struct CaldavCalendar {
-    /// From [`flowcal_connect::outbound::guarded_client`] with `policy`.
-    http: reqwest::Client,
-    /// The same, following no redirect: for writes.
-    write_http: reqwest::Client,
-    policy: HostPolicy,
+    http: CaldavHttp,
     /// The account URL the user gave, or its calendar home.
     base: Url,
     credential: Credential,
     /// The calendar home, once found.
     home: OnceCell<Url>,
+    /// Largest WebDAV answer read.
+    xml_limit: usize,
 }
 
 impl CaldavCalendar {
     /// A connector for the account at `base_url` (a server, a principal or a
-    /// calendar home). `client` must come from
-    /// [`flowcal_connect::outbound::guarded_client`] with the same `policy`.
-    /// Nothing is fetched yet; a URL the policy refuses is a
-    /// [`ConnectorError::Permanent`] error.
-    pub fn new(
-        client: reqwest::Client,
-        policy: HostPolicy,
-        base_url: Url,
-        credential: Credential,
-    ) -> Result<Self, ConnectorError> {
-        policy.check_url(&base_url).map_err(|e| ConnectorError::Permanent(e.to_string()))?;
+    /// calendar home), through the shared clients `http`. Nothing is fetched
+    /// yet; a URL the policy refuses is a [`ConnectorError::Permanent`] error.
+    pub fn new(http: &CaldavHttp, base_url: Url, credential: Credential) -> Result<Self, ConnectorError> {
+        http.policy.check_url(&base_url).map_err(|e| ConnectorError::Permanent(e.to_string()))?;
         let mut base = base_url;
         base.set_fragment(None);
-        let write_http = flowcal_connect::outbound::guarded_client_without_redirects(policy.clone())
-            .map_err(|e| ConnectorError::Permanent(e.to_string()))?;
-        Ok(CaldavCalendar { http: client, write_http, policy, base, credential, home: OnceCell::new() })
+        Ok(CaldavCalendar { http: http.clone(), base, credential, home: OnceCell::new(), xml_limit: MAX_XML })
     }
 
     /// The same connector with its calendar home already known (as
-    /// [`flowcal_connect::caldav::probe`] found it when the account was
-    /// connected), so no discovery is needed. The home must be on the host of
-    /// the base URL.
+    /// [`probe`] found it when the account was connected), so no discovery
+    /// is needed. The home must be on the host of the base URL.
     pub fn with_calendar_home(self, home: Url) -> Result<Self, ConnectorError> {
         self.check_target(&home)?;
         Ok(CaldavCalendar { home: OnceCell::from(ensure_slash(home)), ..self })
@@ -161,29 +187,28 @@ impl CaldavCalendar {
 
     // ---- discovery ------------------------------------------------------------------------
 
+    /// The calendar home, found from the base URL. A collection that names no
+    /// principal or home is taken as the home (servers without
+    /// current-user-principal).
     async fn discover(&self) -> Result<Url, ConnectorError> {
-        let at_base = self.home_from(&self.base).await?;
-        if !matches!(at_base, Found::Home(_)) && is_server_root(&self.base) {
-            let well_known = self
-                .base
-                .join("/.well-known/caldav")
-                .map_err(|e| ConnectorError::Permanent(format!("{}: {e}", self.base)))?;
-            tracing::debug!(url = %well_known, "caldav: no principal at the server root, trying /.well-known/caldav");
-            // Otherwise what the server root said is the better explanation.
-            match self.home_from(&well_known).await {
-                Ok(Found::Home(home)) => return Ok(home),
-                Ok(_) => {}
-                Err(e) => tracing::debug!(error = %e, "caldav: /.well-known/caldav did not help"),
+        let (at_base, well_known) = self.walk().await?;
+        match well_known {
+            Some(Ok(Found::Home(found))) => return Ok(ensure_slash(found.home)),
+            // Otherwise what the base URL said is the better explanation.
+            Some(Err(e)) => {
+                tracing::debug!(error = %ConnectorError::from(e), "caldav: /.well-known/caldav did not help");
             }
+            Some(Ok(_)) | None => {}
         }
         match at_base {
-            Found::Home(home) => Ok(home),
-            // A server without current-user-principal: the collection entered is the home.
+            Found::Home(found) => Ok(ensure_slash(found.home)),
             Found::Collection(url) => {
                 tracing::debug!(url = %url, "caldav: no principal named; using the URL entered as the calendar home");
                 Ok(ensure_slash(url))
             }
-            Found::Missing => Err(ConnectorError::Gone(format!("nothing is found at {} (404 Not Found)", self.base))),
+            Found::Missing(_) => {
+                Err(ConnectorError::Gone(format!("nothing is found at {} (404 Not Found)", self.base)))
+            }
             Found::NotDav(why) => Err(ConnectorError::Permanent(why)),
             Found::Nothing => Err(ConnectorError::Permanent(format!(
                 "{} does not look like a CalDAV server: it names no current-user-principal or calendar-home-set",
@@ -192,45 +217,71 @@ impl CaldavCalendar {
         }
     }
 
-    /// What `url` says about the calendar home: the home itself (named there
-    /// or by the principal it names), or why not.
-    async fn home_from(&self, url: &Url) -> Result<Found, ConnectorError> {
-        let answer = match self.propfind_at(url, 0, DISCOVERY_REQUEST).await? {
-            Propfind::Listing(answer) => answer,
-            Propfind::Missing => return Ok(Found::Missing),
-            Propfind::NotDav(why) => return Ok(Found::NotDav(why)),
-        };
-        let Some(props) = answer.first() else { return Ok(Found::Missing) };
-        if let Some(home) = &props.home {
-            return Ok(Found::Home(self.resolve_target(&answer.url, home)?));
+    /// What the base URL says about the calendar home and, when that is no
+    /// home and the base is a server root, what `/.well-known/caldav` says
+    /// (RFC 6764, redirects followed).
+    async fn walk(&self) -> Result<(Found, Option<Result<Found, DavError>>), DavError> {
+        let at_base = self.home_from(&self.base).await?;
+        if matches!(at_base, Found::Home(_)) || !is_server_root(&self.base) {
+            return Ok((at_base, None));
         }
-        if let Some(principal) = &props.principal {
-            let principal = self.resolve_target(&answer.url, principal)?;
-            tracing::debug!(principal = %principal, "caldav: asking the principal for its calendar home");
-            let at_principal = self.propfind(&principal, 0, HOME_REQUEST).await?.ok_or_else(|| {
-                ConnectorError::Permanent(format!("the principal {principal} named by the CalDAV server is not found"))
-            })?;
-            let home = at_principal.first().and_then(|p| p.home.clone()).ok_or_else(|| {
-                ConnectorError::Permanent(format!(
-                    "the principal {principal} has no calendar-home-set (is this a WebDAV server without CalDAV?)"
-                ))
-            })?;
-            return Ok(Found::Home(self.resolve_target(&at_principal.url, &home)?));
-        }
-        if props.collection {
-            return Ok(Found::Collection(answer.url.clone()));
-        }
-        Ok(Found::Nothing)
+        let well_known = self
+            .base
+            .join("/.well-known/caldav")
+            .map_err(|_| DavError::BadHref { answered: self.base.clone(), href: "/.well-known/caldav".into() })?;
+        tracing::debug!(url = %well_known, "caldav: no principal at the server root, trying /.well-known/caldav");
+        Ok((at_base, Some(self.home_from(&well_known).await)))
     }
 
-    /// An href from the server, resolved, checked like every URL flowcal
-    /// sends credentials to, and as a collection URL (ending in `/`).
-    fn resolve_target(&self, answered: &Url, href: &str) -> Result<Url, ConnectorError> {
-        let url = answered.join(href).map_err(|_| {
-            ConnectorError::Permanent(format!("the CalDAV server at {answered} named {href:?}, which is not a URL"))
-        })?;
+    /// What `url` says about the calendar home: the home itself (named by the
+    /// principal it names, or there when it is the principal), or why not.
+    async fn home_from(&self, url: &Url) -> Result<Found, DavError> {
+        let answer = match self.propfind_at(url, 0, DISCOVERY_REQUEST).await? {
+            Propfind::Listing(answer) => answer,
+            Propfind::Missing(at) => return Ok(Found::Missing(at)),
+            Propfind::NotDav(why) => return Ok(Found::NotDav(why)),
+        };
+        let Some(props) = answer.first() else { return Ok(Found::Missing(answer.url.clone())) };
+        let principal = props.principal.as_deref().map(|p| self.resolve(&answer.url, p)).transpose()?;
+        match (principal, &props.home) {
+            // The URL answering is the principal (calendar-home-set is a principal's property).
+            (None, Some(home)) => Ok(Found::Home(self.home_named(&answer, answer.url.clone(), home)?)),
+            (Some(principal), Some(home)) if ensure_slash(principal.clone()) == ensure_slash(answer.url.clone()) => {
+                Ok(Found::Home(self.home_named(&answer, principal, home)?))
+            }
+            (Some(principal), _) => {
+                tracing::debug!(principal = %principal, "caldav: asking the principal for its calendar home");
+                let at_principal = match self.propfind_at(&principal, 0, HOME_REQUEST).await? {
+                    Propfind::Listing(listing) => listing,
+                    Propfind::Missing(answered) => {
+                        return Err(DavError::PrincipalMissing { principal, answered: Box::new(answered) })
+                    }
+                    Propfind::NotDav(why) => return Err(DavError::NotDav(why)),
+                };
+                let Some(home) = at_principal.first().and_then(|p| p.home.clone()) else {
+                    return Err(DavError::NoHome { principal });
+                };
+                Ok(Found::Home(self.home_named(&at_principal, principal, &home)?))
+            }
+            (None, None) if props.collection => Ok(Found::Collection(answer.url.clone())),
+            (None, None) => Ok(Found::Nothing),
+        }
+    }
+
+    /// The home `href` named in `listing`, the principal's answer.
+    fn home_named(&self, listing: &Listing, principal: Url, href: &str) -> Result<Discovered, DavError> {
+        let home = self.resolve(&listing.url, href)?;
+        let display_name = listing.first().and_then(|p| p.display_name.clone());
+        Ok(Discovered { principal, home, display_name })
+    }
+
+    /// An href from the server, resolved against the URL that answered and
+    /// checked like every URL flowcal sends credentials to.
+    fn resolve(&self, answered: &Url, href: &str) -> Result<Url, DavError> {
+        let url =
+            answered.join(href).map_err(|_| DavError::BadHref { answered: answered.clone(), href: href.to_owned() })?;
         self.check_target(&url)?;
-        Ok(ensure_slash(url))
+        Ok(url)
     }
 
     // ---- calendars --------------------------------------------------------------------------
@@ -368,24 +419,17 @@ impl CaldavCalendar {
     // ---- HTTP ---------------------------------------------------------------------------------
 
     /// Whether credentials may go to `url`: the policy allows it, it is on
-    /// the host (and port) of the URL the user entered, and not plain http
-    /// when that URL was https.
-    fn check_target(&self, url: &Url) -> Result<(), ConnectorError> {
-        self.policy.check_url(url).map_err(|e| ConnectorError::Permanent(e.to_string()))?;
-        let same_port = url.port_or_known_default() == self.base.port_or_known_default()
-            || (url.port().is_none() && self.base.port().is_none());
-        let same_host = url.host_str() == self.base.host_str() && same_port;
-        if !same_host && !flowcal_connect::outbound::same_site(&self.base, url) {
-            return Err(ConnectorError::Permanent(format!(
-                "the CalDAV server sent flowcal on to {url}; flowcal sends the credentials only to {}",
-                self.base.host_str().unwrap_or_default()
-            )));
+    /// the site (and port) of the URL the user entered
+    /// ([`flowcal_connect::outbound::same_site`]), and not plain http when
+    /// that URL was https.
+    fn check_target(&self, url: &Url) -> Result<(), DavError> {
+        self.http.policy.check_url(url).map_err(DavError::Refused)?;
+        if !same_site(&self.base, url) {
+            let host = self.base.host_str().unwrap_or_default().to_owned();
+            return Err(DavError::Elsewhere { url: url.clone(), host });
         }
         if self.base.scheme() == "https" && url.scheme() != "https" {
-            return Err(ConnectorError::Permanent(format!(
-                "the CalDAV server sent flowcal on to the unencrypted URL {url}; flowcal does not send \
-                 credentials over plain http"
-            )));
+            return Err(DavError::Unencrypted(url.clone()));
         }
         Ok(())
     }
@@ -400,12 +444,12 @@ impl CaldavCalendar {
         url: &Url,
         limit: usize,
         build: impl Fn(RequestBuilder) -> RequestBuilder,
-    ) -> Result<Answer, ConnectorError> {
+    ) -> Result<Answer, DavError> {
         self.check_target(url)?;
         let reads = method == Method::GET || method.as_str() == "PROPFIND";
-        let client = if reads { &self.http } else { &self.write_http };
+        let client = if reads { &self.http.read } else { &self.http.write };
         let request = build(self.credential.apply(client.request(method.clone(), url.clone())));
-        let mut response = request.send().await.map_err(|e| request_error(&e))?;
+        let mut response = request.send().await.map_err(|e| request_error(url, e))?;
         if response.url() != url {
             let moved = response.url().clone();
             self.check_target(&moved)?;
@@ -414,14 +458,14 @@ impl CaldavCalendar {
                 matches!(status, StatusCode::MULTI_STATUS | StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN);
             if method.as_str() == "PROPFIND" && !answered {
                 // A 303 turned it into GET: ask the new URL.
-                let request = build(self.credential.apply(self.http.request(method.clone(), moved.clone())));
-                response = request.send().await.map_err(|e| request_error(&e))?;
+                let request = build(self.credential.apply(self.http.read.request(method.clone(), moved.clone())));
+                response = request.send().await.map_err(|e| request_error(&moved, e))?;
                 self.check_target(response.url())?;
-            } else if method != Method::GET && method.as_str() != "PROPFIND" {
-                return Err(ConnectorError::Permanent(format!(
+            } else if !reads {
+                return Err(DavError::Connector(ConnectorError::Permanent(format!(
                     "the CalDAV server redirected {method} {url} to {moved} ({status}); flowcal writes only to the \
                      calendar's own URLs"
-                )));
+                ))));
             }
         }
         read_answer(response, limit).await
@@ -432,14 +476,14 @@ impl CaldavCalendar {
     async fn propfind(&self, url: &Url, depth: u8, body: &'static str) -> Result<Option<Listing>, ConnectorError> {
         match self.propfind_at(url, depth, body).await? {
             Propfind::Listing(listing) => Ok(Some(listing)),
-            Propfind::Missing => Ok(None),
+            Propfind::Missing(_) => Ok(None),
             Propfind::NotDav(why) => Err(ConnectorError::Permanent(why)),
         }
     }
 
-    async fn propfind_at(&self, url: &Url, depth: u8, body: &'static str) -> Result<Propfind, ConnectorError> {
+    async fn propfind_at(&self, url: &Url, depth: u8, body: &'static str) -> Result<Propfind, DavError> {
         let answer = self
-            .send(dav_method("PROPFIND")?, url, MAX_XML, |r| {
+            .send(dav_method("PROPFIND").map_err(DavError::Connector)?, url, self.xml_limit, |r| {
                 r.header("Depth", depth.to_string()).header(CONTENT_TYPE, XML).body(body)
             })
             .await?;
@@ -447,26 +491,23 @@ impl CaldavCalendar {
             |why: String| Ok(Propfind::NotDav(format!("{} does not look like a CalDAV server: {why}", answer.url)));
         match answer.status.as_u16() {
             207 => {}
-            404 | 410 => return Ok(Propfind::Missing),
+            404 | 410 => return Ok(Propfind::Missing(answer.url)),
             405 | 501 => return not_dav(format!("it does not support PROPFIND ({})", answer.status)),
             200..=299 => return not_dav(format!("it answered {} instead of a WebDAV multistatus", answer.status)),
-            _ => return Err(answer.error("PROPFIND", url)),
+            _ => return Err(DavError::Status { method: "PROPFIND", url: url.clone(), answer: Box::new(answer) }),
         }
         // Off the async workers: a hostile answer costs a blocking thread, never the server.
         let body = answer.body.clone();
         let parsed = flowcal_xml::off_workers(flowcal_xml::PARSE_BUDGET, move || parse_multistatus(&body))
             .await
-            .map_err(|e| ConnectorError::RetryLater {
-                after: None,
-                message: format!("the answer of the CalDAV server for {url} could not be read: {e}"),
-            })?;
+            .map_err(|e| DavError::Unreadable { url: url.clone(), why: e.to_string() })?;
         let resources = match parsed {
             Ok(resources) => resources,
             Err(why) => return not_dav(why),
         };
         let mut listing = Listing { url: answer.url.clone(), resources };
         if depth == 0 && listing.resources.iter().all(|r| r.status.is_some_and(|s| !(200..300).contains(&s))) {
-            return Ok(Propfind::Missing);
+            return Ok(Propfind::Missing(answer.url));
         }
         // Responses for other resources that say they are missing.
         listing.resources.retain(|r| r.status.is_none_or(|s| (200..300).contains(&s)));
@@ -477,7 +518,8 @@ impl CaldavCalendar {
 /// What a PROPFIND found.
 enum Propfind {
     Listing(Listing),
-    Missing,
+    /// Nothing there: where that was answered.
+    Missing(Url),
     /// Not a WebDAV answer: why.
     NotDav(String),
 }
@@ -499,7 +541,7 @@ impl Connector for CaldavCalendar {
                 continue;
             }
             if let Err(e) = self.check_target(&url) {
-                tracing::debug!(url = %url, error = %e, "caldav: leaving out a calendar flowcal may not use");
+                tracing::debug!(url = %url, error = %ConnectorError::from(e), "caldav: leaving out a calendar flowcal may not use");
                 continue;
             }
             out.push(calendar_info(&url, props));
@@ -595,17 +637,6 @@ impl Connector for CaldavCalendar {
             _ => Err(answer.error("DELETE", &url)),
         }
     }
-}
-
-/// What a URL says about the calendar home.
-enum Found {
-    Home(Url),
-    /// A collection naming no principal or home.
-    Collection(Url),
-    Missing,
-    /// Not a WebDAV answer: why.
-    NotDav(String),
-    Nothing,
 }
 
 /// The precondition of a PUT.
@@ -713,19 +744,20 @@ fn header_etag(headers: &HeaderMap) -> Option<String> {
     headers.get(ETAG).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned)
 }
 
-/// A transport error; the outbound policy's refusals (resolver, redirects)
-/// are permanent.
-fn request_error(e: &reqwest::Error) -> ConnectorError {
-    if let Some(refusal) = find_outbound_error(e) {
-        return ConnectorError::Permanent(refusal.to_string());
+/// A request to `url` that got no answer; the outbound policy's refusals
+/// (resolver, redirects) are told apart.
+fn request_error(url: &Url, e: reqwest::Error) -> DavError {
+    if let Some(refusal) = find_outbound_error(&e) {
+        return DavError::Refused(refusal.clone());
     }
     if e.is_redirect() {
-        return ConnectorError::Permanent(format!("the CalDAV server redirected too many times: {e}"));
+        return DavError::TooManyRedirects { url: url.clone(), error: e };
     }
-    transport_error(e)
+    DavError::Transport { url: url.clone(), error: e }
 }
 
 /// An answer, its body read.
+#[derive(Debug)]
 struct Answer {
     status: StatusCode,
     headers: HeaderMap,
@@ -739,18 +771,15 @@ struct Answer {
 /// Reads the answer: a successful one whole (up to `limit` bytes, else an
 /// error), a failed one only its first [`MAX_ERROR_BODY`] bytes, whose
 /// explanation is read off the async workers.
-async fn read_answer(mut response: Response, limit: usize) -> Result<Answer, ConnectorError> {
+async fn read_answer(mut response: Response, limit: usize) -> Result<Answer, DavError> {
     let (status, headers, url) = (response.status(), response.headers().clone(), response.url().clone());
     let bytes = if status.is_success() {
         read_capped(&mut response, limit).await.map_err(|e| match e {
-            BodyError::TooLarge { .. } => ConnectorError::Permanent(format!(
-                "the answer of the CalDAV server for {url} is larger than {} KiB",
-                limit / 1024
-            )),
-            BodyError::Transport(e) => request_error(&e),
+            BodyError::TooLarge { .. } => DavError::TooLarge { url: url.clone(), limit },
+            BodyError::Transport(e) => request_error(&url, e),
         })?
     } else {
-        read_prefix(&mut response, MAX_ERROR_BODY).await.map_err(|e| request_error(&e))?
+        read_prefix(&mut response, MAX_ERROR_BODY).await.map_err(|e| request_error(&url, e))?
     };
     let body = String::from_utf8_lossy(&bytes).trim_start_matches('\u{feff}').to_owned();
     let said = if status.is_success() || body.trim().is_empty() {
@@ -826,6 +855,317 @@ pub fn server_message(body: &str) -> String {
     }
 }
 
+// ---- checking an account when it is connected -------------------------------------------------
+
+/// What [`probe`] found out about a CalDAV account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaldavAccount {
+    /// The user's principal URL (`DAV:current-user-principal`, or the URL
+    /// entered when it names the calendar home itself).
+    pub principal: Url,
+    /// The collection holding the user's calendars (`CALDAV:calendar-home-set`).
+    pub calendar_home: Url,
+    /// The principal's `DAV:displayname`, when the server has one.
+    pub display_name: Option<String>,
+}
+
+/// Why a CalDAV account could not be confirmed. Messages never contain the
+/// password.
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    /// 401: wrong username or app password.
+    #[error("the CalDAV server refused the username or app password")]
+    Unauthorized,
+    /// 403: the login is known but has no access.
+    #[error("the CalDAV server refused access (403 Forbidden); check that the app password allows calendar access")]
+    Forbidden,
+    /// 404 at the given URL.
+    #[error("nothing was found at {0} (404 Not Found); check the CalDAV URL")]
+    NotFound(String),
+    /// The server answered, but not like a CalDAV server (the message says why).
+    #[error("{0}")]
+    NotCalDav(String),
+    /// The outbound policy does not allow a URL on the way.
+    #[error("{0}")]
+    Refused(OutboundError),
+    /// Network error: connection refused, DNS failure, TLS failure, timeout.
+    #[error("{0}")]
+    Unreachable(String),
+    /// An answer flowcal cannot use: server error, unexpected status, too
+    /// many redirects, or a redirect/href to a host other than the one entered.
+    #[error("{0}")]
+    Server(String),
+}
+
+/// How long a whole probe may take: each request has its own timeout, but a
+/// server can chain several slow answers.
+pub const PROBE_BUDGET: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Checks a CalDAV account and finds its principal and calendar home, with
+/// the connector's discovery: PROPFIND (Depth: 0) on `url`, then on the
+/// principal it names; when `url`'s path is empty or `/` and the answer names
+/// no principal, `/.well-known/caldav` too. Unlike a connector, it does not
+/// take a collection that names no principal for the home: the account must
+/// look like CalDAV. Every request carries Basic auth and goes through
+/// `http` and its policy. The whole probe takes at most [`PROBE_BUDGET`].
+pub async fn probe(http: &CaldavHttp, url: &Url, username: &str, password: &str) -> Result<CaldavAccount, ProbeError> {
+    probe_within(PROBE_BUDGET, http, url, username, password).await
+}
+
+/// [`probe`] with another time budget.
+pub async fn probe_within(
+    budget: std::time::Duration,
+    http: &CaldavHttp,
+    url: &Url,
+    username: &str,
+    password: &str,
+) -> Result<CaldavAccount, ProbeError> {
+    tokio::time::timeout(budget, probe_unbounded(http, url, username, password)).await.unwrap_or_else(|_| {
+        Err(ProbeError::Unreachable(format!(
+            "{} did not finish answering within {} seconds; try again later",
+            url.host_str().unwrap_or("the CalDAV server"),
+            budget.as_secs_f32()
+        )))
+    })
+}
+
+async fn probe_unbounded(
+    http: &CaldavHttp,
+    url: &Url,
+    username: &str,
+    password: &str,
+) -> Result<CaldavAccount, ProbeError> {
+    http.policy.check_url(url).map_err(ProbeError::Refused)?;
+    let account = CaldavCalendar {
+        http: http.clone(),
+        base: url.clone(),
+        credential: Credential::Basic { username: username.to_owned(), password: password.to_owned() },
+        home: OnceCell::new(),
+        xml_limit: MAX_PROBE_XML,
+    };
+    let plain = |e: DavError| e.for_probe(url);
+    let (at_base, well_known) = account.walk().await.map_err(plain)?;
+    let found = match (at_base, well_known) {
+        (Found::Home(found), _) | (_, Some(Ok(Found::Home(found)))) => found,
+        (_, Some(Err(e))) => return Err(plain(e)),
+        (Found::Collection(_) | Found::Nothing, Some(_)) => {
+            return Err(not_caldav(
+                url,
+                "neither it nor /.well-known/caldav names a current-user-principal; enter the URL of your CalDAV \
+                 principal or calendars instead",
+            ))
+        }
+        (Found::Collection(_) | Found::Nothing, None) => {
+            return Err(not_caldav(url, "its answer names no current-user-principal"))
+        }
+        (Found::Missing(at), _) => return Err(ProbeError::NotFound(at.to_string())),
+        (Found::NotDav(why), _) => return Err(ProbeError::NotCalDav(why)),
+    };
+    Ok(CaldavAccount { principal: found.principal, calendar_home: found.home, display_name: found.display_name })
+}
+
+fn not_caldav(url: &Url, why: &str) -> ProbeError {
+    ProbeError::NotCalDav(format!("{url} does not look like a CalDAV server: {why}"))
+}
+
+/// Where discovery found the calendar home.
+struct Discovered {
+    principal: Url,
+    /// As named (not yet made a collection URL).
+    home: Url,
+    /// The principal's `DAV:displayname`.
+    display_name: Option<String>,
+}
+
+/// What a URL says about the calendar home.
+enum Found {
+    Home(Discovered),
+    /// A collection naming no principal or home.
+    Collection(Url),
+    /// Nothing there (404, 410): where that was answered.
+    Missing(Url),
+    /// Not a WebDAV answer: why.
+    NotDav(String),
+    /// A WebDAV answer naming no principal or home, not for a collection.
+    Nothing,
+}
+
+/// Why a WebDAV request failed, in enough detail for both readers: a
+/// connector's caller ([`ConnectorError`], by `From`) and a user connecting
+/// an account ([`DavError::for_probe`]).
+#[derive(Debug)]
+enum DavError {
+    /// The outbound policy refused a URL (checked first, or by the guarded
+    /// client on a redirect or a resolved address).
+    Refused(OutboundError),
+    /// The credentials would go to another host than `host`, the one entered.
+    Elsewhere {
+        url: Url,
+        host: String,
+    },
+    /// The credentials would go over plain http after https.
+    Unencrypted(Url),
+    TooManyRedirects {
+        url: Url,
+        error: reqwest::Error,
+    },
+    /// No answer (connection, TLS, timeout).
+    Transport {
+        url: Url,
+        error: reqwest::Error,
+    },
+    TooLarge {
+        url: Url,
+        limit: usize,
+    },
+    /// A 207 answer that could not be read in time or at all.
+    Unreadable {
+        url: Url,
+        why: String,
+    },
+    /// Not a WebDAV answer (the message names the URL and says why).
+    NotDav(String),
+    /// An href that is no URL.
+    BadHref {
+        answered: Url,
+        href: String,
+    },
+    /// The principal a server named is not there.
+    PrincipalMissing {
+        principal: Url,
+        answered: Box<Url>,
+    },
+    /// The principal names no calendar home.
+    NoHome {
+        principal: Url,
+    },
+    /// A failed answer (401, 403, 5xx, …) to a request for `url`.
+    Status {
+        method: &'static str,
+        url: Url,
+        answer: Box<Answer>,
+    },
+    /// Already classified for a connector's caller.
+    Connector(ConnectorError),
+}
+
+impl From<DavError> for ConnectorError {
+    fn from(e: DavError) -> ConnectorError {
+        match e {
+            DavError::Refused(e) => ConnectorError::Permanent(e.to_string()),
+            DavError::Elsewhere { url, host } => ConnectorError::Permanent(format!(
+                "the CalDAV server sent flowcal on to {url}; flowcal sends the credentials only to {host}"
+            )),
+            DavError::Unencrypted(url) => ConnectorError::Permanent(format!(
+                "the CalDAV server sent flowcal on to the unencrypted URL {url}; flowcal does not send credentials \
+                 over plain http"
+            )),
+            DavError::TooManyRedirects { error, .. } => {
+                ConnectorError::Permanent(format!("the CalDAV server redirected too many times: {error}"))
+            }
+            DavError::Transport { error, .. } => transport_error(&error),
+            DavError::TooLarge { url, limit } => ConnectorError::Permanent(format!(
+                "the answer of the CalDAV server for {url} is larger than {} KiB",
+                limit / 1024
+            )),
+            DavError::Unreadable { url, why } => ConnectorError::RetryLater {
+                after: None,
+                message: format!("the answer of the CalDAV server for {url} could not be read: {why}"),
+            },
+            DavError::NotDav(why) => ConnectorError::Permanent(why),
+            DavError::BadHref { answered, href } => {
+                ConnectorError::Permanent(format!("the CalDAV server at {answered} named {href:?}, which is not a URL"))
+            }
+            DavError::PrincipalMissing { principal, .. } => {
+                ConnectorError::Permanent(format!("the principal {principal} named by the CalDAV server is not found"))
+            }
+            DavError::NoHome { principal } => ConnectorError::Permanent(no_home(&principal)),
+            DavError::Status { method, url, answer } => answer.error(method, &url),
+            DavError::Connector(e) => e,
+        }
+    }
+}
+
+impl DavError {
+    /// The plain reason for a user connecting the account at `entered`.
+    fn for_probe(self, entered: &Url) -> ProbeError {
+        match self {
+            DavError::Refused(e) => ProbeError::Refused(e),
+            DavError::Elsewhere { url, .. } => ProbeError::Server(format!(
+                "the CalDAV server sent flowcal on to {url}; flowcal sends the app password only to the host you \
+                 entered, so enter {url} as the CalDAV URL instead"
+            )),
+            DavError::Unencrypted(url) => ProbeError::Server(format!(
+                "the CalDAV server sent flowcal on to the unencrypted URL {url}; flowcal does not send the app \
+                 password over plain http"
+            )),
+            DavError::Connector(_) => ProbeError::Server(ConnectorError::from(self).to_string()),
+            DavError::TooManyRedirects { url, .. } => ProbeError::Server(format!("{url} redirected too many times")),
+            DavError::Transport { url, error } => unreachable(&url, &error),
+            DavError::TooLarge { url, limit } => {
+                not_caldav(&url, &format!("its answer to PROPFIND is larger than {}", size(limit)))
+            }
+            DavError::Unreadable { url, why } => {
+                ProbeError::Server(format!("the answer of {url} could not be read: {why}"))
+            }
+            DavError::NotDav(why) => ProbeError::NotCalDav(why),
+            DavError::BadHref { answered, href } => {
+                not_caldav(&answered, &format!("it names {href:?}, which is not a valid URL or path"))
+            }
+            DavError::PrincipalMissing { answered, .. } => ProbeError::NotFound(answered.to_string()),
+            DavError::NoHome { principal } => not_caldav(entered, &no_home(&principal)),
+            DavError::Status { answer, .. } => {
+                let (status, answered) = (answer.status, &answer.url);
+                match status.as_u16() {
+                    401 => ProbeError::Unauthorized,
+                    403 => ProbeError::Forbidden,
+                    404 | 410 => ProbeError::NotFound(answered.to_string()),
+                    500..=599 => ProbeError::Server(format!(
+                        "the CalDAV server failed to answer for {answered} ({status}); try again later"
+                    )),
+                    _ => ProbeError::Server(format!("the CalDAV server answered {status} for {answered}")),
+                }
+            }
+        }
+    }
+}
+
+fn no_home(principal: &Url) -> String {
+    format!("the principal {principal} has no calendar-home-set (is this a WebDAV server without CalDAV?)")
+}
+
+/// `limit` bytes for people: "1 MiB", "64 KiB".
+fn size(limit: usize) -> String {
+    if limit.is_multiple_of(1024 * 1024) {
+        format!("{} MiB", limit / (1024 * 1024))
+    } else {
+        format!("{} KiB", limit / 1024)
+    }
+}
+
+/// No answer from `url`, said plainly: which host, and the causes without
+/// reqwest's own line (which repeats the URL).
+fn unreachable(url: &Url, err: &reqwest::Error) -> ProbeError {
+    let host = url.host_str().unwrap_or("the CalDAV server");
+    if err.is_timeout() {
+        return ProbeError::Unreachable(format!("{host} did not answer in time"));
+    }
+    let mut causes: Vec<String> = Vec::new();
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        // Skip hyper's generic wrapper line ("client error (Connect)") and repeats.
+        if !text.starts_with("client error (") && !causes.iter().any(|c| c.contains(&text)) {
+            causes.push(text);
+        }
+        source = cause.source();
+    }
+    if causes.is_empty() {
+        ProbeError::Unreachable(format!("could not reach {host}"))
+    } else {
+        ProbeError::Unreachable(format!("could not reach {host}: {}", causes.join(": ")))
+    }
+}
 // ---- multistatus ----------------------------------------------------------------------------
 
 /// A parsed multistatus and the URL that gave it (hrefs resolve against it).
@@ -944,7 +1284,6 @@ fn first_href(prop: flowcal_xml::roxmltree::Node<'_, '_>) -> Option<String> {
 mod tests {
     use super::*;
     use crate::event::{event_key, When, DEFAULT_DURATION_MINUTES};
-    use flowcal_connect::outbound::guarded_client;
     use std::sync::{Arc, Mutex};
     use std::time::Duration;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -1132,11 +1471,17 @@ mod tests {
             format!("http://127.0.0.1:{}{path}", self.port)
         }
 
+        /// The clients for this server (and `more` hosts).
+        fn http(&self, more: &[&str]) -> CaldavHttp {
+            let mut hosts = vec![format!("127.0.0.1:{}", self.port)];
+            hosts.extend(more.iter().map(|h| (*h).to_owned()));
+            CaldavHttp::new(HostPolicy::new(&hosts, &[]).unwrap()).unwrap()
+        }
+
         fn connector(&self, path: &str) -> CaldavCalendar {
-            let policy = HostPolicy::new(&[format!("127.0.0.1:{}", self.port)], &[]).unwrap();
-            let client = guarded_client(policy.clone()).unwrap();
+            let http = self.http(&[]);
             let credential = Credential::Basic { username: "alice".into(), password: "pw".into() };
-            CaldavCalendar::new(client, policy, Url::parse(&self.url(path)).unwrap(), credential).unwrap()
+            CaldavCalendar::new(&http, Url::parse(&self.url(path)).unwrap(), credential).unwrap()
         }
     }
 
@@ -1545,10 +1890,9 @@ mod tests {
         })
         .await;
         // Even with the other host allowed, the credentials stay with the one entered.
-        let policy = HostPolicy::new(&[format!("127.0.0.1:{}", server.port), "localhost".into()], &[]).unwrap();
-        let client = guarded_client(policy.clone()).unwrap();
+        let http = server.http(&["localhost"]);
         let credential = Credential::Bearer("token".into());
-        let c = CaldavCalendar::new(client, policy, Url::parse(&server.url("/")).unwrap(), credential).unwrap();
+        let c = CaldavCalendar::new(&http, Url::parse(&server.url("/")).unwrap(), credential).unwrap();
         let e = c.list_calendars().await.unwrap_err();
         assert!(matches!(&e, ConnectorError::Permanent(m) if m.contains("http://localhost/alice/")), "{e:?}");
         assert_eq!(server.seen().len(), 1);
@@ -1565,22 +1909,375 @@ mod tests {
     #[tokio::test]
     async fn the_policy_is_checked_before_connecting() {
         let server = Server::start(|_| reply(500)).await;
-        let policy = HostPolicy::new(&["localhost".to_string()], &[]).unwrap();
-        let client = guarded_client(policy.clone()).unwrap();
+        let http = CaldavHttp::new(HostPolicy::new(&["localhost".to_string()], &[]).unwrap()).unwrap();
         let credential = Credential::Bearer("token".into());
-        let e = CaldavCalendar::new(
-            client.clone(),
-            policy.clone(),
-            Url::parse(&server.url("/")).unwrap(),
-            credential.clone(),
-        )
-        .unwrap_err();
+        let e = CaldavCalendar::new(&http, Url::parse(&server.url("/")).unwrap(), credential.clone()).unwrap_err();
         assert!(matches!(&e, ConnectorError::Permanent(m) if m.contains("127.0.0.1")), "{e:?}");
         // A name that resolves to loopback: the resolver refuses it.
         let by_name = Url::parse(&format!("http://localhost:{}/", server.port)).unwrap();
-        let c = CaldavCalendar::new(client, policy, by_name, credential).unwrap();
+        let c = CaldavCalendar::new(&http, by_name, credential).unwrap();
         let e = c.list_calendars().await.unwrap_err();
         assert!(matches!(&e, ConnectorError::Permanent(m) if m.starts_with("localhost resolves to")), "{e:?}");
         assert!(server.seen().is_empty());
+    }
+
+    // ---- checking an account when it is connected ------------------------------------------
+
+    const USER: &str = "alice";
+    const PASSWORD: &str = "app-pass-7x";
+
+    const RADICALE_ROOT: &str = r#"<?xml version='1.0' encoding='utf-8'?>
+<D:multistatus xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
+  <D:response>
+    <D:href>/</D:href>
+    <D:propstat>
+      <D:prop>
+        <D:current-user-principal><D:href>/alice/</D:href></D:current-user-principal>
+      </D:prop>
+      <D:status>HTTP/1.1 200 OK</D:status>
+    </D:propstat>
+    <D:propstat>
+      <D:prop><D:displayname /><C:calendar-home-set /></D:prop>
+      <D:status>HTTP/1.1 404 Not Found</D:status>
+    </D:propstat>
+  </D:response>
+</D:multistatus>"#;
+
+    const RADICALE_PRINCIPAL: &str = r#"<?xml version='1.0' encoding='utf-8'?>
+<multistatus xmlns="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
+  <response>
+    <href>/alice/</href>
+    <propstat>
+      <prop>
+        <C:calendar-home-set><href>/alice/</href></C:calendar-home-set>
+        <displayname>Alice &amp; Co</displayname>
+      </prop>
+      <status>HTTP/1.1 200 OK</status>
+    </propstat>
+  </response>
+</multistatus>"#;
+
+    #[test]
+    fn parses_discovery_properties_by_namespace() {
+        let root = &parse_multistatus(RADICALE_ROOT).unwrap()[0];
+        assert_eq!((root.principal.as_deref(), root.home.as_deref()), (Some("/alice/"), None));
+        assert_eq!(root.display_name, None, "404 propstats are ignored");
+        let principal = &parse_multistatus(RADICALE_PRINCIPAL).unwrap()[0];
+        assert_eq!(principal.home.as_deref(), Some("/alice/"));
+        assert_eq!(principal.display_name.as_deref(), Some("Alice & Co"));
+        assert_eq!(principal.principal, None);
+
+        // Unusual prefixes, an absolute href with spaces, several hrefs: the first.
+        let xml = r#"<x:multistatus xmlns:x="DAV:" xmlns:cal="urn:ietf:params:xml:ns:caldav">
+  <x:response><x:href>https://dav.example.org/p/alice/</x:href>
+    <x:propstat><x:prop>
+      <cal:calendar-home-set>
+        <x:href> https://dav.example.org/calendars/alice/ </x:href>
+        <x:href>/other/</x:href>
+      </cal:calendar-home-set>
+    </x:prop><x:status>HTTP/1.1 200 OK</x:status></x:propstat>
+  </x:response></x:multistatus>"#;
+        let props = &parse_multistatus(xml).unwrap()[0];
+        assert_eq!(props.home.as_deref(), Some("https://dav.example.org/calendars/alice/"));
+        // "C:" bound to a foreign namespace is not CalDAV; "D:" bound to something else is not DAV.
+        let xml = r#"<D:multistatus xmlns:D="DAV:" xmlns:C="http://example.com/not-caldav">
+  <D:response><D:href>/</D:href><D:propstat><D:prop>
+    <C:calendar-home-set><D:href>/wrong/</D:href></C:calendar-home-set>
+  </D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response></D:multistatus>"#;
+        assert_eq!(parse_multistatus(xml).unwrap()[0].home, None);
+        let xml = r#"<D:multistatus xmlns:D="urn:other"><D:response/></D:multistatus>"#;
+        assert!(parse_multistatus(xml).is_err());
+
+        // A principal in a failed propstat, a blank display name, an unauthenticated principal.
+        let xml = r#"<multistatus xmlns="DAV:"><response><href>/</href>
+  <propstat><prop><current-user-principal><href>/nobody/</href></current-user-principal></prop>
+    <status>HTTP/1.1 404 Not Found</status></propstat>
+  <propstat><prop><displayname>  </displayname></prop><status>HTTP/1.1 200 OK</status></propstat>
+</response></multistatus>"#;
+        let props = &parse_multistatus(xml).unwrap()[0];
+        assert_eq!((props.principal.as_deref(), props.display_name.as_deref()), (None, None));
+        let xml = r#"<multistatus xmlns="DAV:"><response><href>/</href>
+  <propstat><prop><current-user-principal><unauthenticated/></current-user-principal></prop>
+    <status>HTTP/1.1 200 OK</status></propstat></response></multistatus>"#;
+        assert_eq!(parse_multistatus(xml).unwrap()[0].principal, None);
+        assert!(parse_multistatus("not xml").unwrap_err().contains("not XML that flowcal reads: not well-formed XML"));
+    }
+
+    #[test]
+    fn resolves_relative_and_absolute_hrefs_on_the_host_entered() {
+        let http = CaldavHttp::new(HostPolicy::new(&["dav.example.org".into(), "other.example".into()], &[]).unwrap())
+            .unwrap();
+        let base = Url::parse("https://dav.example.org/dav/").unwrap();
+        let c = CaldavCalendar::new(&http, base.clone(), Credential::Bearer("t".into())).unwrap();
+        assert_eq!(c.resolve(&base, "/alice/").unwrap().as_str(), "https://dav.example.org/alice/");
+        assert_eq!(c.resolve(&base, "alice/").unwrap().as_str(), "https://dav.example.org/dav/alice/");
+        assert_eq!(c.resolve(&base, "https://dav.example.org/x").unwrap().as_str(), "https://dav.example.org/x");
+        assert!(matches!(c.resolve(&base, "https://other.example/x/"), Err(DavError::Elsewhere { .. })));
+        assert!(matches!(c.resolve(&base, "http://dav.example.org/x/"), Err(DavError::Unencrypted(_))));
+        assert!(matches!(c.resolve(&base, "http://[::1"), Err(DavError::BadHref { .. })));
+    }
+
+    fn authorized(req: &Seen) -> bool {
+        use base64::Engine as _;
+        let expected =
+            format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASSWORD}")));
+        req.header("authorization") == Some(expected.as_str())
+    }
+
+    /// A Radicale-like server: principal at /alice/, home at /alice/.
+    fn radicale(req: &Seen) -> Reply {
+        if !authorized(req) {
+            return (401, vec![("WWW-Authenticate", "Basic realm=\"test\"".into())], String::new());
+        }
+        if req.method != "PROPFIND" || req.header("depth") != Some("0") || req.header("content-type") != Some(XML) {
+            return reply(400);
+        }
+        match req.path.as_str() {
+            "/" if req.body.contains("current-user-principal") => multistatus(RADICALE_ROOT),
+            "/alice/" if req.body.contains("calendar-home-set") => multistatus(RADICALE_PRINCIPAL),
+            _ => reply(404),
+        }
+    }
+
+    async fn run_probe(server: &Server, path: &str, password: &str) -> Result<CaldavAccount, ProbeError> {
+        let url = Url::parse(&server.url(path)).unwrap();
+        probe(&server.http(&[]), &url, USER, password).await
+    }
+
+    #[tokio::test]
+    async fn probes_radicale_like_server() {
+        let server = Server::start(radicale).await;
+        let account = run_probe(&server, "/", PASSWORD).await.unwrap();
+        assert_eq!(account.principal.as_str(), server.url("/alice/"));
+        assert_eq!(account.calendar_home.as_str(), server.url("/alice/"));
+        assert_eq!(account.display_name.as_deref(), Some("Alice & Co"));
+        assert_eq!(server.script(), ["PROPFIND /", "PROPFIND /alice/"]);
+        // Entered at the principal, which names its home itself: one request.
+        let account = run_probe(&server, "/alice/", PASSWORD).await.unwrap();
+        assert_eq!(account.principal.as_str(), server.url("/alice/"));
+        assert_eq!(account.calendar_home.as_str(), server.url("/alice/"));
+        assert_eq!(server.seen().len(), 3);
+    }
+
+    #[tokio::test]
+    async fn wrong_password_is_unauthorized() {
+        let server = Server::start(radicale).await;
+        let err = run_probe(&server, "/", "wrong").await.unwrap_err();
+        assert!(matches!(err, ProbeError::Unauthorized), "{err:?}");
+        assert_eq!(err.to_string(), "the CalDAV server refused the username or app password");
+    }
+
+    #[tokio::test]
+    async fn the_probe_checks_the_policy_before_connecting() {
+        let server = Server::start(radicale).await;
+        let http = CaldavHttp::new(HostPolicy::new(&["localhost".to_string()], &[]).unwrap()).unwrap();
+        let url = Url::parse(&server.url("/")).unwrap();
+        let err = probe(&http, &url, USER, PASSWORD).await.unwrap_err();
+        assert!(matches!(err, ProbeError::Refused(OutboundError::ForbiddenAddress { .. })), "{err:?}");
+
+        // A name that resolves to a loopback address: refused by the resolver.
+        let url = Url::parse(&format!("http://localhost:{}/", server.port)).unwrap();
+        let err = probe(&http, &url, USER, PASSWORD).await.unwrap_err();
+        match &err {
+            ProbeError::Refused(OutboundError::ForbiddenAddress { host, .. }) => assert_eq!(host, "localhost"),
+            other => panic!("expected the resolver refusal, got {other:?}"),
+        }
+        assert!(err.to_string().starts_with("localhost resolves to "), "{err}");
+        assert!(server.seen().is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_probe_uses_well_known_when_the_root_has_no_principal() {
+        for redirect in [301, 303, 308] {
+            let server = Server::start(discovery_server(redirect)).await;
+            let url = Url::parse(&server.url("")).unwrap();
+            let account = probe(&server.http(&[]), &url, "alice", "pw").await.unwrap();
+            assert_eq!(account.principal.path(), "/dav/principals/alice/");
+            assert_eq!(account.calendar_home.path(), "/dav/calendars/alice", "as named: {redirect}");
+            assert_eq!(account.display_name, None);
+        }
+    }
+
+    #[tokio::test]
+    async fn no_principal_below_root_is_not_caldav() {
+        let server = Server::start(|req| {
+            if req.path == "/dav/" {
+                multistatus(r#"<multistatus xmlns="DAV:"><response><href>/dav/</href></response></multistatus>"#)
+            } else {
+                reply(404)
+            }
+        })
+        .await;
+        let err = run_probe(&server, "/dav/", PASSWORD).await.unwrap_err();
+        assert!(matches!(err, ProbeError::NotCalDav(_)), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{} does not look like a CalDAV server: its answer names no current-user-principal",
+                server.url("/dav/")
+            )
+        );
+        assert_eq!(server.seen().len(), 1, "no well-known lookup below the root");
+    }
+
+    #[tokio::test]
+    async fn a_collection_is_a_home_for_a_connector_but_not_for_the_probe() {
+        let collection = r#"<d:multistatus xmlns:d="DAV:"><d:response><d:href>/files/</d:href><d:propstat><d:prop>
+            <d:resourcetype><d:collection/></d:resourcetype></d:prop><d:status>HTTP/1.1 200 OK</d:status>
+            </d:propstat></d:response></d:multistatus>"#;
+        let server = Server::start(move |req| match req.path.as_str() {
+            "/" | "/files/" => multistatus(collection),
+            _ => reply(404),
+        })
+        .await;
+        let err = run_probe(&server, "/", PASSWORD).await.unwrap_err();
+        assert!(
+            err.to_string().ends_with("neither it nor /.well-known/caldav names a current-user-principal; enter the URL of your CalDAV principal or calendars instead"),
+            "{err}"
+        );
+        assert_eq!(server.script(), ["PROPFIND /", "PROPFIND /.well-known/caldav"]);
+        let home = server.connector("/files/").calendar_home().await.unwrap().clone();
+        assert_eq!(home.as_str(), server.url("/files/"));
+    }
+
+    #[tokio::test]
+    async fn html_root_is_not_caldav() {
+        let server = Server::start(|_| (200, vec![("Content-Type", "text/html".into())], "<html></html>".into())).await;
+        let err = run_probe(&server, "/", PASSWORD).await.unwrap_err();
+        assert!(matches!(err, ProbeError::NotCalDav(_)), "{err:?}");
+        assert!(err.to_string().ends_with("it answered 200 OK instead of a WebDAV multistatus"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn missing_home_is_not_caldav() {
+        let server = Server::start(|req| match req.path.as_str() {
+            "/" => multistatus(RADICALE_ROOT),
+            _ => multistatus(r#"<multistatus xmlns="DAV:"><response><href>/alice/</href></response></multistatus>"#),
+        })
+        .await;
+        let err = run_probe(&server, "/", PASSWORD).await.unwrap_err();
+        assert!(err.to_string().contains("has no calendar-home-set"), "{err}");
+        let e = server.connector("/").calendar_home().await.unwrap_err();
+        assert!(matches!(&e, ConnectorError::Permanent(m) if m.contains("has no calendar-home-set")), "{e:?}");
+    }
+
+    #[tokio::test]
+    async fn the_probe_maps_statuses_to_plain_reasons() {
+        let server = Server::start(|req| match req.path.as_str() {
+            "/forbidden/" => reply(403),
+            "/broken/" => reply(500),
+            "/teapot/" => reply(418),
+            "/" => multistatus(
+                r#"<D:multistatus xmlns:D="DAV:"><D:response><D:href>/</D:href><D:propstat><D:prop>
+                <D:current-user-principal><D:href>/gone/</D:href></D:current-user-principal>
+                </D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response></D:multistatus>"#,
+            ),
+            _ => reply(404),
+        })
+        .await;
+        assert!(matches!(run_probe(&server, "/forbidden/", PASSWORD).await, Err(ProbeError::Forbidden)));
+        match run_probe(&server, "/broken/", PASSWORD).await {
+            Err(e @ ProbeError::Server(_)) => {
+                assert!(e.to_string().ends_with("(500 Internal Server Error); try again later"), "{e}")
+            }
+            other => panic!("expected Server, got {other:?}"),
+        }
+        match run_probe(&server, "/teapot/", PASSWORD).await {
+            Err(e @ ProbeError::Server(_)) => {
+                assert!(e.to_string().starts_with("the CalDAV server answered 418"), "{e}")
+            }
+            other => panic!("expected Server, got {other:?}"),
+        }
+        match run_probe(&server, "/missing/", PASSWORD).await {
+            Err(ProbeError::NotFound(url)) => assert!(url.ends_with("/missing/"), "{url}"),
+            other => panic!("expected NotFound, got {other:?}"),
+        }
+        // The principal named is not there.
+        match run_probe(&server, "/", PASSWORD).await {
+            Err(ProbeError::NotFound(url)) => assert!(url.ends_with("/gone/"), "{url}"),
+            other => panic!("expected NotFound, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_probe_sends_the_password_only_to_the_host_entered() {
+        let server = Server::start(|req| match req.path.as_str() {
+            "/" => multistatus(
+                r#"<D:multistatus xmlns:D="DAV:"><D:response><D:href>/</D:href><D:propstat><D:prop>
+                <D:current-user-principal><D:href>http://localhost/alice/</D:href></D:current-user-principal>
+                </D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response></D:multistatus>"#,
+            ),
+            _ => multistatus(RADICALE_PRINCIPAL),
+        })
+        .await;
+        // Even when the policy allows the other host, the password stays with the host entered.
+        let err = probe(&server.http(&["localhost"]), &Url::parse(&server.url("/")).unwrap(), USER, PASSWORD)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ProbeError::Server(_)), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            "the CalDAV server sent flowcal on to http://localhost/alice/; flowcal sends the app password only to \
+             the host you entered, so enter http://localhost/alice/ as the CalDAV URL instead"
+        );
+        assert_eq!(server.seen().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn the_whole_probe_has_a_time_budget() {
+        // Each answer comes just inside the per-request timeout; together they would take minutes.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_secs(600)).await;
+                    drop(stream);
+                });
+            }
+        });
+        let http = CaldavHttp::new(HostPolicy::new(&[format!("127.0.0.1:{port}")], &[]).unwrap()).unwrap();
+        let url = Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap();
+        let err = probe_within(Duration::from_millis(300), &http, &url, USER, PASSWORD).await.unwrap_err();
+        assert!(matches!(err, ProbeError::Unreachable(_)), "{err:?}");
+        assert_eq!(err.to_string(), "127.0.0.1 did not finish answering within 0.3 seconds; try again later");
+    }
+
+    #[tokio::test]
+    async fn unreachable_server_message_has_no_password() {
+        // Bind then drop a listener: nothing listens on the port any more.
+        let port = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.local_addr().unwrap().port()
+        };
+        let http = CaldavHttp::new(HostPolicy::new(&[format!("127.0.0.1:{port}")], &[]).unwrap()).unwrap();
+        let url = Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap();
+        let err = probe(&http, &url, USER, PASSWORD).await.unwrap_err();
+        assert!(matches!(err, ProbeError::Unreachable(_)), "{err:?}");
+        let text = format!("{err} {err:?}");
+        assert!(text.contains("could not reach 127.0.0.1"), "{text}");
+        assert!(!text.contains(PASSWORD), "{text}");
+    }
+
+    #[tokio::test]
+    async fn a_large_answer_is_refused_with_the_limit_of_its_reader() {
+        let big = format!(
+            r#"<d:multistatus xmlns:d="DAV:"><d:response><d:href>/a/</d:href><d:propstat><d:prop><d:resourcetype>
+            <d:collection/></d:resourcetype></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response>
+            {}</d:multistatus>"#,
+            " ".repeat(2 * 1024 * 1024)
+        );
+        let server = Server::start(move |_| multistatus(&big)).await;
+        let err = run_probe(&server, "/a/", PASSWORD).await.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{} does not look like a CalDAV server: its answer to PROPFIND is larger than 1 MiB",
+                server.url("/a/")
+            )
+        );
+        // A connector reads up to 4 MiB (a home listing can be long).
+        let c = server.connector("/a/");
+        assert_eq!(c.calendar_home().await.unwrap().as_str(), server.url("/a/"));
     }
 }

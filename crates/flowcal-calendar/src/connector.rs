@@ -128,6 +128,22 @@ pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     Some(Duration::from_secs(u64::try_from(d.as_secs()).unwrap_or(0)))
 }
 
+/// The HTTP client for the calendar APIs the administrator configures
+/// (Google, Microsoft Graph), made once per process and passed to every
+/// connector, so connections are kept and reused from one call (and one
+/// delivery pass) to the next. These roots are configuration, not user
+/// input, so they are not behind the outbound policy for user URLs. It
+/// follows no redirect (requests carry the access token); each connector
+/// sets its own timeout per request.
+pub fn api_client() -> Result<reqwest::Client, ConnectorError> {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("flowcal/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| ConnectorError::Permanent(format!("cannot set up the HTTP client: {e}")))
+}
+
 /// Classifies a transport error (no answer).
 pub fn transport_error(e: &reqwest::Error) -> ConnectorError {
     let mut msg = if e.is_timeout() { "timed out".to_owned() } else { "cannot connect".to_owned() };

@@ -47,6 +47,8 @@ const BATCH_PATH: [&str; 3] = ["batch", "calendar", "v3"];
 const MAX_REMINDER_MINUTES: u32 = 40_320;
 /// Page size asked for when listing calendars (Google's maximum).
 const LIST_PAGE_SIZE: &str = "250";
+/// How long one request may take (a batch of 50 included).
+const TIMEOUT: Duration = Duration::from_secs(60);
 /// A guard against a service that never stops paging.
 const MAX_PAGES: usize = 100;
 /// Error reasons (`error.errors[].reason`) that mean "too much, slow down".
@@ -98,8 +100,9 @@ enum Inner {
 }
 
 impl GoogleCalendar {
-    /// A connector for the API at `base_url` (normally [`DEFAULT_BASE_URL`]).
-    pub fn new(base_url: &str, credential: Credential) -> Result<Self, ConnectorError> {
+    /// A connector for the API at `base_url` (normally [`DEFAULT_BASE_URL`]),
+    /// through `http`, the process's shared [`api_client`](crate::api_client).
+    pub fn new(http: reqwest::Client, base_url: &str, credential: Credential) -> Result<Self, ConnectorError> {
         let mut base = Url::parse(base_url)
             .map_err(|e| ConnectorError::Permanent(format!("the API base URL {base_url:?} is not a URL: {e}")))?;
         if base.cannot_be_a_base() || !matches!(base.scheme(), "http" | "https") {
@@ -107,13 +110,6 @@ impl GoogleCalendar {
         }
         base.set_query(None);
         base.set_fragment(None);
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(60))
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("flowcal/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| ConnectorError::Permanent(format!("cannot set up the HTTP client: {e}")))?;
         Ok(GoogleCalendar { http, base, credential, granted: None })
     }
 
@@ -162,7 +158,7 @@ impl GoogleCalendar {
         body: Option<&Json>,
         if_match: Option<&str>,
     ) -> Result<Answer, ConnectorError> {
-        let mut req = self.credential.apply(self.http.request(method, url));
+        let mut req = self.credential.apply(self.http.request(method, url).timeout(TIMEOUT));
         if let Some(b) = body {
             req = req.json(b);
         }
@@ -358,7 +354,7 @@ impl GoogleCalendar {
         let url = self.url(&BATCH_PATH, []);
         let req = self
             .credential
-            .apply(self.http.post(url))
+            .apply(self.http.post(url).timeout(TIMEOUT))
             .header(CONTENT_TYPE, format!("multipart/mixed; boundary={boundary}"))
             .body(body);
         let resp = req.send().await.map_err(|e| transport_error(&e))?;
@@ -865,26 +861,37 @@ mod tests {
 
     #[test]
     fn urls_escape_segments() {
-        let g = GoogleCalendar::new("http://127.0.0.1:9/prefix/", Credential::Bearer("t".into())).unwrap();
+        let g = GoogleCalendar::new(
+            crate::api_client().unwrap(),
+            "http://127.0.0.1:9/prefix/",
+            Credential::Bearer("t".into()),
+        )
+        .unwrap();
         assert_eq!(
             g.event_url("a/b@group.calendar.google.com", "abcde").as_str(),
             "http://127.0.0.1:9/prefix/calendar/v3/calendars/a%2Fb@group.calendar.google.com/events/abcde"
         );
         assert_eq!(g.url(&BATCH_PATH, []).as_str(), "http://127.0.0.1:9/prefix/batch/calendar/v3");
-        let g = GoogleCalendar::new(DEFAULT_BASE_URL, Credential::Bearer("t".into())).unwrap();
+        let g = GoogleCalendar::new(crate::api_client().unwrap(), DEFAULT_BASE_URL, Credential::Bearer("t".into()))
+            .unwrap();
         assert_eq!(
             g.api(["users", "me", "calendarList"]).as_str(),
             "https://www.googleapis.com/calendar/v3/users/me/calendarList"
         );
-        assert!(GoogleCalendar::new("mailto:x@example.com", Credential::Bearer("t".into())).is_err());
-        assert!(GoogleCalendar::new("not a url", Credential::Bearer("t".into())).is_err());
+        assert!(GoogleCalendar::new(
+            crate::api_client().unwrap(),
+            "mailto:x@example.com",
+            Credential::Bearer("t".into())
+        )
+        .is_err());
+        assert!(GoogleCalendar::new(crate::api_client().unwrap(), "not a url", Credential::Bearer("t".into())).is_err());
         assert!(!format!("{g:?}").contains("\"t\""));
     }
 
     #[test]
     fn the_calendar_list_is_read_only_where_the_grant_allows() {
         let g = |scope: Option<&str>| {
-            GoogleCalendar::new(DEFAULT_BASE_URL, Credential::Bearer("t".into()))
+            GoogleCalendar::new(crate::api_client().unwrap(), DEFAULT_BASE_URL, Credential::Bearer("t".into()))
                 .unwrap()
                 .with_granted_scopes(scope)
                 .may_list_calendars()

@@ -152,6 +152,8 @@ pub const SUPPORTED_IANA_ZONES: &[&str] = &[
 /// own until [`Connector::ensure_calendar`] names another).
 pub const DEFAULT_OWN_NAME: &str = "flowcal";
 
+/// How long one request may take.
+const TIMEOUT: Duration = Duration::from_secs(30);
 /// Pages of calendars followed at most.
 const MAX_PAGES: usize = 100;
 /// Longest server message kept in an error.
@@ -176,8 +178,9 @@ enum Patched {
 }
 
 impl GraphCalendar {
-    /// `base_url`: the `api_base_url` ([`DEFAULT_BASE_URL`] in the global cloud).
-    pub fn new(base_url: &str, credential: Credential) -> Result<Self, ConnectorError> {
+    /// `base_url`: the `api_base_url` ([`DEFAULT_BASE_URL`] in the global
+    /// cloud); `http`: the process's shared [`api_client`](crate::api_client).
+    pub fn new(http: reqwest::Client, base_url: &str, credential: Credential) -> Result<Self, ConnectorError> {
         let mut base = Url::parse(base_url.trim())
             .map_err(|e| ConnectorError::Permanent(format!("invalid Microsoft Graph URL {base_url:?}: {e}")))?;
         if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() || base.host_str().is_none() {
@@ -185,13 +188,6 @@ impl GraphCalendar {
         }
         base.set_query(None);
         base.set_fragment(None);
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(30))
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("flowcal/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| ConnectorError::Permanent(format!("cannot build the HTTP client: {e}")))?;
         Ok(GraphCalendar { http, base, credential, own_name: Mutex::new(DEFAULT_OWN_NAME.to_owned()) })
     }
 
@@ -232,7 +228,8 @@ impl GraphCalendar {
         if_match: Option<&str>,
         prefer_zone: Option<&str>,
     ) -> Result<Answer, ConnectorError> {
-        let mut req = self.credential.apply(self.http.request(method, url)).header("Accept", "application/json");
+        let mut req =
+            self.credential.apply(self.http.request(method, url).timeout(TIMEOUT)).header("Accept", "application/json");
         if let Some(etag) = if_match {
             req = req.header("If-Match", etag);
         }
@@ -738,15 +735,27 @@ mod tests {
 
     #[test]
     fn urls_encode_ids_and_keep_a_base_path() {
-        let g = GraphCalendar::new("https://graph.example/", Credential::Bearer("t".into())).unwrap();
+        let g =
+            GraphCalendar::new(crate::api_client().unwrap(), "https://graph.example/", Credential::Bearer("t".into()))
+                .unwrap();
         assert_eq!(
             g.event_url("AAMk/cal=", "ev id").as_str(),
             "https://graph.example/v1.0/me/calendars/AAMk%2Fcal=/events/ev%20id"
         );
-        let g = GraphCalendar::new("http://127.0.0.1:9/prefix", Credential::Bearer("t".into())).unwrap();
+        let g = GraphCalendar::new(
+            crate::api_client().unwrap(),
+            "http://127.0.0.1:9/prefix",
+            Credential::Bearer("t".into()),
+        )
+        .unwrap();
         assert_eq!(g.url(&["me", "calendars"]).as_str(), "http://127.0.0.1:9/prefix/v1.0/me/calendars");
-        assert!(GraphCalendar::new("not a url", Credential::Bearer("t".into())).is_err());
-        assert!(GraphCalendar::new("ftp://graph.example", Credential::Bearer("t".into())).is_err());
+        assert!(GraphCalendar::new(crate::api_client().unwrap(), "not a url", Credential::Bearer("t".into())).is_err());
+        assert!(GraphCalendar::new(
+            crate::api_client().unwrap(),
+            "ftp://graph.example",
+            Credential::Bearer("t".into())
+        )
+        .is_err());
     }
 
     #[test]

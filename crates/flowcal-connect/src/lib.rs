@@ -6,13 +6,14 @@
 //! - [`oauth`]: the OAuth 2.0 client (PKCE, code exchange, refresh, revocation, discovery).
 //! - [`jwt`]: ID token validation against a JWKS.
 //! - [`outbound`]: which user-supplied URLs may be fetched (allow-list, address checks).
-//! - [`caldav`]: checking a CalDAV account at connect time.
 //! - [`text`]: percent-encoding, form encoding and constant-time comparison, shared by flowcal's crates.
+//!
+//! Checking a CalDAV account at connect time uses the CalDAV connector's own
+//! discovery (`flowcal_calendar::caldav::probe`).
 //!
 //! Nothing here logs a secret.
 #![forbid(unsafe_code)]
 
-pub mod caldav;
 pub mod jwt;
 pub mod oauth;
 pub mod outbound;

@@ -7,10 +7,13 @@ use crate::access::settings::{Connectivity, ProviderKind};
 use crate::app::{App, Principal};
 use crate::error::{AppError, AppResult};
 use flowcal_calendar::{
-    caldav::CaldavCalendar, entry, google::GoogleCalendar, graph::GraphCalendar, AnyConnector, CalendarChoice,
-    CalendarInfo, Connector, ConnectorError, Credential, EntrySource, EventSpec, When,
+    caldav::{CaldavCalendar, CaldavHttp},
+    entry,
+    google::GoogleCalendar,
+    graph::GraphCalendar,
+    AnyConnector, CalendarChoice, CalendarInfo, Connector, ConnectorError, Credential, EntrySource, EventSpec, When,
 };
-use flowcal_connect::outbound::{self, HostPolicy};
+use flowcal_connect::outbound::HostPolicy;
 use flowcal_domain::{DataType, Deadline, InstanceId, TaskId};
 use flowcal_store::{AccountStatus, CalendarAccount};
 
@@ -36,13 +39,11 @@ impl App {
             else {
                 return Err(internal(anyhow::anyhow!("CalDAV account {} holds tokens", acc.id)));
             };
-            let policy = HostPolicy::new(&c.caldav.allowed_hosts, &c.caldav.allowed_networks)
-                .map_err(|e| internal(anyhow::anyhow!(e)))?;
+            let http = self.caldav_http(c)?;
             let home = acc.url.as_deref().unwrap_or_default();
             let home =
                 reqwest::Url::parse(home).map_err(|e| internal(anyhow::anyhow!("account {}: url: {e}", acc.id)))?;
-            let client = outbound::guarded_client(policy.clone()).map_err(internal)?;
-            let cal = CaldavCalendar::new(client, policy, home.clone(), Credential::Basic { username, password })
+            let cal = CaldavCalendar::new(&http, home.clone(), Credential::Basic { username, password })
                 .and_then(|c| c.with_calendar_home(home))
                 .map_err(connector_error)?;
             return Ok((AnyConnector::Caldav(cal), String::new()));
@@ -57,6 +58,7 @@ impl App {
                 let (_, _, granted) = self.oauth_credentials(acc)?;
                 AnyConnector::Google(
                     GoogleCalendar::new(
+                        self.access.calendar_api.clone(),
                         r.api_base_url.as_deref().unwrap_or(flowcal_calendar::google::DEFAULT_BASE_URL),
                         credential,
                     )
@@ -66,6 +68,7 @@ impl App {
             }
             ProviderKind::Microsoft => AnyConnector::Graph(
                 GraphCalendar::new(
+                    self.access.calendar_api.clone(),
                     r.api_base_url.as_deref().unwrap_or(flowcal_calendar::graph::DEFAULT_BASE_URL),
                     credential,
                 )
@@ -79,6 +82,24 @@ impl App {
             }
         };
         Ok((connector, token))
+    }
+
+    /// The HTTP clients for CalDAV servers under the allow-list of `c`:
+    /// made once and shared (so connections are reused between delivery
+    /// passes), made again when the allow-list changes (so no connection
+    /// opened under the old one is used).
+    pub(crate) fn caldav_http(&self, c: &Connectivity) -> AppResult<CaldavHttp> {
+        let mut shared = self.access.caldav_http.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((made_for, http)) = shared.as_ref() {
+            if *made_for == c.caldav {
+                return Ok(http.clone());
+            }
+        }
+        let policy = HostPolicy::new(&c.caldav.allowed_hosts, &c.caldav.allowed_networks)
+            .map_err(|e| internal(anyhow::anyhow!("the CalDAV allow-list is invalid: {e}")))?;
+        let http = CaldavHttp::new(policy).map_err(internal)?;
+        *shared = Some((c.caldav.clone(), http.clone()));
+        Ok(http)
     }
 
     /// Runs `f` with the account's connector. When the service refuses the

@@ -11,11 +11,11 @@ pub mod settings;
 use crate::app::{App, Principal};
 use crate::error::{AppError, AppResult};
 use crate::secrets;
+use flowcal_calendar::caldav::{self, CaldavHttp};
 use flowcal_connect::jwt::{self, Issuer, Jwks};
 use flowcal_connect::oauth::{self, ClientAuth, Metadata, OAuthError, Revocation, TokenResponse};
-use flowcal_connect::outbound::{self, HostPolicy};
+use flowcal_connect::seal;
 use flowcal_connect::seal::Keyring;
-use flowcal_connect::{caldav, seal};
 use flowcal_domain::UserId;
 use flowcal_store::{AccountStatus, Audit, AuditRecord, CalendarAccount, NewAccount, OAuthState, SealedColumn};
 use jiff::{SignedDuration, Timestamp};
@@ -56,6 +56,11 @@ pub struct Access {
     keyring: RwLock<(Keyring, Option<std::time::SystemTime>)>,
     /// For the administrator's authorization servers (not user URLs).
     http: reqwest::Client,
+    /// For the calendar APIs (Google, Graph): one per process, shared by every connector.
+    calendar_api: reqwest::Client,
+    /// For CalDAV servers: one per allow-list, shared by every connector and
+    /// account check; made again when the administrator changes the allow-list.
+    caldav_http: Mutex<Option<(settings::CaldavConfig, CaldavHttp)>>,
     metadata: Mutex<HashMap<String, Metadata>>,
     jwks: Mutex<HashMap<String, Jwks>>,
     /// Names this process as a lease holder.
@@ -73,6 +78,8 @@ impl Access {
         Ok(Access {
             keyring: RwLock::new((keyring, None)),
             http: oauth::http_client()?,
+            calendar_api: flowcal_calendar::api_client()?,
+            caldav_http: Mutex::new(None),
             metadata: Mutex::new(HashMap::new()),
             jwks: Mutex::new(HashMap::new()),
             owner: oauth::random_token(),
@@ -1212,11 +1219,9 @@ impl App {
         }
         let url = reqwest::Url::parse(url.trim())
             .map_err(|e| AppError::Unprocessable(format!("'{}' is not a URL: {e}", url.trim())))?;
-        let policy = HostPolicy::new(&c.caldav.allowed_hosts, &c.caldav.allowed_networks)
-            .map_err(|e| internal(anyhow::anyhow!("the CalDAV allow-list is invalid: {e}")))?;
-        policy.check_url(&url).map_err(|e| AppError::Forbidden(e.to_string()))?;
-        let client = outbound::guarded_client(policy.clone()).map_err(internal)?;
-        let found = caldav::probe(&client, &policy, &url, username.trim(), password).await.map_err(|e| match e {
+        let http = self.caldav_http(&c)?;
+        http.policy().check_url(&url).map_err(|e| AppError::Forbidden(e.to_string()))?;
+        let found = caldav::probe(&http, &url, username.trim(), password).await.map_err(|e| match e {
             caldav::ProbeError::Refused(e) => AppError::Forbidden(e.to_string()),
             caldav::ProbeError::Unreachable(m) => AppError::Unavailable(m),
             e => AppError::Unprocessable(e.to_string()),

@@ -10,9 +10,9 @@ use crate::access::{peer_env, Radicale};
 use crate::connectors::{sample, suite};
 use crate::ical_validity::{differences, expected_alarms, read_as, read_by_peers};
 use crate::support::Peer;
-use flowcal_calendar::caldav::CaldavCalendar;
+use flowcal_calendar::caldav::{CaldavCalendar, CaldavHttp};
 use flowcal_calendar::{CalendarChoice, Connector, ConnectorError, Credential, EventSpec, Remote, When};
-use flowcal_connect::outbound::{guarded_client, HostPolicy};
+use flowcal_connect::outbound::HostPolicy;
 use reqwest::{Client, Method, StatusCode, Url};
 use serde_json::json;
 use std::path::Path;
@@ -62,8 +62,8 @@ impl Xandikos {
     }
 }
 
-fn policy(port: u16) -> HostPolicy {
-    HostPolicy::new(&[format!("127.0.0.1:{port}")], &[]).unwrap()
+fn http(port: u16) -> CaldavHttp {
+    CaldavHttp::new(HostPolicy::new(&[format!("127.0.0.1:{port}")], &[]).unwrap()).unwrap()
 }
 
 fn basic(password: &str) -> Credential {
@@ -72,10 +72,8 @@ fn basic(password: &str) -> Credential {
 
 /// The connector for the server on `port`, starting from its root.
 fn connector(port: u16, password: &str) -> CaldavCalendar {
-    let policy = policy(port);
-    let client = guarded_client(policy.clone()).unwrap();
     let base = Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap();
-    CaldavCalendar::new(client, policy, base, basic(password)).unwrap()
+    CaldavCalendar::new(&http(port), base, basic(password)).unwrap()
 }
 
 /// Another client changing flowcal's entries behind its back, with the same
@@ -238,14 +236,11 @@ async fn caldav_checks(c: &CaldavCalendar, port: u16, home: &str) {
     }
     let e = c.upsert_event(&other, &ev, None).await.unwrap_err();
     assert!(matches!(&e, ConnectorError::Permanent(m) if m.contains("has not allowed")), "{e:?}");
-    let policy = policy(port);
-    let client = guarded_client(policy.clone()).unwrap();
-    let e = CaldavCalendar::new(client, policy, Url::parse(&other).unwrap(), basic(PASSWORD)).unwrap_err();
+    let e = CaldavCalendar::new(&http(port), Url::parse(&other).unwrap(), basic(PASSWORD)).unwrap_err();
     assert!(matches!(&e, ConnectorError::Permanent(m) if m.contains("has not allowed")), "{e:?}");
     // Allowed by name, but the name resolves to loopback: the resolver refuses it.
-    let policy = HostPolicy::new(&[format!("localhost:{port}")], &[]).unwrap();
-    let client = guarded_client(policy.clone()).unwrap();
-    let by_name = CaldavCalendar::new(client, policy, Url::parse(&other).unwrap(), basic(PASSWORD)).unwrap();
+    let by_name_http = CaldavHttp::new(HostPolicy::new(&[format!("localhost:{port}")], &[]).unwrap()).unwrap();
+    let by_name = CaldavCalendar::new(&by_name_http, Url::parse(&other).unwrap(), basic(PASSWORD)).unwrap();
     let e = by_name.list_calendars().await.unwrap_err();
     assert!(matches!(&e, ConnectorError::Permanent(m) if m.contains("resolves to")), "{e:?}");
 }
@@ -375,13 +370,10 @@ async fn radicale() {
     assert!(matches!(e, ConnectorError::Unauthorized(_)), "{e:?}");
 
     // Started from the home the account check found when connecting: the same calendars.
-    let (policy, base) = (policy(port), Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap());
-    let client = guarded_client(policy.clone()).unwrap();
-    let account = flowcal_connect::caldav::probe(&client, &policy, &base, USER, PASSWORD).await.unwrap();
-    let known = CaldavCalendar::new(client, policy, base, basic(PASSWORD))
-        .unwrap()
-        .with_calendar_home(account.calendar_home)
-        .unwrap();
+    let (http, base) = (http(port), Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap());
+    let account = flowcal_calendar::caldav::probe(&http, &base, USER, PASSWORD).await.unwrap();
+    let known =
+        CaldavCalendar::new(&http, base, basic(PASSWORD)).unwrap().with_calendar_home(account.calendar_home).unwrap();
     assert_eq!(known.list_calendars().await.unwrap(), c.list_calendars().await.unwrap());
 }
 

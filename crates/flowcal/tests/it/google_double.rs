@@ -1302,7 +1302,8 @@ async fn setup() -> Option<Setup> {
     let oidc = Arc::new(Oidc::start(REDIRECT, json!({"resource_scopes": PEER_SCOPES}))?);
     let token = oidc.access_token(REDIRECT, OWNER, "openid calendar").await;
     let double = Double::start(oidc.clone()).await;
-    let google = GoogleCalendar::new(&double.base, Credential::Bearer(token)).unwrap();
+    let google =
+        GoogleCalendar::new(flowcal_calendar::api_client().unwrap(), &double.base, Credential::Bearer(token)).unwrap();
     Some(Setup { oidc, double, google })
 }
 
@@ -1566,7 +1567,9 @@ async fn rate_limits_and_refused_credentials_are_classified() {
 
     // A token the authorization server does not know.
     let secret = "not-a-token-3f9a7c";
-    let bad = GoogleCalendar::new(&double.base, Credential::Bearer(secret.into())).unwrap();
+    let bad =
+        GoogleCalendar::new(flowcal_calendar::api_client().unwrap(), &double.base, Credential::Bearer(secret.into()))
+            .unwrap();
     let e = bad.list_calendars().await.unwrap_err();
     assert!(matches!(e, ConnectorError::Unauthorized(_)), "{e:?}");
     assert!(!format!("{e:?} {e}").contains(secret), "the token stays out of errors");
@@ -1575,7 +1578,9 @@ async fn rate_limits_and_refused_credentials_are_classified() {
     // A token without the calendar scope (the user granted less): the token is
     // valid, so refreshing would not help; the call is not allowed.
     let partial = oidc.access_token(REDIRECT, "alice+partial@example.com", "openid calendar").await;
-    let narrow = GoogleCalendar::new(&double.base, Credential::Bearer(partial)).unwrap();
+    let narrow =
+        GoogleCalendar::new(flowcal_calendar::api_client().unwrap(), &double.base, Credential::Bearer(partial))
+            .unwrap();
     let e = narrow.list_calendars().await.unwrap_err();
     assert!(matches!(&e, ConnectorError::Permanent(m) if m.contains("granted scopes")), "{e:?}");
     let v = double.take_violations();
@@ -1732,7 +1737,7 @@ async fn each_method_takes_only_its_scopes() {
 
     // The connector, knowing the grant, never asks for the list: it makes its
     // own calendar and works on it.
-    let google = GoogleCalendar::new(&double.base, Credential::Bearer(narrow))
+    let google = GoogleCalendar::new(flowcal_calendar::api_client().unwrap(), &double.base, Credential::Bearer(narrow))
         .unwrap()
         .with_granted_scopes(Some(&format!("openid email {APP_CREATED_SCOPE}")));
     let before = double.calls().len();

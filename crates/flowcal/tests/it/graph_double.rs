@@ -1043,7 +1043,8 @@ async fn setup(login: &str) -> Option<(Arc<Oidc>, GraphDouble, String)> {
 }
 
 fn connector(double: &GraphDouble, token: &str) -> GraphCalendar {
-    GraphCalendar::new(&double.base, Credential::Bearer(token.to_owned())).unwrap()
+    GraphCalendar::new(flowcal_calendar::api_client().unwrap(), &double.base, Credential::Bearer(token.to_owned()))
+        .unwrap()
 }
 
 async fn own_calendar(g: &GraphCalendar) -> String {

@@ -15,6 +15,7 @@ mod access;
 mod api;
 mod browser;
 mod caldav_peers;
+mod calendar_http;
 mod cli;
 mod connectors;
 mod credentials;
