@@ -638,3 +638,51 @@ pub(crate) fn content_hash(e: &EventSpec) -> String {
     let plain = EventSpec { stamp: Timestamp::UNIX_EPOCH, sequence: 0, ..e.clone() };
     hex::encode(Sha256::digest(format!("{plain:?}").as_bytes()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A calendar service's answer, as a delivery signal: the message kept
+    /// as the export's `last_error` shows it, the delay the service asked for.
+    #[test]
+    fn connector_errors_become_delivery_signals() {
+        let after = Some(Duration::from_secs(30));
+        let d = DeliveryError::from(ConnectorError::RetryLater { after, message: "busy".into() });
+        assert!(matches!(&d, DeliveryError::RetryAfter(a, m) if *a == after && m == "busy"), "{d:?}");
+        let d = DeliveryError::from(ConnectorError::Unauthorized("token expired".into()));
+        assert!(matches!(&d, DeliveryError::NeedsReauthorization(m) if m == "token expired"), "{d:?}");
+        let d = DeliveryError::from(ConnectorError::Gone("calendar x".into()));
+        assert!(matches!(&d, DeliveryError::Gone(m) if m == "gone at the calendar service: calendar x"), "{d:?}");
+        let d = DeliveryError::from(ConnectorError::Permanent("bad entry".into()));
+        let expected = "the calendar service refused the request: bad entry";
+        assert!(matches!(&d, DeliveryError::Permanent(m) if m == expected), "{d:?}");
+    }
+
+    /// The shared access layer's errors: a conflict (the account is not
+    /// active) waits, an unavailable service is tried again, the rest fails.
+    #[test]
+    fn access_errors_become_delivery_signals() {
+        let d = DeliveryError::from_access(AppError::Conflict("connect again".into()));
+        assert!(matches!(&d, DeliveryError::NeedsReauthorization(m) if m == "connect again"), "{d:?}");
+        let d = DeliveryError::from_access(AppError::Unavailable("provider down".into()));
+        assert!(matches!(&d, DeliveryError::RetryAfter(None, m) if m == "provider down"), "{d:?}");
+        let d = DeliveryError::from_access(AppError::NotFound("model 3".into()));
+        assert!(matches!(&d, DeliveryError::Permanent(m) if m == "model 3"), "{d:?}");
+    }
+
+    /// A failure that stops a whole account (or a batch) is the same for each
+    /// of its exports; a store failure becomes a retry with its message.
+    #[test]
+    fn a_failure_repeats_for_each_export() {
+        let d = DeliveryError::RetryAfter(Some(Duration::from_secs(5)), "later".into()).again();
+        assert!(matches!(&d, DeliveryError::RetryAfter(Some(a), m) if a.as_secs() == 5 && m == "later"), "{d:?}");
+        let d = DeliveryError::Gone("gone".into()).again();
+        assert!(matches!(&d, DeliveryError::Gone(m) if m == "gone"), "{d:?}");
+        let d = DeliveryError::Store(StoreError::Conflict("busy".into())).again();
+        assert!(
+            matches!(&d, DeliveryError::RetryAfter(None, m) if m == &StoreError::Conflict("busy".into()).to_string()),
+            "{d:?}"
+        );
+    }
+}
