@@ -6,6 +6,7 @@ pub mod access;
 pub mod api;
 pub mod app;
 pub mod config;
+pub mod delivery;
 pub mod demo;
 pub mod error;
 pub mod exports;

@@ -14,8 +14,10 @@ use flowcal_calendar::{
     AnyConnector, CalendarChoice, CalendarInfo, Connector, ConnectorError, Credential, EntrySource, EventSpec, When,
 };
 use flowcal_connect::outbound::HostPolicy;
+use flowcal_domain::ProcessModel;
 use flowcal_domain::{DataType, Deadline, InstanceId, TaskId};
-use flowcal_store::{AccountStatus, CalendarAccount};
+use flowcal_store::{AccountStatus, CalendarAccount, InstanceRecord, TaskRecord, User};
+use jiff::Timestamp;
 
 /// What a call on a connector returns.
 pub type ConnectorFuture<'c, T> =
@@ -126,6 +128,12 @@ impl App {
     /// calendar, created when missing) or the id of one of the account's calendars.
     pub async fn choose_calendar(&self, p: &Principal, id: i64, calendar: &str) -> AppResult<CalendarAccount> {
         let acc = self.owned_account(p, id).await?;
+        self.set_calendar(acc, calendar).await
+    }
+
+    /// [`App::choose_calendar`] for an account whose owner was checked
+    /// already (or, for delivery, needs no check: it is the export's account).
+    pub(crate) async fn set_calendar(&self, acc: CalendarAccount, calendar: &str) -> AppResult<CalendarAccount> {
         let choice = match (calendar, acc.calendar.as_deref()) {
             ("own", Some(stored)) => {
                 // Found again by its id: a Google app-created calendar cannot be
@@ -162,28 +170,19 @@ impl App {
         sequence: u32,
         c: &Connectivity,
     ) -> AppResult<EventSpec> {
-        let Some(deadline) = &t.deadline else {
-            return Err(AppError::Unprocessable(format!("the step '{}' has no deadline", t.name)));
-        };
         let (model, _) = self.model(t.model_id).await?;
-        let link = format!("{}/tasks/{}", self.config.public_url, t.id.0);
-        let source = format!("task:{}:deadline", t.id.0);
-        // A completed task kept on the calendar says so.
-        let what =
-            if t.state == flowcal_store::TaskState::Done { format!("✓ done: {}", t.name) } else { t.name.clone() };
-        expressible(entry(&EntrySource {
-            user: p.user.id.0,
-            source: &source,
-            what: &what,
-            instance_title: &t.instance_title,
-            process_name: &model.name,
-            link: &link,
-            when: when_of(deadline),
-            duration_minutes: c.calendar_export.event_minutes,
-            reminder_minutes: p.user.reminder_minutes.and_then(|m| u32::try_from(m).ok()),
-            sequence,
-            stamp: self.now(),
-        }))
+        Ok(deadline_entry(t, &model.name, &self.entry_context(&p.user, c), sequence)?)
+    }
+
+    /// What entries for `user` take from the settings.
+    pub(crate) fn entry_context<'a>(&'a self, user: &'a User, c: &Connectivity) -> EntryContext<'a> {
+        EntryContext {
+            user,
+            public_url: &self.config.public_url,
+            time_zone: &self.config.time_zone,
+            event_minutes: c.calendar_export.event_minutes,
+            now: self.now(),
+        }
     }
 
     /// The calendar entry for a date or datetime item of an instance.
@@ -209,38 +208,7 @@ impl App {
     ) -> AppResult<EventSpec> {
         let view = self.instance(p, instance).await?;
         let (_, model) = self.model(view.instance.model_id).await?;
-        let item = model.item(key).ok_or_else(|| AppError::NotFound(format!("data item '{key}'")))?;
-        let zone = model.time_zone.clone().unwrap_or_else(|| self.config.time_zone.clone());
-        let value = view.instance.data.get(key).and_then(|v| v.as_str()).unwrap_or_default();
-        let when = match item.data_type {
-            DataType::Date => When::Date(
-                value
-                    .parse()
-                    .map_err(|_| AppError::Unprocessable(format!("the item '{}' holds no date", item.label)))?,
-            ),
-            DataType::DateTime => When::At {
-                at: value
-                    .parse()
-                    .map_err(|_| AppError::Unprocessable(format!("the item '{}' holds no date-time", item.label)))?,
-                zone,
-            },
-            _ => return Err(AppError::Unprocessable(format!("the item '{}' is not a date or date-time", item.label))),
-        };
-        let link = format!("{}/instances/{}", self.config.public_url, instance.0);
-        let source = format!("instance:{}:item:{key}", instance.0);
-        expressible(entry(&EntrySource {
-            user: p.user.id.0,
-            source: &source,
-            what: &item.label,
-            instance_title: &view.instance.title,
-            process_name: &view.model.name,
-            link: &link,
-            when,
-            duration_minutes: c.calendar_export.event_minutes,
-            reminder_minutes: p.user.reminder_minutes.and_then(|m| u32::try_from(m).ok()),
-            sequence,
-            stamp: self.now(),
-        }))
+        Ok(item_entry(&view.instance, &view.model.name, &model, key, &self.entry_context(&p.user, c), sequence)?)
     }
 
     async fn owned_account(&self, p: &Principal, id: i64) -> AppResult<CalendarAccount> {
@@ -332,11 +300,116 @@ impl<'a> AccountSession<'a> {
     }
 }
 
+/// What every entry for one user takes from their settings and the
+/// export configuration.
+pub(crate) struct EntryContext<'a> {
+    pub user: &'a User,
+    pub public_url: &'a str,
+    /// The server's time zone, for items of models that name none.
+    pub time_zone: &'a str,
+    pub event_minutes: u32,
+    /// The entry's stamp.
+    pub now: Timestamp,
+}
+
+/// Why no entry can be made.
+#[derive(Debug, Clone, thiserror::Error)]
+pub(crate) enum EntryError {
+    /// The source does not exist (a data item the model lacks).
+    #[error("{0}")]
+    Missing(String),
+    /// The source holds nothing a calendar can show.
+    #[error("{0}")]
+    Unfit(String),
+}
+
+impl From<EntryError> for AppError {
+    fn from(e: EntryError) -> Self {
+        match e {
+            EntryError::Missing(m) => AppError::NotFound(m),
+            EntryError::Unfit(m) => AppError::Unprocessable(m),
+        }
+    }
+}
+
+/// The calendar entry for a step's deadline: a function of the task, its
+/// process's name, the user's settings and the export configuration only.
+pub(crate) fn deadline_entry(
+    t: &TaskRecord,
+    process_name: &str,
+    cx: &EntryContext<'_>,
+    sequence: u32,
+) -> Result<EventSpec, EntryError> {
+    let Some(deadline) = &t.deadline else {
+        return Err(EntryError::Unfit(format!("the step '{}' has no deadline", t.name)));
+    };
+    let link = format!("{}/tasks/{}", cx.public_url, t.id.0);
+    let source = format!("task:{}:deadline", t.id.0);
+    // A completed task kept on the calendar says so.
+    let what = if t.state == flowcal_store::TaskState::Done { format!("✓ done: {}", t.name) } else { t.name.clone() };
+    expressible(entry(&EntrySource {
+        user: cx.user.id.0,
+        source: &source,
+        what: &what,
+        instance_title: &t.instance_title,
+        process_name,
+        link: &link,
+        when: when_of(deadline),
+        duration_minutes: cx.event_minutes,
+        reminder_minutes: cx.user.reminder_minutes.and_then(|m| u32::try_from(m).ok()),
+        sequence,
+        stamp: cx.now,
+    }))
+}
+
+/// The calendar entry for a date or date-time item of an instance: a
+/// function of the instance, its model, the user's settings and the export
+/// configuration only.
+pub(crate) fn item_entry(
+    instance: &InstanceRecord,
+    process_name: &str,
+    model: &ProcessModel,
+    key: &str,
+    cx: &EntryContext<'_>,
+    sequence: u32,
+) -> Result<EventSpec, EntryError> {
+    let item = model.item(key).ok_or_else(|| EntryError::Missing(format!("data item '{key}'")))?;
+    let zone = model.time_zone.clone().unwrap_or_else(|| cx.time_zone.to_owned());
+    let value = instance.data.get(key).and_then(|v| v.as_str()).unwrap_or_default();
+    let when = match item.data_type {
+        DataType::Date => When::Date(
+            value.parse().map_err(|_| EntryError::Unfit(format!("the item '{}' holds no date", item.label)))?,
+        ),
+        DataType::DateTime => When::At {
+            at: value
+                .parse()
+                .map_err(|_| EntryError::Unfit(format!("the item '{}' holds no date-time", item.label)))?,
+            zone,
+        },
+        _ => return Err(EntryError::Unfit(format!("the item '{}' is not a date or date-time", item.label))),
+    };
+    let link = format!("{}/instances/{}", cx.public_url, instance.id.0);
+    let source = format!("instance:{}:item:{key}", instance.id.0);
+    expressible(entry(&EntrySource {
+        user: cx.user.id.0,
+        source: &source,
+        what: &item.label,
+        instance_title: &instance.title,
+        process_name,
+        link: &link,
+        when,
+        duration_minutes: cx.event_minutes,
+        reminder_minutes: cx.user.reminder_minutes.and_then(|m| u32::try_from(m).ok()),
+        sequence,
+        stamp: cx.now,
+    }))
+}
+
 /// The entry, if calendars can show it: a deadline computed into a year
 /// outside 1 to 9999 is refused with a plain reason (the export fails and
 /// says why) instead of being written as something no calendar can read.
-fn expressible(e: EventSpec) -> AppResult<EventSpec> {
-    e.check().map_err(AppError::Unprocessable)?;
+fn expressible(e: EventSpec) -> Result<EventSpec, EntryError> {
+    e.check().map_err(EntryError::Unfit)?;
     Ok(e)
 }
 

@@ -436,19 +436,10 @@ impl App {
 
     /// Refuses when calendar export is off for `p`, saying which switch.
     pub fn export_allowed(&self, c: &Connectivity, p: &Principal) -> AppResult<()> {
-        if !c.calendar_export.allow.allows(p.login()) {
-            return Err(AppError::Forbidden(
-                "calendar export is turned off for your account by the administrator (calendar_export.allow)".into(),
-            ));
+        match export_refusal(c, &p.user) {
+            Some(why) => Err(AppError::Forbidden(why.into())),
+            None => Ok(()),
         }
-        if !p.user.calendar_export {
-            return Err(AppError::Forbidden(
-                "calendar export is off in your account settings: turn it on first (PATCH /api/v1/me/settings \
-                 {\"calendar_export\": true})"
-                    .into(),
-            ));
-        }
-        Ok(())
     }
 
     /// A provider with all its endpoints (discovering them when needed).
@@ -1314,3 +1305,18 @@ fn is_guid(s: &str) -> bool {
 /// Per kind: issuer, authorization, token, revocation and JWKS endpoints, scopes, client authentication.
 type KindDefaults =
     (Option<String>, Option<String>, Option<String>, Option<String>, Option<String>, Vec<&'static str>, ClientAuth);
+
+/// Why `user` may not export to calendars now (the administrator's policy,
+/// the user's switch), if so.
+pub(crate) fn export_refusal(c: &Connectivity, user: &flowcal_store::User) -> Option<&'static str> {
+    if !c.calendar_export.allow.allows(&user.login) {
+        return Some("calendar export is turned off for your account by the administrator (calendar_export.allow)");
+    }
+    if !user.calendar_export {
+        return Some(
+            "calendar export is off in your account settings: turn it on first (PATCH /api/v1/me/settings \
+             {\"calendar_export\": true})",
+        );
+    }
+    None
+}

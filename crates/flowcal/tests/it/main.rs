@@ -19,6 +19,7 @@ mod calendar_http;
 mod cli;
 mod connectors;
 mod credentials;
+mod delivery;
 mod feed;
 mod google_double;
 mod graph_double;

@@ -1,0 +1,688 @@
+//! Delivery of calendar entries: a worker claims due exports and brings each
+//! account's calendar in line through its connector, recording per export
+//! the outcome (in the calendar, retry later with backoff, failed, or
+//! waiting until the user reconnects).
+//!
+//! It never goes through a caller's authorization (the export button did)
+//! and never speaks HTTP: its failures are [`DeliveryError`]s, which the
+//! callers in the API convert at their boundary.
+
+use crate::access::calendars::{deadline_entry, item_entry, AccountSession, ConnectorFuture, EntryError, Fail};
+use crate::access::export_refusal;
+use crate::access::settings::Connectivity;
+use crate::app::App;
+use crate::error::AppError;
+use flowcal_calendar::{AnyConnector, Connector, ConnectorError, EventSpec, Remote};
+use flowcal_domain::{InstanceId, TaskId};
+use flowcal_store::{CalendarAccount, ExportOutcome, ExportRecord, InstanceRecord, StoreError, TaskRecord, User};
+use jiff::{SignedDuration, Timestamp};
+use rand::Rng;
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Exports a worker claims at once.
+const BATCH: i64 = 100;
+
+/// Exports of one account whose leases are renewed, and whose outcomes are
+/// recorded, in one transaction; also the size of a Google batch request.
+const CHUNK: usize = 50;
+
+/// Why a delivery (or a worker pass) did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    /// Try again later; after this delay when the service said.
+    #[error("{1}")]
+    RetryAfter(Option<Duration>, String),
+    /// The account's credentials are refused: the user must connect again.
+    #[error("{0}")]
+    NeedsReauthorization(String),
+    /// The calendar no longer exists.
+    #[error("{0}")]
+    Gone(String),
+    /// Cannot succeed as it is.
+    #[error("{0}")]
+    Permanent(String),
+    /// flowcal's own store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<ConnectorError> for DeliveryError {
+    /// The one place where a calendar service's answer becomes a delivery signal.
+    fn from(e: ConnectorError) -> Self {
+        match e {
+            ConnectorError::RetryLater { after, message } => DeliveryError::RetryAfter(after, message),
+            ConnectorError::Unauthorized(m) => DeliveryError::NeedsReauthorization(m),
+            err @ ConnectorError::Gone(_) => DeliveryError::Gone(err.to_string()),
+            err @ ConnectorError::Permanent(_) => DeliveryError::Permanent(err.to_string()),
+        }
+    }
+}
+
+impl From<Fail> for DeliveryError {
+    fn from(f: Fail) -> Self {
+        match f {
+            Fail::Connector(e) => e.into(),
+            Fail::App(e) => DeliveryError::from_access(e),
+        }
+    }
+}
+
+impl From<EntryError> for DeliveryError {
+    fn from(e: EntryError) -> Self {
+        DeliveryError::Permanent(e.to_string())
+    }
+}
+
+impl DeliveryError {
+    /// A failure of the access layer shared with the API (an account's
+    /// credentials, the provider's settings, a model): an account that is
+    /// not active (or just became reconnect_required) waits, a service that
+    /// cannot be reached is tried again, anything else fails.
+    pub(crate) fn from_access(e: AppError) -> Self {
+        match e {
+            AppError::Conflict(m) => DeliveryError::NeedsReauthorization(m),
+            AppError::Unavailable(m) => DeliveryError::RetryAfter(None, m),
+            other => DeliveryError::Permanent(other.to_string()),
+        }
+    }
+
+    /// The same failure again, for every export it stops.
+    fn again(&self) -> Self {
+        match self {
+            DeliveryError::RetryAfter(after, m) => DeliveryError::RetryAfter(*after, m.clone()),
+            DeliveryError::NeedsReauthorization(m) => DeliveryError::NeedsReauthorization(m.clone()),
+            DeliveryError::Gone(m) => DeliveryError::Gone(m.clone()),
+            DeliveryError::Permanent(m) => DeliveryError::Permanent(m.clone()),
+            DeliveryError::Store(e) => DeliveryError::RetryAfter(None, e.to_string()),
+        }
+    }
+}
+
+/// May `user` (with `roles`) see the task: the rule of `Principal::can_see`,
+/// kept at delivery so that an entry stops following a task its owner no
+/// longer sees.
+fn sees_task(user: &User, roles: &[String], t: &TaskRecord) -> bool {
+    user.is_admin
+        || match (&t.assignee, &t.role) {
+            (Some(a), _) => *a == user.login,
+            (None, Some(r)) => roles.contains(r),
+            (None, None) => false,
+        }
+}
+
+/// Is `user` involved in the instance: the rule of `App::instance`, for the export's owner.
+fn involved(user: &User, roles: &[String], instance: &InstanceRecord, tasks: &[TaskRecord]) -> bool {
+    user.is_admin
+        || instance.starter == user.login
+        || tasks.iter().any(|t| sees_task(user, roles, t) || t.ended_by.as_deref() == Some(user.login.as_str()))
+}
+
+impl App {
+    /// One pass of the worker named `owner`, with what happened to each export.
+    ///
+    /// The claimed exports are delivered account by account: the account, its
+    /// owner, the connectivity settings and the connector are read once, the
+    /// leases are renewed and the outcomes recorded for a chunk of exports in
+    /// one transaction each, and new entries for Google go out in batch
+    /// requests of up to 50.
+    pub async fn deliver_due_report(&self, owner: &str) -> Result<Vec<(ExportRecord, Delivered)>, DeliveryError> {
+        let now = self.now();
+        let claimed = self.store.claim_exports(owner, now, self.lease_until(now)?, BATCH).await?;
+        if claimed.is_empty() {
+            return Ok(Vec::new());
+        }
+        let connectivity = self.connectivity().await.map_err(DeliveryError::from_access);
+        let mut groups: Vec<Vec<ExportRecord>> = Vec::new();
+        for e in claimed {
+            match groups.iter_mut().find(|g| g.first().is_some_and(|f| f.account_id == e.account_id)) {
+                Some(g) => g.push(e),
+                None => groups.push(vec![e]),
+            }
+        }
+        let mut report = Vec::new();
+        for group in groups {
+            self.deliver_account(owner, group, &connectivity, &mut report).await?;
+        }
+        Ok(report)
+    }
+
+    fn lease_until(&self, now: Timestamp) -> Result<Timestamp, DeliveryError> {
+        let lease = SignedDuration::from_secs(i64::try_from(self.config.delivery.lease_seconds).unwrap_or(120));
+        now.checked_add(lease)
+            .map_err(|e| DeliveryError::Permanent(format!("the lease ends past the last timestamp: {e}")))
+    }
+
+    /// Delivers the claimed exports of one account, chunk by chunk.
+    async fn deliver_account(
+        &self,
+        owner: &str,
+        group: Vec<ExportRecord>,
+        connectivity: &Result<Connectivity, DeliveryError>,
+        report: &mut Vec<(ExportRecord, Delivered)>,
+    ) -> Result<(), DeliveryError> {
+        let Some(account_id) = group.first().map(|e| e.account_id) else { return Ok(()) };
+        let setup = self.setup(account_id, connectivity).await;
+        let kind = match &setup {
+            Ok(s) => s.acc.kind.clone(),
+            Err(_) => "none".to_owned(),
+        };
+        let mut setup = setup.map(|s| (s, None::<AccountSession<'_>>));
+        for chunk in group.chunks(CHUNK) {
+            let now = self.now();
+            let claims: Vec<(i64, i64)> = chunk.iter().map(|e| (e.id, e.version)).collect();
+            let held = self.store.renew_claims(owner, &claims, now, self.lease_until(now)?).await?;
+            let mine: Vec<&ExportRecord> = chunk.iter().zip(held).filter(|(_, h)| *h).map(|(e, _)| e).collect();
+            if mine.is_empty() {
+                continue;
+            }
+            let outcomes = match &mut setup {
+                Ok((s, session)) => {
+                    let c = s.connectivity;
+                    let session = session.get_or_insert_with(|| AccountSession::new(self, s.acc.clone(), c));
+                    self.deliver_chunk(owner, s, session, c, &mine).await?
+                }
+                Err(why) => mine.iter().map(|e| self.setup_outcome(why, e)).collect(),
+            };
+            let mut results = Vec::with_capacity(mine.len());
+            for (e, outcome) in mine.iter().zip(outcomes) {
+                let what = Delivered::of(e, &outcome);
+                self.count(&kind, what);
+                report.push(((*e).clone(), what));
+                results.push((e.id, e.version, outcome));
+            }
+            for (recorded, (id, _, _)) in
+                self.store.finish_exports(owner, results.clone(), self.now()).await?.into_iter().zip(&results)
+            {
+                if !recorded {
+                    tracing::warn!(export = id, "the lease ran out before the delivery was recorded");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// What delivering to an account needs, read once for its exports.
+    async fn setup<'c>(
+        &self,
+        account_id: i64,
+        connectivity: &'c Result<Connectivity, DeliveryError>,
+    ) -> Result<Setup<'c>, SetupFailure> {
+        let acc = match self.store.account(account_id).await {
+            Ok(Some(a)) => a,
+            Ok(None) => return Err(SetupFailure::Disconnected),
+            Err(err) => return Err(SetupFailure::Fails(err.into())),
+        };
+        let c = match connectivity {
+            Ok(c) => c,
+            // Settings that cannot be read now may be readable later.
+            Err(err) => return Err(SetupFailure::Fails(DeliveryError::RetryAfter(None, err.to_string()))),
+        };
+        let user = match self.store.user(acc.user_id).await {
+            Ok(Some(u)) => u,
+            Ok(None) => return Err(SetupFailure::Fails(DeliveryError::Permanent("user".into()))),
+            Err(err) => return Err(SetupFailure::Fails(err.into())),
+        };
+        let roles = self.store.roles(acc.user_id).await.map_err(|e| SetupFailure::Fails(e.into()))?;
+        // The administrator's policy and the user's switch hold at delivery too.
+        let refused = export_refusal(c, &user).map(str::to_owned);
+        Ok(Setup { acc, user, roles, refused, calendar: None, connectivity: c })
+    }
+
+    /// Delivers the exports of one chunk (leases held); one outcome each, in order.
+    async fn deliver_chunk(
+        &self,
+        owner: &str,
+        s: &mut Setup<'_>,
+        session: &mut AccountSession<'_>,
+        c: &Connectivity,
+        chunk: &[&ExportRecord],
+    ) -> Result<Vec<ExportOutcome>, DeliveryError> {
+        let mut outcomes: Vec<Option<ExportOutcome>> = vec![None; chunk.len()];
+        // New entries for Google, by calendar: sent in batch requests.
+        let mut batches: Vec<(String, Vec<BatchItem>)> = Vec::new();
+        let mut renewed = std::time::Instant::now();
+        for (i, e) in chunk.iter().enumerate() {
+            // Calls can be slow: the leases of the rest of the chunk are kept.
+            if renewed.elapsed() > self.lease_margin() {
+                let now = self.now();
+                let rest: Vec<(i64, i64)> = chunk[i..].iter().map(|e| (e.id, e.version)).collect();
+                let held = self.store.renew_claims(owner, &rest, now, self.lease_until(now)?).await?;
+                renewed = std::time::Instant::now();
+                if held.iter().any(|h| !h) {
+                    tracing::warn!(account = s.acc.id, "exports were claimed again while a slow chunk was delivered");
+                }
+            }
+            outcomes[i] = match self.prepare(s, session, c, e).await {
+                Prepared::Done(o) => Some(o),
+                Prepared::Batch { calendar, entry, hash } => {
+                    match batches.iter_mut().find(|(cal, _)| *cal == calendar) {
+                        Some((_, v)) => v.push((i, entry, hash)),
+                        None => batches.push((calendar, vec![(i, entry, hash)])),
+                    }
+                    None
+                }
+            };
+        }
+        for (calendar, items) in batches {
+            let entries: Vec<EventSpec> = items.iter().map(|(_, ev, _)| ev.clone()).collect();
+            let cal = calendar.clone();
+            let r = session
+                .call(move |conn| batch_create(conn, cal.clone(), entries.clone()))
+                .await
+                .map_err(DeliveryError::from);
+            for (n, (i, entry, hash)) in items.into_iter().enumerate() {
+                let Some(e) = chunk.get(i) else { continue };
+                let one = match &r {
+                    Ok(results) => match results.get(n) {
+                        Some(Ok(remote)) => Ok(remote.clone()),
+                        Some(Err(err)) => Err(DeliveryError::from(err.clone())),
+                        None => Err(DeliveryError::Permanent("a batch answer is missing".into())),
+                    },
+                    Err(err) => Err(err.again()),
+                };
+                outcomes[i] = Some(match one {
+                    Ok(remote) => ExportOutcome::Delivered {
+                        calendar: calendar.clone(),
+                        remote_id: remote.id,
+                        etag: remote.etag,
+                        content_hash: hash,
+                        sequence: i64::from(entry.sequence),
+                    },
+                    Err(f) => self.outcome(e, f),
+                });
+            }
+        }
+        Ok(outcomes
+            .into_iter()
+            .map(|o| {
+                o.unwrap_or_else(|| ExportOutcome::Retry {
+                    attempts: 0,
+                    not_before: self.now(),
+                    error: "not delivered in its pass".into(),
+                })
+            })
+            .collect())
+    }
+
+    fn lease_margin(&self) -> Duration {
+        Duration::from_secs(self.config.delivery.lease_seconds / 4)
+    }
+
+    fn count(&self, kind: &str, what: Delivered) {
+        let mut m = self.delivery_counts.lock().unwrap_or_else(|p| p.into_inner());
+        *m.entry((what.as_str(), kind.to_owned())).or_insert(0) += 1;
+    }
+
+    /// Delivers exports until `shutdown` completes: woken by new exports, and
+    /// every second for retries that came due.
+    pub async fn run_delivery(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        // Each loop is a worker of its own: leases name it.
+        let owner = crate::secrets::new_token("w");
+        loop {
+            let idle = match self.deliver_due_report(&owner).await.map(|r| r.len()) {
+                Ok(0) => true,
+                Ok(n) => {
+                    // Names the worker, so an operator (and a test) sees which one did the work.
+                    tracing::info!(worker = %owner, exports = n, "delivery pass");
+                    false
+                }
+                Err(e) => {
+                    tracing::error!(error = format!("{e:#}"), "delivery pass failed");
+                    true
+                }
+            };
+            if idle {
+                // Deletions move on once delivery has removed their entries.
+                if let Err(e) = self.advance_deletions().await {
+                    tracing::error!(error = format!("{e:#}"), "deleting users failed; retrying later");
+                }
+                tokio::select! {
+                    () = &mut shutdown => return,
+                    () = self.delivery_wake.notified() => {}
+                    () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+            }
+        }
+    }
+
+    /// One export of a chunk: delivered now (a removal, an unchanged entry,
+    /// an update, any entry not for Google), or its entry made ready for a
+    /// batch request.
+    async fn prepare(
+        &self,
+        s: &mut Setup<'_>,
+        session: &mut AccountSession<'_>,
+        c: &Connectivity,
+        e: &ExportRecord,
+    ) -> Prepared {
+        // The calendar: the export's own, the account's chosen one, or
+        // flowcal's own (created now, once for the account).
+        let calendar = match (&e.calendar, &s.acc.calendar, &s.calendar) {
+            (Some(cal), _, _) | (None, Some(cal), _) | (None, None, Some(cal)) => cal.clone(),
+            (None, None, None) => match self.own_calendar(s.acc.id).await {
+                Ok(own) => {
+                    s.calendar = Some(own.clone());
+                    own
+                }
+                Err(err) => return Prepared::Done(self.outcome(e, err)),
+            },
+        };
+        let known = e.remote_id.clone().map(|id| Remote { id, etag: e.etag.clone() });
+        if e.wanted == "absent" {
+            // Deleted by its key even when no delivery was recorded: one may
+            // have reached the calendar before its process stopped.
+            let (cal, key) = (calendar, e.event_key.clone());
+            let r = session.call(move |c| delete(c, cal.clone(), key.clone(), known.clone())).await;
+            return Prepared::Done(match r {
+                Ok(()) => ExportOutcome::Removed,
+                Err(f) => self.outcome(e, f.into()),
+            });
+        }
+        if let Some(why) = &s.refused {
+            return Prepared::Done(ExportOutcome::Failed { attempts: e.attempts + 1, error: why.clone() });
+        }
+        let entry = match self.entry_of(s, e, c).await {
+            Ok(ev) => ev,
+            Err(err) => return Prepared::Done(self.outcome(e, err)),
+        };
+        let hash = content_hash(&entry);
+        if let (Some(k), true) = (&known, e.content_hash.as_deref() == Some(hash.as_str())) {
+            // Nothing changed since the last delivery: no call.
+            return Prepared::Done(ExportOutcome::Delivered {
+                calendar,
+                remote_id: k.id.clone(),
+                etag: k.etag.clone(),
+                content_hash: hash,
+                sequence: e.sequence,
+            });
+        }
+        let sequence = if e.content_hash.is_some() { e.sequence + 1 } else { e.sequence };
+        let entry = EventSpec { sequence: u32::try_from(sequence).unwrap_or(u32::MAX), ..entry };
+        let google = match session.open().await {
+            Ok(conn) => matches!(conn, AnyConnector::Google(_)),
+            Err(f) => return Prepared::Done(self.outcome(e, f.into())),
+        };
+        if google && known.is_none() {
+            return Prepared::Batch { calendar, entry, hash };
+        }
+        let cal = calendar.clone();
+        let r = session.call(move |c| upsert(c, cal.clone(), entry.clone(), known.clone())).await;
+        Prepared::Done(match r {
+            Ok(remote) => ExportOutcome::Delivered {
+                calendar,
+                remote_id: remote.id,
+                etag: remote.etag,
+                content_hash: hash,
+                sequence,
+            },
+            Err(f) => self.outcome(e, f.into()),
+        })
+    }
+
+    /// flowcal's own calendar in the account, created when missing.
+    async fn own_calendar(&self, account: i64) -> Result<String, DeliveryError> {
+        // Read again: another pass may have made it since this one began.
+        let acc = self
+            .store
+            .account(account)
+            .await?
+            .ok_or_else(|| DeliveryError::Permanent(format!("calendar account {account} not found")))?;
+        let acc = self.set_calendar(acc, "own").await.map_err(DeliveryError::from_access)?;
+        Ok(acc.calendar.unwrap_or_default())
+    }
+
+    /// The export's entry, as it should be now: read from the store and
+    /// built by [`deadline_entry`] or [`item_entry`]. An entry its owner may
+    /// no longer see is not sent (it fails as "not found", like the API).
+    async fn entry_of(&self, s: &Setup<'_>, e: &ExportRecord, c: &Connectivity) -> Result<EventSpec, DeliveryError> {
+        let bad_source = || DeliveryError::Permanent(format!("source {}", e.source));
+        // As before this was a function of its own: a store failure here fails the export.
+        let read = |err: StoreError| DeliveryError::from_access(err.into());
+        let cx = self.entry_context(&s.user, c);
+        let mut parts = e.source.split(':');
+        match (parts.next(), parts.next(), parts.next(), parts.next()) {
+            (Some("task"), Some(id), Some("deadline"), None) => {
+                let id = TaskId(id.parse().map_err(|_| bad_source())?);
+                let t = match self.store.task(id).await.map_err(read)? {
+                    Some(t) if sees_task(&s.user, &s.roles, &t) => t,
+                    _ => return Err(DeliveryError::Permanent(format!("task {id}"))),
+                };
+                let (model, _) = self.model(t.model_id).await.map_err(DeliveryError::from_access)?;
+                Ok(deadline_entry(&t, &model.name, &cx, 0)?)
+            }
+            (Some("instance"), Some(id), Some("item"), Some(key)) => {
+                let id = InstanceId(id.parse().map_err(|_| bad_source())?);
+                let not_found = || DeliveryError::Permanent(format!("instance {id}"));
+                let instance = self.store.instance(id).await.map_err(read)?.ok_or_else(not_found)?;
+                let tasks = self.store.instance_tasks(id).await.map_err(read)?;
+                if !involved(&s.user, &s.roles, &instance, &tasks) {
+                    return Err(not_found());
+                }
+                let (stored, model) = self.model(instance.model_id).await.map_err(DeliveryError::from_access)?;
+                Ok(item_entry(&instance, &stored.name, &model, key, &cx, 0)?)
+            }
+            _ => Err(DeliveryError::Permanent(format!("unknown export source {}", e.source))),
+        }
+    }
+
+    /// What a failed delivery means for the export: waiting for the user
+    /// to reconnect, another attempt later, or failed.
+    fn outcome(&self, e: &ExportRecord, err: DeliveryError) -> ExportOutcome {
+        match err {
+            DeliveryError::RetryAfter(after, m) => self.next_attempt(e, after, m),
+            DeliveryError::NeedsReauthorization(m) => ExportOutcome::Waiting { error: m },
+            DeliveryError::Gone(m) | DeliveryError::Permanent(m) => {
+                ExportOutcome::Failed { attempts: e.attempts + 1, error: m }
+            }
+            DeliveryError::Store(err) => self.next_attempt(e, None, err.to_string()),
+        }
+    }
+
+    fn setup_outcome(&self, why: &SetupFailure, e: &ExportRecord) -> ExportOutcome {
+        match why {
+            SetupFailure::Disconnected => {
+                ExportOutcome::Failed { attempts: e.attempts, error: "the calendar account was disconnected".into() }
+            }
+            SetupFailure::Fails(err) => self.outcome(e, err.again()),
+        }
+    }
+
+    /// The next attempt, or `failed` when the attempts are used up.
+    fn next_attempt(&self, e: &ExportRecord, after: Option<Duration>, error: String) -> ExportOutcome {
+        let attempts = e.attempts + 1;
+        let d = &self.config.delivery;
+        if attempts >= i64::from(d.attempts) {
+            return ExportOutcome::Failed { attempts, error };
+        }
+        let exp = u32::try_from(attempts - 1).unwrap_or(u32::MAX).min(20);
+        let max = d.max_backoff_seconds as f64;
+        let base = (d.backoff_seconds.saturating_mul(1u64 << exp) as f64).min(max);
+        // ±25 % jitter, so that many exports failing together do not retry
+        // together; never past the longest delay (at the cap: 75 to 100 %).
+        let high = (base * 1.25).min(max);
+        let low = (base * 0.75).min(high);
+        let mut delay = Duration::from_secs_f64(rand::thread_rng().gen_range(low..=high));
+        // Retry-After is honoured up to the longest delay: a server cannot
+        // park an export for longer than the administrator allows.
+        if let Some(a) = after {
+            delay = delay.max(a.min(Duration::from_secs(d.max_backoff_seconds)));
+        }
+        let not_before = self
+            .now()
+            .checked_add(SignedDuration::try_from(delay).unwrap_or(SignedDuration::from_secs(3600)))
+            .unwrap_or(Timestamp::MAX);
+        ExportOutcome::Retry { attempts, not_before, error }
+    }
+}
+
+/// What one delivery did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Delivered {
+    Created,
+    Updated,
+    /// The content was unchanged: no call.
+    Unchanged,
+    Removed,
+    Retried,
+    Failed,
+    Waiting,
+}
+
+impl Delivered {
+    fn of(e: &ExportRecord, o: &ExportOutcome) -> Delivered {
+        match o {
+            ExportOutcome::Delivered { content_hash, .. }
+                if e.content_hash.as_deref() == Some(content_hash.as_str()) =>
+            {
+                Delivered::Unchanged
+            }
+            ExportOutcome::Delivered { .. } if e.remote_id.is_some() => Delivered::Updated,
+            ExportOutcome::Delivered { .. } => Delivered::Created,
+            ExportOutcome::Removed => Delivered::Removed,
+            ExportOutcome::Retry { .. } => Delivered::Retried,
+            ExportOutcome::Failed { .. } => Delivered::Failed,
+            ExportOutcome::Waiting { .. } => Delivered::Waiting,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Delivered::Created => "created",
+            Delivered::Updated => "updated",
+            Delivered::Unchanged => "unchanged",
+            Delivered::Removed => "removed",
+            Delivered::Retried => "retried",
+            Delivered::Failed => "failed",
+            Delivered::Waiting => "waiting",
+        }
+    }
+}
+
+/// What delivering to one account needs, read once for its exports.
+struct Setup<'c> {
+    acc: CalendarAccount,
+    connectivity: &'c Connectivity,
+    /// The account's owner, whose settings shape the entries.
+    user: User,
+    roles: Vec<String>,
+    /// Why exports may not be delivered now (the administrator's policy, the
+    /// user's switch), if so.
+    refused: Option<String>,
+    /// flowcal's own calendar, when this pass created it.
+    calendar: Option<String>,
+}
+
+/// Why an account's exports cannot be delivered at all in this pass.
+enum SetupFailure {
+    Disconnected,
+    Fails(DeliveryError),
+}
+
+/// A new entry waiting for its batch request: its place in the chunk, the
+/// entry, its content hash.
+type BatchItem = (usize, EventSpec, String);
+
+/// One export of a chunk, after [`App::prepare`].
+enum Prepared {
+    Done(ExportOutcome),
+    /// A new Google entry, for a batch request.
+    Batch {
+        calendar: String,
+        entry: EventSpec,
+        hash: String,
+    },
+}
+
+/// Creates new entries in one or more batch requests (Google), or one by one.
+/// An entry refused for the access token fails the whole call, so that it
+/// is refreshed once and repeated (entries created already are found by
+/// their key and kept).
+fn batch_create(
+    c: &AnyConnector,
+    calendar: String,
+    entries: Vec<EventSpec>,
+) -> ConnectorFuture<'_, Vec<Result<Remote, ConnectorError>>> {
+    Box::pin(async move {
+        let results = match c {
+            AnyConnector::Google(g) => g.batch_upsert(&calendar, &entries).await?,
+            other => {
+                let mut out = Vec::with_capacity(entries.len());
+                for ev in &entries {
+                    out.push(other.upsert_event(&calendar, ev, None).await);
+                }
+                out
+            }
+        };
+        if let Some(Err(ConnectorError::Unauthorized(why))) =
+            results.iter().find(|r| matches!(r, Err(ConnectorError::Unauthorized(_))))
+        {
+            return Err(ConnectorError::Unauthorized(why.clone()));
+        }
+        Ok(results)
+    })
+}
+
+fn upsert(c: &AnyConnector, calendar: String, entry: EventSpec, known: Option<Remote>) -> ConnectorFuture<'_, Remote> {
+    Box::pin(async move { c.upsert_event(&calendar, &entry, known.as_ref()).await })
+}
+
+fn delete(c: &AnyConnector, calendar: String, key: String, known: Option<Remote>) -> ConnectorFuture<'_, ()> {
+    Box::pin(async move { c.delete_event(&calendar, &key, known.as_ref()).await })
+}
+
+/// What decides whether an entry changed: everything but its stamp and sequence.
+pub(crate) fn content_hash(e: &EventSpec) -> String {
+    let plain = EventSpec { stamp: Timestamp::UNIX_EPOCH, sequence: 0, ..e.clone() };
+    hex::encode(Sha256::digest(format!("{plain:?}").as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A calendar service's answer, as a delivery signal: the message kept
+    /// as the export's `last_error` shows it, the delay the service asked for.
+    #[test]
+    fn connector_errors_become_delivery_signals() {
+        let after = Some(Duration::from_secs(30));
+        let d = DeliveryError::from(ConnectorError::RetryLater { after, message: "busy".into() });
+        assert!(matches!(&d, DeliveryError::RetryAfter(a, m) if *a == after && m == "busy"), "{d:?}");
+        let d = DeliveryError::from(ConnectorError::Unauthorized("token expired".into()));
+        assert!(matches!(&d, DeliveryError::NeedsReauthorization(m) if m == "token expired"), "{d:?}");
+        let d = DeliveryError::from(ConnectorError::Gone("calendar x".into()));
+        assert!(matches!(&d, DeliveryError::Gone(m) if m == "gone at the calendar service: calendar x"), "{d:?}");
+        let d = DeliveryError::from(ConnectorError::Permanent("bad entry".into()));
+        let expected = "the calendar service refused the request: bad entry";
+        assert!(matches!(&d, DeliveryError::Permanent(m) if m == expected), "{d:?}");
+    }
+
+    /// The shared access layer's errors: a conflict (the account is not
+    /// active) waits, an unavailable service is tried again, the rest fails.
+    #[test]
+    fn access_errors_become_delivery_signals() {
+        let d = DeliveryError::from_access(AppError::Conflict("connect again".into()));
+        assert!(matches!(&d, DeliveryError::NeedsReauthorization(m) if m == "connect again"), "{d:?}");
+        let d = DeliveryError::from_access(AppError::Unavailable("provider down".into()));
+        assert!(matches!(&d, DeliveryError::RetryAfter(None, m) if m == "provider down"), "{d:?}");
+        let d = DeliveryError::from_access(AppError::NotFound("model 3".into()));
+        assert!(matches!(&d, DeliveryError::Permanent(m) if m == "model 3"), "{d:?}");
+    }
+
+    /// A failure that stops a whole account (or a batch) is the same for each
+    /// of its exports; a store failure becomes a retry with its message.
+    #[test]
+    fn a_failure_repeats_for_each_export() {
+        let d = DeliveryError::RetryAfter(Some(Duration::from_secs(5)), "later".into()).again();
+        assert!(matches!(&d, DeliveryError::RetryAfter(Some(a), m) if a.as_secs() == 5 && m == "later"), "{d:?}");
+        let d = DeliveryError::Gone("gone".into()).again();
+        assert!(matches!(&d, DeliveryError::Gone(m) if m == "gone"), "{d:?}");
+        let d = DeliveryError::Store(StoreError::Conflict("busy".into())).again();
+        assert!(
+            matches!(&d, DeliveryError::RetryAfter(None, m) if m == &StoreError::Conflict("busy".into()).to_string()),
+            "{d:?}"
+        );
+    }
+}
