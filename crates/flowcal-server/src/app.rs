@@ -52,6 +52,30 @@ impl Clock for FixedClock {
     }
 }
 
+/// Who sees a task: an administrator, its assignee, or (while nobody has
+/// claimed it) a member of its role. The rule of the API and of delivery.
+pub(crate) fn sees_task(user: &User, roles: &[String], t: &TaskRecord) -> bool {
+    user.is_admin || works_on(user, roles, t)
+}
+
+/// Who may claim or complete a task: its assignee, or a member of its role
+/// while nobody has claimed it.
+pub(crate) fn works_on(user: &User, roles: &[String], t: &TaskRecord) -> bool {
+    match (&t.assignee, &t.role) {
+        (Some(a), _) => *a == user.login,
+        (None, Some(r)) => roles.contains(r),
+        (None, None) => false,
+    }
+}
+
+/// Who is involved in an instance: an administrator, its starter, or whoever
+/// sees one of its tasks or ended one. The rule of the API and of delivery.
+pub(crate) fn involved(user: &User, roles: &[String], instance: &InstanceRecord, tasks: &[TaskRecord]) -> bool {
+    user.is_admin
+        || instance.starter == user.login
+        || tasks.iter().any(|t| sees_task(user, roles, t) || t.ended_by.as_deref() == Some(user.login.as_str()))
+}
+
 /// A signed-in user with their roles.
 #[derive(Debug, Clone)]
 pub struct Principal {
@@ -70,16 +94,12 @@ impl Principal {
 
     /// May see the task: an admin, the assignee, or a member of the role of an unclaimed task.
     pub fn can_see(&self, t: &TaskRecord) -> bool {
-        self.is_admin() || self.can_work(t)
+        sees_task(&self.user, &self.roles, t)
     }
 
     /// May claim or complete the task.
     pub fn can_work(&self, t: &TaskRecord) -> bool {
-        match (&t.assignee, &t.role) {
-            (Some(a), _) => a == self.login(),
-            (None, Some(r)) => self.roles.contains(r),
-            (None, None) => false,
-        }
+        works_on(&self.user, &self.roles, t)
     }
 
     pub(crate) fn require_admin(&self) -> AppResult<()> {
@@ -488,10 +508,7 @@ impl App {
     /// An instance, for its starter, an administrator, or someone who has or had a task in it.
     pub async fn instance(&self, p: &Principal, id: InstanceId) -> AppResult<InstanceView> {
         let v = self.instance_view_unchecked(id).await?;
-        let involved = p.is_admin()
-            || v.instance.starter == p.login()
-            || v.tasks.iter().any(|t| p.can_see(t) || t.ended_by.as_deref() == Some(p.login()));
-        if !involved {
+        if !involved(&p.user, &p.roles, &v.instance, &v.tasks) {
             return Err(AppError::NotFound(format!("instance {id}")));
         }
         Ok(v)

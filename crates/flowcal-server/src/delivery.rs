@@ -14,7 +14,7 @@ use crate::app::App;
 use crate::error::AppError;
 use flowcal_calendar::{AnyConnector, Connector, ConnectorError, EventSpec, Remote};
 use flowcal_domain::{InstanceId, TaskId};
-use flowcal_store::{CalendarAccount, ExportOutcome, ExportRecord, InstanceRecord, StoreError, TaskRecord, User};
+use flowcal_store::{CalendarAccount, ExportOutcome, ExportRecord, StoreError, User};
 use jiff::{SignedDuration, Timestamp};
 use rand::Rng;
 use sha2::{Digest, Sha256};
@@ -98,25 +98,6 @@ impl DeliveryError {
             DeliveryError::Store(e) => DeliveryError::RetryAfter(None, e.to_string()),
         }
     }
-}
-
-/// May `user` (with `roles`) see the task: the rule of `Principal::can_see`,
-/// kept at delivery so that an entry stops following a task its owner no
-/// longer sees.
-fn sees_task(user: &User, roles: &[String], t: &TaskRecord) -> bool {
-    user.is_admin
-        || match (&t.assignee, &t.role) {
-            (Some(a), _) => *a == user.login,
-            (None, Some(r)) => roles.contains(r),
-            (None, None) => false,
-        }
-}
-
-/// Is `user` involved in the instance: the rule of `App::instance`, for the export's owner.
-fn involved(user: &User, roles: &[String], instance: &InstanceRecord, tasks: &[TaskRecord]) -> bool {
-    user.is_admin
-        || instance.starter == user.login
-        || tasks.iter().any(|t| sees_task(user, roles, t) || t.ended_by.as_deref() == Some(user.login.as_str()))
 }
 
 impl App {
@@ -447,7 +428,7 @@ impl App {
             (Some("task"), Some(id), Some("deadline"), None) => {
                 let id = TaskId(id.parse().map_err(|_| bad_source())?);
                 let t = match self.store.task(id).await.map_err(read)? {
-                    Some(t) if sees_task(&s.user, &s.roles, &t) => t,
+                    Some(t) if crate::app::sees_task(&s.user, &s.roles, &t) => t,
                     _ => return Err(DeliveryError::Permanent(format!("task {id}"))),
                 };
                 let (model, _) = self.model(t.model_id).await.map_err(DeliveryError::from_access)?;
@@ -458,7 +439,7 @@ impl App {
                 let not_found = || DeliveryError::Permanent(format!("instance {id}"));
                 let instance = self.store.instance(id).await.map_err(read)?.ok_or_else(not_found)?;
                 let tasks = self.store.instance_tasks(id).await.map_err(read)?;
-                if !involved(&s.user, &s.roles, &instance, &tasks) {
+                if !crate::app::involved(&s.user, &s.roles, &instance, &tasks) {
                     return Err(not_found());
                 }
                 let (stored, model) = self.model(instance.model_id).await.map_err(DeliveryError::from_access)?;
