@@ -144,6 +144,24 @@ pub fn api_client() -> Result<reqwest::Client, ConnectorError> {
         .map_err(|e| ConnectorError::Permanent(format!("cannot set up the HTTP client: {e}")))
 }
 
+/// The most flowcal reads of one answer from a calendar API. A page of the
+/// calendar list or a batch answer of 50 events is a small part of it.
+pub const ANSWER_LIMIT: usize = 8 << 20;
+
+/// Reads an answer's body up to [`ANSWER_LIMIT`] while it streams (never an
+/// unbounded `.text()`); bytes that are not UTF-8 are replaced.
+pub async fn read_answer(mut resp: reqwest::Response) -> Result<String, ConnectorError> {
+    use flowcal_connect::outbound::{read_capped, BodyError};
+    match read_capped(&mut resp, ANSWER_LIMIT).await {
+        Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
+        Err(BodyError::TooLarge { limit }) => Err(ConnectorError::RetryLater {
+            after: None,
+            message: format!("its answer is larger than {} MiB", limit >> 20),
+        }),
+        Err(BodyError::Transport(e)) => Err(transport_error(&e)),
+    }
+}
+
 /// Classifies a transport error (no answer).
 pub fn transport_error(e: &reqwest::Error) -> ConnectorError {
     let mut msg = if e.is_timeout() { "timed out".to_owned() } else { "cannot connect".to_owned() };

@@ -168,7 +168,7 @@ impl GoogleCalendar {
         let resp = req.send().await.map_err(|e| transport_error(&e))?;
         let status = resp.status();
         let headers = resp.headers().clone();
-        let body = resp.text().await.map_err(|e| transport_error(&e))?;
+        let body = crate::connector::read_answer(resp).await?;
         Ok(Answer { status, headers, body })
     }
 
@@ -359,7 +359,7 @@ impl GoogleCalendar {
             .body(body);
         let resp = req.send().await.map_err(|e| transport_error(&e))?;
         let (status, headers) = (resp.status(), resp.headers().clone());
-        let text = resp.text().await.map_err(|e| transport_error(&e))?;
+        let text = crate::connector::read_answer(resp).await?;
         if !status.is_success() {
             return Err(classify(status, &headers, &text));
         }

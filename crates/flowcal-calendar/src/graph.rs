@@ -244,7 +244,7 @@ impl GraphCalendar {
         let resp = req.send().await.map_err(|e| transport_error(&e))?;
         let status = resp.status();
         let headers = resp.headers().clone();
-        let text = resp.text().await.map_err(|e| transport_error(&e))?;
+        let text = crate::connector::read_answer(resp).await?;
         let json = serde_json::from_str(&text).unwrap_or(Json::Null);
         Ok(Answer { status, headers, json })
     }

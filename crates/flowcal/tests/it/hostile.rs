@@ -1,8 +1,9 @@
 //! Hostile input: a BPMN upload nested 5,000 levels deep, attribute bombs,
 //! and a CalDAV server of the test's own that answers with deep nesting,
 //! attribute bombs, huge, endless and slow bodies, redirects to private
-//! addresses and hrefs to other hosts. flowcal stays up, answers /healthz
-//! within a second throughout, and says plainly why each attempt failed.
+//! addresses and hrefs to other hosts; and a Google or Microsoft API base URL
+//! whose answers never end. flowcal stays up, answers /healthz within a
+//! second throughout, and says plainly why each attempt failed.
 
 use crate::support::{leave_model, TestApp, TestDb};
 use reqwest::Method;
@@ -274,6 +275,8 @@ async fn answer(
             PUT_ENDLESS_ERROR => endless(stream, "503 Service Unavailable", "overloaded ").await,
             _ => send(stream, "201 Created", &[("ETag", "\"1\"")], "").await,
         },
+        // A calendar API (Google's or Graph's base URL) whose answers never end.
+        ("GET" | "POST", p) if p.starts_with("/api/") => endless(stream, "200 OK", "{\"items\": [").await,
         _ => send(stream, "404 Not Found", &[], "").await,
     }
 }
@@ -473,4 +476,28 @@ async fn a_hostile_error_body_fails_a_delivery_and_the_worker_goes_on(db: TestDb
     let e = export_after(3).await;
     assert_eq!(e["state"], "synced", "{e}");
     health.check().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn endless_answers_of_a_calendar_api_are_cut_off() {
+    use flowcal_calendar::google::GoogleCalendar;
+    use flowcal_calendar::graph::GraphCalendar;
+    use flowcal_calendar::{api_client, CalendarChoice, Connector, ConnectorError, Credential, ANSWER_LIMIT};
+    let hostile = Hostile::start(Elsewhere::default()).await;
+    let base = format!("http://127.0.0.1:{}/api/", hostile.port);
+    let token = || Credential::Bearer("token".into());
+    let google = GoogleCalendar::new(api_client().unwrap(), &base, token()).unwrap();
+    let graph = GraphCalendar::new(api_client().unwrap(), &base, token()).unwrap();
+    let said = format!("its answer is larger than {} MiB", ANSWER_LIMIT >> 20);
+    let own = CalendarChoice::Own { name: "flowcal".into() };
+    for (who, answer) in [
+        ("Google, the calendar list", google.list_calendars().await.map(|_| ())),
+        ("Graph, the calendars", graph.list_calendars().await.map(|_| ())),
+        ("Google, flowcal's calendar", google.ensure_calendar(&own).await.map(|_| ())),
+    ] {
+        match answer {
+            Err(ConnectorError::RetryLater { message, .. }) => assert_eq!(message, said, "{who}"),
+            other => panic!("{who}: {other:?}"),
+        }
+    }
 }
