@@ -4,7 +4,7 @@
 //! same connections, and new ones only after the administrator changed the
 //! allow-list (a connection opened under the old rules is not used again).
 
-use crate::support::{leave_model, TestApp, TestDb};
+use crate::support::{LeaveCase, TestApp, TestDb};
 use reqwest::Method;
 use serde_json::json;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -118,22 +118,10 @@ async fn calendar_calls_reuse_connections_across_delivery_passes() {
     let server = KeepAlive::start().await;
     let port = server.port;
     let t = TestApp::spawn_with(TestDb::sqlite(), &format!("[caldav]\nallowed_hosts = [\"127.0.0.1:{port}\"]\n")).await;
-    let admin = t.user("root", true, &[]).await;
-    let alice = t.user("alice", false, &["managers"]).await;
-    let (s, _) = t.call(Method::PATCH, "/api/v1/me/settings", &alice, Some(json!({"calendar_export": true}))).await;
-    assert_eq!(s, 200);
-    let connect = json!({"url": format!("http://127.0.0.1:{port}/alice/"), "username": "alice", "password": "pw"});
-    let (s, acc) = t.post("/api/v1/calendar-accounts/caldav", &alice, connect).await;
-    assert_eq!(s, 201, "{acc}");
+    let LeaveCase { admin, alice, account, task } =
+        t.leave_case_on_caldav(&format!("http://127.0.0.1:{port}/alice/"), "pw").await;
+    // Nothing is delivered while the case is set up (no worker runs).
     assert_eq!((server.connections(), server.requests()), (1, 1), "the account check");
-    let account = acc["id"].as_i64().unwrap();
-    assert_eq!(t.upload(&admin, leave_model()).await.0, 201);
-    let data = json!({"first_day": "2026-03-30", "days": 8, "handover": "2026-03-29T01:30:00+01:00"});
-    let (s, inst) =
-        t.post("/api/v1/instances", &alice, json!({"model": "leave", "title": "Easter", "data": data})).await;
-    assert_eq!(s, 201, "{inst}");
-    let (_, tasks) = t.get("/api/v1/tasks?state=open", &alice).await;
-    let task = tasks["tasks"][0]["id"].as_i64().unwrap();
 
     // One delivery pass per export: each reaches the server, and is synced.
     let pass = |source: &'static str| {

@@ -5,7 +5,7 @@
 //! whose answers never end. flowcal stays up, answers /healthz within a
 //! second throughout, and says plainly why each attempt failed.
 
-use crate::support::{leave_model, TestApp, TestDb};
+use crate::support::{leave_model, LeaveCase, TestApp, TestDb};
 use reqwest::Method;
 use serde_json::json;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -411,21 +411,8 @@ async fn a_hostile_error_body_fails_a_delivery_and_the_worker_goes_on(db: TestDb
         "[caldav]\nallowed_hosts = [\"127.0.0.1:{port}\"]\n[delivery]\nworkers = 1\nattempts = 5\nbackoff_seconds = 10\n"
     );
     let t = TestApp::spawn_with(db, &config).await;
-    let admin = t.user("root", true, &[]).await;
-    let alice = t.user("alice", false, &["managers"]).await;
-    let (s, _) = t.call(Method::PATCH, "/api/v1/me/settings", &alice, Some(json!({"calendar_export": true}))).await;
-    assert_eq!(s, 200);
-    let connect = json!({"url": format!("http://127.0.0.1:{port}/good/"), "username": "alice", "password": PASSWORD});
-    let (s, acc) = t.post("/api/v1/calendar-accounts/caldav", &alice, connect).await;
-    assert_eq!(s, 201, "{acc}");
-    let account = acc["id"].as_i64().unwrap();
-    assert_eq!(t.upload(&admin, leave_model()).await.0, 201);
-    let data = json!({"first_day": "2026-03-30", "days": 8, "handover": "2026-03-29T01:30:00+01:00"});
-    let (s, inst) =
-        t.post("/api/v1/instances", &alice, json!({"model": "leave", "title": "Easter", "data": data})).await;
-    assert_eq!(s, 201, "{inst}");
-    let (_, tasks) = t.get("/api/v1/tasks?state=open", &alice).await;
-    let task = tasks["tasks"][0]["id"].as_i64().unwrap();
+    let LeaveCase { alice, account, task, .. } =
+        t.leave_case_on_caldav(&format!("http://127.0.0.1:{port}/good/"), PASSWORD).await;
     let health = Health::start(&t);
 
     let (s, e) =

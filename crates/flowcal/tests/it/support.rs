@@ -280,3 +280,34 @@ pub fn fixture(rel: &str) -> String {
 pub fn leave_model() -> &'static str {
     flowcal_server::demo::MODELS[0].1
 }
+
+/// A leave request of alice's with a CalDAV account at `url` (password
+/// `password`): root and alice (role `managers`, calendar export on), the
+/// account, and the instance's first open task.
+pub struct LeaveCase {
+    pub admin: String,
+    pub alice: String,
+    pub account: i64,
+    pub task: i64,
+}
+
+impl TestApp {
+    pub async fn leave_case_on_caldav(&self, url: &str, password: &str) -> LeaveCase {
+        let admin = self.user("root", true, &[]).await;
+        let alice = self.user("alice", false, &["managers"]).await;
+        let on = Some(serde_json::json!({"calendar_export": true}));
+        assert_eq!(self.call(Method::PATCH, "/api/v1/me/settings", &alice, on).await.0, 200);
+        let connect = serde_json::json!({"url": url, "username": "alice", "password": password});
+        let (s, acc) = self.post("/api/v1/calendar-accounts/caldav", &alice, connect).await;
+        assert_eq!(s, 201, "{acc}");
+        let account = acc["id"].as_i64().unwrap();
+        assert_eq!(self.upload(&admin, leave_model()).await.0, 201);
+        let data = serde_json::json!({"first_day": "2026-03-30", "days": 8, "handover": "2026-03-29T01:30:00+01:00"});
+        let start = serde_json::json!({"model": "leave", "title": "Easter", "data": data});
+        let (s, inst) = self.post("/api/v1/instances", &alice, start).await;
+        assert_eq!(s, 201, "{inst}");
+        let (_, tasks) = self.get("/api/v1/tasks?state=open", &alice).await;
+        let task = tasks["tasks"][0]["id"].as_i64().unwrap();
+        LeaveCase { admin, alice, account, task }
+    }
+}
