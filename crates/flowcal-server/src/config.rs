@@ -6,7 +6,7 @@
 //! so that a typo never silently falls back to a default. Values that may hold
 //! secrets are redacted in `Debug` and never repeated in an error.
 
-use crate::access::settings::{self, CaldavConfig, ExportConfig, ProviderConfig, SignInConfig};
+use crate::settings::{self, CaldavConfig, ExportConfig, ProviderConfig, SignInConfig};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt;

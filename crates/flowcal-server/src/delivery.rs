@@ -7,18 +7,22 @@
 //! and never speaks HTTP: its failures are [`DeliveryError`]s, which the
 //! callers in the API convert at their boundary.
 
-use crate::access::calendars::{deadline_entry, item_entry, AccountSession, ConnectorFuture, EntryError, Fail};
-use crate::access::export_refusal;
-use crate::access::settings::Connectivity;
-use crate::app::App;
-use crate::error::AppError;
+use crate::access::calendars::{AccountSession, ConnectorFuture, Fail};
+use crate::access::{export_refusal, Access, AccessError};
+use crate::clock::Clock;
+use crate::config::DeliveryConfig;
+use crate::entries::{deadline_entry, item_entry, EntryContext, EntryError};
+use crate::models::{ModelError, Models};
+use crate::principal::{involved, sees_task};
+use crate::settings::Connectivity;
 use flowcal_calendar::{AnyConnector, Connector, ConnectorError, EventSpec, Remote};
 use flowcal_domain::{InstanceId, TaskId};
-use flowcal_store::{CalendarAccount, ExportOutcome, ExportRecord, StoreError, User};
+use flowcal_store::{CalendarAccount, ExportOutcome, ExportRecord, Store, StoreError, User};
 use jiff::{SignedDuration, Timestamp};
 use rand::Rng;
 use sha2::{Digest, Sha256};
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Exports a worker claims at once.
@@ -64,7 +68,30 @@ impl From<Fail> for DeliveryError {
     fn from(f: Fail) -> Self {
         match f {
             Fail::Connector(e) => e.into(),
-            Fail::App(e) => DeliveryError::from_access(e),
+            Fail::Access(e) => e.into(),
+        }
+    }
+}
+
+impl From<AccessError> for DeliveryError {
+    /// A failure of the access layer (an account's credentials, the
+    /// provider's settings): an account that is not active (or just became
+    /// reconnect_required) waits, a service that cannot be reached is tried
+    /// again, anything else fails.
+    fn from(e: AccessError) -> Self {
+        match e {
+            AccessError::Reconnect(m) => DeliveryError::NeedsReauthorization(m),
+            AccessError::Unavailable(m) => DeliveryError::RetryAfter(None, m),
+            other => DeliveryError::Permanent(other.to_string()),
+        }
+    }
+}
+
+impl From<ModelError> for DeliveryError {
+    fn from(e: ModelError) -> Self {
+        match e {
+            ModelError::Store(e) => AccessError::from(e).into(),
+            other => DeliveryError::Permanent(other.to_string()),
         }
     }
 }
@@ -76,18 +103,6 @@ impl From<EntryError> for DeliveryError {
 }
 
 impl DeliveryError {
-    /// A failure of the access layer shared with the API (an account's
-    /// credentials, the provider's settings, a model): an account that is
-    /// not active (or just became reconnect_required) waits, a service that
-    /// cannot be reached is tried again, anything else fails.
-    pub(crate) fn from_access(e: AppError) -> Self {
-        match e {
-            AppError::Conflict(m) => DeliveryError::NeedsReauthorization(m),
-            AppError::Unavailable(m) => DeliveryError::RetryAfter(None, m),
-            other => DeliveryError::Permanent(other.to_string()),
-        }
-    }
-
     /// The same failure again, for every export it stops.
     fn again(&self) -> Self {
         match self {
@@ -100,7 +115,61 @@ impl DeliveryError {
     }
 }
 
-impl App {
+/// The delivery service: the workers' passes and what they count.
+#[derive(Debug)]
+pub struct Delivery {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    config: DeliveryConfig,
+    /// What entries link to, and the zone of models that name none.
+    public_url: String,
+    time_zone: String,
+    access: Arc<Access>,
+    models: Arc<Models>,
+    /// Wakes the workers when exports are requested.
+    wake: Arc<tokio::sync::Notify>,
+    /// Deliveries by this process: (outcome, connector kind) → count.
+    counts: Mutex<BTreeMap<(&'static str, String), u64>>,
+    /// Names this process as the holder of exports it claims on request
+    /// (`flowcal export sync`, a pass run by a test).
+    pub(crate) worker_id: String,
+}
+
+impl Delivery {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        config: DeliveryConfig,
+        public_url: String,
+        time_zone: String,
+        access: Arc<Access>,
+        models: Arc<Models>,
+        wake: Arc<tokio::sync::Notify>,
+    ) -> Self {
+        Delivery {
+            store,
+            clock,
+            config,
+            public_url,
+            time_zone,
+            access,
+            models,
+            wake,
+            counts: Mutex::new(BTreeMap::new()),
+            worker_id: crate::secrets::new_token("w"),
+        }
+    }
+
+    fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// Deliveries by this process so far: (outcome, connector kind) → count.
+    pub fn counts(&self) -> BTreeMap<(&'static str, String), u64> {
+        self.counts.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
     /// One pass of the worker named `owner`, with what happened to each export.
     ///
     /// The claimed exports are delivered account by account: the account, its
@@ -114,7 +183,7 @@ impl App {
         if claimed.is_empty() {
             return Ok(Vec::new());
         }
-        let connectivity = self.connectivity().await.map_err(DeliveryError::from_access);
+        let connectivity = self.access.connectivity().await.map_err(DeliveryError::from);
         let mut groups: Vec<Vec<ExportRecord>> = Vec::new();
         for e in claimed {
             match groups.iter_mut().find(|g| g.first().is_some_and(|f| f.account_id == e.account_id)) {
@@ -130,7 +199,7 @@ impl App {
     }
 
     fn lease_until(&self, now: Timestamp) -> Result<Timestamp, DeliveryError> {
-        let lease = SignedDuration::from_secs(i64::try_from(self.config.delivery.lease_seconds).unwrap_or(120));
+        let lease = SignedDuration::from_secs(i64::try_from(self.config.lease_seconds).unwrap_or(120));
         now.checked_add(lease)
             .map_err(|e| DeliveryError::Permanent(format!("the lease ends past the last timestamp: {e}")))
     }
@@ -161,7 +230,7 @@ impl App {
             let outcomes = match &mut setup {
                 Ok((s, session)) => {
                     let c = s.connectivity;
-                    let session = session.get_or_insert_with(|| AccountSession::new(self, s.acc.clone(), c));
+                    let session = session.get_or_insert_with(|| AccountSession::new(&self.access, s.acc.clone(), c));
                     self.deliver_chunk(owner, s, session, c, &mine).await?
                 }
                 Err(why) => mine.iter().map(|e| self.setup_outcome(why, e)).collect(),
@@ -288,11 +357,11 @@ impl App {
     }
 
     fn lease_margin(&self) -> Duration {
-        Duration::from_secs(self.config.delivery.lease_seconds / 4)
+        Duration::from_secs(self.config.lease_seconds / 4)
     }
 
     fn count(&self, kind: &str, what: Delivered) {
-        let mut m = self.delivery_counts.lock().unwrap_or_else(|p| p.into_inner());
+        let mut m = self.counts.lock().unwrap_or_else(|p| p.into_inner());
         *m.entry((what.as_str(), kind.to_owned())).or_insert(0) += 1;
     }
 
@@ -317,12 +386,12 @@ impl App {
             };
             if idle {
                 // Deletions move on once delivery has removed their entries.
-                if let Err(e) = self.advance_deletions().await {
+                if let Err(e) = self.access.advance_deletions().await {
                     tracing::error!(error = format!("{e:#}"), "deleting users failed; retrying later");
                 }
                 tokio::select! {
                     () = &mut shutdown => return,
-                    () = self.delivery_wake.notified() => {}
+                    () = self.wake.notified() => {}
                     () = tokio::time::sleep(Duration::from_secs(1)) => {}
                 }
             }
@@ -411,7 +480,7 @@ impl App {
             .account(account)
             .await?
             .ok_or_else(|| DeliveryError::Permanent(format!("calendar account {account} not found")))?;
-        let acc = self.set_calendar(acc, "own").await.map_err(DeliveryError::from_access)?;
+        let acc = self.access.own_calendar(acc).await?;
         Ok(acc.calendar.unwrap_or_default())
     }
 
@@ -421,17 +490,23 @@ impl App {
     async fn entry_of(&self, s: &Setup<'_>, e: &ExportRecord, c: &Connectivity) -> Result<EventSpec, DeliveryError> {
         let bad_source = || DeliveryError::Permanent(format!("source {}", e.source));
         // As before this was a function of its own: a store failure here fails the export.
-        let read = |err: StoreError| DeliveryError::from_access(err.into());
-        let cx = self.entry_context(&s.user, c);
+        let read = |err: StoreError| DeliveryError::from(AccessError::from(err));
+        let cx = EntryContext {
+            user: &s.user,
+            public_url: &self.public_url,
+            time_zone: &self.time_zone,
+            event_minutes: c.calendar_export.event_minutes,
+            now: self.now(),
+        };
         let mut parts = e.source.split(':');
         match (parts.next(), parts.next(), parts.next(), parts.next()) {
             (Some("task"), Some(id), Some("deadline"), None) => {
                 let id = TaskId(id.parse().map_err(|_| bad_source())?);
                 let t = match self.store.task(id).await.map_err(read)? {
-                    Some(t) if crate::app::sees_task(&s.user, &s.roles, &t) => t,
+                    Some(t) if sees_task(&s.user, &s.roles, &t) => t,
                     _ => return Err(DeliveryError::Permanent(format!("task {id}"))),
                 };
-                let (model, _) = self.model(t.model_id).await.map_err(DeliveryError::from_access)?;
+                let (model, _) = self.models.get(t.model_id).await?;
                 Ok(deadline_entry(&t, &model.name, &cx, 0)?)
             }
             (Some("instance"), Some(id), Some("item"), Some(key)) => {
@@ -439,10 +514,10 @@ impl App {
                 let not_found = || DeliveryError::Permanent(format!("instance {id}"));
                 let instance = self.store.instance(id).await.map_err(read)?.ok_or_else(not_found)?;
                 let tasks = self.store.instance_tasks(id).await.map_err(read)?;
-                if !crate::app::involved(&s.user, &s.roles, &instance, &tasks) {
+                if !involved(&s.user, &s.roles, &instance, &tasks) {
                     return Err(not_found());
                 }
-                let (stored, model) = self.model(instance.model_id).await.map_err(DeliveryError::from_access)?;
+                let (stored, model) = self.models.get(instance.model_id).await?;
                 Ok(item_entry(&instance, &stored.name, &model, key, &cx, 0)?)
             }
             _ => Err(DeliveryError::Permanent(format!("unknown export source {}", e.source))),
@@ -474,7 +549,7 @@ impl App {
     /// The next attempt, or `failed` when the attempts are used up.
     fn next_attempt(&self, e: &ExportRecord, after: Option<Duration>, error: String) -> ExportOutcome {
         let attempts = e.attempts + 1;
-        let d = &self.config.delivery;
+        let d = &self.config;
         if attempts >= i64::from(d.attempts) {
             return ExportOutcome::Failed { attempts, error };
         }
@@ -566,7 +641,7 @@ enum SetupFailure {
 /// entry, its content hash.
 type BatchItem = (usize, EventSpec, String);
 
-/// One export of a chunk, after [`App::prepare`].
+/// One export of a chunk, after [`Delivery::prepare`].
 enum Prepared {
     Done(ExportOutcome),
     /// A new Google entry, for a batch request.
@@ -640,15 +715,17 @@ mod tests {
         assert!(matches!(&d, DeliveryError::Permanent(m) if m == expected), "{d:?}");
     }
 
-    /// The shared access layer's errors: a conflict (the account is not
-    /// active) waits, an unavailable service is tried again, the rest fails.
+    /// The access layer's and the models' errors: an account that is not
+    /// active waits, an unavailable service is tried again, the rest fails.
     #[test]
     fn access_errors_become_delivery_signals() {
-        let d = DeliveryError::from_access(AppError::Conflict("connect again".into()));
+        let d = DeliveryError::from(AccessError::Reconnect("connect again".into()));
         assert!(matches!(&d, DeliveryError::NeedsReauthorization(m) if m == "connect again"), "{d:?}");
-        let d = DeliveryError::from_access(AppError::Unavailable("provider down".into()));
+        let d = DeliveryError::from(AccessError::Unavailable("provider down".into()));
         assert!(matches!(&d, DeliveryError::RetryAfter(None, m) if m == "provider down"), "{d:?}");
-        let d = DeliveryError::from_access(AppError::NotFound("model 3".into()));
+        let d = DeliveryError::from(AccessError::NotFound("calendar account 3".into()));
+        assert!(matches!(&d, DeliveryError::Permanent(m) if m == "calendar account 3"), "{d:?}");
+        let d = DeliveryError::from(ModelError::NotFound("model 3".into()));
         assert!(matches!(&d, DeliveryError::Permanent(m) if m == "model 3"), "{d:?}");
     }
 

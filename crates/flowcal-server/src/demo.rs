@@ -26,13 +26,13 @@ pub async fn load(app: &App) -> Result<DemoReport, AppError> {
     for (login, admin, roles) in USERS {
         if app.store.user_by_login(login).await?.is_none() {
             let roles: Vec<String> = roles.iter().map(|r| (*r).to_owned()).collect();
-            app.add_user(login, *admin, &roles, Some(DEMO_PASSWORD)).await?;
+            app.access.add_user(login, *admin, &roles, Some(DEMO_PASSWORD)).await?;
             report.users_created.push((*login).to_owned());
         }
     }
     for (key, xml) in MODELS {
         if app.store.latest_model_id(key).await?.is_none() {
-            app.import_model(None, xml.as_bytes()).await?;
+            app.workflow.import_model(None, xml.as_bytes()).await?;
             report.models_imported.push((*key).to_owned());
         }
     }

@@ -151,3 +151,25 @@ impl From<StoreError> for AppError {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+impl From<crate::models::ModelError> for AppError {
+    fn from(e: crate::models::ModelError) -> Self {
+        use crate::models::ModelError;
+        match e {
+            ModelError::NotFound(what) => AppError::NotFound(what),
+            e @ ModelError::Busy(_) => AppError::Unprocessable(e.to_string()),
+            e @ ModelError::Unreadable(..) => AppError::Internal(anyhow::Error::new(e)),
+            ModelError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<crate::entries::EntryError> for AppError {
+    fn from(e: crate::entries::EntryError) -> Self {
+        use crate::entries::EntryError;
+        match e {
+            EntryError::Missing(m) => AppError::NotFound(m),
+            EntryError::Unfit(m) => AppError::Unprocessable(m),
+        }
+    }
+}

@@ -5,31 +5,73 @@
 //! it. The authorization happens here, and a delivery's failure becomes an
 //! [`AppError`] only here, at the API's boundary.
 
-use crate::app::{App, Principal};
-pub(crate) use crate::delivery::content_hash;
+use crate::access::Access;
+use crate::clock::Clock;
 pub use crate::delivery::Delivered;
-use crate::delivery::DeliveryError;
+use crate::delivery::{Delivery, DeliveryError};
+use crate::entries::{deadline_entry, item_entry, EntryContext};
 use crate::error::{AppError, AppResult};
-use flowcal_calendar::event_key;
-use flowcal_domain::TaskId;
-use flowcal_store::{ExportRecord, NewExport};
+use crate::principal::Principal;
+use crate::settings::Connectivity;
+use crate::workflow::Workflow;
+use flowcal_calendar::{event_key, EventSpec};
+use flowcal_domain::{InstanceId, TaskId};
+use flowcal_store::{ExportRecord, NewExport, Store, User};
+use jiff::Timestamp;
+use std::sync::Arc;
 use std::time::Duration;
 
-impl App {
+/// The export service: the button, a user's exports, auto-sync, and the
+/// entries as a user would export them.
+#[derive(Debug)]
+pub struct Exports {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    workflow: Arc<Workflow>,
+    access: Arc<Access>,
+    delivery: Arc<Delivery>,
+    /// Wakes the delivery workers when exports are requested.
+    wake: Arc<tokio::sync::Notify>,
+    public_url: String,
+    time_zone: String,
+    /// How long a worker's lease lasts (`[delivery] lease_seconds`).
+    lease_seconds: u64,
+}
+
+impl Exports {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        workflow: Arc<Workflow>,
+        access: Arc<Access>,
+        delivery: Arc<Delivery>,
+        wake: Arc<tokio::sync::Notify>,
+        public_url: String,
+        time_zone: String,
+        lease_seconds: u64,
+    ) -> Self {
+        Exports { store, clock, workflow, access, delivery, wake, public_url, time_zone, lease_seconds }
+    }
+
+    fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
     /// Puts a task's deadline (`source` = `deadline`) or a date item of its
     /// instance (`item:KEY`) on one of `p`'s calendar accounts. Pressing it
     /// again updates the same export.
     pub async fn export(&self, p: &Principal, task: TaskId, source: &str, account: i64) -> AppResult<ExportRecord> {
-        let t = self.task(p, task).await?;
+        let t = self.workflow.task(p, task).await?;
         if !p.is_admin() && !p.can_work(&t) {
             return Err(AppError::Forbidden("only the task's assignee (or its role) may export it".into()));
         }
-        let acc = self.calendar_account(p, account).await?;
+        let acc = self.access.calendar_account(p, account).await?;
         if acc.user_id != p.user.id {
             return Err(AppError::Forbidden("exports go to your own calendar accounts only".into()));
         }
-        let c = self.connectivity().await?;
-        self.export_allowed(&c, p)?;
+        let c = self.access.connectivity().await?;
+        self.access.export_allowed(&c, p)?;
         // The entry must be possible now: a deadline, or a date item.
         let source_name = match source {
             "deadline" => {
@@ -62,7 +104,7 @@ impl App {
                 self.now(),
             )
             .await?;
-        self.delivery_wake.notify_one();
+        self.wake.notify_one();
         Ok(record)
     }
 
@@ -74,7 +116,8 @@ impl App {
         }
     }
 
-    pub async fn exports(&self, p: &Principal) -> AppResult<Vec<ExportRecord>> {
+    /// `p`'s exports.
+    pub async fn list(&self, p: &Principal) -> AppResult<Vec<ExportRecord>> {
         Ok(self.store.exports_of(p.user.id).await?)
     }
 
@@ -85,7 +128,7 @@ impl App {
             return Err(AppError::Forbidden("only the export's owner may remove it".into()));
         }
         let e = self.store.request_removal(id, self.now()).await?.ok_or_else(|| AppError::NotFound("export".into()))?;
-        self.delivery_wake.notify_one();
+        self.wake.notify_one();
         Ok(e)
     }
 
@@ -99,7 +142,7 @@ impl App {
             return Err(AppError::Conflict(format!("export {id} is {}, not failed", e.state)));
         }
         let e = self.store.retry_export(id, self.now()).await?.ok_or_else(|| AppError::NotFound("export".into()))?;
-        self.delivery_wake.notify_one();
+        self.wake.notify_one();
         Ok(e)
     }
 
@@ -108,7 +151,7 @@ impl App {
         p.require_admin()?;
         match self.store.retry_export(id, self.now()).await? {
             Some(e) if e.state == "pending" => {
-                self.delivery_wake.notify_one();
+                self.wake.notify_one();
                 Ok(())
             }
             Some(e) => Err(AppError::Conflict(format!("export {id} is {}, not failed", e.state))),
@@ -125,20 +168,20 @@ impl App {
     ) -> AppResult<flowcal_store::User> {
         match setting {
             Some((account, calendar, keep_done)) => {
-                let acc = self.calendar_account(p, account).await?;
+                let acc = self.access.calendar_account(p, account).await?;
                 if acc.user_id != p.user.id {
                     return Err(AppError::Forbidden("auto-sync uses one of your own calendar accounts".into()));
                 }
-                let c = self.connectivity().await?;
-                self.export_allowed(&c, p)?;
+                let c = self.access.connectivity().await?;
+                self.access.export_allowed(&c, p)?;
                 if let Some(cal) = calendar {
-                    self.choose_calendar(p, account, &cal).await?;
+                    self.access.choose_calendar(p, account, &cal).await?;
                 }
                 self.store.set_auto_sync(p.user.id, Some(account), keep_done, self.now()).await?;
             }
             None => self.store.set_auto_sync(p.user.id, None, false, self.now()).await?,
         }
-        self.delivery_wake.notify_one();
+        self.wake.notify_one();
         self.store.user(p.user.id).await?.ok_or_else(|| AppError::NotFound("user".into()))
     }
 
@@ -180,10 +223,10 @@ impl App {
         let mut done = 0;
         progress(0, total);
         // How long to wait for exports held by others (a dead worker's lease).
-        let patience = Duration::from_secs(self.config.delivery.lease_seconds + 5);
+        let patience = Duration::from_secs(self.lease_seconds + 5);
         let mut last_progress = std::time::Instant::now();
         loop {
-            let report = self.deliver_due_report(&self.worker_id).await.map_err(AppError::from)?;
+            let report = self.delivery.deliver_due_report(&self.delivery.worker_id).await.map_err(AppError::from)?;
             let mine = report.iter().filter(|(e, _)| e.user_id == user.id).count();
             for (e, what) in &report {
                 if e.user_id == user.id {
@@ -225,32 +268,62 @@ impl App {
 
     /// One worker pass: claims due exports and delivers them; returns how many.
     pub async fn deliver_due(&self) -> AppResult<usize> {
-        Ok(self.deliver_due_report(&self.worker_id).await.map_err(AppError::from)?.len())
+        Ok(self.delivery.deliver_due_report(&self.delivery.worker_id).await.map_err(AppError::from)?.len())
+    }
+    /// The calendar entry for a step's deadline, as `p` would export it.
+    pub async fn deadline_entry(&self, p: &Principal, task: TaskId, sequence: u32) -> AppResult<EventSpec> {
+        let t = self.workflow.task(p, task).await?;
+        let c = self.access.connectivity().await?;
+        self.deadline_entry_of(p, &t, sequence, &c).await
     }
 
-    /// `/metrics`: exports by state and kind, the oldest due pending export,
-    /// and this process's deliveries, in Prometheus text format.
-    pub async fn metrics(&self) -> AppResult<String> {
-        use std::fmt::Write as _;
-        let (states, oldest) = self.store.export_stats(self.now()).await?;
-        let mut out = String::new();
-        let _ = writeln!(out, "# HELP flowcal_exports Calendar exports by state and connector kind.");
-        let _ = writeln!(out, "# TYPE flowcal_exports gauge");
-        for (state, kind, n) in states {
-            let _ = writeln!(out, "flowcal_exports{{state=\"{state}\",kind=\"{kind}\"}} {n}");
+    /// [`Exports::deadline_entry`] for a task read already, under the connectivity settings `c`.
+    pub(crate) async fn deadline_entry_of(
+        &self,
+        p: &Principal,
+        t: &flowcal_store::TaskRecord,
+        sequence: u32,
+        c: &Connectivity,
+    ) -> AppResult<EventSpec> {
+        let (model, _) = self.workflow.model(t.model_id).await?;
+        Ok(deadline_entry(t, &model.name, &self.entry_context(&p.user, c), sequence)?)
+    }
+
+    /// What entries for `user` take from the settings.
+    pub(crate) fn entry_context<'a>(&'a self, user: &'a User, c: &Connectivity) -> EntryContext<'a> {
+        EntryContext {
+            user,
+            public_url: &self.public_url,
+            time_zone: &self.time_zone,
+            event_minutes: c.calendar_export.event_minutes,
+            now: self.now(),
         }
-        let _ =
-            writeln!(out, "# HELP flowcal_exports_oldest_pending_seconds Age of the oldest export due for delivery.");
-        let _ = writeln!(out, "# TYPE flowcal_exports_oldest_pending_seconds gauge");
-        let _ = writeln!(out, "flowcal_exports_oldest_pending_seconds {}", oldest.unwrap_or(0) as f64 / 1000.0);
-        let _ =
-            writeln!(out, "# HELP flowcal_deliveries_total Deliveries by this process, by outcome and connector kind.");
-        let _ = writeln!(out, "# TYPE flowcal_deliveries_total counter");
-        let counts = self.delivery_counts.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        for ((what, kind), n) in counts {
-            let _ = writeln!(out, "flowcal_deliveries_total{{outcome=\"{what}\",kind=\"{kind}\"}} {n}");
-        }
-        Ok(out)
+    }
+
+    /// The calendar entry for a date or datetime item of an instance.
+    pub async fn item_entry(
+        &self,
+        p: &Principal,
+        instance: InstanceId,
+        key: &str,
+        sequence: u32,
+    ) -> AppResult<EventSpec> {
+        let c = self.access.connectivity().await?;
+        self.item_entry_in(p, instance, key, sequence, &c).await
+    }
+
+    /// [`Exports::item_entry`] under the connectivity settings `c`.
+    pub(crate) async fn item_entry_in(
+        &self,
+        p: &Principal,
+        instance: InstanceId,
+        key: &str,
+        sequence: u32,
+        c: &Connectivity,
+    ) -> AppResult<EventSpec> {
+        let view = self.workflow.instance(p, instance).await?;
+        let (_, model) = self.workflow.model(view.instance.model_id).await?;
+        Ok(item_entry(&view.instance, &view.model.name, &model, key, &self.entry_context(&p.user, c), sequence)?)
     }
 }
 

@@ -9,13 +9,17 @@
 //! shape entries. A rendered feed is kept in memory for its entity tag, and
 //! gzipped once when a client asks for it.
 
-use crate::access::settings::ExportConfig;
-use crate::app::{App, Principal};
+use crate::access::Access;
+use crate::clock::Clock;
+use crate::config::Config;
 use crate::error::{AppError, AppResult};
+use crate::exports::Exports;
+use crate::principal::Principal;
+use crate::settings::ExportConfig;
 use flowcal_calendar::ical::{self, FeedEntry};
 use flowcal_calendar::{EventSpec, When};
 use flowcal_domain::{InstanceId, UserId};
-use flowcal_store::{FeedMark, FeedOwner};
+use flowcal_store::{FeedMark, FeedOwner, Store};
 use jiff::{tz::TimeZone, Timestamp, ToSpan};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -83,7 +87,32 @@ pub struct Conditions {
 #[derive(Debug, Default)]
 pub struct FeedCache(Mutex<HashMap<i64, Arc<Rendered>>>);
 
-impl App {
+/// The feed service.
+#[derive(Debug)]
+pub struct Feeds {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    config: Arc<Config>,
+    access: Arc<Access>,
+    exports: Arc<Exports>,
+    cache: FeedCache,
+}
+
+impl Feeds {
+    pub fn new(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        config: Arc<Config>,
+        access: Arc<Access>,
+        exports: Arc<Exports>,
+    ) -> Self {
+        Feeds { store, clock, config, access, exports, cache: FeedCache::default() }
+    }
+
+    fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
     /// `GET /api/v1/me/feed`.
     pub async fn feed_status(&self, p: &Principal) -> AppResult<FeedStatus> {
         let changed = self.store.feed_state(p.user.id).await?;
@@ -97,8 +126,8 @@ impl App {
 
     /// `POST /api/v1/me/feed`: a new feed URL; the previous one stops working.
     pub async fn new_feed(&self, p: &Principal) -> AppResult<FeedStatus> {
-        let c = self.connectivity().await?;
-        self.export_allowed(&c, p)?;
+        let c = self.access.connectivity().await?;
+        self.access.export_allowed(&c, p)?;
         let token = crate::secrets::new_token("");
         self.store.set_feed_token(p.user.id, Some(crate::secrets::token_hash(&token)), self.now()).await?;
         self.forget_feed(p.user.id);
@@ -121,7 +150,7 @@ impl App {
     }
 
     fn forget_feed(&self, user: UserId) {
-        self.feed_cache.0.lock().unwrap_or_else(|e| e.into_inner()).remove(&user.0);
+        self.cache.0.lock().unwrap_or_else(|e| e.into_inner()).remove(&user.0);
     }
 
     /// The feed of `token`, as the request's validators allow.
@@ -149,7 +178,7 @@ impl App {
         if fresh {
             return Ok(FeedAnswer::NotModified { etag, last_modified });
         }
-        let cached = self.feed_cache.0.lock().unwrap_or_else(|e| e.into_inner()).get(&owner.user.id.0).cloned();
+        let cached = self.cache.0.lock().unwrap_or_else(|e| e.into_inner()).get(&owner.user.id.0).cloned();
         if let Some(r) = cached.filter(|r| r.etag == etag) {
             return Ok(FeedAnswer::Full(r));
         }
@@ -160,7 +189,7 @@ impl App {
         if cache_bytes == 0 {
             return Ok(FeedAnswer::Full(rendered));
         }
-        let mut cache = self.feed_cache.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut cache = self.cache.0.lock().unwrap_or_else(|e| e.into_inner());
         cache.insert(owner.user.id.0, rendered.clone());
         // Keep the memory bounded: drop others until the rest fits.
         let mut total: usize = cache.values().map(|r| r.body.len()).sum();
@@ -232,7 +261,7 @@ impl App {
         let now = self.now();
         let roles = self.store.roles(owner.user.id).await?;
         let p = Principal { user: owner.user.clone(), roles };
-        let c = self.connectivity().await?;
+        let c = self.access.connectivity().await?;
         let mut entries: Vec<(String, EventSpec)> = Vec::new();
         let tasks = self
             .store
@@ -244,7 +273,7 @@ impl App {
             )
             .await?;
         for t in &tasks {
-            match self.deadline_entry_of(&p, t, 0, &c).await {
+            match self.exports.deadline_entry_of(&p, t, 0, &c).await {
                 Ok(ev) => entries.push((flowcal_domain::export::task_deadline_source(t.id.0), ev)),
                 Err(e) => tracing::warn!(task = t.id.0, error = %e, "a feed entry could not be made"),
             }
@@ -259,7 +288,7 @@ impl App {
             let Ok(id) = id.parse() else { continue };
             // An item that no longer holds a date, or an instance out of
             // sight, is left out.
-            if let Ok(ev) = self.item_entry_in(&p, InstanceId(id), key, 0, &c).await {
+            if let Ok(ev) = self.exports.item_entry_in(&p, InstanceId(id), key, 0, &c).await {
                 if w.contains(&ev.when) {
                     entries.push((source, ev));
                 }
@@ -270,7 +299,7 @@ impl App {
         let mut changed = Vec::new();
         let mut feed = Vec::with_capacity(entries.len());
         for (source, ev) in entries {
-            let hash = crate::exports::content_hash(&ev);
+            let hash = crate::delivery::content_hash(&ev);
             let (sequence, modified) = match marks.get(&source) {
                 Some(m) if m.content_hash == hash => (m.sequence, m.modified_at),
                 other => {

@@ -5,19 +5,27 @@
 pub mod access;
 pub mod api;
 pub mod app;
+pub mod clock;
 pub mod config;
 pub mod delivery;
 pub mod demo;
+pub mod entries;
 pub mod error;
 pub mod exports;
 pub mod feed;
+pub mod http;
+pub mod metrics;
+pub mod models;
 pub mod pages;
-pub mod people;
+pub mod principal;
 pub mod secrets;
+pub mod settings;
 pub mod sign_in;
 pub mod web;
+pub mod workflow;
 
-use crate::app::{App, Clock};
+use crate::app::App;
+use crate::clock::Clock;
 use crate::config::Config;
 use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
@@ -43,7 +51,7 @@ pub async fn build(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Arc<
         Some(path) => Some(read_metrics_token(path)?),
         None => None,
     };
-    let mut app = App::new(config, store, clock, access::Access::new(keyring)?);
+    let mut app = App::new(config, store, clock, keyring)?;
     app.metrics_token_hash = metrics_token.map(|t| secrets::token_hash(&t));
     Ok(Arc::new(app))
 }
@@ -165,10 +173,12 @@ pub async fn serve(
         let mut stopped = stopped.clone();
         let app = app.clone();
         workers.push(tokio::spawn(async move {
-            app.run_delivery(async move {
-                let _ = stopped.wait_for(|s| *s).await;
-            })
-            .await
+            app.delivery
+                .clone()
+                .run_delivery(async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                })
+                .await
         }));
     }
     let limits = app.config.http.clone();

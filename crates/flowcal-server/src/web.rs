@@ -1,9 +1,9 @@
 //! Browser-facing endpoints that are not JSON API: sign in and out, health.
 
 use crate::access::{CallbackOutcome, CallbackQuery, SIGN_IN_COOKIE};
-use crate::api::{session_cookie, SESSION_COOKIE};
 use crate::app::App;
 use crate::error::{AppError, AppResult};
+use crate::http::{cookie, same_origin, session_cookie, SESSION_COOKIE};
 use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -45,14 +45,14 @@ pub async fn login(
 ) -> Response {
     let html = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"));
     let signed_in = match same_origin(&app, &headers) {
-        Ok(()) => app.login(f.login.trim(), &f.password, from).await,
+        Ok(()) => app.access.login(f.login.trim(), &f.password, from).await,
         Err(e) => Err(e),
     };
-    let next = f.next.as_deref().filter(|n| crate::pages::local_path(n)).unwrap_or("/");
+    let next = f.next.as_deref().filter(|n| crate::pages::frame::local_path(n)).unwrap_or("/");
     match signed_in.and_then(|token| session_response(&app, &token, next)) {
         Ok(r) => r,
         Err(e) if html && !matches!(e, AppError::Internal(_)) => {
-            let mut r = crate::pages::login_form(&app, Some(next), Some(&e.to_string()), e.status()).await;
+            let mut r = crate::pages::frame::login_form(&app, Some(next), Some(&e.to_string()), e.status()).await;
             if let AppError::TooManyRequests { retry_after, .. } = &e {
                 if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
                     r.headers_mut().insert(header::RETRY_AFTER, v);
@@ -88,12 +88,12 @@ pub async fn logout(
     if let Some(s) = session_cookie(&headers) {
         let field = form.ok().and_then(|Form(f)| f.into_iter().find(|(k, _)| k == "_csrf").map(|(_, v)| v));
         let header = headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).map(str::to_owned);
-        if !crate::pages::csrf_ok(&s, &field.or(header).unwrap_or_default()) {
+        if !crate::pages::frame::csrf_ok(&s, &field.or(header).unwrap_or_default()) {
             return Err(AppError::Forbidden(
                 "this sign-out did not come from a flowcal page: reload the page and sign out there".into(),
             ));
         }
-        app.logout(&s).await?;
+        app.access.logout(&s).await?;
     }
     let mut resp = Redirect::to("/").into_response();
     *resp.status_mut() = StatusCode::SEE_OTHER;
@@ -102,26 +102,6 @@ pub async fn logout(
         HeaderValue::from_static("flowcal_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
     );
     Ok(resp)
-}
-
-/// Refuses a form post that a browser says came from another site.
-pub(crate) fn same_origin(app: &App, headers: &HeaderMap) -> AppResult<()> {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
-        // No Origin: older browsers; they may still tell the site relation.
-        let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()).unwrap_or("none");
-        return match site {
-            "cross-site" | "same-site" => Err(AppError::Forbidden("a form from another site may not post here".into())),
-            _ => Ok(()),
-        };
-    };
-    let ours = &app.config.public_url;
-    let ours_origin = ours.splitn(4, '/').take(3).collect::<Vec<_>>().join("/");
-    let listen_origin = format!("http://{}", app.config.listen);
-    if origin == ours_origin || origin == listen_origin {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden(format!("a form from {origin} may not post here")))
-    }
 }
 
 /// `GET /healthz`: 200 when the database answers.
@@ -162,11 +142,11 @@ pub async fn oauth_callback(
 ) -> Response {
     let session = session_cookie(&headers);
     let browser = cookie(&headers, SIGN_IN_COOKIE);
-    match app.oauth_callback(&q, session.as_deref(), browser.as_deref()).await {
+    match app.access.oauth_callback(&q, session.as_deref(), browser.as_deref()).await {
         Ok(CallbackOutcome::Connected { account, reconnected }) => {
             // "Add to calendar" was pressed before any calendar was connected:
             // the export asked for is made now, and the browser goes back to the task.
-            if let (Some(then), Some(s)) = (cookie(&headers, crate::pages::THEN_COOKIE), session.as_deref()) {
+            if let (Some(then), Some(s)) = (cookie(&headers, crate::pages::frame::THEN_COOKIE), session.as_deref()) {
                 if let Some(r) = finish_export(&app, s, &then, account.id).await {
                     return r;
                 }
@@ -195,12 +175,12 @@ pub async fn oauth_callback(
 async fn finish_export(app: &App, session: &str, then: &str, account: i64) -> Option<Response> {
     let (task, source) = then.split_once(':')?;
     let task: i64 = task.parse().ok()?;
-    let p = app.principal_by_session(session).await.ok()??;
-    let notice = match app.export(&p, flowcal_domain::TaskId(task), source, account).await {
+    let p = app.access.principal_by_session(session).await.ok()??;
+    let notice = match app.exports.export(&p, flowcal_domain::TaskId(task), source, account).await {
         Ok(_) => "Calendar connected; adding it to your calendar".to_owned(),
         Err(e) => format!("Calendar connected, but the entry could not be added: {e}"),
     };
-    let mut r = crate::pages::see_other_notice(&format!("/tasks/{task}"), &notice);
+    let mut r = crate::pages::frame::see_other_notice(&format!("/tasks/{task}"), &notice);
     r.headers_mut().append(
         header::SET_COOKIE,
         HeaderValue::from_static("flowcal_then=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
@@ -210,7 +190,7 @@ async fn finish_export(app: &App, session: &str, then: &str, account: i64) -> Op
 
 /// `GET /login/oauth/{provider}`: signs in with an OpenID provider.
 pub async fn sign_in_with(State(app): State<Arc<App>>, Path(provider): Path<String>) -> Response {
-    match app.sign_in_start(&provider).await {
+    match app.access.sign_in_start(&provider).await {
         Ok((url, browser)) => {
             let secure = if app.config.public_url.starts_with("https://") { "; Secure" } else { "" };
             let cookie =
@@ -237,19 +217,6 @@ fn shown(e: &AppError, what: &str) -> String {
     } else {
         e.to_string()
     }
-}
-
-/// A cookie's value: the first cookie named `name` in any `Cookie` header
-/// (a header that is not visible ASCII is skipped). Every cookie flowcal reads
-/// goes through here.
-pub(crate) fn cookie(h: &HeaderMap, name: &str) -> Option<String> {
-    h.get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
 }
 
 /// `GET /metrics`: delivery figures in Prometheus text format (counts only,
@@ -314,7 +281,7 @@ pub async fn feed(State(app): State<Arc<App>>, Path(file): Path<String>, headers
             (header::REFERRER_POLICY, "no-referrer".to_owned()),
         ]
     };
-    match app.feed(token, &cond).await {
+    match app.feeds.feed(token, &cond).await {
         Ok(FeedAnswer::NotFound) => not_found(),
         Ok(FeedAnswer::NotModified { etag, last_modified }) => {
             (StatusCode::NOT_MODIFIED, common(&etag, last_modified)).into_response()

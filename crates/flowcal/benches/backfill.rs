@@ -10,8 +10,9 @@
 //! Run: `scripts/bench-backfill [EVENTS]` (installs vdirsyncer into the peers venv).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use flowcal_server::app::{Principal, SystemClock};
+use flowcal_server::clock::SystemClock;
 use flowcal_server::config::Config;
+use flowcal_server::principal::Principal;
 use serde_json::Map;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -62,15 +63,16 @@ async fn flowcal(python: &str, n: usize, whole_process: bool) -> f64 {
     );
     let app =
         flowcal_server::build(Config::from_parts(&toml, "bench", &[]).unwrap(), Arc::new(SystemClock)).await.unwrap();
-    let user = app.add_user("alice", false, &[], None).await.unwrap();
+    let user = app.access.add_user("alice", false, &[], None).await.unwrap();
     let p = Principal { user, roles: vec![] };
-    let user = app.update_settings(&p, None, Some(true), None).await.unwrap();
+    let user = app.access.update_settings(&p, None, Some(true), None).await.unwrap();
     let p = Principal { user, roles: vec![] };
-    let (acc, _) = app.connect_caldav(&p, &format!("http://127.0.0.1:{}/", r.port), "alice", "pw").await.unwrap();
-    let cal = app.choose_calendar(&p, acc.id, "own").await.unwrap().calendar.unwrap();
-    app.import_model(None, MODEL.as_bytes()).await.unwrap();
+    let (acc, _) =
+        app.access.connect_caldav(&p, &format!("http://127.0.0.1:{}/", r.port), "alice", "pw").await.unwrap();
+    let cal = app.access.choose_calendar(&p, acc.id, "own").await.unwrap().calendar.unwrap();
+    app.workflow.import_model(None, MODEL.as_bytes()).await.unwrap();
     for i in 0..n {
-        app.start_instance(&p, "due", &format!("Case {i}"), &Map::new()).await.unwrap();
+        app.workflow.start_instance(&p, "due", &format!("Case {i}"), &Map::new()).await.unwrap();
     }
     let secs = if whole_process {
         app.store.close();
@@ -90,7 +92,7 @@ async fn flowcal(python: &str, n: usize, whole_process: bool) -> f64 {
         secs
     } else {
         let started = Instant::now();
-        let summary = app.export_sync("alice", Some(acc.id), |_, _| {}).await.unwrap();
+        let summary = app.exports.export_sync("alice", Some(acc.id), |_, _| {}).await.unwrap();
         let secs = started.elapsed().as_secs_f64();
         assert_eq!(summary.get("created").copied(), Some(n), "{summary:?}");
         secs

@@ -11,8 +11,10 @@
 //! with `FLOWCAL_PEER_PYTHON` and `FLOWCAL_BENCH_DATABASE_URL` set by hand.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use flowcal_server::app::{App, Principal, SystemClock};
+use flowcal_server::app::App;
+use flowcal_server::clock::SystemClock;
 use flowcal_server::config::Config;
+use flowcal_server::principal::Principal;
 use serde_json::Map;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -33,18 +35,18 @@ async fn app(url: &str, data: &Path) -> Arc<App> {
 /// One instance, start to finish: start, then complete each open task.
 async fn run_one(app: &App, p: &Principal) {
     let empty = Map::new();
-    let mut view = app.start_instance(p, "three_step", "bench", &empty).await.unwrap();
+    let mut view = app.workflow.start_instance(p, "three_step", "bench", &empty).await.unwrap();
     for _ in 0..3 {
         let task = view.tasks.iter().find(|t| t.state == flowcal_store::TaskState::Open).unwrap().id;
-        view = app.complete(p, task, &empty).await.unwrap();
+        view = app.workflow.complete(p, task, &empty).await.unwrap();
     }
     assert_eq!(view.instance.status, flowcal_engine::InstanceStatus::Completed);
 }
 
 async fn measure(label: &str, app: Arc<App>, instances: usize, clients: usize) -> f64 {
-    app.import_model(None, MODEL.as_bytes()).await.unwrap();
+    app.workflow.import_model(None, MODEL.as_bytes()).await.unwrap();
     let login = format!("bench{}", label.len() * 100 + clients);
-    let user = app.add_user(&login, false, &[], None).await.unwrap();
+    let user = app.access.add_user(&login, false, &[], None).await.unwrap();
     let p = Principal { user, roles: vec![] };
     // Warm up caches and connections.
     for _ in 0..WARM_UP {

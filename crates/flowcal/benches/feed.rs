@@ -11,9 +11,10 @@
 //! Run: `scripts/bench-feed [DEADLINES] [SECONDS]` (needs `wrk` and the peers venv).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use flowcal_server::app::{Principal, SystemClock};
+use flowcal_server::clock::SystemClock;
 use flowcal_server::config::Config;
 use flowcal_server::feed::{Conditions, FeedAnswer};
+use flowcal_server::principal::Principal;
 use serde_json::Map;
 use std::process::Command;
 use std::sync::Arc;
@@ -89,18 +90,21 @@ async fn main() {
 
     let dir = tempfile::tempdir().unwrap();
     let (app, addr) = serve(dir.path(), "").await;
-    let user = app.add_user("alice", false, &[], None).await.unwrap();
+    let user = app.access.add_user("alice", false, &[], None).await.unwrap();
     let p = Principal { user, roles: vec![] };
-    let user = app.update_settings(&p, None, Some(true), None).await.unwrap();
+    let user = app.access.update_settings(&p, None, Some(true), None).await.unwrap();
     let p = Principal { user, roles: vec![] };
-    app.import_model(None, MODEL.as_bytes()).await.unwrap();
+    app.workflow.import_model(None, MODEL.as_bytes()).await.unwrap();
     let empty = Map::new();
     let started = Instant::now();
     for i in 0..n {
-        app.start_instance(&p, "due", &format!("Case {i}, with a title of a usual length"), &empty).await.unwrap();
+        app.workflow
+            .start_instance(&p, "due", &format!("Case {i}, with a title of a usual length"), &empty)
+            .await
+            .unwrap();
     }
     println!("{n} open tasks with deadlines made in {:.1} s", started.elapsed().as_secs_f64());
-    let public = app.new_feed(&p).await.unwrap().url.unwrap();
+    let public = app.feeds.new_feed(&p).await.unwrap().url.unwrap();
     let token = public.rsplit('/').next().unwrap().trim_end_matches(".ics").to_owned();
     let url = format!("http://{addr}/feeds/{token}.ics");
     let http = reqwest::Client::new();
@@ -111,7 +115,7 @@ async fn main() {
     let cold = t.elapsed().as_secs_f64();
     let events = body.matches("BEGIN:VEVENT").count();
     assert_eq!(events, n);
-    app.start_instance(&p, "due", "One more", &empty).await.unwrap();
+    app.workflow.start_instance(&p, "due", "One more", &empty).await.unwrap();
     let t = Instant::now();
     let resp = http.get(&url).send().await.unwrap();
     let etag = resp.headers()["etag"].to_str().unwrap().to_owned();
@@ -131,7 +135,7 @@ async fn main() {
     let rounds = 20_000;
     let t = Instant::now();
     for _ in 0..rounds {
-        assert!(matches!(app.feed(&token, &cond).await.unwrap(), FeedAnswer::NotModified { .. }));
+        assert!(matches!(app.feeds.feed(&token, &cond).await.unwrap(), FeedAnswer::NotModified { .. }));
     }
     let per_304 = t.elapsed().as_secs_f64() / f64::from(rounds);
     println!("304 at the server (in-process, {rounds} calls): {:.1} µs each", per_304 * 1e6);

@@ -14,8 +14,10 @@ use axum::body::Body;
 use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::response::Response;
-use flowcal_server::app::{App, Principal, SystemClock};
+use flowcal_server::app::App;
+use flowcal_server::clock::SystemClock;
 use flowcal_server::config::Config;
+use flowcal_server::principal::Principal;
 use serde_json::Map;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -75,21 +77,22 @@ async fn app(url: &str, data: &Path, port: u16) -> Arc<App> {
 async fn measure(label: &str, apps: &[Arc<App>], port: u16, puts: &AtomicUsize, jobs: usize) -> f64 {
     let app = &apps[0];
     let login = format!("bench{}", rand_suffix());
-    let user = app.add_user(&login, false, &[], None).await.unwrap();
+    let user = app.access.add_user(&login, false, &[], None).await.unwrap();
     let p = Principal { user, roles: vec![] };
-    let user = app.update_settings(&p, None, Some(true), None).await.unwrap();
+    let user = app.access.update_settings(&p, None, Some(true), None).await.unwrap();
     let p = Principal { user, roles: vec![] };
-    let (acc, _) = app.connect_caldav(&p, &format!("http://127.0.0.1:{port}/"), "bench", "secret").await.unwrap();
-    app.choose_calendar(&p, acc.id, "own").await.unwrap();
-    if app.latest_model("due").await.is_err() {
-        app.import_model(None, MODEL.as_bytes()).await.unwrap();
+    let (acc, _) =
+        app.access.connect_caldav(&p, &format!("http://127.0.0.1:{port}/"), "bench", "secret").await.unwrap();
+    app.access.choose_calendar(&p, acc.id, "own").await.unwrap();
+    if app.workflow.latest_model("due").await.is_err() {
+        app.workflow.import_model(None, MODEL.as_bytes()).await.unwrap();
     }
     let empty = Map::new();
     for i in 0..jobs {
-        app.start_instance(&p, "due", &format!("Case {i}"), &empty).await.unwrap();
+        app.workflow.start_instance(&p, "due", &format!("Case {i}"), &empty).await.unwrap();
     }
     let queued = Instant::now();
-    app.set_auto_sync(&p, Some((acc.id, None, false))).await.unwrap();
+    app.exports.set_auto_sync(&p, Some((acc.id, None, false))).await.unwrap();
     let enqueue = queued.elapsed().as_secs_f64();
     let before = puts.load(Ordering::Relaxed);
     let started = Instant::now();
@@ -97,7 +100,7 @@ async fn measure(label: &str, apps: &[Arc<App>], port: u16, puts: &AtomicUsize, 
         .iter()
         .map(|a| {
             let a = a.clone();
-            tokio::spawn(async move { while a.deliver_due().await.unwrap() > 0 {} })
+            tokio::spawn(async move { while a.exports.deliver_due().await.unwrap() > 0 {} })
         })
         .collect();
     for h in handles {

@@ -4,9 +4,10 @@
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
-use flowcal_server::app::{App, SystemClock};
+use flowcal_server::access::people::By;
+use flowcal_server::app::App;
+use flowcal_server::clock::SystemClock;
 use flowcal_server::config::Config;
-use flowcal_server::people::By;
 use std::io::Read;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -229,7 +230,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 None
             };
             let app = app(config).await?;
-            let user = app.add_user(&login, admin, &roles, password.as_deref()).await?;
+            let user = app.access.add_user(&login, admin, &roles, password.as_deref()).await?;
             println!(
                 "created user {}{}{}",
                 user.login,
@@ -255,20 +256,21 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::User { command: UserCommand::Disable { login } } => {
             let app = app(config).await?;
             let change = flowcal_store::AccessChange { disabled: Some(true), ..Default::default() };
-            app.change_user(By::CommandLine, &login, change).await?;
+            app.access.change_user(By::CommandLine, &login, change).await?;
             println!("disabled {login}: their sessions ended, their API tokens and feed stopped");
             Ok(())
         }
         Command::User { command: UserCommand::Enable { login } } => {
             let app = app(config).await?;
             let change = flowcal_store::AccessChange { disabled: Some(false), ..Default::default() };
-            app.change_user(By::CommandLine, &login, change).await?;
+            app.access.change_user(By::CommandLine, &login, change).await?;
             println!("enabled {login}");
             Ok(())
         }
         Command::Export { command: ExportCommand::Sync { user, account } } => {
             let app = app(config).await?;
             let summary = app
+                .exports
                 .export_sync(&user, account, |done, total| {
                     let width = 30;
                     let filled = (done * width).checked_div(total).unwrap_or(width);
@@ -292,12 +294,12 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Worker => {
             let app = app(config).await?;
             tracing::info!("flowcal worker is delivering calendar entries");
-            app.run_delivery(shutdown_signal()).await;
+            app.delivery.clone().run_delivery(shutdown_signal()).await;
             Ok(())
         }
         Command::Secrets { command: SecretsCommand::Rotate } => {
             let app = app(config).await?;
-            let r = app.rotate_secrets().await?;
+            let r = app.access.rotate_secrets().await?;
             println!("new key {}: {} stored secrets re-encrypted", r.new_key, r.resealed);
             if r.unreadable > 0 {
                 println!("{} stored secrets no key opens were left as they are", r.unreadable);
@@ -307,7 +309,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Secrets { command: SecretsCommand::Retire } => {
             let app = app(config).await?;
-            let (removed, kept) = app.retire_keys().await?;
+            let (removed, kept) = app.access.retire_keys().await?;
             println!(
                 "keys removed: {}; keys kept: {}",
                 if removed.is_empty() { "none".to_owned() } else { removed.join(", ") },
@@ -317,14 +319,14 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Token { command: TokenCommand::Create { login, name, expires_days } } => {
             let app = app(config).await?;
-            println!("{}", app.issue_token(&login, &name, expires_days).await?.1);
+            println!("{}", app.access.issue_token(&login, &name, expires_days).await?.1);
             Ok(())
         }
         Command::Token { command: TokenCommand::List { login } } => {
             let app = app(config).await?;
             let when = |t: Option<String>| t.unwrap_or_else(|| "never".to_owned());
             println!("id\tname\tcreated\tlast used\texpires");
-            for t in app.tokens_of(&login).await? {
+            for t in app.access.tokens_of(&login).await? {
                 println!(
                     "{}\t{}\t{}\t{}\t{}",
                     t.id,
@@ -339,9 +341,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Token { command: TokenCommand::Revoke { login, id, all } } => {
             let app = app(config).await?;
             match (id, all) {
-                (_, true) => println!("revoked {} tokens of {login}", app.revoke_all_tokens(&login).await?),
+                (_, true) => println!("revoked {} tokens of {login}", app.access.revoke_all_tokens(&login).await?),
                 (Some(id), false) => {
-                    app.revoke_token(&login, id).await?;
+                    app.access.revoke_token(&login, id).await?;
                     println!("revoked token {id} of {login}");
                 }
                 (None, false) => bail!("give a token id (flowcal token list {login}) or --all"),
@@ -351,7 +353,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Model { command: ModelCommand::Import { file } } => {
             let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
             let app = app(config).await?;
-            match app.import_model(None, &bytes).await {
+            match app.workflow.import_model(None, &bytes).await {
                 Ok(m) => {
                     println!("imported model {} version {} ({})", m.key, m.version, m.name);
                     Ok(())

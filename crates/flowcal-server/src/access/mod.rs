@@ -6,24 +6,28 @@
 //! reaches the store, and nothing here logs or returns a secret.
 
 pub(crate) mod calendars;
-pub mod settings;
+pub mod people;
 
-use crate::app::{App, Principal};
+use crate::clock::Clock;
+use crate::config::Config;
 use crate::error::{AppError, AppResult};
+use crate::principal::Principal;
 use crate::secrets;
+use crate::settings::{self, Connectivity, ProviderConfig, ProviderKind};
 use flowcal_calendar::caldav::{self, CaldavHttp};
 use flowcal_connect::jwt::{self, Issuer, Jwks};
 use flowcal_connect::oauth::{self, ClientAuth, Metadata, OAuthError, Revocation, TokenResponse};
 use flowcal_connect::seal;
 use flowcal_connect::seal::Keyring;
 use flowcal_domain::UserId;
-use flowcal_store::{AccountStatus, Audit, AuditRecord, CalendarAccount, NewAccount, OAuthState, SealedColumn};
+use flowcal_store::{
+    AccountStatus, Audit, AuditRecord, CalendarAccount, NewAccount, OAuthState, SealedColumn, Store, StoreError,
+};
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use settings::{Connectivity, ProviderConfig, ProviderKind};
 use std::collections::HashMap;
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 /// What sealed values are for (bound to the ciphertext).
 const PURPOSE_PROVIDER_SECRET: &str = "provider-client-secret";
@@ -50,8 +54,18 @@ enum Credentials {
     Basic { username: String, password: String },
 }
 
-/// Proxy access's share of the application state.
+/// The access service: people and their sign-in, the connectivity settings,
+/// connecting calendar accounts, their tokens and connectors.
 pub struct Access {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    config: Arc<Config>,
+    /// Wakes the delivery workers when a change needs delivering.
+    wake: Arc<tokio::sync::Notify>,
+    /// Password checks running at once.
+    password_checks: tokio::sync::Semaphore,
+    /// Password sign-ins in flight, per address.
+    sign_ins_in_flight: crate::sign_in::InFlight,
     /// The keys, and when the key file they came from was last modified.
     keyring: RwLock<(Keyring, Option<std::time::SystemTime>)>,
     /// For the administrator's authorization servers (not user URLs).
@@ -74,8 +88,20 @@ impl std::fmt::Debug for Access {
 }
 
 impl Access {
-    pub fn new(keyring: Keyring) -> anyhow::Result<Access> {
+    pub fn new(
+        config: Arc<Config>,
+        store: Store,
+        clock: Arc<dyn Clock>,
+        keyring: Keyring,
+        wake: Arc<tokio::sync::Notify>,
+    ) -> anyhow::Result<Access> {
         Ok(Access {
+            store,
+            clock,
+            config,
+            wake,
+            password_checks: tokio::sync::Semaphore::new(2),
+            sign_ins_in_flight: crate::sign_in::InFlight::default(),
             keyring: RwLock::new((keyring, None)),
             http: oauth::http_client()?,
             calendar_api: flowcal_calendar::api_client()?,
@@ -84,6 +110,67 @@ impl Access {
             jwks: Mutex::new(HashMap::new()),
             owner: oauth::random_token(),
         })
+    }
+}
+
+/// Why the access layer could not give what delivery (or a handler) asked
+/// for: the account's credentials, the provider's settings, the connectivity
+/// settings. Handlers see it as an [`AppError`]; delivery classifies it
+/// without knowing the API's errors.
+#[derive(Debug, thiserror::Error)]
+pub enum AccessError {
+    /// The account needs to be connected again (the API's 409).
+    #[error("{0}")]
+    Reconnect(String),
+    /// A service flowcal depends on cannot be reached now (503).
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("{0}")]
+    NotFound(String),
+    /// Not allowed (403).
+    #[error("{0}")]
+    Refused(String),
+    /// The request cannot work as it is (400).
+    #[error("{0}")]
+    Invalid(String),
+    /// Cannot work with these settings or this account (422).
+    #[error("{0}")]
+    Unusable(String),
+    #[error(transparent)]
+    Internal(anyhow::Error),
+}
+
+impl From<AppError> for AccessError {
+    fn from(e: AppError) -> Self {
+        match e {
+            AppError::Conflict(m) => AccessError::Reconnect(m),
+            AppError::Unavailable(m) => AccessError::Unavailable(m),
+            AppError::NotFound(m) => AccessError::NotFound(m),
+            AppError::Forbidden(m) => AccessError::Refused(m),
+            AppError::BadRequest(m) => AccessError::Invalid(m),
+            AppError::Internal(e) => AccessError::Internal(e),
+            other => AccessError::Unusable(other.to_string()),
+        }
+    }
+}
+
+impl From<StoreError> for AccessError {
+    fn from(e: StoreError) -> Self {
+        AppError::from(e).into()
+    }
+}
+
+impl From<AccessError> for AppError {
+    fn from(e: AccessError) -> Self {
+        match e {
+            AccessError::Reconnect(m) => AppError::Conflict(m),
+            AccessError::Unavailable(m) => AppError::Unavailable(m),
+            AccessError::NotFound(m) => AppError::NotFound(m),
+            AccessError::Refused(m) => AppError::Forbidden(m),
+            AccessError::Invalid(m) => AppError::BadRequest(m),
+            AccessError::Unusable(m) => AppError::Unprocessable(m),
+            AccessError::Internal(e) => AppError::Internal(e),
+        }
     }
 }
 
@@ -253,7 +340,11 @@ fn hash(kind: &str, value: &str) -> String {
     secrets::token_hash(&format!("{kind}:{value}"))
 }
 
-impl App {
+impl Access {
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
     // ---- secrets ------------------------------------------------------------------------------
 
     /// The keys, read again when the key file changed (a rotation by another
@@ -262,13 +353,13 @@ impl App {
         let path = &self.config.secret_key_file;
         let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
         {
-            let held = self.access.keyring.read().unwrap_or_else(|p| p.into_inner());
+            let held = self.keyring.read().unwrap_or_else(|p| p.into_inner());
             if held.1 == modified {
                 return Ok(held.0.clone());
             }
         }
         let fresh = Keyring::load(path).map_err(internal)?;
-        *self.access.keyring.write().unwrap_or_else(|p| p.into_inner()) = (fresh.clone(), modified);
+        *self.keyring.write().unwrap_or_else(|p| p.into_inner()) = (fresh.clone(), modified);
         Ok(fresh)
     }
 
@@ -288,7 +379,7 @@ impl App {
         let path = self.config.secret_key_file.clone();
         let ring = Keyring::rotate_file(&path).map_err(internal)?;
         let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
-        *self.access.keyring.write().unwrap_or_else(|p| p.into_inner()) = (ring.clone(), modified);
+        *self.keyring.write().unwrap_or_else(|p| p.into_inner()) = (ring.clone(), modified);
         let mut report = Rotation { new_key: ring.current_id().to_owned(), ..Rotation::default() };
         for (col, purpose) in SEALED {
             for (row, old) in self.store.sealed_values(col).await? {
@@ -335,7 +426,7 @@ impl App {
     // ---- settings -----------------------------------------------------------------------------
 
     /// The connectivity settings in effect: the file's, overridden by the admin API's.
-    pub async fn connectivity(&self) -> AppResult<Connectivity> {
+    pub async fn connectivity(&self) -> Result<Connectivity, AccessError> {
         let mut c = Connectivity {
             providers: self.config.providers.clone(),
             calendar_export: self.config.calendar_export.clone(),
@@ -385,8 +476,8 @@ impl App {
         };
         let text = serde_json::to_string(&cfg).map_err(internal)?;
         self.store.put_provider(name, &text, secret, self.now()).await?;
-        self.access.metadata.lock().unwrap_or_else(|e| e.into_inner()).remove(name);
-        self.access.jwks.lock().unwrap_or_else(|e| e.into_inner()).remove(name);
+        self.metadata.lock().unwrap_or_else(|e| e.into_inner()).remove(name);
+        self.jwks.lock().unwrap_or_else(|e| e.into_inner()).remove(name);
         let detail = json!({"provider": name, "kind": cfg.kind.as_str(), "by": p.login()});
         self.store.audit(Some(p.user.id), None, audit("provider_saved", detail), self.now()).await?;
         Ok(())
@@ -423,7 +514,7 @@ impl App {
         }
         let detail = json!({"by": p.login(), "changed": patch.changed()});
         self.store.audit(Some(p.user.id), None, audit("settings_changed", detail), now).await?;
-        self.connectivity().await
+        Ok(self.connectivity().await?)
     }
 
     /// The audit log: an admin's of everyone (`all`), or the caller's own.
@@ -530,20 +621,20 @@ impl App {
     }
 
     async fn metadata(&self, name: &str, issuer: &str) -> AppResult<Metadata> {
-        if let Some(m) = self.access.metadata.lock().unwrap_or_else(|e| e.into_inner()).get(name) {
+        if let Some(m) = self.metadata.lock().unwrap_or_else(|e| e.into_inner()).get(name) {
             if m.issuer == issuer {
                 return Ok(m.clone());
             }
         }
-        let m = oauth::discover(&self.access.http, issuer).await.map_err(|e| {
+        let m = oauth::discover(&self.http, issuer).await.map_err(|e| {
             AppError::Unavailable(format!("cannot read the settings of the authorization server {issuer}: {e}"))
         })?;
-        self.access.metadata.lock().unwrap_or_else(|e| e.into_inner()).insert(name.to_owned(), m.clone());
+        self.metadata.lock().unwrap_or_else(|e| e.into_inner()).insert(name.to_owned(), m.clone());
         Ok(m)
     }
 
     async fn provider_jwks(&self, r: &Resolved, kid: Option<&str>) -> AppResult<Jwks> {
-        let cached = self.access.jwks.lock().unwrap_or_else(|e| e.into_inner()).get(&r.name).cloned();
+        let cached = self.jwks.lock().unwrap_or_else(|e| e.into_inner()).get(&r.name).cloned();
         if let Some(j) = cached {
             if kid.is_none_or(|k| j.has_kid(k)) {
                 return Ok(j);
@@ -553,10 +644,10 @@ impl App {
             .jwks_uri
             .as_deref()
             .ok_or_else(|| internal(anyhow::anyhow!("provider {}: no jwks_uri to check ID tokens with", r.name)))?;
-        let j = oauth::fetch_jwks(&self.access.http, uri)
+        let j = oauth::fetch_jwks(&self.http, uri)
             .await
             .map_err(|e| AppError::Unavailable(format!("cannot read the signing keys of {}: {e}", r.display_name)))?;
-        self.access.jwks.lock().unwrap_or_else(|e| e.into_inner()).insert(r.name.clone(), j.clone());
+        self.jwks.lock().unwrap_or_else(|e| e.into_inner()).insert(r.name.clone(), j.clone());
         Ok(j)
     }
 
@@ -744,16 +835,10 @@ impl App {
             return Err(AppError::BadRequest("the answer carries no authorization code".into()));
         };
         let verifier = self.open(PURPOSE_VERIFIER, &st.verifier_sealed)?;
-        let tokens = oauth::exchange_code(
-            &self.access.http,
-            &r.token_endpoint,
-            &r.client,
-            code,
-            &self.redirect_uri(),
-            &verifier,
-        )
-        .await
-        .map_err(|e| oauth_failure(&r, e))?;
+        let tokens =
+            oauth::exchange_code(&self.http, &r.token_endpoint, &r.client, code, &self.redirect_uri(), &verifier)
+                .await
+                .map_err(|e| oauth_failure(&r, e))?;
         let outcome = self.finish_callback(&st, &r, &c, principal, &tokens).await;
         if outcome.is_err() {
             // Refused after the exchange: the grant must not stay live at the provider.
@@ -838,7 +923,7 @@ impl App {
             Some(t) => (t.as_str(), "refresh_token"),
             None => (tokens.access_token.as_str(), "access_token"),
         };
-        if let Err(e) = oauth::revoke(&self.access.http, endpoint, &r.client, token, hint).await {
+        if let Err(e) = oauth::revoke(&self.http, endpoint, &r.client, token, hint).await {
             tracing::warn!(provider = %r.name, error = %e, "could not revoke a grant that was refused");
         }
     }
@@ -990,7 +1075,7 @@ impl App {
             let c = self.connectivity().await?;
             let r = self.resolve_provider(&c, &acc.provider).await?;
             let until = now.checked_add(LEASE).map_err(internal)?;
-            if !self.store.take_refresh_lease(account_id, &self.access.owner, now, until).await? {
+            if !self.store.take_refresh_lease(account_id, &self.owner, now, until).await? {
                 // Another process refreshes; its result will be in the row.
                 tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                 continue;
@@ -998,7 +1083,7 @@ impl App {
             let leased = self.refresh_leased(account_id, &r, rejected, now).await;
             if leased.is_err() {
                 // Whatever failed, the lease goes back (a no-op when it was released already).
-                let _ = self.store.release_lease(account_id, &self.access.owner, None).await;
+                let _ = self.store.release_lease(account_id, &self.owner, None).await;
             }
             if let Some(token) = leased? {
                 return Ok(token);
@@ -1031,14 +1116,14 @@ impl App {
         let acc = self.account_row(account_id).await?;
         let (current, refresh_token, scope) = self.oauth_credentials(&acc)?;
         if acc.access_expires_at.is_none_or(|t| t > now + REFRESH_MARGIN) && rejected != Some(current.as_str()) {
-            self.store.release_lease(account_id, &self.access.owner, None).await?;
+            self.store.release_lease(account_id, &self.owner, None).await?;
             return Ok(None);
         }
         let Some(refresh_token) = refresh_token else {
             self.reconnect_required(&acc, "no refresh token is stored").await?;
             return Err(AppError::Conflict("the calendar account needs to be connected again".into()));
         };
-        match oauth::refresh(&self.access.http, &r.token_endpoint, &r.client, &refresh_token).await {
+        match oauth::refresh(&self.http, &r.token_endpoint, &r.client, &refresh_token).await {
             Ok(t) => {
                 let creds = Credentials::Oauth {
                     access_token: t.access_token.clone(),
@@ -1048,10 +1133,8 @@ impl App {
                 };
                 let sealed = self.seal(PURPOSE_CREDENTIALS, &serde_json::to_vec(&creds).map_err(internal)?)?;
                 let expires = expiry(now, &t);
-                let stored = self
-                    .store
-                    .finish_refresh(account_id, &self.access.owner, sealed.clone(), expires, self.now())
-                    .await?;
+                let stored =
+                    self.store.finish_refresh(account_id, &self.owner, sealed.clone(), expires, self.now()).await?;
                 if !stored {
                     // The lease ran out meanwhile; the rotated token must still not be lost:
                     // store it unless someone else changed the credentials since we read them.
@@ -1074,7 +1157,7 @@ impl App {
             }
             Err(e) => {
                 let msg = e.to_string();
-                self.store.release_lease(account_id, &self.access.owner, Some(msg.clone())).await?;
+                self.store.release_lease(account_id, &self.owner, Some(msg.clone())).await?;
                 let detail = json!({"provider": acc.provider, "error": msg});
                 self.store.audit(Some(acc.user_id), Some(acc.id), audit("refresh_failed", detail), self.now()).await?;
                 Err(AppError::Unavailable(format!("cannot refresh access at {}: {msg}", r.display_name)))
@@ -1149,7 +1232,7 @@ impl App {
     async fn revoke_at_provider(&self, acc: &CalendarAccount, refresh: Option<&str>, access: &str) -> Disconnected {
         let r = match self.connectivity().await {
             Ok(c) => self.resolve_provider(&c, &acc.provider).await,
-            Err(e) => Err(e),
+            Err(e) => Err(e.into()),
         };
         let r = match r {
             Ok(r) => r,
@@ -1174,7 +1257,7 @@ impl App {
             Some(t) => (t, "refresh_token"),
             None => (access, "access_token"),
         };
-        match oauth::revoke(&self.access.http, endpoint, &r.client, token, hint).await {
+        match oauth::revoke(&self.http, endpoint, &r.client, token, hint).await {
             Ok(Revocation::Revoked) => {
                 Disconnected { revoked: true, message: format!("access revoked at {}", r.display_name) }
             }

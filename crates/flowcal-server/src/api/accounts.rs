@@ -1,7 +1,8 @@
 //! The caller's calendar accounts: connect (OAuth 2.0 or CalDAV with an app
 //! password), list, disconnect; and the providers they may connect to.
 
-use super::{ApiJson, Auth, ErrorBody};
+use super::extract::{ApiJson, Auth};
+use super::types::ErrorBody;
 use crate::access::{AccountJson, AuditJson, Disconnected, StartedBy};
 use crate::app::App;
 use crate::error::{AppError, AppResult};
@@ -64,7 +65,7 @@ pub struct ProviderList {
 #[utoipa::path(get, path = "/api/v1/calendar-accounts", tag = "calendars",
     responses((status = 200, body = AccountList)))]
 pub async fn list(State(app): State<Arc<App>>, Auth(p): Auth) -> AppResult<Json<AccountList>> {
-    let accounts = app.calendar_accounts(&p).await?;
+    let accounts = app.access.calendar_accounts(&p).await?;
     Ok(Json(AccountList { accounts: accounts.iter().map(AccountJson::from).collect() }))
 }
 
@@ -72,7 +73,7 @@ pub async fn list(State(app): State<Arc<App>>, Auth(p): Auth) -> AppResult<Json<
 #[utoipa::path(get, path = "/api/v1/calendar-accounts/{id}", tag = "calendars", params(("id" = i64, Path)),
     responses((status = 200, body = AccountJson), (status = 404, body = ErrorBody)))]
 pub async fn show(State(app): State<Arc<App>>, Auth(p): Auth, Path(id): Path<i64>) -> AppResult<Json<AccountJson>> {
-    Ok(Json(AccountJson::from(&app.calendar_account(&p, id).await?)))
+    Ok(Json(AccountJson::from(&app.access.calendar_account(&p, id).await?)))
 }
 
 /// Connect a CalDAV account with a username and app password; checked at once.
@@ -84,7 +85,7 @@ pub async fn connect_caldav(
     Auth(p): Auth,
     ApiJson(b): ApiJson<CaldavConnect>,
 ) -> AppResult<(StatusCode, Json<AccountJson>)> {
-    let (acc, existed) = app.connect_caldav(&p, &b.url, &b.username, &b.password).await?;
+    let (acc, existed) = app.access.connect_caldav(&p, &b.url, &b.username, &b.password).await?;
     let status = if existed { StatusCode::OK } else { StatusCode::CREATED };
     Ok((status, Json(AccountJson::from(&acc))))
 }
@@ -106,11 +107,11 @@ pub async fn connect_oauth(
     } else {
         serde_json::from_slice(&body).map_err(|e| AppError::Unprocessable(e.to_string()))?
     };
-    let started = match (headers.contains_key(header::AUTHORIZATION), super::session_cookie(&headers)) {
+    let started = match (headers.contains_key(header::AUTHORIZATION), crate::http::session_cookie(&headers)) {
         (false, Some(s)) => StartedBy::Session(s),
         _ => StartedBy::Token,
     };
-    let url = app.connect_oauth(&p, started, &provider, opts.login_hint.as_deref()).await?;
+    let url = app.access.connect_oauth(&p, started, &provider, opts.login_hint.as_deref()).await?;
     Ok(Json(AuthorizationUrl { authorization_url: url }))
 }
 
@@ -120,7 +121,7 @@ pub async fn connect_oauth(
 #[utoipa::path(delete, path = "/api/v1/calendar-accounts/{id}", tag = "calendars", params(("id" = i64, Path)),
     responses((status = 204), (status = 200, body = Disconnected), (status = 404, body = ErrorBody)))]
 pub async fn disconnect(State(app): State<Arc<App>>, Auth(p): Auth, Path(id): Path<i64>) -> AppResult<Response> {
-    let d = app.disconnect(&p, id).await?;
+    let d = app.access.disconnect(&p, id).await?;
     if d.revoked {
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {
@@ -131,7 +132,7 @@ pub async fn disconnect(State(app): State<Arc<App>>, Auth(p): Auth, Path(id): Pa
 /// The providers the caller may connect calendars with.
 #[utoipa::path(get, path = "/api/v1/providers", tag = "calendars", responses((status = 200, body = ProviderList)))]
 pub async fn providers(State(app): State<Arc<App>>, Auth(_p): Auth) -> AppResult<Json<ProviderList>> {
-    let c = app.connectivity().await?;
+    let c = app.access.connectivity().await?;
     let providers = c
         .providers
         .iter()
@@ -165,7 +166,7 @@ pub async fn audit(
     Auth(p): Auth,
     Query(q): Query<AuditQuery>,
 ) -> AppResult<Json<AuditList>> {
-    let entries = app.audit_log(&p, q.all).await?;
+    let entries = app.access.audit_log(&p, q.all).await?;
     Ok(Json(AuditList { entries: entries.iter().map(AuditJson::from).collect() }))
 }
 
@@ -201,7 +202,7 @@ pub async fn calendars(
     Auth(p): Auth,
     Path(id): Path<i64>,
 ) -> AppResult<Json<CalendarList>> {
-    let list = app.account_calendars(&p, id).await?;
+    let list = app.access.account_calendars(&p, id).await?;
     Ok(Json(CalendarList {
         calendars: list.into_iter().map(|c| CalendarJson { id: c.id, name: c.name, own: c.own }).collect(),
     }))
@@ -218,5 +219,5 @@ pub async fn choose_calendar(
     Path(id): Path<i64>,
     ApiJson(b): ApiJson<ChooseCalendar>,
 ) -> AppResult<Json<AccountJson>> {
-    Ok(Json(AccountJson::from(&app.choose_calendar(&p, id, &b.calendar).await?)))
+    Ok(Json(AccountJson::from(&app.access.choose_calendar(&p, id, &b.calendar).await?)))
 }

@@ -2,11 +2,12 @@
 //! CalDAV hosts may be reached, how people sign in. Administrators only.
 //! What is set here wins over the configuration file.
 
-use super::{ApiJson, Auth, ErrorBody};
-use crate::access::settings::{CaldavConfig, Connectivity, ExportConfig, ProviderConfig, SignInConfig};
+use super::extract::{ApiJson, Auth};
+use super::types::ErrorBody;
 use crate::access::AdminSettingsPatch;
 use crate::app::App;
 use crate::error::AppResult;
+use crate::settings::{CaldavConfig, Connectivity, ExportConfig, ProviderConfig, SignInConfig};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -40,7 +41,7 @@ fn view(app: &App, c: Connectivity) -> ConnectivityView {
             .into_iter()
             .map(|(name, config)| {
                 let set = config.client_secret.is_some() || config.client_secret_file.is_some();
-                (name, ProviderView { config, client_secret_set: set, redirect_uri: app.redirect_uri() })
+                (name, ProviderView { config, client_secret_set: set, redirect_uri: app.access.redirect_uri() })
             })
             .collect(),
         calendar_export: c.calendar_export,
@@ -54,7 +55,7 @@ fn view(app: &App, c: Connectivity) -> ConnectivityView {
     responses((status = 200, body = ConnectivityView), (status = 403, body = ErrorBody)))]
 pub async fn show(State(app): State<Arc<App>>, Auth(p): Auth) -> AppResult<Json<ConnectivityView>> {
     p.require_admin()?;
-    let c = app.connectivity().await?;
+    let c = app.access.connectivity().await?;
     Ok(Json(view(&app, c)))
 }
 
@@ -69,8 +70,8 @@ pub async fn put_provider(
     Path(name): Path<String>,
     ApiJson(cfg): ApiJson<ProviderConfig>,
 ) -> AppResult<Json<ConnectivityView>> {
-    app.put_provider(&p, &name, cfg).await?;
-    Ok(Json(view(&app, app.connectivity().await?)))
+    app.access.put_provider(&p, &name, cfg).await?;
+    Ok(Json(view(&app, app.access.connectivity().await?)))
 }
 
 /// Remove a provider registered here.
@@ -81,7 +82,7 @@ pub async fn delete_provider(
     Auth(p): Auth,
     Path(name): Path<String>,
 ) -> AppResult<StatusCode> {
-    app.delete_provider(&p, &name).await?;
+    app.access.delete_provider(&p, &name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -93,7 +94,7 @@ pub async fn patch_settings(
     Auth(p): Auth,
     ApiJson(patch): ApiJson<AdminSettingsPatch>,
 ) -> AppResult<Json<ConnectivityView>> {
-    let c = app.patch_settings(&p, patch).await?;
+    let c = app.access.patch_settings(&p, patch).await?;
     Ok(Json(view(&app, c)))
 }
 
@@ -136,7 +137,7 @@ pub async fn patch_user(
     ApiJson(patch): ApiJson<UserPatch>,
 ) -> AppResult<Json<AdminUserJson>> {
     let change = flowcal_store::AccessChange { disabled: patch.disabled, admin: patch.admin, roles: patch.roles };
-    let (u, roles) = app.change_user(crate::people::By::Admin(&p), &login, change).await?;
+    let (u, roles) = app.access.change_user(crate::access::people::By::Admin(&p), &login, change).await?;
     Ok(Json(user_json(&u, roles)))
 }
 
@@ -152,7 +153,7 @@ pub async fn delete_user(
     Auth(p): Auth,
     Path(login): Path<String>,
 ) -> AppResult<(StatusCode, Json<AdminUserJson>)> {
-    let u = app.delete_user(crate::people::By::Admin(&p), &login).await?;
+    let u = app.access.delete_user(crate::access::people::By::Admin(&p), &login).await?;
     let roles = app.store.roles(u.id).await?;
     Ok((StatusCode::ACCEPTED, Json(user_json(&u, roles))))
 }

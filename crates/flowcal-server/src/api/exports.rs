@@ -1,7 +1,8 @@
 //! The export button: put a deadline or a date item on one of the caller's
 //! calendars, see how delivery goes, remove it again.
 
-use super::{ApiJson, Auth, ErrorBody};
+use super::extract::{ApiJson, Auth};
+use super::types::ErrorBody;
 use crate::app::App;
 use crate::error::AppResult;
 use axum::extract::{Path, State};
@@ -75,14 +76,14 @@ pub async fn create(
     Auth(p): Auth,
     ApiJson(b): ApiJson<NewExportJson>,
 ) -> AppResult<(StatusCode, Json<ExportJson>)> {
-    let e = app.export(&p, TaskId(b.task), &b.source, b.account).await?;
+    let e = app.exports.export(&p, TaskId(b.task), &b.source, b.account).await?;
     Ok((StatusCode::ACCEPTED, Json(ExportJson::from(&e))))
 }
 
 /// The caller's exports.
 #[utoipa::path(get, path = "/api/v1/exports", tag = "exports", responses((status = 200, body = ExportList)))]
 pub async fn list(State(app): State<Arc<App>>, Auth(p): Auth) -> AppResult<Json<ExportList>> {
-    let list = app.exports(&p).await?;
+    let list = app.exports.list(&p).await?;
     Ok(Json(ExportList { exports: list.iter().map(ExportJson::from).collect() }))
 }
 
@@ -90,7 +91,7 @@ pub async fn list(State(app): State<Arc<App>>, Auth(p): Auth) -> AppResult<Json<
 #[utoipa::path(get, path = "/api/v1/exports/{id}", tag = "exports", params(("id" = i64, Path)),
     responses((status = 200, body = ExportJson), (status = 404, body = ErrorBody)))]
 pub async fn show(State(app): State<Arc<App>>, Auth(p): Auth, Path(id): Path<i64>) -> AppResult<Json<ExportJson>> {
-    Ok(Json(ExportJson::from(&app.export_record(&p, id).await?)))
+    Ok(Json(ExportJson::from(&app.exports.export_record(&p, id).await?)))
 }
 
 /// Remove the entry from the calendar.
@@ -101,7 +102,7 @@ pub async fn remove(
     Auth(p): Auth,
     Path(id): Path<i64>,
 ) -> AppResult<(StatusCode, Json<ExportJson>)> {
-    let e = app.remove_export(&p, id).await?;
+    let e = app.exports.remove_export(&p, id).await?;
     Ok((StatusCode::ACCEPTED, Json(ExportJson::from(&e))))
 }
 
@@ -113,6 +114,6 @@ pub async fn retry(
     Auth(p): Auth,
     Path(id): Path<i64>,
 ) -> AppResult<(StatusCode, Json<ExportJson>)> {
-    let e = app.retry_export(&p, id).await?;
+    let e = app.exports.retry_export(&p, id).await?;
     Ok((StatusCode::ACCEPTED, Json(ExportJson::from(&e))))
 }

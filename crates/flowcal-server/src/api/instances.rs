@@ -1,6 +1,7 @@
 //! Process instances: start, look, cancel, and the administrator's incident tools.
 
-use super::{ApiJson, Auth, ErrorBody, EventJson, EventList, InstanceJson, InstanceList, SetData, StartInstance};
+use super::extract::{ApiJson, Auth};
+use super::types::{ErrorBody, EventJson, EventList, InstanceJson, InstanceList, SetData, StartInstance};
 use crate::app::App;
 use crate::error::AppResult;
 use axum::extract::{Path, State};
@@ -18,7 +19,7 @@ pub async fn start(
     Auth(p): Auth,
     ApiJson(body): ApiJson<StartInstance>,
 ) -> AppResult<(StatusCode, Json<InstanceJson>)> {
-    let v = app.start_instance(&p, &body.model, &body.title, &body.data).await?;
+    let v = app.workflow.start_instance(&p, &body.model, &body.title, &body.data).await?;
     Ok((StatusCode::CREATED, Json(InstanceJson::new(&v))))
 }
 
@@ -26,14 +27,14 @@ pub async fn start(
 #[utoipa::path(get, path = "/api/v1/instances/{id}", tag = "instances", params(("id" = i64, Path)),
     responses((status = 200, body = InstanceJson), (status = 404, body = ErrorBody)))]
 pub async fn show(State(app): State<Arc<App>>, Auth(p): Auth, Path(id): Path<i64>) -> AppResult<Json<InstanceJson>> {
-    Ok(Json(InstanceJson::new(&app.instance(&p, InstanceId(id)).await?)))
+    Ok(Json(InstanceJson::new(&app.workflow.instance(&p, InstanceId(id)).await?)))
 }
 
 /// The instance's domain events, in order (starter and administrators).
 #[utoipa::path(get, path = "/api/v1/instances/{id}/events", tag = "instances", params(("id" = i64, Path)),
     responses((status = 200, body = EventList), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn events(State(app): State<Arc<App>>, Auth(p): Auth, Path(id): Path<i64>) -> AppResult<Json<EventList>> {
-    let events = app.instance_events(&p, InstanceId(id)).await?;
+    let events = app.workflow.instance_events(&p, InstanceId(id)).await?;
     Ok(Json(EventList { events: events.iter().map(EventJson::from).collect() }))
 }
 
@@ -42,7 +43,7 @@ pub async fn events(State(app): State<Arc<App>>, Auth(p): Auth, Path(id): Path<i
     responses((status = 200, body = InstanceJson), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
               (status = 409, body = ErrorBody)))]
 pub async fn cancel(State(app): State<Arc<App>>, Auth(p): Auth, Path(id): Path<i64>) -> AppResult<Json<InstanceJson>> {
-    Ok(Json(InstanceJson::new(&app.cancel(&p, InstanceId(id)).await?)))
+    Ok(Json(InstanceJson::new(&app.workflow.cancel(&p, InstanceId(id)).await?)))
 }
 
 /// Correct an instance's data (administrators); dependent deadlines are recomputed.
@@ -57,7 +58,7 @@ pub async fn set_data(
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<SetData>,
 ) -> AppResult<Json<InstanceJson>> {
-    Ok(Json(InstanceJson::new(&app.set_data(&p, InstanceId(id), &body.data).await?)))
+    Ok(Json(InstanceJson::new(&app.workflow.set_data(&p, InstanceId(id), &body.data).await?)))
 }
 
 /// Retry the gateways an instance is stuck at (administrators).
@@ -65,7 +66,7 @@ pub async fn set_data(
     responses((status = 200, body = InstanceJson), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
               (status = 409, body = ErrorBody)))]
 pub async fn retry(State(app): State<Arc<App>>, Auth(p): Auth, Path(id): Path<i64>) -> AppResult<Json<InstanceJson>> {
-    Ok(Json(InstanceJson::new(&app.retry(&p, InstanceId(id)).await?)))
+    Ok(Json(InstanceJson::new(&app.workflow.retry(&p, InstanceId(id)).await?)))
 }
 
 /// Instances stopped by an incident (administrators).
@@ -73,8 +74,8 @@ pub async fn retry(State(app): State<Arc<App>>, Auth(p): Auth, Path(id): Path<i6
     responses((status = 200, body = InstanceList), (status = 403, body = ErrorBody)))]
 pub async fn incidents(State(app): State<Arc<App>>, Auth(p): Auth) -> AppResult<Json<InstanceList>> {
     let mut out = Vec::new();
-    for i in app.incidents(&p).await? {
-        let (m, _) = app.model(i.model_id).await?;
+    for i in app.workflow.incidents(&p).await? {
+        let (m, _) = app.workflow.model(i.model_id).await?;
         out.push(InstanceJson::record(&i, &m));
     }
     Ok(Json(InstanceList { instances: out }))

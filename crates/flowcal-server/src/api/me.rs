@@ -1,9 +1,11 @@
 //! The caller's own account and settings.
 
-use super::{ApiJson, Auth, ErrorBody, MeJson, SettingsPatch};
-use crate::app::{App, Principal};
+use super::extract::{ApiJson, Auth};
+use super::types::{ErrorBody, MeJson, SettingsPatch};
+use crate::app::App;
 use crate::error::AppResult;
 use crate::feed::FeedStatus;
+use crate::principal::Principal;
 use axum::extract::State;
 use axum::Json;
 use std::sync::Arc;
@@ -24,10 +26,10 @@ pub async fn settings(
     ApiJson(body): ApiJson<SettingsPatch>,
 ) -> AppResult<Json<MeJson>> {
     let mut user =
-        app.update_settings(&p, body.time_zone.as_deref(), body.calendar_export, body.reminder_minutes).await?;
+        app.access.update_settings(&p, body.time_zone.as_deref(), body.calendar_export, body.reminder_minutes).await?;
     if let Some(auto) = body.auto_sync {
         let p = Principal { user, roles: p.roles.clone() };
-        user = app.set_auto_sync(&p, auto.map(|a| (a.account, a.calendar, a.keep_done))).await?;
+        user = app.exports.set_auto_sync(&p, auto.map(|a| (a.account, a.calendar, a.keep_done))).await?;
     }
     Ok(Json(MeJson::from(&Principal { user, roles: p.roles })))
 }
@@ -35,7 +37,7 @@ pub async fn settings(
 /// The caller's iCal feed: on or off (the URL is shown only when made).
 #[utoipa::path(get, path = "/api/v1/me/feed", tag = "me", responses((status = 200, body = FeedStatus)))]
 pub async fn feed(State(app): State<Arc<App>>, Auth(p): Auth) -> AppResult<Json<FeedStatus>> {
-    Ok(Json(app.feed_status(&p).await?))
+    Ok(Json(app.feeds.feed_status(&p).await?))
 }
 
 /// A new feed URL (`url`, and `webcal_url` for calendar apps); the previous URL stops working at once.
@@ -45,13 +47,13 @@ pub async fn new_feed(
     State(app): State<Arc<App>>,
     Auth(p): Auth,
 ) -> AppResult<(axum::http::StatusCode, Json<FeedStatus>)> {
-    Ok((axum::http::StatusCode::CREATED, Json(app.new_feed(&p).await?)))
+    Ok((axum::http::StatusCode::CREATED, Json(app.feeds.new_feed(&p).await?)))
 }
 
 /// Turn the feed off: its URL stops working.
 #[utoipa::path(delete, path = "/api/v1/me/feed", tag = "me", responses((status = 200, body = FeedStatus)))]
 pub async fn disable_feed(State(app): State<Arc<App>>, Auth(p): Auth) -> AppResult<Json<FeedStatus>> {
-    Ok(Json(app.disable_feed(&p).await?))
+    Ok(Json(app.feeds.disable_feed(&p).await?))
 }
 
 /// A personal API token as its owner sees it (the token itself is shown only when made).
@@ -105,7 +107,7 @@ pub struct TokenCreated {
 #[utoipa::path(get, path = "/api/v1/me/tokens", tag = "me",
     responses((status = 200, body = TokenList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn tokens(State(app): State<Arc<App>>, Auth(p): Auth) -> AppResult<Json<TokenList>> {
-    let tokens = app.tokens_of(p.login()).await?;
+    let tokens = app.access.tokens_of(p.login()).await?;
     Ok(Json(TokenList { tokens: tokens.iter().map(TokenJson::from).collect() }))
 }
 
@@ -118,7 +120,7 @@ pub async fn new_token(
     Auth(p): Auth,
     ApiJson(body): ApiJson<NewToken>,
 ) -> AppResult<(axum::http::StatusCode, Json<TokenCreated>)> {
-    let (id, token) = app.issue_token(p.login(), &body.name, body.expires_days).await?;
+    let (id, token) = app.access.issue_token(p.login(), &body.name, body.expires_days).await?;
     Ok((axum::http::StatusCode::CREATED, Json(TokenCreated { id, token })))
 }
 
@@ -131,6 +133,6 @@ pub async fn revoke_token(
     Auth(p): Auth,
     axum::extract::Path(id): axum::extract::Path<i64>,
 ) -> AppResult<axum::http::StatusCode> {
-    app.revoke_token(p.login(), id).await?;
+    app.access.revoke_token(p.login(), id).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }

@@ -7,27 +7,21 @@
 mod accounts;
 mod admin;
 mod exports;
+pub mod extract;
 mod instances;
 mod me;
 mod models;
 mod tasks;
-mod types;
+pub mod types;
 
-use crate::app::{App, Principal};
+use crate::app::App;
 use crate::error::AppError;
-use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::request::Parts;
-use axum::http::{header, Method};
 use axum::routing::{get, post};
 use axum::Router;
-use serde::de::DeserializeOwned;
 use std::sync::Arc;
 use utoipa::OpenApi;
 
 pub use types::*;
-
-/// The name of the session cookie.
-pub const SESSION_COOKIE: &str = "flowcal_session";
 
 #[derive(OpenApi)]
 #[openapi(
@@ -85,9 +79,9 @@ pub const SESSION_COOKIE: &str = "flowcal_session";
         accounts::CalendarList, accounts::ChooseCalendar, exports::NewExportJson, exports::ExportJson,
         exports::ExportList, crate::access::AccountJson,
         crate::access::AuditJson, crate::access::Disconnected, admin::ProviderView, admin::ConnectivityView,
-        crate::access::settings::ProviderConfig, crate::access::settings::ProviderKind,
-        crate::access::settings::ExportConfig, crate::access::settings::ExportAllow,
-        crate::access::settings::CaldavConfig, crate::access::settings::SignInConfig,
+        crate::settings::ProviderConfig, crate::settings::ProviderKind,
+        crate::settings::ExportConfig, crate::settings::ExportAllow,
+        crate::settings::CaldavConfig, crate::settings::SignInConfig,
         me::TokenJson, me::TokenList, me::NewToken, me::TokenCreated, admin::UserPatch, admin::AdminUserJson
     )),
     modifiers(&SecurityAddon, &CommonErrors),
@@ -102,7 +96,10 @@ impl utoipa::Modify for SecurityAddon {
         use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
         let c = openapi.components.get_or_insert_with(Default::default);
         c.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
-        c.add_security_scheme("session", SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(SESSION_COOKIE))));
+        c.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::http::SESSION_COOKIE))),
+        );
     }
 }
 
@@ -201,77 +198,4 @@ pub fn router() -> Router<Arc<App>> {
 
 async fn openapi() -> axum::Json<utoipa::openapi::OpenApi> {
     axum::Json(ApiDoc::openapi())
-}
-
-/// The authenticated caller.
-pub struct Auth(pub Principal);
-
-impl FromRequestParts<Arc<App>> for Auth {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Self::Rejection> {
-        if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
-            // The scheme name is case-insensitive (RFC 9110).
-            let token = value
-                .to_str()
-                .ok()
-                .and_then(|v| v.split_once(' '))
-                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-                .map(|(_, t)| t.trim())
-                .ok_or_else(|| AppError::Unauthorized("the Authorization header must be 'Bearer TOKEN'".into()))?;
-            return match app.principal_by_token(token).await? {
-                Some(p) => Ok(Auth(p)),
-                None => Err(AppError::Unauthorized("this API token is not valid (revoked or mistyped)".into())),
-            };
-        }
-        if let Some(session) = session_cookie(&parts.headers) {
-            if let Some(p) = app.principal_by_session(&session).await? {
-                let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
-                if !safe && !is_json(&parts.headers) {
-                    return Err(AppError::Forbidden(
-                        "requests signed in by cookie must send Content-Type: application/json".into(),
-                    ));
-                }
-                return Ok(Auth(p));
-            }
-        }
-        Err(AppError::Unauthorized(
-            "sign in, or send 'Authorization: Bearer TOKEN' (flowcal token create LOGIN)".into(),
-        ))
-    }
-}
-
-fn is_json(h: &axum::http::HeaderMap) -> bool {
-    h.get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"))
-}
-
-/// The session cookie's value, if any.
-pub fn session_cookie(h: &axum::http::HeaderMap) -> Option<String> {
-    crate::web::cookie(h, SESSION_COOKIE)
-}
-
-/// A JSON body whose problems are reported in flowcal's error format.
-pub struct ApiJson<T>(pub T);
-
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
-    type Rejection = AppError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        use axum::extract::rejection::JsonRejection;
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(ApiJson(v)),
-            Err(JsonRejection::MissingJsonContentType(_)) => {
-                Err(AppError::UnsupportedMediaType("send the body as JSON with Content-Type: application/json".into()))
-            }
-            Err(JsonRejection::JsonDataError(e)) => Err(AppError::Unprocessable(e.body_text())),
-            Err(JsonRejection::JsonSyntaxError(e)) => Err(AppError::BadRequest(e.body_text())),
-            Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
-                Err(AppError::TooLarge { message: "the request body is too large".into() })
-            }
-            Err(e) => Err(AppError::BadRequest(e.body_text())),
-        }
-    }
 }

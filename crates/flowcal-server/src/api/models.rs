@@ -1,6 +1,7 @@
 //! Model upload and listing.
 
-use super::{Auth, ErrorBody, ModelCreated, ModelInfo, ModelList};
+use super::extract::Auth;
+use super::types::{ErrorBody, ModelCreated, ModelInfo, ModelList};
 use crate::app::App;
 use crate::error::{AppError, AppResult};
 use axum::extract::{Path, Request, State};
@@ -31,7 +32,7 @@ pub async fn upload(
     let bytes = axum::body::to_bytes(req.into_body(), limit + 1).await.map_err(|_| AppError::TooLarge {
         message: format!("the model is larger than the limit of {limit} bytes (max_model_bytes)"),
     })?;
-    let stored = app.import_model(Some(&p), &bytes).await?;
+    let stored = app.workflow.import_model(Some(&p), &bytes).await?;
     Ok((StatusCode::CREATED, Json(ModelCreated::from(&stored))))
 }
 
@@ -49,6 +50,6 @@ pub async fn list(State(app): State<Arc<App>>, _auth: Auth) -> AppResult<Json<Mo
     params(("key" = String, Path, description = "the process id")),
     responses((status = 200, body = ModelInfo), (status = 404, body = ErrorBody)))]
 pub async fn show(State(app): State<Arc<App>>, _auth: Auth, Path(key): Path<String>) -> AppResult<Json<ModelInfo>> {
-    let (stored, model) = app.latest_model(&key).await?;
+    let (stored, model) = app.workflow.latest_model(&key).await?;
     Ok(Json(ModelInfo::new(&stored, &model)))
 }

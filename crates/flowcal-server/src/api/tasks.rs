@@ -1,6 +1,7 @@
 //! Tasks: the caller's list, claim, complete.
 
-use super::{Auth, CompleteTask, ErrorBody, InstanceJson, TaskJson, TaskList};
+use super::extract::Auth;
+use super::types::{CompleteTask, ErrorBody, InstanceJson, TaskJson, TaskList};
 use crate::app::App;
 use crate::error::{AppError, AppResult};
 use axum::extract::{Path, Query, State};
@@ -27,7 +28,7 @@ pub async fn list(State(app): State<Arc<App>>, Auth(p): Auth, Query(q): Query<Li
                 AppError::BadRequest(format!("state must be open, done, cancelled or all (got '{s}')"))
             })?),
         };
-    let tasks = app.tasks(&p, state).await?;
+    let tasks = app.workflow.tasks(&p, state).await?;
     Ok(Json(TaskList { tasks: tasks.iter().map(TaskJson::from).collect() }))
 }
 
@@ -35,14 +36,14 @@ pub async fn list(State(app): State<Arc<App>>, Auth(p): Auth, Query(q): Query<Li
 #[utoipa::path(get, path = "/api/v1/tasks/{id}", tag = "tasks", params(("id" = i64, Path)),
     responses((status = 200, body = TaskJson), (status = 404, body = ErrorBody)))]
 pub async fn show(State(app): State<Arc<App>>, Auth(p): Auth, Path(id): Path<i64>) -> AppResult<Json<TaskJson>> {
-    Ok(Json(TaskJson::from(&app.task(&p, TaskId(id)).await?)))
+    Ok(Json(TaskJson::from(&app.workflow.task(&p, TaskId(id)).await?)))
 }
 
 /// Take a task offered to one of the caller's roles.
 #[utoipa::path(post, path = "/api/v1/tasks/{id}/claim", tag = "tasks", params(("id" = i64, Path)),
     responses((status = 200, body = TaskJson), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn claim(State(app): State<Arc<App>>, Auth(p): Auth, Path(id): Path<i64>) -> AppResult<Json<TaskJson>> {
-    Ok(Json(TaskJson::from(&app.claim(&p, TaskId(id)).await?)))
+    Ok(Json(TaskJson::from(&app.workflow.claim(&p, TaskId(id)).await?)))
 }
 
 /// Complete a task with data; the instance moves on.
@@ -65,5 +66,5 @@ pub async fn complete(
             _ => AppError::BadRequest(format!("the body is not valid JSON: {e}")),
         })?
     };
-    Ok(Json(InstanceJson::new(&app.complete(&p, TaskId(id), &body.data).await?)))
+    Ok(Json(InstanceJson::new(&app.workflow.complete(&p, TaskId(id), &body.data).await?)))
 }

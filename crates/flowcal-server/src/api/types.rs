@@ -1,6 +1,7 @@
 //! The JSON shapes of API v1 (documented in the OpenAPI document).
 
-use crate::app::{InstanceView, Principal};
+use crate::principal::Principal;
+use crate::workflow::InstanceView;
 use flowcal_domain::model::NodeKind;
 use flowcal_domain::{Deadline, ProcessModel};
 use flowcal_store::{EventRecord, InstanceRecord, StoredModel, TaskRecord};

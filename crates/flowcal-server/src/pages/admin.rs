@@ -1,12 +1,12 @@
 //! The administrator's page: connectivity per provider, the CalDAV
 //! allow-list, who may export, users, and delivery health.
 
-use super::{csrf_field, error_page, layout_status, see_other_notice, Posted, Viewer};
-use crate::access::settings::{AllowWord, CaldavConfig, ExportAllow, ProviderConfig, ProviderKind};
+use super::frame::{csrf_field, error_page, layout_status, see_other_notice, Posted, Viewer};
+use crate::access::people::By;
 use crate::access::AdminSettingsPatch;
 use crate::app::App;
 use crate::error::AppError;
-use crate::people::By;
+use crate::settings::{AllowWord, CaldavConfig, ExportAllow, ProviderConfig, ProviderKind};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -31,9 +31,9 @@ pub(crate) async fn show(State(app): State<Arc<App>>, v: Viewer) -> Response {
 }
 
 async fn page(app: &App, v: &Viewer, notice: Option<&str>, error: Option<&str>, status: StatusCode) -> Response {
-    let c = match app.connectivity().await {
+    let c = match app.access.connectivity().await {
         Ok(c) => c,
-        Err(e) => return error_page(Some(v), &e),
+        Err(e) => return error_page(Some(v), &e.into()),
     };
     let users = app.store.list_users().await.unwrap_or_default();
     let mut user_roles = Vec::with_capacity(users.len());
@@ -55,7 +55,7 @@ async fn page(app: &App, v: &Viewer, notice: Option<&str>, error: Option<&str>, 
         @if let Some(e) = error { p.error role="alert" { (e) } }
         section.card id="connectivity" aria-labelledby="conn-h" {
             h2 id="conn-h" { "Connectivity" }
-            p.muted { "Redirect URI to register at every provider: " code { (app.redirect_uri()) } }
+            p.muted { "Redirect URI to register at every provider: " code { (app.access.redirect_uri()) } }
             @for (name, p) in &c.providers { (provider_form(v, Some(name), Some(p))) }
             details {
                 summary { "Add a provider" }
@@ -278,7 +278,7 @@ pub(crate) async fn save_provider(State(app): State<Arc<App>>, Posted { v, f }: 
     };
     let name = f.text("name");
     // Settings this form does not show (scopes, token auth, create_users) are kept.
-    let mut cfg = match app.connectivity().await.map(|c| c.providers.get(&name).cloned()) {
+    let mut cfg = match app.access.connectivity().await.map(|c| c.providers.get(&name).cloned()) {
         Ok(Some(existing)) => existing,
         _ => {
             match serde_json::from_value::<ProviderConfig>(serde_json::json!({"kind": kind.as_str(), "client_id": ""}))
@@ -293,7 +293,7 @@ pub(crate) async fn save_provider(State(app): State<Arc<App>>, Posted { v, f }: 
     cfg.client_id = f.text("client_id");
     cfg.client_secret = opt("client_secret");
     cfg.client_secret_file = None;
-    cfg.allowed_domains = super::comma_list(&f.text("allowed_domains"));
+    cfg.allowed_domains = super::frame::comma_list(&f.text("allowed_domains"));
     cfg.tenant = opt("tenant");
     cfg.issuer = opt("issuer");
     cfg.authorization_endpoint = opt("authorization_endpoint");
@@ -302,7 +302,7 @@ pub(crate) async fn save_provider(State(app): State<Arc<App>>, Posted { v, f }: 
     cfg.jwks_uri = opt("jwks_uri");
     cfg.api_base_url = opt("api_base_url");
     cfg.sign_in = f.checked("sign_in");
-    let r = app.put_provider(&v.p, &name, cfg).await.map(|()| format!("Saved provider {name}"));
+    let r = app.access.put_provider(&v.p, &name, cfg).await.map(|()| format!("Saved provider {name}"));
     done(&app, &v, r).await
 }
 
@@ -315,7 +315,7 @@ pub(crate) async fn delete_provider(
     if let Err(r) = admins_only(&v) {
         return r;
     }
-    let r = app.delete_provider(&v.p, &name).await.map(|()| format!("Deleted provider {name}"));
+    let r = app.access.delete_provider(&v.p, &name).await.map(|()| format!("Deleted provider {name}"));
     done(&app, &v, r).await
 }
 
@@ -332,7 +332,7 @@ pub(crate) async fn caldav(State(app): State<Arc<App>>, Posted { v, f }: Posted)
         caldav: Some(CaldavConfig { allowed_hosts: lines("hosts"), allowed_networks: lines("networks") }),
         sign_in: None,
     };
-    let r = app.patch_settings(&v.p, patch).await.map(|_| "Saved the CalDAV allow-list".to_owned());
+    let r = app.access.patch_settings(&v.p, patch).await.map(|_| "Saved the CalDAV allow-list".to_owned());
     done(&app, &v, r).await
 }
 
@@ -341,17 +341,17 @@ pub(crate) async fn export(State(app): State<Arc<App>>, Posted { v, f }: Posted)
     if let Err(r) = admins_only(&v) {
         return r;
     }
-    let mut export = match app.connectivity().await {
+    let mut export = match app.access.connectivity().await {
         Ok(c) => c.calendar_export,
-        Err(e) => return error_page(Some(&v), &e),
+        Err(e) => return error_page(Some(&v), &e.into()),
     };
     export.allow = match f.text("allow").as_str() {
         "everyone" => ExportAllow::Word(AllowWord::Everyone),
         "no one" => ExportAllow::Word(AllowWord::NoOne),
-        _ => ExportAllow::Users(super::comma_list(&f.text("logins"))),
+        _ => ExportAllow::Users(super::frame::comma_list(&f.text("logins"))),
     };
     let patch = AdminSettingsPatch { calendar_export: Some(export), caldav: None, sign_in: None };
-    let r = app.patch_settings(&v.p, patch).await.map(|_| "Saved who may export".to_owned());
+    let r = app.access.patch_settings(&v.p, patch).await.map(|_| "Saved who may export".to_owned());
     done(&app, &v, r).await
 }
 
@@ -361,12 +361,14 @@ pub(crate) async fn add_user(State(app): State<Arc<App>>, Posted { v, f }: Poste
         return r;
     }
     let login = f.text("login");
-    let roles: Vec<String> = super::comma_list(&f.text("roles"));
+    let roles: Vec<String> = super::frame::comma_list(&f.text("roles"));
     let password = f.get("password").unwrap_or_default().to_owned();
     let r = match check_password(&password) {
-        Ok(()) => {
-            app.add_user(&login, f.checked("admin"), &roles, Some(&password)).await.map(|_| format!("Added {login}"))
-        }
+        Ok(()) => app
+            .access
+            .add_user(&login, f.checked("admin"), &roles, Some(&password))
+            .await
+            .map(|_| format!("Added {login}")),
         Err(e) => Err(e),
     };
     done(&app, &v, r).await
@@ -391,6 +393,7 @@ pub(crate) async fn reset_password(
     let password = f.get("password").unwrap_or_default().to_owned();
     let r = match check_password(&password) {
         Ok(()) => app
+            .access
             .reset_password(&v.p, &login, &password)
             .await
             .map(|n| format!("New password set for {login}; their sessions ended ({n} signed out)")),
@@ -409,7 +412,7 @@ pub(crate) async fn add_role(
         return r;
     }
     let role = f.text("role");
-    let r = app.grant_role(&v.p, &login, &role).await.map(|()| format!("{login} has the role {role}"));
+    let r = app.access.grant_role(&v.p, &login, &role).await.map(|()| format!("{login} has the role {role}"));
     done(&app, &v, r).await
 }
 
@@ -422,7 +425,7 @@ pub(crate) async fn retry_export(
     if let Err(r) = admins_only(&v) {
         return r;
     }
-    let r = app.admin_retry_export(&v.p, id).await.map(|()| "Sending it again".to_owned());
+    let r = app.exports.admin_retry_export(&v.p, id).await.map(|()| "Sending it again".to_owned());
     done(&app, &v, r).await
 }
 
@@ -436,10 +439,10 @@ pub(crate) async fn remove_role(
         return r;
     }
     let r = async {
-        let user = app.user_named(&login).await?;
+        let user = app.access.user_named(&login).await?;
         let roles: Vec<String> = app.store.roles(user.id).await?.into_iter().filter(|r| *r != role).collect();
         let change = AccessChange { roles: Some(roles), ..Default::default() };
-        app.change_user(By::Admin(&v.p), &login, change).await?;
+        app.access.change_user(By::Admin(&v.p), &login, change).await?;
         Ok(format!("{login} no longer has the role {role}"))
     }
     .await;
@@ -463,7 +466,7 @@ pub(crate) async fn set_admin(
 
 /// Applies an administrator's change to `login` and reports `said` (or why not).
 async fn change_user(app: &App, v: &Viewer, login: &str, change: AccessChange, said: String) -> Response {
-    let r = app.change_user(By::Admin(&v.p), login, change).await.map(|_| said);
+    let r = app.access.change_user(By::Admin(&v.p), login, change).await.map(|_| said);
     done(app, v, r).await
 }
 
@@ -502,7 +505,7 @@ pub(crate) async fn delete_user(
     if let Err(r) = admins_only(&v) {
         return r;
     }
-    let r = app.delete_user(By::Admin(&v.p), &login).await.map(|_| {
+    let r = app.access.delete_user(By::Admin(&v.p), &login).await.map(|_| {
         format!("{login} is disabled and being deleted: their calendar entries are removed, then their access revoked")
     });
     done(&app, &v, r).await

@@ -1,8 +1,8 @@
 //! Process designers' pages: upload a model (refusals name line and column),
 //! list models and versions, a model's steps, deadline rules and data items.
 
-use super::{check_form, csrf_field, error_page, layout, layout_status, Fields, Viewer};
-use crate::api::ModelInfo;
+use super::frame::{check_form, csrf_field, error_page, layout, layout_status, Fields, Viewer};
+use crate::api::types::ModelInfo;
 use crate::app::App;
 use crate::error::AppError;
 use axum::extract::{Multipart, Path, State};
@@ -110,7 +110,7 @@ pub(crate) async fn upload(
         let e = format!("The file is larger than the limit of {limit} bytes (max_model_bytes).");
         return list_page(&app, &v, None, Some(&e), StatusCode::PAYLOAD_TOO_LARGE).await;
     }
-    match app.import_model(Some(&v.p), &bytes).await {
+    match app.workflow.import_model(Some(&v.p), &bytes).await {
         Ok(m) => {
             let notice = format!("Uploaded {} (version {})", m.name, m.version);
             list_page(&app, &v, Some(&notice), None, StatusCode::OK).await
@@ -125,7 +125,7 @@ pub(crate) async fn show(State(app): State<Arc<App>>, v: Viewer, Path(key): Path
     if let Err(r) = designers_only(&v) {
         return r;
     }
-    let (stored, model) = match app.latest_model(&key).await {
+    let (stored, model) = match app.workflow.latest_model(&key).await {
         Ok(m) => m,
         Err(e) => return error_page(Some(&v), &e),
     };

@@ -2,7 +2,7 @@
 //! connected calendars (connect, CalDAV with an app password, disconnect),
 //! auto-sync, and the iCal feed URL.
 
-use super::{csrf_field, error_page, layout_status, see_other_notice, Posted, Viewer};
+use super::frame::{csrf_field, error_page, layout_status, see_other_notice, Posted, Viewer};
 use crate::access::StartedBy;
 use crate::app::App;
 use crate::error::AppError;
@@ -39,17 +39,18 @@ async fn page_with_token(
     new_token: Option<&str>,
     status: StatusCode,
 ) -> Response {
-    let tokens = app.tokens_of(v.p.login()).await.unwrap_or_default();
-    let accounts = super::own_accounts(app, v).await;
-    let c = app.connectivity().await.ok();
+    let tokens = app.access.tokens_of(v.p.login()).await.unwrap_or_default();
+    let accounts = super::frame::own_accounts(app, v).await;
+    let c = app.access.connectivity().await.ok();
     let allowed_by_admin = c.as_ref().is_none_or(|c| c.calendar_export.allow.allows(v.p.login()));
-    let providers = super::calendar_providers(c.as_ref());
-    let feed = app.feed_status(&v.p).await.ok();
+    let providers = super::frame::calendar_providers(c.as_ref());
+    let feed = app.feeds.feed_status(&v.p).await.ok();
     // Each active account's calendars, to choose where entries go (a service
     // that does not answer soon is left out, not waited for).
     let mut calendars = std::collections::BTreeMap::new();
     for a in accounts.iter().filter(|a| a.status == flowcal_store::AccountStatus::Active) {
-        let listed = tokio::time::timeout(std::time::Duration::from_secs(5), app.account_calendars(&v.p, a.id)).await;
+        let listed =
+            tokio::time::timeout(std::time::Duration::from_secs(5), app.access.account_calendars(&v.p, a.id)).await;
         if let Ok(Ok(list)) = listed {
             calendars.insert(a.id, list);
         }
@@ -224,7 +225,7 @@ async fn page_with_token(
                 label for="token_name" { "Name (what the token is for)" }
                 input id="token_name" name="name" required maxlength="100";
                 label for="token_days" { "Expires after (days; empty: never)" }
-                input id="token_days" name="expires_days" type="number" min="1" max=(crate::people::MAX_TOKEN_DAYS);
+                input id="token_days" name="expires_days" type="number" min="1" max=(crate::access::people::MAX_TOKEN_DAYS);
                 button type="submit" { "Create token" }
             }
         }
@@ -236,7 +237,7 @@ async fn page_with_token(
 pub(crate) async fn password(State(app): State<Arc<App>>, Posted { v, f }: Posted) -> Response {
     let current = f.get("current_password").unwrap_or_default();
     let new = f.get("new_password").unwrap_or_default();
-    match app.change_password(&v.p, &v.session, current, new).await {
+    match app.access.change_password(&v.p, &v.session, current, new).await {
         Ok(n) => see_other_notice(
             "/settings",
             &format!("Password changed. You were signed out everywhere else ({n} other session(s) ended)."),
@@ -258,7 +259,7 @@ pub(crate) async fn new_token(State(app): State<Arc<App>>, Posted { v, f }: Post
             }
         },
     };
-    match app.issue_token(v.p.login(), &f.text("name"), days).await {
+    match app.access.issue_token(v.p.login(), &f.text("name"), days).await {
         Ok((_, token)) => {
             page_with_token(&app, &v, Some("Your API token is ready"), None, None, Some(&token), StatusCode::OK).await
         }
@@ -273,7 +274,7 @@ pub(crate) async fn revoke_token(
     Path(id): Path<i64>,
     Posted { v, .. }: Posted,
 ) -> Response {
-    match app.revoke_token(v.p.login(), id).await {
+    match app.access.revoke_token(v.p.login(), id).await {
         Ok(()) => see_other_notice("/settings", "The token was revoked; it no longer works"),
         Err(e) => error_page(Some(&v), &e),
     }
@@ -320,6 +321,7 @@ pub(crate) async fn profile(State(app): State<Arc<App>>, Posted { v, f }: Posted
     };
     let zone = f.text("time_zone");
     match app
+        .access
         .update_settings(
             &v.p,
             Some(zone.as_str()).filter(|z| !z.is_empty()),
@@ -342,7 +344,7 @@ pub(crate) async fn connect(
     Path(provider): Path<String>,
     Posted { v, .. }: Posted,
 ) -> Response {
-    match app.connect_oauth(&v.p, StartedBy::Session(v.session.clone()), &provider, None).await {
+    match app.access.connect_oauth(&v.p, StartedBy::Session(v.session.clone()), &provider, None).await {
         Ok(url) => {
             let mut r = StatusCode::SEE_OTHER.into_response();
             if let Ok(loc) = HeaderValue::from_str(&url) {
@@ -356,7 +358,11 @@ pub(crate) async fn connect(
 
 /// `POST /settings/caldav`: checks the URL, username and app password now.
 pub(crate) async fn caldav(State(app): State<Arc<App>>, Posted { v, f }: Posted) -> Response {
-    match app.connect_caldav(&v.p, &f.text("url"), &f.text("username"), f.get("password").unwrap_or_default()).await {
+    match app
+        .access
+        .connect_caldav(&v.p, &f.text("url"), &f.text("username"), f.get("password").unwrap_or_default())
+        .await
+    {
         Ok((acc, _)) => see_other_notice("/settings", &format!("Connected {}", acc.display)),
         Err(AppError::Internal(e)) => error_page(Some(&v), &AppError::Internal(e)),
         Err(e) => page(&app, &v, None, Some(&e.to_string()), None, e.status()).await,
@@ -365,7 +371,7 @@ pub(crate) async fn caldav(State(app): State<Arc<App>>, Posted { v, f }: Posted)
 
 /// `POST /settings/accounts/{id}/disconnect`.
 pub(crate) async fn disconnect(State(app): State<Arc<App>>, Path(id): Path<i64>, Posted { v, .. }: Posted) -> Response {
-    match app.disconnect(&v.p, id).await {
+    match app.access.disconnect(&v.p, id).await {
         Ok(d) => see_other_notice("/settings", &format!("Disconnected. {}", d.message)),
         Err(e) => error_page(Some(&v), &e),
     }
@@ -377,7 +383,7 @@ pub(crate) async fn choose_calendar(
     Path(id): Path<i64>,
     Posted { v, f }: Posted,
 ) -> Response {
-    match app.choose_calendar(&v.p, id, &f.text("calendar")).await {
+    match app.access.choose_calendar(&v.p, id, &f.text("calendar")).await {
         Ok(_) => see_other_notice("/settings", "Calendar chosen"),
         Err(AppError::Internal(e)) => error_page(Some(&v), &AppError::Internal(e)),
         Err(e) => page(&app, &v, None, Some(&e.to_string()), None, e.status()).await,
@@ -388,7 +394,7 @@ pub(crate) async fn choose_calendar(
 pub(crate) async fn auto_sync(State(app): State<Arc<App>>, Posted { v, f }: Posted) -> Response {
     let setting = f.text("account").parse::<i64>().ok().map(|a| (a, None, f.checked("keep_done")));
     let on = setting.is_some();
-    match app.set_auto_sync(&v.p, setting).await {
+    match app.exports.set_auto_sync(&v.p, setting).await {
         Ok(_) => see_other_notice(
             "/settings",
             if on { "Your deadlines are kept in your calendar" } else { "Auto-sync is off" },
@@ -399,7 +405,7 @@ pub(crate) async fn auto_sync(State(app): State<Arc<App>>, Posted { v, f }: Post
 
 /// `POST /settings/feed`: a new feed URL, shown once.
 pub(crate) async fn feed(State(app): State<Arc<App>>, Posted { v, .. }: Posted) -> Response {
-    match app.new_feed(&v.p).await {
+    match app.feeds.new_feed(&v.p).await {
         Ok(s) => {
             let urls = s.url.zip(s.webcal_url);
             page(&app, &v, Some("Your feed URL is ready"), None, urls, StatusCode::OK).await
@@ -410,7 +416,7 @@ pub(crate) async fn feed(State(app): State<Arc<App>>, Posted { v, .. }: Posted) 
 
 /// `POST /settings/feed/off`.
 pub(crate) async fn feed_off(State(app): State<Arc<App>>, Posted { v, .. }: Posted) -> Response {
-    match app.disable_feed(&v.p).await {
+    match app.feeds.disable_feed(&v.p).await {
         Ok(_) => see_other_notice("/settings", "The feed is off"),
         Err(e) => error_page(Some(&v), &e),
     }

@@ -1,7 +1,7 @@
 //! Participants' pages: My tasks, the task screen (data form, claim,
 //! complete, calendar buttons beside every date), starting a process.
 
-use super::{
+use super::frame::{
     csrf_field, error_page, layout, layout_status, see_other_notice, show_deadline, urgency, urgency_badge, Fields,
     Posted, Urgency, Viewer, THEN_COOKIE,
 };
@@ -24,7 +24,7 @@ pub(crate) struct ListQuery {
 
 /// `GET /tasks`: the viewer's open tasks, with filters.
 pub(crate) async fn list(State(app): State<Arc<App>>, v: Viewer, Query(q): Query<ListQuery>) -> Response {
-    let tasks = match app.tasks(&v.p, Some(TaskState::Open)).await {
+    let tasks = match app.workflow.tasks(&v.p, Some(TaskState::Open)).await {
         Ok(t) => t,
         Err(e) => return error_page(Some(&v), &e),
     };
@@ -110,23 +110,23 @@ async fn task_page(
     entered: Option<&Fields>,
     status: StatusCode,
 ) -> Response {
-    let t = match app.task(&v.p, id).await {
+    let t = match app.workflow.task(&v.p, id).await {
         Ok(t) => t,
         Err(e) => return error_page(Some(v), &e),
     };
-    let view = match app.instance(&v.p, t.instance_id).await {
+    let view = match app.workflow.instance(&v.p, t.instance_id).await {
         Ok(view) => view,
         Err(e) => return error_page(Some(v), &e),
     };
-    let model = match app.model(view.instance.model_id).await {
+    let model = match app.workflow.model(view.instance.model_id).await {
         Ok((_, m)) => m,
         Err(e) => return error_page(Some(v), &e),
     };
-    let exports = app.exports(&v.p).await.unwrap_or_default();
-    let accounts = super::own_accounts(app, v).await;
-    let c = app.connectivity().await.ok();
-    let export_ok = c.as_ref().is_some_and(|c| app.export_allowed(c, &v.p).is_ok());
-    let providers = super::calendar_providers(c.as_ref());
+    let exports = app.exports.list(&v.p).await.unwrap_or_default();
+    let accounts = super::frame::own_accounts(app, v).await;
+    let c = app.access.connectivity().await.ok();
+    let export_ok = c.as_ref().is_some_and(|c| app.access.export_allowed(c, &v.p).is_ok());
+    let providers = super::frame::calendar_providers(c.as_ref());
     let cal = CalendarCtx { v, t: &t, exports: &exports, accounts: &accounts, export_ok, providers: &providers };
     let open = t.state == TaskState::Open;
     let mine = t.assignee.as_deref() == Some(v.p.login());
@@ -392,7 +392,7 @@ fn data_from_form(items: &[DataItemDef], f: &Fields, zone: &str) -> (Map<String,
 
 /// `POST /tasks/{id}/claim`.
 pub(crate) async fn claim(State(app): State<Arc<App>>, Path(id): Path<i64>, Posted { v, .. }: Posted) -> Response {
-    match app.claim(&v.p, TaskId(id)).await {
+    match app.workflow.claim(&v.p, TaskId(id)).await {
         Ok(_) => see_other_notice(&format!("/tasks/{id}"), "The task is yours"),
         Err(e) => error_page(Some(&v), &e),
     }
@@ -401,11 +401,11 @@ pub(crate) async fn claim(State(app): State<Arc<App>>, Path(id): Path<i64>, Post
 /// `POST /tasks/{id}/complete`: errors are shown next to their fields.
 pub(crate) async fn complete(State(app): State<Arc<App>>, Path(id): Path<i64>, Posted { v, f }: Posted) -> Response {
     let task = TaskId(id);
-    let t = match app.task(&v.p, task).await {
+    let t = match app.workflow.task(&v.p, task).await {
         Ok(t) => t,
         Err(e) => return error_page(Some(&v), &e),
     };
-    let model = match app.model(t.model_id).await {
+    let model = match app.workflow.model(t.model_id).await {
         Ok((_, m)) => m,
         Err(e) => return error_page(Some(&v), &e),
     };
@@ -416,13 +416,13 @@ pub(crate) async fn complete(State(app): State<Arc<App>>, Path(id): Path<i64>, P
     }
     // An unticked box of an item that holds no value yet sets nothing: the
     // form shows every item, and completing a step must not invent answers.
-    let stored = match app.instance(&v.p, t.instance_id).await {
+    let stored = match app.workflow.instance(&v.p, t.instance_id).await {
         Ok(view) => view.instance.data,
         Err(e) => return error_page(Some(&v), &e),
     };
     let data: Map<String, Json> =
         data.into_iter().filter(|(k, val)| !matches!(val, Json::Bool(false)) || stored.contains_key(k)).collect();
-    match app.complete(&v.p, task, &data).await {
+    match app.workflow.complete(&v.p, task, &data).await {
         Ok(_) => see_other_notice("/tasks", &format!("Completed: {}", t.name)),
         Err(AppError::InvalidData { fields, .. }) => {
             let errors: BTreeMap<String, String> = fields.into_iter().collect();
@@ -439,18 +439,18 @@ pub(crate) async fn calendar(State(app): State<Arc<App>>, Path(id): Path<i64>, P
     let export_id = || f.text("export").parse::<i64>().ok();
     let r = match f.get("op") {
         Some("remove") => match export_id() {
-            Some(e) => app.remove_export(&v.p, e).await.map(|_| "Removing it from your calendar"),
+            Some(e) => app.exports.remove_export(&v.p, e).await.map(|_| "Removing it from your calendar"),
             None => Err(AppError::BadRequest("which export?".into())),
         },
         Some("retry") => match export_id() {
-            Some(e) => app.retry_export(&v.p, e).await.map(|_| "Sending it again"),
+            Some(e) => app.exports.retry_export(&v.p, e).await.map(|_| "Sending it again"),
             None => Err(AppError::BadRequest("which export?".into())),
         },
         Some("add") => {
             let source = f.text("source");
             match (f.text("account").parse::<i64>().ok(), f.get("provider")) {
                 (Some(account), _) => {
-                    app.export(&v.p, TaskId(id), &source, account).await.map(|_| "Adding it to your calendar")
+                    app.exports.export(&v.p, TaskId(id), &source, account).await.map(|_| "Adding it to your calendar")
                 }
                 (None, Some(_)) if !valid_source(&source) => {
                     Err(AppError::BadRequest("source must be \"deadline\" or \"item:KEY\"".into()))
@@ -458,7 +458,7 @@ pub(crate) async fn calendar(State(app): State<Arc<App>>, Path(id): Path<i64>, P
                 (None, Some(provider)) => {
                     // No calendar yet: connect one; the callback finishes this export.
                     let started = crate::access::StartedBy::Session(v.session.clone());
-                    return match app.connect_oauth(&v.p, started, provider, None).await {
+                    return match app.access.connect_oauth(&v.p, started, provider, None).await {
                         Ok(url) => {
                             let mut r = StatusCode::SEE_OTHER.into_response();
                             let secure = if app.config.public_url.starts_with("https://") { "; Secure" } else { "" };
@@ -531,7 +531,7 @@ async fn start_page(
     entered: Option<&Fields>,
     status: StatusCode,
 ) -> Response {
-    let (stored, model) = match app.latest_model(key).await {
+    let (stored, model) = match app.workflow.latest_model(key).await {
         Ok(m) => m,
         Err(e) => return error_page(Some(v), &e),
     };
@@ -568,7 +568,7 @@ async fn start_page(
 
 /// `POST /start/{key}`: starts an instance; goes to the viewer's first task of it.
 pub(crate) async fn start(State(app): State<Arc<App>>, Path(key): Path<String>, Posted { v, f }: Posted) -> Response {
-    let model = match app.latest_model(&key).await {
+    let model = match app.workflow.latest_model(&key).await {
         Ok((_, m)) => m,
         Err(e) => return error_page(Some(&v), &e),
     };
@@ -584,7 +584,7 @@ pub(crate) async fn start(State(app): State<Arc<App>>, Path(key): Path<String>, 
     if !errors.is_empty() {
         return start_page(&app, &v, &key, None, &errors, Some(&f), StatusCode::UNPROCESSABLE_ENTITY).await;
     }
-    match app.start_instance(&v.p, &key, &f.text("title"), &data).await {
+    match app.workflow.start_instance(&v.p, &key, &f.text("title"), &data).await {
         Ok(view) => {
             let mine = view.tasks.iter().find(|t| t.state == TaskState::Open && v.p.can_see(t));
             match mine {

@@ -437,10 +437,10 @@ async fn oauth_life_cycle(db: TestDb) {
     let mut secrets = vec![CLIENT_SECRET.to_owned(), code, first_access.clone(), first_refresh.clone()];
 
     // A fresh token is used as it is; one that expires within minutes is refreshed.
-    assert_eq!(t.app.access_token(id).await.unwrap(), first_access);
+    assert_eq!(t.app.access.access_token(id).await.unwrap(), first_access);
     assert_eq!(peer.stats().await["refresh_grants"], 0);
     t.clock.set(jiff::Timestamp::now() + jiff::SignedDuration::from_secs(3600 - 120));
-    let second = t.app.access_token(id).await.unwrap();
+    let second = t.app.access.access_token(id).await.unwrap();
     assert_ne!(second, first_access);
     assert_eq!(peer.stats().await["refresh_grants"], 1);
     let (_, creds) = stored_credentials(&t, id).await;
@@ -451,12 +451,12 @@ async fn oauth_life_cycle(db: TestDb) {
     // Single flight across processes: a second application over the same
     // database, and eight refreshes at once. With rotating refresh tokens, a
     // second refresh with the same token would make the server revoke the grant.
-    let other = flowcal_server::build(t.app.config.clone(), t.clock.clone()).await.unwrap();
+    let other = flowcal_server::build((*t.app.config).clone(), t.clock.clone()).await.unwrap();
     t.clock.set(jiff::Timestamp::now() + jiff::SignedDuration::from_secs(2 * 3600));
     let mut tasks = Vec::new();
     for i in 0..8 {
         let app = if i % 2 == 0 { t.app.clone() } else { other.clone() };
-        tasks.push(tokio::spawn(async move { app.access_token(id).await }));
+        tasks.push(tokio::spawn(async move { app.access.access_token(id).await }));
     }
     let mut got = Vec::new();
     for task in tasks {
@@ -473,12 +473,12 @@ async fn oauth_life_cycle(db: TestDb) {
     // invalid_grant, and the account waits for the user to reconnect.
     peer.revoke(&third_refresh).await;
     t.clock.set(jiff::Timestamp::now() + jiff::SignedDuration::from_secs(3 * 3600));
-    let e = t.app.access_token(id).await.unwrap_err();
+    let e = t.app.access.access_token(id).await.unwrap_err();
     assert_eq!(e.status().as_u16(), 409, "{e}");
     let list = accounts(&t, &alice).await;
     assert_eq!(list[0]["status"], "reconnect_required");
     assert!(list[0]["message"].as_str().unwrap().contains("connect this calendar again"), "{list:?}");
-    let e = t.app.access_token(id).await.unwrap_err();
+    let e = t.app.access.access_token(id).await.unwrap_err();
     assert!(e.to_string().contains("connected again"), "{e}");
 
     // Reconnecting makes the same account active again.
@@ -928,16 +928,17 @@ async fn caldav_with_an_app_password_and_key_rotation() {
     assert_eq!((s, me["reminder_minutes"].as_i64()), (200, Some(20)), "{me}");
     let (s, _) = t.call(Method::PATCH, "/api/v1/me/settings", &alice, Some(json!({"reminder_minutes": 50000}))).await;
     assert_eq!(s, 422);
-    let p = t.app.principal_by_token(&alice).await.unwrap().unwrap();
+    let p = t.app.access.principal_by_token(&alice).await.unwrap().unwrap();
     let acc = t.app.store.account(id).await.unwrap().unwrap();
     for ev in [
-        t.app.deadline_entry(&p, task, 0).await.unwrap(),
-        t.app.item_entry(&p, instance, "first_day", 0).await.unwrap(),
-        t.app.item_entry(&p, instance, "handover", 0).await.unwrap(),
+        t.app.exports.deadline_entry(&p, task, 0).await.unwrap(),
+        t.app.exports.item_entry(&p, instance, "first_day", 0).await.unwrap(),
+        t.app.exports.item_entry(&p, instance, "handover", 0).await.unwrap(),
     ] {
         let (cal, e) = (own.clone(), ev.clone());
         let remote = t
             .app
+            .access
             .with_connector(&acc, move |c| {
                 let (cal, e) = (cal.clone(), e.clone());
                 Box::pin(async move { flowcal_calendar::Connector::upsert_event(c, &cal, &e, None).await })
@@ -947,6 +948,7 @@ async fn caldav_with_an_app_password_and_key_rotation() {
         let (cal, key) = (own.clone(), ev.key.clone());
         let back = t
             .app
+            .access
             .with_connector(&acc, move |c| {
                 let (cal, key, r) = (cal.clone(), key.clone(), remote.clone());
                 Box::pin(async move { flowcal_calendar::Connector::get_event(c, &cal, &key, Some(&r)).await })
@@ -957,15 +959,15 @@ async fn caldav_with_an_app_password_and_key_rotation() {
         assert_eq!((back.title.as_str(), &back.when), (ev.title.as_str(), &ev.when));
         assert_eq!(ev.reminder_minutes, Some(20));
     }
-    let e = t.app.item_entry(&p, instance, "days", 0).await.unwrap_err();
+    let e = t.app.exports.item_entry(&p, instance, "days", 0).await.unwrap_err();
     assert_eq!(e.status().as_u16(), 422);
 
     // Key rotation: every sealed value moves to the new key; the old key goes.
     put_provider(&t, &admin, "peer", generic_provider("http://127.0.0.1:9")).await;
     let old_key = Keyring::load(&t.app.config.secret_key_file).unwrap().current_id().to_owned();
     // Rotated by another process: this one notices at its next use of a secret.
-    let other = flowcal_server::build(t.app.config.clone(), t.clock.clone()).await.unwrap();
-    let r = other.rotate_secrets().await.unwrap();
+    let other = flowcal_server::build((*t.app.config).clone(), t.clock.clone()).await.unwrap();
+    let r = other.access.rotate_secrets().await.unwrap();
     assert_ne!(r.new_key, old_key);
     assert_eq!((r.resealed, r.unreadable), (2, 0), "the account's credentials and the provider's client secret");
     // The old key stays until it is retired: a running process may still have sealed with it.
@@ -977,14 +979,14 @@ async fn caldav_with_an_app_password_and_key_rotation() {
     assert_eq!(s, 200);
     let (sealed, _) = stored_credentials(&t, id).await;
     assert!(sealed.starts_with(&format!("fc1:{}:", r.new_key)), "sealed with the new key by the other process");
-    let (removed, kept) = t.app.retire_keys().await.unwrap();
+    let (removed, kept) = t.app.access.retire_keys().await.unwrap();
     assert_eq!((removed, kept), (vec![old_key.clone()], vec![r.new_key.clone()]));
     let file = Keyring::load(&t.app.config.secret_key_file).unwrap();
     assert_eq!(file.key_ids(), vec![r.new_key.clone()]);
     let (sealed, creds) = stored_credentials(&t, id).await;
     assert!(sealed.starts_with(&format!("fc1:{}:", r.new_key)));
     assert_eq!(creds["password"], "app-password-1");
-    let c = t.app.connectivity().await.unwrap();
+    let c = t.app.access.connectivity().await.unwrap();
     assert_eq!(c.providers["peer"].client_secret.as_deref(), Some(CLIENT_SECRET));
 
     let (s, _) = t.call(Method::DELETE, &format!("/api/v1/calendar-accounts/{id}"), &alice, None).await;
@@ -1018,15 +1020,15 @@ api_base_url = "https://graph.microsoft.us"
 token_endpoint = "https://login.microsoftonline.us/organizations/oauth2/v2.0/token"
 "#;
     let t = TestApp::spawn_with(TestDb::sqlite(), extra).await;
-    let c = t.app.connectivity().await.unwrap();
-    let g = t.app.resolve_provider(&c, "g").await.unwrap();
+    let c = t.app.access.connectivity().await.unwrap();
+    let g = t.app.access.resolve_provider(&c, "g").await.unwrap();
     assert_eq!(g.issuer.as_deref(), Some("https://accounts.google.com"));
     assert_eq!(g.authorization_endpoint.as_str(), "https://accounts.google.com/o/oauth2/v2/auth");
     assert_eq!(g.token_endpoint, "https://oauth2.googleapis.com/token");
     assert_eq!(g.revocation_endpoint.as_deref(), Some("https://oauth2.googleapis.com/revoke"));
     assert_eq!(g.scopes, ["openid", "email", "https://www.googleapis.com/auth/calendar.app.created"]);
     assert_eq!(g.allowed_domains, ["example.com"]);
-    let m = t.app.resolve_provider(&c, "m").await.unwrap();
+    let m = t.app.access.resolve_provider(&c, "m").await.unwrap();
     assert_eq!(
         m.issuer.as_deref(),
         Some("https://login.microsoftonline.com/0f5c6a3e-1b2c-4d5e-8f90-123456789abc/v2.0")
@@ -1035,11 +1037,11 @@ token_endpoint = "https://login.microsoftonline.us/organizations/oauth2/v2.0/tok
     assert_eq!(m.revocation_endpoint, None, "Microsoft has no RFC 7009 endpoint");
     assert!(m.scopes.contains(&"https://graph.microsoft.com/Calendars.ReadWrite".to_owned()));
     assert!(m.scopes.contains(&"offline_access".to_owned()));
-    let m2 = t.app.resolve_provider(&c, "m2").await.unwrap();
+    let m2 = t.app.access.resolve_provider(&c, "m2").await.unwrap();
     assert_eq!(m2.issuer.as_deref(), Some("https://login.microsoftonline.com/{tenantid}/v2.0"));
     assert_eq!(m2.token_endpoint, "https://login.microsoftonline.us/organizations/oauth2/v2.0/token");
     // An unknown provider is a 404 for the user.
-    let e = t.app.resolve_provider(&c, "nope").await.unwrap_err();
+    let e = t.app.access.resolve_provider(&c, "nope").await.unwrap_err();
     assert_eq!(e.status().as_u16(), 404);
     assert!(!format!("{:?}", g.client).contains("g-secret"));
 }
@@ -1141,12 +1143,13 @@ async fn exports_reach_radicale_and_survive_an_outage(db: TestDb) {
         let app = t.app.clone();
         async move {
             let acc = app.store.account(account).await.unwrap().unwrap();
-            app.with_connector(&acc, move |c| {
-                let (cal, key) = (calendar.clone(), key.clone());
-                Box::pin(async move { flowcal_calendar::Connector::get_event(c, &cal, &key, None).await })
-            })
-            .await
-            .unwrap()
+            app.access
+                .with_connector(&acc, move |c| {
+                    let (cal, key) = (calendar.clone(), key.clone());
+                    Box::pin(async move { flowcal_calendar::Connector::get_event(c, &cal, &key, None).await })
+                })
+                .await
+                .unwrap()
         }
     };
 
@@ -1161,7 +1164,7 @@ async fn exports_reach_radicale_and_survive_an_outage(db: TestDb) {
     let (s, e) = t.post("/api/v1/exports", &alice, export("deadline")).await;
     assert_eq!((s, e["state"].as_str()), (202, Some("pending")), "{e}");
     let id = e["id"].as_i64().unwrap();
-    assert_eq!(t.app.deliver_due().await.unwrap(), 1);
+    assert_eq!(t.app.exports.deliver_due().await.unwrap(), 1);
     let e = show(id).await;
     assert_eq!(e["state"], "synced", "{e}");
     let calendar = e["calendar"].as_str().unwrap().to_owned();
@@ -1176,7 +1179,7 @@ async fn exports_reach_radicale_and_survive_an_outage(db: TestDb) {
     // Pressed again: the same export; unchanged content makes no call.
     let (s, again) = t.post("/api/v1/exports", &alice, export("deadline")).await;
     assert_eq!((s, again["id"].as_i64()), (202, Some(id)));
-    assert_eq!(t.app.deliver_due().await.unwrap(), 1);
+    assert_eq!(t.app.exports.deliver_due().await.unwrap(), 1);
     let e2 = show(id).await;
     assert_eq!((e2["state"].as_str(), &e2["remote_id"]), (Some("synced"), &e["remote_id"]));
     let stored = t.app.store.export(id).await.unwrap().unwrap();
@@ -1186,14 +1189,14 @@ async fn exports_reach_radicale_and_survive_an_outage(db: TestDb) {
     radicale.stop();
     let (_, item) = t.post("/api/v1/exports", &alice, export("item:first_day")).await;
     let item_id = item["id"].as_i64().unwrap();
-    assert_eq!(t.app.deliver_due().await.unwrap(), 1);
+    assert_eq!(t.app.exports.deliver_due().await.unwrap(), 1);
     let e = show(item_id).await;
     assert_eq!((e["state"].as_str(), e["attempts"].as_i64()), (Some("pending"), Some(1)), "{e}");
     assert!(e["last_error"].as_str().unwrap().contains("connect"), "{e}");
-    assert_eq!(t.app.deliver_due().await.unwrap(), 0, "not due before its backoff");
+    assert_eq!(t.app.exports.deliver_due().await.unwrap(), 0, "not due before its backoff");
     for attempt in 2..=3 {
         t.clock.set(t.app.now() + jiff::SignedDuration::from_secs(3600));
-        assert_eq!(t.app.deliver_due().await.unwrap(), 1);
+        assert_eq!(t.app.exports.deliver_due().await.unwrap(), 1);
         assert_eq!(show(item_id).await["attempts"].as_i64(), Some(attempt));
     }
     let e = show(item_id).await;
@@ -1201,7 +1204,7 @@ async fn exports_reach_radicale_and_survive_an_outage(db: TestDb) {
     radicale.restart().await;
     let (s, e) = t.post(&format!("/api/v1/exports/{item_id}/retry"), &alice, json!({})).await;
     assert_eq!((s, e["state"].as_str()), (202, Some("pending")), "{e}");
-    assert_eq!(t.app.deliver_due().await.unwrap(), 1);
+    assert_eq!(t.app.exports.deliver_due().await.unwrap(), 1);
     assert_eq!(show(item_id).await["state"], "synced");
 
     // An account that needs reconnecting: its exports wait, then go out.
@@ -1217,17 +1220,17 @@ async fn exports_reach_radicale_and_survive_an_outage(db: TestDb) {
         .unwrap();
     let (_, timed) = t.post("/api/v1/exports", &alice, export("item:handover")).await;
     let timed_id = timed["id"].as_i64().unwrap();
-    assert_eq!(t.app.deliver_due().await.unwrap(), 0, "nothing goes to an account that needs reconnecting");
+    assert_eq!(t.app.exports.deliver_due().await.unwrap(), 0, "nothing goes to an account that needs reconnecting");
     assert_eq!(show(timed_id).await["state"], "pending");
     let (s, _) = t.post("/api/v1/calendar-accounts/caldav", &alice, connect).await;
     assert_eq!(s, 200, "reconnected");
-    assert_eq!(t.app.deliver_due().await.unwrap(), 1);
+    assert_eq!(t.app.exports.deliver_due().await.unwrap(), 1);
     assert_eq!(show(timed_id).await["state"], "synced");
 
     // Remove: the entry leaves the calendar.
     let (s, e) = t.call(Method::DELETE, &format!("/api/v1/exports/{id}"), &alice, None).await;
     assert_eq!((s, e["wanted"].as_str()), (202, Some("absent")), "{e}");
-    assert_eq!(t.app.deliver_due().await.unwrap(), 1);
+    assert_eq!(t.app.exports.deliver_due().await.unwrap(), 1);
     assert_eq!(show(id).await["state"], "removed");
     assert!(on_calendar(key, calendar).await.is_none());
     let (s, list) = t.get("/api/v1/exports", &alice).await;
@@ -1271,12 +1274,13 @@ async fn auto_sync_follows_the_workflow(db: TestDb) {
         async move {
             let acc = app.store.account(account).await.unwrap().unwrap();
             let key = flowcal_calendar::event_key(alice_id, &format!("task:{task}:deadline"));
-            app.with_connector(&acc, move |c| {
-                let (cal, key) = (calendar.clone(), key.clone());
-                Box::pin(async move { flowcal_calendar::Connector::get_event(c, &cal, &key, None).await })
-            })
-            .await
-            .unwrap()
+            app.access
+                .with_connector(&acc, move |c| {
+                    let (cal, key) = (calendar.clone(), key.clone());
+                    Box::pin(async move { flowcal_calendar::Connector::get_event(c, &cal, &key, None).await })
+                })
+                .await
+                .unwrap()
         }
     };
     let open_tasks = || {
@@ -1304,17 +1308,17 @@ async fn auto_sync_follows_the_workflow(db: TestDb) {
     let tasks = open_tasks().await;
     let approve = tasks.iter().find(|(s, _)| s == "approve").unwrap().1;
     // A role's task is nobody's until claimed: nothing to deliver yet.
-    assert_eq!(t.app.deliver_due().await.unwrap(), 0);
+    assert_eq!(t.app.exports.deliver_due().await.unwrap(), 0);
     let (s, _) = t.post(&format!("/api/v1/tasks/{approve}/claim"), &alice, json!({})).await;
     assert_eq!(s, 200);
-    assert_eq!(t.app.deliver_due().await.unwrap(), 1);
+    assert_eq!(t.app.exports.deliver_due().await.unwrap(), 1);
     assert_eq!(entry(approve).await.unwrap().title, "Approve — Easter");
 
     // Completing it removes it; the next steps (hers) appear.
     let (s, _) =
         t.post(&format!("/api/v1/tasks/{approve}/complete"), &alice, json!({"data": {"approved": true}})).await;
     assert_eq!(s, 200);
-    while t.app.deliver_due().await.unwrap() > 0 {}
+    while t.app.exports.deliver_due().await.unwrap() > 0 {}
     assert!(entry(approve).await.is_none(), "a completed task leaves the calendar");
     let tasks = open_tasks().await;
     let prep = tasks.iter().find(|(s, _)| s == "handover_prep").unwrap().1;
@@ -1333,7 +1337,7 @@ async fn auto_sync_follows_the_workflow(db: TestDb) {
             .await;
         assert_eq!(s, 200, "{b}");
     }
-    let report = t.app.deliver_due_report("test-worker").await.unwrap();
+    let report = t.app.delivery.deliver_due_report("test-worker").await.unwrap();
     assert_eq!(report.len(), 1, "one delivery per entry, not one per change");
     assert_eq!(entry(prep).await.unwrap().when, flowcal_calendar::When::Date("2026-04-12".parse().unwrap()));
     let prep_export = t.app.store.exports_of(flowcal_domain::UserId(alice_id)).await.unwrap();
@@ -1352,14 +1356,14 @@ async fn auto_sync_follows_the_workflow(db: TestDb) {
     assert_eq!(s, 200);
     let (s, _) = t.post(&format!("/api/v1/tasks/{prep}/complete"), &alice, json!({"data": {}})).await;
     assert_eq!(s, 200);
-    while t.app.deliver_due().await.unwrap() > 0 {}
+    while t.app.exports.deliver_due().await.unwrap() > 0 {}
     assert_eq!(entry(prep).await.unwrap().title, "✓ done: Prepare hand-over — Easter");
     // Turning it on keeps the earlier completed step too.
     assert_eq!(entry(approve).await.unwrap().title, "✓ done: Approve — Easter");
 
     // The backfill command's work: nothing changed, so nothing is sent; safe to run twice.
     for _ in 0..2 {
-        let summary = t.app.export_sync("alice", None, |_, _| {}).await.unwrap();
+        let summary = t.app.exports.export_sync("alice", None, |_, _| {}).await.unwrap();
         assert_eq!(summary.get("created"), None, "{summary:?}");
         assert_eq!(summary.get("updated"), None, "{summary:?}");
     }
@@ -1373,7 +1377,7 @@ async fn auto_sync_follows_the_workflow(db: TestDb) {
     // Auto-sync off: its entries leave the calendar.
     let (s, me) = t.call(Method::PATCH, "/api/v1/me/settings", &alice, Some(json!({"auto_sync": null}))).await;
     assert_eq!((s, me["auto_sync"].is_null()), (200, true));
-    while t.app.deliver_due().await.unwrap() > 0 {}
+    while t.app.exports.deliver_due().await.unwrap() > 0 {}
     assert!(entry(prep).await.is_none() && entry(approve).await.is_none());
 }
 
@@ -1399,7 +1403,7 @@ pub(crate) async fn events_in(url: &str) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(not(flowcal_peers), ignore = "needs the peers: built without FLOWCAL_REQUIRE_PEERS")]
 async fn a_backfill_killed_three_times_leaves_every_event_once() {
-    use flowcal_server::app::SystemClock;
+    use flowcal_server::clock::SystemClock;
     let Some(radicale) = Radicale::start().await else { return };
     let port = radicale.port;
     let dir = tempfile::tempdir().unwrap();
@@ -1415,16 +1419,16 @@ async fn a_backfill_killed_three_times_leaves_every_event_once() {
     // 500 open tasks with deadlines, each on its own instance.
     let (account, calendar) = {
         let app = flowcal_server::build(config, Arc::new(SystemClock)).await.unwrap();
-        let user = app.add_user("alice", false, &[], Some("password-123")).await.unwrap();
-        let p = flowcal_server::app::Principal { user, roles: vec![] };
-        let user = app.update_settings(&p, None, Some(true), None).await.unwrap();
-        let p = flowcal_server::app::Principal { user, roles: vec![] };
+        let user = app.access.add_user("alice", false, &[], Some("password-123")).await.unwrap();
+        let p = flowcal_server::principal::Principal { user, roles: vec![] };
+        let user = app.access.update_settings(&p, None, Some(true), None).await.unwrap();
+        let p = flowcal_server::principal::Principal { user, roles: vec![] };
         let url = format!("http://127.0.0.1:{port}/");
-        let (acc, _) = app.connect_caldav(&p, &url, "alice", "app-password-1").await.unwrap();
-        let acc = app.choose_calendar(&p, acc.id, "own").await.unwrap();
-        app.import_model(None, DUE_MODEL.as_bytes()).await.unwrap();
+        let (acc, _) = app.access.connect_caldav(&p, &url, "alice", "app-password-1").await.unwrap();
+        let acc = app.access.choose_calendar(&p, acc.id, "own").await.unwrap();
+        app.workflow.import_model(None, DUE_MODEL.as_bytes()).await.unwrap();
         for i in 0..500 {
-            app.start_instance(&p, "due", &format!("Case {i}"), &serde_json::Map::new()).await.unwrap();
+            app.workflow.start_instance(&p, "due", &format!("Case {i}"), &serde_json::Map::new()).await.unwrap();
         }
         app.store.close();
         (acc.id, acc.calendar.unwrap())
@@ -1533,7 +1537,7 @@ async fn exports_wait_through_a_revoked_grant_and_go_out_after_reconnecting() {
         }
     };
     start(5).await;
-    assert_eq!(t.app.deliver_due().await.unwrap(), 5);
+    assert_eq!(t.app.exports.deliver_due().await.unwrap(), 5);
     assert_eq!(google.events(&calendar).len(), 5);
 
     // The user revokes flowcal's access at the provider; the access token then expires.
@@ -1541,18 +1545,18 @@ async fn exports_wait_through_a_revoked_grant_and_go_out_after_reconnecting() {
     peer.revoke(creds["refresh_token"].as_str().unwrap()).await;
     t.clock.set(jiff::Timestamp::now() + jiff::SignedDuration::from_secs(2 * 3600));
     start(3).await;
-    assert_eq!(t.app.deliver_due().await.unwrap(), 3);
+    assert_eq!(t.app.exports.deliver_due().await.unwrap(), 3);
     assert_eq!(accounts(&t, &alice).await[0]["status"], "reconnect_required");
     let (_, list) = t.get("/api/v1/exports", &alice).await;
     let waiting = list["exports"].as_array().unwrap().iter().filter(|e| e["state"] == "waiting").count();
     assert_eq!(waiting, 3, "{list}");
-    assert_eq!(t.app.deliver_due().await.unwrap(), 0, "nothing goes out while the account needs reconnecting");
+    assert_eq!(t.app.exports.deliver_due().await.unwrap(), 0, "nothing goes out while the account needs reconnecting");
 
     // Reconnected: every waiting export is delivered, none twice.
     t.clock.set(jiff::Timestamp::now());
     let back = browser.start_connect(&t, "g", "alice@example.com").await;
     assert_eq!(browser.visit(&back).await.0, 200);
-    assert_eq!(t.app.deliver_due().await.unwrap(), 3);
+    assert_eq!(t.app.exports.deliver_due().await.unwrap(), 3);
     assert_eq!(google.events(&calendar).len(), 8);
     let (_, list) = t.get("/api/v1/exports", &alice).await;
     assert!(list["exports"].as_array().unwrap().iter().all(|e| e["state"] == "synced"), "{list}");
@@ -1570,10 +1574,10 @@ async fn two_worker_processes_deliver_each_export_once(db: TestDb) {
     else {
         return;
     };
-    t.app.import_model(None, DUE_MODEL.as_bytes()).await.unwrap();
-    let p = t.app.principal_by_token(&alice).await.unwrap().unwrap();
+    t.app.workflow.import_model(None, DUE_MODEL.as_bytes()).await.unwrap();
+    let p = t.app.access.principal_by_token(&alice).await.unwrap().unwrap();
     for i in 0..1000 {
-        t.app.start_instance(&p, "due", &format!("Case {i}"), &serde_json::Map::new()).await.unwrap();
+        t.app.workflow.start_instance(&p, "due", &format!("Case {i}"), &serde_json::Map::new()).await.unwrap();
     }
 
     // Two `flowcal worker` processes on the same database; the 1,000 exports
@@ -1729,18 +1733,18 @@ async fn a_google_backfill_of_1000_deadlines_sends_20_batch_requests() {
     else {
         return;
     };
-    t.app.import_model(None, DUE_MODEL.as_bytes()).await.unwrap();
-    let p = t.app.principal_by_token(&alice).await.unwrap().unwrap();
+    t.app.workflow.import_model(None, DUE_MODEL.as_bytes()).await.unwrap();
+    let p = t.app.access.principal_by_token(&alice).await.unwrap().unwrap();
     let mut tasks = Vec::new();
     for i in 0..1000 {
-        let v = t.app.start_instance(&p, "due", &format!("Case {i}"), &serde_json::Map::new()).await.unwrap();
+        let v = t.app.workflow.start_instance(&p, "due", &format!("Case {i}"), &serde_json::Map::new()).await.unwrap();
         tasks.push(v.tasks[0].id);
     }
     let outer = |log: &[String]| log.iter().filter(|l| !l.starts_with("batch: ")).count();
     let before = outer(&google.log());
 
     // `flowcal export sync --user alice --account ID`.
-    let summary = t.app.export_sync("alice", Some(account), |_, _| {}).await.unwrap();
+    let summary = t.app.exports.export_sync("alice", Some(account), |_, _| {}).await.unwrap();
     assert_eq!(summary.get("created"), Some(&1000), "{summary:?}");
     let log = google.log();
     let requests = outer(&log) - before;
@@ -1755,13 +1759,13 @@ async fn a_google_backfill_of_1000_deadlines_sends_20_batch_requests() {
     assert_eq!(events.len(), 1000);
 
     // Run again: nothing to send. One deadline changed: one update, alone.
-    let summary = t.app.export_sync("alice", None, |_, _| {}).await.unwrap();
+    let summary = t.app.exports.export_sync("alice", None, |_, _| {}).await.unwrap();
     assert_eq!((summary.get("created"), summary.get("updated")), (None, None), "{summary:?}");
     assert_eq!(outer(&google.log()), outer(&log));
     // A completed task: one DELETE, nothing else.
     let (s, b) = t.post(&format!("/api/v1/tasks/{}/complete", tasks[7].0), &alice, json!({"data": {}})).await;
     assert_eq!(s, 200, "{b}");
-    assert_eq!(t.app.deliver_due().await.unwrap(), 1);
+    assert_eq!(t.app.exports.deliver_due().await.unwrap(), 1);
     let log = google.log();
     assert_eq!(outer(&log) - before, 24);
     assert!(log.last().unwrap().starts_with("DELETE /calendar/v3/calendars/"), "{:?}", log.last());
@@ -1775,7 +1779,7 @@ async fn a_google_backfill_of_1000_deadlines_sends_20_batch_requests() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(not(flowcal_peers), ignore = "needs the peers: built without FLOWCAL_REQUIRE_PEERS")]
 async fn a_worker_rides_out_a_minute_long_calendar_outage() {
-    use flowcal_server::app::SystemClock;
+    use flowcal_server::clock::SystemClock;
     let Some(mut radicale) = Radicale::start().await else { return };
     let port = radicale.port;
     let dir = tempfile::tempdir().unwrap();
@@ -1788,16 +1792,16 @@ async fn a_worker_rides_out_a_minute_long_calendar_outage() {
     std::fs::write(&config_file, &config_text).unwrap();
     let config = flowcal_server::config::Config::from_parts(&config_text, "test", &[]).unwrap();
     let app = flowcal_server::build(config, Arc::new(SystemClock)).await.unwrap();
-    let user = app.add_user("alice", false, &[], Some("password-123")).await.unwrap();
-    let p = flowcal_server::app::Principal { user, roles: vec![] };
-    let user = app.update_settings(&p, None, Some(true), None).await.unwrap();
-    let p = flowcal_server::app::Principal { user, roles: vec![] };
+    let user = app.access.add_user("alice", false, &[], Some("password-123")).await.unwrap();
+    let p = flowcal_server::principal::Principal { user, roles: vec![] };
+    let user = app.access.update_settings(&p, None, Some(true), None).await.unwrap();
+    let p = flowcal_server::principal::Principal { user, roles: vec![] };
     let (acc, _) =
-        app.connect_caldav(&p, &format!("http://127.0.0.1:{port}/"), "alice", "app-password-1").await.unwrap();
-    let calendar = app.choose_calendar(&p, acc.id, "own").await.unwrap().calendar.unwrap();
-    app.import_model(None, DUE_MODEL.as_bytes()).await.unwrap();
+        app.access.connect_caldav(&p, &format!("http://127.0.0.1:{port}/"), "alice", "app-password-1").await.unwrap();
+    let calendar = app.access.choose_calendar(&p, acc.id, "own").await.unwrap().calendar.unwrap();
+    app.workflow.import_model(None, DUE_MODEL.as_bytes()).await.unwrap();
     for i in 0..300 {
-        app.start_instance(&p, "due", &format!("Case {i}"), &serde_json::Map::new()).await.unwrap();
+        app.workflow.start_instance(&p, "due", &format!("Case {i}"), &serde_json::Map::new()).await.unwrap();
     }
 
     let mut worker = Peer::spawn(
@@ -1809,7 +1813,7 @@ async fn a_worker_rides_out_a_minute_long_calendar_outage() {
             .stderr(Stdio::null()),
     )
     .unwrap();
-    app.set_auto_sync(&p, Some((acc.id, None, false))).await.unwrap();
+    app.exports.set_auto_sync(&p, Some((acc.id, None, false))).await.unwrap();
     let cal = calendar.clone();
     wait_until(Duration::from_secs(60), "100 events before the outage", || {
         let cal = cal.clone();
@@ -1856,7 +1860,7 @@ crate::on_both_backends!(peers: flowcal_serve_delivers_with_its_own_workers);
 /// `flowcal serve` as a process, with `[delivery] workers = 2` and no other
 /// process delivering: work created over HTTP reaches Radicale.
 async fn flowcal_serve_delivers_with_its_own_workers(db: TestDb) {
-    use flowcal_server::app::SystemClock;
+    use flowcal_server::clock::SystemClock;
     let Some(radicale) = Radicale::start().await else { return };
     let dir = tempfile::tempdir().unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
@@ -1873,10 +1877,12 @@ async fn flowcal_serve_delivers_with_its_own_workers(db: TestDb) {
     let (admin, alice) = {
         let config = flowcal_server::config::Config::from_parts(&config_text, "test", &[]).unwrap();
         let app = flowcal_server::build(config, Arc::new(SystemClock)).await.unwrap();
-        app.add_user("root", true, &[], None).await.unwrap();
-        app.add_user("alice", false, &[], None).await.unwrap();
-        let tokens =
-            (app.create_token("root", "test").await.unwrap(), app.create_token("alice", "test").await.unwrap());
+        app.access.add_user("root", true, &[], None).await.unwrap();
+        app.access.add_user("alice", false, &[], None).await.unwrap();
+        let tokens = (
+            app.access.create_token("root", "test").await.unwrap(),
+            app.access.create_token("alice", "test").await.unwrap(),
+        );
         app.store.close();
         tokens
     };
@@ -2044,7 +2050,7 @@ async fn entries_leave_the_calendar_when_an_instance_is_cancelled_or_its_task_re
     };
     let deliver = || {
         let t = &t;
-        async move { while t.app.deliver_due().await.unwrap() > 0 {} }
+        async move { while t.app.exports.deliver_due().await.unwrap() > 0 {} }
     };
     assert_eq!(t.upload(&admin, OWNED_MODEL).await.0, 201);
     let start = |title: &'static str| {

@@ -327,7 +327,7 @@ async fn the_web_app_in_a_real_browser() {
     assert!(b.url().await.starts_with(&format!("{}/tasks/{task}", t.base)), "back at the task: {}", b.url().await);
     assert!(b.text("p.notice").await.contains("adding it to your calendar"), "{}", b.text("p.notice").await);
     assert_eq!(b.text("dd.deadline .cal-state").await, "⏳ Pending");
-    while t.app.deliver_due().await.unwrap() > 0 {}
+    while t.app.exports.deliver_due().await.unwrap() > 0 {}
     b.goto(&format!("{}/tasks/{task}", t.base)).await;
     assert!(
         b.text("dd.deadline .cal-state").await.starts_with("✓ In calendar"),
@@ -347,7 +347,8 @@ async fn the_web_app_in_a_real_browser() {
     // The deadline's item changes: the event follows.
     let instance = t
         .app
-        .task(&t.app.principal_by_token(&admin).await.unwrap().unwrap(), flowcal_domain::TaskId(task))
+        .workflow
+        .task(&t.app.access.principal_by_token(&admin).await.unwrap().unwrap(), flowcal_domain::TaskId(task))
         .await
         .unwrap()
         .instance_id
@@ -361,7 +362,7 @@ async fn the_web_app_in_a_real_browser() {
         )
         .await;
     assert_eq!(s, 200, "{body}");
-    while t.app.deliver_due().await.unwrap() > 0 {}
+    while t.app.exports.deliver_due().await.unwrap() > 0 {}
     let events = google.events(&calendar);
     assert_eq!(events.len(), 1);
     assert_eq!(events[0]["start"]["date"], "2027-01-10");
@@ -372,7 +373,7 @@ async fn the_web_app_in_a_real_browser() {
     google.fail_next(1, crate::google_double::Fault::Backend);
     b.click("[data-source='item:first_day'] button").await;
     b.wait_notice("Adding it to your calendar").await;
-    while t.app.deliver_due().await.unwrap() > 0 {}
+    while t.app.exports.deliver_due().await.unwrap() > 0 {}
     b.goto(&format!("{}/tasks/{task}", t.base)).await;
     let state = b.text("[data-source='item:first_day'] .cal-state").await;
     assert!(state.starts_with("✗ Failed") && state.contains("500"), "{state}");
@@ -412,8 +413,8 @@ async fn the_web_app_in_a_real_browser() {
         .await
         .unwrap();
     assert_eq!(forged.status(), 403);
-    let p = t.app.principal_by_session(&session).await.unwrap().unwrap();
-    assert!(!t.app.feed_status(&p).await.unwrap().enabled, "the forged posts made no feed");
+    let p = t.app.access.principal_by_session(&session).await.unwrap().unwrap();
+    assert!(!t.app.feeds.feed_status(&p).await.unwrap().enabled, "the forged posts made no feed");
 
     // The administrator's connectivity page.
     b.click("form.signout button").await;
@@ -444,19 +445,22 @@ async fn the_web_app_in_a_real_browser() {
     b.type_into("#g-display", "Work Google").await;
     b.click("form.provider button[type=submit]").await;
     b.wait_notice("Saved provider g").await;
-    let c = t.app.connectivity().await.unwrap();
+    let c = t.app.access.connectivity().await.unwrap();
     assert_eq!(c.providers["g"].display_name.as_deref(), Some("Work Google"));
     assert!(c.providers["g"].client_secret.is_some(), "the secret was kept");
     b.click("input[name=allow][value=listed]").await;
     b.type_into("#allow_list", "alice, carol").await;
     b.click("#export-policy button[type=submit]").await;
     b.wait_notice("Saved who may export").await;
-    let c = t.app.connectivity().await.unwrap();
+    let c = t.app.access.connectivity().await.unwrap();
     assert!(c.calendar_export.allow.allows("carol") && !c.calendar_export.allow.allows("root"));
     b.type_into("#hosts", "caldav.example.com\n*.fastmail.com").await;
     b.click("#caldav-policy button[type=submit]").await;
     b.wait_notice("Saved the CalDAV allow-list").await;
-    assert_eq!(t.app.connectivity().await.unwrap().caldav.allowed_hosts, vec!["caldav.example.com", "*.fastmail.com"]);
+    assert_eq!(
+        t.app.access.connectivity().await.unwrap().caldav.allowed_hosts,
+        vec!["caldav.example.com", "*.fastmail.com"]
+    );
     b.type_into("#new_login", "carol").await;
     b.type_into("#new_password", "carol-password-1").await;
     b.type_into("#new_roles", "hr").await;
@@ -470,15 +474,15 @@ async fn the_web_app_in_a_real_browser() {
     b.wait_notice("New password set for carol").await;
     let carol = t.app.store.user_by_login("carol").await.unwrap().unwrap();
     assert_eq!(t.app.store.roles(carol.id).await.unwrap(), vec!["designers", "hr"]);
-    let signed_in = t.app.login("carol", "carol-password-2", None).await;
+    let signed_in = t.app.access.login("carol", "carol-password-2", None).await;
     assert!(signed_in.is_ok(), "the new password works: {signed_in:?}");
-    assert!(t.app.login("carol", "carol-password-1", None).await.is_err());
+    assert!(t.app.access.login("carol", "carol-password-1", None).await.is_err());
     // Delivery health: the failed entry with its reason; the administrator retries it.
     let health = b.text("#delivery").await;
     assert!(health.contains("alice") && health.contains(":item:first_day"), "{health}");
     b.click("#delivery form button").await;
     b.wait_notice("Sending it again").await;
-    while t.app.deliver_due().await.unwrap() > 0 {}
+    while t.app.exports.deliver_due().await.unwrap() > 0 {}
     let exports = t.app.store.exports_of(alice_id).await.unwrap();
     let first_day = exports.iter().find(|e| e.source.ends_with(":item:first_day")).expect("the date's entry");
     assert_eq!(first_day.state, "synced", "the retried entry went out: {first_day:?}");

@@ -479,7 +479,7 @@ async fn exports_read_back_as_the_settings_and_the_task_say(db: crate::support::
                 exports.push(e["id"].as_i64().unwrap());
             }
         }
-        while t.app.deliver_due().await.unwrap() > 0 {}
+        while t.app.exports.deliver_due().await.unwrap() > 0 {}
         let mut texts = Vec::new();
         for id in &exports {
             let (_, e) = t.get(&format!("/api/v1/exports/{id}"), &alice).await;

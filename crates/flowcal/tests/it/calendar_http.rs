@@ -130,7 +130,7 @@ async fn calendar_calls_reuse_connections_across_delivery_passes() {
             let (s, e) =
                 t.post("/api/v1/exports", &alice, json!({"task": task, "source": source, "account": account})).await;
             assert_eq!(s, 202, "{e}");
-            assert_eq!(t.app.deliver_due().await.unwrap(), 1);
+            assert_eq!(t.app.exports.deliver_due().await.unwrap(), 1);
             let (_, e) = t.get(&format!("/api/v1/exports/{}", e["id"]), &alice).await;
             assert_eq!(e["state"], "synced", "{source}: {e}");
             e["id"].as_i64().unwrap()
@@ -151,7 +151,7 @@ async fn calendar_calls_reuse_connections_across_delivery_passes() {
     let before = server.connections();
     let (s, e) = t.call(Method::DELETE, &format!("/api/v1/exports/{first_day}"), &alice, None).await;
     assert!(s < 300, "{s}: {e}");
-    assert_eq!(t.app.deliver_due().await.unwrap(), 1);
+    assert_eq!(t.app.exports.deliver_due().await.unwrap(), 1);
     let (_, e) = t.get(&format!("/api/v1/exports/{first_day}"), &alice).await;
     assert_eq!(e["state"], "removed", "{e}");
     assert_eq!(server.connections(), before + 1, "the DELETE came over a connection under the new allow-list");

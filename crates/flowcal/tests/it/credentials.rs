@@ -358,7 +358,7 @@ async fn deleting_a_user_removes_their_calendar_entries(db: TestDb) {
             t.post("/api/v1/exports", &alice, json!({"task": task, "source": source, "account": account})).await;
         assert_eq!(s, 202, "{e}");
     }
-    while t.app.deliver_due().await.unwrap() > 0 {}
+    while t.app.exports.deliver_due().await.unwrap() > 0 {}
     let exports = t.get("/api/v1/exports", &alice).await.1;
     let calendar = exports["exports"][0]["calendar"].as_str().unwrap().to_owned();
     assert_eq!(events_in(&calendar).await, 2, "{exports}");
@@ -372,7 +372,7 @@ async fn deleting_a_user_removes_their_calendar_entries(db: TestDb) {
     assert_eq!(t.get("/api/v1/me", &alice).await.0, 403);
     assert_eq!(Client::new().get(&feed).send().await.unwrap().status(), 404);
     assert_eq!(sign_in(&t, "alice", "password-123").await, Err(403));
-    assert_eq!(t.app.advance_deletions().await.unwrap(), 0, "not before her entries are removed");
+    assert_eq!(t.app.access.advance_deletions().await.unwrap(), 0, "not before her entries are removed");
     assert_eq!(events_in(&calendar).await, 2);
     assert!(t.app.store.account(account).await.unwrap().is_some());
     // Asking again changes nothing; she cannot be changed meanwhile.
@@ -382,10 +382,10 @@ async fn deleting_a_user_removes_their_calendar_entries(db: TestDb) {
     assert_eq!(s, 409);
 
     // Delivery removes the entries; then the account and its credentials go.
-    while t.app.deliver_due().await.unwrap() > 0 {}
+    while t.app.exports.deliver_due().await.unwrap() > 0 {}
     assert_eq!(events_in(&calendar).await, 0);
-    assert_eq!(t.app.advance_deletions().await.unwrap(), 1);
-    assert_eq!(t.app.advance_deletions().await.unwrap(), 0, "done once");
+    assert_eq!(t.app.access.advance_deletions().await.unwrap(), 1);
+    assert_eq!(t.app.access.advance_deletions().await.unwrap(), 0, "done once");
     assert!(t.app.store.account(account).await.unwrap().is_none());
     assert!(t.app.store.accounts_of(alice_id).await.unwrap().is_empty());
     assert!(t.app.store.api_tokens_of(alice_id).await.unwrap().is_empty());
@@ -438,8 +438,8 @@ async fn deleting_a_user_revokes_their_grant_at_the_provider() {
     assert_eq!(browser.api(&t, Method::GET, "/api/v1/me", json!({})).await.0, 401, "her session ended");
     // Nothing to remove from her calendar: the grant goes at once. Two
     // processes moving deletions on at the same time finish it once.
-    let other = flowcal_server::build(t.app.config.clone(), t.clock.clone()).await.unwrap();
-    let (a, b) = tokio::join!(t.app.advance_deletions(), other.advance_deletions());
+    let other = flowcal_server::build((*t.app.config).clone(), t.clock.clone()).await.unwrap();
+    let (a, b) = tokio::join!(t.app.access.advance_deletions(), other.access.advance_deletions());
     assert_eq!(a.unwrap() + b.unwrap(), 1);
     assert!(!peer.active(&refresh).await, "introspection says the grant is gone");
     let r = Client::new()

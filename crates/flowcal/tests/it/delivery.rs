@@ -69,7 +69,7 @@ async fn the_export_policy_and_the_users_switch_hold_at_delivery(db: TestDb) {
         let t = &t;
         let alice = alice.clone();
         async move {
-            while t.app.deliver_due().await.unwrap() > 0 {}
+            while t.app.exports.deliver_due().await.unwrap() > 0 {}
             t.get(&format!("/api/v1/exports/{id}"), &alice).await.1
         }
     };

@@ -1875,7 +1875,7 @@ async fn the_default_google_setup_runs_end_to_end() {
         t.post("/api/v1/exports", alice, json!({"task": task, "source": "deadline", "account": account})).await;
     assert_eq!(s, 202, "{b}");
     let export = b["id"].as_i64().unwrap();
-    assert_eq!(t.app.deliver_due().await.unwrap(), 1);
+    assert_eq!(t.app.exports.deliver_due().await.unwrap(), 1);
     let (_, e) = t.get(&format!("/api/v1/exports/{export}"), alice).await;
     assert_eq!(e["state"], "synced", "{e}");
     let id = e["remote_id"].as_str().unwrap().to_owned();
@@ -1905,7 +1905,7 @@ async fn the_default_google_setup_runs_end_to_end() {
         )
         .await;
     assert_eq!(s, 200, "{b}");
-    assert_eq!(t.app.deliver_due().await.unwrap(), 1);
+    assert_eq!(t.app.exports.deliver_due().await.unwrap(), 1);
     let ev = read_back(&t, &app, &calendar, &id).await;
     assert_eq!(instant(&ev["start"]), Some("2026-04-15T05:00:00Z".parse().unwrap()));
     assert_eq!(ev["reminders"], json!({"useDefault": false, "overrides": []}));
@@ -1916,7 +1916,7 @@ async fn the_default_google_setup_runs_end_to_end() {
     // Removed.
     let (s, b) = t.call(reqwest::Method::DELETE, &format!("/api/v1/exports/{export}"), alice, None).await;
     assert!(s == 200 || s == 202, "{s} {b}");
-    assert_eq!(t.app.deliver_due().await.unwrap(), 1);
+    assert_eq!(t.app.exports.deliver_due().await.unwrap(), 1);
     assert_eq!(double.stored(&calendar, &id).unwrap()["status"], "cancelled");
     let (_, e) = t.get(&format!("/api/v1/exports/{export}"), alice).await;
     assert_eq!(e["state"], "removed", "{e}");
@@ -1950,7 +1950,7 @@ async fn failed_calls_in_a_batch_are_retried_alone() {
     assert_eq!(s, 200, "{b}");
     let calendar = t.app.store.account(*account).await.unwrap().unwrap().calendar.unwrap();
     assert_eq!(t.upload(admin, DUE_MODEL).await.0, 201);
-    let user = t.app.principal_by_token(alice).await.unwrap().unwrap().user.id;
+    let user = t.app.access.principal_by_token(alice).await.unwrap().unwrap().user.id;
     let mut keys = Vec::new();
     for i in 0..8 {
         let (s, b) = t.post("/api/v1/instances", alice, json!({"model": "due", "title": format!("Case {i}")})).await;
@@ -1975,7 +1975,7 @@ async fn failed_calls_in_a_batch_are_retried_alone() {
             .map(|c| format!("{}{} {}", if c.batch { "batch " } else { "" }, c.method, c.status))
             .collect()
     };
-    let report = t.app.deliver_due_report("w1").await.unwrap();
+    let report = t.app.delivery.deliver_due_report("w1").await.unwrap();
     assert_eq!(report.len(), 8);
     assert_eq!(double.batches(), [8]);
     let app_ref = &t;
@@ -2002,7 +2002,7 @@ async fn failed_calls_in_a_batch_are_retried_alone() {
 
     // Later: only the four that failed go out again, in one batch.
     t.clock.set(t.app.now() + jiff::SignedDuration::from_secs(60));
-    assert_eq!(t.app.deliver_due().await.unwrap(), 4);
+    assert_eq!(t.app.exports.deliver_due().await.unwrap(), 4);
     assert_eq!(double.batches(), [8, 4]);
     for key in &keys[..4] {
         assert_eq!(per_event(key).len(), 2, "{key}: {:?}", per_event(key));
@@ -2094,7 +2094,7 @@ async fn retries_follow_retry_after_doubling_the_cap_and_jitter() {
         .await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(t.upload(admin, DUE_MODEL).await.0, 201);
-    let user = t.app.principal_by_token(alice).await.unwrap().unwrap().user.id;
+    let user = t.app.access.principal_by_token(alice).await.unwrap().unwrap().user.id;
     for i in 0..12 {
         let (s, b) = t.post("/api/v1/instances", alice, json!({"model": "due", "title": format!("Case {i}")})).await;
         assert_eq!(s, 201, "{b}");
@@ -2106,7 +2106,7 @@ async fn retries_follow_retry_after_doubling_the_cap_and_jitter() {
         async move {
             double.fail_next(1, fault);
             let now = t.app.now();
-            assert_eq!(t.app.deliver_due().await.unwrap(), 12);
+            assert_eq!(t.app.exports.deliver_due().await.unwrap(), 12);
             let list = t.app.store.exports_of(user).await.unwrap();
             assert!(list.iter().all(|e| e.state == "pending" && e.attempts == attempt), "{list:?}");
             let delays: Vec<f64> =
@@ -2134,7 +2134,7 @@ async fn retries_follow_retry_after_doubling_the_cap_and_jitter() {
     let d = pass(Fault::TooManyRequests { retry_after: 3600 }, 4).await;
     within(&d, 100.0, 100.0);
     // Then they go out, each once.
-    assert_eq!(t.app.deliver_due().await.unwrap(), 12);
+    assert_eq!(t.app.exports.deliver_due().await.unwrap(), 12);
     let list = t.app.store.exports_of(user).await.unwrap();
     assert!(list.iter().all(|e| e.state == "synced"), "{list:?}");
     let calendar = t.app.store.account(*account).await.unwrap().unwrap().calendar.unwrap();

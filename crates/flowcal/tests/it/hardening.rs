@@ -306,7 +306,7 @@ async fn dates_calendars_cannot_show_are_refused(db: TestDb) {
         )
         .await;
     assert_eq!(s, 200);
-    t.app.deliver_due().await.unwrap();
+    t.app.exports.deliver_due().await.unwrap();
     let (_, list) = t.get("/api/v1/exports", &alice).await;
     let exports = list["exports"].as_array().unwrap();
     assert_eq!(exports.len(), 1, "{list}");

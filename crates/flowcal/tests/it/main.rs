@@ -13,6 +13,7 @@
 
 mod access;
 mod api;
+mod architecture;
 mod browser;
 mod caldav_peers;
 mod calendar_http;

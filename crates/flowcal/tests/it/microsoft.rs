@@ -146,7 +146,7 @@ async fn microsoft_365_through_the_application(db: TestDb) {
     let (s, e) = t.post("/api/v1/exports", &alice, export("deadline")).await;
     assert_eq!((s, e["state"].as_str()), (202, Some("pending")), "{e}");
     let day_export = e["id"].as_i64().unwrap();
-    assert_eq!(t.app.deliver_due().await.unwrap(), 1);
+    assert_eq!(t.app.exports.deliver_due().await.unwrap(), 1);
     let e = show(day_export).await;
     assert_eq!((e["state"].as_str(), e["calendar"].as_str()), (Some("synced"), Some(calendar.as_str())), "{e}");
     let day_event = e["remote_id"].as_str().unwrap().to_owned();
@@ -174,7 +174,7 @@ async fn microsoft_365_through_the_application(db: TestDb) {
     let (s, e) = t.post("/api/v1/exports", &alice, export("item:handover")).await;
     assert_eq!(s, 202, "{e}");
     let timed_export = e["id"].as_i64().unwrap();
-    assert_eq!(t.app.deliver_due().await.unwrap(), 1);
+    assert_eq!(t.app.exports.deliver_due().await.unwrap(), 1);
     let e = show(timed_export).await;
     assert_eq!(e["state"], "synced", "delivered after the refresh: {e}");
     // The refresh happened at the peer's token endpoint, and its token is the one in use.
@@ -213,7 +213,7 @@ async fn microsoft_365_through_the_application(db: TestDb) {
     // Pressed again: the same export, and still one event.
     let (s, again) = t.post("/api/v1/exports", &alice, export("item:handover")).await;
     assert_eq!((s, again["id"].as_i64()), (202, Some(timed_export)), "{again}");
-    assert_eq!(t.app.deliver_due().await.unwrap(), 1);
+    assert_eq!(t.app.exports.deliver_due().await.unwrap(), 1);
     assert_eq!(graph.events_with_key(&timed_key), [timed_event.as_str()]);
     assert_eq!(graph.count(&calendar), 2);
 

@@ -6,8 +6,10 @@
 //! sorted by BPMN id, complete the first with the scripted data, repeat.
 
 use crate::support::{leave_model, repo_root, TestDb};
-use flowcal_server::app::{App, Principal, SystemClock};
+use flowcal_server::app::App;
+use flowcal_server::clock::SystemClock;
 use flowcal_server::config::Config;
+use flowcal_server::principal::Principal;
 use serde_json::{json, Map, Value as Json};
 use std::sync::Arc;
 
@@ -82,14 +84,18 @@ fn cases() -> Vec<Case> {
 
 /// flowcal's rounds, through the real application and store.
 async fn flowcal_rounds(app: &App, runner: &mut Principal, case: &Case) -> (Vec<Vec<String>>, bool) {
-    let model = app.import_model(None, case.xml.as_bytes()).await.unwrap();
+    let model = app.workflow.import_model(None, case.xml.as_bytes()).await.unwrap();
     // Data not declared by these tool-made models is implicit (from conditions) or unknown:
     // keep what the model knows.
-    let (_, parsed) = app.model(model.id).await.unwrap();
+    let (_, parsed) = app.workflow.model(model.id).await.unwrap();
     let known = |m: &Map<String, Json>| -> Map<String, Json> {
         m.iter().filter(|(k, _)| parsed.item(k).is_some()).map(|(k, v)| (k.clone(), v.clone())).collect()
     };
-    let v = app.start_instance(runner, &model.key, case.name, &known(case.start.as_object().unwrap())).await.unwrap();
+    let v = app
+        .workflow
+        .start_instance(runner, &model.key, case.name, &known(case.start.as_object().unwrap()))
+        .await
+        .unwrap();
     let id = v.instance.id;
     let mut rounds = Vec::new();
     loop {
@@ -108,7 +114,7 @@ async fn flowcal_rounds(app: &App, runner: &mut Principal, case: &Case) -> (Vec<
             }
         }
         let data = case.complete.get(&first.step).and_then(Json::as_object).map(known).unwrap_or_default();
-        app.complete(runner, first.id, &data).await.unwrap();
+        app.workflow.complete(runner, first.id, &data).await.unwrap();
         assert!(rounds.len() < 100, "{}: runs away", case.name);
     }
     let status = app.store.instance(id).await.unwrap().unwrap().status;
@@ -158,7 +164,7 @@ async fn flowcal_reaches_the_same_tasks_as_spiffworkflow() {
     )
     .unwrap();
     let app = flowcal_server::build(config, Arc::new(SystemClock)).await.unwrap();
-    let user = app.add_user("runner", false, &[], None).await.unwrap();
+    let user = app.access.add_user("runner", false, &[], None).await.unwrap();
     let mut runner = Principal { user, roles: vec![] };
     let work = tempfile::tempdir().unwrap();
     let mut compared = 0;

@@ -132,7 +132,7 @@ async fn secrets_retire_keeps_a_key_a_stored_secret_still_uses(db: TestDb) {
     assert_eq!(Keyring::load(&key_file).unwrap().key_ids(), vec![first.clone(), second.clone()]);
     let secret = |t: &TestApp| {
         let app = t.app.clone();
-        async move { app.connectivity().await.unwrap().providers["peer"].client_secret.clone() }
+        async move { app.access.connectivity().await.unwrap().providers["peer"].client_secret.clone() }
     };
     assert_eq!(secret(&t).await.as_deref(), Some(CLIENT_SECRET), "the secret still opens");
 
@@ -264,7 +264,7 @@ async fn another_user_cannot_touch_single_objects(db: TestDb) {
         t.post("/api/v1/exports", &alice, json!({"task": task, "source": "deadline", "account": account})).await;
     assert_eq!(s, 202, "{export}");
     let export = export["id"].as_i64().unwrap();
-    t.app.deliver_due().await.unwrap();
+    t.app.exports.deliver_due().await.unwrap();
     let (_, before) = t.get(&format!("/api/v1/exports/{export}"), &alice).await;
     let (_, inst_before) = t.get(&format!("/api/v1/instances/{instance}"), &alice).await;
 

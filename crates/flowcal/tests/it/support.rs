@@ -1,7 +1,8 @@
 //! Test support: fresh databases on both backends, and the real application
 //! served on a random port.
 
-use flowcal_server::app::{App, FixedClock};
+use flowcal_server::app::App;
+use flowcal_server::clock::FixedClock;
 use flowcal_server::config::Config;
 use reqwest::{Client, Method, Response};
 use serde_json::Value as Json;
@@ -226,8 +227,8 @@ impl TestApp {
     /// Creates a user and returns an API token for them.
     pub async fn user(&self, login: &str, admin: bool, roles: &[&str]) -> String {
         let roles: Vec<String> = roles.iter().map(|r| (*r).to_owned()).collect();
-        self.app.add_user(login, admin, &roles, Some("password-123")).await.unwrap();
-        self.app.create_token(login, "test").await.unwrap()
+        self.app.access.add_user(login, admin, &roles, Some("password-123")).await.unwrap();
+        self.app.access.create_token(login, "test").await.unwrap()
     }
 
     pub async fn call(&self, method: Method, path: &str, token: &str, body: Option<Json>) -> (u16, Json) {

@@ -1,0 +1,29 @@
+//! `/metrics`: what an operator watches, in Prometheus text format.
+
+use crate::delivery::Delivery;
+use crate::error::AppResult;
+use flowcal_store::Store;
+use jiff::Timestamp;
+
+/// `/metrics`: exports by state and kind, the oldest due pending export,
+/// and this process's deliveries, in Prometheus text format.
+pub async fn render(store: &Store, now: Timestamp, delivery: &Delivery) -> AppResult<String> {
+    use std::fmt::Write as _;
+    let (states, oldest) = store.export_stats(now).await?;
+    let mut out = String::new();
+    let _ = writeln!(out, "# HELP flowcal_exports Calendar exports by state and connector kind.");
+    let _ = writeln!(out, "# TYPE flowcal_exports gauge");
+    for (state, kind, n) in states {
+        let _ = writeln!(out, "flowcal_exports{{state=\"{state}\",kind=\"{kind}\"}} {n}");
+    }
+    let _ = writeln!(out, "# HELP flowcal_exports_oldest_pending_seconds Age of the oldest export due for delivery.");
+    let _ = writeln!(out, "# TYPE flowcal_exports_oldest_pending_seconds gauge");
+    let _ = writeln!(out, "flowcal_exports_oldest_pending_seconds {}", oldest.unwrap_or(0) as f64 / 1000.0);
+    let _ = writeln!(out, "# HELP flowcal_deliveries_total Deliveries by this process, by outcome and connector kind.");
+    let _ = writeln!(out, "# TYPE flowcal_deliveries_total counter");
+    let counts = delivery.counts();
+    for ((what, kind), n) in counts {
+        let _ = writeln!(out, "flowcal_deliveries_total{{outcome=\"{what}\",kind=\"{kind}\"}} {n}");
+    }
+    Ok(out)
+}

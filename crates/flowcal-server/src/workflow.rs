@@ -1,0 +1,326 @@
+//! Workflow: process models, instances and tasks, with authorization
+//! checked on every object. The engine's transitions are applied by the store
+//! in one transaction per change.
+
+use crate::clock::Clock;
+use crate::error::{AppError, AppResult};
+use crate::models::{Models, Parsed};
+use crate::principal::{involved, Principal, DESIGNER_ROLE};
+use flowcal_domain::{InstanceId, ModelId, ProcessModel, TaskId};
+use flowcal_engine::{Engine, InstanceState, OpenTask, Transition};
+use flowcal_store::{EventRecord, InstanceRecord, Store, StoreError, StoredModel, TaskRecord, TaskState};
+use jiff::Timestamp;
+use serde_json::{Map, Value as Json};
+use std::sync::Arc;
+
+/// What an engine operation inside a store transaction returns.
+type EngineResult = Result<Transition, StoreError>;
+
+/// What starting an instance or completing a task returns.
+#[derive(Debug)]
+pub struct InstanceView {
+    pub instance: InstanceRecord,
+    pub model: StoredModel,
+    pub tasks: Vec<TaskRecord>,
+}
+
+/// The workflow service.
+#[derive(Debug)]
+pub struct Workflow {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    models: Arc<Models>,
+    /// The zone of deadlines and dates of models that name none.
+    time_zone: String,
+    max_model_bytes: usize,
+}
+
+impl Workflow {
+    pub fn new(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        models: Arc<Models>,
+        time_zone: String,
+        max_model_bytes: usize,
+    ) -> Self {
+        Workflow { store, clock, models, time_zone, max_model_bytes }
+    }
+
+    fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// Reads, checks and stores a BPMN model as the next version of its key.
+    /// A rejected model stores nothing.
+    pub async fn import_model(&self, by: Option<&Principal>, bytes: &[u8]) -> AppResult<StoredModel> {
+        if let Some(p) = by {
+            if !p.is_admin() && !p.roles.iter().any(|r| r == DESIGNER_ROLE) {
+                return Err(AppError::Forbidden(format!(
+                    "only administrators and members of the role '{DESIGNER_ROLE}' may upload models"
+                )));
+            }
+        }
+        let limit = self.max_model_bytes;
+        if bytes.len() > limit {
+            return Err(AppError::TooLarge {
+                message: format!("the model has {} bytes; the limit is {limit} (max_model_bytes)", bytes.len()),
+            });
+        }
+        let xml = std::str::from_utf8(bytes).map_err(|e| {
+            let (line, column) = line_col(bytes, e.valid_up_to());
+            AppError::InvalidModel { line, column, message: "the file is not UTF-8 text".into() }
+        })?;
+        let model = crate::models::parse(xml.to_owned()).await?.map_err(|e| AppError::InvalidModel {
+            line: e.line,
+            column: e.column,
+            message: e.message,
+        })?;
+        let stored = self.store.insert_model(&model.key, &model.name, xml, by.map(|p| p.user.id), self.now()).await?;
+        self.models.keep(stored.clone(), Arc::new(model));
+        Ok(stored)
+    }
+
+    /// The parsed model of a stored version.
+    pub async fn model(&self, id: ModelId) -> AppResult<Parsed> {
+        Ok(self.models.get(id).await?)
+    }
+
+    /// The newest version of the model `key`.
+    pub async fn latest_model(&self, key: &str) -> AppResult<Parsed> {
+        Ok(self.models.latest(key).await?)
+    }
+
+    fn engine<'m>(&self, model: &'m ProcessModel) -> AppResult<Engine<'m>> {
+        Ok(Engine::new(model, &self.time_zone)?)
+    }
+
+    /// Refuses values of `user` items that name no user.
+    async fn check_users(&self, model: &ProcessModel, data: &Map<String, Json>) -> AppResult<()> {
+        let mut fields = Vec::new();
+        for item in model.data_items.iter().filter(|i| i.data_type == flowcal_domain::DataType::User) {
+            if let Some(Json::String(login)) = data.get(&item.key) {
+                if self.store.user_by_login(login).await?.is_none() {
+                    fields.push((item.key.clone(), format!("there is no user '{login}'")));
+                }
+            }
+        }
+        if fields.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::InvalidData {
+                message: format!(
+                    "invalid data: {}",
+                    fields.iter().map(|(k, m)| format!("{k}: {m}")).collect::<Vec<_>>().join("; ")
+                ),
+                fields,
+                unlisted: 0,
+            })
+        }
+    }
+
+    // ---- instances and tasks -------------------------------------------------------------------
+
+    /// Starts an instance of the newest version of a model.
+    pub async fn start_instance(
+        &self,
+        p: &Principal,
+        key: &str,
+        title: &str,
+        data: &Map<String, Json>,
+    ) -> AppResult<InstanceView> {
+        let title = title.trim();
+        if title.is_empty() || title.chars().count() > 500 || title.chars().any(char::is_control) {
+            return Err(AppError::Unprocessable(
+                "the title must have 1 to 500 characters, without control characters".into(),
+            ));
+        }
+        let (stored, model) = self.latest_model(key).await?;
+        let engine = self.engine(&model)?;
+        engine.validate(data)?;
+        self.check_users(&model, data).await?;
+        let now = self.now();
+        let start = engine.start(p.login(), data, now)?;
+        let (instance, tasks) = self.store.create_instance(stored.id, title, p.login(), start, now).await?;
+        Ok(InstanceView { instance, model: stored, tasks })
+    }
+
+    async fn instance_view_unchecked(&self, id: InstanceId) -> AppResult<InstanceView> {
+        let instance = self.store.instance(id).await?.ok_or_else(|| AppError::NotFound(format!("instance {id}")))?;
+        let (model, _) = self.model(instance.model_id).await?;
+        let tasks = self.store.instance_tasks(id).await?;
+        Ok(InstanceView { instance, model, tasks })
+    }
+
+    /// An instance, for its starter, an administrator, or someone who has or had a task in it.
+    pub async fn instance(&self, p: &Principal, id: InstanceId) -> AppResult<InstanceView> {
+        let v = self.instance_view_unchecked(id).await?;
+        if !involved(&p.user, &p.roles, &v.instance, &v.tasks) {
+            return Err(AppError::NotFound(format!("instance {id}")));
+        }
+        Ok(v)
+    }
+
+    /// The domain events of an instance (its starter and administrators).
+    pub async fn instance_events(&self, p: &Principal, id: InstanceId) -> AppResult<Vec<EventRecord>> {
+        let v = self.instance(p, id).await?;
+        if !p.is_admin() && v.instance.starter != p.login() {
+            return Err(AppError::Forbidden("only the starter and administrators see an instance's history".into()));
+        }
+        Ok(self.store.events(id).await?)
+    }
+
+    pub async fn tasks(&self, p: &Principal, state: Option<TaskState>) -> AppResult<Vec<TaskRecord>> {
+        Ok(self.store.tasks_for_user(p.login(), &p.roles, state).await?)
+    }
+
+    /// A task the principal may see; others get "not found", so ids reveal nothing.
+    pub async fn task(&self, p: &Principal, id: TaskId) -> AppResult<TaskRecord> {
+        match self.store.task(id).await? {
+            Some(t) if p.can_see(&t) => Ok(t),
+            _ => Err(AppError::NotFound(format!("task {id}"))),
+        }
+    }
+
+    /// A task the principal means to work on. Someone who could have had it
+    /// (its role, its assignee) learns that it is no longer available (409);
+    /// anyone else gets "not found".
+    async fn task_to_work(&self, p: &Principal, id: TaskId) -> AppResult<TaskRecord> {
+        let t = self.store.task(id).await?.ok_or_else(|| AppError::NotFound(format!("task {id}")))?;
+        let related = p.can_see(&t)
+            || t.role.as_ref().is_some_and(|r| p.roles.contains(r))
+            || t.ended_by.as_deref() == Some(p.login());
+        if !related {
+            return Err(AppError::NotFound(format!("task {id}")));
+        }
+        if t.state != TaskState::Open {
+            return Err(AppError::Conflict(format!("task {id} is {}, no longer open", t.state.as_str())));
+        }
+        if !p.can_work(&t) {
+            return Err(match &t.assignee {
+                Some(a) if t.role.as_ref().is_some_and(|r| p.roles.contains(r)) => {
+                    AppError::Conflict(format!("task {id} was claimed by {a}"))
+                }
+                Some(_) => AppError::Forbidden(format!("task {id} is assigned to someone else")),
+                None => AppError::Forbidden(format!(
+                    "task {id} is offered to the role '{}', which you are not in",
+                    t.role.as_deref().unwrap_or("")
+                )),
+            });
+        }
+        Ok(t)
+    }
+
+    /// A role member takes an unclaimed task.
+    pub async fn claim(&self, p: &Principal, id: TaskId) -> AppResult<TaskRecord> {
+        self.task_to_work(p, id).await?;
+        let login = p.login().to_owned();
+        let roles = p.roles.clone();
+        self.store
+            .assign_task(id, p.login(), p.login(), self.now(), move |t| match (&t.assignee, &t.role) {
+                (Some(a), _) if *a == login => Ok(()),
+                (Some(a), _) => Err(StoreError::Conflict(format!("task {id} was claimed by {a}"))),
+                (None, Some(r)) if roles.contains(r) => Ok(()),
+                _ => Err(StoreError::Conflict(format!("task {id} cannot be claimed by {login}"))),
+            })
+            .await?;
+        self.task(p, id).await
+    }
+
+    /// Completes a task with data and moves the instance on. Of two
+    /// completions at once, exactly one wins; the other gets a conflict.
+    pub async fn complete(&self, p: &Principal, id: TaskId, data: &Map<String, Json>) -> AppResult<InstanceView> {
+        let t = self.task_to_work(p, id).await?;
+        let (_, model) = self.model(t.model_id).await?;
+        self.engine(&model)?.validate(data)?;
+        self.check_users(&model, data).await?;
+        if t.assignee.is_none() {
+            // Completing an unclaimed role task claims it first.
+            self.claim(p, id).await?;
+        }
+        let (now, data, actor) = (self.now(), data.clone(), p.login().to_owned());
+        self.change(t.instance_id, t.model_id, p.login(), move |engine, state, rec, open_records, open| {
+            // Checked again under the instance's lock: it may have been
+            // completed or reassigned since.
+            let Some(task) = open_records.iter().find(|o| o.id == id) else {
+                return Err(StoreError::Conflict(format!("task {id} is no longer open")));
+            };
+            if task.assignee.as_deref() != Some(actor.as_str()) {
+                return Err(StoreError::Conflict(format!("task {id} was reassigned")));
+            }
+            Ok(engine.complete(state, open, id, &rec.starter, &data, now)?)
+        })
+        .await
+    }
+
+    /// Runs an engine operation on an instance under its lock and returns the
+    /// instance as it left the transaction. `op` gets the engine, the
+    /// instance's state, its open tasks as the store has them and as the engine
+    /// takes them.
+    async fn change<F>(&self, id: InstanceId, model_id: ModelId, actor: &str, op: F) -> AppResult<InstanceView>
+    where
+        F: FnOnce(&Engine<'_>, &InstanceState, &InstanceRecord, &[TaskRecord], &[OpenTask]) -> EngineResult
+            + Send
+            + 'static,
+    {
+        let (stored, model) = self.model(model_id).await?;
+        let zone = self.time_zone.clone();
+        let (instance, tasks) = self
+            .store
+            .change_instance(id, actor, self.now(), move |rec, open_records| {
+                let open: Vec<OpenTask> = open_records.iter().map(TaskRecord::open_task).collect();
+                let engine = Engine::new(&model, &zone)?;
+                op(&engine, &rec.state(&model.data_items), rec, open_records, &open)
+            })
+            .await?;
+        Ok(InstanceView { instance, model: stored, tasks })
+    }
+
+    /// An administrator corrects an instance's data; deadlines that depend on it follow.
+    pub async fn set_data(&self, p: &Principal, id: InstanceId, data: &Map<String, Json>) -> AppResult<InstanceView> {
+        p.require_admin()?;
+        let v = self.instance_view_unchecked(id).await?;
+        let (_, model) = self.model(v.instance.model_id).await?;
+        self.engine(&model)?.validate(data)?;
+        self.check_users(&model, data).await?;
+        let data = data.clone();
+        self.change(id, v.instance.model_id, p.login(), move |engine, state, _, _, open| {
+            Ok(engine.set_data(state, open, &data)?)
+        })
+        .await
+    }
+
+    /// An administrator retries the gateways an instance is stuck at.
+    pub async fn retry(&self, p: &Principal, id: InstanceId) -> AppResult<InstanceView> {
+        p.require_admin()?;
+        let v = self.instance_view_unchecked(id).await?;
+        let now = self.now();
+        self.change(id, v.instance.model_id, p.login(), move |engine, state, rec, _, open| {
+            Ok(engine.retry(state, open, &rec.starter, now)?)
+        })
+        .await
+    }
+
+    /// Cancels an instance (its starter or an administrator); open tasks are cancelled.
+    pub async fn cancel(&self, p: &Principal, id: InstanceId) -> AppResult<InstanceView> {
+        let v = self.instance(p, id).await?;
+        if !p.is_admin() && v.instance.starter != p.login() {
+            return Err(AppError::Forbidden("only the starter or an administrator may cancel an instance".into()));
+        }
+        self.change(id, v.instance.model_id, p.login(), |engine, state, _, _, open| Ok(engine.cancel(state, open)?))
+            .await
+    }
+
+    /// Instances stopped by an incident (administrators).
+    pub async fn incidents(&self, p: &Principal) -> AppResult<Vec<InstanceRecord>> {
+        p.require_admin()?;
+        Ok(self.store.incidents().await?)
+    }
+}
+
+/// 1-based line and column of a byte offset.
+fn line_col(bytes: &[u8], offset: usize) -> (u32, u32) {
+    let before = &bytes[..offset.min(bytes.len())];
+    let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+    let col = before.iter().rev().take_while(|b| **b != b'\n').count() + 1;
+    (u32::try_from(line).unwrap_or(u32::MAX), u32::try_from(col).unwrap_or(u32::MAX))
+}
