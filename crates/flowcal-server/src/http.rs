@@ -8,6 +8,13 @@ use axum::http::{header, HeaderMap};
 /// The browser session's cookie.
 pub const SESSION_COOKIE: &str = "flowcal_session";
 
+/// The media type of a request's or a response's body (`Content-Type`
+/// without its parameters, lower case), if it has one.
+pub fn media_type(h: &HeaderMap) -> Option<String> {
+    let v = h.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    Some(v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
+}
+
 /// The session cookie's value, if any.
 pub fn session_cookie(h: &HeaderMap) -> Option<String> {
     cookie(h, SESSION_COOKIE)

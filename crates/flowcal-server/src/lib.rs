@@ -122,11 +122,7 @@ async fn log_request(req: Request, next: Next) -> Response {
 async fn json_errors(req: Request, next: Next) -> Response {
     let resp = next.run(req).await;
     let status = resp.status();
-    let is_json = resp
-        .headers()
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
+    let is_json = matches!(crate::http::media_type(resp.headers()).as_deref(), Some("application/json" | "text/html"));
     if !(status.is_client_error() || status.is_server_error()) || is_json {
         return resp;
     }

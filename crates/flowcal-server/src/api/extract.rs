@@ -50,10 +50,7 @@ impl FromRequestParts<Arc<App>> for Auth {
 }
 
 fn is_json(h: &axum::http::HeaderMap) -> bool {
-    h.get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"))
+    crate::http::media_type(h).is_some_and(|m| m == "application/json")
 }
 
 /// A JSON body whose problems are reported in flowcal's error format.

@@ -5,7 +5,7 @@ use super::types::{ErrorBody, ModelCreated, ModelInfo, ModelList};
 use crate::app::App;
 use crate::error::{AppError, AppResult};
 use axum::extract::{Path, Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::Json;
 use std::sync::Arc;
 
@@ -23,8 +23,7 @@ pub async fn upload(
     Auth(p): Auth,
     req: Request,
 ) -> AppResult<(StatusCode, Json<ModelCreated>)> {
-    let ct = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let mime = crate::http::media_type(req.headers()).unwrap_or_default();
     if !matches!(mime.as_str(), "application/xml" | "text/xml" | "application/bpmn+xml" | "application/octet-stream") {
         return Err(AppError::UnsupportedMediaType("send the BPMN file with Content-Type: application/xml".into()));
     }
