@@ -55,7 +55,7 @@ const MAX_XML: usize = 4 * 1024 * 1024;
 /// is a few kilobytes).
 const MAX_PROBE_XML: usize = 1024 * 1024;
 /// Largest calendar object read back (flowcal's own are a few kilobytes).
-const MAX_ICS: usize = 1024 * 1024;
+const MAX_ICS: usize = ical::MAX_OBJECT;
 /// Longest server message quoted in an error.
 const MAX_MESSAGE: usize = 300;
 /// How much of an error answer is read (its start is all that is quoted).

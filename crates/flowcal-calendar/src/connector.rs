@@ -115,6 +115,52 @@ pub trait Connector {
     ) -> Result<Option<RemoteEvent>, ConnectorError>;
     /// Deletes the entry; deleting one that is gone already is no error.
     async fn delete_event(&self, calendar: &str, key: &str, known: Option<&Remote>) -> Result<(), ConnectorError>;
+
+    /// Creates entries no delivery is known to have made, all in `calendar`:
+    /// each as [`upsert_event`](Self::upsert_event) without `known` does (one
+    /// made before, its answer lost, is found by its key and brought up to
+    /// date), one result per entry, in order.
+    ///
+    /// An entry refused for the credentials fails the whole call with
+    /// [`ConnectorError::Unauthorized`], so that the caller refreshes the
+    /// token once and repeats it (entries made already are found again). The
+    /// outer error is also for a call that failed before making anything.
+    ///
+    /// By default they are made one by one; a kind with batch requests
+    /// overrides this, and [`batch_size`](Self::batch_size).
+    async fn create_events(
+        &self,
+        calendar: &str,
+        entries: &[EventSpec],
+    ) -> Result<Vec<Result<Remote, ConnectorError>>, ConnectorError> {
+        let mut out = Vec::with_capacity(entries.len());
+        for ev in entries {
+            out.push(self.upsert_event(calendar, ev, None).await);
+        }
+        refused_as_a_whole(out)
+    }
+
+    /// How many new entries [`create_events`](Self::create_events) sends in
+    /// one request: above 1, a caller gains by collecting new entries for it;
+    /// at 1 (the default) it may as well make each as it comes.
+    fn batch_size(&self) -> usize {
+        1
+    }
+}
+
+/// The results of creating several entries, or the credentials' refusal of
+/// one of them for all: the token is the same for every entry, so a refresh
+/// and a repeat is what each needs.
+pub(crate) fn refused_as_a_whole(
+    results: Vec<Result<Remote, ConnectorError>>,
+) -> Result<Vec<Result<Remote, ConnectorError>>, ConnectorError> {
+    match results.iter().find_map(|r| match r {
+        Err(ConnectorError::Unauthorized(why)) => Some(why),
+        _ => None,
+    }) {
+        Some(why) => Err(ConnectorError::Unauthorized(why.clone())),
+        None => Ok(results),
+    }
 }
 
 /// The delay a `Retry-After` header asks for (seconds or an HTTP date).
@@ -172,4 +218,93 @@ pub fn transport_error(e: &reqwest::Error) -> ConnectorError {
         src = s.source();
     }
     ConnectorError::RetryLater { after: None, message: msg }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{event_key, DEFAULT_DURATION_MINUTES};
+    use std::sync::Mutex;
+
+    /// A kind without batch requests: answers each upsert as scripted by the
+    /// entry's title, and records the calls.
+    #[derive(Default)]
+    struct OneByOne {
+        calls: Mutex<Vec<(String, String, bool)>>,
+    }
+
+    impl Connector for OneByOne {
+        async fn list_calendars(&self) -> Result<Vec<CalendarInfo>, ConnectorError> {
+            Ok(Vec::new())
+        }
+        async fn ensure_calendar(&self, _: &CalendarChoice) -> Result<CalendarInfo, ConnectorError> {
+            Err(ConnectorError::Permanent("not here".into()))
+        }
+        async fn upsert_event(
+            &self,
+            calendar: &str,
+            event: &EventSpec,
+            known: Option<&Remote>,
+        ) -> Result<Remote, ConnectorError> {
+            let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
+            calls.push((calendar.to_owned(), event.title.clone(), known.is_some()));
+            match event.title.as_str() {
+                "refused" => Err(ConnectorError::Unauthorized("token expired".into())),
+                "busy" => Err(ConnectorError::RetryLater { after: None, message: "busy".into() }),
+                _ => Ok(Remote { id: format!("{calendar}/{}", event.key), etag: Some(event.title.clone()) }),
+            }
+        }
+        async fn get_event(&self, _: &str, _: &str, _: Option<&Remote>) -> Result<Option<RemoteEvent>, ConnectorError> {
+            Ok(None)
+        }
+        async fn delete_event(&self, _: &str, _: &str, _: Option<&Remote>) -> Result<(), ConnectorError> {
+            Ok(())
+        }
+    }
+
+    fn entry(title: &str) -> EventSpec {
+        EventSpec {
+            key: event_key(1, title),
+            title: title.to_owned(),
+            description: String::new(),
+            url: None,
+            when: When::Date(jiff::civil::date(2026, 5, 4)),
+            duration_minutes: DEFAULT_DURATION_MINUTES,
+            transparent: true,
+            reminder_minutes: None,
+            sequence: 0,
+            stamp: jiff::Timestamp::UNIX_EPOCH,
+        }
+    }
+
+    #[tokio::test]
+    async fn by_default_entries_are_created_one_by_one_in_order() {
+        let c = OneByOne::default();
+        assert_eq!(c.batch_size(), 1);
+        let entries = [entry("a"), entry("busy"), entry("b")];
+        let results = c.create_events("cal", &entries).await.unwrap();
+        assert_eq!(results.len(), 3);
+        assert_eq!(
+            results[0].as_ref().unwrap(),
+            &Remote { id: format!("cal/{}", entries[0].key), etag: Some("a".into()) }
+        );
+        assert!(matches!(&results[1], Err(ConnectorError::RetryLater { .. })), "{results:?}");
+        assert_eq!(results[2].as_ref().unwrap().etag.as_deref(), Some("b"));
+        let calls = c.calls.lock().unwrap().clone();
+        let want: Vec<(String, String, bool)> =
+            ["a", "busy", "b"].iter().map(|t| ("cal".to_owned(), (*t).to_owned(), false)).collect();
+        assert_eq!(calls, want, "each created without a known remote, in order");
+        assert!(c.create_events("cal", &[]).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_refused_entry_fails_the_whole_call() {
+        let c = OneByOne::default();
+        let e = c.create_events("cal", &[entry("a"), entry("refused"), entry("b")]).await.unwrap_err();
+        assert_eq!(e, ConnectorError::Unauthorized("token expired".into()));
+        // As before: every entry was tried.
+        assert_eq!(c.calls.lock().unwrap().len(), 3);
+        let ok = vec![Ok(Remote { id: "x".into(), etag: None }), Err(ConnectorError::Gone("cal".into()))];
+        assert_eq!(refused_as_a_whole(ok.clone()), Ok(ok));
+    }
 }

@@ -2,6 +2,7 @@
 
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
+use sha2::{Digest, Sha256};
 
 /// When an entry happens.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +37,10 @@ pub struct EventSpec {
 
 /// The default length of a timed entry.
 pub const DEFAULT_DURATION_MINUTES: u32 = 30;
+
+/// The serialization [`EventSpec::content_hash`] hashes, named in front of
+/// every hash it makes, so that a stored hash says how it was made.
+pub const CONTENT_HASH_VERSION: &str = "v1";
 
 impl EventSpec {
     /// The end of a timed entry (`None` for all-day entries).
@@ -82,6 +87,104 @@ impl EventSpec {
         match &self.when {
             When::Date(d) => d.tomorrow().ok(),
             When::At { .. } => None,
+        }
+    }
+
+    /// What decides whether an entry changed since it was delivered or served
+    /// in a feed: `v1:` and the hex SHA-256 of every field that is content,
+    /// that is all but `stamp` and `sequence` (they change with every write).
+    ///
+    /// The serialization is written out here, not derived from the type, so
+    /// renaming or reordering fields changes no hash: fields in a fixed order,
+    /// texts prefixed with their length, an `Option` or a [`When`] with a tag
+    /// byte, numbers big-endian; no two entries serialize alike.
+    ///
+    /// A field added to [`EventSpec`] does not compile here until it is
+    /// placed: written, or named as excluded. Any change to the bytes written
+    /// (a field added or removed, an encoding changed) needs a new
+    /// [`CONTENT_HASH_VERSION`]. Every stored hash then differs, so every
+    /// entry is sent again and its feed SEQUENCE raised: what a field that
+    /// calendars now receive needs. When calendars would receive the same as
+    /// before (only the encoding changed), keep the old version's function and
+    /// accept it in [`unchanged_since`](Self::unchanged_since), as is done for
+    /// [`legacy_content_hash`](Self::legacy_content_hash).
+    pub fn content_hash(&self) -> String {
+        let EventSpec {
+            key,
+            title,
+            description,
+            url,
+            when,
+            duration_minutes,
+            transparent,
+            reminder_minutes,
+            sequence: _,
+            stamp: _,
+        } = self;
+        let mut h = Sha256::new();
+        let text = |h: &mut Sha256, s: &str| {
+            h.update((s.len() as u64).to_be_bytes());
+            h.update(s.as_bytes());
+        };
+        text(&mut h, key);
+        text(&mut h, title);
+        text(&mut h, description);
+        match url {
+            None => h.update([0]),
+            Some(u) => {
+                h.update([1]);
+                text(&mut h, u);
+            }
+        }
+        match when {
+            When::Date(d) => {
+                h.update([0]);
+                h.update(d.year().to_be_bytes());
+                h.update(d.month().to_be_bytes());
+                h.update(d.day().to_be_bytes());
+            }
+            When::At { at, zone } => {
+                h.update([1]);
+                h.update(at.as_second().to_be_bytes());
+                h.update(at.subsec_nanosecond().to_be_bytes());
+                text(&mut h, zone);
+            }
+        }
+        h.update(duration_minutes.to_be_bytes());
+        h.update([u8::from(*transparent)]);
+        match reminder_minutes {
+            None => h.update([0]),
+            Some(m) => {
+                h.update([1]);
+                h.update(m.to_be_bytes());
+            }
+        }
+        format!("{CONTENT_HASH_VERSION}:{}", hex::encode(h.finalize()))
+    }
+
+    /// The content hash stored before v1: the SHA-256 of the `Debug` output
+    /// with stamp and sequence zeroed (so renaming a field changed every hash).
+    /// Kept only to recognise hashes stored before v1: an entry whose stored
+    /// hash equals its legacy hash is unchanged and gets its v1 hash stored
+    /// without being sent again, so the upgrade re-sends nothing. Never store
+    /// it. It recognises them only while the fields and their `Debug` output
+    /// stay as they were at v1; once every entry was delivered or served
+    /// since, it can go.
+    pub fn legacy_content_hash(&self) -> String {
+        let plain = EventSpec { stamp: Timestamp::UNIX_EPOCH, sequence: 0, ..self.clone() };
+        hex::encode(Sha256::digest(format!("{plain:?}").as_bytes()))
+    }
+
+    /// Whether `stored`, the hash recorded when the entry was last delivered
+    /// or served, says it is unchanged: its [`content_hash`](Self::content_hash),
+    /// or for a hash from before v1 (no version prefix) its
+    /// [`legacy_content_hash`](Self::legacy_content_hash). When it is, the
+    /// caller records the current `content_hash` and sends nothing.
+    pub fn unchanged_since(&self, stored: &str) -> bool {
+        if stored.contains(':') {
+            stored == self.content_hash()
+        } else {
+            stored == self.legacy_content_hash()
         }
     }
 }
@@ -191,6 +294,101 @@ mod tests {
         };
         assert_eq!(t.end(), Some("2026-03-29T01:15:00Z".parse().unwrap()));
         assert!(t.check().is_ok());
+    }
+
+    /// An entry with every field set, and its all-day twin.
+    fn fixed() -> (EventSpec, EventSpec) {
+        let timed = EventSpec {
+            key: event_key(7, "task:42:deadline"),
+            title: "Approve — Easter; \"quoted\", back\\slash".into(),
+            description: "Process: Leave request\nOpen in flowcal: https://flowcal.example/tasks/42".into(),
+            url: Some("https://flowcal.example/tasks/42".into()),
+            when: When::At { at: "2026-10-25T00:30:00Z".parse().unwrap(), zone: "Europe/Berlin".into() },
+            duration_minutes: 45,
+            transparent: false,
+            reminder_minutes: Some(15),
+            sequence: 3,
+            stamp: "2026-03-27T08:00:00Z".parse().unwrap(),
+        };
+        let day = EventSpec {
+            when: When::Date("2026-03-29".parse().unwrap()),
+            url: None,
+            reminder_minutes: None,
+            transparent: true,
+            duration_minutes: DEFAULT_DURATION_MINUTES,
+            ..timed.clone()
+        };
+        (timed, day)
+    }
+
+    #[test]
+    fn every_content_field_changes_the_hash() {
+        let (base, day) = fixed();
+        let at = |ts: &str, zone: &str| When::At { at: ts.parse().unwrap(), zone: zone.into() };
+        let variants = [
+            EventSpec { key: event_key(8, "task:42:deadline"), ..base.clone() },
+            EventSpec { title: "Approve".into(), ..base.clone() },
+            EventSpec { description: String::new(), ..base.clone() },
+            EventSpec { url: None, ..base.clone() },
+            EventSpec { url: Some("https://flowcal.example/tasks/43".into()), ..base.clone() },
+            EventSpec { url: Some(String::new()), ..base.clone() },
+            EventSpec { when: at("2026-10-25T00:30:01Z", "Europe/Berlin"), ..base.clone() },
+            EventSpec { when: at("2026-10-25T00:30:00.000000001Z", "Europe/Berlin"), ..base.clone() },
+            EventSpec { when: at("2026-10-25T00:30:00Z", "UTC"), ..base.clone() },
+            EventSpec { when: When::Date("2026-10-25".parse().unwrap()), ..base.clone() },
+            EventSpec { duration_minutes: 46, ..base.clone() },
+            EventSpec { transparent: true, ..base.clone() },
+            EventSpec { reminder_minutes: None, ..base.clone() },
+            EventSpec { reminder_minutes: Some(0), ..base.clone() },
+            EventSpec { reminder_minutes: Some(16), ..base.clone() },
+            EventSpec { when: When::Date("2026-03-30".parse().unwrap()), ..day.clone() },
+            EventSpec { when: When::Date("2027-03-29".parse().unwrap()), ..day.clone() },
+            day,
+            // The same characters split differently between fields.
+            EventSpec {
+                title: format!("{}P", base.title),
+                description: base.description[1..].to_owned(),
+                ..base.clone()
+            },
+        ];
+        let mut hashes = vec![base.content_hash()];
+        for v in &variants {
+            let h = v.content_hash();
+            assert!(!hashes.contains(&h), "{v:?} hashes like an entry before it");
+            hashes.push(h);
+        }
+    }
+
+    #[test]
+    fn stamp_and_sequence_are_no_content() {
+        let (base, day) = fixed();
+        for e in [base, day] {
+            let rewritten = EventSpec { sequence: e.sequence + 1, stamp: Timestamp::UNIX_EPOCH, ..e.clone() };
+            assert_eq!(rewritten.content_hash(), e.content_hash());
+            assert_eq!(rewritten.legacy_content_hash(), e.legacy_content_hash());
+        }
+    }
+
+    /// Stored hashes must stay valid: a change here re-sends every entry.
+    #[test]
+    fn content_hashes_are_fixed() {
+        let (timed, day) = fixed();
+        assert_eq!(timed.content_hash(), "v1:6e7490586a850264fec7a1819c98d62695c2970f391a816489224dde12a68fd4");
+        assert_eq!(day.content_hash(), "v1:972740353d98ae7b36c676de2be2b85c7aca0de9fe35410ecc5390d0f2112aea");
+        // As delivery and the feed computed them before v1.
+        assert_eq!(timed.legacy_content_hash(), "4f0699afe6b96f20a722e189ec87a247001e670147aaa7b73843607e5dcade7c");
+        assert_eq!(day.legacy_content_hash(), "829557e887fa935d5934d27345526615e17defcf408dcb3c253b8d8bf8bed3af");
+    }
+
+    #[test]
+    fn hashes_stored_before_v1_count_as_unchanged() {
+        let (timed, day) = fixed();
+        assert!(timed.unchanged_since(&timed.content_hash()));
+        assert!(timed.unchanged_since(&timed.legacy_content_hash()));
+        assert!(!timed.unchanged_since(&day.legacy_content_hash()));
+        assert!(!timed.unchanged_since(&day.content_hash()));
+        assert!(!timed.unchanged_since(&timed.legacy_content_hash().replacen("", "v0:", 1)));
+        assert!(!timed.unchanged_since(""));
     }
 
     #[test]

@@ -295,7 +295,9 @@ impl GoogleCalendar {
     ///
     /// The outer error is for a first batch request that failed as a whole
     /// (nothing was done); when a later one fails as a whole, its events and
-    /// those after it carry that error.
+    /// those after it carry that error. An event refused for the credentials
+    /// is one result among the others here; [`Connector::create_events`],
+    /// which callers use, fails the whole call for it.
     pub async fn batch_upsert(
         &self,
         calendar: &str,
@@ -475,6 +477,19 @@ impl Connector for GoogleCalendar {
             StatusCode::NOT_FOUND | StatusCode::GONE => Ok(()),
             s => Err(classify(s, &a.headers, &a.body)),
         }
+    }
+
+    /// In batch requests of [`BATCH_LIMIT`] inserts ([`batch_upsert`](Self::batch_upsert)).
+    async fn create_events(
+        &self,
+        calendar: &str,
+        entries: &[EventSpec],
+    ) -> Result<Vec<Result<Remote, ConnectorError>>, ConnectorError> {
+        crate::connector::refused_as_a_whole(self.batch_upsert(calendar, entries).await?)
+    }
+
+    fn batch_size(&self) -> usize {
+        BATCH_LIMIT
     }
 }
 

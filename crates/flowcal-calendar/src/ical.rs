@@ -6,7 +6,29 @@
 //! with a VTIMEZONE built from the tz database. [`read_event`] reads the first
 //! VEVENT back, tolerant of what CalDAV servers do to stored objects
 //! (re-folding, other property order, lower-case names, quoted parameters,
-//! rewritten VTIMEZONEs, extra properties).
+//! rewritten VTIMEZONEs, extra properties). It reads at most [`MAX_OBJECT`]
+//! bytes, in time that grows about linearly with them, and never recurses.
+//!
+//! The reader is flowcal's own, not the `calcard` crate (Stalwart's parser,
+//! which the tests and the fuzz target use as an independent reader):
+//! - calcard reads what Radicale and Xandikos store as this reader does, but
+//!   what flowcal needs are instants, and calcard's are missing or wrong
+//!   where it matters. It resolves a local time with chrono's `single()`, so
+//!   a time in the hour repeated when clocks go back, or skipped when they
+//!   go forward, has no instant (RFC 5545 §3.3.5 gives the first
+//!   occurrence, and moves a skipped time forward: this reader does). It
+//!   uses a VTIMEZONE only through a zone name it knows, so a TZID defined
+//!   by its observances alone (as some clients write them) is not resolved:
+//!   refused, or with the resolver's default read as a floating time, hours
+//!   off (this reader computes it from the observances). A leap second has
+//!   no instant. So this module's zone resolution would stay on top of
+//!   calcard, and only the hundred-odd lines that split content lines would go.
+//! - As a normal dependency it brings 12 crates into the server's build
+//!   (none into `Cargo.lock`, where it is already a dev-dependency): calcard
+//!   itself (39,000 lines), chrono and chrono-tz (a second date library and a
+//!   second copy of the tz database, besides jiff's, with which entries are
+//!   written), mail-parser, mail-builder, ahash, getrandom 0.3, hashify,
+//!   iana-time-zone, num-traits, phf, phf_shared.
 
 use crate::event::{EventSpec, When};
 use jiff::civil::{Date, DateTime};
@@ -36,6 +58,14 @@ fn err(msg: impl Into<String>) -> IcalError {
     IcalError(msg.into())
 }
 
+/// A value from the input as an error quotes it: at most [`MAX_QUOTED`] characters.
+fn quoted(v: &str) -> String {
+    match v.char_indices().nth(MAX_QUOTED) {
+        Some((cut, _)) => format!("{:?}…", &v[..cut]),
+        None => format!("{v:?}"),
+    }
+}
+
 /// The UID flowcal gives an entry: `{key}@flowcal`.
 pub fn uid(key: &str) -> String {
     format!("{key}@flowcal")
@@ -50,6 +80,17 @@ pub const ZONE_PARAM: &str = "X-FLOWCAL-TZID";
 
 /// How far around an entry its VTIMEZONE lists the zone's transitions.
 const TZ_WINDOW: SignedDuration = SignedDuration::from_hours(24 * 400);
+
+/// The largest calendar object [`read_event`] reads (flowcal's own are a few
+/// kilobytes; a server may add a little).
+pub const MAX_OBJECT: usize = 1024 * 1024;
+
+/// The longest IANA zone name looked up: longer TZIDs (and their tails) are
+/// no names of the tz database, whose longest has 32 bytes.
+const MAX_ZONE_NAME: usize = 64;
+
+/// The most of a value an error quotes.
+const MAX_QUOTED: usize = 64;
 
 // ---------------------------------------------------------------------------
 // Output
@@ -499,14 +540,14 @@ fn num<T: std::str::FromStr>(s: &str, r: std::ops::Range<usize>) -> Result<T, Ic
     s.get(r)
         .filter(|d| d.bytes().all(|b| b.is_ascii_digit()))
         .and_then(|d| d.parse().ok())
-        .ok_or_else(|| err(format!("bad date or time: {s:?}")))
+        .ok_or_else(|| err(format!("bad date or time: {}", quoted(s))))
 }
 
 fn parse_date(v: &str) -> Result<Date, IcalError> {
     let v = v.trim();
     let v = if v.len() == 10 && v.as_bytes()[4] == b'-' { v.replace('-', "") } else { v.to_owned() };
     if v.len() != 8 {
-        return Err(err(format!("bad date: {v:?}")));
+        return Err(err(format!("bad date: {}", quoted(&v))));
     }
     Date::new(num(&v, 0..4)?, num(&v, 4..6)?, num(&v, 6..8)?).map_err(|e| err(format!("bad date {v:?}: {e}")))
 }
@@ -519,13 +560,13 @@ fn parse_datetime(v: &str) -> Result<(DateTime, bool), IcalError> {
         None => (v, false),
     };
     if v.len() < 15 || !matches!(v.as_bytes()[8], b'T' | b't') {
-        return Err(err(format!("bad date-time: {v:?}")));
+        return Err(err(format!("bad date-time: {}", quoted(v))));
     }
     let dt = DateTime::new(num(v, 0..4)?, num(v, 4..6)?, num(v, 6..8)?, num(v, 9..11)?, num(v, 11..13)?, 0, 0)
-        .map_err(|e| err(format!("bad date-time {v:?}: {e}")))?;
+        .map_err(|e| err(format!("bad date-time {}: {e}", quoted(v))))?;
     // A leap second (60) is read as the last second of its minute.
     let sec: i8 = num(v, 13..15)?;
-    let dt = dt.with().second(sec.min(59)).build().map_err(|e| err(format!("bad date-time {v:?}: {e}")))?;
+    let dt = dt.with().second(sec.min(59)).build().map_err(|e| err(format!("bad date-time {}: {e}", quoted(v))))?;
     Ok((dt, utc))
 }
 
@@ -573,19 +614,20 @@ fn resolve_zone(tzid: &str, zones: &HashMap<String, CustomZone>) -> Option<Zone>
         names.push(loc);
     }
     for name in names {
-        if let Ok(tz) = TimeZone::get(name) {
+        if let Some(tz) = zone_names(name).find_map(|n| TimeZone::get(n).ok()) {
             return Some(Zone::Iana(tz));
-        }
-        // e.g. "/citadel.org/20250101_1/Europe/Berlin"
-        let mut tail = name;
-        while let Some(i) = tail.find('/') {
-            tail = &tail[i + 1..];
-            if let Ok(tz) = TimeZone::get(tail) {
-                return Some(Zone::Iana(tz));
-            }
         }
     }
     custom.filter(|c| !c.observances.is_empty()).cloned().map(Zone::Custom)
+}
+
+/// What in a TZID may be an IANA name: the TZID, then each tail after a `/`
+/// (e.g. "/citadel.org/20250101_1/Europe/Berlin"), longest first, leaving
+/// out those longer than [`MAX_ZONE_NAME`], so a long TZID costs no more
+/// than a few look-ups.
+fn zone_names(tzid: &str) -> impl Iterator<Item = &str> {
+    let tails = tzid.match_indices('/').map(move |(i, _)| &tzid[i + 1..]);
+    std::iter::once(tzid).chain(tails).filter(|n| n.len() <= MAX_ZONE_NAME)
 }
 
 impl Zone {
@@ -629,18 +671,20 @@ impl CustomZone {
         out
     }
 
-    fn offset_at(&self, ts: Timestamp, onsets: &[(Timestamp, i32)]) -> i32 {
-        match onsets.iter().rev().find(|(at, _)| *at <= ts) {
+    /// The offset in effect at `ts`: that of the last onset up to it (found
+    /// by bisection: a VTIMEZONE may hold thousands), else `initial`.
+    fn offset_at(ts: Timestamp, onsets: &[(Timestamp, i32)], initial: i32) -> i32 {
+        match onsets.partition_point(|(at, _)| *at <= ts).checked_sub(1).and_then(|i| onsets.get(i)) {
             Some((_, off)) => *off,
-            None => {
-                let first = self.observances.iter().filter(|o| o.start.is_some()).min_by_key(|o| o.start);
-                first.map(|o| o.from).unwrap_or(0)
-            }
+            None => initial,
         }
     }
 
     fn instant(&self, local: DateTime) -> Option<Timestamp> {
         let onsets = self.onsets(local.year().saturating_add(1));
+        // Before any onset: the offset the earliest observance starts from.
+        let first = self.observances.iter().filter(|o| o.start.is_some()).min_by_key(|o| o.start);
+        let initial = first.map(|o| o.from).unwrap_or(0);
         let mut offsets: Vec<i32> = self.observances.iter().flat_map(|o| [o.from, o.to]).collect();
         offsets.sort_unstable_by(|a, b| b.cmp(a));
         offsets.dedup();
@@ -648,12 +692,12 @@ impl CustomZone {
         // Largest offset first: the earliest instant, i.e. the first occurrence.
         for &off in &offsets {
             if let Some(ts) = at(off) {
-                if self.offset_at(ts, &onsets) == off {
+                if Self::offset_at(ts, &onsets, initial) == off {
                     return Some(ts);
                 }
             }
         }
-        let before = self.offset_at(at(*offsets.first()?)?, &onsets);
+        let before = Self::offset_at(at(*offsets.first()?)?, &onsets, initial);
         at(before)
     }
 }
@@ -740,8 +784,9 @@ fn read_value(p: &Prop<'_>, zones: &HashMap<String, CustomZone>) -> Result<Value
     }
     match p.param("TZID") {
         Some(tzid) => {
-            let zone = resolve_zone(tzid, zones).ok_or_else(|| err(format!("unknown TZID {tzid:?}")))?;
-            let ts = zone.instant(local).ok_or_else(|| err(format!("no such time {v} in {tzid}")))?;
+            let zone = resolve_zone(tzid, zones).ok_or_else(|| err(format!("unknown TZID {}", quoted(tzid))))?;
+            let ts =
+                zone.instant(local).ok_or_else(|| err(format!("no such time {} in {}", quoted(v), quoted(tzid))))?;
             Ok(Value::At(ts, tzid.trim().to_owned()))
         }
         // A floating time: read as UTC.
@@ -749,8 +794,11 @@ fn read_value(p: &Prop<'_>, zones: &HashMap<String, CustomZone>) -> Result<Value
     }
 }
 
-/// Reads the first VEVENT of a VCALENDAR.
+/// Reads the first VEVENT of a VCALENDAR of at most [`MAX_OBJECT`] bytes.
 pub fn read_event(text: &str) -> Result<ParsedEvent, IcalError> {
+    if text.len() > MAX_OBJECT {
+        return Err(err(format!("the calendar object is larger than {} KiB", MAX_OBJECT >> 10)));
+    }
     let text = unfold(text.strip_prefix('\u{feff}').unwrap_or(text));
     let props: Vec<Prop<'_>> = text.split('\n').filter(|l| !l.trim().is_empty()).filter_map(parse_line).collect();
 
@@ -1339,6 +1387,55 @@ mod tests {
         assert!(read_event("BEGIN:VEVENT\r\nDTSTART;TZID=Nowhere/Land:20260101T000000\r\nEND:VEVENT\r\n").is_err());
         assert!(read_event("BEGIN:VEVENT\r\nDTSTART:2026-01-01T00:00\r\nEND:VEVENT\r\n").is_err());
         assert!(read_event("BEGIN:VEVENT\r\nDTSTART;VALUE=DATE:20261301\r\nEND:VEVENT\r\n").is_err());
+    }
+
+    /// What a hostile server could store: the reader stays within its cap,
+    /// in linear time, and quotes little of it.
+    #[test]
+    fn hostile_objects_are_bounded() {
+        let event = |extra: &str, dtstart: &str| {
+            format!("BEGIN:VCALENDAR\r\n{extra}BEGIN:VEVENT\r\nUID:x\r\nDTSTART{dtstart}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+        };
+        // Up to the cap it is read; one byte more is refused unread.
+        let small = event("", ":20260715T120000Z");
+        let padded = event(&format!("X-PAD:{}\r\n", "a".repeat(MAX_OBJECT - small.len() - 8)), ":20260715T120000Z");
+        assert_eq!(padded.len(), MAX_OBJECT);
+        assert_eq!(read_event(&padded).unwrap().when, at("2026-07-15T12:00:00Z", "UTC"));
+        let over = event(&format!("X-PAD:{}\r\n", "a".repeat(MAX_OBJECT - small.len() - 7)), ":20260715T120000Z");
+        assert!(read_event(&over).unwrap_err().0.contains("larger than 1024 KiB"));
+
+        // A TZID of 400,000 segments: a few look-ups, not one per segment
+        // (that took seconds), and an error that quotes 64 characters of it.
+        let tzid = "/a".repeat(400_000);
+        let names: Vec<&str> = zone_names(&tzid).collect();
+        assert!(names.len() <= MAX_ZONE_NAME / 2 && names.iter().all(|n| n.len() <= MAX_ZONE_NAME), "{}", names.len());
+        let e = read_event(&event("", &format!(";TZID={tzid}:20260715T120000"))).unwrap_err();
+        assert!(e.0.starts_with("unknown TZID \"/a/a") && e.0.len() < 100, "{}", e.0.len());
+        let long_prefix = format!("{}/Europe/Berlin", "/a".repeat(400_000));
+        assert_eq!(zone_names(&long_prefix).last(), Some("Berlin"));
+        let e = read_event(&event("", &format!(":2026{}", "0".repeat(500_000)))).unwrap_err();
+        assert!(e.0.len() < 100, "{}", e.0.len());
+
+        // A VTIMEZONE of thousands of observances: each offset is looked up
+        // by bisection (a scan per offset was quadratic).
+        let mut zone = String::from("BEGIN:VTIMEZONE\r\nTZID:Many\r\n");
+        let hhmmss = |s: u32| format!("+{:02}{:02}{:02}", s / 3600, s / 60 % 60, s % 60);
+        for n in 0..8000 {
+            // 16,000 offsets, all different.
+            let (from, to) = (n * 5, n * 5 + 43_200);
+            zone.push_str(&format!(
+                "BEGIN:STANDARD\r\nDTSTART:{:04}0101T000000\r\nTZOFFSETFROM:{}\r\nTZOFFSETTO:{}\r\nEND:STANDARD\r\n",
+                1000 + n,
+                hhmmss(from),
+                hhmmss(to)
+            ));
+        }
+        zone.push_str("END:VTIMEZONE\r\n");
+        let text = event(&zone, ";TZID=Many:20260715T120000");
+        assert!(text.len() < MAX_OBJECT);
+        let got = read_event(&text).unwrap();
+        // The last onset before it: 2026-01-01 (n = 1026), to +13:25:30.
+        assert_eq!(got.when, at("2026-07-14T22:34:30Z", "Many"));
     }
 
     // ---- calcard, an independent parser ------------------------------------------------------

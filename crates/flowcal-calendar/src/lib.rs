@@ -67,4 +67,29 @@ impl Connector for AnyConnector {
     async fn delete_event(&self, calendar: &str, key: &str, known: Option<&Remote>) -> Result<(), ConnectorError> {
         dispatch!(self, c => c.delete_event(calendar, key, known).await)
     }
+
+    async fn create_events(
+        &self,
+        calendar: &str,
+        entries: &[EventSpec],
+    ) -> Result<Vec<Result<Remote, ConnectorError>>, ConnectorError> {
+        dispatch!(self, c => c.create_events(calendar, entries).await)
+    }
+
+    fn batch_size(&self) -> usize {
+        dispatch!(self, c => c.batch_size())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Delivery runs these calls in boxed `Send` futures, on worker threads.
+    #[allow(dead_code)]
+    fn calls_are_send(c: &AnyConnector, entries: &[EventSpec]) {
+        fn send<T: Send>(_: &T) {}
+        send(&c.create_events("cal", entries));
+        send(&c.upsert_event("cal", &entries[0], None));
+    }
 }

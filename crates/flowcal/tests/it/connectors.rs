@@ -69,6 +69,27 @@ pub async fn suite<C: Connector>(c: &C, stale: Option<&(dyn Fn(&Remote) -> Remot
         other => panic!("timed entry came back as {other:?}"),
     }
 
+    // Several new entries at once (in batch requests where the kind has them),
+    // one of them made before (its answer lost): found again, not duplicated.
+    let new = [
+        sample("task:43:deadline", "Sign", When::Date("2026-05-04".parse().unwrap())),
+        sample("task:44:deadline", "Hand in", When::At { at, zone: "Europe/Berlin".into() }),
+    ];
+    let made_before = c.upsert_event(&cal.id, &new[0], None).await.unwrap();
+    let made = c.create_events(&cal.id, &new).await.unwrap();
+    assert_eq!(made.len(), new.len());
+    let made: Vec<Remote> = made.into_iter().map(|r| r.unwrap()).collect();
+    assert_eq!(made[0].id, made_before.id, "an entry made before is found again");
+    for (ev, r) in new.iter().zip(&made) {
+        let got = c.get_event(&cal.id, &ev.key, Some(r)).await.unwrap().expect("a created entry reads back");
+        assert_eq!(got.title, ev.title);
+        match (&got.when, &ev.when) {
+            (When::At { at: a, .. }, When::At { at: b, .. }) => assert_eq!(a, b),
+            (a, b) => assert_eq!(a, b),
+        }
+        c.delete_event(&cal.id, &ev.key, Some(r)).await.unwrap();
+    }
+
     // 412: the stored etag is out of date; the connector refetches and reapplies.
     if let Some(stale) = stale {
         let old = stale(&r3);

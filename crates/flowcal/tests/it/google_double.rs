@@ -39,7 +39,9 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
 use flowcal_calendar::google::{GoogleCalendar, OWN_CALENDAR_DESCRIPTION};
-use flowcal_calendar::{event_key, CalendarChoice, Connector, ConnectorError, Credential, EventSpec, Remote, When};
+use flowcal_calendar::{
+    event_key, AnyConnector, CalendarChoice, Connector, ConnectorError, Credential, EventSpec, Remote, When,
+};
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use serde_json::{json, Map, Value as Json};
@@ -1560,7 +1562,7 @@ async fn rate_limits_and_refused_credentials_are_classified() {
     // A batch refused as a whole.
     double.fail_next(1, Fault::RateLimit { retry_after: Some(7) });
     let ev = sample("task:1:deadline", "t", When::Date("2026-05-04".parse().unwrap()));
-    let e = google.batch_upsert(OWNER, std::slice::from_ref(&ev)).await.unwrap_err();
+    let e = google.create_events(OWNER, std::slice::from_ref(&ev)).await.unwrap_err();
     assert!(matches!(&e, ConnectorError::RetryLater { after, .. } if *after == seven), "{e:?}");
     // The faults are used up.
     assert!(google.list_calendars().await.unwrap().len() >= 3);
@@ -1589,8 +1591,11 @@ async fn rate_limits_and_refused_credentials_are_classified() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(not(flowcal_peers), ignore = "needs the peers: built without FLOWCAL_REQUIRE_PEERS")]
-async fn batch_upsert_goes_out_in_batches_of_fifty_and_never_duplicates() {
+async fn new_entries_go_out_in_batches_of_fifty_and_never_duplicates() {
     let Some(Setup { double, google, .. }) = setup().await else { return };
+    // As delivery holds it: the kind picked at run time.
+    let google = AnyConnector::Google(google);
+    assert_eq!(google.batch_size(), 50);
     let cal = google.ensure_calendar(&CalendarChoice::Own { name: "flowcal".into() }).await.unwrap();
     let day: jiff::civil::Date = "2026-06-01".parse().unwrap();
     let events: Vec<EventSpec> = (0..120)
@@ -1606,7 +1611,7 @@ async fn batch_upsert_goes_out_in_batches_of_fifty_and_never_duplicates() {
             sample(&format!("task:{i}:deadline"), &format!("Task {i}"), when)
         })
         .collect();
-    let results = google.batch_upsert(&cal.id, &events).await.unwrap();
+    let results = google.create_events(&cal.id, &events).await.unwrap();
     assert_eq!(results.len(), 120);
     for (ev, r) in events.iter().zip(&results) {
         let r = r.as_ref().unwrap();
@@ -1623,7 +1628,7 @@ async fn batch_upsert_goes_out_in_batches_of_fifty_and_never_duplicates() {
     let mut again = events.clone();
     again[7].title = "Task 7 (moved)".into();
     again[7].sequence = 1;
-    let results = google.batch_upsert(&cal.id, &again).await.unwrap();
+    let results = google.create_events(&cal.id, &again).await.unwrap();
     assert!(results.iter().all(Result::is_ok), "{results:?}");
     assert_eq!(double.batches(), [50, 50, 20, 50, 50, 20]);
     assert_eq!(double.events(&cal.id).len(), 120);
@@ -1631,11 +1636,23 @@ async fn batch_upsert_goes_out_in_batches_of_fifty_and_never_duplicates() {
     // An event with a key Google would refuse is reported, the others go out.
     let mut odd = sample("task:x:deadline", "x", When::Date(day));
     odd.key = "NOT-BASE32".into();
-    let results = google.batch_upsert(&cal.id, &[odd, events[0].clone()]).await.unwrap();
+    let results = google.create_events(&cal.id, &[odd, events[0].clone()]).await.unwrap();
     assert!(matches!(&results[0], Err(ConnectorError::Permanent(_))), "{results:?}");
     assert!(results[1].is_ok(), "{results:?}");
-    let e = google.batch_upsert("no-such-calendar-1", &events[..2]).await.unwrap();
+    let e = google.create_events("no-such-calendar-1", &events[..2]).await.unwrap();
     assert!(e.iter().all(|r| matches!(r, Err(ConnectorError::Gone(_)))), "{e:?}");
+
+    // The token refused for one part: the whole call is refused, so that it is
+    // refreshed and repeated; the parts made meanwhile are found again, once.
+    let late: Vec<EventSpec> =
+        (200..203).map(|i| sample(&format!("task:{i}:deadline"), &format!("Task {i}"), When::Date(day))).collect();
+    double.fail_call(&late[1].key, Fault::Unauthorized);
+    let e = google.create_events(&cal.id, &late).await.unwrap_err();
+    assert!(matches!(&e, ConnectorError::Unauthorized(m) if m.contains("authError")), "{e:?}");
+    assert!(double.stored(&cal.id, &late[0].key).is_some() && double.stored(&cal.id, &late[2].key).is_some());
+    let results = google.create_events(&cal.id, &late).await.unwrap();
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    assert_eq!(double.events(&cal.id).len(), 123);
     assert!(double.take_violations().is_empty());
 }
 
@@ -2048,7 +2065,7 @@ async fn every_update_sends_if_match() {
     // 5. In a batch: an insert answered 409 (made before, its answer lost): read, update.
     let other = sample("task:2:deadline", "Two", When::Date("2026-05-05".parse().unwrap()));
     double.fail_call(&other.key, Fault::Duplicate);
-    let results = google.batch_upsert(&cal.id, std::slice::from_ref(&other)).await.unwrap();
+    let results = google.create_events(&cal.id, std::slice::from_ref(&other)).await.unwrap();
     assert!(results[0].is_ok(), "{results:?}");
     // 6. Restoring a deleted event.
     google.delete_event(&cal.id, &ev.key, Some(&r5)).await.unwrap();
