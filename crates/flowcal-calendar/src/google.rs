@@ -298,7 +298,7 @@ impl GoogleCalendar {
     /// those after it carry that error. An event refused for the credentials
     /// is one result among the others here; [`Connector::create_events`],
     /// which callers use, fails the whole call for it.
-    pub async fn batch_upsert(
+    async fn batch_upsert(
         &self,
         calendar: &str,
         events: &[EventSpec],

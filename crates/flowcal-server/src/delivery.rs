@@ -20,7 +20,6 @@ use flowcal_domain::{InstanceId, TaskId};
 use flowcal_store::{CalendarAccount, ExportOutcome, ExportRecord, Store, StoreError, User};
 use jiff::{SignedDuration, Timestamp};
 use rand::Rng;
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -29,7 +28,7 @@ use std::time::Duration;
 const BATCH: i64 = 100;
 
 /// Exports of one account whose leases are renewed, and whose outcomes are
-/// recorded, in one transaction; also the size of a Google batch request.
+/// recorded, in one transaction (Google's batch requests hold as many).
 const CHUNK: usize = 50;
 
 /// Why a delivery (or a worker pass) did not succeed.
@@ -175,8 +174,8 @@ impl Delivery {
     /// The claimed exports are delivered account by account: the account, its
     /// owner, the connectivity settings and the connector are read once, the
     /// leases are renewed and the outcomes recorded for a chunk of exports in
-    /// one transaction each, and new entries for Google go out in batch
-    /// requests of up to 50.
+    /// one transaction each, and new entries go out together where the
+    /// connector batches (`Connector::batch_size`: Google, up to 50 a request).
     pub async fn deliver_due_report(&self, owner: &str) -> Result<Vec<(ExportRecord, Delivered)>, DeliveryError> {
         let now = self.now();
         let claimed = self.store.claim_exports(owner, now, self.lease_until(now)?, BATCH).await?;
@@ -290,7 +289,7 @@ impl Delivery {
         chunk: &[&ExportRecord],
     ) -> Result<Vec<ExportOutcome>, DeliveryError> {
         let mut outcomes: Vec<Option<ExportOutcome>> = vec![None; chunk.len()];
-        // New entries for Google, by calendar: sent in batch requests.
+        // New entries for a connector that batches, by calendar: sent together.
         let mut batches: Vec<(String, Vec<BatchItem>)> = Vec::new();
         let mut renewed = std::time::Instant::now();
         for (i, e) in chunk.iter().enumerate() {
@@ -318,10 +317,8 @@ impl Delivery {
         for (calendar, items) in batches {
             let entries: Vec<EventSpec> = items.iter().map(|(_, ev, _)| ev.clone()).collect();
             let cal = calendar.clone();
-            let r = session
-                .call(move |conn| batch_create(conn, cal.clone(), entries.clone()))
-                .await
-                .map_err(DeliveryError::from);
+            let r =
+                session.call(move |conn| create(conn, cal.clone(), entries.clone())).await.map_err(DeliveryError::from);
             for (n, (i, entry, hash)) in items.into_iter().enumerate() {
                 let Some(e) = chunk.get(i) else { continue };
                 let one = match &r {
@@ -399,8 +396,8 @@ impl Delivery {
     }
 
     /// One export of a chunk: delivered now (a removal, an unchanged entry,
-    /// an update, any entry not for Google), or its entry made ready for a
-    /// batch request.
+    /// an update, any entry for a connector that does not batch), or its
+    /// entry made ready for a batch request.
     async fn prepare(
         &self,
         s: &mut Setup<'_>,
@@ -438,8 +435,10 @@ impl Delivery {
             Ok(ev) => ev,
             Err(err) => return Prepared::Done(self.outcome(e, err)),
         };
-        let hash = content_hash(&entry);
-        if let (Some(k), true) = (&known, e.content_hash.as_deref() == Some(hash.as_str())) {
+        let hash = entry.content_hash();
+        // A hash stored before the versioned one counts too: an upgrade re-sends nothing.
+        let unchanged = e.content_hash.as_deref().is_some_and(|h| entry.unchanged_since(h));
+        if let (Some(k), true) = (&known, unchanged) {
             // Nothing changed since the last delivery: no call.
             return Prepared::Done(ExportOutcome::Delivered {
                 calendar,
@@ -451,11 +450,11 @@ impl Delivery {
         }
         let sequence = if e.content_hash.is_some() { e.sequence + 1 } else { e.sequence };
         let entry = EventSpec { sequence: u32::try_from(sequence).unwrap_or(u32::MAX), ..entry };
-        let google = match session.open().await {
-            Ok(conn) => matches!(conn, AnyConnector::Google(_)),
+        let batches = match session.open().await {
+            Ok(conn) => conn.batch_size() > 1,
             Err(f) => return Prepared::Done(self.outcome(e, f.into())),
         };
-        if google && known.is_none() {
+        if batches && known.is_none() {
             return Prepared::Batch { calendar, entry, hash };
         }
         let cal = calendar.clone();
@@ -595,6 +594,13 @@ impl Delivered {
             {
                 Delivered::Unchanged
             }
+            // Unchanged under a hash stored before the versioned one: the
+            // sequence moves only when the content changed.
+            ExportOutcome::Delivered { sequence, .. }
+                if e.remote_id.is_some() && e.content_hash.is_some() && *sequence == e.sequence =>
+            {
+                Delivered::Unchanged
+            }
             ExportOutcome::Delivered { .. } if e.remote_id.is_some() => Delivered::Updated,
             ExportOutcome::Delivered { .. } => Delivered::Created,
             ExportOutcome::Removed => Delivered::Removed,
@@ -644,7 +650,7 @@ type BatchItem = (usize, EventSpec, String);
 /// One export of a chunk, after [`Delivery::prepare`].
 enum Prepared {
     Done(ExportOutcome),
-    /// A new Google entry, for a batch request.
+    /// A new entry for a connector that batches.
     Batch {
         calendar: String,
         entry: EventSpec,
@@ -652,33 +658,13 @@ enum Prepared {
     },
 }
 
-/// Creates new entries in one or more batch requests (Google), or one by one.
-/// An entry refused for the access token fails the whole call, so that it
-/// is refreshed once and repeated (entries created already are found by
-/// their key and kept).
-fn batch_create(
+/// Creates new entries: in batch requests where the connector has them.
+fn create(
     c: &AnyConnector,
     calendar: String,
     entries: Vec<EventSpec>,
 ) -> ConnectorFuture<'_, Vec<Result<Remote, ConnectorError>>> {
-    Box::pin(async move {
-        let results = match c {
-            AnyConnector::Google(g) => g.batch_upsert(&calendar, &entries).await?,
-            other => {
-                let mut out = Vec::with_capacity(entries.len());
-                for ev in &entries {
-                    out.push(other.upsert_event(&calendar, ev, None).await);
-                }
-                out
-            }
-        };
-        if let Some(Err(ConnectorError::Unauthorized(why))) =
-            results.iter().find(|r| matches!(r, Err(ConnectorError::Unauthorized(_))))
-        {
-            return Err(ConnectorError::Unauthorized(why.clone()));
-        }
-        Ok(results)
-    })
+    Box::pin(async move { c.create_events(&calendar, &entries).await })
 }
 
 fn upsert(c: &AnyConnector, calendar: String, entry: EventSpec, known: Option<Remote>) -> ConnectorFuture<'_, Remote> {
@@ -687,12 +673,6 @@ fn upsert(c: &AnyConnector, calendar: String, entry: EventSpec, known: Option<Re
 
 fn delete(c: &AnyConnector, calendar: String, key: String, known: Option<Remote>) -> ConnectorFuture<'_, ()> {
     Box::pin(async move { c.delete_event(&calendar, &key, known.as_ref()).await })
-}
-
-/// What decides whether an entry changed: everything but its stamp and sequence.
-pub(crate) fn content_hash(e: &EventSpec) -> String {
-    let plain = EventSpec { stamp: Timestamp::UNIX_EPOCH, sequence: 0, ..e.clone() };
-    hex::encode(Sha256::digest(format!("{plain:?}").as_bytes()))
 }
 
 #[cfg(test)]

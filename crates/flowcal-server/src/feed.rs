@@ -299,9 +299,15 @@ impl Feeds {
         let mut changed = Vec::new();
         let mut feed = Vec::with_capacity(entries.len());
         for (source, ev) in entries {
-            let hash = crate::delivery::content_hash(&ev);
+            let hash = ev.content_hash();
             let (sequence, modified) = match marks.get(&source) {
                 Some(m) if m.content_hash == hash => (m.sequence, m.modified_at),
+                // Served before the versioned hash and unchanged: the mark gets it, nothing moves.
+                Some(m) if ev.unchanged_since(&m.content_hash) => {
+                    let kept = FeedMark { content_hash: hash, sequence: m.sequence, modified_at: m.modified_at };
+                    changed.push((source.clone(), kept));
+                    (m.sequence, m.modified_at)
+                }
                 other => {
                     let sequence = other.map_or(0, |m| m.sequence + 1);
                     let modified = now.as_millisecond();

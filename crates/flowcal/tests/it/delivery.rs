@@ -3,11 +3,13 @@
 //! delivery), against Radicale.
 
 use crate::access::{calendar_text, Radicale};
-use crate::support::{TestApp, TestDb};
+use crate::support::{LeaveCase, TestApp, TestDb};
+use flowcal_server::principal::Principal;
 use reqwest::Method;
 use serde_json::json;
 
 crate::on_both_backends!(peers: the_export_policy_and_the_users_switch_hold_at_delivery);
+crate::on_both_backends!(peers: entries_delivered_before_the_versioned_hash_are_not_sent_again);
 
 /// Pressed while allowed, delivered after the user switched export off, or
 /// the administrator's policy left them out: failed, with the reason the
@@ -103,4 +105,77 @@ async fn the_export_policy_and_the_users_switch_hold_at_delivery(db: TestDb) {
     let e = delivered_now().await;
     assert_eq!(e["state"], "synced", "{e}");
     assert_eq!(summaries().await.len(), 1, "{e}");
+}
+
+/// The content hash that decides whether an entry is sent again used to be
+/// taken over the entry's `Debug` text. After an upgrade, an entry whose
+/// stored hash is of that kind and whose content did not change is not sent
+/// again (its calendar entry keeps its ETag and SEQUENCE); it only gets the
+/// versioned hash. The feed keeps its SEQUENCE the same way.
+async fn entries_delivered_before_the_versioned_hash_are_not_sent_again(db: TestDb) {
+    let Some(radicale) = Radicale::start().await else { return };
+    let port = radicale.port;
+    let t = TestApp::spawn_with(db, &format!("[caldav]\nallowed_hosts = [\"127.0.0.1:{port}\"]\n")).await;
+    let LeaveCase { alice, account, task, .. } =
+        t.leave_case_on_caldav(&format!("http://127.0.0.1:{port}/"), "app-password-1").await;
+    let export = json!({"task": task, "source": "deadline", "account": account});
+    let (s, e) = t.post("/api/v1/exports", &alice, export).await;
+    assert_eq!(s, 202, "{e}");
+    let id = e["id"].as_i64().unwrap();
+    t.app.exports.deliver_due().await.unwrap();
+    let row = || async { t.app.store.export(id).await.unwrap().unwrap() };
+    let first = row().await;
+    assert_eq!(first.state, "synced", "{first:?}");
+    let v1 = first.content_hash.clone().unwrap();
+    assert!(v1.starts_with("v1:"), "{v1}");
+
+    // As the version before the versioned hash left it.
+    let user = t.app.store.user_by_login("alice").await.unwrap().unwrap();
+    let roles = t.app.store.roles(user.id).await.unwrap();
+    let p = Principal { user, roles };
+    let entry = t.app.exports.deadline_entry(&p, flowcal_domain::TaskId(task), 0).await.unwrap();
+    let legacy = entry.legacy_content_hash();
+    t.sql(&format!(
+        "UPDATE exports SET content_hash = '{legacy}', version = version + 1, state = 'pending' WHERE id = {id}"
+    ))
+    .await;
+    let report = t.app.delivery.deliver_due_report("upgrade").await.unwrap();
+    let outcomes: Vec<&str> = report.iter().map(|(_, d)| d.as_str()).collect();
+    assert_eq!(outcomes, ["unchanged"]);
+    let after = row().await;
+    assert_eq!(after.state, "synced");
+    assert_eq!((after.etag.as_deref(), after.sequence), (first.etag.as_deref(), first.sequence), "not sent again");
+    assert_eq!(after.content_hash.as_deref(), Some(v1.as_str()), "the versioned hash is stored");
+    let text = calendar_text(
+        &format!("{}{}.ics", first.calendar.clone().unwrap(), first.event_key),
+        "alice",
+        "app-password-1",
+    )
+    .await;
+    assert!(text.contains("SEQUENCE:0"), "{text}");
+
+    // Changed content after the upgrade is sent, with the next SEQUENCE.
+    t.sql(&format!(
+        "UPDATE exports SET content_hash = '{legacy}x', version = version + 1, state = 'pending' WHERE id = {id}"
+    ))
+    .await;
+    let report = t.app.delivery.deliver_due_report("upgrade").await.unwrap();
+    assert_eq!(report.iter().map(|(_, d)| d.as_str()).collect::<Vec<_>>(), ["updated"]);
+    assert_eq!(row().await.sequence, first.sequence + 1);
+
+    // The feed: a mark with the old kind of hash keeps its SEQUENCE.
+    let (s, feed) = t.post("/api/v1/me/feed", &alice, json!({})).await;
+    assert_eq!(s, 201, "{feed}");
+    let url = feed["url"].as_str().unwrap().to_owned();
+    let first_feed = reqwest::get(&url).await.unwrap().text().await.unwrap();
+    let sequences =
+        |text: &str| text.lines().filter(|l| l.starts_with("SEQUENCE:")).map(str::to_owned).collect::<Vec<_>>();
+    assert!(!sequences(&first_feed).is_empty(), "{first_feed}");
+    t.sql(&format!(
+        "UPDATE feed_entries SET content_hash = '{legacy}' WHERE source = 'task:{task}:deadline';
+         UPDATE users SET feed_version = feed_version + 1 WHERE login = 'alice'"
+    ))
+    .await;
+    let again = reqwest::get(&url).await.unwrap().text().await.unwrap();
+    assert_eq!(sequences(&again), sequences(&first_feed));
 }

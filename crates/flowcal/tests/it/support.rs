@@ -224,6 +224,22 @@ impl TestApp {
         }
     }
 
+    /// Runs SQL on the application's database, as an older version of
+    /// flowcal (or an operator) would have left it.
+    pub async fn sql(&self, statement: &str) {
+        let (url, statement) = (self._db.url.clone(), statement.to_owned());
+        tokio::task::spawn_blocking(move || match url.strip_prefix("sqlite://") {
+            Some(path) => {
+                rusqlite::Connection::open(path).unwrap().execute_batch(&statement).unwrap();
+            }
+            None => {
+                postgres::Client::connect(&url, postgres::NoTls).unwrap().batch_execute(&statement).unwrap();
+            }
+        })
+        .await
+        .unwrap();
+    }
+
     /// Creates a user and returns an API token for them.
     pub async fn user(&self, login: &str, admin: bool, roles: &[&str]) -> String {
         let roles: Vec<String> = roles.iter().map(|r| (*r).to_owned()).collect();
