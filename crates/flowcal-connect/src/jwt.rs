@@ -1,30 +1,70 @@
-//! OpenID Connect ID token validation (OIDC Core §3.1.3.7) against a JSON Web
-//! Key Set.
+//! OpenID Connect ID token validation (OIDC Core §3.1.3.7) against the
+//! provider's JSON Web Key Set.
 //!
 //! Only compact JWS tokens signed with an asymmetric algorithm are accepted:
-//! RS256/384/512, PS256/384/512, ES256 and ES384. `none`, the HMAC family and
-//! encrypted tokens (JWE) are refused, and so is any token whose header lists
-//! critical extensions (`crit`). Keys come only from the provider's key set;
-//! keys or key URLs embedded in the token header (`jwk`, `jku`, `x5u`, `x5c`)
-//! are never used.
+//! RS256/384/512, PS256/384/512, ES256 and ES384. `none`, the HMAC family,
+//! EdDSA and encrypted tokens (JWE) are refused. Keys come only from the
+//! provider's key set; keys or key URLs in the token header (`jwk`, `jku`,
+//! `x5u`, `x5c`) are never used. Error messages are meant for an
+//! administrator and never contain the token.
 //!
-//! The signature is checked before the payload is even parsed. Error messages
-//! are meant for an administrator and never contain the token.
+//! Who checks what:
+//!
+//! - [`jsonwebtoken`] (RustCrypto backend) does the JWS: strict unpadded
+//!   base64url parts, the header (a `crit` extension it does not implement
+//!   refuses the token), the header's `alg` must be the one asked for and fit
+//!   the key's family, the signature, and only then the payload. It also
+//!   checks `aud`: present, a string or an array of strings, and naming the
+//!   client. Its `jwk` module reads the key set's entries.
+//! - This module keeps, by hand, what the crate cannot do:
+//!   - the time claims `exp`, `iat` and `nbf`, with leeway, against the `now`
+//!     the caller passes: the crate reads the system clock and takes no time,
+//!     while flowcal passes time in (its integration tests move the app's
+//!     clock, and an ID token must be judged by that clock);
+//!   - `iss`: Microsoft's multi-tenant issuer is a template completed with
+//!     the token's own `tid`, and the crate compares only with fixed strings
+//!     (it also takes an array `iss` when one member matches; OIDC wants one
+//!     string, which the claim type here enforces);
+//!   - the OpenID claims the crate does not know: `azp` (§3.1.3.7 items 4
+//!     and 5), `nonce` (compared in constant time) and a non-empty `sub`;
+//!   - choosing the key: by `kid`, by the key's own `alg` and `use`, trying
+//!     every fitting key when the token names none (the crate verifies with
+//!     one given key);
+//!   - the allow-list of algorithms (so a refusal names the algorithm), the
+//!     sizes and curves of keys (RSA 2048 to 8192 bits, P-256 or P-384),
+//!     a length cap on the token, and base64url in key sets with padding
+//!     tolerated, as some providers write it.
 
 use crate::text::constant_time_eq;
-use std::fmt;
+use std::collections::HashSet;
+use std::str::FromStr;
 
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, URL_SAFE_NO_PAD};
 use base64::engine::DecodePaddingMode;
 use base64::{alphabet, Engine as _};
-use ring::signature::{self, RsaParameters, RsaPublicKeyComponents, UnparsedPublicKey};
-use serde_json::{Map, Value};
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, PublicKeyUse};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
 
 /// Tokens longer than this are refused before any decoding.
 const MAX_TOKEN_LEN: usize = 64 * 1024;
 
 /// Claim values quoted in error messages are cut to this many characters.
 const MAX_QUOTED_LEN: usize = 200;
+
+/// The signature algorithms accepted (all asymmetric).
+const ACCEPTED: [Algorithm; 8] = [
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+    Algorithm::ES256,
+    Algorithm::ES384,
+];
 
 /// Base64url as used in key sets: padding tolerated (some providers emit it),
 /// the alphabet still strict.
@@ -58,6 +98,7 @@ pub enum JwtError {
     AuthorizedParty,
     #[error("the ID token has expired (if this happens for every sign-in, check the server's clock)")]
     Expired,
+    /// Its `iat` or its `nbf` lies in the future, beyond the leeway.
     #[error("the ID token claims to be issued in the future (check the server's clock)")]
     IssuedInFuture,
     #[error("the ID token's nonce does not match the one sent with the sign-in request")]
@@ -71,7 +112,7 @@ pub enum JwtError {
 pub enum Issuer {
     /// The `iss` claim must equal this string exactly.
     Exact(String),
-    /// Microsoft multi-tenant: "https://login.microsoftonline.com/{tenantid}/v2.0"
+    /// Microsoft multi-tenant: `https://login.microsoftonline.com/{tenantid}/v2.0`
     /// where {tenantid} must equal the token's `tid` claim.
     TenantTemplate(String),
 }
@@ -110,48 +151,36 @@ pub struct IdClaims {
 /// A JSON Web Key Set (RFC 7517) as served at a provider's jwks_uri.
 ///
 /// Only signature keys usable with the accepted algorithms are kept: RSA keys
-/// of at least 2048 bits and EC keys on P-256 or P-384. Other keys (`oct`,
+/// of 2048 to 8192 bits and EC keys on P-256 or P-384. Other keys (`oct`,
 /// `OKP`, other curves, `use: enc`, malformed entries) are skipped.
 #[derive(Debug, Clone)]
 pub struct Jwks {
-    keys: Vec<Jwk>,
+    keys: Vec<Key>,
 }
 
 #[derive(Debug, Clone)]
-struct Jwk {
+struct Key {
     kid: Option<String>,
-    /// The `alg` the key is restricted to, when the set says so.
-    alg: Option<String>,
-    material: KeyMaterial,
-}
-
-#[derive(Debug, Clone)]
-enum KeyMaterial {
-    /// Big-endian modulus and exponent without leading zeros.
-    Rsa { n: Vec<u8>, e: Vec<u8> },
-    /// Uncompressed point 0x04 || x || y.
-    Ec { curve: Curve, point: Vec<u8> },
+    /// The algorithm the set restricts the key to, when it does.
+    alg: Option<KeyAlgorithm>,
+    kind: KeyKind,
+    decoding: DecodingKey,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Curve {
+enum KeyKind {
+    Rsa,
     P256,
     P384,
 }
 
-impl Curve {
-    fn from_name(name: &str) -> Option<Curve> {
-        match name {
-            "P-256" => Some(Curve::P256),
-            "P-384" => Some(Curve::P384),
-            _ => None,
-        }
-    }
-
-    fn coordinate_len(self) -> usize {
-        match self {
-            Curve::P256 => 32,
-            Curve::P384 => 48,
+impl KeyKind {
+    fn of(alg: Algorithm) -> KeyKind {
+        match alg {
+            Algorithm::ES256 => KeyKind::P256,
+            Algorithm::ES384 => KeyKind::P384,
+            // Only accepted algorithms get here: the rest are RS* and PS*.
+            _ => KeyKind::Rsa,
         }
     }
 }
@@ -160,19 +189,21 @@ impl Jwks {
     /// Parses a key set. Fails only when the document is not a key set at all;
     /// individual keys that cannot be used are skipped (and logged).
     pub fn parse(json: &[u8]) -> Result<Jwks, JwtError> {
-        let doc: Value = serde_json::from_slice(json)
-            .map_err(|e| JwtError::Malformed(format!("the provider's key set (JWKS) is not valid JSON: {e}")))?;
-        let entries = doc
-            .get("keys")
-            .and_then(Value::as_array)
-            .ok_or_else(|| JwtError::Malformed("the provider's key set (JWKS) has no `keys` array".to_owned()))?;
-        let mut keys = Vec::with_capacity(entries.len());
-        for (index, entry) in entries.iter().enumerate() {
-            match Jwk::parse(entry) {
+        #[derive(Deserialize)]
+        struct Set {
+            keys: Vec<Value>,
+        }
+        let set: Set = serde_json::from_slice(json).map_err(|e| {
+            JwtError::Malformed(format!("the provider's key set (JWKS) is not a JSON object with a `keys` array: {e}"))
+        })?;
+        let mut keys = Vec::with_capacity(set.keys.len());
+        for (index, entry) in set.keys.into_iter().enumerate() {
+            let kid = entry.get("kid").and_then(Value::as_str).map(quote).unwrap_or_default();
+            let usable = serde_json::from_value::<Jwk>(entry).map_err(|e| e.to_string()).and_then(|jwk| Key::of(&jwk));
+            match usable {
                 Ok(Some(key)) => keys.push(key),
                 Ok(None) => {}
                 Err(reason) => {
-                    let kid = entry.get("kid").and_then(Value::as_str).map(quote).unwrap_or_default();
                     tracing::warn!(index, kid = %kid, "skipping unusable key in the provider's JWKS: {reason}");
                 }
             }
@@ -186,93 +217,53 @@ impl Jwks {
     }
 }
 
-impl Jwk {
+impl Key {
     /// `Ok(None)`: a key of a kind this module does not use (not an error).
     /// `Err`: a key that claims to be usable but is broken.
-    fn parse(entry: &Value) -> Result<Option<Jwk>, String> {
-        let Some(obj) = entry.as_object() else {
-            return Err("the entry is not a JSON object".to_owned());
-        };
-        let kid = optional_str(obj, "kid")?;
-        let alg = optional_str(obj, "alg")?;
-        if let Some(key_use) = optional_str(obj, "use")? {
-            if key_use != "sig" {
-                return Ok(None);
-            }
+    fn of(jwk: &Jwk) -> Result<Option<Key>, String> {
+        if jwk.common.public_key_use.as_ref().is_some_and(|u| *u != PublicKeyUse::Signature) {
+            return Ok(None);
         }
-        let material = match obj.get("kty").and_then(Value::as_str) {
-            Some("RSA") => {
-                let n = strip_leading_zeros(key_bytes(obj, "n")?);
-                let e = strip_leading_zeros(key_bytes(obj, "e")?);
+        let (kind, decoding) = match &jwk.algorithm {
+            AlgorithmParameters::RSA(rsa) => {
+                let n = strip_leading_zeros(key_bytes(&rsa.n, "n")?);
+                let e = strip_leading_zeros(key_bytes(&rsa.e, "e")?);
                 if e.is_empty() || e.len() > 4 {
                     return Err("the RSA exponent `e` is out of range".to_owned());
                 }
-                // ring accepts 2048..=8192-bit moduli; n has no leading zero byte here.
                 if n.len() < 256 || n.len() > 1024 {
                     return Err(format!("the RSA modulus has {} bits; 2048 to 8192 are accepted", n.len() * 8));
                 }
-                KeyMaterial::Rsa { n, e }
+                (KeyKind::Rsa, DecodingKey::from_rsa_raw_components(&n, &e))
             }
-            Some("EC") => {
-                let Some(curve) = obj.get("crv").and_then(Value::as_str).and_then(Curve::from_name) else {
-                    return Ok(None);
+            AlgorithmParameters::EllipticCurve(ec) => {
+                let (kind, len) = match ec.curve {
+                    EllipticCurve::P256 => (KeyKind::P256, 32),
+                    EllipticCurve::P384 => (KeyKind::P384, 48),
+                    _ => return Ok(None),
                 };
-                let x = key_bytes(obj, "x")?;
-                let y = key_bytes(obj, "y")?;
-                let len = curve.coordinate_len();
-                if x.len() != len || y.len() != len {
+                if key_bytes(&ec.x, "x")?.len() != len || key_bytes(&ec.y, "y")?.len() != len {
                     return Err(format!("the EC coordinates must be {len} bytes each"));
                 }
-                let mut point = Vec::with_capacity(1 + 2 * len);
-                point.push(0x04);
-                point.extend_from_slice(&x);
-                point.extend_from_slice(&y);
-                KeyMaterial::Ec { curve, point }
+                // Padding is all the crate's strict decoder would refuse.
+                let decoding = DecodingKey::from_ec_components(ec.x.trim_end_matches('='), ec.y.trim_end_matches('='))
+                    .map_err(|e| format!("the EC coordinates: {e}"))?;
+                (kind, decoding)
             }
             _ => return Ok(None),
         };
-        Ok(Some(Jwk { kid, alg, material }))
+        Ok(Some(Key { kid: jwk.common.key_id.clone(), alg: jwk.common.key_algorithm, kind, decoding }))
     }
 
-    /// Whether this key can verify a signature made with `alg`.
-    fn fits(&self, alg: Alg) -> bool {
-        if self.alg.as_deref().is_some_and(|a| a != alg.name()) {
-            return false;
-        }
-        match (&self.material, alg.key_kind()) {
-            (KeyMaterial::Rsa { .. }, KeyKind::Rsa(_)) => true,
-            (KeyMaterial::Ec { curve, .. }, KeyKind::Ec(wanted)) => *curve == wanted,
-            _ => false,
-        }
-    }
-
-    fn verify(&self, alg: Alg, message: &[u8], sig: &[u8]) -> bool {
-        match (&self.material, alg.key_kind()) {
-            (KeyMaterial::Rsa { n, e }, KeyKind::Rsa(params)) => {
-                RsaPublicKeyComponents { n: n.as_slice(), e: e.as_slice() }.verify(params, message, sig).is_ok()
-            }
-            (KeyMaterial::Ec { curve, point }, KeyKind::Ec(wanted)) if *curve == wanted => {
-                let verification: &'static signature::EcdsaVerificationAlgorithm = match curve {
-                    Curve::P256 => &signature::ECDSA_P256_SHA256_FIXED,
-                    Curve::P384 => &signature::ECDSA_P384_SHA384_FIXED,
-                };
-                UnparsedPublicKey::new(verification, point.as_slice()).verify(message, sig).is_ok()
-            }
-            _ => false,
-        }
+    /// Whether this key may verify a token with this `kid` and `alg`.
+    fn fits(&self, kid: Option<&str>, alg: Algorithm) -> bool {
+        kid.is_none_or(|kid| self.kid.as_deref() == Some(kid))
+            && self.alg.is_none_or(|a| a == KeyAlgorithm::from(alg))
+            && self.kind == KeyKind::of(alg)
     }
 }
 
-fn optional_str(obj: &Map<String, Value>, name: &str) -> Result<Option<String>, String> {
-    match obj.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(format!("`{name}` is not a string")),
-    }
-}
-
-fn key_bytes(obj: &Map<String, Value>, name: &str) -> Result<Vec<u8>, String> {
-    let text = obj.get(name).and_then(Value::as_str).ok_or_else(|| format!("`{name}` is missing"))?;
+fn key_bytes(text: &str, name: &str) -> Result<Vec<u8>, String> {
     URL_SAFE_LENIENT.decode(text).map_err(|_| format!("`{name}` is not base64url"))
 }
 
@@ -282,183 +273,155 @@ fn strip_leading_zeros(mut bytes: Vec<u8>) -> Vec<u8> {
     bytes
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Alg {
-    Rs256,
-    Rs384,
-    Rs512,
-    Ps256,
-    Ps384,
-    Ps512,
-    Es256,
-    Es384,
+/// What this module reads from the header before the crate sees the token.
+#[derive(Deserialize)]
+struct Header {
+    alg: String,
+    kid: Option<String>,
 }
 
-enum KeyKind {
-    Rsa(&'static RsaParameters),
-    Ec(Curve),
-}
-
-impl Alg {
-    fn from_name(name: &str) -> Option<Alg> {
-        Some(match name {
-            "RS256" => Alg::Rs256,
-            "RS384" => Alg::Rs384,
-            "RS512" => Alg::Rs512,
-            "PS256" => Alg::Ps256,
-            "PS384" => Alg::Ps384,
-            "PS512" => Alg::Ps512,
-            "ES256" => Alg::Es256,
-            "ES384" => Alg::Es384,
-            _ => return None,
-        })
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Alg::Rs256 => "RS256",
-            Alg::Rs384 => "RS384",
-            Alg::Rs512 => "RS512",
-            Alg::Ps256 => "PS256",
-            Alg::Ps384 => "PS384",
-            Alg::Ps512 => "PS512",
-            Alg::Es256 => "ES256",
-            Alg::Es384 => "ES384",
-        }
-    }
-
-    fn key_kind(self) -> KeyKind {
-        match self {
-            Alg::Rs256 => KeyKind::Rsa(&signature::RSA_PKCS1_2048_8192_SHA256),
-            Alg::Rs384 => KeyKind::Rsa(&signature::RSA_PKCS1_2048_8192_SHA384),
-            Alg::Rs512 => KeyKind::Rsa(&signature::RSA_PKCS1_2048_8192_SHA512),
-            Alg::Ps256 => KeyKind::Rsa(&signature::RSA_PSS_2048_8192_SHA256),
-            Alg::Ps384 => KeyKind::Rsa(&signature::RSA_PSS_2048_8192_SHA384),
-            Alg::Ps512 => KeyKind::Rsa(&signature::RSA_PSS_2048_8192_SHA512),
-            Alg::Es256 => KeyKind::Ec(Curve::P256),
-            Alg::Es384 => KeyKind::Ec(Curve::P384),
-        }
-    }
-}
-
-impl fmt::Display for Alg {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// A token split into its parts, the header decoded.
-struct Compact<'t> {
-    /// `header.payload`, the signed bytes.
-    signing_input: &'t str,
-    header: Map<String, Value>,
-    payload_b64: &'t str,
-    signature_b64: &'t str,
-}
-
-impl<'t> Compact<'t> {
-    fn split(token: &'t str) -> Result<Compact<'t>, JwtError> {
+impl Header {
+    fn of(token: &str) -> Result<Header, JwtError> {
         if token.len() > MAX_TOKEN_LEN {
             return Err(JwtError::Malformed(format!("it is longer than {MAX_TOKEN_LEN} bytes")));
         }
-        let parts: Vec<&str> = token.split('.').collect();
-        match parts.len() {
+        match token.split('.').count() {
             3 => {}
             5 => return Err(JwtError::Malformed("it is encrypted (JWE), which is not supported".to_owned())),
             n => return Err(JwtError::Malformed(format!("it has {n} dot-separated parts instead of 3"))),
         }
-        let (header_b64, payload_b64, signature_b64) = (parts[0], parts[1], parts[2]);
-        let signing_input = &token[..header_b64.len() + 1 + payload_b64.len()];
-        let header_bytes = decode_part(header_b64, "header")?;
-        let header = match serde_json::from_slice::<Value>(&header_bytes) {
-            Ok(Value::Object(map)) => map,
-            Ok(_) => return Err(JwtError::Malformed("the header is not a JSON object".to_owned())),
-            Err(e) => return Err(JwtError::Malformed(format!("the header is not valid JSON ({e})"))),
-        };
-        Ok(Compact { signing_input, header, payload_b64, signature_b64 })
+        let encoded = token.split('.').next().unwrap_or_default();
+        let bytes = URL_SAFE_NO_PAD.decode(encoded).map_err(|_| {
+            JwtError::Malformed(if encoded.contains('=') {
+                "the header is base64 with padding, which JWS forbids".to_owned()
+            } else {
+                "the header is not unpadded base64url".to_owned()
+            })
+        })?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| JwtError::Malformed(format!("the header is not a JSON object with a string `alg` ({e})")))
     }
 
-    fn kid(&self) -> Result<Option<String>, JwtError> {
-        optional_str(&self.header, "kid").map_err(|m| JwtError::Malformed(format!("in the header, {m}")))
+    fn alg(&self) -> Result<Algorithm, JwtError> {
+        Algorithm::from_str(&self.alg)
+            .ok()
+            .filter(|alg| ACCEPTED.contains(alg))
+            .ok_or_else(|| JwtError::UnsupportedAlgorithm(quote(&self.alg)))
     }
-
-    fn alg(&self) -> Result<Alg, JwtError> {
-        let name = match self.header.get("alg") {
-            Some(Value::String(s)) => s,
-            Some(_) => return Err(JwtError::Malformed("the header's `alg` is not a string".to_owned())),
-            None => return Err(JwtError::Malformed("the header has no `alg`".to_owned())),
-        };
-        Alg::from_name(name).ok_or_else(|| JwtError::UnsupportedAlgorithm(quote(name)))
-    }
-}
-
-/// Decodes one part of a compact JWS: unpadded base64url, nothing else.
-fn decode_part(part: &str, what: &str) -> Result<Vec<u8>, JwtError> {
-    if part.is_empty() {
-        return Err(JwtError::Malformed(format!("the {what} is empty")));
-    }
-    if part.contains('=') {
-        return Err(JwtError::Malformed(format!("the {what} is base64 with padding, which JWS forbids")));
-    }
-    if !part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
-        return Err(JwtError::Malformed(format!("the {what} contains characters outside the base64url alphabet")));
-    }
-    URL_SAFE_NO_PAD.decode(part).map_err(|_| JwtError::Malformed(format!("the {what} is not valid base64url")))
 }
 
 /// The `kid` in a token's header, if any (the caller refetches the JWKS once
 /// when it is unknown).
 pub fn header_kid(token: &str) -> Result<Option<String>, JwtError> {
-    Compact::split(token)?.kid()
+    Ok(Header::of(token)?.kid)
 }
 
 /// Validates an ID token per OIDC Core §3.1.3.7 and returns its claims.
 pub fn validate_id_token(token: &str, jwks: &Jwks, expect: &Expect<'_>) -> Result<IdClaims, JwtError> {
-    let compact = Compact::split(token)?;
-    let alg = compact.alg()?;
-    if compact.header.contains_key("crit") {
-        return Err(JwtError::Malformed(
-            "the header lists critical extensions (`crit`), which are not supported".to_owned(),
-        ));
-    }
-    let kid = compact.kid()?;
-    let signature = decode_part(compact.signature_b64, "signature")?;
-    verify_signature(jwks, alg, kid.as_deref(), compact.signing_input.as_bytes(), &signature)?;
+    let header = Header::of(token)?;
+    let alg = header.alg()?;
+    // Named, not left to the crate's features: should another crate in the
+    // build enable its aws-lc backend too, the crate would have no default
+    // and panic. Installing twice is refused harmlessly.
+    let _ = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
+    let mut validation = Validation::new(alg);
+    // The time claims are checked below, against the caller's clock.
+    validation.validate_exp = false;
+    validation.required_spec_claims = HashSet::from(["aud".to_owned()]);
+    validation.set_audience(&[expect.client_id]);
 
-    let payload = decode_part(compact.payload_b64, "payload")?;
-    let claims = match serde_json::from_slice::<Value>(&payload) {
-        Ok(Value::Object(map)) => map,
-        Ok(_) => return Err(JwtError::Malformed("the payload is not a JSON object".to_owned())),
-        Err(e) => return Err(JwtError::Malformed(format!("the payload is not valid JSON ({e})"))),
-    };
-    check_claims(claims, expect)
-}
-
-fn verify_signature(jwks: &Jwks, alg: Alg, kid: Option<&str>, message: &[u8], sig: &[u8]) -> Result<(), JwtError> {
-    let candidates = jwks.keys.iter().filter(|k| kid.is_none_or(|kid| k.kid.as_deref() == Some(kid)));
     let mut tried = false;
-    for key in candidates.filter(|k| k.fits(alg)) {
+    for key in jwks.keys.iter().filter(|k| k.fits(header.kid.as_deref(), alg)) {
         tried = true;
-        if key.verify(alg, message, sig) {
-            return Ok(());
+        match jsonwebtoken::decode::<Claims>(token, &key.decoding, &validation) {
+            Ok(data) => return check_claims(data.claims, expect),
+            // Without a kid, the next fitting key may be the one.
+            Err(e) if matches!(e.kind(), ErrorKind::InvalidSignature) => {}
+            Err(e) => return Err(refusal(&e)),
         }
     }
-    if tried {
-        Err(JwtError::BadSignature)
-    } else {
-        Err(JwtError::UnknownKey)
+    Err(if tried { JwtError::BadSignature } else { JwtError::UnknownKey })
+}
+
+/// The crate's refusal of a token in this module's terms.
+fn refusal(e: &jsonwebtoken::errors::Error) -> JwtError {
+    match e.kind() {
+        ErrorKind::InvalidAudience => JwtError::Audience,
+        ErrorKind::MissingRequiredClaim(claim) if claim == "aud" => JwtError::MissingClaim("aud"),
+        ErrorKind::InvalidClaimFormat(claim) => {
+            JwtError::Malformed(format!("the `{}` claim has the wrong type", quote(claim)))
+        }
+        ErrorKind::InvalidToken => JwtError::Malformed(
+            "the header lists critical extensions (`crit`) or asks for an unencoded payload, which are not supported"
+                .to_owned(),
+        ),
+        ErrorKind::Base64(_) => JwtError::Malformed("a part is not unpadded base64url".to_owned()),
+        ErrorKind::Json(e) => JwtError::Malformed(format!("the header or payload is not the expected JSON ({e})")),
+        _ => JwtError::Malformed(format!("it was refused: {e}")),
     }
 }
 
-fn check_claims(mut claims: Map<String, Value>, expect: &Expect<'_>) -> Result<IdClaims, JwtError> {
+/// The claims this module reads. Their types are checked while the crate
+/// decodes, so a claim of the wrong type refuses the token.
+#[derive(Deserialize)]
+struct Claims {
+    iss: Option<String>,
+    sub: Option<String>,
+    /// Its type, and that it names the client, the crate checks; only how
+    /// many audiences it lists matters here.
+    aud: Option<Value>,
+    azp: Option<String>,
+    #[serde(default, deserialize_with = "numeric_date")]
+    exp: Option<i64>,
+    #[serde(default, deserialize_with = "numeric_date")]
+    iat: Option<i64>,
+    #[serde(default, deserialize_with = "numeric_date")]
+    nbf: Option<i64>,
+    nonce: Option<String>,
+    hd: Option<String>,
+    tid: Option<String>,
+    email: Option<String>,
+    #[serde(default, deserialize_with = "lenient_bool")]
+    email_verified: Option<bool>,
+    name: Option<String>,
+    preferred_username: Option<String>,
+}
+
+/// A NumericDate in whole seconds; a fractional value is rounded down.
+fn numeric_date<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    let Some(n) = Option::<serde_json::Number>::deserialize(d)? else { return Ok(None) };
+    // `as` saturates for out-of-range floats.
+    let seconds = n.as_i64().or_else(|| n.as_f64().filter(|f| f.is_finite()).map(|f| f.floor() as i64));
+    seconds.map(Some).ok_or_else(|| serde::de::Error::custom("a time claim is not a usable number of seconds"))
+}
+
+/// Some providers send `email_verified` as "true" / "false".
+fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum BoolOrText {
+        Bool(bool),
+        Text(String),
+    }
+    match Option::<BoolOrText>::deserialize(d)? {
+        None => Ok(None),
+        Some(BoolOrText::Bool(b)) => Ok(Some(b)),
+        Some(BoolOrText::Text(t)) if t == "true" => Ok(Some(true)),
+        Some(BoolOrText::Text(t)) if t == "false" => Ok(Some(false)),
+        Some(BoolOrText::Text(_)) => Err(serde::de::Error::custom("`email_verified` is neither true nor false")),
+    }
+}
+
+/// The checks the crate cannot make (see the module doc); `aud` and the
+/// signature are already checked.
+fn check_claims(c: Claims, expect: &Expect<'_>) -> Result<IdClaims, JwtError> {
     let leeway = expect.leeway.max(0);
 
-    // iss
-    let iss = required_str(&claims, "iss")?;
+    let iss = c.iss.ok_or(JwtError::MissingClaim("iss"))?;
     let expected_iss = match expect.issuer {
         Issuer::Exact(iss) => iss.clone(),
         Issuer::TenantTemplate(template) => {
-            let tid = required_str(&claims, "tid")?;
+            let tid = c.tid.as_deref().ok_or(JwtError::MissingClaim("tid"))?;
             if tid.is_empty() || !tid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.') {
                 return Err(JwtError::Malformed(format!("the tenant id (tid) {} is not plausible", quote(tid))));
             }
@@ -466,101 +429,48 @@ fn check_claims(mut claims: Map<String, Value>, expect: &Expect<'_>) -> Result<I
         }
     };
     if iss != expected_iss {
-        return Err(JwtError::Issuer { expected: expected_iss, found: quote(iss) });
+        return Err(JwtError::Issuer { expected: expected_iss, found: quote(&iss) });
     }
 
-    // aud, azp
-    let audiences: Vec<&str> = match claims.get("aud") {
-        None | Some(Value::Null) => return Err(JwtError::MissingClaim("aud")),
-        Some(Value::String(aud)) => vec![aud.as_str()],
-        Some(Value::Array(auds)) => auds
-            .iter()
-            .map(|a| a.as_str().ok_or_else(|| JwtError::Malformed("the `aud` claim has a non-string value".to_owned())))
-            .collect::<Result<_, _>>()?,
-        Some(_) => return Err(JwtError::Malformed("the `aud` claim is neither a string nor an array".to_owned())),
+    // Several audiences need an azp; an azp must be this client.
+    let audiences = match &c.aud {
+        Some(Value::Array(auds)) => auds.len(),
+        Some(_) => 1,
+        None => 0,
     };
-    if !audiences.contains(&expect.client_id) {
-        return Err(JwtError::Audience);
-    }
-    let azp = match claims.get("azp") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(azp)) => Some(azp.as_str()),
-        Some(_) => return Err(JwtError::Malformed("the `azp` claim is not a string".to_owned())),
-    };
-    if audiences.len() > 1 && azp.is_none() {
-        return Err(JwtError::AuthorizedParty);
-    }
-    if azp.is_some_and(|azp| azp != expect.client_id) {
+    if (audiences > 1 && c.azp.is_none()) || c.azp.as_deref().is_some_and(|azp| azp != expect.client_id) {
         return Err(JwtError::AuthorizedParty);
     }
 
-    // exp, iat
-    let exp = numeric_date(&mut claims, "exp")?.ok_or(JwtError::MissingClaim("exp"))?;
+    let exp = c.exp.ok_or(JwtError::MissingClaim("exp"))?;
     if expect.now > exp.saturating_add(leeway) {
         return Err(JwtError::Expired);
     }
-    if let Some(iat) = numeric_date(&mut claims, "iat")? {
-        if iat > expect.now.saturating_add(leeway) {
-            return Err(JwtError::IssuedInFuture);
-        }
+    let not_before = [c.iat, c.nbf].into_iter().flatten().max();
+    if not_before.is_some_and(|t| t > expect.now.saturating_add(leeway)) {
+        return Err(JwtError::IssuedInFuture);
     }
 
-    // nonce
-    let nonce = match claims.get("nonce") {
-        None | Some(Value::Null) => return Err(JwtError::MissingClaim("nonce")),
-        Some(Value::String(nonce)) => nonce,
-        Some(_) => return Err(JwtError::Nonce),
-    };
+    let nonce = c.nonce.ok_or(JwtError::MissingClaim("nonce"))?;
     if expect.nonce.is_empty() || !constant_time_eq(nonce.as_bytes(), expect.nonce.as_bytes()) {
         return Err(JwtError::Nonce);
     }
 
-    // sub
-    match claims.get("sub") {
-        Some(Value::String(sub)) if !sub.is_empty() => {}
-        Some(Value::String(_)) | None | Some(Value::Null) => return Err(JwtError::MissingClaim("sub")),
-        Some(_) => return Err(JwtError::Malformed("the `sub` claim is not a string".to_owned())),
-    }
+    let sub = c.sub.filter(|s| !s.is_empty()).ok_or(JwtError::MissingClaim("sub"))?;
 
-    // Some providers send email_verified as "true" / "false".
-    if let Some(Value::String(s)) = claims.get("email_verified") {
-        let verified = match s.as_str() {
-            "true" => Some(true),
-            "false" => Some(false),
-            _ => None,
-        };
-        if let Some(verified) = verified {
-            claims.insert("email_verified".to_owned(), Value::Bool(verified));
-        }
-    }
-
-    serde_json::from_value(Value::Object(claims))
-        .map_err(|e| JwtError::Malformed(format!("a claim has an unexpected type ({e})")))
-}
-
-fn required_str<'c>(claims: &'c Map<String, Value>, name: &'static str) -> Result<&'c str, JwtError> {
-    match claims.get(name) {
-        None | Some(Value::Null) => Err(JwtError::MissingClaim(name)),
-        Some(Value::String(s)) => Ok(s),
-        Some(_) => Err(JwtError::Malformed(format!("the `{name}` claim is not a string"))),
-    }
-}
-
-/// Reads a NumericDate claim, normalizing a fractional value to whole seconds
-/// (rounded down) in the map so that it deserializes into `i64`.
-fn numeric_date(claims: &mut Map<String, Value>, name: &'static str) -> Result<Option<i64>, JwtError> {
-    let seconds = match claims.get(name) {
-        None | Some(Value::Null) => return Ok(None),
-        Some(Value::Number(n)) => match (n.as_i64(), n.as_f64()) {
-            (Some(i), _) => i,
-            // `as` saturates for out-of-range floats.
-            (None, Some(f)) if f.is_finite() => f.floor() as i64,
-            _ => return Err(JwtError::Malformed(format!("the `{name}` claim is not a usable number"))),
-        },
-        Some(_) => return Err(JwtError::Malformed(format!("the `{name}` claim is not a number"))),
-    };
-    claims.insert(name.to_owned(), Value::from(seconds));
-    Ok(Some(seconds))
+    Ok(IdClaims {
+        iss,
+        sub,
+        exp,
+        iat: c.iat,
+        nonce: Some(nonce),
+        hd: c.hd,
+        tid: c.tid,
+        email: c.email,
+        email_verified: c.email_verified,
+        name: c.name,
+        preferred_username: c.preferred_username,
+    })
 }
 
 /// A token-supplied string made safe to show: control characters escaped and
@@ -577,7 +487,9 @@ fn quote(s: &str) -> String {
 mod tests {
     use super::*;
     use ring::rand::SystemRandom;
-    use ring::signature::{EcdsaKeyPair, KeyPair, RsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
+    use ring::signature::{
+        self, EcdsaKeyPair, KeyPair, RsaKeyPair, RsaPublicKeyComponents, ECDSA_P256_SHA256_FIXED_SIGNING,
+    };
     use serde_json::json;
 
     const NOW: i64 = 1_700_000_000;
@@ -998,6 +910,94 @@ mod tests {
         assert!(ec.check(&c).is_ok(), "within leeway");
         c.as_object_mut().unwrap().remove("iat");
         assert_eq!(ec.check(&c).unwrap().iat, None);
+    }
+
+    #[test]
+    fn not_before_in_the_future() {
+        let ec = Ec::new();
+        let mut c = claims();
+        c["nbf"] = json!(NOW + 121);
+        assert!(matches!(ec.check(&c), Err(JwtError::IssuedInFuture)));
+        c["nbf"] = json!(NOW + 100);
+        assert!(ec.check(&c).is_ok(), "within leeway");
+    }
+
+    #[test]
+    fn time_claims_of_another_type_are_refused() {
+        // A string must not count as an absent claim (the claim-type confusion
+        // of CVE-2026-25537 in older jsonwebtoken releases).
+        let ec = Ec::new();
+        for claim in ["exp", "iat", "nbf"] {
+            let mut c = claims();
+            c[claim] = json!((NOW + 999_999).to_string());
+            let err = ec.check(&c).unwrap_err();
+            assert!(matches!(err, JwtError::Malformed(_)), "{claim}: {err:?}");
+        }
+        let mut c = claims();
+        c["exp"] = json!(null);
+        assert!(matches!(ec.check(&c), Err(JwtError::MissingClaim("exp"))));
+    }
+
+    #[test]
+    fn issuer_must_be_one_string() {
+        let ec = Ec::new();
+        let mut c = claims();
+        c["iss"] = json!([ISS]);
+        assert!(matches!(ec.check(&c), Err(JwtError::Malformed(_))));
+        c["iss"] = json!([ISS, "https://evil.example"]);
+        assert!(matches!(ec.check(&c), Err(JwtError::Malformed(_))));
+    }
+
+    #[test]
+    fn audience_of_another_type_is_refused() {
+        let ec = Ec::new();
+        let mut c = claims();
+        c["aud"] = json!({ "client": CLIENT });
+        assert!(ec.check(&c).is_err());
+        c["aud"] = json!([CLIENT, 5]);
+        assert!(ec.check(&c).is_err());
+        c["aud"] = json!([]);
+        assert!(matches!(ec.check(&c), Err(JwtError::Audience)));
+    }
+
+    #[test]
+    fn keys_named_in_the_header_are_ignored() {
+        // The attacker signs with a key of their own and offers it in the header.
+        let ec = Ec::new();
+        let attacker = ec_key();
+        let header = json!({
+            "alg": "ES256", "kid": "e1",
+            "jwk": ec_jwk(&attacker, Some("e1")),
+            "jku": "https://evil.example/jwks", "x5u": "https://evil.example/cert",
+        });
+        let token = sign(&Signer::Ec(&attacker), &header, &claims());
+        assert!(matches!(validate(&token, &ec.set, &exact()), Err(JwtError::BadSignature)));
+        let header = json!({"alg": "ES256", "kid": "attacker", "jwk": ec_jwk(&attacker, Some("attacker"))});
+        let token = sign(&Signer::Ec(&attacker), &header, &claims());
+        assert!(matches!(validate(&token, &ec.set, &exact()), Err(JwtError::UnknownKey)));
+    }
+
+    #[test]
+    fn an_algorithm_of_another_key_family_finds_no_key() {
+        // An EC signature presented as RS256 or PS256, or as ES384, under the EC key's kid.
+        let ec = Ec::new();
+        for alg in ["RS256", "PS256", "ES384"] {
+            let token = ec.token_with(&json!({"alg": alg, "kid": "e1"}), &claims());
+            assert!(matches!(validate(&token, &ec.set, &exact()), Err(JwtError::UnknownKey)), "{alg}");
+        }
+        // And the other way round: an RSA signature presented as ES256.
+        let rsa = Rsa::new();
+        let token = sign(&Signer::Rsa(&rsa.kp, &signature::RSA_PKCS1_SHA256), &json!({"alg": "ES256"}), &claims());
+        assert!(matches!(validate(&token, &rsa.set, &exact()), Err(JwtError::UnknownKey)));
+    }
+
+    #[test]
+    fn overlong_token_is_refused() {
+        let ec = Ec::new();
+        let mut c = claims();
+        c["name"] = json!("a".repeat(MAX_TOKEN_LEN));
+        let err = ec.check(&c).unwrap_err();
+        assert!(matches!(&err, JwtError::Malformed(m) if m.contains("longer than")), "{err:?}");
     }
 
     #[test]

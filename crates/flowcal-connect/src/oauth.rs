@@ -2,8 +2,38 @@
 //! grant with PKCE S256 (RFC 7636), refresh, revocation (RFC 7009), and
 //! authorization server metadata (OpenID Connect Discovery / RFC 8414).
 //!
-//! No implicit or password grant exists here. Token values never appear in
-//! `Debug` output or error messages.
+//! No implicit or password grant exists here. Codes, verifiers, tokens and
+//! the client secret travel only in POST bodies or the Authorization header,
+//! never in a URL, and never appear in `Debug` output or error messages. Every
+//! request goes through the client the caller passes ([`http_client`]: time
+//! limits, no redirects) and every answer is read up to [`MAX_ANSWER`] bytes.
+//! ID tokens are checked by [`crate::jwt`], on `jsonwebtoken`.
+//!
+//! This client is written by hand. The maintained crates were weighed and do
+//! not fit:
+//!
+//! - `oauth2` 5 (3 more crates in Cargo.lock) could send the token requests
+//!   through the caller's client with an `AsyncHttpClient` adapter, but
+//!   - it refuses a revocation endpoint that is not https
+//!     (`ConfigurationError::InsecureUrl`) while it accepts an http token
+//!     endpoint; flowcal revokes wherever the administrator's provider says,
+//!     and its tests revoke at a real provider on `http://127.0.0.1`. Revocation
+//!     would stay here with its own client authentication and error
+//!     classification, beside the crate's for the token endpoint: two of each;
+//!   - its authorization request takes PKCE only as a challenge it computes
+//!     from the verifier (and it panics on a verifier outside 43 to 128
+//!     characters), while [`AuthRequest`] carries the challenge;
+//!   - its errors drop the HTTP status, which [`OAuthError::Rejected`]
+//!     reports and which tells a server failure (5xx, 429: try again later)
+//!     from a refusal;
+//!   - it has no discovery and no key set fetch.
+//!
+//!   The adapter and the translation of its errors would have made this
+//!   module longer, not shorter.
+//! - `openidconnect` 4 would add discovery and ID token checks, at 68 more
+//!   crates in Cargo.lock (RustCrypto RSA and curves, serde_with, darling),
+//!   and refuses what flowcal accepts: an ID token without `iat`, and one
+//!   without `kid` when several keys of the set fit it.
 
 use crate::jwt::Jwks;
 use crate::text::form_encode;
