@@ -7,38 +7,13 @@
 use crate::db::{params, Conn, Param, Row};
 use crate::rows::{deadline_cols, deadline_from_cols, ts};
 use crate::{Backend, Store, StoreError};
+use flowcal_domain::instance::{
+    Assignee, Effect, InstanceState, InstanceStatus, Joins, OpenTask, Stuck, TaskState, Transition,
+};
 use flowcal_domain::value::{data_from_json, data_to_json};
 use flowcal_domain::{DataItemDef, Deadline, InstanceId, ModelId, TaskId, UserId};
-use flowcal_engine::{Assignee, Effect, InstanceState, InstanceStatus, OpenTask, Stuck, Transition};
 use jiff::Timestamp;
 use serde_json::{json, Value as Json};
-
-/// A task's state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TaskState {
-    Open,
-    Done,
-    Cancelled,
-}
-
-impl TaskState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Open => "open",
-            Self::Done => "done",
-            Self::Cancelled => "cancelled",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "open" => Self::Open,
-            "done" => Self::Done,
-            "cancelled" => Self::Cancelled,
-            _ => return None,
-        })
-    }
-}
 
 /// A stored instance.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,7 +25,7 @@ pub struct InstanceRecord {
     pub status: InstanceStatus,
     /// The data as stored (JSON object).
     pub data: serde_json::Map<String, Json>,
-    pub joins: flowcal_engine::Joins,
+    pub joins: Joins,
     pub stuck: Vec<Stuck>,
     pub created_at: Timestamp,
     pub ended_at: Option<Timestamp>,
