@@ -127,7 +127,7 @@ impl Store {
                     params![n.user_id.0, n.account_id, &n.source, n.task_id, n.instance_id, &n.event_key, now],
                 )?
                 .int(0)?;
-            crate::feeds::touch_user(c, n.user_id, now)?;
+            crate::feed_version::touch_user(c, n.user_id, now)?;
             by_id(c, id)?.ok_or_else(|| StoreError::Corrupt(format!("export {id} vanished")))
         })
         .await
@@ -144,7 +144,7 @@ impl Store {
             )?;
             let e = by_id(c, id)?;
             if let Some(e) = &e {
-                crate::feeds::touch_user(c, e.user_id, now.as_millisecond())?;
+                crate::feed_version::touch_user(c, e.user_id, now.as_millisecond())?;
             }
             Ok(e)
         })
@@ -414,7 +414,7 @@ pub(crate) fn withdraw_button_exports(c: &mut dyn Conn, what: Withdrawn<'_>, now
 /// Brings the auto-synced exports of every task of an instance in line, in
 /// the transaction that changed it.
 pub(crate) fn sync_instance(c: &mut dyn Conn, instance: i64, now: i64) -> Result<(), StoreError> {
-    crate::feeds::touch_instance(c, instance, now)?;
+    crate::feed_version::touch_instance(c, instance, now)?;
     // Entries put on calendars with the button follow their source too: the
     // deadlines of the instance's tasks and its date items go out again (an
     // unchanged entry costs no call; a completed task's shows "✓ done").

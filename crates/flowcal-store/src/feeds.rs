@@ -3,11 +3,13 @@
 //! last served (for its SEQUENCE and LAST-MODIFIED).
 //!
 //! Every transaction that changes what a user's feed shows moves the user's
-//! `feed_version` (see [`touch_instance`], [`touch_login`], [`touch_user`]),
-//! so a poll is answered `304 Not Modified` from one row, without rendering.
+//! `feed_version` (see [`crate::feed_version`]), so a poll is answered
+//! `304 Not Modified` from one row, without rendering.
 
-use crate::db::{params, Conn};
-use crate::{Store, StoreError, User};
+use crate::db::params;
+use crate::feed_version::touch_user;
+use crate::users::User;
+use crate::{Store, StoreError};
 use flowcal_domain::UserId;
 use jiff::Timestamp;
 use std::collections::HashMap;
@@ -118,36 +120,4 @@ impl Store {
         })
         .await
     }
-}
-
-/// The feeds of everyone an instance's change may concern moved on: the
-/// assignees of its tasks and those who exported something of it.
-pub(crate) fn touch_instance(c: &mut dyn Conn, instance: i64, now: i64) -> Result<(), StoreError> {
-    c.execute(
-        "UPDATE users SET feed_version = feed_version + 1, feed_changed_at = $2
-         WHERE feed_token_hash IS NOT NULL
-           AND (login IN (SELECT assignee FROM tasks WHERE instance_id = $1 AND assignee IS NOT NULL)
-                OR id IN (SELECT user_id FROM exports WHERE instance_id = $1))",
-        params![instance, now],
-    )?;
-    Ok(())
-}
-
-/// The feed of the user with this login moved on (a task left them).
-pub(crate) fn touch_login(c: &mut dyn Conn, login: &str, now: i64) -> Result<(), StoreError> {
-    c.execute(
-        "UPDATE users SET feed_version = feed_version + 1, feed_changed_at = $2
-         WHERE login = $1 AND feed_token_hash IS NOT NULL",
-        params![login, now],
-    )?;
-    Ok(())
-}
-
-/// The user's feed moved on (their exports or settings changed).
-pub(crate) fn touch_user(c: &mut dyn Conn, user: UserId, now: i64) -> Result<(), StoreError> {
-    c.execute(
-        "UPDATE users SET feed_version = feed_version + 1, feed_changed_at = $2 WHERE id = $1",
-        params![user.0, now],
-    )?;
-    Ok(())
 }

@@ -420,7 +420,7 @@ impl Store {
             c.execute("UPDATE tasks SET assignee = $1 WHERE id = $2", params![&to, id.0])?;
             // The task leaves the feed, and the calendars, of whoever had it.
             if let Some(from) = &t.assignee {
-                crate::feeds::touch_login(c, from, now.as_millisecond())?;
+                crate::feed_version::touch_login(c, from, now.as_millisecond())?;
             }
             let withdrawn = crate::exports::Withdrawn::Reassigned { task: id.0, to: &to };
             crate::exports::withdraw_button_exports(c, withdrawn, now.as_millisecond())?;
@@ -561,7 +561,7 @@ fn apply(
                 }
                 c.execute("UPDATE tasks SET assignee = $1 WHERE id = $2", params![assignee, task.0])?;
                 if let Some(from) = &record.assignee {
-                    crate::feeds::touch_login(c, from, now.as_millisecond())?;
+                    crate::feed_version::touch_login(c, from, now.as_millisecond())?;
                 }
                 let withdrawn = crate::exports::Withdrawn::Reassigned { task: task.0, to: assignee };
                 crate::exports::withdraw_button_exports(c, withdrawn, now.as_millisecond())?;

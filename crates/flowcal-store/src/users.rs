@@ -1,8 +1,9 @@
 //! Users, roles, personal API tokens and browser sessions.
 
+use crate::access::Audit;
 use crate::db::{params, Conn, Row};
 use crate::rows::ts;
-use crate::{Audit, Backend, Store, StoreError};
+use crate::{Backend, Store, StoreError};
 use flowcal_domain::UserId;
 use jiff::Timestamp;
 
@@ -223,7 +224,7 @@ impl Store {
         self.tx(move |c| {
             // The reminder is part of every feed entry.
             if reminder_minutes.is_some() {
-                crate::feeds::touch_user(c, id, now)?;
+                crate::feed_version::touch_user(c, id, now)?;
             }
             c.execute(
                 "UPDATE users SET time_zone = COALESCE(CAST($1 AS TEXT), time_zone),

@@ -1,8 +1,10 @@
 //! What the web pages need beyond the API: password changes, sign-in rate
 //! limiting, model versions, and the administrator's view of delivery.
 
+use crate::access::CalendarAccount;
 use crate::db::{params, Conn, Row};
-use crate::{Backend, CalendarAccount, ExportRecord, Store, StoreError};
+use crate::exports::ExportRecord;
+use crate::{Backend, Store, StoreError};
 use flowcal_domain::UserId;
 use jiff::Timestamp;
 
