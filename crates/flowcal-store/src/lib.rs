@@ -4,7 +4,10 @@
 //! Both backends share one implementation written in the SQL both understand
 //! (see [`db`]); only the migrations differ per backend. Every change to an
 //! instance and the domain events it causes are written in one transaction.
-//! This crate decides nothing about workflows: the engine does.
+//! This crate decides nothing about workflows: the engine does, and the
+//! domain's pure functions (which exports auto-sync wants:
+//! `flowcal_domain::export::auto_sync_plan`); the store reads their inputs
+//! and writes their results.
 //!
 //! Modules import one another one way only. From the bottom up, each uses
 //! only modules above it in this list (and the crate root's `Store`,
