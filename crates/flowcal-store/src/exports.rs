@@ -77,26 +77,26 @@ pub(crate) const COLUMNS: &str =
 
 pub(crate) fn record(r: &Row) -> Result<ExportRecord, StoreError> {
     Ok(ExportRecord {
-        id: r.int(0)?,
-        user_id: UserId(r.int(1)?),
-        account_id: r.int(2)?,
-        source: r.text(3)?,
-        task_id: r.opt_int(4)?,
-        instance_id: r.int(5)?,
-        event_key: r.text(6)?,
-        wanted: r.text(7)?,
-        state: r.text(8)?,
-        version: r.int(9)?,
-        calendar: r.opt_text(10)?,
-        remote_id: r.opt_text(11)?,
-        etag: r.opt_text(12)?,
-        content_hash: r.opt_text(13)?,
-        sequence: r.int(14)?,
-        attempts: r.int(15)?,
-        last_error: r.opt_text(16)?,
-        not_before: ts(r.int(17)?)?,
-        created_at: ts(r.int(18)?)?,
-        updated_at: ts(r.int(19)?)?,
+        id: r.int("id")?,
+        user_id: UserId(r.int("user_id")?),
+        account_id: r.int("account_id")?,
+        source: r.text("source")?,
+        task_id: r.opt_int("task_id")?,
+        instance_id: r.int("instance_id")?,
+        event_key: r.text("event_key")?,
+        wanted: r.text("wanted")?,
+        state: r.text("state")?,
+        version: r.int("version")?,
+        calendar: r.opt_text("calendar")?,
+        remote_id: r.opt_text("remote_id")?,
+        etag: r.opt_text("etag")?,
+        content_hash: r.opt_text("content_hash")?,
+        sequence: r.int("sequence")?,
+        attempts: r.int("attempts")?,
+        last_error: r.opt_text("last_error")?,
+        not_before: ts(r.int("not_before")?)?,
+        created_at: ts(r.int("created_at")?)?,
+        updated_at: ts(r.int("updated_at")?)?,
     })
 }
 
@@ -127,7 +127,7 @@ impl Store {
                      RETURNING id",
                     params![n.user_id.0, n.account_id, &n.source, n.task_id, n.instance_id, &n.event_key, now],
                 )?
-                .int(0)?;
+                .int("id")?;
             touch_user(c, n.user_id, now)?;
             by_id(c, id)?.ok_or_else(|| StoreError::Corrupt(format!("export {id} vanished")))
         })
@@ -299,7 +299,7 @@ impl Store {
         self.read(move |c| {
             let r =
                 c.query_one("SELECT auto_sync_account, auto_sync_keep_done FROM users WHERE id = $1", params![user.0])?;
-            Ok(r.opt_int(0)?.map(|a| (a, r.int(1).unwrap_or(0) != 0)))
+            Ok(r.opt_int("auto_sync_account")?.map(|a| (a, r.int("auto_sync_keep_done").unwrap_or(0) != 0)))
         })
         .await
     }
@@ -310,19 +310,19 @@ impl Store {
         self.read(move |c| {
             let rows = c
                 .query(
-                    "SELECT e.state, a.kind, COUNT(*) FROM exports e JOIN calendar_accounts a ON a.id = e.account_id
+                    "SELECT e.state, a.kind, COUNT(*) AS n FROM exports e JOIN calendar_accounts a ON a.id = e.account_id
                      GROUP BY e.state, a.kind ORDER BY e.state, a.kind",
                     &[],
                 )?
                 .iter()
-                .map(|r| Ok((r.text(0)?, r.text(1)?, r.int(2)?)))
+                .map(|r| Ok((r.text("state")?, r.text("kind")?, r.int("n")?)))
                 .collect::<Result<Vec<_>, StoreError>>()?;
             let oldest = c
                 .query_one(
-                    "SELECT MIN(updated_at) FROM exports WHERE state = 'pending' AND not_before <= $1",
+                    "SELECT MIN(updated_at) AS oldest FROM exports WHERE state = 'pending' AND not_before <= $1",
                     params![now.as_millisecond()],
                 )?
-                .opt_int(0)?
+                .opt_int("oldest")?
                 .map(|t| now.as_millisecond() - t);
             Ok((rows, oldest))
         })
@@ -481,7 +481,7 @@ fn sync_user(c: &mut dyn Conn, user: UserId, now: i64) -> Result<(), StoreError>
     let Some(login) = c.query_opt("SELECT login FROM users WHERE id = $1", params![user.0])? else {
         return Ok(());
     };
-    let login = login.text(0)?;
+    let login = login.text("login")?;
     let tasks = sync_tasks(
         c,
         concat!(sync_task_select!(), " WHERE ", tasks_of_user!(), " ORDER BY t.id"),
@@ -512,13 +512,14 @@ fn sync_tasks(c: &mut dyn Conn, sql: &str, p: &[Param]) -> Result<Vec<SyncTask>,
     c.query(sql, p)?
         .iter()
         .map(|r| {
-            let id = r.int(0)?;
+            let id = r.int("id")?;
             Ok(SyncTask {
                 id: TaskId(id),
-                instance: InstanceId(r.int(1)?),
-                state: TaskState::parse(&r.text(2)?).ok_or_else(|| StoreError::Corrupt(format!("task {id} state")))?,
-                assignee: r.opt_text(3)?,
-                has_deadline: r.int(4)? == 1,
+                instance: InstanceId(r.int("instance_id")?),
+                state: TaskState::parse(&r.text("state")?)
+                    .ok_or_else(|| StoreError::Corrupt(format!("task {id} state")))?,
+                assignee: r.opt_text("assignee")?,
+                has_deadline: r.int("has_deadline")? == 1,
             })
         })
         .collect()
@@ -529,11 +530,11 @@ fn sync_users(c: &mut dyn Conn, sql: &str, p: &[Param]) -> Result<Vec<AutoSyncCh
         .iter()
         .map(|r| {
             Ok(AutoSyncChoice {
-                user: UserId(r.int(0)?),
-                login: r.text(1)?,
-                account: r.opt_int(2)?,
-                keep_done: r.int(3)? != 0,
-                calendar_export: r.int(4)? == 1,
+                user: UserId(r.int("id")?),
+                login: r.text("login")?,
+                account: r.opt_int("auto_sync_account")?,
+                keep_done: r.int("auto_sync_keep_done")? != 0,
+                calendar_export: r.int("calendar_export")? == 1,
             })
         })
         .collect()
@@ -544,13 +545,13 @@ fn synced_exports(c: &mut dyn Conn, sql: &str, p: &[Param]) -> Result<Vec<Synced
         .iter()
         .map(|r| {
             Ok(SyncedExport {
-                id: r.int(0)?,
-                user: UserId(r.int(1)?),
-                account: r.int(2)?,
-                source: r.text(3)?,
-                auto: r.int(4)? == 1,
-                present: r.text(5)? == "present",
-                failed: r.text(6)? == "failed",
+                id: r.int("id")?,
+                user: UserId(r.int("user_id")?),
+                account: r.int("account_id")?,
+                source: r.text("source")?,
+                auto: r.int("auto")? == 1,
+                present: r.text("wanted")? == "present",
+                failed: r.text("state")? == "failed",
             })
         })
         .collect()

@@ -47,10 +47,10 @@ impl Store {
     pub async fn feed_state(&self, user: UserId) -> Result<Option<i64>, StoreError> {
         self.read(move |c| {
             let r = c.query_one(
-                "SELECT CASE WHEN feed_token_hash IS NULL THEN 0 ELSE 1 END, feed_changed_at FROM users WHERE id = $1",
+                "SELECT CASE WHEN feed_token_hash IS NULL THEN 0 ELSE 1 END AS has_feed, feed_changed_at FROM users WHERE id = $1",
                 params![user.0],
             )?;
-            Ok((r.int(0)? == 1).then_some(r.int(1)?))
+            Ok((r.int("has_feed")? == 1).then_some(r.int("feed_changed_at")?))
         })
         .await
     }
@@ -65,8 +65,11 @@ impl Store {
                 crate::users::USER_COLUMNS
             );
             let Some(r) = c.query_opt(&sql, params![hash])? else { return Ok(None) };
-            let n = crate::users::USER_COLUMN_COUNT;
-            Ok(Some(FeedOwner { user: crate::users::user(&r)?, version: r.int(n)?, changed_at: r.int(n + 1)? }))
+            Ok(Some(FeedOwner {
+                user: crate::users::user(&r)?,
+                version: r.int("feed_version")?,
+                changed_at: r.int("feed_changed_at")?,
+            }))
         })
         .await
     }
@@ -80,7 +83,7 @@ impl Store {
                 params![user.0],
             )?
             .iter()
-            .map(|r| Ok(r.text(0)?))
+            .map(|r| Ok(r.text("source")?))
             .collect()
         })
         .await
@@ -95,7 +98,14 @@ impl Store {
             )?
             .iter()
             .map(|r| {
-                Ok((r.text(0)?, FeedMark { content_hash: r.text(1)?, sequence: r.int(2)?, modified_at: r.int(3)? }))
+                Ok((
+                    r.text("source")?,
+                    FeedMark {
+                        content_hash: r.text("content_hash")?,
+                        sequence: r.int("sequence")?,
+                        modified_at: r.int("modified_at")?,
+                    },
+                ))
             })
             .collect()
         })

@@ -13,7 +13,7 @@
 //! only modules above it in this list (and the crate root's `Store`,
 //! `Backend` and `StoreError`, which every module may use):
 //!
-//! 1. `db`: connections, the pool, rows
+//! 1. `db`: connections, the pool, rows read by column name
 //! 2. `error`, then `rows`: the error type; domain values in columns
 //! 3. `migrate`
 //! 4. `feed_version`: moving the feed version of whoever a change concerns
