@@ -1,5 +1,6 @@
-//! flowcal's domain: users, process models, data values, deadlines and the
-//! condition language of gateways.
+//! flowcal's domain: users, process models, data values, deadlines, the
+//! condition language of gateways, instances and their transitions, and what
+//! a calendar export is and when auto-sync wants one.
 //!
 //! Everything here is plain data and pure functions. This crate must never do
 //! I/O or read the clock: time is always passed in.
@@ -10,6 +11,7 @@ pub mod deadline;
 pub mod duration;
 pub mod export;
 pub mod ids;
+pub mod instance;
 pub mod model;
 pub mod user;
 pub mod value;
@@ -18,6 +20,9 @@ pub use condition::{Condition, ConditionError};
 pub use deadline::{Deadline, DeadlineError, DeadlineRule};
 pub use duration::IsoDuration;
 pub use ids::{InstanceId, ModelId, TaskId, UserId};
+pub use instance::{
+    Assignee, Effect, EngineError, InstanceState, InstanceStatus, Joins, OpenTask, Stuck, TaskState, Transition,
+};
 pub use model::{AssigneeRule, DataItemDef, DataType, Flow, Node, NodeKind, ProcessModel};
 pub use user::{Login, LoginError};
 pub use value::{Data, DataErrors, Value, ValueError};

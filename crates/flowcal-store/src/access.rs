@@ -144,20 +144,20 @@ pub(crate) const ACCOUNT_COLUMNS: &str = "id, user_id, kind, provider, external_
 
 pub(crate) fn account(r: &Row) -> Result<CalendarAccount, StoreError> {
     Ok(CalendarAccount {
-        id: r.int(0)?,
-        user_id: UserId(r.int(1)?),
-        kind: r.text(2)?,
-        provider: r.text(3)?,
-        external_id: r.text(4)?,
-        display: r.text(5)?,
-        url: r.opt_text(6)?,
-        calendar: r.opt_text(7)?,
-        status: AccountStatus::parse(&r.text(8)?)?,
-        credentials_sealed: r.text(9)?,
-        access_expires_at: r.opt_int(10)?.map(ts).transpose()?,
-        last_error: r.opt_text(11)?,
-        created_at: ts(r.int(12)?)?,
-        updated_at: ts(r.int(13)?)?,
+        id: r.int("id")?,
+        user_id: UserId(r.int("user_id")?),
+        kind: r.text("kind")?,
+        provider: r.text("provider")?,
+        external_id: r.text("external_id")?,
+        display: r.text("display")?,
+        url: r.opt_text("url")?,
+        calendar: r.opt_text("calendar")?,
+        status: AccountStatus::parse(&r.text("status")?)?,
+        credentials_sealed: r.text("credentials_sealed")?,
+        access_expires_at: r.opt_int("access_expires_at")?.map(ts).transpose()?,
+        last_error: r.opt_text("last_error")?,
+        created_at: ts(r.int("created_at")?)?,
+        updated_at: ts(r.int("updated_at")?)?,
     })
 }
 
@@ -183,7 +183,7 @@ impl Store {
         self.read(|c| {
             c.query("SELECT key, value FROM settings ORDER BY key", &[])?
                 .iter()
-                .map(|r| Ok((r.text(0)?, r.text(1)?)))
+                .map(|r| Ok((r.text("key")?, r.text("value")?)))
                 .collect()
         })
         .await
@@ -210,7 +210,11 @@ impl Store {
             c.query("SELECT name, config, client_secret_sealed FROM oauth_providers ORDER BY name", &[])?
                 .iter()
                 .map(|r| {
-                    Ok(StoredProvider { name: r.text(0)?, config: r.text(1)?, client_secret_sealed: r.opt_text(2)? })
+                    Ok(StoredProvider {
+                        name: r.text("name")?,
+                        config: r.text("config")?,
+                        client_secret_sealed: r.opt_text("client_secret_sealed")?,
+                    })
                 })
                 .collect()
         })
@@ -229,7 +233,7 @@ impl Store {
         self.tx(move |c| {
             let old = c
                 .query_opt("SELECT client_secret_sealed FROM oauth_providers WHERE name = $1", params![&name])?
-                .map(|r| r.opt_text(0))
+                .map(|r| r.opt_text("client_secret_sealed"))
                 .transpose()?
                 .flatten();
             c.execute("DELETE FROM oauth_providers WHERE name = $1", params![&name])?;
@@ -290,15 +294,15 @@ impl Store {
                 return Ok(None);
             };
             Ok(Some(OAuthState {
-                state_hash: r.text(0)?,
-                purpose: r.text(1)?,
-                provider: r.text(2)?,
-                user_id: r.opt_int(3)?.map(UserId),
-                binding_hash: r.text(4)?,
-                verifier_sealed: r.text(5)?,
-                nonce: r.text(6)?,
-                created_at: ts(r.int(7)?)?,
-                expires_at: ts(r.int(8)?)?,
+                state_hash: r.text("state_hash")?,
+                purpose: r.text("purpose")?,
+                provider: r.text("provider")?,
+                user_id: r.opt_int("user_id")?.map(UserId),
+                binding_hash: r.text("binding_hash")?,
+                verifier_sealed: r.text("verifier_sealed")?,
+                nonce: r.text("nonce")?,
+                created_at: ts(r.int("created_at")?)?,
+                expires_at: ts(r.int("expires_at")?)?,
             }))
         })
         .await
@@ -323,7 +327,7 @@ impl Store {
                     "SELECT id FROM calendar_accounts WHERE user_id = $1 AND provider = $2 AND external_id = $3",
                     params![n.user_id.0, &n.provider, &n.external_id],
                 )?
-                .map(|r| r.int(0))
+                .map(|r| r.int("id"))
                 .transpose()?;
             let expires = n.access_expires_at.map(|t| t.as_millisecond());
             let id = match existing {
@@ -362,7 +366,7 @@ impl Store {
                                 now_ms
                             ],
                         )?
-                        .int(0)?;
+                        .int("id")?;
                     write_audit(c, now_ms, Some(n.user_id), Some(id), &connected)?;
                     id
                 }
@@ -496,7 +500,7 @@ impl Store {
         self.tx(move |c| {
             let user = c
                 .query_opt("SELECT user_id FROM calendar_accounts WHERE id = $1", params![id])?
-                .map(|r| r.int(0))
+                .map(|r| r.int("user_id"))
                 .transpose()?
                 .map(UserId);
             c.execute(
@@ -530,7 +534,7 @@ impl Store {
             else {
                 return Ok(false);
             };
-            let user = UserId(r.int(0)?);
+            let user = UserId(r.int("user_id")?);
             c.execute("UPDATE users SET auto_sync_account = NULL WHERE auto_sync_account = $1", params![id])?;
             write_audit(c, now.as_millisecond(), Some(user), Some(id), &audit)?;
             Ok(true)
@@ -545,7 +549,7 @@ impl Store {
         let (p, s) = (provider.to_owned(), subject.to_owned());
         self.read(move |c| {
             c.query_opt("SELECT user_id FROM user_identities WHERE provider = $1 AND subject = $2", params![p, s])?
-                .map(|r| Ok(UserId(r.int(0)?)))
+                .map(|r| Ok(UserId(r.int("user_id")?)))
                 .transpose()
         })
         .await
@@ -566,7 +570,7 @@ impl Store {
                 "SELECT user_id FROM user_identities WHERE provider = $1 AND subject = $2",
                 params![&p, &s],
             )? {
-                Some(r) if r.int(0)? == user.0 => Ok(()),
+                Some(r) if r.int("user_id")? == user.0 => Ok(()),
                 Some(_) => {
                     Err(StoreError::Conflict(format!("this account at {p} is already linked to another flowcal user")))
                 }
@@ -605,12 +609,12 @@ impl Store {
             .iter()
             .map(|r| {
                 Ok(AuditRecord {
-                    id: r.int(0)?,
-                    at: ts(r.int(1)?)?,
-                    user_id: r.opt_int(2)?.map(UserId),
-                    account_id: r.opt_int(3)?,
-                    action: r.text(4)?,
-                    detail: r.text(5)?,
+                    id: r.int("id")?,
+                    at: ts(r.int("at")?)?,
+                    user_id: r.opt_int("user_id")?.map(UserId),
+                    account_id: r.opt_int("account_id")?,
+                    action: r.text("action")?,
+                    detail: r.text("detail")?,
                 })
             })
             .collect()
@@ -624,9 +628,9 @@ impl Store {
     pub async fn sealed_values(&self, col: SealedColumn) -> Result<Vec<(String, String)>, StoreError> {
         let (table, key, value) = col.sql();
         self.read(move |c| {
-            c.query(&format!("SELECT {key}, {value} FROM {table} WHERE {value} IS NOT NULL"), &[])?
+            c.query(&format!("SELECT {key} AS row_key, {value} AS sealed FROM {table} WHERE {value} IS NOT NULL"), &[])?
                 .iter()
-                .map(|r| Ok((r.text(0)?, r.text(1)?)))
+                .map(|r| Ok((r.text("row_key")?, r.text("sealed")?)))
                 .collect()
         })
         .await

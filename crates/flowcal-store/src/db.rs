@@ -1,7 +1,8 @@
 //! The thin layer under the store: one connection interface with a SQLite
 //! implementation (rusqlite, in-process) and a PostgreSQL one (the `postgres`
 //! client), plus a small pool. Store code is written once against [`Conn`] in
-//! the SQL both databases understand (`$1` placeholders, `CAST`, `RETURNING`).
+//! the SQL both databases understand (`$1` placeholders, `CAST`, `RETURNING`),
+//! and reads every row by column name.
 //!
 //! Calls are synchronous and run on Tokio's blocking threads, one hop per
 //! store operation rather than per statement: SQLite answers in microseconds,
@@ -59,40 +60,65 @@ pub(crate) enum Cell {
     Null,
 }
 
-/// One result row.
+/// The column names of a result, shared by its rows and kept with the
+/// prepared statement. SQLite names a plain column by the column itself
+/// (`e.id` is `id`, as on PostgreSQL); an expression needs an alias.
+pub(crate) type Columns = Arc<[Box<str>]>;
+
+/// The names of a statement's columns; refused when one name appears twice,
+/// since reading by that name would be ambiguous.
+fn columns<'a>(names: impl Iterator<Item = &'a str>) -> Result<Columns, DbError> {
+    let names: Vec<Box<str>> = names.map(Box::from).collect();
+    for (i, n) in names.iter().enumerate() {
+        if names[..i].contains(n) {
+            return Err(DbError::other(format!("the query has two columns named '{n}': give one an alias")));
+        }
+    }
+    Ok(names.into())
+}
+
+/// One result row, read by column name.
 #[derive(Debug, Clone)]
-pub(crate) struct Row(pub(crate) Vec<Cell>);
+pub(crate) struct Row {
+    columns: Columns,
+    cells: Vec<Cell>,
+}
 
 impl Row {
-    fn cell(&self, i: usize) -> Result<&Cell, DbError> {
-        self.0.get(i).ok_or_else(|| DbError::other(format!("no column {i}")))
+    fn cell(&self, name: &str) -> Result<&Cell, DbError> {
+        // A handful of short names: a scan costs less than hashing.
+        self.columns
+            .iter()
+            .position(|c| &**c == name)
+            .and_then(|i| self.cells.get(i))
+            .ok_or_else(|| DbError::other(format!("the query has no column '{name}'")))
     }
 
-    pub(crate) fn int(&self, i: usize) -> Result<i64, DbError> {
-        match self.cell(i)? {
+    pub(crate) fn int(&self, name: &str) -> Result<i64, DbError> {
+        match self.cell(name)? {
             Cell::Int(v) => Ok(*v),
-            c => Err(DbError::other(format!("column {i}: expected an integer, found {c:?}"))),
+            c => Err(DbError::other(format!("column {name}: expected an integer, found {c:?}"))),
         }
     }
 
-    pub(crate) fn opt_int(&self, i: usize) -> Result<Option<i64>, DbError> {
-        match self.cell(i)? {
+    pub(crate) fn opt_int(&self, name: &str) -> Result<Option<i64>, DbError> {
+        match self.cell(name)? {
             Cell::Null => Ok(None),
-            _ => self.int(i).map(Some),
+            _ => self.int(name).map(Some),
         }
     }
 
-    pub(crate) fn text(&self, i: usize) -> Result<String, DbError> {
-        match self.cell(i)? {
+    pub(crate) fn text(&self, name: &str) -> Result<String, DbError> {
+        match self.cell(name)? {
             Cell::Text(v) => Ok(v.clone()),
-            c => Err(DbError::other(format!("column {i}: expected text, found {c:?}"))),
+            c => Err(DbError::other(format!("column {name}: expected text, found {c:?}"))),
         }
     }
 
-    pub(crate) fn opt_text(&self, i: usize) -> Result<Option<String>, DbError> {
-        match self.cell(i)? {
+    pub(crate) fn opt_text(&self, name: &str) -> Result<Option<String>, DbError> {
+        match self.cell(name)? {
             Cell::Null => Ok(None),
-            _ => self.text(i).map(Some),
+            _ => self.text(name).map(Some),
         }
     }
 }
@@ -178,9 +204,10 @@ pub(crate) trait Conn: Send {
 
 struct Sqlite {
     conn: rusqlite::Connection,
-    /// The store's SQL uses `$N`; SQLite binds `?N` by number without a
-    /// name lookup. Rewritten texts by original text.
-    rewritten: std::collections::HashMap<String, String>,
+    /// By the store's SQL text: the text SQLite runs (the store uses `$N`;
+    /// SQLite binds `?N` by number without a name lookup) and, once queried,
+    /// the column names.
+    rewritten: std::collections::HashMap<String, (String, Option<Columns>)>,
 }
 
 impl Sqlite {
@@ -202,12 +229,19 @@ impl Sqlite {
         Ok(Sqlite { conn: c, rewritten: std::collections::HashMap::new() })
     }
 
-    fn prepare(&mut self, sql: &str) -> Result<rusqlite::CachedStatement<'_>, DbError> {
+    /// The statement, and its column names when `named`.
+    fn prepare(&mut self, sql: &str, named: bool) -> Result<(rusqlite::CachedStatement<'_>, Option<Columns>), DbError> {
         if !self.rewritten.contains_key(sql) {
-            self.rewritten.insert(sql.to_owned(), sql.replace('$', "?"));
+            self.rewritten.insert(sql.to_owned(), (sql.replace('$', "?"), None));
         }
-        let text = self.rewritten.get(sql).map_or(sql, String::as_str);
-        Ok(self.conn.prepare_cached(text)?)
+        let Some((text, names)) = self.rewritten.get_mut(sql) else {
+            return Err(DbError::other("a rewritten statement went missing".into()));
+        };
+        let stmt = self.conn.prepare_cached(text)?;
+        if named && names.is_none() {
+            *names = Some(columns(stmt.column_names())?);
+        }
+        Ok((stmt, names.clone()))
     }
 
     fn bind(stmt: &mut rusqlite::CachedStatement<'_>, params: &[Param]) -> Result<(), DbError> {
@@ -230,13 +264,14 @@ impl Sqlite {
 
 impl Conn for Sqlite {
     fn execute(&mut self, sql: &str, params: &[Param]) -> Result<u64, DbError> {
-        let mut stmt = self.prepare(sql)?;
+        let (mut stmt, _) = self.prepare(sql, false)?;
         Self::bind(&mut stmt, params)?;
         Ok(stmt.raw_execute()? as u64)
     }
 
     fn query(&mut self, sql: &str, params: &[Param]) -> Result<Vec<Row>, DbError> {
-        let mut stmt = self.prepare(sql)?;
+        let (mut stmt, names) = self.prepare(sql, true)?;
+        let names = names.ok_or_else(|| DbError::other("a query without column names".into()))?;
         Self::bind(&mut stmt, params)?;
         let n = stmt.column_count();
         let mut rows = stmt.raw_query();
@@ -251,7 +286,7 @@ impl Conn for Sqlite {
                     other => return Err(DbError::other(format!("unexpected SQLite value {other:?}"))),
                 });
             }
-            out.push(Row(cells));
+            out.push(Row { columns: names.clone(), cells });
         }
         Ok(out)
     }
@@ -277,8 +312,9 @@ impl Conn for Sqlite {
 
 struct Pg {
     client: postgres::Client,
-    /// Prepared statements by SQL text: preparing costs a round trip.
-    statements: std::collections::HashMap<String, postgres::Statement>,
+    /// Prepared statements and their column names by SQL text: preparing
+    /// costs a round trip.
+    statements: std::collections::HashMap<String, (postgres::Statement, Columns)>,
 }
 
 impl postgres::types::ToSql for Param {
@@ -308,7 +344,7 @@ impl postgres::types::ToSql for Param {
 }
 
 impl Pg {
-    fn rows(rows: Vec<postgres::Row>) -> Result<Vec<Row>, DbError> {
+    fn rows(rows: Vec<postgres::Row>, names: &Columns) -> Result<Vec<Row>, DbError> {
         use postgres::types::Type;
         rows.into_iter()
             .map(|r| {
@@ -323,7 +359,7 @@ impl Pg {
                     };
                     cells.push(cell);
                 }
-                Ok(Row(cells))
+                Ok(Row { columns: names.clone(), cells })
             })
             .collect()
     }
@@ -334,25 +370,26 @@ impl Pg {
 }
 
 impl Pg {
-    fn statement(&mut self, sql: &str) -> Result<postgres::Statement, DbError> {
+    fn statement(&mut self, sql: &str) -> Result<(postgres::Statement, Columns), DbError> {
         if let Some(s) = self.statements.get(sql) {
             return Ok(s.clone());
         }
         let s = self.client.prepare(sql)?;
-        self.statements.insert(sql.to_owned(), s.clone());
-        Ok(s)
+        let names = columns(s.columns().iter().map(postgres::Column::name))?;
+        self.statements.insert(sql.to_owned(), (s.clone(), names.clone()));
+        Ok((s, names))
     }
 }
 
 impl Conn for Pg {
     fn execute(&mut self, sql: &str, params: &[Param]) -> Result<u64, DbError> {
-        let stmt = self.statement(sql)?;
+        let (stmt, _) = self.statement(sql)?;
         Ok(self.client.execute(&stmt, &Self::refs(params))?)
     }
 
     fn query(&mut self, sql: &str, params: &[Param]) -> Result<Vec<Row>, DbError> {
-        let stmt = self.statement(sql)?;
-        Self::rows(self.client.query(&stmt, &Self::refs(params))?)
+        let (stmt, names) = self.statement(sql)?;
+        Self::rows(self.client.query(&stmt, &Self::refs(params))?, &names)
     }
 
     fn batch(&mut self, sql: &str) -> Result<(), DbError> {
@@ -710,6 +747,46 @@ where
                 return Err(Outcome::Db(DbError { broken: true, ..re }));
             }
             Err(Outcome::App(e))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A SQLite connection, and a PostgreSQL one when `FLOWCAL_TEST_DATABASE_URL` is set.
+    fn connections(dir: &tempfile::TempDir) -> Vec<Box<dyn Conn>> {
+        let path = dir.path().join("rows.db");
+        let mut out = vec![Pool::connect(Backend::Sqlite, &path.to_string_lossy()).unwrap()];
+        if let Ok(url) = std::env::var("FLOWCAL_TEST_DATABASE_URL") {
+            out.push(Pool::connect(Backend::Postgres, &url).unwrap());
+        }
+        out
+    }
+
+    #[test]
+    fn rows_are_read_by_column_name() {
+        let dir = tempfile::tempdir().unwrap();
+        for mut c in connections(&dir) {
+            let backend = c.backend();
+            let r = c.query_one("SELECT 'x' AS a, CAST(2 AS BIGINT) AS b, NULL AS n", &[]).unwrap();
+            assert_eq!((r.text("a").unwrap(), r.int("b").unwrap()), ("x".to_owned(), 2), "{backend:?}");
+            assert_eq!((r.opt_int("n").unwrap(), r.opt_text("n").unwrap()), (None, None));
+            assert!(r.int("a").is_err() && r.text("b").is_err());
+            assert!(r.int("c").unwrap_err().to_string().contains("no column 'c'"));
+
+            // A plain column is named by the column alone, on both backends.
+            c.batch("CREATE TEMPORARY TABLE named (id BIGINT, label TEXT)").unwrap();
+            c.execute("INSERT INTO named (id, label) VALUES ($1, $2)", params![7, "seven"]).unwrap();
+            let r = c.query_one("SELECT t.label, t.id FROM named t", &[]).unwrap();
+            assert_eq!((r.int("id").unwrap(), r.text("label").unwrap()), (7, "seven".to_owned()), "{backend:?}");
+
+            // Two columns of one name would make reading by name ambiguous.
+            let e = c.query("SELECT t.id, u.id FROM named t JOIN named u ON u.id = t.id", &[]).unwrap_err();
+            assert!(e.to_string().contains("two columns named 'id'"), "{backend:?}: {e}");
+            let r = c.query_one("SELECT t.id, u.id AS other_id FROM named t JOIN named u ON u.id = t.id", &[]).unwrap();
+            assert_eq!((r.int("id").unwrap(), r.int("other_id").unwrap()), (7, 7));
         }
     }
 }

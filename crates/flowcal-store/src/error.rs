@@ -1,7 +1,7 @@
 //! The store's errors.
 
 use crate::db::DbError;
-use flowcal_engine::EngineError;
+use flowcal_domain::EngineError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

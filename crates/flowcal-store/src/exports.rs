@@ -9,11 +9,12 @@
 //! a crashed worker's lease runs out and the row is claimed again. A worker
 //! records its result only for the version it delivered.
 
-use crate::db::{params, Conn, Row};
+use crate::db::{params, Conn, Param, Row};
+use crate::feed_version::{touch_instance, touch_user};
 use crate::rows::ts;
 use crate::{Backend, Store, StoreError};
-use flowcal_domain::export::{event_key, task_deadline_source};
-use flowcal_domain::UserId;
+use flowcal_domain::export::{auto_sync_plan, AutoSyncChoice, AutoSyncPlan, SyncScope, SyncTask, SyncedExport};
+use flowcal_domain::{InstanceId, TaskId, TaskState, UserId};
 use jiff::Timestamp;
 
 /// An export as stored.
@@ -76,26 +77,26 @@ pub(crate) const COLUMNS: &str =
 
 pub(crate) fn record(r: &Row) -> Result<ExportRecord, StoreError> {
     Ok(ExportRecord {
-        id: r.int(0)?,
-        user_id: UserId(r.int(1)?),
-        account_id: r.int(2)?,
-        source: r.text(3)?,
-        task_id: r.opt_int(4)?,
-        instance_id: r.int(5)?,
-        event_key: r.text(6)?,
-        wanted: r.text(7)?,
-        state: r.text(8)?,
-        version: r.int(9)?,
-        calendar: r.opt_text(10)?,
-        remote_id: r.opt_text(11)?,
-        etag: r.opt_text(12)?,
-        content_hash: r.opt_text(13)?,
-        sequence: r.int(14)?,
-        attempts: r.int(15)?,
-        last_error: r.opt_text(16)?,
-        not_before: ts(r.int(17)?)?,
-        created_at: ts(r.int(18)?)?,
-        updated_at: ts(r.int(19)?)?,
+        id: r.int("id")?,
+        user_id: UserId(r.int("user_id")?),
+        account_id: r.int("account_id")?,
+        source: r.text("source")?,
+        task_id: r.opt_int("task_id")?,
+        instance_id: r.int("instance_id")?,
+        event_key: r.text("event_key")?,
+        wanted: r.text("wanted")?,
+        state: r.text("state")?,
+        version: r.int("version")?,
+        calendar: r.opt_text("calendar")?,
+        remote_id: r.opt_text("remote_id")?,
+        etag: r.opt_text("etag")?,
+        content_hash: r.opt_text("content_hash")?,
+        sequence: r.int("sequence")?,
+        attempts: r.int("attempts")?,
+        last_error: r.opt_text("last_error")?,
+        not_before: ts(r.int("not_before")?)?,
+        created_at: ts(r.int("created_at")?)?,
+        updated_at: ts(r.int("updated_at")?)?,
     })
 }
 
@@ -126,8 +127,8 @@ impl Store {
                      RETURNING id",
                     params![n.user_id.0, n.account_id, &n.source, n.task_id, n.instance_id, &n.event_key, now],
                 )?
-                .int(0)?;
-            crate::feeds::touch_user(c, n.user_id, now)?;
+                .int("id")?;
+            touch_user(c, n.user_id, now)?;
             by_id(c, id)?.ok_or_else(|| StoreError::Corrupt(format!("export {id} vanished")))
         })
         .await
@@ -144,7 +145,7 @@ impl Store {
             )?;
             let e = by_id(c, id)?;
             if let Some(e) = &e {
-                crate::feeds::touch_user(c, e.user_id, now.as_millisecond())?;
+                touch_user(c, e.user_id, now.as_millisecond())?;
             }
             Ok(e)
         })
@@ -298,7 +299,7 @@ impl Store {
         self.read(move |c| {
             let r =
                 c.query_one("SELECT auto_sync_account, auto_sync_keep_done FROM users WHERE id = $1", params![user.0])?;
-            Ok(r.opt_int(0)?.map(|a| (a, r.int(1).unwrap_or(0) != 0)))
+            Ok(r.opt_int("auto_sync_account")?.map(|a| (a, r.int("auto_sync_keep_done").unwrap_or(0) != 0)))
         })
         .await
     }
@@ -309,19 +310,19 @@ impl Store {
         self.read(move |c| {
             let rows = c
                 .query(
-                    "SELECT e.state, a.kind, COUNT(*) FROM exports e JOIN calendar_accounts a ON a.id = e.account_id
+                    "SELECT e.state, a.kind, COUNT(*) AS n FROM exports e JOIN calendar_accounts a ON a.id = e.account_id
                      GROUP BY e.state, a.kind ORDER BY e.state, a.kind",
                     &[],
                 )?
                 .iter()
-                .map(|r| Ok((r.text(0)?, r.text(1)?, r.int(2)?)))
+                .map(|r| Ok((r.text("state")?, r.text("kind")?, r.int("n")?)))
                 .collect::<Result<Vec<_>, StoreError>>()?;
             let oldest = c
                 .query_one(
-                    "SELECT MIN(updated_at) FROM exports WHERE state = 'pending' AND not_before <= $1",
+                    "SELECT MIN(updated_at) AS oldest FROM exports WHERE state = 'pending' AND not_before <= $1",
                     params![now.as_millisecond()],
                 )?
-                .opt_int(0)?
+                .opt_int("oldest")?
                 .map(|t| now.as_millisecond() - t);
             Ok((rows, oldest))
         })
@@ -394,7 +395,7 @@ pub(crate) enum Withdrawn<'a> {
 }
 
 /// Asks for button entries whose source is gone to leave their calendars, in
-/// the transaction of the change (auto-sync follows through [`sync_task`]).
+/// the transaction of the change (auto-sync follows through [`sync_instance`]).
 pub(crate) fn withdraw_button_exports(c: &mut dyn Conn, what: Withdrawn<'_>, now: i64) -> Result<(), StoreError> {
     const SET: &str = "UPDATE exports SET wanted = 'absent',
                 state = CASE WHEN state = 'waiting' THEN 'waiting' ELSE 'pending' END,
@@ -411,129 +412,168 @@ pub(crate) fn withdraw_button_exports(c: &mut dyn Conn, what: Withdrawn<'_>, now
     Ok(())
 }
 
-/// Brings the auto-synced exports of every task of an instance in line, in
-/// the transaction that changed it.
+// What auto-sync reads: column lists as macros, so that the statements are
+// `&'static str` built at compile time.
+
+/// A task: `t` is the tasks table.
+macro_rules! sync_task_select {
+    () => {
+        "SELECT t.id, t.instance_id, t.state, t.assignee,
+                CASE WHEN t.deadline_date IS NOT NULL OR t.deadline_at IS NOT NULL THEN 1 ELSE 0 END AS has_deadline
+         FROM tasks t"
+    };
+}
+
+/// A user's auto-sync setting: `u` is the users table.
+macro_rules! sync_user_select {
+    () => {
+        "SELECT u.id, u.login, u.auto_sync_account, u.auto_sync_keep_done, u.calendar_export FROM users u"
+    };
+}
+
+/// An export: `e` is the exports table.
+macro_rules! synced_export_select {
+    () => {
+        "SELECT e.id, e.user_id, e.account_id, e.source, e.auto, e.wanted, e.state FROM exports e"
+    };
+}
+
+/// The tasks a user's auto-sync setting concerns: theirs, and those with an
+/// auto-synced entry of theirs (`$1`: the user, `$2`: their login).
+macro_rules! tasks_of_user {
+    () => {
+        "(t.assignee = $2 OR t.id IN (SELECT x.task_id FROM exports x WHERE x.user_id = $1 AND x.auto = 1))"
+    };
+}
+
+/// Makes an export go out again (`$2`: now). A pending export keeps its
+/// attempts and backoff; a waiting one keeps waiting for the reconnect.
+macro_rules! requeue {
+    () => {
+        "state = CASE WHEN state = 'waiting' THEN 'waiting' ELSE 'pending' END, version = version + 1,
+         attempts = CASE WHEN state = 'pending' THEN attempts ELSE 0 END,
+         not_before = CASE WHEN state = 'pending' AND not_before > $2 THEN not_before ELSE $2 END,
+         updated_at = $2"
+    };
+}
+
+/// Brings the exports of an instance in line, in the transaction that
+/// changed it; [`auto_sync_plan`] decides, this writes.
 pub(crate) fn sync_instance(c: &mut dyn Conn, instance: i64, now: i64) -> Result<(), StoreError> {
-    crate::feeds::touch_instance(c, instance, now)?;
-    // Entries put on calendars with the button follow their source too: the
-    // deadlines of the instance's tasks and its date items go out again (an
-    // unchanged entry costs no call; a completed task's shows "✓ done").
-    c.execute(
-        "UPDATE exports SET state = CASE WHEN state = 'waiting' THEN 'waiting' ELSE 'pending' END,
-                version = version + 1,
-                attempts = CASE WHEN state = 'pending' THEN attempts ELSE 0 END,
-                not_before = CASE WHEN state = 'pending' AND not_before > $2 THEN not_before ELSE $2 END,
-                updated_at = $2
-         WHERE instance_id = $1 AND auto = 0 AND wanted = 'present' AND state <> 'failed'",
-        params![instance, now],
+    touch_instance(c, instance, now)?;
+    let tasks =
+        sync_tasks(c, concat!(sync_task_select!(), " WHERE t.instance_id = $1 ORDER BY t.id"), params![instance])?;
+    let users = sync_users(
+        c,
+        concat!(sync_user_select!(), " WHERE u.login IN (SELECT t.assignee FROM tasks t WHERE t.instance_id = $1)"),
+        params![instance],
     )?;
-    // Open tasks, and those with an auto-synced entry: a done or cancelled
-    // task without one needs nothing. In id order, like every other sync.
-    let tasks: Vec<i64> = c
-        .query(
-            "SELECT id FROM tasks WHERE instance_id = $1
-               AND (state = 'open' OR id IN (SELECT task_id FROM exports WHERE instance_id = $1 AND auto = 1))
-             ORDER BY id",
-            params![instance],
-        )?
-        .iter()
-        .map(|r| Ok(r.int(0)?))
-        .collect::<Result<_, StoreError>>()?;
-    for t in tasks {
-        sync_task(c, t, now)?;
-    }
-    Ok(())
+    let exports = synced_exports(
+        c,
+        concat!(synced_export_select!(), " WHERE e.instance_id = $1 ORDER BY e.id"),
+        params![instance],
+    )?;
+    apply_plan(c, &auto_sync_plan(SyncScope::Instance, &tasks, &users, &exports), now)
 }
 
-/// The same for every task assigned to a user and every auto-synced export of theirs.
+/// The same for a user whose auto-sync setting changed.
 fn sync_user(c: &mut dyn Conn, user: UserId, now: i64) -> Result<(), StoreError> {
-    let mut tasks: Vec<i64> = c
-        .query(
-            "SELECT t.id FROM tasks t JOIN users u ON u.login = t.assignee WHERE u.id = $1 AND t.state <> 'cancelled'",
-            params![user.0],
-        )?
-        .iter()
-        .map(|r| Ok(r.int(0)?))
-        .collect::<Result<_, StoreError>>()?;
-    for r in c.query("SELECT task_id FROM exports WHERE user_id = $1 AND auto = 1", params![user.0])? {
-        if let Some(t) = r.opt_int(0)? {
-            tasks.push(t);
-        }
-    }
-    tasks.sort_unstable();
-    tasks.dedup();
-    for t in tasks {
-        sync_task(c, t, now)?;
-    }
-    Ok(())
-}
-
-/// Auto-sync for one task: its deadline is on the calendar of its assignee
-/// (when they use auto-sync) while it is open, or done and they keep done
-/// tasks; any other auto-synced export of it is removed. Every export that
-/// stays is made pending again, so a changed deadline or title goes out (an
-/// unchanged one costs no call: delivery compares the content).
-fn sync_task(c: &mut dyn Conn, task: i64, now: i64) -> Result<(), StoreError> {
-    let Some(t) = c.query_opt(
-        "SELECT t.state, t.assignee, t.instance_id,
-                CASE WHEN t.deadline_date IS NOT NULL OR t.deadline_at IS NOT NULL THEN 1 ELSE 0 END
-         FROM tasks t WHERE t.id = $1",
-        params![task],
-    )?
-    else {
+    let Some(login) = c.query_opt("SELECT login FROM users WHERE id = $1", params![user.0])? else {
         return Ok(());
     };
-    let (state, assignee, instance, has_deadline) = (t.text(0)?, t.opt_text(1)?, t.int(2)?, t.int(3)? == 1);
-    let mut desired: Option<(i64, i64)> = None;
-    if let (Some(login), true) = (assignee, has_deadline) {
-        if let Some(u) = c.query_opt(
-            "SELECT id, auto_sync_account, auto_sync_keep_done FROM users
-             WHERE login = $1 AND auto_sync_account IS NOT NULL AND calendar_export = 1",
-            params![login],
-        )? {
-            let keep = state == "open" || (state == "done" && u.int(2)? != 0);
-            if keep {
-                desired = Some((u.int(0)?, u.int(1)?));
-            }
-        }
-    }
-    let source = task_deadline_source(task);
-    let existing = c.query(
-        "SELECT id, user_id, account_id, wanted FROM exports WHERE source = $1 AND auto = 1",
-        params![&source],
+    let login = login.text("login")?;
+    let tasks = sync_tasks(
+        c,
+        concat!(sync_task_select!(), " WHERE ", tasks_of_user!(), " ORDER BY t.id"),
+        params![user.0, &login],
     )?;
-    let mut found = false;
-    for r in &existing {
-        let (id, user, account, wanted) = (r.int(0)?, r.int(1)?, r.int(2)?, r.text(3)?);
-        // A pending export keeps its attempts and backoff; a waiting one keeps
-        // waiting for the reconnect; others go out again.
-        let (state_sql, sched_sql) = (
-            "CASE WHEN state = 'waiting' THEN 'waiting' ELSE 'pending' END",
-            "attempts = CASE WHEN state = 'pending' THEN attempts ELSE 0 END,
-             not_before = CASE WHEN state = 'pending' AND not_before > $2 THEN not_before ELSE $2 END",
-        );
-        if desired == Some((user, account)) {
-            found = true;
-            c.execute(
-                &format!(
-                    "UPDATE exports SET wanted = 'present', state = {state_sql}, version = version + 1, {sched_sql},
-                            updated_at = $2
-                     WHERE id = $1"
-                ),
-                params![id, now],
-            )?;
-        } else if wanted == "present" {
-            c.execute(
-                &format!(
-                    "UPDATE exports SET wanted = 'absent', state = {state_sql}, version = version + 1, {sched_sql},
-                            updated_at = $2
-                     WHERE id = $1"
-                ),
-                params![id, now],
-            )?;
-        }
+    let users = sync_users(
+        c,
+        concat!(sync_user_select!(), " WHERE u.login IN (SELECT t.assignee FROM tasks t WHERE ", tasks_of_user!(), ")"),
+        params![user.0, &login],
+    )?;
+    // The auto-synced exports of those tasks, of whoever: one with the
+    // source of a task names it (the plan matches by source).
+    let exports = synced_exports(
+        c,
+        concat!(
+            synced_export_select!(),
+            " WHERE e.auto = 1 AND e.instance_id IN (SELECT t.instance_id FROM tasks t WHERE ",
+            tasks_of_user!(),
+            ") ORDER BY e.id"
+        ),
+        params![user.0, &login],
+    )?;
+    let scope = SyncScope::User { id: user, login: &login };
+    apply_plan(c, &auto_sync_plan(scope, &tasks, &users, &exports), now)
+}
+
+fn sync_tasks(c: &mut dyn Conn, sql: &str, p: &[Param]) -> Result<Vec<SyncTask>, StoreError> {
+    c.query(sql, p)?
+        .iter()
+        .map(|r| {
+            let id = r.int("id")?;
+            Ok(SyncTask {
+                id: TaskId(id),
+                instance: InstanceId(r.int("instance_id")?),
+                state: TaskState::parse(&r.text("state")?)
+                    .ok_or_else(|| StoreError::Corrupt(format!("task {id} state")))?,
+                assignee: r.opt_text("assignee")?,
+                has_deadline: r.int("has_deadline")? == 1,
+            })
+        })
+        .collect()
+}
+
+fn sync_users(c: &mut dyn Conn, sql: &str, p: &[Param]) -> Result<Vec<AutoSyncChoice>, StoreError> {
+    c.query(sql, p)?
+        .iter()
+        .map(|r| {
+            Ok(AutoSyncChoice {
+                user: UserId(r.int("id")?),
+                login: r.text("login")?,
+                account: r.opt_int("auto_sync_account")?,
+                keep_done: r.int("auto_sync_keep_done")? != 0,
+                calendar_export: r.int("calendar_export")? == 1,
+            })
+        })
+        .collect()
+}
+
+fn synced_exports(c: &mut dyn Conn, sql: &str, p: &[Param]) -> Result<Vec<SyncedExport>, StoreError> {
+    c.query(sql, p)?
+        .iter()
+        .map(|r| {
+            Ok(SyncedExport {
+                id: r.int("id")?,
+                user: UserId(r.int("user_id")?),
+                account: r.int("account_id")?,
+                source: r.text("source")?,
+                auto: r.int("auto")? == 1,
+                present: r.text("wanted")? == "present",
+                failed: r.text("state")? == "failed",
+            })
+        })
+        .collect()
+}
+
+/// Writes what [`auto_sync_plan`] decided.
+fn apply_plan(c: &mut dyn Conn, plan: &AutoSyncPlan, now: i64) -> Result<(), StoreError> {
+    for id in &plan.resend {
+        // The plan saw the row earlier in this transaction; on PostgreSQL a
+        // worker's result or a removal may have changed it since.
+        c.execute(
+            concat!("UPDATE exports SET ", requeue!(), " WHERE id = $1 AND wanted = 'present' AND state <> 'failed'"),
+            params![*id, now],
+        )?;
     }
-    if let (Some((user, account)), false) = (desired, found) {
+    for id in &plan.keep {
+        c.execute(concat!("UPDATE exports SET wanted = 'present', ", requeue!(), " WHERE id = $1"), params![*id, now])?;
+    }
+    for id in &plan.withdraw {
+        c.execute(concat!("UPDATE exports SET wanted = 'absent', ", requeue!(), " WHERE id = $1"), params![*id, now])?;
+    }
+    for n in &plan.create {
         // A button export of the same source and account stays the user's own:
         // auto-sync leaves it alone (DO NOTHING).
         c.execute(
@@ -541,7 +581,7 @@ fn sync_task(c: &mut dyn Conn, task: i64, now: i64) -> Result<(), StoreError> {
                                   state, not_before, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, 1, 'present', 'pending', $7, $7, $7)
              ON CONFLICT (account_id, source) DO NOTHING",
-            params![user, account, &source, task, instance, event_key(user, &source), now],
+            params![n.user.0, n.account, &n.source, n.task.0, n.instance.0, &n.event_key, now],
         )?;
     }
     Ok(())

@@ -3,11 +3,13 @@
 //! last served (for its SEQUENCE and LAST-MODIFIED).
 //!
 //! Every transaction that changes what a user's feed shows moves the user's
-//! `feed_version` (see [`touch_instance`], [`touch_login`], [`touch_user`]),
-//! so a poll is answered `304 Not Modified` from one row, without rendering.
+//! `feed_version` (see [`crate::feed_version`]), so a poll is answered
+//! `304 Not Modified` from one row, without rendering.
 
-use crate::db::{params, Conn};
-use crate::{Store, StoreError, User};
+use crate::db::params;
+use crate::feed_version::touch_user;
+use crate::users::User;
+use crate::{Store, StoreError};
 use flowcal_domain::UserId;
 use jiff::Timestamp;
 use std::collections::HashMap;
@@ -45,10 +47,10 @@ impl Store {
     pub async fn feed_state(&self, user: UserId) -> Result<Option<i64>, StoreError> {
         self.read(move |c| {
             let r = c.query_one(
-                "SELECT CASE WHEN feed_token_hash IS NULL THEN 0 ELSE 1 END, feed_changed_at FROM users WHERE id = $1",
+                "SELECT CASE WHEN feed_token_hash IS NULL THEN 0 ELSE 1 END AS has_feed, feed_changed_at FROM users WHERE id = $1",
                 params![user.0],
             )?;
-            Ok((r.int(0)? == 1).then_some(r.int(1)?))
+            Ok((r.int("has_feed")? == 1).then_some(r.int("feed_changed_at")?))
         })
         .await
     }
@@ -63,8 +65,11 @@ impl Store {
                 crate::users::USER_COLUMNS
             );
             let Some(r) = c.query_opt(&sql, params![hash])? else { return Ok(None) };
-            let n = crate::users::USER_COLUMN_COUNT;
-            Ok(Some(FeedOwner { user: crate::users::user(&r)?, version: r.int(n)?, changed_at: r.int(n + 1)? }))
+            Ok(Some(FeedOwner {
+                user: crate::users::user(&r)?,
+                version: r.int("feed_version")?,
+                changed_at: r.int("feed_changed_at")?,
+            }))
         })
         .await
     }
@@ -78,7 +83,7 @@ impl Store {
                 params![user.0],
             )?
             .iter()
-            .map(|r| Ok(r.text(0)?))
+            .map(|r| Ok(r.text("source")?))
             .collect()
         })
         .await
@@ -93,7 +98,14 @@ impl Store {
             )?
             .iter()
             .map(|r| {
-                Ok((r.text(0)?, FeedMark { content_hash: r.text(1)?, sequence: r.int(2)?, modified_at: r.int(3)? }))
+                Ok((
+                    r.text("source")?,
+                    FeedMark {
+                        content_hash: r.text("content_hash")?,
+                        sequence: r.int("sequence")?,
+                        modified_at: r.int("modified_at")?,
+                    },
+                ))
             })
             .collect()
         })
@@ -118,36 +130,4 @@ impl Store {
         })
         .await
     }
-}
-
-/// The feeds of everyone an instance's change may concern moved on: the
-/// assignees of its tasks and those who exported something of it.
-pub(crate) fn touch_instance(c: &mut dyn Conn, instance: i64, now: i64) -> Result<(), StoreError> {
-    c.execute(
-        "UPDATE users SET feed_version = feed_version + 1, feed_changed_at = $2
-         WHERE feed_token_hash IS NOT NULL
-           AND (login IN (SELECT assignee FROM tasks WHERE instance_id = $1 AND assignee IS NOT NULL)
-                OR id IN (SELECT user_id FROM exports WHERE instance_id = $1))",
-        params![instance, now],
-    )?;
-    Ok(())
-}
-
-/// The feed of the user with this login moved on (a task left them).
-pub(crate) fn touch_login(c: &mut dyn Conn, login: &str, now: i64) -> Result<(), StoreError> {
-    c.execute(
-        "UPDATE users SET feed_version = feed_version + 1, feed_changed_at = $2
-         WHERE login = $1 AND feed_token_hash IS NOT NULL",
-        params![login, now],
-    )?;
-    Ok(())
-}
-
-/// The user's feed moved on (their exports or settings changed).
-pub(crate) fn touch_user(c: &mut dyn Conn, user: UserId, now: i64) -> Result<(), StoreError> {
-    c.execute(
-        "UPDATE users SET feed_version = feed_version + 1, feed_changed_at = $2 WHERE id = $1",
-        params![user.0, now],
-    )?;
-    Ok(())
 }

@@ -7,38 +7,13 @@
 use crate::db::{params, Conn, Param, Row};
 use crate::rows::{deadline_cols, deadline_from_cols, ts};
 use crate::{Backend, Store, StoreError};
+use flowcal_domain::instance::{
+    Assignee, Effect, InstanceState, InstanceStatus, Joins, OpenTask, Stuck, TaskState, Transition,
+};
 use flowcal_domain::value::{data_from_json, data_to_json};
 use flowcal_domain::{DataItemDef, Deadline, InstanceId, ModelId, TaskId, UserId};
-use flowcal_engine::{Assignee, Effect, InstanceState, InstanceStatus, OpenTask, Stuck, Transition};
 use jiff::Timestamp;
 use serde_json::{json, Value as Json};
-
-/// A task's state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TaskState {
-    Open,
-    Done,
-    Cancelled,
-}
-
-impl TaskState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Open => "open",
-            Self::Done => "done",
-            Self::Cancelled => "cancelled",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "open" => Self::Open,
-            "done" => Self::Done,
-            "cancelled" => Self::Cancelled,
-            _ => return None,
-        })
-    }
-}
 
 /// A stored instance.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,7 +25,7 @@ pub struct InstanceRecord {
     pub status: InstanceStatus,
     /// The data as stored (JSON object).
     pub data: serde_json::Map<String, Json>,
-    pub joins: flowcal_engine::Joins,
+    pub joins: Joins,
     pub stuck: Vec<Stuck>,
     pub created_at: Timestamp,
     pub ended_at: Option<Timestamp>,
@@ -112,44 +87,48 @@ macro_rules! instance_columns {
 }
 macro_rules! task_columns {
     () => {
-        "t.id, t.instance_id, i.title, i.model_id, t.step, t.name, t.assignee, t.role, t.state, \
+        "t.id, t.instance_id, i.title AS instance_title, i.model_id, t.step, t.name, t.assignee, t.role, t.state, \
          t.started_at, t.deadline_date, t.deadline_at, t.deadline_zone, t.ended_at, t.ended_by"
     };
 }
 
 fn instance(r: &Row) -> Result<InstanceRecord, StoreError> {
-    let id = r.int(0)?;
+    let id = r.int("id")?;
     let corrupt = |what: &str| StoreError::Corrupt(format!("instance {id}: {what}"));
     Ok(InstanceRecord {
         id: InstanceId(id),
-        model_id: ModelId(r.int(1)?),
-        title: r.text(2)?,
-        starter: r.text(3)?,
-        status: InstanceStatus::parse(&r.text(4)?).ok_or_else(|| corrupt("status"))?,
-        data: serde_json::from_str(&r.text(5)?).map_err(|_| corrupt("data"))?,
-        joins: serde_json::from_str(&r.text(6)?).map_err(|_| corrupt("joins"))?,
-        stuck: serde_json::from_str(&r.text(7)?).map_err(|_| corrupt("stuck"))?,
-        created_at: ts(r.int(8)?)?,
-        ended_at: r.opt_int(9)?.map(ts).transpose()?,
+        model_id: ModelId(r.int("model_id")?),
+        title: r.text("title")?,
+        starter: r.text("starter")?,
+        status: InstanceStatus::parse(&r.text("status")?).ok_or_else(|| corrupt("status"))?,
+        data: serde_json::from_str(&r.text("data")?).map_err(|_| corrupt("data"))?,
+        joins: serde_json::from_str(&r.text("joins")?).map_err(|_| corrupt("joins"))?,
+        stuck: serde_json::from_str(&r.text("stuck")?).map_err(|_| corrupt("stuck"))?,
+        created_at: ts(r.int("created_at")?)?,
+        ended_at: r.opt_int("ended_at")?.map(ts).transpose()?,
     })
 }
 
 fn task(r: &Row) -> Result<TaskRecord, StoreError> {
-    let id = r.int(0)?;
+    let id = r.int("id")?;
     Ok(TaskRecord {
         id: TaskId(id),
-        instance_id: InstanceId(r.int(1)?),
-        instance_title: r.text(2)?,
-        model_id: ModelId(r.int(3)?),
-        step: r.text(4)?,
-        name: r.text(5)?,
-        assignee: r.opt_text(6)?,
-        role: r.opt_text(7)?,
-        state: TaskState::parse(&r.text(8)?).ok_or_else(|| StoreError::Corrupt(format!("task {id} state")))?,
-        started_at: ts(r.int(9)?)?,
-        deadline: deadline_from_cols((r.opt_text(10)?, r.opt_int(11)?, r.opt_text(12)?))?,
-        ended_at: r.opt_int(13)?.map(ts).transpose()?,
-        ended_by: r.opt_text(14)?,
+        instance_id: InstanceId(r.int("instance_id")?),
+        instance_title: r.text("instance_title")?,
+        model_id: ModelId(r.int("model_id")?),
+        step: r.text("step")?,
+        name: r.text("name")?,
+        assignee: r.opt_text("assignee")?,
+        role: r.opt_text("role")?,
+        state: TaskState::parse(&r.text("state")?).ok_or_else(|| StoreError::Corrupt(format!("task {id} state")))?,
+        started_at: ts(r.int("started_at")?)?,
+        deadline: deadline_from_cols((
+            r.opt_text("deadline_date")?,
+            r.opt_int("deadline_at")?,
+            r.opt_text("deadline_zone")?,
+        ))?,
+        ended_at: r.opt_int("ended_at")?.map(ts).transpose()?,
+        ended_by: r.opt_text("ended_by")?,
     })
 }
 
@@ -240,7 +219,7 @@ impl Store {
                             .then_some(now.as_millisecond())
                     ],
                 )?
-                .int(0)?;
+                .int("id")?;
             let record = InstanceRecord {
                 id: InstanceId(id),
                 model_id,
@@ -350,14 +329,14 @@ impl Store {
             )?
             .iter()
             .map(|r| {
-                let id = r.int(0)?;
+                let id = r.int("id")?;
                 Ok(EventRecord {
                     id,
-                    instance_id: InstanceId(r.int(1)?),
-                    task_id: r.opt_int(2)?.map(TaskId),
-                    kind: r.text(3)?,
-                    payload: serde_json::from_str(&r.text(4)?).map_err(|_| StoreError::Corrupt(format!("event {id}")))?,
-                    created_at: ts(r.int(5)?)?,
+                    instance_id: InstanceId(r.int("instance_id")?),
+                    task_id: r.opt_int("task_id")?.map(TaskId),
+                    kind: r.text("kind")?,
+                    payload: serde_json::from_str(&r.text("payload")?).map_err(|_| StoreError::Corrupt(format!("event {id}")))?,
+                    created_at: ts(r.int("created_at")?)?,
                 })
             })
             .collect()
@@ -445,7 +424,7 @@ impl Store {
             c.execute("UPDATE tasks SET assignee = $1 WHERE id = $2", params![&to, id.0])?;
             // The task leaves the feed, and the calendars, of whoever had it.
             if let Some(from) = &t.assignee {
-                crate::feeds::touch_login(c, from, now.as_millisecond())?;
+                crate::feed_version::touch_login(c, from, now.as_millisecond())?;
             }
             let withdrawn = crate::exports::Withdrawn::Reassigned { task: id.0, to: &to };
             crate::exports::withdraw_button_exports(c, withdrawn, now.as_millisecond())?;
@@ -516,7 +495,7 @@ fn apply(
                          VALUES ($1, $2, $3, $4, $5, 'open', $6, $7, $8, $9) RETURNING id",
                         params![instance.id.0, step, name, user, role, now.as_millisecond(), d_date, d_at, d_zone],
                     )?
-                    .int(0)?;
+                    .int("id")?;
                 let id = TaskId(id);
                 let payload = json!({"step": step, "name": name, "assignee": user, "role": role,
                                      "deadline": deadline_json(deadline.as_ref())});
@@ -586,7 +565,7 @@ fn apply(
                 }
                 c.execute("UPDATE tasks SET assignee = $1 WHERE id = $2", params![assignee, task.0])?;
                 if let Some(from) = &record.assignee {
-                    crate::feeds::touch_login(c, from, now.as_millisecond())?;
+                    crate::feed_version::touch_login(c, from, now.as_millisecond())?;
                 }
                 let withdrawn = crate::exports::Withdrawn::Reassigned { task: task.0, to: assignee };
                 crate::exports::withdraw_button_exports(c, withdrawn, now.as_millisecond())?;

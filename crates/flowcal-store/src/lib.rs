@@ -4,13 +4,33 @@
 //! Both backends share one implementation written in the SQL both understand
 //! (see [`db`]); only the migrations differ per backend. Every change to an
 //! instance and the domain events it causes are written in one transaction.
-//! This crate decides nothing about workflows: the engine does.
+//! This crate decides nothing about workflows: the engine does, and the
+//! domain's pure functions (which exports auto-sync wants:
+//! `flowcal_domain::export::auto_sync_plan`); the store reads their inputs
+//! and writes their results.
+//!
+//! Modules import one another one way only. From the bottom up, each uses
+//! only modules above it in this list (and the crate root's `Store`,
+//! `Backend` and `StoreError`, which every module may use):
+//!
+//! 1. `db`: connections, the pool, rows read by column name
+//! 2. `error`, then `rows`: the error type; domain values in columns
+//! 3. `migrate`
+//! 4. `feed_version`: moving the feed version of whoever a change concerns
+//! 5. `access`: settings, providers, calendar accounts, the audit log
+//! 6. `users`
+//! 7. `feeds`
+//! 8. `models`
+//! 9. `exports`: the outbox and auto-sync
+//! 10. `instances`: instances and tasks; every change syncs exports
+//! 11. `web`: what the pages read across users, exports and accounts
 #![forbid(unsafe_code)]
 
 mod access;
 mod db;
 mod error;
 mod exports;
+mod feed_version;
 mod feeds;
 mod instances;
 mod migrate;
@@ -26,7 +46,8 @@ pub use db::DbError;
 pub use error::StoreError;
 pub use exports::{ExportOutcome, ExportRecord, NewExport};
 pub use feeds::{FeedMark, FeedOwner};
-pub use instances::{EventRecord, InstanceRecord, TaskRecord, TaskState};
+pub use flowcal_domain::instance::TaskState;
+pub use instances::{EventRecord, InstanceRecord, TaskRecord};
 pub use models::{ModelSummary, StoredModel};
 pub use users::{AccessChange, ApiToken, NewUser, TokenLookup, User};
 pub use web::{SignInCounter, SignInLock, SignInRule, SignInRules};

@@ -25,7 +25,13 @@ pub struct ModelSummary {
 }
 
 fn model(r: &Row) -> Result<StoredModel, StoreError> {
-    Ok(StoredModel { id: ModelId(r.int(0)?), key: r.text(1)?, version: r.int(2)?, name: r.text(3)?, bpmn: r.text(4)? })
+    Ok(StoredModel {
+        id: ModelId(r.int("id")?),
+        key: r.text("key")?,
+        version: r.int("version")?,
+        name: r.text("name")?,
+        bpmn: r.text("bpmn")?,
+    })
 }
 
 impl Store {
@@ -54,9 +60,9 @@ impl Store {
                         params![&k, &n, &b, by.map(|u| u.0), now.as_millisecond()],
                     ) {
                         Ok(r) => Ok(Some(StoredModel {
-                            id: ModelId(r.int(0)?),
+                            id: ModelId(r.int("id")?),
                             key: k,
-                            version: r.int(1)?,
+                            version: r.int("version")?,
                             name: n,
                             bpmn: b,
                         })),
@@ -100,7 +106,7 @@ impl Store {
         let key = key.to_owned();
         self.read(move |c| {
             c.query_opt("SELECT id FROM models WHERE key = $1 ORDER BY version DESC LIMIT 1", params![key])?
-                .map(|r| Ok(ModelId(r.int(0)?)))
+                .map(|r| Ok(ModelId(r.int("id")?)))
                 .transpose()
         })
         .await
@@ -115,7 +121,14 @@ impl Store {
                 &[],
             )?
             .iter()
-            .map(|r| Ok(ModelSummary { id: ModelId(r.int(0)?), key: r.text(1)?, version: r.int(2)?, name: r.text(3)? }))
+            .map(|r| {
+                Ok(ModelSummary {
+                    id: ModelId(r.int("id")?),
+                    key: r.text("key")?,
+                    version: r.int("version")?,
+                    name: r.text("name")?,
+                })
+            })
             .collect()
         })
         .await

@@ -1,8 +1,9 @@
 //! Users, roles, personal API tokens and browser sessions.
 
+use crate::access::Audit;
 use crate::db::{params, Conn, Row};
 use crate::rows::ts;
-use crate::{Audit, Backend, Store, StoreError};
+use crate::{Backend, Store, StoreError};
 use flowcal_domain::UserId;
 use jiff::Timestamp;
 
@@ -93,14 +94,11 @@ pub(crate) const USER_COLUMNS: &str =
     "u.id, u.login, u.display_name, u.email, u.time_zone, u.is_admin, u.calendar_export, u.reminder_minutes, \
      u.auto_sync_account, u.auto_sync_keep_done, u.disabled_at, u.deletion_requested_at, u.deleted_at";
 
-/// The number of columns in [`USER_COLUMNS`].
-pub(crate) const USER_COLUMN_COUNT: usize = 13;
-
 /// A user's roles, sorted.
 fn roles_of(c: &mut dyn Conn, id: UserId) -> Result<Vec<String>, StoreError> {
     c.query("SELECT role FROM user_roles WHERE user_id = $1 ORDER BY role", params![id.0])?
         .iter()
-        .map(|r| Ok(r.text(0)?))
+        .map(|r| Ok(r.text("role")?))
         .collect()
 }
 
@@ -113,19 +111,19 @@ fn with_roles(c: &mut dyn Conn, r: &Row) -> Result<(User, Vec<String>), StoreErr
 
 pub(crate) fn user(r: &Row) -> Result<User, StoreError> {
     Ok(User {
-        id: UserId(r.int(0)?),
-        login: r.text(1)?,
-        display_name: r.text(2)?,
-        email: r.text(3)?,
-        time_zone: r.text(4)?,
-        is_admin: r.int(5)? != 0,
-        calendar_export: r.int(6)? != 0,
-        reminder_minutes: r.opt_int(7)?,
-        auto_sync_account: r.opt_int(8)?,
-        auto_sync_keep_done: r.int(9)? != 0,
-        disabled_at: r.opt_int(10)?.map(ts).transpose()?,
-        deletion_requested_at: r.opt_int(11)?.map(ts).transpose()?,
-        deleted_at: r.opt_int(12)?.map(ts).transpose()?,
+        id: UserId(r.int("id")?),
+        login: r.text("login")?,
+        display_name: r.text("display_name")?,
+        email: r.text("email")?,
+        time_zone: r.text("time_zone")?,
+        is_admin: r.int("is_admin")? != 0,
+        calendar_export: r.int("calendar_export")? != 0,
+        reminder_minutes: r.opt_int("reminder_minutes")?,
+        auto_sync_account: r.opt_int("auto_sync_account")?,
+        auto_sync_keep_done: r.int("auto_sync_keep_done")? != 0,
+        disabled_at: r.opt_int("disabled_at")?.map(ts).transpose()?,
+        deletion_requested_at: r.opt_int("deletion_requested_at")?.map(ts).transpose()?,
+        deleted_at: r.opt_int("deleted_at")?.map(ts).transpose()?,
     })
 }
 
@@ -150,7 +148,7 @@ impl Store {
             );
             match r {
                 Ok(r) => {
-                    let id = r.int(0)?;
+                    let id = r.int("id")?;
                     for role in &roles {
                         c.execute(
                             "INSERT INTO user_roles (user_id, role) SELECT $1, CAST($2 AS TEXT)
@@ -203,7 +201,7 @@ impl Store {
                 &format!("SELECT {USER_COLUMNS}, u.password_hash FROM users u WHERE u.login = $1"),
                 params![login],
             )? {
-                Some(r) => Ok(Some((user(&r)?, r.opt_text(USER_COLUMN_COUNT)?))),
+                Some(r) => Ok(Some((user(&r)?, r.opt_text("password_hash")?))),
                 None => Ok(None),
             }
         })
@@ -223,7 +221,7 @@ impl Store {
         self.tx(move |c| {
             // The reminder is part of every feed entry.
             if reminder_minutes.is_some() {
-                crate::feeds::touch_user(c, id, now)?;
+                crate::feed_version::touch_user(c, id, now)?;
             }
             c.execute(
                 "UPDATE users SET time_zone = COALESCE(CAST($1 AS TEXT), time_zone),
@@ -276,7 +274,7 @@ impl Store {
                  VALUES ($1, $2, $3, $4, $5) RETURNING id",
                 params![id.0, name, hash, now.as_millisecond(), expires_at.map(|t| t.as_millisecond())],
             )?
-            .int(0)?)
+            .int("id")?)
         })
         .await
     }
@@ -291,11 +289,11 @@ impl Store {
             .iter()
             .map(|r| {
                 Ok(ApiToken {
-                    id: r.int(0)?,
-                    name: r.text(1)?,
-                    created_at: ts(r.int(2)?)?,
-                    last_used_at: r.opt_int(3)?.map(ts).transpose()?,
-                    expires_at: r.opt_int(4)?.map(ts).transpose()?,
+                    id: r.int("id")?,
+                    name: r.text("name")?,
+                    created_at: ts(r.int("created_at")?)?,
+                    last_used_at: r.opt_int("last_used_at")?.map(ts).transpose()?,
+                    expires_at: r.opt_int("expires_at")?.map(ts).transpose()?,
                 })
             })
             .collect()
@@ -324,7 +322,7 @@ impl Store {
         self.read(move |c| {
             let Some(r) = c.query_opt(
                 &format!(
-                    "SELECT {USER_COLUMNS}, t.id, t.expires_at, t.last_used_at
+                    "SELECT {USER_COLUMNS}, t.id AS token_id, t.expires_at, t.last_used_at
                      FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1"
                 ),
                 params![hash],
@@ -332,8 +330,7 @@ impl Store {
             else {
                 return Ok(TokenLookup::Unknown);
             };
-            let n = USER_COLUMN_COUNT;
-            let (id, expires, last_used) = (r.int(n)?, r.opt_int(n + 1)?, r.opt_int(n + 2)?);
+            let (id, expires, last_used) = (r.int("token_id")?, r.opt_int("expires_at")?, r.opt_int("last_used_at")?);
             let now = now.as_millisecond();
             if expires.is_some_and(|e| e <= now) {
                 return Ok(TokenLookup::Expired);
@@ -534,11 +531,11 @@ impl Store {
     pub async fn removals_left(&self, user: UserId) -> Result<i64, StoreError> {
         self.read(move |c| {
             Ok(c.query_one(
-                "SELECT COUNT(*) FROM exports e JOIN calendar_accounts a ON a.id = e.account_id
+                "SELECT COUNT(*) AS pending FROM exports e JOIN calendar_accounts a ON a.id = e.account_id
                  WHERE e.user_id = $1 AND e.state = 'pending' AND a.status = 'active'",
                 params![user.0],
             )?
-            .int(0)?)
+            .int("pending")?)
         })
         .await
     }

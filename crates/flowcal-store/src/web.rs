@@ -1,8 +1,10 @@
 //! What the web pages need beyond the API: password changes, sign-in rate
 //! limiting, model versions, and the administrator's view of delivery.
 
+use crate::access::CalendarAccount;
 use crate::db::{params, Conn, Row};
-use crate::{Backend, CalendarAccount, ExportRecord, Store, StoreError};
+use crate::exports::ExportRecord;
+use crate::{Backend, Store, StoreError};
 use flowcal_domain::UserId;
 use jiff::Timestamp;
 
@@ -74,11 +76,11 @@ fn counters(c: &mut dyn Conn, login_hash: &str, address: &str) -> Result<Vec<Sig
 /// A row of `login_hash, address, failures, first_at, locked_until`.
 fn counter(r: &Row) -> Result<SignInCounter, StoreError> {
     Ok(SignInCounter {
-        login_hash: r.text(0)?,
-        address: r.text(1)?,
-        failures: r.int(2)?,
-        first_at: r.int(3)?,
-        locked_until: r.int(4)?,
+        login_hash: r.text("login_hash")?,
+        address: r.text("address")?,
+        failures: r.int("failures")?,
+        first_at: r.int("first_at")?,
+        locked_until: r.int("locked_until")?,
     })
 }
 
@@ -242,7 +244,7 @@ impl Store {
         self.read(move |c| {
             c.query("SELECT version, name, id FROM models WHERE key = $1 ORDER BY version DESC", params![key])?
                 .iter()
-                .map(|r| Ok((r.int(0)?, r.text(1)?, flowcal_domain::ModelId(r.int(2)?))))
+                .map(|r| Ok((r.int("version")?, r.text("name")?, flowcal_domain::ModelId(r.int("id")?))))
                 .collect()
         })
         .await
@@ -260,7 +262,7 @@ impl Store {
                 params![limit],
             )?
             .iter()
-            .map(|r| Ok((crate::exports::record(r)?, r.text(20)?)))
+            .map(|r| Ok((crate::exports::record(r)?, r.text("login")?)))
             .collect()
         })
         .await
@@ -280,10 +282,7 @@ impl Store {
                 &[],
             )?
             .iter()
-            .map(|r| {
-                let n = cols.len();
-                Ok((crate::access::account(r)?, r.text(n)?))
-            })
+            .map(|r| Ok((crate::access::account(r)?, r.text("login")?)))
             .collect()
         })
         .await

@@ -1,0 +1,148 @@
+//! A process instance as the engine moves it and the store keeps it: its
+//! state, its open tasks, and a transition with its effects.
+//!
+//! Plain data: the engine makes transitions, the store applies them. Both
+//! name these types; neither needs the other to do so.
+
+use crate::{Data, DataErrors, Deadline, TaskId, Value};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Where an instance stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InstanceStatus {
+    Running,
+    /// A token is stuck at a gateway; an administrator must fix the data and retry.
+    Incident,
+    Completed,
+    Cancelled,
+}
+
+impl InstanceStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Incident => "incident",
+            Self::Completed => "completed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "running" => Self::Running,
+            "incident" => Self::Incident,
+            "completed" => Self::Completed,
+            "cancelled" => Self::Cancelled,
+            _ => return None,
+        })
+    }
+}
+
+/// A task's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskState {
+    Open,
+    Done,
+    Cancelled,
+}
+
+impl TaskState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Done => "done",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "open" => Self::Open,
+            "done" => Self::Done,
+            "cancelled" => Self::Cancelled,
+            _ => return None,
+        })
+    }
+}
+
+/// A token that could not go on: no condition of an exclusive gateway held
+/// and it has no default flow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stuck {
+    pub node: String,
+    pub message: String,
+}
+
+/// The engine's view of an instance, apart from its tasks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InstanceState {
+    pub status: InstanceStatus,
+    pub data: Data,
+    /// Tokens waiting at parallel joins: join → incoming flow → tokens
+    /// arrived by it. A join fires when every incoming flow has one.
+    pub joins: Joins,
+    pub stuck: Vec<Stuck>,
+}
+
+/// Tokens waiting at parallel joins, by join and incoming flow.
+pub type Joins = BTreeMap<String, BTreeMap<String, u32>>;
+
+/// An open task of the instance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenTask {
+    pub id: TaskId,
+    pub step: String,
+    pub started_at: Timestamp,
+    pub deadline: Option<Deadline>,
+}
+
+/// Who a new task goes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Assignee {
+    User(String),
+    Role(String),
+}
+
+/// A consequence of a transition, applied (and recorded as a domain event) by the store.
+/// `TaskReassigned`: the `user` item an open task's assignee comes from names
+/// this user now (the store skips it when they have the task already).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    TaskCreated { step: String, name: String, assignee: Assignee, deadline: Option<Deadline> },
+    TaskCompleted { task: TaskId },
+    TaskCancelled { task: TaskId },
+    DeadlineChanged { task: TaskId, deadline: Option<Deadline> },
+    TaskReassigned { task: TaskId, assignee: String },
+    DataChanged { key: String, old: Option<Value>, new: Option<Value> },
+    IncidentRaised { node: String, message: String },
+    IncidentResolved { node: String },
+    InstanceCompleted,
+    InstanceCancelled,
+}
+
+/// The result of an operation: the new state and what happened.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transition {
+    pub state: InstanceState,
+    pub effects: Vec<Effect>,
+}
+
+/// Why the engine refused an operation on an instance.
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
+pub enum EngineError {
+    #[error("invalid data: {0}")]
+    InvalidData(DataErrors),
+    #[error("the instance is {}, not running", .0.as_str())]
+    NotRunning(InstanceStatus),
+    #[error("task {0} is not open")]
+    TaskNotOpen(TaskId),
+    #[error("the model's time zone is unusable: {0}")]
+    Zone(String),
+    #[error("the model has no start event")]
+    NoStart,
+    #[error("the instance has no incident to retry")]
+    NoIncident,
+}
