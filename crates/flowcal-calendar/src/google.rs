@@ -21,6 +21,10 @@ use crate::connector::{
     RemoteEvent,
 };
 use crate::event::{is_google_event_id, EventSpec, When};
+use crate::provider::spec::{ConnectorFactory, Defaults, Provider, Purpose, Restriction};
+use crate::AnyConnector;
+use flowcal_connect::jwt::Issuer;
+use flowcal_connect::oauth::ClientAuth;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, ETAG, IF_MATCH, WWW_AUTHENTICATE};
 use reqwest::{Method, StatusCode, Url};
 use serde_json::{json, Value as Json};
@@ -752,6 +756,83 @@ fn inner_result(inner: &str, key: &str) -> Inner {
         },
         StatusCode::CONFLICT => Inner::Duplicate,
         s => Inner::Failed(classify(s, &headers, body)),
+    }
+}
+
+// ---- the provider kind `google` ---------------------------------------------------------------
+
+/// The OAuth provider kind `google`: Google's OpenID endpoints, the least
+/// Calendar scope (`calendar.app.created`), Workspace domains as the restriction.
+pub struct Google;
+
+/// The issuer Google's older ID tokens name (without the scheme).
+const BARE_ISSUER: &str = "accounts.google.com";
+
+impl Provider for Google {
+    fn name(&self) -> &'static str {
+        "google"
+    }
+
+    fn label(&self) -> &'static str {
+        "Google"
+    }
+
+    fn defaults(&self, _r: &Restriction<'_>) -> Defaults {
+        Defaults {
+            issuer: Some("https://accounts.google.com".into()),
+            authorization_endpoint: Some("https://accounts.google.com/o/oauth2/v2/auth".into()),
+            token_endpoint: Some("https://oauth2.googleapis.com/token".into()),
+            revocation_endpoint: Some("https://oauth2.googleapis.com/revoke".into()),
+            jwks_uri: Some("https://www.googleapis.com/oauth2/v3/certs".into()),
+            scopes: &["openid", "email", "https://www.googleapis.com/auth/calendar.app.created"],
+            client_auth: ClientAuth::ClientSecretPost,
+        }
+    }
+
+    fn authorization_params(&self, purpose: Purpose, r: &Restriction<'_>, _scopes: &[String]) -> Vec<(String, String)> {
+        let mut extra = Vec::new();
+        if purpose == Purpose::Connect {
+            // Google issues a refresh token only offline, and again only with consent.
+            extra.push(("access_type".to_owned(), "offline".to_owned()));
+            extra.push(("prompt".to_owned(), "consent".to_owned()));
+            extra.push(("include_granted_scopes".to_owned(), "true".to_owned()));
+        }
+        // Only a hint for the account chooser: the ID token's `hd` is what is checked.
+        let hd = match r.allowed_domains {
+            [] => None,
+            [one] => Some(one.clone()),
+            _ => Some("*".to_owned()),
+        };
+        if let Some(hd) = hd {
+            extra.push(("hd".to_owned(), hd));
+        }
+        extra
+    }
+
+    fn id_token_issuers(&self, issuer: &str) -> Vec<Issuer> {
+        vec![Issuer::Exact(issuer.to_owned()), Issuer::Exact(BARE_ISSUER.to_owned())]
+    }
+
+    fn open_to_all(&self, r: &Restriction<'_>) -> Option<&'static str> {
+        r.allowed_domains.is_empty().then_some("allowed_domains")
+    }
+
+    fn calendar_api(&self) -> Option<ConnectorFactory> {
+        Some(|a| {
+            // What the user granted decides which calls are made (with
+            // calendar.app.created, not the calendar list).
+            Ok(AnyConnector::Google(
+                GoogleCalendar::new(a.http, a.base_url.unwrap_or(DEFAULT_BASE_URL), a.credential)?
+                    .with_granted_scopes(a.granted_scopes),
+            ))
+        })
+    }
+
+    /// Google's event page (`eid`: the event id and the calendar id, base64url).
+    fn event_link(&self, remote_id: &str, calendar: &str) -> Option<String> {
+        use base64::Engine as _;
+        let eid = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{remote_id} {calendar}"));
+        Some(format!("https://calendar.google.com/calendar/event?eid={eid}"))
     }
 }
 

@@ -22,6 +22,10 @@ use crate::connector::{
     RemoteEvent,
 };
 use crate::event::{EventSpec, When};
+use crate::provider::spec::{ConnectorFactory, Defaults, Provider, Restriction};
+use crate::AnyConnector;
+use flowcal_connect::jwt::{IdClaims, Issuer};
+use flowcal_connect::oauth::ClientAuth;
 use flowcal_connect::text::percent_encode;
 use jiff::civil::{Date, DateTime};
 use jiff::tz::TimeZone;
@@ -652,6 +656,84 @@ fn classify(a: &Answer, token: Option<&str>) -> ConnectorError {
         s if s.is_server_error() => ConnectorError::RetryLater { after: retry_after(&a.headers), message },
         StatusCode::NOT_FOUND | StatusCode::GONE => ConnectorError::Gone(message),
         _ => ConnectorError::Permanent(message),
+    }
+}
+
+// ---- the provider kind `microsoft` ------------------------------------------------------------
+
+/// The OAuth provider kind `microsoft`: the Microsoft identity platform (v2.0
+/// endpoints of a tenant) and Graph's calendars.
+pub struct Microsoft;
+
+/// The tenant when the settings name none: any work or school account.
+pub const DEFAULT_TENANT: &str = "organizations";
+
+/// Tenants that are no one organisation: every account of a kind may sign in.
+const SHARED_TENANTS: [&str; 3] = ["organizations", "common", "consumers"];
+
+const LOGIN: &str = "https://login.microsoftonline.com";
+
+/// A tenant id (a GUID), as opposed to a domain or a shared tenant.
+fn is_guid(s: &str) -> bool {
+    s.len() == 36
+        && s.chars()
+            .enumerate()
+            .all(|(i, c)| if matches!(i, 8 | 13 | 18 | 23) { c == '-' } else { c.is_ascii_hexdigit() })
+}
+
+impl Provider for Microsoft {
+    fn name(&self) -> &'static str {
+        "microsoft"
+    }
+
+    fn label(&self) -> &'static str {
+        "Microsoft 365"
+    }
+
+    fn defaults(&self, r: &Restriction<'_>) -> Defaults {
+        let tenant = r.tenant.unwrap_or(DEFAULT_TENANT);
+        // Only a tenant id names the issuer; for a domain or a shared tenant the
+        // issuer holds the token's own tenant (`{tenantid}`, checked against `tid`).
+        let issuer =
+            if is_guid(tenant) { format!("{LOGIN}/{tenant}/v2.0") } else { format!("{LOGIN}/{{tenantid}}/v2.0") };
+        Defaults {
+            issuer: Some(issuer),
+            authorization_endpoint: Some(format!("{LOGIN}/{tenant}/oauth2/v2.0/authorize")),
+            token_endpoint: Some(format!("{LOGIN}/{tenant}/oauth2/v2.0/token")),
+            // The identity platform has no revocation endpoint.
+            revocation_endpoint: None,
+            jwks_uri: Some(format!("{LOGIN}/{tenant}/discovery/v2.0/keys")),
+            scopes: &["openid", "email", "offline_access", "https://graph.microsoft.com/Calendars.ReadWrite"],
+            client_auth: ClientAuth::ClientSecretPost,
+        }
+    }
+
+    fn id_token_issuers(&self, issuer: &str) -> Vec<Issuer> {
+        if issuer.contains("{tenantid}") {
+            vec![Issuer::TenantTemplate(issuer.to_owned())]
+        } else {
+            vec![Issuer::Exact(issuer.to_owned())]
+        }
+    }
+
+    fn check_claims(&self, r: &Restriction<'_>, claims: &IdClaims) -> Result<(), String> {
+        match r.tenant.filter(|t| is_guid(t)) {
+            Some(t) if claims.tid.as_deref() != Some(t) => {
+                Err("this Microsoft account belongs to another tenant".into())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn open_to_all(&self, r: &Restriction<'_>) -> Option<&'static str> {
+        SHARED_TENANTS.contains(&r.tenant.unwrap_or(DEFAULT_TENANT)).then_some("a tenant (its id or domain)")
+    }
+
+    fn calendar_api(&self) -> Option<ConnectorFactory> {
+        Some(|a| {
+            let base_url = a.base_url.unwrap_or(DEFAULT_BASE_URL);
+            Ok(AnyConnector::Graph(GraphCalendar::new(a.http, base_url, a.credential)?))
+        })
     }
 }
 

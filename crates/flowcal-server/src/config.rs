@@ -657,7 +657,7 @@ allowed_hosts = ["caldav.fastmail.com", "127.0.0.1:5232"]
         )
         .unwrap();
         let work = &c.providers["work_google"];
-        assert_eq!((work.kind, work.client_id.as_str()), (settings::ProviderKind::Google, "id-1"));
+        assert_eq!((work.kind.as_str(), work.client_id.as_str()), ("google", "id-1"));
         assert_eq!(work.allowed_domains, ["example.com", "example.org"]);
         assert_eq!(work.scopes.as_deref(), Some(&["openid".to_owned(), "email".to_owned()][..]));
         assert!(work.sign_in && work.create_users);

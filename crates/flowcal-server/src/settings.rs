@@ -2,29 +2,31 @@
 //! which CalDAV hosts may be reached, and how people sign in. They come from
 //! the configuration file and from the admin API; the admin API wins.
 
+use flowcal_calendar::provider::{ProviderKind, Restriction};
 use flowcal_connect::oauth::ClientAuth;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 
-/// The kind of an OAuth provider.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum ProviderKind {
-    Google,
-    Microsoft,
-    /// Any OAuth 2.0 / OpenID Connect server.
-    Oauth,
+/// The OpenAPI schema of a provider's `kind`: the names of the kinds in
+/// flowcal-calendar's registry.
+pub struct ProviderKindSchema;
+
+impl utoipa::PartialSchema for ProviderKindSchema {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some("The kind of an OAuth provider."))
+            .enum_values(Some(ProviderKind::all().map(ProviderKind::as_str)))
+            .into()
+    }
 }
 
-impl ProviderKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ProviderKind::Google => "google",
-            ProviderKind::Microsoft => "microsoft",
-            ProviderKind::Oauth => "oauth",
-        }
+impl utoipa::ToSchema for ProviderKindSchema {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "ProviderKind".into()
     }
 }
 
@@ -33,6 +35,7 @@ impl ProviderKind {
 #[derive(Clone, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProviderConfig {
+    #[schema(value_type = ProviderKindSchema)]
     pub kind: ProviderKind,
     /// What users see; default: the provider's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -77,6 +80,13 @@ pub struct ProviderConfig {
     /// A first sign-in creates the flowcal account (otherwise it must exist and be linked).
     #[serde(default)]
     pub create_users: bool,
+}
+
+impl ProviderConfig {
+    /// Which accounts at the provider these settings admit.
+    pub fn restriction(&self) -> Restriction<'_> {
+        Restriction { allowed_domains: &self.allowed_domains, tenant: self.tenant.as_deref() }
+    }
 }
 
 impl fmt::Debug for ProviderConfig {
@@ -196,30 +206,27 @@ pub fn check_provider(name: &str, p: &ProviderConfig) -> Result<(), String> {
             }
         }
     }
-    if p.kind == ProviderKind::Oauth
-        && p.issuer.is_none()
-        && (p.authorization_endpoint.is_none() || p.token_endpoint.is_none())
-    {
+    let defaults = p.kind.defaults(&p.restriction());
+    let discoverable = p.kind.discovers() && p.issuer.is_some();
+    let endpoints = p.authorization_endpoint.is_some() || defaults.authorization_endpoint.is_some();
+    let endpoints = endpoints && (p.token_endpoint.is_some() || defaults.token_endpoint.is_some());
+    if !discoverable && !endpoints {
         return Err(format!(
-            "provider {name}: a provider of kind oauth needs an issuer (for discovery) or both \
-             authorization_endpoint and token_endpoint"
+            "provider {name}: a provider of kind {} needs an issuer (for discovery) or both \
+             authorization_endpoint and token_endpoint",
+            p.kind
         ));
     }
-    let open_to_all = match p.kind {
-        ProviderKind::Google => p.allowed_domains.is_empty(),
-        ProviderKind::Microsoft => {
-            matches!(p.tenant.as_deref().unwrap_or("organizations"), "organizations" | "common" | "consumers")
+    if p.sign_in && p.create_users {
+        if let Some(restrict) = p.kind.open_to_all(&p.restriction()) {
+            return Err(format!(
+                "provider {name}: sign_in with create_users would let any {} account create a flowcal user; \
+                 restrict it with {restrict}",
+                p.kind
+            ));
         }
-        ProviderKind::Oauth => false,
-    };
-    if p.sign_in && p.create_users && open_to_all {
-        return Err(format!(
-            "provider {name}: sign_in with create_users would let any {} account create a flowcal user; \
-             restrict it with allowed_domains (Google) or a tenant (Microsoft)",
-            p.kind.as_str()
-        ));
     }
-    if p.sign_in && p.kind == ProviderKind::Oauth && p.issuer.is_none() {
+    if p.sign_in && p.issuer.is_none() && defaults.issuer.is_none() {
         return Err(format!("provider {name}: sign_in needs an OpenID provider with an issuer"));
     }
     Ok(())

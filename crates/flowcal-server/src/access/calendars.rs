@@ -6,11 +6,10 @@ use super::{internal, Credentials, PURPOSE_CREDENTIALS};
 use super::{Access, AccessError};
 use crate::error::{AppError, AppResult};
 use crate::principal::Principal;
-use crate::settings::{Connectivity, ProviderKind};
+use crate::settings::Connectivity;
 use flowcal_calendar::{
     caldav::{CaldavCalendar, CaldavHttp},
-    google::GoogleCalendar,
-    graph::GraphCalendar,
+    provider::ApiAccount,
     AnyConnector, CalendarChoice, CalendarInfo, Connector, ConnectorError, Credential,
 };
 use flowcal_connect::outbound::HostPolicy;
@@ -49,37 +48,20 @@ impl Access {
         }
         let token = self.access_token_unless(acc.id, rejected).await?;
         let r = self.resolve_provider(c, &acc.provider).await?;
-        let credential = Credential::Bearer(token.clone());
-        let connector = match r.kind {
-            ProviderKind::Google => {
-                // What the user granted decides which calls are made (with
-                // calendar.app.created, not the calendar list).
-                let (_, _, granted) = self.oauth_credentials(acc)?;
-                AnyConnector::Google(
-                    GoogleCalendar::new(
-                        self.calendar_api.clone(),
-                        r.api_base_url.as_deref().unwrap_or(flowcal_calendar::google::DEFAULT_BASE_URL),
-                        credential,
-                    )
-                    .map_err(connector_error)?
-                    .with_granted_scopes(granted.as_deref()),
-                )
-            }
-            ProviderKind::Microsoft => AnyConnector::Graph(
-                GraphCalendar::new(
-                    self.calendar_api.clone(),
-                    r.api_base_url.as_deref().unwrap_or(flowcal_calendar::graph::DEFAULT_BASE_URL),
-                    credential,
-                )
-                .map_err(connector_error)?,
-            ),
-            ProviderKind::Oauth => {
-                return Err(AppError::Unprocessable(format!(
-                    "{} is a generic OAuth provider: flowcal knows no calendar API for it",
-                    r.display_name
-                )))
-            }
+        let Some(connect) = r.kind.calendar_api() else {
+            return Err(AppError::Unprocessable(format!(
+                "{} is a provider of kind {}: flowcal knows no calendar API for it",
+                r.display_name, r.kind
+            )));
         };
+        let (_, _, granted) = self.oauth_credentials(acc)?;
+        let connector = connect(ApiAccount {
+            http: self.calendar_api.clone(),
+            base_url: r.api_base_url.as_deref(),
+            credential: Credential::Bearer(token.clone()),
+            granted_scopes: granted.as_deref(),
+        })
+        .map_err(connector_error)?;
         Ok((connector, token))
     }
 

@@ -13,10 +13,11 @@ use crate::config::Config;
 use crate::error::{AppError, AppResult};
 use crate::principal::Principal;
 use crate::secrets;
-use crate::settings::{self, Connectivity, ProviderConfig, ProviderKind};
+use crate::settings::{self, Connectivity, ProviderConfig};
 use flowcal_calendar::caldav::{self, CaldavHttp};
-use flowcal_connect::jwt::{self, Issuer, Jwks};
-use flowcal_connect::oauth::{self, ClientAuth, Metadata, OAuthError, Revocation, TokenResponse};
+use flowcal_calendar::provider::{ProviderKind, Purpose, Restriction};
+use flowcal_connect::jwt::{self, Jwks};
+use flowcal_connect::oauth::{self, Metadata, OAuthError, Revocation, TokenResponse};
 use flowcal_connect::seal;
 use flowcal_connect::seal::Keyring;
 use flowcal_domain::UserId;
@@ -201,6 +202,10 @@ pub struct Resolved {
 impl Resolved {
     fn openid(&self) -> bool {
         self.scopes.iter().any(|s| s == "openid")
+    }
+
+    fn restriction(&self) -> Restriction<'_> {
+        Restriction { allowed_domains: &self.allowed_domains, tenant: self.tenant.as_deref() }
     }
 }
 
@@ -547,38 +552,14 @@ impl Access {
                 .to_owned(),
             (None, None) => String::new(),
         };
-        let tenant = cfg.tenant.clone().unwrap_or_else(|| "organizations".into());
-        let (def_issuer, def_auth, def_token, def_revoke, def_jwks, def_scopes, def_auth_method): KindDefaults =
-            match cfg.kind {
-                ProviderKind::Google => (
-                    Some("https://accounts.google.com".into()),
-                    Some("https://accounts.google.com/o/oauth2/v2/auth".into()),
-                    Some("https://oauth2.googleapis.com/token".into()),
-                    Some("https://oauth2.googleapis.com/revoke".into()),
-                    Some("https://www.googleapis.com/oauth2/v3/certs".into()),
-                    vec!["openid", "email", "https://www.googleapis.com/auth/calendar.app.created"],
-                    ClientAuth::ClientSecretPost,
-                ),
-                ProviderKind::Microsoft => (
-                    Some(microsoft_issuer(&tenant)),
-                    Some(format!("https://login.microsoftonline.com/{tenant}/oauth2/v2.0/authorize")),
-                    Some(format!("https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token")),
-                    None,
-                    Some(format!("https://login.microsoftonline.com/{tenant}/discovery/v2.0/keys")),
-                    vec!["openid", "email", "offline_access", "https://graph.microsoft.com/Calendars.ReadWrite"],
-                    ClientAuth::ClientSecretPost,
-                ),
-                ProviderKind::Oauth => {
-                    (None, None, None, None, None, vec!["openid", "offline_access"], ClientAuth::ClientSecretBasic)
-                }
-            };
-        let mut issuer = cfg.issuer.clone().or(def_issuer);
-        let mut auth = cfg.authorization_endpoint.clone().or(def_auth);
-        let mut token = cfg.token_endpoint.clone().or(def_token);
-        let mut revoke = cfg.revocation_endpoint.clone().or(def_revoke);
-        let mut jwks = cfg.jwks_uri.clone().or(def_jwks);
+        let defaults = cfg.kind.defaults(&cfg.restriction());
+        let mut issuer = cfg.issuer.clone().or(defaults.issuer);
+        let mut auth = cfg.authorization_endpoint.clone().or(defaults.authorization_endpoint);
+        let mut token = cfg.token_endpoint.clone().or(defaults.token_endpoint);
+        let mut revoke = cfg.revocation_endpoint.clone().or(defaults.revocation_endpoint);
+        let mut jwks = cfg.jwks_uri.clone().or(defaults.jwks_uri);
         let mut iss_supported = false;
-        if cfg.kind == ProviderKind::Oauth {
+        if cfg.kind.discovers() {
             if let Some(iss) = issuer.clone() {
                 let m = self.metadata(name, &iss).await?;
                 auth = auth.or(Some(m.authorization_endpoint));
@@ -603,9 +584,9 @@ impl Access {
             client: oauth::Client {
                 id: cfg.client_id.clone(),
                 secret,
-                auth: cfg.token_auth.unwrap_or(def_auth_method),
+                auth: cfg.token_auth.unwrap_or(defaults.client_auth),
             },
-            scopes: cfg.scopes.clone().unwrap_or_else(|| def_scopes.iter().map(|s| (*s).to_owned()).collect()),
+            scopes: cfg.scopes.clone().unwrap_or_else(|| defaults.scopes.iter().map(|s| (*s).to_owned()).collect()),
             issuer,
             authorization_endpoint,
             token_endpoint: token,
@@ -669,17 +650,7 @@ impl Access {
             StartedBy::Session(s) => hash("session", s),
             StartedBy::Token => hash("user", &p.user.id.0.to_string()),
         };
-        let mut extra = Vec::new();
-        if r.kind == ProviderKind::Google {
-            extra.push(("access_type".to_owned(), "offline".to_owned()));
-            extra.push(("prompt".to_owned(), "consent".to_owned()));
-            extra.push(("include_granted_scopes".to_owned(), "true".to_owned()));
-            if let Some(hd) = google_hd_hint(&r.allowed_domains) {
-                extra.push(("hd".to_owned(), hd));
-            }
-        } else if r.scopes.iter().any(|s| s == "offline_access") {
-            extra.push(("prompt".to_owned(), "consent".to_owned()));
-        }
+        let extra = r.kind.authorization_params(Purpose::Connect, &r.restriction(), &r.scopes);
         self.authorization_request(&r, "connect", Some(p.user.id), binding, r.scopes.clone(), login_hint, extra).await
     }
 
@@ -743,13 +714,8 @@ impl Access {
             return Err(AppError::Forbidden(format!("signing in with {} is not enabled", r.display_name)));
         }
         let browser = oauth::random_token();
-        let mut extra = Vec::new();
-        if r.kind == ProviderKind::Google {
-            if let Some(hd) = google_hd_hint(&r.allowed_domains) {
-                extra.push(("hd".to_owned(), hd));
-            }
-        }
         let scopes = vec!["openid".to_owned(), "email".to_owned(), "profile".to_owned()];
+        let extra = r.kind.authorization_params(Purpose::SignIn, &r.restriction(), &scopes);
         let url =
             self.authorization_request(&r, "sign_in", None, hash("browser", &browser), scopes, None, extra).await?;
         Ok((url, browser))
@@ -947,18 +913,23 @@ impl Access {
             |e: jwt::JwtError| AppError::Forbidden(format!("the ID token from {} is not valid: {e}", r.display_name));
         let kid = jwt::header_kid(id_token).map_err(refuse)?;
         let jwks = self.provider_jwks(r, kid.as_deref()).await?;
-        let issuer = match (r.kind, &r.issuer) {
-            (ProviderKind::Microsoft, Some(i)) if i.contains("{tenantid}") => Issuer::TenantTemplate(i.clone()),
-            (_, Some(i)) => Issuer::Exact(i.clone()),
-            (_, None) => return Err(internal(anyhow::anyhow!("provider {}: no issuer to check ID tokens", r.name))),
-        };
+        let issuers = r.issuer.as_deref().map(|i| r.kind.id_token_issuers(i)).unwrap_or_default();
         let now = self.now().as_second();
         let expect = |issuer| jwt::Expect { issuer, client_id: &r.client.id, nonce, now, leeway: LEEWAY_SECS };
-        let mut claims = jwt::validate_id_token(id_token, &jwks, &expect(&issuer));
-        // Google's older tokens name the issuer without the scheme.
-        if r.kind == ProviderKind::Google && matches!(claims, Err(jwt::JwtError::Issuer { .. })) {
-            claims = jwt::validate_id_token(id_token, &jwks, &expect(&Issuer::Exact("accounts.google.com".into())));
+        // The first issuer is the expected one; the kind's others are tried only
+        // when the token named another issuer.
+        let mut checked = None;
+        for issuer in &issuers {
+            let result = jwt::validate_id_token(id_token, &jwks, &expect(issuer));
+            let other_issuer = matches!(result, Err(jwt::JwtError::Issuer { .. }));
+            checked = Some(result);
+            if !other_issuer {
+                break;
+            }
         }
+        let Some(claims) = checked else {
+            return Err(internal(anyhow::anyhow!("provider {}: no issuer to check ID tokens", r.name)));
+        };
         let claims = claims.map_err(refuse)?;
         if !r.allowed_domains.is_empty() {
             match claims.hd.as_deref().map(str::to_ascii_lowercase) {
@@ -977,13 +948,7 @@ impl Access {
                 }
             }
         }
-        if r.kind == ProviderKind::Microsoft {
-            if let Some(t) = r.tenant.as_deref().filter(|t| is_guid(t)) {
-                if claims.tid.as_deref() != Some(t) {
-                    return Err(AppError::Forbidden("this Microsoft account belongs to another tenant".into()));
-                }
-            }
-        }
+        r.kind.check_claims(&r.restriction(), &claims).map_err(AppError::Forbidden)?;
         Ok(Some(claims))
     }
 
@@ -1361,33 +1326,6 @@ fn oauth_failure(r: &Resolved, e: OAuthError) -> AppError {
         e => AppError::BadRequest(format!("{} refused to complete the authorization: {e}", r.display_name)),
     }
 }
-
-fn google_hd_hint(domains: &[String]) -> Option<String> {
-    match domains {
-        [] => None,
-        [one] => Some(one.clone()),
-        _ => Some("*".into()),
-    }
-}
-
-fn microsoft_issuer(tenant: &str) -> String {
-    if is_guid(tenant) {
-        format!("https://login.microsoftonline.com/{tenant}/v2.0")
-    } else {
-        "https://login.microsoftonline.com/{tenantid}/v2.0".into()
-    }
-}
-
-fn is_guid(s: &str) -> bool {
-    s.len() == 36
-        && s.chars()
-            .enumerate()
-            .all(|(i, c)| if matches!(i, 8 | 13 | 18 | 23) { c == '-' } else { c.is_ascii_hexdigit() })
-}
-
-/// Per kind: issuer, authorization, token, revocation and JWKS endpoints, scopes, client authentication.
-type KindDefaults =
-    (Option<String>, Option<String>, Option<String>, Option<String>, Option<String>, Vec<&'static str>, ClientAuth);
 
 /// Why `user` may not export to calendars now (the administrator's policy,
 /// the user's switch), if so.

@@ -79,7 +79,7 @@ pub use types::*;
         accounts::CalendarList, accounts::ChooseCalendar, exports::NewExportJson, exports::ExportJson,
         exports::ExportList, crate::access::AccountJson,
         crate::access::AuditJson, crate::access::Disconnected, admin::ProviderView, admin::ConnectivityView,
-        crate::settings::ProviderConfig, crate::settings::ProviderKind,
+        crate::settings::ProviderConfig, crate::settings::ProviderKindSchema,
         crate::settings::ExportConfig, crate::settings::ExportAllow,
         crate::settings::CaldavConfig, crate::settings::SignInConfig,
         me::TokenJson, me::TokenList, me::NewToken, me::TokenCreated, admin::UserPatch, admin::AdminUserJson

@@ -6,10 +6,11 @@ use crate::access::people::By;
 use crate::access::AdminSettingsPatch;
 use crate::app::App;
 use crate::error::AppError;
-use crate::settings::{AllowWord, CaldavConfig, ExportAllow, ProviderConfig, ProviderKind};
+use crate::settings::{AllowWord, CaldavConfig, ExportAllow, ProviderConfig};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use flowcal_calendar::provider::ProviderKind;
 use flowcal_store::AccessChange;
 use maud::{html, Markup};
 use std::sync::Arc;
@@ -216,8 +217,8 @@ fn provider_form(v: &Viewer, name: Option<&str>, p: Option<&ProviderConfig>) -> 
             }
             label for=(f("kind")) { "Kind" }
             select id=(f("kind")) name="kind" {
-                @for (value, label) in [("google", "Google"), ("microsoft", "Microsoft 365"), ("oauth", "Other OAuth 2.0 / OpenID")] {
-                    option value=(value) selected[kind.map(|k| k.as_str()) == Some(value)] { (label) }
+                @for k in ProviderKind::all() {
+                    option value=(k.as_str()) selected[kind == Some(k)] { (k.label()) }
                 }
             }
             label for=(f("display")) { "Display name" }
@@ -271,11 +272,8 @@ pub(crate) async fn save_provider(State(app): State<Arc<App>>, Posted { v, f }: 
         return r;
     }
     let opt = |k: &str| Some(f.text(k)).filter(|s| !s.is_empty());
-    let kind = match f.text("kind").as_str() {
-        "google" => ProviderKind::Google,
-        "microsoft" => ProviderKind::Microsoft,
-        _ => ProviderKind::Oauth,
-    };
+    // The form offers the registry's kinds; anything else is read as any OAuth server.
+    let kind = ProviderKind::named(&f.text("kind")).unwrap_or(ProviderKind::GENERIC);
     let name = f.text("name");
     // Settings this form does not show (scopes, token auth, create_users) are kept.
     let mut cfg = match app.access.connectivity().await.map(|c| c.providers.get(&name).cloned()) {

@@ -317,7 +317,7 @@ pub(crate) fn calendar_providers(c: Option<&crate::settings::Connectivity>) -> V
     let Some(c) = c else { return Vec::new() };
     c.providers
         .iter()
-        .filter(|(_, p)| p.kind != crate::settings::ProviderKind::Oauth)
+        .filter(|(_, p)| p.kind.calendar_api().is_some())
         .map(|(n, p)| (n.clone(), p.display_name.clone().unwrap_or_else(|| n.clone())))
         .collect()
 }

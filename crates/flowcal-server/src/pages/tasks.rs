@@ -312,16 +312,12 @@ fn calendar_controls(c: &CalendarCtx<'_>, source: &str, stored_source: &str, wha
     (controls, forms)
 }
 
-/// A link to the event at the provider, where it gives one (Google's event page).
+/// A link to the event at the provider, where it gives one.
 fn event_link(e: &ExportRecord, accounts: &[flowcal_store::CalendarAccount]) -> Option<String> {
-    use base64::Engine as _;
     let acc = accounts.iter().find(|a| a.id == e.account_id)?;
-    if acc.kind != "google" {
-        return None;
-    }
-    let (id, cal) = (e.remote_id.as_deref()?, e.calendar.as_deref()?);
-    let eid = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{id} {cal}"));
-    Some(format!("https://calendar.google.com/calendar/event?eid={eid}"))
+    // An OAuth account's kind is its provider's kind; a CalDAV account's is no provider kind.
+    let kind = flowcal_calendar::provider::ProviderKind::named(&acc.kind)?;
+    kind.event_link(e.remote_id.as_deref()?, e.calendar.as_deref()?)
 }
 
 /// The input for one data item.
