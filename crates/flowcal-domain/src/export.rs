@@ -32,10 +32,100 @@ pub fn is_google_event_id(id: &str) -> bool {
     (5..=1024).contains(&id.len()) && id.bytes().all(|b| BASE32HEX.contains(&b))
 }
 
-/// The source name of a task's deadline.
-pub fn task_deadline_source(task: i64) -> String {
-    format!("task:{task}:deadline")
+/// What an export puts on a calendar. Stored as text (`task:42:deadline`,
+/// `instance:7:item:first_day`): the text is part of every entry's identity
+/// ([`event_key`]), so it never changes; it is parsed once where it is read.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ExportSource {
+    /// A step's deadline.
+    TaskDeadline(TaskId),
+    /// A date or date-time item of an instance.
+    InstanceItem { instance: InstanceId, key: String },
 }
+
+impl ExportSource {
+    /// Reads a stored source; `None` for text that names none.
+    pub fn parse(s: &str) -> Option<ExportSource> {
+        let mut parts = s.splitn(4, ':');
+        match (parts.next(), parts.next(), parts.next(), parts.next()) {
+            (Some("task"), Some(id), Some("deadline"), None) => Some(ExportSource::TaskDeadline(TaskId(number(id)?))),
+            (Some("instance"), Some(id), Some("item"), Some(key)) if !key.is_empty() => {
+                Some(ExportSource::InstanceItem { instance: InstanceId(number(id)?), key: key.to_owned() })
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A decimal id as written in a source: digits only, no sign, no leading `+`.
+fn number(s: &str) -> Option<i64> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+impl std::fmt::Display for ExportSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExportSource::TaskDeadline(t) => write!(f, "task:{}:deadline", t.0),
+            ExportSource::InstanceItem { instance, key } => write!(f, "instance:{}:item:{key}", instance.0),
+        }
+    }
+}
+
+/// Whether an export's entry should be on the calendar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Wanted {
+    Present,
+    Absent,
+}
+
+/// Where an export's delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ExportState {
+    /// Due for delivery (at its `not_before`).
+    Pending,
+    /// The calendar shows what was asked for.
+    Synced,
+    /// Taken off the calendar.
+    Removed,
+    /// No more attempts; the user or an administrator may retry.
+    Failed,
+    /// The account needs to be connected again.
+    Waiting,
+}
+
+/// The text of the stored values, and their parsing.
+macro_rules! stored_words {
+    ($ty:ident { $($variant:ident = $word:literal),* $(,)? }) => {
+        impl $ty {
+            pub fn as_str(self) -> &'static str {
+                match self { $($ty::$variant => $word),* }
+            }
+
+            /// Reads a stored value; `None` for any other text.
+            pub fn parse(s: &str) -> Option<$ty> {
+                match s { $($word => Some($ty::$variant),)* _ => None }
+            }
+        }
+
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+stored_words!(Wanted { Present = "present", Absent = "absent" });
+stored_words!(ExportState {
+    Pending = "pending",
+    Synced = "synced",
+    Removed = "removed",
+    Failed = "failed",
+    Waiting = "waiting",
+});
 
 /// A task as auto-sync sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,7 +157,7 @@ pub struct SyncedExport {
     pub id: i64,
     pub user: UserId,
     pub account: i64,
-    pub source: String,
+    pub source: ExportSource,
     /// Made by auto-sync; otherwise put on a calendar with the button.
     pub auto: bool,
     /// The entry is wanted on the calendar (`present`), not `absent`.
@@ -95,7 +185,7 @@ pub struct NewAutoExport {
     pub account: i64,
     pub task: TaskId,
     pub instance: InstanceId,
-    pub source: String,
+    pub source: ExportSource,
     pub event_key: String,
 }
 
@@ -138,7 +228,7 @@ pub fn auto_sync_plan(
     let mut tasks: Vec<&SyncTask> = tasks.iter().collect();
     tasks.sort_by_key(|t| t.id);
     for t in tasks {
-        let source = task_deadline_source(t.id.0);
+        let source = ExportSource::TaskDeadline(t.id);
         let existing: Vec<&SyncedExport> = exports.iter().filter(|e| e.auto && e.source == source).collect();
         let concerned = match scope {
             SyncScope::Instance => t.state == TaskState::Open || !existing.is_empty(),
@@ -166,7 +256,7 @@ pub fn auto_sync_plan(
                 account,
                 task: t.id,
                 instance: t.instance,
-                event_key: event_key(user.0, &source),
+                event_key: event_key(user.0, &source.to_string()),
                 source,
             });
         }
@@ -211,7 +301,7 @@ mod tests {
             id,
             user,
             account: user.0 * 10,
-            source: task_deadline_source(task),
+            source: ExportSource::TaskDeadline(TaskId(task)),
             auto: true,
             present,
             failed: false,
@@ -219,17 +309,25 @@ mod tests {
     }
 
     fn button(id: i64, present: bool, failed: bool) -> SyncedExport {
-        SyncedExport { id, user: ANN, account: 10, source: "instance:7:item:day".into(), auto: false, present, failed }
+        SyncedExport {
+            id,
+            user: ANN,
+            account: 10,
+            source: ExportSource::InstanceItem { instance: InstanceId(7), key: "day".into() },
+            auto: false,
+            present,
+            failed,
+        }
     }
 
     fn created(user: UserId, task: i64) -> NewAutoExport {
-        let source = task_deadline_source(task);
+        let source = ExportSource::TaskDeadline(TaskId(task));
         NewAutoExport {
             user,
             account: user.0 * 10,
             task: TaskId(task),
             instance: INSTANCE,
-            event_key: event_key(user.0, &source),
+            event_key: event_key(user.0, &source.to_string()),
             source,
         }
     }
@@ -340,5 +438,43 @@ mod tests {
         let tasks = [task(9, TaskState::Open, Some("ann")), task(3, TaskState::Open, Some("ann"))];
         let p = plan(&tasks, &users, &[]);
         assert_eq!(p.create, vec![created(ANN, 3), created(ANN, 9)]);
+    }
+
+    #[test]
+    fn sources_read_back_as_written() {
+        let item = ExportSource::InstanceItem { instance: InstanceId(7), key: "first:day".into() };
+        for (text, source) in
+            [("task:42:deadline", ExportSource::TaskDeadline(TaskId(42))), ("instance:7:item:first:day", item)]
+        {
+            assert_eq!(ExportSource::parse(text), Some(source.clone()));
+            assert_eq!(source.to_string(), text);
+        }
+        for bad in [
+            "",
+            "task:42",
+            "task:x:deadline",
+            "task:-1:deadline",
+            "task:+1:deadline",
+            "task:1:deadline:x",
+            "instance:7:item:",
+            "instance:7:data:a",
+            "job:1:deadline",
+        ] {
+            assert_eq!(ExportSource::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn states_and_wishes_read_back_as_stored() {
+        for s in
+            [ExportState::Pending, ExportState::Synced, ExportState::Removed, ExportState::Failed, ExportState::Waiting]
+        {
+            assert_eq!(ExportState::parse(s.as_str()), Some(s));
+        }
+        for w in [Wanted::Present, Wanted::Absent] {
+            assert_eq!(Wanted::parse(&w.to_string()), Some(w));
+        }
+        assert_eq!(ExportState::parse("Pending"), None);
+        assert_eq!(Wanted::parse("maybe"), None);
     }
 }

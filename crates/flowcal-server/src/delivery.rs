@@ -16,7 +16,7 @@ use crate::models::{ModelError, Models};
 use crate::principal::{involved, sees_task};
 use crate::settings::Connectivity;
 use flowcal_calendar::{AnyConnector, Connector, ConnectorError, EventSpec, Remote};
-use flowcal_domain::{InstanceId, TaskId};
+use flowcal_domain::export::{ExportSource, Wanted};
 use flowcal_store::{CalendarAccount, ExportOutcome, ExportRecord, Store, StoreError, User};
 use jiff::{SignedDuration, Timestamp};
 use rand::Rng;
@@ -214,7 +214,7 @@ impl Delivery {
         let Some(account_id) = group.first().map(|e| e.account_id) else { return Ok(()) };
         let setup = self.setup(account_id, connectivity).await;
         let kind = match &setup {
-            Ok(s) => s.acc.kind.clone(),
+            Ok(s) => s.acc.kind.to_string(),
             Err(_) => "none".to_owned(),
         };
         let mut setup = setup.map(|s| (s, None::<AccountSession<'_>>));
@@ -418,7 +418,7 @@ impl Delivery {
             },
         };
         let known = e.remote_id.clone().map(|id| Remote { id, etag: e.etag.clone() });
-        if e.wanted == "absent" {
+        if e.wanted == Wanted::Absent {
             // Deleted by its key even when no delivery was recorded: one may
             // have reached the calendar before its process stopped.
             let (cal, key) = (calendar, e.event_key.clone());
@@ -487,7 +487,6 @@ impl Delivery {
     /// built by [`deadline_entry`] or [`item_entry`]. An entry its owner may
     /// no longer see is not sent (it fails as "not found", like the API).
     async fn entry_of(&self, s: &Setup<'_>, e: &ExportRecord, c: &Connectivity) -> Result<EventSpec, DeliveryError> {
-        let bad_source = || DeliveryError::Permanent(format!("source {}", e.source));
         // As before this was a function of its own: a store failure here fails the export.
         let read = |err: StoreError| DeliveryError::from(AccessError::from(err));
         let cx = EntryContext {
@@ -497,10 +496,9 @@ impl Delivery {
             event_minutes: c.calendar_export.event_minutes,
             now: self.now(),
         };
-        let mut parts = e.source.split(':');
-        match (parts.next(), parts.next(), parts.next(), parts.next()) {
-            (Some("task"), Some(id), Some("deadline"), None) => {
-                let id = TaskId(id.parse().map_err(|_| bad_source())?);
+        match &e.source {
+            ExportSource::TaskDeadline(id) => {
+                let id = *id;
                 let t = match self.store.task(id).await.map_err(read)? {
                     Some(t) if sees_task(&s.user, &s.roles, &t) => t,
                     _ => return Err(DeliveryError::Permanent(format!("task {id}"))),
@@ -508,8 +506,8 @@ impl Delivery {
                 let (model, _) = self.models.get(t.model_id).await?;
                 Ok(deadline_entry(&t, &model.name, &cx, 0)?)
             }
-            (Some("instance"), Some(id), Some("item"), Some(key)) => {
-                let id = InstanceId(id.parse().map_err(|_| bad_source())?);
+            ExportSource::InstanceItem { instance: id, key } => {
+                let id = *id;
                 let not_found = || DeliveryError::Permanent(format!("instance {id}"));
                 let instance = self.store.instance(id).await.map_err(read)?.ok_or_else(not_found)?;
                 let tasks = self.store.instance_tasks(id).await.map_err(read)?;
@@ -519,7 +517,6 @@ impl Delivery {
                 let (stored, model) = self.models.get(instance.model_id).await?;
                 Ok(item_entry(&instance, &stored.name, &model, key, &cx, 0)?)
             }
-            _ => Err(DeliveryError::Permanent(format!("unknown export source {}", e.source))),
         }
     }
 

@@ -5,6 +5,7 @@
 //! all build entries here.
 
 use flowcal_calendar::{entry, EntrySource, EventSpec, When};
+use flowcal_domain::export::ExportSource;
 use flowcal_domain::{DataType, Deadline, ProcessModel};
 use flowcal_store::{InstanceRecord, TaskRecord, User};
 use jiff::Timestamp;
@@ -44,7 +45,7 @@ pub fn deadline_entry(
         return Err(EntryError::Unfit(format!("the step '{}' has no deadline", t.name)));
     };
     let link = format!("{}/tasks/{}", cx.public_url, t.id.0);
-    let source = format!("task:{}:deadline", t.id.0);
+    let source = ExportSource::TaskDeadline(t.id).to_string();
     // A completed task kept on the calendar says so.
     let what = if t.state == flowcal_store::TaskState::Done { format!("✓ done: {}", t.name) } else { t.name.clone() };
     expressible(entry(&EntrySource {
@@ -89,7 +90,7 @@ pub fn item_entry(
         _ => return Err(EntryError::Unfit(format!("the item '{}' is not a date or date-time", item.label))),
     };
     let link = format!("{}/instances/{}", cx.public_url, instance.id.0);
-    let source = format!("instance:{}:item:{key}", instance.id.0);
+    let source = ExportSource::InstanceItem { instance: instance.id, key: key.to_owned() }.to_string();
     expressible(entry(&EntrySource {
         user: cx.user.id.0,
         source: &source,

@@ -15,6 +15,7 @@ use crate::principal::Principal;
 use crate::settings::Connectivity;
 use crate::workflow::Workflow;
 use flowcal_calendar::{event_key, EventSpec};
+use flowcal_domain::export::{ExportSource, ExportState};
 use flowcal_domain::{InstanceId, TaskId};
 use flowcal_store::{ExportRecord, NewExport, Store, User};
 use jiff::Timestamp;
@@ -76,12 +77,12 @@ impl Exports {
         let source_name = match source {
             "deadline" => {
                 self.deadline_entry(p, task, 0).await?;
-                format!("task:{}:deadline", task.0)
+                ExportSource::TaskDeadline(task)
             }
             s => match s.strip_prefix("item:") {
                 Some(key) if !key.is_empty() => {
                     self.item_entry(p, t.instance_id, key, 0).await?;
-                    format!("instance:{}:item:{key}", t.instance_id.0)
+                    ExportSource::InstanceItem { instance: t.instance_id, key: key.to_owned() }
                 }
                 _ => {
                     return Err(AppError::Unprocessable(format!(
@@ -96,7 +97,7 @@ impl Exports {
                 NewExport {
                     user_id: p.user.id,
                     account_id: acc.id,
-                    event_key: event_key(p.user.id.0, &source_name),
+                    event_key: event_key(p.user.id.0, &source_name.to_string()),
                     source: source_name,
                     task_id: Some(task.0),
                     instance_id: t.instance_id.0,
@@ -138,7 +139,7 @@ impl Exports {
         if e.user_id != p.user.id {
             return Err(AppError::Forbidden("only the export's owner may retry it".into()));
         }
-        if e.state != "failed" {
+        if e.state != ExportState::Failed {
             return Err(AppError::Conflict(format!("export {id} is {}, not failed", e.state)));
         }
         let e = self.store.retry_export(id, self.now()).await?.ok_or_else(|| AppError::NotFound("export".into()))?;
@@ -150,7 +151,7 @@ impl Exports {
     pub async fn admin_retry_export(&self, p: &Principal, id: i64) -> AppResult<()> {
         p.require_admin()?;
         match self.store.retry_export(id, self.now()).await? {
-            Some(e) if e.state == "pending" => {
+            Some(e) if e.state == ExportState::Pending => {
                 self.wake.notify_one();
                 Ok(())
             }
@@ -217,7 +218,7 @@ impl Exports {
             .exports_of(user.id)
             .await?
             .iter()
-            .filter(|e| e.state == "pending" && e.not_before <= now)
+            .filter(|e| e.state == ExportState::Pending && e.not_before <= now)
             .count();
         let mut summary = std::collections::BTreeMap::new();
         let mut done = 0;
@@ -243,7 +244,7 @@ impl Exports {
             let now = self.now();
             let mut due = false;
             for e in self.store.exports_of(user.id).await? {
-                if e.state == "pending" && e.not_before <= now {
+                if e.state == ExportState::Pending && e.not_before <= now {
                     let active = self
                         .store
                         .account(e.account_id)

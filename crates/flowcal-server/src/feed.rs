@@ -18,7 +18,8 @@ use crate::principal::Principal;
 use crate::settings::ExportConfig;
 use flowcal_calendar::ical::{self, FeedEntry};
 use flowcal_calendar::{EventSpec, When};
-use flowcal_domain::{InstanceId, UserId};
+use flowcal_domain::export::ExportSource;
+use flowcal_domain::UserId;
 use flowcal_store::{FeedMark, FeedOwner, Store};
 use jiff::{tz::TimeZone, Timestamp, ToSpan};
 use sha2::{Digest, Sha256};
@@ -274,21 +275,15 @@ impl Feeds {
             .await?;
         for t in &tasks {
             match self.exports.deadline_entry_of(&p, t, 0, &c).await {
-                Ok(ev) => entries.push((flowcal_domain::export::task_deadline_source(t.id.0), ev)),
+                Ok(ev) => entries.push((ExportSource::TaskDeadline(t.id).to_string(), ev)),
                 Err(e) => tracing::warn!(task = t.id.0, error = %e, "a feed entry could not be made"),
             }
         }
         for source in self.store.feed_item_sources(p.user.id).await? {
-            let mut parts = source.splitn(4, ':');
-            let (Some("instance"), Some(id), Some("item"), Some(key)) =
-                (parts.next(), parts.next(), parts.next(), parts.next())
-            else {
-                continue;
-            };
-            let Ok(id) = id.parse() else { continue };
+            let Some(ExportSource::InstanceItem { instance, key }) = ExportSource::parse(&source) else { continue };
             // An item that no longer holds a date, or an instance out of
             // sight, is left out.
-            if let Ok(ev) = self.exports.item_entry_in(&p, InstanceId(id), key, 0, &c).await {
+            if let Ok(ev) = self.exports.item_entry_in(&p, instance, &key, 0, &c).await {
                 if w.contains(&ev.when) {
                     entries.push((source, ev));
                 }

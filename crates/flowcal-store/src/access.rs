@@ -24,8 +24,7 @@ pub struct StoredProvider {
 #[derive(Debug, Clone)]
 pub struct OAuthState {
     pub state_hash: String,
-    /// `connect` or `sign_in`.
-    pub purpose: String,
+    pub purpose: StatePurpose,
     pub provider: String,
     pub user_id: Option<UserId>,
     /// Hash of what the callback must present (the session, or a browser cookie).
@@ -34,6 +33,63 @@ pub struct OAuthState {
     pub nonce: String,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
+}
+
+/// What an authorization request was started for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatePurpose {
+    /// Connecting a calendar account (bound to the user who started it).
+    Connect,
+    /// Signing in to flowcal (bound to the browser that started it).
+    SignIn,
+}
+
+impl StatePurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatePurpose::Connect => "connect",
+            StatePurpose::SignIn => "sign_in",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<StatePurpose> {
+        match s {
+            "connect" => Some(StatePurpose::Connect),
+            "sign_in" => Some(StatePurpose::SignIn),
+            _ => None,
+        }
+    }
+}
+
+/// How flowcal reaches an account's calendars: a username and app password
+/// (CalDAV), or access a provider granted (its kind's name: `google`, …).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountKind {
+    Caldav,
+    /// The kind of the OAuth provider, as its registry names it.
+    Oauth(String),
+}
+
+impl AccountKind {
+    pub fn as_str(&self) -> &str {
+        match self {
+            AccountKind::Caldav => "caldav",
+            AccountKind::Oauth(kind) => kind,
+        }
+    }
+
+    pub fn parse(s: &str) -> AccountKind {
+        match s {
+            "caldav" => AccountKind::Caldav,
+            other => AccountKind::Oauth(other.to_owned()),
+        }
+    }
+}
+
+impl std::fmt::Display for AccountKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// The state of a calendar account.
@@ -68,8 +124,7 @@ impl AccountStatus {
 pub struct CalendarAccount {
     pub id: i64,
     pub user_id: UserId,
-    /// `google`, `microsoft`, `oauth` or `caldav`.
-    pub kind: String,
+    pub kind: AccountKind,
     /// The provider's name (or `caldav`).
     pub provider: String,
     /// The account at the provider: the ID token's `sub`, or `username@url` for CalDAV.
@@ -90,7 +145,7 @@ pub struct CalendarAccount {
 #[derive(Debug, Clone)]
 pub struct NewAccount {
     pub user_id: UserId,
-    pub kind: String,
+    pub kind: AccountKind,
     pub provider: String,
     pub external_id: String,
     pub display: String,
@@ -146,7 +201,7 @@ pub(crate) fn account(r: &Row) -> Result<CalendarAccount, StoreError> {
     Ok(CalendarAccount {
         id: r.int("id")?,
         user_id: UserId(r.int("user_id")?),
-        kind: r.text("kind")?,
+        kind: AccountKind::parse(&r.text("kind")?),
         provider: r.text("provider")?,
         external_id: r.text("external_id")?,
         display: r.text("display")?,
@@ -264,7 +319,7 @@ impl Store {
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                 params![
                     &s.state_hash,
-                    &s.purpose,
+                    s.purpose.as_str(),
                     &s.provider,
                     s.user_id.map(|u| u.0),
                     &s.binding_hash,
@@ -295,7 +350,12 @@ impl Store {
             };
             Ok(Some(OAuthState {
                 state_hash: r.text("state_hash")?,
-                purpose: r.text("purpose")?,
+                purpose: {
+                    let p = r.text("purpose")?;
+                    StatePurpose::parse(&p).ok_or_else(|| {
+                        StoreError::Corrupt(format!("oauth_states.purpose holds '{}'", p.escape_debug()))
+                    })?
+                },
                 provider: r.text("provider")?,
                 user_id: r.opt_int("user_id")?.map(UserId),
                 binding_hash: r.text("binding_hash")?,
@@ -356,7 +416,7 @@ impl Store {
                              VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $8, $9, $9) RETURNING id",
                             params![
                                 n.user_id.0,
-                                &n.kind,
+                                n.kind.as_str(),
                                 &n.provider,
                                 &n.external_id,
                                 &n.display,

@@ -13,7 +13,9 @@ use crate::db::{params, Conn, Param, Row};
 use crate::feed_version::{touch_instance, touch_user};
 use crate::rows::ts;
 use crate::{Backend, Store, StoreError};
-use flowcal_domain::export::{auto_sync_plan, AutoSyncChoice, AutoSyncPlan, SyncScope, SyncTask, SyncedExport};
+use flowcal_domain::export::{
+    auto_sync_plan, AutoSyncChoice, AutoSyncPlan, ExportSource, ExportState, SyncScope, SyncTask, SyncedExport, Wanted,
+};
 use flowcal_domain::{InstanceId, TaskId, TaskState, UserId};
 use jiff::Timestamp;
 
@@ -23,14 +25,12 @@ pub struct ExportRecord {
     pub id: i64,
     pub user_id: UserId,
     pub account_id: i64,
-    pub source: String,
+    pub source: ExportSource,
     pub task_id: Option<i64>,
     pub instance_id: i64,
     pub event_key: String,
-    /// `present` or `absent`.
-    pub wanted: String,
-    /// `pending`, `synced`, `removed`, `failed` or `waiting`.
-    pub state: String,
+    pub wanted: Wanted,
+    pub state: ExportState,
     pub version: i64,
     pub calendar: Option<String>,
     pub remote_id: Option<String>,
@@ -49,7 +49,7 @@ pub struct ExportRecord {
 pub struct NewExport {
     pub user_id: UserId,
     pub account_id: i64,
-    pub source: String,
+    pub source: ExportSource,
     pub task_id: Option<i64>,
     pub instance_id: i64,
     pub event_key: String,
@@ -80,12 +80,12 @@ pub(crate) fn record(r: &Row) -> Result<ExportRecord, StoreError> {
         id: r.int("id")?,
         user_id: UserId(r.int("user_id")?),
         account_id: r.int("account_id")?,
-        source: r.text("source")?,
+        source: parsed(r, "source", ExportSource::parse)?,
         task_id: r.opt_int("task_id")?,
         instance_id: r.int("instance_id")?,
         event_key: r.text("event_key")?,
-        wanted: r.text("wanted")?,
-        state: r.text("state")?,
+        wanted: parsed(r, "wanted", Wanted::parse)?,
+        state: parsed(r, "state", ExportState::parse)?,
         version: r.int("version")?,
         calendar: r.opt_text("calendar")?,
         remote_id: r.opt_text("remote_id")?,
@@ -98,6 +98,12 @@ pub(crate) fn record(r: &Row) -> Result<ExportRecord, StoreError> {
         created_at: ts(r.int("created_at")?)?,
         updated_at: ts(r.int("updated_at")?)?,
     })
+}
+
+/// A column of stored words, read into its type; other text is damage.
+fn parsed<T>(r: &Row, column: &str, parse: impl Fn(&str) -> Option<T>) -> Result<T, StoreError> {
+    let text = r.text(column)?;
+    parse(&text).ok_or_else(|| StoreError::Corrupt(format!("exports.{column} holds '{}'", text.escape_debug())))
 }
 
 fn by_id(c: &mut dyn Conn, id: i64) -> Result<Option<ExportRecord>, StoreError> {
@@ -125,7 +131,15 @@ impl Store {
                             version = exports.version + 1, attempts = 0, last_error = NULL, content_hash = NULL,
                             not_before = $7, updated_at = $7
                      RETURNING id",
-                    params![n.user_id.0, n.account_id, &n.source, n.task_id, n.instance_id, &n.event_key, now],
+                    params![
+                        n.user_id.0,
+                        n.account_id,
+                        n.source.to_string(),
+                        n.task_id,
+                        n.instance_id,
+                        &n.event_key,
+                        now
+                    ],
                 )?
                 .int("id")?;
             touch_user(c, n.user_id, now)?;
@@ -548,10 +562,10 @@ fn synced_exports(c: &mut dyn Conn, sql: &str, p: &[Param]) -> Result<Vec<Synced
                 id: r.int("id")?,
                 user: UserId(r.int("user_id")?),
                 account: r.int("account_id")?,
-                source: r.text("source")?,
+                source: parsed(r, "source", ExportSource::parse)?,
                 auto: r.int("auto")? == 1,
-                present: r.text("wanted")? == "present",
-                failed: r.text("state")? == "failed",
+                present: parsed(r, "wanted", Wanted::parse)? == Wanted::Present,
+                failed: parsed(r, "state", ExportState::parse)? == ExportState::Failed,
             })
         })
         .collect()
@@ -581,7 +595,7 @@ fn apply_plan(c: &mut dyn Conn, plan: &AutoSyncPlan, now: i64) -> Result<(), Sto
                                   state, not_before, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, 1, 'present', 'pending', $7, $7, $7)
              ON CONFLICT (account_id, source) DO NOTHING",
-            params![n.user.0, n.account, &n.source, n.task.0, n.instance.0, &n.event_key, now],
+            params![n.user.0, n.account, n.source.to_string(), n.task.0, n.instance.0, &n.event_key, now],
         )?;
     }
     Ok(())

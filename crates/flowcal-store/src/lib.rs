@@ -40,7 +40,8 @@ mod users;
 mod web;
 
 pub use access::{
-    AccountStatus, Audit, AuditRecord, CalendarAccount, NewAccount, OAuthState, SealedColumn, StoredProvider,
+    AccountKind, AccountStatus, Audit, AuditRecord, CalendarAccount, NewAccount, OAuthState, SealedColumn,
+    StatePurpose, StoredProvider,
 };
 pub use db::DbError;
 pub use error::StoreError;

@@ -13,7 +13,7 @@ use flowcal_calendar::{
     AnyConnector, CalendarChoice, CalendarInfo, Connector, ConnectorError, Credential,
 };
 use flowcal_connect::outbound::HostPolicy;
-use flowcal_store::{AccountStatus, CalendarAccount};
+use flowcal_store::{AccountKind, AccountStatus, CalendarAccount};
 
 /// What a call on a connector returns.
 pub type ConnectorFuture<'c, T> =
@@ -31,7 +31,7 @@ impl Access {
         rejected: Option<&str>,
         c: &Connectivity,
     ) -> AppResult<(AnyConnector, String)> {
-        if acc.kind == "caldav" {
+        if acc.kind == AccountKind::Caldav {
             let Credentials::Basic { username, password } =
                 serde_json::from_str(&self.open(PURPOSE_CREDENTIALS, &acc.credentials_sealed)?).map_err(internal)?
             else {
@@ -200,7 +200,7 @@ impl<'a> AccountSession<'a> {
         };
         let first = f(&c).await;
         let refused = match first {
-            Err(ConnectorError::Unauthorized(why)) if self.acc.kind != "caldav" => {
+            Err(ConnectorError::Unauthorized(why)) if self.acc.kind != AccountKind::Caldav => {
                 tracing::info!(account = self.acc.id, "the calendar service refused the access token; refreshing once");
                 drop(c);
                 let fresh = self

@@ -22,7 +22,8 @@ use flowcal_connect::seal;
 use flowcal_connect::seal::Keyring;
 use flowcal_domain::UserId;
 use flowcal_store::{
-    AccountStatus, Audit, AuditRecord, CalendarAccount, NewAccount, OAuthState, SealedColumn, Store, StoreError,
+    AccountKind, AccountStatus, Audit, AuditRecord, CalendarAccount, NewAccount, OAuthState, SealedColumn,
+    StatePurpose, Store, StoreError,
 };
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -280,7 +281,7 @@ impl From<&CalendarAccount> for AccountJson {
         };
         AccountJson {
             id: a.id,
-            kind: a.kind.clone(),
+            kind: a.kind.to_string(),
             provider: a.provider.clone(),
             status: a.status.as_str().to_owned(),
             calendar: a.calendar.clone(),
@@ -651,14 +652,23 @@ impl Access {
             StartedBy::Token => hash("user", &p.user.id.0.to_string()),
         };
         let extra = r.kind.authorization_params(Purpose::Connect, &r.restriction(), &r.scopes);
-        self.authorization_request(&r, "connect", Some(p.user.id), binding, r.scopes.clone(), login_hint, extra).await
+        self.authorization_request(
+            &r,
+            StatePurpose::Connect,
+            Some(p.user.id),
+            binding,
+            r.scopes.clone(),
+            login_hint,
+            extra,
+        )
+        .await
     }
 
     #[allow(clippy::too_many_arguments)]
     async fn authorization_request(
         &self,
         r: &Resolved,
-        purpose: &str,
+        purpose: StatePurpose,
         user: Option<UserId>,
         binding_hash: String,
         scopes: Vec<String>,
@@ -673,7 +683,7 @@ impl Access {
         self.store
             .insert_oauth_state(OAuthState {
                 state_hash: secrets::token_hash(&state),
-                purpose: purpose.to_owned(),
+                purpose,
                 provider: r.name.clone(),
                 user_id: user,
                 binding_hash,
@@ -716,8 +726,9 @@ impl Access {
         let browser = oauth::random_token();
         let scopes = vec!["openid".to_owned(), "email".to_owned(), "profile".to_owned()];
         let extra = r.kind.authorization_params(Purpose::SignIn, &r.restriction(), &scopes);
-        let url =
-            self.authorization_request(&r, "sign_in", None, hash("browser", &browser), scopes, None, extra).await?;
+        let url = self
+            .authorization_request(&r, StatePurpose::SignIn, None, hash("browser", &browser), scopes, None, extra)
+            .await?;
         Ok((url, browser))
     }
 
@@ -744,8 +755,8 @@ impl Access {
             return Err(AppError::BadRequest("this authorization request has expired: start again".into()));
         }
         // Bound to whoever started it.
-        let principal = match st.purpose.as_str() {
-            "connect" => {
+        let principal = match st.purpose {
+            StatePurpose::Connect => {
                 let p = match session {
                     Some(s) => self.principal_by_session(s).await?,
                     None => None,
@@ -763,7 +774,7 @@ impl Access {
                 }
                 p
             }
-            _ => {
+            StatePurpose::SignIn => {
                 if browser.is_none_or(|b| hash("browser", b) != st.binding_hash) {
                     return Err(AppError::Forbidden(
                         "this sign-in answer was not started in this browser: start again".into(),
@@ -822,9 +833,9 @@ impl Access {
         principal: Option<Principal>,
         tokens: &TokenResponse,
     ) -> AppResult<CallbackOutcome> {
-        let claims = self.check_id_token(r, tokens, &st.nonce, st.purpose == "connect").await?;
+        let claims = self.check_id_token(r, tokens, &st.nonce, st.purpose == StatePurpose::Connect).await?;
         let sub = claims.as_ref().map(|c| c.sub.clone());
-        if st.purpose == "sign_in" {
+        if st.purpose == StatePurpose::SignIn {
             let claims = claims.ok_or_else(|| AppError::BadRequest("the provider sent no ID token".into()))?;
             return self.finish_sign_in(r, &claims).await;
         }
@@ -861,7 +872,7 @@ impl Access {
             .upsert_account(
                 NewAccount {
                     user_id: p.user.id,
-                    kind: r.kind.as_str().to_owned(),
+                    kind: AccountKind::Oauth(r.kind.as_str().to_owned()),
                     provider: r.name.clone(),
                     external_id: sub.clone().unwrap_or_else(|| "account".into()),
                     display,
@@ -1275,7 +1286,7 @@ impl Access {
             .upsert_account(
                 NewAccount {
                     user_id: p.user.id,
-                    kind: "caldav".into(),
+                    kind: AccountKind::Caldav,
                     provider: "caldav".into(),
                     external_id: format!("{}@{}", username.trim(), found.principal),
                     display,

@@ -11,6 +11,7 @@ use super::Access;
 use crate::error::{AppError, AppResult};
 use crate::principal::Principal;
 use crate::secrets;
+use flowcal_domain::export::ExportState;
 use flowcal_domain::Login;
 use flowcal_store::{AccessChange, ApiToken, Audit, NewUser, SignInLock, SignInRule, SignInRules, TokenLookup, User};
 use jiff::{SignedDuration, Timestamp};
@@ -396,7 +397,8 @@ impl Access {
             }
             // Entries delivery gave up on (or could not reach) stay in those
             // calendars: the audit log says how many.
-            let left_behind = self.store.exports_of(user.id).await?.iter().filter(|e| e.state != "removed").count();
+            let left_behind =
+                self.store.exports_of(user.id).await?.iter().filter(|e| e.state != ExportState::Removed).count();
             for acc in self.store.accounts_of(user.id).await? {
                 let outcome = self.revoke_account(&acc).await;
                 let detail = json!({

@@ -92,7 +92,7 @@ async fn page_with_token(
                 @for a in &accounts {
                     li {
                         strong { (a.display) } " "
-                        span.muted { (a.kind) @if a.kind != "caldav" { " · " (a.provider) } } " "
+                        span.muted { (a.kind) @if a.kind != flowcal_store::AccountKind::Caldav { " · " (a.provider) } } " "
                         @match a.status {
                             flowcal_store::AccountStatus::Active => { span.badge.ok { "✓ connected" } }
                             _ => { span.badge.overdue { "⚠ reconnect needed" } " " span.reason { (a.last_error.clone().unwrap_or_default()) } }

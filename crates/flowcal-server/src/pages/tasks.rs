@@ -10,6 +10,7 @@ use crate::error::AppError;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use flowcal_domain::export::{ExportSource, ExportState, Wanted};
 use flowcal_domain::{DataItemDef, DataType, TaskId};
 use flowcal_store::{ExportRecord, TaskRecord, TaskState};
 use maud::{html, Markup};
@@ -149,7 +150,7 @@ async fn task_page(
     let deadline_cal = t
         .deadline
         .as_ref()
-        .map(|_| calendar_controls(&cal, "deadline", &format!("task:{}:deadline", t.id.0), "the deadline"));
+        .map(|_| calendar_controls(&cal, "deadline", &ExportSource::TaskDeadline(t.id), "the deadline"));
     let item_cal: BTreeMap<String, (Markup, Markup)> = items
         .iter()
         .filter(|i| {
@@ -157,7 +158,7 @@ async fn task_page(
                 && data.get(&i.key).is_some_and(|v| v.is_string())
         })
         .map(|i| {
-            let stored = format!("instance:{}:item:{}", t.instance_id.0, i.key);
+            let stored = ExportSource::InstanceItem { instance: t.instance_id, key: i.key.clone() };
             (i.key.clone(), calendar_controls(&cal, &format!("item:{}", i.key), &stored, &i.label))
         })
         .collect();
@@ -236,38 +237,38 @@ struct CalendarCtx<'a> {
 /// sit beside the date (also inside the data form) and belong, by their
 /// `form` attribute, to small forms rendered outside it: forms do not nest.
 /// Returns the controls and those forms.
-fn calendar_controls(c: &CalendarCtx<'_>, source: &str, stored_source: &str, what: &str) -> (Markup, Markup) {
-    let existing: Vec<&ExportRecord> = c.exports.iter().filter(|e| e.source == stored_source).collect();
-    let shown = existing.iter().find(|e| e.wanted == "present").or(existing.first()).copied();
+fn calendar_controls(c: &CalendarCtx<'_>, source: &str, stored_source: &ExportSource, what: &str) -> (Markup, Markup) {
+    let existing: Vec<&ExportRecord> = c.exports.iter().filter(|e| e.source == *stored_source).collect();
+    let shown = existing.iter().find(|e| e.wanted == Wanted::Present).or(existing.first()).copied();
     let action = format!("/tasks/{}/calendar", c.t.id.0);
     let active: Vec<_> = c.accounts.iter().filter(|a| a.status == flowcal_store::AccountStatus::Active).collect();
     let id = |op: &str| format!("cal-{op}-{}", source.replace(':', "-"));
     let (retry, remove, add) = (id("retry"), id("remove"), id("add"));
     let controls = html! {
         div.calendar data-source=(source) {
-            @let state = shown.map(|e| (e.wanted.as_str(), e.state.as_str()));
+            @let state = shown.map(|e| (e.wanted, e.state));
             span.cal-state role="status" {
                 @match state {
-                    Some(("present", "synced")) => {
+                    Some((Wanted::Present, ExportState::Synced)) => {
                         span.badge.ok { "✓ In calendar" }
                         @if let Some(link) = shown.and_then(|e| event_link(e, c.accounts)) {
                             " " a href=(link) rel="noopener noreferrer" target="_blank" { "open event" }
                         }
                     }
-                    Some(("present", "pending")) => { span.badge.pending { "⏳ Pending" } }
-                    Some(("absent", "pending")) => { span.badge.pending { "⏳ Being removed" } }
-                    Some((_, "failed")) => {
+                    Some((Wanted::Present, ExportState::Pending)) => { span.badge.pending { "⏳ Pending" } }
+                    Some((Wanted::Absent, ExportState::Pending)) => { span.badge.pending { "⏳ Being removed" } }
+                    Some((_, ExportState::Failed)) => {
                         span.badge.overdue { "✗ Failed" } " "
                         span.reason { (shown.and_then(|e| e.last_error.clone()).unwrap_or_default()) }
                     }
-                    Some((_, "waiting")) => { span.badge.soon { "⚠ Reconnect needed" } " " a href="/settings#calendars" { "reconnect" } }
+                    Some((_, ExportState::Waiting)) => { span.badge.soon { "⚠ Reconnect needed" } " " a href="/settings#calendars" { "reconnect" } }
                     _ => { span.muted { "Not in calendar" } }
                 }
             }
-            @if shown.is_some_and(|e| e.state == "failed") {
+            @if shown.is_some_and(|e| e.state == ExportState::Failed) {
                 button type="submit" form=(retry) { "Retry" }
             }
-            @if shown.is_some_and(|e| e.wanted == "present" && e.state != "removed") {
+            @if shown.is_some_and(|e| e.wanted == Wanted::Present && e.state != ExportState::Removed) {
                 button.secondary type="submit" form=(remove) aria-label={ "Remove " (what) " from calendar" } { "Remove from calendar" }
             } @else if c.export_ok {
                 @if active.is_empty() {
@@ -316,7 +317,7 @@ fn calendar_controls(c: &CalendarCtx<'_>, source: &str, stored_source: &str, wha
 fn event_link(e: &ExportRecord, accounts: &[flowcal_store::CalendarAccount]) -> Option<String> {
     let acc = accounts.iter().find(|a| a.id == e.account_id)?;
     // An OAuth account's kind is its provider's kind; a CalDAV account's is no provider kind.
-    let kind = flowcal_calendar::provider::ProviderKind::named(&acc.kind)?;
+    let kind = flowcal_calendar::provider::ProviderKind::named(acc.kind.as_str())?;
     kind.event_link(e.remote_id.as_deref()?, e.calendar.as_deref()?)
 }
 

@@ -484,8 +484,9 @@ async fn the_web_app_in_a_real_browser() {
     b.wait_notice("Sending it again").await;
     while t.app.exports.deliver_due().await.unwrap() > 0 {}
     let exports = t.app.store.exports_of(alice_id).await.unwrap();
-    let first_day = exports.iter().find(|e| e.source.ends_with(":item:first_day")).expect("the date's entry");
-    assert_eq!(first_day.state, "synced", "the retried entry went out: {first_day:?}");
+    let first_day =
+        exports.iter().find(|e| e.source.to_string().ends_with(":item:first_day")).expect("the date's entry");
+    assert_eq!(first_day.state.as_str(), "synced", "the retried entry went out: {first_day:?}");
     let live = google.events(&calendar).into_iter().filter(|e| e["status"] != "cancelled").count();
     assert_eq!(live, 2, "the deadline and the date are on the calendar");
     // Back as alice: disconnect (the confirmation is answered yes).

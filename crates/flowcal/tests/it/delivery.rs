@@ -125,7 +125,7 @@ async fn entries_delivered_before_the_versioned_hash_are_not_sent_again(db: Test
     t.app.exports.deliver_due().await.unwrap();
     let row = || async { t.app.store.export(id).await.unwrap().unwrap() };
     let first = row().await;
-    assert_eq!(first.state, "synced", "{first:?}");
+    assert_eq!(first.state.as_str(), "synced", "{first:?}");
     let v1 = first.content_hash.clone().unwrap();
     assert!(v1.starts_with("v1:"), "{v1}");
 
@@ -143,7 +143,7 @@ async fn entries_delivered_before_the_versioned_hash_are_not_sent_again(db: Test
     let outcomes: Vec<&str> = report.iter().map(|(_, d)| d.as_str()).collect();
     assert_eq!(outcomes, ["unchanged"]);
     let after = row().await;
-    assert_eq!(after.state, "synced");
+    assert_eq!(after.state.as_str(), "synced");
     assert_eq!((after.etag.as_deref(), after.sequence), (first.etag.as_deref(), first.sequence), "not sent again");
     assert_eq!(after.content_hash.as_deref(), Some(v1.as_str()), "the versioned hash is stored");
     let text = calendar_text(

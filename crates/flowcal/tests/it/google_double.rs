@@ -2004,7 +2004,7 @@ async fn failed_calls_in_a_batch_are_retried_alone() {
     let first = states().await;
     for (i, e) in first.iter().enumerate() {
         let expected = if i < 4 { "pending" } else { "synced" };
-        assert_eq!(e.state, expected, "{e:?}");
+        assert_eq!(e.state.as_str(), expected, "{e:?}");
     }
     for (e, reason) in first.iter().zip(["rateLimitExceeded", "userRateLimitExceeded", "HTTP 429", "backendError"]) {
         assert!(e.last_error.as_deref().unwrap_or_default().contains(reason), "{e:?}");
@@ -2029,7 +2029,7 @@ async fn failed_calls_in_a_batch_are_retried_alone() {
         assert_eq!(per_event(key), ["batch calendar.events.insert 200"], "sent once");
     }
     assert_eq!(per_event(&keys[4]).len(), 3, "not sent again");
-    assert!(states().await.iter().all(|e| e.state == "synced"));
+    assert!(states().await.iter().all(|e| e.state.as_str() == "synced"));
     assert_eq!(double.events(&calendar).len(), 8);
     assert!(double.take_violations().is_empty());
 }
@@ -2125,7 +2125,7 @@ async fn retries_follow_retry_after_doubling_the_cap_and_jitter() {
             let now = t.app.now();
             assert_eq!(t.app.exports.deliver_due().await.unwrap(), 12);
             let list = t.app.store.exports_of(user).await.unwrap();
-            assert!(list.iter().all(|e| e.state == "pending" && e.attempts == attempt), "{list:?}");
+            assert!(list.iter().all(|e| e.state.as_str() == "pending" && e.attempts == attempt), "{list:?}");
             let delays: Vec<f64> =
                 list.iter().map(|e| e.not_before.duration_since(now).as_secs_f64()).collect::<Vec<_>>();
             let last = list.iter().map(|e| e.not_before).max().unwrap();
@@ -2153,7 +2153,7 @@ async fn retries_follow_retry_after_doubling_the_cap_and_jitter() {
     // Then they go out, each once.
     assert_eq!(t.app.exports.deliver_due().await.unwrap(), 12);
     let list = t.app.store.exports_of(user).await.unwrap();
-    assert!(list.iter().all(|e| e.state == "synced"), "{list:?}");
+    assert!(list.iter().all(|e| e.state.as_str() == "synced"), "{list:?}");
     let calendar = t.app.store.account(*account).await.unwrap().unwrap().calendar.unwrap();
     assert_eq!(double.events(&calendar).len(), 12);
     assert_eq!(double.batches(), [12; 5]);
