@@ -121,3 +121,133 @@ pub fn when_of(d: &Deadline) -> When {
         Deadline::At { at, zone } => When::At { at: *at, zone: zone.clone() },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flowcal_calendar::event_key;
+    use flowcal_domain::{InstanceId, InstanceStatus, ModelId, TaskId, TaskState, UserId};
+
+    fn user() -> User {
+        User {
+            id: UserId(3),
+            login: "alice".into(),
+            display_name: "Alice".into(),
+            email: String::new(),
+            time_zone: "Europe/Berlin".into(),
+            is_admin: false,
+            calendar_export: true,
+            reminder_minutes: Some(15),
+            auto_sync_account: None,
+            auto_sync_keep_done: false,
+            disabled_at: None,
+            deletion_requested_at: None,
+            deleted_at: None,
+        }
+    }
+
+    fn context(user: &User) -> EntryContext<'_> {
+        EntryContext {
+            user,
+            public_url: "https://flowcal.example",
+            time_zone: "America/New_York",
+            event_minutes: 45,
+            now: "2026-03-27T08:00:00Z".parse().unwrap(),
+        }
+    }
+
+    fn task(deadline: Option<Deadline>, state: TaskState) -> TaskRecord {
+        TaskRecord {
+            id: TaskId(5),
+            instance_id: InstanceId(9),
+            instance_title: "Easter".into(),
+            model_id: ModelId(1),
+            step: "approve".into(),
+            name: "Approve".into(),
+            assignee: Some("alice".into()),
+            role: None,
+            state,
+            started_at: "2026-03-27T08:00:00Z".parse().unwrap(),
+            deadline,
+            ended_at: None,
+            ended_by: None,
+        }
+    }
+
+    fn instance(data: serde_json::Value) -> InstanceRecord {
+        InstanceRecord {
+            id: InstanceId(9),
+            model_id: ModelId(1),
+            title: "Easter".into(),
+            starter: "alice".into(),
+            status: InstanceStatus::Running,
+            data: data.as_object().unwrap().clone(),
+            joins: Default::default(),
+            stuck: Vec::new(),
+            created_at: "2026-03-27T08:00:00Z".parse().unwrap(),
+            ended_at: None,
+        }
+    }
+
+    fn leave_model() -> ProcessModel {
+        flowcal_bpmn::parse(crate::demo::MODELS[0].1, None).unwrap()
+    }
+
+    #[test]
+    fn a_deadline_entry_takes_the_task_the_user_and_the_settings() {
+        let u = user();
+        let day = Deadline::Date("2026-04-01".parse().unwrap());
+        let e = deadline_entry(&task(Some(day), TaskState::Open), "Leave request", &context(&u), 2).unwrap();
+        assert_eq!(e.key, event_key(3, "task:5:deadline"));
+        assert_eq!(e.title, "Approve — Easter");
+        assert_eq!(e.when, When::Date("2026-04-01".parse().unwrap()));
+        assert_eq!(e.url.as_deref(), Some("https://flowcal.example/tasks/5"));
+        assert!(e.description.contains("Leave request"), "{}", e.description);
+        assert_eq!((e.duration_minutes, e.reminder_minutes, e.sequence), (45, Some(15), 2));
+        assert_eq!(e.stamp, context(&u).now);
+
+        let at = Deadline::At { at: "2026-04-01T15:00:00Z".parse().unwrap(), zone: "Asia/Tokyo".into() };
+        let done = deadline_entry(&task(Some(at), TaskState::Done), "Leave request", &context(&u), 0).unwrap();
+        assert_eq!(done.title, "✓ done: Approve — Easter");
+        assert_eq!(done.when, When::At { at: "2026-04-01T15:00:00Z".parse().unwrap(), zone: "Asia/Tokyo".into() });
+    }
+
+    #[test]
+    fn a_deadline_entry_needs_a_deadline_a_calendar_can_show() {
+        let u = user();
+        let none = deadline_entry(&task(None, TaskState::Open), "p", &context(&u), 0).unwrap_err();
+        assert!(matches!(&none, EntryError::Unfit(m) if m.contains("no deadline")), "{none:?}");
+        let far = Deadline::At { at: jiff::Timestamp::MAX, zone: "UTC".into() };
+        let far = deadline_entry(&task(Some(far), TaskState::Open), "p", &context(&u), 0).unwrap_err();
+        assert!(matches!(far, EntryError::Unfit(_)), "{far:?}");
+    }
+
+    #[test]
+    fn an_item_entry_reads_the_item_in_the_models_zone() {
+        let (u, m) = (user(), leave_model());
+        let i = instance(serde_json::json!({"first_day": "2026-03-30", "handover": "2026-03-29T00:30:00Z", "days": 8}));
+        let e = item_entry(&i, "Leave request", &m, "first_day", &context(&u), 0).unwrap();
+        assert_eq!(e.key, event_key(3, "instance:9:item:first_day"));
+        assert_eq!(e.title, "First day — Easter");
+        assert_eq!(e.when, When::Date("2026-03-30".parse().unwrap()));
+        assert_eq!(e.url.as_deref(), Some("https://flowcal.example/instances/9"));
+        let e = item_entry(&i, "Leave request", &m, "handover", &context(&u), 0).unwrap();
+        // The model names Europe/Berlin; the server's zone is only for models that name none.
+        assert_eq!(e.when, When::At { at: "2026-03-29T00:30:00Z".parse().unwrap(), zone: "Europe/Berlin".into() });
+        let mut unzoned = m.clone();
+        unzoned.time_zone = None;
+        let e = item_entry(&i, "Leave request", &unzoned, "handover", &context(&u), 0).unwrap();
+        assert!(matches!(&e.when, When::At { zone, .. } if zone == "America/New_York"), "{:?}", e.when);
+    }
+
+    #[test]
+    fn an_item_entry_needs_a_date_item_holding_a_date() {
+        let (u, m) = (user(), leave_model());
+        let i = instance(serde_json::json!({"first_day": "soon", "days": 8}));
+        let cx = context(&u);
+        assert!(matches!(item_entry(&i, "p", &m, "nope", &cx, 0), Err(EntryError::Missing(_))));
+        assert!(matches!(item_entry(&i, "p", &m, "days", &cx, 0), Err(EntryError::Unfit(_))));
+        assert!(matches!(item_entry(&i, "p", &m, "first_day", &cx, 0), Err(EntryError::Unfit(_))));
+        assert!(matches!(item_entry(&i, "p", &m, "handover", &cx, 0), Err(EntryError::Unfit(_))));
+    }
+}
