@@ -110,7 +110,7 @@ impl Access {
         self.set_calendar(acc, calendar).await
     }
 
-    /// [`App::choose_calendar`] for an account whose owner was checked
+    /// [`Access::choose_calendar`] for an account whose owner was checked
     /// already (or, for delivery, needs no check: it is the export's account).
     pub(crate) async fn set_calendar(&self, acc: CalendarAccount, calendar: &str) -> AppResult<CalendarAccount> {
         let choice = match (calendar, acc.calendar.as_deref()) {

@@ -1030,7 +1030,7 @@ impl Access {
         self.access_token_unless(account_id, None).await
     }
 
-    /// Like [`App::access_token`], but a stored token equal to `rejected`
+    /// Like [`Access::access_token`], but a stored token equal to `rejected`
     /// (the calendar service just refused it) is refreshed whatever its expiry.
     pub(crate) async fn access_token_unless(&self, account_id: i64, rejected: Option<&str>) -> AppResult<String> {
         for _ in 0..300 {

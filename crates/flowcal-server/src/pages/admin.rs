@@ -494,7 +494,7 @@ pub(crate) async fn enable(
     change_user(&app, &v, &login, AccessChange { disabled: Some(false), ..Default::default() }, said).await
 }
 
-/// `POST /admin/users/{login}/delete`: deprovisions the user (see `App::delete_user`).
+/// `POST /admin/users/{login}/delete`: deprovisions the user (see `Access::delete_user`).
 pub(crate) async fn delete_user(
     State(app): State<Arc<App>>,
     Path(login): Path<String>,

@@ -206,7 +206,7 @@ impl TestApp {
             "listen = \"{addr}\"\ndata_dir = \"{}\"\ndatabase_url = \"{}\"\ntime_zone = \"Europe/Berlin\"\n{extra}\n{}",
             data.path().display(),
             db.url,
-            // Tests deliver exports themselves (App::deliver_due), step by step.
+            // Tests deliver exports themselves (Exports::deliver_due), step by step.
             if extra.contains("[delivery]") { "" } else { "[delivery]\nworkers = 0\n" }
         );
         let config = Config::from_parts(&toml, "test", &[]).unwrap();
