@@ -76,12 +76,12 @@ impl Exports {
         // The entry must be possible now: a deadline, or a date item.
         let source_name = match source {
             "deadline" => {
-                self.deadline_entry(p, task, 0).await?;
+                self.deadline_entry_of(p, &t, 0, &c).await?;
                 ExportSource::TaskDeadline(task)
             }
             s => match s.strip_prefix("item:") {
                 Some(key) if !key.is_empty() => {
-                    self.item_entry(p, t.instance_id, key, 0).await?;
+                    self.item_entry_in(p, t.instance_id, key, 0, &c).await?;
                     ExportSource::InstanceItem { instance: t.instance_id, key: key.to_owned() }
                 }
                 _ => {

@@ -1139,19 +1139,7 @@ async fn exports_reach_radicale_and_survive_an_outage(db: TestDb) {
         let (t, alice) = (&t, alice.clone());
         async move { t.get(&format!("/api/v1/exports/{id}"), &alice).await.1 }
     };
-    let on_calendar = |key: String, calendar: String| {
-        let app = t.app.clone();
-        async move {
-            let acc = app.store.account(account).await.unwrap().unwrap();
-            app.access
-                .with_connector(&acc, move |c| {
-                    let (cal, key) = (calendar.clone(), key.clone());
-                    Box::pin(async move { flowcal_calendar::Connector::get_event(c, &cal, &key, None).await })
-                })
-                .await
-                .unwrap()
-        }
-    };
+    let on_calendar = |key: String, calendar: String| read_back(&t, account, calendar, key);
 
     // Only the task's assignee (or role) may export it, and only to their own account.
     let (s, _) = t.post("/api/v1/exports", &bob, export("deadline")).await;
@@ -1239,6 +1227,20 @@ async fn exports_reach_radicale_and_survive_an_outage(db: TestDb) {
     assert_eq!(list["exports"].as_array().map(Vec::len), Some(0));
 }
 
+/// The entry `key` as the account's calendar holds it now, read through
+/// the account's own connector.
+async fn read_back(t: &TestApp, account: i64, calendar: String, key: String) -> Option<flowcal_calendar::RemoteEvent> {
+    let acc = t.app.store.account(account).await.unwrap().unwrap();
+    t.app
+        .access
+        .with_connector(&acc, move |c| {
+            let (cal, key) = (calendar.clone(), key.clone());
+            Box::pin(async move { flowcal_calendar::Connector::get_event(c, &cal, &key, None).await })
+        })
+        .await
+        .unwrap()
+}
+
 // ---- auto-sync: the calendar follows the workflow --------------------------------------------
 
 crate::on_both_backends!(peers: auto_sync_follows_the_workflow);
@@ -1270,18 +1272,8 @@ async fn auto_sync_follows_the_workflow(db: TestDb) {
     let calendar = t.app.store.account(account).await.unwrap().unwrap().calendar.unwrap();
     let alice_id = t.app.store.user_by_login("alice").await.unwrap().unwrap().id.0;
     let entry = |task: i64| {
-        let (app, calendar) = (t.app.clone(), calendar.clone());
-        async move {
-            let acc = app.store.account(account).await.unwrap().unwrap();
-            let key = flowcal_calendar::event_key(alice_id, &format!("task:{task}:deadline"));
-            app.access
-                .with_connector(&acc, move |c| {
-                    let (cal, key) = (calendar.clone(), key.clone());
-                    Box::pin(async move { flowcal_calendar::Connector::get_event(c, &cal, &key, None).await })
-                })
-                .await
-                .unwrap()
-        }
+        let key = flowcal_calendar::event_key(alice_id, &format!("task:{task}:deadline"));
+        read_back(&t, account, calendar.clone(), key)
     };
     let open_tasks = || {
         let (t, alice) = (&t, alice.clone());
