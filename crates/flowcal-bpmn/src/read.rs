@@ -444,6 +444,7 @@ fn read_node(
         id: id.to_owned(),
         name: name.clone().unwrap_or_else(|| id.to_owned()),
         kind,
+        scope: None,
         line: at.line,
         column: at.column,
     };

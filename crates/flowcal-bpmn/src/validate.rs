@@ -15,6 +15,12 @@ fn kind_word(kind: &NodeKind) -> &'static str {
         NodeKind::UserTask { .. } => "user task",
         NodeKind::Exclusive { .. } => "exclusive gateway",
         NodeKind::Parallel => "parallel gateway",
+        NodeKind::Terminate => "terminate end event",
+        NodeKind::Pass => "task",
+        NodeKind::Milestone => "intermediate event",
+        NodeKind::TimerCatch { .. } => "timer event",
+        NodeKind::BoundaryTimer { .. } => "boundary timer",
+        NodeKind::SubProcess => "sub-process",
     }
 }
 
@@ -132,6 +138,7 @@ pub(crate) fn validate(draft: Draft) -> Result<ProcessModel, BpmnError> {
         name: draft.name,
         time_zone: draft.time_zone,
         data_items: items,
+        start_timer: None,
         nodes: draft.nodes.into_iter().map(|n| n.node).collect(),
         flows: draft
             .flows
@@ -196,7 +203,7 @@ fn check_node(n: &DraftNode, incoming: &[&DraftFlow], outgoing: &[&DraftFlow]) -
             }
         }
         NodeKind::Exclusive { default } => check_exclusive(n, default.as_deref(), outgoing)?,
-        NodeKind::Parallel => {}
+        _ => {}
     }
     Ok(())
 }

@@ -35,3 +35,7 @@ id_type!(
     /// A user task of an instance.
     TaskId
 );
+id_type!(
+    /// A waiting timer: of an instance, or a model's start timer.
+    TimerId
+);

@@ -4,7 +4,7 @@
 //! Plain data: the engine makes transitions, the store applies them. Both
 //! name these types; neither needs the other to do so.
 
-use crate::{Data, DataErrors, Deadline, TaskId, Value};
+use crate::{Data, DataErrors, Deadline, TaskId, TimerId, Value};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -85,6 +85,28 @@ pub struct InstanceState {
     /// arrived by it. A join fires when every incoming flow has one.
     pub joins: Joins,
     pub stuck: Vec<Stuck>,
+    /// The instance's waiting timers: tokens at timer catch events and the
+    /// boundary timers of open tasks. The store keeps them in a table of
+    /// their own (they are leased and fired from there) and fills this in
+    /// when it loads the instance; the engine only reads it and changes
+    /// timers through effects.
+    pub timers: Vec<OpenTimer>,
+}
+
+/// A waiting timer of an instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenTimer {
+    pub id: TimerId,
+    /// The timer event: a `TimerCatch` or `BoundaryTimer` node.
+    pub node: String,
+    /// The task a boundary timer is attached to.
+    pub task: Option<TaskId>,
+    /// When it started counting (the task or the wait began).
+    pub armed_at: Timestamp,
+    /// When it fires next.
+    pub due: Timestamp,
+    /// How often it has fired (cycles fire more than once).
+    pub fired: u32,
 }
 
 /// Tokens waiting at parallel joins, by join and incoming flow.
@@ -111,14 +133,68 @@ pub enum Assignee {
 /// this user now (the store skips it when they have the task already).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
-    TaskCreated { step: String, name: String, assignee: Assignee, deadline: Option<Deadline> },
-    TaskCompleted { task: TaskId },
-    TaskCancelled { task: TaskId },
-    DeadlineChanged { task: TaskId, deadline: Option<Deadline> },
-    TaskReassigned { task: TaskId, assignee: String },
-    DataChanged { key: String, old: Option<Value>, new: Option<Value> },
-    IncidentRaised { node: String, message: String },
-    IncidentResolved { node: String },
+    TaskCreated {
+        step: String,
+        name: String,
+        assignee: Assignee,
+        deadline: Option<Deadline>,
+    },
+    TaskCompleted {
+        task: TaskId,
+    },
+    TaskCancelled {
+        task: TaskId,
+    },
+    DeadlineChanged {
+        task: TaskId,
+        deadline: Option<Deadline>,
+    },
+    TaskReassigned {
+        task: TaskId,
+        assignee: String,
+    },
+    DataChanged {
+        key: String,
+        old: Option<Value>,
+        new: Option<Value>,
+    },
+    /// A timer starts waiting at `node`. With `boundary`, it is attached to
+    /// the task created by the nearest `TaskCreated` before it in the same
+    /// transition (boundary timers start with their task).
+    TimerStarted {
+        node: String,
+        boundary: bool,
+        due: Timestamp,
+    },
+    /// A waiting timer fired: with `next`, a cycle waits again until then;
+    /// without, the timer is done.
+    TimerFired {
+        timer: TimerId,
+        node: String,
+        next: Option<Timestamp>,
+    },
+    /// A waiting timer's date changed (the item or deadline it counts from moved).
+    TimerMoved {
+        timer: TimerId,
+        due: Timestamp,
+    },
+    /// A waiting timer stops without firing: its task ended, its scope was
+    /// terminated, or the instance was cancelled.
+    TimerCancelled {
+        timer: TimerId,
+    },
+    /// A token passed a milestone (`intermediateThrowEvent` without definition).
+    MilestoneReached {
+        node: String,
+        name: String,
+    },
+    IncidentRaised {
+        node: String,
+        message: String,
+    },
+    IncidentResolved {
+        node: String,
+    },
     InstanceCompleted,
     InstanceCancelled,
 }
@@ -145,4 +221,6 @@ pub enum EngineError {
     NoStart,
     #[error("the instance has no incident to retry")]
     NoIncident,
+    #[error("timer {0} is not waiting")]
+    TimerNotWaiting(TimerId),
 }

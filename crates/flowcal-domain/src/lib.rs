@@ -13,16 +13,19 @@ pub mod export;
 pub mod ids;
 pub mod instance;
 pub mod model;
+pub mod timer;
 pub mod user;
 pub mod value;
 
 pub use condition::{Condition, ConditionError};
 pub use deadline::{Deadline, DeadlineError, DeadlineRule};
 pub use duration::IsoDuration;
-pub use ids::{InstanceId, ModelId, TaskId, UserId};
+pub use ids::{InstanceId, ModelId, TaskId, TimerId, UserId};
 pub use instance::{
-    Assignee, Effect, EngineError, InstanceState, InstanceStatus, Joins, OpenTask, Stuck, TaskState, Transition,
+    Assignee, Effect, EngineError, InstanceState, InstanceStatus, Joins, OpenTask, OpenTimer, Stuck, TaskState,
+    Transition,
 };
 pub use model::{AssigneeRule, DataItemDef, DataType, Flow, Node, NodeKind, ProcessModel};
+pub use timer::{TimerDate, TimerSpec, TimerWhen};
 pub use user::{Login, LoginError};
 pub use value::{Data, DataErrors, Value, ValueError};

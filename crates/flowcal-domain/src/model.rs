@@ -2,6 +2,7 @@
 
 use crate::condition::Condition;
 use crate::deadline::DeadlineRule;
+use crate::timer::TimerSpec;
 use serde::{Deserialize, Serialize};
 
 /// The type of a data item.
@@ -81,12 +82,42 @@ pub enum AssigneeRule {
 /// What a node is.
 #[derive(Debug, Clone, PartialEq)]
 pub enum NodeKind {
+    /// The start event of the process, or of an embedded sub-process (its
+    /// `scope`). The process's own start may have a timer (`ProcessModel::start_timer`).
     Start,
+    /// An end event: ends its token. When it is the last token of an
+    /// embedded sub-process, the sub-process goes on along its outgoing flow.
     End,
+    /// An end event with `terminateEventDefinition`: ends every token of its
+    /// scope (the process, or the embedded sub-process it is in) at once.
+    Terminate,
     UserTask {
         deadline: DeadlineRule,
         assignee: AssigneeRule,
     },
+    /// A step that runs nothing: `bpmn:task` and `bpmn:manualTask` without an
+    /// assignee or lane. The token passes straight through.
+    Pass,
+    /// `bpmn:intermediateThrowEvent` without a definition: the token passes,
+    /// and the instance's history records that the milestone was reached.
+    Milestone,
+    /// `bpmn:intermediateCatchEvent` with a timer: the token waits until it fires.
+    TimerCatch {
+        timer: TimerSpec,
+    },
+    /// `bpmn:boundaryEvent` with a timer, on the user task `attached_to`.
+    /// Interrupting (`cancel`), it cancels the task and the process goes on
+    /// from here; non-interrupting, a token leaves from here and the task stays.
+    BoundaryTimer {
+        attached_to: String,
+        cancel: bool,
+        timer: TimerSpec,
+    },
+    /// An embedded `bpmn:subProcess`: a token entering it starts at its inner
+    /// start event (the node whose `scope` is this one and whose kind is
+    /// `Start`); it leaves along the sub-process's outgoing flow once every
+    /// token inside has ended.
+    SubProcess,
     /// `default` is the id of the flow taken when no condition holds.
     Exclusive {
         default: Option<String>,
@@ -100,6 +131,9 @@ pub struct Node {
     pub id: String,
     pub name: String,
     pub kind: NodeKind,
+    /// The embedded sub-process this node is directly inside; `None` at the
+    /// process's top level.
+    pub scope: Option<String>,
     pub line: u32,
     pub column: u32,
 }
@@ -123,6 +157,9 @@ pub struct ProcessModel {
     /// IANA zone name; `None` means the server's configured zone.
     pub time_zone: Option<String>,
     pub data_items: Vec<DataItemDef>,
+    /// A timer on the process's start event: instances are started when it
+    /// fires (they may still be started by hand).
+    pub start_timer: Option<TimerSpec>,
     pub nodes: Vec<Node>,
     pub flows: Vec<Flow>,
 }
@@ -144,8 +181,35 @@ impl ProcessModel {
         self.flows.iter().filter(move |f| f.target == node)
     }
 
+    /// The process's own start event (not a sub-process's).
     pub fn start(&self) -> Option<&Node> {
-        self.nodes.iter().find(|n| matches!(n.kind, NodeKind::Start))
+        self.nodes.iter().find(|n| matches!(n.kind, NodeKind::Start) && n.scope.is_none())
+    }
+
+    /// The start event inside the embedded sub-process `scope`.
+    pub fn scope_start(&self, scope: &str) -> Option<&Node> {
+        self.nodes.iter().find(|n| matches!(n.kind, NodeKind::Start) && n.scope.as_deref() == Some(scope))
+    }
+
+    /// Whether `node` lies inside the sub-process `scope`, at any depth.
+    pub fn is_within(&self, node: &str, scope: &str) -> bool {
+        let mut at = self.node(node).and_then(|n| n.scope.as_deref());
+        // Depth is bounded by the XML reader's nesting limit; guard anyway.
+        for _ in 0..self.nodes.len() {
+            match at {
+                None => return false,
+                Some(s) if s == scope => return true,
+                Some(s) => at = self.node(s).and_then(|n| n.scope.as_deref()),
+            }
+        }
+        false
+    }
+
+    /// The timers on the boundary of the step `task`.
+    pub fn boundary_timers<'a>(&'a self, task: &'a str) -> impl Iterator<Item = &'a Node> + 'a {
+        self.nodes
+            .iter()
+            .filter(move |n| matches!(&n.kind, NodeKind::BoundaryTimer { attached_to, .. } if attached_to == task))
     }
 
     /// The user tasks, in document order.

@@ -68,8 +68,13 @@ impl<'m> Engine<'m> {
         if !missing.is_empty() {
             return Err(EngineError::InvalidData(missing.into()));
         }
-        let mut state =
-            InstanceState { status: InstanceStatus::Running, data: Data::new(), joins: BTreeMap::new(), stuck: vec![] };
+        let mut state = InstanceState {
+            status: InstanceStatus::Running,
+            data: Data::new(),
+            joins: BTreeMap::new(),
+            stuck: vec![],
+            timers: vec![],
+        };
         let mut effects = Vec::new();
         apply_data(&mut state, parsed, &mut effects);
         let start = self.model.start().ok_or(EngineError::NoStart)?;
@@ -256,7 +261,11 @@ impl<'m> Engine<'m> {
                 continue;
             }
             match &node.kind {
-                NodeKind::Start => queue.extend(next(&node.id)),
+                NodeKind::Start | NodeKind::Pass | NodeKind::Milestone => queue.extend(next(&node.id)),
+                NodeKind::Terminate
+                | NodeKind::TimerCatch { .. }
+                | NodeKind::BoundaryTimer { .. }
+                | NodeKind::SubProcess => {}
                 NodeKind::End => {}
                 NodeKind::UserTask { assignee, .. } => {
                     let assignee = match assignee {

@@ -131,9 +131,10 @@ impl From<EngineError> for AppError {
                 unlisted: errors.unlisted,
                 fields: errors.listed.into_iter().map(|e| (e.key, e.message)).collect(),
             },
-            EngineError::NotRunning(_) | EngineError::TaskNotOpen(_) | EngineError::NoIncident => {
-                AppError::Conflict(e.to_string())
-            }
+            EngineError::NotRunning(_)
+            | EngineError::TaskNotOpen(_)
+            | EngineError::NoIncident
+            | EngineError::TimerNotWaiting(_) => AppError::Conflict(e.to_string()),
             EngineError::Zone(_) | EngineError::NoStart => AppError::Unprocessable(e.to_string()),
         }
     }

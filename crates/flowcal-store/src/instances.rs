@@ -39,6 +39,7 @@ impl InstanceRecord {
             data: data_from_json(items, &self.data),
             joins: self.joins.clone(),
             stuck: self.stuck.clone(),
+            timers: Vec::new(),
         }
     }
 }
@@ -583,6 +584,11 @@ fn apply(
                 events.push((None, "incident_raised", json!({"node": node, "message": message})));
             }
             Effect::IncidentResolved { node } => events.push((None, "incident_resolved", json!({"node": node}))),
+            Effect::TimerStarted { .. }
+            | Effect::TimerFired { .. }
+            | Effect::TimerMoved { .. }
+            | Effect::TimerCancelled { .. }
+            | Effect::MilestoneReached { .. } => {}
             Effect::InstanceCompleted => events.push((None, "instance_completed", json!({}))),
             Effect::InstanceCancelled => {
                 let withdrawn = crate::exports::Withdrawn::Instance(instance.id.0);
