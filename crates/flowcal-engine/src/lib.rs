@@ -182,6 +182,23 @@ impl<'m> Engine<'m> {
         Ok(Transition { state, effects })
     }
 
+    /// Placeholder until timers run.
+    pub fn fire_timer(
+        &self,
+        _state: &InstanceState,
+        _open: &[OpenTask],
+        timer: flowcal_domain::TimerId,
+        _starter: &str,
+        _now: Timestamp,
+    ) -> Result<Transition, EngineError> {
+        Err(EngineError::TimerNotWaiting(timer))
+    }
+
+    /// Placeholder until timers run.
+    pub fn start_timer_due(&self, _armed_at: Timestamp, _after: Option<Timestamp>) -> Option<Timestamp> {
+        None
+    }
+
     /// The deadline of a step started at `started`.
     pub fn deadline_for(&self, step: &str, started: Timestamp, data: &Data) -> Option<Deadline> {
         match &self.model.node(step)?.kind {

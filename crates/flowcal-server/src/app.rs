@@ -6,6 +6,7 @@
 //! feeds ─▶ exports ─▶ delivery ─▶ access
 //!             │          └──────▶ models
 //!             └─▶ workflow ─────▶ models
+//! timers ─▶ workflow
 //! ```
 
 use crate::access::Access;
@@ -16,6 +17,7 @@ use crate::error::AppResult;
 use crate::exports::Exports;
 use crate::feed::Feeds;
 use crate::models::Models;
+use crate::timers::Timers;
 use crate::workflow::Workflow;
 use flowcal_connect::seal::Keyring;
 use flowcal_store::Store;
@@ -38,6 +40,8 @@ pub struct App {
     pub exports: Arc<Exports>,
     /// iCal subscription feeds.
     pub feeds: Feeds,
+    /// The worker that fires timers as they come due.
+    pub timers: Arc<Timers>,
     /// The proxies whose `X-Forwarded-For` names the client.
     pub(crate) trusted_proxies: Vec<flowcal_connect::outbound::IpNetwork>,
     /// The SHA-256 of the bearer token that opens `/metrics`, if one is configured.
@@ -56,6 +60,7 @@ impl App {
             config.time_zone.clone(),
             config.max_model_bytes,
         ));
+        let timers = Arc::new(Timers::new(store.clone(), clock.clone(), workflow.clone(), wake.clone()));
         let access = Arc::new(Access::new(config.clone(), store.clone(), clock.clone(), keyring, wake.clone())?);
         let delivery = Arc::new(Delivery::new(
             store.clone(),
@@ -91,6 +96,7 @@ impl App {
             delivery,
             exports,
             feeds,
+            timers,
         })
     }
 

@@ -176,6 +176,7 @@ mod tests {
 
     fn instance(data: serde_json::Value) -> InstanceRecord {
         InstanceRecord {
+            timers: Vec::new(),
             id: InstanceId(9),
             model_id: ModelId(1),
             title: "Easter".into(),

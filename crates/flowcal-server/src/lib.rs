@@ -21,6 +21,7 @@ pub mod principal;
 pub mod secrets;
 pub mod settings;
 pub mod sign_in;
+pub mod timers;
 pub mod web;
 pub mod workflow;
 
@@ -172,6 +173,17 @@ pub async fn serve(
             app.delivery
                 .clone()
                 .run_delivery(async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                })
+                .await
+        }));
+    }
+    {
+        let mut stopped = stopped.clone();
+        let timers = app.timers.clone();
+        workers.push(tokio::spawn(async move {
+            timers
+                .run_timers(async move {
                     let _ = stopped.wait_for(|s| *s).await;
                 })
                 .await

@@ -6,9 +6,12 @@ use crate::clock::Clock;
 use crate::error::{AppError, AppResult};
 use crate::models::{Models, Parsed};
 use crate::principal::{involved, Principal, DESIGNER_ROLE};
-use flowcal_domain::{InstanceId, ModelId, ProcessModel, TaskId};
-use flowcal_engine::{Engine, InstanceState, OpenTask, Transition};
-use flowcal_store::{EventRecord, InstanceRecord, Store, StoreError, StoredModel, TaskRecord, TaskState};
+use flowcal_domain::user::parse_time_zone;
+use flowcal_domain::{InstanceId, ModelId, ProcessModel, TaskId, TimerId};
+use flowcal_engine::{Engine, EngineError, InstanceState, OpenTask, Transition};
+use flowcal_store::{
+    DueTimer, EventRecord, InstanceRecord, Store, StoreError, StoredModel, TaskRecord, TaskState, TimerTarget,
+};
 use jiff::Timestamp;
 use serde_json::{Map, Value as Json};
 use std::sync::Arc;
@@ -75,9 +78,82 @@ impl Workflow {
             column: e.column,
             message: e.message,
         })?;
-        let stored = self.store.insert_model(&model.key, &model.name, xml, by.map(|p| p.user.id), self.now()).await?;
+        if model.start_timer.is_some() {
+            check_timer_start(&model, by)?;
+        }
+        let now = self.now();
+        let stored = self.store.insert_model(&model.key, &model.name, xml, by.map(|p| p.user.id), now).await?;
+        // The newest version's start timer replaces an earlier version's.
+        let due = self.engine(&model)?.start_timer_due(now, None);
+        let timer = model.start().zip(due).map(|(start, due)| (start.id.clone(), due));
+        self.store.set_start_timer(&model.key, stored.id, timer, now).await?;
         self.models.keep(stored.clone(), Arc::new(model));
         Ok(stored)
+    }
+
+    // ---- timers --------------------------------------------------------------------------------
+
+    /// Fires a claimed timer: moves its instance on, or starts an instance of
+    /// its model. `Ok(false)` when it was not waiting any more (another
+    /// worker fired it, its task ended, or its date moved later).
+    pub async fn fire_timer(&self, timer: &DueTimer) -> AppResult<bool> {
+        match &timer.target {
+            TimerTarget::Instance(id) => self.fire_instance_timer(*id, timer.id).await,
+            TimerTarget::Start { key, armed_at, .. } => self.start_by_timer(timer, key, *armed_at).await,
+        }
+    }
+
+    async fn fire_instance_timer(&self, id: InstanceId, timer: TimerId) -> AppResult<bool> {
+        let Some(instance) = self.store.instance(id).await? else {
+            return Ok(false);
+        };
+        let (_, model) = self.model(instance.model_id).await?;
+        let zone = self.time_zone.clone();
+        let now = self.now();
+        let fired = self
+            .store
+            .change_instance(id, TIMER_ACTOR, now, move |rec, open_records| {
+                let open: Vec<OpenTask> = open_records.iter().map(TaskRecord::open_task).collect();
+                let engine = Engine::new(&model, &zone)?;
+                Ok(engine.fire_timer(&rec.state(&model.data_items), &open, timer, &rec.starter, now)?)
+            })
+            .await;
+        match fired {
+            Ok(_) => Ok(true),
+            Err(StoreError::Engine(EngineError::TimerNotWaiting(_) | EngineError::NotRunning(_))) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Starts an instance of the newest version of `key` in the name of the
+    /// user who uploaded that version, titled with the model's name and the
+    /// date in the model's zone.
+    async fn start_by_timer(&self, timer: &DueTimer, key: &str, armed_at: Timestamp) -> AppResult<bool> {
+        let (stored, model) = self.latest_model(key).await?;
+        let engine = self.engine(&model)?;
+        let now = self.now();
+        let next = engine.start_timer_due(armed_at, Some(now));
+        let starter = match stored.created_by {
+            Some(id) => self.store.user(id).await?.map(|u| u.login),
+            None => None,
+        };
+        let Some(starter) = starter else {
+            // Checked at upload; the uploader's account has since been deleted.
+            return Err(AppError::Unprocessable(format!(
+                "model '{key}' version {} has a timer start event but its uploader no longer exists: upload the model \
+                 again to start its instances in your name",
+                stored.version
+            )));
+        };
+        let zone = parse_time_zone(engine.zone_name()).map_err(AppError::Unprocessable)?;
+        let title = format!("{} {}", model.name, now.to_zoned(zone).strftime("%Y-%m-%d %H:%M"));
+        let start = engine.start(&starter, &Map::new(), now)?;
+        let started =
+            self.store.start_by_timer(timer.id, timer.due, next, stored.id, &title, &starter, start, now).await?;
+        if let Some((instance, _)) = &started {
+            tracing::info!(model = %key, instance = %instance.id, "a timer started an instance");
+        }
+        Ok(started.is_some())
     }
 
     /// The parsed model of a stored version.
@@ -315,6 +391,35 @@ impl Workflow {
         p.require_admin()?;
         Ok(self.store.incidents().await?)
     }
+}
+
+/// Who the history names for what a timer did.
+pub const TIMER_ACTOR: &str = "timer";
+
+/// A model with a timer start event starts its instances by itself, in the
+/// name of its uploader and without data: so it needs an uploader, and no
+/// item may be required at the start.
+fn check_timer_start(model: &ProcessModel, by: Option<&Principal>) -> AppResult<()> {
+    let unprocessable = |message: String| {
+        let at = model.start().map_or((1, 1), |s| (s.line, s.column));
+        AppError::InvalidModel { line: at.0, column: at.1, message }
+    };
+    if by.is_none() {
+        return Err(unprocessable(
+            "the process has a timer start event, and its instances are started in the name of whoever uploads \
+             it: upload it through the web app or the API"
+                .into(),
+        ));
+    }
+    let required: Vec<&str> = model.data_items.iter().filter(|i| i.required).map(|i| i.key.as_str()).collect();
+    if !required.is_empty() {
+        return Err(unprocessable(format!(
+            "the process has a timer start event, which starts instances without data, but requires the items {}: \
+             make them optional",
+            required.join(", ")
+        )));
+    }
+    Ok(())
 }
 
 /// 1-based line and column of a byte offset.

@@ -8,10 +8,10 @@ use crate::db::{params, Conn, Param, Row};
 use crate::rows::{deadline_cols, deadline_from_cols, ts};
 use crate::{Backend, Store, StoreError};
 use flowcal_domain::instance::{
-    Assignee, Effect, InstanceState, InstanceStatus, Joins, OpenTask, Stuck, TaskState, Transition,
+    Assignee, Effect, InstanceState, InstanceStatus, Joins, OpenTask, OpenTimer, Stuck, TaskState, Transition,
 };
 use flowcal_domain::value::{data_from_json, data_to_json};
-use flowcal_domain::{DataItemDef, Deadline, InstanceId, ModelId, TaskId, UserId};
+use flowcal_domain::{DataItemDef, Deadline, InstanceId, ModelId, TaskId, TimerId, UserId};
 use jiff::Timestamp;
 use serde_json::{json, Value as Json};
 
@@ -27,6 +27,9 @@ pub struct InstanceRecord {
     pub data: serde_json::Map<String, Json>,
     pub joins: Joins,
     pub stuck: Vec<Stuck>,
+    /// Its waiting timers. Read when one instance is read (and kept up to
+    /// date by a change); empty in lists of instances.
+    pub timers: Vec<OpenTimer>,
     pub created_at: Timestamp,
     pub ended_at: Option<Timestamp>,
 }
@@ -39,7 +42,7 @@ impl InstanceRecord {
             data: data_from_json(items, &self.data),
             joins: self.joins.clone(),
             stuck: self.stuck.clone(),
-            timers: Vec::new(),
+            timers: self.timers.clone(),
         }
     }
 }
@@ -105,6 +108,7 @@ fn instance(r: &Row) -> Result<InstanceRecord, StoreError> {
         data: serde_json::from_str(&r.text("data")?).map_err(|_| corrupt("data"))?,
         joins: serde_json::from_str(&r.text("joins")?).map_err(|_| corrupt("joins"))?,
         stuck: serde_json::from_str(&r.text("stuck")?).map_err(|_| corrupt("stuck"))?,
+        timers: Vec::new(),
         created_at: ts(r.int("created_at")?)?,
         ended_at: r.opt_int("ended_at")?.map(ts).transpose()?,
     })
@@ -142,9 +146,15 @@ fn value_json(v: Option<&flowcal_domain::Value>) -> Json {
 }
 
 fn load_instance(c: &mut dyn Conn, id: InstanceId) -> Result<Option<InstanceRecord>, StoreError> {
-    c.query_opt(concat!("SELECT ", instance_columns!(), " FROM instances WHERE id = $1"), params![id.0])?
+    let Some(mut record) = c
+        .query_opt(concat!("SELECT ", instance_columns!(), " FROM instances WHERE id = $1"), params![id.0])?
         .map(|r| instance(&r))
-        .transpose()
+        .transpose()?
+    else {
+        return Ok(None);
+    };
+    record.timers = crate::timers::instance_timers(c, id)?;
+    Ok(Some(record))
 }
 
 fn load_task(c: &mut dyn Conn, id: TaskId) -> Result<Option<TaskRecord>, StoreError> {
@@ -183,10 +193,63 @@ fn lock_instance(c: &mut dyn Conn, id: InstanceId) -> Result<InstanceRecord, Sto
         Backend::Postgres => concat!("SELECT ", instance_columns!(), " FROM instances WHERE id = $1 FOR UPDATE"),
         Backend::Sqlite => concat!("SELECT ", instance_columns!(), " FROM instances WHERE id = $1"),
     };
-    c.query_opt(sql, params![id.0])?
+    let mut record = c
+        .query_opt(sql, params![id.0])?
         .map(|r| instance(&r))
         .transpose()?
-        .ok_or_else(|| StoreError::NotFound(format!("instance {id}")))
+        .ok_or_else(|| StoreError::NotFound(format!("instance {id}")))?;
+    record.timers = crate::timers::instance_timers(c, id)?;
+    Ok(record)
+}
+
+/// Inserts an instance with its tasks, timers and events.
+fn create_in(
+    c: &mut dyn Conn,
+    model_id: ModelId,
+    title: &str,
+    starter: &str,
+    start: &Transition,
+    now: Timestamp,
+) -> Result<(InstanceRecord, Vec<TaskRecord>), StoreError> {
+    let s = &start.state;
+    let ended = matches!(s.status, InstanceStatus::Completed | InstanceStatus::Cancelled);
+    let id = c
+        .query_one(
+            "INSERT INTO instances (model_id, title, starter, status, data, joins, stuck, created_at, ended_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+            params![
+                model_id.0,
+                title,
+                starter,
+                s.status.as_str(),
+                Json::Object(data_to_json(&s.data)).to_string(),
+                json!(s.joins).to_string(),
+                json!(s.stuck).to_string(),
+                now.as_millisecond(),
+                ended.then_some(now.as_millisecond())
+            ],
+        )?
+        .int("id")?;
+    let mut record = InstanceRecord {
+        id: InstanceId(id),
+        model_id,
+        title: title.to_owned(),
+        starter: starter.to_owned(),
+        status: s.status,
+        data: data_to_json(&s.data),
+        joins: s.joins.clone(),
+        stuck: s.stuck.clone(),
+        timers: Vec::new(),
+        created_at: now,
+        ended_at: ended.then_some(now),
+    };
+    let mut tasks = Vec::new();
+    let started = (None, "instance_started", json!({"title": title, "starter": starter}));
+    apply(c, &record, &mut tasks, vec![started], start, starter, now)?;
+    record.timers = crate::timers::instance_timers(c, record.id)?;
+    // Auto-synced calendar entries change in the same transaction.
+    crate::exports::sync_instance(c, id, now.as_millisecond())?;
+    Ok((record, tasks))
 }
 
 impl Store {
@@ -201,44 +264,37 @@ impl Store {
         now: Timestamp,
     ) -> Result<(InstanceRecord, Vec<TaskRecord>), StoreError> {
         let (title, starter) = (title.to_owned(), starter.to_owned());
+        self.tx(move |c| create_in(c, model_id, &title, &starter, &start, now)).await
+    }
+
+    /// Starts an instance because the start timer `timer`, claimed as due at
+    /// `due`, fired; in the same transaction the timer waits again until
+    /// `next` or, without, is done. `None` when the timer is no longer the one
+    /// claimed (another worker fired it, or a new model version replaced it):
+    /// then nothing is started, so a timer starts one instance each time it
+    /// is due however many workers claim it.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn start_by_timer(
+        &self,
+        timer: TimerId,
+        due: Timestamp,
+        next: Option<Timestamp>,
+        model_id: ModelId,
+        title: &str,
+        starter: &str,
+        start: Transition,
+        now: Timestamp,
+    ) -> Result<Option<(InstanceRecord, Vec<TaskRecord>)>, StoreError> {
+        let (title, starter) = (title.to_owned(), starter.to_owned());
         self.tx(move |c| {
-            let s = &start.state;
-            let id = c
-                .query_one(
-                    "INSERT INTO instances (model_id, title, starter, status, data, joins, stuck, created_at, ended_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
-                    params![
-                        model_id.0,
-                        &title,
-                        &starter,
-                        s.status.as_str(),
-                        Json::Object(data_to_json(&s.data)).to_string(),
-                        json!(s.joins).to_string(),
-                        json!(s.stuck).to_string(),
-                        now.as_millisecond(),
-                        matches!(s.status, InstanceStatus::Completed | InstanceStatus::Cancelled)
-                            .then_some(now.as_millisecond())
-                    ],
-                )?
-                .int("id")?;
-            let record = InstanceRecord {
-                id: InstanceId(id),
-                model_id,
-                title: title.clone(),
-                starter: starter.clone(),
-                status: s.status,
-                data: data_to_json(&s.data),
-                joins: s.joins.clone(),
-                stuck: s.stuck.clone(),
-                created_at: now,
-                ended_at: matches!(s.status, InstanceStatus::Completed | InstanceStatus::Cancelled).then_some(now),
-            };
-            let mut tasks = Vec::new();
-            let started = (None, "instance_started", json!({"title": title, "starter": starter}));
-            apply(c, &record, &mut tasks, vec![started], &start, &starter, now)?;
-            // Auto-synced calendar entries change in the same transaction.
-            crate::exports::sync_instance(c, id, now.as_millisecond())?;
-            Ok((record, tasks))
+            if !crate::timers::lock_start_timer(c, timer, due)? {
+                return Ok(None);
+            }
+            match next {
+                Some(next) => crate::timers::reschedule(c, timer, next, true)?,
+                None => crate::timers::delete(c, timer)?,
+            }
+            create_in(c, model_id, &title, &starter, &start, now).map(Some)
         })
         .await
     }
@@ -370,6 +426,11 @@ impl Store {
             let s = &transition.state;
             let ended = matches!(s.status, InstanceStatus::Completed | InstanceStatus::Cancelled)
                 .then_some(now.as_millisecond());
+            if ended.is_some() {
+                // An instance that ended waits for nothing.
+                crate::timers::delete_instance_timers(c, id)?;
+            }
+            let timers = crate::timers::instance_timers(c, id)?;
             c.execute(
                 "UPDATE instances SET status = $1, data = $2, joins = $3, stuck = $4,
                                       ended_at = COALESCE(ended_at, CAST($5 AS BIGINT))
@@ -388,6 +449,7 @@ impl Store {
                 data: data_to_json(&s.data),
                 joins: s.joins.clone(),
                 stuck: s.stuck.clone(),
+                timers,
                 ended_at: record.ended_at.or(ended.map(ts).transpose()?),
                 ..record
             };
@@ -481,6 +543,10 @@ fn apply(
     actor: &str,
     now: Timestamp,
 ) -> Result<(), StoreError> {
+    // The task the next boundary timer starts with.
+    let mut last_created: Option<TaskId> = None;
+    let node_of =
+        |timer: TimerId| instance.timers.iter().find(|o| o.id == timer).map(|o| o.node.clone()).unwrap_or_default();
     for e in &t.effects {
         match e {
             Effect::TaskCreated { step, name, assignee, deadline } => {
@@ -498,6 +564,7 @@ fn apply(
                     )?
                     .int("id")?;
                 let id = TaskId(id);
+                last_created = Some(id);
                 let payload = json!({"step": step, "name": name, "assignee": user, "role": role,
                                      "deadline": deadline_json(deadline.as_ref())});
                 events.push((Some(id), "task_created", payload));
@@ -584,11 +651,36 @@ fn apply(
                 events.push((None, "incident_raised", json!({"node": node, "message": message})));
             }
             Effect::IncidentResolved { node } => events.push((None, "incident_resolved", json!({"node": node}))),
-            Effect::TimerStarted { .. }
-            | Effect::TimerFired { .. }
-            | Effect::TimerMoved { .. }
-            | Effect::TimerCancelled { .. }
-            | Effect::MilestoneReached { .. } => {}
+            Effect::TimerStarted { node, boundary, due } => {
+                let task = if *boundary {
+                    Some(last_created.ok_or_else(|| {
+                        StoreError::Corrupt(format!("boundary timer '{node}' started without its task"))
+                    })?)
+                } else {
+                    None
+                };
+                crate::timers::insert(c, instance.id, task, node, now, *due)?;
+                events.push((task, "timer_started", json!({"node": node, "due": due.to_string()})));
+            }
+            Effect::TimerFired { timer, node, next } => {
+                match next {
+                    Some(next) => crate::timers::reschedule(c, *timer, *next, true)?,
+                    None => crate::timers::delete(c, *timer)?,
+                }
+                let next = next.map(|n| n.to_string());
+                events.push((None, "timer_fired", json!({"node": node, "next": next})));
+            }
+            Effect::TimerMoved { timer, due } => {
+                crate::timers::reschedule(c, *timer, *due, false)?;
+                events.push((None, "timer_moved", json!({"node": node_of(*timer), "due": due.to_string()})));
+            }
+            Effect::TimerCancelled { timer } => {
+                crate::timers::delete(c, *timer)?;
+                events.push((None, "timer_cancelled", json!({"node": node_of(*timer)})));
+            }
+            Effect::MilestoneReached { node, name } => {
+                events.push((None, "milestone_reached", json!({"node": node, "name": name})));
+            }
             Effect::InstanceCompleted => events.push((None, "instance_completed", json!({}))),
             Effect::InstanceCancelled => {
                 let withdrawn = crate::exports::Withdrawn::Instance(instance.id.0);

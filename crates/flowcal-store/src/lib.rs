@@ -22,8 +22,9 @@
 //! 7. `feeds`
 //! 8. `models`
 //! 9. `exports`: the outbox and auto-sync
-//! 10. `instances`: instances and tasks; every change syncs exports
-//! 11. `web`: what the pages read across users, exports and accounts
+//! 10. `timers`: waiting timers, claimed by workers
+//! 11. `instances`: instances and tasks; every change syncs exports and timers
+//! 12. `web`: what the pages read across users, exports and accounts
 #![forbid(unsafe_code)]
 
 mod access;
@@ -36,6 +37,7 @@ mod instances;
 mod migrate;
 mod models;
 mod rows;
+mod timers;
 mod users;
 mod web;
 
@@ -50,6 +52,7 @@ pub use feeds::{FeedMark, FeedOwner};
 pub use flowcal_domain::instance::TaskState;
 pub use instances::{EventRecord, InstanceRecord, TaskRecord};
 pub use models::{ModelSummary, StoredModel};
+pub use timers::{DueTimer, TimerTarget};
 pub use users::{AccessChange, ApiToken, NewUser, TokenLookup, User};
 pub use web::{SignInCounter, SignInLock, SignInRule, SignInRules};
 

@@ -53,6 +53,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0007_sign_in.sql"),
         postgres: include_str!("../migrations/postgres/0007_sign_in.sql"),
     },
+    Migration {
+        version: 8,
+        name: "0008_timers",
+        sqlite: include_str!("../migrations/sqlite/0008_timers.sql"),
+        postgres: include_str!("../migrations/postgres/0008_timers.sql"),
+    },
 ];
 
 /// Any fixed number: the key of the advisory lock that serializes migrations

@@ -13,6 +13,8 @@ pub struct StoredModel {
     pub version: i64,
     pub name: String,
     pub bpmn: String,
+    /// Who uploaded it (none from the command line).
+    pub created_by: Option<UserId>,
 }
 
 /// A model version without its text, for listings.
@@ -31,6 +33,7 @@ fn model(r: &Row) -> Result<StoredModel, StoreError> {
         version: r.int("version")?,
         name: r.text("name")?,
         bpmn: r.text("bpmn")?,
+        created_by: r.opt_int("created_by")?.map(UserId),
     })
 }
 
@@ -65,6 +68,7 @@ impl Store {
                             version: r.int("version")?,
                             name: n,
                             bpmn: b,
+                            created_by: by,
                         })),
                         Err(e) if e.unique_violation => Ok(None),
                         Err(e) => Err(e.into()),
@@ -80,7 +84,7 @@ impl Store {
 
     pub async fn model(&self, id: ModelId) -> Result<Option<StoredModel>, StoreError> {
         self.read(move |c| {
-            c.query_opt("SELECT id, key, version, name, bpmn FROM models WHERE id = $1", params![id.0])?
+            c.query_opt("SELECT id, key, version, name, bpmn, created_by FROM models WHERE id = $1", params![id.0])?
                 .map(|r| model(&r))
                 .transpose()
         })
@@ -92,7 +96,7 @@ impl Store {
         let key = key.to_owned();
         self.read(move |c| {
             c.query_opt(
-                "SELECT id, key, version, name, bpmn FROM models WHERE key = $1 ORDER BY version DESC LIMIT 1",
+                "SELECT id, key, version, name, bpmn, created_by FROM models WHERE key = $1 ORDER BY version DESC LIMIT 1",
                 params![key],
             )?
             .map(|r| model(&r))

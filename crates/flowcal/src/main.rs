@@ -293,8 +293,20 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Worker => {
             let app = app(config).await?;
-            tracing::info!("flowcal worker is delivering calendar entries");
-            app.delivery.clone().run_delivery(shutdown_signal()).await;
+            tracing::info!("flowcal worker is delivering calendar entries and firing timers");
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            let until_stopped = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            };
+            let timers = tokio::spawn(app.timers.clone().run_timers(until_stopped(stopped.clone())));
+            app.delivery
+                .clone()
+                .run_delivery(async move {
+                    shutdown_signal().await;
+                    let _ = stop.send(true);
+                })
+                .await;
+            timers.await?;
             Ok(())
         }
         Command::Secrets { command: SecretsCommand::Rotate } => {

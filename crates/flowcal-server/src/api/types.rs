@@ -208,6 +208,20 @@ pub struct IncidentJson {
     pub message: String,
 }
 
+/// A timer the instance waits for.
+#[derive(Serialize, ToSchema)]
+pub struct TimerJson {
+    pub id: i64,
+    /// The timer event's BPMN id.
+    pub node: String,
+    /// The task a boundary timer is attached to.
+    pub task: Option<i64>,
+    /// When it fires next (RFC 3339, UTC).
+    pub due: String,
+    /// How often it has fired (a cycle fires more than once).
+    pub fired: u32,
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct InstanceJson {
     pub id: i64,
@@ -221,6 +235,8 @@ pub struct InstanceJson {
     pub data: Map<String, Json>,
     pub incidents: Vec<IncidentJson>,
     pub tasks: Vec<TaskJson>,
+    /// The timers it waits for (in lists of instances: empty).
+    pub timers: Vec<TimerJson>,
     pub created_at: String,
     pub ended_at: Option<String>,
 }
@@ -247,6 +263,17 @@ impl InstanceJson {
                 .map(|s| IncidentJson { node: s.node.clone(), message: s.message.clone() })
                 .collect(),
             tasks: vec![],
+            timers: i
+                .timers
+                .iter()
+                .map(|t| TimerJson {
+                    id: t.id.0,
+                    node: t.node.clone(),
+                    task: t.task.map(|t| t.0),
+                    due: time(t.due),
+                    fired: t.fired,
+                })
+                .collect(),
             created_at: time(i.created_at),
             ended_at: i.ended_at.map(time),
         }
@@ -264,7 +291,8 @@ pub struct EventJson {
     pub instance: i64,
     pub task: Option<i64>,
     /// instance_started, task_created, task_deadline_changed, task_reassigned, task_completed,
-    /// task_cancelled, data_changed, incident_raised, incident_resolved, instance_completed, instance_cancelled.
+    /// task_cancelled, data_changed, incident_raised, incident_resolved, timer_started, timer_fired,
+    /// timer_moved, timer_cancelled, milestone_reached, instance_completed, instance_cancelled.
     pub kind: String,
     #[schema(value_type = Object)]
     pub payload: Json,
