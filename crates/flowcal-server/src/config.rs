@@ -123,6 +123,7 @@ impl Default for FeedConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct DeliveryConfig {
     /// Workers inside `flowcal serve` (0: none; run `flowcal worker` instead).
+    /// A process with workers also fires the timers of process models.
     pub workers: u32,
     /// Attempts before an export is `failed` (waiting for a reconnect does not count).
     pub attempts: u32,

@@ -178,7 +178,9 @@ pub async fn serve(
                 .await
         }));
     }
-    {
+    // The process that delivers also fires timers: one timer loop is
+    // enough for any number of delivery workers.
+    if app.config.delivery.workers > 0 {
         let mut stopped = stopped.clone();
         let timers = app.timers.clone();
         workers.push(tokio::spawn(async move {

@@ -35,3 +35,4 @@ mod promises;
 mod signin;
 mod store_contract;
 mod support;
+mod timers;

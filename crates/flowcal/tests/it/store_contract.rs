@@ -16,9 +16,18 @@ async fn store(db: &TestDb) -> Store {
     let s = Store::connect(&db.url).await.unwrap();
     assert_eq!(
         s.migrate().await.unwrap(),
-        ["0001_core", "0002_access", "0003_exports", "0004_feeds", "0005_web", "0006_credentials", "0007_sign_in"]
-            .map(str::to_owned)
-            .to_vec()
+        [
+            "0001_core",
+            "0002_access",
+            "0003_exports",
+            "0004_feeds",
+            "0005_web",
+            "0006_credentials",
+            "0007_sign_in",
+            "0008_timers"
+        ]
+        .map(str::to_owned)
+        .to_vec()
     );
     // Migrating again is a no-op.
     assert!(s.migrate().await.unwrap().is_empty());
