@@ -6,7 +6,7 @@ use flowcal_store::Store;
 use jiff::Timestamp;
 
 /// `/metrics`: exports by state and kind, the oldest due pending export,
-/// and this process's deliveries, in Prometheus text format.
+/// this process's deliveries, and the waiting timers, in Prometheus text format.
 pub async fn render(store: &Store, now: Timestamp, delivery: &Delivery) -> AppResult<String> {
     use std::fmt::Write as _;
     let (states, oldest) = store.export_stats(now).await?;
@@ -25,5 +25,12 @@ pub async fn render(store: &Store, now: Timestamp, delivery: &Delivery) -> AppRe
     for ((what, kind), n) in counts {
         let _ = writeln!(out, "flowcal_deliveries_total{{outcome=\"{what}\",kind=\"{kind}\"}} {n}");
     }
+    let (timers, overdue) = store.timer_stats(now).await?;
+    let _ = writeln!(out, "# HELP flowcal_timers Timers of process models waiting to fire.");
+    let _ = writeln!(out, "# TYPE flowcal_timers gauge");
+    let _ = writeln!(out, "flowcal_timers {timers}");
+    let _ = writeln!(out, "# HELP flowcal_timers_overdue_seconds How long ago the earliest timer due came due.");
+    let _ = writeln!(out, "# TYPE flowcal_timers_overdue_seconds gauge");
+    let _ = writeln!(out, "flowcal_timers_overdue_seconds {}", overdue.unwrap_or(0) as f64 / 1000.0);
     Ok(out)
 }

@@ -197,6 +197,18 @@ impl Store {
         .await
     }
 
+    /// How many timers wait, and how long ago the earliest one due came due
+    /// (in milliseconds; `None` when none is due): a worker that keeps up
+    /// keeps that near zero.
+    pub async fn timer_stats(&self, now: Timestamp) -> Result<(i64, Option<i64>), StoreError> {
+        self.read(move |c| {
+            let r = c.query_one("SELECT COUNT(*) AS n, MIN(due_at) AS earliest FROM timers", &[])?;
+            let overdue = r.opt_int("earliest")?.map(|d| now.as_millisecond() - d).filter(|d| *d >= 0);
+            Ok((r.int("n")?, overdue))
+        })
+        .await
+    }
+
     /// The start timer of a model key: when it fires next and how often it
     /// fired, if it has one.
     pub async fn start_timer(&self, key: &str) -> Result<Option<(TimerId, Timestamp, u32)>, StoreError> {

@@ -149,15 +149,23 @@ async fn a_deadline_timer_escalates_once(db: TestDb) {
     assert_eq!(idle, TimerPass::default());
     assert_eq!(c.tasks(id).await, pairs(&[("approve", "open")]));
 
-    let pass = c.fire_at("2026-03-29T07:00:00Z").await;
+    // An operator sees a timer overdue by half a minute when no worker runs.
+    c.t.clock.set(t("2026-03-29T07:00:30Z"));
+    let metrics = c.t.app.metrics().await.unwrap();
+    assert!(metrics.contains("flowcal_timers 1\n"), "{metrics}");
+    assert!(metrics.contains("flowcal_timers_overdue_seconds 30\n"), "{metrics}");
+
+    let pass = c.fire_at("2026-03-29T07:00:30Z").await;
     assert_eq!(pass.fired, 1, "{pass:?}");
     assert_eq!(c.tasks(id).await, pairs(&[("approve", "cancelled"), ("escalate", "open")]));
+    let metrics = c.t.app.metrics().await.unwrap();
+    assert!(metrics.contains("flowcal_timers 0\n") && metrics.contains("flowcal_timers_overdue_seconds 0\n"));
     assert!(c.dues(id).await.is_empty());
     let i = c.instance(id).await;
     let escalate = &i["tasks"][1];
     assert_eq!(escalate["assignee"], "boss");
     // The new step's deadline counts from when the timer fired.
-    assert_eq!(escalate["deadline"]["at"], "2026-03-30T07:00:00Z");
+    assert_eq!(escalate["deadline"]["at"], "2026-03-30T07:00:30Z");
     let kinds = c.event_kinds(id).await;
     assert_eq!(kinds.iter().filter(|k| *k == "timer_fired").count(), 1, "{kinds:?}");
     assert!(kinds.contains(&"timer_started".to_owned()), "{kinds:?}");
