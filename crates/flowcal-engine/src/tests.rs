@@ -1,7 +1,7 @@
 //! Engine behaviour on small BPMN models read by the real BPMN reader.
 
 use super::*;
-use flowcal_domain::TaskId;
+use flowcal_domain::{TaskId, TimerId};
 use serde_json::{json, Map, Value as Json};
 
 const NS: &str = r#"xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:flowcal="https://flowcal.dev/schema/1" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance""#;
@@ -22,27 +22,45 @@ fn now() -> Timestamp {
     "2026-03-27T08:00:00Z".parse().unwrap()
 }
 
-/// A tiny in-memory runner: applies transitions the way the store does.
+/// A tiny in-memory runner: applies transitions the way the store does,
+/// with a clock the test moves (`at`).
 struct Run<'m> {
     engine: Engine<'m>,
     state: InstanceState,
     open: Vec<OpenTask>,
     next_id: i64,
+    next_timer: i64,
     log: Vec<Effect>,
     assignees: BTreeMap<i64, Assignee>,
+    at: Timestamp,
 }
 
 impl<'m> Run<'m> {
     fn start(m: &'m ProcessModel, data: Json) -> Self {
+        Self::start_at(m, data, now())
+    }
+
+    fn start_at(m: &'m ProcessModel, data: Json, at: Timestamp) -> Self {
         let engine = Engine::new(m, "UTC").unwrap();
-        let t = engine.start("starter", &obj(data), now()).unwrap();
-        let mut r =
-            Run { engine, state: t.state.clone(), open: vec![], next_id: 1, log: vec![], assignees: BTreeMap::new() };
+        let t = engine.start("starter", &obj(data), at).unwrap();
+        let mut r = Run {
+            engine,
+            state: t.state.clone(),
+            open: vec![],
+            next_id: 1,
+            next_timer: 1,
+            log: vec![],
+            assignees: BTreeMap::new(),
+            at,
+        };
         r.apply(t);
         r
     }
 
+    /// Applies a transition: tasks and timers get ids in the order they are made.
     fn apply(&mut self, t: Transition) {
+        let mut timers = std::mem::take(&mut self.state.timers);
+        let mut created = None;
         for e in &t.effects {
             match e {
                 Effect::TaskCreated { step, deadline, assignee, .. } => {
@@ -50,22 +68,58 @@ impl<'m> Run<'m> {
                     self.open.push(OpenTask {
                         id: TaskId(self.next_id),
                         step: step.clone(),
-                        started_at: now(),
+                        started_at: self.at,
                         deadline: deadline.clone(),
                     });
+                    created = Some(TaskId(self.next_id));
                     self.next_id += 1;
                 }
-                Effect::TaskCompleted { task } | Effect::TaskCancelled { task } => self.open.retain(|o| o.id != *task),
+                Effect::TaskCompleted { task } | Effect::TaskCancelled { task } => {
+                    assert!(self.open.iter().any(|o| o.id == *task), "task {task} ended twice");
+                    self.open.retain(|o| o.id != *task);
+                }
                 Effect::DeadlineChanged { task, deadline } => {
                     if let Some(o) = self.open.iter_mut().find(|o| o.id == *task) {
                         o.deadline = deadline.clone();
                     }
+                }
+                Effect::TimerStarted { node, boundary, due } => {
+                    let task = if *boundary { Some(created.expect("a boundary timer follows its task")) } else { None };
+                    timers.push(OpenTimer {
+                        id: TimerId(self.next_timer),
+                        node: node.clone(),
+                        task,
+                        armed_at: self.at,
+                        due: *due,
+                        fired: 0,
+                    });
+                    self.next_timer += 1;
+                }
+                Effect::TimerFired { timer, next, .. } => {
+                    let i = timers.iter().position(|o| o.id == *timer).expect("fired timer is waiting");
+                    match next {
+                        Some(due) => {
+                            timers[i].due = *due;
+                            timers[i].fired += 1;
+                        }
+                        None => {
+                            timers.remove(i);
+                        }
+                    }
+                }
+                Effect::TimerMoved { timer, due } => {
+                    timers.iter_mut().find(|o| o.id == *timer).expect("moved timer is waiting").due = *due;
+                }
+                Effect::TimerCancelled { timer } => {
+                    assert!(timers.iter().any(|o| o.id == *timer), "timer {timer} cancelled twice");
+                    timers.retain(|o| o.id != *timer);
                 }
                 _ => {}
             }
         }
         self.log.extend(t.effects);
         self.state = t.state;
+        self.state.timers = timers;
     }
 
     fn steps(&self) -> Vec<&str> {
@@ -80,8 +134,39 @@ impl<'m> Run<'m> {
 
     fn complete(&mut self, step: &str, data: Json) {
         let id = self.task(step);
-        let t = self.engine.complete(&self.state, &self.open, id, "starter", &obj(data), now()).unwrap();
+        let t = self.engine.complete(&self.state, &self.open, id, "starter", &obj(data), self.at).unwrap();
         self.apply(t);
+    }
+
+    fn set_data(&mut self, data: Json) -> Transition {
+        let t = self.engine.set_data(&self.state, &self.open, &obj(data)).unwrap();
+        self.apply(t.clone());
+        t
+    }
+
+    fn retry(&mut self) -> Transition {
+        let t = self.engine.retry(&self.state, &self.open, "starter", self.at).unwrap();
+        self.apply(t.clone());
+        t
+    }
+
+    /// The waiting timer at `node`.
+    fn timer(&self, node: &str) -> &OpenTimer {
+        self.state.timers.iter().find(|t| t.node == node).unwrap_or_else(|| panic!("no timer waits at {node}"))
+    }
+
+    fn try_fire(&self, timer: TimerId) -> Result<Transition, EngineError> {
+        self.engine.fire_timer(&self.state, &self.open, timer, "starter", self.at)
+    }
+
+    /// Moves the clock to the timer at `node`'s due time and fires it.
+    fn fire(&mut self, node: &str) -> Transition {
+        let timer = self.timer(node);
+        let id = timer.id;
+        self.at = self.at.max(timer.due);
+        let t = self.try_fire(id).unwrap();
+        self.apply(t.clone());
+        t
     }
 }
 
@@ -384,3 +469,5 @@ fn retry_without_an_incident_is_refused() {
     let r = Run::start(&m, json!({}));
     assert_eq!(r.engine.retry(&r.state, &r.open, "starter", now()).unwrap_err(), EngineError::NoIncident);
 }
+
+mod elements;
