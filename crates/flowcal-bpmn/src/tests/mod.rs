@@ -1213,4 +1213,5 @@ fn refuses_a_loop_through_gateways_only() {
 }
 
 mod elements;
+mod miwg;
 mod timers;
