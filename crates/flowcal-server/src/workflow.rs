@@ -68,12 +68,18 @@ impl Workflow {
         }
         let xml = std::str::from_utf8(bytes).map_err(|e| {
             let (line, column) = line_col(bytes, e.valid_up_to());
-            AppError::InvalidModel { line, column, message: "the file is not UTF-8 text".into() }
+            AppError::InvalidModel {
+                line,
+                column,
+                message: "the file is not UTF-8 text".into(),
+                unsupported: Vec::new(),
+            }
         })?;
         let model = crate::models::parse(xml.to_owned()).await?.map_err(|e| AppError::InvalidModel {
             line: e.line,
             column: e.column,
             message: e.message,
+            unsupported: e.unsupported,
         })?;
         let stored = self.store.insert_model(&model.key, &model.name, xml, by.map(|p| p.user.id), self.now()).await?;
         self.models.keep(stored.clone(), Arc::new(model));
