@@ -1,16 +1,24 @@
 #![forbid(unsafe_code)]
 //! Reads BPMN 2.0 XML into flowcal's [`ProcessModel`]: the subset flowcal runs
-//! (startEvent, endEvent, userTask, exclusiveGateway, parallelGateway,
-//! sequenceFlow, lanes as roles) plus the `flowcal:` extension (time zone,
-//! data items, deadline rules, assignees).
+//! (start, end and terminate end events, user tasks, tasks and manual tasks as
+//! pass-through steps or user tasks, intermediate throw events as milestones,
+//! timer start, catch and boundary events, embedded sub-processes, exclusive
+//! and parallel gateways, sequence flows, lanes and resource roles as
+//! assignees) plus the `flowcal:` extension (time zone, data items, deadline
+//! rules, assignees, deadline timers).
 //!
 //! A model is either read whole and checked, or refused with the line and
-//! column of the element at fault. This crate must never run part of a model
-//! it does not understand: every BPMN element outside the subset is refused,
-//! while drawing (DI), documentation and other vendors' extensions are ignored.
+//! column of the element at fault; when elements outside the subset are the
+//! reason, the refusal lists every one of them. This crate must never run part
+//! of a model it does not understand: every BPMN element outside the subset is
+//! refused, while drawing (DI), documentation, artifacts, data declarations
+//! without behaviour and other vendors' extensions are ignored.
 //! It does no I/O; the caller reads the file and enforces its size limit.
 
+mod assignee;
 mod read;
+mod scan;
+mod timers;
 mod validate;
 
 #[cfg(test)]
@@ -24,12 +32,29 @@ pub const BPMN_NS: &str = "http://www.omg.org/spec/BPMN/20100524/MODEL";
 pub const FLOWCAL_NS: &str = "https://flowcal.dev/schema/1";
 
 /// Why a BPMN file was refused, and where (1-based line and column).
+///
+/// When the process uses elements flowcal does not run, `unsupported` lists
+/// every one of them in document order, and `line`/`column` are the first
+/// one's; for any other reason it is empty and the position is the problem's.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("line {line}, column {column}: {message}")]
 pub struct BpmnError {
     pub line: u32,
     pub column: u32,
     pub message: String,
+    pub unsupported: Vec<Unsupported>,
+}
+
+/// An element of the process that flowcal does not run, and where it starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unsupported {
+    /// The element as `bpmn:` and its local name, whatever prefix the file
+    /// uses (`bpmn:serviceTask`); an event sub-process is
+    /// `bpmn:subProcess triggeredByEvent="true"`, and another vendor's element
+    /// that carries behaviour keeps its own prefix (`activiti:value`).
+    pub element: String,
+    pub line: u32,
+    pub column: u32,
 }
 
 /// A position in the XML text.
@@ -41,7 +66,7 @@ pub(crate) struct Pos {
 
 impl Pos {
     pub(crate) fn error(self, message: impl Into<String>) -> BpmnError {
-        BpmnError { line: self.line, column: self.column, message: message.into() }
+        BpmnError { line: self.line, column: self.column, message: message.into(), unsupported: Vec::new() }
     }
 }
 

@@ -1,26 +1,52 @@
-//! Reading the XML: picks the process, refuses elements outside flowcal's
-//! subset, and turns elements and `flowcal:` attributes into a draft model.
+//! Reading the XML: picks the process, has `scan` refuse elements outside
+//! flowcal's subset, and turns elements and `flowcal:` attributes into a
+//! draft model, with the nodes of embedded sub-processes in their scopes.
 //! Checks that need the whole model (references, structure, condition types)
 //! are in `validate`.
 
+use crate::assignee::{read_assignee, read_lanes, read_resources, Assignment};
+use crate::timers::{read_timer, TimerOn};
 use crate::{BpmnError, Pos, BPMN_NS, FLOWCAL_NS};
 use flowcal_domain::condition::is_valid_key;
-use flowcal_domain::user::{parse_time_zone, valid_role};
-use flowcal_domain::{
-    AssigneeRule, Condition, DataItemDef, DataType, DeadlineRule, IsoDuration, Login, Node, NodeKind,
-};
+use flowcal_domain::user::parse_time_zone;
+use flowcal_domain::{Condition, DataItemDef, DataType, DeadlineRule, IsoDuration, Node, NodeKind, TimerSpec};
 use flowcal_xml::roxmltree::{Document, Node as XNode};
 use std::collections::HashMap;
 
-/// The flow nodes flowcal runs.
-const NODE_KINDS: [&str; 5] = ["startEvent", "endEvent", "userTask", "exclusiveGateway", "parallelGateway"];
+/// The flow nodes flowcal reads (scan has refused the others).
+const NODE_KINDS: [&str; 11] = [
+    "startEvent",
+    "endEvent",
+    "intermediateThrowEvent",
+    "intermediateCatchEvent",
+    "boundaryEvent",
+    "userTask",
+    "task",
+    "manualTask",
+    "subProcess",
+    "exclusiveGateway",
+    "parallelGateway",
+];
 
-/// BPMN elements of a process that only document or draw it (or, for
-/// `laneSet`, are read separately): skipped with everything inside them.
-const IGNORED: [&str; 6] = ["documentation", "textAnnotation", "association", "group", "category", "laneSet"];
-
-const SUPPORTED: &str =
-    "flowcal runs startEvent, endEvent, userTask, exclusiveGateway, parallelGateway and sequenceFlow";
+/// Children of a process that are not flow elements: they do not make a
+/// pool one that runs.
+const NOT_FLOW: [&str; 15] = [
+    "documentation",
+    "extensionElements",
+    "laneSet",
+    "sequenceFlow",
+    "textAnnotation",
+    "association",
+    "group",
+    "category",
+    "ioSpecification",
+    "property",
+    "dataObject",
+    "dataObjectReference",
+    "dataStoreReference",
+    "auditing",
+    "monitoring",
+];
 
 const DATA_TYPES: &str = "string, text, number, boolean, date, datetime, user, select";
 
@@ -30,8 +56,10 @@ pub(crate) struct Draft {
     pub name: String,
     pub time_zone: Option<String>,
     pub items: Vec<DataItemDef>,
+    /// In document order, a sub-process's nodes right after it.
     pub nodes: Vec<DraftNode>,
     pub flows: Vec<DraftFlow>,
+    pub start_timer: Option<TimerSpec>,
     pub process_pos: Pos,
 }
 
@@ -47,6 +75,8 @@ pub(crate) struct DraftFlow {
     pub source: String,
     pub target: String,
     pub condition: Option<DraftCondition>,
+    /// The embedded sub-process the flow is written in (`None`: the process).
+    pub scope: Option<String>,
     pub pos: Pos,
 }
 
@@ -56,8 +86,9 @@ pub(crate) struct DraftCondition {
     pub pos: Pos,
 }
 
-/// Where an element starts. For error paths: each call scans the text up to
-/// the element (use [`Lines`] for every node of a model).
+/// Where an element starts, as roxmltree counts: each call scans the text up
+/// to the element. The reader uses [`Lines`]; this checks it.
+#[cfg(test)]
 fn pos(n: XNode<'_, '_>) -> Pos {
     let p = n.document().text_pos_at(n.range().start);
     Pos { line: p.row, column: p.col }
@@ -65,19 +96,19 @@ fn pos(n: XNode<'_, '_>) -> Pos {
 
 /// Line starts of the document, so that the position of every node and flow
 /// costs a binary search rather than a scan from the start of the text.
-struct Lines<'input> {
+pub(crate) struct Lines<'input> {
     text: &'input str,
     starts: Vec<usize>,
 }
 
 impl<'input> Lines<'input> {
-    fn new(text: &'input str) -> Self {
+    pub(crate) fn new(text: &'input str) -> Self {
         let starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
         Lines { text, starts }
     }
 
     /// Same as roxmltree's `text_pos_at`: 1-based line, column in characters.
-    fn pos(&self, n: XNode<'_, '_>) -> Pos {
+    pub(crate) fn pos(&self, n: XNode<'_, '_>) -> Pos {
         let at = n.range().start.min(self.text.len());
         let line = self.starts.partition_point(|&s| s <= at).max(1);
         let start = self.starts[line - 1];
@@ -108,169 +139,127 @@ pub(crate) fn xml_error(e: flowcal_xml::XmlError) -> BpmnError {
     at.error(message)
 }
 
-fn is_bpmn(n: XNode<'_, '_>, local: &str) -> bool {
+pub(crate) fn is_bpmn(n: XNode<'_, '_>, local: &str) -> bool {
     n.is_element() && n.tag_name().namespace() == Some(BPMN_NS) && n.tag_name().name() == local
 }
 
-fn elements<'a, 'input>(n: XNode<'a, 'input>) -> impl Iterator<Item = XNode<'a, 'input>> {
+pub(crate) fn elements<'a, 'input>(n: XNode<'a, 'input>) -> impl Iterator<Item = XNode<'a, 'input>> {
     n.children().filter(XNode::is_element)
 }
 
+/// The BPMN children of `n` named `local`.
+pub(crate) fn bpmn_children<'a, 'input: 'a>(
+    n: XNode<'a, 'input>,
+    local: &'a str,
+) -> impl Iterator<Item = XNode<'a, 'input>> + 'a {
+    elements(n).filter(move |c| is_bpmn(*c, local))
+}
+
 /// Collapses runs of whitespace (names may hold `&#10;` line breaks).
-fn collapse(s: &str) -> String {
+pub(crate) fn collapse(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// All text inside an element, CDATA included, trimmed.
+pub(crate) fn text_of(n: XNode<'_, '_>) -> String {
+    let text: String = n.descendants().filter(XNode::is_text).filter_map(|t| t.text()).collect();
+    text.trim().to_owned()
+}
+
 /// An attribute's trimmed value; empty counts as absent.
-fn attr<'a>(n: XNode<'a, '_>, name: &str) -> Option<&'a str> {
+pub(crate) fn attr<'a>(n: XNode<'a, '_>, name: &str) -> Option<&'a str> {
     n.attribute(name).map(str::trim).filter(|s| !s.is_empty())
 }
 
-fn flowcal_attr<'a>(n: XNode<'a, '_>, name: &str) -> Option<&'a str> {
+pub(crate) fn flowcal_attr<'a>(n: XNode<'a, '_>, name: &str) -> Option<&'a str> {
     n.attribute((FLOWCAL_NS, name)).map(str::trim).filter(|s| !s.is_empty())
 }
 
-fn unsupported(n: XNode<'_, '_>) -> BpmnError {
-    pos(n).error(format!("bpmn:{} is not supported ({SUPPORTED})", n.tag_name().name()))
-}
-
-fn misplaced_flowcal(n: XNode<'_, '_>) -> BpmnError {
-    let local = n.tag_name().name();
-    let message = if local == "dataItem" {
-        "flowcal:dataItem belongs directly in the process's bpmn:extensionElements".to_owned()
-    } else {
-        format!(
-            "flowcal:{local} is not a flowcal element (flowcal reads flowcal:dataItem in the process's \
-             bpmn:extensionElements)"
-        )
-    };
-    pos(n).error(message)
-}
-
-/// Refuses `flowcal:` attributes that flowcal does not read on this element,
-/// so that a misspelt deadline is not silently ignored.
-fn check_flowcal_attributes(n: XNode<'_, '_>) -> Result<(), BpmnError> {
-    let local = n.tag_name().name();
-    let allowed: &[&str] = match local {
-        "process" => &["timeZone"],
-        "userTask" => &["deadline", "deadlineFrom", "deadlineOffset", "assignee"],
-        _ => &[],
-    };
-    for a in n.attributes() {
-        if a.namespace() != Some(FLOWCAL_NS) || allowed.contains(&a.name()) {
-            continue;
-        }
-        let name = a.name();
-        let message = if allowed.is_empty() {
-            format!(
-                "flowcal:{name} has no meaning on bpmn:{local}; flowcal reads flowcal:timeZone on bpmn:process and \
-                 flowcal:deadline, flowcal:deadlineFrom, flowcal:deadlineOffset and flowcal:assignee on bpmn:userTask"
-            )
-        } else {
-            let list = allowed.iter().map(|a| format!("flowcal:{a}")).collect::<Vec<_>>().join(", ");
-            format!("bpmn:{local} has an unknown attribute flowcal:{name}; it takes {list}")
-        };
-        return Err(pos(n).error(message));
-    }
-    Ok(())
-}
-
-/// Walks the process in document order and refuses the first element (or
-/// `flowcal:` attribute) that flowcal does not run.
-fn scan_process(process: XNode<'_, '_>) -> Result<(), BpmnError> {
-    check_flowcal_attributes(process)?;
-    for child in elements(process) {
-        match child.tag_name().namespace() {
-            Some(BPMN_NS) => {
-                let local = child.tag_name().name();
-                if local == "extensionElements" {
-                    scan_extensions(child, true)?;
-                } else if IGNORED.contains(&local) {
-                } else if NODE_KINDS.contains(&local) || local == "sequenceFlow" {
-                    scan_element(child)?;
-                } else {
-                    return Err(unsupported(child));
-                }
-            }
-            Some(FLOWCAL_NS) => return Err(misplaced_flowcal(child)),
-            // Other vendors' elements.
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
-/// A node or flow: only its flow references, documentation, extensions and
-/// (for a flow) its condition may be inside. Event definitions, loops,
-/// resource assignments and the like are refused.
-fn scan_element(el: XNode<'_, '_>) -> Result<(), BpmnError> {
-    check_flowcal_attributes(el)?;
-    let allowed: &[&str] = if el.tag_name().name() == "sequenceFlow" {
-        &["conditionExpression", "documentation"]
-    } else {
-        &["incoming", "outgoing", "documentation"]
-    };
-    for child in elements(el) {
-        match child.tag_name().namespace() {
-            Some(BPMN_NS) => {
-                let local = child.tag_name().name();
-                if local == "extensionElements" {
-                    scan_extensions(child, false)?;
-                } else if !allowed.contains(&local) {
-                    return Err(unsupported(child));
-                }
-            }
-            Some(FLOWCAL_NS) => return Err(misplaced_flowcal(child)),
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
-/// Vendors' extensions are ignored; flowcal's own must be where flowcal reads them.
-fn scan_extensions(ext: XNode<'_, '_>, in_process: bool) -> Result<(), BpmnError> {
-    for d in ext.descendants().filter(|d| d.is_element() && d.tag_name().namespace() == Some(FLOWCAL_NS)) {
-        let ok = in_process && d.tag_name().name() == "dataItem" && d.parent() == Some(ext);
-        if !ok {
-            return Err(misplaced_flowcal(d));
-        }
-    }
-    Ok(())
-}
-
 fn has_flow_nodes(process: XNode<'_, '_>) -> bool {
-    elements(process).any(|c| {
-        c.tag_name().namespace() == Some(BPMN_NS)
-            && !IGNORED.contains(&c.tag_name().name())
-            && !matches!(c.tag_name().name(), "extensionElements" | "sequenceFlow")
-    })
+    elements(process).any(|c| c.tag_name().namespace() == Some(BPMN_NS) && !NOT_FLOW.contains(&c.tag_name().name()))
 }
 
-/// The process to run: the executable one, else the first that has flow
-/// nodes (pools of a collaboration that are only drawn have none).
-fn select_process<'a, 'input>(root: XNode<'a, 'input>) -> Result<XNode<'a, 'input>, BpmnError> {
-    let processes: Vec<_> = elements(root).filter(|c| is_bpmn(*c, "process")).collect();
-    let chosen = processes
+/// The process to run: the one marked `isExecutable="true"`, else the only
+/// one with flow nodes (pools of a collaboration that are only drawn have
+/// none), else the first. Several executable processes, or several with flow
+/// nodes and none executable, are refused: flowcal would run one and drop the
+/// others.
+fn select_process<'a, 'input>(root: XNode<'a, 'input>, lines: &Lines<'_>) -> Result<XNode<'a, 'input>, BpmnError> {
+    let processes: Vec<_> = bpmn_children(root, "process").collect();
+    let Some(first) = processes.first() else {
+        return Err(lines.pos(root).error("the file has no bpmn:process: there is nothing to run"));
+    };
+    let executable: Vec<_> =
+        processes.iter().copied().filter(|p| p.attribute("isExecutable").map(str::trim) == Some("true")).collect();
+    match executable.as_slice() {
+        [one] => return Ok(*one),
+        [_, second, ..] => {
+            return Err(lines.pos(*second).error(format!(
+                "the file has {} executable processes: {}; flowcal runs one process per file: set \
+                 isExecutable=\"false\" on the pools that are only drawn",
+                executable.len(),
+                describe_processes(root, &executable, lines)
+            )))
+        }
+        [] => {}
+    }
+    let with_nodes: Vec<_> = processes.iter().copied().filter(|p| has_flow_nodes(*p)).collect();
+    match with_nodes.as_slice() {
+        [] => Ok(*first),
+        [one] => Ok(*one),
+        [_, second, ..] => Err(lines.pos(*second).error(format!(
+            "the file has {} processes with flow nodes and none is marked isExecutable=\"true\": {}; flowcal runs one \
+             process per file: mark the one to run with isExecutable=\"true\"",
+            with_nodes.len(),
+            describe_processes(root, &with_nodes, lines)
+        ))),
+    }
+}
+
+/// "'p1' (pool 'Customer', line 3, column 3) and 'p2' (line 9, column 3)".
+fn describe_processes(root: XNode<'_, '_>, processes: &[XNode<'_, '_>], lines: &Lines<'_>) -> String {
+    let pools: HashMap<&str, String> = root
+        .descendants()
+        .filter(|d| is_bpmn(*d, "participant"))
+        .filter_map(|p| Some((attr(p, "processRef")?, p.attribute("name").map(collapse).unwrap_or_default())))
+        .collect();
+    let named: Vec<String> = processes
         .iter()
-        .find(|p| p.attribute("isExecutable").map(str::trim) == Some("true"))
-        .or_else(|| processes.iter().find(|p| has_flow_nodes(**p)))
-        .or_else(|| processes.first());
-    chosen.copied().ok_or_else(|| pos(root).error("the file has no bpmn:process: there is nothing to run"))
+        .map(|p| {
+            let at = lines.pos(*p);
+            let id = attr(*p, "id").unwrap_or("(no id)");
+            match pools.get(id).filter(|n| !n.is_empty()) {
+                Some(pool) => format!("'{id}' (pool '{pool}', line {}, column {})", at.line, at.column),
+                None => format!("'{id}' (line {}, column {})", at.line, at.column),
+            }
+        })
+        .collect();
+    match named.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => named.join(""),
+    }
+}
+
+/// What reading a node needs besides the element.
+struct Context<'a> {
+    items: &'a [DataItemDef],
+    assignment: Assignment<'a>,
+    lines: &'a Lines<'a>,
 }
 
 pub(crate) fn read(doc: &Document<'_>, default_zone: Option<&str>) -> Result<Draft, BpmnError> {
+    let lines = Lines::new(doc.input_text());
     let root = doc.root_element();
     if !is_bpmn(root, "definitions") {
         let tag = root.tag_name();
         let ns = tag.namespace().map(|ns| format!(" in namespace {ns}")).unwrap_or_default();
-        return Err(pos(root).error(format!(
+        return Err(lines.pos(root).error(format!(
             "the root element is <{}>{ns}, not bpmn:definitions: this is not a BPMN 2.0 model (namespace {BPMN_NS})",
             tag.name()
         )));
     }
-    let process = select_process(root)?;
-    scan_process(process)?;
-    let lines = Lines::new(doc.input_text());
+    let process = select_process(root, &lines)?;
+    crate::scan::scan(process, &lines)?;
     let process_pos = lines.pos(process);
     let key = attr(process, "id")
         .ok_or_else(|| process_pos.error("the bpmn:process has no id; flowcal uses it as the model's key"))?
@@ -284,18 +273,42 @@ pub(crate) fn read(doc: &Document<'_>, default_zone: Option<&str>) -> Result<Dra
         None => default_zone.map(str::to_owned),
     };
     let items = read_items(process, &lines)?;
-    let roles = read_lanes(process)?;
+    let roles = read_lanes(process, &lines)?;
+    let resources = read_resources(root);
+    let cx = Context { items: &items, assignment: Assignment { roles: &roles, resources: &resources }, lines: &lines };
 
     let mut ids: HashMap<&str, Pos> = HashMap::new();
     let mut nodes = Vec::new();
     let mut flows = Vec::new();
-    for child in elements(process).filter(|c| c.tag_name().namespace() == Some(BPMN_NS)) {
-        let local = child.tag_name().name();
-        if !NODE_KINDS.contains(&local) && local != "sequenceFlow" {
+    let mut start_timer = None;
+    // The containers being read, innermost last: their remaining children and
+    // the scope they are (`None`: the process). No recursion.
+    let mut open = vec![(elements(process), None::<String>)];
+    while let Some((children, scope)) = open.last_mut() {
+        let Some(el) = children.next() else {
+            open.pop();
+            continue;
+        };
+        let local = el.tag_name().name();
+        if el.tag_name().namespace() != Some(BPMN_NS) || !(NODE_KINDS.contains(&local) || local == "sequenceFlow") {
             continue;
         }
-        let at = lines.pos(child);
-        let id = attr(child, "id").ok_or_else(|| at.error(format!("this bpmn:{local} has no id")))?;
+        let scope = scope.clone();
+        let at = lines.pos(el);
+        let id = match attr(el, "id") {
+            Some(id) => id,
+            // The id of a sequence flow is optional.
+            None if local == "sequenceFlow" => {
+                flows.push(read_flow(el, &generated_flow_id(at), scope, at, &lines)?);
+                continue;
+            }
+            None => return Err(at.error(format!("this bpmn:{local} has no id"))),
+        };
+        if id.contains(char::is_whitespace) {
+            return Err(
+                at.error(format!("the id '{id}' contains a space; BPMN ids are XML names without spaces: rename it"))
+            );
+        }
         if let Some(first) = ids.insert(id, at) {
             return Err(at.error(format!(
                 "the id '{id}' is used twice (first at line {}, column {}); ids must be unique",
@@ -303,12 +316,126 @@ pub(crate) fn read(doc: &Document<'_>, default_zone: Option<&str>) -> Result<Dra
             )));
         }
         if local == "sequenceFlow" {
-            flows.push(read_flow(child, id, at, &lines)?);
-        } else {
-            nodes.push(read_node(child, id, at, &items, &roles)?);
+            flows.push(read_flow(el, id, scope, at, &lines)?);
+            continue;
+        }
+        let (node, timer) = read_node(el, id, at, scope.clone(), &cx)?;
+        if let Some(timer) = timer {
+            start_timer = Some(timer);
+        }
+        nodes.push(node);
+        if local == "subProcess" {
+            open.push((elements(el), Some(id.to_owned())));
         }
     }
-    Ok(Draft { key, name, time_zone, items, nodes, flows, process_pos })
+    Ok(Draft { key, name, time_zone, items, nodes, flows, start_timer, process_pos })
+}
+
+/// The id of a sequence flow written without one: from its position, with
+/// spaces, which real ids cannot have (they are refused), so the two never
+/// meet. It stays the same as long as the file does.
+fn generated_flow_id(at: Pos) -> String {
+    format!("(flow at {}:{})", at.line, at.column)
+}
+
+/// A node, and the timer of the process's start event when this is it.
+fn read_node(
+    el: XNode<'_, '_>,
+    id: &str,
+    at: Pos,
+    scope: Option<String>,
+    cx: &Context<'_>,
+) -> Result<(DraftNode, Option<TimerSpec>), BpmnError> {
+    let name = el.attribute("name").map(collapse).filter(|n| !n.is_empty());
+    let local = el.tag_name().name();
+    let timer = |on: TimerOn| -> Result<Option<TimerSpec>, BpmnError> {
+        let defs: Vec<_> = bpmn_children(el, "timerEventDefinition").collect();
+        match defs.as_slice() {
+            [] => Ok(None),
+            [def] => read_timer(el, *def, id, on, cx.items, cx.lines).map(Some),
+            [_, second, ..] => Err(cx.lines.pos(*second).error(format!(
+                "event '{id}' has {} timerEventDefinition elements; a timer event has one",
+                defs.len()
+            ))),
+        }
+    };
+    let mut start_timer = None;
+    let kind = match local {
+        "startEvent" => {
+            if let Some(spec) = timer(TimerOn::Start)? {
+                if let Some(sub) = &scope {
+                    return Err(at.error(format!(
+                        "the start event '{id}' of sub-process '{sub}' has a timer; a sub-process starts when a \
+                         token reaches it: put the timer on an intermediate timer event before the sub-process"
+                    )));
+                }
+                start_timer = Some(spec);
+            }
+            NodeKind::Start
+        }
+        "endEvent" if bpmn_children(el, "terminateEventDefinition").next().is_some() => NodeKind::Terminate,
+        "endEvent" => NodeKind::End,
+        "intermediateThrowEvent" => NodeKind::Milestone,
+        "intermediateCatchEvent" => match timer(TimerOn::Catch)? {
+            Some(timer) => NodeKind::TimerCatch { timer },
+            None => {
+                return Err(at.error(format!(
+                    "intermediate catch event '{id}' has no event definition, so it would wait for nothing; \
+                     flowcal's catch events wait for a timer: give it a timerEventDefinition"
+                )))
+            }
+        },
+        "boundaryEvent" => {
+            let Some(timer) = timer(TimerOn::Boundary)? else {
+                return Err(at.error(format!(
+                    "boundary event '{id}' has no event definition; flowcal's boundary events are timers: give it \
+                     a timerEventDefinition"
+                )));
+            };
+            let attached_to = attr(el, "attachedToRef")
+                .ok_or_else(|| at.error(format!("boundary event '{id}' has no attachedToRef (the task it is on)")))?;
+            let cancel = match attr(el, "cancelActivity") {
+                None | Some("true") => true,
+                Some("false") => false,
+                Some(other) => {
+                    return Err(at.error(format!(
+                        "boundary event '{id}': cancelActivity=\"{other}\" is neither \"true\" nor \"false\""
+                    )))
+                }
+            };
+            NodeKind::BoundaryTimer { attached_to: attached_to.to_owned(), cancel, timer }
+        }
+        "userTask" => user_task(el, id, at, cx)?,
+        "task" | "manualTask" if is_user_task(el, id, cx) => user_task(el, id, at, cx)?,
+        "task" | "manualTask" => NodeKind::Pass,
+        "subProcess" => NodeKind::SubProcess,
+        "exclusiveGateway" => NodeKind::Exclusive { default: attr(el, "default").map(str::to_owned) },
+        _ => NodeKind::Parallel,
+    };
+    let node = Node {
+        id: id.to_owned(),
+        name: name.clone().unwrap_or_else(|| id.to_owned()),
+        kind,
+        scope,
+        line: at.line,
+        column: at.column,
+    };
+    Ok((DraftNode { node, named: name.is_some(), pos: at }, start_timer))
+}
+
+fn user_task(el: XNode<'_, '_>, id: &str, at: Pos, cx: &Context<'_>) -> Result<NodeKind, BpmnError> {
+    let deadline = read_deadline(el, id, at, cx.items)?;
+    let assignee = read_assignee(el, id, at, cx.items, &cx.assignment, cx.lines)?;
+    Ok(NodeKind::UserTask { deadline, assignee })
+}
+
+/// Whether a `bpmn:task` or `bpmn:manualTask` is someone's work (a user
+/// task): it has a `flowcal:` assignee or deadline, is in a lane, or names a
+/// performer. Otherwise it is a step the token passes straight through.
+fn is_user_task(el: XNode<'_, '_>, id: &str, cx: &Context<'_>) -> bool {
+    ["assignee", "deadline", "deadlineFrom", "deadlineOffset"].iter().any(|a| flowcal_attr(el, a).is_some())
+        || cx.assignment.roles.contains_key(id)
+        || ["potentialOwner", "humanPerformer", "performer"].iter().any(|r| bpmn_children(el, r).next().is_some())
 }
 
 /// `flowcal:dataItem` elements in the process's extensionElements.
@@ -392,65 +519,6 @@ fn read_items(process: XNode<'_, '_>, lines: &Lines<'_>) -> Result<Vec<DataItemD
     Ok(items)
 }
 
-/// Node id → role (the name of the innermost lane that lists it).
-fn read_lanes(process: XNode<'_, '_>) -> Result<HashMap<String, String>, BpmnError> {
-    let mut roles = HashMap::new();
-    for set in elements(process).filter(|c| is_bpmn(*c, "laneSet")) {
-        // Document order: a nested lane comes after its parent and overrides it.
-        for lane in set.descendants().filter(|d| is_bpmn(*d, "lane")) {
-            let name = lane.attribute("name").map(collapse).unwrap_or_default();
-            let role = if name.is_empty() { attr(lane, "id").unwrap_or_default().to_owned() } else { name };
-            let refs: Vec<&str> = elements(lane)
-                .filter(|c| is_bpmn(*c, "flowNodeRef"))
-                .filter_map(|r| r.text().map(str::trim))
-                .filter(|t| !t.is_empty())
-                .collect();
-            if refs.is_empty() {
-                continue;
-            }
-            if !valid_role(&role) {
-                return Err(pos(lane).error(format!(
-                    "lane name '{role}' cannot be a role: give the lane a name of 1 to 64 characters"
-                )));
-            }
-            for r in refs {
-                roles.insert(r.to_owned(), role.clone());
-            }
-        }
-    }
-    Ok(roles)
-}
-
-fn read_node(
-    el: XNode<'_, '_>,
-    id: &str,
-    at: Pos,
-    items: &[DataItemDef],
-    roles: &HashMap<String, String>,
-) -> Result<DraftNode, BpmnError> {
-    let name = el.attribute("name").map(collapse).filter(|n| !n.is_empty());
-    let kind = match el.tag_name().name() {
-        "startEvent" => NodeKind::Start,
-        "endEvent" => NodeKind::End,
-        "userTask" => {
-            let deadline = read_deadline(el, id, at, items)?;
-            let assignee = read_assignee(el, id, at, items, roles)?;
-            NodeKind::UserTask { deadline, assignee }
-        }
-        "exclusiveGateway" => NodeKind::Exclusive { default: attr(el, "default").map(str::to_owned) },
-        _ => NodeKind::Parallel,
-    };
-    let node = Node {
-        id: id.to_owned(),
-        name: name.clone().unwrap_or_else(|| id.to_owned()),
-        kind,
-        scope: None,
-        line: at.line,
-        column: at.column,
-    };
-    Ok(DraftNode { node, named: name.is_some(), pos: at })
-}
-
 fn read_deadline(el: XNode<'_, '_>, id: &str, at: Pos, items: &[DataItemDef]) -> Result<DeadlineRule, BpmnError> {
     let fail = |m: String| at.error(format!("task '{id}': {m}"));
     let after = flowcal_attr(el, "deadline");
@@ -511,49 +579,21 @@ fn read_deadline(el: XNode<'_, '_>, id: &str, at: Pos, items: &[DataItemDef]) ->
     }
 }
 
-fn read_assignee(
+fn read_flow(
     el: XNode<'_, '_>,
     id: &str,
+    scope: Option<String>,
     at: Pos,
-    items: &[DataItemDef],
-    roles: &HashMap<String, String>,
-) -> Result<AssigneeRule, BpmnError> {
-    let fail = |m: String| at.error(format!("task '{id}': {m}"));
-    let Some(text) = flowcal_attr(el, "assignee") else {
-        return Ok(roles.get(id).map_or(AssigneeRule::Starter, |role| AssigneeRule::Role(role.clone())));
-    };
-    if text == "starter" {
-        return Ok(AssigneeRule::Starter);
-    }
-    if let Some(login) = text.strip_prefix("user:") {
-        let login = Login::parse(login).map_err(|e| fail(format!("flowcal:assignee: {e}")))?;
-        return Ok(AssigneeRule::User(login.as_str().to_owned()));
-    }
-    if let Some(key) = text.strip_prefix("item:") {
-        return match items.iter().find(|i| i.key == key) {
-            None => Err(fail(format!(
-                "flowcal:assignee names item '{key}', but there is no such item: declare it with \
-                 <flowcal:dataItem key=\"{key}\" type=\"user\"/>"
-            ))),
-            Some(item) if item.data_type != DataType::User => Err(fail(format!(
-                "flowcal:assignee names item '{key}', which is a {} item, not a user item",
-                item.data_type.as_str()
-            ))),
-            Some(_) => Ok(AssigneeRule::Item(key.to_owned())),
-        };
-    }
-    Err(fail(format!("flowcal:assignee '{text}' is not understood; write starter, user:LOGIN or item:KEY")))
-}
-
-fn read_flow(el: XNode<'_, '_>, id: &str, at: Pos, lines: &Lines<'_>) -> Result<DraftFlow, BpmnError> {
+    lines: &Lines<'_>,
+) -> Result<DraftFlow, BpmnError> {
     let source = attr(el, "sourceRef").ok_or_else(|| at.error(format!("sequence flow '{id}' has no sourceRef")))?;
     let target = attr(el, "targetRef").ok_or_else(|| at.error(format!("sequence flow '{id}' has no targetRef")))?;
     let condition = match elements(el).find(|c| is_bpmn(*c, "conditionExpression")) {
         None => None,
         Some(expr) => {
             // All text, CDATA included, whatever the xsi:type.
-            let text: String = expr.descendants().filter(XNode::is_text).filter_map(|t| t.text()).collect();
-            let text = text.trim();
+            let text = text_of(expr);
+            let text = text.as_str();
             if text.is_empty() {
                 None
             } else {
@@ -564,7 +604,7 @@ fn read_flow(el: XNode<'_, '_>, id: &str, at: Pos, lines: &Lines<'_>) -> Result<
             }
         }
     };
-    Ok(DraftFlow { id: id.to_owned(), source: source.to_owned(), target: target.to_owned(), condition, pos: at })
+    Ok(DraftFlow { id: id.to_owned(), source: source.to_owned(), target: target.to_owned(), condition, scope, pos: at })
 }
 
 #[cfg(test)]

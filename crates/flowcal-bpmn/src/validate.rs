@@ -1,11 +1,13 @@
-//! Checks that need the whole model: flow references, the shape of the graph
-//! (one start, every node reachable, every path ending), gateway conditions and
-//! defaults, and the data items conditions use (implicit items are added here).
+//! Checks that need the whole model: flow references and scopes, the shape of
+//! the graph (one start and an end in the process and in every embedded
+//! sub-process, every node reachable, every path ending, no loop that never
+//! waits), boundary timers and their tasks, gateway conditions and defaults,
+//! and the data items conditions use (implicit items are added here).
 
 use crate::read::{Draft, DraftFlow, DraftNode};
 use crate::BpmnError;
 use flowcal_domain::condition::VarUse;
-use flowcal_domain::{DataItemDef, Flow, NodeKind, ProcessModel};
+use flowcal_domain::{DataItemDef, DeadlineRule, Flow, NodeKind, ProcessModel};
 use std::collections::{HashMap, HashSet, VecDeque};
 
 fn kind_word(kind: &NodeKind) -> &'static str {
@@ -34,38 +36,47 @@ fn describe(n: &DraftNode) -> String {
     }
 }
 
+/// Where a scope is, for messages.
+fn scope_words(scope: Option<&str>) -> String {
+    match scope {
+        None => "the process's top level".to_owned(),
+        Some(s) => format!("sub-process '{s}'"),
+    }
+}
+
 fn list(flows: &[&DraftFlow]) -> String {
     flows.iter().map(|f| format!("'{}'", f.id)).collect::<Vec<_>>().join(", ")
 }
 
+fn is_end(kind: &NodeKind) -> bool {
+    matches!(kind, NodeKind::End | NodeKind::Terminate)
+}
+
 pub(crate) fn validate(draft: Draft) -> Result<ProcessModel, BpmnError> {
-    let node_ids: HashSet<&str> = draft.nodes.iter().map(|n| n.node.id.as_str()).collect();
+    let by_id: HashMap<&str, &DraftNode> = draft.nodes.iter().map(|n| (n.node.id.as_str(), n)).collect();
 
     for f in &draft.flows {
         for (end, verb) in [(&f.source, "starts at"), (&f.target, "points to")] {
-            if !node_ids.contains(end.as_str()) {
+            let Some(node) = by_id.get(end.as_str()) else {
                 return Err(f
                     .pos
                     .error(format!("sequence flow '{}' {verb} '{end}', which is not a node of this process", f.id)));
+            };
+            if node.node.scope != f.scope {
+                return Err(f.pos.error(format!(
+                    "sequence flow '{}' is in {} but {verb} {} in {}; a sequence flow cannot cross the border of a \
+                     sub-process: connect to the sub-process itself, and begin and end the path inside it with its \
+                     own start and end events",
+                    f.id,
+                    scope_words(f.scope.as_deref()),
+                    describe(node),
+                    scope_words(node.node.scope.as_deref())
+                )));
             }
         }
     }
 
-    let starts: Vec<&DraftNode> = draft.nodes.iter().filter(|n| n.node.kind == NodeKind::Start).collect();
-    let start = match starts.as_slice() {
-        [] => return Err(draft.process_pos.error("the process has no start event (bpmn:startEvent)")),
-        [one] => *one,
-        [first, second, ..] => {
-            return Err(second.pos.error(format!(
-                "the process has a second start event '{}' (the first is '{}'); flowcal starts every instance at \
-                 one start event",
-                second.node.id, first.node.id
-            )))
-        }
-    };
-    if !draft.nodes.iter().any(|n| n.node.kind == NodeKind::End) {
-        return Err(draft.process_pos.error("the process has no end event (bpmn:endEvent)"));
-    }
+    check_scopes(&draft)?;
 
     // Flows by node, in document order (built once: models can be large).
     let mut incoming: HashMap<&str, Vec<&DraftFlow>> = HashMap::new();
@@ -75,53 +86,57 @@ pub(crate) fn validate(draft: Draft) -> Result<ProcessModel, BpmnError> {
         outgoing.entry(f.source.as_str()).or_default().push(f);
     }
     let none = Vec::new();
+    let mut boundaries: HashMap<&str, Vec<&str>> = HashMap::new();
+    for n in &draft.nodes {
+        if let NodeKind::BoundaryTimer { attached_to, timer, .. } = &n.node.kind {
+            check_boundary(n, attached_to, timer.from_deadline, &by_id)?;
+            boundaries.entry(attached_to.as_str()).or_default().push(n.node.id.as_str());
+        }
+    }
     for n in &draft.nodes {
         let id = n.node.id.as_str();
         check_node(n, incoming.get(id).unwrap_or(&none), outgoing.get(id).unwrap_or(&none))?;
     }
 
-    // Every node must be reachable from the start.
-    let mut seen: HashSet<&str> = HashSet::from([start.node.id.as_str()]);
-    let mut queue = VecDeque::from([start.node.id.as_str()]);
+    // Every node must be reachable from the start: a sub-process leads to
+    // its inner start, a user task to the timers on its boundary.
+    let inner_start: HashMap<&str, &str> = draft
+        .nodes
+        .iter()
+        .filter(|n| n.node.kind == NodeKind::Start)
+        .filter_map(|n| Some((n.node.scope.as_deref()?, n.node.id.as_str())))
+        .collect();
+    let top_start = draft.nodes.iter().find(|n| n.node.kind == NodeKind::Start && n.node.scope.is_none());
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut queue: VecDeque<&str> = top_start.map(|s| s.node.id.as_str()).into_iter().collect();
+    seen.extend(queue.iter().copied());
     while let Some(id) = queue.pop_front() {
-        for f in outgoing.get(id).unwrap_or(&none) {
-            if seen.insert(f.target.as_str()) {
-                queue.push_back(f.target.as_str());
+        let next = outgoing
+            .get(id)
+            .unwrap_or(&none)
+            .iter()
+            .map(|f| f.target.as_str())
+            .chain(inner_start.get(id).copied())
+            .chain(boundaries.get(id).into_iter().flatten().copied());
+        for t in next {
+            if seen.insert(t) {
+                queue.push_back(t);
             }
         }
     }
     if let Some(n) = draft.nodes.iter().find(|n| !seen.contains(n.node.id.as_str())) {
-        return Err(n.pos.error(format!("{} cannot be reached from the start event", describe(n))));
+        let from = match &n.node.scope {
+            None => "the start event".to_owned(),
+            Some(s) => format!("the start event of sub-process '{s}'"),
+        };
+        return Err(n.pos.error(format!("{} cannot be reached from {from}", describe(n))));
     }
 
-    // A loop through gateways only would move a token forever without
-    // waiting anywhere.
-    let is_gateway = |id: &str| {
-        draft
-            .nodes
-            .iter()
-            .find(|n| n.node.id == id)
-            .is_some_and(|n| matches!(n.node.kind, NodeKind::Exclusive { .. } | NodeKind::Parallel))
-    };
-    let gateways: HashSet<&str> = draft.nodes.iter().map(|n| n.node.id.as_str()).filter(|id| is_gateway(id)).collect();
-    for n in draft.nodes.iter().filter(|n| gateways.contains(n.node.id.as_str())) {
-        let me = n.node.id.as_str();
-        let mut seen: HashSet<&str> = HashSet::new();
-        let mut queue: VecDeque<&str> = VecDeque::from([me]);
-        while let Some(id) = queue.pop_front() {
-            for f in outgoing.get(id).unwrap_or(&none) {
-                let t = f.target.as_str();
-                if t == me {
-                    return Err(n.pos.error(format!(
-                        "{} is on a loop that passes no user task: a token would circle there forever",
-                        describe(n)
-                    )));
-                }
-                if gateways.contains(t) && seen.insert(t) {
-                    queue.push_back(t);
-                }
-            }
-        }
+    if let Some(n) = busy_loop(&draft, &outgoing) {
+        return Err(n.pos.error(format!(
+            "{} is on a loop that passes no user task or timer event: a token would circle there forever",
+            describe(n)
+        )));
     }
 
     let items = data_items(&draft)?;
@@ -138,7 +153,7 @@ pub(crate) fn validate(draft: Draft) -> Result<ProcessModel, BpmnError> {
         name: draft.name,
         time_zone: draft.time_zone,
         data_items: items,
-        start_timer: None,
+        start_timer: draft.start_timer,
         nodes: draft.nodes.into_iter().map(|n| n.node).collect(),
         flows: draft
             .flows
@@ -146,6 +161,93 @@ pub(crate) fn validate(draft: Draft) -> Result<ProcessModel, BpmnError> {
             .map(|f| Flow { id: f.id, source: f.source, target: f.target, condition: f.condition.map(|c| c.condition) })
             .collect(),
     })
+}
+
+/// One start event and at least one end in the process and in every
+/// embedded sub-process (the process first, then sub-processes in document
+/// order).
+fn check_scopes(draft: &Draft) -> Result<(), BpmnError> {
+    let mut starts: HashMap<Option<&str>, Vec<&DraftNode>> = HashMap::new();
+    let mut ends: HashSet<Option<&str>> = HashSet::new();
+    for n in &draft.nodes {
+        let scope = n.node.scope.as_deref();
+        if n.node.kind == NodeKind::Start {
+            starts.entry(scope).or_default().push(n);
+        }
+        if is_end(&n.node.kind) {
+            ends.insert(scope);
+        }
+    }
+    let subs = draft.nodes.iter().filter(|n| n.node.kind == NodeKind::SubProcess);
+    for (scope, sub) in std::iter::once((None, None)).chain(subs.map(|s| (Some(s.node.id.as_str()), Some(s)))) {
+        let (at, whose, inside) = match sub {
+            None => (draft.process_pos, "the process".to_owned(), String::new()),
+            Some(s) => (s.pos, describe(s), " inside".to_owned()),
+        };
+        let collapsed =
+            if sub.is_some() { " (a sub-process drawn collapsed, without its content, cannot run)" } else { "" };
+        match starts.get(&scope).map(Vec::as_slice).unwrap_or_default() {
+            [] => {
+                return Err(at.error(format!("{whose} has no start event{inside} (bpmn:startEvent){collapsed}")));
+            }
+            [_] => {}
+            [first, second, ..] => {
+                return Err(second.pos.error(format!(
+                    "{whose} has a second start event '{}' (the first is '{}'); flowcal starts every {} at one \
+                     start event",
+                    second.node.id,
+                    first.node.id,
+                    if sub.is_some() { "run of a sub-process" } else { "instance" }
+                )))
+            }
+        }
+        if !ends.contains(&scope) {
+            return Err(at.error(format!("{whose} has no end event{inside} (bpmn:endEvent)")));
+        }
+    }
+    Ok(())
+}
+
+/// A boundary timer is on a user task of its own scope; counting from the
+/// deadline needs a task with a deadline rule.
+fn check_boundary(
+    n: &DraftNode,
+    attached_to: &str,
+    from_deadline: bool,
+    by_id: &HashMap<&str, &DraftNode>,
+) -> Result<(), BpmnError> {
+    let this = describe(n);
+    let Some(task) = by_id.get(attached_to) else {
+        return Err(n.pos.error(format!("{this} is attached to '{attached_to}', which is not a node of this process")));
+    };
+    let NodeKind::UserTask { deadline, .. } = &task.node.kind else {
+        let hint = if task.node.kind == NodeKind::Pass {
+            " (a bpmn:task without assignee, lane or performer is a step the token passes straight through: make it \
+             a bpmn:userTask or give it flowcal:assignee)"
+        } else {
+            ""
+        };
+        return Err(n.pos.error(format!(
+            "{this} is attached to {}; flowcal runs boundary timers on user tasks only{hint}",
+            describe(task)
+        )));
+    };
+    if task.node.scope != n.node.scope {
+        return Err(n.pos.error(format!(
+            "{this} is in {} but its task {} is in {}; write the boundary event beside its task",
+            scope_words(n.node.scope.as_deref()),
+            describe(task),
+            scope_words(task.node.scope.as_deref())
+        )));
+    }
+    if from_deadline && *deadline == DeadlineRule::None {
+        return Err(n.pos.error(format!(
+            "{this} has flowcal:deadlineTimer=\"true\", but its task {} has no deadline: give the task \
+             flowcal:deadline or flowcal:deadlineFrom, or remove flowcal:deadlineTimer",
+            describe(task)
+        )));
+    }
+    Ok(())
 }
 
 fn check_node(n: &DraftNode, incoming: &[&DraftFlow], outgoing: &[&DraftFlow]) -> Result<(), BpmnError> {
@@ -162,7 +264,7 @@ fn check_node(n: &DraftNode, incoming: &[&DraftFlow], outgoing: &[&DraftFlow]) -
             )));
         }
     }
-    if n.node.kind != NodeKind::End && outgoing.is_empty() {
+    if !is_end(&n.node.kind) && outgoing.is_empty() {
         return Err(at.error(format!("{this} has no outgoing flow; every path must lead to an end event")));
     }
     match &n.node.kind {
@@ -182,20 +284,46 @@ fn check_node(n: &DraftNode, incoming: &[&DraftFlow], outgoing: &[&DraftFlow]) -
                 )));
             }
         }
-        NodeKind::End => {
+        NodeKind::End | NodeKind::Terminate => {
             if !outgoing.is_empty() {
                 return Err(
                     at.error(format!("{this} has an outgoing flow ({}); an end event ends its path", list(outgoing)))
                 );
             }
         }
-        NodeKind::UserTask { .. } => {
+        NodeKind::BoundaryTimer { .. } => {
+            if !incoming.is_empty() {
+                return Err(at.error(format!(
+                    "{this} has an incoming flow ({}); a boundary event starts its path when its timer fires, so \
+                     nothing can lead to it",
+                    list(incoming)
+                )));
+            }
+            if outgoing.len() > 1 {
+                return Err(at.error(format!(
+                    "{this} has {} outgoing flows ({}); a boundary timer has exactly one: split with a parallel \
+                     gateway (all paths) or an exclusive gateway (one path)",
+                    outgoing.len(),
+                    list(outgoing)
+                )));
+            }
+        }
+        NodeKind::UserTask { .. }
+        | NodeKind::Pass
+        | NodeKind::Milestone
+        | NodeKind::TimerCatch { .. }
+        | NodeKind::SubProcess => {
             if incoming.is_empty() {
                 return Err(at.error(format!("{this} has no incoming flow, so it cannot be reached")));
             }
             if outgoing.len() > 1 {
+                let step = if matches!(n.node.kind, NodeKind::Milestone | NodeKind::TimerCatch { .. }) {
+                    "an intermediate event"
+                } else {
+                    "a task"
+                };
                 return Err(at.error(format!(
-                    "{this} has {} outgoing flows ({}); a task has exactly one: split with a parallel gateway (all \
+                    "{this} has {} outgoing flows ({}); {step} has exactly one: split with a parallel gateway (all \
                      paths) or an exclusive gateway (one path)",
                     outgoing.len(),
                     list(outgoing)
@@ -203,9 +331,68 @@ fn check_node(n: &DraftNode, incoming: &[&DraftFlow], outgoing: &[&DraftFlow]) -
             }
         }
         NodeKind::Exclusive { default } => check_exclusive(n, default.as_deref(), outgoing)?,
-        _ => {}
+        NodeKind::Parallel => {}
     }
     Ok(())
+}
+
+/// A node on a loop through steps that never wait (gateways, pass-through
+/// tasks, milestones and sub-processes without a user task or timer inside):
+/// a token would move there forever. Linear: one depth-first search, without
+/// recursion; the node reported is where the search found the loop closing.
+fn busy_loop<'d>(draft: &'d Draft, outgoing: &HashMap<&str, Vec<&DraftFlow>>) -> Option<&'d DraftNode> {
+    // Sub-processes with a user task or a timer inside, at any depth.
+    let parent: HashMap<&str, Option<&str>> =
+        draft.nodes.iter().map(|n| (n.node.id.as_str(), n.node.scope.as_deref())).collect();
+    let mut waiting_inside: HashSet<&str> = HashSet::new();
+    for n in &draft.nodes {
+        if matches!(n.node.kind, NodeKind::UserTask { .. } | NodeKind::TimerCatch { .. }) {
+            let mut scope = n.node.scope.as_deref();
+            while let Some(s) = scope {
+                if !waiting_inside.insert(s) {
+                    break;
+                }
+                scope = parent.get(s).copied().flatten();
+            }
+        }
+    }
+    let passes = |n: &DraftNode| match &n.node.kind {
+        NodeKind::Exclusive { .. } | NodeKind::Parallel | NodeKind::Pass | NodeKind::Milestone => true,
+        NodeKind::SubProcess => !waiting_inside.contains(n.node.id.as_str()),
+        _ => false,
+    };
+    let by_id: HashMap<&str, &DraftNode> = draft.nodes.iter().map(|n| (n.node.id.as_str(), n)).collect();
+    // 0: not visited, 1: on the current path, 2: done.
+    let mut state: HashMap<&str, u8> = HashMap::new();
+    let none = Vec::new();
+    for root in draft.nodes.iter().filter(|n| passes(n)) {
+        if state.contains_key(root.node.id.as_str()) {
+            continue;
+        }
+        let mut stack: Vec<(&str, usize)> = vec![(root.node.id.as_str(), 0)];
+        state.insert(root.node.id.as_str(), 1);
+        while let Some((id, next)) = stack.last_mut() {
+            let outs = outgoing.get(*id).unwrap_or(&none);
+            let Some(f) = outs.get(*next) else {
+                state.insert(id, 2);
+                stack.pop();
+                continue;
+            };
+            *next += 1;
+            let Some(target) = by_id.get(f.target.as_str()).copied().filter(|t| passes(t)) else {
+                continue;
+            };
+            match state.get(target.node.id.as_str()) {
+                Some(1) => return Some(target),
+                Some(_) => {}
+                None => {
+                    state.insert(target.node.id.as_str(), 1);
+                    stack.push((target.node.id.as_str(), 0));
+                }
+            }
+        }
+    }
+    None
 }
 
 fn check_exclusive(n: &DraftNode, default: Option<&str>, outgoing: &[&DraftFlow]) -> Result<(), BpmnError> {

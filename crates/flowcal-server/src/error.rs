@@ -25,9 +25,10 @@ pub enum AppError {
     TooLarge { message: String },
     #[error("{0}")]
     UnsupportedMediaType(String),
-    /// A rejected process model, with the position of the problem.
+    /// A rejected process model, with the position of the problem; when the
+    /// model uses elements flowcal does not run, every one of them.
     #[error("line {line}, column {column}: {message}")]
-    InvalidModel { line: u32, column: u32, message: String },
+    InvalidModel { line: u32, column: u32, message: String, unsupported: Vec<flowcal_bpmn::Unsupported> },
     /// Data that does not fit its items: the first problems by field, and
     /// how many more were found but not listed.
     #[error("{message}")]
@@ -90,10 +91,14 @@ impl AppError {
     pub fn body(&self) -> Value {
         let mut e = json!({"code": self.code(), "message": self.to_string()});
         match self {
-            AppError::InvalidModel { line, column, message } => {
+            AppError::InvalidModel { line, column, message, unsupported } => {
                 e["line"] = json!(line);
                 e["column"] = json!(column);
                 e["message"] = json!(format!("line {line}, column {column}: {message}"));
+                e["unsupported"] = unsupported
+                    .iter()
+                    .map(|u| json!({"element": u.element, "line": u.line, "column": u.column}))
+                    .collect();
             }
             AppError::InvalidData { fields, unlisted, .. } => {
                 e["fields"] = fields.iter().map(|(k, m)| json!({"key": k, "message": m})).collect();
@@ -172,5 +177,37 @@ impl From<crate::entries::EntryError> for AppError {
             EntryError::Missing(m) => AppError::NotFound(m),
             EntryError::Unfit(m) => AppError::Unprocessable(m),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_invalid_model_lists_its_unsupported_elements() {
+        let unsupported = vec![
+            flowcal_bpmn::Unsupported { element: "bpmn:serviceTask".into(), line: 12, column: 5 },
+            flowcal_bpmn::Unsupported { element: "bpmn:messageEventDefinition".into(), line: 20, column: 7 },
+        ];
+        let e =
+            AppError::InvalidModel { line: 12, column: 5, message: "2 elements are not supported".into(), unsupported };
+        assert_eq!(e.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            e.body(),
+            json!({"error": {
+                "code": "invalid_model",
+                "message": "line 12, column 5: 2 elements are not supported",
+                "line": 12,
+                "column": 5,
+                "unsupported": [
+                    {"element": "bpmn:serviceTask", "line": 12, "column": 5},
+                    {"element": "bpmn:messageEventDefinition", "line": 20, "column": 7}
+                ]
+            }})
+        );
+        // Any other refusal has the list too, empty.
+        let e = AppError::InvalidModel { line: 1, column: 1, message: "no".into(), unsupported: Vec::new() };
+        assert_eq!(e.body()["error"]["unsupported"], json!([]));
     }
 }

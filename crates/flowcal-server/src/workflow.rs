@@ -71,12 +71,18 @@ impl Workflow {
         }
         let xml = std::str::from_utf8(bytes).map_err(|e| {
             let (line, column) = line_col(bytes, e.valid_up_to());
-            AppError::InvalidModel { line, column, message: "the file is not UTF-8 text".into() }
+            AppError::InvalidModel {
+                line,
+                column,
+                message: "the file is not UTF-8 text".into(),
+                unsupported: Vec::new(),
+            }
         })?;
         let model = crate::models::parse(xml.to_owned()).await?.map_err(|e| AppError::InvalidModel {
             line: e.line,
             column: e.column,
             message: e.message,
+            unsupported: e.unsupported,
         })?;
         if model.start_timer.is_some() {
             check_timer_start(&model, by)?;

@@ -1,12 +1,15 @@
 //! Tests of the reader: the real tool output in tests/fixtures/bpmn-samples,
-//! a model using the flowcal extension, and one test per refusal.
+//! a model using the flowcal extension, and one test per refusal. The
+//! elements added to the subset (tasks, sub-processes, events, resource
+//! roles, data declarations) are in `elements`, timers in `timers`, and the
+//! BPMN MIWG files in `miwg`.
 
 use crate::{parse, BpmnError};
 use flowcal_domain::{AssigneeRule, DataItemDef, DataType, DeadlineRule, IsoDuration, NodeKind, ProcessModel, Value};
 
 macro_rules! sample {
     ($path:literal) => {
-        include_str!(concat!("../../../tests/fixtures/bpmn-samples/", $path))
+        include_str!(concat!("../../../../tests/fixtures/bpmn-samples/", $path))
     };
 }
 
@@ -60,8 +63,15 @@ fn ids(m: &ProcessModel) -> Vec<&str> {
     m.nodes.iter().map(|n| n.id.as_str()).collect()
 }
 
-const UNSUPPORTED_TAIL: &str = "is not supported (flowcal runs startEvent, endEvent, userTask, exclusiveGateway, \
-                                parallelGateway and sequenceFlow)";
+/// "is not supported (flowcal runs …)": the message of a single unsupported element.
+fn unsupported_tail() -> String {
+    format!("is not supported ({})", crate::scan::SUPPORTED)
+}
+
+/// The elements a refusal lists: (element, line, column).
+fn listed(e: &BpmnError) -> Vec<(&str, u32, u32)> {
+    e.unsupported.iter().map(|u| (u.element.as_str(), u.line, u.column)).collect()
+}
 
 // ---------------------------------------------------------------------------
 // Real tool output
@@ -214,17 +224,36 @@ fn signavio_split_without_conditions_is_refused() {
 }
 
 #[test]
-fn unsupported_samples_name_their_first_unsupported_element() {
-    let cases = [
-        (sample!("unsupported/camunda-service-task-rest-connector.bpmn"), "serviceTask", 7),
-        (sample!("unsupported/camunda-modeler-inclusive-gateway-script-tasks.bpmn"), "inclusiveGateway", 9),
-        (sample!("unsupported/camunda-modeler-boundary-timer-subprocess.bpmn"), "subProcess", 23),
-    ];
-    for (xml, element, line) in cases {
-        let e = refused(xml);
-        assert_eq!((e.line, e.column), (line, 5), "{element}: {e}");
-        assert_eq!(e.message, format!("bpmn:{element} {UNSUPPORTED_TAIL}"));
-    }
+fn unsupported_samples_list_every_unsupported_element() {
+    let e = refused(sample!("unsupported/camunda-service-task-rest-connector.bpmn"));
+    assert_eq!(listed(&e), [("bpmn:serviceTask", 7, 5)]);
+    assert_eq!((e.line, e.column, e.message.clone()), (7, 5, format!("bpmn:serviceTask {}", unsupported_tail())));
+
+    let e = refused(sample!("unsupported/camunda-modeler-inclusive-gateway-script-tasks.bpmn"));
+    assert_eq!(
+        listed(&e),
+        [
+            ("bpmn:inclusiveGateway", 9, 5),
+            ("bpmn:inclusiveGateway", 23, 5),
+            ("bpmn:scriptTask", 41, 5),
+            ("bpmn:scriptTask", 46, 5),
+            ("bpmn:scriptTask", 51, 5)
+        ]
+    );
+    assert_eq!((e.line, e.column), (9, 5));
+    assert!(
+        e.message.starts_with(
+            "5 elements are not supported: bpmn:inclusiveGateway (line 9, column 5), bpmn:inclusiveGateway (line 23, \
+             column 5), bpmn:scriptTask (line 41, column 5), bpmn:scriptTask (line 46, column 5), bpmn:scriptTask \
+             (line 51, column 5) (flowcal runs "
+        ),
+        "{e}"
+    );
+
+    // The collapsed sub-process and the timer boundary event are in the
+    // subset now; the message start event and message boundary event are not.
+    let e = refused(sample!("unsupported/camunda-modeler-boundary-timer-subprocess.bpmn"));
+    assert_eq!(listed(&e), [("bpmn:messageEventDefinition", 73, 7), ("bpmn:messageEventDefinition", 78, 7)]);
 }
 
 // ---------------------------------------------------------------------------
@@ -519,36 +548,47 @@ fn refuses_unsupported_elements_with_the_bpmn_prefix_whatever_the_file_uses() {
     let xml = r#"<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL">
   <process id="p">
     <startEvent id="s"/>
-      <intermediateThrowEvent id="x"/>
+      <intermediateThrowEvent id="x"><signalEventDefinition/></intermediateThrowEvent>
     <callActivity id="y"/>
   </process>
 </definitions>"#;
-    assert_refused(xml, 4, 7, &format!("bpmn:intermediateThrowEvent {UNSUPPORTED_TAIL}"));
+    let e = refused(xml);
+    assert_eq!(listed(&e), [("bpmn:signalEventDefinition", 4, 38), ("bpmn:callActivity", 5, 5)]);
+    assert_eq!((e.line, e.column), (4, 38));
 }
 
 #[test]
-fn refuses_event_definitions() {
+fn refuses_event_definitions_other_than_timer_and_terminate() {
     let xml = doc(&[
         r#"<bpmn:startEvent id="start">"#,
         "<bpmn:outgoing>f1</bpmn:outgoing>",
-        r#"  <bpmn:timerEventDefinition id="td"/>"#,
+        r#"  <bpmn:messageEventDefinition id="md"/>"#,
         "</bpmn:startEvent>",
+        r#"<bpmn:endEvent id="end"><bpmn:errorEventDefinition/></bpmn:endEvent>"#,
+        r#"<bpmn:intermediateThrowEvent id="x"><bpmn:timerEventDefinition/></bpmn:intermediateThrowEvent>"#,
+        r#"<bpmn:endEvent id="end2"><bpmn:terminateEventDefinition/><bpmn:escalationEventDefinition/></bpmn:endEvent>"#,
+        r#"<bpmn:startEvent id="s2"><bpmn:terminateEventDefinition/></bpmn:startEvent>"#,
     ]);
-    assert_refused(&xml, 6, 3, &format!("bpmn:timerEventDefinition {UNSUPPORTED_TAIL}"));
-    let xml = doc(&[START, r#"<bpmn:endEvent id="end"><bpmn:terminateEventDefinition/></bpmn:endEvent>"#]);
-    assert_refused(&xml, 5, 25, &format!("bpmn:terminateEventDefinition {UNSUPPORTED_TAIL}"));
+    let e = refused(&xml);
+    assert_eq!(
+        listed(&e),
+        [
+            ("bpmn:messageEventDefinition", 6, 3),
+            ("bpmn:errorEventDefinition", 8, 25),
+            // A timer on a throw event is not one flowcal waits for.
+            ("bpmn:timerEventDefinition", 9, 37),
+            ("bpmn:escalationEventDefinition", 10, 58),
+            ("bpmn:terminateEventDefinition", 11, 26),
+        ]
+    );
 }
 
 #[test]
 fn refuses_unsupported_content_of_a_task() {
     let xml = with_task(r#"<bpmn:userTask id="t"><bpmn:multiInstanceLoopCharacteristics/></bpmn:userTask>"#);
-    assert_refused(&xml, 5, 23, &format!("bpmn:multiInstanceLoopCharacteristics {UNSUPPORTED_TAIL}"));
-}
-
-#[test]
-fn refuses_data_objects() {
-    let xml = doc(&[START, r#"<bpmn:dataObject id="d"/>"#]);
-    assert_refused(&xml, 5, 1, &format!("bpmn:dataObject {UNSUPPORTED_TAIL}"));
+    assert_refused(&xml, 5, 23, &format!("bpmn:multiInstanceLoopCharacteristics {}", unsupported_tail()));
+    let xml = with_task(r#"<bpmn:task id="t"><bpmn:standardLoopCharacteristics/></bpmn:task>"#);
+    assert_refused(&xml, 5, 19, &format!("bpmn:standardLoopCharacteristics {}", unsupported_tail()));
 }
 
 #[test]
@@ -561,11 +601,33 @@ fn refuses_unknown_and_misplaced_flowcal_attributes() {
          flowcal:deadlineOffset, flowcal:assignee",
     );
     assert_refused(
+        &with_task(r#"<bpmn:task id="t" flowcal:asignee="starter"/>"#),
+        5,
+        1,
+        "bpmn:task has an unknown attribute flowcal:asignee; it takes flowcal:deadline, flowcal:deadlineFrom, \
+         flowcal:deadlineOffset, flowcal:assignee",
+    );
+    let nowhere = "flowcal reads flowcal:timeZone on bpmn:process; flowcal:deadline, flowcal:deadlineFrom, \
+                   flowcal:deadlineOffset and flowcal:assignee on bpmn:userTask, bpmn:task and bpmn:manualTask; \
+                   flowcal:timerOffset on timer events; and flowcal:deadlineTimer on boundary timers";
+    assert_refused(
+        &doc(&[START, r#"<bpmn:parallelGateway id="g" flowcal:deadline="P1D"/>"#]),
+        5,
+        1,
+        &format!("flowcal:deadline has no meaning on bpmn:parallelGateway; {nowhere}"),
+    );
+    assert_refused(
         &doc(&[r#"<bpmn:startEvent id="start" flowcal:deadline="P1D"/>"#]),
         4,
         1,
-        "flowcal:deadline has no meaning on bpmn:startEvent; flowcal reads flowcal:timeZone on bpmn:process and \
-         flowcal:deadline, flowcal:deadlineFrom, flowcal:deadlineOffset and flowcal:assignee on bpmn:userTask",
+        "bpmn:startEvent has an unknown attribute flowcal:deadline; it takes flowcal:timerOffset",
+    );
+    // Also on an element flowcal otherwise ignores.
+    assert_refused(
+        &doc(&[START, r#"<bpmn:textAnnotation id="a" flowcal:assignee="starter"/>"#]),
+        5,
+        1,
+        &format!("flowcal:assignee has no meaning on bpmn:textAnnotation; {nowhere}"),
     );
 }
 
@@ -1094,7 +1156,7 @@ fn refuses_nodes_that_cannot_be_reached() {
 
 #[test]
 fn error_display_has_line_and_column() {
-    let e = BpmnError { line: 3, column: 7, message: "bad".into() };
+    let e = BpmnError { line: 3, column: 7, message: "bad".into(), unsupported: vec![] };
     assert_eq!(e.to_string(), "line 3, column 7: bad");
 }
 
@@ -1133,7 +1195,8 @@ fn refuses_a_loop_through_gateways_only() {
         &xml,
         5,
         1,
-        "exclusive gateway 'g1' is on a loop that passes no user task: a token would circle there forever",
+        "exclusive gateway 'g1' is on a loop that passes no user task or timer event: a token would circle there \
+         forever",
     );
     // A loop back through a user task is fine (rework).
     let ok_loop = doc(&[
@@ -1148,3 +1211,7 @@ fn refuses_a_loop_through_gateways_only() {
     ]);
     ok(&ok_loop);
 }
+
+mod elements;
+mod miwg;
+mod timers;
