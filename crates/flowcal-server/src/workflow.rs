@@ -408,7 +408,7 @@ pub const TIMER_ACTOR: &str = "timer";
 fn check_timer_start(model: &ProcessModel, by: Option<&Principal>) -> AppResult<()> {
     let unprocessable = |message: String| {
         let at = model.start().map_or((1, 1), |s| (s.line, s.column));
-        AppError::InvalidModel { line: at.0, column: at.1, message }
+        AppError::InvalidModel { line: at.0, column: at.1, message, unsupported: Vec::new() }
     };
     if by.is_none() {
         return Err(unprocessable(

@@ -29,6 +29,18 @@ pub struct ErrorDetail {
     pub fields: Option<Vec<FieldErrorJson>>,
     /// For invalid_data: how many more problems were found but not listed.
     pub unlisted: Option<u64>,
+    /// For invalid_model: every BPMN element in the file that flowcal does not run, in
+    /// document order (empty when the model was refused for another reason).
+    pub unsupported: Option<Vec<UnsupportedJson>>,
+}
+
+/// A BPMN element flowcal does not run, and where it is (1-based).
+#[derive(Serialize, ToSchema)]
+pub struct UnsupportedJson {
+    /// e.g. `bpmn:serviceTask`.
+    pub element: String,
+    pub line: u32,
+    pub column: u32,
 }
 
 #[derive(Serialize, ToSchema)]
