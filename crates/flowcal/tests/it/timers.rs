@@ -165,7 +165,7 @@ async fn a_deadline_timer_escalates_once(db: TestDb) {
     let escalate = &i["tasks"][1];
     assert_eq!(escalate["assignee"], "boss");
     // The new step's deadline counts from when the timer fired.
-    assert_eq!(escalate["deadline"]["at"], "2026-03-30T07:00:30Z");
+    assert_eq!(escalate["deadline"]["at"], "2026-03-30T09:00:30+02:00");
     let kinds = c.event_kinds(id).await;
     assert_eq!(kinds.iter().filter(|k| *k == "timer_fired").count(), 1, "{kinds:?}");
     assert!(kinds.contains(&"timer_started".to_owned()), "{kinds:?}");
@@ -286,6 +286,10 @@ async fn workers_fire_each_timer_once_and_a_dead_workers_lease_runs_out(db: Test
     // After the lease, the dead worker's timers fire too.
     assert_eq!(c.fire_at("2026-03-29T07:00:59Z").await.fired, 0);
     assert_eq!(c.fire_at("2026-03-29T07:01:01Z").await.fired, 2);
+    // The worker was only slow: firing what it claimed now does nothing.
+    for claimed in &dead {
+        assert!(!c.t.app.workflow.fire_timer(claimed).await.unwrap());
+    }
     for id in ids {
         let tasks = c.tasks(id).await;
         assert_eq!(tasks, pairs(&[("approve", "cancelled"), ("escalate", "open")]), "instance {id}");
@@ -326,8 +330,15 @@ async fn a_start_timer_starts_an_instance_every_monday_at_nine(db: TestDb) {
     };
     assert_eq!(due(&c).await, Some(("2026-03-30T07:00:00Z".into(), 0)));
     assert_eq!(c.fire_at("2026-03-30T06:59:00Z").await.fired, 0);
-    assert_eq!(c.fire_at("2026-03-30T07:00:00Z").await.fired, 1);
+    // A slow worker claims it; after its lease another fires it; the slow
+    // one's late firing then starts nothing.
+    let now = t("2026-03-30T07:00:00Z");
+    let slow = c.t.app.store.claim_timers("slow", now, t("2026-03-30T07:01:00Z"), 10).await.unwrap();
+    assert_eq!(slow.len(), 1);
     assert_eq!(c.fire_at("2026-03-30T07:00:00Z").await.fired, 0);
+    assert_eq!(c.fire_at("2026-03-30T07:01:01Z").await.fired, 1);
+    assert!(!c.t.app.workflow.fire_timer(&slow[0]).await.unwrap());
+    assert_eq!(c.fire_at("2026-03-30T07:02:00Z").await.fired, 0);
     assert_eq!(due(&c).await, Some(("2026-04-06T07:00:00Z".into(), 1)));
     // The instance is dora's: she is its starter and has its task.
     let (_, tasks) = c.t.get("/api/v1/tasks?state=open", &dora).await;
@@ -336,7 +347,7 @@ async fn a_start_timer_starts_an_instance_every_monday_at_nine(db: TestDb) {
     assert_eq!((tasks[0]["step"].as_str(), tasks[0]["assignee"].as_str()), (Some("report"), Some("dora")));
     let instance = c.instance(tasks[0]["instance"].as_i64().unwrap()).await;
     assert_eq!(instance["starter"], "dora");
-    assert_eq!(instance["title"], "weekly 2026-03-30 09:00");
+    assert_eq!(instance["title"], "weekly 2026-03-30 09:01");
 
     // A new version without the timer stops it.
     let (s, b) = c.t.upload(&dora, &weekly("")).await;
