@@ -471,3 +471,4 @@ fn retry_without_an_incident_is_refused() {
 }
 
 mod elements;
+mod miwg;
