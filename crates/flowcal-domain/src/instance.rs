@@ -159,11 +159,14 @@ pub enum Effect {
         new: Option<Value>,
     },
     /// A timer starts waiting at `node`. With `boundary`, it is attached to
-    /// the task created by the nearest `TaskCreated` before it in the same
-    /// transition (boundary timers start with their task).
+    /// `task`, or without one to the task created by the nearest
+    /// `TaskCreated` before it in the same transition (boundary timers start
+    /// with their task; a deadline timer starts later on an open task whose
+    /// deadline appears only then).
     TimerStarted {
         node: String,
         boundary: bool,
+        task: Option<TaskId>,
         due: Timestamp,
     },
     /// A waiting timer fired: with `next`, a cycle waits again until then;

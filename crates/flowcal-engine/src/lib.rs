@@ -378,6 +378,23 @@ impl<'m> Engine<'m> {
             }
         }
         w.effects.extend(moved);
+        // A deadline timer whose task had no deadline (its item was empty)
+        // starts once the deadline appears.
+        for (task, deadline) in &deadlines {
+            let (Some(deadline), Some(t)) = (deadline, open.iter().find(|o| o.id == *task)) else { continue };
+            for b in self.model.boundary_timers(&t.step) {
+                let NodeKind::BoundaryTimer { timer, .. } = &b.kind else { continue };
+                let waiting = w.state.timers.iter().any(|o| o.task == Some(*task) && o.node == b.id);
+                if !timer.from_deadline || waiting {
+                    continue;
+                }
+                if let Some(due) = timer.first_due(&self.timer_context(t.started_at, Some(deadline), &w.state.data)) {
+                    let made = Made::Now(w.effects.len());
+                    w.effects.push(Effect::TimerStarted { node: b.id.clone(), boundary: true, task: Some(*task), due });
+                    w.timers.push(LiveTimer { node: b.id.clone(), task: Some(Made::Before(*task)), made });
+                }
+            }
+        }
     }
 
     /// Moves tokens until each waits at a task, a timer, a join or a stuck
@@ -505,7 +522,7 @@ impl<'m> Engine<'m> {
             let cx = self.timer_context(now, deadline.as_ref(), &w.state.data);
             if let Some(due) = timer.first_due(&cx) {
                 let made = Made::Now(w.effects.len());
-                w.effects.push(Effect::TimerStarted { node: b.id.clone(), boundary: true, due });
+                w.effects.push(Effect::TimerStarted { node: b.id.clone(), boundary: true, task: None, due });
                 w.timers.push(LiveTimer { node: b.id.clone(), task: Some(task), made });
             }
         }
@@ -518,7 +535,7 @@ impl<'m> Engine<'m> {
         match timer.first_due(&self.timer_context(now, None, &w.state.data)) {
             Some(due) => {
                 let made = Made::Now(w.effects.len());
-                w.effects.push(Effect::TimerStarted { node: id.clone(), boundary: false, due });
+                w.effects.push(Effect::TimerStarted { node: id.clone(), boundary: false, task: None, due });
                 w.timers.push(LiveTimer { node: id.clone(), task: None, made });
             }
             None => {

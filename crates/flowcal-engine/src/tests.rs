@@ -83,8 +83,15 @@ impl<'m> Run<'m> {
                         o.deadline = deadline.clone();
                     }
                 }
-                Effect::TimerStarted { node, boundary, due } => {
-                    let task = if *boundary { Some(created.expect("a boundary timer follows its task")) } else { None };
+                Effect::TimerStarted { node, boundary, task, due } => {
+                    let task = match (boundary, task) {
+                        (false, _) => None,
+                        (true, Some(task)) => {
+                            assert!(self.open.iter().any(|o| o.id == *task), "timer {node} on a closed task");
+                            Some(*task)
+                        }
+                        (true, None) => Some(created.expect("a boundary timer follows its task")),
+                    };
                     timers.push(OpenTimer {
                         id: TimerId(self.next_timer),
                         node: node.clone(),
@@ -468,6 +475,32 @@ fn retry_without_an_incident_is_refused() {
     let m = model(SEQ, "");
     let r = Run::start(&m, json!({}));
     assert_eq!(r.engine.retry(&r.state, &r.open, "starter", now()).unwrap_err(), EngineError::NoIncident);
+}
+
+#[test]
+fn a_deadline_timer_starts_when_its_task_gets_a_deadline() {
+    let m = model(
+        r#"<bpmn:startEvent id="s"/><bpmn:userTask id="a" flowcal:deadlineFrom="due"/><bpmn:endEvent id="e"/>
+        <bpmn:boundaryEvent id="late" attachedToRef="a" flowcal:deadlineTimer="true">
+          <bpmn:timerEventDefinition/></bpmn:boundaryEvent>
+        <bpmn:userTask id="esc"/><bpmn:endEvent id="e2"/>
+        <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="a"/><bpmn:sequenceFlow id="f2" sourceRef="a" targetRef="e"/>
+        <bpmn:sequenceFlow id="f3" sourceRef="late" targetRef="esc"/>
+        <bpmn:sequenceFlow id="f4" sourceRef="esc" targetRef="e2"/>"#,
+        r#"<flowcal:dataItem key="due" type="datetime"/>"#,
+    );
+    let mut r = Run::start(&m, json!({}));
+    // No deadline yet, so no timer.
+    assert!(r.state.timers.is_empty());
+    r.set_data(json!({"due": "2026-04-01T10:00:00+02:00"}));
+    assert_eq!(r.timer("late").due, "2026-04-01T08:00:00Z".parse::<Timestamp>().unwrap());
+    assert_eq!(r.timer("late").task, Some(r.task("a")));
+    // Moving the deadline again moves that timer; it starts no second one.
+    r.set_data(json!({"due": "2026-04-02T10:00:00+02:00"}));
+    assert_eq!(r.state.timers.len(), 1);
+    assert_eq!(r.timer("late").due, "2026-04-02T08:00:00Z".parse::<Timestamp>().unwrap());
+    r.fire("late");
+    assert_eq!(r.steps(), ["esc"]);
 }
 
 mod elements;

@@ -651,9 +651,9 @@ fn apply(
                 events.push((None, "incident_raised", json!({"node": node, "message": message})));
             }
             Effect::IncidentResolved { node } => events.push((None, "incident_resolved", json!({"node": node}))),
-            Effect::TimerStarted { node, boundary, due } => {
+            Effect::TimerStarted { node, boundary, task, due } => {
                 let task = if *boundary {
-                    Some(last_created.ok_or_else(|| {
+                    Some(task.or(last_created).ok_or_else(|| {
                         StoreError::Corrupt(format!("boundary timer '{node}' started without its task"))
                     })?)
                 } else {

@@ -562,10 +562,10 @@ fn an_interrupting_boundary_timer_cancels_its_task_and_takes_its_own_way() {
     let mut r = Run::start(&m, json!({}));
     assert_eq!(r.log.len(), 3, "{:?}", r.log);
     assert!(
-        matches!(&r.log[1], Effect::TimerStarted { node, boundary: true, due } if node == "esc" && show(*due) == "2026-03-27T11:00+01:00")
+        matches!(&r.log[1], Effect::TimerStarted { node, boundary: true, task: None, due } if node == "esc" && show(*due) == "2026-03-27T11:00+01:00")
     );
     assert!(
-        matches!(&r.log[2], Effect::TimerStarted { node, boundary: true, due } if node == "rem" && show(*due) == "2026-03-28T09:00+01:00")
+        matches!(&r.log[2], Effect::TimerStarted { node, boundary: true, task: None, due } if node == "rem" && show(*due) == "2026-03-28T09:00+01:00")
     );
     let (a, esc, rem) = (r.task("a"), r.timer("esc").id, r.timer("rem").id);
     assert_eq!(r.timer("esc").task, Some(a));
@@ -746,7 +746,7 @@ fn a_catch_timer_on_an_item_moves_with_the_item() {
     let w = r.timer("w").id;
     assert_eq!(
         r.log.last(),
-        Some(&Effect::TimerStarted { node: "w".into(), boundary: false, due: berlin("2026-04-01T10:00") })
+        Some(&Effect::TimerStarted { node: "w".into(), boundary: false, task: None, due: berlin("2026-04-01T10:00") })
     );
     let t = r.set_data(json!({"when": "2026-04-02T10:00:00+02:00"}));
     assert_eq!(t.effects[1..], [Effect::TimerMoved { timer: w, due: berlin("2026-04-02T10:00") }]);
@@ -795,7 +795,7 @@ fn a_catch_timer_on_an_empty_item_is_an_incident_until_the_item_is_set() {
         t.effects,
         [
             Effect::IncidentResolved { node: "w".into() },
-            Effect::TimerStarted { node: "w".into(), boundary: false, due: berlin("2026-04-01T00:00") },
+            Effect::TimerStarted { node: "w".into(), boundary: false, task: None, due: berlin("2026-04-01T00:00") },
         ]
     );
     assert_eq!(r.state.status, InstanceStatus::Running);
