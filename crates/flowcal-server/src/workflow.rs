@@ -413,7 +413,7 @@ fn check_timer_start(model: &ProcessModel, by: Option<&Principal>) -> AppResult<
     if by.is_none() {
         return Err(unprocessable(
             "the process has a timer start event, and its instances are started in the name of whoever uploads \
-             it: upload it through the web app or the API"
+             it: upload it through the web app or the API, or name the uploader with flowcal model import --as LOGIN"
                 .into(),
         ));
     }

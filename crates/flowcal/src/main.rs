@@ -136,7 +136,14 @@ enum TokenCommand {
 #[derive(Subcommand)]
 enum ModelCommand {
     /// Import a BPMN 2.0 file as the next version of its process.
-    Import { file: PathBuf },
+    Import {
+        file: PathBuf,
+        /// Upload it in this user's name (an administrator or a member of the
+        /// role `designers`): a process with a timer start event starts its
+        /// instances in the uploader's name.
+        #[arg(long = "as", value_name = "LOGIN")]
+        as_user: Option<String>,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -362,10 +369,18 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Model { command: ModelCommand::Import { file } } => {
+        Command::Model { command: ModelCommand::Import { file, as_user } } => {
             let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
             let app = app(config).await?;
-            match app.workflow.import_model(None, &bytes).await {
+            let uploader = match as_user {
+                None => None,
+                Some(login) => {
+                    let user = app.store.user_by_login(&login).await?.with_context(|| format!("no user '{login}'"))?;
+                    let roles = app.store.roles(user.id).await?;
+                    Some(flowcal_server::principal::Principal { user, roles })
+                }
+            };
+            match app.workflow.import_model(uploader.as_ref(), &bytes).await {
                 Ok(m) => {
                     println!("imported model {} version {} ({})", m.key, m.version, m.name);
                     Ok(())

@@ -71,6 +71,35 @@ fn model_import_names_line_and_column_and_stores_nothing() {
 }
 
 #[test]
+fn a_model_with_a_timer_start_is_imported_in_a_users_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("weekly.bpmn"),
+        r#"<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"><process id="weekly" isExecutable="true">
+  <startEvent id="s"><timerEventDefinition><timeCycle>R/2026-01-05T09:00:00/P7D</timeCycle></timerEventDefinition></startEvent>
+  <userTask id="t"/><endEvent id="e"/>
+  <sequenceFlow id="f1" sourceRef="s" targetRef="t"/><sequenceFlow id="f2" sourceRef="t" targetRef="e"/>
+</process></definitions>"#,
+    )
+    .unwrap();
+    let out = flowcal(d, &["model", "import", "weekly.bpmn"], None);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("--as LOGIN"), "{}", text(&out.stderr));
+    assert!(flowcal(d, &["user", "add", "zed"], None).status.success());
+    assert!(flowcal(d, &["user", "add", "dora", "--role", "designers"], None).status.success());
+    // The user must be allowed to upload models.
+    let out = flowcal(d, &["model", "import", "weekly.bpmn", "--as", "zed"], None);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("designers"), "{}", text(&out.stderr));
+    let out = flowcal(d, &["model", "import", "weekly.bpmn", "--as", "nobody"], None);
+    assert!(text(&out.stderr).contains("no user 'nobody'"), "{}", text(&out.stderr));
+    let out = flowcal(d, &["model", "import", "weekly.bpmn", "--as", "dora"], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), "imported model weekly version 1 (weekly)");
+}
+
+#[test]
 fn secrets_rotate_replaces_the_key() {
     let dir = tempfile::tempdir().unwrap();
     // The first start creates the key file.
