@@ -5,7 +5,8 @@ use crate::support::{fixture, leave_model, read, TestApp, TestDb};
 use reqwest::Method;
 use serde_json::{json, Value as Json};
 
-fn steps(instance: &Json) -> Vec<(String, String)> {
+/// `(step, state)` of an instance's tasks, in order.
+pub(crate) fn steps(instance: &Json) -> Vec<(String, String)> {
     instance["tasks"]
         .as_array()
         .unwrap()

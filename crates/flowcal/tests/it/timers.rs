@@ -4,6 +4,7 @@
 //! is killed with SIGKILL right before a timer is due.
 
 use crate::access::Radicale;
+use crate::api::steps;
 use crate::on_both_backends;
 use crate::support::{Peer, TestApp, TestDb};
 use flowcal_server::timers::TimerPass;
@@ -94,13 +95,7 @@ impl Case {
 
     /// `(step, state)` of each task, in order.
     async fn tasks(&self, id: i64) -> Vec<(String, String)> {
-        let i = self.instance(id).await;
-        i["tasks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|t| (t["step"].as_str().unwrap().to_owned(), t["state"].as_str().unwrap().to_owned()))
-            .collect()
+        steps(&self.instance(id).await)
     }
 
     async fn dues(&self, id: i64) -> Vec<(String, String)> {
@@ -416,15 +411,6 @@ impl Served {
         }
         panic!("instance {id}: {what} did not happen within a minute: {last}");
     }
-}
-
-fn steps(instance: &Json) -> Vec<(String, String)> {
-    instance["tasks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| (t["step"].as_str().unwrap().to_owned(), t["state"].as_str().unwrap().to_owned()))
-        .collect()
 }
 
 on_both_backends!(peers: a_served_timer_escalates_to_the_calendar_and_survives_a_kill);
