@@ -294,10 +294,10 @@ async fn workers_fire_each_timer_once_and_a_dead_workers_lease_runs_out(db: Test
 
 async fn a_start_timer_starts_an_instance_every_monday_at_nine(db: TestDb) {
     let c = case(db).await;
-    let weekly = |timer: &str| {
+    let weekly_with = |timer: &str, required: bool| {
         process(
             "weekly",
-            r#"<flowcal:dataItem key="notes" type="text"/>"#,
+            &format!(r#"<flowcal:dataItem key="notes" type="text" required="{required}"/>"#),
             &format!(
                 r#"<bpmn:startEvent id="monday">{timer}</bpmn:startEvent>
     <bpmn:sequenceFlow id="f1" sourceRef="monday" targetRef="report"/>
@@ -307,6 +307,7 @@ async fn a_start_timer_starts_an_instance_every_monday_at_nine(db: TestDb) {
             ),
         )
     };
+    let weekly = |timer: &str| weekly_with(timer, false);
     let every_monday = r#"<bpmn:timerEventDefinition>
       <bpmn:timeCycle>R/2026-01-05T09:00:00/P7D</bpmn:timeCycle></bpmn:timerEventDefinition>"#;
     // Imported from the command line, nobody could be its starter.
@@ -314,7 +315,12 @@ async fn a_start_timer_starts_an_instance_every_monday_at_nine(db: TestDb) {
     assert!(e.to_string().contains("timer start event"), "{e}");
     assert_eq!(c.t.app.store.start_timer("weekly").await.unwrap(), None);
 
-    // Uploaded on Friday 2026-03-27 by alice's manager: the next Monday
+    // It starts instances without data: an item it requires is refused.
+    let (s, b) = c.t.upload(&c.admin, &weekly_with(every_monday, true)).await;
+    assert_eq!(s, 422, "{b}");
+    assert!(b["error"]["message"].as_str().unwrap().contains("requires the items notes"), "{b}");
+
+    // Uploaded on Friday 2026-03-27 by a designer: the next Monday
     // 09:00 in Berlin is 07:00 UTC (summer time began on Sunday).
     let dora = c.t.user("dora", false, &["designers"]).await;
     let (s, b) = c.t.upload(&dora, &weekly(every_monday)).await;
