@@ -71,7 +71,7 @@ pub use types::*;
         admin::delete_user,
     ),
     components(schemas(
-        ErrorBody, ErrorDetail, FieldErrorJson, UnsupportedJson, ModelCreated, ModelInfo, ItemInfo, StepInfo, StartInstance, InstanceJson, IncidentJson, TimerJson,
+        ErrorBody, ErrorDetail, FieldErrorJson, UnsupportedJson, ModelCreated, ModelInfo, ItemInfo, StepInfo, TimerInfo, StartInstance, InstanceJson, IncidentJson, TimerJson,
         TaskJson, TaskList, CompleteTask, SetData, EventJson, EventList, InstanceList, MeJson, SettingsPatch, ModelList,
         AutoSyncJson, crate::feed::FeedStatus,
         accounts::AccountList, accounts::CaldavConnect, accounts::OauthConnect, accounts::AuthorizationUrl,

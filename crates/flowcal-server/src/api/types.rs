@@ -3,7 +3,7 @@
 use crate::principal::Principal;
 use crate::workflow::InstanceView;
 use flowcal_domain::model::NodeKind;
-use flowcal_domain::{Deadline, ProcessModel};
+use flowcal_domain::{Deadline, ProcessModel, TimerDate, TimerSpec, TimerWhen};
 use flowcal_store::{EventRecord, InstanceRecord, StoredModel, TaskRecord};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -86,6 +86,45 @@ pub struct StepInfo {
     pub deadline: Option<String>,
 }
 
+/// A timer event of a model.
+#[derive(Serialize, ToSchema)]
+pub struct TimerInfo {
+    /// The event's BPMN id.
+    pub id: String,
+    pub name: String,
+    /// `start` (starts instances), `boundary` (on a step) or `catch` (the path waits).
+    pub kind: String,
+    /// The step a boundary timer is on.
+    pub on: Option<String>,
+    /// Whether a boundary timer cancels its step when it fires.
+    pub interrupting: Option<bool>,
+    /// When it fires, in words, e.g. `every P1D after the deadline`.
+    pub when: String,
+}
+
+/// When a timer fires, in words.
+pub fn describe_timer(t: &TimerSpec) -> String {
+    let date = |d: &TimerDate| match d {
+        TimerDate::Instant(at) => at.to_string(),
+        TimerDate::Civil(at) => format!("{at} (the model's zone)"),
+        TimerDate::Item { key, offset: None } => format!("item {key}"),
+        TimerDate::Item { key, offset: Some(o) } => format!("item {key} {o}"),
+    };
+    let anchor = if t.from_deadline { "the deadline" } else { "it starts" };
+    match &t.when {
+        TimerWhen::AtAnchor => format!("at {anchor}"),
+        TimerWhen::After(d) => format!("{d} after {anchor}"),
+        TimerWhen::At(d) => format!("at {}", date(d)),
+        TimerWhen::Cycle { repeat, start, every } => {
+            let times = repeat.map(|n| format!(", {n} times")).unwrap_or_default();
+            match start {
+                Some(s) => format!("every {every} from {}{times}", date(s)),
+                None => format!("every {every} after {anchor}{times}"),
+            }
+        }
+    }
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct ModelInfo {
     pub key: String,
@@ -94,6 +133,8 @@ pub struct ModelInfo {
     pub time_zone: Option<String>,
     pub data_items: Vec<ItemInfo>,
     pub steps: Vec<StepInfo>,
+    /// Its timer events, in document order.
+    pub timers: Vec<TimerInfo>,
 }
 
 impl ModelInfo {
@@ -130,6 +171,27 @@ impl ModelInfo {
                         },
                         _ => None,
                     },
+                })
+                .collect(),
+            timers: m
+                .start()
+                .zip(m.start_timer.as_ref())
+                .map(|(n, t)| (n, "start", None, None, t))
+                .into_iter()
+                .chain(m.nodes.iter().filter_map(|n| match &n.kind {
+                    NodeKind::BoundaryTimer { attached_to, cancel, timer } => {
+                        Some((n, "boundary", Some(attached_to.clone()), Some(*cancel), timer))
+                    }
+                    NodeKind::TimerCatch { timer } => Some((n, "catch", None, None, timer)),
+                    _ => None,
+                }))
+                .map(|(n, kind, on, interrupting, t)| TimerInfo {
+                    id: n.id.clone(),
+                    name: n.name.clone(),
+                    kind: kind.into(),
+                    on,
+                    interrupting,
+                    when: describe_timer(t),
                 })
                 .collect(),
         }
@@ -401,4 +463,45 @@ pub struct SettingsPatch {
 /// A field that is present: `null` becomes `Some(None)`, absent stays `None`.
 fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
     T::deserialize(d).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flowcal_domain::IsoDuration;
+
+    #[test]
+    fn timers_are_described_in_words() {
+        let d = |s: &str| IsoDuration::parse(s).unwrap();
+        let spec = |when, from_deadline| TimerSpec { when, from_deadline };
+        let item = |offset: Option<&str>| TimerDate::Item { key: "due".into(), offset: offset.map(d) };
+        for (t, words) in [
+            (spec(TimerWhen::AtAnchor, true), "at the deadline"),
+            (spec(TimerWhen::After(d("PT8H")), true), "PT8H after the deadline"),
+            (spec(TimerWhen::After(d("P2D")), false), "P2D after it starts"),
+            (spec(TimerWhen::At(item(None)), false), "at item due"),
+            (spec(TimerWhen::At(item(Some("-P1D"))), false), "at item due -P1D"),
+            (
+                spec(TimerWhen::At(TimerDate::Instant("2026-05-01T07:00:00Z".parse().unwrap())), false),
+                "at 2026-05-01T07:00:00Z",
+            ),
+            (
+                spec(
+                    TimerWhen::Cycle {
+                        repeat: None,
+                        start: Some(TimerDate::Civil("2026-01-05T09:00".parse().unwrap())),
+                        every: d("P7D"),
+                    },
+                    false,
+                ),
+                "every P7D from 2026-01-05T09:00:00 (the model's zone)",
+            ),
+            (
+                spec(TimerWhen::Cycle { repeat: Some(3), start: None, every: d("PT1H") }, false),
+                "every PT1H after it starts, 3 times",
+            ),
+        ] {
+            assert_eq!(describe_timer(&t), words);
+        }
+    }
 }

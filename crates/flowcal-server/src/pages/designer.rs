@@ -148,6 +148,29 @@ pub(crate) async fn show(State(app): State<Arc<App>>, v: Viewer, Path(key): Path
                 }
             }
         }
+        @if !info.timers.is_empty() {
+            h2 { "Timers" }
+            table {
+                thead { tr { th scope="col" { "Timer" } th scope="col" { "Id" } th scope="col" { "Where" } th scope="col" { "Fires" } } }
+                tbody {
+                    @for t in &info.timers {
+                        tr {
+                            td { (t.name) }
+                            td { code { (t.id) } }
+                            td {
+                                @match (t.kind.as_str(), &t.on, t.interrupting) {
+                                    ("start", _, _) => "starts an instance",
+                                    (_, Some(step), Some(true)) => { "on " code { (step) } ", cancels it" }
+                                    (_, Some(step), _) => { "on " code { (step) } ", which stays open" }
+                                    _ => "the path waits",
+                                }
+                            }
+                            td { (t.when) }
+                        }
+                    }
+                }
+            }
+        }
         h2 { "Data items" }
         table {
             thead { tr { th scope="col" { "Label" } th scope="col" { "Key" } th scope="col" { "Type" } th scope="col" { "Required" } } }

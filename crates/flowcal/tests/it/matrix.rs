@@ -68,7 +68,8 @@ impl Objects {
     }
 }
 
-async fn session(t: &TestApp, login: &str) -> String {
+/// Signs `login` in (password `password-123`, as `TestApp::user` sets) and returns the session cookie.
+pub(crate) async fn session(t: &TestApp, login: &str) -> String {
     let r = t
         .client
         .post(format!("{}/login", t.base))

@@ -192,10 +192,28 @@ async fn a_deadline_timer_escalates_once(db: TestDb) {
 
 async fn a_reminder_repeats_until_the_task_is_done(db: TestDb) {
     let c = case(db).await;
-    let remind = r#"<bpmn:boundaryEvent id="late" attachedToRef="approve" cancelActivity="false" flowcal:deadlineTimer="true">
+    let remind = r#"<bpmn:boundaryEvent id="late" name="Daily reminder" attachedToRef="approve" cancelActivity="false" flowcal:deadlineTimer="true">
       <bpmn:timerEventDefinition><bpmn:timeCycle>R/P1D</bpmn:timeCycle></bpmn:timerEventDefinition>
     </bpmn:boundaryEvent>"#;
     c.upload(&escalation(remind)).await;
+    // The model says what its timer does.
+    let (s, m) = c.t.get("/api/v1/models/esc", &c.alice).await;
+    assert_eq!(s, 200, "{m}");
+    assert_eq!(
+        m["timers"],
+        json!([{"id": "late", "name": "Daily reminder", "kind": "boundary", "on": "approve", "interrupting": false,
+                "when": "every P1D after the deadline"}])
+    );
+    // And its page shows it to designers.
+    let cookie = crate::matrix::session(&c.t, "root").await;
+    let page = c.t.client.get(format!("{}/models/esc", c.t.base)).header("cookie", cookie).send().await.unwrap();
+    let page = page.text().await.unwrap();
+    assert!(
+        page.contains("Daily reminder")
+            && page.contains("which stays open")
+            && page.contains("every P1D after the deadline"),
+        "{page}"
+    );
     let id = c.start("esc", json!({})).await;
     // The deadline is Sunday 09:00 (07:00 UTC); the reminders come every day after it at 09:00.
     assert_eq!(c.dues(id).await, pairs(&[("late", "2026-03-30T07:00:00Z")]));
