@@ -18,9 +18,11 @@
 //! - An embedded sub-process starts a token at its inner start event. An end
 //!   event inside it ends its token; once no token remains inside (queued,
 //!   waiting at a task, a timer or a join, or stuck at an incident), a token
-//!   leaves the sub-process along its outgoing flows. Two tokens that enter
-//!   the same sub-process at once share it: it is left once, when the last
-//!   token inside ends.
+//!   leaves the sub-process along its outgoing flows. BPMN runs a separate
+//!   instance of an activity for each token that reaches it; flowcal runs one
+//!   instance of a sub-process at a time, so a token that reaches a
+//!   sub-process while it runs stops there with an incident (retry once the
+//!   running one has ended; or join the paths before the sub-process).
 //! - A terminate end event ends every token of its scope: at the top level
 //!   the instance completes; inside a sub-process, everything inside ends and
 //!   a token leaves the sub-process.
@@ -168,14 +170,15 @@ impl<'m> Engine<'m> {
             s => return Err(EngineError::NotRunning(s)),
         }
         let mut w = Work::new(state, open);
-        // Only gateways and timers waiting for a date can be retried; a join
+        // Only gateways, timers waiting for a date and sub-processes reached
+        // while they ran can be retried; a join
         // that waits for branches that ended elsewhere stays stuck (the
         // instance can be cancelled).
         let (stuck, waiting): (Vec<Stuck>, Vec<Stuck>) =
             std::mem::take(&mut w.state.stuck).into_iter().partition(|s| {
                 matches!(
                     self.model.node(&s.node).map(|n| &n.kind),
-                    Some(NodeKind::Exclusive { .. } | NodeKind::TimerCatch { .. })
+                    Some(NodeKind::Exclusive { .. } | NodeKind::TimerCatch { .. } | NodeKind::SubProcess)
                 )
             });
         w.state.stuck = waiting;
@@ -424,6 +427,15 @@ impl<'m> Engine<'m> {
                 NodeKind::UserTask { assignee, .. } => self.create_task(w, node, assignee, starter, now),
                 NodeKind::TimerCatch { timer } => self.wait(w, node, timer, now),
                 NodeKind::SubProcess => match self.model.scope_start(id) {
+                    Some(_) if self.inside(w, &queue, id) => self.raise(
+                        w,
+                        id,
+                        format!(
+                            "a second path reached sub-process '{id}' while it runs, and flowcal runs one instance of \
+                             a sub-process at a time: retry once the running one has ended, or join the paths before \
+                             the sub-process in the model"
+                        ),
+                    ),
                     Some(inner) => queue.push_back((inner.id.as_str(), None)),
                     None => self.raise(w, id, format!("sub-process '{id}' has no start event; correct the model")),
                 },

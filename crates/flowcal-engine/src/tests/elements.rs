@@ -338,6 +338,37 @@ fn a_token_still_on_its_way_inside_keeps_the_sub_process() {
 }
 
 #[test]
+fn a_second_token_reaching_a_running_sub_process_waits_at_an_incident() {
+    // Two parallel paths both lead into one sub-process. BPMN would run two
+    // instances of it; flowcal runs one at a time and says so.
+    let m = build()
+        .node("s", NodeKind::Start)
+        .node("split", NodeKind::Parallel)
+        .sub("sub", |b| b.node("ss", NodeKind::Start).node("x", task()).node("se", NodeKind::End).flows("ss > x > se"))
+        .node("after", task())
+        .node("e", NodeKind::End)
+        .flows("s > split > sub > after > e")
+        .flows("split > sub")
+        .done();
+    let mut r = Run::start(&m, json!({}));
+    assert_eq!(r.steps(), ["x"]);
+    assert_eq!(r.state.status, InstanceStatus::Incident);
+    assert_eq!(r.state.stuck[0].node, "sub");
+    assert!(r.state.stuck[0].message.contains("one instance of a sub-process at a time"), "{:?}", r.state.stuck);
+    // Retried while the first still runs, it stays stuck.
+    let t = r.retry();
+    assert!(t.effects.is_empty(), "{:?}", t.effects);
+    r.complete("x", json!({}));
+    assert_eq!(r.steps(), ["after"]);
+    // Once it has ended, the retry runs the sub-process for the second path.
+    r.retry();
+    assert_eq!(r.state.status, InstanceStatus::Running);
+    assert_eq!(r.steps(), ["after", "x"]);
+    r.complete("x", json!({}));
+    assert_eq!(r.steps(), ["after", "after"]);
+}
+
+#[test]
 fn terminate_in_a_sub_process_ends_only_what_is_inside_and_leaves_it() {
     let m = build()
         .node("s", NodeKind::Start)

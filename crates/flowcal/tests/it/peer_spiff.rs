@@ -38,8 +38,9 @@
 //! - Two tokens that reach one embedded sub-process by two incoming flows
 //!   (uncontrolled flow) start two instances of it in SpiffWorkflow, each left
 //!   on its own, as BPMN 2.0 says (an activity is instantiated for each token
-//!   that arrives); flowcal runs the second token in the instance already
-//!   active and leaves the sub-process once.
+//!   that arrives); flowcal runs one instance of a sub-process at a time and
+//!   stops the second token there with an incident, retried once the first
+//!   instance has ended (flowcal's engine tests show it).
 //! - When a task completes, SpiffWorkflow also cancels the open tasks that its
 //!   non-interrupting cycle timer started; BPMN 2.0 runs a non-interrupting
 //!   handler concurrently to the activity, and flowcal keeps them. The cycle
