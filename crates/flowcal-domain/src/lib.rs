@@ -1,6 +1,7 @@
 //! flowcal's domain: users, process models, data values, deadlines, the
-//! condition language of gateways, instances and their transitions, and what
-//! a calendar export is and when auto-sync wants one.
+//! condition language of gateways, instances and their transitions, what a
+//! calendar export is and when auto-sync wants one, and work calendars
+//! (deadlines counted in working days and hours).
 //!
 //! Everything here is plain data and pure functions. This crate must never do
 //! I/O or read the clock: time is always passed in.
@@ -16,6 +17,7 @@ pub mod model;
 pub mod timer;
 pub mod user;
 pub mod value;
+pub mod workcal;
 
 pub use condition::{Condition, ConditionError};
 pub use deadline::{Deadline, DeadlineError, DeadlineRule};
@@ -29,3 +31,4 @@ pub use model::{AssigneeRule, DataItemDef, DataType, Flow, Node, NodeKind, Proce
 pub use timer::{TimerDate, TimerSpec, TimerWhen};
 pub use user::{Login, LoginError};
 pub use value::{Data, DataErrors, Value, ValueError};
+pub use workcal::{CompiledCalendar, Holiday, Period, Roll, Weekmask, WorkCalendar, WorkCalendarError};

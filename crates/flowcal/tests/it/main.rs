@@ -36,3 +36,4 @@ mod signin;
 mod store_contract;
 mod support;
 mod timers;
+mod workcal_numpy;
