@@ -49,7 +49,9 @@
 //!   (negative from the month's end) and BYDAY (`TH`, `4TH`, `-1MO`: the
 //!   number counts within the month, or within the year for a yearly rule
 //!   without BYMONTH). Parts that are left unset take DTSTART's, as RFC 5545
-//!   says. BYSETPOS, BYYEARDAY, BYWEEKNO and parts below a day are refused.
+//!   says. BYSETPOS, BYYEARDAY, BYWEEKNO, parts below a day and what RFC
+//!   5545 forbids (BYMONTHDAY in a weekly rule, a numbered BYDAY in a weekly
+//!   or daily one) are refused.
 //!   DTSTART is always the first occurrence (COUNT includes it). RDATE adds
 //!   dates, EXDATE removes occurrences starting on its dates; an event with
 //!   RECURRENCE-ID replaces the occurrence it names (STATUS:CANCELLED
@@ -787,6 +789,9 @@ impl Rule {
         rule.freq = freq.ok_or("no FREQ (e.g. FREQ=YEARLY)")?;
         if matches!(rule.freq, Freq::Weekly | Freq::Daily) && rule.days.iter().any(|(n, _)| *n != 0) {
             return Err("BYDAY with a number (such as 2MO) needs FREQ=MONTHLY or FREQ=YEARLY".into());
+        }
+        if rule.freq == Freq::Weekly && !rule.month_days.is_empty() {
+            return Err("BYMONTHDAY does not go with FREQ=WEEKLY (RFC 5545): use FREQ=MONTHLY".into());
         }
         rule.in_year = rule.freq == Freq::Yearly && rule.months.is_empty();
         // Unset parts take DTSTART's (RFC 5545 §3.3.10).

@@ -4,6 +4,8 @@
 //! those files do not have (recurrence, durations, broken input, limits).
 
 use super::*;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 
 macro_rules! fixture {
     ($name:literal) => {
@@ -560,6 +562,116 @@ fn exdate_rdate_and_recurrence_id_change_a_series() {
     assert_eq!(dates(&read(&ics, &filter(&[], &["*observed*"]), "2026-01-01", "2026-12-31")), Vec::<String>::new());
 }
 
+/// A random rule of what the reader supports, as RRULE text.
+fn random_rule(rng: &mut StdRng) -> String {
+    let freq = ["YEARLY", "MONTHLY", "WEEKLY", "DAILY"][rng.gen_range(0..4)];
+    let mut parts = vec![format!("FREQ={freq}")];
+    if rng.gen_bool(0.4) {
+        parts.push(format!("INTERVAL={}", rng.gen_range(1..=3)));
+    }
+    let pick = |rng: &mut StdRng, n: usize, f: &dyn Fn(&mut StdRng) -> String| -> String {
+        let mut v: Vec<String> = (0..n).map(|_| f(rng)).collect();
+        v.dedup();
+        v.join(",")
+    };
+    if rng.gen_bool(0.3) {
+        let n = rng.gen_range(1..=3);
+        parts.push(format!("BYMONTH={}", pick(rng, n, &|r| r.gen_range(1..=12).to_string())));
+    }
+    if freq != "WEEKLY" && rng.gen_bool(0.3) {
+        let n = rng.gen_range(1..=3);
+        let day = |r: &mut StdRng| {
+            let d: i8 = r.gen_range(1..=31);
+            (if r.gen_bool(0.3) { -d } else { d }).to_string()
+        };
+        parts.push(format!("BYMONTHDAY={}", pick(rng, n, &day)));
+    }
+    if rng.gen_bool(0.4) {
+        let numbered = matches!(freq, "YEARLY" | "MONTHLY") && rng.gen_bool(0.6);
+        let n = rng.gen_range(1..=3);
+        let day = |r: &mut StdRng| {
+            let wd = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"][r.gen_range(0..7)];
+            if !numbered {
+                return wd.to_string();
+            }
+            let k: i8 = if freq == "YEARLY" && r.gen_bool(0.3) { r.gen_range(1..=53) } else { r.gen_range(1..=5) };
+            // calcard refuses -5 in a month and -53 in a year, which the reader takes
+            // as the fifth (53rd) from the end.
+            let k = if r.gen_bool(0.3) { -k.min(if freq == "MONTHLY" { 4 } else { 52 }) } else { k };
+            format!("{k}{wd}")
+        };
+        parts.push(format!("BYDAY={}", pick(rng, n, &day)));
+    }
+    if rng.gen_bool(0.3) {
+        parts.push(format!("WKST={}", ["MO", "TU", "WE", "TH", "FR", "SA", "SU"][rng.gen_range(0..7)]));
+    }
+    parts.push(if rng.gen_bool(0.5) {
+        format!("COUNT={}", rng.gen_range(1..=12))
+    } else {
+        let days = match freq {
+            "YEARLY" => 3650,
+            "MONTHLY" => 1500,
+            "WEEKLY" => 500,
+            _ => 150,
+        };
+        format!("UNTIL=DAYS+{}", rng.gen_range(0..days))
+    });
+    parts.join(";")
+}
+
+/// RFC 5545 §3.8.5.3: DTSTART is the first occurrence even when the rule
+/// would not give it; calcard, like dateutil, lists only what the rule gives.
+/// So the reader's dates are calcard's, with DTSTART added, and with COUNT
+/// one fewer of calcard's when it had to add it.
+#[test]
+fn recurrences_agree_with_calcards_expansion() {
+    use calcard::common::timezone::Tz;
+    use calcard::icalendar::ICalendar;
+
+    let mut rng = StdRng::seed_from_u64(16);
+    let mut compared = 0;
+    for _ in 0..1500 {
+        let start = d("2000-01-01").checked_add(Span::new().days(rng.gen_range(0..365 * 30))).unwrap();
+        let mut rule = random_rule(&mut rng);
+        if let Some(at) = rule.find("UNTIL=DAYS+") {
+            let days: i64 = rule[at + 11..].parse().unwrap();
+            let until = add_days(start, days).unwrap().strftime("%Y%m%d").to_string();
+            rule = format!("{}UNTIL={until}", &rule[..at]);
+        }
+        let stamp = start.strftime("%Y%m%d");
+        let ics = one("R", &format!("DTSTART;VALUE=DATE:{stamp}\nRRULE:{rule}"));
+        let last = add_days(start, 366 * 200).unwrap();
+        let mine = match read_holidays(&ics, &all(), start, last) {
+            Ok(found) => dates(&found),
+            Err(e) => panic!("{rule} from {start}: {e}"),
+        };
+
+        let cal = ICalendar::parse(&ics).unwrap_or_else(|e| panic!("calcard: {e:?}\n{ics}"));
+        let expanded = cal.expand_dates(Tz::Floating, 100_000);
+        assert!(expanded.errors.is_empty(), "{rule} from {start}: calcard {:?}", expanded.errors);
+        let theirs: Vec<String> = expanded.events.iter().map(|e| e.start.date_naive().to_string()).collect();
+        let mut want = theirs.clone();
+        if theirs.first() != Some(&start.to_string()) {
+            if rule.contains("COUNT=") {
+                want.pop();
+            }
+            want.insert(0, start.to_string());
+        }
+        want.retain(|w| *w <= last.to_string());
+        assert_eq!(mine, want, "{rule} from {start}");
+
+        // A range starting later gives the same dates there (without COUNT,
+        // expansion starts at the range).
+        let from = add_days(start, rng.gen_range(0..2000)).unwrap();
+        let later = dates(&read(&ics, &all(), &from.to_string(), &last.to_string()));
+        let want_later: Vec<String> = want.iter().filter(|w| **w >= from.to_string()).cloned().collect();
+        assert_eq!(later, want_later, "{rule} from {start}, range from {from}");
+        compared += usize::from(theirs.len() > 1);
+    }
+    // Most rules gave calcard several dates to compare with.
+    assert!(compared > 1000, "{compared}");
+}
+
 #[test]
 fn unsupported_rules_are_refused_at_their_line() {
     let cases = [
@@ -569,6 +681,7 @@ fn unsupported_rules_are_refused_at_their_line() {
         ("FREQ=HOURLY", "within a day"),
         ("FREQ=DAILY;BYHOUR=9", "whole day"),
         ("FREQ=WEEKLY;BYDAY=2MO", "MONTHLY or FREQ=YEARLY"),
+        ("FREQ=WEEKLY;BYMONTHDAY=1", "BYMONTHDAY does not go with FREQ=WEEKLY"),
         ("BYMONTH=5", "no FREQ"),
         ("FREQ=YEARLY;BYMONTH=13", "BYMONTH"),
         ("FREQ=YEARLY;BYDAY=0MO", "BYDAY"),
