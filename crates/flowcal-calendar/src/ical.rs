@@ -455,19 +455,20 @@ pub fn unfold(text: &str) -> String {
 /// One content line: upper-cased name, parameters (upper-cased names,
 /// unquoted values), raw value.
 #[derive(Debug)]
-struct Prop<'a> {
-    name: String,
-    params: Vec<(String, String)>,
-    value: &'a str,
+pub(crate) struct Prop<'a> {
+    pub(crate) name: String,
+    pub(crate) params: Vec<(String, String)>,
+    pub(crate) value: &'a str,
 }
 
 impl Prop<'_> {
-    fn param(&self, name: &str) -> Option<&str> {
+    pub(crate) fn param(&self, name: &str) -> Option<&str> {
         self.params.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 }
 
-fn parse_line(line: &str) -> Option<Prop<'_>> {
+/// Splits one unfolded content line; `None` when it is not `NAME[;PARAM=…]:value`.
+pub(crate) fn parse_line(line: &str) -> Option<Prop<'_>> {
     let end = line.find([';', ':'])?;
     let name = line[..end].trim().to_ascii_uppercase();
     let mut rest = &line[end..];

@@ -7,6 +7,8 @@
 //!   derived from (user, source), so retries and re-exports find the same event.
 //! - [`google`] (Calendar API v3), [`graph`] (Microsoft Graph), [`caldav`] (RFC 4791).
 //! - [`ical`]: RFC 5545 output (and the small parser the connectors read back with).
+//! - [`holidays`]: the days a holiday calendar (an iCalendar file a work
+//!   calendar subscribes to) lists, picked by include/exclude patterns.
 //! - [`provider`]: the OAuth provider kinds (`google`, `microsoft`, `oauth`) and
 //!   what the server needs to know of each, one registry over the kinds' modules.
 #![forbid(unsafe_code)]
@@ -16,6 +18,7 @@ mod connector;
 mod event;
 pub mod google;
 pub mod graph;
+pub mod holidays;
 pub mod ical;
 pub mod provider;
 
