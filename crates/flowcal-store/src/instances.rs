@@ -246,7 +246,9 @@ fn create_in(
     let mut tasks = Vec::new();
     let started = (None, "instance_started", json!({"title": title, "starter": starter}));
     apply(c, &record, &mut tasks, vec![started], start, starter, now)?;
-    record.timers = crate::timers::instance_timers(c, record.id)?;
+    if touches_timers(start) {
+        record.timers = crate::timers::instance_timers(c, record.id)?;
+    }
     // Auto-synced calendar entries change in the same transaction.
     crate::exports::sync_instance(c, id, now.as_millisecond())?;
     Ok((record, tasks))
@@ -426,11 +428,18 @@ impl Store {
             let s = &transition.state;
             let ended = matches!(s.status, InstanceStatus::Completed | InstanceStatus::Cancelled)
                 .then_some(now.as_millisecond());
-            if ended.is_some() {
-                // An instance that ended waits for nothing.
+            // Read again only when the change started, fired, moved or ended one.
+            let mut timers = if touches_timers(&transition) {
+                crate::timers::instance_timers(c, id)?
+            } else {
+                record.timers.clone()
+            };
+            if ended.is_some() && !timers.is_empty() {
+                // An instance that ended waits for nothing (the engine ends
+                // its timers itself; this keeps a stray row from firing).
                 crate::timers::delete_instance_timers(c, id)?;
+                timers.clear();
             }
-            let timers = crate::timers::instance_timers(c, id)?;
             c.execute(
                 "UPDATE instances SET status = $1, data = $2, joins = $3, stuck = $4,
                                       ended_at = COALESCE(ended_at, CAST($5 AS BIGINT))
@@ -497,6 +506,19 @@ impl Store {
         })
         .await
     }
+}
+
+/// Whether a transition changes the instance's timers.
+fn touches_timers(t: &Transition) -> bool {
+    t.effects.iter().any(|e| {
+        matches!(
+            e,
+            Effect::TimerStarted { .. }
+                | Effect::TimerFired { .. }
+                | Effect::TimerMoved { .. }
+                | Effect::TimerCancelled { .. }
+        )
+    })
 }
 
 /// A domain event waiting to be written: task, kind, payload.
