@@ -20,6 +20,7 @@ mod read;
 mod scan;
 mod timers;
 mod validate;
+mod workcal;
 
 #[cfg(test)]
 mod tests;

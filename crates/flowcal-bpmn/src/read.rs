@@ -6,10 +6,11 @@
 
 use crate::assignee::{read_assignee, read_lanes, read_resources, Assignment};
 use crate::timers::{read_timer, TimerOn};
+use crate::workcal::Calendars;
 use crate::{BpmnError, Pos, BPMN_NS, FLOWCAL_NS};
 use flowcal_domain::condition::is_valid_key;
 use flowcal_domain::user::parse_time_zone;
-use flowcal_domain::{Condition, DataItemDef, DataType, DeadlineRule, IsoDuration, Node, NodeKind, TimerSpec};
+use flowcal_domain::{CalendarRef, Condition, DataItemDef, DataType, DeadlineRule, IsoDuration, Node, NodeKind, TimerSpec};
 use flowcal_xml::roxmltree::{Document, Node as XNode};
 use std::collections::HashMap;
 
@@ -61,6 +62,7 @@ pub(crate) struct Draft {
     pub flows: Vec<DraftFlow>,
     pub start_timer: Option<TimerSpec>,
     pub process_pos: Pos,
+    pub calendar_refs: Vec<CalendarRef>,
 }
 
 pub(crate) struct DraftNode {
@@ -245,6 +247,7 @@ struct Context<'a> {
     items: &'a [DataItemDef],
     assignment: Assignment<'a>,
     lines: &'a Lines<'a>,
+    calendars: Calendars,
 }
 
 pub(crate) fn read(doc: &Document<'_>, default_zone: Option<&str>) -> Result<Draft, BpmnError> {
@@ -275,7 +278,13 @@ pub(crate) fn read(doc: &Document<'_>, default_zone: Option<&str>) -> Result<Dra
     let items = read_items(process, &lines)?;
     let roles = read_lanes(process, &lines)?;
     let resources = read_resources(root);
-    let cx = Context { items: &items, assignment: Assignment { roles: &roles, resources: &resources }, lines: &lines };
+    let calendars = Calendars::read(process, &lines)?;
+    let cx = Context {
+        items: &items,
+        assignment: Assignment { roles: &roles, resources: &resources },
+        lines: &lines,
+        calendars,
+    };
 
     let mut ids: HashMap<&str, Pos> = HashMap::new();
     let mut nodes = Vec::new();
@@ -328,7 +337,8 @@ pub(crate) fn read(doc: &Document<'_>, default_zone: Option<&str>) -> Result<Dra
             open.push((elements(el), Some(id.to_owned())));
         }
     }
-    Ok(Draft { key, name, time_zone, items, nodes, flows, start_timer, process_pos })
+    let calendar_refs = cx.calendars.into_refs();
+    Ok(Draft { key, name, time_zone, items, nodes, flows, start_timer, process_pos, calendar_refs })
 }
 
 /// The id of a sequence flow written without one: from its position, with
@@ -426,7 +436,8 @@ fn read_node(
 fn user_task(el: XNode<'_, '_>, id: &str, at: Pos, cx: &Context<'_>) -> Result<NodeKind, BpmnError> {
     let deadline = read_deadline(el, id, at, cx.items)?;
     let assignee = read_assignee(el, id, at, cx.items, &cx.assignment, cx.lines)?;
-    Ok(NodeKind::UserTask { deadline, assignee })
+    let (calendar, roll) = cx.calendars.for_task(el, id, at, &deadline)?;
+    Ok(NodeKind::UserTask { deadline, assignee, calendar, roll })
 }
 
 /// Whether a `bpmn:task` or `bpmn:manualTask` is someone's work (a user

@@ -235,17 +235,21 @@ fn check_extensions(ext: XNode<'_, '_>, in_process: bool, lines: &Lines<'_>) -> 
     Ok(())
 }
 
-const WHERE_FLOWCAL_ATTRIBUTES_GO: &str = "flowcal reads flowcal:timeZone on bpmn:process; flowcal:deadline, \
-     flowcal:deadlineFrom, flowcal:deadlineOffset and flowcal:assignee on bpmn:userTask, bpmn:task and \
-     bpmn:manualTask; flowcal:timerOffset on timer events; and flowcal:deadlineTimer on boundary timers";
+const WHERE_FLOWCAL_ATTRIBUTES_GO: &str = "flowcal reads flowcal:timeZone and flowcal:workCalendar on \
+     bpmn:process; flowcal:workCalendar on bpmn:lane; flowcal:deadline, flowcal:deadlineFrom, \
+     flowcal:deadlineOffset, flowcal:deadlineRoll, flowcal:workCalendar and flowcal:assignee on bpmn:userTask, \
+     bpmn:task and bpmn:manualTask; flowcal:timerOffset on timer events; and flowcal:deadlineTimer on boundary timers";
 
 /// Refuses `flowcal:` attributes that flowcal does not read on this element,
 /// so that a misspelt deadline is not silently ignored.
 fn check_flowcal_attributes(n: XNode<'_, '_>, lines: &Lines<'_>) -> Result<(), BpmnError> {
     let local = n.tag_name().name();
     let allowed: &[&str] = match local {
-        "process" => &["timeZone"],
-        "userTask" | "task" | "manualTask" => &["deadline", "deadlineFrom", "deadlineOffset", "assignee"],
+        "process" => &["timeZone", "workCalendar"],
+        "lane" => &["workCalendar"],
+        "userTask" | "task" | "manualTask" => {
+            &["deadline", "deadlineFrom", "deadlineOffset", "deadlineRoll", "workCalendar", "assignee"]
+        }
         "boundaryEvent" => &["deadlineTimer", "timerOffset"],
         "startEvent" | "intermediateCatchEvent" => &["timerOffset"],
         _ => &[],

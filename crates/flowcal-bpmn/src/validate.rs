@@ -160,6 +160,7 @@ pub(crate) fn validate(draft: Draft) -> Result<ProcessModel, BpmnError> {
             .into_iter()
             .map(|f| Flow { id: f.id, source: f.source, target: f.target, condition: f.condition.map(|c| c.condition) })
             .collect(),
+        calendar_refs: draft.calendar_refs,
     })
 }
 

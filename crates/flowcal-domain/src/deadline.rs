@@ -5,6 +5,7 @@
 
 use crate::duration::IsoDuration;
 use crate::value::{Data, Value};
+use crate::workcal::{CompiledCalendar, Roll};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
@@ -35,6 +36,18 @@ pub enum DeadlineError {
     OutOfRange,
     #[error("data item '{0}' holds neither a date nor a date-time")]
     NotADate(String),
+    #[error("the work calendar has no working time in that direction")]
+    NoWorkingTime,
+    #[error("months and years cannot be counted in working time: write days (P20D) or weeks (P4W)")]
+    NotInWorkingTime,
+}
+
+/// The work calendar a deadline counts in, and where a date deadline that
+/// falls on a day off goes (`flowcal:deadlineRoll`).
+#[derive(Debug, Clone, Copy)]
+pub struct WorkTime<'a> {
+    pub calendar: &'a CompiledCalendar,
+    pub roll: Roll,
 }
 
 impl DeadlineRule {
@@ -43,6 +56,82 @@ impl DeadlineRule {
         match self {
             DeadlineRule::From { item, .. } => Some(item),
             _ => None,
+        }
+    }
+
+    /// Computes the deadline of a step that started at `started`: in working
+    /// time of `work` when the step has a work calendar, else in the model's
+    /// zone ([`DeadlineRule::compute`]).
+    ///
+    /// Under a work calendar, as `numpy.busday_offset` counts days:
+    /// - `After`: the days part (`PnD`, and `PnW` as n times the calendar's
+    ///   working days per week) with [`CompiledCalendar::add_days`], then the
+    ///   clock part (`PTnH`, `PTnM`; seconds round up to a minute) as working
+    ///   time with [`CompiledCalendar::add_working_time`]. The deadline is in
+    ///   the calendar's zone.
+    /// - `From` a date item: the item's date rolled per `roll` when it is not
+    ///   a working day, then moved by the offset's days in working days
+    ///   ([`CompiledCalendar::offset_date`]).
+    /// - `From` a date-time item: its date (in the calendar's zone) moved the
+    ///   same way, keeping its wall-clock time; a clock offset counts working
+    ///   time from there.
+    ///
+    /// Months and years have no meaning in working time
+    /// ([`DeadlineError::NotInWorkingTime`]; the BPMN reader refuses them).
+    pub fn compute_in(
+        &self,
+        started: Timestamp,
+        zone: &TimeZone,
+        zone_name: &str,
+        data: &Data,
+        work: Option<WorkTime<'_>>,
+    ) -> Result<Option<Deadline>, DeadlineError> {
+        let Some(work) = work else {
+            return self.compute(started, zone, zone_name, data);
+        };
+        let cal = work.calendar;
+        let cal_zone = || cal.calendar().time_zone.clone();
+        match self {
+            DeadlineRule::None => Ok(None),
+            DeadlineRule::After(d) => {
+                let (days, minutes) = working_parts(cal, d)?;
+                let mut at = started;
+                if days != 0 || minutes == 0 {
+                    at = cal.add_days(at, days).ok_or(DeadlineError::NoWorkingTime)?;
+                }
+                if minutes != 0 {
+                    at = cal.add_working_time(at, minutes).ok_or(DeadlineError::NoWorkingTime)?;
+                }
+                Ok(Some(Deadline::At { at, zone: cal_zone() }))
+            }
+            DeadlineRule::From { item, offset } => {
+                let (days, minutes) = match offset {
+                    None => (0, 0),
+                    Some(o) => working_parts(cal, o)?,
+                };
+                match data.get(item) {
+                    None => Ok(None),
+                    Some(Value::Date(date)) => {
+                        let date = cal.offset_date(*date, days, work.roll).ok_or(DeadlineError::NoWorkingTime)?;
+                        Ok(Some(Deadline::Date(date)))
+                    }
+                    Some(Value::DateTime(ts, _)) => {
+                        let local = ts.to_zoned(cal.zone().clone());
+                        let mut at = *ts;
+                        if days != 0 || minutes == 0 {
+                            let date = cal
+                                .offset_date(local.date(), days, work.roll)
+                                .ok_or(DeadlineError::NoWorkingTime)?;
+                            at = cal.instant(date, local.time()).ok_or(DeadlineError::OutOfRange)?;
+                        }
+                        if minutes != 0 {
+                            at = cal.add_working_time(at, minutes).ok_or(DeadlineError::NoWorkingTime)?;
+                        }
+                        Ok(Some(Deadline::At { at, zone: cal_zone() }))
+                    }
+                    Some(_) => Err(DeadlineError::NotADate(item.clone())),
+                }
+            }
         }
     }
 
@@ -84,6 +173,26 @@ impl DeadlineRule {
             },
         }
     }
+}
+
+/// A duration as working days and minutes of working time, both signed.
+fn working_parts(cal: &CompiledCalendar, d: &IsoDuration) -> Result<(i64, i64), DeadlineError> {
+    if d.years != 0 || d.months != 0 {
+        return Err(DeadlineError::NotInWorkingTime);
+    }
+    let sign = if d.negative { -1 } else { 1 };
+    let days = d
+        .weeks
+        .checked_mul(cal.working_days_per_week())
+        .and_then(|w| w.checked_add(d.days))
+        .ok_or(DeadlineError::OutOfRange)?;
+    let minutes = d
+        .hours
+        .checked_mul(60)
+        .and_then(|h| h.checked_add(d.minutes))
+        .and_then(|m| m.checked_add(d.seconds.checked_add(59)? / 60))
+        .ok_or(DeadlineError::OutOfRange)?;
+    Ok((sign * days, sign * minutes))
 }
 
 /// Adds a duration to an instant as a person in `zone` would: days keep the

@@ -138,6 +138,8 @@ pub enum Effect {
         name: String,
         assignee: Assignee,
         deadline: Option<Deadline>,
+        /// The work calendar the deadline was computed in.
+        calendar: Option<String>,
     },
     TaskCompleted {
         task: TaskId,
@@ -145,9 +147,13 @@ pub enum Effect {
     TaskCancelled {
         task: TaskId,
     },
+    /// An open task's deadline moved: the item it comes from changed, or
+    /// (with `reason`) the work calendar it counts in did.
     DeadlineChanged {
         task: TaskId,
         deadline: Option<Deadline>,
+        calendar: Option<String>,
+        reason: Option<String>,
     },
     TaskReassigned {
         task: TaskId,

@@ -20,14 +20,14 @@ pub mod value;
 pub mod workcal;
 
 pub use condition::{Condition, ConditionError};
-pub use deadline::{Deadline, DeadlineError, DeadlineRule};
+pub use deadline::{Deadline, DeadlineError, DeadlineRule, WorkTime};
 pub use duration::IsoDuration;
 pub use ids::{InstanceId, ModelId, TaskId, TimerId, UserId};
 pub use instance::{
     Assignee, Effect, EngineError, InstanceState, InstanceStatus, Joins, OpenTask, OpenTimer, Stuck, TaskState,
     Transition,
 };
-pub use model::{AssigneeRule, DataItemDef, DataType, Flow, Node, NodeKind, ProcessModel};
+pub use model::{AssigneeRule, CalendarRef, DataItemDef, DataType, Flow, Node, NodeKind, ProcessModel};
 pub use timer::{TimerDate, TimerSpec, TimerWhen};
 pub use user::{Login, LoginError};
 pub use value::{Data, DataErrors, Value, ValueError};

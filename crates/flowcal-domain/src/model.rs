@@ -3,6 +3,7 @@
 use crate::condition::Condition;
 use crate::deadline::DeadlineRule;
 use crate::timer::TimerSpec;
+use crate::workcal::Roll;
 use serde::{Deserialize, Serialize};
 
 /// The type of a data item.
@@ -94,6 +95,13 @@ pub enum NodeKind {
     UserTask {
         deadline: DeadlineRule,
         assignee: AssigneeRule,
+        /// The work calendar the deadline counts in (`flowcal:workCalendar`
+        /// on the task, else on its lane, else on the process); `None`:
+        /// calendar days in the model's zone.
+        calendar: Option<String>,
+        /// Where a date deadline that falls on a day off goes
+        /// (`flowcal:deadlineRoll`; only with a calendar).
+        roll: Roll,
     },
     /// A step that runs nothing: `bpmn:task` and `bpmn:manualTask` without an
     /// assignee or lane. The token passes straight through.
@@ -162,6 +170,18 @@ pub struct ProcessModel {
     pub start_timer: Option<TimerSpec>,
     pub nodes: Vec<Node>,
     pub flows: Vec<Flow>,
+    /// Every `flowcal:workCalendar` the file names, with where: a model may
+    /// only be stored when each names a known calendar.
+    pub calendar_refs: Vec<CalendarRef>,
+}
+
+/// A work calendar named in a model, and where (1-based line and column of
+/// the element that names it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CalendarRef {
+    pub name: String,
+    pub line: u32,
+    pub column: u32,
 }
 
 impl ProcessModel {
@@ -210,6 +230,11 @@ impl ProcessModel {
         self.nodes
             .iter()
             .filter(move |n| matches!(&n.kind, NodeKind::BoundaryTimer { attached_to, .. } if attached_to == task))
+    }
+
+    /// The work calendars the model's deadlines count in, each once.
+    pub fn work_calendars(&self) -> std::collections::BTreeSet<&str> {
+        self.calendar_refs.iter().map(|r| r.name.as_str()).collect()
     }
 
     /// The user tasks, in document order.

@@ -809,7 +809,7 @@ impl CompiledCalendar {
     /// The instant of a wall-clock time on a date in the calendar's zone: a
     /// time in a gap moves forward by the gap, one in a fold is its first
     /// occurrence (jiff's "compatible" choice, as adding days does).
-    fn instant(&self, date: Date, time: Time) -> Option<Timestamp> {
+    pub fn instant(&self, date: Date, time: Time) -> Option<Timestamp> {
         let zoned = self.zone.to_ambiguous_zoned(DateTime::from_parts(date, time)).compatible().ok()?;
         Some(zoned.timestamp())
     }

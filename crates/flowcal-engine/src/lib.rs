@@ -38,10 +38,11 @@ use flowcal_domain::model::{AssigneeRule, Node, NodeKind};
 use flowcal_domain::timer::{TimerContext, TimerSpec};
 use flowcal_domain::user::parse_time_zone;
 use flowcal_domain::value::parse_data;
-use flowcal_domain::{Data, Deadline, ProcessModel, TaskId, TimerId, Value, ValueError};
+use flowcal_domain::{CompiledCalendar, Data, Deadline, ProcessModel, TaskId, TimerId, Value, ValueError, WorkTime};
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
 
 // The data the engine works on lives in the domain, so that the store can
 // apply a transition without depending on the engine.
@@ -55,7 +56,12 @@ pub struct Engine<'m> {
     model: &'m ProcessModel,
     zone: TimeZone,
     zone_name: String,
+    /// The work calendars the model's deadlines count in, by name.
+    calendars: BTreeMap<String, Arc<CompiledCalendar>>,
 }
+
+/// A deadline, and the work calendar it was computed in.
+type Computed = (Option<Deadline>, Option<String>);
 
 /// A token that passes one node this often within one step is in a loop
 /// that reaches no task (the BPMN reader refuses such loops; this is a guard).
@@ -70,7 +76,15 @@ impl<'m> Engine<'m> {
     pub fn new(model: &'m ProcessModel, default_zone: &str) -> Result<Self, EngineError> {
         let zone_name = model.time_zone.clone().unwrap_or_else(|| default_zone.to_owned());
         let zone = parse_time_zone(&zone_name).map_err(EngineError::Zone)?;
-        Ok(Self { model, zone, zone_name })
+        Ok(Self { model, zone, zone_name, calendars: BTreeMap::new() })
+    }
+
+    /// Gives the engine the work calendars the model names
+    /// ([`ProcessModel::work_calendars`]). A step whose calendar is not
+    /// among them counts its deadline in calendar days, as without one.
+    pub fn with_calendars(mut self, calendars: BTreeMap<String, Arc<CompiledCalendar>>) -> Self {
+        self.calendars = calendars;
+        self
     }
 
     pub fn zone_name(&self) -> &str {
@@ -290,16 +304,57 @@ impl<'m> Engine<'m> {
         }
     }
 
-    /// The deadline of a step started at `started`.
-    pub fn deadline_for(&self, step: &str, started: Timestamp, data: &Data) -> Option<Deadline> {
-        match &self.model.node(step)?.kind {
-            NodeKind::UserTask { deadline, .. } => {
-                // Out-of-range arithmetic leaves the task without a deadline
-                // rather than failing the whole step.
-                deadline.compute(started, &self.zone, &self.zone_name, data).ok().flatten()
+    /// The deadline of a step started at `started`, and the work calendar
+    /// it was computed in (`None` without one, or without a deadline).
+    pub fn deadline_for(&self, step: &str, started: Timestamp, data: &Data) -> Computed {
+        let Some(NodeKind::UserTask { deadline, calendar, roll, .. }) = self.model.node(step).map(|n| &n.kind) else {
+            return (None, None);
+        };
+        let cal = calendar.as_ref().and_then(|name| self.calendars.get(name).map(|c| (name, c)));
+        let work = cal.map(|(_, c)| WorkTime { calendar: c, roll: *roll });
+        // Out-of-range arithmetic (or a calendar without working time) leaves
+        // the task without a deadline rather than failing the whole step.
+        let computed = deadline.compute_in(started, &self.zone, &self.zone_name, data, work).ok().flatten();
+        let used = computed.as_ref().and(cal).map(|(name, _)| name.clone());
+        (computed, used)
+    }
+
+    /// The work calendar `calendar` changed: every open task whose step
+    /// counts its deadline in it gets the deadline computed again (from when
+    /// the task started, with the data as it is now), recorded with `reason`
+    /// ([`Effect::DeadlineChanged`]); boundary timers that count from a
+    /// deadline that moved move with it. Tasks whose deadline stays are left
+    /// alone: the transition may have no effects.
+    pub fn recompute_deadlines(
+        &self,
+        state: &InstanceState,
+        open: &[OpenTask],
+        calendar: &str,
+        reason: &str,
+    ) -> Result<Transition, EngineError> {
+        self.ensure_active(state)?;
+        let mut w = Work::new(state, open);
+        let mut deadlines = BTreeMap::new();
+        for t in open {
+            let Some(NodeKind::UserTask { calendar: Some(c), .. }) = self.model.node(&t.step).map(|n| &n.kind) else {
+                continue;
+            };
+            if c != calendar {
+                continue;
             }
-            _ => None,
+            let (new, used) = self.deadline_for(&t.step, t.started_at, &w.state.data);
+            if new != t.deadline {
+                w.effects.push(Effect::DeadlineChanged {
+                    task: t.id,
+                    deadline: new.clone(),
+                    calendar: used,
+                    reason: Some(reason.to_owned()),
+                });
+                deadlines.insert(t.id, new);
+            }
         }
+        self.move_timers(&mut w, open, &BTreeSet::new(), &deadlines);
+        Ok(w.finish())
     }
 
     fn ensure_active(&self, state: &InstanceState) -> Result<(), EngineError> {
@@ -347,9 +402,9 @@ impl<'m> Engine<'m> {
                 continue;
             };
             if deadline.item().is_some_and(|i| changed.contains(i)) {
-                let new = self.deadline_for(&t.step, t.started_at, &w.state.data);
+                let (new, calendar) = self.deadline_for(&t.step, t.started_at, &w.state.data);
                 if new != t.deadline {
-                    w.effects.push(Effect::DeadlineChanged { task: t.id, deadline: new.clone() });
+                    w.effects.push(Effect::DeadlineChanged { task: t.id, deadline: new.clone(), calendar, reason: None });
                     deadlines.insert(t.id, new);
                 }
             }
@@ -359,6 +414,19 @@ impl<'m> Engine<'m> {
                 }
             }
         }
+        self.move_timers(w, open, changed, &deadlines);
+    }
+
+    /// Waiting timers follow changed data items and moved deadlines (see
+    /// [`Engine::follow_changed_items`]); a deadline timer whose task had no
+    /// deadline starts once it has one.
+    fn move_timers(
+        &self,
+        w: &mut Work,
+        open: &[OpenTask],
+        changed: &BTreeSet<String>,
+        deadlines: &BTreeMap<TaskId, Option<Deadline>>,
+    ) {
         let mut moved = Vec::new();
         for t in w.state.timers.iter().filter(|t| w.has_timer(t.id)) {
             let spec = match self.model.node(&t.node).map(|n| &n.kind) {
@@ -383,7 +451,7 @@ impl<'m> Engine<'m> {
         w.effects.extend(moved);
         // A deadline timer whose task had no deadline (its item was empty)
         // starts once the deadline appears.
-        for (task, deadline) in &deadlines {
+        for (task, deadline) in deadlines {
             let (Some(deadline), Some(t)) = (deadline, open.iter().find(|o| o.id == *task)) else { continue };
             for b in self.model.boundary_timers(&t.step) {
                 let NodeKind::BoundaryTimer { timer, .. } = &b.kind else { continue };
@@ -520,13 +588,14 @@ impl<'m> Engine<'m> {
                 _ => Assignee::User(starter.to_owned()),
             },
         };
-        let deadline = self.deadline_for(&node.id, now, &w.state.data);
+        let (deadline, calendar) = self.deadline_for(&node.id, now, &w.state.data);
         let task = Made::Now(w.effects.len());
         w.effects.push(Effect::TaskCreated {
             step: node.id.clone(),
             name: node.name.clone(),
             assignee,
             deadline: deadline.clone(),
+            calendar,
         });
         w.tasks.push(LiveTask { step: node.id.clone(), made: task });
         for b in self.model.boundary_timers(&node.id) {

@@ -78,7 +78,7 @@ impl<'m> Run<'m> {
                     assert!(self.open.iter().any(|o| o.id == *task), "task {task} ended twice");
                     self.open.retain(|o| o.id != *task);
                 }
-                Effect::DeadlineChanged { task, deadline } => {
+                Effect::DeadlineChanged { task, deadline, .. } => {
                     if let Some(o) = self.open.iter_mut().find(|o| o.id == *task) {
                         o.deadline = deadline.clone();
                     }
@@ -250,7 +250,7 @@ fn parallel_split_and_join() {
     assert_eq!(r.open[0].deadline, None);
     r.complete("b", json!({"due": "2026-04-10"}));
     // Completing b set `due`: a's deadline follows, as an all-day date.
-    assert!(r.log.iter().any(|e| matches!(e, Effect::DeadlineChanged { task, deadline: Some(Deadline::Date(d)) }
+    assert!(r.log.iter().any(|e| matches!(e, Effect::DeadlineChanged { task, deadline: Some(Deadline::Date(d)), .. }
         if *task == TaskId(1) && d.to_string() == "2026-04-10")));
     assert_eq!(r.steps(), ["a", "c"]);
     assert_eq!(r.state.joins["join"], BTreeMap::from([("f6".to_owned(), 1)]));

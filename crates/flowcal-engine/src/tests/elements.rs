@@ -3,7 +3,7 @@
 
 use super::*;
 use flowcal_domain::model::{DataItemDef, DataType, Flow, Node};
-use flowcal_domain::{DeadlineRule, IsoDuration, TimerDate, TimerSpec, TimerWhen};
+use flowcal_domain::{DeadlineRule, IsoDuration, Roll, TimerDate, TimerSpec, TimerWhen};
 
 /// Builds a model: nodes go into the current scope, `sub` opens one.
 struct Build {
@@ -21,6 +21,7 @@ fn build() -> Build {
             start_timer: None,
             nodes: vec![],
             flows: vec![],
+            calendar_refs: vec![],
         },
         scope: None,
     }
@@ -74,7 +75,7 @@ impl Build {
 }
 
 fn task() -> NodeKind {
-    NodeKind::UserTask { deadline: DeadlineRule::None, assignee: AssigneeRule::Starter }
+    NodeKind::UserTask { deadline: DeadlineRule::None, assignee: AssigneeRule::Starter, calendar: None, roll: Roll::Forward }
 }
 
 fn dur(s: &str) -> IsoDuration {
@@ -723,6 +724,8 @@ fn a_deadline_timer_follows_a_deadline_taken_from_a_date_item() {
             NodeKind::UserTask {
                 deadline: DeadlineRule::From { item: "due".into(), offset: None },
                 assignee: AssigneeRule::Starter,
+                calendar: None,
+                roll: Roll::Forward,
             },
         )
         .node("late", interrupting("a", late))
@@ -743,7 +746,12 @@ fn a_deadline_timer_follows_a_deadline_taken_from_a_date_item() {
     assert_eq!(
         t.effects[1..],
         [
-            Effect::DeadlineChanged { task: a, deadline: Some(Deadline::Date(jiff::civil::date(2026, 4, 20))) },
+            Effect::DeadlineChanged {
+                task: a,
+                deadline: Some(Deadline::Date(jiff::civil::date(2026, 4, 20))),
+                calendar: None,
+                reason: None
+            },
             Effect::TimerMoved { timer: late, due: berlin("2026-04-21T00:00") },
         ]
     );
@@ -752,7 +760,7 @@ fn a_deadline_timer_follows_a_deadline_taken_from_a_date_item() {
     let t = r.set_data(json!({"note": "x"}));
     assert_eq!(count(&t.effects, |e| matches!(e, Effect::TimerMoved { .. })), 0);
     let t = r.set_data(json!({"due": null}));
-    assert!(t.effects.contains(&Effect::DeadlineChanged { task: a, deadline: None }));
+    assert!(t.effects.contains(&Effect::DeadlineChanged { task: a, deadline: None, calendar: None, reason: None }));
     assert_eq!(count(&t.effects, |e| matches!(e, Effect::TimerMoved { .. })), 0);
     assert_eq!(show(r.timer("late").due), "2026-04-21T00:00+02:00");
     // Set again, it moves again, and fires at the new date.
