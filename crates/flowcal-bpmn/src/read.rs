@@ -10,7 +10,9 @@ use crate::workcal::Calendars;
 use crate::{BpmnError, Pos, BPMN_NS, FLOWCAL_NS};
 use flowcal_domain::condition::is_valid_key;
 use flowcal_domain::user::parse_time_zone;
-use flowcal_domain::{CalendarRef, Condition, DataItemDef, DataType, DeadlineRule, IsoDuration, Node, NodeKind, TimerSpec};
+use flowcal_domain::{
+    CalendarRef, Condition, DataItemDef, DataType, DeadlineRule, IsoDuration, Node, NodeKind, TimerSpec,
+};
 use flowcal_xml::roxmltree::{Document, Node as XNode};
 use std::collections::HashMap;
 

@@ -119,9 +119,8 @@ impl DeadlineRule {
                         let local = ts.to_zoned(cal.zone().clone());
                         let mut at = *ts;
                         if days != 0 || minutes == 0 {
-                            let date = cal
-                                .offset_date(local.date(), days, work.roll)
-                                .ok_or(DeadlineError::NoWorkingTime)?;
+                            let date =
+                                cal.offset_date(local.date(), days, work.roll).ok_or(DeadlineError::NoWorkingTime)?;
                             at = cal.instant(date, local.time()).ok_or(DeadlineError::OutOfRange)?;
                         }
                         if minutes != 0 {

@@ -404,7 +404,12 @@ impl<'m> Engine<'m> {
             if deadline.item().is_some_and(|i| changed.contains(i)) {
                 let (new, calendar) = self.deadline_for(&t.step, t.started_at, &w.state.data);
                 if new != t.deadline {
-                    w.effects.push(Effect::DeadlineChanged { task: t.id, deadline: new.clone(), calendar, reason: None });
+                    w.effects.push(Effect::DeadlineChanged {
+                        task: t.id,
+                        deadline: new.clone(),
+                        calendar,
+                        reason: None,
+                    });
                     deadlines.insert(t.id, new);
                 }
             }

@@ -41,7 +41,10 @@ impl<'m> Run<'m> {
     }
 
     fn start_at(m: &'m ProcessModel, data: Json, at: Timestamp) -> Self {
-        let engine = Engine::new(m, "UTC").unwrap();
+        Self::start_with(Engine::new(m, "UTC").unwrap(), data, at)
+    }
+
+    fn start_with(engine: Engine<'m>, data: Json, at: Timestamp) -> Self {
         let t = engine.start("starter", &obj(data), at).unwrap();
         let mut r = Run {
             engine,
@@ -505,3 +508,71 @@ fn a_deadline_timer_starts_when_its_task_gets_a_deadline() {
 
 mod elements;
 mod miwg;
+
+#[test]
+fn deadlines_count_in_the_work_calendar_and_follow_its_changes() {
+    use flowcal_domain::{Holiday, WorkCalendar};
+    let xml = format!(
+        r#"<bpmn:definitions {NS}><bpmn:process id="p" isExecutable="true" flowcal:workCalendar="de">
+        <bpmn:startEvent id="s"/><bpmn:userTask id="a" name="A" flowcal:deadline="P3D"/>
+        <bpmn:boundaryEvent id="late" attachedToRef="a" cancelActivity="false" flowcal:deadlineTimer="true">
+          <bpmn:timerEventDefinition/></bpmn:boundaryEvent>
+        <bpmn:userTask id="chase"/><bpmn:endEvent id="e"/><bpmn:endEvent id="e2"/>
+        <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="a"/><bpmn:sequenceFlow id="f2" sourceRef="a" targetRef="e"/>
+        <bpmn:sequenceFlow id="f3" sourceRef="late" targetRef="chase"/>
+        <bpmn:sequenceFlow id="f4" sourceRef="chase" targetRef="e2"/></bpmn:process></bpmn:definitions>"#
+    );
+    let m = flowcal_bpmn::parse(&xml, None).unwrap();
+    let mut cal = WorkCalendar::new("de", "Europe/Berlin", flowcal_domain::Weekmask::MON_FRI);
+    let with = |c: &WorkCalendar| BTreeMap::from([("de".to_owned(), Arc::new(c.compile().unwrap()))]);
+    let berlin = |s: &str| -> Timestamp {
+        s.parse::<jiff::civil::DateTime>()
+            .unwrap()
+            .to_zoned(TimeZone::get("Europe/Berlin").unwrap())
+            .unwrap()
+            .timestamp()
+    };
+    // Wednesday 1 April 2026, 10:00 in Berlin: three working days on is Monday 6 April.
+    let start = berlin("2026-04-01T10:00");
+    let mut r = Run::start_with(Engine::new(&m, "UTC").unwrap().with_calendars(with(&cal)), json!({}), start);
+    let monday = Deadline::At { at: berlin("2026-04-06T10:00"), zone: "Europe/Berlin".into() };
+    assert!(r.log.contains(&Effect::TaskCreated {
+        step: "a".into(),
+        name: "A".into(),
+        assignee: Assignee::User("starter".into()),
+        deadline: Some(monday.clone()),
+        calendar: Some("de".into()),
+    }));
+    assert_eq!(r.timer("late").due, berlin("2026-04-06T10:00"));
+
+    // Good Friday becomes a holiday: the deadline and the timer counting from it move a day.
+    cal.holidays.insert(jiff::civil::date(2026, 4, 3), Holiday { name: "Karfreitag".into(), hours: None });
+    let engine = Engine::new(&m, "UTC").unwrap().with_calendars(with(&cal));
+    let t = engine.recompute_deadlines(&r.state, &r.open, "de", "holiday added").unwrap();
+    let tuesday = Deadline::At { at: berlin("2026-04-07T10:00"), zone: "Europe/Berlin".into() };
+    let a = r.task("a");
+    let late = r.timer("late").id;
+    assert_eq!(
+        t.effects,
+        [
+            Effect::DeadlineChanged {
+                task: a,
+                deadline: Some(tuesday),
+                calendar: Some("de".into()),
+                reason: Some("holiday added".into())
+            },
+            Effect::TimerMoved { timer: late, due: berlin("2026-04-07T10:00") },
+        ]
+    );
+    r.apply(t);
+    // Nothing more to move; another calendar's change moves nothing either.
+    assert!(engine.recompute_deadlines(&r.state, &r.open, "de", "again").unwrap().effects.is_empty());
+    assert!(engine.recompute_deadlines(&r.state, &r.open, "us", "other").unwrap().effects.is_empty());
+    // A model's calendar that the engine was not given: calendar days, no calendar named.
+    let plain = Run::start_at(&m, json!({}), start);
+    let three_days = Deadline::At { at: berlin("2026-04-04T10:00"), zone: "UTC".into() };
+    assert!(plain
+        .log
+        .iter()
+        .any(|e| matches!(e, Effect::TaskCreated { deadline: Some(d), calendar: None, .. } if *d == three_days)));
+}

@@ -6,7 +6,9 @@
 //! feeds ─▶ exports ─▶ delivery ─▶ access
 //!             │          └──────▶ models
 //!             └─▶ workflow ─────▶ models
+//!                    └──────────▶ calendar cache
 //! timers ─▶ workflow
+//! work calendars ─▶ workflow, access, calendar cache
 //! ```
 
 use crate::access::Access;
@@ -18,6 +20,7 @@ use crate::exports::Exports;
 use crate::feed::Feeds;
 use crate::models::Models;
 use crate::timers::Timers;
+use crate::workcal::{CalendarCache, WorkCalendars};
 use crate::workflow::Workflow;
 use flowcal_connect::seal::Keyring;
 use flowcal_store::Store;
@@ -42,6 +45,8 @@ pub struct App {
     pub feeds: Feeds,
     /// The worker that fires timers as they come due.
     pub timers: Arc<Timers>,
+    /// Work calendars and the refresh of their holiday sources.
+    pub work_calendars: Arc<WorkCalendars>,
     /// The proxies whose `X-Forwarded-For` names the client.
     pub(crate) trusted_proxies: Vec<flowcal_connect::outbound::IpNetwork>,
     /// The SHA-256 of the bearer token that opens `/metrics`, if one is configured.
@@ -53,12 +58,15 @@ impl App {
         let config = Arc::new(config);
         let wake = Arc::new(tokio::sync::Notify::new());
         let models = Arc::new(Models::new(store.clone()));
+        let calendar_cache = Arc::new(CalendarCache::new(store.clone()));
         let workflow = Arc::new(Workflow::new(
             store.clone(),
             clock.clone(),
             models.clone(),
+            calendar_cache.clone(),
             config.time_zone.clone(),
             config.max_model_bytes,
+            config.work_calendars.allow_unknown_in_models,
         ));
         let timers = Arc::new(Timers::new(store.clone(), clock.clone(), workflow.clone(), wake.clone()));
         let access = Arc::new(Access::new(config.clone(), store.clone(), clock.clone(), keyring, wake.clone())?);
@@ -84,6 +92,14 @@ impl App {
             config.delivery.lease_seconds,
         ));
         let feeds = Feeds::new(store.clone(), clock.clone(), config.clone(), access.clone(), exports.clone());
+        let work_calendars = Arc::new(WorkCalendars::new(
+            store.clone(),
+            clock.clone(),
+            access.clone(),
+            workflow.clone(),
+            calendar_cache,
+            jiff::SignedDuration::from_hours(i64::from(config.work_calendars.refresh_hours)),
+        ));
         Ok(App {
             // Config::check refused invalid entries.
             trusted_proxies: config.http.trusted_ranges().unwrap_or_default(),
@@ -97,7 +113,21 @@ impl App {
             exports,
             feeds,
             timers,
+            work_calendars,
         })
+    }
+
+    /// Creates or replaces the work calendars of the configuration file
+    /// (at every start, before serving).
+    pub async fn apply_configured_calendars(&self) -> anyhow::Result<()> {
+        for c in &self.config.work_calendars.calendars {
+            let name = c.name.clone().unwrap_or_default();
+            self.work_calendars
+                .put_as("configuration", &name, c.clone())
+                .await
+                .map_err(|e| anyhow::anyhow!("work calendar '{name}' of the configuration file: {e}"))?;
+        }
+        Ok(())
     }
 
     pub fn now(&self) -> Timestamp {

@@ -50,6 +50,30 @@ pub struct Config {
     pub http: HttpConfig,
     /// Who may read `/metrics`.
     pub metrics: MetricsConfig,
+    /// Work calendars: deadlines in working days.
+    pub work_calendars: WorkCalendarsConfig,
+}
+
+/// Work calendars (`[work_calendars]`): calendars defined in the file, and
+/// how models and holiday sources are treated.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WorkCalendarsConfig {
+    /// Whether a model may be uploaded that names a work calendar that does
+    /// not exist yet; its steps count in calendar days until the calendar is
+    /// created (which recomputes them). Default: refused, naming the line.
+    pub allow_unknown_in_models: bool,
+    /// Hours between two fetches of a holiday source given by URL.
+    pub refresh_hours: u32,
+    /// Calendars created or replaced at every start (`[[work_calendars.calendars]]`,
+    /// with `name` and the fields of the API's PUT). Only in the file.
+    pub calendars: Vec<crate::workcal::CalendarPut>,
+}
+
+impl Default for WorkCalendarsConfig {
+    fn default() -> Self {
+        WorkCalendarsConfig { allow_unknown_in_models: false, refresh_hours: 24, calendars: Vec::new() }
+    }
 }
 
 /// The HTTP server's limits (a slow or silent client must not hold a
@@ -162,6 +186,7 @@ impl Default for Config {
             feed: FeedConfig::default(),
             http: HttpConfig::default(),
             metrics: MetricsConfig::default(),
+            work_calendars: WorkCalendarsConfig::default(),
         }
     }
 }
@@ -186,6 +211,7 @@ impl fmt::Debug for Config {
             .field("feed", &self.feed)
             .field("http", &self.http)
             .field("metrics", &self.metrics)
+            .field("work_calendars", &self.work_calendars)
             .finish()
     }
 }
@@ -285,6 +311,20 @@ impl Config {
             return Err("http: the timeouts and max_connections must be above zero".into());
         }
         h.trusted_ranges()?;
+        let w = &self.work_calendars;
+        if w.refresh_hours == 0 || w.refresh_hours > 24 * 366 {
+            return Err("work_calendars.refresh_hours must be from 1 to 8784".into());
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for (i, c) in w.calendars.iter().enumerate() {
+            let Some(name) = c.name.as_deref() else {
+                return Err(format!("work_calendars.calendars[{i}] has no name"));
+            };
+            if !names.insert(name) {
+                return Err(format!("work calendar '{name}' is defined twice"));
+            }
+            crate::workcal::read_put(name, c).map_err(|e| format!("work calendar '{name}': {e}"))?;
+        }
         Ok(())
     }
 
@@ -308,6 +348,8 @@ enum Kind {
     List,
     /// `everyone`, `no one`, or a list (`calendar_export.allow`).
     WordOrList,
+    /// Tables that only the file can give (`[[work_calendars.calendars]]`).
+    FileOnly,
 }
 
 const U32: Kind = Kind::Whole(u32::MAX as u64);
@@ -346,6 +388,9 @@ const SCHEMA: &[(&str, Kind)] = &[
     ("http.trusted_proxies", Kind::List),
     ("metrics.public", Kind::Bool),
     ("metrics.token_file", Kind::Text),
+    ("work_calendars.allow_unknown_in_models", Kind::Bool),
+    ("work_calendars.refresh_hours", U32),
+    ("work_calendars.calendars", Kind::FileOnly),
     ("providers.*.kind", Kind::Text),
     ("providers.*.display_name", Kind::Text),
     ("providers.*.client_id", Kind::Text),
@@ -490,6 +535,7 @@ fn typed(kind: Kind, text: &str) -> Result<toml::Value, String> {
             word @ ("everyone" | "no one") => Ok(toml::Value::String(word.to_owned())),
             logins => Ok(list(logins)),
         },
+        Kind::FileOnly => Err("this key can only be set in the configuration file".into()),
     }
 }
 
@@ -819,8 +865,19 @@ allowed_hosts = ["caldav.fastmail.com", "127.0.0.1:5232"]
     #[test]
     fn the_schema_names_every_key_with_its_type() {
         // Every key each struct accepts is in the schema, and no other.
-        for table in ["", "calendar_export", "caldav", "sign_in", "delivery", "feed", "http", "metrics", "providers.x"]
-        {
+        let tables = [
+            "",
+            "calendar_export",
+            "caldav",
+            "sign_in",
+            "delivery",
+            "feed",
+            "http",
+            "metrics",
+            "work_calendars",
+            "providers.x",
+        ];
+        for table in tables {
             let prefix = table.replace(".x", ".*");
             let mut in_schema: Vec<String> = SCHEMA
                 .iter()
@@ -843,6 +900,7 @@ allowed_hosts = ["caldav.fastmail.com", "127.0.0.1:5232"]
                 Kind::Whole(_) => "1",
                 Kind::List => "a,b",
                 Kind::WordOrList => "a",
+                Kind::FileOnly => continue,
             };
             if let Err(e) = Config::from_parts("", "t", &env(&[(&variable, text)])) {
                 let e = e.to_string();

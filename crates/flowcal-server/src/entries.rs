@@ -6,7 +6,7 @@
 
 use flowcal_calendar::{entry, EntrySource, EventSpec, When};
 use flowcal_domain::export::ExportSource;
-use flowcal_domain::{DataType, Deadline, ProcessModel};
+use flowcal_domain::{DataType, Deadline, DeadlineRule, IsoDuration, ProcessModel};
 use flowcal_store::{InstanceRecord, TaskRecord, User};
 use jiff::Timestamp;
 
@@ -20,6 +20,49 @@ pub struct EntryContext<'a> {
     pub event_minutes: u32,
     /// The entry's stamp.
     pub now: Timestamp,
+}
+
+/// A step's deadline rule in words, for people: `3 working days, calendar
+/// de-berlin`, `8 working hours, calendar de-berlin`, `P3D`, `from due -P2D`
+/// (with `working days` and the calendar when it counts in one). `None`
+/// without a rule.
+pub fn describe_rule(rule: &DeadlineRule, calendar: Option<&str>) -> Option<String> {
+    let Some(cal) = calendar else {
+        return match rule {
+            DeadlineRule::None => None,
+            DeadlineRule::After(d) => Some(d.to_string()),
+            DeadlineRule::From { item, offset: Some(o) } => Some(format!("from {item} {o}")),
+            DeadlineRule::From { item, offset: None } => Some(format!("from {item}")),
+        };
+    };
+    let text = match rule {
+        DeadlineRule::None => return None,
+        DeadlineRule::After(d) => working_words(d),
+        DeadlineRule::From { item, offset: None } => format!("on {item}"),
+        DeadlineRule::From { item, offset: Some(o) } => {
+            let dir = if o.negative { "before" } else { "after" };
+            format!("{} {dir} {item}", working_words(o))
+        }
+    };
+    Some(format!("{text}, calendar {cal}"))
+}
+
+/// `3 working days`, `2 working weeks 4 working hours`: the parts of a
+/// duration that a work calendar counts (without its sign).
+fn working_words(d: &IsoDuration) -> String {
+    let mut parts = Vec::new();
+    for (n, unit) in
+        [(d.weeks, "week"), (d.days, "day"), (d.hours, "hour"), (d.minutes, "minute"), (d.seconds, "second")]
+    {
+        if n != 0 {
+            parts.push(format!("{n} working {unit}{}", if n == 1 { "" } else { "s" }));
+        }
+    }
+    if parts.is_empty() {
+        "0 working days".to_owned()
+    } else {
+        parts.join(" ")
+    }
 }
 
 /// Why no entry can be made.

@@ -23,6 +23,7 @@ pub mod settings;
 pub mod sign_in;
 pub mod timers;
 pub mod web;
+pub mod workcal;
 pub mod workflow;
 
 use crate::app::App;
@@ -186,6 +187,18 @@ pub async fn serve(
         workers.push(tokio::spawn(async move {
             timers
                 .run_timers(async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                })
+                .await
+        }));
+    }
+    // And refreshes the holiday sources of work calendars.
+    if app.config.delivery.workers > 0 {
+        let mut stopped = stopped.clone();
+        let calendars = app.work_calendars.clone();
+        workers.push(tokio::spawn(async move {
+            calendars
+                .run(async move {
                     let _ = stopped.wait_for(|s| *s).await;
                 })
                 .await

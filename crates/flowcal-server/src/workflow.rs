@@ -6,15 +6,20 @@ use crate::clock::Clock;
 use crate::error::{AppError, AppResult};
 use crate::models::{Models, Parsed};
 use crate::principal::{involved, Principal, DESIGNER_ROLE};
+use crate::workcal::{CalendarCache, CALENDAR_ACTOR};
 use flowcal_domain::user::parse_time_zone;
-use flowcal_domain::{InstanceId, ModelId, ProcessModel, TaskId, TimerId};
+use flowcal_domain::{CompiledCalendar, InstanceId, ModelId, ProcessModel, TaskId, TimerId};
 use flowcal_engine::{Engine, EngineError, InstanceState, OpenTask, Transition};
 use flowcal_store::{
     DueTimer, EventRecord, InstanceRecord, Store, StoreError, StoredModel, TaskRecord, TaskState, TimerTarget,
 };
 use jiff::Timestamp;
 use serde_json::{Map, Value as Json};
+use std::collections::BTreeMap;
 use std::sync::Arc;
+
+/// The compiled work calendars an engine counts deadlines in.
+type Calendars = BTreeMap<String, Arc<CompiledCalendar>>;
 
 /// What an engine operation inside a store transaction returns.
 type EngineResult = Result<Transition, StoreError>;
@@ -33,9 +38,12 @@ pub struct Workflow {
     store: Store,
     clock: Arc<dyn Clock>,
     models: Arc<Models>,
+    calendars: Arc<CalendarCache>,
     /// The zone of deadlines and dates of models that name none.
     time_zone: String,
     max_model_bytes: usize,
+    /// Whether a model may name a work calendar that does not exist (yet).
+    allow_unknown_calendars: bool,
 }
 
 impl Workflow {
@@ -43,10 +51,12 @@ impl Workflow {
         store: Store,
         clock: Arc<dyn Clock>,
         models: Arc<Models>,
+        calendars: Arc<CalendarCache>,
         time_zone: String,
         max_model_bytes: usize,
+        allow_unknown_calendars: bool,
     ) -> Self {
-        Workflow { store, clock, models, time_zone, max_model_bytes }
+        Workflow { store, clock, models, calendars, time_zone, max_model_bytes, allow_unknown_calendars }
     }
 
     fn now(&self) -> Timestamp {
@@ -87,14 +97,86 @@ impl Workflow {
         if model.start_timer.is_some() {
             check_timer_start(&model, by)?;
         }
+        self.check_calendars(&model).await?;
         let now = self.now();
         let stored = self.store.insert_model(&model.key, &model.name, xml, by.map(|p| p.user.id), now).await?;
+        let names: Vec<String> = model.work_calendars().into_iter().map(str::to_owned).collect();
+        self.store.set_model_calendars(stored.id, &names).await?;
         // The newest version's start timer replaces an earlier version's.
         let due = self.engine(&model)?.start_timer_due(now, None);
         let timer = model.start().zip(due).map(|(start, due)| (start.id.clone(), due));
         self.store.set_start_timer(&model.key, stored.id, timer, now).await?;
         self.models.keep(stored.clone(), Arc::new(model));
         Ok(stored)
+    }
+
+    /// Refuses a model that names a work calendar that does not exist,
+    /// naming where, unless the configuration allows it
+    /// (`work_calendars.allow_unknown_in_models`: its steps then count in
+    /// calendar days until the calendar is created, which recomputes them).
+    async fn check_calendars(&self, model: &ProcessModel) -> AppResult<()> {
+        if model.calendar_refs.is_empty() || self.allow_unknown_calendars {
+            return Ok(());
+        }
+        let known = self.calendars.names().await?;
+        let Some(r) = model.calendar_refs.iter().find(|r| !known.contains(&r.name)) else {
+            return Ok(());
+        };
+        Err(AppError::InvalidModel {
+            line: r.line,
+            column: r.column,
+            message: format!(
+                "flowcal:workCalendar names '{}', but there is no such work calendar: an administrator creates it \
+                 (PUT /api/v1/admin/work-calendars/{} or the admin pages) before the model is uploaded",
+                r.name, r.name
+            ),
+            unsupported: Vec::new(),
+        })
+    }
+
+    /// The work calendar `name` changed: every open task of a running
+    /// instance whose step counts its deadline in it gets it computed again
+    /// with `calendar`, one transaction per instance, the history saying
+    /// why (`reason`). Returns how many instances had a deadline moved.
+    pub async fn recompute_calendar(
+        &self,
+        name: &str,
+        calendar: Arc<CompiledCalendar>,
+        reason: &str,
+        page: usize,
+    ) -> AppResult<usize> {
+        let mut after = None;
+        let mut moved = 0;
+        loop {
+            let ids = self.store.instances_using_calendar(name, after, page).await?;
+            let Some(last) = ids.last() else { break };
+            after = Some(last.0);
+            let full = ids.len() >= page;
+            for (id, model_id) in ids {
+                let (_, model) = self.model(model_id).await?;
+                let mut cals = self.calendars.for_model(&model).await?;
+                cals.insert(name.to_owned(), calendar.clone());
+                let zone = self.time_zone.clone();
+                let (name, reason) = (name.to_owned(), reason.to_owned());
+                let changed = self
+                    .store
+                    .change_instance_unless_unchanged(id, CALENDAR_ACTOR, self.now(), move |rec, open_records| {
+                        let open: Vec<OpenTask> = open_records.iter().map(TaskRecord::open_task).collect();
+                        let engine = Engine::new(&model, &zone)?.with_calendars(cals);
+                        Ok(engine.recompute_deadlines(&rec.state(&model.data_items), &open, &name, &reason)?)
+                    })
+                    .await;
+                match changed {
+                    Ok(true) => moved += 1,
+                    Ok(false) | Err(StoreError::Engine(EngineError::NotRunning(_))) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            if !full {
+                break;
+            }
+        }
+        Ok(moved)
     }
 
     // ---- timers --------------------------------------------------------------------------------
@@ -114,13 +196,14 @@ impl Workflow {
             return Ok(false);
         };
         let (_, model) = self.model(instance.model_id).await?;
+        let cals = self.calendars.for_model(&model).await?;
         let zone = self.time_zone.clone();
         let now = self.now();
         let fired = self
             .store
             .change_instance(id, TIMER_ACTOR, now, move |rec, open_records| {
                 let open: Vec<OpenTask> = open_records.iter().map(TaskRecord::open_task).collect();
-                let engine = Engine::new(&model, &zone)?;
+                let engine = Engine::new(&model, &zone)?.with_calendars(cals);
                 Ok(engine.fire_timer(&rec.state(&model.data_items), &open, timer, &rec.starter, now)?)
             })
             .await;
@@ -136,7 +219,7 @@ impl Workflow {
     /// date in the model's zone.
     async fn start_by_timer(&self, timer: &DueTimer, key: &str, armed_at: Timestamp) -> AppResult<bool> {
         let (stored, model) = self.latest_model(key).await?;
-        let engine = self.engine(&model)?;
+        let engine = self.engine(&model)?.with_calendars(self.calendars.for_model(&model).await?);
         let now = self.now();
         let next = engine.start_timer_due(armed_at, Some(now));
         let starter = match stored.created_by {
@@ -217,7 +300,7 @@ impl Workflow {
             ));
         }
         let (stored, model) = self.latest_model(key).await?;
-        let engine = self.engine(&model)?;
+        let engine = self.engine(&model)?.with_calendars(self.calendars.for_model(&model).await?);
         engine.validate(data)?;
         self.check_users(&model, data).await?;
         let now = self.now();
@@ -345,12 +428,13 @@ impl Workflow {
             + 'static,
     {
         let (stored, model) = self.model(model_id).await?;
+        let cals = self.calendars.for_model(&model).await?;
         let zone = self.time_zone.clone();
         let (instance, tasks) = self
             .store
             .change_instance(id, actor, self.now(), move |rec, open_records| {
                 let open: Vec<OpenTask> = open_records.iter().map(TaskRecord::open_task).collect();
-                let engine = Engine::new(&model, &zone)?;
+                let engine = Engine::new(&model, &zone)?.with_calendars(cals);
                 op(&engine, &rec.state(&model.data_items), rec, open_records, &open)
             })
             .await?;

@@ -194,6 +194,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Serve => {
             let listen = config.listen.clone();
             let app = app(config).await?;
+            app.apply_configured_calendars().await?;
             let listener = tokio::net::TcpListener::bind(&listen)
                 .await
                 .with_context(|| format!("cannot listen on {listen} (set FLOWCAL_LISTEN or listen in flowcal.toml)"))?;
@@ -300,12 +301,14 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Worker => {
             let app = app(config).await?;
-            tracing::info!("flowcal worker is delivering calendar entries and firing timers");
+            app.apply_configured_calendars().await?;
+            tracing::info!("flowcal worker is delivering calendar entries, firing timers and refreshing holidays");
             let (stop, stopped) = tokio::sync::watch::channel(false);
             let until_stopped = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
                 let _ = stopped.wait_for(|s| *s).await;
             };
             let timers = tokio::spawn(app.timers.clone().run_timers(until_stopped(stopped.clone())));
+            let calendars = tokio::spawn(app.work_calendars.clone().run(until_stopped(stopped.clone())));
             app.delivery
                 .clone()
                 .run_delivery(async move {
@@ -314,6 +317,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 })
                 .await;
             timers.await?;
+            calendars.await?;
             Ok(())
         }
         Command::Secrets { command: SecretsCommand::Rotate } => {

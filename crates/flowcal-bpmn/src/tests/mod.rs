@@ -598,18 +598,19 @@ fn refuses_unknown_and_misplaced_flowcal_attributes() {
         5,
         1,
         "bpmn:userTask has an unknown attribute flowcal:dedline; it takes flowcal:deadline, flowcal:deadlineFrom, \
-         flowcal:deadlineOffset, flowcal:assignee",
+         flowcal:deadlineOffset, flowcal:deadlineRoll, flowcal:workCalendar, flowcal:assignee",
     );
     assert_refused(
         &with_task(r#"<bpmn:task id="t" flowcal:asignee="starter"/>"#),
         5,
         1,
         "bpmn:task has an unknown attribute flowcal:asignee; it takes flowcal:deadline, flowcal:deadlineFrom, \
-         flowcal:deadlineOffset, flowcal:assignee",
+         flowcal:deadlineOffset, flowcal:deadlineRoll, flowcal:workCalendar, flowcal:assignee",
     );
-    let nowhere = "flowcal reads flowcal:timeZone on bpmn:process; flowcal:deadline, flowcal:deadlineFrom, \
-                   flowcal:deadlineOffset and flowcal:assignee on bpmn:userTask, bpmn:task and bpmn:manualTask; \
-                   flowcal:timerOffset on timer events; and flowcal:deadlineTimer on boundary timers";
+    let nowhere = "flowcal reads flowcal:timeZone and flowcal:workCalendar on bpmn:process; flowcal:workCalendar \
+                   on bpmn:lane; flowcal:deadline, flowcal:deadlineFrom, flowcal:deadlineOffset, \
+                   flowcal:deadlineRoll, flowcal:workCalendar and flowcal:assignee on bpmn:userTask, bpmn:task and \
+                   bpmn:manualTask; flowcal:timerOffset on timer events; and flowcal:deadlineTimer on boundary timers";
     assert_refused(
         &doc(&[START, r#"<bpmn:parallelGateway id="g" flowcal:deadline="P1D"/>"#]),
         5,
@@ -1215,3 +1216,4 @@ fn refuses_a_loop_through_gateways_only() {
 mod elements;
 mod miwg;
 mod timers;
+mod workcal;

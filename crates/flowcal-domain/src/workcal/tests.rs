@@ -750,3 +750,94 @@ fn working_time_is_bounded() {
     assert_eq!(k.add_working_time(end, 7 * 60 * 5), None);
     assert_eq!(k.add_days(end, 10), None);
 }
+
+// ---- deadline rules counted in a work calendar --------------------------------
+
+fn rule_in(k: &CompiledCalendar, rule: &DeadlineRule, start: &str, data: &crate::Data, roll: Roll) -> String {
+    let work = crate::WorkTime { calendar: k, roll };
+    let utc = TimeZone::UTC;
+    match rule.compute_in(at(start, "Europe/Berlin"), &utc, "UTC", data, Some(work)).unwrap().unwrap() {
+        crate::Deadline::At { at, zone } => {
+            assert_eq!(zone, "Europe/Berlin", "a deadline in working time is in the calendar's zone");
+            local(at, "Europe/Berlin")
+        }
+        crate::Deadline::Date(d) => d.to_string(),
+    }
+}
+
+fn after(s: &str) -> DeadlineRule {
+    DeadlineRule::After(IsoDuration::parse(s).unwrap())
+}
+
+#[test]
+fn deadline_rules_count_working_days_and_hours() {
+    let k = berlin_office().compile().unwrap();
+    let none = crate::Data::new();
+    let fwd = Roll::Forward;
+    // Wednesday 1 April 2026, 10:30. P3D: Thu 2 (1), Good Friday and the
+    // weekend and Easter Monday off, Tue 7 (2), Wed 8 (3); the calendar has
+    // hours, so at the close of that day.
+    assert_eq!(rule_in(&k, &after("P3D"), "2026-04-01T10:30", &none, fwd), "2026-04-08T17:00+02:00");
+    // P1W: five working days (the calendar's week): Thu 2, Tue 7, Wed 8, Thu 9, Fri 10.
+    assert_eq!(rule_in(&k, &after("P1W"), "2026-04-01T10:30", &none, fwd), "2026-04-10T17:00+02:00");
+    // PT8H: 10:30-12:00 (1.5 h) and 13:00-17:00 (4 h) on Wednesday, then
+    // 2.5 h on Thursday: 09:00-11:30.
+    assert_eq!(rule_in(&k, &after("PT8H"), "2026-04-01T10:30", &none, fwd), "2026-04-02T11:30+02:00");
+    // P1DT2H: to Thursday's close, then two working hours on Tuesday 7 April.
+    assert_eq!(rule_in(&k, &after("P1DT2H"), "2026-04-01T10:30", &none, fwd), "2026-04-07T11:00+02:00");
+    // Seconds round up to a whole minute of working time.
+    assert_eq!(rule_in(&k, &after("PT1S"), "2026-04-01T10:30", &none, fwd), "2026-04-01T10:31+02:00");
+}
+
+#[test]
+fn deadline_from_an_item_counts_back_in_working_days_and_rolls() {
+    let k = berlin_office().compile().unwrap();
+    let mut data = crate::Data::new();
+    let from = |offset: Option<&str>| DeadlineRule::From {
+        item: "due".into(),
+        offset: offset.map(|o| IsoDuration::parse(o).unwrap()),
+    };
+    // Two working days before Tuesday 7 April: Thursday 2 April (1; Good
+    // Friday and Easter Monday are off), Wednesday 1 April (2).
+    data.insert("due".into(), crate::Value::Date(date(2026, 4, 7)));
+    assert_eq!(rule_in(&k, &from(Some("-P2D")), "2026-03-01T00:00", &data, Roll::Forward), "2026-04-01");
+    // A date on a day off is rolled first: Easter Monday forward to Tuesday,
+    // backward to Thursday 2 April; without an offset that is the deadline.
+    data.insert("due".into(), crate::Value::Date(date(2026, 4, 6)));
+    assert_eq!(rule_in(&k, &from(None), "2026-03-01T00:00", &data, Roll::Forward), "2026-04-07");
+    assert_eq!(rule_in(&k, &from(None), "2026-03-01T00:00", &data, Roll::Backward), "2026-04-02");
+    // -P1D from the rolled date: forward to Tue 7 then back one: Thu 2;
+    // backward to Thu 2 then back one: Wed 1.
+    assert_eq!(rule_in(&k, &from(Some("-P1D")), "2026-03-01T00:00", &data, Roll::Forward), "2026-04-02");
+    assert_eq!(rule_in(&k, &from(Some("-P1D")), "2026-03-01T00:00", &data, Roll::Backward), "2026-04-01");
+    // A date-time keeps its wall-clock time in the calendar's zone; a clock
+    // offset counts working time back: 4 h before Tuesday 7 April 10:00 is
+    // 1 h on Tuesday and 3 h back from Thursday's close: 14:00.
+    let (ts, off) = crate::value::parse_datetime("2026-04-07T10:00:00+02:00").unwrap();
+    data.insert("due".into(), crate::Value::DateTime(ts, off));
+    assert_eq!(rule_in(&k, &from(Some("-P1D")), "2026-03-01T00:00", &data, Roll::Forward), "2026-04-02T10:00+02:00");
+    assert_eq!(rule_in(&k, &from(Some("-PT4H")), "2026-03-01T00:00", &data, Roll::Forward), "2026-04-02T14:00+02:00");
+}
+
+#[test]
+fn months_and_a_calendar_without_working_days_give_no_deadline() {
+    let k = berlin_office().compile().unwrap();
+    let work = crate::WorkTime { calendar: &k, roll: Roll::Forward };
+    let start = at("2026-04-01T10:30", "Europe/Berlin");
+    let utc = TimeZone::UTC;
+    let got = after("P1M").compute_in(start, &utc, "UTC", &crate::Data::new(), Some(work));
+    assert_eq!(got, Err(crate::DeadlineError::NotInWorkingTime));
+    let idle = WorkCalendar::new("idle", "Europe/Berlin", Weekmask::default()).compile().unwrap();
+    let work = crate::WorkTime { calendar: &idle, roll: Roll::Forward };
+    let got = after("P3D").compute_in(start, &utc, "UTC", &crate::Data::new(), Some(work));
+    assert_eq!(got, Err(crate::DeadlineError::NoWorkingTime));
+    // Without a calendar: calendar days in the model's zone, as always.
+    let got = after("P3D").compute_in(start, &utc, "UTC", &crate::Data::new(), None).unwrap();
+    assert_eq!(
+        got,
+        Some(crate::Deadline::At {
+            at: start.checked_add(jiff::SignedDuration::from_hours(72)).unwrap(),
+            zone: "UTC".into()
+        })
+    );
+}

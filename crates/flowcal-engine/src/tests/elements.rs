@@ -75,7 +75,12 @@ impl Build {
 }
 
 fn task() -> NodeKind {
-    NodeKind::UserTask { deadline: DeadlineRule::None, assignee: AssigneeRule::Starter, calendar: None, roll: Roll::Forward }
+    NodeKind::UserTask {
+        deadline: DeadlineRule::None,
+        assignee: AssigneeRule::Starter,
+        calendar: None,
+        roll: Roll::Forward,
+    }
 }
 
 fn dur(s: &str) -> IsoDuration {

@@ -13,6 +13,7 @@ mod me;
 mod models;
 mod tasks;
 pub mod types;
+mod work_calendars;
 
 use crate::app::App;
 use crate::error::AppError;
@@ -69,6 +70,12 @@ pub use types::*;
         admin::patch_settings,
         admin::patch_user,
         admin::delete_user,
+        work_calendars::list,
+        work_calendars::show,
+        work_calendars::days,
+        work_calendars::put,
+        work_calendars::delete,
+        work_calendars::refresh,
     ),
     components(schemas(
         ErrorBody, ErrorDetail, FieldErrorJson, UnsupportedJson, ModelCreated, ModelInfo, ItemInfo, StepInfo, TimerInfo, StartInstance, InstanceJson, IncidentJson, TimerJson,
@@ -82,7 +89,11 @@ pub use types::*;
         crate::settings::ProviderConfig, crate::settings::ProviderKindSchema,
         crate::settings::ExportConfig, crate::settings::ExportAllow,
         crate::settings::CaldavConfig, crate::settings::SignInConfig,
-        me::TokenJson, me::TokenList, me::NewToken, me::TokenCreated, admin::UserPatch, admin::AdminUserJson
+        me::TokenJson, me::TokenList, me::NewToken, me::TokenCreated, admin::UserPatch, admin::AdminUserJson,
+        crate::workcal::CalendarPut, crate::workcal::HolidayJson, crate::workcal::WorkingDayJson,
+        crate::workcal::SourcePut, crate::workcal::SourceJson, crate::workcal::WorkCalendarJson,
+        crate::workcal::WorkCalendarList, crate::workcal::DayJson, crate::workcal::DaysJson,
+        work_calendars::RefreshJson
     )),
     modifiers(&SecurityAddon, &CommonErrors),
     security(("bearer" = []), ("session" = []))
@@ -193,6 +204,14 @@ pub fn router() -> Router<Arc<App>> {
         .route("/api/v1/admin/providers/{name}", axum::routing::put(admin::put_provider).delete(admin::delete_provider))
         .route("/api/v1/admin/settings", axum::routing::patch(admin::patch_settings))
         .route("/api/v1/admin/users/{login}", axum::routing::patch(admin::patch_user).delete(admin::delete_user))
+        .route("/api/v1/work-calendars", get(work_calendars::list))
+        .route("/api/v1/work-calendars/{name}", get(work_calendars::show))
+        .route("/api/v1/work-calendars/{name}/days", get(work_calendars::days))
+        .route(
+            "/api/v1/admin/work-calendars/{name}",
+            axum::routing::put(work_calendars::put).delete(work_calendars::delete),
+        )
+        .route("/api/v1/admin/work-calendars/{name}/refresh", post(work_calendars::refresh))
         .fallback(|| async { AppError::NotFound("no such API endpoint".into()) })
 }
 

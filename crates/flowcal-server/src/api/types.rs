@@ -84,6 +84,10 @@ pub struct StepInfo {
     pub name: String,
     /// `P3D`, `from first_day -P1D`, or null.
     pub deadline: Option<String>,
+    /// The work calendar the deadline counts in (`flowcal:workCalendar`), or null: calendar days.
+    pub calendar: Option<String>,
+    /// The deadline in words, e.g. `3 working days, calendar de-berlin`.
+    pub deadline_text: Option<String>,
 }
 
 /// A timer event of a model.
@@ -171,6 +175,16 @@ impl ModelInfo {
                         },
                         _ => None,
                     },
+                    calendar: match &n.kind {
+                        NodeKind::UserTask { calendar, .. } => calendar.clone(),
+                        _ => None,
+                    },
+                    deadline_text: match &n.kind {
+                        NodeKind::UserTask { deadline, calendar, .. } => {
+                            crate::entries::describe_rule(deadline, calendar.as_deref())
+                        }
+                        _ => None,
+                    },
                 })
                 .collect(),
             timers: m
@@ -229,8 +243,14 @@ fn time(t: Timestamp) -> String {
     t.to_string()
 }
 
-fn deadline(d: Option<&Deadline>) -> Json {
-    d.map_or(Json::Null, Deadline::to_json)
+/// A task's deadline as the API shows it, with the work calendar it was
+/// computed in (`"calendar": NAME`) when one was used.
+pub fn deadline_json(d: Option<&Deadline>, calendar: Option<&str>) -> Json {
+    let mut json = d.map_or(Json::Null, Deadline::to_json);
+    if let (Json::Object(o), Some(c)) = (&mut json, calendar) {
+        o.insert("calendar".into(), Json::String(c.to_owned()));
+    }
+    json
 }
 
 #[derive(Serialize, ToSchema)]
@@ -246,7 +266,8 @@ pub struct TaskJson {
     pub role: Option<String>,
     /// open, done or cancelled.
     pub state: String,
-    /// null, `{"date": "YYYY-MM-DD"}` or `{"at": RFC 3339, "zone": IANA}`.
+    /// null, `{"date": "YYYY-MM-DD"}` or `{"at": RFC 3339, "zone": IANA}`; with
+    /// `"calendar": NAME` when it was counted in a work calendar.
     #[schema(value_type = Object, nullable)]
     pub deadline: Json,
     pub started_at: String,
@@ -264,7 +285,7 @@ impl From<&TaskRecord> for TaskJson {
             assignee: t.assignee.clone(),
             role: t.role.clone(),
             state: t.state.as_str().into(),
-            deadline: deadline(t.deadline.as_ref()),
+            deadline: deadline_json(t.deadline.as_ref(), t.deadline_calendar.as_deref()),
             started_at: time(t.started_at),
             ended_at: t.ended_at.map(time),
         }
