@@ -147,15 +147,21 @@ impl Workflow {
     ) -> AppResult<usize> {
         let mut after = None;
         let mut moved = 0;
+        // The models and the calendars they count in, read once per model.
+        let mut per_model: std::collections::HashMap<ModelId, (Arc<ProcessModel>, Calendars)> = Default::default();
         loop {
             let ids = self.store.instances_using_calendar(name, after, page).await?;
             let Some(last) = ids.last() else { break };
             after = Some(last.0);
             let full = ids.len() >= page;
             for (id, model_id) in ids {
-                let (_, model) = self.model(model_id).await?;
-                let mut cals = self.calendars.for_model(&model).await?;
-                cals.insert(name.to_owned(), calendar.clone());
+                if !per_model.contains_key(&model_id) {
+                    let (_, model) = self.model(model_id).await?;
+                    let mut cals = self.calendars.for_model(&model).await?;
+                    cals.insert(name.to_owned(), calendar.clone());
+                    per_model.insert(model_id, (model, cals));
+                }
+                let (model, cals) = per_model[&model_id].clone();
                 let zone = self.time_zone.clone();
                 let (name, reason) = (name.to_owned(), reason.to_owned());
                 let changed = self

@@ -10,10 +10,8 @@
 //! `cargo bench -p flowcal --bench outbox -- [JOBS]` with `FLOWCAL_BENCH_DATABASE_URL` set by hand.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use axum::body::Body;
-use axum::extract::Request;
-use axum::http::StatusCode;
-use axum::response::Response;
+mod common;
+
 use flowcal_server::app::App;
 use flowcal_server::clock::SystemClock;
 use flowcal_server::config::Config;
@@ -25,42 +23,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 const MODEL: &str = include_str!("../../../tests/peers/one-deadline.bpmn");
-
-const MULTISTATUS: &str = r#"<?xml version="1.0"?>
-<d:multistatus xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:response><d:href>HREF</d:href>
-<d:propstat><d:prop><d:current-user-principal><d:href>/u/</d:href></d:current-user-principal>
-<c:calendar-home-set><d:href>/u/</d:href></c:calendar-home-set>
-<d:resourcetype><d:collection/><c:calendar/></d:resourcetype><d:displayname>flowcal</d:displayname>
-<c:supported-calendar-component-set><c:comp name="VEVENT"/></c:supported-calendar-component-set>
-</d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response></d:multistatus>"#;
-
-/// A CalDAV server that stores nothing and answers at once.
-async fn double() -> (u16, Arc<AtomicUsize>) {
-    let puts = Arc::new(AtomicUsize::new(0));
-    let counter = puts.clone();
-    let app = axum::Router::new().fallback(move |req: Request| {
-        let counter = counter.clone();
-        async move {
-            let path = req.uri().path().to_owned();
-            match req.method().as_str() {
-                "PROPFIND" => Response::builder()
-                    .status(StatusCode::MULTI_STATUS)
-                    .header("content-type", "application/xml; charset=utf-8")
-                    .body(Body::from(MULTISTATUS.replace("HREF", &path)))
-                    .unwrap(),
-                "PUT" => {
-                    counter.fetch_add(1, Ordering::Relaxed);
-                    Response::builder().status(StatusCode::CREATED).header("etag", "\"1\"").body(Body::empty()).unwrap()
-                }
-                _ => Response::builder().status(StatusCode::OK).body(Body::empty()).unwrap(),
-            }
-        }
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (port, puts)
-}
 
 async fn app(url: &str, data: &Path, port: u16) -> Arc<App> {
     let toml = format!(
@@ -123,7 +85,7 @@ fn rand_suffix() -> u64 {
 async fn main() {
     let jobs = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(2000);
     println!("auto-synced deadlines delivered to a CalDAV double that answers at once");
-    let (port, puts) = double().await;
+    let (port, puts) = common::caldav_double().await;
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("bench.db").display());
     let a = app(&url, dir.path(), port).await;

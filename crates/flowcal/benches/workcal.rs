@@ -12,8 +12,18 @@
 //! instants, spread over four years (so holidays are passed at different
 //! points), after a warm-up round.
 //!
-//! Run: `cargo bench -p flowcal --bench workcal -- [ROUNDS]`.
+//! With `recompute N`: a holiday added to a calendar that N open tasks
+//! count their deadlines in (SQLite in a temporary folder; each task's
+//! owner auto-syncs to a CalDAV double, so each task has an export, delivered
+//! before the change): the time from the change until every deadline is
+//! recomputed and the outbox holds an update for each (the change returns
+//! then; it is checked afterwards). Setting up N instances takes a while.
+//!
+//! Run: `cargo bench -p flowcal --bench workcal -- [ROUNDS]`, or
+//! `cargo bench -p flowcal --bench workcal -- recompute 100000`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
 
 use flowcal_domain::workcal::{parse_hours, CompiledCalendar, Holiday, Roll, Weekmask, WorkCalendar};
 use flowcal_domain::IsoDuration;
@@ -71,7 +81,13 @@ fn measure(rounds: usize, starts: &[(Timestamp, Date)], f: impl Fn(Timestamp, Da
 }
 
 fn main() {
-    let rounds = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(7usize);
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    if args.first().map(String::as_str) == Some("recompute") {
+        let n = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(100_000usize);
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap().block_on(recompute(n));
+        return;
+    }
+    let rounds = args.iter().find_map(|a| a.parse().ok()).unwrap_or(7usize);
     let source = calendar();
     let cal = source.compile().unwrap();
     let starts = starts(&cal);
@@ -106,6 +122,16 @@ fn main() {
         "PT40H, add_working_time (2,400 working minutes)",
         measure(rounds, &starts, |t, _| cal.add_working_time(t, minutes).map(|t| t.as_second())),
     );
+    let rule = flowcal_domain::DeadlineRule::After(p10d.clone());
+    let work = flowcal_domain::WorkTime { calendar: &cal, roll: Roll::Forward };
+    let (utc, data) = (jiff::tz::TimeZone::UTC, flowcal_domain::Data::new());
+    report(
+        "P10D, DeadlineRule::compute_in (what a step does)",
+        measure(rounds, &starts, |t, _| match rule.compute_in(t, &utc, "UTC", &data, Some(work)) {
+            Ok(Some(flowcal_domain::Deadline::At { at, .. })) => Some(at.as_second()),
+            _ => None,
+        }),
+    );
     let t = Instant::now();
     let n = 2_000;
     for _ in 0..n {
@@ -115,5 +141,71 @@ fn main() {
         "{:<52} {:>8.3} µs per compile",
         "compile() of the 100-holiday calendar",
         t.elapsed().as_nanos() as f64 / n as f64 / 1000.0
+    );
+}
+
+/// A holiday added to a calendar that `n` open tasks count in (see the module doc).
+async fn recompute(n: usize) {
+    use flowcal_server::clock::SystemClock;
+    use flowcal_server::config::Config;
+    use flowcal_server::principal::Principal;
+    use std::sync::Arc;
+
+    let (port, _puts) = common::caldav_double().await;
+    let dir = tempfile::tempdir().unwrap();
+    let toml = format!(
+        "data_dir = \"{}\"\ndatabase_url = \"sqlite://{}\"\nlog = \"warn\"\n[caldav]\nallowed_hosts = [\"127.0.0.1:{port}\"]\n\
+         [delivery]\nworkers = 0\n",
+        dir.path().display(),
+        dir.path().join("bench.db").display()
+    );
+    let app = flowcal_server::build(Config::from_parts(&toml, "bench", &[]).unwrap(), Arc::new(SystemClock)).await.unwrap();
+    let mut cal = calendar();
+    cal.name = "bench".into();
+    let put = |c: &WorkCalendar| serde_json::from_value(serde_json::to_value(c).unwrap()).unwrap();
+    app.work_calendars.put_as("bench", "bench", put(&cal)).await.unwrap();
+    let model = r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:flowcal="https://flowcal.dev/schema/1" id="d">
+  <bpmn:process id="p10d" isExecutable="true" flowcal:workCalendar="bench">
+    <bpmn:startEvent id="s"/><bpmn:userTask id="t" name="Review" flowcal:assignee="user:worker" flowcal:deadline="P10D"/>
+    <bpmn:endEvent id="e"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="t"/><bpmn:sequenceFlow id="f2" sourceRef="t" targetRef="e"/>
+  </bpmn:process>
+</bpmn:definitions>"#;
+    app.workflow.import_model(None, model.as_bytes()).await.unwrap();
+    let user = app.access.add_user("worker", false, &[], None).await.unwrap();
+    let p = Principal { user, roles: vec![] };
+    let user = app.access.update_settings(&p, None, Some(true), None).await.unwrap();
+    let p = Principal { user, roles: vec![] };
+    let (acc, _) = app.access.connect_caldav(&p, &format!("http://127.0.0.1:{port}/"), "w", "secret").await.unwrap();
+    app.access.choose_calendar(&p, acc.id, "own").await.unwrap();
+
+    let setup = Instant::now();
+    let empty = serde_json::Map::new();
+    for i in 0..n {
+        app.workflow.start_instance(&p, "p10d", &format!("Case {i}"), &empty).await.unwrap();
+    }
+    app.exports.set_auto_sync(&p, Some((acc.id, None, false))).await.unwrap();
+    while app.exports.deliver_due().await.unwrap() > 0 {}
+    let pending = |states: Vec<(String, String, i64)>| states.iter().filter(|s| s.0 == "pending").map(|s| s.2).sum::<i64>();
+    let (states, _) = app.store.export_stats(app.now()).await.unwrap();
+    assert_eq!(pending(states), 0, "every entry delivered before the change");
+    println!("setup: {n} open tasks started and their entries delivered in {:.1} s", setup.elapsed().as_secs_f64());
+
+    // The next working day after today becomes a holiday: every P10D deadline moves a day.
+    let compiled = cal.compile().unwrap();
+    let today = app.now().to_zoned(compiled.zone().clone()).date();
+    let day = compiled.busday_offset(today, 1, Roll::Forward).unwrap();
+    cal.holidays.insert(day, Holiday { name: "added".into(), hours: None });
+    let started = Instant::now();
+    app.work_calendars.put_as("bench", "bench", put(&cal)).await.unwrap();
+    let secs = started.elapsed().as_secs_f64();
+    let (states, _) = app.store.export_stats(app.now()).await.unwrap();
+    let updates = pending(states);
+    assert_eq!(updates, n as i64, "the outbox holds an update for every task");
+    println!(
+        "a holiday added to a calendar used by {n} open tasks: {secs:.2} s until every deadline is recomputed \
+         and the outbox holds {updates} updates ({:.1} µs per task), SQLite",
+        secs * 1e6 / n as f64
     );
 }

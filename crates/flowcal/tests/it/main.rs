@@ -36,4 +36,5 @@ mod signin;
 mod store_contract;
 mod support;
 mod timers;
+mod workcal;
 mod workcal_numpy;
