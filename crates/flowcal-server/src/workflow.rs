@@ -89,6 +89,8 @@ impl Workflow {
         }
         let now = self.now();
         let stored = self.store.insert_model(&model.key, &model.name, xml, by.map(|p| p.user.id), now).await?;
+        let calendars: Vec<String> = model.work_calendars().into_iter().map(str::to_owned).collect();
+        self.store.set_model_calendars(stored.id, &calendars).await?;
         // The newest version's start timer replaces an earlier version's.
         let due = self.engine(&model)?.start_timer_due(now, None);
         let timer = model.start().zip(due).map(|(start, due)| (start.id.clone(), due));
