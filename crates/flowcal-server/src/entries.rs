@@ -212,6 +212,7 @@ mod tests {
             state,
             started_at: "2026-03-27T08:00:00Z".parse().unwrap(),
             deadline,
+            deadline_calendar: None,
             ended_at: None,
             ended_by: None,
         }

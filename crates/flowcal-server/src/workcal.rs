@@ -493,7 +493,7 @@ impl WorkCalendars {
                     specs.push(SourceSpec {
                         url: Some(url),
                         body: None,
-                        holidays: None,
+                        holidays: Vec::new(),
                         include: s.include,
                         exclude: s.exclude,
                     });
@@ -506,7 +506,7 @@ impl WorkCalendars {
                     specs.push(SourceSpec {
                         url: None,
                         body: Some(ics),
-                        holidays: Some(holidays),
+                        holidays,
                         include: s.include,
                         exclude: s.exclude,
                     });
@@ -641,7 +641,7 @@ impl WorkCalendars {
         }
         let mut resp = match req.send().await {
             Ok(r) => r,
-            Err(e) => return failed(describe_error(&e)),
+            Err(e) => return failed(describe_error(e)),
         };
         let status = resp.status();
         if status == reqwest::StatusCode::NOT_MODIFIED && s.body.is_some() {
@@ -742,8 +742,8 @@ enum Fetch {
 }
 
 /// What a transport error says, without the URL's query (which may hold a token).
-fn describe_error(e: &reqwest::Error) -> String {
-    if let Some(o) = flowcal_connect::outbound::find_outbound_error(e) {
+fn describe_error(e: reqwest::Error) -> String {
+    if let Some(o) = flowcal_connect::outbound::find_outbound_error(&e) {
         return o.to_string();
     }
     if e.is_timeout() {

@@ -31,4 +31,8 @@ pub enum StoreError {
     },
     #[error("database error")]
     Db(#[from] DbError),
+    /// An operation found nothing to write: rolls its transaction back
+    /// ([`crate::Store::change_instance_unless_unchanged`] answers `Ok(false)`).
+    #[error("nothing changed")]
+    Unchanged,
 }

@@ -61,6 +61,8 @@ pub struct TaskRecord {
     pub state: TaskState,
     pub started_at: Timestamp,
     pub deadline: Option<Deadline>,
+    /// The work calendar the deadline was computed in (none: calendar time).
+    pub deadline_calendar: Option<String>,
     pub ended_at: Option<Timestamp>,
     pub ended_by: Option<String>,
 }
@@ -92,7 +94,7 @@ macro_rules! instance_columns {
 macro_rules! task_columns {
     () => {
         "t.id, t.instance_id, i.title AS instance_title, i.model_id, t.step, t.name, t.assignee, t.role, t.state, \
-         t.started_at, t.deadline_date, t.deadline_at, t.deadline_zone, t.ended_at, t.ended_by"
+         t.started_at, t.deadline_date, t.deadline_at, t.deadline_zone, t.deadline_calendar, t.ended_at, t.ended_by"
     };
 }
 
@@ -132,6 +134,7 @@ fn task(r: &Row) -> Result<TaskRecord, StoreError> {
             r.opt_int("deadline_at")?,
             r.opt_text("deadline_zone")?,
         ))?,
+        deadline_calendar: r.opt_text("deadline_calendar")?,
         ended_at: r.opt_int("ended_at")?.map(ts).transpose()?,
         ended_by: r.opt_text("ended_by")?,
     })
@@ -467,6 +470,36 @@ impl Store {
         .await
     }
 
+    /// [`Store::change_instance`] for an operation that often changes
+    /// nothing (a work calendar's recompute): when the transition has no
+    /// effects, nothing is written and `Ok(false)` is returned.
+    pub async fn change_instance_unless_unchanged<F>(
+        &self,
+        id: InstanceId,
+        actor: &str,
+        now: Timestamp,
+        op: F,
+    ) -> Result<bool, StoreError>
+    where
+        F: FnOnce(&InstanceRecord, &[TaskRecord]) -> Result<Transition, StoreError> + Send + 'static,
+    {
+        let changed = self
+            .change_instance(id, actor, now, move |rec, open| {
+                let t = op(rec, open)?;
+                if t.effects.is_empty() {
+                    // Rolls the transaction back: nothing to write.
+                    return Err(StoreError::Unchanged);
+                }
+                Ok(t)
+            })
+            .await;
+        match changed {
+            Ok(_) => Ok(true),
+            Err(StoreError::Unchanged) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Gives an open task to a user (a role member's claim, or an
     /// administrator's reassignment), recording `task_reassigned`.
     /// `allowed` sees the task inside the transaction and may refuse.
@@ -571,7 +604,7 @@ fn apply(
         |timer: TimerId| instance.timers.iter().find(|o| o.id == timer).map(|o| o.node.clone()).unwrap_or_default();
     for e in &t.effects {
         match e {
-            Effect::TaskCreated { step, name, assignee, deadline } => {
+            Effect::TaskCreated { step, name, assignee, deadline, calendar } => {
                 let (user, role) = match assignee {
                     Assignee::User(u) => (Some(u.as_str()), None),
                     Assignee::Role(r) => (None, Some(r.as_str())),
@@ -580,15 +613,29 @@ fn apply(
                 let id = c
                     .query_one(
                         "INSERT INTO tasks (instance_id, step, name, assignee, role, state, started_at,
-                                            deadline_date, deadline_at, deadline_zone)
-                         VALUES ($1, $2, $3, $4, $5, 'open', $6, $7, $8, $9) RETURNING id",
-                        params![instance.id.0, step, name, user, role, now.as_millisecond(), d_date, d_at, d_zone],
+                                            deadline_date, deadline_at, deadline_zone, deadline_calendar)
+                         VALUES ($1, $2, $3, $4, $5, 'open', $6, $7, $8, $9, $10) RETURNING id",
+                        params![
+                            instance.id.0,
+                            step,
+                            name,
+                            user,
+                            role,
+                            now.as_millisecond(),
+                            d_date,
+                            d_at,
+                            d_zone,
+                            calendar.as_deref()
+                        ],
                     )?
                     .int("id")?;
                 let id = TaskId(id);
                 last_created = Some(id);
-                let payload = json!({"step": step, "name": name, "assignee": user, "role": role,
-                                     "deadline": deadline_json(deadline.as_ref())});
+                let mut payload = json!({"step": step, "name": name, "assignee": user, "role": role,
+                                         "deadline": deadline_json(deadline.as_ref())});
+                if let Some(calendar) = calendar {
+                    payload["calendar"] = json!(calendar);
+                }
                 events.push((Some(id), "task_created", payload));
                 tasks.push(TaskRecord {
                     id,
@@ -602,6 +649,7 @@ fn apply(
                     state: TaskState::Open,
                     started_at: now,
                     deadline: deadline.clone(),
+                    deadline_calendar: calendar.clone(),
                     ended_at: None,
                     ended_by: None,
                 });
@@ -631,20 +679,25 @@ fn apply(
                     json!({"step": record.step, "assignee": record.assignee, "role": record.role, "by": actor});
                 events.push((Some(*task), kind, payload));
             }
-            Effect::DeadlineChanged { task, deadline } => {
+            Effect::DeadlineChanged { task, deadline, calendar, reason } => {
                 let (d_date, d_at, d_zone) = deadline_cols(deadline.as_ref());
                 c.execute(
-                    "UPDATE tasks SET deadline_date = $1, deadline_at = $2, deadline_zone = $3 WHERE id = $4",
-                    params![d_date, d_at, d_zone, task.0],
+                    "UPDATE tasks SET deadline_date = $1, deadline_at = $2, deadline_zone = $3, deadline_calendar = $4
+                     WHERE id = $5",
+                    params![d_date, d_at, d_zone, calendar.as_deref(), task.0],
                 )?;
                 if let Some(record) = tasks.iter_mut().find(|t| t.id == *task) {
                     record.deadline = deadline.clone();
+                    record.deadline_calendar = calendar.clone();
                 }
-                events.push((
-                    Some(*task),
-                    "task_deadline_changed",
-                    json!({"deadline": deadline_json(deadline.as_ref())}),
-                ));
+                let mut payload = json!({"deadline": deadline_json(deadline.as_ref())});
+                if let Some(calendar) = calendar {
+                    payload["calendar"] = json!(calendar);
+                }
+                if let Some(reason) = reason {
+                    payload["reason"] = json!(reason);
+                }
+                events.push((Some(*task), "task_deadline_changed", payload));
             }
             Effect::TaskReassigned { task, assignee } => {
                 let Some(record) = tasks.iter_mut().find(|t| t.id == *task && t.state == TaskState::Open) else {

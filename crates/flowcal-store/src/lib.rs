@@ -20,11 +20,13 @@
 //! 5. `access`: settings, providers, calendar accounts, the audit log
 //! 6. `users`
 //! 7. `feeds`
-//! 8. `models`
-//! 9. `exports`: the outbox and auto-sync
-//! 10. `timers`: waiting timers, claimed by workers
-//! 11. `instances`: instances and tasks; every change syncs exports and timers
-//! 12. `web`: what the pages read across users, exports and accounts
+//! 8. `models`: models and the work calendars they name
+//! 9. `workcals`: work calendars, their holiday sources, and the instances
+//!    a calendar's change must recompute
+//! 10. `exports`: the outbox and auto-sync
+//! 11. `timers`: waiting timers, claimed by workers
+//! 12. `instances`: instances and tasks; every change syncs exports and timers
+//! 13. `web`: what the pages read across users, exports and accounts
 #![forbid(unsafe_code)]
 
 mod access;
@@ -40,6 +42,7 @@ mod rows;
 mod timers;
 mod users;
 mod web;
+mod workcals;
 
 pub use access::{
     AccountKind, AccountStatus, Audit, AuditRecord, CalendarAccount, NewAccount, OAuthState, SealedColumn,
@@ -51,10 +54,11 @@ pub use exports::{ExportOutcome, ExportRecord, NewExport};
 pub use feeds::{FeedMark, FeedOwner};
 pub use flowcal_domain::instance::TaskState;
 pub use instances::{EventRecord, InstanceRecord, TaskRecord};
-pub use models::{ModelSummary, StoredModel};
+pub use models::{ModelSummary, StoredModel, MODELS_NAMING_CALENDAR};
 pub use timers::{DueTimer, TimerTarget};
 pub use users::{AccessChange, ApiToken, NewUser, TokenLookup, User};
 pub use web::{SignInCounter, SignInLock, SignInRule, SignInRules};
+pub use workcals::{FetchOutcome, SourceRecord, SourceSpec, SourceStatus, StoredWorkCalendar};
 
 use db::{Conn, Pool};
 use std::sync::Arc;

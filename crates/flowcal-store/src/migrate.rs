@@ -59,6 +59,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0008_timers.sql"),
         postgres: include_str!("../migrations/postgres/0008_timers.sql"),
     },
+    Migration {
+        version: 9,
+        name: "0009_work_calendars",
+        sqlite: include_str!("../migrations/sqlite/0009_work_calendars.sql"),
+        postgres: include_str!("../migrations/postgres/0009_work_calendars.sql"),
+    },
 ];
 
 /// Any fixed number: the key of the advisory lock that serializes migrations

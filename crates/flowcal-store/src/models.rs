@@ -1,4 +1,5 @@
-//! Stored process models: the BPMN text, versioned by key.
+//! Stored process models: the BPMN text, versioned by key, and the work
+//! calendars each version names.
 
 use crate::db::{params, Row};
 use crate::{Store, StoreError};
@@ -36,6 +37,18 @@ fn model(r: &Row) -> Result<StoredModel, StoreError> {
         created_by: r.opt_int("created_by")?.map(UserId),
     })
 }
+
+fn summary(r: &Row) -> Result<ModelSummary, StoreError> {
+    Ok(ModelSummary {
+        id: ModelId(r.int("id")?),
+        key: r.text("key")?,
+        version: r.int("version")?,
+        name: r.text("name")?,
+    })
+}
+
+/// The most model versions [`Store::models_naming_calendar`] returns.
+pub const MODELS_NAMING_CALENDAR: i64 = 100;
 
 impl Store {
     /// Stores a model as the next version of its key.
@@ -116,6 +129,42 @@ impl Store {
         .await
     }
 
+    /// Records the work calendars a model version names (its process, steps
+    /// and lanes), replacing what was recorded for it: a calendar's change
+    /// finds the instances to recompute through these. Names may be of
+    /// calendars that do not exist (yet).
+    pub async fn set_model_calendars(&self, model: ModelId, names: &[String]) -> Result<(), StoreError> {
+        let mut names = names.to_vec();
+        names.sort_unstable();
+        names.dedup();
+        self.tx(move |c| {
+            c.execute("DELETE FROM model_calendars WHERE model_id = $1", params![model.0])?;
+            for name in &names {
+                c.execute("INSERT INTO model_calendars (model_id, calendar) VALUES ($1, $2)", params![model.0, name])?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// The model versions that name the work calendar `name`, by key and
+    /// version; at most [`MODELS_NAMING_CALENDAR`] (enough to say why a
+    /// calendar cannot be deleted).
+    pub async fn models_naming_calendar(&self, name: &str) -> Result<Vec<ModelSummary>, StoreError> {
+        let name = name.to_owned();
+        self.read(move |c| {
+            c.query(
+                "SELECT m.id, m.key, m.version, m.name FROM model_calendars mc JOIN models m ON m.id = mc.model_id
+                 WHERE mc.calendar = $1 ORDER BY m.key, m.version LIMIT $2",
+                params![name, MODELS_NAMING_CALENDAR],
+            )?
+            .iter()
+            .map(summary)
+            .collect()
+        })
+        .await
+    }
+
     /// The newest version of every key.
     pub async fn list_models(&self) -> Result<Vec<ModelSummary>, StoreError> {
         self.read(|c| {
@@ -125,14 +174,7 @@ impl Store {
                 &[],
             )?
             .iter()
-            .map(|r| {
-                Ok(ModelSummary {
-                    id: ModelId(r.int("id")?),
-                    key: r.text("key")?,
-                    version: r.int("version")?,
-                    name: r.text("name")?,
-                })
-            })
+            .map(summary)
             .collect()
         })
         .await

@@ -159,7 +159,8 @@ async fn recompute(n: usize) {
         dir.path().display(),
         dir.path().join("bench.db").display()
     );
-    let app = flowcal_server::build(Config::from_parts(&toml, "bench", &[]).unwrap(), Arc::new(SystemClock)).await.unwrap();
+    let app =
+        flowcal_server::build(Config::from_parts(&toml, "bench", &[]).unwrap(), Arc::new(SystemClock)).await.unwrap();
     let mut cal = calendar();
     cal.name = "bench".into();
     let put = |c: &WorkCalendar| serde_json::from_value(serde_json::to_value(c).unwrap()).unwrap();
@@ -187,7 +188,8 @@ async fn recompute(n: usize) {
     }
     app.exports.set_auto_sync(&p, Some((acc.id, None, false))).await.unwrap();
     while app.exports.deliver_due().await.unwrap() > 0 {}
-    let pending = |states: Vec<(String, String, i64)>| states.iter().filter(|s| s.0 == "pending").map(|s| s.2).sum::<i64>();
+    let pending =
+        |states: Vec<(String, String, i64)>| states.iter().filter(|s| s.0 == "pending").map(|s| s.2).sum::<i64>();
     let (states, _) = app.store.export_stats(app.now()).await.unwrap();
     assert_eq!(pending(states), 0, "every entry delivered before the change");
     println!("setup: {n} open tasks started and their entries delivered in {:.1} s", setup.elapsed().as_secs_f64());

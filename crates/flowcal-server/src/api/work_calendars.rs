@@ -26,7 +26,7 @@ pub struct ListQuery {
     responses((status = 200, body = WorkCalendarList)))]
 pub async fn list(
     State(app): State<Arc<App>>,
-    Auth(_): Auth,
+    Auth(_caller): Auth,
     Query(q): Query<ListQuery>,
 ) -> AppResult<Json<WorkCalendarList>> {
     let (page, next) = app.work_calendars.list(q.after.as_deref(), q.limit.unwrap_or(50)).await?;
@@ -38,7 +38,7 @@ pub async fn list(
     responses((status = 200, body = WorkCalendarJson), (status = 404, body = ErrorBody)))]
 pub async fn show(
     State(app): State<Arc<App>>,
-    Auth(_): Auth,
+    Auth(_caller): Auth,
     Path(name): Path<String>,
 ) -> AppResult<Json<WorkCalendarJson>> {
     Ok(Json(calendar_json(&app.work_calendars.get(&name).await?)))
@@ -63,7 +63,7 @@ fn date(name: &str, text: &str) -> AppResult<Date> {
     responses((status = 200, body = DaysJson), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn days(
     State(app): State<Arc<App>>,
-    Auth(_): Auth,
+    Auth(_caller): Auth,
     Path(name): Path<String>,
     Query(q): Query<DaysQuery>,
 ) -> AppResult<Json<DaysJson>> {

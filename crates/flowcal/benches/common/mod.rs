@@ -88,4 +88,3 @@ pub async fn caldav_double() -> (u16, Arc<AtomicUsize>) {
     tokio::spawn(async move { axum::serve(listener, app).await });
     (port, puts)
 }
-

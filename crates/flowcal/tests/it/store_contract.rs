@@ -2,9 +2,13 @@
 
 use crate::on_both_backends;
 use crate::support::{leave_model, TestDb};
-use flowcal_domain::{InstanceId, ProcessModel, TaskId, UserId};
+use flowcal_domain::instance::{Effect, Transition};
+use flowcal_domain::{Deadline, InstanceId, ProcessModel, TaskId, UserId, WorkCalendar};
 use flowcal_engine::{Engine, InstanceStatus};
-use flowcal_store::{NewUser, Store, StoreError, TaskState, TokenLookup};
+use flowcal_store::{
+    FetchOutcome, NewUser, SourceSpec, SourceStatus, Store, StoreError, StoredWorkCalendar, TaskState, TokenLookup,
+};
+use jiff::civil::{date, Date};
 use jiff::Timestamp;
 use serde_json::{json, Map, Value as Json};
 
@@ -24,7 +28,8 @@ async fn store(db: &TestDb) -> Store {
             "0005_web",
             "0006_credentials",
             "0007_sign_in",
-            "0008_timers"
+            "0008_timers",
+            "0009_work_calendars"
         ]
         .map(str::to_owned)
         .to_vec()
@@ -319,6 +324,12 @@ on_both_backends!(
     concurrent_completion_has_one_winner,
     a_failed_change_leaves_nothing_behind,
     concurrent_changes_fail_or_succeed_alone,
+    work_calendars_round_trip_with_sources,
+    saving_a_calendar_keeps_a_sources_last_good_copy,
+    source_fetches_keep_the_last_good_copy,
+    deleting_a_calendar_takes_its_sources,
+    instances_using_a_calendar_are_paged,
+    a_tasks_deadline_calendar_is_kept,
 );
 
 /// Many changes at once (on SQLite they share commits): each one that fails
@@ -360,4 +371,406 @@ async fn concurrent_changes_fail_or_succeed_alone(db: TestDb) {
             assert_eq!((inst.data["days"].clone(), changed), (json!(20), 3), "{n}");
         }
     }
+}
+
+// ---- work calendars ------------------------------------------------------------------------
+
+fn work_calendar(name: &str) -> WorkCalendar {
+    serde_json::from_value(json!({
+        "name": name, "time_zone": "Europe/Berlin", "week": ["mon", "tue", "wed", "thu", "fri"],
+        "hours": ["09:00-12:00", "13:00-17:00"],
+        "holidays": [{"date": "2026-12-24", "name": "Heiligabend", "hours": ["09:00-12:00"]}],
+        "working_days": [{"date": "2026-10-03", "name": "make-up day"}]
+    }))
+    .unwrap()
+}
+
+fn subscription(url: &str, include: &[&str]) -> SourceSpec {
+    SourceSpec {
+        url: Some(url.into()),
+        include: include.iter().map(|p| (*p).to_owned()).collect(),
+        ..SourceSpec::default()
+    }
+}
+
+fn upload(body: &str, holidays: &[(Date, &str)]) -> SourceSpec {
+    SourceSpec {
+        body: Some(body.into()),
+        exclude: vec!["Brückentag".into()],
+        holidays: holidays.iter().map(|(d, n)| (*d, (*n).to_owned())).collect(),
+        ..SourceSpec::default()
+    }
+}
+
+fn fetched(body: &str, etag: &str, holidays: &[(Date, &str)]) -> FetchOutcome {
+    FetchOutcome::Fetched {
+        body: body.into(),
+        etag: Some(etag.into()),
+        last_modified: Some("Mon, 05 Jan 2026 10:00:00 GMT".into()),
+        holidays: holidays.iter().map(|(d, n)| (*d, (*n).to_owned())).collect(),
+    }
+}
+
+fn names(page: &[StoredWorkCalendar]) -> Vec<&str> {
+    page.iter().map(|c| c.calendar.name.as_str()).collect()
+}
+
+async fn work_calendars_round_trip_with_sources(db: TestDb) {
+    let s = store(&db).await;
+    let now = t("2026-03-27T08:00:00Z");
+    let cal = work_calendar("de-berlin");
+    let sources = vec![
+        subscription("https://example.com/de.ics", &["Berlin", "bundesweit"]),
+        // (An event listed twice in the file is one holiday.)
+        upload(
+            "BEGIN:VCALENDAR…",
+            &[
+                (date(2026, 12, 25), "1. Weihnachtstag"),
+                (date(2026, 1, 1), "Neujahr"),
+                (date(2026, 12, 25), "1. Weihnachtstag"),
+            ],
+        ),
+    ];
+    let (stored, created) = s.put_work_calendar(&cal, sources, "root", now).await.unwrap();
+    assert!(created);
+    assert_eq!((&stored.calendar, stored.updated_at, stored.updated_by.as_deref()), (&cal, now, Some("root")));
+    let [url, up] = &stored.sources[..] else { panic!("{:?}", stored.sources) };
+    assert_eq!((url.position, url.calendar.as_str()), (0, "de-berlin"));
+    assert_eq!(
+        (url.url.as_deref(), url.include.clone()),
+        (Some("https://example.com/de.ics"), vec!["Berlin".to_owned(), "bundesweit".to_owned()])
+    );
+    // A subscription waits for its first fetch; an upload counts at once.
+    assert_eq!((url.status, url.body.as_deref(), url.holidays.len(), url.count), (SourceStatus::Pending, None, 0, 0));
+    assert_eq!((url.fetched_at, url.checked_at, url.etag.as_deref()), (None, None, None));
+    assert_eq!((up.position, up.url.as_deref(), up.status), (1, None, SourceStatus::Ok));
+    assert_eq!((up.body.as_deref(), up.exclude.clone()), (Some("BEGIN:VCALENDAR…"), vec!["Brückentag".to_owned()]));
+    // The holidays come back by date.
+    assert_eq!(
+        up.holidays,
+        [(date(2026, 1, 1), "Neujahr".to_owned()), (date(2026, 12, 25), "1. Weihnachtstag".to_owned())]
+    );
+    assert_eq!(up.count, 2);
+    assert_eq!(s.work_calendar("de-berlin").await.unwrap().as_ref(), Some(&stored));
+    assert_eq!(s.work_calendar("de-hamburg").await.unwrap(), None);
+
+    // Pages by name carry each calendar's own sources.
+    let at = s.put_work_calendar(&work_calendar("at-wien"), vec![], "root", now).await.unwrap().0;
+    let fr = s
+        .put_work_calendar(&work_calendar("fr"), vec![subscription("https://example.com/fr.ics", &[])], "ann", now)
+        .await
+        .unwrap()
+        .0;
+    let first = s.work_calendars(None, 2).await.unwrap();
+    assert_eq!(names(&first), ["at-wien", "de-berlin"]);
+    assert_eq!(first, [at.clone(), stored.clone()]);
+    let rest = s.work_calendars(Some("de-berlin"), 2).await.unwrap();
+    assert_eq!(rest, std::slice::from_ref(&fr));
+    assert!(s.work_calendars(Some("fr"), 2).await.unwrap().is_empty());
+    assert_eq!(names(&s.work_calendars(Some("b"), 10).await.unwrap()), ["de-berlin", "fr"]);
+    // Versions grow with every change, across calendars.
+    assert!(stored.version < at.version && at.version < fr.version, "{} {} {}", stored.version, at.version, fr.version);
+    let versions = s.work_calendar_versions().await.unwrap();
+    assert_eq!(
+        versions,
+        [("at-wien".to_owned(), at.version), ("de-berlin".to_owned(), stored.version), ("fr".to_owned(), fr.version)]
+    );
+
+    // Saving again is an update with a new version.
+    let mut edited = cal.clone();
+    edited.hours.clear();
+    let later = t("2026-03-28T08:00:00Z");
+    let (again, created) = s.put_work_calendar(&edited, vec![], "ann", later).await.unwrap();
+    assert!(!created);
+    assert!(again.version > fr.version);
+    assert_eq!((&again.calendar, again.updated_at, again.updated_by.as_deref()), (&edited, later, Some("ann")));
+    assert!(again.sources.is_empty());
+
+    // A source with both a URL and a text is refused, and nothing changes.
+    let both = SourceSpec { body: Some("BEGIN:VCALENDAR".into()), ..subscription("https://example.com/x.ics", &[]) };
+    assert!(s.put_work_calendar(&cal, vec![both], "root", later).await.is_err());
+    assert!(s.put_work_calendar(&cal, vec![SourceSpec::default()], "root", later).await.is_err());
+    assert_eq!(s.work_calendar("de-berlin").await.unwrap(), Some(again));
+}
+
+async fn saving_a_calendar_keeps_a_sources_last_good_copy(db: TestDb) {
+    let s = store(&db).await;
+    let now = t("2026-03-27T08:00:00Z");
+    let cal = work_calendar("de-berlin");
+    let (de, at) =
+        (subscription("https://example.com/de.ics", &["Berlin"]), subscription("https://example.com/at.ics", &[]));
+    let stored = s.put_work_calendar(&cal, vec![de.clone(), at.clone()], "root", now).await.unwrap().0;
+    let de_id = stored.sources[0].id;
+    let holidays = [(date(2026, 3, 8), "Frauentag")];
+    assert_eq!(s.record_source_fetch(de_id, fetched("ICS de", "\"v1\"", &holidays), now).await.unwrap(), Some(true));
+    let good = s.work_calendar("de-berlin").await.unwrap().unwrap().sources[0].clone();
+    assert_eq!((good.id, good.status, good.body.as_deref()), (de_id, SourceStatus::Ok, Some("ICS de")));
+
+    // Saved again with the sources in another order: the subscription keeps its row and copy.
+    let later = t("2026-03-28T08:00:00Z");
+    let again = s.put_work_calendar(&cal, vec![at.clone(), de.clone()], "ann", later).await.unwrap().0;
+    assert_eq!(again.sources.len(), 2);
+    assert_eq!(again.sources[1], flowcal_store::SourceRecord { position: 1, ..good.clone() });
+    assert_eq!((again.sources[0].position, again.sources[0].url.as_deref()), (0, Some("https://example.com/at.ics")));
+
+    // The same URL with other patterns is another source: it starts afresh, and the old row is gone.
+    let narrower = subscription("https://example.com/de.ics", &["Berlin", "bundesweit"]);
+    let third = s.put_work_calendar(&cal, vec![narrower], "ann", later).await.unwrap().0;
+    let [fresh] = &third.sources[..] else { panic!("{:?}", third.sources) };
+    assert_ne!(fresh.id, de_id);
+    assert_eq!((fresh.status, fresh.body.as_deref(), fresh.holidays.len()), (SourceStatus::Pending, None, 0));
+    // A fetch of the source that went lands nowhere.
+    assert_eq!(s.record_source_fetch(de_id, FetchOutcome::NotModified, later).await.unwrap(), None);
+    assert_eq!(s.work_calendar("de-berlin").await.unwrap().unwrap(), third);
+}
+
+async fn source_fetches_keep_the_last_good_copy(db: TestDb) {
+    let s = store(&db).await;
+    let now = t("2026-03-27T08:00:00Z");
+    let sources = vec![
+        subscription("https://example.com/de.ics", &[]),
+        upload("ICS upload", &[(date(2026, 5, 1), "Tag der Arbeit")]),
+        subscription("https://example.com/be.ics", &[]),
+    ];
+    let stored = s.put_work_calendar(&work_calendar("de-berlin"), sources, "root", now).await.unwrap().0;
+    let (id, other) = (stored.sources[0].id, stored.sources[2].id);
+    let version = |s: &Store| {
+        let s = s.clone();
+        async move { s.work_calendar("de-berlin").await.unwrap().unwrap().version }
+    };
+    let source = |s: &Store| {
+        let s = s.clone();
+        async move { s.work_calendar("de-berlin").await.unwrap().unwrap().sources[0].clone() }
+    };
+    let v0 = version(&s).await;
+    assert_eq!(v0, stored.version);
+
+    // A first copy: the holidays changed, so the calendar's version grows.
+    let t1 = t("2026-03-27T09:00:00Z");
+    let holidays = [(date(2026, 10, 3), "Tag der Deutschen Einheit"), (date(2026, 1, 1), "Neujahr")];
+    assert_eq!(s.record_source_fetch(id, fetched("ICS 1", "\"v1\"", &holidays), t1).await.unwrap(), Some(true));
+    let v1 = version(&s).await;
+    assert!(v1 > v0);
+    let src = source(&s).await;
+    assert_eq!(
+        (src.status, src.body.as_deref(), src.etag.as_deref()),
+        (SourceStatus::Ok, Some("ICS 1"), Some("\"v1\""))
+    );
+    assert_eq!(src.last_modified.as_deref(), Some("Mon, 05 Jan 2026 10:00:00 GMT"));
+    assert_eq!((src.fetched_at, src.checked_at, src.count), (Some(t1), Some(t1), 2));
+    assert_eq!(
+        src.holidays,
+        [(date(2026, 1, 1), "Neujahr".to_owned()), (date(2026, 10, 3), "Tag der Deutschen Einheit".to_owned())]
+    );
+
+    // A new copy with the same holidays (in another order) moves nothing.
+    let t2 = t("2026-03-28T09:00:00Z");
+    let same = [holidays[1], holidays[0]];
+    assert_eq!(s.record_source_fetch(id, fetched("ICS 2", "\"v2\"", &same), t2).await.unwrap(), Some(false));
+    assert_eq!(version(&s).await, v1);
+    assert_eq!(source(&s).await.body.as_deref(), Some("ICS 2"));
+
+    // 304: the copy kept is current.
+    let t3 = t("2026-03-29T09:00:00Z");
+    assert_eq!(s.record_source_fetch(id, FetchOutcome::NotModified, t3).await.unwrap(), Some(false));
+    let src = source(&s).await;
+    assert_eq!((src.status, src.fetched_at, src.checked_at), (SourceStatus::Ok, Some(t3), Some(t3)));
+    assert_eq!((src.body.as_deref(), src.etag.as_deref(), src.count), (Some("ICS 2"), Some("\"v2\""), 2));
+
+    // A failure keeps the last good copy and its holidays.
+    let t4 = t("2026-03-30T09:00:00Z");
+    let failed = FetchOutcome::Failed { error: "the server answered 503".into() };
+    assert_eq!(s.record_source_fetch(id, failed, t4).await.unwrap(), Some(false));
+    assert_eq!(version(&s).await, v1);
+    let src = source(&s).await;
+    assert_eq!((src.status, src.error.as_deref()), (SourceStatus::Failed, Some("the server answered 503")));
+    assert_eq!((src.fetched_at, src.checked_at), (Some(t3), Some(t4)));
+    assert_eq!(
+        (src.body.as_deref(), src.etag.as_deref(), src.holidays.len(), src.count),
+        (Some("ICS 2"), Some("\"v2\""), 2, 2)
+    );
+
+    // The next success clears the error; other holidays move the version again.
+    let t5 = t("2026-03-31T09:00:00Z");
+    let fewer = [(date(2026, 1, 1), "Neujahr")];
+    assert_eq!(s.record_source_fetch(id, fetched("ICS 3", "\"v3\"", &fewer), t5).await.unwrap(), Some(true));
+    assert!(version(&s).await > v1);
+    let src = source(&s).await;
+    assert_eq!((src.status, src.error, src.count), (SourceStatus::Ok, None, 1));
+    assert_eq!(s.record_source_fetch(987_654, FetchOutcome::NotModified, t5).await.unwrap(), None);
+
+    // Due for the refresh: subscriptions only, never checked first, then the longest ago.
+    let due = |before: &str, limit| {
+        let s = s.clone();
+        let before = t(before);
+        async move { s.sources_due(before, limit).await.unwrap().iter().map(|r| r.id).collect::<Vec<_>>() }
+    };
+    assert_eq!(due("2026-04-01T00:00:00Z", 10).await, [other, id]);
+    assert_eq!(due("2026-04-01T00:00:00Z", 1).await, [other]);
+    assert_eq!(due("2026-03-31T09:00:00Z", 10).await, [other]);
+    s.record_source_fetch(other, FetchOutcome::Failed { error: "timeout".into() }, t4).await.unwrap();
+    assert_eq!(due("2026-04-01T00:00:00Z", 10).await, [other, id]);
+    assert_eq!(due("2026-03-30T09:00:00Z", 10).await, Vec::<i64>::new());
+}
+
+async fn deleting_a_calendar_takes_its_sources(db: TestDb) {
+    let s = store(&db).await;
+    let now = t("2026-03-27T08:00:00Z");
+    let sources = vec![subscription("https://example.com/de.ics", &[]), upload("ICS", &[(date(2026, 5, 1), "1. Mai")])];
+    let gone = s.put_work_calendar(&work_calendar("de-berlin"), sources.clone(), "root", now).await.unwrap().0;
+    let kept = s.put_work_calendar(&work_calendar("fr"), sources.clone(), "root", now).await.unwrap().0;
+    assert!(s.delete_work_calendar("de-berlin").await.unwrap());
+    assert!(!s.delete_work_calendar("de-berlin").await.unwrap());
+    assert_eq!(s.work_calendar("de-berlin").await.unwrap(), None);
+    for src in &gone.sources {
+        assert_eq!(s.record_source_fetch(src.id, FetchOutcome::NotModified, now).await.unwrap(), None);
+    }
+    // Only the other calendar's subscription is left to refresh.
+    let due: Vec<i64> = s.sources_due(t("2026-04-01T00:00:00Z"), 10).await.unwrap().iter().map(|r| r.id).collect();
+    assert_eq!(due, [kept.sources[0].id]);
+    assert_eq!(s.work_calendar("fr").await.unwrap(), Some(kept.clone()));
+    assert_eq!(s.work_calendar_versions().await.unwrap(), [("fr".to_owned(), kept.version)]);
+    // Made again, it starts without the old sources and with a version it never had.
+    let (again, created) = s.put_work_calendar(&work_calendar("de-berlin"), vec![], "root", now).await.unwrap();
+    assert!(created && again.sources.is_empty());
+    assert!(again.version > gone.version && again.version != kept.version);
+}
+
+/// Applies a hand-made transition to an instance: its state as stored with `status`, and `effects`.
+async fn apply(s: &Store, model: &ProcessModel, id: InstanceId, status: InstanceStatus, effects: Vec<Effect>) {
+    let items = model.data_items.clone();
+    s.change_instance(id, "root", t("2026-03-28T10:00:00Z"), move |rec, _| {
+        let mut state = rec.state(&items);
+        state.status = status;
+        Ok(Transition { state, effects })
+    })
+    .await
+    .unwrap();
+}
+
+async fn instances_using_a_calendar_are_paged(db: TestDb) {
+    let s = store(&db).await;
+    let model = flowcal_bpmn::parse(leave_model(), None).unwrap();
+    let now = t("2026-03-27T08:00:00Z");
+    let v1 = s.insert_model("leave", "Leave", leave_model(), None, now).await.unwrap().id;
+    let v2 = s.insert_model("leave", "Leave", leave_model(), None, now).await.unwrap().id;
+    let other = s.insert_model("other", "Other", leave_model(), None, now).await.unwrap().id;
+    let names = |n: &[&str]| n.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>();
+    s.set_model_calendars(v1, &names(&["de-berlin", "fr", "de-berlin"])).await.unwrap();
+    s.set_model_calendars(v2, &names(&["de-berlin"])).await.unwrap();
+    s.set_model_calendars(other, &names(&["fr"])).await.unwrap();
+    let naming = |name: &'static str| {
+        let s = s.clone();
+        async move {
+            s.models_naming_calendar(name).await.unwrap().iter().map(|m| (m.key.clone(), m.version)).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(naming("de-berlin").await, [("leave".to_owned(), 1), ("leave".to_owned(), 2)]);
+    assert_eq!(naming("fr").await, [("leave".to_owned(), 1), ("other".to_owned(), 1)]);
+    assert!(naming("at-wien").await.is_empty());
+    // Setting them again replaces them.
+    s.set_model_calendars(v2, &names(&["at-wien"])).await.unwrap();
+    assert_eq!(naming("de-berlin").await, [("leave".to_owned(), 1)]);
+    assert_eq!(naming("at-wien").await, [("leave".to_owned(), 2)]);
+    s.set_model_calendars(v2, &names(&["de-berlin"])).await.unwrap();
+
+    // Instances of both versions and of the other model, interleaved.
+    let mut using = Vec::new();
+    let mut others = Vec::new();
+    for n in 0..4 {
+        using.push(start_leave(&s, &model, if n % 2 == 0 { v1 } else { v2 }, 10).await);
+        others.push(start_leave(&s, &model, other, 10).await);
+    }
+    let page = |after: Option<InstanceId>, limit| {
+        let s = s.clone();
+        async move { s.instances_using_calendar("de-berlin", after, limit).await.unwrap() }
+    };
+    assert_eq!(page(None, 10).await, using);
+    assert_eq!(page(None, 3).await, using[..3]);
+    assert_eq!(page(Some(using[2]), 3).await, using[3..]);
+    assert!(page(Some(using[3]), 3).await.is_empty());
+    // "fr": the first version's instances and the other model's, by id.
+    let mut fr = vec![using[0], using[2]];
+    fr.extend(&others);
+    fr.sort_unstable_by_key(|i| i.0);
+    assert_eq!(s.instances_using_calendar("fr", None, 10).await.unwrap(), fr);
+    assert!(s.instances_using_calendar("at-wien", None, 10).await.unwrap().is_empty());
+
+    // An ended instance (even one whose task was left open) and one without
+    // an open task have no deadline to move; one stopped by an incident has.
+    let open = |id| {
+        let s = s.clone();
+        async move { s.instance_tasks(id).await.unwrap().into_iter().find(|t| t.state == TaskState::Open).unwrap().id }
+    };
+    let cancelled = using[0];
+    apply(&s, &model, cancelled, InstanceStatus::Cancelled, vec![Effect::InstanceCancelled]).await;
+    let idle = using[1];
+    let task = open(idle).await;
+    apply(&s, &model, idle, InstanceStatus::Running, vec![Effect::TaskCancelled { task }]).await;
+    let stuck = using[2];
+    let incident = Effect::IncidentRaised { node: "approve".into(), message: "no assignee".into() };
+    apply(&s, &model, stuck, InstanceStatus::Incident, vec![incident]).await;
+    assert_eq!(s.instance(stuck).await.unwrap().unwrap().status, InstanceStatus::Incident);
+    assert_eq!(page(None, 10).await, [using[2], using[3]]);
+    assert_eq!(page(None, 1).await, [using[2]]);
+    assert_eq!(page(Some(using[2]), 1).await, [using[3]]);
+}
+
+async fn a_tasks_deadline_calendar_is_kept(db: TestDb) {
+    let s = store(&db).await;
+    let model = flowcal_bpmn::parse(leave_model(), None).unwrap();
+    let now = t("2026-03-27T08:00:00Z");
+    let m = s.insert_model("leave", "Leave", leave_model(), None, now).await.unwrap();
+    let engine = Engine::new(&model, "UTC").unwrap();
+    let mut start = engine.start("ann", &obj(json!({"first_day": "2026-04-20", "days": 10})), now).unwrap();
+    let mut named = 0;
+    for e in &mut start.effects {
+        if let Effect::TaskCreated { calendar, .. } = e {
+            *calendar = Some("de-berlin".into());
+            named += 1;
+        }
+    }
+    assert_eq!(named, 1);
+    let (inst, tasks) = s.create_instance(m.id, "Easter", "ann", start, now).await.unwrap();
+    let task = tasks[0].id;
+    assert_eq!(tasks[0].deadline_calendar.as_deref(), Some("de-berlin"));
+    assert_eq!(s.task(task).await.unwrap().unwrap().deadline_calendar.as_deref(), Some("de-berlin"));
+    let listed = s.tasks_for_user("bo", &["managers".into()], Some(TaskState::Open)).await.unwrap();
+    assert_eq!(listed[0].deadline_calendar.as_deref(), Some("de-berlin"));
+    let payload = |kind: &'static str| {
+        let s = s.clone();
+        async move { s.events(inst.id).await.unwrap().into_iter().rfind(|e| e.kind == kind).unwrap().payload }
+    };
+    assert_eq!(payload("task_created").await["calendar"], json!("de-berlin"));
+
+    // The calendar changed: the deadline moved, and the event says why.
+    let moved = Deadline::Date(date(2026, 4, 2));
+    let changed = Effect::DeadlineChanged {
+        task,
+        deadline: Some(moved.clone()),
+        calendar: Some("de-berlin".into()),
+        reason: Some("work calendar de-berlin changed".into()),
+    };
+    apply(&s, &model, inst.id, InstanceStatus::Running, vec![changed]).await;
+    let record = s.task(task).await.unwrap().unwrap();
+    assert_eq!((record.deadline, record.deadline_calendar.as_deref()), (Some(moved.clone()), Some("de-berlin")));
+    let p = payload("task_deadline_changed").await;
+    assert_eq!(
+        (p["deadline"].clone(), p["calendar"].clone(), p["reason"].clone()),
+        (moved.to_json(), json!("de-berlin"), json!("work calendar de-berlin changed"))
+    );
+
+    // A deadline computed without a calendar (an item changed) clears it; the event names neither.
+    let plain = Effect::DeadlineChanged { task, deadline: None, calendar: None, reason: None };
+    apply(&s, &model, inst.id, InstanceStatus::Running, vec![plain]).await;
+    let record = s.task(task).await.unwrap().unwrap();
+    assert_eq!((record.deadline, record.deadline_calendar), (None, None));
+    let p = payload("task_deadline_changed").await;
+    assert_eq!(p, json!({"deadline": null}));
+
+    // A task made without a calendar has none, and its event names none.
+    let plain = start_leave(&s, &model, m.id, 3).await;
+    assert_eq!(s.instance_tasks(plain).await.unwrap()[0].deadline_calendar, None);
+    let created = s.events(plain).await.unwrap().into_iter().find(|e| e.kind == "task_created").unwrap().payload;
+    assert!(created.get("calendar").is_none(), "{created}");
 }

@@ -106,7 +106,14 @@ impl HolidayServer {
     }
 
     fn last_hit(&self, path: &str) -> Hit {
-        self.hits.lock().unwrap().iter().rev().find(|h| h.0 == path).cloned().unwrap_or_else(|| panic!("no request for {path}"))
+        self.hits
+            .lock()
+            .unwrap()
+            .iter()
+            .rev()
+            .find(|h| h.0 == path)
+            .cloned()
+            .unwrap_or_else(|| panic!("no request for {path}"))
     }
 }
 
@@ -171,7 +178,8 @@ async fn radicale_event(t: &TestApp, bob: &str, radicale: &Radicale, source: &st
         .clone();
     assert_eq!(e["state"], "synced", "{e}");
     let href = e["remote_id"].as_str().unwrap();
-    let url = if href.starts_with("http") { href.to_owned() } else { format!("http://127.0.0.1:{}{href}", radicale.port) };
+    let url =
+        if href.starts_with("http") { href.to_owned() } else { format!("http://127.0.0.1:{}{href}", radicale.port) };
     let resp = reqwest::Client::new().get(url).basic_auth("bob", Some("app-password-2")).send().await.unwrap();
     assert_eq!(resp.status(), 200);
     resp.text().await.unwrap()
@@ -190,10 +198,7 @@ async fn subscribed_holidays_move_deadlines_and_their_calendar_entries(db: TestD
     feeds.serve("/de.ics", 200, "\"de-1\"", &german);
     feeds.serve("/us.ics", 200, "\"us-1\"", &fixture("holiday-calendars/USHolidays.ics"));
     feeds.serve("/jp.ics", 200, "\"jp-1\"", &fixture("holiday-calendars/JapanHolidays.ics"));
-    let hosts = format!(
-        "[caldav]\nallowed_hosts = [\"127.0.0.1:{}\", \"127.0.0.1:{}\"]\n",
-        radicale.port, feeds.port
-    );
+    let hosts = format!("[caldav]\nallowed_hosts = [\"127.0.0.1:{}\", \"127.0.0.1:{}\"]\n", radicale.port, feeds.port);
     let t = TestApp::spawn_with(db, &hosts).await;
     let admin = t.user("root", true, &[]).await;
     let bob = t.user("bob", false, &[]).await;
@@ -306,7 +311,11 @@ async fn subscribed_holidays_move_deadlines_and_their_calendar_entries(db: TestD
     let refresh = format!("/api/v1/admin/work-calendars/de-berlin/refresh");
     let (s, r) = t.post(&refresh, &admin, json!({})).await;
     assert_eq!(s, 200, "{r}");
-    assert_eq!((r["fetched"].as_u64(), r["not_modified"].as_u64(), r["instances_recomputed"].as_u64()), (Some(0), Some(1), Some(0)), "{r}");
+    assert_eq!(
+        (r["fetched"].as_u64(), r["not_modified"].as_u64(), r["instances_recomputed"].as_u64()),
+        (Some(0), Some(1), Some(0)),
+        "{r}"
+    );
     assert_eq!(feeds.last_hit("/de.ics"), ("/de.ics".into(), Some("\"de-1\"".into()), 304));
 
     // The file gains a holiday on Tuesday 7 April: the deadline moves to Thursday 9.
@@ -348,11 +357,14 @@ async fn subscribed_holidays_move_deadlines_and_their_calendar_entries(db: TestD
     let (s, b) = t.call(Method::DELETE, "/api/v1/admin/work-calendars/de-berlin", &admin, None).await;
     assert_eq!(s, 409, "{b}");
     assert!(b["error"]["message"].as_str().unwrap().contains("approval version 1"), "{b}");
-    let (s, _) = t.call(Method::PUT, "/api/v1/admin/work-calendars/x", &bob, Some(json!({"time_zone": "UTC", "week": []}))).await;
+    let (s, _) = t
+        .call(Method::PUT, "/api/v1/admin/work-calendars/x", &bob, Some(json!({"time_zone": "UTC", "week": []})))
+        .await;
     assert_eq!(s, 403);
     let (s, list) = t.get("/api/v1/work-calendars?limit=2", &bob).await;
     assert_eq!(s, 200, "{list}");
-    let names: Vec<&str> = list["work_calendars"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> =
+        list["work_calendars"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
     assert_eq!((names, list["next"].as_str()), (vec!["de-berlin", "jp-tokyo"], Some("jp-tokyo")));
     let (_, rest) = t.get("/api/v1/work-calendars?limit=2&after=jp-tokyo", &bob).await;
     assert_eq!(rest["work_calendars"][0]["name"], "us-federal");
