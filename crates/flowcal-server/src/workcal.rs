@@ -43,6 +43,9 @@ const RECOMPUTE_PAGE: usize = 200;
 /// How many dates a reason names before it says "and N more".
 const REASON_DATES: usize = 5;
 
+/// An iCalendar file without events (to check a source's patterns before its first fetch).
+const EMPTY_CALENDAR: &str = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//flowcal//patterns//EN\r\nEND:VCALENDAR\r\n";
+
 /// Who the history names for a deadline a calendar change moved.
 pub const CALENDAR_ACTOR: &str = "work-calendar";
 
@@ -488,8 +491,8 @@ impl WorkCalendars {
                         return Err(at(format!("'{url}' is not an http(s) URL")));
                     }
                     policy.check_url(&parsed).map_err(|e| at(e.to_string()))?;
-                    // The patterns are checked on an empty calendar.
-                    parse_source(String::new(), filter, today).await.map_err(at)?;
+                    // The patterns are checked on a calendar without events.
+                    parse_source(EMPTY_CALENDAR.to_owned(), filter, today).await.map_err(at)?;
                     specs.push(SourceSpec {
                         url: Some(url),
                         body: None,
