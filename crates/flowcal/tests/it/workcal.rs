@@ -311,8 +311,8 @@ async fn subscribed_holidays_move_deadlines_and_their_calendar_entries(db: TestD
     assert!(dtstart(&ics).contains("20260408T"), "{ics}");
 
     // A refresh of an unchanged file: 304, nothing recomputed.
-    let refresh = format!("/api/v1/admin/work-calendars/de-berlin/refresh");
-    let (s, r) = t.post(&refresh, &admin, json!({})).await;
+    let refresh = "/api/v1/admin/work-calendars/de-berlin/refresh";
+    let (s, r) = t.post(refresh, &admin, json!({})).await;
     assert_eq!(s, 200, "{r}");
     assert_eq!(
         (r["fetched"].as_u64(), r["not_modified"].as_u64(), r["instances_recomputed"].as_u64()),
@@ -323,7 +323,7 @@ async fn subscribed_holidays_move_deadlines_and_their_calendar_entries(db: TestD
 
     // The file gains a holiday on Tuesday 7 April: the deadline moves to Thursday 9.
     feeds.serve("/de.ics", 200, "\"de-2\"", &with_extra_holiday(&german, "20260407", "Brückentag"));
-    let (s, r) = t.post(&refresh, &admin, json!({})).await;
+    let (s, r) = t.post(refresh, &admin, json!({})).await;
     assert_eq!(s, 200, "{r}");
     assert_eq!((r["fetched"].as_u64(), r["instances_recomputed"].as_u64()), (Some(1), Some(1)), "{r}");
     assert_eq!(feeds.last_hit("/de.ics"), ("/de.ics".into(), Some("\"de-1\"".into()), 200));
@@ -346,7 +346,7 @@ async fn subscribed_holidays_move_deadlines_and_their_calendar_entries(db: TestD
 
     // The server fails: the last good copy stays in use, and the calendar says so.
     feeds.serve("/de.ics", 500, "", "");
-    let (s, r) = t.post(&refresh, &admin, json!({})).await;
+    let (s, r) = t.post(refresh, &admin, json!({})).await;
     assert_eq!(s, 200, "{r}");
     assert_eq!((r["failed"].as_u64(), r["instances_recomputed"].as_u64()), (Some(1), Some(0)), "{r}");
     let (_, de) = t.get("/api/v1/work-calendars/de-berlin", &bob).await;
