@@ -6,7 +6,7 @@ use crate::clock::Clock;
 use crate::error::{AppError, AppResult};
 use crate::models::{Models, Parsed};
 use crate::principal::{involved, Principal, DESIGNER_ROLE};
-use crate::workcal::{CalendarCache, CALENDAR_ACTOR};
+use crate::workcal_data::{CalendarCache, CALENDAR_ACTOR};
 use flowcal_domain::user::parse_time_zone;
 use flowcal_domain::{CompiledCalendar, InstanceId, ModelId, ProcessModel, TaskId, TimerId};
 use flowcal_engine::{Engine, EngineError, InstanceState, OpenTask, Transition};
