@@ -373,3 +373,83 @@ async fn subscribed_holidays_move_deadlines_and_their_calendar_entries(db: TestD
     assert_eq!(rest["work_calendars"][0]["name"], "us-federal");
     assert!(rest["next"].is_null(), "{rest}");
 }
+
+on_both_backends!(a_model_may_come_before_its_calendar_and_uploaded_sources_count);
+
+/// An uploaded source: a yearly holiday on 2 April (not in 2027), and a
+/// company outing that the include pattern leaves out.
+const UPLOADED: &str = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//example//holidays//EN\r\n\
+BEGIN:VEVENT\r\nUID:founding@example.com\r\nDTSTAMP:20260101T000000Z\r\nSUMMARY:Gründungstag\r\n\
+DTSTART;VALUE=DATE:20240402\r\nRRULE:FREQ=YEARLY\r\nEXDATE;VALUE=DATE:20270402\r\nEND:VEVENT\r\n\
+BEGIN:VEVENT\r\nUID:outing@example.com\r\nDTSTAMP:20260101T000000Z\r\nSUMMARY:Betriebsausflug\r\n\
+DTSTART;VALUE=DATE:20260408\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+
+async fn a_model_may_come_before_its_calendar_and_uploaded_sources_count(db: TestDb) {
+    let config = "[work_calendars]\nallow_unknown_in_models = true\n[[work_calendars.calendars]]\nname = \"from-file\"\n\
+                  time_zone = \"UTC\"\nweek = [\"mon\", \"tue\", \"wed\", \"thu\", \"fri\"]\n\
+                  holidays = [{ date = \"2026-12-24\", name = \"Heiligabend\", hours = [\"09:00-12:00\"] }]\n";
+    let t = TestApp::spawn_with(db, config).await;
+    let admin = t.user("root", true, &[]).await;
+    t.user("bob", false, &[]).await;
+    // The configuration file's calendars are there once flowcal starts.
+    t.app.apply_configured_calendars().await.unwrap();
+    let (s, c) = t.get("/api/v1/work-calendars/from-file", &admin).await;
+    assert_eq!(s, 200, "{c}");
+    assert_eq!((c["updated_by"].as_str(), c["holidays"][0]["hours"].clone()), (Some("configuration"), json!(["09:00-12:00"])));
+
+    // Allowed by the configuration, a model names a calendar that does not exist yet:
+    // its step counts calendar days meanwhile.
+    let (s, b) = t.upload(&admin, &approval("later")).await;
+    assert_eq!(s, 201, "{b}");
+    t.clock.set("2026-04-01T08:00:00Z".parse::<Timestamp>().unwrap());
+    let (s, inst) =
+        t.post("/api/v1/instances", &admin, json!({"model": "approval", "title": "Early", "data": {}})).await;
+    assert_eq!(s, 201, "{inst}");
+    let (instance, task) = (inst["id"].as_i64().unwrap(), inst["tasks"][0]["id"].as_i64().unwrap());
+    assert_eq!(inst["tasks"][0]["deadline"], json!({"at": "2026-04-04T10:00:00+02:00", "zone": "Europe/Berlin"}));
+
+    // The calendar is created with an uploaded source: the open deadline is
+    // recomputed in it. Thursday 2 April is the founding day: Friday 3,
+    // Monday 6 and Tuesday 7 are the three working days.
+    let put = json!({"time_zone": "Europe/Berlin", "week": ["mon", "tue", "wed", "thu", "fri"],
+                     "sources": [{"ics": UPLOADED, "include": ["Gründ*"]}]});
+    let (s, c) = t.call(Method::PUT, "/api/v1/admin/work-calendars/later", &admin, Some(put)).await;
+    assert_eq!(s, 201, "{c}");
+    assert_eq!((c["sources"][0]["uploaded"].as_bool(), c["sources"][0]["status"].as_str()), (Some(true), Some("ok")));
+    let (_, moved) = t.get(&format!("/api/v1/tasks/{task}"), &admin).await;
+    assert_eq!(
+        moved["deadline"],
+        json!({"at": "2026-04-07T10:00:00+02:00", "zone": "Europe/Berlin", "calendar": "later"})
+    );
+    let (_, events) = t.get(&format!("/api/v1/instances/{instance}/events"), &admin).await;
+    let reasons: Vec<&str> = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "task_deadline_changed")
+        .filter_map(|e| e["payload"]["reason"].as_str())
+        .collect();
+    assert_eq!(reasons, ["work calendar later was changed by root: the calendar was created"]);
+    // The yearly holiday is expanded without its EXDATE; the outing is left out.
+    assert_eq!(
+        days(&t, &admin, "later", "2026-04-08", "2026-04-08").await,
+        [day("2026-04-08", true, "")],
+    );
+    assert_eq!(days(&t, &admin, "later", "2028-04-03", "2028-04-03").await, [day("2028-04-03", true, "")]);
+    assert_eq!(days(&t, &admin, "later", "2027-04-02", "2027-04-02").await, [day("2027-04-02", true, "")]);
+    assert_eq!(days(&t, &admin, "later", "2029-04-02", "2029-04-02").await, [day("2029-04-02", false, "Gründungstag")]);
+
+    // Bad input is refused with what to do; a calendar no model names can go.
+    let bad = json!({"time_zone": "Mars/Olympus", "week": ["mon"]});
+    let (s, b) = t.call(Method::PUT, "/api/v1/admin/work-calendars/x", &admin, Some(bad)).await;
+    assert_eq!(s, 422, "{b}");
+    assert!(b["error"]["message"].as_str().unwrap().contains("not a known IANA time zone"), "{b}");
+    let both = json!({"time_zone": "UTC", "week": ["mon"], "sources": [{"url": "http://127.0.0.1:9/x.ics", "ics": UPLOADED}]});
+    let (s, b) = t.call(Method::PUT, "/api/v1/admin/work-calendars/x", &admin, Some(both)).await;
+    assert_eq!((s, b["error"]["message"].as_str()), (422, Some("holiday source 1: give either url or ics")), "{b}");
+    let (s, b) = t.get("/api/v1/work-calendars/later/days?from=2026-01-01&to=2030-01-01", &admin).await;
+    assert_eq!(s, 422, "{b}");
+    assert_eq!(t.call(Method::DELETE, "/api/v1/admin/work-calendars/later", &admin, None).await.0, 409);
+    assert_eq!(t.call(Method::DELETE, "/api/v1/admin/work-calendars/from-file", &admin, None).await.0, 204);
+    assert_eq!(t.get("/api/v1/work-calendars/from-file", &admin).await.0, 404);
+}
