@@ -67,7 +67,7 @@ pub struct WorkCalendarsConfig {
     pub refresh_hours: u32,
     /// Calendars created or replaced at every start (`[[work_calendars.calendars]]`,
     /// with `name` and the fields of the API's PUT). Only in the file.
-    pub calendars: Vec<crate::workcal::CalendarPut>,
+    pub calendars: Vec<crate::workcal_data::CalendarPut>,
 }
 
 impl Default for WorkCalendarsConfig {
@@ -323,7 +323,7 @@ impl Config {
             if !names.insert(name) {
                 return Err(format!("work calendar '{name}' is defined twice"));
             }
-            crate::workcal::read_put(name, c).map_err(|e| format!("work calendar '{name}': {e}"))?;
+            crate::workcal_data::read_put(name, c).map_err(|e| format!("work calendar '{name}': {e}"))?;
         }
         Ok(())
     }

@@ -24,6 +24,7 @@ pub mod sign_in;
 pub mod timers;
 pub mod web;
 pub mod workcal;
+pub mod workcal_data;
 pub mod workflow;
 
 use crate::app::App;

@@ -6,7 +6,7 @@ use crate::clock::Clock;
 use crate::error::{AppError, AppResult};
 use crate::models::{Models, Parsed};
 use crate::principal::{involved, Principal, DESIGNER_ROLE};
-use crate::workcal::{CalendarCache, CALENDAR_ACTOR};
+use crate::workcal_data::{CalendarCache, CALENDAR_ACTOR};
 use flowcal_domain::user::parse_time_zone;
 use flowcal_domain::{CompiledCalendar, InstanceId, ModelId, ProcessModel, TaskId, TimerId};
 use flowcal_engine::{Engine, EngineError, InstanceState, OpenTask, Transition};
@@ -155,13 +155,16 @@ impl Workflow {
             after = Some(last.0);
             let full = ids.len() >= page;
             for (id, model_id) in ids {
-                if !per_model.contains_key(&model_id) {
-                    let (_, model) = self.model(model_id).await?;
-                    let mut cals = self.calendars.for_model(&model).await?;
-                    cals.insert(name.to_owned(), calendar.clone());
-                    per_model.insert(model_id, (model, cals));
-                }
-                let (model, cals) = per_model[&model_id].clone();
+                let (model, cals) = match per_model.get(&model_id) {
+                    Some(hit) => hit.clone(),
+                    None => {
+                        let (_, model) = self.model(model_id).await?;
+                        let mut cals = self.calendars.for_model(&model).await?;
+                        cals.insert(name.to_owned(), calendar.clone());
+                        per_model.insert(model_id, (model.clone(), cals.clone()));
+                        (model, cals)
+                    }
+                };
                 let zone = self.time_zone.clone();
                 let (name, reason) = (name.to_owned(), reason.to_owned());
                 let changed = self

@@ -122,7 +122,7 @@ fn main() {
         "PT40H, add_working_time (2,400 working minutes)",
         measure(rounds, &starts, |t, _| cal.add_working_time(t, minutes).map(|t| t.as_second())),
     );
-    let rule = flowcal_domain::DeadlineRule::After(p10d.clone());
+    let rule = flowcal_domain::DeadlineRule::After(p10d);
     let work = flowcal_domain::WorkTime { calendar: &cal, roll: Roll::Forward };
     let (utc, data) = (jiff::tz::TimeZone::UTC, flowcal_domain::Data::new());
     report(

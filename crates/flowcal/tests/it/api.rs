@@ -316,7 +316,9 @@ async fn versions_run_side_by_side() {
     let (s, old) = t.post(&format!("/api/v1/tasks/{prep}/complete"), &alice, json!({})).await;
     assert_eq!((s, old["version"].as_i64()), (200, Some(1)));
     let (_, model) = t.get("/api/v1/models/leave", &alice).await;
-    assert_eq!(model["steps"], json!([{"id": "note", "name": "note", "deadline": "from first_day"}]));
+    let step = json!({"id": "note", "name": "note", "deadline": "from first_day", "calendar": null,
+                      "deadline_text": "from first_day"});
+    assert_eq!(model["steps"], json!([step]));
 }
 
 #[tokio::test]

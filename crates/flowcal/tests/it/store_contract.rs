@@ -3,7 +3,7 @@
 use crate::on_both_backends;
 use crate::support::{leave_model, TestDb};
 use flowcal_domain::instance::{Effect, Transition};
-use flowcal_domain::{Deadline, InstanceId, ProcessModel, TaskId, UserId, WorkCalendar};
+use flowcal_domain::{Deadline, InstanceId, ModelId, ProcessModel, TaskId, UserId, WorkCalendar};
 use flowcal_engine::{Engine, InstanceStatus};
 use flowcal_store::{
     FetchOutcome, NewUser, SourceSpec, SourceStatus, Store, StoreError, StoredWorkCalendar, TaskState, TokenLookup,
@@ -683,9 +683,16 @@ async fn instances_using_a_calendar_are_paged(db: TestDb) {
     }
     let page = |after: Option<InstanceId>, limit| {
         let s = s.clone();
-        async move { s.instances_using_calendar("de-berlin", after, limit).await.unwrap() }
+        async move {
+            let found = s.instances_using_calendar("de-berlin", after, limit).await.unwrap();
+            found.into_iter().map(|(i, _)| i).collect::<Vec<_>>()
+        }
     };
     assert_eq!(page(None, 10).await, using);
+    // With the model version each instance runs.
+    let versions: Vec<ModelId> =
+        s.instances_using_calendar("de-berlin", None, 10).await.unwrap().into_iter().map(|(_, m)| m).collect();
+    assert_eq!(versions, [v1, v2, v1, v2]);
     assert_eq!(page(None, 3).await, using[..3]);
     assert_eq!(page(Some(using[2]), 3).await, using[3..]);
     assert!(page(Some(using[3]), 3).await.is_empty());
@@ -693,7 +700,8 @@ async fn instances_using_a_calendar_are_paged(db: TestDb) {
     let mut fr = vec![using[0], using[2]];
     fr.extend(&others);
     fr.sort_unstable_by_key(|i| i.0);
-    assert_eq!(s.instances_using_calendar("fr", None, 10).await.unwrap(), fr);
+    let found = s.instances_using_calendar("fr", None, 10).await.unwrap();
+    assert_eq!(found.into_iter().map(|(i, _)| i).collect::<Vec<_>>(), fr);
     assert!(s.instances_using_calendar("at-wien", None, 10).await.unwrap().is_empty());
 
     // An ended instance (even one whose task was left open) and one without
