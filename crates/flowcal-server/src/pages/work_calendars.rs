@@ -512,23 +512,22 @@ fn look(k: Kind) -> (&'static str, &'static str) {
     }
 }
 
-/// What a day is, in words: `Christmas Eve (half day: 09:00-12:00)`.
+/// What a day is, in words: `Christmas Eve (half day: 09:00-12:00)`, `day off`.
 fn day_words(cal: &CompiledCalendar, d: Date, k: Kind) -> String {
     let def = cal.calendar();
-    let name = |n: &str| if n.is_empty() { String::new() } else { format!("{n} ") };
+    let named = |name: &str, what: String| if name.is_empty() { what } else { format!("{name} ({what})") };
+    let holiday = def.holidays.get(&d);
+    let holiday_name = holiday.map(|h| h.name.as_str()).unwrap_or_default();
     match k {
         Kind::Working => "working day".to_owned(),
         Kind::Off => "day off".to_owned(),
-        Kind::Holiday => {
-            format!("{}(holiday)", name(def.holidays.get(&d).map(|h| h.name.as_str()).unwrap_or_default()))
-        }
+        Kind::Holiday => named(holiday_name, "holiday".to_owned()),
         Kind::HalfDay => {
-            let h = def.holidays.get(&d);
-            let hours = h.and_then(|h| h.hours.as_deref()).map(periods_text).unwrap_or_default();
-            format!("{}(half day: {hours})", name(h.map(|h| h.name.as_str()).unwrap_or_default()))
+            let hours = holiday.and_then(|h| h.hours.as_deref()).map(periods_text).unwrap_or_default();
+            named(holiday_name, format!("half day: {hours}"))
         }
         Kind::Extra => {
-            format!("{}(extra working day)", name(def.working_days.get(&d).map(String::as_str).unwrap_or_default()))
+            named(def.working_days.get(&d).map(String::as_str).unwrap_or_default(), "extra working day".to_owned())
         }
     }
 }
@@ -562,7 +561,7 @@ fn month_grid(cal: &CompiledCalendar, first: Date, today: Date) -> Markup {
             Err(_) => break,
         }
     }
-    while cells.len() % 7 != 0 {
+    while !cells.len().is_multiple_of(7) {
         cells.push(None);
     }
     html! {
