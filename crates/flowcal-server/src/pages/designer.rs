@@ -1,5 +1,6 @@
 //! Process designers' pages: upload a model (refusals name line and column),
-//! list models and versions, a model's steps, deadline rules and data items.
+//! list models and versions, a model's steps, their deadlines in words (with
+//! the work calendar they count in) and data items.
 
 use super::frame::{check_form, csrf_field, error_page, layout, layout_status, Fields, Viewer};
 use crate::api::types::ModelInfo;
@@ -141,10 +142,20 @@ pub(crate) async fn show(State(app): State<Arc<App>>, v: Viewer, Path(key): Path
         }
         h2 { "Steps" }
         table {
-            thead { tr { th scope="col" { "Step" } th scope="col" { "Id" } th scope="col" { "Deadline rule" } } }
+            thead { tr { th scope="col" { "Step" } th scope="col" { "Id" } th scope="col" { "Deadline" } } }
             tbody {
                 @for s in &info.steps {
-                    tr { td { (s.name) } td { code { (s.id) } } td { (s.deadline.clone().unwrap_or_else(|| "none".into())) } }
+                    tr {
+                        td { (s.name) }
+                        td { code { (s.id) } }
+                        td {
+                            @match (&s.deadline_text, &s.calendar) {
+                                (Some(text), Some(cal)) => { a href={ "/work-calendars/" (cal) } { (text) } }
+                                (Some(text), None) => { (text) }
+                                (None, _) => { "none" }
+                            }
+                        }
+                    }
                 }
             }
         }

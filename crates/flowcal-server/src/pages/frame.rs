@@ -204,6 +204,7 @@ pub(crate) fn layout_status(
                             a href="/tasks" { "My tasks" }
                             a href="/start" { "Start a process" }
                             @if v.is_designer() { a href="/models" { "Models" } }
+                            a href="/work-calendars" { "Work calendars" }
                             a href="/settings" { "Settings" }
                             @if v.p.is_admin() { a href="/admin" { "Admin" } }
                         }

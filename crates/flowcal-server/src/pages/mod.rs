@@ -13,6 +13,7 @@ mod designer;
 pub mod frame;
 mod settings;
 mod tasks;
+mod work_calendars;
 
 use crate::app::App;
 use crate::http::session_cookie;
@@ -56,6 +57,8 @@ pub fn router() -> Router<Arc<App>> {
         .route("/settings/tokens/{id}/revoke", post(settings::revoke_token))
         .route("/models", get(designer::list).post(designer::upload))
         .route("/models/{key}", get(designer::show))
+        .route("/work-calendars", get(work_calendars::list))
+        .route("/work-calendars/{name}", get(work_calendars::show))
         .route("/admin", get(admin::show))
         .route("/admin/providers", post(admin::save_provider))
         .route("/admin/providers/{name}/delete", post(admin::delete_provider))
@@ -70,6 +73,9 @@ pub fn router() -> Router<Arc<App>> {
         .route("/admin/users/{login}/enable", post(admin::enable))
         .route("/admin/users/{login}/delete", post(admin::delete_user))
         .route("/admin/exports/{id}/retry", post(admin::retry_export))
+        .route("/admin/work-calendars", post(work_calendars::save))
+        .route("/admin/work-calendars/{name}/refresh", post(work_calendars::refresh))
+        .route("/admin/work-calendars/{name}/delete", post(work_calendars::delete))
 }
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {

@@ -6,12 +6,13 @@ use super::frame::{
     Posted, Urgency, Viewer, THEN_COOKIE,
 };
 use crate::app::App;
+use crate::entries::describe_rule;
 use crate::error::AppError;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use flowcal_domain::export::{ExportSource, ExportState, Wanted};
-use flowcal_domain::{DataItemDef, DataType, TaskId};
+use flowcal_domain::{DataItemDef, DataType, NodeKind, TaskId};
 use flowcal_store::{ExportRecord, TaskRecord, TaskState};
 use maud::{html, Markup};
 use serde_json::{Map, Value as Json};
@@ -76,7 +77,10 @@ pub(crate) async fn list(State(app): State<Arc<App>>, v: Viewer, Query(q): Query
                             td { (t.instance_title) }
                             td {
                                 @match &t.deadline {
-                                    Some(d) => { time { (show_deadline(d, &v.zone)) } " " (urgency_badge(u.unwrap_or(Urgency::Later))) }
+                                    Some(d) => {
+                                        time { (show_deadline(d, &v.zone)) } " " (urgency_badge(u.unwrap_or(Urgency::Later)))
+                                        @if let Some(cal) = &t.deadline_calendar { " " span.hint { "counted in " (cal) } }
+                                    }
                                     None => { span.muted { "none" } }
                                 }
                             }
@@ -146,6 +150,13 @@ async fn task_page(
         }
     };
     let items: Vec<&DataItemDef> = model.data_items.iter().filter(|i| !i.implicit).collect();
+    // The step's rule in words, with the work calendar its deadline was counted in.
+    let rule = t.deadline_calendar.as_deref().and_then(|cal| match model.node(&t.step).map(|n| &n.kind) {
+        Some(NodeKind::UserTask { deadline, .. }) => {
+            describe_rule(deadline, Some(cal)).map(|text| (cal.to_owned(), text))
+        }
+        _ => None,
+    });
     // The calendar controls of the deadline and of each date item that holds a value.
     let deadline_cal = t
         .deadline
@@ -175,6 +186,9 @@ async fn task_page(
                 @match &t.deadline {
                     Some(d) => {
                         time { (show_deadline(d, &v.zone)) } " " (urgency_badge(urgency(d, app.now(), &v.zone)))
+                        @if let Some((cal, text)) = &rule {
+                            div.rule { a href={ "/work-calendars/" (cal) } { (text) } }
+                        }
                         @if let Some((controls, _)) = &deadline_cal { (controls) }
                     }
                     None => { span.muted { "none" } }

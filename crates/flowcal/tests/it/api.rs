@@ -182,7 +182,7 @@ async fn simultaneous_completion(db: TestDb) {
     }
 }
 
-on_both_backends!(leave_request_story, simultaneous_completion);
+on_both_backends!(leave_request_story, simultaneous_completion, work_calendars_on_the_pages);
 
 fn sqlite() -> TestDb {
     TestDb::sqlite()
@@ -617,4 +617,149 @@ async fn role_members_learn_a_task_is_gone_and_framework_errors_are_json() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 401);
+}
+
+/// A page as `cookie`'s user sees it: the status and the HTML.
+async fn page(t: &TestApp, cookie: &str, path: &str) -> (u16, String) {
+    let r = t.client.get(format!("{}{path}", t.base)).header("cookie", cookie).send().await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+/// Posts a form as `cookie`'s user: the status, and where it sends to (or the page it answers with).
+async fn submit(t: &TestApp, cookie: &str, path: &str, form: &[(&str, &str)]) -> (u16, String) {
+    let r = t.client.post(format!("{}{path}", t.base)).header("cookie", cookie).form(form).send().await.unwrap();
+    let status = r.status().as_u16();
+    match r.headers().get("location") {
+        Some(to) => (status, to.to_str().unwrap().to_owned()),
+        None => (status, r.text().await.unwrap()),
+    }
+}
+
+/// An uploaded holiday file: a national holiday and a regional one (its state in brackets).
+const HOLIDAY_FILE: &str = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//flowcal//test//EN\r\n\
+BEGIN:VEVENT\r\nUID:may@flowcal.test\r\nDTSTAMP:20260101T000000Z\r\nSUMMARY:Tag der Arbeit\r\n\
+DTSTART;VALUE=DATE:20260501\r\nDTEND;VALUE=DATE:20260502\r\nEND:VEVENT\r\n\
+BEGIN:VEVENT\r\nUID:epiphany@flowcal.test\r\nDTSTAMP:20260101T000000Z\r\nSUMMARY:Heilige Drei Könige (BW\\, BY)\r\n\
+DTSTART;VALUE=DATE:20260106\r\nDTEND;VALUE=DATE:20260107\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+
+/// Work calendars on the pages: an administrator creates one with the form
+/// (a refused line comes back with what was typed), everyone sees its year
+/// with the holidays named, and a step counted in it says so under its
+/// deadline and on its model's page.
+async fn work_calendars_on_the_pages(db: TestDb) {
+    let t = TestApp::spawn(db).await;
+    let root = t.user("root", true, &[]).await;
+    t.user("bob", false, &[]).await;
+    let (admin, bob) = (crate::matrix::session(&t, "root").await, crate::matrix::session(&t, "bob").await);
+
+    let (s, list) = page(&t, &admin, "/work-calendars").await;
+    assert_eq!(s, 200, "{list}");
+    assert!(list.contains("No work calendars yet") && list.contains("New work calendar"), "{list}");
+    let csrf = crate::signin::page_csrf(&list);
+    let mut form = vec![
+        ("_csrf", csrf.as_str()),
+        ("create", "on"),
+        ("name", "acme"),
+        ("time_zone", "Europe/Berlin"),
+        ("hours", ""),
+        ("holidays", "31.03.2026 Company day"),
+        ("working_days", "2026-12-19 Inventory"),
+        ("sources", ""),
+        ("ics", HOLIDAY_FILE),
+        ("ics_exclude", "summary:*(*"),
+    ];
+    for day in ["mon", "tue", "wed", "thu", "fri"] {
+        form.push(("week", day));
+    }
+    // A line the form cannot read comes back with the reason and everything typed.
+    let (s, refused) = submit(&t, &admin, "/admin/work-calendars", &form).await;
+    assert_eq!(s, 422, "{refused}");
+    assert!(refused.contains("Holidays, line 1: '31.03.2026' is not a date"), "{refused}");
+    assert!(refused.contains(">31.03.2026 Company day</textarea>") && refused.contains("value=\"acme\""), "{refused}");
+    assert!(refused.contains("2026-12-19 Inventory") && refused.contains("Tag der Arbeit"), "{refused}");
+    assert!(t.app.store.work_calendar("acme").await.unwrap().is_none());
+
+    form[5] = ("holidays", "2026-03-31 Company day\n2026-12-24 Christmas Eve 09:00-12:00");
+    let (s, to) = submit(&t, &admin, "/admin/work-calendars", &form).await;
+    assert_eq!((s, to.as_str()), (303, "/work-calendars/acme"));
+    // Creating it again is refused: a name is changed on its page.
+    let (s, again) = submit(&t, &admin, "/admin/work-calendars", &form).await;
+    assert_eq!(s, 409, "{again}");
+    assert!(again.contains("a work calendar named 'acme' exists"), "{again}");
+
+    // Everyone sees the year: holidays named in the day's title and listed, today outlined.
+    let (s, list) = page(&t, &bob, "/work-calendars").await;
+    assert_eq!(s, 200);
+    assert!(list.contains("href=\"/work-calendars/acme\"") && list.contains("1: 1 ok"), "{list}");
+    assert!(!list.contains("New work calendar"), "only administrators create calendars");
+    let (s, year) = page(&t, &bob, "/work-calendars/acme").await;
+    assert_eq!(s, 200, "{year}");
+    for text in [
+        "title=\"Tue 31 Mar 2026 — Company day (holiday)\"",
+        "title=\"Fri 1 May 2026 — Tag der Arbeit (holiday)\"",
+        "title=\"Thu 24 Dec 2026 — Christmas Eve (half day: 09:00-12:00)\"",
+        "title=\"Sat 19 Dec 2026 — Inventory (extra working day)\"",
+        "title=\"Fri 27 Mar 2026 — working day, today\" aria-current=\"date\"",
+        "title=\"Sun 29 Mar 2026 — day off\"",
+        "<caption>March</caption>",
+        "uploaded file",
+        "✓ ok",
+    ] {
+        assert!(year.contains(text), "{text} is missing: {year}");
+    }
+    assert!(!year.contains("Heilige Drei Könige"), "the excluded regional holiday: {year}");
+    assert!(!year.contains("action=\"/admin/work-calendars"), "only administrators change calendars");
+    let (s, next) = page(&t, &bob, "/work-calendars/acme?year=2027").await;
+    assert_eq!(s, 200);
+    assert!(next.contains("title=\"Fri 31 Dec 2027 — working day\"") && !next.contains("Company day"), "{next}");
+    assert_eq!(page(&t, &bob, "/work-calendars/acme?year=soon").await.0, 400);
+    assert_eq!(page(&t, &bob, "/work-calendars/nowhere").await.0, 404);
+
+    // The administrator's edit keeps the uploaded file by its number.
+    let (_, edit) = page(&t, &admin, "/work-calendars/acme").await;
+    let at = edit.find("uploaded #").expect("the uploaded file in the sources field") + "uploaded #".len();
+    let id: String = edit[at..].chars().take_while(char::is_ascii_digit).collect();
+    let keep = format!("uploaded #{id} exclude=summary:*(*");
+    form.retain(|(k, _)| !matches!(*k, "create" | "ics" | "ics_exclude" | "sources"));
+    form.push(("sources", &keep));
+    let (s, to) = submit(&t, &admin, "/admin/work-calendars", &form).await;
+    assert_eq!((s, to.as_str()), (303, "/work-calendars/acme"));
+    let stored = t.app.store.work_calendar("acme").await.unwrap().unwrap();
+    assert_eq!((stored.sources.len(), stored.sources[0].count), (1, 1), "{stored:?}");
+
+    // A step counted in it: its deadline skips the company day, and says how it was counted.
+    let model = r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:flowcal="https://flowcal.dev/schema/1" id="d" targetNamespace="https://example.com">
+  <bpmn:process id="approval" name="Approval" isExecutable="true" flowcal:workCalendar="acme">
+    <bpmn:startEvent id="start"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="approve"/>
+    <bpmn:userTask id="approve" name="Approve" flowcal:assignee="user:bob" flowcal:deadline="P3D"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="approve" targetRef="done"/>
+    <bpmn:endEvent id="done"/>
+  </bpmn:process>
+</bpmn:definitions>"#;
+    let (s, b) = t.upload(&root, model).await;
+    assert_eq!(s, 201, "{b}");
+    let (s, inst) = t.post("/api/v1/instances", &root, json!({"model": "approval", "title": "Budget"})).await;
+    assert_eq!(s, 201, "{inst}");
+    let task = inst["tasks"][0]["id"].as_i64().unwrap();
+    let (s, shown) = page(&t, &bob, &format!("/tasks/{task}")).await;
+    assert_eq!(s, 200, "{shown}");
+    assert!(shown.contains("Thu 2 Apr 2026"), "Friday, then Monday, Wednesday and Thursday: {shown}");
+    assert!(shown.contains("<a href=\"/work-calendars/acme\">3 working days, calendar acme</a>"), "{shown}");
+    let (_, tasks) = page(&t, &bob, "/tasks").await;
+    assert!(tasks.contains("counted in acme"), "{tasks}");
+    let (_, steps) = page(&t, &admin, "/models/approval").await;
+    assert!(steps.contains("<a href=\"/work-calendars/acme\">3 working days, calendar acme</a>"), "{steps}");
+
+    // Refresh and delete: administrators only; a calendar a model names stays.
+    let refresh = [("_csrf", csrf.as_str())];
+    let bob_csrf = crate::signin::page_csrf(&page(&t, &bob, "/tasks").await.1);
+    let (s, _) = submit(&t, &bob, "/admin/work-calendars/acme/refresh", &[("_csrf", bob_csrf.as_str())]).await;
+    assert_eq!(s, 403);
+    let (s, to) = submit(&t, &admin, "/admin/work-calendars/acme/refresh", &refresh).await;
+    assert_eq!((s, to.as_str()), (303, "/work-calendars/acme"));
+    let (s, kept) = submit(&t, &admin, "/admin/work-calendars/acme/delete", &refresh).await;
+    assert_eq!(s, 409, "{kept}");
+    assert!(kept.contains("approval version 1") && kept.contains("Refresh sources now"), "{kept}");
 }

@@ -285,6 +285,9 @@ async fn the_matrix(db: TestDb) {
         post("/admin/users/{login}/enable", &[],                              [303, 303, 403, 303]),
         post("/admin/users/{login}/delete", &[],                              [303, 303, 403, 303]),
         post("/admin/exports/{id}/retry", &[],                                [303, 303, 403, 303]),
+        post("/admin/work-calendars", &[("create", "on"), ("name", "{name}"), ("time_zone", "UTC"), ("week", "mon")], [303, 303, 403, 303]),
+        post("/admin/work-calendars/{name}/refresh", &[],                     [303, 303, 403, 303]),
+        post("/admin/work-calendars/{name}/delete", &[],                      [303, 303, 403, 303]),
         post("/tasks/{task}/complete", &[],                                   [303, 303, 404, 409]),
     ];
     let csrf_of = [String::new(), String::new(), csrf(&t, &sessions[2]).await, csrf(&t, &sessions[3]).await];
