@@ -146,10 +146,12 @@ impl Workflow {
         page: usize,
     ) -> AppResult<usize> {
         let mut after = None;
-        let mut moved = 0;
+        let mut tally = Tally::default();
         // The models and the calendars they count in, read once per model.
         let mut per_model: std::collections::HashMap<ModelId, (Arc<ProcessModel>, Calendars)> = Default::default();
-        loop {
+        // Instances are changed a few at a time, each in its own transaction.
+        let mut running = tokio::task::JoinSet::new();
+        'pages: loop {
             let ids = self.store.instances_using_calendar(name, after, page).await?;
             let Some(last) = ids.last() else { break };
             after = Some(last.0);
@@ -165,27 +167,37 @@ impl Workflow {
                         (model, cals)
                     }
                 };
-                let zone = self.time_zone.clone();
-                let (name, reason) = (name.to_owned(), reason.to_owned());
-                let changed = self
-                    .store
-                    .change_instance_unless_unchanged(id, CALENDAR_ACTOR, self.now(), move |rec, open_records| {
-                        let open: Vec<OpenTask> = open_records.iter().map(TaskRecord::open_task).collect();
-                        let engine = Engine::new(&model, &zone)?.with_calendars(cals);
-                        Ok(engine.recompute_deadlines(&rec.state(&model.data_items), &open, &name, &reason)?)
-                    })
-                    .await;
-                match changed {
-                    Ok(true) => moved += 1,
-                    Ok(false) | Err(StoreError::Engine(EngineError::NotRunning(_))) => {}
-                    Err(e) => return Err(e.into()),
+                while running.len() >= RECOMPUTE_CONCURRENCY {
+                    if let Some(done) = running.join_next().await {
+                        tally.settle(done);
+                    }
                 }
+                if tally.failed.is_some() {
+                    break 'pages;
+                }
+                let (store, zone, now) = (self.store.clone(), self.time_zone.clone(), self.now());
+                let (name, reason) = (name.to_owned(), reason.to_owned());
+                running.spawn(async move {
+                    store
+                        .change_instance_unless_unchanged(id, CALENDAR_ACTOR, now, move |rec, open_records| {
+                            let open: Vec<OpenTask> = open_records.iter().map(TaskRecord::open_task).collect();
+                            let engine = Engine::new(&model, &zone)?.with_calendars(cals);
+                            Ok(engine.recompute_deadlines(&rec.state(&model.data_items), &open, &name, &reason)?)
+                        })
+                        .await
+                });
             }
             if !full {
                 break;
             }
         }
-        Ok(moved)
+        while let Some(done) = running.join_next().await {
+            tally.settle(done);
+        }
+        match tally.failed {
+            Some(e) => Err(e),
+            None => Ok(tally.moved),
+        }
     }
 
     // ---- timers --------------------------------------------------------------------------------
@@ -491,6 +503,32 @@ impl Workflow {
         Ok(self.store.incidents().await?)
     }
 }
+
+/// What a recompute's instances came to: how many moved, the first failure.
+#[derive(Default)]
+struct Tally {
+    moved: usize,
+    failed: Option<AppError>,
+}
+
+impl Tally {
+    fn settle(&mut self, done: Result<Result<bool, StoreError>, tokio::task::JoinError>) {
+        match done {
+            Ok(Ok(true)) => self.moved += 1,
+            Ok(Ok(false) | Err(StoreError::Engine(EngineError::NotRunning(_)))) => {}
+            Ok(Err(e)) => {
+                self.failed.get_or_insert(e.into());
+            }
+            Err(e) => {
+                self.failed.get_or_insert(AppError::Internal(anyhow::anyhow!("a recompute stopped: {e}")));
+            }
+        }
+    }
+}
+
+/// How many instances a work calendar's recompute changes at once (each in
+/// its own transaction).
+const RECOMPUTE_CONCURRENCY: usize = 8;
 
 /// Who the history names for what a timer did.
 pub const TIMER_ACTOR: &str = "timer";
