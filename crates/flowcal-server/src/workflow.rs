@@ -154,7 +154,7 @@ impl Workflow {
         'pages: loop {
             let ids = self.store.instances_using_calendar(name, after, page).await?;
             let Some(last) = ids.last() else { break };
-            after = Some(last.0);
+            after = Some(*last);
             let full = ids.len() >= page;
             for (id, model_id) in ids {
                 let (model, cals) = match per_model.get(&model_id) {

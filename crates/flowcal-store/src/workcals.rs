@@ -482,34 +482,50 @@ impl Store {
         .await
     }
 
-    /// At most `limit` instances (with their model versions), by id after `after`, whose deadlines a
-    /// change of the work calendar `name` may move: running or stopped by an
-    /// incident, of a model version naming the calendar, with an open task.
+    /// At most `limit` instances, with their model versions, whose deadlines
+    /// a change of the work calendar `name` may move: running or stopped by
+    /// an incident, of a model version naming the calendar, with an open
+    /// task. In order of model version, then instance; `after` is the last
+    /// pair of the previous page.
     pub async fn instances_using_calendar(
         &self,
         name: &str,
-        after: Option<InstanceId>,
+        after: Option<(InstanceId, ModelId)>,
         limit: usize,
     ) -> Result<Vec<(InstanceId, ModelId)>, StoreError> {
         let name = name.to_owned();
-        let after = after.map_or(0, |i| i.0);
+        let (after_instance, after_model) = after.map_or((0, 0), |(i, m)| (i.0, m.0));
         self.read(move |c| {
-            // From the models naming the calendar to their live instances
-            // by the (model_id, status, id) index, then the open task by
-            // tasks(instance_id): only live instances of those models are
-            // read. (SQLite takes CROSS JOIN as the loop order; without it,
-            // once analyzed, it may walk every instance in id order instead.)
-            c.query(
-                "SELECT i.id, i.model_id FROM model_calendars mc CROSS JOIN instances i
-                 WHERE mc.calendar = $1 AND i.model_id = mc.model_id
-                   AND i.status IN ('running', 'incident') AND i.id > $2
-                   AND EXISTS (SELECT 1 FROM tasks t WHERE t.instance_id = i.id AND t.state = 'open')
-                 ORDER BY i.id LIMIT $3",
-                params![name, after, page(limit)],
-            )?
-            .iter()
-            .map(|r| Ok((InstanceId(r.int("id")?), ModelId(r.int("model_id")?))))
-            .collect()
+            // Model by model, each one's live instances from the partial
+            // index in id order: every page reads only what it returns (and
+            // the instances without an open task it passes over).
+            let models: Vec<i64> = c
+                .query(
+                    "SELECT model_id FROM model_calendars WHERE calendar = $1 AND model_id >= $2 ORDER BY model_id",
+                    params![&name, after_model],
+                )?
+                .iter()
+                .map(|r| r.int("model_id"))
+                .collect::<Result<_, _>>()?;
+            let mut out = Vec::new();
+            for model in models {
+                let left = limit.saturating_sub(out.len());
+                if left == 0 {
+                    break;
+                }
+                let from = if model == after_model { after_instance } else { 0 };
+                let rows = c.query(
+                    "SELECT i.id FROM instances i
+                     WHERE i.model_id = $1 AND i.status IN ('running', 'incident') AND i.id > $2
+                       AND EXISTS (SELECT 1 FROM tasks t WHERE t.instance_id = i.id AND t.state = 'open')
+                     ORDER BY i.id LIMIT $3",
+                    params![model, from, page(left)],
+                )?;
+                for r in rows.iter() {
+                    out.push((InstanceId(r.int("id")?), ModelId(model)));
+                }
+            }
+            Ok(out)
         })
         .await
     }

@@ -52,10 +52,12 @@ CREATE TABLE model_calendars (
     calendar TEXT NOT NULL,
     PRIMARY KEY (model_id, calendar)
 );
-CREATE INDEX model_calendars_calendar ON model_calendars(calendar);
+CREATE INDEX model_calendars_calendar ON model_calendars(calendar, model_id);
 
 -- The work calendar an open task's deadline was computed in.
 ALTER TABLE tasks ADD COLUMN deadline_calendar TEXT;
 
--- A calendar's change walks the live instances of the models naming it, by id.
-CREATE INDEX instances_model_status ON instances(model_id, status, id);
+-- A calendar's change walks the live instances of each model naming it, by id: a partial
+-- index, so the walk reads them in order (no sort of them all for every page) and never
+-- reads the ended ones.
+CREATE INDEX instances_live ON instances(model_id, id) WHERE status IN ('running', 'incident');

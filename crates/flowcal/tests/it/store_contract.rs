@@ -681,27 +681,23 @@ async fn instances_using_a_calendar_are_paged(db: TestDb) {
         using.push(start_leave(&s, &model, if n % 2 == 0 { v1 } else { v2 }, 10).await);
         others.push(start_leave(&s, &model, other, 10).await);
     }
-    let page = |after: Option<InstanceId>, limit| {
+    let page = |after: Option<(InstanceId, ModelId)>, limit| {
         let s = s.clone();
-        async move {
-            let found = s.instances_using_calendar("de-berlin", after, limit).await.unwrap();
-            found.into_iter().map(|(i, _)| i).collect::<Vec<_>>()
-        }
+        async move { s.instances_using_calendar("de-berlin", after, limit).await.unwrap() }
     };
-    assert_eq!(page(None, 10).await, using);
-    // With the model version each instance runs.
-    let versions: Vec<ModelId> =
-        s.instances_using_calendar("de-berlin", None, 10).await.unwrap().into_iter().map(|(_, m)| m).collect();
-    assert_eq!(versions, [v1, v2, v1, v2]);
-    assert_eq!(page(None, 3).await, using[..3]);
-    assert_eq!(page(Some(using[2]), 3).await, using[3..]);
-    assert!(page(Some(using[3]), 3).await.is_empty());
-    // "fr": the first version's instances and the other model's, by id.
-    let mut fr = vec![using[0], using[2]];
-    fr.extend(&others);
-    fr.sort_unstable_by_key(|i| i.0);
-    let found = s.instances_using_calendar("fr", None, 10).await.unwrap();
-    assert_eq!(found.into_iter().map(|(i, _)| i).collect::<Vec<_>>(), fr);
+    // Model version by model version, each one's instances by id.
+    let all = [(using[0], v1), (using[2], v1), (using[1], v2), (using[3], v2)];
+    assert_eq!(page(None, 10).await, all);
+    assert_eq!(page(None, 3).await, all[..3]);
+    // A page may end inside a model's instances or at its last one.
+    assert_eq!(page(Some(all[0]), 1).await, all[1..2]);
+    assert_eq!(page(Some(all[1]), 3).await, all[2..]);
+    assert_eq!(page(Some(all[2]), 3).await, all[3..]);
+    assert!(page(Some(all[3]), 3).await.is_empty());
+    // "fr": the first version's instances, then the other model's.
+    let mut fr = vec![(using[0], v1), (using[2], v1)];
+    fr.extend(others.iter().map(|i| (*i, other)));
+    assert_eq!(s.instances_using_calendar("fr", None, 10).await.unwrap(), fr);
     assert!(s.instances_using_calendar("at-wien", None, 10).await.unwrap().is_empty());
 
     // An ended instance (even one whose task was left open) and one without
@@ -719,9 +715,9 @@ async fn instances_using_a_calendar_are_paged(db: TestDb) {
     let incident = Effect::IncidentRaised { node: "approve".into(), message: "no assignee".into() };
     apply(&s, &model, stuck, InstanceStatus::Incident, vec![incident]).await;
     assert_eq!(s.instance(stuck).await.unwrap().unwrap().status, InstanceStatus::Incident);
-    assert_eq!(page(None, 10).await, [using[2], using[3]]);
-    assert_eq!(page(None, 1).await, [using[2]]);
-    assert_eq!(page(Some(using[2]), 1).await, [using[3]]);
+    assert_eq!(page(None, 10).await, [(using[2], v1), (using[3], v2)]);
+    assert_eq!(page(None, 1).await, [(using[2], v1)]);
+    assert_eq!(page(Some((using[2], v1)), 1).await, [(using[3], v2)]);
 }
 
 async fn a_tasks_deadline_calendar_is_kept(db: TestDb) {
