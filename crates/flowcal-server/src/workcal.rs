@@ -371,7 +371,8 @@ impl WorkCalendars {
         // On a task of its own: a request that times out or a client that
         // goes away must not stop a recompute halfway.
         let (workflow, name) = (self.workflow.clone(), after.calendar.name.clone());
-        let run = tokio::spawn(async move { workflow.recompute_calendar(&name, compiled, &reason, RECOMPUTE_PAGE).await });
+        let run =
+            tokio::spawn(async move { workflow.recompute_calendar(&name, compiled, &reason, RECOMPUTE_PAGE).await });
         run.await.map_err(|e| AppError::Internal(anyhow::anyhow!("the recompute of the deadlines stopped: {e}")))?
     }
 

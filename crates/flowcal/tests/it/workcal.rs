@@ -385,7 +385,8 @@ BEGIN:VEVENT\r\nUID:outing@example.com\r\nDTSTAMP:20260101T000000Z\r\nSUMMARY:Be
 DTSTART;VALUE=DATE:20260408\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
 
 async fn a_model_may_come_before_its_calendar_and_uploaded_sources_count(db: TestDb) {
-    let config = "[work_calendars]\nallow_unknown_in_models = true\n[[work_calendars.calendars]]\nname = \"from-file\"\n\
+    let config =
+        "[work_calendars]\nallow_unknown_in_models = true\n[[work_calendars.calendars]]\nname = \"from-file\"\n\
                   time_zone = \"UTC\"\nweek = [\"mon\", \"tue\", \"wed\", \"thu\", \"fri\"]\n\
                   holidays = [{ date = \"2026-12-24\", name = \"Heiligabend\", hours = [\"09:00-12:00\"] }]\n";
     let t = TestApp::spawn_with(db, config).await;
@@ -395,7 +396,10 @@ async fn a_model_may_come_before_its_calendar_and_uploaded_sources_count(db: Tes
     t.app.apply_configured_calendars().await.unwrap();
     let (s, c) = t.get("/api/v1/work-calendars/from-file", &admin).await;
     assert_eq!(s, 200, "{c}");
-    assert_eq!((c["updated_by"].as_str(), c["holidays"][0]["hours"].clone()), (Some("configuration"), json!(["09:00-12:00"])));
+    assert_eq!(
+        (c["updated_by"].as_str(), c["holidays"][0]["hours"].clone()),
+        (Some("configuration"), json!(["09:00-12:00"]))
+    );
 
     // Allowed by the configuration, a model names a calendar that does not exist yet:
     // its step counts calendar days meanwhile.
@@ -431,10 +435,7 @@ async fn a_model_may_come_before_its_calendar_and_uploaded_sources_count(db: Tes
         .collect();
     assert_eq!(reasons, ["work calendar later was changed by root: the calendar was created"]);
     // The yearly holiday is expanded without its EXDATE; the outing is left out.
-    assert_eq!(
-        days(&t, &admin, "later", "2026-04-08", "2026-04-08").await,
-        [day("2026-04-08", true, "")],
-    );
+    assert_eq!(days(&t, &admin, "later", "2026-04-08", "2026-04-08").await, [day("2026-04-08", true, "")],);
     assert_eq!(days(&t, &admin, "later", "2028-04-03", "2028-04-03").await, [day("2028-04-03", true, "")]);
     assert_eq!(days(&t, &admin, "later", "2027-04-02", "2027-04-02").await, [day("2027-04-02", true, "")]);
     assert_eq!(days(&t, &admin, "later", "2029-04-02", "2029-04-02").await, [day("2029-04-02", false, "Gründungstag")]);
@@ -444,7 +445,8 @@ async fn a_model_may_come_before_its_calendar_and_uploaded_sources_count(db: Tes
     let (s, b) = t.call(Method::PUT, "/api/v1/admin/work-calendars/x", &admin, Some(bad)).await;
     assert_eq!(s, 422, "{b}");
     assert!(b["error"]["message"].as_str().unwrap().contains("not a known IANA time zone"), "{b}");
-    let both = json!({"time_zone": "UTC", "week": ["mon"], "sources": [{"url": "http://127.0.0.1:9/x.ics", "ics": UPLOADED}]});
+    let both =
+        json!({"time_zone": "UTC", "week": ["mon"], "sources": [{"url": "http://127.0.0.1:9/x.ics", "ics": UPLOADED}]});
     let (s, b) = t.call(Method::PUT, "/api/v1/admin/work-calendars/x", &admin, Some(both)).await;
     assert_eq!((s, b["error"]["message"].as_str()), (422, Some("holiday source 1: give either url or ics")), "{b}");
     let (s, b) = t.get("/api/v1/work-calendars/later/days?from=2026-01-01&to=2030-01-01", &admin).await;
