@@ -850,10 +850,18 @@ pub(crate) async fn refresh(
     if let Err(r) = admins_only(&v) {
         return r;
     }
-    match app.work_calendars.refresh(&v.p, &name).await {
-        Ok((_, r)) => see_other_notice(&format!("/work-calendars/{name}"), &refreshed(&name, &r)),
-        Err(e @ (AppError::NotFound(_) | AppError::Internal(_))) => error_page(Some(&v), &e),
-        Err(e) => calendar_page(&app, &v, &name, None, None, Some(&e.to_string()), e.status()).await,
+    let done = app.work_calendars.refresh(&v.p, &name).await;
+    let r = done.map(|(_, r)| (format!("/work-calendars/{name}"), refreshed(&name, &r)));
+    answer(&app, &v, &name, r).await
+}
+
+/// Where a post goes on: to `to` with a notice, or back to the calendar's
+/// page saying what went wrong (an error page when there is no such page).
+async fn answer(app: &App, v: &Viewer, name: &str, r: Result<(String, String), AppError>) -> Response {
+    match r {
+        Ok((to, notice)) => see_other_notice(&to, &notice),
+        Err(e @ (AppError::NotFound(_) | AppError::Internal(_))) => error_page(Some(v), &e),
+        Err(e) => calendar_page(app, v, name, None, None, Some(&e.to_string()), e.status()).await,
     }
 }
 
@@ -866,11 +874,9 @@ pub(crate) async fn delete(
     if let Err(r) = admins_only(&v) {
         return r;
     }
-    match app.work_calendars.delete(&v.p, &name).await {
-        Ok(()) => see_other_notice("/work-calendars", &format!("Deleted work calendar {name}")),
-        Err(e @ (AppError::NotFound(_) | AppError::Internal(_))) => error_page(Some(&v), &e),
-        Err(e) => calendar_page(&app, &v, &name, None, None, Some(&e.to_string()), e.status()).await,
-    }
+    let done = app.work_calendars.delete(&v.p, &name).await;
+    let r = done.map(|()| ("/work-calendars".to_owned(), format!("Deleted work calendar {name}")));
+    answer(&app, &v, &name, r).await
 }
 
 #[cfg(test)]

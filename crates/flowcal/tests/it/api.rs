@@ -728,17 +728,8 @@ async fn work_calendars_on_the_pages(db: TestDb) {
     assert_eq!((stored.sources.len(), stored.sources[0].count), (1, 1), "{stored:?}");
 
     // A step counted in it: its deadline skips the company day, and says how it was counted.
-    let model = r#"<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:flowcal="https://flowcal.dev/schema/1" id="d" targetNamespace="https://example.com">
-  <bpmn:process id="approval" name="Approval" isExecutable="true" flowcal:workCalendar="acme">
-    <bpmn:startEvent id="start"/>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="approve"/>
-    <bpmn:userTask id="approve" name="Approve" flowcal:assignee="user:bob" flowcal:deadline="P3D"/>
-    <bpmn:sequenceFlow id="f2" sourceRef="approve" targetRef="done"/>
-    <bpmn:endEvent id="done"/>
-  </bpmn:process>
-</bpmn:definitions>"#;
-    let (s, b) = t.upload(&root, model).await;
+    let model = crate::workcal::approval("acme");
+    let (s, b) = t.upload(&root, &model).await;
     assert_eq!(s, 201, "{b}");
     let (s, inst) = t.post("/api/v1/instances", &root, json!({"model": "approval", "title": "Budget"})).await;
     assert_eq!(s, 201, "{inst}");

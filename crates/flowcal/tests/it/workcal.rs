@@ -150,7 +150,7 @@ const NS: &str =
     r#"xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:flowcal="https://flowcal.dev/schema/1""#;
 
 /// Approve, bob's, due three working days after it starts in `calendar`.
-fn approval(calendar: &str) -> String {
+pub(crate) fn approval(calendar: &str) -> String {
     format!(
         r#"<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions {NS} id="d" targetNamespace="https://example.com">
