@@ -249,8 +249,22 @@ fn time_text(t: Timestamp) -> String {
     t.to_string()
 }
 
-/// The JSON form of a stored calendar.
-pub fn calendar_json(s: &StoredWorkCalendar) -> WorkCalendarJson {
+/// A source's URL as shown: whole to administrators; to others only its
+/// scheme and host, since a feed's path or query may hold a secret (a
+/// private calendar's address).
+pub fn shown_url(url: &str, whole: bool) -> String {
+    if whole {
+        return url.to_owned();
+    }
+    match reqwest::Url::parse(url) {
+        Ok(u) => format!("{}://{}/…", u.scheme(), u.host_str().unwrap_or("?")),
+        Err(_) => "…".to_owned(),
+    }
+}
+
+/// The JSON form of a stored calendar; `whole_urls`: the sources' URLs as
+/// they are (administrators), else [`shown_url`].
+pub fn calendar_json(s: &StoredWorkCalendar, whole_urls: bool) -> WorkCalendarJson {
     let c = &s.calendar;
     let periods = |p: &[flowcal_domain::Period]| p.iter().map(ToString::to_string).collect::<Vec<_>>();
     WorkCalendarJson {
@@ -272,16 +286,16 @@ pub fn calendar_json(s: &StoredWorkCalendar) -> WorkCalendarJson {
             .iter()
             .map(|(d, n)| WorkingDayJson { date: d.to_string(), name: Some(n.clone()).filter(|n| !n.is_empty()) })
             .collect(),
-        sources: s.sources.iter().map(source_json).collect(),
+        sources: s.sources.iter().map(|src| source_json(src, whole_urls)).collect(),
         version: s.version,
         updated_at: time_text(s.updated_at),
         updated_by: s.updated_by.clone(),
     }
 }
 
-fn source_json(s: &SourceRecord) -> SourceJson {
+fn source_json(s: &SourceRecord, whole_url: bool) -> SourceJson {
     SourceJson {
-        url: s.url.clone(),
+        url: s.url.as_deref().map(|u| shown_url(u, whole_url)),
         uploaded: s.url.is_none(),
         include: s.include.clone(),
         exclude: s.exclude.clone(),

@@ -26,22 +26,24 @@ pub struct ListQuery {
     responses((status = 200, body = WorkCalendarList)))]
 pub async fn list(
     State(app): State<Arc<App>>,
-    Auth(_caller): Auth,
+    Auth(p): Auth,
     Query(q): Query<ListQuery>,
 ) -> AppResult<Json<WorkCalendarList>> {
     let (page, next) = app.work_calendars.list(q.after.as_deref(), q.limit.unwrap_or(50)).await?;
-    Ok(Json(WorkCalendarList { work_calendars: page.iter().map(calendar_json).collect(), next }))
+    let work_calendars = page.iter().map(|c| calendar_json(c, p.is_admin())).collect();
+    Ok(Json(WorkCalendarList { work_calendars, next }))
 }
 
-/// One work calendar, with its own holidays and its sources' last fetch.
+/// One work calendar, with its own holidays and its sources' last fetch
+/// (their URLs whole for administrators, scheme and host for others).
 #[utoipa::path(get, path = "/api/v1/work-calendars/{name}", tag = "work-calendars", params(("name" = String, Path)),
     responses((status = 200, body = WorkCalendarJson), (status = 404, body = ErrorBody)))]
 pub async fn show(
     State(app): State<Arc<App>>,
-    Auth(_caller): Auth,
+    Auth(p): Auth,
     Path(name): Path<String>,
 ) -> AppResult<Json<WorkCalendarJson>> {
-    Ok(Json(calendar_json(&app.work_calendars.get(&name).await?)))
+    Ok(Json(calendar_json(&app.work_calendars.get(&name).await?, p.is_admin())))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -86,7 +88,7 @@ pub async fn put(
 ) -> AppResult<(StatusCode, Json<WorkCalendarJson>)> {
     let (stored, created) = app.work_calendars.put(&p, &name, body).await?;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
-    Ok((status, Json(calendar_json(&stored))))
+    Ok((status, Json(calendar_json(&stored, true))))
 }
 
 /// Remove a work calendar; refused (409) while a stored model names it.
@@ -123,7 +125,7 @@ pub async fn refresh(
 ) -> AppResult<Json<RefreshJson>> {
     let (stored, r) = app.work_calendars.refresh(&p, &name).await?;
     Ok(Json(RefreshJson {
-        calendar: calendar_json(&stored),
+        calendar: calendar_json(&stored, true),
         fetched: r.fetched,
         not_modified: r.not_modified,
         failed: r.failed,

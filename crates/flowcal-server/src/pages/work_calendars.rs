@@ -619,7 +619,7 @@ fn sources_table(stored: &StoredWorkCalendar, v: &Viewer) -> Markup {
                             td { (i + 1) }
                             td {
                                 @match &s.url {
-                                    Some(url) => { code.url { (url) } }
+                                    Some(url) => { code.url { (crate::workcal::shown_url(url, v.p.is_admin())) } }
                                     None => { "uploaded file " code { "#" (s.id) } }
                                 }
                             }

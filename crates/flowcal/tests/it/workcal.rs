@@ -354,6 +354,10 @@ async fn subscribed_holidays_move_deadlines_and_their_calendar_entries(db: TestD
     assert_eq!(source["status"], "failed", "{de}");
     assert!(source["error"].as_str().unwrap().contains("500"), "{de}");
     assert!(source["last_fetch"].is_string(), "{de}");
+    // A feed's address may hold a secret: people see its host, administrators all of it.
+    assert_eq!(source["url"], "http://127.0.0.1/…", "{de}");
+    let (_, de) = t.get("/api/v1/work-calendars/de-berlin", &admin).await;
+    assert_eq!(de["sources"][0]["url"], feeds.url("/de.ics"), "{de}");
     assert_eq!(days(&t, &bob, "de-berlin", "2026-04-07", "2026-04-07").await, [day("2026-04-07", false, "Brückentag")]);
 
     // A calendar a model names cannot be deleted; people may read calendars but not change them.
