@@ -132,6 +132,26 @@ impl Store {
         self.pool.run(false, |c| Ok::<_, StoreError>(c.query("SELECT 1", &[]).map(|_| ())?)).await
     }
 
+    /// Copies a SQLite database to `path` (a new file) while flowcal runs and
+    /// writes: `VACUUM INTO` writes one consistent snapshot of the database
+    /// as it was when the copy began. Refused for PostgreSQL, whose own tools
+    /// (`pg_dump`, base backups) do this.
+    pub async fn backup_to(&self, path: &std::path::Path) -> Result<(), StoreError> {
+        if self.backend != Backend::Sqlite {
+            return Err(StoreError::Config(
+                "flowcal backup copies SQLite databases; back up PostgreSQL with pg_dump or the provider's \
+                 backups (docs/deploy.md)"
+                    .into(),
+            ));
+        }
+        if path.exists() {
+            return Err(StoreError::Config(format!("{} exists already: name a new file", path.display())));
+        }
+        let target = path.to_str().ok_or_else(|| StoreError::Config("the backup's path is not UTF-8".into()))?;
+        let target = target.to_owned();
+        self.read(move |c| Ok(c.execute("VACUUM INTO $1", db::params![target]).map(|_| ())?)).await
+    }
+
     /// Closes idle connections.
     pub fn close(&self) {
         self.pool.close();

@@ -30,6 +30,12 @@ enum Command {
     Worker,
     /// Create or update the database schema, then exit.
     Migrate,
+    /// Copy the SQLite database to a new FILE while flowcal runs (a
+    /// consistent snapshot); keep the secret key file with it.
+    Backup {
+        /// The copy to write (must not exist).
+        file: std::path::PathBuf,
+    },
     /// Print a commented example configuration.
     DefaultConfig,
     /// Load demo users and process models (safe to run twice).
@@ -199,6 +205,17 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("cannot listen on {listen} (set FLOWCAL_LISTEN or listen in flowcal.toml)"))?;
             flowcal_server::serve(app, listener, shutdown_signal()).await
+        }
+        Command::Backup { file } => {
+            let store = flowcal_store::Store::connect(&config.database_url).await?;
+            store.backup_to(&file).await?;
+            let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+            println!("backed up the database to {} ({size} bytes)", file.display());
+            println!(
+                "keep the secret key file {} with it: without that key the stored credentials cannot be read",
+                config.secret_key_file.display()
+            );
+            Ok(())
         }
         Command::Migrate => {
             let store = flowcal_store::Store::connect(&config.database_url).await?;

@@ -370,3 +370,71 @@ async fn nested_keys_and_secret_files_from_the_environment_take_effect() {
         assert!(err.contains(&format!("environment variable {named} ")) && err.contains(says), "{err}");
     }
 }
+
+/// `flowcal backup` copies the SQLite database while flowcal runs and writes;
+/// the copy with the key file is a working flowcal: its people, its instances,
+/// and the credentials sealed with the key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_taken_while_flowcal_writes_restores_whole() {
+    use crate::support::{leave_model, TestApp, TestDb};
+    let keys = tempfile::tempdir().unwrap();
+    let key_file = keys.path().join("secret.key");
+    let db = TestDb::sqlite();
+    let url = db.url.clone();
+    let t = TestApp::spawn_with(db, &format!("secret_key_file = \"{}\"", key_file.display())).await;
+    let root = t.user("root", true, &[]).await;
+    assert_eq!(t.upload(&root, leave_model()).await.0, 201);
+    let provider = serde_json::json!({"kind": "google", "client_id": "c", "client_secret": "sealed-secret-1"});
+    let (s, b) = t.call(reqwest::Method::PUT, "/api/v1/admin/providers/work", &root, Some(provider)).await;
+    assert_eq!(s, 200, "{b}");
+    let start =
+        serde_json::json!({"model": "leave", "title": "Before", "data": {"first_day": "2026-05-04", "days": 2}});
+    let (s, before) = t.post("/api/v1/instances", &root, start).await;
+    assert_eq!(s, 201, "{before}");
+
+    // Instances keep being started while the copy is taken.
+    let writer = {
+        let (client, base, token) = (t.client.clone(), t.base.clone(), root.clone());
+        tokio::spawn(async move {
+            for i in 0..40 {
+                let body = serde_json::json!({"model": "leave", "title": format!("During {i}"),
+                                              "data": {"first_day": "2026-05-04", "days": 2}});
+                let r = client.post(format!("{base}/api/v1/instances")).bearer_auth(&token).json(&body).send().await;
+                assert_eq!(r.unwrap().status(), 201);
+            }
+        })
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("flowcal-backup.db");
+    let env = [("FLOWCAL_DATABASE_URL", url.as_str()), ("FLOWCAL_SECRET_KEY_FILE", key_file.to_str().unwrap())];
+    let args = ["backup", copy.to_str().unwrap()];
+    let out = tokio::task::block_in_place(|| flowcal_with(dir.path(), &args, None, &env));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("keep the secret key file"), "{}", text(&out.stdout));
+    writer.await.unwrap();
+    // Never over an existing file.
+    let out = tokio::task::block_in_place(|| flowcal_with(dir.path(), &args, None, &env));
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("exists already"), "{}", text(&out.stderr));
+
+    // Restore: the copy and the key file in a new place, and start from there.
+    let restored = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(restored.path().join("data")).unwrap();
+    std::fs::copy(&copy, restored.path().join("data/flowcal.db")).unwrap();
+    std::fs::copy(&key_file, restored.path().join("data/secret.key")).unwrap();
+    let out = tokio::task::block_in_place(|| flowcal(restored.path(), &["user", "list"], None));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("root"), "{}", text(&out.stdout));
+    let store =
+        flowcal_store::Store::connect(&format!("sqlite://{}", restored.path().join("data/flowcal.db").display()))
+            .await
+            .unwrap();
+    let id = flowcal_domain::InstanceId(before["id"].as_i64().unwrap());
+    assert_eq!(store.instance(id).await.unwrap().map(|i| i.title), Some("Before".to_owned()));
+    store.close();
+    // The sealed client secret opens with the key that came along.
+    let out = tokio::task::block_in_place(|| flowcal(restored.path(), &["secrets", "rotate"], None));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let said = text(&out.stdout);
+    assert!(said.contains(": 1 stored secrets re-encrypted") && !said.contains("no key opens"), "{said}");
+}
