@@ -51,6 +51,8 @@ pub struct App {
     pub(crate) trusted_proxies: Vec<flowcal_connect::outbound::IpNetwork>,
     /// The SHA-256 of the bearer token that opens `/metrics`, if one is configured.
     pub(crate) metrics_token_hash: Option<String>,
+    /// Set once the process stops taking new connections: `/readyz` answers 503.
+    shutting_down: std::sync::atomic::AtomicBool,
 }
 
 impl App {
@@ -104,6 +106,7 @@ impl App {
             // Config::check refused invalid entries.
             trusted_proxies: config.http.trusted_ranges().unwrap_or_default(),
             metrics_token_hash: None,
+            shutting_down: std::sync::atomic::AtomicBool::new(false),
             config,
             store,
             clock,
@@ -128,6 +131,15 @@ impl App {
                 .map_err(|e| anyhow::anyhow!("work calendar '{name}' of the configuration file: {e}"))?;
         }
         Ok(())
+    }
+
+    /// This process stops taking new work: `/readyz` says so from now on.
+    pub fn begin_shutdown(&self) {
+        self.shutting_down.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     pub fn now(&self) -> Timestamp {

@@ -80,6 +80,7 @@ fn read_metrics_token(path: &std::path::Path) -> anyhow::Result<String> {
 pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/healthz", get(web::healthz))
+        .route("/readyz", get(web::readyz))
         .route("/metrics", get(web::metrics))
         .route("/login", post(web::login))
         .route("/logout", post(web::logout))
@@ -206,6 +207,7 @@ pub async fn serve(
         }));
     }
     let limits = app.config.http.clone();
+    let app_ready = app.clone();
     let routes = router(app);
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(hyper_util::rt::TokioTimer::new())
@@ -245,6 +247,7 @@ pub async fn serve(
         });
     }
     drop(listener);
+    app_ready.begin_shutdown();
     // Requests in flight end within the request timeout; idle connections close at once.
     let grace = Duration::from_secs(limits.request_timeout_seconds + 5);
     if tokio::time::timeout(grace, graceful.shutdown()).await.is_err() {

@@ -116,6 +116,30 @@ pub async fn healthz(State(app): State<Arc<App>>) -> Response {
     }
 }
 
+/// `GET /readyz`: 200 when this process should get traffic: the database
+/// answers, its schema is the one this flowcal expects, and the process is
+/// not shutting down; else 503 saying which (`/healthz` stays the liveness probe).
+pub async fn readyz(State(app): State<Arc<App>>) -> Response {
+    let unready = |status: &str, extra: serde_json::Value| {
+        let mut body = serde_json::json!({"status": status});
+        if let (Some(b), serde_json::Value::Object(e)) = (body.as_object_mut(), extra) {
+            b.extend(e);
+        }
+        (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+    };
+    if app.is_shutting_down() {
+        return unready("shutting down", serde_json::json!({}));
+    }
+    match app.store.pending_migrations().await {
+        Ok(pending) if pending.is_empty() => Json(serde_json::json!({"status": "ready"})).into_response(),
+        Ok(pending) => unready("schema not current", serde_json::json!({"pending_migrations": pending})),
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "readiness check failed");
+            unready("database unavailable", serde_json::json!({}))
+        }
+    }
+}
+
 /// A small HTML page for the browser's return from a calendar service.
 fn page(status: StatusCode, title: &str, message: &str) -> Response {
     let esc = |s: &str| {

@@ -127,6 +127,12 @@ impl Store {
         self.pool.run(false, move |c| migrate::run(c, now)).await
     }
 
+    /// The migrations this flowcal has that the database lacks (empty: the
+    /// schema is current).
+    pub async fn pending_migrations(&self) -> Result<Vec<String>, StoreError> {
+        self.read(migrate::pending).await
+    }
+
     /// Checks that the database answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.pool.run(false, |c| Ok::<_, StoreError>(c.query("SELECT 1", &[]).map(|_| ())?)).await

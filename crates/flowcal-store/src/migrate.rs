@@ -84,6 +84,24 @@ pub(crate) fn run(c: &mut dyn Conn, now: i64) -> Result<Vec<String>, StoreError>
     run_locked(c, now)
 }
 
+/// The embedded migrations not applied to this database, by name (all of
+/// them on a database flowcal never migrated).
+pub(crate) fn pending(c: &mut dyn Conn) -> Result<Vec<String>, StoreError> {
+    let table = match c.backend() {
+        Backend::Sqlite => "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'flowcal_migrations'",
+        Backend::Postgres => "SELECT 1 FROM information_schema.tables WHERE table_name = 'flowcal_migrations'",
+    };
+    if c.query_opt(table, &[])?.is_none() {
+        return Ok(MIGRATIONS.iter().map(|m| m.name.to_owned()).collect());
+    }
+    let applied: Vec<i64> = c
+        .query("SELECT version FROM flowcal_migrations", &[])?
+        .iter()
+        .map(|r| r.int("version"))
+        .collect::<Result<_, _>>()?;
+    Ok(MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)).map(|m| m.name.to_owned()).collect())
+}
+
 fn run_locked(c: &mut dyn Conn, now: i64) -> Result<Vec<String>, StoreError> {
     c.batch(
         "CREATE TABLE IF NOT EXISTS flowcal_migrations

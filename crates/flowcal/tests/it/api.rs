@@ -754,3 +754,28 @@ async fn work_calendars_on_the_pages(db: TestDb) {
     assert_eq!(s, 409, "{kept}");
     assert!(kept.contains("approval version 1") && kept.contains("Refresh sources now"), "{kept}");
 }
+
+crate::on_both_backends!(readiness_says_why_a_process_should_get_no_traffic);
+
+/// `/readyz` is 200 only with the database answering, its schema current and
+/// the process not shutting down; `/healthz` stays 200 meanwhile.
+async fn readiness_says_why_a_process_should_get_no_traffic(db: crate::support::TestDb) {
+    let t = TestApp::spawn(db).await;
+    let get = |path: &'static str| {
+        let (client, base) = (t.client.clone(), t.base.clone());
+        async move { read(client.get(format!("{base}{path}")).send().await.unwrap()).await }
+    };
+    assert_eq!(get("/readyz").await, (200, json!({"status": "ready"})));
+    // A database that lacks this flowcal's newest migration (an older schema).
+    t.sql("DELETE FROM flowcal_migrations WHERE name = '0009_work_calendars'").await;
+    assert_eq!(
+        get("/readyz").await,
+        (503, json!({"status": "schema not current", "pending_migrations": ["0009_work_calendars"]}))
+    );
+    assert_eq!(get("/healthz").await.0, 200);
+    t.sql("INSERT INTO flowcal_migrations (version, name, applied_at) VALUES (9, '0009_work_calendars', 0)").await;
+    assert_eq!(get("/readyz").await.0, 200);
+    t.app.begin_shutdown();
+    assert_eq!(get("/readyz").await, (503, json!({"status": "shutting down"})));
+    assert_eq!(get("/healthz").await.0, 200);
+}
