@@ -360,6 +360,22 @@ async fn subscribed_holidays_move_deadlines_and_their_calendar_entries(db: TestD
     assert_eq!(de["sources"][0]["url"], feeds.url("/de.ics"), "{de}");
     assert_eq!(days(&t, &bob, "de-berlin", "2026-04-07", "2026-04-07").await, [day("2026-04-07", false, "Brückentag")]);
 
+    // The daily refresh: the US and Japanese files were fetched when their
+    // calendars were made, five days ago, so they are due; the German one was
+    // tried just now, so it is not. A day later it is, and the file is back
+    // as it was last fetched (304).
+    feeds.serve("/de.ics", 200, "\"de-2\"", &with_extra_holiday(&german, "20260407", "Brückentag"));
+    let de_hits = || feeds.hits.lock().unwrap().iter().filter(|h| h.0 == "/de.ics").count();
+    let before = de_hits();
+    assert_eq!(t.app.work_calendars.refresh_due().await.unwrap(), 2);
+    assert_eq!(de_hits(), before, "the German file is not fetched before a day has passed");
+    assert_eq!(feeds.last_hit("/us.ics"), ("/us.ics".into(), Some("\"us-1\"".into()), 304));
+    t.clock.set("2026-04-02T08:30:00Z".parse::<Timestamp>().unwrap());
+    assert_eq!(t.app.work_calendars.refresh_due().await.unwrap(), 3);
+    assert_eq!(feeds.last_hit("/de.ics"), ("/de.ics".into(), Some("\"de-2\"".into()), 304));
+    let (_, de) = t.get("/api/v1/work-calendars/de-berlin", &bob).await;
+    assert_eq!((de["sources"][0]["status"].as_str(), de["sources"][0]["error"].as_str()), (Some("ok"), None), "{de}");
+
     // A calendar a model names cannot be deleted; people may read calendars but not change them.
     let (s, b) = t.call(Method::DELETE, "/api/v1/admin/work-calendars/de-berlin", &admin, None).await;
     assert_eq!(s, 409, "{b}");
