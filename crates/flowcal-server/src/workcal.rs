@@ -357,28 +357,66 @@ impl WorkCalendars {
         after: &StoredWorkCalendar,
         what: &str,
     ) -> AppResult<usize> {
-        let compiled = self.cache.load(&after.calendar.name).await?;
-        let Some(compiled) = compiled else { return Ok(0) };
+        let name = after.calendar.name.clone();
+        let Some((version, compiled)) = self.cache.load_versioned(&name).await? else { return Ok(0) };
         let old = before.map(effective);
         let new = compiled.calendar();
-        if old.as_ref() == Some(new) {
-            return Ok(0);
-        }
+        // A recompute of an earlier change that did not finish is finished now.
+        let was_current = before.is_some_and(|b| b.recomputed_version >= b.version);
         let reason = match &old {
+            Some(old) if old == new && was_current => {
+                self.store.mark_recomputed(&name, version).await?;
+                return Ok(0);
+            }
+            Some(old) if old == new => format!("{what}: deadlines brought up to date"),
             Some(old) => format!("{what}: {}", describe_change(old, new)),
             None => format!("{what}: the calendar was created"),
         };
-        // On a task of its own: a request that times out or a client that
-        // goes away must not stop a recompute halfway.
-        let (workflow, name) = (self.workflow.clone(), after.calendar.name.clone());
-        let run =
-            tokio::spawn(async move { workflow.recompute_calendar(&name, compiled, &reason, RECOMPUTE_PAGE).await });
+        self.recompute(&name, version, compiled, reason).await
+    }
+
+    /// Recomputes the open deadlines counted in `name` with the compiled
+    /// `version`, then records it recomputed. On a task of its own: a
+    /// request that times out or a client that goes away must not stop a
+    /// recompute halfway (one that stops anyway, with the process, is
+    /// finished by [`WorkCalendars::refresh_due`]).
+    async fn recompute(
+        &self,
+        name: &str,
+        version: i64,
+        compiled: Arc<flowcal_domain::CompiledCalendar>,
+        reason: String,
+    ) -> AppResult<usize> {
+        let (workflow, store, name) = (self.workflow.clone(), self.store.clone(), name.to_owned());
+        let run = tokio::spawn(async move {
+            let moved = workflow.recompute_calendar(&name, compiled, &reason, RECOMPUTE_PAGE).await?;
+            store.mark_recomputed(&name, version).await?;
+            Ok::<_, AppError>(moved)
+        });
         run.await.map_err(|e| AppError::Internal(anyhow::anyhow!("the recompute of the deadlines stopped: {e}")))?
     }
 
-    /// Refreshes the sources not checked for a day, calendar by calendar.
-    /// Returns how many calendars were refreshed.
+    /// Finishes the recomputes that did not finish (a crash, a database
+    /// error): each calendar whose version is ahead of its recomputed one.
+    async fn finish_recomputes(&self) -> AppResult<usize> {
+        let mut done = 0;
+        for (name, _) in self.store.calendars_behind(100).await? {
+            let Some((version, compiled)) = self.cache.load_versioned(&name).await? else { continue };
+            let reason = format!("work calendar {name} changed: deadlines brought up to date");
+            self.recompute(&name, version, compiled, reason).await?;
+            done += 1;
+        }
+        Ok(done)
+    }
+
+    /// Refreshes the sources not checked for a day, calendar by calendar,
+    /// after finishing any recompute that did not finish. Returns how many
+    /// calendars were refreshed.
     pub async fn refresh_due(&self) -> AppResult<usize> {
+        let finished = self.finish_recomputes().await?;
+        if finished > 0 {
+            tracing::info!(calendars = finished, "finished the recompute of work calendars' deadlines");
+        }
         let now = self.clock.now();
         let stale = now.checked_sub(self.refresh_every).unwrap_or(now);
         let due = self.store.sources_due(stale, 100).await?;

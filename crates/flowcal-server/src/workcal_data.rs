@@ -65,13 +65,18 @@ impl CalendarCache {
 
     /// Reads a calendar from the store and compiles it, keeping the result.
     pub async fn load(&self, name: &str) -> AppResult<Option<Arc<CompiledCalendar>>> {
+        Ok(self.load_versioned(name).await?.map(|(_, c)| c))
+    }
+
+    /// [`CalendarCache::load`], with the version compiled.
+    pub async fn load_versioned(&self, name: &str) -> AppResult<Option<(i64, Arc<CompiledCalendar>)>> {
         let Some(stored) = self.store.work_calendar(name).await? else {
             self.lock().remove(name);
             return Ok(None);
         };
         let compiled = Arc::new(compile(&stored)?);
         self.lock().insert(name.to_owned(), (stored.version, compiled.clone()));
-        Ok(Some(compiled))
+        Ok(Some((stored.version, compiled)))
     }
 
     /// The names of the calendars that exist.

@@ -109,6 +109,10 @@ pub struct StoredWorkCalendar {
     /// The last edit and who made it (a refresh changes neither).
     pub updated_at: Timestamp,
     pub updated_by: Option<String>,
+    /// The version whose open deadlines are all recomputed
+    /// ([`Store::mark_recomputed`]); behind `version` while a recompute runs
+    /// or after one that did not finish.
+    pub recomputed_version: i64,
     pub sources: Vec<SourceRecord>,
 }
 
@@ -163,6 +167,7 @@ fn calendar(r: &Row) -> Result<StoredWorkCalendar, StoreError> {
         version: r.int("version")?,
         updated_at: ts(r.int("updated_at")?)?,
         updated_by: r.opt_text("updated_by")?,
+        recomputed_version: r.int("recomputed_version")?,
         sources: Vec::new(),
     })
 }
@@ -173,7 +178,7 @@ fn calendar(r: &Row) -> Result<StoredWorkCalendar, StoreError> {
 fn load(c: &mut dyn Conn, name: &str) -> Result<Option<StoredWorkCalendar>, StoreError> {
     let Some(mut cal) = c
         .query_opt(
-            "SELECT name, definition, version, updated_at, updated_by FROM work_calendars WHERE name = $1",
+            "SELECT name, definition, version, updated_at, updated_by, recomputed_version FROM work_calendars WHERE name = $1",
             params![name],
         )?
         .map(|r| calendar(&r))
@@ -343,7 +348,7 @@ impl Store {
         self.read(move |c| {
             let mut cals: Vec<(String, StoredWorkCalendar)> = c
                 .query(
-                    "SELECT name, definition, version, updated_at, updated_by FROM work_calendars WHERE name > $1
+                    "SELECT name, definition, version, updated_at, updated_by, recomputed_version FROM work_calendars WHERE name > $1
                      ORDER BY name LIMIT $2",
                     params![after, page(limit)],
                 )?
@@ -382,6 +387,36 @@ impl Store {
                 .iter()
                 .map(|r| Ok((r.text("name")?, r.int("version")?)))
                 .collect()
+        })
+        .await
+    }
+
+    /// Records that every open deadline counted in the calendar `name` is
+    /// recomputed for `version` (never moves back).
+    pub async fn mark_recomputed(&self, name: &str, version: i64) -> Result<(), StoreError> {
+        let name = name.to_owned();
+        self.read(move |c| {
+            c.execute(
+                "UPDATE work_calendars SET recomputed_version = $2 WHERE name = $1 AND recomputed_version < $2",
+                params![name, version],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// The calendars whose last change's recompute did not finish (its
+    /// version is ahead of the version recomputed), with that version; at
+    /// most `limit`, by name.
+    pub async fn calendars_behind(&self, limit: usize) -> Result<Vec<(String, i64)>, StoreError> {
+        self.read(move |c| {
+            c.query(
+                "SELECT name, version FROM work_calendars WHERE recomputed_version < version ORDER BY name LIMIT $1",
+                params![page(limit)],
+            )?
+            .iter()
+            .map(|r| Ok((r.text("name")?, r.int("version")?)))
+            .collect()
         })
         .await
     }

@@ -957,6 +957,7 @@ mod tests {
             version: 1,
             updated_at: Timestamp::UNIX_EPOCH,
             updated_by: None,
+            recomputed_version: 1,
             sources: vec![url, upload],
         };
         let form = CalendarForm::of(&stored);

@@ -5,12 +5,16 @@
 -- deleted and made again never shows a version it had before, so a cache keyed on
 -- (name, version) cannot mistake the new one for the old.
 -- updated_at and updated_by are those of the last edit.
+-- recomputed_version is the version whose open deadlines are all recomputed: behind
+-- version, a recompute did not finish (a crash, a database error) and the worker
+-- finishes it.
 CREATE TABLE work_calendars (
     name TEXT PRIMARY KEY,
     definition TEXT NOT NULL,
     version BIGINT NOT NULL,
     updated_at BIGINT NOT NULL,
-    updated_by TEXT
+    updated_by TEXT,
+    recomputed_version BIGINT NOT NULL DEFAULT 0
 );
 CREATE TABLE work_calendar_serial (
     id BIGINT PRIMARY KEY CHECK (id = 1),

@@ -454,6 +454,31 @@ async fn a_model_may_come_before_its_calendar_and_uploaded_sources_count(db: Tes
         .filter_map(|e| e["payload"]["reason"].as_str())
         .collect();
     assert_eq!(reasons, ["work calendar later was changed by root: the calendar was created"]);
+    // A change stored whose recompute never ran (the process died right
+    // after the change): the worker's next pass finishes it.
+    let stored = t.app.store.work_calendar("later").await.unwrap().unwrap();
+    assert!(stored.recomputed_version >= stored.version, "the change above was recomputed in full");
+    let mut cal = stored.calendar.clone();
+    cal.holidays.insert(jiff::civil::date(2026, 4, 3), flowcal_domain::Holiday { name: "Brückentag".into(), hours: None });
+    let src = &stored.sources[0];
+    let keep = flowcal_store::SourceSpec {
+        url: None,
+        body: src.body.clone(),
+        include: src.include.clone(),
+        exclude: src.exclude.clone(),
+        holidays: src.holidays.clone(),
+    };
+    t.app.store.put_work_calendar(&cal, vec![keep], "root", t.app.now()).await.unwrap();
+    let deadline = || async { t.get(&format!("/api/v1/tasks/{task}"), &admin).await.1["deadline"]["at"].clone() };
+    assert_eq!(deadline().await, "2026-04-07T10:00:00+02:00", "not recomputed yet");
+    t.app.work_calendars.refresh_due().await.unwrap();
+    assert_eq!(deadline().await, "2026-04-08T10:00:00+02:00");
+    let behind = t.app.store.work_calendar("later").await.unwrap().unwrap();
+    assert_eq!(behind.recomputed_version, behind.version);
+    let (_, events) = t.get(&format!("/api/v1/instances/{instance}/events"), &admin).await;
+    let last = events["events"].as_array().unwrap().iter().rev().find(|e| e["kind"] == "task_deadline_changed").unwrap();
+    assert_eq!(last["payload"]["reason"], "work calendar later changed: deadlines brought up to date");
+
     // The yearly holiday is expanded without its EXDATE; the outing is left out.
     assert_eq!(days(&t, &admin, "later", "2026-04-08", "2026-04-08").await, [day("2026-04-08", true, "")],);
     assert_eq!(days(&t, &admin, "later", "2028-04-03", "2028-04-03").await, [day("2028-04-03", true, "")]);
