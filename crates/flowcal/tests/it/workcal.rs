@@ -459,7 +459,8 @@ async fn a_model_may_come_before_its_calendar_and_uploaded_sources_count(db: Tes
     let stored = t.app.store.work_calendar("later").await.unwrap().unwrap();
     assert!(stored.recomputed_version >= stored.version, "the change above was recomputed in full");
     let mut cal = stored.calendar.clone();
-    cal.holidays.insert(jiff::civil::date(2026, 4, 3), flowcal_domain::Holiday { name: "Brückentag".into(), hours: None });
+    cal.holidays
+        .insert(jiff::civil::date(2026, 4, 3), flowcal_domain::Holiday { name: "Brückentag".into(), hours: None });
     let src = &stored.sources[0];
     let keep = flowcal_store::SourceSpec {
         url: None,
@@ -476,7 +477,8 @@ async fn a_model_may_come_before_its_calendar_and_uploaded_sources_count(db: Tes
     let behind = t.app.store.work_calendar("later").await.unwrap().unwrap();
     assert_eq!(behind.recomputed_version, behind.version);
     let (_, events) = t.get(&format!("/api/v1/instances/{instance}/events"), &admin).await;
-    let last = events["events"].as_array().unwrap().iter().rev().find(|e| e["kind"] == "task_deadline_changed").unwrap();
+    let last =
+        events["events"].as_array().unwrap().iter().rev().find(|e| e["kind"] == "task_deadline_changed").unwrap();
     assert_eq!(last["payload"]["reason"], "work calendar later changed: deadlines brought up to date");
 
     // The yearly holiday is expanded without its EXDATE; the outing is left out.
