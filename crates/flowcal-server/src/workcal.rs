@@ -144,9 +144,7 @@ impl WorkCalendars {
         }
         let cal = read_put(name, &put)?;
         let today = self.today(&cal);
-        let c = self.access.connectivity().await?;
-        let policy = HostPolicy::new(&c.caldav.allowed_hosts, &c.caldav.allowed_networks)
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("the outbound allow-list is invalid: {e}")))?;
+        let policy = self.policy().await?;
         let mut specs = Vec::with_capacity(put.sources.len());
         for (i, s) in put.sources.into_iter().enumerate() {
             let filter = HolidayFilter { include: s.include.clone(), exclude: s.exclude.clone() };

@@ -496,6 +496,20 @@ async fn a_model_may_come_before_its_calendar_and_uploaded_sources_count(db: Tes
         json!({"time_zone": "UTC", "week": ["mon"], "sources": [{"url": "http://127.0.0.1:9/x.ics", "ics": UPLOADED}]});
     let (s, b) = t.call(Method::PUT, "/api/v1/admin/work-calendars/x", &admin, Some(both)).await;
     assert_eq!((s, b["error"]["message"].as_str()), (422, Some("holiday source 1: give either url or ics")), "{b}");
+    let many: Vec<Json> = (0..21).map(|_| json!({"ics": UPLOADED})).collect();
+    let (s, b) = t
+        .call(
+            Method::PUT,
+            "/api/v1/admin/work-calendars/x",
+            &admin,
+            Some(json!({"time_zone": "UTC", "week": ["mon"], "sources": many})),
+        )
+        .await;
+    assert_eq!(
+        (s, b["error"]["message"].as_str()),
+        (422, Some("21 holiday sources; a calendar may have at most 20")),
+        "{b}"
+    );
     let (s, b) = t.get("/api/v1/work-calendars/later/days?from=2026-01-01&to=2030-01-01", &admin).await;
     assert_eq!(s, 422, "{b}");
     assert_eq!(t.call(Method::DELETE, "/api/v1/admin/work-calendars/later", &admin, None).await.0, 409);
