@@ -433,6 +433,12 @@ impl std::fmt::Debug for Pool {
     }
 }
 
+/// Opens a PostgreSQL client (blocking): every connection flowcal opens to
+/// PostgreSQL, pooled or not, comes from here.
+pub(crate) fn pg_client(target: &str) -> Result<postgres::Client, DbError> {
+    Ok(postgres::Client::connect(target, postgres::NoTls)?)
+}
+
 impl Pool {
     /// `target`: the SQLite file path, or the PostgreSQL URL.
     pub(crate) fn new(backend: Backend, target: String, size: usize) -> Result<Self, DbError> {
@@ -454,7 +460,7 @@ impl Pool {
         Ok(match backend {
             Backend::Sqlite => Box::new(Sqlite::open(target)?),
             Backend::Postgres => Box::new(Pg {
-                client: postgres::Client::connect(target, postgres::NoTls)?,
+                client: pg_client(target)?,
                 statements: std::collections::HashMap::new(),
             }),
         })
