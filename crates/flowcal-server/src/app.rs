@@ -58,7 +58,9 @@ pub struct App {
 impl App {
     pub fn new(config: Config, store: Store, clock: Arc<dyn Clock>, keyring: Keyring) -> anyhow::Result<Self> {
         let config = Arc::new(config);
-        let wake = Arc::new(tokio::sync::Notify::new());
+        // Rung by every outbox write (on PostgreSQL, of any process while the
+        // workers listen): it wakes the delivery workers.
+        let wake = store.outbox_signal();
         let models = Arc::new(Models::new(store.clone()));
         let calendar_cache = Arc::new(CalendarCache::new(store.clone()));
         let workflow = Arc::new(Workflow::new(

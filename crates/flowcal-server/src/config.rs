@@ -34,6 +34,10 @@ pub struct Config {
     pub session_hours: u32,
     /// Log filter (tracing `EnvFilter` syntax), e.g. `info` or `flowcal=debug`.
     pub log: String,
+    /// On SIGTERM, how long a process may take to finish what it holds: open
+    /// requests, and calendar entries and timers its workers leased (what is
+    /// not done by then is handed back for another process).
+    pub shutdown_grace_seconds: u64,
     /// OAuth providers users connect calendars with (and may sign in with), by name.
     pub providers: BTreeMap<String, ProviderConfig>,
     /// Who may export to calendars.
@@ -178,6 +182,7 @@ impl Default for Config {
             max_model_bytes: 2 * 1024 * 1024,
             session_hours: 12,
             log: "info".into(),
+            shutdown_grace_seconds: 30,
             providers: BTreeMap::new(),
             calendar_export: ExportConfig::default(),
             caldav: CaldavConfig::default(),
@@ -203,6 +208,7 @@ impl fmt::Debug for Config {
             .field("max_model_bytes", &self.max_model_bytes)
             .field("session_hours", &self.session_hours)
             .field("log", &self.log)
+            .field("shutdown_grace_seconds", &self.shutdown_grace_seconds)
             .field("providers", &self.providers)
             .field("calendar_export", &self.calendar_export)
             .field("caldav", &self.caldav)
@@ -368,6 +374,7 @@ const SCHEMA: &[(&str, Kind)] = &[
     ("max_model_bytes", U64),
     ("session_hours", U32),
     ("log", Kind::Text),
+    ("shutdown_grace_seconds", U64),
     ("calendar_export.allow", Kind::WordOrList),
     ("calendar_export.event_minutes", U32),
     ("caldav.allowed_hosts", Kind::List),

@@ -130,8 +130,12 @@ pub struct Delivery {
     /// Deliveries by this process: (outcome, connector kind) → count.
     counts: Mutex<BTreeMap<(&'static str, String), u64>>,
     /// Names this process as the holder of exports it claims on request
-    /// (`flowcal export sync`, a pass run by a test).
+    /// (`flowcal export sync`, a pass run by a test); the names of its
+    /// workers start with it, so that all its leases can be handed back.
     pub(crate) worker_id: String,
+    /// Set when the process stops: nothing more is claimed, and what is
+    /// claimed but not started is handed back.
+    stopping: std::sync::atomic::AtomicBool,
 }
 
 impl Delivery {
@@ -157,7 +161,27 @@ impl Delivery {
             wake,
             counts: Mutex::new(BTreeMap::new()),
             worker_id: crate::secrets::new_token("w"),
+            stopping: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// The process is stopping: the workers claim nothing more, hand back
+    /// what they claimed and have not started, and end after their current
+    /// chunk.
+    pub fn stop_taking_work(&self) {
+        self.stopping.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.wake.notify_waiters();
+    }
+
+    fn stopping(&self) -> bool {
+        self.stopping.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Gives back every lease this process's workers still hold (after they
+    /// stopped, or were stopped at the end of the grace period): another
+    /// process delivers those exports at once instead of after the lease.
+    pub async fn hand_back(&self) -> Result<u64, flowcal_store::StoreError> {
+        self.store.hand_back_exports(&self.worker_id).await
     }
 
     fn now(&self) -> Timestamp {
@@ -177,6 +201,9 @@ impl Delivery {
     /// one transaction each, and new entries go out together where the
     /// connector batches (`Connector::batch_size`: Google, up to 50 a request).
     pub async fn deliver_due_report(&self, owner: &str) -> Result<Vec<(ExportRecord, Delivered)>, DeliveryError> {
+        if self.stopping() {
+            return Ok(Vec::new());
+        }
         let now = self.now();
         let claimed = self.store.claim_exports(owner, now, self.lease_until(now)?, BATCH).await?;
         if claimed.is_empty() {
@@ -218,7 +245,13 @@ impl Delivery {
             Err(_) => "none".to_owned(),
         };
         let mut setup = setup.map(|s| (s, None::<AccountSession<'_>>));
-        for chunk in group.chunks(CHUNK) {
+        for (n, chunk) in group.chunks(CHUNK).enumerate() {
+            if self.stopping() {
+                // Claimed and not started: handed back for another process.
+                let rest: Vec<i64> = group.iter().skip(n * CHUNK).map(|e| e.id).collect();
+                self.store.release_claims(owner, &rest).await?;
+                break;
+            }
             let now = self.now();
             let claims: Vec<(i64, i64)> = chunk.iter().map(|e| (e.id, e.version)).collect();
             let held = self.store.renew_claims(owner, &claims, now, self.lease_until(now)?).await?;
@@ -366,9 +399,12 @@ impl Delivery {
     /// every second for retries that came due.
     pub async fn run_delivery(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()>) {
         tokio::pin!(shutdown);
-        // Each loop is a worker of its own: leases name it.
-        let owner = crate::secrets::new_token("w");
+        // Each loop is a worker of its own: leases name it (after the process).
+        let owner = format!("{}.{}", self.worker_id, crate::secrets::new_token("w"));
         loop {
+            if self.stopping() {
+                return;
+            }
             let idle = match self.deliver_due_report(&owner).await.map(|r| r.len()) {
                 Ok(0) => true,
                 Ok(n) => {

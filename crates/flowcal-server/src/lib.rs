@@ -151,8 +151,77 @@ async fn json_errors(req: Request, next: Next) -> Response {
     (parts, body).into_response()
 }
 
+/// The workers of a process: delivery loops, the timer loop and the
+/// refresh of holiday sources, and on PostgreSQL the listener that wakes
+/// them for other processes' outbox writes.
+pub struct Workers {
+    stop: tokio::sync::watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    _outbox_watch: Option<flowcal_store::OutboxWatch>,
+}
+
+impl Workers {
+    /// Starts `delivery` delivery loops and, with any, one timer loop and the
+    /// holiday refresh (with none, nothing: another process does the work).
+    pub fn start(app: &Arc<App>, delivery: u32) -> anyhow::Result<Workers> {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let until_stopped = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        };
+        let mut tasks = Vec::new();
+        if delivery == 0 {
+            return Ok(Workers { stop, tasks, _outbox_watch: None });
+        }
+        for _ in 0..delivery {
+            tasks.push(tokio::spawn(app.delivery.clone().run_delivery(until_stopped(stopped.clone()))));
+        }
+        tasks.push(tokio::spawn(app.timers.clone().run_timers(until_stopped(stopped.clone()))));
+        tasks.push(tokio::spawn(app.work_calendars.clone().run(until_stopped(stopped))));
+        Ok(Workers { stop, tasks, _outbox_watch: app.store.watch_outbox()? })
+    }
+
+    /// From now on nothing new is claimed; what is claimed and not started
+    /// is handed back.
+    pub fn stop_taking_work(&self, app: &App) {
+        app.delivery.stop_taking_work();
+        app.timers.stop_taking_work();
+        let _ = self.stop.send(true);
+    }
+
+    /// Stops the workers: each finishes what it has started, until
+    /// `deadline`; then the rest is stopped, and every lease this process
+    /// still holds is handed back so another process takes it at once.
+    pub async fn stop(self, app: &App, deadline: tokio::time::Instant) {
+        self.stop_taking_work(app);
+        let mut cut = 0;
+        for mut task in self.tasks {
+            if tokio::time::timeout_at(deadline, &mut task).await.is_err() {
+                task.abort();
+                cut += 1;
+            }
+        }
+        if cut > 0 {
+            tracing::warn!(workers = cut, "workers still busy after the shutdown grace period were stopped");
+        }
+        match tokio::try_join!(app.delivery.hand_back(), app.timers.hand_back()) {
+            Ok((0, 0)) => {}
+            Ok((exports, timers)) => tracing::info!(exports, timers, "handed back leased work"),
+            Err(e) => tracing::error!(error = %e, "cannot hand back leased work; its leases run out instead"),
+        }
+    }
+
+    /// Runs until `shutdown` completes, then stops within the grace period.
+    pub async fn run_until(self, app: &App, shutdown: impl Future<Output = ()>) {
+        shutdown.await;
+        app.begin_shutdown();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(app.config.shutdown_grace_seconds);
+        self.stop(app, deadline).await;
+    }
+}
+
 /// Serves on `listener` until `shutdown` completes, then lets the requests
-/// in flight finish.
+/// in flight and the workers' leased work finish within
+/// `shutdown_grace_seconds` (see [`Workers::stop`]).
 ///
 /// Each connection must send its request headers within
 /// `http.header_read_timeout_seconds` (also between requests on a kept-alive
@@ -167,45 +236,9 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     tracing::info!(addr = %listener.local_addr()?, public_url = %app.config.public_url, "flowcal is serving");
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let mut workers = Vec::new();
-    for _ in 0..app.config.delivery.workers {
-        let mut stopped = stopped.clone();
-        let app = app.clone();
-        workers.push(tokio::spawn(async move {
-            app.delivery
-                .clone()
-                .run_delivery(async move {
-                    let _ = stopped.wait_for(|s| *s).await;
-                })
-                .await
-        }));
-    }
-    // The process that delivers also fires timers: one timer loop is
-    // enough for any number of delivery workers.
-    if app.config.delivery.workers > 0 {
-        let mut stopped = stopped.clone();
-        let timers = app.timers.clone();
-        workers.push(tokio::spawn(async move {
-            timers
-                .run_timers(async move {
-                    let _ = stopped.wait_for(|s| *s).await;
-                })
-                .await
-        }));
-    }
-    // And refreshes the holiday sources of work calendars.
-    if app.config.delivery.workers > 0 {
-        let mut stopped = stopped.clone();
-        let calendars = app.work_calendars.clone();
-        workers.push(tokio::spawn(async move {
-            calendars
-                .run(async move {
-                    let _ = stopped.wait_for(|s| *s).await;
-                })
-                .await
-        }));
-    }
+    // The process that delivers also fires timers and refreshes the holiday
+    // sources of work calendars.
+    let workers = Workers::start(&app, app.config.delivery.workers)?;
     let limits = app.config.http.clone();
     let app_ready = app.clone();
     let routes = router(app);
@@ -248,14 +281,12 @@ pub async fn serve(
     }
     drop(listener);
     app_ready.begin_shutdown();
-    // Requests in flight end within the request timeout; idle connections close at once.
-    let grace = Duration::from_secs(limits.request_timeout_seconds + 5);
-    if tokio::time::timeout(grace, graceful.shutdown()).await.is_err() {
+    // Requests in flight and leased work get the same grace period.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(app_ready.config.shutdown_grace_seconds);
+    workers.stop_taking_work(&app_ready);
+    if tokio::time::timeout_at(deadline, graceful.shutdown()).await.is_err() {
         tracing::warn!("connections still open after the shutdown grace period were dropped");
     }
-    let _ = stop.send(true);
-    for w in workers {
-        let _ = w.await;
-    }
+    workers.stop(&app_ready, deadline).await;
     Ok(())
 }

@@ -30,6 +30,13 @@ pub struct Timers {
     workflow: Arc<Workflow>,
     /// Woken after timers fired, since new tasks may have calendar entries to deliver.
     delivery_wake: Arc<Notify>,
+    /// Every lease of this process's timer workers starts with it.
+    lease_prefix: String,
+    /// Set when the process stops: nothing more is claimed, and claimed
+    /// timers not yet fired are handed back.
+    stopping: std::sync::atomic::AtomicBool,
+    /// Ends the worker's wait between two passes when the process stops.
+    stop_wake: Notify,
 }
 
 /// What a pass did.
@@ -45,18 +52,47 @@ pub struct TimerPass {
 
 impl Timers {
     pub fn new(store: Store, clock: Arc<dyn Clock>, workflow: Arc<Workflow>, delivery_wake: Arc<Notify>) -> Self {
-        Timers { store, clock, workflow, delivery_wake }
+        Timers {
+            store,
+            clock,
+            workflow,
+            delivery_wake,
+            lease_prefix: crate::secrets::new_token("t"),
+            stopping: std::sync::atomic::AtomicBool::new(false),
+            stop_wake: Notify::new(),
+        }
+    }
+
+    /// The process is stopping: the worker fires nothing more, hands back
+    /// what it claimed and did not fire, and ends.
+    pub fn stop_taking_work(&self) {
+        self.stopping.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.stop_wake.notify_waiters();
+    }
+
+    fn stopping(&self) -> bool {
+        self.stopping.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Gives back every timer lease this process's workers still hold.
+    pub async fn hand_back(&self) -> Result<u64, flowcal_store::StoreError> {
+        self.store.hand_back_timers(&self.lease_prefix).await
     }
 
     /// Fires every timer due now, in batches, as worker `owner`.
     pub async fn fire_due(&self, owner: &str) -> Result<TimerPass, flowcal_store::StoreError> {
         let mut pass = TimerPass::default();
-        loop {
+        while !self.stopping() {
             let now = self.clock.now();
             let until = now.checked_add(LEASE).unwrap_or(Timestamp::MAX);
             let due = self.store.claim_timers(owner, now, until, BATCH).await?;
             let claimed = due.len();
             for timer in due {
+                if self.stopping() {
+                    // Claimed and not fired: handed back for another process.
+                    self.store.release_timer(timer.id, owner).await?;
+                    continue;
+                }
                 match self.workflow.fire_timer(&timer).await {
                     Ok(true) => pass.fired += 1,
                     Ok(false) => {
@@ -84,8 +120,8 @@ impl Timers {
     /// Fires timers as they come due until `shutdown` completes.
     pub async fn run_timers(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()>) {
         tokio::pin!(shutdown);
-        let owner = crate::secrets::new_token("t");
-        loop {
+        let owner = format!("{}.{}", self.lease_prefix, crate::secrets::new_token("t"));
+        while !self.stopping() {
             match self.fire_due(&owner).await {
                 Ok(p) if p.fired + p.skipped + p.failed > 0 => {
                     tracing::info!(worker = %owner, fired = p.fired, skipped = p.skipped, failed = p.failed, "timer pass");
@@ -95,6 +131,7 @@ impl Timers {
             }
             tokio::select! {
                 () = &mut shutdown => return,
+                () = self.stop_wake.notified() => {}
                 () = tokio::time::sleep(POLL) => {}
             }
         }

@@ -406,6 +406,7 @@ impl Store {
                          WHERE account_id = $1 AND state = 'waiting'",
                         params![id, now_ms],
                     )?;
+                    crate::db::mark_outbox(c)?;
                     id
                 }
                 None => {

@@ -425,6 +425,8 @@ pub(crate) struct Pool {
     idle: Arc<Mutex<Vec<Box<dyn Conn>>>>,
     permits: Arc<tokio::sync::Semaphore>,
     writer: Option<Writer>,
+    /// Rung after every transaction that wrote to the outbox (see [`mark_outbox`]).
+    outbox: Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for Pool {
@@ -437,6 +439,78 @@ impl std::fmt::Debug for Pool {
 /// PostgreSQL, pooled or not, comes from here.
 pub(crate) fn pg_client(target: &str) -> Result<postgres::Client, DbError> {
     Ok(postgres::Client::connect(target, postgres::NoTls)?)
+}
+
+/// The PostgreSQL channel that tells every flowcal process of a change to the
+/// outbox (`LISTEN`/`NOTIFY`).
+pub(crate) const OUTBOX_CHANNEL: &str = "flowcal_outbox";
+
+std::thread_local! {
+    /// Set by [`mark_outbox`] on the thread that runs a store operation.
+    static OUTBOX_MARK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Records that the running operation wrote to the outbox (an export made or
+/// made pending again): once it commits, the delivery workers of this process
+/// are woken, and on PostgreSQL a `NOTIFY` in the same transaction wakes
+/// those of every other process.
+pub(crate) fn mark_outbox(c: &mut dyn Conn) -> Result<(), DbError> {
+    if !OUTBOX_MARK.with(|m| m.replace(true)) && c.backend() == Backend::Postgres {
+        c.execute(&format!("NOTIFY {OUTBOX_CHANNEL}"), &[])?;
+    }
+    Ok(())
+}
+
+/// Listens on PostgreSQL for every process's outbox writes and rings `signal`
+/// for each, until `stop` is set: on a thread of its own, with one
+/// connection, opened again (after a pause) when it breaks. The signal is
+/// also rung each time listening (re)starts, for what came while it did not.
+pub(crate) fn listen_outbox(
+    target: String,
+    signal: Arc<tokio::sync::Notify>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    use postgres::fallible_iterator::FallibleIterator;
+    let stopped = move || stop.load(std::sync::atomic::Ordering::SeqCst);
+    std::thread::Builder::new().name("flowcal-outbox-listen".into()).spawn(move || {
+        while !stopped() {
+            let mut client = match pg_client(&target).and_then(|mut c| {
+                c.batch_execute(&format!("LISTEN {OUTBOX_CHANNEL}"))?;
+                Ok(c)
+            }) {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot listen for outbox changes; the workers poll meanwhile");
+                    std::thread::sleep(Duration::from_secs(1));
+                    continue;
+                }
+            };
+            ring(&signal);
+            while !stopped() {
+                // Short waits, so that `stop` is seen soon.
+                let next = client.notifications().timeout_iter(Duration::from_millis(250)).next().map(|n| n.is_some());
+                match next {
+                    Ok(true) => {
+                        // Every notification waiting now is answered by one ring.
+                        while let Ok(Some(_)) = client.notifications().iter().next() {}
+                        ring(&signal);
+                    }
+                    Ok(false) if !client.is_closed() => {}
+                    Ok(false) => break,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "the connection that listens for outbox changes broke; opening another");
+                        break;
+                    }
+                }
+            }
+        }
+    })
+}
+
+/// Wakes every waiting worker, and the next one to wait if none is.
+pub(crate) fn ring(signal: &tokio::sync::Notify) {
+    signal.notify_waiters();
+    signal.notify_one();
 }
 
 impl Pool {
@@ -452,6 +526,7 @@ impl Pool {
             idle: Arc::new(Mutex::new(Vec::new())),
             permits: Arc::new(tokio::sync::Semaphore::new(size)),
             writer,
+            outbox: Arc::new(tokio::sync::Notify::new()),
         })
     }
 
@@ -459,10 +534,9 @@ impl Pool {
     pub(crate) fn connect(backend: Backend, target: &str) -> Result<Box<dyn Conn>, DbError> {
         Ok(match backend {
             Backend::Sqlite => Box::new(Sqlite::open(target)?),
-            Backend::Postgres => Box::new(Pg {
-                client: pg_client(target)?,
-                statements: std::collections::HashMap::new(),
-            }),
+            Backend::Postgres => {
+                Box::new(Pg { client: pg_client(target)?, statements: std::collections::HashMap::new() })
+            }
         })
     }
 
@@ -475,9 +549,41 @@ impl Pool {
         E: From<DbError> + Send + 'static,
         F: FnOnce(&mut dyn Conn) -> Result<T, E> + Send + 'static,
     {
-        if let (true, Some(writer)) = (tx, &self.writer) {
-            return writer.run(f).await;
+        // The mark is read on the thread that ran `f`, right after it; the
+        // answer comes back once the transaction is committed.
+        let marked = move |c: &mut dyn Conn| match f(c) {
+            Ok(v) => Ok((v, OUTBOX_MARK.with(|m| m.replace(false)))),
+            Err(e) => {
+                OUTBOX_MARK.with(|m| m.set(false));
+                Err(e)
+            }
+        };
+        let (value, wrote_outbox) = match (tx, &self.writer) {
+            (true, Some(writer)) => writer.run(marked).await?,
+            _ => self.run_pooled(tx, marked).await?,
+        };
+        if wrote_outbox {
+            ring(&self.outbox);
         }
+        Ok(value)
+    }
+
+    /// The SQLite file path, or the PostgreSQL URL.
+    pub(crate) fn target(&self) -> &str {
+        &self.target
+    }
+
+    /// Rung after every committed transaction that wrote to the outbox.
+    pub(crate) fn outbox_signal(&self) -> Arc<tokio::sync::Notify> {
+        self.outbox.clone()
+    }
+
+    async fn run_pooled<T, E, F>(&self, tx: bool, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+        F: FnOnce(&mut dyn Conn) -> Result<T, E> + Send + 'static,
+    {
         let permit = self.permits.clone().acquire_owned().await.map_err(|_| DbError::other("pool closed".into()))?;
         let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let mut conn = match idle {

@@ -9,7 +9,7 @@
 //! a crashed worker's lease runs out and the row is claimed again. A worker
 //! records its result only for the version it delivered.
 
-use crate::db::{params, Conn, Param, Row};
+use crate::db::{mark_outbox, params, Conn, Param, Row};
 use crate::feed_version::{touch_instance, touch_user};
 use crate::rows::ts;
 use crate::{Backend, Store, StoreError};
@@ -142,6 +142,7 @@ impl Store {
                     ],
                 )?
                 .int("id")?;
+            mark_outbox(c)?;
             touch_user(c, n.user_id, now)?;
             by_id(c, id)?.ok_or_else(|| StoreError::Corrupt(format!("export {id} vanished")))
         })
@@ -157,6 +158,7 @@ impl Store {
                  WHERE id = $1",
                 params![id, now.as_millisecond()],
             )?;
+            mark_outbox(c)?;
             let e = by_id(c, id)?;
             if let Some(e) = &e {
                 touch_user(c, e.user_id, now.as_millisecond())?;
@@ -174,6 +176,7 @@ impl Store {
                  WHERE id = $1 AND state = 'failed'",
                 params![id, now.as_millisecond()],
             )?;
+            mark_outbox(c)?;
             by_id(c, id)
         })
         .await
@@ -258,6 +261,37 @@ impl Store {
                 held.push(n == 1);
             }
             Ok(held)
+        })
+        .await
+    }
+
+    /// Gives back the leases `owner` holds on the exports `ids` (claimed,
+    /// not started: another worker may take them at once).
+    pub async fn release_claims(&self, owner: &str, ids: &[i64]) -> Result<u64, StoreError> {
+        let (owner, ids) = (owner.to_owned(), ids.to_vec());
+        self.tx(move |c| {
+            let mut released = 0;
+            for id in ids {
+                released += c.execute(
+                    "UPDATE exports SET lease_owner = NULL, lease_until = NULL WHERE id = $1 AND lease_owner = $2",
+                    params![id, &owner],
+                )?;
+            }
+            Ok(released)
+        })
+        .await
+    }
+
+    /// Gives back every export lease whose owner starts with `prefix` (a
+    /// stopping process's workers): returns how many.
+    pub async fn hand_back_exports(&self, prefix: &str) -> Result<u64, StoreError> {
+        let prefix = prefix.to_owned();
+        self.read(move |c| {
+            Ok(c.execute(
+                "UPDATE exports SET lease_owner = NULL, lease_until = NULL
+                 WHERE lease_owner IS NOT NULL AND substr(lease_owner, 1, $2) = $1",
+                params![&prefix, i64::try_from(prefix.chars().count()).unwrap_or(i64::MAX)],
+            )?)
         })
         .await
     }
@@ -415,7 +449,7 @@ pub(crate) fn withdraw_button_exports(c: &mut dyn Conn, what: Withdrawn<'_>, now
                 state = CASE WHEN state = 'waiting' THEN 'waiting' ELSE 'pending' END,
                 version = version + 1, attempts = 0, last_error = NULL, not_before = $1, updated_at = $1
          WHERE auto = 0 AND wanted = 'present' AND";
-    match what {
+    let withdrawn = match what {
         Withdrawn::Task(task) => c.execute(&format!("{SET} task_id = $2"), params![now, task])?,
         Withdrawn::Reassigned { task, to } => c.execute(
             &format!("{SET} task_id = $2 AND user_id NOT IN (SELECT id FROM users WHERE login = $3)"),
@@ -423,6 +457,9 @@ pub(crate) fn withdraw_button_exports(c: &mut dyn Conn, what: Withdrawn<'_>, now
         )?,
         Withdrawn::Instance(instance) => c.execute(&format!("{SET} instance_id = $2"), params![now, instance])?,
     };
+    if withdrawn > 0 {
+        mark_outbox(c)?;
+    }
     Ok(())
 }
 
@@ -573,6 +610,9 @@ fn synced_exports(c: &mut dyn Conn, sql: &str, p: &[Param]) -> Result<Vec<Synced
 
 /// Writes what [`auto_sync_plan`] decided.
 fn apply_plan(c: &mut dyn Conn, plan: &AutoSyncPlan, now: i64) -> Result<(), StoreError> {
+    if !(plan.resend.is_empty() && plan.keep.is_empty() && plan.withdraw.is_empty() && plan.create.is_empty()) {
+        mark_outbox(c)?;
+    }
     for id in &plan.resend {
         // The plan saw the row earlier in this transaction; on PostgreSQL a
         // worker's result or a removal may have changed it since.

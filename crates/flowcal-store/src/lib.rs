@@ -133,6 +133,27 @@ impl Store {
         self.read(migrate::pending).await
     }
 
+    /// Rung once a transaction that wrote to the outbox has committed: for
+    /// this process's writes always, and on PostgreSQL for every process's
+    /// while [`Store::watch_outbox`] runs.
+    pub fn outbox_signal(&self) -> Arc<tokio::sync::Notify> {
+        self.pool.outbox_signal()
+    }
+
+    /// On PostgreSQL, rings [`Store::outbox_signal`] for the outbox writes of
+    /// every process (`LISTEN`/`NOTIFY`, on a thread and a connection of its
+    /// own) until the returned watch is dropped. `None` on SQLite, where only
+    /// one process writes.
+    pub fn watch_outbox(&self) -> Result<Option<OutboxWatch>, StoreError> {
+        if self.backend != Backend::Postgres {
+            return Ok(None);
+        }
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        db::listen_outbox(self.pool.target().to_owned(), self.outbox_signal(), stop.clone())
+            .map_err(|e| StoreError::Config(format!("cannot start listening for outbox changes: {e}")))?;
+        Ok(Some(OutboxWatch { stop }))
+    }
+
     /// Checks that the database answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.pool.run(false, |c| Ok::<_, StoreError>(c.query("SELECT 1", &[]).map(|_| ())?)).await
@@ -179,6 +200,18 @@ impl Store {
         F: FnOnce(&mut dyn Conn) -> Result<T, StoreError> + Send + 'static,
     {
         self.pool.run(false, f).await
+    }
+}
+
+/// Listens for other processes' outbox writes while it lives.
+#[derive(Debug)]
+pub struct OutboxWatch {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Drop for OutboxWatch {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 }
 

@@ -165,6 +165,20 @@ impl Store {
         .await
     }
 
+    /// Gives back every timer lease whose owner starts with `prefix` (a
+    /// stopping process's workers): returns how many.
+    pub async fn hand_back_timers(&self, prefix: &str) -> Result<u64, StoreError> {
+        let prefix = prefix.to_owned();
+        self.read(move |c| {
+            Ok(c.execute(
+                "UPDATE timers SET lease_owner = NULL, lease_until = NULL
+                 WHERE lease_owner IS NOT NULL AND substr(lease_owner, 1, $2) = $1",
+                params![&prefix, i64::try_from(prefix.chars().count()).unwrap_or(i64::MAX)],
+            )?)
+        })
+        .await
+    }
+
     /// Sets the start timer of the model `key` to the version `model`: a
     /// timer at `node` due at `due`, or none. Replaces the timer of an earlier
     /// version; does nothing if `model` is no longer the newest version (a

@@ -502,6 +502,7 @@ impl Store {
                  WHERE user_id = $1 AND NOT (wanted = 'absent' AND state = 'removed')",
                 params![user.0, now],
             )?;
+            crate::db::mark_outbox(c)?;
             crate::access::write_audit(c, now, Some(user), None, &audit)?;
             load(c, user)
         })

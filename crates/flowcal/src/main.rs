@@ -320,21 +320,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let app = app(config).await?;
             app.apply_configured_calendars().await?;
             tracing::info!("flowcal worker is delivering calendar entries, firing timers and refreshing holidays");
-            let (stop, stopped) = tokio::sync::watch::channel(false);
-            let until_stopped = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
-                let _ = stopped.wait_for(|s| *s).await;
-            };
-            let timers = tokio::spawn(app.timers.clone().run_timers(until_stopped(stopped.clone())));
-            let calendars = tokio::spawn(app.work_calendars.clone().run(until_stopped(stopped.clone())));
-            app.delivery
-                .clone()
-                .run_delivery(async move {
-                    shutdown_signal().await;
-                    let _ = stop.send(true);
-                })
-                .await;
-            timers.await?;
-            calendars.await?;
+            // At least one delivery loop, also when `serve` processes run none.
+            let workers = flowcal_server::Workers::start(&app, app.config.delivery.workers.max(1))?;
+            workers.run_until(&app, shutdown_signal()).await;
             Ok(())
         }
         Command::Secrets { command: SecretsCommand::Rotate } => {

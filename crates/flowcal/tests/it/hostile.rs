@@ -91,6 +91,9 @@ fn props(href: &str, props: &str) -> String {
 const PUT_DEEP_ERROR: usize = 0;
 const PUT_ENDLESS_ERROR: usize = 1;
 const PUT_ACCEPT: usize = 2;
+/// PUTs are held without an answer; the first one turns the mode to `PUT_HELD`.
+const PUT_HOLD: usize = 3;
+const PUT_HELD: usize = 4;
 
 struct Hostile {
     port: u16,
@@ -122,8 +125,12 @@ impl Hostile {
                 tokio::spawn(async move {
                     let Some((method, path, body)) = read_request(&mut stream).await else { return };
                     counter.fetch_add(1, Ordering::SeqCst);
-                    let _ =
-                        answer(&mut stream, &method, &path, &body, elsewhere, put_mode.load(Ordering::SeqCst)).await;
+                    let mut mode = put_mode.load(Ordering::SeqCst);
+                    if method == "PUT" && mode == PUT_HOLD {
+                        mode = PUT_HELD;
+                        put_mode.store(PUT_HELD, Ordering::SeqCst);
+                    }
+                    let _ = answer(&mut stream, &method, &path, &body, elsewhere, mode).await;
                     let _ = stream.shutdown().await;
                 });
             }
@@ -273,6 +280,10 @@ async fn answer(
                 send(stream, "500 Internal Server Error", &[XML], &error).await
             }
             PUT_ENDLESS_ERROR => endless(stream, "503 Service Unavailable", "overloaded ").await,
+            PUT_HELD => {
+                tokio::time::sleep(Duration::from_secs(600)).await;
+                Ok(())
+            }
             _ => send(stream, "201 Created", &[("ETag", "\"1\"")], "").await,
         },
         // A calendar API (Google's or Graph's base URL) whose answers never end.
@@ -463,6 +474,81 @@ async fn a_hostile_error_body_fails_a_delivery_and_the_worker_goes_on(db: TestDb
     let e = export_after(3).await;
     assert_eq!(e["state"], "synced", "{e}");
     health.check().await;
+}
+
+crate::on_both_backends!(sigterm_hands_back_a_delivery_a_calendar_server_holds);
+
+/// A `flowcal worker` whose calendar server holds a PUT without answering
+/// still stops on SIGTERM within its grace period, and hands the export back
+/// untouched: another process delivers it at once, not after the lease.
+async fn sigterm_hands_back_a_delivery_a_calendar_server_holds(db: TestDb) {
+    let server = Hostile::start(Elsewhere::default()).await;
+    let port = server.port;
+    let t = TestApp::spawn_with(db, &format!("[caldav]\nallowed_hosts = [\"127.0.0.1:{port}\"]\n")).await;
+    let LeaveCase { alice, account, task, .. } =
+        t.leave_case_on_caldav(&format!("http://127.0.0.1:{port}/good/"), PASSWORD).await;
+    let (s, e) =
+        t.post("/api/v1/exports", &alice, json!({"task": task, "source": "deadline", "account": account})).await;
+    assert_eq!(s, 202, "{e}");
+    let id = e["id"].as_i64().unwrap();
+    server.put.store(PUT_HOLD, Ordering::SeqCst);
+
+    let config = &t.app.config;
+    let mut worker = crate::support::Peer::spawn(
+        std::process::Command::new(env!("CARGO_BIN_EXE_flowcal"))
+            .arg("worker")
+            .env("FLOWCAL_DATABASE_URL", &config.database_url)
+            .env("FLOWCAL_SECRET_KEY_FILE", &config.secret_key_file)
+            .env("FLOWCAL_DATA_DIR", &config.data_dir)
+            .env("FLOWCAL_CALDAV__ALLOWED_HOSTS", format!("127.0.0.1:{port}"))
+            .env("FLOWCAL_SHUTDOWN_GRACE_SECONDS", "2")
+            .env_remove("FLOWCAL_CONFIG")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped()),
+    )
+    .unwrap();
+    // The worker's PUT has reached the server, which holds it.
+    for _ in 0..600 {
+        if server.put.load(Ordering::SeqCst) == PUT_HELD {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(server.put.load(Ordering::SeqCst), PUT_HELD, "the worker never sent the entry");
+    let (_, leased) = t.get(&format!("/api/v1/exports/{id}"), &alice).await;
+    assert_eq!(leased["state"], "pending", "{leased}");
+
+    let pid = worker.id().to_string();
+    let term = std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(term.success());
+    // A bound for a worker that never stops, not a measure of how fast it does.
+    let mut status = None;
+    for _ in 0..1200 {
+        if let Some(s) = worker.child().try_wait().unwrap() {
+            status = Some(s);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let status = status.expect("flowcal worker did not stop after SIGTERM");
+    let mut log = String::new();
+    std::io::Read::read_to_string(worker.child().stderr.as_mut().unwrap(), &mut log).unwrap();
+    assert!(status.success(), "{status}: {log}");
+    assert!(log.contains("handed back leased work"), "{log}");
+
+    // Untouched: no attempt counted, no error, no lease left.
+    let (_, e) = t.get(&format!("/api/v1/exports/{id}"), &alice).await;
+    assert_eq!(
+        (e["state"].as_str(), e["attempts"].as_i64(), e["last_error"].is_null()),
+        (Some("pending"), Some(0), true),
+        "{e}"
+    );
+    // Another process takes it at once: its lease is not waited out.
+    server.put.store(PUT_ACCEPT, Ordering::SeqCst);
+    let report = t.app.delivery.deliver_due_report("another-process").await.unwrap();
+    assert_eq!(report.len(), 1, "the export was still leased");
+    let (_, e) = t.get(&format!("/api/v1/exports/{id}"), &alice).await;
+    assert_eq!(e["state"], "synced", "{e}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
