@@ -162,11 +162,22 @@ pub struct DeliveryConfig {
     /// How long a worker may hold claimed exports, in seconds; a worker that
     /// died gives them up when this runs out.
     pub lease_seconds: u64,
+    /// How often an idle worker looks for retries that came due, in
+    /// seconds. New and changed entries wake the workers at once (on
+    /// PostgreSQL, those of every process), so this is only a safety net.
+    pub poll_seconds: u64,
 }
 
 impl Default for DeliveryConfig {
     fn default() -> Self {
-        DeliveryConfig { workers: 1, attempts: 8, backoff_seconds: 30, max_backoff_seconds: 3600, lease_seconds: 120 }
+        DeliveryConfig {
+            workers: 1,
+            attempts: 8,
+            backoff_seconds: 30,
+            max_backoff_seconds: 3600,
+            lease_seconds: 120,
+            poll_seconds: 1,
+        }
     }
 }
 
@@ -303,8 +314,9 @@ impl Config {
             settings::check_provider(name, p)?;
         }
         settings::check_caldav(&self.caldav).map_err(|e| format!("caldav: {e}"))?;
-        if self.delivery.attempts == 0 || self.delivery.backoff_seconds == 0 || self.delivery.lease_seconds == 0 {
-            return Err("delivery.attempts, backoff_seconds and lease_seconds must be above zero".into());
+        let d = &self.delivery;
+        if d.attempts == 0 || d.backoff_seconds == 0 || d.lease_seconds == 0 || d.poll_seconds == 0 {
+            return Err("delivery.attempts, backoff_seconds, lease_seconds and poll_seconds must be above zero".into());
         }
         if self.feed.refresh_minutes == 0 || self.feed.days_back > 3660 || self.feed.days_ahead > 3660 {
             return Err("feed.refresh_minutes must be above zero, days_back and days_ahead at most 3660".into());
@@ -385,6 +397,7 @@ const SCHEMA: &[(&str, Kind)] = &[
     ("delivery.backoff_seconds", U64),
     ("delivery.max_backoff_seconds", U64),
     ("delivery.lease_seconds", U64),
+    ("delivery.poll_seconds", U64),
     ("feed.days_back", U32),
     ("feed.days_ahead", U32),
     ("feed.refresh_minutes", U32),

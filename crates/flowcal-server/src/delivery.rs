@@ -425,7 +425,7 @@ impl Delivery {
                 tokio::select! {
                     () = &mut shutdown => return,
                     () = self.wake.notified() => {}
-                    () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    () = tokio::time::sleep(Duration::from_secs(self.config.poll_seconds)) => {}
                 }
             }
         }

@@ -551,6 +551,85 @@ async fn sigterm_hands_back_a_delivery_a_calendar_server_holds(db: TestDb) {
     assert_eq!(e["state"], "synced", "{e}");
 }
 
+crate::on_both_backends!(a_data_change_wakes_the_delivery_workers);
+
+/// A change to a task's data reaches the calendar without waiting for the
+/// workers' poll: the poll is set to an hour, and the changed entry must
+/// arrive all the same, from a worker of the same process and (PostgreSQL,
+/// through `LISTEN`/`NOTIFY`) from a `flowcal worker` of its own.
+async fn a_data_change_wakes_the_delivery_workers(db: TestDb) {
+    let postgres = db.url.starts_with("postgres");
+    let server = Hostile::start(Elsewhere::default()).await;
+    let port = server.port;
+    server.put.store(PUT_ACCEPT, Ordering::SeqCst);
+    let config =
+        format!("[caldav]\nallowed_hosts = [\"127.0.0.1:{port}\"]\n[delivery]\nworkers = 1\npoll_seconds = 3600\n");
+    let t = TestApp::spawn_with(db, &config).await;
+    let LeaveCase { admin, alice, account, task } =
+        t.leave_case_on_caldav(&format!("http://127.0.0.1:{port}/good/"), PASSWORD).await;
+    let (_, shown) = t.get(&format!("/api/v1/tasks/{task}"), &alice).await;
+    let instance = shown["instance"].as_i64().unwrap();
+    let synced_version = |id: i64, after: i64| {
+        let (t, alice) = (&t, alice.clone());
+        async move {
+            // A bound for an entry that never comes (the poll is an hour away).
+            for _ in 0..1200 {
+                let e = t.app.store.export(id).await.unwrap().unwrap();
+                if e.state.as_str() == "synced" && e.version > after {
+                    return e.version;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            let (_, e) = t.get(&format!("/api/v1/exports/{id}"), &alice).await;
+            panic!("the changed entry did not reach the calendar: {e}");
+        }
+    };
+    let change = |first_day: &'static str| {
+        let (t, admin) = (&t, admin.clone());
+        async move {
+            let body = Some(json!({"data": {"first_day": first_day}}));
+            let (s, i) = t.call(Method::PATCH, &format!("/api/v1/instances/{instance}/data"), &admin, body).await;
+            assert_eq!(s, 200, "{i}");
+        }
+    };
+    let (s, e) =
+        t.post("/api/v1/exports", &alice, json!({"task": task, "source": "item:first_day", "account": account})).await;
+    assert_eq!(s, 202, "{e}");
+    let id = e["id"].as_i64().unwrap();
+    let v = synced_version(id, 0).await;
+
+    // The same process's worker.
+    change("2026-04-06").await;
+    let v = synced_version(id, v).await;
+    if !postgres {
+        return;
+    }
+
+    // Another process's worker: this one's stop delivering.
+    t.app.delivery.stop_taking_work();
+    let config = &t.app.config;
+    let _worker = crate::support::Peer::spawn(
+        std::process::Command::new(env!("CARGO_BIN_EXE_flowcal"))
+            .arg("worker")
+            .env("FLOWCAL_DATABASE_URL", &config.database_url)
+            .env("FLOWCAL_SECRET_KEY_FILE", &config.secret_key_file)
+            .env("FLOWCAL_DATA_DIR", &config.data_dir)
+            .env("FLOWCAL_CALDAV__ALLOWED_HOSTS", format!("127.0.0.1:{port}"))
+            .env("FLOWCAL_DELIVERY__POLL_SECONDS", "3600")
+            .env_remove("FLOWCAL_CONFIG")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null()),
+    )
+    .unwrap();
+    // Its first pass may find the first change; later ones only a
+    // notification brings before the poll.
+    let mut v = v;
+    for day in ["2026-04-13", "2026-04-20", "2026-04-27"] {
+        change(day).await;
+        v = synced_version(id, v).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn endless_answers_of_a_calendar_api_are_cut_off() {
     use flowcal_calendar::google::GoogleCalendar;
