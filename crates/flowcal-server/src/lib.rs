@@ -193,6 +193,9 @@ impl Workers {
     /// still holds is handed back so another process takes it at once.
     pub async fn stop(self, app: &App, deadline: tokio::time::Instant) {
         self.stop_taking_work(app);
+        if self.tasks.is_empty() {
+            return;
+        }
         let mut cut = 0;
         for mut task in self.tasks {
             if tokio::time::timeout_at(deadline, &mut task).await.is_err() {
