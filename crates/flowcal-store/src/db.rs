@@ -8,6 +8,7 @@
 //! store operation rather than per statement: SQLite answers in microseconds,
 //! so a thread hop per statement would cost more than the work.
 
+use crate::pg_tls;
 use crate::Backend;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -436,9 +437,29 @@ impl std::fmt::Debug for Pool {
 }
 
 /// Opens a PostgreSQL client (blocking): every connection flowcal opens to
-/// PostgreSQL, pooled or not, comes from here.
+/// PostgreSQL, pooled or not, comes from here. `target` is a `postgres://`
+/// URL or a `key=value` string; its `sslmode` and `sslrootcert` are applied
+/// as libpq applies them (see [`crate::pg_tls`]).
 pub(crate) fn pg_client(target: &str) -> Result<postgres::Client, DbError> {
-    Ok(postgres::Client::connect(target, postgres::NoTls)?)
+    pg_tls::connect(target).map_err(|failure| match failure {
+        pg_tls::Failure::Explained(message) => DbError::other(message),
+        pg_tls::Failure::Postgres(e) => e.into(),
+    })
+}
+
+/// Whether a PostgreSQL session opened from `url` (as flowcal opens every
+/// one) is encrypted, as the server sees it: the TLS version (`TLSv1.3`), or
+/// `None` in the clear. For checking a deployment's `database_url`.
+pub async fn postgres_session_tls(url: &str) -> Result<Option<String>, DbError> {
+    let url = url.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let mut client = pg_client(&url)?;
+        let row = client.query_one("SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()", &[])?;
+        let version: Option<String> = row.try_get("version")?;
+        Ok(if row.try_get::<_, bool>("ssl")? { Some(version.unwrap_or_default()) } else { None })
+    })
+    .await
+    .map_err(|e| DbError::other(format!("a database task failed: {e}")))?
 }
 
 /// The PostgreSQL channel that tells every flowcal process of a change to the

@@ -13,7 +13,8 @@
 //! only modules above it in this list (and the crate root's `Store`,
 //! `Backend` and `StoreError`, which every module may use):
 //!
-//! 1. `db`: connections, the pool, rows read by column name
+//! 1. `db`: connections, the pool, rows read by column name; under it,
+//!    `pg_tls`: TLS for PostgreSQL by libpq's `sslmode` rules
 //! 2. `error`, then `rows`: the error type; domain values in columns
 //! 3. `migrate`
 //! 4. `feed_version`: moving the feed version of whoever a change concerns
@@ -38,6 +39,7 @@ mod feeds;
 mod instances;
 mod migrate;
 mod models;
+mod pg_tls;
 mod rows;
 mod timers;
 mod users;
@@ -48,7 +50,7 @@ pub use access::{
     AccountKind, AccountStatus, Audit, AuditRecord, CalendarAccount, NewAccount, OAuthState, SealedColumn,
     StatePurpose, StoredProvider,
 };
-pub use db::DbError;
+pub use db::{postgres_session_tls, DbError};
 pub use error::StoreError;
 pub use exports::{ExportOutcome, ExportRecord, NewExport};
 pub use feeds::{FeedMark, FeedOwner};

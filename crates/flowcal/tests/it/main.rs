@@ -31,6 +31,7 @@ mod leaks;
 mod matrix;
 mod microsoft;
 mod peer_spiff;
+mod pg_tls;
 mod promises;
 mod signin;
 mod store_contract;
