@@ -149,7 +149,7 @@ impl Cluster {
             // ends; a live worker's chunk of 50 PUTs, shared with four other
             // workers, still fits within one (a shorter lease makes live
             // workers lose their chunks to each other).
-            .env("FLOWCAL_DELIVERY__LEASE_SECONDS", "30")
+            .env("FLOWCAL_DELIVERY__LEASE_SECONDS", "60")
             .env("FLOWCAL_DELIVERY__BACKOFF_SECONDS", "1");
         cmd
     }
@@ -599,11 +599,22 @@ async fn many_nodes_over_one_postgresql_behave_as_one() {
     );
     assert!(at_kill < BACKFILL as i64, "the kill came after the backfill was over");
 
-    // The survivors finish; the nodes still answer meanwhile.
+    // The survivors finish (the progress is shown every half minute).
+    let mut shown = Instant::now();
     let done = crate::access::wait_until(Duration::from_secs(600), "every export synced", || {
         let q = synced_query.clone();
         let c = &c;
-        async move { Some(c.count(&q).await).filter(|n| *n == BACKFILL as i64) }
+        let show = shown.elapsed() > Duration::from_secs(30);
+        if show {
+            shown = Instant::now();
+        }
+        async move {
+            let n = c.count(&q).await;
+            if show {
+                println!("multinode: {n} synced, {:?} into the backfill", backfill.elapsed());
+            }
+            Some(n).filter(|n| *n == BACKFILL as i64)
+        }
     })
     .await;
     println!("multinode: {done} synced {:?} after auto-sync was switched on", backfill.elapsed());
@@ -639,5 +650,19 @@ async fn many_nodes_over_one_postgresql_behave_as_one() {
     for i in [0, 999, BACKFILL - 1] {
         assert!(all.contains(&format!("SUMMARY:Check — Case {i}\r")), "Case {i}");
     }
-    println!("multinode: the whole story in {:?}", run.elapsed());
+    // Deliveries a survivor made but could not record because its lease ran
+    // out (another worker took the export over and sent it again): none
+    // unless a chunk of 50 outlasts the lease on a slow server, so shown,
+    // not asserted.
+    let repeated: usize = c
+        .serves
+        .iter()
+        .chain(&c.workers)
+        .filter(|n| n.alive)
+        .map(|n| std::fs::read_to_string(&n.log).unwrap_or_default().matches("lease ran out").count())
+        .sum();
+    println!(
+        "multinode: the whole story in {:?}; deliveries sent again after a lease ran out: {repeated}",
+        run.elapsed()
+    );
 }
