@@ -30,6 +30,7 @@ mod ical_validity;
 mod leaks;
 mod matrix;
 mod microsoft;
+mod multinode;
 mod peer_spiff;
 mod pg_tls;
 mod promises;
