@@ -17,6 +17,7 @@ pub mod http;
 pub mod metrics;
 pub mod models;
 pub mod pages;
+pub mod paging;
 pub mod principal;
 pub mod secrets;
 pub mod settings;

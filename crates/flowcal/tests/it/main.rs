@@ -30,6 +30,7 @@ mod ical_validity;
 mod leaks;
 mod matrix;
 mod microsoft;
+mod paging;
 mod peer_spiff;
 mod promises;
 mod signin;
