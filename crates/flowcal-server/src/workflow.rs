@@ -371,7 +371,7 @@ impl Workflow {
         limit: usize,
     ) -> AppResult<Page<TaskRecord>> {
         let due = query.due.map(|d| self.due_window(p, d));
-        let filter = TaskFilter { state: query.state, due, process: query.process };
+        let filter = TaskFilter { state: query.state, due, process: query.process, assigned: query.assigned };
         Ok(self.store.tasks_page(p.login(), &p.roles, filter, query.sort, after, limit).await?)
     }
 
@@ -586,6 +586,8 @@ pub struct TaskQuery {
     pub due: Option<Due>,
     /// A model's key.
     pub process: Option<String>,
+    /// Only the caller's own (`true`) or only those to claim (`false`).
+    pub assigned: Option<bool>,
     pub sort: TaskSort,
 }
 

@@ -122,6 +122,9 @@ pub struct TaskFilter {
     pub due: Option<DueWindow>,
     /// The key of the model (any version) the task's instance runs.
     pub process: Option<String>,
+    /// `Some(true)`: only tasks assigned to the user; `Some(false)`: only
+    /// unclaimed tasks of their roles.
+    pub assigned: Option<bool>,
 }
 
 /// Parameters of a statement built piece by piece: each `bind` gives its placeholder.
@@ -435,7 +438,6 @@ impl Store {
     ) -> Result<Page<TaskRecord>, StoreError> {
         let (limit, fetch) = fetch(limit);
         let mut b = Binds::default();
-        let login = b.bind(login);
         let mut conds = Vec::new();
         if let Some(state) = filter.state {
             conds.push(format!("t.state = {}", b.bind(state.as_str())));
@@ -455,9 +457,19 @@ impl Store {
                 b.bind(key.as_str())
             ));
         }
-        let mut who = vec![format!("t.assignee = {login}")];
-        let role_marks: Vec<String> = roles.iter().map(|r| b.bind(r.as_str())).collect();
-        who.extend(role_marks.iter().map(|r| format!("t.assignee IS NULL AND t.role = {r}")));
+        let mut who = Vec::new();
+        if filter.assigned != Some(false) {
+            // (Bound only when used: PostgreSQL cannot type a parameter no statement names.)
+            who.push(format!("t.assignee = {}", b.bind(login)));
+        }
+        if filter.assigned != Some(true) {
+            let role_marks: Vec<String> = roles.iter().map(|r| b.bind(r.as_str())).collect();
+            who.extend(role_marks.iter().map(|r| format!("t.assignee IS NULL AND t.role = {r}")));
+        }
+        if who.is_empty() {
+            // Unclaimed tasks of no role.
+            who.push("1 = 0".to_owned());
+        }
         let filters: String = conds.iter().map(|c| format!(" AND {c}")).collect();
         let count_sql = format!(
             "SELECT COUNT(*) AS n FROM tasks t WHERE ({}){filters}",

@@ -22,6 +22,7 @@ use axum::Router;
 use std::sync::Arc;
 use utoipa::OpenApi;
 
+pub use tasks::{cursor_list as task_cursor_list, task_query as tasks_query};
 pub use types::*;
 
 #[derive(OpenApi)]

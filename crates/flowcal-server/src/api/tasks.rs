@@ -32,7 +32,7 @@ pub struct ListQuery {
 }
 
 /// Reads the list's sort and filters.
-pub(crate) fn task_query(
+pub fn task_query(
     state: Option<&str>,
     sort: Option<&str>,
     due: Option<&str>,
@@ -58,12 +58,12 @@ pub(crate) fn task_query(
         Some(d) => return Err(AppError::BadRequest(format!("due must be overdue or week (got '{d}')"))),
     };
     let process = process.filter(|p| !p.is_empty()).map(str::to_owned);
-    Ok(TaskQuery { state, due, process, sort })
+    Ok(TaskQuery { state, due, process, assigned: None, sort })
 }
 
 /// The name a cursor of the task list carries: one per sort, so that a
 /// cursor of one order is not read in another.
-pub(crate) fn cursor_list(sort: TaskSort) -> &'static str {
+pub fn cursor_list(sort: TaskSort) -> &'static str {
     match sort {
         TaskSort::Deadline => "tasks:deadline",
         TaskSort::Created => "tasks:created",

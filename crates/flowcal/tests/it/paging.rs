@@ -403,3 +403,126 @@ async fn incidents_exports_audit_and_users_are_paged(db: TestDb) {
 }
 
 crate::on_both_backends!(instances_are_listed_as_each_caller_may_see_them, incidents_exports_audit_and_users_are_paged);
+
+/// The rows of a page's task table, by task id.
+fn task_rows(html: &str) -> Vec<i64> {
+    let table = &html[html.find("<table class=\"tasks\"").expect("a task table")..];
+    let table = &table[..table.find("</table>").unwrap()];
+    table.split("<a href=\"/tasks/").skip(1).map(|s| s[..s.find('"').unwrap()].parse().unwrap()).collect()
+}
+
+fn link(html: &str, rel: &str) -> Option<String> {
+    let at = html.find(&format!("rel=\"{rel}\" href=\""))? + rel.len() + 13;
+    Some(html[at..at + html[at..].find('"').unwrap()].replace("&amp;", "&"))
+}
+
+async fn my_tasks_page_shows_fifty_rows_a_count_and_a_next_link(db: TestDb) {
+    let s = seed(db, 120).await;
+    let t = &s.t;
+    let cookie = crate::matrix::session(t, "alice").await;
+    let page = |path: String| {
+        let cookie = cookie.clone();
+        async move {
+            let r = t.client.get(format!("{}{path}", t.base)).header("cookie", cookie).send().await.unwrap();
+            assert_eq!(r.status(), 200, "{path}");
+            r.text().await.unwrap()
+        }
+    };
+    let all = expected_order(&s, |_, _| true);
+    let first = page("/tasks".into()).await;
+    assert_eq!(task_rows(&first), all[..50].to_vec(), "the first 50, earliest deadline first");
+    assert!(first.contains("1–50 of 120 open tasks"), "the count");
+    assert!(link(&first, "first").is_none(), "no first-page link on the first page");
+    let next = link(&first, "next").expect("a next link");
+    let second = page(next).await;
+    assert_eq!(task_rows(&second), all[50..100].to_vec());
+    assert!(second.contains("51–100 of 120 open tasks"));
+    assert_eq!(task_rows(&page(link(&second, "first").unwrap()).await), all[..50].to_vec());
+    let third = page(link(&second, "next").unwrap()).await;
+    assert_eq!(task_rows(&third), all[100..].to_vec());
+    assert!(third.contains("101–120 of 120 open tasks") && link(&third, "next").is_none());
+
+    // Filters and order carry over to the next page.
+    let overdue = expected_order(&s, |_, d| match (d["date"].as_str(), d["at"].as_str()) {
+        (Some(date), _) => date < "2026-03-27",
+        (_, Some(_)) => deadline_key(d) < NOW_MS,
+        _ => false,
+    });
+    let html = page("/tasks?show=overdue".into()).await;
+    assert!(html.contains(&format!("of {} open tasks", overdue.len())), "overdue count");
+    assert_eq!(task_rows(&html), overdue[..overdue.len().min(50)].to_vec());
+    let html = page("/tasks?process=timed&sort=created".into()).await;
+    let mut timed: Vec<i64> = s.mine.iter().filter(|(_, (k, _))| k == "timed").map(|(id, _)| *id).collect();
+    timed.sort_unstable_by(|a, b| b.cmp(a));
+    assert_eq!(task_rows(&html), timed);
+    assert!(html.contains("<option value=\"timed\" selected"), "the process is chosen in the form");
+    let html = page("/tasks?show=claimable".into()).await;
+    let shared: BTreeSet<i64> = s.mine.iter().filter(|(_, (k, _))| k == "shared").map(|(id, _)| *id).collect();
+    assert!(task_rows(&html).iter().all(|id| shared.contains(id)));
+    // A page's cursor is not the API's, and a made-up one is refused.
+    let r = t.client.get(format!("{}/tasks?cursor=x", t.base)).header("cookie", cookie.clone()).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+}
+
+crate::on_both_backends!(my_tasks_page_shows_fifty_rows_a_count_and_a_next_link);
+
+async fn the_admin_page_pages_users_and_failed_entries(db: TestDb) {
+    let t = TestApp::spawn(db).await;
+    t.user("root", true, &[]).await;
+    let mut logins = vec!["root".to_owned()];
+    for i in 0..56 {
+        let login = format!("user{i:02}");
+        t.app.access.add_user(&login, false, &[], None).await.unwrap();
+        logins.push(login);
+    }
+    logins.sort();
+    let root_id = t.app.store.user_by_login("root").await.unwrap().unwrap().id.0;
+    let mut sql = format!(
+        "INSERT INTO calendar_accounts (id, user_id, kind, provider, external_id, display, status, credentials_sealed,
+                                        created_at, updated_at)
+         VALUES (900, {root_id}, 'caldav', 'caldav', 'x', 'x', 'active', 'fc1:x', 0, 0);"
+    );
+    for i in 0..53 {
+        sql.push_str(&format!(
+            "INSERT INTO exports (user_id, account_id, source, instance_id, event_key, wanted, state, not_before,
+                                  created_at, updated_at, last_error)
+             VALUES ({root_id}, 900, 'instance:{i}:item:x', {i}, 'k{i}', 'present', 'failed', 0, 0, {}, 'e{i}');",
+            1000 + i % 7
+        ));
+    }
+    t.sql(&sql).await;
+    let cookie = crate::matrix::session(&t, "root").await;
+    let page = |path: String| {
+        let cookie = cookie.clone();
+        let t = &t;
+        async move {
+            let r = t.client.get(format!("{}{path}", t.base)).header("cookie", cookie).send().await.unwrap();
+            assert_eq!(r.status(), 200, "{path}");
+            r.text().await.unwrap()
+        }
+    };
+    let users_on = |html: &str| -> Vec<String> {
+        html.split("id=\"role-").skip(1).map(|s| s[..s.find('"').unwrap()].to_owned()).collect()
+    };
+    let retries_on = |html: &str| -> Vec<i64> {
+        html.split("action=\"/admin/exports/").skip(1).map(|s| s[..s.find('/').unwrap()].parse().unwrap()).collect()
+    };
+    let first = page("/admin".into()).await;
+    assert_eq!(users_on(&first), logins[..50].to_vec());
+    assert!(first.contains("57 users") && first.contains("53 failed"));
+    let failed_first = retries_on(&first);
+    assert_eq!(failed_first.len(), 50);
+    let next_users = first.split("rel=\"next\" href=\"").nth(1).unwrap();
+    let next_users = next_users[..next_users.find('"').unwrap()].replace("&amp;", "&");
+    assert!(next_users.starts_with("/admin?users="), "{next_users}");
+    assert_eq!(users_on(&page(next_users).await), logins[50..].to_vec());
+    let next_failed = first.split("rel=\"next\" href=\"").nth(2).unwrap();
+    let next_failed = next_failed[..next_failed.find('"').unwrap()].to_owned();
+    assert!(next_failed.starts_with("/admin?failed="), "{next_failed}");
+    let failed_rest = retries_on(&page(next_failed).await);
+    assert_eq!(failed_rest.len(), 3);
+    let all: BTreeSet<i64> = failed_first.iter().chain(&failed_rest).copied().collect();
+    assert_eq!(all.len(), 53, "every failed entry once");
+}
+
+crate::on_both_backends!(the_admin_page_pages_users_and_failed_entries);
