@@ -19,6 +19,7 @@ pub mod models;
 pub mod pages;
 pub mod paging;
 pub mod principal;
+pub mod retention;
 pub mod secrets;
 pub mod settings;
 pub mod sign_in;
@@ -201,6 +202,18 @@ pub async fn serve(
         let calendars = app.work_calendars.clone();
         workers.push(tokio::spawn(async move {
             calendars
+                .run(async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                })
+                .await
+        }));
+    }
+    // And sweeps the tables that only grow.
+    if app.config.delivery.workers > 0 {
+        let mut stopped = stopped.clone();
+        let retention = app.retention.clone();
+        workers.push(tokio::spawn(async move {
+            retention
                 .run(async move {
                     let _ = stopped.wait_for(|s| *s).await;
                 })

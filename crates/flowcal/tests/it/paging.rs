@@ -526,3 +526,122 @@ async fn the_admin_page_pages_users_and_failed_entries(db: TestDb) {
 }
 
 crate::on_both_backends!(the_admin_page_pages_users_and_failed_entries);
+
+const DAY_MS: i64 = 86_400_000;
+
+async fn audit_count(t: &TestApp) -> usize {
+    t.app.store.audit_log(None, 1_000_000).await.unwrap().len()
+}
+
+/// Retention: one sweep deletes exactly what is past its time, in batches,
+/// and keeps the rest; 0 days keeps for ever.
+async fn the_retention_sweep_deletes_only_what_is_past_its_time(db: TestDb) {
+    let t = TestApp::spawn_with(db, "[metrics]\npublic = true\n").await;
+    let root = t.user("root", true, &[]).await;
+    let alice = t.user("alice", false, &[]).await;
+    let alice_id = t.app.store.user_by_login("alice").await.unwrap().unwrap().id.0;
+    assert_eq!(t.upload(&root, &models()[2]).await.0, 201);
+    let mut tasks = Vec::new();
+    for i in 0..4 {
+        let (_, inst) = t.post("/api/v1/instances", &alice, json!({"model": "loose", "title": format!("{i}")})).await;
+        tasks.push((inst["tasks"][0]["id"].as_i64().unwrap(), inst["id"].as_i64().unwrap()));
+    }
+    // Two finished on the first day; the clock moves on 95 days; one finishes then; one stays open.
+    for (task, _) in &tasks[..2] {
+        assert_eq!(t.post(&format!("/api/v1/tasks/{task}/complete"), &alice, json!({})).await.0, 200);
+    }
+    let now = jiff::Timestamp::from_millisecond(NOW_MS + 95 * DAY_MS).unwrap();
+    t.clock.set(now);
+    let now_ms = now.as_millisecond();
+    assert_eq!(t.post(&format!("/api/v1/tasks/{}/complete", tasks[2].0), &alice, json!({})).await.0, 200);
+
+    let mut sql = String::new();
+    // 2,503 audit entries older than a year, 2 younger.
+    sql.push_str(&format!(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2503)
+         INSERT INTO audit_log (at, user_id, action, detail) SELECT {} - i, {alice_id}, 'old', '{{}}' FROM n;",
+        now_ms - 366 * DAY_MS
+    ));
+    for age in [364, 1] {
+        sql.push_str(&format!(
+            "INSERT INTO audit_log (at, user_id, action, detail) VALUES ({}, {alice_id}, 'kept', '{{}}');",
+            now_ms - age * DAY_MS
+        ));
+    }
+    // Feed entries of every task and instance, and one of neither.
+    for (task, instance) in &tasks {
+        for source in [format!("task:{task}:deadline"), format!("instance:{instance}:item:x")] {
+            sql.push_str(&format!(
+                "INSERT INTO feed_entries (user_id, source, content_hash, sequence, modified_at)
+                 VALUES ({alice_id}, '{source}', 'h', 0, 0);"
+            ));
+        }
+    }
+    sql.push_str(&format!(
+        "INSERT INTO feed_entries (user_id, source, content_hash, sequence, modified_at)
+         VALUES ({alice_id}, 'other:1', 'h', 0, 0);"
+    ));
+    // Sign-in counters: an old one, an old one still locked, a fresh one.
+    for (hash, first_at, locked_until) in
+        [("old", now_ms - DAY_MS, 0), ("locked", now_ms - DAY_MS, now_ms + 60_000), ("fresh", now_ms - 60_000, 0)]
+    {
+        sql.push_str(&format!(
+            "INSERT INTO sign_in_failures (login_hash, address, failures, first_at, locked_until)
+             VALUES ('{hash}', '', 3, {first_at}, {locked_until});"
+        ));
+    }
+    // OAuth requests: one expired, one in flight.
+    for (hash, expires_at) in [("expired", now_ms - 1), ("live", now_ms + 600_000)] {
+        sql.push_str(&format!(
+            "INSERT INTO oauth_states (state_hash, purpose, provider, binding_hash, verifier_sealed, nonce,
+                                       created_at, expires_at)
+             VALUES ('{hash}', 'connect', 'p', 'b', 'v', 'n', {}, {expires_at});",
+            expires_at - 600_000
+        ));
+    }
+    t.sql(&sql).await;
+    let feed_sources = || async {
+        let marks = t.app.store.feed_marks(flowcal_domain::UserId(alice_id)).await.unwrap();
+        marks.into_keys().collect::<BTreeSet<String>>()
+    };
+    assert_eq!(feed_sources().await.len(), 9);
+    let before = audit_count(&t).await;
+
+    // 0 days: the audit log and the feed keep everything.
+    let forever = flowcal_server::retention::Retention::new(
+        t.app.store.clone(),
+        t.clock.clone(),
+        flowcal_server::config::RetentionConfig { audit_days: 0, finished_days: 0 },
+    );
+    assert_eq!(forever.sweep().await.unwrap(), [0, 0, 1, 1]);
+    assert_eq!((audit_count(&t).await, feed_sources().await.len()), (before, 9));
+
+    // The defaults: a year of audit, 90 days after finishing.
+    let swept = t.app.retention.sweep().await.unwrap();
+    assert_eq!(swept, [2503, 4, 0, 0], "the counters and requests went in the sweep before");
+    let left = t.app.store.audit_log(None, 1_000_000).await.unwrap();
+    assert!(left.iter().all(|e| e.action != "old"), "every old entry went");
+    assert_eq!(left.iter().filter(|e| e.action == "kept").count(), 2);
+    assert_eq!(left.len(), before - 2503);
+    let kept: BTreeSet<String> = [
+        format!("task:{}:deadline", tasks[2].0),
+        format!("instance:{}:item:x", tasks[2].1),
+        format!("task:{}:deadline", tasks[3].0),
+        format!("instance:{}:item:x", tasks[3].1),
+        "other:1".to_owned(),
+    ]
+    .into();
+    assert_eq!(feed_sources().await, kept, "only the entries of work finished over 90 days ago went");
+    let counters: Vec<String> =
+        t.app.store.sign_in_counters().await.unwrap().into_iter().map(|c| c.login_hash).collect();
+    assert_eq!(counters, ["fresh", "locked"]);
+    assert_eq!(t.app.store.oauth_state_hashes().await.unwrap(), ["live"]);
+
+    // Nothing is left to delete; /metrics counts what went.
+    assert_eq!(t.app.retention.sweep().await.unwrap(), [0, 0, 0, 0]);
+    let metrics = t.client.get(format!("{}/metrics", t.base)).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("flowcal_retention_deleted_total{table=\"audit_log\"} 2503"), "{metrics}");
+    assert!(metrics.contains("flowcal_retention_deleted_total{table=\"feed_entries\"} 4"), "{metrics}");
+}
+
+crate::on_both_backends!(the_retention_sweep_deletes_only_what_is_past_its_time);
