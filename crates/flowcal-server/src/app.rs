@@ -47,6 +47,8 @@ pub struct App {
     pub timers: Arc<Timers>,
     /// Work calendars and the refresh of their holiday sources.
     pub work_calendars: Arc<WorkCalendars>,
+    /// The sweep that keeps the tables that only grow bounded.
+    pub retention: Arc<crate::retention::Retention>,
     /// The proxies whose `X-Forwarded-For` names the client.
     pub(crate) trusted_proxies: Vec<flowcal_connect::outbound::IpNetwork>,
     /// The SHA-256 of the bearer token that opens `/metrics`, if one is configured.
@@ -104,6 +106,8 @@ impl App {
             calendar_cache,
             jiff::SignedDuration::from_hours(i64::from(config.work_calendars.refresh_hours)),
         ));
+        let retention =
+            Arc::new(crate::retention::Retention::new(store.clone(), clock.clone(), config.retention.clone()));
         Ok(App {
             // Config::check refused invalid entries.
             trusted_proxies: config.http.trusted_ranges().unwrap_or_default(),
@@ -119,6 +123,7 @@ impl App {
             feeds,
             timers,
             work_calendars,
+            retention,
         })
     }
 
@@ -150,6 +155,6 @@ impl App {
 
     /// `/metrics`.
     pub async fn metrics(&self) -> AppResult<String> {
-        crate::metrics::render(&self.store, self.now(), &self.delivery).await
+        crate::metrics::render(&self.store, self.now(), &self.delivery, &self.retention).await
     }
 }

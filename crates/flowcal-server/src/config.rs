@@ -56,6 +56,28 @@ pub struct Config {
     pub metrics: MetricsConfig,
     /// Work calendars: deadlines in working days.
     pub work_calendars: WorkCalendarsConfig,
+    /// How long rows that only grow are kept.
+    pub retention: RetentionConfig,
+}
+
+/// Retention (`[retention]`): how long the tables that only grow keep their
+/// rows; the worker's hourly sweep deletes older ones. 0 keeps them for ever.
+/// (Counters of failed sign-ins and expired OAuth requests go as soon as they
+/// no longer count, whatever is set here.)
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    /// Days the audit log keeps an entry.
+    pub audit_days: u32,
+    /// Days after a task or an instance finished that the feed keeps what
+    /// its entry looked like (`feed_entries`).
+    pub finished_days: u32,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        RetentionConfig { audit_days: 365, finished_days: 90 }
+    }
 }
 
 /// Work calendars (`[work_calendars]`): calendars defined in the file, and
@@ -203,6 +225,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             metrics: MetricsConfig::default(),
             work_calendars: WorkCalendarsConfig::default(),
+            retention: RetentionConfig::default(),
         }
     }
 }
@@ -229,6 +252,7 @@ impl fmt::Debug for Config {
             .field("http", &self.http)
             .field("metrics", &self.metrics)
             .field("work_calendars", &self.work_calendars)
+            .field("retention", &self.retention)
             .finish()
     }
 }
@@ -333,6 +357,10 @@ impl Config {
         if w.refresh_hours == 0 || w.refresh_hours > 24 * 366 {
             return Err("work_calendars.refresh_hours must be from 1 to 8784".into());
         }
+        let r = &self.retention;
+        if r.audit_days > 36_600 || r.finished_days > 36_600 {
+            return Err("retention.audit_days and finished_days must be at most 36600 (0: keep for ever)".into());
+        }
         let mut names = std::collections::BTreeSet::new();
         for (i, c) in w.calendars.iter().enumerate() {
             let Some(name) = c.name.as_deref() else {
@@ -411,6 +439,8 @@ const SCHEMA: &[(&str, Kind)] = &[
     ("work_calendars.allow_unknown_in_models", Kind::Bool),
     ("work_calendars.refresh_hours", U32),
     ("work_calendars.calendars", Kind::FileOnly),
+    ("retention.audit_days", U32),
+    ("retention.finished_days", U32),
     ("providers.*.kind", Kind::Text),
     ("providers.*.display_name", Kind::Text),
     ("providers.*.client_id", Kind::Text),
@@ -895,6 +925,7 @@ allowed_hosts = ["caldav.fastmail.com", "127.0.0.1:5232"]
             "http",
             "metrics",
             "work_calendars",
+            "retention",
             "providers.x",
         ];
         for table in tables {

@@ -17,7 +17,9 @@ pub mod http;
 pub mod metrics;
 pub mod models;
 pub mod pages;
+pub mod paging;
 pub mod principal;
+pub mod retention;
 pub mod secrets;
 pub mod settings;
 pub mod sign_in;
@@ -151,8 +153,8 @@ async fn json_errors(req: Request, next: Next) -> Response {
     (parts, body).into_response()
 }
 
-/// The workers of a process: delivery loops, the timer loop and the
-/// refresh of holiday sources, and on PostgreSQL the listener that wakes
+/// The workers of a process: delivery loops, the timer loop, the refresh
+/// of holiday sources and the retention sweep, and on PostgreSQL the listener that wakes
 /// them for other processes' outbox writes.
 pub struct Workers {
     stop: tokio::sync::watch::Sender<bool>,
@@ -176,7 +178,9 @@ impl Workers {
             tasks.push(tokio::spawn(app.delivery.clone().run_delivery(until_stopped(stopped.clone()))));
         }
         tasks.push(tokio::spawn(app.timers.clone().run_timers(until_stopped(stopped.clone()))));
-        tasks.push(tokio::spawn(app.work_calendars.clone().run(until_stopped(stopped))));
+        tasks.push(tokio::spawn(app.work_calendars.clone().run(until_stopped(stopped.clone()))));
+        // And sweeps the tables that only grow.
+        tasks.push(tokio::spawn(app.retention.clone().run(until_stopped(stopped))));
         Ok(Workers { stop, tasks, _outbox_watch: app.store.watch_outbox()? })
     }
 

@@ -2,12 +2,14 @@
 
 use crate::delivery::Delivery;
 use crate::error::AppResult;
+use crate::retention::Retention;
 use flowcal_store::Store;
 use jiff::Timestamp;
 
 /// `/metrics`: exports by state and kind, the oldest due pending export,
-/// this process's deliveries, and the waiting timers, in Prometheus text format.
-pub async fn render(store: &Store, now: Timestamp, delivery: &Delivery) -> AppResult<String> {
+/// this process's deliveries, the waiting timers, and the rows this
+/// process's retention sweep deleted, in Prometheus text format.
+pub async fn render(store: &Store, now: Timestamp, delivery: &Delivery, retention: &Retention) -> AppResult<String> {
     use std::fmt::Write as _;
     let (states, oldest) = store.export_stats(now).await?;
     let mut out = String::new();
@@ -32,5 +34,13 @@ pub async fn render(store: &Store, now: Timestamp, delivery: &Delivery) -> AppRe
     let _ = writeln!(out, "# HELP flowcal_timers_overdue_seconds How long ago the earliest timer due came due.");
     let _ = writeln!(out, "# TYPE flowcal_timers_overdue_seconds gauge");
     let _ = writeln!(out, "flowcal_timers_overdue_seconds {}", overdue.unwrap_or(0) as f64 / 1000.0);
+    let _ = writeln!(
+        out,
+        "# HELP flowcal_retention_deleted_total Rows the retention sweep of this process deleted, by table."
+    );
+    let _ = writeln!(out, "# TYPE flowcal_retention_deleted_total counter");
+    for (table, n) in retention.deleted() {
+        let _ = writeln!(out, "flowcal_retention_deleted_total{{table=\"{table}\"}} {n}");
+    }
     Ok(out)
 }

@@ -11,7 +11,8 @@ use flowcal_domain::user::parse_time_zone;
 use flowcal_domain::{CompiledCalendar, InstanceId, ModelId, ProcessModel, TaskId, TimerId};
 use flowcal_engine::{Engine, EngineError, InstanceState, OpenTask, Transition};
 use flowcal_store::{
-    DueTimer, EventRecord, InstanceRecord, Store, StoreError, StoredModel, TaskRecord, TaskState, TimerTarget,
+    DueTimer, DueWindow, EventRecord, InstanceRecord, Page, Store, StoreError, StoredModel, TaskFilter, TaskRecord,
+    TaskSort, TaskState, TimerTarget,
 };
 use jiff::Timestamp;
 use serde_json::{Map, Value as Json};
@@ -359,6 +360,55 @@ impl Workflow {
         Ok(self.store.tasks_for_user(p.login(), &p.roles, state).await?)
     }
 
+    /// A page of the caller's tasks (those of [`Workflow::tasks`]): `query`
+    /// filters and sorts, `after` is the sort key and id of the last task of
+    /// the previous page.
+    pub async fn tasks_page(
+        &self,
+        p: &Principal,
+        query: TaskQuery,
+        after: Option<(i64, i64)>,
+        limit: usize,
+    ) -> AppResult<Page<TaskRecord>> {
+        let due = query.due.map(|d| self.due_window(p, d));
+        let filter = TaskFilter { state: query.state, due, process: query.process, assigned: query.assigned };
+        Ok(self.store.tasks_page(p.login(), &p.roles, filter, query.sort, after, limit).await?)
+    }
+
+    /// The deadlines `due` keeps, from now and today in the caller's time zone
+    /// (the server's when theirs is unknown).
+    fn due_window(&self, p: &Principal, due: Due) -> DueWindow {
+        let now = self.now();
+        let zone = parse_time_zone(&p.user.time_zone)
+            .or_else(|_| parse_time_zone(&self.time_zone))
+            .unwrap_or(jiff::tz::TimeZone::UTC);
+        let today = now.to_zoned(zone).date();
+        let now_ms = now.as_millisecond();
+        match due {
+            Due::Overdue => {
+                DueWindow { from_date: String::new(), to_date: today.to_string(), from_ms: i64::MIN, to_ms: now_ms }
+            }
+            Due::Week => DueWindow {
+                from_date: today.to_string(),
+                to_date: today.checked_add(jiff::Span::new().days(DUE_WEEK_DAYS)).unwrap_or(today).to_string(),
+                from_ms: now_ms,
+                to_ms: now_ms.saturating_add(DUE_WEEK_DAYS * 86_400_000),
+            },
+        }
+    }
+
+    /// A page of the instances the caller may see (as [`Workflow::instance`]
+    /// decides), newest first, older than the instance `before`.
+    pub async fn instances_page(
+        &self,
+        p: &Principal,
+        before: Option<InstanceId>,
+        limit: usize,
+    ) -> AppResult<Page<InstanceRecord>> {
+        let viewer = (!p.is_admin()).then_some((p.login(), p.roles.as_slice()));
+        Ok(self.store.instances_page(viewer, before.map(|i| i.0), limit).await?)
+    }
+
     /// A task the principal may see; others get "not found", so ids reveal nothing.
     pub async fn task(&self, p: &Principal, id: TaskId) -> AppResult<TaskRecord> {
         match self.store.task(id).await? {
@@ -502,6 +552,43 @@ impl Workflow {
         p.require_admin()?;
         Ok(self.store.incidents().await?)
     }
+
+    /// A page of the instances stopped by an incident (administrators),
+    /// oldest first, after the instance `after`.
+    pub async fn incidents_page(
+        &self,
+        p: &Principal,
+        after: Option<InstanceId>,
+        limit: usize,
+    ) -> AppResult<Page<InstanceRecord>> {
+        p.require_admin()?;
+        Ok(self.store.incidents_page(after.map(|i| i.0), limit).await?)
+    }
+}
+
+/// Which deadlines a list of tasks keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Due {
+    /// Passed: an instant before now, a date before today.
+    Overdue,
+    /// Within the next [`DUE_WEEK_DAYS`] days: an instant from now up to
+    /// 7 × 24 hours on, a date from today through the 6th day after it.
+    Week,
+}
+
+/// How many days `due=week` looks ahead.
+pub const DUE_WEEK_DAYS: i64 = 7;
+
+/// How a list of tasks is filtered and sorted.
+#[derive(Debug, Clone)]
+pub struct TaskQuery {
+    pub state: Option<TaskState>,
+    pub due: Option<Due>,
+    /// A model's key.
+    pub process: Option<String>,
+    /// Only the caller's own (`true`) or only those to claim (`false`).
+    pub assigned: Option<bool>,
+    pub sort: TaskSort,
 }
 
 /// What a recompute's instances came to: how many moved, the first failure.

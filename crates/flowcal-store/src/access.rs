@@ -668,17 +668,74 @@ impl Store {
                 params![i64::from(user.is_some()), user.map_or(0, |u| u.0), limit],
             )?
             .iter()
-            .map(|r| {
-                Ok(AuditRecord {
-                    id: r.int("id")?,
-                    at: ts(r.int("at")?)?,
-                    user_id: r.opt_int("user_id")?.map(UserId),
-                    account_id: r.opt_int("account_id")?,
-                    action: r.text("action")?,
-                    detail: r.text("detail")?,
-                })
-            })
+            .map(audit_record)
             .collect()
+        })
+        .await
+    }
+
+    /// A page of the audit log, newest first, of one user or of everyone,
+    /// after (older than) the entry `before`.
+    pub async fn audit_page(
+        &self,
+        user: Option<UserId>,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<crate::Page<AuditRecord>, StoreError> {
+        let (limit, fetch) = crate::paging::fetch(limit);
+        let before = before.unwrap_or(i64::MAX);
+        self.read(move |c| {
+            let rows = match user {
+                // Two statements, so that each is read in order from its index.
+                Some(u) => c.query(
+                    "SELECT id, at, user_id, account_id, action, detail FROM audit_log
+                     WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
+                    params![u.0, before, fetch],
+                )?,
+                None => c.query(
+                    "SELECT id, at, user_id, account_id, action, detail FROM audit_log
+                     WHERE id < $1 ORDER BY id DESC LIMIT $2",
+                    params![before, fetch],
+                )?,
+            };
+            let rows = rows.iter().map(audit_record).collect::<Result<Vec<_>, _>>()?;
+            Ok(crate::Page::from_rows(rows, limit, None))
+        })
+        .await
+    }
+
+    /// Deletes up to `batch` audit entries written before `before`; returns how many.
+    pub async fn delete_audit_before(&self, before: Timestamp, batch: usize) -> Result<u64, StoreError> {
+        let batch = i64::try_from(batch).unwrap_or(i64::MAX);
+        self.read(move |c| {
+            Ok(c.execute(
+                "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE at < $1 LIMIT $2)",
+                params![before.as_millisecond(), batch],
+            )?)
+        })
+        .await
+    }
+
+    /// Deletes up to `batch` authorization requests that expired before `now`; returns how many.
+    pub async fn delete_expired_oauth_states(&self, now: Timestamp, batch: usize) -> Result<u64, StoreError> {
+        let batch = i64::try_from(batch).unwrap_or(i64::MAX);
+        self.read(move |c| {
+            Ok(c.execute(
+                "DELETE FROM oauth_states WHERE state_hash IN
+                   (SELECT state_hash FROM oauth_states WHERE expires_at < $1 LIMIT $2)",
+                params![now.as_millisecond(), batch],
+            )?)
+        })
+        .await
+    }
+
+    /// Every authorization request in flight, by hash (to check what is kept).
+    pub async fn oauth_state_hashes(&self) -> Result<Vec<String>, StoreError> {
+        self.read(|c| {
+            c.query("SELECT state_hash FROM oauth_states ORDER BY state_hash", &[])?
+                .iter()
+                .map(|r| Ok(r.text("state_hash")?))
+                .collect()
         })
         .await
     }
@@ -709,4 +766,15 @@ impl Store {
         })
         .await
     }
+}
+
+fn audit_record(r: &Row) -> Result<AuditRecord, StoreError> {
+    Ok(AuditRecord {
+        id: r.int("id")?,
+        at: ts(r.int("at")?)?,
+        user_id: r.opt_int("user_id")?.map(UserId),
+        account_id: r.opt_int("account_id")?,
+        action: r.text("action")?,
+        detail: r.text("detail")?,
+    })
 }

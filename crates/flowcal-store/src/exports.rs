@@ -196,6 +196,32 @@ impl Store {
         .await
     }
 
+    /// A page of the user's exports, by id, after the export `after`.
+    pub async fn exports_page(
+        &self,
+        user: UserId,
+        after: Option<i64>,
+        limit: usize,
+    ) -> Result<crate::Page<ExportRecord>, StoreError> {
+        let (limit, fetch) = crate::paging::fetch(limit);
+        self.read(move |c| {
+            let total =
+                c.query_one("SELECT COUNT(*) AS n FROM exports WHERE user_id = $1", params![user.0])?.int("n")?;
+            let rows = c
+                .query(
+                    &format!(
+                        "SELECT {COLUMNS} FROM exports e WHERE e.user_id = $1 AND e.id > $2 ORDER BY e.id LIMIT $3"
+                    ),
+                    params![user.0, after.unwrap_or(0), fetch],
+                )?
+                .iter()
+                .map(record)
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(crate::Page::from_rows(rows, limit, Some(total)))
+        })
+        .await
+    }
+
     /// Claims up to `limit` due exports of active accounts for `owner` until `until`.
     pub async fn claim_exports(
         &self,

@@ -112,6 +112,63 @@ impl Store {
         .await
     }
 
+    /// Walks the feed entries in key order, `batch` after `after`, and deletes
+    /// those of work finished before `before`: a task (`task:{id}:…`) or an
+    /// instance (`instance:{id}:…`) that ended then. Returns how many went and
+    /// the key to walk on from (none: the walk is done).
+    pub async fn delete_finished_feed_entries(
+        &self,
+        before: Timestamp,
+        after: Option<(i64, String)>,
+        batch: usize,
+    ) -> Result<(u64, Option<(i64, String)>), StoreError> {
+        let fetch = i64::try_from(batch.max(1)).unwrap_or(i64::MAX);
+        let (user, source) = after.unwrap_or((i64::MIN, String::new()));
+        self.read(move |c| {
+            let keys: Vec<(i64, String)> = c
+                .query(
+                    "SELECT user_id, source FROM feed_entries WHERE (user_id, source) > ($1, $2)
+                     ORDER BY user_id, source LIMIT $3",
+                    params![user, source, fetch],
+                )?
+                .iter()
+                .map(|r| Ok((r.int("user_id")?, r.text("source")?)))
+                .collect::<Result<_, StoreError>>()?;
+            let next = if keys.len() < batch.max(1) { None } else { keys.last().cloned() };
+            let mut finished = std::collections::HashSet::new();
+            for (table, prefix) in [("tasks", "task"), ("instances", "instance")] {
+                let ids: std::collections::BTreeSet<i64> =
+                    keys.iter().filter_map(|(_, s)| source_id(s, prefix)).collect();
+                if ids.is_empty() {
+                    continue;
+                }
+                let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+                // The ids are numbers read back from the table, never text from outside.
+                let sql = format!(
+                    "SELECT id FROM {table} WHERE ended_at IS NOT NULL AND ended_at < $1 AND id IN ({})",
+                    list.join(", ")
+                );
+                for r in c.query(&sql, params![before.as_millisecond()])? {
+                    finished.insert((prefix, r.int("id")?));
+                }
+            }
+            let mut deleted = 0;
+            for (user, source) in &keys {
+                let done = ["task", "instance"]
+                    .into_iter()
+                    .any(|p| source_id(source, p).is_some_and(|id| finished.contains(&(p, id))));
+                if done {
+                    deleted += c.execute(
+                        "DELETE FROM feed_entries WHERE user_id = $1 AND source = $2",
+                        params![*user, source.as_str()],
+                    )?;
+                }
+            }
+            Ok((deleted, next))
+        })
+        .await
+    }
+
     /// Records entries whose content changed (or that are new), in one transaction.
     pub async fn save_feed_marks(&self, user: UserId, marks: Vec<(String, FeedMark)>) -> Result<(), StoreError> {
         if marks.is_empty() {
@@ -130,4 +187,10 @@ impl Store {
         })
         .await
     }
+}
+
+/// The id in a feed entry's source `{prefix}:{id}:…`.
+fn source_id(source: &str, prefix: &str) -> Option<i64> {
+    let rest = source.strip_prefix(prefix)?.strip_prefix(':')?;
+    rest.split(':').next()?.parse().ok()
 }

@@ -5,6 +5,7 @@
 //! a time), so two changes to one instance never interleave.
 
 use crate::db::{params, Conn, Param, Row};
+use crate::paging::{deadline_sort_key, fetch, Page};
 use crate::rows::{deadline_cols, deadline_from_cols, ts};
 use crate::{Backend, Store, StoreError};
 use flowcal_domain::instance::{
@@ -70,6 +71,72 @@ pub struct TaskRecord {
 impl TaskRecord {
     pub fn open_task(&self) -> OpenTask {
         OpenTask { id: self.id, step: self.step.clone(), started_at: self.started_at, deadline: self.deadline.clone() }
+    }
+}
+
+/// How a list of tasks is sorted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskSort {
+    /// Earliest deadline first (by [`crate::deadline_sort_key`]: tasks without one last), then by id.
+    Deadline,
+    /// Newest first: by start, latest first, then by id, highest first.
+    Created,
+    /// By id.
+    Id,
+}
+
+impl TaskSort {
+    /// The key a task has in this order (its id comes after it).
+    pub fn key(self, t: &TaskRecord) -> i64 {
+        match self {
+            TaskSort::Deadline => deadline_sort_key(t.deadline.as_ref()),
+            TaskSort::Created => t.started_at.as_millisecond(),
+            TaskSort::Id => t.id.0,
+        }
+    }
+
+    fn order(self) -> &'static str {
+        match self {
+            TaskSort::Deadline => "t.deadline_sort, t.id",
+            TaskSort::Created => "t.started_at DESC, t.id DESC",
+            TaskSort::Id => "t.id",
+        }
+    }
+}
+
+/// Which deadlines a list of tasks keeps: dates from `from_date` up to, not
+/// including, `to_date` (`YYYY-MM-DD`), and instants from `from_ms` up to, not
+/// including, `to_ms`. Tasks without a deadline pass no window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueWindow {
+    pub from_date: String,
+    pub to_date: String,
+    pub from_ms: i64,
+    pub to_ms: i64,
+}
+
+/// What a list of tasks keeps: all of them by default.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaskFilter {
+    pub state: Option<TaskState>,
+    pub due: Option<DueWindow>,
+    /// The key of the model (any version) the task's instance runs.
+    pub process: Option<String>,
+    /// `Some(true)`: only tasks assigned to the user; `Some(false)`: only
+    /// unclaimed tasks of their roles.
+    pub assigned: Option<bool>,
+}
+
+/// Parameters of a statement built piece by piece: each `bind` gives its placeholder.
+#[derive(Default)]
+struct Binds {
+    params: Vec<Param>,
+}
+
+impl Binds {
+    fn bind(&mut self, v: impl Into<Param>) -> String {
+        self.params.push(v.into());
+        format!("${}", self.params.len())
     }
 }
 
@@ -355,6 +422,168 @@ impl Store {
         self.read(move |c| c.query(&sql, &p)?.iter().map(task).collect()).await
     }
 
+    /// A page of the tasks a user may work on (those of
+    /// [`Store::tasks_for_user`]) that pass `filter`, in `sort`'s order after
+    /// the task `after` (its sort key and id), with the count of all of them.
+    /// Each way in (assigned to the user, offered to one of their roles) is
+    /// read from its own index in order, and the pages merged.
+    pub async fn tasks_page(
+        &self,
+        login: &str,
+        roles: &[String],
+        filter: TaskFilter,
+        sort: TaskSort,
+        after: Option<(i64, i64)>,
+        limit: usize,
+    ) -> Result<Page<TaskRecord>, StoreError> {
+        let (limit, fetch) = fetch(limit);
+        let mut b = Binds::default();
+        let mut conds = Vec::new();
+        if let Some(state) = filter.state {
+            conds.push(format!("t.state = {}", b.bind(state.as_str())));
+        }
+        if let Some(w) = &filter.due {
+            conds.push(format!(
+                "((t.deadline_date >= {} AND t.deadline_date < {}) OR (t.deadline_at >= {} AND t.deadline_at < {}))",
+                b.bind(w.from_date.as_str()),
+                b.bind(w.to_date.as_str()),
+                b.bind(w.from_ms),
+                b.bind(w.to_ms)
+            ));
+        }
+        if let Some(key) = &filter.process {
+            conds.push(format!(
+                "t.instance_id IN (SELECT i.id FROM instances i JOIN models m ON m.id = i.model_id WHERE m.key = {})",
+                b.bind(key.as_str())
+            ));
+        }
+        let mut who = Vec::new();
+        if filter.assigned != Some(false) {
+            // (Bound only when used: PostgreSQL cannot type a parameter no statement names.)
+            who.push(format!("t.assignee = {}", b.bind(login)));
+        }
+        if filter.assigned != Some(true) {
+            let role_marks: Vec<String> = roles.iter().map(|r| b.bind(r.as_str())).collect();
+            who.extend(role_marks.iter().map(|r| format!("t.assignee IS NULL AND t.role = {r}")));
+        }
+        if who.is_empty() {
+            // Unclaimed tasks of no role.
+            who.push("1 = 0".to_owned());
+        }
+        let filters: String = conds.iter().map(|c| format!(" AND {c}")).collect();
+        let count_sql = format!(
+            "SELECT COUNT(*) AS n FROM tasks t WHERE ({}){filters}",
+            who.iter().map(|w| format!("({w})")).collect::<Vec<_>>().join(" OR ")
+        );
+        let count_params = b.params.clone();
+        let keyset = match (sort, after) {
+            (_, None) => String::new(),
+            (TaskSort::Deadline, Some((k, id))) => {
+                format!(" AND (t.deadline_sort, t.id) > ({}, {})", b.bind(k), b.bind(id))
+            }
+            (TaskSort::Created, Some((k, id))) => {
+                format!(" AND (t.started_at, t.id) < ({}, {})", b.bind(k), b.bind(id))
+            }
+            (TaskSort::Id, Some((_, id))) => format!(" AND t.id > {}", b.bind(id)),
+        };
+        let order = sort.order();
+        let branches: Vec<String> = who
+            .iter()
+            .enumerate()
+            .map(|(n, w)| {
+                format!(
+                    "SELECT id FROM (SELECT t.id FROM tasks t WHERE {w}{filters}{keyset} ORDER BY {order} LIMIT {fetch}) AS b{n}"
+                )
+            })
+            .collect();
+        let sql = format!(
+            concat!(
+                "SELECT ",
+                task_columns!(),
+                " FROM tasks t JOIN instances i ON i.id = t.instance_id WHERE t.id IN ({}) ORDER BY {} LIMIT {}"
+            ),
+            branches.join(" UNION ALL "),
+            order,
+            fetch
+        );
+        let params = b.params;
+        self.read(move |c| {
+            let total = c.query_one(&count_sql, &count_params)?.int("n")?;
+            let rows = c.query(&sql, &params)?.iter().map(task).collect::<Result<Vec<_>, _>>()?;
+            Ok(Page::from_rows(rows, limit, Some(total)))
+        })
+        .await
+    }
+
+    /// A page of the instances `viewer` may see, newest first, after the
+    /// instance `before` (so: older than it), with the count of all of them.
+    /// `None` for `viewer`: all instances (an administrator). The rule is
+    /// the API's (`principal::involved`): the starter, and whoever sees a
+    /// task of it (its assignee, a member of the role of an unclaimed one)
+    /// or ended one.
+    pub async fn instances_page(
+        &self,
+        viewer: Option<(&str, &[String])>,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Page<InstanceRecord>, StoreError> {
+        let (limit, fetch) = fetch(limit);
+        let mut b = Binds::default();
+        let visible = match viewer {
+            None => "1 = 1".to_owned(),
+            Some((login, roles)) => {
+                let login = b.bind(login);
+                let roles: Vec<String> = roles.iter().map(|r| b.bind(r.as_str())).collect();
+                let by_role = if roles.is_empty() {
+                    String::new()
+                } else {
+                    format!(" OR (t.assignee IS NULL AND t.role IN ({}))", roles.join(", "))
+                };
+                format!(
+                    "(starter = {login} OR id IN (SELECT t.instance_id FROM tasks t
+                                                   WHERE t.assignee = {login} OR t.ended_by = {login}{by_role}))"
+                )
+            }
+        };
+        let count_sql = format!("SELECT COUNT(*) AS n FROM instances WHERE {visible}");
+        let count_params = b.params.clone();
+        let keyset = before.map(|id| format!(" AND id < {}", b.bind(id))).unwrap_or_default();
+        let sql = format!(
+            concat!("SELECT ", instance_columns!(), " FROM instances WHERE {}{} ORDER BY id DESC LIMIT {}"),
+            visible, keyset, fetch
+        );
+        let params = b.params;
+        self.read(move |c| {
+            let total = c.query_one(&count_sql, &count_params)?.int("n")?;
+            let rows = c.query(&sql, &params)?.iter().map(instance).collect::<Result<Vec<_>, _>>()?;
+            Ok(Page::from_rows(rows, limit, Some(total)))
+        })
+        .await
+    }
+
+    /// A page of the instances stopped by an incident, oldest first, after
+    /// the instance `after`, with the count of all of them.
+    pub async fn incidents_page(&self, after: Option<i64>, limit: usize) -> Result<Page<InstanceRecord>, StoreError> {
+        let (limit, fetch) = fetch(limit);
+        self.read(move |c| {
+            let total = c.query_one("SELECT COUNT(*) AS n FROM instances WHERE status = 'incident'", &[])?.int("n")?;
+            let rows = c
+                .query(
+                    concat!(
+                        "SELECT ",
+                        instance_columns!(),
+                        " FROM instances WHERE status = 'incident' AND id > $1 ORDER BY id LIMIT $2"
+                    ),
+                    params![after.unwrap_or(0), fetch],
+                )?
+                .iter()
+                .map(instance)
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Page::from_rows(rows, limit, Some(total)))
+        })
+        .await
+    }
+
     /// The open tasks a user's feed shows: assigned to them, or with a
     /// deadline they exported, whose deadline lies in the window (dates from
     /// `from_date` to `to_date`, instants from `from_ms` up to, not including, `to_ms`).
@@ -613,8 +842,8 @@ fn apply(
                 let id = c
                     .query_one(
                         "INSERT INTO tasks (instance_id, step, name, assignee, role, state, started_at,
-                                            deadline_date, deadline_at, deadline_zone, deadline_calendar)
-                         VALUES ($1, $2, $3, $4, $5, 'open', $6, $7, $8, $9, $10) RETURNING id",
+                                            deadline_date, deadline_at, deadline_zone, deadline_calendar, deadline_sort)
+                         VALUES ($1, $2, $3, $4, $5, 'open', $6, $7, $8, $9, $10, $11) RETURNING id",
                         params![
                             instance.id.0,
                             step,
@@ -625,7 +854,8 @@ fn apply(
                             d_date,
                             d_at,
                             d_zone,
-                            calendar.as_deref()
+                            calendar.as_deref(),
+                            deadline_sort_key(deadline.as_ref())
                         ],
                     )?
                     .int("id")?;
@@ -682,9 +912,10 @@ fn apply(
             Effect::DeadlineChanged { task, deadline, calendar, reason } => {
                 let (d_date, d_at, d_zone) = deadline_cols(deadline.as_ref());
                 c.execute(
-                    "UPDATE tasks SET deadline_date = $1, deadline_at = $2, deadline_zone = $3, deadline_calendar = $4
-                     WHERE id = $5",
-                    params![d_date, d_at, d_zone, calendar.as_deref(), task.0],
+                    "UPDATE tasks SET deadline_date = $1, deadline_at = $2, deadline_zone = $3, deadline_calendar = $4,
+                                      deadline_sort = $5
+                     WHERE id = $6",
+                    params![d_date, d_at, d_zone, calendar.as_deref(), deadline_sort_key(deadline.as_ref()), task.0],
                 )?;
                 if let Some(record) = tasks.iter_mut().find(|t| t.id == *task) {
                     record.deadline = deadline.clone();

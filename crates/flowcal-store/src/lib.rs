@@ -15,7 +15,8 @@
 //!
 //! 1. `db`: connections, the pool, rows read by column name; under it,
 //!    `pg_tls`: TLS for PostgreSQL by libpq's `sslmode` rules
-//! 2. `error`, then `rows`: the error type; domain values in columns
+//! 2. `error`, then `rows`: the error type; domain values in columns;
+//!    `paging`: pages of lists and the keys they are sorted by
 //! 3. `migrate`
 //! 4. `feed_version`: moving the feed version of whoever a change concerns
 //! 5. `access`: settings, providers, calendar accounts, the audit log
@@ -39,6 +40,7 @@ mod feeds;
 mod instances;
 mod migrate;
 mod models;
+mod paging;
 mod pg_tls;
 mod rows;
 mod timers;
@@ -55,8 +57,9 @@ pub use error::StoreError;
 pub use exports::{ExportOutcome, ExportRecord, NewExport};
 pub use feeds::{FeedMark, FeedOwner};
 pub use flowcal_domain::instance::TaskState;
-pub use instances::{EventRecord, InstanceRecord, TaskRecord};
+pub use instances::{DueWindow, EventRecord, InstanceRecord, TaskFilter, TaskRecord, TaskSort};
 pub use models::{ModelSummary, StoredModel, MODELS_NAMING_CALENDAR};
+pub use paging::{deadline_sort_key, Page, MAX_PAGE};
 pub use timers::{DueTimer, TimerTarget};
 pub use users::{AccessChange, ApiToken, NewUser, TokenLookup, User};
 pub use web::{SignInCounter, SignInLock, SignInRule, SignInRules};

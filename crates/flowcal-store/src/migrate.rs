@@ -65,6 +65,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0009_work_calendars.sql"),
         postgres: include_str!("../migrations/postgres/0009_work_calendars.sql"),
     },
+    Migration {
+        version: 10,
+        name: "0010_paging",
+        sqlite: include_str!("../migrations/sqlite/0010_paging.sql"),
+        postgres: include_str!("../migrations/postgres/0010_paging.sql"),
+    },
 ];
 
 /// Any fixed number: the key of the advisory lock that serializes migrations

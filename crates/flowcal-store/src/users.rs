@@ -193,6 +193,24 @@ impl Store {
         .await
     }
 
+    /// A page of the users by login, after the login `after`, with the count of all of them.
+    pub async fn users_page(&self, after: Option<String>, limit: usize) -> Result<crate::Page<User>, StoreError> {
+        let (limit, fetch) = crate::paging::fetch(limit);
+        self.read(move |c| {
+            let total = c.query_one("SELECT COUNT(*) AS n FROM users", &[])?.int("n")?;
+            let rows = c
+                .query(
+                    &format!("SELECT {USER_COLUMNS} FROM users u WHERE u.login > $1 ORDER BY u.login LIMIT $2"),
+                    params![after.unwrap_or_default(), fetch],
+                )?
+                .iter()
+                .map(user)
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(crate::Page::from_rows(rows, limit, Some(total)))
+        })
+        .await
+    }
+
     /// The user and password hash for a sign-in attempt.
     pub async fn password_hash(&self, login: &str) -> Result<Option<(User, Option<String>)>, StoreError> {
         let login = login.to_owned();

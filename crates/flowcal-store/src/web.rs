@@ -268,6 +268,58 @@ impl Store {
         .await
     }
 
+    /// A page of everyone's failed exports with their owners' logins, the
+    /// latest change first, after the export `after` (its `updated_at` in
+    /// milliseconds and id), with the count of all of them.
+    pub async fn failed_exports_page(
+        &self,
+        after: Option<(i64, i64)>,
+        limit: usize,
+    ) -> Result<crate::Page<(ExportRecord, String)>, StoreError> {
+        let (limit, fetch) = crate::paging::fetch(limit);
+        let (at, id) = after.unwrap_or((i64::MAX, i64::MAX));
+        self.read(move |c| {
+            let total = c.query_one("SELECT COUNT(*) AS n FROM exports WHERE state = 'failed'", &[])?.int("n")?;
+            let rows = c
+                .query(
+                    &format!(
+                        "SELECT {}, u.login FROM exports e JOIN users u ON u.id = e.user_id
+                         WHERE e.state = 'failed' AND (e.updated_at, e.id) < ($1, $2)
+                         ORDER BY e.updated_at DESC, e.id DESC LIMIT $3",
+                        crate::exports::COLUMNS
+                    ),
+                    params![at, id, fetch],
+                )?
+                .iter()
+                .map(|r| Ok((crate::exports::record(r)?, r.text("login")?)))
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            Ok(crate::Page::from_rows(rows, limit, Some(total)))
+        })
+        .await
+    }
+
+    /// Deletes up to `batch` counters of failed sign-ins past their window
+    /// and lock (as [`Store::purge_sign_in_failures`]); returns how many.
+    pub async fn delete_stale_sign_in_failures(
+        &self,
+        now: Timestamp,
+        rules: SignInRules,
+        batch: usize,
+    ) -> Result<u64, StoreError> {
+        let batch = i64::try_from(batch).unwrap_or(i64::MAX);
+        self.read(move |c| {
+            let now = now.as_millisecond();
+            let window = rules.login.window_ms.max(rules.address.window_ms);
+            Ok(c.execute(
+                "DELETE FROM sign_in_failures WHERE (login_hash, address) IN
+                   (SELECT login_hash, address FROM sign_in_failures
+                    WHERE first_at < $1 AND locked_until <= $2 LIMIT $3)",
+                params![now - window, now, batch],
+            )?)
+        })
+        .await
+    }
+
     /// Everyone's accounts that need reconnecting, with their owners' logins.
     pub async fn accounts_needing_reconnect(&self) -> Result<Vec<(CalendarAccount, String)>, StoreError> {
         self.read(move |c| {

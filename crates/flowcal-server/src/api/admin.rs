@@ -3,12 +3,13 @@
 //! What is set here wins over the configuration file.
 
 use super::extract::{ApiJson, Auth};
-use super::types::ErrorBody;
+use super::types::{ErrorBody, PageQuery};
 use crate::access::AdminSettingsPatch;
 use crate::app::App;
 use crate::error::AppResult;
+use crate::paging;
 use crate::settings::{CaldavConfig, Connectivity, ExportConfig, ProviderConfig, SignInConfig};
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Serialize;
@@ -121,6 +122,40 @@ pub struct AdminUserJson {
 
 fn user_json(u: &flowcal_store::User, roles: Vec<String>) -> AdminUserJson {
     AdminUserJson { login: u.login.clone(), admin: u.is_admin, roles, state: u.state().to_owned() }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AdminUserList {
+    pub users: Vec<AdminUserJson>,
+    /// Pass as `cursor` for the next page; null on the last.
+    pub next_cursor: Option<String>,
+    /// How many users all the pages hold.
+    pub total: i64,
+}
+
+/// The users, by login, with their roles and state; a page at a time, with
+/// `next_cursor` and `total`.
+#[utoipa::path(get, path = "/api/v1/admin/users", tag = "admin", params(PageQuery),
+    responses((status = 200, body = AdminUserList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody)))]
+pub async fn users(
+    State(app): State<Arc<App>>,
+    Auth(p): Auth,
+    Query(page): Query<PageQuery>,
+) -> AppResult<Json<AdminUserList>> {
+    p.require_admin()?;
+    let limit = paging::limit(page.limit)?;
+    let after = paging::decode::<String>("users", page.cursor.as_deref())?;
+    let list = app.store.users_page(after, limit).await?;
+    let mut users = Vec::with_capacity(list.items.len());
+    for u in &list.items {
+        users.push(user_json(u, app.store.roles(u.id).await?));
+    }
+    Ok(Json(AdminUserList {
+        users,
+        next_cursor: paging::next_cursor("users", &list, |u| u.login.clone()),
+        total: list.total.unwrap_or_default(),
+    }))
 }
 
 /// Disable or enable a user, give or take admin rights, set their roles; at once.

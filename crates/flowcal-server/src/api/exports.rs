@@ -2,10 +2,11 @@
 //! calendars, see how delivery goes, remove it again.
 
 use super::extract::{ApiJson, Auth};
-use super::types::ErrorBody;
+use super::types::{ErrorBody, PageQuery};
 use crate::app::App;
 use crate::error::AppResult;
-use axum::extract::{Path, State};
+use crate::paging;
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use flowcal_domain::TaskId;
@@ -65,6 +66,10 @@ impl From<&ExportRecord> for ExportJson {
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ExportList {
     pub exports: Vec<ExportJson>,
+    /// Pass as `cursor` for the next page; null on the last.
+    pub next_cursor: Option<String>,
+    /// How many exports all the pages hold.
+    pub total: i64,
 }
 
 /// Export a deadline or date item; again → the same export, updated.
@@ -80,11 +85,23 @@ pub async fn create(
     Ok((StatusCode::ACCEPTED, Json(ExportJson::from(&e))))
 }
 
-/// The caller's exports.
-#[utoipa::path(get, path = "/api/v1/exports", tag = "exports", responses((status = 200, body = ExportList)))]
-pub async fn list(State(app): State<Arc<App>>, Auth(p): Auth) -> AppResult<Json<ExportList>> {
-    let list = app.exports.list(&p).await?;
-    Ok(Json(ExportList { exports: list.iter().map(ExportJson::from).collect() }))
+/// The caller's exports, by id; a page at a time, with `next_cursor` and `total`.
+#[utoipa::path(get, path = "/api/v1/exports", tag = "exports", params(PageQuery),
+    responses((status = 200, body = ExportList), (status = 400, body = ErrorBody)))]
+pub async fn list(
+    State(app): State<Arc<App>>,
+    Auth(p): Auth,
+    Query(page): Query<PageQuery>,
+) -> AppResult<Json<ExportList>> {
+    let limit = paging::limit(page.limit)?;
+    let after = paging::decode::<i64>("exports", page.cursor.as_deref())?;
+    // The caller's own exports: nobody else's are listed.
+    let list = app.store.exports_page(p.user.id, after, limit).await?;
+    Ok(Json(ExportList {
+        exports: list.items.iter().map(ExportJson::from).collect(),
+        next_cursor: paging::next_cursor("exports", &list, |e| e.id),
+        total: list.total.unwrap_or_default(),
+    }))
 }
 
 /// One export.

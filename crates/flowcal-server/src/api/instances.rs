@@ -1,13 +1,15 @@
 //! Process instances: start, look, cancel, and the administrator's incident tools.
 
 use super::extract::{ApiJson, Auth};
-use super::types::{ErrorBody, EventJson, EventList, InstanceJson, InstanceList, SetData, StartInstance};
+use super::types::{ErrorBody, EventJson, EventList, InstanceJson, InstanceList, PageQuery, SetData, StartInstance};
 use crate::app::App;
 use crate::error::AppResult;
-use axum::extract::{Path, State};
+use crate::paging;
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use flowcal_domain::InstanceId;
+use flowcal_store::{InstanceRecord, Page};
 use std::sync::Arc;
 
 /// Start an instance of a model's newest version.
@@ -69,14 +71,48 @@ pub async fn retry(State(app): State<Arc<App>>, Auth(p): Auth, Path(id): Path<i6
     Ok(Json(InstanceJson::new(&app.workflow.retry(&p, InstanceId(id)).await?)))
 }
 
-/// Instances stopped by an incident (administrators).
-#[utoipa::path(get, path = "/api/v1/incidents", tag = "instances",
-    responses((status = 200, body = InstanceList), (status = 403, body = ErrorBody)))]
-pub async fn incidents(State(app): State<Arc<App>>, Auth(p): Auth) -> AppResult<Json<InstanceList>> {
-    let mut out = Vec::new();
-    for i in app.workflow.incidents(&p).await? {
+/// The instances the caller may see, newest first: all of them for
+/// administrators; for others those they started, have or had a task in, or
+/// may claim a task of (as `GET /api/v1/instances/{id}` decides). Without
+/// their tasks; a page at a time, with `next_cursor` and `total`.
+#[utoipa::path(get, path = "/api/v1/instances", tag = "instances", params(PageQuery),
+    responses((status = 200, body = InstanceList), (status = 400, body = ErrorBody)))]
+pub async fn list(
+    State(app): State<Arc<App>>,
+    Auth(p): Auth,
+    Query(page): Query<PageQuery>,
+) -> AppResult<Json<InstanceList>> {
+    let limit = paging::limit(page.limit)?;
+    let before = paging::decode::<i64>("instances", page.cursor.as_deref())?;
+    let list = app.workflow.instances_page(&p, before.map(InstanceId), limit).await?;
+    instance_list(&app, "instances", &list).await
+}
+
+/// Instances stopped by an incident (administrators), oldest first; a page at
+/// a time, with `next_cursor` and `total`.
+#[utoipa::path(get, path = "/api/v1/incidents", tag = "instances", params(PageQuery),
+    responses((status = 200, body = InstanceList), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn incidents(
+    State(app): State<Arc<App>>,
+    Auth(p): Auth,
+    Query(page): Query<PageQuery>,
+) -> AppResult<Json<InstanceList>> {
+    let limit = paging::limit(page.limit)?;
+    let after = paging::decode::<i64>("incidents", page.cursor.as_deref())?;
+    let list = app.workflow.incidents_page(&p, after.map(InstanceId), limit).await?;
+    instance_list(&app, "incidents", &list).await
+}
+
+/// A page of instances as the API shows it (each with its model's key and version).
+async fn instance_list(app: &App, name: &str, page: &Page<InstanceRecord>) -> AppResult<Json<InstanceList>> {
+    let mut out = Vec::with_capacity(page.items.len());
+    for i in &page.items {
         let (m, _) = app.workflow.model(i.model_id).await?;
-        out.push(InstanceJson::record(&i, &m));
+        out.push(InstanceJson::record(i, &m));
     }
-    Ok(Json(InstanceList { instances: out }))
+    Ok(Json(InstanceList {
+        instances: out,
+        next_cursor: paging::next_cursor(name, page, |i| i.id.0),
+        total: page.total.unwrap_or_default(),
+    }))
 }

@@ -22,6 +22,7 @@ use axum::Router;
 use std::sync::Arc;
 use utoipa::OpenApi;
 
+pub use tasks::{cursor_list as task_cursor_list, task_query as tasks_query};
 pub use types::*;
 
 #[derive(OpenApi)]
@@ -32,6 +33,7 @@ pub use types::*;
         models::list,
         models::show,
         instances::start,
+        instances::list,
         instances::show,
         instances::events,
         instances::cancel,
@@ -68,6 +70,7 @@ pub use types::*;
         admin::put_provider,
         admin::delete_provider,
         admin::patch_settings,
+        admin::users,
         admin::patch_user,
         admin::delete_user,
         work_calendars::list,
@@ -90,9 +93,10 @@ pub use types::*;
         crate::settings::ExportConfig, crate::settings::ExportAllow,
         crate::settings::CaldavConfig, crate::settings::SignInConfig,
         me::TokenJson, me::TokenList, me::NewToken, me::TokenCreated, admin::UserPatch, admin::AdminUserJson,
+        admin::AdminUserList,
         crate::workcal::CalendarPut, crate::workcal::HolidayJson, crate::workcal::WorkingDayJson,
         crate::workcal::SourcePut, crate::workcal::SourceJson, crate::workcal::WorkCalendarJson,
-        crate::workcal::WorkCalendarList, crate::workcal::DayJson, crate::workcal::DaysJson,
+        work_calendars::WorkCalendarPage, crate::workcal::DayJson, crate::workcal::DaysJson,
         work_calendars::RefreshJson
     )),
     modifiers(&SecurityAddon, &CommonErrors),
@@ -173,7 +177,7 @@ pub fn router() -> Router<Arc<App>> {
         .route("/api/v1/openapi.json", get(openapi))
         .route("/api/v1/models", post(models::upload).get(models::list))
         .route("/api/v1/models/{key}", get(models::show))
-        .route("/api/v1/instances", post(instances::start))
+        .route("/api/v1/instances", post(instances::start).get(instances::list))
         .route("/api/v1/instances/{id}", get(instances::show))
         .route("/api/v1/instances/{id}/events", get(instances::events))
         .route("/api/v1/instances/{id}/cancel", post(instances::cancel))
@@ -203,6 +207,7 @@ pub fn router() -> Router<Arc<App>> {
         .route("/api/v1/admin/connectivity", get(admin::show))
         .route("/api/v1/admin/providers/{name}", axum::routing::put(admin::put_provider).delete(admin::delete_provider))
         .route("/api/v1/admin/settings", axum::routing::patch(admin::patch_settings))
+        .route("/api/v1/admin/users", get(admin::users))
         .route("/api/v1/admin/users/{login}", axum::routing::patch(admin::patch_user).delete(admin::delete_user))
         .route("/api/v1/work-calendars", get(work_calendars::list))
         .route("/api/v1/work-calendars/{name}", get(work_calendars::show))

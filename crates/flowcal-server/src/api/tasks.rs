@@ -1,35 +1,98 @@
 //! Tasks: the caller's list, claim, complete.
 
 use super::extract::Auth;
-use super::types::{CompleteTask, ErrorBody, InstanceJson, TaskJson, TaskList};
+use super::types::{CompleteTask, ErrorBody, InstanceJson, PageQuery, TaskJson, TaskList};
 use crate::app::App;
 use crate::error::{AppError, AppResult};
+use crate::paging;
+use crate::workflow::{Due, TaskQuery};
 use axum::extract::{Path, Query, State};
 use axum::Json;
 use flowcal_domain::TaskId;
-use flowcal_store::TaskState;
+use flowcal_store::{TaskSort, TaskState};
 use serde::Deserialize;
 use std::sync::Arc;
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// open, done, cancelled or all (the default).
     state: Option<String>,
+    /// `deadline` (the default): earliest deadline first, tasks without one
+    /// last (a date counts from the start of its day in UTC); `created`:
+    /// newest first; `id`.
+    sort: Option<String>,
+    /// `overdue`: the deadline has passed (an instant before now, a date
+    /// before today); `week`: due within the next 7 days (an instant from
+    /// now up to 7 × 24 hours on, a date from today through the 6th day
+    /// after). Today is the caller's, in their time zone.
+    due: Option<String>,
+    /// Only tasks of instances of this model (its key; any version).
+    process: Option<String>,
 }
 
-/// The caller's tasks: assigned to them, or claimable through their roles.
-#[utoipa::path(get, path = "/api/v1/tasks", tag = "tasks", params(ListQuery),
-    responses((status = 200, body = TaskList), (status = 400, body = ErrorBody)))]
-pub async fn list(State(app): State<Arc<App>>, Auth(p): Auth, Query(q): Query<ListQuery>) -> AppResult<Json<TaskList>> {
+/// Reads the list's sort and filters.
+pub fn task_query(
+    state: Option<&str>,
+    sort: Option<&str>,
+    due: Option<&str>,
+    process: Option<&str>,
+) -> AppResult<TaskQuery> {
     let state =
-        match q.state.as_deref() {
+        match state {
             None | Some("all") => None,
             Some(s) => Some(TaskState::parse(s).ok_or_else(|| {
                 AppError::BadRequest(format!("state must be open, done, cancelled or all (got '{s}')"))
             })?),
         };
-    let tasks = app.workflow.tasks(&p, state).await?;
-    Ok(Json(TaskList { tasks: tasks.iter().map(TaskJson::from).collect() }))
+    let sort = match sort {
+        None | Some("deadline") => TaskSort::Deadline,
+        Some("created") => TaskSort::Created,
+        Some("id") => TaskSort::Id,
+        Some(s) => return Err(AppError::BadRequest(format!("sort must be deadline, created or id (got '{s}')"))),
+    };
+    let due = match due {
+        None => None,
+        Some("overdue") => Some(Due::Overdue),
+        Some("week") => Some(Due::Week),
+        Some(d) => return Err(AppError::BadRequest(format!("due must be overdue or week (got '{d}')"))),
+    };
+    let process = process.filter(|p| !p.is_empty()).map(str::to_owned);
+    Ok(TaskQuery { state, due, process, assigned: None, sort })
+}
+
+/// The name a cursor of the task list carries: one per sort, so that a
+/// cursor of one order is not read in another.
+pub fn cursor_list(sort: TaskSort) -> &'static str {
+    match sort {
+        TaskSort::Deadline => "tasks:deadline",
+        TaskSort::Created => "tasks:created",
+        TaskSort::Id => "tasks:id",
+    }
+}
+
+/// The caller's tasks: assigned to them, or claimable through their roles;
+/// a page at a time (`limit`, `cursor`), with `next_cursor` and `total`.
+#[utoipa::path(get, path = "/api/v1/tasks", tag = "tasks", params(ListQuery, PageQuery),
+    responses((status = 200, body = TaskList), (status = 400, body = ErrorBody)))]
+pub async fn list(
+    State(app): State<Arc<App>>,
+    Auth(p): Auth,
+    Query(q): Query<ListQuery>,
+    Query(page): Query<PageQuery>,
+) -> AppResult<Json<TaskList>> {
+    let query = task_query(q.state.as_deref(), q.sort.as_deref(), q.due.as_deref(), q.process.as_deref())?;
+    let limit = paging::limit(page.limit)?;
+    let list = cursor_list(query.sort);
+    let after = paging::decode::<(i64, i64)>(list, page.cursor.as_deref())?;
+    let sort = query.sort;
+    let tasks = app.workflow.tasks_page(&p, query, after, limit).await?;
+    let next_cursor = paging::next_cursor(list, &tasks, |t| (sort.key(t), t.id.0));
+    Ok(Json(TaskList {
+        tasks: tasks.items.iter().map(TaskJson::from).collect(),
+        next_cursor,
+        total: tasks.total.unwrap_or_default(),
+    }))
 }
 
 /// One task.

@@ -295,6 +295,22 @@ impl From<&TaskRecord> for TaskJson {
 #[derive(Serialize, ToSchema)]
 pub struct TaskList {
     pub tasks: Vec<TaskJson>,
+    /// Pass as `cursor` for the next page; null on the last.
+    pub next_cursor: Option<String>,
+    /// How many tasks all the pages hold.
+    pub total: i64,
+}
+
+/// The paging parameters every list takes.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Rows per page: 1 to 200, 50 when left out; 0 or more than 200 is refused (400).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<usize>,
+    /// Opaque: the `next_cursor` of the previous page, passed unchanged (with
+    /// the same sort and filters); a malformed one is refused (400).
+    pub cursor: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -378,6 +394,10 @@ impl InstanceJson {
 #[derive(Serialize, ToSchema)]
 pub struct InstanceList {
     pub instances: Vec<InstanceJson>,
+    /// Pass as `cursor` for the next page; null on the last.
+    pub next_cursor: Option<String>,
+    /// How many instances all the pages hold.
+    pub total: i64,
 }
 
 #[derive(Serialize, ToSchema)]

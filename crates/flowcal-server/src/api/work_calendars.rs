@@ -2,10 +2,11 @@
 //! administrators create, replace, delete and refresh them.
 
 use super::extract::{ApiJson, Auth};
-use super::types::ErrorBody;
+use super::types::{ErrorBody, PageQuery};
 use crate::app::App;
 use crate::error::{AppError, AppResult};
-use crate::workcal::{calendar_json, CalendarPut, DaysJson, WorkCalendarJson, WorkCalendarList};
+use crate::paging;
+use crate::workcal::{calendar_json, CalendarPut, DaysJson, WorkCalendarJson};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -14,24 +15,41 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
-    /// The last name of the previous page (its `next`).
+    /// Deprecated: the last name of the previous page (its `next`); use `cursor`.
     after: Option<String>,
-    /// At most this many (1 to 200, default 50).
-    limit: Option<usize>,
 }
 
-/// The work calendars, by name, a page at a time.
-#[utoipa::path(get, path = "/api/v1/work-calendars", tag = "work-calendars", params(ListQuery),
-    responses((status = 200, body = WorkCalendarList)))]
+/// A page of work calendars.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct WorkCalendarPage {
+    pub work_calendars: Vec<WorkCalendarJson>,
+    /// Pass as `cursor` for the next page; null on the last.
+    pub next_cursor: Option<String>,
+    /// Deprecated (use `next_cursor`): pass as `after` for the next page; absent on the last.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}
+
+/// The work calendars, by name, a page at a time (`limit`, `cursor`).
+#[utoipa::path(get, path = "/api/v1/work-calendars", tag = "work-calendars", params(ListQuery, PageQuery),
+    responses((status = 200, body = WorkCalendarPage), (status = 400, body = ErrorBody)))]
 pub async fn list(
     State(app): State<Arc<App>>,
     Auth(p): Auth,
     Query(q): Query<ListQuery>,
-) -> AppResult<Json<WorkCalendarList>> {
-    let (page, next) = app.work_calendars.list(q.after.as_deref(), q.limit.unwrap_or(50)).await?;
-    let work_calendars = page.iter().map(|c| calendar_json(c, p.is_admin())).collect();
-    Ok(Json(WorkCalendarList { work_calendars, next }))
+    Query(page): Query<PageQuery>,
+) -> AppResult<Json<WorkCalendarPage>> {
+    let limit = paging::limit(page.limit)?;
+    let after = match paging::decode::<String>("work-calendars", page.cursor.as_deref())? {
+        Some(name) => Some(name),
+        None => q.after,
+    };
+    let (list, next) = app.work_calendars.list(after.as_deref(), limit).await?;
+    let work_calendars = list.iter().map(|c| calendar_json(c, p.is_admin())).collect();
+    let next_cursor = next.as_ref().map(|name| paging::encode("work-calendars", name));
+    Ok(Json(WorkCalendarPage { work_calendars, next_cursor, next }))
 }
 
 /// One work calendar, with its own holidays and its sources' last fetch

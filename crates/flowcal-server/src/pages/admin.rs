@@ -7,7 +7,7 @@ use crate::access::AdminSettingsPatch;
 use crate::app::App;
 use crate::error::AppError;
 use crate::settings::{AllowWord, CaldavConfig, ExportAllow, ProviderConfig};
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use flowcal_calendar::provider::ProviderKind;
@@ -23,26 +23,62 @@ fn admins_only(v: &Viewer) -> Result<(), Response> {
     }
 }
 
+/// Where the page's paged lists stand: the cursors of the users and of the failed entries.
+#[derive(serde::Deserialize, Default)]
+pub(crate) struct AdminQuery {
+    users: Option<String>,
+    failed: Option<String>,
+}
+
+/// Rows of each paged list on the page.
+const PAGE_ROWS: usize = crate::paging::DEFAULT_LIMIT;
+
 /// `GET /admin`.
-pub(crate) async fn show(State(app): State<Arc<App>>, v: Viewer) -> Response {
+pub(crate) async fn show(State(app): State<Arc<App>>, v: Viewer, Query(at): Query<AdminQuery>) -> Response {
     if let Err(r) = admins_only(&v) {
         return r;
     }
-    page(&app, &v, None, None, StatusCode::OK).await
+    page(&app, &v, &at, None, None, StatusCode::OK).await
 }
 
-async fn page(app: &App, v: &Viewer, notice: Option<&str>, error: Option<&str>, status: StatusCode) -> Response {
+async fn page(
+    app: &App,
+    v: &Viewer,
+    at: &AdminQuery,
+    notice: Option<&str>,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
     let c = match app.access.connectivity().await {
         Ok(c) => c,
         Err(e) => return error_page(Some(v), &e.into()),
     };
-    let users = app.store.list_users().await.unwrap_or_default();
-    let mut user_roles = Vec::with_capacity(users.len());
-    for u in users {
+    let after_user = match crate::paging::decode::<String>("page:users", at.users.as_deref()) {
+        Ok(a) => a,
+        Err(e) => return error_page(Some(v), &e),
+    };
+    let after_failed = match crate::paging::decode::<(i64, i64)>("page:failed", at.failed.as_deref()) {
+        Ok(a) => a,
+        Err(e) => return error_page(Some(v), &e),
+    };
+    let users = match app.store.users_page(after_user, PAGE_ROWS).await {
+        Ok(u) => u,
+        Err(e) => return error_page(Some(v), &e.into()),
+    };
+    let next_users = crate::paging::next_cursor("page:users", &users, |u| u.login.clone());
+    let mut user_roles = Vec::with_capacity(users.items.len());
+    for u in &users.items {
         let roles = app.store.roles(u.id).await.unwrap_or_default();
         user_roles.push((u, roles));
     }
-    let failed = app.store.failed_exports(50).await.unwrap_or_default();
+    let failed = match app.store.failed_exports_page(after_failed, PAGE_ROWS).await {
+        Ok(f) => f,
+        Err(e) => return error_page(Some(v), &e.into()),
+    };
+    let next_failed =
+        crate::paging::next_cursor("page:failed", &failed, |(e, _)| (e.updated_at.as_millisecond(), e.id));
+    let failed_total = failed.total.unwrap_or_default();
+    let failed = failed.items;
     let reconnect = app.store.accounts_needing_reconnect().await.unwrap_or_default();
     let (states, oldest) = app.store.export_stats(app.now()).await.unwrap_or_default();
     let allow = &c.calendar_export.allow;
@@ -91,6 +127,7 @@ async fn page(app: &App, v: &Viewer, notice: Option<&str>, error: Option<&str>, 
         }
         section.card id="users" aria-labelledby="users-h" {
             h2 id="users-h" { "Users" }
+            p.count { (users.total.unwrap_or_default()) " users" }
             table {
                 thead { tr { th scope="col" { "Login" } th scope="col" { "Roles" } th scope="col" { "Role" } th scope="col" { "Password" } th scope="col" { "Access" } } }
                 tbody {
@@ -156,6 +193,12 @@ async fn page(app: &App, v: &Viewer, notice: Option<&str>, error: Option<&str>, 
                     }
                 }
             }
+            @if at.users.is_some() || next_users.is_some() {
+                nav.pager aria-label="Pages of users" {
+                    @if at.users.is_some() { a rel="first" href="/admin#users" { "First page" } " " }
+                    @if let Some(c) = &next_users { a rel="next" href={ "/admin?users=" (c) "#users" } { "Next page" } }
+                }
+            }
             form.card method="post" action="/admin/users" {
                 (csrf_field(v))
                 h3 { "Add a user" }
@@ -178,7 +221,7 @@ async fn page(app: &App, v: &Viewer, notice: Option<&str>, error: Option<&str>, 
             }
             p { "Oldest entry waiting for delivery: " (oldest.map(|ms| format!("{:.0} s", ms as f64 / 1000.0)).unwrap_or_else(|| "none".into())) }
             h3 { "Failed entries" }
-            @if failed.is_empty() { p.muted { "None." } }
+            @if failed.is_empty() { p.muted { "None." } } @else { p.count { (failed_total) " failed" } }
             ul {
                 @for (e, login) in &failed {
                     li {
@@ -188,6 +231,12 @@ async fn page(app: &App, v: &Viewer, notice: Option<&str>, error: Option<&str>, 
                             button type="submit" { "Retry" }
                         }
                     }
+                }
+            }
+            @if at.failed.is_some() || next_failed.is_some() {
+                nav.pager aria-label="Pages of failed entries" {
+                    @if at.failed.is_some() { a rel="first" href="/admin#delivery" { "First page" } " " }
+                    @if let Some(c) = &next_failed { a rel="next" href={ "/admin?failed=" (c) "#delivery" } { "Next page" } }
                 }
             }
             h3 { "Accounts needing reconnect" }
@@ -262,7 +311,7 @@ async fn done(app: &App, v: &Viewer, r: Result<String, AppError>) -> Response {
     match r {
         Ok(notice) => see_other_notice("/admin", &notice),
         Err(AppError::Internal(e)) => error_page(Some(v), &AppError::Internal(e)),
-        Err(e) => page(app, v, None, Some(&e.to_string()), e.status()).await,
+        Err(e) => page(app, v, &AdminQuery::default(), None, Some(&e.to_string()), e.status()).await,
     }
 }
 

@@ -21,35 +21,68 @@ use std::sync::Arc;
 
 #[derive(serde::Deserialize, Default)]
 pub(crate) struct ListQuery {
+    /// all, overdue, week, mine or claimable (`soon`: week, as before).
     show: Option<String>,
+    /// A model's key.
+    process: Option<String>,
+    /// deadline (the default) or created.
+    sort: Option<String>,
+    cursor: Option<String>,
 }
 
-/// `GET /tasks`: the viewer's open tasks, with filters.
+/// Rows on a page of My tasks.
+const PAGE_ROWS: usize = crate::paging::DEFAULT_LIMIT;
+
+/// `GET /tasks`: the viewer's open tasks, 50 at a time, with filters and
+/// sorting; the links to other pages carry the cursor (no JavaScript needed).
 pub(crate) async fn list(State(app): State<Arc<App>>, v: Viewer, Query(q): Query<ListQuery>) -> Response {
-    let tasks = match app.workflow.tasks(&v.p, Some(TaskState::Open)).await {
-        Ok(t) => t,
+    let show = match q.show.as_deref() {
+        None | Some("") => "all",
+        Some("soon") => "week",
+        Some(s) => s,
+    };
+    let (due, assigned) = match show {
+        "overdue" => (Some("overdue"), None),
+        "week" => (Some("week"), None),
+        "mine" => (None, Some(true)),
+        "claimable" => (None, Some(false)),
+        _ => (None, None),
+    };
+    let process = q.process.clone().filter(|p| !p.is_empty());
+    let sort = if q.sort.as_deref() == Some("created") { "created" } else { "deadline" };
+    let mut query = match crate::api::tasks_query(Some("open"), Some(sort), due, process.as_deref()) {
+        Ok(query) => query,
         Err(e) => return error_page(Some(&v), &e),
     };
+    query.assigned = assigned;
+    let list = format!("page:{}", crate::api::task_cursor_list(query.sort));
+    // The page's cursor also holds how many rows came before it, for "51–100 of …".
+    let (after, skipped) = match crate::paging::decode::<(i64, i64, usize)>(&list, q.cursor.as_deref()) {
+        Ok(Some((key, id, skipped))) => (Some((key, id)), skipped),
+        Ok(None) => (None, 0),
+        Err(e) => return error_page(Some(&v), &e),
+    };
+    let order = query.sort;
+    let page = match app.workflow.tasks_page(&v.p, query, after, PAGE_ROWS).await {
+        Ok(page) => page,
+        Err(e) => return error_page(Some(&v), &e),
+    };
+    let models = app.store.list_models().await.unwrap_or_default();
+    let seen = skipped + page.items.len();
+    let next = crate::paging::next_cursor(&list, &page, |t| (order.key(t), t.id.0, seen));
+    let total = page.total.unwrap_or_default();
     let now = app.now();
-    let show = q.show.as_deref().unwrap_or("all");
-    let rows: Vec<(TaskRecord, Option<Urgency>)> = tasks
-        .into_iter()
-        .map(|t| {
-            let u = t.deadline.as_ref().map(|d| urgency(d, now, &v.zone));
-            (t, u)
-        })
-        .filter(|(t, u)| match show {
-            "overdue" => *u == Some(Urgency::Overdue),
-            "soon" => matches!(u, Some(Urgency::Overdue | Urgency::Soon)),
-            "mine" => t.assignee.as_deref() == Some(v.p.login()),
-            "claimable" => t.assignee.is_none(),
-            _ => true,
-        })
-        .collect();
+    let rows: Vec<(&TaskRecord, Option<Urgency>)> =
+        page.items.iter().map(|t| (t, t.deadline.as_ref().map(|d| urgency(d, now, &v.zone)))).collect();
+    // The filters and order as a query, for the links to other pages.
+    let mut here = format!("/tasks?show={show}&sort={sort}");
+    if let Some(p) = &process {
+        here.push_str(&format!("&process={}", flowcal_connect::text::form_encode(p)));
+    }
     let filters = [
         ("all", "All"),
         ("overdue", "Overdue"),
-        ("soon", "Due soon"),
+        ("week", "Due this week"),
         ("mine", "Assigned to me"),
         ("claimable", "To claim"),
     ];
@@ -62,11 +95,26 @@ pub(crate) async fn list(State(app): State<Arc<App>>, v: Viewer, Query(q): Query
                     option value=(value) selected[value == show] { (label) }
                 }
             }
+            label for="process" { "Process" }
+            select id="process" name="process" {
+                option value="" selected[process.is_none()] { "All processes" }
+                @for m in &models {
+                    option value=(m.key) selected[process.as_deref() == Some(m.key.as_str())] { (m.name) }
+                }
+            }
+            label for="sort" { "Sort by" }
+            select id="sort" name="sort" {
+                option value="deadline" selected[sort == "deadline"] { "Deadline" }
+                option value="created" selected[sort == "created"] { "Newest" }
+            }
             button type="submit" { "Filter" }
         }
         @if rows.is_empty() {
             p.empty { "No open tasks here." }
         } @else {
+            p.count role="status" {
+                (skipped + 1) "–" (seen) " of " (thousands(total)) " open task" @if total != 1 { "s" }
+            }
             table.tasks {
                 caption.visually-hidden { "Open tasks" }
                 thead { tr { th scope="col" { "Task" } th scope="col" { "Process" } th scope="col" { "Deadline" } th scope="col" { "Assigned" } } }
@@ -96,8 +144,30 @@ pub(crate) async fn list(State(app): State<Arc<App>>, v: Viewer, Query(q): Query
                 }
             }
         }
+        @if q.cursor.is_some() || next.is_some() {
+            nav.pager aria-label="Pages of tasks" {
+                @if q.cursor.is_some() { a rel="first" href=(here) { "First page" } " " }
+                @if let Some(c) = &next { a rel="next" href={ (here) "&cursor=" (c) } { "Next page" } }
+            }
+        }
     };
     layout(Some(&v), "My tasks", None, body)
+}
+
+/// A count with thousands separated: 15,000.
+pub(crate) fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 {
+        out.insert(0, '-');
+    }
+    out
 }
 
 /// `GET /tasks/{id}`.
@@ -626,6 +696,12 @@ pub(crate) async fn start(State(app): State<Arc<App>>, Path(key): Path<String>, 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_have_thousands_separated() {
+        let got: Vec<String> = [0, 999, 1000, 15000, 1_234_567].into_iter().map(super::thousands).collect();
+        assert_eq!(got, ["0", "999", "1,000", "15,000", "1,234,567"]);
+    }
 
     #[test]
     fn only_plain_sources_go_into_the_then_cookie() {

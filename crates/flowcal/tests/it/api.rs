@@ -361,7 +361,7 @@ async fn incident_when_no_condition_holds_then_admin_resolves_it() {
     assert!(inst["incidents"].as_array().unwrap().is_empty());
     open_task(&inst, "large");
     let (_, list) = t.get("/api/v1/incidents", &alice).await;
-    assert_eq!(list, json!({"instances": []}));
+    assert_eq!((&list["instances"], &list["next_cursor"], &list["total"]), (&json!([]), &Json::Null, &json!(0)));
 }
 
 #[tokio::test]

@@ -31,6 +31,7 @@ mod leaks;
 mod matrix;
 mod microsoft;
 mod multinode;
+mod paging;
 mod peer_spiff;
 mod pg_tls;
 mod promises;

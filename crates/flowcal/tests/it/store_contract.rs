@@ -29,7 +29,8 @@ async fn store(db: &TestDb) -> Store {
             "0006_credentials",
             "0007_sign_in",
             "0008_timers",
-            "0009_work_calendars"
+            "0009_work_calendars",
+            "0010_paging"
         ]
         .map(str::to_owned)
         .to_vec()
