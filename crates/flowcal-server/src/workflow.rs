@@ -547,12 +547,6 @@ impl Workflow {
             .await
     }
 
-    /// Instances stopped by an incident (administrators).
-    pub async fn incidents(&self, p: &Principal) -> AppResult<Vec<InstanceRecord>> {
-        p.require_admin()?;
-        Ok(self.store.incidents().await?)
-    }
-
     /// A page of the instances stopped by an incident (administrators),
     /// oldest first, after the instance `after`.
     pub async fn incidents_page(

@@ -375,20 +375,6 @@ impl Store {
         self.read(move |c| load_instance(c, id)).await
     }
 
-    /// Instances stopped by an incident, oldest first.
-    pub async fn incidents(&self) -> Result<Vec<InstanceRecord>, StoreError> {
-        self.read(|c| {
-            c.query(
-                concat!("SELECT ", instance_columns!(), " FROM instances WHERE status = 'incident' ORDER BY id"),
-                &[],
-            )?
-            .iter()
-            .map(instance)
-            .collect()
-        })
-        .await
-    }
-
     pub async fn task(&self, id: TaskId) -> Result<Option<TaskRecord>, StoreError> {
         self.read(move |c| load_task(c, id)).await
     }

@@ -250,24 +250,6 @@ impl Store {
         .await
     }
 
-    /// Everyone's failed exports, newest first (the administrator's delivery health).
-    pub async fn failed_exports(&self, limit: i64) -> Result<Vec<(ExportRecord, String)>, StoreError> {
-        self.read(move |c| {
-            c.query(
-                &format!(
-                    "SELECT {}, u.login FROM exports e JOIN users u ON u.id = e.user_id
-                     WHERE e.state = 'failed' ORDER BY e.updated_at DESC LIMIT $1",
-                    crate::exports::COLUMNS
-                ),
-                params![limit],
-            )?
-            .iter()
-            .map(|r| Ok((crate::exports::record(r)?, r.text("login")?)))
-            .collect()
-        })
-        .await
-    }
-
     /// A page of everyone's failed exports with their owners' logins, the
     /// latest change first, after the export `after` (its `updated_at` in
     /// milliseconds and id), with the count of all of them.

@@ -266,15 +266,24 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::User { command: UserCommand::List } => {
             let app = app(config).await?;
-            for u in app.store.list_users().await? {
-                let roles = app.store.roles(u.id).await?;
-                println!(
-                    "{}\t{}\t{}\t{}",
-                    u.login,
-                    if u.is_admin { "admin" } else { "user" },
-                    roles.join(","),
-                    u.state()
-                );
+            // A page at a time, so that any number of users is listed in bounded memory.
+            let mut after = None;
+            loop {
+                let page = app.store.users_page(after.take(), 500).await?;
+                for u in &page.items {
+                    let roles = app.store.roles(u.id).await?;
+                    println!(
+                        "{}\t{}\t{}\t{}",
+                        u.login,
+                        if u.is_admin { "admin" } else { "user" },
+                        roles.join(","),
+                        u.state()
+                    );
+                }
+                match (page.more, page.items.last()) {
+                    (true, Some(last)) => after = Some(last.login.clone()),
+                    _ => break,
+                }
             }
             Ok(())
         }

@@ -266,6 +266,20 @@ fn tokens_are_listed_and_revoked_and_users_disabled() {
     let out = flowcal(d, &["user", "disable", "root"], None);
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("last active administrator"), "{}", text(&out.stderr));
+
+    // More users than a page holds: each is listed once, in order.
+    let db = rusqlite::Connection::open(d.join("data/flowcal.db")).unwrap();
+    for i in 0..450 {
+        db.execute(
+            "INSERT INTO users (login, display_name, time_zone, created_at) VALUES (?1, ?1, 'UTC', 0)",
+            [format!("u{i:03}")],
+        )
+        .unwrap();
+    }
+    let listed: Vec<String> = ok(&["user", "list"]).lines().map(|l| l.split('\t').next().unwrap().to_owned()).collect();
+    let mut expected: Vec<String> = (0..450).map(|i| format!("u{i:03}")).chain(["root".into(), "zed".into()]).collect();
+    expected.sort();
+    assert_eq!(listed, expected);
 }
 
 #[tokio::test]
