@@ -3,9 +3,9 @@
 //! It deletes audit entries older than `retention.audit_days`, what the feed
 //! remembers of entries whose task or instance finished more than
 //! `retention.finished_days` ago, counters of failed sign-ins that no longer
-//! count, and OAuth requests that expired. Each statement deletes at most
-//! [`BATCH`] rows, so no sweep holds a long lock; the worker in `serve` (with
-//! delivery workers) runs it once at start and then every hour. It never
+//! count, OAuth requests that expired, and browser sessions that expired. Each statement deletes at most
+//! [`BATCH`] rows, so no sweep holds a long lock; the workers (`serve` with
+//! delivery workers, `flowcal worker`) run it once at start and then every hour. It never
 //! deletes anything still in use: only rows past their time.
 
 use crate::access::people::SIGN_IN_RULES;
@@ -23,10 +23,10 @@ pub const BATCH: usize = 1_000;
 const EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// The tables the sweep deletes from, as `/metrics` names them.
-pub const TABLES: [&str; 4] = ["audit_log", "feed_entries", "sign_in_failures", "oauth_states"];
+pub const TABLES: [&str; 5] = ["audit_log", "feed_entries", "sign_in_failures", "oauth_states", "sessions"];
 
 /// What one sweep deleted, per table (in [`TABLES`] order).
-pub type Swept = [u64; 4];
+pub type Swept = [u64; 5];
 
 /// The retention sweep.
 #[derive(Debug)]
@@ -35,7 +35,7 @@ pub struct Retention {
     clock: Arc<dyn Clock>,
     config: RetentionConfig,
     /// Rows deleted by this process since it started, per table.
-    deleted: [AtomicU64; 4],
+    deleted: [AtomicU64; 5],
 }
 
 impl Retention {
@@ -51,7 +51,7 @@ impl Retention {
     /// Deletes what is past its time, in batches; returns how many rows went from each table.
     pub async fn sweep(&self) -> Result<Swept, StoreError> {
         let now = self.clock.now();
-        let mut swept = [0; 4];
+        let mut swept = [0; 5];
         if let Some(before) = days_before(now, self.config.audit_days) {
             swept[0] = drain(|| self.store.delete_audit_before(before, BATCH)).await?;
         }
@@ -68,6 +68,7 @@ impl Retention {
         }
         swept[2] = drain(|| self.store.delete_stale_sign_in_failures(now, SIGN_IN_RULES, BATCH)).await?;
         swept[3] = drain(|| self.store.delete_expired_oauth_states(now, BATCH)).await?;
+        swept[4] = drain(|| self.store.delete_expired_sessions(now, BATCH)).await?;
         for (counter, n) in self.deleted.iter().zip(swept) {
             counter.fetch_add(n, Ordering::Relaxed);
         }

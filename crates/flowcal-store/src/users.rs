@@ -408,6 +408,19 @@ impl Store {
         self.read(move |c| Ok(c.execute("DELETE FROM sessions WHERE id_hash = $1", params![hash]).map(|_| ())?)).await
     }
 
+    /// Deletes up to `batch` expired sessions; returns how many.
+    pub async fn delete_expired_sessions(&self, now: Timestamp, batch: usize) -> Result<u64, StoreError> {
+        let batch = i64::try_from(batch).unwrap_or(i64::MAX);
+        self.read(move |c| {
+            Ok(c.execute(
+                "DELETE FROM sessions WHERE id_hash IN
+                   (SELECT id_hash FROM sessions WHERE expires_at <= $1 LIMIT $2)",
+                params![now.as_millisecond(), batch],
+            )?)
+        })
+        .await
+    }
+
     /// Deletes expired sessions; returns how many.
     pub async fn purge_sessions(&self, now: Timestamp) -> Result<u64, StoreError> {
         self.read(move |c| Ok(c.execute("DELETE FROM sessions WHERE expires_at <= $1", params![now.as_millisecond()])?))

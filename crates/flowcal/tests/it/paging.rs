@@ -599,6 +599,12 @@ async fn the_retention_sweep_deletes_only_what_is_past_its_time(db: TestDb) {
             expires_at - 600_000
         ));
     }
+    // Browser sessions: one expired, one live.
+    for (hash, expires_at) in [("expired", now_ms - 1), ("live", now_ms + 3_600_000)] {
+        sql.push_str(&format!(
+            "INSERT INTO sessions (id_hash, user_id, created_at, expires_at) VALUES ('{hash}', {alice_id}, 0, {expires_at});"
+        ));
+    }
     t.sql(&sql).await;
     let feed_sources = || async {
         let marks = t.app.store.feed_marks(flowcal_domain::UserId(alice_id)).await.unwrap();
@@ -613,12 +619,12 @@ async fn the_retention_sweep_deletes_only_what_is_past_its_time(db: TestDb) {
         t.clock.clone(),
         flowcal_server::config::RetentionConfig { audit_days: 0, finished_days: 0 },
     );
-    assert_eq!(forever.sweep().await.unwrap(), [0, 0, 1, 1]);
+    assert_eq!(forever.sweep().await.unwrap(), [0, 0, 1, 1, 1]);
     assert_eq!((audit_count(&t).await, feed_sources().await.len()), (before, 9));
 
     // The defaults: a year of audit, 90 days after finishing.
     let swept = t.app.retention.sweep().await.unwrap();
-    assert_eq!(swept, [2503, 4, 0, 0], "the counters and requests went in the sweep before");
+    assert_eq!(swept, [2503, 4, 0, 0, 0], "the counters, requests and sessions went in the sweep before");
     let left = t.app.store.audit_log(None, 1_000_000).await.unwrap();
     assert!(left.iter().all(|e| e.action != "old"), "every old entry went");
     assert_eq!(left.iter().filter(|e| e.action == "kept").count(), 2);
@@ -638,7 +644,7 @@ async fn the_retention_sweep_deletes_only_what_is_past_its_time(db: TestDb) {
     assert_eq!(t.app.store.oauth_state_hashes().await.unwrap(), ["live"]);
 
     // Nothing is left to delete; /metrics counts what went.
-    assert_eq!(t.app.retention.sweep().await.unwrap(), [0, 0, 0, 0]);
+    assert_eq!(t.app.retention.sweep().await.unwrap(), [0, 0, 0, 0, 0]);
     let metrics = t.client.get(format!("{}/metrics", t.base)).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("flowcal_retention_deleted_total{table=\"audit_log\"} 2503"), "{metrics}");
     assert!(metrics.contains("flowcal_retention_deleted_total{table=\"feed_entries\"} 4"), "{metrics}");
