@@ -302,22 +302,32 @@ impl Store {
         .await
     }
 
-    /// Everyone's accounts that need reconnecting, with their owners' logins.
-    pub async fn accounts_needing_reconnect(&self) -> Result<Vec<(CalendarAccount, String)>, StoreError> {
+    /// The `limit` accounts that most recently came to need reconnecting,
+    /// with their owners' logins, and how many need it in all.
+    pub async fn accounts_needing_reconnect(
+        &self,
+        limit: usize,
+    ) -> Result<(Vec<(CalendarAccount, String)>, i64), StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.read(move |c| {
             let cols: Vec<String> =
                 crate::access::ACCOUNT_COLUMNS.split(',').map(|s| format!("a.{}", s.trim())).collect();
-            c.query(
-                &format!(
-                    "SELECT {}, u.login FROM calendar_accounts a JOIN users u ON u.id = a.user_id
-                     WHERE a.status = 'reconnect_required' ORDER BY a.updated_at DESC",
-                    cols.join(", ")
-                ),
-                &[],
-            )?
-            .iter()
-            .map(|r| Ok((crate::access::account(r)?, r.text("login")?)))
-            .collect()
+            let total = c
+                .query_one("SELECT COUNT(*) AS n FROM calendar_accounts WHERE status = 'reconnect_required'", &[])?
+                .int("n")?;
+            let rows = c
+                .query(
+                    &format!(
+                        "SELECT {}, u.login FROM calendar_accounts a JOIN users u ON u.id = a.user_id
+                         WHERE a.status = 'reconnect_required' ORDER BY a.updated_at DESC, a.id DESC LIMIT $1",
+                        cols.join(", ")
+                    ),
+                    params![limit],
+                )?
+                .iter()
+                .map(|r| Ok((crate::access::account(r)?, r.text("login")?)))
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            Ok((rows, total))
         })
         .await
     }

@@ -79,7 +79,7 @@ async fn page(
         crate::paging::next_cursor("page:failed", &failed, |(e, _)| (e.updated_at.as_millisecond(), e.id));
     let failed_total = failed.total.unwrap_or_default();
     let failed = failed.items;
-    let reconnect = app.store.accounts_needing_reconnect().await.unwrap_or_default();
+    let (reconnect, reconnect_total) = app.store.accounts_needing_reconnect(PAGE_ROWS).await.unwrap_or_default();
     let (states, oldest) = app.store.export_stats(app.now()).await.unwrap_or_default();
     let allow = &c.calendar_export.allow;
     let (allow_word, allow_list) = match allow {
@@ -242,6 +242,9 @@ async fn page(
             h3 { "Accounts needing reconnect" }
             @if reconnect.is_empty() { p.muted { "None." } }
             ul { @for (a, login) in &reconnect { li { strong { (login) } " · " (a.display) " · " span.reason { (a.last_error.clone().unwrap_or_default()) } } } }
+            @if reconnect_total > reconnect.len() as i64 {
+                p.muted { "The " (reconnect.len()) " most recent of " (reconnect_total) "; each user sees their own in their settings." }
+            }
         }
     };
     layout_status(status, Some(v), "Administration", notice, body)

@@ -490,6 +490,15 @@ async fn the_admin_page_pages_users_and_failed_entries(db: TestDb) {
             1000 + i % 7
         ));
     }
+    // 55 accounts that need reconnecting: the 50 most recent are shown, with the count.
+    for i in 0..55 {
+        sql.push_str(&format!(
+            "INSERT INTO calendar_accounts (id, user_id, kind, provider, external_id, display, status,
+                                            credentials_sealed, created_at, updated_at)
+             VALUES ({}, {root_id}, 'caldav', 'caldav', 'r{i}', 'lapsed-{i:02}', 'reconnect_required', 'fc1:x', 0, {i});",
+            1000 + i
+        ));
+    }
     t.sql(&sql).await;
     let cookie = crate::matrix::session(&t, "root").await;
     let page = |path: String| {
@@ -510,6 +519,10 @@ async fn the_admin_page_pages_users_and_failed_entries(db: TestDb) {
     let first = page("/admin".into()).await;
     assert_eq!(users_on(&first), logins[..50].to_vec());
     assert!(first.contains("57 users") && first.contains("53 failed"));
+    let lapsed: Vec<&str> = first.split(" · lapsed-").skip(1).map(|s| &s[..2]).collect();
+    let newest: Vec<String> = (5..55).rev().map(|i| format!("{i:02}")).collect();
+    assert_eq!(lapsed, newest, "the 50 most recent, newest first");
+    assert!(first.contains("The 50 most recent of 55"), "{first}");
     let failed_first = retries_on(&first);
     assert_eq!(failed_first.len(), 50);
     let next_users = first.split("rel=\"next\" href=\"").nth(1).unwrap();
