@@ -13,7 +13,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 #[derive(Parser)]
-#[command(name = "flowcal", version, about = "Workflows whose deadlines land in people's calendars")]
+#[command(
+    name = "flowcal",
+    version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("FLOWCAL_VERSION_COMMIT"), ")"),
+    about = "Workflows whose deadlines land in people's calendars"
+)]
 struct Cli {
     /// Configuration file (default: FLOWCAL_CONFIG, else ./flowcal.toml when present).
     #[arg(long, global = true, env = "FLOWCAL_CONFIG")]

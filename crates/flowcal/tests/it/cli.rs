@@ -452,3 +452,33 @@ async fn a_backup_taken_while_flowcal_writes_restores_whole() {
     let said = text(&out.stdout);
     assert!(said.contains(": 1 stored secrets re-encrypted") && !said.contains("no key opens"), "{said}");
 }
+
+/// `flowcal --version` names the crate's version and the commit it was built
+/// from: in a git checkout (as CI's fresh clone is), the checkout's HEAD.
+#[test]
+fn version_names_the_version_and_the_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = flowcal(dir.path(), &["--version"], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let line = text(&out.stdout);
+    let rest = line
+        .trim()
+        .strip_prefix(&format!("flowcal {} (", env!("CARGO_PKG_VERSION")))
+        .unwrap_or_else(|| panic!("no version in {line:?}"));
+    let head = Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| text(&o.stdout).trim().to_owned());
+    let Some(head) = head else {
+        // A source tree without git: the build could not know its commit.
+        assert!(rest.starts_with("commit ") || rest == "unknown commit)", "{line:?}");
+        return;
+    };
+    let commit = rest.strip_prefix("commit ").unwrap_or_else(|| panic!("no commit in {line:?}"));
+    let commit = commit.split([',', ')']).next().unwrap();
+    assert!(commit.len() >= 7 && commit.bytes().all(|b| b.is_ascii_hexdigit()), "{line:?}");
+    assert!(head.starts_with(commit), "{line:?} does not name HEAD {head}");
+}
