@@ -748,10 +748,13 @@ pub(crate) struct Radicale {
 }
 
 impl Radicale {
-    /// Radicale with two users: alice, password `app-password-1`, and bob, `app-password-2`.
+    /// Radicale with two users: alice, password `app-password-1`, and bob,
+    /// `app-password-2`; its data in memory (/dev/shm) where there is one:
+    /// Radicale syncs every write to disk, which made it three times slower
+    /// than flowcal's workers in a 2,000-entry backfill.
     pub(crate) async fn start() -> Option<Radicale> {
         let python = peer_env("FLOWCAL_PEER_PYTHON", "Radicale")?;
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir_in("/dev/shm").or_else(|_| tempfile::tempdir()).unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         std::fs::write(dir.path().join("users"), "alice:app-password-1\nbob:app-password-2\n").unwrap();
         let config = format!(

@@ -476,6 +476,30 @@ async fn a_hostile_error_body_fails_a_delivery_and_the_worker_goes_on(db: TestDb
     health.check().await;
 }
 
+/// A `flowcal worker` process on the test application's database and key
+/// file, allowed to reach the hostile server's port, with one more setting.
+fn worker_process(
+    t: &TestApp,
+    port: u16,
+    (key, value): (&str, &str),
+    stderr: std::process::Stdio,
+) -> crate::support::Peer {
+    let config = &t.app.config;
+    crate::support::Peer::spawn(
+        std::process::Command::new(env!("CARGO_BIN_EXE_flowcal"))
+            .arg("worker")
+            .env("FLOWCAL_DATABASE_URL", &config.database_url)
+            .env("FLOWCAL_SECRET_KEY_FILE", &config.secret_key_file)
+            .env("FLOWCAL_DATA_DIR", &config.data_dir)
+            .env("FLOWCAL_CALDAV__ALLOWED_HOSTS", format!("127.0.0.1:{port}"))
+            .env(key, value)
+            .env_remove("FLOWCAL_CONFIG")
+            .stdout(std::process::Stdio::null())
+            .stderr(stderr),
+    )
+    .unwrap()
+}
+
 crate::on_both_backends!(sigterm_hands_back_a_delivery_a_calendar_server_holds);
 
 /// A `flowcal worker` whose calendar server holds a PUT without answering
@@ -493,20 +517,7 @@ async fn sigterm_hands_back_a_delivery_a_calendar_server_holds(db: TestDb) {
     let id = e["id"].as_i64().unwrap();
     server.put.store(PUT_HOLD, Ordering::SeqCst);
 
-    let config = &t.app.config;
-    let mut worker = crate::support::Peer::spawn(
-        std::process::Command::new(env!("CARGO_BIN_EXE_flowcal"))
-            .arg("worker")
-            .env("FLOWCAL_DATABASE_URL", &config.database_url)
-            .env("FLOWCAL_SECRET_KEY_FILE", &config.secret_key_file)
-            .env("FLOWCAL_DATA_DIR", &config.data_dir)
-            .env("FLOWCAL_CALDAV__ALLOWED_HOSTS", format!("127.0.0.1:{port}"))
-            .env("FLOWCAL_SHUTDOWN_GRACE_SECONDS", "2")
-            .env_remove("FLOWCAL_CONFIG")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped()),
-    )
-    .unwrap();
+    let mut worker = worker_process(&t, port, ("FLOWCAL_SHUTDOWN_GRACE_SECONDS", "2"), std::process::Stdio::piped());
     // The worker's PUT has reached the server, which holds it.
     for _ in 0..600 {
         if server.put.load(Ordering::SeqCst) == PUT_HELD {
@@ -607,20 +618,7 @@ async fn a_data_change_wakes_the_delivery_workers(db: TestDb) {
 
     // Another process's worker: this one's stop delivering.
     t.app.delivery.stop_taking_work();
-    let config = &t.app.config;
-    let _worker = crate::support::Peer::spawn(
-        std::process::Command::new(env!("CARGO_BIN_EXE_flowcal"))
-            .arg("worker")
-            .env("FLOWCAL_DATABASE_URL", &config.database_url)
-            .env("FLOWCAL_SECRET_KEY_FILE", &config.secret_key_file)
-            .env("FLOWCAL_DATA_DIR", &config.data_dir)
-            .env("FLOWCAL_CALDAV__ALLOWED_HOSTS", format!("127.0.0.1:{port}"))
-            .env("FLOWCAL_DELIVERY__POLL_SECONDS", "3600")
-            .env_remove("FLOWCAL_CONFIG")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null()),
-    )
-    .unwrap();
+    let _worker = worker_process(&t, port, ("FLOWCAL_DELIVERY__POLL_SECONDS", "3600"), std::process::Stdio::null());
     // Its first pass may find the first change; later ones only a
     // notification brings before the poll.
     let mut v = v;

@@ -23,7 +23,7 @@
 //! worker, so the killed `serve` dies holding leases as the killed worker does.
 //! PostgreSQL and the peers (oidc-provider, Radicale) only.
 
-use crate::access::{generic_provider, peer_env, Browser, Oidc};
+use crate::access::{generic_provider, Browser, Oidc};
 use crate::support::{Peer, TestDb};
 use flowcal_connect::seal::{sealed_key_id, Keyring};
 use rand::rngs::StdRng;
@@ -37,50 +37,13 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const SERVES: usize = 3;
+use crate::access::Radicale;
+
 const WORKERS: usize = 2;
 const BACKFILL: usize = 2000;
 const PASSWORD: &str = "multinode-password-1";
 /// One open task, due two days after its start, assigned to whoever started it.
 const DUE_MODEL: &str = include_str!("../../../../tests/peers/one-deadline.bpmn");
-
-/// Radicale with two users, alice (password `app-password-1`) and bob
-/// (`app-password-2`), its data in memory (/dev/shm) where there is one:
-/// Radicale syncs every write to disk, which made it three times slower here
-/// than flowcal's workers.
-struct Radicale {
-    _process: Peer,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl Radicale {
-    async fn start() -> Option<Radicale> {
-        let python = peer_env("FLOWCAL_PEER_PYTHON", "Radicale")?;
-        let dir = tempfile::tempdir_in("/dev/shm").or_else(|_| tempfile::tempdir()).unwrap();
-        let port = free_port();
-        std::fs::write(dir.path().join("users"), "alice:app-password-1\nbob:app-password-2\n").unwrap();
-        let config = format!(
-            "[server]\nhosts = 127.0.0.1:{port}\n[auth]\ntype = htpasswd\nhtpasswd_filename = {d}/users\n\
-             htpasswd_encryption = plain\n[rights]\ntype = owner_only\n[storage]\nfilesystem_folder = {d}/data\n",
-            d = dir.path().display()
-        );
-        std::fs::write(dir.path().join("config"), config).unwrap();
-        let process = Peer::spawn(
-            Command::new(python)
-                .args(["-m", "radicale", "--config"])
-                .arg(dir.path().join("config"))
-                .stdout(Stdio::null())
-                .stderr(Stdio::null()),
-        )
-        .unwrap();
-        let radicale = Radicale { _process: process, port, _dir: dir };
-        crate::access::wait_until(Duration::from_secs(30), "Radicale to start", || async move {
-            tokio::net::TcpStream::connect(("127.0.0.1", port)).await.ok().map(|_| ())
-        })
-        .await;
-        Some(radicale)
-    }
-}
 
 /// A running `flowcal` process, with its log file.
 struct Node {
