@@ -117,9 +117,9 @@ impl Exports {
         }
     }
 
-    /// `p`'s exports.
-    pub async fn list(&self, p: &Principal) -> AppResult<Vec<ExportRecord>> {
-        Ok(self.store.exports_of(p.user.id).await?)
+    /// `p`'s exports of one instance: its tasks' deadlines and its items.
+    pub async fn list_for_instance(&self, p: &Principal, instance: InstanceId) -> AppResult<Vec<ExportRecord>> {
+        Ok(self.store.exports_of_instance(p.user.id, instance).await?)
     }
 
     /// Removes the entry from the calendar (delivered like any change).

@@ -196,6 +196,25 @@ impl Store {
         .await
     }
 
+    /// The user's exports of one instance (its tasks' deadlines and its
+    /// items), by id: what a task page shows.
+    pub async fn exports_of_instance(
+        &self,
+        user: UserId,
+        instance: InstanceId,
+    ) -> Result<Vec<ExportRecord>, StoreError> {
+        self.read(move |c| {
+            c.query(
+                &format!("SELECT {COLUMNS} FROM exports e WHERE e.instance_id = $1 AND e.user_id = $2 ORDER BY e.id"),
+                params![instance.0, user.0],
+            )?
+            .iter()
+            .map(record)
+            .collect()
+        })
+        .await
+    }
+
     /// A page of the user's exports, by id, after the export `after`.
     pub async fn exports_page(
         &self,

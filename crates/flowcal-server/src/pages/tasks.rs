@@ -197,7 +197,7 @@ async fn task_page(
         Ok((_, m)) => m,
         Err(e) => return error_page(Some(v), &e),
     };
-    let exports = app.exports.list(&v.p).await.unwrap_or_default();
+    let exports = app.exports.list_for_instance(&v.p, t.instance_id).await.unwrap_or_default();
     let accounts = super::frame::own_accounts(app, v).await;
     let c = app.access.connectivity().await.ok();
     let export_ok = c.as_ref().is_some_and(|c| app.access.export_allowed(c, &v.p).is_ok());

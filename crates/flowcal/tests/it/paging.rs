@@ -664,3 +664,55 @@ async fn the_retention_sweep_deletes_only_what_is_past_its_time(db: TestDb) {
 }
 
 crate::on_both_backends!(the_retention_sweep_deletes_only_what_is_past_its_time);
+
+/// A task page reads only the user's exports of its own instance (not all
+/// of the user's, which grow without bound) and still shows each of them.
+async fn a_task_page_shows_the_exports_of_its_instance(db: TestDb) {
+    let t = TestApp::spawn(db).await;
+    let root = t.user("root", true, &[]).await;
+    let alice = t.user("alice", false, &[]).await;
+    let alice_id = t.app.store.user_by_login("alice").await.unwrap().unwrap().id.0;
+    assert_eq!(t.upload(&root, &models()[0]).await.0, 201);
+    let mut started = Vec::new();
+    for due in ["2026-04-01", "2026-04-02"] {
+        let (s, inst) =
+            t.post("/api/v1/instances", &alice, json!({"model": "dated", "title": due, "data": {"due": due}})).await;
+        assert_eq!(s, 201, "{inst}");
+        started.push((inst["tasks"][0]["id"].as_i64().unwrap(), inst["id"].as_i64().unwrap()));
+    }
+    let ((task_a, _), (task_b, instance_b)) = (started[0], started[1]);
+    let mut sql = format!(
+        "INSERT INTO calendar_accounts (id, user_id, kind, provider, external_id, display, status, credentials_sealed,
+                                        created_at, updated_at)
+         VALUES (900, {alice_id}, 'caldav', 'caldav', 'x', 'x', 'active', 'fc1:x', 0, 0);
+         INSERT INTO exports (user_id, account_id, source, task_id, instance_id, event_key, wanted, state, not_before,
+                              created_at, updated_at)
+         VALUES ({alice_id}, 900, 'task:{task_b}:deadline', {task_b}, {instance_b}, 'kb', 'present', 'synced', 0, 0, 0);"
+    );
+    // Many more of alice's entries, of other instances.
+    for i in 0..300 {
+        sql.push_str(&format!(
+            "INSERT INTO exports (user_id, account_id, source, instance_id, event_key, wanted, state, not_before,
+                                  created_at, updated_at)
+             VALUES ({alice_id}, 900, 'instance:{}:item:due', {}, 'k{i}', 'present', 'synced', 0, 0, 0);",
+            10_000 + i,
+            10_000 + i
+        ));
+    }
+    t.sql(&sql).await;
+    let cookie = crate::matrix::session(&t, "alice").await;
+    let page = |task: i64| {
+        let (t, cookie) = (&t, cookie.clone());
+        async move {
+            let r = t.client.get(format!("{}/tasks/{task}", t.base)).header("cookie", cookie).send().await.unwrap();
+            assert_eq!(r.status(), 200);
+            r.text().await.unwrap()
+        }
+    };
+    let a = page(task_a).await;
+    assert!(!a.contains("In calendar") && a.contains("Not in calendar"), "{a}");
+    let b = page(task_b).await;
+    assert_eq!(b.matches("✓ In calendar").count(), 1, "the deadline, not the date item: {b}");
+}
+
+crate::on_both_backends!(a_task_page_shows_the_exports_of_its_instance);
