@@ -670,6 +670,10 @@ crate::on_both_backends!(the_retention_sweep_deletes_only_what_is_past_its_time)
 async fn a_task_page_shows_the_exports_of_its_instance(db: TestDb) {
     let t = TestApp::spawn(db).await;
     let root = t.user("root", true, &[]).await;
+    // Ids of users and instances that differ, so that neither stands for the other.
+    for i in 0..5 {
+        t.user(&format!("other{i}"), false, &[]).await;
+    }
     let alice = t.user("alice", false, &[]).await;
     let alice_id = t.app.store.user_by_login("alice").await.unwrap().unwrap().id.0;
     assert_eq!(t.upload(&root, &models()[0]).await.0, 201);
