@@ -8,7 +8,8 @@ use jiff::Timestamp;
 
 /// `/metrics`: exports by state and kind, the oldest due pending export,
 /// this process's deliveries, the waiting timers, and the rows this
-/// process's retention sweep deleted, in Prometheus text format.
+/// process's retention sweep deleted, and on SQLite the rows its statements
+/// read in full table scans, in Prometheus text format.
 pub async fn render(store: &Store, now: Timestamp, delivery: &Delivery, retention: &Retention) -> AppResult<String> {
     use std::fmt::Write as _;
     let (states, oldest) = store.export_stats(now).await?;
@@ -41,6 +42,14 @@ pub async fn render(store: &Store, now: Timestamp, delivery: &Delivery, retentio
     let _ = writeln!(out, "# TYPE flowcal_retention_deleted_total counter");
     for (table, n) in retention.deleted() {
         let _ = writeln!(out, "flowcal_retention_deleted_total{{table=\"{table}\"}} {n}");
+    }
+    if let Some(steps) = store.sqlite_full_scan_steps() {
+        let _ = writeln!(
+            out,
+            "# HELP flowcal_sqlite_full_scan_steps_total Rows this process's SQLite statements stepped through in full table scans."
+        );
+        let _ = writeln!(out, "# TYPE flowcal_sqlite_full_scan_steps_total counter");
+        let _ = writeln!(out, "flowcal_sqlite_full_scan_steps_total {steps}");
     }
     Ok(out)
 }

@@ -469,12 +469,11 @@ impl Workflow {
         let (_, model) = self.model(t.model_id).await?;
         self.engine(&model)?.validate(data)?;
         self.check_users(&model, data).await?;
-        if t.assignee.is_none() {
-            // Completing an unclaimed role task claims it first.
-            self.claim(p, id).await?;
-        }
+        // Completing a task offered to one of the caller's roles (as
+        // `task_to_work` checked) claims it first, in the same transaction.
+        let claim = t.assignee.is_none().then_some(id);
         let (now, data, actor) = (self.now(), data.clone(), p.login().to_owned());
-        self.change(t.instance_id, t.model_id, p.login(), move |engine, state, rec, open_records, open| {
+        self.change(t.instance_id, t.model_id, claim, p.login(), move |engine, state, rec, open_records, open| {
             // Checked again under the instance's lock: it may have been
             // completed or reassigned since.
             let Some(task) = open_records.iter().find(|o| o.id == id) else {
@@ -492,7 +491,14 @@ impl Workflow {
     /// instance as it left the transaction. `op` gets the engine, the
     /// instance's state, its open tasks as the store has them and as the engine
     /// takes them.
-    async fn change<F>(&self, id: InstanceId, model_id: ModelId, actor: &str, op: F) -> AppResult<InstanceView>
+    async fn change<F>(
+        &self,
+        id: InstanceId,
+        model_id: ModelId,
+        claim: Option<TaskId>,
+        actor: &str,
+        op: F,
+    ) -> AppResult<InstanceView>
     where
         F: FnOnce(&Engine<'_>, &InstanceState, &InstanceRecord, &[TaskRecord], &[OpenTask]) -> EngineResult
             + Send
@@ -503,7 +509,7 @@ impl Workflow {
         let zone = self.time_zone.clone();
         let (instance, tasks) = self
             .store
-            .change_instance(id, actor, self.now(), move |rec, open_records| {
+            .claim_and_change_instance(id, claim, actor, self.now(), move |rec, open_records| {
                 let open: Vec<OpenTask> = open_records.iter().map(TaskRecord::open_task).collect();
                 let engine = Engine::new(&model, &zone)?.with_calendars(cals);
                 op(&engine, &rec.state(&model.data_items), rec, open_records, &open)
@@ -520,7 +526,7 @@ impl Workflow {
         self.engine(&model)?.validate(data)?;
         self.check_users(&model, data).await?;
         let data = data.clone();
-        self.change(id, v.instance.model_id, p.login(), move |engine, state, _, _, open| {
+        self.change(id, v.instance.model_id, None, p.login(), move |engine, state, _, _, open| {
             Ok(engine.set_data(state, open, &data)?)
         })
         .await
@@ -531,7 +537,7 @@ impl Workflow {
         p.require_admin()?;
         let v = self.instance_view_unchecked(id).await?;
         let now = self.now();
-        self.change(id, v.instance.model_id, p.login(), move |engine, state, rec, _, open| {
+        self.change(id, v.instance.model_id, None, p.login(), move |engine, state, rec, _, open| {
             Ok(engine.retry(state, open, &rec.starter, now)?)
         })
         .await
@@ -543,8 +549,10 @@ impl Workflow {
         if !p.is_admin() && v.instance.starter != p.login() {
             return Err(AppError::Forbidden("only the starter or an administrator may cancel an instance".into()));
         }
-        self.change(id, v.instance.model_id, p.login(), |engine, state, _, _, open| Ok(engine.cancel(state, open)?))
-            .await
+        self.change(id, v.instance.model_id, None, p.login(), |engine, state, _, _, open| {
+            Ok(engine.cancel(state, open)?)
+        })
+        .await
     }
 
     /// A page of the instances stopped by an incident (administrators),

@@ -203,8 +203,21 @@ pub(crate) trait Conn: Send {
 
 // ---- SQLite -------------------------------------------------------------------------------------
 
+/// Per SQLite database file, the rows its statements stepped through in
+/// full table scans (`SQLITE_STMTSTATUS_FULLSCAN_STEP`), summed over every
+/// connection of this process: a statement that should read by an index and
+/// scans a growing table shows here (`flowcal_sqlite_full_scan_steps_total`).
+pub(crate) fn full_scan_counter(path: &str) -> Arc<std::sync::atomic::AtomicU64> {
+    static COUNTERS: std::sync::OnceLock<Mutex<std::collections::HashMap<String, Arc<std::sync::atomic::AtomicU64>>>> =
+        std::sync::OnceLock::new();
+    let counters = COUNTERS.get_or_init(Default::default);
+    counters.lock().unwrap_or_else(|p| p.into_inner()).entry(path.to_owned()).or_default().clone()
+}
+
 struct Sqlite {
     conn: rusqlite::Connection,
+    /// [`full_scan_counter`] of its file.
+    scans: Arc<std::sync::atomic::AtomicU64>,
     /// By the store's SQL text: the text SQLite runs (the store uses `$N`;
     /// SQLite binds `?N` by number without a name lookup) and, once queried,
     /// the column names.
@@ -227,7 +240,10 @@ impl Sqlite {
         // SQLite (built with STAT4) re-prepares a statement for every new
         // binding of an indexed column, which costs more than running it.
         c.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
-        Ok(Sqlite { conn: c, rewritten: std::collections::HashMap::new() })
+        // A larger page cache than SQLite's 2 MiB: the indexes a busy
+        // instance reads stay in memory instead of being read again.
+        c.pragma_update(None, "cache_size", -16_384)?;
+        Ok(Sqlite { conn: c, scans: full_scan_counter(path), rewritten: std::collections::HashMap::new() })
     }
 
     /// The statement, and its column names when `named`.
@@ -243,6 +259,15 @@ impl Sqlite {
             *names = Some(columns(stmt.column_names())?);
         }
         Ok((stmt, names.clone()))
+    }
+
+    /// Adds what the statement stepped through in full scans since it last
+    /// ran to the file's counter.
+    fn count_scans(stmt: &rusqlite::Statement<'_>, scans: &std::sync::atomic::AtomicU64) {
+        let steps = stmt.reset_status(rusqlite::StatementStatus::FullscanStep);
+        if steps > 0 {
+            scans.fetch_add(u64::try_from(steps).unwrap_or(0), std::sync::atomic::Ordering::Relaxed);
+        }
     }
 
     fn bind(stmt: &mut rusqlite::CachedStatement<'_>, params: &[Param]) -> Result<(), DbError> {
@@ -265,12 +290,16 @@ impl Sqlite {
 
 impl Conn for Sqlite {
     fn execute(&mut self, sql: &str, params: &[Param]) -> Result<u64, DbError> {
+        let scans = self.scans.clone();
         let (mut stmt, _) = self.prepare(sql, false)?;
         Self::bind(&mut stmt, params)?;
-        Ok(stmt.raw_execute()? as u64)
+        let changed = stmt.raw_execute();
+        Self::count_scans(&stmt, &scans);
+        Ok(changed? as u64)
     }
 
     fn query(&mut self, sql: &str, params: &[Param]) -> Result<Vec<Row>, DbError> {
+        let scans = self.scans.clone();
         let (mut stmt, names) = self.prepare(sql, true)?;
         let names = names.ok_or_else(|| DbError::other("a query without column names".into()))?;
         Self::bind(&mut stmt, params)?;
@@ -289,6 +318,8 @@ impl Conn for Sqlite {
             }
             out.push(Row { columns: names.clone(), cells });
         }
+        drop(rows);
+        Self::count_scans(&stmt, &scans);
         Ok(out)
     }
 

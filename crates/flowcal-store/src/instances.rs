@@ -5,7 +5,7 @@
 //! a time), so two changes to one instance never interleave.
 
 use crate::db::{params, Conn, Param, Row};
-use crate::paging::{deadline_sort_key, fetch, Page};
+use crate::paging::{deadline_sort_key, fetch, Page, COUNT_CAP};
 use crate::rows::{deadline_cols, deadline_from_cols, ts};
 use crate::{Backend, Store, StoreError};
 use flowcal_domain::instance::{
@@ -113,6 +113,26 @@ pub struct DueWindow {
     pub to_date: String,
     pub from_ms: i64,
     pub to_ms: i64,
+}
+
+impl DueWindow {
+    /// The range of `tasks.deadline_sort` (from, up to but not including)
+    /// that holds every deadline of the window: instants as they are, dates
+    /// at the start of their day in UTC (see [`deadline_sort_key`]). An empty
+    /// `from_date` is open below; a date that does not parse leaves its side open.
+    pub fn sort_range(&self) -> (i64, i64) {
+        let day_start = |d: &str| -> Option<i64> {
+            let date: jiff::civil::Date = d.parse().ok()?;
+            Some(deadline_sort_key(Some(&Deadline::Date(date))))
+        };
+        let lo = day_start(&self.from_date).map_or(i64::MIN, |d| d.min(self.from_ms));
+        let hi = if self.to_date.is_empty() {
+            self.to_ms
+        } else {
+            day_start(&self.to_date).map_or(i64::MAX, |d| d.max(self.to_ms))
+        };
+        (lo, hi)
+    }
 }
 
 /// What a list of tasks keeps: all of them by default.
@@ -410,9 +430,14 @@ impl Store {
 
     /// A page of the tasks a user may work on (those of
     /// [`Store::tasks_for_user`]) that pass `filter`, in `sort`'s order after
-    /// the task `after` (its sort key and id), with the count of all of them.
-    /// Each way in (assigned to the user, offered to one of their roles) is
-    /// read from its own index in order, and the pages merged.
+    /// the task `after` (its sort key and id), with their count up to
+    /// [`COUNT_CAP`] per way in.
+    ///
+    /// Each way in (assigned to the user, offered to one of their roles) and
+    /// state is read in order from its own index (`0011_task_lists`: who,
+    /// state, sort key, id), at most a page from each, and the branches
+    /// merged; a due window also bounds the sort key, so a page reads about
+    /// as many index entries as it returns however long the list.
     pub async fn tasks_page(
         &self,
         login: &str,
@@ -425,9 +450,6 @@ impl Store {
         let (limit, fetch) = fetch(limit);
         let mut b = Binds::default();
         let mut conds = Vec::new();
-        if let Some(state) = filter.state {
-            conds.push(format!("t.state = {}", b.bind(state.as_str())));
-        }
         if let Some(w) = &filter.due {
             conds.push(format!(
                 "((t.deadline_date >= {} AND t.deadline_date < {}) OR (t.deadline_at >= {} AND t.deadline_at < {}))",
@@ -436,6 +458,11 @@ impl Store {
                 b.bind(w.from_ms),
                 b.bind(w.to_ms)
             ));
+            // The same window as a range of the sort key, which the index holds in
+            // order (a date sorts at the start of its day in UTC): it holds every
+            // task the window keeps, and the condition above decides.
+            let (lo, hi) = w.sort_range();
+            conds.push(format!("t.deadline_sort >= {} AND t.deadline_sort < {}", b.bind(lo), b.bind(hi)));
         }
         if let Some(key) = &filter.process {
             conds.push(format!(
@@ -452,14 +479,30 @@ impl Store {
             let role_marks: Vec<String> = roles.iter().map(|r| b.bind(r.as_str())).collect();
             who.extend(role_marks.iter().map(|r| format!("t.assignee IS NULL AND t.role = {r}")));
         }
-        if who.is_empty() {
-            // Unclaimed tasks of no role.
-            who.push("1 = 0".to_owned());
-        }
+        let states: Vec<String> = match filter.state {
+            Some(state) => vec![b.bind(state.as_str())],
+            None => [TaskState::Open, TaskState::Done, TaskState::Cancelled].map(|s| b.bind(s.as_str())).to_vec(),
+        };
+        // One branch per way in and state: each an equality prefix of its index.
         let filters: String = conds.iter().map(|c| format!(" AND {c}")).collect();
+        let filters = filters.as_str();
+        let wheres: Vec<String> =
+            who.iter().flat_map(|w| states.iter().map(move |s| format!("{w} AND t.state = {s}{filters}"))).collect();
+        if wheres.is_empty() {
+            // Unclaimed tasks of no role.
+            return Ok(Page { items: Vec::new(), more: false, total: Some(0), total_exact: true });
+        }
+        // Each branch counted up to the cap, in a column of its own.
         let count_sql = format!(
-            "SELECT COUNT(*) AS n FROM tasks t WHERE ({}){filters}",
-            who.iter().map(|w| format!("({w})")).collect::<Vec<_>>().join(" OR ")
+            "SELECT {}",
+            wheres
+                .iter()
+                .enumerate()
+                .map(|(n, w)| {
+                    format!("(SELECT COUNT(*) FROM (SELECT 1 AS one FROM tasks t WHERE {w} LIMIT {COUNT_CAP}) AS c) AS c{n}")
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
         );
         let count_params = b.params.clone();
         let keyset = match (sort, after) {
@@ -473,13 +516,11 @@ impl Store {
             (TaskSort::Id, Some((_, id))) => format!(" AND t.id > {}", b.bind(id)),
         };
         let order = sort.order();
-        let branches: Vec<String> = who
+        let branches: Vec<String> = wheres
             .iter()
             .enumerate()
             .map(|(n, w)| {
-                format!(
-                    "SELECT id FROM (SELECT t.id FROM tasks t WHERE {w}{filters}{keyset} ORDER BY {order} LIMIT {fetch}) AS b{n}"
-                )
+                format!("SELECT id FROM (SELECT t.id FROM tasks t WHERE {w}{keyset} ORDER BY {order} LIMIT {fetch}) AS b{n}")
             })
             .collect();
         let sql = format!(
@@ -493,10 +534,15 @@ impl Store {
             fetch
         );
         let params = b.params;
+        let branch_count = wheres.len();
         self.read(move |c| {
-            let total = c.query_one(&count_sql, &count_params)?.int("n")?;
+            let counts = c.query_one(&count_sql, &count_params)?;
+            let counts = (0..branch_count).map(|n| counts.int(&format!("c{n}"))).collect::<Result<Vec<_>, _>>()?;
             let rows = c.query(&sql, &params)?.iter().map(task).collect::<Result<Vec<_>, _>>()?;
-            Ok(Page::from_rows(rows, limit, Some(total)))
+            let mut page = Page::from_rows(rows, limit, Some(counts.iter().sum()));
+            // A branch that reached the cap holds at least that many: the sum is then a lower bound.
+            page.total_exact = counts.iter().all(|&n| n < COUNT_CAP);
+            Ok(page)
         })
         .await
     }
@@ -635,10 +681,44 @@ impl Store {
     where
         F: FnOnce(&InstanceRecord, &[TaskRecord]) -> Result<Transition, StoreError> + Send + 'static,
     {
+        self.claim_and_change_instance(id, None, actor, now, op).await
+    }
+
+    /// [`Store::change_instance`], where the actor first takes the task
+    /// `claim` in the same transaction when it is open and nobody has it,
+    /// as [`Store::assign_task`] would (its `task_reassigned` event, button
+    /// entries of others withdrawn, auto-sync following): completing a task
+    /// offered to a role claims it and moves on in one step. Whether the actor
+    /// may take it (one of their roles) is the caller's to check before; `op`
+    /// sees the task as the actor's.
+    pub async fn claim_and_change_instance<F>(
+        &self,
+        id: InstanceId,
+        claim: Option<TaskId>,
+        actor: &str,
+        now: Timestamp,
+        op: F,
+    ) -> Result<(InstanceRecord, Vec<TaskRecord>), StoreError>
+    where
+        F: FnOnce(&InstanceRecord, &[TaskRecord]) -> Result<Transition, StoreError> + Send + 'static,
+    {
         let actor = actor.to_owned();
         self.tx(move |c| {
             let record = lock_instance(c, id)?;
             let mut tasks = instance_tasks(c, id, false)?;
+            let claimed = claim.and_then(|task| {
+                tasks.iter_mut().find(|t| t.id == task && t.state == TaskState::Open && t.assignee.is_none())
+            });
+            if let Some(t) = claimed {
+                c.execute("UPDATE tasks SET assignee = $1 WHERE id = $2", params![&actor, t.id.0])?;
+                let withdrawn = crate::exports::Withdrawn::Reassigned { task: t.id.0, to: &actor };
+                crate::exports::withdraw_button_exports(c, withdrawn, now.as_millisecond())?;
+                let payload = json!({"step": t.step, "from": Json::Null, "to": actor, "role": t.role, "by": actor});
+                insert_events(c, id, &[(Some(t.id), "task_reassigned", payload)], now)?;
+                t.assignee = Some(actor.clone());
+                // The claim's own auto-sync, as if it had been a change of its own.
+                crate::exports::sync_instance(c, id.0, now.as_millisecond())?;
+            }
             let open: Vec<TaskRecord> = tasks.iter().filter(|t| t.state == TaskState::Open).cloned().collect();
             let transition = op(&record, &open)?;
             apply(c, &record, &mut tasks, Vec::new(), &transition, &actor, now)?;

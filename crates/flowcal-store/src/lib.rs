@@ -59,7 +59,7 @@ pub use feeds::{FeedMark, FeedOwner};
 pub use flowcal_domain::instance::TaskState;
 pub use instances::{DueWindow, EventRecord, InstanceRecord, TaskFilter, TaskRecord, TaskSort};
 pub use models::{ModelSummary, StoredModel, MODELS_NAMING_CALENDAR};
-pub use paging::{deadline_sort_key, Page, MAX_PAGE};
+pub use paging::{deadline_sort_key, Page, COUNT_CAP, MAX_PAGE};
 pub use timers::{DueTimer, TimerTarget};
 pub use users::{AccessChange, ApiToken, NewUser, TokenLookup, User};
 pub use web::{SignInCounter, SignInLock, SignInRule, SignInRules};
@@ -185,6 +185,14 @@ impl Store {
     }
 
     /// Closes idle connections.
+    /// On SQLite, the rows this process's statements stepped through in full
+    /// table scans of this database so far; `None` on PostgreSQL (whose own
+    /// `pg_stat_user_tables.seq_tup_read` tells the same).
+    pub fn sqlite_full_scan_steps(&self) -> Option<u64> {
+        (self.backend == Backend::Sqlite)
+            .then(|| db::full_scan_counter(self.pool.target()).load(std::sync::atomic::Ordering::Relaxed))
+    }
+
     pub fn close(&self) {
         self.pool.close();
     }

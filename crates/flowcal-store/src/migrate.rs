@@ -71,6 +71,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0010_paging.sql"),
         postgres: include_str!("../migrations/postgres/0010_paging.sql"),
     },
+    Migration {
+        version: 11,
+        name: "0011_task_lists",
+        sqlite: include_str!("../migrations/sqlite/0011_task_lists.sql"),
+        postgres: include_str!("../migrations/postgres/0011_task_lists.sql"),
+    },
 ];
 
 /// Any fixed number: the key of the advisory lock that serializes migrations

@@ -12,6 +12,11 @@ use jiff::tz::TimeZone;
 /// The most rows any page holds.
 pub const MAX_PAGE: usize = 200;
 
+/// Where a list that may be long stops counting (per way in, for a user's
+/// tasks): counting every one of 50,000 matching rows would cost each page
+/// more than reading it. Past it [`Page::total`] is a lower bound.
+pub const COUNT_CAP: i64 = 1_000;
+
 /// A page of rows, in the list's order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Page<T> {
@@ -20,6 +25,9 @@ pub struct Page<T> {
     pub more: bool,
     /// All the rows the list holds, where counting them is cheap.
     pub total: Option<i64>,
+    /// Whether `total` is the count itself; else the list holds at least
+    /// that many (counting stopped at [`COUNT_CAP`]).
+    pub total_exact: bool,
 }
 
 impl<T> Page<T> {
@@ -27,7 +35,7 @@ impl<T> Page<T> {
     pub(crate) fn from_rows(mut items: Vec<T>, limit: usize, total: Option<i64>) -> Self {
         let more = items.len() > limit;
         items.truncate(limit);
-        Page { items, more, total }
+        Page { items, more, total, total_exact: true }
     }
 }
 

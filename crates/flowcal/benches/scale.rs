@@ -256,6 +256,16 @@ impl Db {
         }
     }
 
+    /// The start of the day `date` (an SQL YYYY-MM-DD expression) in UTC, in
+    /// milliseconds: the sort key of a date deadline (`tasks.deadline_sort`).
+    fn day_ms(&self, date: &str) -> String {
+        if self.is_pg() {
+            format!("((CAST({date} AS DATE) - DATE '1970-01-01') * CAST(86400000 AS BIGINT))")
+        } else {
+            format!("(CAST(strftime('%s', {date}) AS INTEGER) * 1000)")
+        }
+    }
+
     /// `days` (an SQL integer expression) days after `start`, as YYYY-MM-DD.
     fn date_plus(&self, start: &str, days: &str) -> String {
         if self.is_pg() {
@@ -303,18 +313,22 @@ fn copy_instance(
                     i.joins, i.stuck, {created}, i.ended_at - i.created_at + {created}
              FROM k CROSS JOIN instances i WHERE i.id = {template};"
         );
+        let deadline_date = format!(
+            "CASE tt.deadline_date WHEN '{TEMPLATE_DUE}' THEN {due} WHEN '{TEMPLATE_FILE}' THEN {file} ELSE tt.deadline_date END"
+        );
+        let deadline_sort = db.day_ms(&deadline_date);
         let tasks = format!(
             "{k}, tt AS (
                 SELECT t.*, i.created_at AS base,
                        (SELECT COUNT(*) FROM tasks x WHERE x.instance_id = t.instance_id AND x.id < t.id) AS j
                 FROM tasks t JOIN instances i ON i.id = t.instance_id WHERE t.instance_id = {template})
              INSERT INTO tasks (id, instance_id, step, name, assignee, role, state, started_at, deadline_date,
-                                deadline_at, deadline_zone, deadline_calendar, ended_at, ended_by)
+                                deadline_at, deadline_zone, deadline_calendar, ended_at, ended_by, deadline_sort)
              SELECT {tb} + k.n * {nt} + tt.j, {id}, tt.step, tt.name, tt.assignee, tt.role, tt.state,
                     tt.started_at - tt.base + {created},
-                    CASE tt.deadline_date WHEN '{TEMPLATE_DUE}' THEN {due} WHEN '{TEMPLATE_FILE}' THEN {file}
-                                          ELSE tt.deadline_date END,
-                    tt.deadline_at, tt.deadline_zone, tt.deadline_calendar, tt.ended_at - tt.base + {created}, tt.ended_by
+                    {deadline_date},
+                    tt.deadline_at, tt.deadline_zone, tt.deadline_calendar, tt.ended_at - tt.base + {created}, tt.ended_by,
+                    CASE WHEN tt.deadline_date IS NULL THEN tt.deadline_sort ELSE {deadline_sort} END
              FROM k CROSS JOIN tt;"
         );
         let events = format!(
@@ -354,6 +368,12 @@ fn counts(db: &mut Db) -> Vec<(&'static str, String)> {
         let c = db.int(&format!("SELECT COUNT(*) FROM tasks WHERE state = '{state}'"));
         out.push(("  by state", format!("{state}: {c}")));
     }
+    // Every copied deadline has its sort key, as flowcal writes it.
+    let unsorted = db.int(
+        "SELECT COUNT(*) FROM tasks WHERE (deadline_date IS NOT NULL OR deadline_at IS NOT NULL)
+                                   AND deadline_sort = 9223372036854775807",
+    );
+    assert_eq!(unsorted, 0, "tasks with a deadline but no sort key");
     let mia = db.int("SELECT COUNT(*) FROM tasks WHERE state = 'open' AND assignee IS NULL AND role = 'clerks'");
     out.push(("open, unclaimed, role clerks (mia sees)", mia.to_string()));
     out.push((

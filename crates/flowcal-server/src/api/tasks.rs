@@ -72,7 +72,8 @@ pub fn cursor_list(sort: TaskSort) -> &'static str {
 }
 
 /// The caller's tasks: assigned to them, or claimable through their roles;
-/// a page at a time (`limit`, `cursor`), with `next_cursor` and `total`.
+/// a page at a time (`limit`, `cursor`), with `next_cursor` and `total`
+/// (counted up to 1,000 for each way in; `total_exact` says whether it is a lower bound).
 #[utoipa::path(get, path = "/api/v1/tasks", tag = "tasks", params(ListQuery, PageQuery),
     responses((status = 200, body = TaskList), (status = 400, body = ErrorBody)))]
 pub async fn list(
@@ -92,6 +93,7 @@ pub async fn list(
         tasks: tasks.items.iter().map(TaskJson::from).collect(),
         next_cursor,
         total: tasks.total.unwrap_or_default(),
+        total_exact: tasks.total_exact,
     }))
 }
 

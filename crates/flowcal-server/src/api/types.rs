@@ -297,8 +297,12 @@ pub struct TaskList {
     pub tasks: Vec<TaskJson>,
     /// Pass as `cursor` for the next page; null on the last.
     pub next_cursor: Option<String>,
-    /// How many tasks all the pages hold.
+    /// How many tasks all the pages hold; when `total_exact` is false, at
+    /// least this many (the count stops at 1,000 for each way in: assigned
+    /// to the caller, and each of their roles).
     pub total: i64,
+    /// Whether `total` is the count itself rather than a lower bound.
+    pub total_exact: bool,
 }
 
 /// The paging parameters every list takes.

@@ -113,7 +113,8 @@ pub(crate) async fn list(State(app): State<Arc<App>>, v: Viewer, Query(q): Query
             p.empty { "No open tasks here." }
         } @else {
             p.count role="status" {
-                (skipped + 1) "–" (seen) " of " (thousands(total)) " open task" @if total != 1 { "s" }
+                (skipped + 1) "–" (seen) " of " (thousands(total)) @if !page.total_exact { "+" }
+                " open task" @if total != 1 { "s" }
             }
             table.tasks {
                 caption.visually-hidden { "Open tasks" }

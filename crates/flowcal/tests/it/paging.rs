@@ -466,6 +466,47 @@ async fn my_tasks_page_shows_fifty_rows_a_count_and_a_next_link(db: TestDb) {
 
 crate::on_both_backends!(my_tasks_page_shows_fifty_rows_a_count_and_a_next_link);
 
+/// A list longer than the count's cap: the count stops there for the way in
+/// that holds more (the API says so, the page writes "+"), and every task is
+/// still listed once.
+async fn a_long_task_list_counts_up_to_a_cap(db: TestDb) {
+    let s = seed(db, 0).await;
+    let t = &s.t;
+    let cap = flowcal_store::COUNT_CAP as usize;
+    let mut expected = BTreeSet::new();
+    for i in 0..cap + 3 {
+        let (st, inst) = t
+            .post(
+                "/api/v1/instances",
+                &s.bob,
+                json!({"model": "shared", "title": format!("#{i}"), "data": {"due": "2026-04-01"}}),
+            )
+            .await;
+        assert_eq!(st, 201, "{inst}");
+        expected.insert(inst["tasks"][0]["id"].as_i64().unwrap());
+    }
+    for i in 0..2 {
+        let (_, inst) =
+            t.post("/api/v1/instances", &s.alice, json!({"model": "loose", "title": format!("own {i}")})).await;
+        expected.insert(inst["tasks"][0]["id"].as_i64().unwrap());
+    }
+    let (items, pages) = walk(t, "/api/v1/tasks?limit=200", "tasks", &s.alice).await;
+    assert_eq!(ids(&items).len(), cap + 5);
+    assert_eq!(ids(&items).into_iter().collect::<BTreeSet<_>>(), expected, "every task once");
+    // The role's branch stopped at the cap, alice's own counted both.
+    assert_eq!((&pages[0]["total"], &pages[0]["total_exact"]), (&json!(cap + 2), &json!(false)));
+    // Short lists are counted exactly.
+    let (_, own) = t.get("/api/v1/tasks?process=loose", &s.alice).await;
+    assert_eq!((&own["total"], &own["total_exact"]), (&json!(2), &json!(true)), "{own}");
+    let cookie = crate::matrix::session(t, "alice").await;
+    let r = t.client.get(format!("{}/tasks", t.base)).header("cookie", cookie).send().await.unwrap();
+    let html = r.text().await.unwrap();
+    let shown = format!("1–50 of {},{:03}+ open tasks", (cap + 2) / 1000, (cap + 2) % 1000);
+    assert!(html.contains(&shown), "{shown}: {}", &html[html.find("<h1").unwrap_or(0)..][..400]);
+}
+
+crate::on_both_backends!(a_long_task_list_counts_up_to_a_cap);
+
 async fn the_admin_page_pages_users_and_failed_entries(db: TestDb) {
     let t = TestApp::spawn(db).await;
     t.user("root", true, &[]).await;
@@ -720,3 +761,82 @@ async fn a_task_page_shows_the_exports_of_its_instance(db: TestDb) {
 }
 
 crate::on_both_backends!(a_task_page_shows_the_exports_of_its_instance);
+
+/// Completing an offered task (which claims it first) reads the exports of
+/// its own instance by index: with thousands of other calendar entries in the
+/// database, its statements step through no more rows in full scans than a
+/// database without them, and `/metrics` shows the count.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn completing_a_task_scans_no_table_that_grows() {
+    let t = &TestApp::spawn_with(TestDb::sqlite(), "[metrics]\npublic = true\n").await;
+    let root = t.user("root", true, &[]).await;
+    let alice = t.user("alice", false, &["clerks"]).await;
+    let bob = t.user("bob", false, &[]).await;
+    let (st, e) = t.upload(&root, &models()[3]).await;
+    assert_eq!(st, 201, "{e}");
+    // bob's 3,000 entries of other cases, as years of auto-sync leave them.
+    t.sql(
+        "INSERT INTO calendar_accounts (user_id, kind, provider, external_id, display, status, credentials_sealed,
+                                        created_at, updated_at)
+         SELECT id, 'caldav', 'caldav', 'bob@dav', 'bob', 'active', 'unused', 0, 0 FROM users WHERE login = 'bob';
+         WITH RECURSIVE k(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM k WHERE n < 3000)
+         INSERT INTO exports (user_id, account_id, source, task_id, instance_id, event_key, auto, wanted, state,
+                              not_before, created_at, updated_at)
+         SELECT a.user_id, a.id, 'task:' || (100000 + k.n) || ':deadline', 100000 + k.n, 100000 + k.n,
+                'k' || k.n, 1, 'present', 'synced', 0, 0, 0
+         FROM k CROSS JOIN calendar_accounts a;",
+    )
+    .await;
+    // alice keeps her deadlines, done ones too, in a calendar of her own.
+    t.sql(
+        "INSERT INTO calendar_accounts (user_id, kind, provider, external_id, display, status, credentials_sealed,
+                                        created_at, updated_at)
+         SELECT id, 'caldav', 'caldav', 'alice@dav', 'alice', 'active', 'unused', 0, 0 FROM users WHERE login = 'alice';
+         UPDATE users SET calendar_export = 1, auto_sync_keep_done = 1,
+                          auto_sync_account = (SELECT a.id FROM calendar_accounts a WHERE a.external_id = 'alice@dav')
+         WHERE login = 'alice';",
+    )
+    .await;
+    let scans = || t.app.store.sqlite_full_scan_steps().expect("SQLite counts its full scans");
+    let mut offered = Vec::new();
+    for i in 0..3 {
+        let (st, inst) = t
+            .post(
+                "/api/v1/instances",
+                &bob,
+                json!({"model": "shared", "title": format!("#{i}"), "data": {"due": "2026-04-01"}}),
+            )
+            .await;
+        assert_eq!(st, 201, "{inst}");
+        offered.push(inst["tasks"][0]["id"].as_i64().unwrap());
+    }
+    for &id in &offered {
+        let before = scans();
+        let (st, done) = t.post(&format!("/api/v1/tasks/{id}/complete"), &alice, json!({})).await;
+        assert_eq!(st, 200, "{done}");
+        let stepped = scans() - before;
+        assert!(stepped < 500, "completing task {id} stepped through {stepped} rows in full table scans");
+    }
+    // Completed in one step, each was hers first: its entry stays in her calendar, marked done.
+    let alice_id = t.app.store.user_by_login("alice").await.unwrap().unwrap().id;
+    let kept: Vec<i64> = t
+        .app
+        .store
+        .exports_of(alice_id)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.wanted == flowcal_domain::export::Wanted::Present)
+        .filter_map(|e| e.task_id)
+        .collect();
+    assert_eq!(kept, offered, "a done entry for each task completed straight from the role");
+    let before = scans();
+    let metrics = t.client.get(format!("{}/metrics", t.base)).send().await.unwrap().text().await.unwrap();
+    let reported: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("flowcal_sqlite_full_scan_steps_total "))
+        .unwrap_or_else(|| panic!("{metrics}"))
+        .parse()
+        .unwrap();
+    assert!((before..=scans()).contains(&reported), "{reported}: not between {before} and {}", scans());
+}

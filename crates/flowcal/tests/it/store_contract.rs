@@ -30,7 +30,8 @@ async fn store(db: &TestDb) -> Store {
             "0007_sign_in",
             "0008_timers",
             "0009_work_calendars",
-            "0010_paging"
+            "0010_paging",
+            "0011_task_lists"
         ]
         .map(str::to_owned)
         .to_vec()
