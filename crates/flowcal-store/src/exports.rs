@@ -494,7 +494,7 @@ pub(crate) fn withdraw_button_exports(c: &mut dyn Conn, what: Withdrawn<'_>, now
                 state = CASE WHEN state = 'waiting' THEN 'waiting' ELSE 'pending' END,
                 version = version + 1, attempts = 0, last_error = NULL, not_before = $1, updated_at = $1
          WHERE auto = 0 AND wanted = 'present' AND";
-    // A task's exports are found through its instance's (`exports_instance`).
+    // A task's exports are found through its instance's (`exports_instance_user`).
     const OF_TASK: &str = "instance_id = (SELECT t.instance_id FROM tasks t WHERE t.id = $2) AND task_id = $2";
     let withdrawn = match what {
         Withdrawn::Task(task) => c.execute(&format!("{SET} {OF_TASK}"), params![now, task])?,

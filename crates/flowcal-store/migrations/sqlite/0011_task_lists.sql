@@ -9,3 +9,8 @@ CREATE INDEX tasks_assignee_state_deadline ON tasks(assignee, state, deadline_so
 CREATE INDEX tasks_role_state_deadline ON tasks(role, state, deadline_sort, id) WHERE assignee IS NULL;
 CREATE INDEX tasks_assignee_state_started ON tasks(assignee, state, started_at, id);
 CREATE INDEX tasks_role_state_started ON tasks(role, state, started_at, id) WHERE assignee IS NULL;
+
+-- A task page shows the user's entries of its instance, in order: found by instance and
+-- user together, however many entries the user keeps in other instances.
+DROP INDEX exports_instance;
+CREATE INDEX exports_instance_user ON exports(instance_id, user_id, id);
