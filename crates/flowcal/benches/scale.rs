@@ -488,8 +488,9 @@ async fn wrk(base: &str, seconds: u64, s: &Session<'_>, mode: &str, pool: &Path,
 
 fn report_load(label: &str, l: &Load) {
     println!(
-        "{label}: {} requests, p50 {:.1} ms, p99 {:.1} ms, {:.1}/s, errors {} {}",
+        "{label}: {} requests in {:.1} s, p50 {:.1} ms, p99 {:.1} ms, {:.1}/s, errors {} {}",
         l.requests,
+        l.seconds,
         l.p50_ms,
         l.p99_ms,
         l.rate(),

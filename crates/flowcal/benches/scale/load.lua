@@ -4,7 +4,7 @@
 --
 -- MODE: api_list (GET /api/v1/tasks?state=open&limit=50 with TOKEN), page_list (GET /tasks
 -- with the session COOKIE), task_page (GET /tasks/{id}, ids from TASKS_FILE), complete
--- (POST /api/v1/tasks/{id}/complete, each id of POOL_FILE once), mixed (all of them, plus
+-- (POST /api/v1/tasks/{id}/complete, each id of POOL_FILE once, then the thread stops), mixed (all of them, plus
 -- PATCH /api/v1/instances/{id}/data by the administrator with ADMIN_TOKEN on the
 -- instances of INSTANCES_FILE), each connection waiting DELAY_MS between requests.
 -- done() prints one line, "SCALE_RESULT {json}", that the benchmark reads.
@@ -97,6 +97,11 @@ function request()
     elseif mode == "task_page" then
         return task_page()
     elseif mode == "complete" then
+        -- Each task is completed once: a thread whose share of the pool is done
+        -- stops (the load ends when all have; its rate counts the time it ran).
+        if tid + nthreads * n_pool >= #pool then
+            wrk.thread:stop()
+        end
         return complete()
     else
         return kinds[pattern[(n_req + tid * 7) % #pattern + 1]]()
