@@ -45,6 +45,7 @@ use crate::connector::{
     RemoteEvent,
 };
 use crate::event::EventSpec;
+use crate::http_auth::AuthSchemes;
 use crate::ical;
 
 const DAV_NS: &str = "DAV:";
@@ -114,6 +115,8 @@ pub struct CaldavHttp {
     read: reqwest::Client,
     /// From [`guarded_client_without_redirects`] with `policy`: for writes.
     write: reqwest::Client,
+    /// What each server took: Basic or Digest ([`crate::http_auth`]).
+    schemes: AuthSchemes,
 }
 
 impl CaldavHttp {
@@ -121,7 +124,7 @@ impl CaldavHttp {
     pub fn new(policy: HostPolicy) -> Result<Self, OutboundError> {
         let read = guarded_client(policy.clone())?;
         let write = guarded_client_without_redirects(policy.clone())?;
-        Ok(CaldavHttp { policy, read, write })
+        Ok(CaldavHttp { policy, read, write, schemes: AuthSchemes::default() })
     }
 
     /// The policy every URL is checked against.
@@ -375,16 +378,17 @@ impl CaldavCalendar {
                 }
                 // If-Match on a deleted resource: create it again.
                 404 | 410 if matches!(cond, Cond::Match(_)) => cond = Cond::Create,
-                // The collection is missing (409 per RFC 4918 §9.7.1).
-                404 | 409 | 410 => return Err(self.calendar_missing_or(url, &answer).await),
+                // The collection may be missing: RFC 4918 §9.7.1 says 409, but
+                // servers answer 403 (Cyrus), 404 or 405 (SabreDAV, DAViCal) too.
+                403 | 404 | 405 | 409 | 410 => return Err(self.calendar_missing_or(url, &answer).await),
                 _ => return Err(answer.error("PUT", url)),
             }
         }
         Err(ConnectorError::RetryLater { after: None, message: format!("{url} could not be written; try again") })
     }
 
-    /// After PUT failed with 404/409: `Gone` when the calendar is gone, else
-    /// the server's refusal.
+    /// After PUT failed with 403, 404, 405, 409 or 410: `Gone` when the
+    /// calendar is gone, else the server's refusal.
     async fn calendar_missing_or(&self, url: &Url, answer: &Answer) -> ConnectorError {
         let calendar = url.join("./").unwrap_or_else(|_| url.clone());
         match self.propfind(&calendar, 0, CALENDAR_REQUEST).await {
@@ -438,6 +442,11 @@ impl CaldavCalendar {
     /// `limit` bytes). A redirect is accepted only for GET and PROPFIND
     /// (sent again to where a 303 pointed, as that turns it into GET);
     /// flowcal writes only to the URLs it names.
+    ///
+    /// A username and password go only as the server asks
+    /// ([`crate::http_auth`]): to a server not asked yet the request goes
+    /// without them, and a `401` challenge picks Digest or Basic and the
+    /// request is sent again, as it is after a new Digest nonce.
     async fn send(
         &self,
         method: Method,
@@ -448,27 +457,85 @@ impl CaldavCalendar {
         self.check_target(url)?;
         let reads = method == Method::GET || method.as_str() == "PROPFIND";
         let client = if reads { &self.http.read } else { &self.http.write };
-        let request = build(self.credential.apply(client.request(method.clone(), url.clone())));
-        let mut response = request.send().await.map_err(|e| request_error(url, e))?;
-        if response.url() != url {
-            let moved = response.url().clone();
-            self.check_target(&moved)?;
-            let status = response.status();
-            let answered =
-                matches!(status, StatusCode::MULTI_STATUS | StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN);
-            if method.as_str() == "PROPFIND" && !answered {
-                // A 303 turned it into GET: ask the new URL.
-                let request = build(self.credential.apply(self.http.read.request(method.clone(), moved.clone())));
-                response = request.send().await.map_err(|e| request_error(&moved, e))?;
-                self.check_target(response.url())?;
-            } else if !reads {
-                return Err(DavError::Connector(ConnectorError::Permanent(format!(
-                    "the CalDAV server redirected {method} {url} to {moved} ({status}); flowcal writes only to the \
-                     calendar's own URLs"
-                ))));
+        let mut target = url.clone();
+        let mut sent = self.authorization(&method, &target);
+        for attempt in 0..3 {
+            let request = self.authorize(build(client.request(method.clone(), target.clone())), sent.as_deref());
+            let mut response = request.send().await.map_err(|e| request_error(&target, e))?;
+            if response.url() != &target {
+                let moved = response.url().clone();
+                self.check_target(&moved)?;
+                let status = response.status();
+                let answered =
+                    matches!(status, StatusCode::MULTI_STATUS | StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN);
+                if method.as_str() == "PROPFIND" && !answered {
+                    // A 303 turned it into GET: ask the new URL.
+                    let auth = self.authorization(&method, &moved);
+                    let request =
+                        self.authorize(build(self.http.read.request(method.clone(), moved.clone())), auth.as_deref());
+                    response = request.send().await.map_err(|e| request_error(&moved, e))?;
+                    self.check_target(response.url())?;
+                    sent = auth;
+                } else if !reads {
+                    return Err(DavError::Connector(ConnectorError::Permanent(format!(
+                        "the CalDAV server redirected {method} {target} to {moved} ({status}); flowcal writes only to \
+                         the calendar's own URLs"
+                    ))));
+                }
             }
+            if response.status() == StatusCode::UNAUTHORIZED && attempt < 2 {
+                if let Credential::Basic { username, password } = &self.credential {
+                    let answered = response.url().clone();
+                    // A Digest answer names the URL it was made for: one that
+                    // was redirected was not made for where it arrived.
+                    let sent_there = if answered == target { sent.as_deref() } else { None };
+                    let again = self.http.schemes.challenged(
+                        &answered,
+                        response.headers(),
+                        &method,
+                        sent_there,
+                        username,
+                        password,
+                    );
+                    if let Some(again) = again {
+                        tracing::debug!(url = %answered, scheme = again.split(' ').next().unwrap_or_default(),
+                            "caldav: answering the server's authentication challenge");
+                        target = answered;
+                        sent = Some(again);
+                        continue;
+                    }
+                }
+            }
+            return read_answer(response, limit).await;
         }
-        read_answer(response, limit).await
+        Err(DavError::Connector(ConnectorError::Permanent(format!("{method} {url}: no request was sent"))))
+    }
+
+    /// The `Authorization` for a request to `url`, as its server asked
+    /// before; `None` for a server not asked yet.
+    fn authorization(&self, method: &Method, url: &Url) -> Option<String> {
+        match &self.credential {
+            Credential::Basic { username, password } => {
+                self.http.schemes.authorization(url, method, username, password)
+            }
+            Credential::Bearer(_) => None,
+        }
+    }
+
+    /// The request with its credential: `authorization` for a username and
+    /// password, the token for a bearer credential.
+    fn authorize(&self, request: RequestBuilder, authorization: Option<&str>) -> RequestBuilder {
+        match (&self.credential, authorization) {
+            (Credential::Bearer(_), _) => self.credential.apply(request),
+            (Credential::Basic { .. }, Some(value)) => match reqwest::header::HeaderValue::from_bytes(value.as_bytes()) {
+                Ok(mut value) => {
+                    value.set_sensitive(true);
+                    request.header(reqwest::header::AUTHORIZATION, value)
+                }
+                Err(_) => request,
+            },
+            (Credential::Basic { .. }, None) => request,
+        }
     }
 
     /// PROPFIND; `None` when nothing is at `url` (404, 410, or a 207 whose
@@ -704,6 +771,12 @@ pub fn own_segment(name: &str) -> String {
 }
 
 /// Whether a collection's last path segment is one flowcal makes.
+/// Whether the calendar URL `id` names one of flowcal's own calendars
+/// (`{home}flowcal/`, `{home}flowcal-…/`).
+pub fn is_own_calendar(id: &str) -> bool {
+    Url::parse(id).is_ok_and(|url| is_own_segment(&last_segment(&url)))
+}
+
 fn is_own_segment(segment: &str) -> bool {
     segment == "flowcal" || segment.starts_with("flowcal-")
 }
@@ -906,7 +979,8 @@ pub const PROBE_BUDGET: std::time::Duration = std::time::Duration::from_secs(60)
 /// principal it names; when `url`'s path is empty or `/` and the answer names
 /// no principal, `/.well-known/caldav` too. Unlike a connector, it does not
 /// take a collection that names no principal for the home: the account must
-/// look like CalDAV. Every request carries Basic auth and goes through
+/// look like CalDAV. Every request carries the username and password as the
+/// server asks (Basic or Digest, [`crate::http_auth`]) and goes through
 /// `http` and its policy. The whole probe takes at most [`PROBE_BUDGET`].
 pub async fn probe(http: &CaldavHttp, url: &Url, username: &str, password: &str) -> Result<CaldavAccount, ProbeError> {
     probe_within(PROBE_BUDGET, http, url, username, password).await
@@ -1559,7 +1633,7 @@ mod tests {
     fn discovery_answer(redirect: u16, req: &Seen) -> Reply {
         let expected = "Basic YWxpY2U6cHc="; // alice:pw
         if req.header("authorization") != Some(expected) {
-            return reply(401);
+            return (401, vec![("WWW-Authenticate", "Basic realm=\"dav\"".into())], String::new());
         }
         match (req.method.as_str(), req.path.as_str()) {
             ("PROPFIND", "/") => reply(405),
@@ -1598,13 +1672,17 @@ mod tests {
                     CalendarInfo { id: format!("{home}Caf%C3%A9/"), name: "Café".into(), own: false },
                 ]
             );
-            let mut expected = vec!["PROPFIND /", "PROPFIND /.well-known/caldav"];
+            // Asked first without credentials: the server's challenge says Basic.
+            let mut expected = vec!["PROPFIND /", "PROPFIND /", "PROPFIND /.well-known/caldav"];
             if redirect == 303 {
                 expected.push("GET /dav/");
             }
             expected.extend(["PROPFIND /dav/", "PROPFIND /dav/principals/alice/", "PROPFIND /dav/calendars/alice/"]);
             let asked = server.script();
             assert_eq!(asked, expected, "{redirect}");
+            let seen = server.seen();
+            assert_eq!(seen[0].header("authorization"), None, "nothing before the server asks");
+            assert!(seen[1..].iter().all(|s| s.header("authorization") == Some("Basic YWxpY2U6cHc=")), "{redirect}");
             let propfind = server.seen().into_iter().find(|s| s.path == "/dav/principals/alice/").unwrap();
             assert_eq!(propfind.header("content-type"), Some(XML));
             assert_eq!(propfind.header("depth"), Some("0"));
@@ -1621,7 +1699,8 @@ mod tests {
         let home = Url::parse(&server.url("/dav/calendars/alice")).unwrap();
         let c = server.connector("/").with_calendar_home(home).unwrap();
         assert_eq!(c.list_calendars().await.unwrap().len(), 2);
-        assert_eq!(server.script(), ["PROPFIND /dav/calendars/alice/"]);
+        // Once without credentials (the server's challenge says Basic), once with.
+        assert_eq!(server.script(), ["PROPFIND /dav/calendars/alice/", "PROPFIND /dav/calendars/alice/"]);
         let elsewhere = Url::parse("http://localhost/dav/").unwrap();
         let e = server.connector("/").with_calendar_home(elsewhere).unwrap_err();
         assert!(matches!(&e, ConnectorError::Permanent(m) if m.contains("has not allowed")), "{e:?}");
@@ -1699,6 +1778,9 @@ mod tests {
 
     fn store_server(store: Arc<Mutex<Store>>) -> impl Fn(&Seen) -> Reply + Send + Sync + 'static {
         move |req| {
+            if req.header("authorization") != Some("Basic YWxpY2U6cHc=") {
+                return (401, vec![("WWW-Authenticate", "Basic realm=\"dav\"".into())], String::new());
+            }
             let mut s = store.lock().unwrap();
             let is_resource = req.path.starts_with("/cal/") && req.path.ends_with(".ics");
             match req.method.as_str() {
@@ -1755,7 +1837,9 @@ mod tests {
 
         let r1 = c.upsert_event(&cal, &ev, None).await.unwrap();
         assert_eq!(r1, Remote { id: server.url(&path), etag: Some("\"v1\"".into()) });
-        let put = &server.seen()[0];
+        // Sent first without credentials; the server's challenge says Basic.
+        assert_eq!(server.seen()[0].header("authorization"), None);
+        let put = &server.seen()[1];
         assert_eq!(put.header("content-type"), Some(ICS));
         assert_eq!(put.header("authorization"), Some("Basic YWxpY2U6cHc="));
 
@@ -1776,6 +1860,7 @@ mod tests {
         assert_eq!(
             server.script(),
             [
+                format!("PUT {path} If-None-Match *"),
                 format!("PUT {path} If-None-Match *"),
                 format!("PUT {path} If-None-Match *"),
                 format!("GET {path}"),
@@ -1809,9 +1894,88 @@ mod tests {
         let r = c.upsert_event(&server.url("/cal/"), &entry(), None).await.unwrap();
         assert_eq!(r.etag.as_deref(), Some("\"v1\""));
         let script = server.script();
-        assert_eq!(script.len(), 2);
-        assert!(script[1].starts_with("PROPFIND /cal/"), "{script:?}");
-        assert_eq!(server.seen()[1].header("depth"), Some("0"));
+        assert_eq!(script.len(), 3, "{script:?}");
+        assert!(script[2].starts_with("PROPFIND /cal/"), "{script:?}");
+        assert_eq!(server.seen()[2].header("depth"), Some("0"));
+    }
+
+    /// A server that takes Digest only (as SabreDAV's stock backend): it
+    /// checks each answer with MD5 and `qop=auth` (RFC 7616 §3.4.1), written
+    /// out here apart from flowcal's.
+    fn digest_only(req: &Seen) -> Reply {
+        use md5::Digest as _;
+        let challenge = || {
+            let value = "Digest realm=\"SabreDAV\", qop=\"auth\", nonce=\"5f1b\", opaque=\"9c3e\"";
+            (401, vec![("WWW-Authenticate", value.to_owned())], String::new())
+        };
+        let Some(auth) = req.header("authorization").and_then(|a| a.strip_prefix("Digest ")) else {
+            return challenge();
+        };
+        let field = |name: &str| {
+            auth.split(", ").find_map(|kv| kv.strip_prefix(&format!("{name}="))).map(|v| v.trim_matches('"').to_owned())
+        };
+        let h = |s: String| hex::encode(md5::Md5::digest(s.as_bytes()));
+        let (Some(uri), Some(nc), Some(cnonce), Some(response)) =
+            (field("uri"), field("nc"), field("cnonce"), field("response"))
+        else {
+            return challenge();
+        };
+        let ha1 = h(format!("alice:SabreDAV:pw"));
+        let ha2 = h(format!("{}:{uri}", req.method));
+        let ok = uri == req.path
+            && field("opaque").as_deref() == Some("9c3e")
+            && response == h(format!("{ha1}:5f1b:{nc}:{cnonce}:auth:{ha2}"));
+        if !ok {
+            return challenge();
+        }
+        match req.method.as_str() {
+            "PUT" => with_etag(201, "\"d1\""),
+            _ => reply(404),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_digest_only_server_is_answered_with_digest_and_never_sent_basic() {
+        let server = Server::start(digest_only).await;
+        let c = server.connector("/cal/");
+        let cal = server.url("/cal/");
+        let r = c.upsert_event(&cal, &entry(), None).await.unwrap();
+        assert_eq!(r.etag.as_deref(), Some("\"d1\""));
+        // Known now: the next request carries Digest at once, the nonce counted on.
+        c.delete_event(&cal, &entry().key, None).await.unwrap();
+        let seen = server.seen();
+        let auth: Vec<Option<&str>> = seen.iter().map(|s| s.header("authorization")).collect();
+        assert_eq!(auth.len(), 3, "{auth:?}");
+        assert_eq!(auth[0], None);
+        assert!(auth[1].is_some_and(|a| a.starts_with("Digest username=\"alice\"") && a.contains("nc=00000001")));
+        assert!(auth[2].is_some_and(|a| a.contains("nc=00000002")), "{auth:?}");
+        assert!(!auth.iter().flatten().any(|a| a.starts_with("Basic")), "{auth:?}");
+        // A wrong password: refused after one answer, as the credentials' fault.
+        let wrong = CaldavCalendar::new(
+            &server.http(&[]),
+            Url::parse(&cal).unwrap(),
+            Credential::Basic { username: "alice".into(), password: "wrong".into() },
+        )
+        .unwrap();
+        let e = wrong.upsert_event(&cal, &entry(), None).await.unwrap_err();
+        assert!(matches!(&e, ConnectorError::Unauthorized(m) if m.contains("refused the username")), "{e:?}");
+        assert_eq!(server.seen().len(), 5, "asked, answered once, refused");
+    }
+
+    #[tokio::test]
+    async fn a_write_refused_because_the_calendar_is_gone_says_gone() {
+        // SabreDAV and DAViCal answer 405, Cyrus 403, others 404, RFC 4918 409.
+        for status in [403, 404, 405, 409] {
+            let server = Server::start(move |req| match req.method.as_str() {
+                "PUT" => reply(status),
+                _ => reply(404),
+            })
+            .await;
+            let c = server.connector("/cal/");
+            let e = c.upsert_event(&server.url("/cal/"), &entry(), None).await.unwrap_err();
+            assert!(matches!(&e, ConnectorError::Gone(m) if m.contains("no longer exists")), "{status}: {e:?}");
+            assert_eq!(server.script()[1], "PROPFIND /cal/", "{status}: the collection is looked at");
+        }
     }
 
     #[tokio::test]
@@ -1841,6 +2005,13 @@ mod tests {
                     .into(),
             ),
             k if k.starts_with("k415") => (415, vec![], "Unsupported media type".into()),
+            // The calendar is there (after a 403, flowcal looks).
+            "" if req.method == "PROPFIND" => multistatus(
+                r#"<d:multistatus xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:response>
+                <d:href>/c/</d:href><d:propstat><d:prop><d:resourcetype><d:collection/><c:calendar/>
+                </d:resourcetype></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response>
+                </d:multistatus>"#,
+            ),
             _ => reply(404),
         })
         .await;
@@ -2047,16 +2218,21 @@ mod tests {
     #[tokio::test]
     async fn probes_radicale_like_server() {
         let server = Server::start(radicale).await;
-        let account = run_probe(&server, "/", PASSWORD).await.unwrap();
+        let http = server.http(&[]);
+        let at = |path: &str| Url::parse(&server.url(path)).unwrap();
+        let account = probe(&http, &at("/"), USER, PASSWORD).await.unwrap();
         assert_eq!(account.principal.as_str(), server.url("/alice/"));
         assert_eq!(account.calendar_home.as_str(), server.url("/alice/"));
         assert_eq!(account.display_name.as_deref(), Some("Alice & Co"));
-        assert_eq!(server.script(), ["PROPFIND /", "PROPFIND /alice/"]);
-        // Entered at the principal, which names its home itself: one request.
-        let account = run_probe(&server, "/alice/", PASSWORD).await.unwrap();
+        // The first request without credentials: the server's challenge says Basic.
+        assert_eq!(server.script(), ["PROPFIND /", "PROPFIND /", "PROPFIND /alice/"]);
+        assert_eq!(server.seen()[0].header("authorization"), None);
+        // Entered at the principal, which names its home itself: one request
+        // (the server's scheme is known now).
+        let account = probe(&http, &at("/alice/"), USER, PASSWORD).await.unwrap();
         assert_eq!(account.principal.as_str(), server.url("/alice/"));
         assert_eq!(account.calendar_home.as_str(), server.url("/alice/"));
-        assert_eq!(server.seen().len(), 3);
+        assert_eq!(server.seen().len(), 4);
     }
 
     #[tokio::test]

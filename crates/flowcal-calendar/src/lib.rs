@@ -19,6 +19,7 @@ mod event;
 pub mod google;
 pub mod graph;
 pub mod holidays;
+pub mod http_auth;
 pub mod ical;
 pub mod provider;
 

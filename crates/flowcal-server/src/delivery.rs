@@ -17,7 +17,7 @@ use crate::principal::{involved, sees_task};
 use crate::settings::Connectivity;
 use flowcal_calendar::{AnyConnector, Connector, ConnectorError, EventSpec, Remote};
 use flowcal_domain::export::{ExportSource, Wanted};
-use flowcal_store::{CalendarAccount, ExportOutcome, ExportRecord, Store, StoreError, User};
+use flowcal_store::{AccountKind, CalendarAccount, ExportOutcome, ExportRecord, Store, StoreError, User};
 use jiff::{SignedDuration, Timestamp};
 use rand::Rng;
 use std::collections::BTreeMap;
@@ -362,13 +362,18 @@ impl Delivery {
                     },
                     Err(err) => Err(err.again()),
                 };
+                let sequence = i64::from(entry.sequence);
+                let one = match one {
+                    Err(DeliveryError::Gone(why)) => self.deliver_elsewhere(s, session, &calendar, why, entry).await,
+                    r => r.map(|remote| (calendar.clone(), remote)),
+                };
                 outcomes[i] = Some(match one {
-                    Ok(remote) => ExportOutcome::Delivered {
-                        calendar: calendar.clone(),
+                    Ok((calendar, remote)) => ExportOutcome::Delivered {
+                        calendar,
                         remote_id: remote.id,
                         etag: remote.etag,
                         content_hash: hash,
-                        sequence: i64::from(entry.sequence),
+                        sequence,
                     },
                     Err(f) => self.outcome(e, f),
                 });
@@ -493,18 +498,83 @@ impl Delivery {
         if batches && known.is_none() {
             return Prepared::Batch { calendar, entry, hash };
         }
-        let cal = calendar.clone();
-        let r = session.call(move |c| upsert(c, cal.clone(), entry.clone(), known.clone())).await;
+        let (cal, ev) = (calendar.clone(), entry.clone());
+        let r = session.call(move |c| upsert(c, cal.clone(), ev.clone(), known.clone())).await;
+        let r = match r.map_err(DeliveryError::from) {
+            Err(DeliveryError::Gone(why)) => self.deliver_elsewhere(s, session, &calendar, why, entry).await,
+            r => r.map(|remote| (calendar, remote)),
+        };
         Prepared::Done(match r {
-            Ok(remote) => ExportOutcome::Delivered {
+            Ok((calendar, remote)) => ExportOutcome::Delivered {
                 calendar,
                 remote_id: remote.id,
                 etag: remote.etag,
                 content_hash: hash,
                 sequence,
             },
-            Err(f) => self.outcome(e, f.into()),
+            Err(err) => self.outcome(e, err),
         })
+    }
+
+    /// After the calendar `gone` was found deleted at the service: `entry`
+    /// made where the account's entries go now, with the calendar it went to.
+    async fn deliver_elsewhere(
+        &self,
+        s: &mut Setup<'_>,
+        session: &mut AccountSession<'_>,
+        gone: &str,
+        why: String,
+        entry: EventSpec,
+    ) -> Result<(String, Remote), DeliveryError> {
+        let calendar = self.instead_of(s, gone, why).await?;
+        let cal = calendar.clone();
+        let remote = session.call(move |c| upsert(c, cal.clone(), entry.clone(), None)).await?;
+        Ok((calendar, remote))
+    }
+
+    /// The calendar to use instead of `gone`, deleted at the service:
+    /// - the account's calendar, when `gone` was an earlier one (entries stay
+    ///   where they were made until that calendar goes);
+    /// - flowcal's own calendar made again, when `gone` was it;
+    /// - none, when `gone` is a calendar the user chose: the account says
+    ///   so until they choose another, and the export fails with that reason.
+    async fn instead_of(&self, s: &mut Setup<'_>, gone: &str, why: String) -> Result<String, DeliveryError> {
+        // Read again: another pass may have made it again already.
+        let acc = self
+            .store
+            .account(s.acc.id)
+            .await?
+            .ok_or_else(|| DeliveryError::Permanent(format!("calendar account {} not found", s.acc.id)))?;
+        match acc.calendar.clone() {
+            Some(current) if current != gone => {
+                s.acc = acc;
+                return Ok(current);
+            }
+            None => {
+                s.acc = acc;
+                return self.own_calendar(s.acc.id).await;
+            }
+            Some(_) => {}
+        }
+        let own = match acc.calendar_own {
+            Some(own) => own,
+            // Chosen before this was recorded: a CalDAV calendar tells by its name.
+            None => acc.kind == AccountKind::Caldav && flowcal_calendar::caldav::is_own_calendar(gone),
+        };
+        if own {
+            tracing::info!(account = acc.id, calendar = gone, "flowcal's own calendar was deleted at the service; making it again");
+            let acc = self.access.own_calendar(acc).await?;
+            let current = acc.calendar.clone().unwrap_or_default();
+            s.acc = acc;
+            return Ok(current);
+        }
+        let problem = format!(
+            "the calendar you chose for {} no longer exists ({why}): choose another in Settings",
+            acc.display
+        );
+        self.store.set_account_problem(acc.id, &problem, self.now()).await?;
+        s.acc = acc;
+        Err(DeliveryError::Gone(problem))
     }
 
     /// flowcal's own calendar in the account, created when missing.

@@ -19,6 +19,7 @@ use flowcal_domain::export::{ExportSource, ExportState};
 use flowcal_domain::{InstanceId, TaskId};
 use flowcal_store::{ExportRecord, NewExport, Store, User};
 use jiff::Timestamp;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -191,12 +192,16 @@ impl Exports {
     /// `account`, auto-sync is turned on for it first), then every due export
     /// is delivered here. `progress(done, total)` after each delivery. Safe to
     /// run twice: the second run finds nothing changed.
+    ///
+    /// The summary counts each export that was due when it began (and each
+    /// other one of the user's it delivered) once, by where it ended, also
+    /// when other processes deliver some of them meanwhile.
     pub async fn export_sync(
         &self,
         login: &str,
         account: Option<i64>,
         mut progress: impl FnMut(usize, usize),
-    ) -> AppResult<std::collections::BTreeMap<&'static str, usize>> {
+    ) -> AppResult<SyncSummary> {
         let user =
             self.store.user_by_login(login).await?.ok_or_else(|| AppError::NotFound(format!("user '{login}'")))?;
         let roles = self.store.roles(user.id).await?;
@@ -213,27 +218,30 @@ impl Exports {
             }
         }
         let now = self.now();
-        let total = self
+        // Each export counted, with what this run did to it last.
+        let mut counted: BTreeMap<i64, Option<Delivered>> = self
             .store
             .exports_of(user.id)
             .await?
             .iter()
             .filter(|e| e.state == ExportState::Pending && e.not_before <= now)
-            .count();
-        let mut summary = std::collections::BTreeMap::new();
+            .map(|e| (e.id, None))
+            .collect();
         let mut done = 0;
-        progress(0, total);
+        progress(0, counted.len());
         // How long to wait for exports held by others (a dead worker's lease).
         let patience = Duration::from_secs(self.lease_seconds + 5);
         let mut last_progress = std::time::Instant::now();
         loop {
             let report = self.delivery.deliver_due_report(&self.delivery.worker_id).await.map_err(AppError::from)?;
-            let mine = report.iter().filter(|(e, _)| e.user_id == user.id).count();
+            let mut mine = 0;
             for (e, what) in &report {
                 if e.user_id == user.id {
-                    *summary.entry(what.as_str()).or_insert(0) += 1;
-                    done += 1;
-                    progress(done.min(total), total);
+                    mine += 1;
+                    if counted.insert(e.id, Some(*what)).is_none_or(|before| before.is_none()) {
+                        done += 1;
+                    }
+                    progress(done.min(counted.len()), counted.len());
                 }
             }
             if mine > 0 {
@@ -263,6 +271,21 @@ impl Exports {
                 // Held by another worker (perhaps a dead one, until its lease runs out).
                 tokio::time::sleep(Duration::from_millis(250)).await;
             }
+        }
+        // Where each one ended.
+        let now = self.now();
+        let at_end: BTreeMap<i64, ExportRecord> =
+            self.store.exports_of(user.id).await?.into_iter().map(|e| (e.id, e)).collect();
+        let mut summary = SyncSummary::default();
+        for (id, here) in counted {
+            let end = at_end.get(&id);
+            let active = match end {
+                Some(e) => {
+                    self.store.account(e.account_id).await?.is_some_and(|a| a.status == flowcal_store::AccountStatus::Active)
+                }
+                None => true,
+            };
+            summary.count(SyncSummary::ended(end.map(|e| (e.state, e.not_before > now)), here, active));
         }
         Ok(summary)
     }
@@ -339,5 +362,78 @@ impl From<DeliveryError> for AppError {
             DeliveryError::Permanent(m) => AppError::Unprocessable(m),
             DeliveryError::Store(e) => e.into(),
         }
+    }
+}
+
+/// What `flowcal export sync` did: each export counted once, by where it
+/// ended. The counts add up to [`SyncSummary::total`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncSummary {
+    counts: BTreeMap<&'static str, usize>,
+}
+
+impl SyncSummary {
+    /// The words of the summary, in the order it tells them; the first
+    /// five are in the calendar as asked.
+    pub const OUTCOMES: [&'static str; 9] =
+        ["created", "updated", "unchanged", "removed", "elsewhere", "failed", "retried", "waiting", "pending"];
+
+    fn count(&mut self, what: &'static str) {
+        *self.counts.entry(what).or_insert(0) += 1;
+    }
+
+    /// Where an export ended: its state at the end (with whether its next
+    /// attempt is later), what this run did to it last, and whether its
+    /// account is active.
+    fn ended(end: Option<(ExportState, bool)>, here: Option<Delivered>, active: bool) -> &'static str {
+        match (end, here) {
+            (Some((ExportState::Synced, _)), Some(Delivered::Created)) => "created",
+            (Some((ExportState::Synced, _)), Some(Delivered::Updated)) => "updated",
+            (Some((ExportState::Synced, _)), Some(Delivered::Unchanged)) => "unchanged",
+            (Some((ExportState::Removed, _)) | None, Some(Delivered::Removed)) => "removed",
+            // In the calendar as asked, by another process.
+            (Some((ExportState::Synced | ExportState::Removed, _)) | None, _) => "elsewhere",
+            (Some((ExportState::Failed, _)), _) => "failed",
+            (Some((ExportState::Waiting, _)), _) => "waiting",
+            (Some((ExportState::Pending, _)), _) if !active => "waiting",
+            (Some((ExportState::Pending, _)), Some(Delivered::Waiting)) => "waiting",
+            (Some((ExportState::Pending, true)), _) => "retried",
+            (Some((ExportState::Pending, false)), _) => "pending",
+        }
+    }
+
+    /// How many ended as `what` (one of [`SyncSummary::OUTCOMES`]).
+    pub fn get(&self, what: &str) -> Option<&usize> {
+        self.counts.get(what)
+    }
+
+    /// How many exports it counted.
+    pub fn total(&self) -> usize {
+        self.counts.values().sum()
+    }
+
+    /// How many are not in the calendar as asked: failed, to be retried,
+    /// waiting for a reconnect, or still due when it stopped waiting.
+    pub fn not_done(&self) -> usize {
+        ["failed", "retried", "waiting", "pending"].iter().filter_map(|k| self.counts.get(k)).sum()
+    }
+
+    /// One line: every count, in order.
+    pub fn line(&self) -> String {
+        let n = |k: &str| self.counts.get(k).copied().unwrap_or(0);
+        format!(
+            "{} entries: created {}, updated {}, unchanged {}, removed {}, done by another flowcal process {}, \
+             failed {}, to retry {}, waiting for a reconnect {}, still due {}",
+            self.total(),
+            n("created"),
+            n("updated"),
+            n("unchanged"),
+            n("removed"),
+            n("elsewhere"),
+            n("failed"),
+            n("retried"),
+            n("waiting"),
+            n("pending")
+        )
     }
 }

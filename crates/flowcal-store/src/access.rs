@@ -133,6 +133,8 @@ pub struct CalendarAccount {
     pub display: String,
     pub url: Option<String>,
     pub calendar: Option<String>,
+    /// Whether `calendar` is flowcal's own (`None`: chosen before this was recorded).
+    pub calendar_own: Option<bool>,
     pub status: AccountStatus,
     pub credentials_sealed: String,
     pub access_expires_at: Option<Timestamp>,
@@ -194,8 +196,8 @@ impl SealedColumn {
     }
 }
 
-pub(crate) const ACCOUNT_COLUMNS: &str = "id, user_id, kind, provider, external_id, display, url, calendar, status, \
-     credentials_sealed, access_expires_at, last_error, created_at, updated_at";
+pub(crate) const ACCOUNT_COLUMNS: &str = "id, user_id, kind, provider, external_id, display, url, calendar, calendar_own, \
+     status, credentials_sealed, access_expires_at, last_error, created_at, updated_at";
 
 pub(crate) fn account(r: &Row) -> Result<CalendarAccount, StoreError> {
     Ok(CalendarAccount {
@@ -207,6 +209,7 @@ pub(crate) fn account(r: &Row) -> Result<CalendarAccount, StoreError> {
         display: r.text("display")?,
         url: r.opt_text("url")?,
         calendar: r.opt_text("calendar")?,
+        calendar_own: r.opt_int("calendar_own")?.map(|v| v != 0),
         status: AccountStatus::parse(&r.text("status")?)?,
         credentials_sealed: r.text("credentials_sealed")?,
         access_expires_at: r.opt_int("access_expires_at")?.map(ts).transpose()?,
@@ -576,12 +579,34 @@ impl Store {
     }
 
     /// Sets the calendar an account's entries go to.
-    pub async fn set_account_calendar(&self, id: i64, calendar: &str, now: Timestamp) -> Result<(), StoreError> {
+    pub async fn set_account_calendar(
+        &self,
+        id: i64,
+        calendar: &str,
+        own: bool,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
         let calendar = calendar.to_owned();
         self.read(move |c| {
             c.execute(
-                "UPDATE calendar_accounts SET calendar = $2, updated_at = $3 WHERE id = $1",
-                params![id, calendar, now.as_millisecond()],
+                "UPDATE calendar_accounts SET calendar = $2, calendar_own = $3, last_error = NULL, updated_at = $4
+                 WHERE id = $1",
+                params![id, calendar, i64::from(own), now.as_millisecond()],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Records what stops delivery to an active account, for its owner to
+    /// act on (a calendar they chose that no longer exists); choosing a
+    /// calendar clears it.
+    pub async fn set_account_problem(&self, id: i64, problem: &str, now: Timestamp) -> Result<(), StoreError> {
+        let problem = problem.to_owned();
+        self.read(move |c| {
+            c.execute(
+                "UPDATE calendar_accounts SET last_error = $2, updated_at = $3 WHERE id = $1",
+                params![id, problem, now.as_millisecond()],
             )?;
             Ok(())
         })

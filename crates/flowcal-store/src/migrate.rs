@@ -77,6 +77,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0011_task_lists.sql"),
         postgres: include_str!("../migrations/postgres/0011_task_lists.sql"),
     },
+    Migration {
+        version: 12,
+        name: "0012_calendar_edits",
+        sqlite: include_str!("../migrations/sqlite/0012_calendar_edits.sql"),
+        postgres: include_str!("../migrations/postgres/0012_calendar_edits.sql"),
+    },
 ];
 
 /// Any fixed number: the key of the advisory lock that serializes migrations

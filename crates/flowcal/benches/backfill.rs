@@ -88,7 +88,7 @@ async fn flowcal(python: &str, n: usize, whole_process: bool) -> f64 {
             .unwrap();
         let secs = started.elapsed().as_secs_f64();
         let said = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success() && said.starts_with(&format!("created {n},")), "{said}");
+        assert!(out.status.success() && said.starts_with(&format!("{n} entries: created {n},")), "{said}");
         secs
     } else {
         let started = Instant::now();

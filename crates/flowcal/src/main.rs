@@ -316,17 +316,15 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 })
                 .await?;
             eprintln!();
-            let get = |k: &str| summary.get(k).copied().unwrap_or(0);
-            println!(
-                "created {}, updated {}, unchanged {}, removed {}, failed {}, to retry {}, waiting for a reconnect {}",
-                get("created"),
-                get("updated"),
-                get("unchanged"),
-                get("removed"),
-                get("failed"),
-                get("retried"),
-                get("waiting")
-            );
+            println!("{}", summary.line());
+            let missing = summary.not_done();
+            if missing > 0 {
+                anyhow::bail!(
+                    "{missing} of {} entries are not in the calendar as asked (the admin page's delivery \
+                     health says why for each)",
+                    summary.total()
+                );
+            }
             Ok(())
         }
         Command::Worker => {

@@ -112,25 +112,31 @@ impl Access {
 
     /// [`Access::choose_calendar`] for an account whose owner was checked
     /// already (or, for delivery, needs no check: it is the export's account).
+    ///
+    /// `"own"` finds flowcal's own calendar again by the id stored for it (a
+    /// Google app-created calendar cannot be looked for in the calendar list
+    /// with the least scope), or makes it: when none is stored, when the
+    /// stored one was deleted at the service, and when the stored one is a
+    /// calendar the user picked.
     pub(crate) async fn set_calendar(&self, acc: CalendarAccount, calendar: &str) -> AppResult<CalendarAccount> {
-        let choice = match (calendar, acc.calendar.as_deref()) {
-            ("own", Some(stored)) => {
-                // Found again by its id: a Google app-created calendar cannot be
-                // looked for in the calendar list with the least scope.
-                CalendarChoice::Existing { id: stored.to_owned() }
+        let own = || CalendarChoice::Own { name: OWN_CALENDAR.to_owned() };
+        let found = match (calendar, acc.calendar.as_deref(), acc.calendar_own) {
+            ("own", Some(stored), Some(true) | None) => {
+                match self.with_connector(&acc, ensure(CalendarChoice::Existing { id: stored.to_owned() })).await {
+                    // Recorded as flowcal's own, or (chosen before that was
+                    // recorded) found to be.
+                    Ok(info) if info.own || acc.calendar_own == Some(true) => info,
+                    Ok(_) | Err(AppError::NotFound(_)) => self.with_connector(&acc, ensure(own())).await?,
+                    Err(e) => return Err(e),
+                }
             }
-            ("own", None) => CalendarChoice::Own { name: OWN_CALENDAR.to_owned() },
-            (other, _) => CalendarChoice::Existing { id: other.to_owned() },
-        };
-        let found = match self.with_connector(&acc, ensure(choice)).await {
-            // The stored own calendar was deleted at the service: make a new one.
-            Err(AppError::NotFound(_)) if calendar == "own" && acc.calendar.is_some() => {
-                let own = CalendarChoice::Own { name: OWN_CALENDAR.to_owned() };
-                self.with_connector(&acc, ensure(own)).await?
+            ("own", _, _) => self.with_connector(&acc, ensure(own())).await?,
+            (other, _, _) => {
+                self.with_connector(&acc, ensure(CalendarChoice::Existing { id: other.to_owned() })).await?
             }
-            r => r?,
         };
-        self.store.set_account_calendar(acc.id, &found.id, self.now()).await?;
+        let own = calendar == "own" || found.own;
+        self.store.set_account_calendar(acc.id, &found.id, own, self.now()).await?;
         self.account_row(acc.id).await
     }
 

@@ -277,6 +277,8 @@ impl From<&CalendarAccount> for AccountJson {
                 "{} no longer accepts flowcal's access (it was revoked or expired): connect this calendar again",
                 a.provider
             )),
+            // What stops delivery while it is connected (a chosen calendar that is gone).
+            AccountStatus::Active => a.last_error.clone(),
             _ => None,
         };
         AccountJson {

@@ -94,7 +94,10 @@ async fn page_with_token(
                         strong { (a.display) } " "
                         span.muted { (a.kind) @if a.kind != flowcal_store::AccountKind::Caldav { " · " (a.provider) } } " "
                         @match a.status {
-                            flowcal_store::AccountStatus::Active => { span.badge.ok { "✓ connected" } }
+                            flowcal_store::AccountStatus::Active => {
+                                span.badge.ok { "✓ connected" }
+                                @if let Some(problem) = &a.last_error { " " span.badge.overdue { "⚠" } " " span.reason { (problem) } }
+                            }
                             _ => { span.badge.overdue { "⚠ reconnect needed" } " " span.reason { (a.last_error.clone().unwrap_or_default()) } }
                         }
                         @if let Some(list) = calendars.get(&a.id) {

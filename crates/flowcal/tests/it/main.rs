@@ -16,6 +16,7 @@ mod api;
 mod architecture;
 mod browser;
 mod caldav_peers;
+mod calendar_edits;
 mod calendar_http;
 mod cli;
 mod connectors;

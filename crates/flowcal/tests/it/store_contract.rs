@@ -31,7 +31,8 @@ async fn store(db: &TestDb) -> Store {
             "0008_timers",
             "0009_work_calendars",
             "0010_paging",
-            "0011_task_lists"
+            "0011_task_lists",
+            "0012_calendar_edits"
         ]
         .map(str::to_owned)
         .to_vec()

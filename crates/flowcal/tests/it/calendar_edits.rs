@@ -1,0 +1,305 @@
+//! What people and servers do to the calendars flowcal writes to, against
+//! real CalDAV servers (Radicale and Xandikos, started here): flowcal's own
+//! calendar deleted on the server is made again; a calendar the user chose
+//! that is gone is reported plainly, and choosing flowcal's own calendar
+//! again works; `flowcal export sync` counts every entry once and fails
+//! when entries fail.
+
+use crate::access::{events_in, Radicale};
+use crate::caldav_peers::Xandikos;
+use crate::support::{Peer, TestApp, TestDb};
+use reqwest::{Client, Method, StatusCode};
+use serde_json::{json, Value as Json};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+
+const USER: &str = "alice";
+const PASSWORD: &str = "app-password-1";
+
+/// One user task, the starter's, due two days after it starts (process `due`).
+const DUE_MODEL: &str = include_str!("../../../../tests/peers/one-deadline.bpmn");
+
+/// A request to the CalDAV server as another client of alice's would send it.
+fn dav(method: &str, url: &str) -> reqwest::RequestBuilder {
+    Client::new().request(Method::from_bytes(method.as_bytes()).unwrap(), url).basic_auth(USER, Some(PASSWORD))
+}
+
+/// Makes the calendar collection `url` on the server, as a calendar app would.
+async fn make_calendar(url: &str) {
+    let r = dav("MKCALENDAR", url).send().await.unwrap();
+    assert!(r.status().is_success(), "MKCALENDAR {url}: {}", r.status());
+}
+
+/// Deletes the collection `url` on the server, entries and all.
+async fn delete_collection(url: &str) {
+    let r = dav("DELETE", url).send().await.unwrap();
+    assert!(r.status().is_success(), "DELETE {url}: {}", r.status());
+    assert!(!exists(url).await, "{url} is gone");
+}
+
+/// Whether the server has something at `url` (Xandikos answers PROPFIND on
+/// nothing with a 207 whose one response says 404).
+async fn exists(url: &str) -> bool {
+    let r = dav("PROPFIND", url).header("Depth", "0").send().await.unwrap();
+    match r.status() {
+        StatusCode::NOT_FOUND => false,
+        StatusCode::MULTI_STATUS => r.text().await.unwrap().contains(" 200 OK"),
+        other => panic!("PROPFIND {url}: {other}"),
+    }
+}
+
+/// Starts an instance of `due` and presses *Add to calendar* on its task's
+/// deadline for `account`; the export's id.
+async fn new_export(t: &TestApp, alice: &str, account: i64, title: &str) -> i64 {
+    let (s, inst) = t.post("/api/v1/instances", alice, json!({"model": "due", "title": title})).await;
+    assert_eq!(s, 201, "{inst}");
+    let task = inst["tasks"][0]["id"].as_i64().unwrap();
+    press(t, alice, account, task).await
+}
+
+/// Presses *Add to calendar* (again) on a task's deadline.
+async fn press(t: &TestApp, alice: &str, account: i64, task: i64) -> i64 {
+    let (s, e) = t.post("/api/v1/exports", alice, json!({"task": task, "source": "deadline", "account": account})).await;
+    assert_eq!(s, 202, "{e}");
+    e["id"].as_i64().unwrap()
+}
+
+async fn deliver(t: &TestApp) {
+    while t.app.exports.deliver_due().await.unwrap() > 0 {}
+}
+
+async fn export(t: &TestApp, alice: &str, id: i64) -> Json {
+    let (s, e) = t.get(&format!("/api/v1/exports/{id}"), alice).await;
+    assert_eq!(s, 200, "{e}");
+    e
+}
+
+async fn account(t: &TestApp, alice: &str, id: i64) -> Json {
+    let (s, a) = t.get(&format!("/api/v1/calendar-accounts/{id}"), alice).await;
+    assert_eq!(s, 200, "{a}");
+    a
+}
+
+/// The entry an export put on the server, as the server holds it.
+async fn stored(e: &Json) -> StatusCode {
+    dav("GET", e["remote_id"].as_str().unwrap()).send().await.unwrap().status()
+}
+
+crate::on_both_backends!(peers: a_deleted_calendar_is_made_again_or_reported);
+
+/// On Radicale and Xandikos: flowcal's own calendar, deleted on the server,
+/// is made again when an entry is updated and when one is created, and the
+/// account stays connected. A calendar the user chose, deleted on the
+/// server, fails the export with a plain reason the account and the
+/// settings page show; choosing flowcal's own calendar again (which used to
+/// keep the chosen one) clears it, and the failed export then goes there.
+async fn a_deleted_calendar_is_made_again_or_reported(db: TestDb) {
+    let Some(radicale) = Radicale::start().await else { return };
+    let Some(xandikos) = Xandikos::start().await else { return };
+    let t = TestApp::spawn(db).await;
+    let admin = t.user("root", true, &[]).await;
+    let alice = t.user("alice", false, &[]).await;
+    assert_eq!(t.upload(&admin, DUE_MODEL).await.0, 201);
+    let servers = [(radicale.port, "/alice/"), (xandikos.port, "/user/calendars/")];
+    let hosts: Vec<String> = servers.iter().map(|(p, _)| format!("127.0.0.1:{p}")).collect();
+    let allow = json!({"caldav": {"allowed_hosts": hosts}});
+    assert_eq!(t.call(Method::PATCH, "/api/v1/admin/settings", &admin, Some(allow)).await.0, 200);
+    let on = json!({"calendar_export": true});
+    assert_eq!(t.call(Method::PATCH, "/api/v1/me/settings", &alice, Some(on)).await.0, 200);
+    let cookie = crate::matrix::session(&t, "alice").await;
+
+    for (port, home) in servers {
+        let root = format!("http://127.0.0.1:{port}");
+        let own = format!("{root}{home}flowcal/");
+        let connect = json!({"url": format!("{root}/"), "username": USER, "password": PASSWORD});
+        let (s, acc) = t.post("/api/v1/calendar-accounts/caldav", &alice, connect).await;
+        assert_eq!(s, 201, "{acc}");
+        let acc = acc["id"].as_i64().unwrap();
+
+        // An entry in flowcal's own calendar.
+        let first = new_export(&t, &alice, acc, &format!("First on {port}")).await;
+        deliver(&t).await;
+        let e = export(&t, &alice, first).await;
+        assert_eq!(e["state"], "synced", "{e}");
+        assert!(e["remote_id"].as_str().unwrap().starts_with(&own), "{e}");
+
+        // The calendar is deleted on the server; the entry changes (a new
+        // reminder, the button pressed again): the calendar is made again.
+        delete_collection(&own).await;
+        let reminder = json!({"reminder_minutes": 30});
+        assert_eq!(t.call(Method::PATCH, "/api/v1/me/settings", &alice, Some(reminder)).await.0, 200);
+        let task = e["task"].as_i64().unwrap();
+        assert_eq!(press(&t, &alice, acc, task).await, first);
+        deliver(&t).await;
+        let e = export(&t, &alice, first).await;
+        assert_eq!(e["state"], "synced", "{port}: {e}");
+        assert_eq!(stored(&e).await, StatusCode::OK, "{e}");
+        let a = account(&t, &alice, acc).await;
+        assert_eq!((a["status"].as_str(), a["calendar"].as_str()), (Some("active"), Some(own.as_str())), "{a}");
+        assert_eq!(a["message"], Json::Null, "{a}");
+
+        // Deleted again; a new entry is made: the calendar too.
+        delete_collection(&own).await;
+        let second = new_export(&t, &alice, acc, &format!("Second on {port}")).await;
+        deliver(&t).await;
+        let e = export(&t, &alice, second).await;
+        assert_eq!(e["state"], "synced", "{port}: {e}");
+        assert_eq!(stored(&e).await, StatusCode::OK, "{e}");
+        assert_eq!(events_in(&own).await, 1, "only the new entry: the first went with its calendar");
+
+        // A calendar the user chose.
+        let picked = format!("{root}{home}picked/");
+        make_calendar(&picked).await;
+        let choose = json!({"calendar": picked});
+        let (s, a) = t.call(Method::PUT, &format!("/api/v1/calendar-accounts/{acc}/calendar"), &alice, Some(choose)).await;
+        assert_eq!((s, a["calendar"].as_str()), (200, Some(picked.as_str())), "{a}");
+        let third = new_export(&t, &alice, acc, &format!("Third on {port}")).await;
+        deliver(&t).await;
+        let e = export(&t, &alice, third).await;
+        assert!(e["remote_id"].as_str().unwrap().starts_with(&picked), "{e}");
+
+        // Deleted on the server: not made again, said plainly.
+        delete_collection(&picked).await;
+        let fourth = new_export(&t, &alice, acc, &format!("Fourth on {port}")).await;
+        deliver(&t).await;
+        let e = export(&t, &alice, fourth).await;
+        assert_eq!(e["state"], "failed", "{e}");
+        let why = e["last_error"].as_str().unwrap();
+        assert!(why.contains("the calendar you chose") && why.contains("choose another in Settings"), "{why}");
+        assert!(!exists(&picked).await, "a calendar the user chose is not made by flowcal");
+        let a = account(&t, &alice, acc).await;
+        assert_eq!(a["status"], "active", "{a}");
+        assert!(a["message"].as_str().is_some_and(|m| m.contains("choose another")), "{a}");
+        let page = t
+            .client
+            .get(format!("{}/settings", t.base))
+            .header("Cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains("the calendar you chose for alice"), "the settings page says it");
+
+        // flowcal's own calendar chosen again: it is used (it used to keep
+        // the chosen one), the account is clear, the failed entry goes there.
+        let choose = json!({"calendar": "own"});
+        let (s, a) = t.call(Method::PUT, &format!("/api/v1/calendar-accounts/{acc}/calendar"), &alice, Some(choose)).await;
+        assert_eq!((s, a["calendar"].as_str()), (200, Some(own.as_str())), "{a}");
+        assert_eq!(a["message"], Json::Null, "{a}");
+        let (s, r) = t.post(&format!("/api/v1/exports/{fourth}/retry"), &alice, json!({})).await;
+        assert!((200..300).contains(&s), "{s} {r}");
+        deliver(&t).await;
+        let e = export(&t, &alice, fourth).await;
+        assert_eq!(e["state"], "synced", "{e}");
+        assert!(e["remote_id"].as_str().unwrap().starts_with(&own), "{e}");
+        assert_eq!(stored(&e).await, StatusCode::OK);
+    }
+}
+
+/// `flowcal export sync` while another process delivers the same entries:
+/// every entry counted once, the counts add up, exit status 0. Run where
+/// the entries cannot be delivered: they count as failed, and it exits 1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(flowcal_peers), ignore = "needs the peers: built without FLOWCAL_REQUIRE_PEERS")]
+async fn export_sync_counts_each_entry_once_and_fails_when_entries_fail() {
+    use flowcal_server::clock::SystemClock;
+    let Some(radicale) = Radicale::start().await else { return };
+    let port = radicale.port;
+    let dir = tempfile::tempdir().unwrap();
+    let config_at = |allowed: &str, name: &str| {
+        let text = format!(
+            "data_dir = \"{}\"\ntime_zone = \"Europe/Berlin\"\nlog = \"warn\"\n[caldav]\nallowed_hosts = [\"{allowed}\"]\n\
+             [delivery]\nworkers = 0\nlease_seconds = 30\n",
+            dir.path().join("data").display()
+        );
+        let file = dir.path().join(name);
+        std::fs::write(&file, &text).unwrap();
+        (file, text)
+    };
+    let (config_file, config_text) = config_at(&format!("127.0.0.1:{port}"), "flowcal.toml");
+    // The same database, with a CalDAV allow-list that leaves the server out.
+    let (refusing, _) = config_at("calendar.example:443", "refusing.toml");
+    let config = flowcal_server::config::Config::from_parts(&config_text, "test", &[]).unwrap();
+    let app = flowcal_server::build(config, Arc::new(SystemClock)).await.unwrap();
+    let user = app.access.add_user("alice", false, &[], Some("password-123")).await.unwrap();
+    let p = flowcal_server::principal::Principal { user, roles: vec![] };
+    let user = app.access.update_settings(&p, None, Some(true), None).await.unwrap();
+    let p = flowcal_server::principal::Principal { user, roles: vec![] };
+    let url = format!("http://127.0.0.1:{port}/");
+    let (acc, _) = app.access.connect_caldav(&p, &url, USER, PASSWORD).await.unwrap();
+    let acc = app.access.choose_calendar(&p, acc.id, "own").await.unwrap();
+    let calendar = acc.calendar.clone().unwrap();
+    app.workflow.import_model(None, DUE_MODEL.as_bytes()).await.unwrap();
+    for i in 0..300 {
+        app.workflow.start_instance(&p, "due", &format!("Case {i}"), &serde_json::Map::new()).await.unwrap();
+    }
+    // Auto-sync on: 300 entries due.
+    app.exports.set_auto_sync(&p, Some((acc.id, None, false))).await.unwrap();
+
+    let run = |config: &std::path::Path| {
+        Peer::spawn(
+            Command::new(env!("CARGO_BIN_EXE_flowcal"))
+                .args(["export", "sync", "--user", "alice"])
+                .env("FLOWCAL_CONFIG", config)
+                .env_remove("FLOWCAL_DATABASE_URL")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped()),
+        )
+        .unwrap()
+    };
+    // This process delivers the same entries while the command runs.
+    let other = {
+        let app = Arc::clone(&app);
+        tokio::spawn(async move {
+            let mut delivered = 0;
+            loop {
+                match app.exports.deliver_due().await.unwrap() {
+                    0 if delivered > 0 => return delivered,
+                    0 => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
+                    n => delivered += n,
+                }
+            }
+        })
+    };
+    let out = tokio::task::spawn_blocking(move || run(&config_file).wait_with_output().unwrap()).await.unwrap();
+    let delivered_here = other.await.unwrap();
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    let counts = parse_summary(&said);
+    println!("flowcal export sync: {said}; this process delivered {delivered_here}");
+    assert!(out.status.success(), "{said} {}", String::from_utf8_lossy(&out.stderr));
+    let total = counts["entries"];
+    let parts: usize = counts.iter().filter(|(k, _)| *k != "entries").map(|(_, v)| v).sum();
+    assert_eq!(parts, total, "the counts add up: {said}");
+    assert_eq!(counts["created"] + counts["done by another flowcal process"], total, "{said}");
+    assert!(counts["done by another flowcal process"] > 0, "both processes delivered: {said}");
+    assert_eq!(events_in(&calendar).await, 300, "each entry once");
+
+    // Three more entries, and the command where the server is not allowed: failed, exit 1.
+    for i in 0..3 {
+        app.workflow.start_instance(&p, "due", &format!("Late {i}"), &serde_json::Map::new()).await.unwrap();
+    }
+    let out = run(&refusing).wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{said} {err}");
+    let counts = parse_summary(&said);
+    let parts: usize = counts.iter().filter(|(k, _)| *k != "entries").map(|(_, v)| v).sum();
+    assert_eq!(parts, counts["entries"], "{said}");
+    assert!(counts["failed"] > 0, "{said}");
+    assert!(err.contains("are not in the calendar as asked"), "{err}");
+}
+
+/// "N entries: created a, updated b, …" as (word, count) pairs, `entries` first.
+fn parse_summary(line: &str) -> std::collections::BTreeMap<String, usize> {
+    let line = line.trim();
+    let (total, rest) = line.split_once(" entries: ").unwrap_or_else(|| panic!("no summary: {line:?}"));
+    let mut out = std::collections::BTreeMap::new();
+    out.insert("entries".to_owned(), total.parse().unwrap());
+    for part in rest.split(", ") {
+        let (word, n) = part.rsplit_once(' ').unwrap_or_else(|| panic!("{part:?} in {line:?}"));
+        out.insert(word.to_owned(), n.parse().unwrap_or_else(|_| panic!("{part:?}")));
+    }
+    out
+}
