@@ -158,6 +158,14 @@ async fn a_deleted_calendar_is_made_again_or_reported(db: TestDb) {
         let e = export(&t, &alice, third).await;
         assert!(e["remote_id"].as_str().unwrap().starts_with(&picked), "{e}");
 
+        // flowcal's own calendar chosen again while the chosen one exists: it
+        // is used (it used to keep the chosen one); then the other again.
+        let path = format!("/api/v1/calendar-accounts/{acc}/calendar");
+        let (s, a) = t.call(Method::PUT, &path, &alice, Some(json!({"calendar": "own"}))).await;
+        assert_eq!((s, a["calendar"].as_str()), (200, Some(own.as_str())), "{a}");
+        let (s, a) = t.call(Method::PUT, &path, &alice, Some(json!({"calendar": picked}))).await;
+        assert_eq!((s, a["calendar"].as_str()), (200, Some(picked.as_str())), "{a}");
+
         // Deleted on the server: not made again, said plainly.
         delete_collection(&picked).await;
         let fourth = new_export(&t, &alice, acc, &format!("Fourth on {port}")).await;
@@ -182,8 +190,7 @@ async fn a_deleted_calendar_is_made_again_or_reported(db: TestDb) {
             .unwrap();
         assert!(page.contains("the calendar you chose for alice"), "the settings page says it");
 
-        // flowcal's own calendar chosen again: it is used (it used to keep
-        // the chosen one), the account is clear, the failed entry goes there.
+        // flowcal's own calendar chosen: the account is clear, the failed entry goes there.
         let choose = json!({"calendar": "own"});
         let (s, a) = t.call(Method::PUT, &format!("/api/v1/calendar-accounts/{acc}/calendar"), &alice, Some(choose)).await;
         assert_eq!((s, a["calendar"].as_str()), (200, Some(own.as_str())), "{a}");
