@@ -41,8 +41,8 @@ use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
 
 use crate::connector::{
-    retry_after, transport_error, CalendarChoice, CalendarInfo, Connector, ConnectorError, Credential, Remote,
-    RemoteEvent,
+    retry_after, transport_error, CalendarChanges, CalendarChoice, CalendarInfo, Connector, ConnectorError, Credential,
+    Remote, RemoteEvent,
 };
 use crate::event::EventSpec;
 use crate::http_auth::AuthSchemes;
@@ -94,6 +94,26 @@ const CALENDAR_REQUEST: &str = r#"<?xml version="1.0" encoding="utf-8"?>
   </d:prop>
 </d:propfind>
 "#;
+
+/// The most pages of one incremental read (a server that truncates its
+/// answers, RFC 6578 §3.6, says 507 for the rest).
+const MAX_SYNC_PAGES: usize = 100;
+
+/// An RFC 6578 `sync-collection` REPORT from `token` (the first read: none).
+fn sync_request(token: Option<&str>) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="utf-8"?>
+<d:sync-collection xmlns:d="DAV:">
+  <d:sync-token>{}</d:sync-token>
+  <d:sync-level>1</d:sync-level>
+  <d:prop>
+    <d:getetag/>
+  </d:prop>
+</d:sync-collection>
+"#,
+        xml_escape(token.unwrap_or_default())
+    )
+}
 
 const ETAG_REQUEST: &str = r#"<?xml version="1.0" encoding="utf-8"?>
 <d:propfind xmlns:d="DAV:">
@@ -420,6 +440,90 @@ impl CaldavCalendar {
         Ok(self.propfind(url, 0, ETAG_REQUEST).await?.map(|a| a.first().and_then(|p| p.etag.clone())))
     }
 
+    // ---- reading changes ---------------------------------------------------------------------
+
+    /// What changed in `calendar` since `token` (none: everything there):
+    /// an RFC 6578 `sync-collection` REPORT, paged while the server truncates;
+    /// a token the server no longer takes (`DAV:valid-sync-token`) starts
+    /// over with a complete listing; a server without the REPORT is listed
+    /// whole (`DAV:getetag` by PROPFIND, Depth 1) every time. Only resources
+    /// named like flowcal's entries (`{key}.ics`) are listed. An idle
+    /// calendar costs one small request.
+    pub async fn changes(&self, calendar: &str, token: Option<&str>) -> Result<CalendarChanges, ConnectorError> {
+        let url = calendar_url(calendar)?;
+        let report = dav_method("REPORT")?;
+        let mut out = CalendarChanges { complete: token.is_none(), ..CalendarChanges::default() };
+        let mut token = token.map(str::to_owned);
+        for _ in 0..MAX_SYNC_PAGES {
+            let body = sync_request(token.as_deref());
+            let answer = self
+                .send(report.clone(), &url, self.xml_limit, |r| {
+                    r.header("Depth", "0").header(CONTENT_TYPE, XML).body(body.clone())
+                })
+                .await?;
+            match answer.status.as_u16() {
+                207 => {}
+                // RFC 6578 §3.2 and RFC 4918 §16: 403 (or 409) with the
+                // precondition; Xandikos answers 412.
+                403 | 409 | 412 if token.is_some() && answer.body.contains("valid-sync-token") => {
+                    tracing::info!(calendar = %url, "caldav: the server no longer takes the sync token; reading all");
+                    token = None;
+                    out = CalendarChanges { complete: true, ..CalendarChanges::default() };
+                    continue;
+                }
+                404 | 410 => return Err(ConnectorError::Gone(format!("the calendar {url} no longer exists"))),
+                400 | 403 | 405 | 415 | 422 | 501 => {
+                    tracing::debug!(calendar = %url, status = %answer.status, "caldav: no sync-collection; listing the calendar");
+                    return self.listing(&url).await;
+                }
+                _ => return Err(answer.error("REPORT", &url)),
+            }
+            let text = answer.body.clone();
+            let (resources, next) = flowcal_xml::off_workers(flowcal_xml::PARSE_BUDGET, move || parse_sync(&text))
+                .await
+                .map_err(|e| ConnectorError::RetryLater { after: None, message: format!("{url}: {e}") })?
+                .map_err(|why| ConnectorError::Permanent(format!("REPORT {url}: {why}")))?;
+            let mut truncated = false;
+            for r in resources {
+                let Ok(at) = url.join(&r.href) else { continue };
+                if ensure_slash(at.clone()) == url {
+                    truncated |= r.status == Some(507);
+                    continue;
+                }
+                let Some(key) = entry_key(&url, &at) else { continue };
+                match r.status {
+                    Some(404 | 410) => out.deleted.push(key),
+                    _ => out.changed.push((key, r.etag)),
+                }
+            }
+            token = next;
+            if !truncated {
+                out.token = token;
+                return Ok(out);
+            }
+        }
+        Err(ConnectorError::RetryLater {
+            after: None,
+            message: format!("{url} answered more than {MAX_SYNC_PAGES} pages of changes"),
+        })
+    }
+
+    /// Every entry of the calendar with its ETag (servers without sync-collection).
+    async fn listing(&self, url: &Url) -> Result<CalendarChanges, ConnectorError> {
+        let listing = self
+            .propfind(url, 1, ETAG_REQUEST)
+            .await?
+            .ok_or_else(|| ConnectorError::Gone(format!("the calendar {url} no longer exists")))?;
+        let mut out = CalendarChanges { complete: true, ..CalendarChanges::default() };
+        for r in listing.resources {
+            let Ok(at) = listing.url.join(&r.href) else { continue };
+            if let Some(key) = entry_key(url, &at) {
+                out.changed.push((key, r.etag));
+            }
+        }
+        Ok(out)
+    }
+
     // ---- HTTP ---------------------------------------------------------------------------------
 
     /// Whether credentials may go to `url`: the policy allows it, it is on
@@ -527,7 +631,8 @@ impl CaldavCalendar {
     fn authorize(&self, request: RequestBuilder, authorization: Option<&str>) -> RequestBuilder {
         match (&self.credential, authorization) {
             (Credential::Bearer(_), _) => self.credential.apply(request),
-            (Credential::Basic { .. }, Some(value)) => match reqwest::header::HeaderValue::from_bytes(value.as_bytes()) {
+            (Credential::Basic { .. }, Some(value)) => match reqwest::header::HeaderValue::from_bytes(value.as_bytes())
+            {
                 Ok(mut value) => {
                     value.set_sensitive(true);
                     request.header(reqwest::header::AUTHORIZATION, value)
@@ -715,6 +820,15 @@ enum Cond {
     Match(String),
     /// Unconditional (the server gives no usable ETag).
     Any,
+}
+
+/// The key of the entry at `at` when it is a resource `{key}.ics` right in
+/// the calendar `calendar` with a key flowcal makes
+/// ([`flowcal_domain::export::is_event_key`]); `None` for anything else.
+fn entry_key(calendar: &Url, at: &Url) -> Option<String> {
+    let rest = at.path().strip_prefix(calendar.path())?;
+    let key = rest.strip_suffix(".ics")?;
+    (flowcal_domain::export::is_event_key(key) && same_site(calendar, at)).then(|| key.to_owned())
 }
 
 fn dav_method(name: &'static str) -> Result<Method, ConnectorError> {
@@ -1286,12 +1400,19 @@ fn status_code(text: &str) -> Option<u16> {
 /// per `DAV:response`. Pure and linear in the text (through flowcal-xml's
 /// limits); blocking, so async code calls it off the async workers.
 pub fn parse_multistatus(xml: &str) -> Result<Vec<Props>, String> {
+    parse_sync(xml).map(|(resources, _)| resources)
+}
+
+/// A multistatus answer's resources and its `DAV:sync-token` (RFC 6578),
+/// when it has one. Blocking: call it off the async workers.
+pub fn parse_sync(xml: &str) -> Result<(Vec<Props>, Option<String>), String> {
     let limits = flowcal_xml::Limits::DEFAULT.with_max_bytes(MAX_XML);
     let doc = flowcal_xml::parse(xml, &limits).map_err(|e| format!("its answer is not XML that flowcal reads: {e}"))?;
     let root = doc.root_element();
     if !is(root, DAV_NS, "multistatus") {
         return Err("its answer is not a WebDAV multistatus".to_owned());
     }
+    let token = children(root, DAV_NS, "sync-token").next().map(text).filter(|t| !t.is_empty());
     let mut out = Vec::new();
     for response in children(root, DAV_NS, "response") {
         let mut props = Props {
@@ -1329,7 +1450,7 @@ pub fn parse_multistatus(xml: &str) -> Result<Vec<Props>, String> {
         }
         out.push(props);
     }
-    Ok(out)
+    Ok((out, token))
 }
 
 fn is(node: flowcal_xml::roxmltree::Node<'_, '_>, namespace: &str, name: &str) -> bool {

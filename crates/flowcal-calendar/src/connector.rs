@@ -73,6 +73,23 @@ pub struct RemoteEvent {
     pub cancelled: bool,
 }
 
+/// What changed in a calendar since the last read (RFC 6578's model).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CalendarChanges {
+    /// Entries made or changed since, by key, with their version (ETag)
+    /// when the server gives it. Only resources named like flowcal's
+    /// entries are listed.
+    pub changed: Vec<(String, Option<String>)>,
+    /// Entries deleted since, by key.
+    pub deleted: Vec<String>,
+    /// `changed` lists every entry of the calendar (the first read, a token
+    /// the server no longer takes, or a server without incremental reads):
+    /// an entry the caller knows that is not listed is gone.
+    pub complete: bool,
+    /// Where the next read starts; `None` when the server keeps none.
+    pub token: Option<String>,
+}
+
 /// Why a call failed, classified for the caller.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConnectorError {

@@ -14,9 +14,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use md5::Digest as _;
-use sha2::Digest as _;
 use reqwest::header::{HeaderMap, WWW_AUTHENTICATE};
 use reqwest::{Method, Url};
+use sha2::Digest as _;
 
 /// The most origins whose scheme is kept; past it the list starts again.
 const MAX_ORIGINS: usize = 4096;
@@ -86,9 +86,7 @@ impl Algorithm {
     fn hash(self, data: &str) -> String {
         match self {
             Algorithm::Md5 | Algorithm::Md5Sess => hex::encode(md5::Md5::digest(data.as_bytes())),
-            Algorithm::Sha256 | Algorithm::Sha256Sess => {
-                hex::encode(sha2::Sha256::digest(data.as_bytes()))
-            }
+            Algorithm::Sha256 | Algorithm::Sha256Sess => hex::encode(sha2::Sha256::digest(data.as_bytes())),
         }
     }
 
@@ -349,9 +347,7 @@ fn parse_challenges(value: &str) -> Vec<(String, Vec<(String, String)>)> {
 }
 
 fn split_token(s: &str) -> (&str, &str) {
-    let end = s
-        .find(|c: char| !(c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c)))
-        .unwrap_or(s.len());
+    let end = s.find(|c: char| !(c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c))).unwrap_or(s.len());
     s.split_at(end)
 }
 

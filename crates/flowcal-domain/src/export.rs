@@ -27,6 +27,12 @@ pub fn event_key(user: i64, source: &str) -> String {
     out
 }
 
+/// Whether `key` is one [`event_key`] makes (32 characters of base32hex):
+/// how flowcal tells its own entries from others in a calendar.
+pub fn is_event_key(key: &str) -> bool {
+    key.len() == 32 && key.bytes().all(|b| BASE32HEX.contains(&b))
+}
+
 /// Whether `id` is a valid Google Calendar event id.
 pub fn is_google_event_id(id: &str) -> bool {
     (5..=1024).contains(&id.len()) && id.bytes().all(|b| BASE32HEX.contains(&b))

@@ -562,16 +562,18 @@ impl Delivery {
             None => acc.kind == AccountKind::Caldav && flowcal_calendar::caldav::is_own_calendar(gone),
         };
         if own {
-            tracing::info!(account = acc.id, calendar = gone, "flowcal's own calendar was deleted at the service; making it again");
+            tracing::info!(
+                account = acc.id,
+                calendar = gone,
+                "flowcal's own calendar was deleted at the service; making it again"
+            );
             let acc = self.access.own_calendar(acc).await?;
             let current = acc.calendar.clone().unwrap_or_default();
             s.acc = acc;
             return Ok(current);
         }
-        let problem = format!(
-            "the calendar you chose for {} no longer exists ({why}): choose another in Settings",
-            acc.display
-        );
+        let problem =
+            format!("the calendar you chose for {} no longer exists ({why}): choose another in Settings", acc.display);
         self.store.set_account_problem(acc.id, &problem, self.now()).await?;
         s.acc = acc;
         Err(DeliveryError::Gone(problem))

@@ -280,9 +280,11 @@ impl Exports {
         for (id, here) in counted {
             let end = at_end.get(&id);
             let active = match end {
-                Some(e) => {
-                    self.store.account(e.account_id).await?.is_some_and(|a| a.status == flowcal_store::AccountStatus::Active)
-                }
+                Some(e) => self
+                    .store
+                    .account(e.account_id)
+                    .await?
+                    .is_some_and(|a| a.status == flowcal_store::AccountStatus::Active),
                 None => true,
             };
             summary.count(SyncSummary::ended(end.map(|e| (e.state, e.not_before > now)), here, active));

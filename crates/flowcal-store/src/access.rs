@@ -196,7 +196,8 @@ impl SealedColumn {
     }
 }
 
-pub(crate) const ACCOUNT_COLUMNS: &str = "id, user_id, kind, provider, external_id, display, url, calendar, calendar_own, \
+pub(crate) const ACCOUNT_COLUMNS: &str =
+    "id, user_id, kind, provider, external_id, display, url, calendar, calendar_own, \
      status, credentials_sealed, access_expires_at, last_error, created_at, updated_at";
 
 pub(crate) fn account(r: &Row) -> Result<CalendarAccount, StoreError> {

@@ -59,7 +59,8 @@ async fn new_export(t: &TestApp, alice: &str, account: i64, title: &str) -> i64 
 
 /// Presses *Add to calendar* (again) on a task's deadline.
 async fn press(t: &TestApp, alice: &str, account: i64, task: i64) -> i64 {
-    let (s, e) = t.post("/api/v1/exports", alice, json!({"task": task, "source": "deadline", "account": account})).await;
+    let (s, e) =
+        t.post("/api/v1/exports", alice, json!({"task": task, "source": "deadline", "account": account})).await;
     assert_eq!(s, 202, "{e}");
     e["id"].as_i64().unwrap()
 }
@@ -151,7 +152,8 @@ async fn a_deleted_calendar_is_made_again_or_reported(db: TestDb) {
         let picked = format!("{root}{home}picked/");
         make_calendar(&picked).await;
         let choose = json!({"calendar": picked});
-        let (s, a) = t.call(Method::PUT, &format!("/api/v1/calendar-accounts/{acc}/calendar"), &alice, Some(choose)).await;
+        let (s, a) =
+            t.call(Method::PUT, &format!("/api/v1/calendar-accounts/{acc}/calendar"), &alice, Some(choose)).await;
         assert_eq!((s, a["calendar"].as_str()), (200, Some(picked.as_str())), "{a}");
         let third = new_export(&t, &alice, acc, &format!("Third on {port}")).await;
         deliver(&t).await;
@@ -192,7 +194,8 @@ async fn a_deleted_calendar_is_made_again_or_reported(db: TestDb) {
 
         // flowcal's own calendar chosen: the account is clear, the failed entry goes there.
         let choose = json!({"calendar": "own"});
-        let (s, a) = t.call(Method::PUT, &format!("/api/v1/calendar-accounts/{acc}/calendar"), &alice, Some(choose)).await;
+        let (s, a) =
+            t.call(Method::PUT, &format!("/api/v1/calendar-accounts/{acc}/calendar"), &alice, Some(choose)).await;
         assert_eq!((s, a["calendar"].as_str()), (200, Some(own.as_str())), "{a}");
         assert_eq!(a["message"], Json::Null, "{a}");
         let (s, r) = t.post(&format!("/api/v1/exports/{fourth}/retry"), &alice, json!({})).await;
@@ -309,4 +312,79 @@ fn parse_summary(line: &str) -> std::collections::BTreeMap<String, usize> {
         out.insert(word.to_owned(), n.parse().unwrap_or_else(|_| panic!("{part:?}")));
     }
     out
+}
+
+// ---- reading what changed in a calendar ------------------------------------------------------
+
+/// An entry as the connector suite makes them, with its own key.
+fn entry(key: &str, title: &str) -> flowcal_calendar::EventSpec {
+    crate::connectors::sample(key, title, flowcal_calendar::When::Date("2026-05-04".parse().unwrap()))
+}
+
+/// Reading changes on a real server: the first read lists flowcal's
+/// entries (not another client's) with their ETags and a token; an idle
+/// read lists nothing, in one request; an entry deleted and one changed by
+/// another client are read as such; a token the server does not know
+/// starts over with a complete listing.
+async fn reads_changes(c: &flowcal_calendar::caldav::CaldavCalendar, home_url: &str) {
+    use flowcal_calendar::{CalendarChoice, Connector};
+    let cal = c.ensure_calendar(&CalendarChoice::Own { name: "flowcal".into() }).await.unwrap();
+    assert!(cal.id.starts_with(home_url), "{cal:?}");
+    let (a, b) = (entry("task:1:deadline", "A"), entry("task:2:deadline", "B"));
+    let ra = c.upsert_event(&cal.id, &a, None).await.unwrap();
+    let rb = c.upsert_event(&cal.id, &b, None).await.unwrap();
+    // Another client's entry, named otherwise: not flowcal's, never listed.
+    let theirs = format!("{}their-event.ics", cal.id);
+    let ics = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//x//y//EN\r\nBEGIN:VEVENT\r\nUID:theirs\r\nDTSTAMP:20260101T000000Z\r\nDTSTART;VALUE=DATE:20260505\r\nSUMMARY:Theirs\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+    let r = dav("PUT", &theirs).header("Content-Type", "text/calendar").body(ics).send().await.unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+
+    let first = c.changes(&cal.id, None).await.unwrap();
+    assert!(first.complete && first.deleted.is_empty(), "{first:?}");
+    let mut listed = first.changed.clone();
+    listed.sort();
+    let mut want = vec![(a.key.clone(), ra.etag.clone()), (b.key.clone(), rb.etag.clone())];
+    want.sort();
+    assert_eq!(listed, want, "flowcal's entries with the ETags it wrote");
+    let token = first.token.clone().expect("the server keeps a sync token");
+
+    // Idle: nothing.
+    let idle = c.changes(&cal.id, Some(&token)).await.unwrap();
+    assert!(idle.changed.is_empty() && idle.deleted.is_empty() && !idle.complete, "{idle:?}");
+    let token = idle.token.unwrap_or(token);
+
+    // Deleted and changed by another client.
+    let r = dav("DELETE", &ra.id).send().await.unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    let moved = dav("GET", &rb.id).send().await.unwrap().text().await.unwrap().replace("20260504", "20260511");
+    let r = dav("PUT", &rb.id).header("Content-Type", "text/calendar").body(moved).send().await.unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    let after = c.changes(&cal.id, Some(&token)).await.unwrap();
+    assert_eq!(after.deleted, vec![a.key.clone()], "{after:?}");
+    assert_eq!(after.changed.len(), 1, "{after:?}");
+    assert_eq!(after.changed[0].0, b.key);
+    assert_ne!(after.changed[0].1, rb.etag, "a new version");
+    assert!(!after.complete);
+
+    // A token the server does not know: everything, complete.
+    let bogus = format!("{token}-unknown");
+    let again = c.changes(&cal.id, Some(&bogus)).await.unwrap();
+    assert!(again.complete, "{again:?}");
+    assert_eq!(again.changed.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(), vec![b.key.as_str()]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(flowcal_peers), ignore = "needs the peers: built without FLOWCAL_REQUIRE_PEERS")]
+async fn changes_are_read_incrementally_on_radicale_and_xandikos() {
+    use flowcal_calendar::caldav::{CaldavCalendar, CaldavHttp};
+    use flowcal_connect::outbound::HostPolicy;
+    let Some(radicale) = Radicale::start().await else { return };
+    let Some(xandikos) = Xandikos::start().await else { return };
+    for (port, home) in [(radicale.port, "/alice/"), (xandikos.port, "/user/calendars/")] {
+        let http = CaldavHttp::new(HostPolicy::new(&[format!("127.0.0.1:{port}")], &[]).unwrap()).unwrap();
+        let base = reqwest::Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap();
+        let credential = flowcal_calendar::Credential::Basic { username: USER.into(), password: PASSWORD.into() };
+        let c = CaldavCalendar::new(&http, base, credential).unwrap();
+        reads_changes(&c, &format!("http://127.0.0.1:{port}{home}")).await;
+    }
 }
