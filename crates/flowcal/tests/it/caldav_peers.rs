@@ -546,8 +546,12 @@ async fn check_stored(elsewhere: &Elsewhere, python: &str, remotes: &[Remote], i
     assert!(passed, "{what}: ical_check.py failed");
 }
 
-/// A wrong password, on the server on `port`: refused, whatever is asked.
+/// A wrong password, on the server on `port`: refused, by the account check
+/// when connecting and by the connector, whatever is asked.
 async fn refuses_a_wrong_password(port: u16, home: &str) {
+    let base = Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap();
+    let e = flowcal_calendar::caldav::probe(&http(port), &base, USER, "wrong-password").await.unwrap_err();
+    assert!(matches!(e, flowcal_calendar::caldav::ProbeError::Unauthorized), "{e:?}");
     let wrong = connector(port, "wrong-password");
     let e = wrong.list_calendars().await.unwrap_err();
     assert!(matches!(e, ConnectorError::Unauthorized(_)), "{e:?}");
