@@ -1,10 +1,13 @@
-//! The CalDAV connector against two real servers, Radicale and Xandikos (both
-//! from PyPI, in the venv `scripts/test` makes), started here on 127.0.0.1:
-//! the shared connector suite, then what only CalDAV shows (resource names,
-//! UIDs, status codes, the outbound policy), then reminders, description,
-//! link and transparency as each server stores them (read back with plain
-//! HTTP and two parsers), against the input: through the connector, and
-//! through the application's export button.
+//! The CalDAV connector against four real servers, started here on
+//! 127.0.0.1 with their state in a temporary directory: Radicale and Xandikos
+//! (from PyPI, in the venv `scripts/test` makes), Cyrus IMAP's CalDAV module
+//! and SabreDAV 1.8 under PHP's built-in server, with Basic and with Digest
+//! authentication (from Debian, installed by `scripts/lib/caldav-peers.sh`).
+//! On each: the shared connector suite, then what only CalDAV shows (resource
+//! names, UIDs, status codes, the outbound policy) and a wrong password, then
+//! reminders, description, link and transparency as each server stores them
+//! (read back with plain HTTP and two parsers), against the input: through
+//! the connector, and through the application's export button.
 
 use crate::access::{peer_env, Radicale};
 use crate::connectors::{sample, suite};
@@ -15,8 +18,11 @@ use flowcal_calendar::{CalendarChoice, Connector, ConnectorError, Credential, Ev
 use flowcal_connect::outbound::HostPolicy;
 use reqwest::{Client, Method, StatusCode, Url};
 use serde_json::json;
+use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::Arc;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 const USER: &str = "alice";
 const PASSWORD: &str = "app-password-1";
@@ -62,6 +68,188 @@ impl Xandikos {
     }
 }
 
+/// Waits until something listens on `port` of 127.0.0.1.
+async fn answers(port: u16) -> bool {
+    for _ in 0..300 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    false
+}
+
+fn free_port() -> std::net::TcpListener {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap()
+}
+
+/// A running Cyrus IMAP with its CalDAV module (Debian's cyrus-caldav),
+/// stopped with what it started when dropped.
+pub(crate) struct Cyrus {
+    _child: Peer,
+    pub(crate) port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Cyrus {
+    /// Cyrus's `master` with its own imapd.conf and cyrus.conf: httpd (the
+    /// CalDAV module) and imapd on free ports of 127.0.0.1, every database,
+    /// socket, the spool and the pid file in a temporary directory (every
+    /// service is given that imapd.conf with `-C`: they would read
+    /// /etc/imapd.conf otherwise). Passwords are checked by SASL's auxprop
+    /// against an sasldb made here with `saslpasswd2 -f`: alice, password
+    /// `app-password-1`. Cyrus runs as the `cyrus` user (started as root,
+    /// `master` becomes it), so the directory is given to that user. alice's
+    /// INBOX is made by her first IMAP login (`autocreate_quota`), and her
+    /// calendar home `/dav/calendars/user/alice/` (with a calendar `Default`)
+    /// by Cyrus on her first CalDAV request.
+    pub(crate) async fn start() -> Option<Cyrus> {
+        let master = peer_env("FLOWCAL_CYRUS_MASTER", "Cyrus IMAP")?;
+        let saslpasswd2 = peer_env("FLOWCAL_SASLPASSWD2", "Cyrus IMAP (saslpasswd2)")?;
+        let bin = Path::new(&master).parent().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let (http, imap) = (free_port(), free_port());
+        let (port, imap_port) = (http.local_addr().unwrap().port(), imap.local_addr().unwrap().port());
+        drop((http, imap));
+        for sub in ["config/db", "config/socket", "config/proc", "config/log", "config/msg", "config/lock", "spool"] {
+            std::fs::create_dir_all(d.join(sub)).unwrap();
+        }
+        let conf = d.join("imapd.conf");
+        let p = d.display();
+        std::fs::write(
+            &conf,
+            format!(
+                "configdirectory: {p}/config\ndefaultpartition: default\npartition-default: {p}/spool\n\
+                 servername: 127.0.0.1\nsasl_pwcheck_method: auxprop\nsasl_auxprop_plugin: sasldb\n\
+                 sasl_sasldb_path: {p}/sasldb2\nsasl_mech_list: PLAIN\nallowplaintext: 1\n\
+                 httpmodules: caldav\nautocreate_quota: 0\nlmtpsocket: {p}/config/socket/lmtp\n\
+                 idlesocket: {p}/config/socket/idle\nnotifysocket: {p}/config/socket/notify\n"
+            ),
+        )
+        .unwrap();
+        let (c, b) = (conf.display(), bin.display());
+        std::fs::write(
+            d.join("cyrus.conf"),
+            format!(
+                "START {{\n  recover cmd=\"{b}/ctl_cyrusdb -C {c} -r\"\n}}\n\
+                 SERVICES {{\n  http cmd=\"{b}/httpd -C {c}\" listen=\"127.0.0.1:{port}\" prefork=0\n  \
+                 imap cmd=\"{b}/imapd -C {c}\" listen=\"127.0.0.1:{imap_port}\" prefork=0\n}}\n\
+                 EVENTS {{\n}}\nDAEMON {{\n}}\n"
+            ),
+        )
+        .unwrap();
+        // SASL's realm is Cyrus's servername.
+        let mut sasl = Command::new(&saslpasswd2)
+            .args(["-p", "-c", "-f"])
+            .arg(d.join("sasldb2"))
+            .args(["-u", "127.0.0.1", USER])
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{saslpasswd2} must run: {e}"));
+        writeln!(sasl.stdin.take().unwrap(), "{PASSWORD}").unwrap();
+        assert!(sasl.wait().unwrap().success(), "saslpasswd2 failed");
+        let owned = Command::new("chown").arg("-R").arg("cyrus:").arg(d).status().unwrap();
+        assert!(owned.success(), "Cyrus runs as the cyrus user: its directory must be given to it (as root)");
+        let child = Peer::spawn_group(
+            Command::new(&master)
+                .arg("-C")
+                .arg(&conf)
+                .arg("-M")
+                .arg(d.join("cyrus.conf"))
+                .arg("-p")
+                .arg(d.join("master.pid"))
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        )
+        .unwrap_or_else(|e| panic!("{master} must run: {e}"));
+        // Stopped by Drop from here on, also when it never comes up.
+        let cyrus = Cyrus { _child: child, port, _dir: dir };
+        assert!(answers(port).await && answers(imap_port).await, "Cyrus did not start on ports {port} and {imap_port}");
+        imap_login(imap_port).await;
+        Some(cyrus)
+    }
+}
+
+/// alice logs in over IMAP once, and out.
+async fn imap_login(port: u16) {
+    let stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let (read, mut write) = stream.into_split();
+    let mut lines = BufReader::new(read).lines();
+    let greeting = lines.next_line().await.unwrap().unwrap_or_default();
+    assert!(greeting.starts_with("* OK"), "IMAP greeting: {greeting}");
+    write.write_all(format!("a1 LOGIN {USER} {PASSWORD}\r\n").as_bytes()).await.unwrap();
+    loop {
+        let line = lines.next_line().await.unwrap().expect("IMAP: the server closed the connection");
+        if let Some(status) = line.strip_prefix("a1 ") {
+            assert!(status.starts_with("OK"), "IMAP LOGIN: {line}");
+            break;
+        }
+    }
+    write.write_all(b"a2 LOGOUT\r\n").await.unwrap();
+}
+
+/// How a SabreDAV server authenticates.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum SabreAuth {
+    /// A Basic backend on the users table.
+    Basic,
+    /// SabreDAV's stock PDO backend: Digest only.
+    Digest,
+}
+
+/// A running SabreDAV 1.8 (Debian's php-sabre-dav) under PHP's built-in
+/// server, stopped when dropped.
+pub(crate) struct Sabre {
+    _child: Peer,
+    pub(crate) port: u16,
+    dir: Arc<tempfile::TempDir>,
+}
+
+impl Sabre {
+    /// tests/fixtures/sabredav/server.php: SQLite in a temporary directory,
+    /// the principal `/principals/alice/` with the calendar home
+    /// `/calendars/alice/` (no calendar in it), alice's password
+    /// `app-password-1`.
+    pub(crate) async fn start(auth: SabreAuth) -> Option<Sabre> {
+        Sabre::serve(Arc::new(tempfile::tempdir().unwrap()), auth).await
+    }
+
+    /// Another server on the same data, with Basic authentication: the way in
+    /// of another client where this one asks for Digest.
+    async fn basic_door(&self) -> Sabre {
+        Sabre::serve(self.dir.clone(), SabreAuth::Basic).await.unwrap()
+    }
+
+    async fn serve(dir: Arc<tempfile::TempDir>, auth: SabreAuth) -> Option<Sabre> {
+        let php = peer_env("FLOWCAL_PHP", "SabreDAV (PHP)")?;
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sabredav");
+        let port = free_port().local_addr().unwrap().port();
+        let mode = if auth == SabreAuth::Digest { "digest" } else { "basic" };
+        let child = Peer::spawn(
+            Command::new(&php)
+                .arg("-S")
+                .arg(format!("127.0.0.1:{port}"))
+                .arg(fixture.join("server.php"))
+                .current_dir(&fixture)
+                .env("FLOWCAL_SABRE_DIR", dir.path())
+                .env("FLOWCAL_SABRE_AUTH", mode)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        )
+        .unwrap_or_else(|e| panic!("{php} must run: {e}"));
+        // Stopped by Drop from here on, also when it never comes up.
+        let sabre = Sabre { _child: child, port, dir };
+        assert!(answers(port).await, "SabreDAV did not start on port {port}");
+        // The first request makes the database: before anything else uses it.
+        let r = Client::new().get(format!("http://127.0.0.1:{port}/")).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "SabreDAV's first answer");
+        Some(sabre)
+    }
+}
+
 fn http(port: u16) -> CaldavHttp {
     CaldavHttp::new(HostPolicy::new(&[format!("127.0.0.1:{port}")], &[]).unwrap()).unwrap()
 }
@@ -81,14 +269,26 @@ fn connector(port: u16, password: &str) -> CaldavCalendar {
 #[derive(Clone)]
 struct Elsewhere {
     http: Client,
+    /// Where the server asks for Digest: the port of another server on the
+    /// same data that takes Basic, in place of `.0`.
+    door: Option<(u16, u16)>,
 }
 
 impl Elsewhere {
     fn new() -> Elsewhere {
-        Elsewhere { http: Client::new() }
+        Elsewhere { http: Client::new(), door: None }
+    }
+
+    /// Through `door` (on the same data) where flowcal talks to `port`.
+    fn through(port: u16, door: u16) -> Elsewhere {
+        Elsewhere { http: Client::new(), door: Some((port, door)) }
     }
 
     fn request(&self, method: Method, url: &str) -> reqwest::RequestBuilder {
+        let url = match self.door {
+            Some((port, door)) => url.replacen(&format!("//127.0.0.1:{port}/"), &format!("//127.0.0.1:{door}/"), 1),
+            None => url.to_owned(),
+        };
         self.http.request(method, url).basic_auth(USER, Some(PASSWORD))
     }
 
@@ -172,9 +372,9 @@ fn day_entry() -> EventSpec {
     sample("task:7:deadline", "Submit the report", When::Date("2026-05-04".parse().unwrap()))
 }
 
-/// What only a CalDAV server shows, on a server on `port`.
-async fn caldav_checks(c: &CaldavCalendar, port: u16, home: &str) {
-    let elsewhere = Elsewhere::new();
+/// What only a CalDAV server shows, on a server on `port` where the user's
+/// calendar home is `home`; `elsewhere` is another client on its data.
+async fn caldav_checks(c: &CaldavCalendar, port: u16, home: &str, elsewhere: &Elsewhere) {
     assert_eq!(c.calendar_home().await.unwrap().as_str(), format!("http://127.0.0.1:{port}{home}"));
     let cal = c.ensure_calendar(&CalendarChoice::Own { name: "flowcal".into() }).await.unwrap();
     assert_eq!(cal.id, format!("http://127.0.0.1:{port}{home}flowcal/"));
@@ -198,7 +398,7 @@ async fn caldav_checks(c: &CaldavCalendar, port: u16, home: &str) {
     assert_eq!(elsewhere.resources(&cal.id).await, vec![format!("{home}flowcal/{}.ics", ev.key)]);
 
     // An update with an ETag that is out of date: re-read, written again.
-    let old = stale(&elsewhere, &r2);
+    let old = stale(elsewhere, &r2);
     let mut moved = ev.clone();
     moved.title = "Submit the report (moved)".into();
     moved.sequence = 1;
@@ -290,15 +490,14 @@ fn entries_with_every_field() -> Vec<EventSpec> {
 /// Reminders (VALARM), description, link (URL) and transparency (TRANSP) as
 /// the server stores them, fetched with plain HTTP and read by two parsers,
 /// against the input: after a create, and after an update that changes each.
-async fn fields_read_back(c: &CaldavCalendar, python: &str) {
-    let elsewhere = Elsewhere::new();
+async fn fields_read_back(c: &CaldavCalendar, python: &str, elsewhere: &Elsewhere) {
     let cal = c.ensure_calendar(&CalendarChoice::Own { name: "flowcal".into() }).await.unwrap();
     let created = entries_with_every_field();
     let mut remotes = Vec::new();
     for ev in &created {
         remotes.push(c.upsert_event(&cal.id, ev, None).await.unwrap());
     }
-    check_stored(&elsewhere, python, &remotes, &created, "created").await;
+    check_stored(elsewhere, python, &remotes, &created, "created").await;
     // Each field changed: the reminder set, moved or dropped, transparency flipped.
     let updated: Vec<EventSpec> = created
         .iter()
@@ -319,7 +518,7 @@ async fn fields_read_back(c: &CaldavCalendar, python: &str) {
     for (ev, known) in updated.iter().zip(&remotes) {
         again.push(c.upsert_event(&cal.id, ev, Some(known)).await.unwrap());
     }
-    check_stored(&elsewhere, python, &again, &updated, "updated").await;
+    check_stored(elsewhere, python, &again, &updated, "updated").await;
     for (ev, r) in updated.iter().zip(&again) {
         c.delete_event(&cal.id, &ev.key, Some(r)).await.unwrap();
     }
@@ -347,6 +546,22 @@ async fn check_stored(elsewhere: &Elsewhere, python: &str, remotes: &[Remote], i
     assert!(passed, "{what}: ical_check.py failed");
 }
 
+/// A wrong password, on the server on `port`: refused, by the account check
+/// when connecting and by the connector, whatever is asked.
+async fn refuses_a_wrong_password(port: u16, home: &str) {
+    let base = Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap();
+    let e = flowcal_calendar::caldav::probe(&http(port), &base, USER, "wrong-password").await.unwrap_err();
+    assert!(matches!(e, flowcal_calendar::caldav::ProbeError::Unauthorized), "{e:?}");
+    let wrong = connector(port, "wrong-password");
+    let e = wrong.list_calendars().await.unwrap_err();
+    assert!(matches!(e, ConnectorError::Unauthorized(_)), "{e:?}");
+    let cal = format!("http://127.0.0.1:{port}{home}flowcal/");
+    let e = wrong.upsert_event(&cal, &day_entry(), None).await.unwrap_err();
+    assert!(matches!(e, ConnectorError::Unauthorized(_)), "{e:?}");
+    let e = wrong.delete_event(&cal, &day_entry().key, None).await.unwrap_err();
+    assert!(matches!(e, ConnectorError::Unauthorized(_)), "{e:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(not(flowcal_peers), ignore = "needs the peers: built without FLOWCAL_REQUIRE_PEERS")]
 async fn radicale() {
@@ -355,19 +570,10 @@ async fn radicale() {
     let c = connector(port, PASSWORD);
     let elsewhere = Elsewhere::new();
     suite(&c, Some(&|r: &Remote| stale(&elsewhere, r))).await;
-    caldav_checks(&c, port, "/alice/").await;
+    caldav_checks(&c, port, "/alice/", &elsewhere).await;
     let python = std::env::var("FLOWCAL_PEER_PYTHON").unwrap();
-    fields_read_back(&c, &python).await;
-
-    // A wrong password: refused, whatever is asked.
-    let wrong = connector(port, "wrong-password");
-    let e = wrong.list_calendars().await.unwrap_err();
-    assert!(matches!(e, ConnectorError::Unauthorized(_)), "{e:?}");
-    let cal = format!("http://127.0.0.1:{port}/alice/flowcal/");
-    let e = wrong.upsert_event(&cal, &day_entry(), None).await.unwrap_err();
-    assert!(matches!(e, ConnectorError::Unauthorized(_)), "{e:?}");
-    let e = wrong.delete_event(&cal, &day_entry().key, None).await.unwrap_err();
-    assert!(matches!(e, ConnectorError::Unauthorized(_)), "{e:?}");
+    fields_read_back(&c, &python, &elsewhere).await;
+    refuses_a_wrong_password(port, "/alice/").await;
 
     // Started from the home the account check found when connecting: the same calendars.
     let (http, base) = (http(port), Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap());
@@ -387,9 +593,9 @@ async fn xandikos() {
     let c = connector(port, PASSWORD);
     let elsewhere = Elsewhere::new();
     suite(&c, Some(&|r: &Remote| stale(&elsewhere, r))).await;
-    caldav_checks(&c, port, "/user/calendars/").await;
+    caldav_checks(&c, port, "/user/calendars/", &elsewhere).await;
     let python = std::env::var("FLOWCAL_PEER_PYTHON").unwrap();
-    fields_read_back(&c, &python).await;
+    fields_read_back(&c, &python, &elsewhere).await;
 
     // The calendar --defaults made is listed, not as flowcal's.
     let listed = c.list_calendars().await.unwrap();
@@ -398,30 +604,107 @@ async fn xandikos() {
     assert!(!listed.iter().any(|k| k.id.ends_with("/inbox/") || k.id.ends_with("/addressbook/")), "{listed:?}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(flowcal_peers), ignore = "needs the peers: built without FLOWCAL_REQUIRE_PEERS")]
+async fn cyrus() {
+    let Some(server) = Cyrus::start().await else { return };
+    let port = server.port;
+    let home = "/dav/calendars/user/alice/";
+    let c = connector(port, PASSWORD);
+    let elsewhere = Elsewhere::new();
+    suite(&c, Some(&|r: &Remote| stale(&elsewhere, r))).await;
+    caldav_checks(&c, port, home, &elsewhere).await;
+    let python = std::env::var("FLOWCAL_PEER_PYTHON").unwrap();
+    fields_read_back(&c, &python, &elsewhere).await;
+    refuses_a_wrong_password(port, home).await;
+
+    // The calendar Cyrus made is listed, not as flowcal's; its scheduling
+    // inbox and outbox are not calendars to write to.
+    let listed = c.list_calendars().await.unwrap();
+    let theirs = format!("http://127.0.0.1:{port}{home}Default/");
+    assert!(listed.iter().any(|k| k.id == theirs && !k.own), "{listed:?}");
+    assert!(!listed.iter().any(|k| k.id.ends_with("/Inbox/") || k.id.ends_with("/Outbox/")), "{listed:?}");
+}
+
+/// SabreDAV, its home `/calendars/alice/`: the suite, the checks, a wrong
+/// password, from `c` (Basic or Digest) with `elsewhere` beside it.
+async fn on_sabre(c: &CaldavCalendar, port: u16, elsewhere: &Elsewhere) {
+    let home = "/calendars/alice/";
+    suite(c, Some(&|r: &Remote| stale(elsewhere, r))).await;
+    caldav_checks(c, port, home, elsewhere).await;
+    let python = std::env::var("FLOWCAL_PEER_PYTHON").unwrap();
+    fields_read_back(c, &python, elsewhere).await;
+    refuses_a_wrong_password(port, home).await;
+    // Its scheduling outbox is not a calendar to write to.
+    let listed = c.list_calendars().await.unwrap();
+    assert!(!listed.iter().any(|k| k.id.ends_with("/outbox/")), "{listed:?}");
+}
+
+/// The schemes a server's 401 offers for a request with alice's right
+/// password sent as Basic (the status, and each WWW-Authenticate).
+async fn offered_for_basic(port: u16) -> (StatusCode, Vec<String>) {
+    let r = Client::new()
+        .request(Method::from_bytes(b"PROPFIND").unwrap(), format!("http://127.0.0.1:{port}/"))
+        .basic_auth(USER, Some(PASSWORD))
+        .header("Depth", "0")
+        .send()
+        .await
+        .unwrap();
+    let offered = r.headers().get_all("www-authenticate").iter().map(|v| v.to_str().unwrap().to_owned()).collect();
+    (r.status(), offered)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(flowcal_peers), ignore = "needs the peers: built without FLOWCAL_REQUIRE_PEERS")]
+async fn sabredav_basic() {
+    let Some(server) = Sabre::start(SabreAuth::Basic).await else { return };
+    let (status, offered) = offered_for_basic(server.port).await;
+    assert_eq!(status, StatusCode::MULTI_STATUS, "{offered:?}");
+    on_sabre(&connector(server.port, PASSWORD), server.port, &Elsewhere::new()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(flowcal_peers), ignore = "needs the peers: built without FLOWCAL_REQUIRE_PEERS")]
+async fn sabredav_digest() {
+    let Some(server) = Sabre::start(SabreAuth::Digest).await else { return };
+    // Digest only: the right password sent as Basic is refused, and the
+    // answer offers Digest alone.
+    let (status, offered) = offered_for_basic(server.port).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{offered:?}");
+    assert!(!offered.is_empty() && offered.iter().all(|v| v.starts_with("Digest ")), "{offered:?}");
+    // Another client changes entries through a Basic server on the same data.
+    let door = server.basic_door().await;
+    let elsewhere = Elsewhere::through(server.port, door.port);
+    on_sabre(&connector(server.port, PASSWORD), server.port, &elsewhere).await;
+}
+
 // ---- through the application ------------------------------------------------------------------
 
 crate::on_both_backends!(peers: exports_read_back_as_the_settings_and_the_task_say);
 
-/// The export button through the application, to Radicale and Xandikos: what
-/// each server stores, read back by two parsers, says what the user's
-/// reminder setting, the task, its process and its link say (not what
-/// flowcal rendered), and follows a changed reminder setting.
+/// The export button through the application, to Radicale, Xandikos, Cyrus
+/// and SabreDAV (Basic): what each server stores, read back by two parsers,
+/// says what the user's reminder setting, the task, its process and its link
+/// say (not what flowcal rendered), and follows a changed reminder setting.
 async fn exports_read_back_as_the_settings_and_the_task_say(db: crate::support::TestDb) {
     let Some(radicale) = Radicale::start().await else { return };
     let Some(xandikos) = Xandikos::start().await else { return };
+    let Some(cyrus) = Cyrus::start().await else { return };
+    let Some(sabre) = Sabre::start(SabreAuth::Basic).await else { return };
+    let ports = [radicale.port, xandikos.port, cyrus.port, sabre.port];
     let python = std::env::var("FLOWCAL_PEER_PYTHON").unwrap();
     let t = crate::support::TestApp::spawn(db).await;
     let admin = t.user("root", true, &[]).await;
     let alice = t.user("alice", false, &[]).await;
     let (s, model) = t.upload(&admin, &crate::feed::mix("review", "Europe/Berlin")).await;
     assert_eq!((s, model["name"].as_str()), (201, Some("Feed mix")), "{model}");
-    let hosts: Vec<String> = [radicale.port, xandikos.port].iter().map(|p| format!("127.0.0.1:{p}")).collect();
+    let hosts: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
     let allow = json!({"caldav": {"allowed_hosts": hosts}});
     assert_eq!(t.call(Method::PATCH, "/api/v1/admin/settings", &admin, Some(allow)).await.0, 200);
     let settings = json!({"calendar_export": true, "reminder_minutes": 45});
     assert_eq!(t.call(Method::PATCH, "/api/v1/me/settings", &alice, Some(settings)).await.0, 200);
     let mut accounts = Vec::new();
-    for port in [radicale.port, xandikos.port] {
+    for port in ports {
         let connect = json!({"url": format!("http://127.0.0.1:{port}/"), "username": USER, "password": PASSWORD});
         let (s, acc) = t.post("/api/v1/calendar-accounts/caldav", &alice, connect).await;
         assert_eq!(s, 201, "{acc}");
