@@ -217,10 +217,15 @@ impl CaldavCalendar {
         let (at_base, well_known) = self.walk().await?;
         match well_known {
             Some(Ok(Found::Home(found))) => return Ok(ensure_slash(found.home)),
-            // Otherwise what the base URL said is the better explanation.
-            Some(Err(e)) => {
-                tracing::debug!(error = %ConnectorError::from(e), "caldav: /.well-known/caldav did not help");
-            }
+            // Otherwise what the base URL said is the better explanation,
+            // unless the credentials were refused there: a server may answer
+            // its root without them (Cyrus names the principal
+            // `DAV:unauthenticated`, RFC 5397 §3) and ask for them only
+            // below.
+            Some(Err(e)) => match ConnectorError::from(e) {
+                refused @ ConnectorError::Unauthorized(_) => return Err(refused),
+                e => tracing::debug!(error = %e, "caldav: /.well-known/caldav did not help"),
+            },
             Some(Ok(_)) | None => {}
         }
         match at_base {
@@ -2041,7 +2046,7 @@ mod tests {
         else {
             return challenge();
         };
-        let ha1 = h(format!("alice:SabreDAV:pw"));
+        let ha1 = h("alice:SabreDAV:pw".to_owned());
         let ha2 = h(format!("{}:{uri}", req.method));
         let ok = uri == req.path
             && field("opaque").as_deref() == Some("9c3e")

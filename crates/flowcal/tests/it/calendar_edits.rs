@@ -1,12 +1,13 @@
 //! What people and servers do to the calendars flowcal writes to, against
-//! real CalDAV servers (Radicale and Xandikos, started here): flowcal's own
+//! real CalDAV servers (Radicale, Xandikos and SabreDAV, started here):
+//! flowcal's own
 //! calendar deleted on the server is made again; a calendar the user chose
 //! that is gone is reported plainly, and choosing flowcal's own calendar
 //! again works; `flowcal export sync` counts every entry once and fails
 //! when entries fail.
 
 use crate::access::{events_in, Radicale};
-use crate::caldav_peers::Xandikos;
+use crate::caldav_peers::{Sabre, SabreAuth, Xandikos};
 use crate::support::{Peer, TestApp, TestDb};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{json, Value as Json};
@@ -88,7 +89,7 @@ async fn stored(e: &Json) -> StatusCode {
 
 crate::on_both_backends!(peers: a_deleted_calendar_is_made_again_or_reported);
 
-/// On Radicale and Xandikos: flowcal's own calendar, deleted on the server,
+/// On Radicale, Xandikos and SabreDAV: flowcal's own calendar, deleted on the server,
 /// is made again when an entry is updated and when one is created, and the
 /// account stays connected. A calendar the user chose, deleted on the
 /// server, fails the export with a plain reason the account and the
@@ -97,11 +98,12 @@ crate::on_both_backends!(peers: a_deleted_calendar_is_made_again_or_reported);
 async fn a_deleted_calendar_is_made_again_or_reported(db: TestDb) {
     let Some(radicale) = Radicale::start().await else { return };
     let Some(xandikos) = Xandikos::start().await else { return };
+    let Some(sabre) = Sabre::start(SabreAuth::Basic).await else { return };
     let t = TestApp::spawn(db).await;
     let admin = t.user("root", true, &[]).await;
     let alice = t.user("alice", false, &[]).await;
     assert_eq!(t.upload(&admin, DUE_MODEL).await.0, 201);
-    let servers = [(radicale.port, "/alice/"), (xandikos.port, "/user/calendars/")];
+    let servers = [(radicale.port, "/alice/"), (xandikos.port, "/user/calendars/"), (sabre.port, "/calendars/alice/")];
     let hosts: Vec<String> = servers.iter().map(|(p, _)| format!("127.0.0.1:{p}")).collect();
     let allow = json!({"caldav": {"allowed_hosts": hosts}});
     assert_eq!(t.call(Method::PATCH, "/api/v1/admin/settings", &admin, Some(allow)).await.0, 200);
@@ -323,9 +325,10 @@ fn entry(key: &str, title: &str) -> flowcal_calendar::EventSpec {
 
 /// Reading changes on a real server: the first read lists flowcal's
 /// entries (not another client's) with their ETags and a token; an idle
-/// read lists nothing, in one request; an entry deleted and one changed by
-/// another client are read as such; a token the server does not know
-/// starts over with a complete listing.
+/// read lists nothing; an entry deleted and one changed by another client
+/// are read as such; a token the server does not know starts over with a
+/// complete listing. A server without sync-collection (SabreDAV 1.8) is
+/// listed whole each time.
 async fn reads_changes(c: &flowcal_calendar::caldav::CaldavCalendar, home_url: &str) {
     use flowcal_calendar::{CalendarChoice, Connector};
     let cal = c.ensure_calendar(&CalendarChoice::Own { name: "flowcal".into() }).await.unwrap();
@@ -341,16 +344,22 @@ async fn reads_changes(c: &flowcal_calendar::caldav::CaldavCalendar, home_url: &
 
     let first = c.changes(&cal.id, None).await.unwrap();
     assert!(first.complete && first.deleted.is_empty(), "{first:?}");
+    let incremental = first.token.is_some();
     let mut listed = first.changed.clone();
     listed.sort();
     let mut want = vec![(a.key.clone(), ra.etag.clone()), (b.key.clone(), rb.etag.clone())];
     want.sort();
     assert_eq!(listed, want, "flowcal's entries with the ETags it wrote");
-    let token = first.token.clone().expect("the server keeps a sync token");
+    let token = first.token.clone().unwrap_or_default();
 
-    // Idle: nothing.
-    let idle = c.changes(&cal.id, Some(&token)).await.unwrap();
-    assert!(idle.changed.is_empty() && idle.deleted.is_empty() && !idle.complete, "{idle:?}");
+    // Idle: nothing (without sync-collection: the same complete listing).
+    let idle = c.changes(&cal.id, first.token.as_deref()).await.unwrap();
+    if incremental {
+        assert!(idle.changed.is_empty() && idle.deleted.is_empty() && !idle.complete, "{idle:?}");
+    } else {
+        assert!(idle.complete && idle.token.is_none(), "{idle:?}");
+        assert_eq!(idle.changed.len(), 2, "{idle:?}");
+    }
     let token = idle.token.unwrap_or(token);
 
     // Deleted and changed by another client.
@@ -359,12 +368,20 @@ async fn reads_changes(c: &flowcal_calendar::caldav::CaldavCalendar, home_url: &
     let moved = dav("GET", &rb.id).send().await.unwrap().text().await.unwrap().replace("20260504", "20260511");
     let r = dav("PUT", &rb.id).header("Content-Type", "text/calendar").body(moved).send().await.unwrap();
     assert!(r.status().is_success(), "{}", r.status());
-    let after = c.changes(&cal.id, Some(&token)).await.unwrap();
-    assert_eq!(after.deleted, vec![a.key.clone()], "{after:?}");
+    let after = c.changes(&cal.id, incremental.then_some(token.as_str())).await.unwrap();
+    if incremental {
+        assert_eq!(after.deleted, vec![a.key.clone()], "{after:?}");
+        assert!(!after.complete);
+    } else {
+        // A complete listing: the deleted entry is not in it.
+        assert!(after.complete && after.deleted.is_empty(), "{after:?}");
+    }
     assert_eq!(after.changed.len(), 1, "{after:?}");
     assert_eq!(after.changed[0].0, b.key);
     assert_ne!(after.changed[0].1, rb.etag, "a new version");
-    assert!(!after.complete);
+    if !incremental {
+        return;
+    }
 
     // A token the server does not know: everything, complete.
     let bogus = format!("{token}-unknown");
@@ -375,12 +392,15 @@ async fn reads_changes(c: &flowcal_calendar::caldav::CaldavCalendar, home_url: &
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(not(flowcal_peers), ignore = "needs the peers: built without FLOWCAL_REQUIRE_PEERS")]
-async fn changes_are_read_incrementally_on_radicale_and_xandikos() {
+async fn changes_are_read_on_three_servers() {
     use flowcal_calendar::caldav::{CaldavCalendar, CaldavHttp};
     use flowcal_connect::outbound::HostPolicy;
     let Some(radicale) = Radicale::start().await else { return };
     let Some(xandikos) = Xandikos::start().await else { return };
-    for (port, home) in [(radicale.port, "/alice/"), (xandikos.port, "/user/calendars/")] {
+    let Some(sabre) = Sabre::start(SabreAuth::Basic).await else { return };
+    for (port, home) in
+        [(radicale.port, "/alice/"), (xandikos.port, "/user/calendars/"), (sabre.port, "/calendars/alice/")]
+    {
         let http = CaldavHttp::new(HostPolicy::new(&[format!("127.0.0.1:{port}")], &[]).unwrap()).unwrap();
         let base = reqwest::Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap();
         let credential = flowcal_calendar::Credential::Basic { username: USER.into(), password: PASSWORD.into() };
