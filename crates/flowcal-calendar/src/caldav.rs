@@ -2089,6 +2089,27 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_server_that_never_ends_its_changes_is_read_a_bounded_number_of_pages() {
+        // Every answer says it is truncated (RFC 6578 §3.6: 507 on the collection).
+        let server = Server::start(|req| match req.method.as_str() {
+            "REPORT" => multistatus(
+                r#"<d:multistatus xmlns:d="DAV:"><d:response><d:href>/cal/</d:href>
+                <d:status>HTTP/1.1 507 Insufficient Storage</d:status></d:response>
+                <d:sync-token>http://x/sync/1</d:sync-token></d:multistatus>"#,
+            ),
+            _ => reply(404),
+        })
+        .await;
+        let c = server.connector("/cal/");
+        let e = c.changes(&server.url("/cal/"), None).await.unwrap_err();
+        assert!(
+            matches!(&e, ConnectorError::RetryLater { message, .. } if message.contains("more than 100 pages")),
+            "{e:?}"
+        );
+        assert_eq!(server.seen().len(), MAX_SYNC_PAGES);
+    }
+
+    #[tokio::test]
     async fn a_write_refused_because_the_calendar_is_gone_says_gone() {
         // SabreDAV and DAViCal answer 405, Cyrus 403, others 404, RFC 4918 409.
         for status in [403, 404, 405, 409] {

@@ -277,14 +277,23 @@ impl Exports {
         let at_end: BTreeMap<i64, ExportRecord> =
             self.store.exports_of(user.id).await?.into_iter().map(|e| (e.id, e)).collect();
         let mut summary = SyncSummary::default();
+        // Each account read once, however many of its exports are counted.
+        let mut accounts: BTreeMap<i64, bool> = BTreeMap::new();
         for (id, here) in counted {
             let end = at_end.get(&id);
             let active = match end {
-                Some(e) => self
-                    .store
-                    .account(e.account_id)
-                    .await?
-                    .is_some_and(|a| a.status == flowcal_store::AccountStatus::Active),
+                Some(e) => match accounts.get(&e.account_id) {
+                    Some(active) => *active,
+                    None => {
+                        let active = self
+                            .store
+                            .account(e.account_id)
+                            .await?
+                            .is_some_and(|a| a.status == flowcal_store::AccountStatus::Active);
+                        accounts.insert(e.account_id, active);
+                        active
+                    }
+                },
                 None => true,
             };
             summary.count(SyncSummary::ended(end.map(|e| (e.state, e.not_before > now)), here, active));
