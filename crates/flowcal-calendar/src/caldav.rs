@@ -41,7 +41,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
 
 use crate::connector::{
-    retry_after, transport_error, CalendarChanges, CalendarChoice, CalendarInfo, Connector, ConnectorError, Credential,
+    retry_after, transport_error, CalendarChanges, ChangedEntry, CalendarChoice, CalendarInfo, Connector, ConnectorError, Credential,
     Remote, RemoteEvent,
 };
 use crate::event::EventSpec;
@@ -454,7 +454,7 @@ impl CaldavCalendar {
     /// whole (`DAV:getetag` by PROPFIND, Depth 1) every time. Only resources
     /// named like flowcal's entries (`{key}.ics`) are listed. An idle
     /// calendar costs one small request.
-    pub async fn changes(&self, calendar: &str, token: Option<&str>) -> Result<CalendarChanges, ConnectorError> {
+    async fn read_changes(&self, calendar: &str, token: Option<&str>) -> Result<CalendarChanges, ConnectorError> {
         let url = calendar_url(calendar)?;
         let report = dav_method("REPORT")?;
         let mut out = CalendarChanges { complete: token.is_none(), ..CalendarChanges::default() };
@@ -498,7 +498,7 @@ impl CaldavCalendar {
                 let Some(key) = entry_key(&url, &at) else { continue };
                 match r.status {
                     Some(404 | 410) => out.deleted.push(key),
-                    _ => out.changed.push((key, r.etag)),
+                    _ => out.changed.push(ChangedEntry { id: key, etag: r.etag, start: None }),
                 }
             }
             token = next;
@@ -523,7 +523,7 @@ impl CaldavCalendar {
         for r in listing.resources {
             let Ok(at) = listing.url.join(&r.href) else { continue };
             if let Some(key) = entry_key(url, &at) {
-                out.changed.push((key, r.etag));
+                out.changed.push(ChangedEntry { id: key, etag: r.etag, start: None });
             }
         }
         Ok(out)
@@ -813,6 +813,10 @@ impl Connector for CaldavCalendar {
             200..=299 | 404 | 410 => Ok(()),
             _ => Err(answer.error("DELETE", &url)),
         }
+    }
+
+    async fn changes(&self, calendar: &str, token: Option<&str>) -> Result<CalendarChanges, ConnectorError> {
+        self.read_changes(calendar, token).await
     }
 }
 

@@ -73,21 +73,47 @@ pub struct RemoteEvent {
     pub cancelled: bool,
 }
 
+/// An entry a read of changes reports as made or changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangedEntry {
+    /// flowcal's key of the entry ([`EventSpec::key`]: Google's event id,
+    /// CalDAV's resource name), or, for a kind that names entries itself
+    /// (Microsoft Graph), the id it gave ([`Remote::id`]).
+    pub id: String,
+    /// Its version (ETag) when the service gives it.
+    pub etag: Option<String>,
+    /// Where it starts now when the read tells (Google, Graph); `None`: read
+    /// the entry ([`Connector::get_event`]) to know (CalDAV).
+    pub start: Option<When>,
+}
+
 /// What changed in a calendar since the last read (RFC 6578's model).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CalendarChanges {
-    /// Entries made or changed since, by key, with their version (ETag)
-    /// when the server gives it. Only resources named like flowcal's
-    /// entries are listed.
-    pub changed: Vec<(String, Option<String>)>,
-    /// Entries deleted since, by key.
+    /// Entries made or changed since. Only entries flowcal made are listed
+    /// (CalDAV: resources named `{key}.ics`; Google: ids that are keys;
+    /// Graph: events with a `transactionId` that is a key).
+    pub changed: Vec<ChangedEntry>,
+    /// Entries deleted since, by the same id as in `changed`.
     pub deleted: Vec<String>,
     /// `changed` lists every entry of the calendar (the first read, a token
-    /// the server no longer takes, or a server without incremental reads):
+    /// the service no longer takes, or a server without incremental reads):
     /// an entry the caller knows that is not listed is gone.
     pub complete: bool,
-    /// Where the next read starts; `None` when the server keeps none.
+    /// Where the next read starts; `None` when the service keeps none.
     pub token: Option<String>,
+}
+
+impl When {
+    /// Whether two starts are the same moment (the zone a timed entry is
+    /// shown in does not count) or the same day.
+    pub fn same_start(&self, other: &When) -> bool {
+        match (self, other) {
+            (When::Date(a), When::Date(b)) => a == b,
+            (When::At { at: a, .. }, When::At { at: b, .. }) => a == b,
+            _ => false,
+        }
+    }
 }
 
 /// Why a call failed, classified for the caller.
@@ -132,6 +158,14 @@ pub trait Connector {
     ) -> Result<Option<RemoteEvent>, ConnectorError>;
     /// Deletes the entry; deleting one that is gone already is no error.
     async fn delete_event(&self, calendar: &str, key: &str, known: Option<&Remote>) -> Result<(), ConnectorError>;
+
+    /// What changed in `calendar` since `token` (none: a complete listing).
+    /// A token the service no longer takes starts over with a complete
+    /// listing (`complete`), never an error.
+    async fn changes(&self, calendar: &str, token: Option<&str>) -> Result<CalendarChanges, ConnectorError> {
+        let _ = (calendar, token);
+        Err(ConnectorError::Permanent("this kind of calendar cannot be read for changes".into()))
+    }
 
     /// Creates entries no delivery is known to have made, all in `calendar`:
     /// each as [`upsert_event`](Self::upsert_event) without `known` does (one

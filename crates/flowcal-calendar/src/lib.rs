@@ -83,6 +83,10 @@ impl Connector for AnyConnector {
         dispatch!(self, c => c.create_events(calendar, entries).await)
     }
 
+    async fn changes(&self, calendar: &str, token: Option<&str>) -> Result<CalendarChanges, ConnectorError> {
+        dispatch!(self, c => c.changes(calendar, token).await)
+    }
+
     fn batch_size(&self) -> usize {
         dispatch!(self, c => c.batch_size())
     }

@@ -345,7 +345,7 @@ async fn reads_changes(c: &flowcal_calendar::caldav::CaldavCalendar, home_url: &
     let first = c.changes(&cal.id, None).await.unwrap();
     assert!(first.complete && first.deleted.is_empty(), "{first:?}");
     let incremental = first.token.is_some();
-    let mut listed = first.changed.clone();
+    let mut listed: Vec<(String, Option<String>)> = first.changed.iter().map(|c| (c.id.clone(), c.etag.clone())).collect();
     listed.sort();
     let mut want = vec![(a.key.clone(), ra.etag.clone()), (b.key.clone(), rb.etag.clone())];
     want.sort();
@@ -377,8 +377,8 @@ async fn reads_changes(c: &flowcal_calendar::caldav::CaldavCalendar, home_url: &
         assert!(after.complete && after.deleted.is_empty(), "{after:?}");
     }
     assert_eq!(after.changed.len(), 1, "{after:?}");
-    assert_eq!(after.changed[0].0, b.key);
-    assert_ne!(after.changed[0].1, rb.etag, "a new version");
+    assert_eq!(after.changed[0].id, b.key);
+    assert_ne!(after.changed[0].etag, rb.etag, "a new version");
     if !incremental {
         return;
     }
@@ -387,7 +387,7 @@ async fn reads_changes(c: &flowcal_calendar::caldav::CaldavCalendar, home_url: &
     let bogus = format!("{token}-unknown");
     let again = c.changes(&cal.id, Some(&bogus)).await.unwrap();
     assert!(again.complete, "{again:?}");
-    assert_eq!(again.changed.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(), vec![b.key.as_str()]);
+    assert_eq!(again.changed.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), vec![b.key.as_str()]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
