@@ -65,6 +65,7 @@ pub(crate) struct Draft {
     pub start_timer: Option<TimerSpec>,
     pub process_pos: Pos,
     pub calendar_refs: Vec<CalendarRef>,
+    pub calendar_edits: flowcal_domain::calendar_edits::ProcessEdits,
 }
 
 pub(crate) struct DraftNode {
@@ -277,6 +278,11 @@ pub(crate) fn read(doc: &Document<'_>, default_zone: Option<&str>) -> Result<Dra
         }
         None => default_zone.map(str::to_owned),
     };
+    let calendar_edits = match flowcal_attr(process, "calendarEdits") {
+        Some(text) => flowcal_domain::calendar_edits::ProcessEdits::parse(text)
+            .map_err(|m| process_pos.error(format!("flowcal:calendarEdits: {m}")))?,
+        None => Default::default(),
+    };
     let items = read_items(process, &lines)?;
     let roles = read_lanes(process, &lines)?;
     let resources = read_resources(root);
@@ -340,7 +346,7 @@ pub(crate) fn read(doc: &Document<'_>, default_zone: Option<&str>) -> Result<Dra
         }
     }
     let calendar_refs = cx.calendars.into_refs();
-    Ok(Draft { key, name, time_zone, items, nodes, flows, start_timer, process_pos, calendar_refs })
+    Ok(Draft { key, name, time_zone, items, nodes, flows, start_timer, process_pos, calendar_refs, calendar_edits })
 }
 
 /// The id of a sequence flow written without one: from its position, with

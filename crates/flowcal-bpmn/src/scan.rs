@@ -245,7 +245,7 @@ const WHERE_FLOWCAL_ATTRIBUTES_GO: &str = "flowcal reads flowcal:timeZone and fl
 fn check_flowcal_attributes(n: XNode<'_, '_>, lines: &Lines<'_>) -> Result<(), BpmnError> {
     let local = n.tag_name().name();
     let allowed: &[&str] = match local {
-        "process" => &["timeZone", "workCalendar"],
+        "process" => &["timeZone", "workCalendar", "calendarEdits"],
         "lane" => &["workCalendar"],
         "userTask" | "task" | "manualTask" => {
             &["deadline", "deadlineFrom", "deadlineOffset", "deadlineRoll", "workCalendar", "assignee"]

@@ -161,6 +161,7 @@ pub(crate) fn validate(draft: Draft) -> Result<ProcessModel, BpmnError> {
             .map(|f| Flow { id: f.id, source: f.source, target: f.target, condition: f.condition.map(|c| c.condition) })
             .collect(),
         calendar_refs: draft.calendar_refs,
+        calendar_edits: draft.calendar_edits,
     })
 }
 

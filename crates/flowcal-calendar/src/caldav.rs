@@ -41,8 +41,8 @@ use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
 
 use crate::connector::{
-    retry_after, transport_error, CalendarChanges, ChangedEntry, CalendarChoice, CalendarInfo, Connector, ConnectorError, Credential,
-    Remote, RemoteEvent,
+    retry_after, transport_error, CalendarChanges, CalendarChoice, CalendarInfo, ChangedEntry, Connector,
+    ConnectorError, Credential, Remote, RemoteEvent,
 };
 use crate::event::EventSpec;
 use crate::http_auth::AuthSchemes;

@@ -13,6 +13,33 @@ pub enum When {
     At { at: Timestamp, zone: String },
 }
 
+impl When {
+    /// The start as flowcal stores it: `2026-05-04` for a day,
+    /// `2026-05-04T09:00:00+02:00[Europe/Berlin]` for an instant and its zone
+    /// (an unknown zone: the instant in UTC).
+    pub fn stored(&self) -> String {
+        match self {
+            When::Date(d) => d.to_string(),
+            When::At { at, zone } => match at.in_tz(zone) {
+                Ok(z) => z.to_string(),
+                Err(_) => at.to_zoned(jiff::tz::TimeZone::UTC).to_string(),
+            },
+        }
+    }
+
+    /// Reads what [`When::stored`] wrote; `None` for other text.
+    pub fn from_stored(s: &str) -> Option<When> {
+        if let Ok(d) = s.parse::<Date>() {
+            if !s.contains('T') {
+                return Some(When::Date(d));
+            }
+        }
+        let z: jiff::Zoned = s.parse().ok()?;
+        let zone = z.time_zone().iana_name().unwrap_or("UTC").to_owned();
+        Some(When::At { at: z.timestamp(), zone })
+    }
+}
+
 /// One calendar entry as flowcal wants it to be.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventSpec {
@@ -235,6 +262,25 @@ pub use flowcal_domain::export::{event_key, is_google_event_id};
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn starts_read_back_as_stored() {
+        let day = When::Date(jiff::civil::date(2026, 5, 4));
+        assert_eq!(day.stored(), "2026-05-04");
+        let at: Timestamp = "2026-05-04T07:00:00Z".parse().unwrap();
+        let berlin = When::At { at, zone: "Europe/Berlin".into() };
+        assert_eq!(berlin.stored(), "2026-05-04T09:00:00+02:00[Europe/Berlin]");
+        for w in [day.clone(), berlin.clone(), When::At { at, zone: "UTC".into() }] {
+            assert_eq!(When::from_stored(&w.stored()), Some(w.clone()));
+        }
+        assert!(day.same_start(&When::Date(jiff::civil::date(2026, 5, 4))));
+        assert!(berlin.same_start(&When::At { at, zone: "Asia/Tokyo".into() }), "the zone shown does not count");
+        assert!(!berlin.same_start(&day));
+        for bad in ["", "2026-13-01", "tomorrow", "2026-05-04T09:00:00"] {
+            assert_eq!(When::from_stored(bad), None, "{bad}");
+        }
+    }
+
     use super::*;
 
     #[test]

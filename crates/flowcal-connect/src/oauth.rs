@@ -157,6 +157,10 @@ pub struct TokenResponse {
     /// Seconds.
     pub expires_in: Option<i64>,
     pub refresh_token: Option<String>,
+    /// Seconds the refresh token stays valid, where the server says (Google,
+    /// for apps in testing: seven days).
+    #[serde(default)]
+    pub refresh_token_expires_in: Option<i64>,
     /// The granted scopes, when the server says (absent: as requested).
     pub scope: Option<String>,
     pub id_token: Option<String>,
@@ -168,6 +172,7 @@ impl fmt::Debug for TokenResponse {
             .field("token_type", &self.token_type)
             .field("expires_in", &self.expires_in)
             .field("refresh_token", &self.refresh_token.as_ref().map(|_| "***"))
+            .field("refresh_token_expires_in", &self.refresh_token_expires_in)
             .field("scope", &self.scope)
             .field("id_token", &self.id_token.as_ref().map(|_| "***"))
             .finish_non_exhaustive()

@@ -100,6 +100,9 @@ pub enum ExportState {
     Failed,
     /// The account needs to be connected again.
     Waiting,
+    /// Deleted in the calendar by its owner, and respected: never made again
+    /// by later changes, only when the user adds it again.
+    RemovedInCalendar,
 }
 
 /// The text of the stored values, and their parsing.
@@ -131,6 +134,7 @@ stored_words!(ExportState {
     Removed = "removed",
     Failed = "failed",
     Waiting = "waiting",
+    RemovedInCalendar = "removed_in_calendar",
 });
 
 /// A task as auto-sync sees it.
@@ -472,9 +476,14 @@ mod tests {
 
     #[test]
     fn states_and_wishes_read_back_as_stored() {
-        for s in
-            [ExportState::Pending, ExportState::Synced, ExportState::Removed, ExportState::Failed, ExportState::Waiting]
-        {
+        for s in [
+            ExportState::Pending,
+            ExportState::Synced,
+            ExportState::Removed,
+            ExportState::Failed,
+            ExportState::Waiting,
+            ExportState::RemovedInCalendar,
+        ] {
             assert_eq!(ExportState::parse(s.as_str()), Some(s));
         }
         for w in [Wanted::Present, Wanted::Absent] {

@@ -7,6 +7,7 @@
 //! I/O or read the clock: time is always passed in.
 #![forbid(unsafe_code)]
 
+pub mod calendar_edits;
 pub mod condition;
 pub mod deadline;
 pub mod duration;

@@ -173,6 +173,9 @@ pub struct ProcessModel {
     /// Every `flowcal:workCalendar` the file names, with where: a model may
     /// only be stored when each names a known calendar.
     pub calendar_refs: Vec<CalendarRef>,
+    /// What the process does when people delete or move its entries in
+    /// their calendars (`flowcal:calendarEdits`); unnamed: the configuration.
+    pub calendar_edits: crate::calendar_edits::ProcessEdits,
 }
 
 /// A work calendar named in a model, and where (1-based line and column of

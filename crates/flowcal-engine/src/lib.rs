@@ -357,6 +357,34 @@ impl<'m> Engine<'m> {
         Ok(w.finish())
     }
 
+    /// The open task `task` gets `deadline` by hand (a move in the calendar
+    /// used), recorded with `reason` ([`Effect::DeadlineChanged`]); boundary
+    /// timers that count from its deadline move with it. The same deadline
+    /// again changes nothing.
+    pub fn set_deadline(
+        &self,
+        state: &InstanceState,
+        open: &[OpenTask],
+        task: TaskId,
+        deadline: Deadline,
+        reason: &str,
+    ) -> Result<Transition, EngineError> {
+        self.ensure_active(state)?;
+        let t = open.iter().find(|t| t.id == task).ok_or(EngineError::TaskNotOpen(task))?;
+        let mut w = Work::new(state, open);
+        if t.deadline.as_ref() != Some(&deadline) {
+            w.effects.push(Effect::DeadlineChanged {
+                task,
+                deadline: Some(deadline.clone()),
+                calendar: None,
+                reason: Some(reason.to_owned()),
+            });
+            let deadlines = BTreeMap::from([(task, Some(deadline))]);
+            self.move_timers(&mut w, open, &BTreeSet::new(), &deadlines);
+        }
+        Ok(w.finish())
+    }
+
     fn ensure_active(&self, state: &InstanceState) -> Result<(), EngineError> {
         match state.status {
             InstanceStatus::Running | InstanceStatus::Incident => Ok(()),

@@ -7,6 +7,7 @@
 //!             │          └──────▶ models
 //!             └─▶ workflow ─────▶ models
 //!                    └──────────▶ calendar cache
+//! calendar sync ─▶ workflow, access, models
 //! timers ─▶ workflow
 //! work calendars ─▶ workflow, access, calendar cache
 //! ```
@@ -41,6 +42,8 @@ pub struct App {
     pub delivery: Arc<Delivery>,
     /// The export button, a user's exports, auto-sync.
     pub exports: Arc<Exports>,
+    /// Reading what people change in their calendars, and acting on it.
+    pub calendar_sync: Arc<crate::calendar_sync::CalendarSync>,
     /// iCal subscription feeds.
     pub feeds: Feeds,
     /// The worker that fires timers as they come due.
@@ -83,6 +86,15 @@ impl App {
             config.public_url.clone(),
             config.time_zone.clone(),
             access.clone(),
+            models.clone(),
+            wake.clone(),
+        ));
+        let calendar_sync = Arc::new(crate::calendar_sync::CalendarSync::new(
+            store.clone(),
+            clock.clone(),
+            config.calendar_sync.clone(),
+            access.clone(),
+            workflow.clone(),
             models,
             wake.clone(),
         ));
@@ -120,6 +132,7 @@ impl App {
             access,
             delivery,
             exports,
+            calendar_sync,
             feeds,
             timers,
             work_calendars,
@@ -155,6 +168,6 @@ impl App {
 
     /// `/metrics`.
     pub async fn metrics(&self) -> AppResult<String> {
-        crate::metrics::render(&self.store, self.now(), &self.delivery, &self.retention).await
+        crate::metrics::render(&self.store, self.now(), &self.delivery, &self.calendar_sync, &self.retention).await
     }
 }

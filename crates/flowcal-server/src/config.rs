@@ -48,6 +48,8 @@ pub struct Config {
     pub sign_in: SignInConfig,
     /// Delivery of calendar entries.
     pub delivery: DeliveryConfig,
+    /// Reading what people change in their calendars.
+    pub calendar_sync: CalendarSyncConfig,
     /// iCal subscription feeds.
     pub feed: FeedConfig,
     /// The HTTP server's limits and the proxies in front of it.
@@ -203,6 +205,44 @@ impl Default for DeliveryConfig {
     }
 }
 
+/// Reading the calendars flowcal writes to (`[calendar_sync]`): how often,
+/// and what flowcal does when people delete or move its entries there
+/// (a process may name its own with `flowcal:calendarEdits`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CalendarSyncConfig {
+    /// Seconds between two reads of an account's calendar (±20 % jitter);
+    /// 0: calendars are not read.
+    pub interval_seconds: u64,
+    /// An entry deleted in the calendar: `respect` (it stays deleted, the
+    /// task offers *Add again*) or `restore` (it is made again).
+    pub deleted: String,
+    /// An entry moved in the calendar: `propose` (the user decides),
+    /// `accept` (the new date is used where the user may change it) or
+    /// `revert` (it is put back).
+    pub moved: String,
+    /// Accounts read at once by one process.
+    pub concurrency: u32,
+}
+
+impl Default for CalendarSyncConfig {
+    fn default() -> Self {
+        CalendarSyncConfig { interval_seconds: 300, deleted: "respect".into(), moved: "propose".into(), concurrency: 8 }
+    }
+}
+
+impl CalendarSyncConfig {
+    /// The configured policies (checked when the configuration is read).
+    pub fn policy(&self) -> flowcal_domain::calendar_edits::EditPolicy {
+        use flowcal_domain::calendar_edits::{EditPolicy, OnDeleted, OnMoved};
+        let d = EditPolicy::default();
+        EditPolicy {
+            deleted: OnDeleted::parse(&self.deleted).unwrap_or(d.deleted),
+            moved: OnMoved::parse(&self.moved).unwrap_or(d.moved),
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -221,6 +261,7 @@ impl Default for Config {
             caldav: CaldavConfig::default(),
             sign_in: SignInConfig::default(),
             delivery: DeliveryConfig::default(),
+            calendar_sync: CalendarSyncConfig::default(),
             feed: FeedConfig::default(),
             http: HttpConfig::default(),
             metrics: MetricsConfig::default(),
@@ -248,6 +289,7 @@ impl fmt::Debug for Config {
             .field("caldav", &self.caldav)
             .field("sign_in", &self.sign_in)
             .field("delivery", &self.delivery)
+            .field("calendar_sync", &self.calendar_sync)
             .field("feed", &self.feed)
             .field("http", &self.http)
             .field("metrics", &self.metrics)
@@ -342,6 +384,16 @@ impl Config {
         if d.attempts == 0 || d.backoff_seconds == 0 || d.lease_seconds == 0 || d.poll_seconds == 0 {
             return Err("delivery.attempts, backoff_seconds, lease_seconds and poll_seconds must be above zero".into());
         }
+        let cs = &self.calendar_sync;
+        if flowcal_domain::calendar_edits::OnDeleted::parse(&cs.deleted).is_none() {
+            return Err(format!("calendar_sync.deleted is '{}': use respect or restore", cs.deleted));
+        }
+        if flowcal_domain::calendar_edits::OnMoved::parse(&cs.moved).is_none() {
+            return Err(format!("calendar_sync.moved is '{}': use propose, accept or revert", cs.moved));
+        }
+        if cs.concurrency == 0 || cs.concurrency > 256 {
+            return Err("calendar_sync.concurrency must be from 1 to 256".into());
+        }
         if self.feed.refresh_minutes == 0 || self.feed.days_back > 3660 || self.feed.days_ahead > 3660 {
             return Err("feed.refresh_minutes must be above zero, days_back and days_ahead at most 3660".into());
         }
@@ -426,6 +478,10 @@ const SCHEMA: &[(&str, Kind)] = &[
     ("delivery.max_backoff_seconds", U64),
     ("delivery.lease_seconds", U64),
     ("delivery.poll_seconds", U64),
+    ("calendar_sync.interval_seconds", U64),
+    ("calendar_sync.deleted", Kind::Text),
+    ("calendar_sync.moved", Kind::Text),
+    ("calendar_sync.concurrency", U32),
     ("feed.days_back", U32),
     ("feed.days_ahead", U32),
     ("feed.refresh_minutes", U32),

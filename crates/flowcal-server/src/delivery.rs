@@ -15,7 +15,7 @@ use crate::entries::{deadline_entry, item_entry, EntryContext, EntryError};
 use crate::models::{ModelError, Models};
 use crate::principal::{involved, sees_task};
 use crate::settings::Connectivity;
-use flowcal_calendar::{AnyConnector, Connector, ConnectorError, EventSpec, Remote};
+use flowcal_calendar::{AnyConnector, Connector, ConnectorError, EventSpec, Remote, When};
 use flowcal_domain::export::{ExportSource, Wanted};
 use flowcal_store::{AccountKind, CalendarAccount, ExportOutcome, ExportRecord, Store, StoreError, User};
 use jiff::{SignedDuration, Timestamp};
@@ -338,21 +338,21 @@ impl Delivery {
             }
             outcomes[i] = match self.prepare(s, session, c, e).await {
                 Prepared::Done(o) => Some(o),
-                Prepared::Batch { calendar, entry, hash } => {
+                Prepared::Batch { calendar, entry, hash, held } => {
                     match batches.iter_mut().find(|(cal, _)| *cal == calendar) {
-                        Some((_, v)) => v.push((i, entry, hash)),
-                        None => batches.push((calendar, vec![(i, entry, hash)])),
+                        Some((_, v)) => v.push((i, entry, hash, held)),
+                        None => batches.push((calendar, vec![(i, entry, hash, held)])),
                     }
                     None
                 }
             };
         }
         for (calendar, items) in batches {
-            let entries: Vec<EventSpec> = items.iter().map(|(_, ev, _)| ev.clone()).collect();
+            let entries: Vec<EventSpec> = items.iter().map(|(_, ev, _, _)| ev.clone()).collect();
             let cal = calendar.clone();
             let r =
                 session.call(move |conn| create(conn, cal.clone(), entries.clone())).await.map_err(DeliveryError::from);
-            for (n, (i, entry, hash)) in items.into_iter().enumerate() {
+            for (n, (i, entry, hash, held)) in items.into_iter().enumerate() {
                 let Some(e) = chunk.get(i) else { continue };
                 let one = match &r {
                     Ok(results) => match results.get(n) {
@@ -363,6 +363,7 @@ impl Delivery {
                     Err(err) => Err(err.again()),
                 };
                 let sequence = i64::from(entry.sequence);
+                let start = entry.when.stored();
                 let one = match one {
                     Err(DeliveryError::Gone(why)) => self.deliver_elsewhere(s, session, &calendar, why, entry).await,
                     r => r.map(|remote| (calendar.clone(), remote)),
@@ -374,6 +375,8 @@ impl Delivery {
                         etag: remote.etag,
                         content_hash: hash,
                         sequence,
+                        start,
+                        held,
                     },
                     Err(f) => self.outcome(e, f),
                 });
@@ -476,6 +479,16 @@ impl Delivery {
             Ok(ev) => ev,
             Err(err) => return Prepared::Done(self.outcome(e, err)),
         };
+        // A move in the calendar waiting for its owner's decision: the entry
+        // keeps the calendar's start meanwhile (unless flowcal's date is that
+        // start now: then nothing waits any more).
+        let held = e.held_start.as_deref().and_then(When::from_stored).filter(|w| !w.same_start(&entry.when));
+        let entry = match &held {
+            Some(w) => EventSpec { when: w.clone(), ..entry },
+            None => entry,
+        };
+        let held = held.map(|w| w.stored());
+        let start = entry.when.stored();
         let hash = entry.content_hash();
         // A hash stored before the versioned one counts too: an upgrade re-sends nothing.
         let unchanged = e.content_hash.as_deref().is_some_and(|h| entry.unchanged_since(h));
@@ -487,6 +500,8 @@ impl Delivery {
                 etag: k.etag.clone(),
                 content_hash: hash,
                 sequence: e.sequence,
+                start,
+                held,
             });
         }
         let sequence = if e.content_hash.is_some() { e.sequence + 1 } else { e.sequence };
@@ -496,7 +511,7 @@ impl Delivery {
             Err(f) => return Prepared::Done(self.outcome(e, f.into())),
         };
         if batches && known.is_none() {
-            return Prepared::Batch { calendar, entry, hash };
+            return Prepared::Batch { calendar, entry, hash, held };
         }
         let (cal, ev) = (calendar.clone(), entry.clone());
         let r = session.call(move |c| upsert(c, cal.clone(), ev.clone(), known.clone())).await;
@@ -511,6 +526,8 @@ impl Delivery {
                 etag: remote.etag,
                 content_hash: hash,
                 sequence,
+                start,
+                held,
             },
             Err(err) => self.outcome(e, err),
         })
@@ -749,8 +766,8 @@ enum SetupFailure {
 }
 
 /// A new entry waiting for its batch request: its place in the chunk, the
-/// entry, its content hash.
-type BatchItem = (usize, EventSpec, String);
+/// entry, its content hash, the move in the calendar it keeps.
+type BatchItem = (usize, EventSpec, String, Option<String>);
 
 /// One export of a chunk, after [`Delivery::prepare`].
 enum Prepared {
@@ -760,6 +777,7 @@ enum Prepared {
         calendar: String,
         entry: EventSpec,
         hash: String,
+        held: Option<String>,
     },
 }
 

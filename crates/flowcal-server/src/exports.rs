@@ -140,8 +140,9 @@ impl Exports {
         if e.user_id != p.user.id {
             return Err(AppError::Forbidden("only the export's owner may retry it".into()));
         }
-        if e.state != ExportState::Failed {
-            return Err(AppError::Conflict(format!("export {id} is {}, not failed", e.state)));
+        // Failed: tried again. Deleted in the calendar: added again.
+        if !matches!(e.state, ExportState::Failed | ExportState::RemovedInCalendar) {
+            return Err(AppError::Conflict(format!("export {id} is {}, not failed or removed in calendar", e.state)));
         }
         let e = self.store.retry_export(id, self.now()).await?.ok_or_else(|| AppError::NotFound("export".into()))?;
         self.wake.notify_one();
@@ -385,9 +386,20 @@ pub struct SyncSummary {
 
 impl SyncSummary {
     /// The words of the summary, in the order it tells them; the first
-    /// five are in the calendar as asked.
-    pub const OUTCOMES: [&'static str; 9] =
-        ["created", "updated", "unchanged", "removed", "elsewhere", "failed", "retried", "waiting", "pending"];
+    /// six are in the calendar as asked (an entry its owner deleted in the
+    /// calendar stays deleted).
+    pub const OUTCOMES: [&'static str; 10] = [
+        "created",
+        "updated",
+        "unchanged",
+        "removed",
+        "elsewhere",
+        "deleted_in_calendar",
+        "failed",
+        "retried",
+        "waiting",
+        "pending",
+    ];
 
     fn count(&mut self, what: &'static str) {
         *self.counts.entry(what).or_insert(0) += 1;
@@ -404,6 +416,7 @@ impl SyncSummary {
             (Some((ExportState::Removed, _)) | None, Some(Delivered::Removed)) => "removed",
             // In the calendar as asked, by another process.
             (Some((ExportState::Synced | ExportState::Removed, _)) | None, _) => "elsewhere",
+            (Some((ExportState::RemovedInCalendar, _)), _) => "deleted_in_calendar",
             (Some((ExportState::Failed, _)), _) => "failed",
             (Some((ExportState::Waiting, _)), _) => "waiting",
             (Some((ExportState::Pending, _)), _) if !active => "waiting",
@@ -434,13 +447,14 @@ impl SyncSummary {
         let n = |k: &str| self.counts.get(k).copied().unwrap_or(0);
         format!(
             "{} entries: created {}, updated {}, unchanged {}, removed {}, done by another flowcal process {}, \
-             failed {}, to retry {}, waiting for a reconnect {}, still due {}",
+             deleted in the calendar (respected) {}, failed {}, to retry {}, waiting for a reconnect {}, still due {}",
             self.total(),
             n("created"),
             n("updated"),
             n("unchanged"),
             n("removed"),
             n("elsewhere"),
+            n("deleted_in_calendar"),
             n("failed"),
             n("retried"),
             n("waiting"),

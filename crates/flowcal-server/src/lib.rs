@@ -5,6 +5,7 @@
 pub mod access;
 pub mod api;
 pub mod app;
+pub mod calendar_sync;
 pub mod clock;
 pub mod config;
 pub mod delivery;
@@ -178,6 +179,8 @@ impl Workers {
             tasks.push(tokio::spawn(app.delivery.clone().run_delivery(until_stopped(stopped.clone()))));
         }
         tasks.push(tokio::spawn(app.timers.clone().run_timers(until_stopped(stopped.clone()))));
+        // And reads the calendars for what people changed there.
+        tasks.push(tokio::spawn(app.calendar_sync.clone().run(until_stopped(stopped.clone()))));
         tasks.push(tokio::spawn(app.work_calendars.clone().run(until_stopped(stopped.clone()))));
         // And sweeps the tables that only grow.
         tasks.push(tokio::spawn(app.retention.clone().run(until_stopped(stopped))));

@@ -1,5 +1,6 @@
 //! `/metrics`: what an operator watches, in Prometheus text format.
 
+use crate::calendar_sync::CalendarSync;
 use crate::delivery::Delivery;
 use crate::error::AppResult;
 use crate::retention::Retention;
@@ -7,10 +8,17 @@ use flowcal_store::Store;
 use jiff::Timestamp;
 
 /// `/metrics`: exports by state and kind, the oldest due pending export,
-/// this process's deliveries, the waiting timers, and the rows this
+/// this process's deliveries, the read lag of calendars and this process's
+/// reads by kind, the waiting timers, and the rows this
 /// process's retention sweep deleted, and on SQLite the rows its statements
 /// read in full table scans, in Prometheus text format.
-pub async fn render(store: &Store, now: Timestamp, delivery: &Delivery, retention: &Retention) -> AppResult<String> {
+pub async fn render(
+    store: &Store,
+    now: Timestamp,
+    delivery: &Delivery,
+    reads: &CalendarSync,
+    retention: &Retention,
+) -> AppResult<String> {
     use std::fmt::Write as _;
     let (states, oldest) = store.export_stats(now).await?;
     let mut out = String::new();
@@ -27,6 +35,23 @@ pub async fn render(store: &Store, now: Timestamp, delivery: &Delivery, retentio
     let counts = delivery.counts();
     for ((what, kind), n) in counts {
         let _ = writeln!(out, "flowcal_deliveries_total{{outcome=\"{what}\",kind=\"{kind}\"}} {n}");
+    }
+    let _ = writeln!(
+        out,
+        "# HELP flowcal_calendar_read_lag_seconds Longest time since an account's calendar was read, by connector kind."
+    );
+    let _ = writeln!(out, "# TYPE flowcal_calendar_read_lag_seconds gauge");
+    for (kind, ms) in store.read_lag(now).await? {
+        let _ = writeln!(out, "flowcal_calendar_read_lag_seconds{{kind=\"{kind}\"}} {}", ms as f64 / 1000.0);
+    }
+    let _ = writeln!(
+        out,
+        "# HELP flowcal_calendar_reads_total Reads of calendars by this process, by connector kind and outcome."
+    );
+    let _ = writeln!(out, "# TYPE flowcal_calendar_reads_total counter");
+    for (kind, (n, failed)) in reads.counts() {
+        let _ = writeln!(out, "flowcal_calendar_reads_total{{kind=\"{kind}\",outcome=\"read\"}} {}", n - failed);
+        let _ = writeln!(out, "flowcal_calendar_reads_total{{kind=\"{kind}\",outcome=\"failed\"}} {failed}");
     }
     let (timers, overdue) = store.timer_stats(now).await?;
     let _ = writeln!(out, "# HELP flowcal_timers Timers of process models waiting to fire.");

@@ -33,6 +33,44 @@ pub struct InstanceView {
     pub tasks: Vec<TaskRecord>,
 }
 
+/// What a date moved in a calendar changes.
+#[derive(Debug, Clone, Copy)]
+pub enum CalendarDate<'a> {
+    /// A date or date-time item of the instance.
+    Item(&'a str),
+    /// The deadline of an open task.
+    Deadline(TaskId),
+}
+
+/// Who may change an instance's dates through the calendar: administrators
+/// and the instance's starter.
+pub fn may_change_dates(user: &flowcal_store::User, instance: &InstanceRecord) -> bool {
+    user.is_admin || instance.starter == user.login
+}
+
+/// The value a calendar entry's new start gives an item of `data_type`: a
+/// day for a date item (a timed entry's day in its zone), an instant for a
+/// date-time item (an all-day entry cannot give one).
+fn calendar_value(data_type: flowcal_domain::model::DataType, start: &flowcal_calendar::When) -> AppResult<Json> {
+    use flowcal_calendar::When;
+    use flowcal_domain::model::DataType;
+    match (data_type, start) {
+        (DataType::Date, When::Date(d)) => Ok(Json::String(d.to_string())),
+        (DataType::Date, When::At { at, zone }) => {
+            let day = at.in_tz(zone).map(|z| z.date()).unwrap_or_else(|_| at.to_zoned(jiff::tz::TimeZone::UTC).date());
+            Ok(Json::String(day.to_string()))
+        }
+        (DataType::DateTime, When::At { at, zone }) => {
+            let z = at.in_tz(zone).unwrap_or_else(|_| at.to_zoned(jiff::tz::TimeZone::UTC));
+            Ok(Json::String(z.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()))
+        }
+        (DataType::DateTime, When::Date(_)) => Err(AppError::Conflict(
+            "the entry was made an all-day one in the calendar; a date-time item needs a time".into(),
+        )),
+        _ => Err(AppError::Conflict("the item no longer holds a date".into())),
+    }
+}
+
 /// The workflow service.
 #[derive(Debug)]
 pub struct Workflow {
@@ -530,6 +568,55 @@ impl Workflow {
             Ok(engine.set_data(state, open, &data)?)
         })
         .await
+    }
+
+    /// A date moved in `user`'s calendar becomes the instance's: the new
+    /// value of the date item `key`, or (`key` none) the deadline of the
+    /// open task `task`. Only for users who may change the instance's dates
+    /// ([`may_change_dates`]); recorded in the instance's history as changed
+    /// through the calendar by `user`.
+    pub async fn use_calendar_date(
+        &self,
+        user: &flowcal_store::User,
+        instance: InstanceId,
+        target: CalendarDate<'_>,
+        start: &flowcal_calendar::When,
+    ) -> AppResult<InstanceView> {
+        let v = self.instance_view_unchecked(instance).await?;
+        if !may_change_dates(user, &v.instance) {
+            return Err(AppError::Forbidden(
+                "only the instance's starter or an administrator may change its dates".into(),
+            ));
+        }
+        let (_, model) = self.model(v.instance.model_id).await?;
+        let actor = format!("{} (through the calendar)", user.login);
+        match target {
+            CalendarDate::Item(key) => {
+                let item =
+                    model.data_items.iter().find(|i| i.key == key).ok_or_else(|| {
+                        AppError::Conflict(format!("the process no longer has the date item '{key}'"))
+                    })?;
+                let value = calendar_value(item.data_type, start)?;
+                let data = Map::from_iter([(key.to_owned(), value)]);
+                self.engine(&model)?.validate(&data)?;
+                self.change(instance, v.instance.model_id, None, &actor, move |engine, state, _, _, open| {
+                    Ok(engine.set_data(state, open, &data)?)
+                })
+                .await
+            }
+            CalendarDate::Deadline(task) => {
+                let deadline = match start {
+                    flowcal_calendar::When::Date(d) => flowcal_domain::Deadline::Date(*d),
+                    flowcal_calendar::When::At { at, zone } => {
+                        flowcal_domain::Deadline::At { at: *at, zone: zone.clone() }
+                    }
+                };
+                self.change(instance, v.instance.model_id, None, &actor, move |engine, state, _, _, open| {
+                    Ok(engine.set_deadline(state, open, task, deadline, "changed through the calendar")?)
+                })
+                .await
+            }
+        }
     }
 
     /// An administrator retries the gateways an instance is stuck at.

@@ -141,6 +141,15 @@ pub struct CalendarAccount {
     pub last_error: Option<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// Sync health: the last read of the calendar that succeeded, and the
+    /// failure of the reads since.
+    pub last_read_at: Option<Timestamp>,
+    pub read_error: Option<String>,
+    pub read_error_at: Option<Timestamp>,
+    /// The last delivery that succeeded.
+    pub last_delivered_at: Option<Timestamp>,
+    /// When the provider said the access lapses (Google, for apps in testing).
+    pub refresh_expires_at: Option<Timestamp>,
 }
 
 /// What connecting (or reconnecting) stores.
@@ -198,7 +207,8 @@ impl SealedColumn {
 
 pub(crate) const ACCOUNT_COLUMNS: &str =
     "id, user_id, kind, provider, external_id, display, url, calendar, calendar_own, \
-     status, credentials_sealed, access_expires_at, last_error, created_at, updated_at";
+     status, credentials_sealed, access_expires_at, last_error, created_at, updated_at, \
+     last_read_at, read_error, read_error_at, last_delivered_at, refresh_expires_at";
 
 pub(crate) fn account(r: &Row) -> Result<CalendarAccount, StoreError> {
     Ok(CalendarAccount {
@@ -217,6 +227,11 @@ pub(crate) fn account(r: &Row) -> Result<CalendarAccount, StoreError> {
         last_error: r.opt_text("last_error")?,
         created_at: ts(r.int("created_at")?)?,
         updated_at: ts(r.int("updated_at")?)?,
+        last_read_at: r.opt_int("last_read_at")?.map(ts).transpose()?,
+        read_error: r.opt_text("read_error")?,
+        read_error_at: r.opt_int("read_error_at")?.map(ts).transpose()?,
+        last_delivered_at: r.opt_int("last_delivered_at")?.map(ts).transpose()?,
+        refresh_expires_at: r.opt_int("refresh_expires_at")?.map(ts).transpose()?,
     })
 }
 
@@ -513,6 +528,19 @@ impl Store {
                 ],
             )?;
             Ok(n == 1)
+        })
+        .await
+    }
+
+    /// When the account's refresh token lapses, as the provider said with
+    /// the token (`None`: it did not say, or a new grant that lapses not).
+    pub async fn set_refresh_expiry(&self, id: i64, at: Option<Timestamp>) -> Result<(), StoreError> {
+        self.read(move |c| {
+            c.execute(
+                "UPDATE calendar_accounts SET refresh_expires_at = $2 WHERE id = $1",
+                params![id, at.map(|t| t.as_millisecond())],
+            )?;
+            Ok(())
         })
         .await
     }

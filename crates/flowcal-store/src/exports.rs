@@ -42,6 +42,11 @@ pub struct ExportRecord {
     pub not_before: Timestamp,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// Where the entry starts as flowcal last wrote it (`When::stored`).
+    pub written_start: Option<String>,
+    /// A move in the calendar waiting for the user's decision: the start the
+    /// calendar has, which delivery keeps meanwhile.
+    pub held_start: Option<String>,
 }
 
 /// What pressing the button asks for.
@@ -58,8 +63,18 @@ pub struct NewExport {
 /// How a delivery ended.
 #[derive(Debug, Clone)]
 pub enum ExportOutcome {
-    /// The entry is on the calendar with this content.
-    Delivered { calendar: String, remote_id: String, etag: Option<String>, content_hash: String, sequence: i64 },
+    /// The entry is on the calendar with this content, starting at `start`
+    /// (`When::stored`); `held`: the move in the calendar still waiting for
+    /// the user's decision, if any.
+    Delivered {
+        calendar: String,
+        remote_id: String,
+        etag: Option<String>,
+        content_hash: String,
+        sequence: i64,
+        start: String,
+        held: Option<String>,
+    },
     /// The entry is gone from the calendar.
     Removed,
     /// Try again at `not_before`.
@@ -73,7 +88,7 @@ pub enum ExportOutcome {
 pub(crate) const COLUMNS: &str =
     "e.id, e.user_id, e.account_id, e.source, e.task_id, e.instance_id, e.event_key, e.wanted, \
      e.state, e.version, e.calendar, e.remote_id, e.etag, e.content_hash, e.sequence, e.attempts, e.last_error, \
-     e.not_before, e.created_at, e.updated_at";
+     e.not_before, e.created_at, e.updated_at, e.written_start, e.held_start";
 
 pub(crate) fn record(r: &Row) -> Result<ExportRecord, StoreError> {
     Ok(ExportRecord {
@@ -97,6 +112,8 @@ pub(crate) fn record(r: &Row) -> Result<ExportRecord, StoreError> {
         not_before: ts(r.int("not_before")?)?,
         created_at: ts(r.int("created_at")?)?,
         updated_at: ts(r.int("updated_at")?)?,
+        written_start: r.opt_text("written_start")?,
+        held_start: r.opt_text("held_start")?,
     })
 }
 
@@ -106,7 +123,7 @@ fn parsed<T>(r: &Row, column: &str, parse: impl Fn(&str) -> Option<T>) -> Result
     parse(&text).ok_or_else(|| StoreError::Corrupt(format!("exports.{column} holds '{}'", text.escape_debug())))
 }
 
-fn by_id(c: &mut dyn Conn, id: i64) -> Result<Option<ExportRecord>, StoreError> {
+pub(crate) fn by_id(c: &mut dyn Conn, id: i64) -> Result<Option<ExportRecord>, StoreError> {
     c.query_opt(&format!("SELECT {COLUMNS} FROM exports e WHERE e.id = $1"), params![id])?
         .map(|r| record(&r))
         .transpose()
@@ -168,12 +185,13 @@ impl Store {
         .await
     }
 
-    /// A failed export goes out again.
+    /// A failed export goes out again; one deleted in the calendar is added again.
     pub async fn retry_export(&self, id: i64, now: Timestamp) -> Result<Option<ExportRecord>, StoreError> {
         self.tx(move |c| {
             c.execute(
-                "UPDATE exports SET state = 'pending', attempts = 0, not_before = $2, updated_at = $2
-                 WHERE id = $1 AND state = 'failed'",
+                "UPDATE exports SET state = 'pending', attempts = 0, not_before = $2, updated_at = $2,
+                        version = version + 1, content_hash = NULL, last_error = NULL
+                 WHERE id = $1 AND (state = 'failed' OR (state = 'removed_in_calendar' AND wanted = 'present'))",
                 params![id, now.as_millisecond()],
             )?;
             mark_outbox(c)?;
@@ -433,15 +451,23 @@ fn finish_one(
     now: i64,
 ) -> Result<u64, StoreError> {
     let n = match outcome {
-        ExportOutcome::Delivered { calendar, remote_id, etag, content_hash, sequence } => c.execute(
-            "UPDATE exports SET calendar = $4, remote_id = $5, etag = $6, content_hash = $7, sequence = $8,
-                    state = CASE WHEN version = $3 THEN 'synced' ELSE 'pending' END,
-                    attempts = 0, last_error = NULL, lease_owner = NULL, lease_until = NULL, updated_at = $9
-             WHERE id = $1 AND lease_owner = $2",
-            params![id, owner, version, calendar, remote_id, etag, content_hash, sequence, now],
-        ),
+        ExportOutcome::Delivered { calendar, remote_id, etag, content_hash, sequence, start, held } => {
+            let n = c.execute(
+                "UPDATE exports SET calendar = $4, remote_id = $5, etag = $6, content_hash = $7, sequence = $8,
+                        state = CASE WHEN version = $3 THEN 'synced' ELSE 'pending' END,
+                        written_start = $10, held_start = CASE WHEN version = $3 THEN $11 ELSE held_start END,
+                        attempts = 0, last_error = NULL, lease_owner = NULL, lease_until = NULL, updated_at = $9
+                 WHERE id = $1 AND lease_owner = $2",
+                params![id, owner, version, calendar, remote_id, etag, content_hash, sequence, now, start, held],
+            )?;
+            if n == 1 {
+                // The account's calendar now holds an entry of flowcal's: it is read for changes.
+                crate::calendar_reads::delivered(c, id, now)?;
+            }
+            Ok(n)
+        }
         ExportOutcome::Removed => c.execute(
-            "UPDATE exports SET remote_id = NULL, etag = NULL, content_hash = NULL,
+            "UPDATE exports SET remote_id = NULL, etag = NULL, content_hash = NULL, held_start = NULL,
                     state = CASE WHEN version = $3 THEN 'removed' ELSE 'pending' END,
                     attempts = 0, last_error = NULL, lease_owner = NULL, lease_until = NULL, updated_at = $4
              WHERE id = $1 AND lease_owner = $2",
@@ -545,9 +571,18 @@ macro_rules! tasks_of_user {
 }
 
 /// Makes an export go out again (`$2`: now). A pending export keeps its
-/// attempts and backoff; a waiting one keeps waiting for the reconnect.
+/// attempts and backoff; a waiting one keeps waiting for the reconnect; one
+/// deleted in the calendar stays deleted (unless it is withdrawn: then its
+/// removal goes out).
 macro_rules! requeue {
     () => {
+        "state = CASE WHEN state IN ('waiting', 'removed_in_calendar') THEN state ELSE 'pending' END,
+         version = version + 1,
+         attempts = CASE WHEN state = 'pending' THEN attempts ELSE 0 END,
+         not_before = CASE WHEN state = 'pending' AND not_before > $2 THEN not_before ELSE $2 END,
+         updated_at = $2"
+    };
+    (withdraw) => {
         "state = CASE WHEN state = 'waiting' THEN 'waiting' ELSE 'pending' END, version = version + 1,
          attempts = CASE WHEN state = 'pending' THEN attempts ELSE 0 END,
          not_before = CASE WHEN state = 'pending' AND not_before > $2 THEN not_before ELSE $2 END,
@@ -672,7 +707,10 @@ fn apply_plan(c: &mut dyn Conn, plan: &AutoSyncPlan, now: i64) -> Result<(), Sto
         c.execute(concat!("UPDATE exports SET wanted = 'present', ", requeue!(), " WHERE id = $1"), params![*id, now])?;
     }
     for id in &plan.withdraw {
-        c.execute(concat!("UPDATE exports SET wanted = 'absent', ", requeue!(), " WHERE id = $1"), params![*id, now])?;
+        c.execute(
+            concat!("UPDATE exports SET wanted = 'absent', ", requeue!(withdraw), " WHERE id = $1"),
+            params![*id, now],
+        )?;
     }
     for n in &plan.create {
         // A button export of the same source and account stays the user's own:

@@ -32,6 +32,7 @@
 #![forbid(unsafe_code)]
 
 mod access;
+mod calendar_reads;
 mod db;
 mod error;
 mod exports;
@@ -52,6 +53,7 @@ pub use access::{
     AccountKind, AccountStatus, Audit, AuditRecord, CalendarAccount, NewAccount, OAuthState, SealedColumn,
     StatePurpose, StoredProvider,
 };
+pub use calendar_reads::{ReadClaim, ReadOutcome, RemoteChange};
 pub use db::{postgres_session_tls, DbError};
 pub use error::StoreError;
 pub use exports::{ExportOutcome, ExportRecord, NewExport};

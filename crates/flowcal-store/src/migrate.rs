@@ -83,6 +83,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0012_calendar_edits.sql"),
         postgres: include_str!("../migrations/postgres/0012_calendar_edits.sql"),
     },
+    Migration {
+        version: 13,
+        name: "0013_calendar_reads",
+        sqlite: include_str!("../migrations/sqlite/0013_calendar_reads.sql"),
+        postgres: include_str!("../migrations/postgres/0013_calendar_reads.sql"),
+    },
 ];
 
 /// Any fixed number: the key of the advisory lock that serializes migrations

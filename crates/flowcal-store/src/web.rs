@@ -331,6 +331,42 @@ impl Store {
         })
         .await
     }
+
+    /// Active accounts whose calendar cannot be read, or whose access lapses
+    /// before `lapse_before`, the most recent first, with their users'
+    /// logins; and how many there are.
+    pub async fn accounts_needing_attention(
+        &self,
+        lapse_before: Timestamp,
+        limit: usize,
+    ) -> Result<(Vec<(CalendarAccount, String)>, i64), StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read(move |c| {
+            let cols: Vec<String> =
+                crate::access::ACCOUNT_COLUMNS.split(',').map(|s| format!("a.{}", s.trim())).collect();
+            const WHICH: &str = "a.status = 'active' AND (a.read_error IS NOT NULL OR a.refresh_expires_at < $1)";
+            let total = c
+                .query_one(
+                    &format!("SELECT COUNT(*) AS n FROM calendar_accounts a WHERE {WHICH}"),
+                    params![lapse_before.as_millisecond()],
+                )?
+                .int("n")?;
+            let rows = c
+                .query(
+                    &format!(
+                        "SELECT {}, u.login FROM calendar_accounts a JOIN users u ON u.id = a.user_id
+                         WHERE {WHICH} ORDER BY a.updated_at DESC, a.id DESC LIMIT $2",
+                        cols.join(", ")
+                    ),
+                    params![lapse_before.as_millisecond(), limit],
+                )?
+                .iter()
+                .map(|r| Ok((crate::access::account(r)?, r.text("login")?)))
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            Ok((rows, total))
+        })
+        .await
+    }
 }
 
 /// Deletes counters past their window and lock. The longer window of the two

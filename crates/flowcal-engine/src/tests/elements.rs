@@ -22,6 +22,7 @@ fn build() -> Build {
             nodes: vec![],
             flows: vec![],
             calendar_refs: vec![],
+            calendar_edits: Default::default(),
         },
         scope: None,
     }

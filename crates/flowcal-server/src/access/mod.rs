@@ -268,6 +268,59 @@ pub struct AccountJson {
     pub message: Option<String>,
     #[schema(value_type = String)]
     pub connected_at: Timestamp,
+    /// Sync health: the last read of the calendar that succeeded.
+    #[schema(value_type = Option<String>)]
+    pub last_synced_at: Option<Timestamp>,
+    /// The last delivery of an entry that succeeded.
+    #[schema(value_type = Option<String>)]
+    pub last_delivered_at: Option<Timestamp>,
+    /// What went wrong last: the failure of the reads since the last that
+    /// succeeded, or what stops delivery.
+    pub last_error: Option<String>,
+    /// When the access lapses, where the provider says so (Google, for apps
+    /// in testing); `message` warns seven days and one day before.
+    #[schema(value_type = Option<String>)]
+    pub refresh_expires_at: Option<Timestamp>,
+}
+
+/// Days before a grant lapses from which the account warns.
+const LAPSE_WARNING_DAYS: i64 = 7;
+
+/// The warning for an account whose access lapses soon (seven days, and
+/// again more urgently one day, before), as of `now`.
+pub fn lapse_warning(a: &CalendarAccount, now: Timestamp) -> Option<String> {
+    let at = a.refresh_expires_at?;
+    let left = at.duration_since(now);
+    if a.status != AccountStatus::Active || left > SignedDuration::from_hours(24 * LAPSE_WARNING_DAYS) {
+        return None;
+    }
+    let day = at.to_zoned(jiff::tz::TimeZone::UTC).strftime("%a %-d %b %Y %H:%M UTC").to_string();
+    Some(if left <= SignedDuration::ZERO {
+        format!("{}'s access for flowcal lapsed on {day}: connect this calendar again", a.provider)
+    } else if left <= SignedDuration::from_hours(24) {
+        format!(
+            "{}'s access for flowcal lapses within a day ({day}); the provider's app is in testing: connect this \
+             calendar again now",
+            a.provider
+        )
+    } else {
+        format!(
+            "{}'s access for flowcal lapses on {day} (the provider's app is in testing): connect this calendar again \
+             before then",
+            a.provider
+        )
+    })
+}
+
+impl AccountJson {
+    /// The account as of `now`: with the warning about access that lapses soon.
+    pub fn at(a: &CalendarAccount, now: Timestamp) -> AccountJson {
+        let mut j = AccountJson::from(a);
+        if j.message.is_none() {
+            j.message = lapse_warning(a, now);
+        }
+        j
+    }
 }
 
 impl From<&CalendarAccount> for AccountJson {
@@ -290,6 +343,10 @@ impl From<&CalendarAccount> for AccountJson {
             display: a.display.clone(),
             message,
             connected_at: a.created_at,
+            last_synced_at: a.last_read_at,
+            last_delivered_at: a.last_delivered_at,
+            last_error: a.read_error.clone().or_else(|| a.last_error.clone()),
+            refresh_expires_at: a.refresh_expires_at,
         }
     }
 }
@@ -887,6 +944,8 @@ impl Access {
                 audit("account_reconnected", detail),
             )
             .await?;
+        // A grant for an app in testing lapses (Google: seven days); the user is warned before.
+        self.store.set_refresh_expiry(account.id, refresh_expiry(self.now(), tokens)).await?;
         // The same account may then sign the user in, when the provider allows it.
         if let (Some(sub), true) = (sub, r.sign_in) {
             if let Err(e) = self.store.link_identity(&r.name, &sub, p.user.id, self.now()).await {
@@ -1124,6 +1183,10 @@ impl Access {
                         return Err(internal(anyhow::anyhow!("the credentials changed during a refresh")));
                     }
                 }
+                // A new refresh token with its lapse (an unrotated one keeps its own).
+                if let Some(at) = refresh_expiry(now, &t) {
+                    self.store.set_refresh_expiry(account_id, Some(at)).await?;
+                }
                 Ok(Some(t.access_token))
             }
             Err(OAuthError::InvalidGrant(why)) => {
@@ -1331,6 +1394,11 @@ impl AdminSettingsPatch {
 
 fn expiry(now: Timestamp, t: &TokenResponse) -> Option<Timestamp> {
     t.expires_in.and_then(|s| now.checked_add(SignedDuration::from_secs(s)).ok())
+}
+
+/// When the refresh token lapses, where the provider says so.
+fn refresh_expiry(now: Timestamp, t: &TokenResponse) -> Option<Timestamp> {
+    t.refresh_token_expires_in.filter(|s| *s > 0).and_then(|s| now.checked_add(SignedDuration::from_secs(s)).ok())
 }
 
 fn oauth_failure(r: &Resolved, e: OAuthError) -> AppError {

@@ -67,14 +67,14 @@ pub struct ProviderList {
     responses((status = 200, body = AccountList)))]
 pub async fn list(State(app): State<Arc<App>>, Auth(p): Auth) -> AppResult<Json<AccountList>> {
     let accounts = app.access.calendar_accounts(&p).await?;
-    Ok(Json(AccountList { accounts: accounts.iter().map(AccountJson::from).collect() }))
+    Ok(Json(AccountList { accounts: accounts.iter().map(|a| AccountJson::at(a, app.now())).collect() }))
 }
 
 /// One calendar account.
 #[utoipa::path(get, path = "/api/v1/calendar-accounts/{id}", tag = "calendars", params(("id" = i64, Path)),
     responses((status = 200, body = AccountJson), (status = 404, body = ErrorBody)))]
 pub async fn show(State(app): State<Arc<App>>, Auth(p): Auth, Path(id): Path<i64>) -> AppResult<Json<AccountJson>> {
-    Ok(Json(AccountJson::from(&app.access.calendar_account(&p, id).await?)))
+    Ok(Json(AccountJson::at(&app.access.calendar_account(&p, id).await?, app.now())))
 }
 
 /// Connect a CalDAV account with a username and app password; checked at once.

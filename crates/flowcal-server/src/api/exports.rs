@@ -35,8 +35,15 @@ pub struct ExportJson {
     pub source: String,
     pub account: i64,
     /// `pending`, `synced` (in the calendar), `removed`, `failed` (see `last_error`; retry with
-    /// POST …/retry) or `waiting` (for the user to reconnect the account).
+    /// POST …/retry), `waiting` (for the user to reconnect the account) or `removed_in_calendar`
+    /// (its owner deleted it in the calendar; never made again by later changes: add it again
+    /// with POST …/retry).
     pub state: String,
+    /// What the calendar shows, as last read: `{"state": "in_sync"}`, `{"state": "deleted"}`, or
+    /// `{"state": "moved", "start": …}` (moved there; POST …/accept-remote uses the new date,
+    /// POST …/keep-local puts the entry back). `start`: `2026-05-04` or an instant with its
+    /// zone, `2026-05-04T09:00:00+02:00[Europe/Berlin]`.
+    pub remote: RemoteJson,
     /// Whether the entry should be on the calendar (`present`) or not (`absent`).
     pub wanted: String,
     pub calendar: Option<String>,
@@ -59,6 +66,27 @@ impl From<&ExportRecord> for ExportJson {
             remote_id: e.remote_id.clone(),
             attempts: e.attempts,
             last_error: e.last_error.clone(),
+            remote: RemoteJson::of(e),
+        }
+    }
+}
+
+/// What the calendar shows of an export's entry.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RemoteJson {
+    /// `in_sync`, `deleted` or `moved`.
+    pub state: &'static str,
+    /// Where a moved entry starts now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start: Option<String>,
+}
+
+impl RemoteJson {
+    fn of(e: &ExportRecord) -> RemoteJson {
+        match (&e.held_start, e.state) {
+            (_, flowcal_domain::export::ExportState::RemovedInCalendar) => RemoteJson { state: "deleted", start: None },
+            (Some(start), _) => RemoteJson { state: "moved", start: Some(start.clone()) },
+            (None, _) => RemoteJson { state: "in_sync", start: None },
         }
     }
 }
@@ -123,7 +151,7 @@ pub async fn remove(
     Ok((StatusCode::ACCEPTED, Json(ExportJson::from(&e))))
 }
 
-/// Send a failed export again.
+/// Send a failed export again, or add one deleted in the calendar again.
 #[utoipa::path(post, path = "/api/v1/exports/{id}/retry", tag = "exports", params(("id" = i64, Path)),
     responses((status = 202, body = ExportJson), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn retry(
@@ -132,5 +160,32 @@ pub async fn retry(
     Path(id): Path<i64>,
 ) -> AppResult<(StatusCode, Json<ExportJson>)> {
     let e = app.exports.retry_export(&p, id).await?;
+    Ok((StatusCode::ACCEPTED, Json(ExportJson::from(&e))))
+}
+
+/// Use the date the entry was moved to in the calendar: it becomes the date item's value or the
+/// step's deadline (for the instance's starter and administrators), recorded in the instance's
+/// history as changed through the calendar.
+#[utoipa::path(post, path = "/api/v1/exports/{id}/accept-remote", tag = "exports", params(("id" = i64, Path)),
+    responses((status = 202, body = ExportJson), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody)))]
+pub async fn accept_remote(
+    State(app): State<Arc<App>>,
+    Auth(p): Auth,
+    Path(id): Path<i64>,
+) -> AppResult<(StatusCode, Json<ExportJson>)> {
+    let e = app.calendar_sync.accept_remote(&p, id).await?;
+    Ok((StatusCode::ACCEPTED, Json(ExportJson::from(&e))))
+}
+
+/// Keep flowcal's date: the entry moved in the calendar goes back.
+#[utoipa::path(post, path = "/api/v1/exports/{id}/keep-local", tag = "exports", params(("id" = i64, Path)),
+    responses((status = 202, body = ExportJson), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn keep_local(
+    State(app): State<Arc<App>>,
+    Auth(p): Auth,
+    Path(id): Path<i64>,
+) -> AppResult<(StatusCode, Json<ExportJson>)> {
+    let e = app.calendar_sync.keep_local(&p, id).await?;
     Ok((StatusCode::ACCEPTED, Json(ExportJson::from(&e))))
 }

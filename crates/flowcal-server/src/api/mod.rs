@@ -64,6 +64,8 @@ pub use types::*;
         exports::show,
         exports::remove,
         exports::retry,
+        exports::accept_remote,
+        exports::keep_local,
         accounts::providers,
         accounts::audit,
         admin::show,
@@ -86,7 +88,7 @@ pub use types::*;
         AutoSyncJson, crate::feed::FeedStatus,
         accounts::AccountList, accounts::CaldavConnect, accounts::OauthConnect, accounts::AuthorizationUrl,
         accounts::ProviderInfo, accounts::ProviderList, accounts::AuditList, accounts::CalendarJson,
-        accounts::CalendarList, accounts::ChooseCalendar, exports::NewExportJson, exports::ExportJson,
+        accounts::CalendarList, accounts::ChooseCalendar, exports::NewExportJson, exports::ExportJson, exports::RemoteJson,
         exports::ExportList, crate::access::AccountJson,
         crate::access::AuditJson, crate::access::Disconnected, admin::ProviderView, admin::ConnectivityView,
         crate::settings::ProviderConfig, crate::settings::ProviderKindSchema,
@@ -202,6 +204,8 @@ pub fn router() -> Router<Arc<App>> {
         .route("/api/v1/exports", post(exports::create).get(exports::list))
         .route("/api/v1/exports/{id}", get(exports::show).delete(exports::remove))
         .route("/api/v1/exports/{id}/retry", post(exports::retry))
+        .route("/api/v1/exports/{id}/accept-remote", post(exports::accept_remote))
+        .route("/api/v1/exports/{id}/keep-local", post(exports::keep_local))
         .route("/api/v1/providers", get(accounts::providers))
         .route("/api/v1/audit", get(accounts::audit))
         .route("/api/v1/admin/connectivity", get(admin::show))

@@ -80,6 +80,11 @@ async fn page(
     let failed_total = failed.total.unwrap_or_default();
     let failed = failed.items;
     let (reconnect, reconnect_total) = app.store.accounts_needing_reconnect(PAGE_ROWS).await.unwrap_or_default();
+    let now = app.now();
+    let lapse_before = now + jiff::SignedDuration::from_hours(24 * 7);
+    let (attention, attention_total) =
+        app.store.accounts_needing_attention(lapse_before, PAGE_ROWS).await.unwrap_or_default();
+    let lag = app.store.read_lag(now).await.unwrap_or_default();
     let (states, oldest) = app.store.export_stats(app.now()).await.unwrap_or_default();
     let allow = &c.calendar_export.allow;
     let (allow_word, allow_list) = match allow {
@@ -244,6 +249,28 @@ async fn page(
             ul { @for (a, login) in &reconnect { li { strong { (login) } " · " (a.display) " · " span.reason { (a.last_error.clone().unwrap_or_default()) } } } }
             @if reconnect_total > reconnect.len() as i64 {
                 p.muted { "The " (reconnect.len()) " most recent of " (reconnect_total) "; each user sees their own in their settings." }
+            }
+            h3 { "Reading calendars" }
+            p {
+                "Longest since a calendar was read: "
+                @if lag.is_empty() { "no calendar to read yet" }
+                @for (i, (kind, ms)) in lag.iter().enumerate() {
+                    @if i > 0 { ", " }
+                    (kind) " " (format!("{:.0} s", *ms as f64 / 1000.0))
+                }
+            }
+            @if attention.is_empty() { p.muted { "No calendar fails to be read, and no access lapses within seven days." } }
+            ul {
+                @for (a, login) in &attention {
+                    li {
+                        strong { (login) } " · " (a.display) " · "
+                        @if let Some(e) = &a.read_error { span.reason { "reading failed: " (e) } }
+                        @if let Some(w) = crate::access::lapse_warning(a, now) { " " span.reason { (w) } }
+                    }
+                }
+            }
+            @if attention_total > attention.len() as i64 {
+                p.muted { "The " (attention.len()) " most recent of " (attention_total) "." }
             }
         }
     };

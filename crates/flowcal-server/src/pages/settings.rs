@@ -41,6 +41,7 @@ async fn page_with_token(
 ) -> Response {
     let tokens = app.access.tokens_of(v.p.login()).await.unwrap_or_default();
     let accounts = super::frame::own_accounts(app, v).await;
+    let now = app.now();
     let c = app.access.connectivity().await.ok();
     let allowed_by_admin = c.as_ref().is_none_or(|c| c.calendar_export.allow.allows(v.p.login()));
     let providers = super::frame::calendar_providers(c.as_ref());
@@ -97,8 +98,14 @@ async fn page_with_token(
                             flowcal_store::AccountStatus::Active => {
                                 span.badge.ok { "✓ connected" }
                                 @if let Some(problem) = &a.last_error { " " span.badge.overdue { "⚠" } " " span.reason { (problem) } }
+                                @if let Some(lapse) = crate::access::lapse_warning(a, now) { " " span.badge.soon { "⚠" } " " span.reason { (lapse) } }
                             }
                             _ => { span.badge.overdue { "⚠ reconnect needed" } " " span.reason { (a.last_error.clone().unwrap_or_default()) } }
+                        }
+                        p.health.muted {
+                            "Last read of the calendar: " (a.last_read_at.map(|t| ago(t, now)).unwrap_or_else(|| "not yet".into()))
+                            " · last entry delivered: " (a.last_delivered_at.map(|t| ago(t, now)).unwrap_or_else(|| "not yet".into()))
+                            @if let Some(e) = &a.read_error { " · " span.reason { "reading failed: " (e) } }
                         }
                         @if let Some(list) = calendars.get(&a.id) {
                             form.choose method="post" action={ "/settings/accounts/" (a.id) "/calendar" } {
@@ -422,5 +429,16 @@ pub(crate) async fn feed_off(State(app): State<Arc<App>>, Posted { v, .. }: Post
     match app.feeds.disable_feed(&v.p).await {
         Ok(_) => see_other_notice("/settings", "The feed is off"),
         Err(e) => error_page(Some(&v), &e),
+    }
+}
+
+/// How long ago `t` was, in words.
+fn ago(t: jiff::Timestamp, now: jiff::Timestamp) -> String {
+    let secs = now.duration_since(t).as_secs().max(0);
+    match secs {
+        0..=59 => "just now".into(),
+        60..=3599 => format!("{} min ago", secs / 60),
+        3600..=86_399 => format!("{} h ago", secs / 3600),
+        _ => format!("{} days ago", secs / 86_400),
     }
 }

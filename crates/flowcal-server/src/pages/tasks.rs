@@ -329,11 +329,17 @@ fn calendar_controls(c: &CalendarCtx<'_>, source: &str, stored_source: &ExportSo
     let active: Vec<_> = c.accounts.iter().filter(|a| a.status == flowcal_store::AccountStatus::Active).collect();
     let id = |op: &str| format!("cal-{op}-{}", source.replace(':', "-"));
     let (retry, remove, add) = (id("retry"), id("remove"), id("add"));
+    let (accept, keep) = (id("accept"), id("keep"));
+    let moved_to = shown.and_then(|e| e.held_start.as_deref()).and_then(flowcal_calendar::When::from_stored);
     let controls = html! {
         div.calendar data-source=(source) {
             @let state = shown.map(|e| (e.wanted, e.state));
             span.cal-state role="status" {
                 @match state {
+                    Some((Wanted::Present, ExportState::Synced)) if moved_to.is_some() => {
+                        span.badge.soon { "↔ Moved in your calendar" } " "
+                        span.reason { "to " (moved_to.as_ref().map(|w| shown_start(w, &c.v.p.user.time_zone)).unwrap_or_default()) }
+                    }
                     Some((Wanted::Present, ExportState::Synced)) => {
                         span.badge.ok { "✓ In calendar" }
                         @if let Some(link) = shown.and_then(|e| event_link(e, c.accounts)) {
@@ -347,13 +353,23 @@ fn calendar_controls(c: &CalendarCtx<'_>, source: &str, stored_source: &ExportSo
                         span.reason { (shown.and_then(|e| e.last_error.clone()).unwrap_or_default()) }
                     }
                     Some((_, ExportState::Waiting)) => { span.badge.soon { "⚠ Reconnect needed" } " " a href="/settings#calendars" { "reconnect" } }
+                    Some((Wanted::Present, ExportState::RemovedInCalendar)) => {
+                        span.badge.pending { "Removed in your calendar" }
+                    }
                     _ => { span.muted { "Not in calendar" } }
                 }
             }
             @if shown.is_some_and(|e| e.state == ExportState::Failed) {
                 button type="submit" form=(retry) { "Retry" }
             }
-            @if shown.is_some_and(|e| e.wanted == Wanted::Present && e.state != ExportState::Removed) {
+            @if shown.is_some_and(|e| e.state == ExportState::RemovedInCalendar) {
+                button type="submit" form=(retry) aria-label={ "Add " (what) " to calendar again" } { "Add again" }
+            }
+            @if moved_to.is_some() {
+                button type="submit" form=(accept) aria-label={ "Use the date " (what) " was moved to" } { "Use this date" }
+                button.secondary type="submit" form=(keep) aria-label={ "Keep " (what) " and move the entry back" } { "Keep" }
+            }
+            @if shown.is_some_and(|e| e.wanted == Wanted::Present && !matches!(e.state, ExportState::Removed | ExportState::RemovedInCalendar)) {
                 button.secondary type="submit" form=(remove) aria-label={ "Remove " (what) " from calendar" } { "Remove from calendar" }
             } @else if c.export_ok {
                 @if active.is_empty() {
@@ -384,6 +400,18 @@ fn calendar_controls(c: &CalendarCtx<'_>, source: &str, stored_source: &ExportSo
             input type="hidden" name="op" value="retry";
             input type="hidden" name="export" value=(shown.map(|e| e.id).unwrap_or_default());
         }
+        @if moved_to.is_some() {
+            form id=(accept) method="post" action=(action) hidden {
+                (csrf_field(c.v))
+                input type="hidden" name="op" value="accept-remote";
+                input type="hidden" name="export" value=(shown.map(|e| e.id).unwrap_or_default());
+            }
+            form id=(keep) method="post" action=(action) hidden {
+                (csrf_field(c.v))
+                input type="hidden" name="op" value="keep-local";
+                input type="hidden" name="export" value=(shown.map(|e| e.id).unwrap_or_default());
+            }
+        }
         form id=(remove) method="post" action=(action) hidden {
             (csrf_field(c.v))
             input type="hidden" name="op" value="remove";
@@ -396,6 +424,18 @@ fn calendar_controls(c: &CalendarCtx<'_>, source: &str, stored_source: &ExportSo
         }
     };
     (controls, forms)
+}
+
+/// A start moved to in the calendar, as the user reads it: the day, or the
+/// date and time in their zone.
+fn shown_start(w: &flowcal_calendar::When, zone: &str) -> String {
+    match w {
+        flowcal_calendar::When::Date(d) => d.strftime("%a %-d %b %Y").to_string(),
+        flowcal_calendar::When::At { at, .. } => {
+            let z = at.in_tz(zone).unwrap_or_else(|_| at.to_zoned(jiff::tz::TimeZone::UTC));
+            z.strftime("%a %-d %b %Y %H:%M %Z").to_string()
+        }
+    }
 }
 
 /// A link to the event at the provider, where it gives one.
@@ -526,6 +566,14 @@ pub(crate) async fn calendar(State(app): State<Arc<App>>, Path(id): Path<i64>, P
         },
         Some("retry") => match export_id() {
             Some(e) => app.exports.retry_export(&v.p, e).await.map(|_| "Sending it again"),
+            None => Err(AppError::BadRequest("which export?".into())),
+        },
+        Some("accept-remote") => match export_id() {
+            Some(e) => app.calendar_sync.accept_remote(&v.p, e).await.map(|_| "Using the date from your calendar"),
+            None => Err(AppError::BadRequest("which export?".into())),
+        },
+        Some("keep-local") => match export_id() {
+            Some(e) => app.calendar_sync.keep_local(&v.p, e).await.map(|_| "Keeping the date; moving the entry back"),
             None => Err(AppError::BadRequest("which export?".into())),
         },
         Some("add") => {

@@ -345,7 +345,8 @@ async fn reads_changes(c: &flowcal_calendar::caldav::CaldavCalendar, home_url: &
     let first = c.changes(&cal.id, None).await.unwrap();
     assert!(first.complete && first.deleted.is_empty(), "{first:?}");
     let incremental = first.token.is_some();
-    let mut listed: Vec<(String, Option<String>)> = first.changed.iter().map(|c| (c.id.clone(), c.etag.clone())).collect();
+    let mut listed: Vec<(String, Option<String>)> =
+        first.changed.iter().map(|c| (c.id.clone(), c.etag.clone())).collect();
     listed.sort();
     let mut want = vec![(a.key.clone(), ra.etag.clone()), (b.key.clone(), rb.etag.clone())];
     want.sort();
@@ -406,5 +407,310 @@ async fn changes_are_read_on_three_servers() {
         let credential = flowcal_calendar::Credential::Basic { username: USER.into(), password: PASSWORD.into() };
         let c = CaldavCalendar::new(&http, base, credential).unwrap();
         reads_changes(&c, &format!("http://127.0.0.1:{port}{home}")).await;
+    }
+}
+
+// ---- deletions and moves made in the calendar ------------------------------------------------
+
+/// A process with a date item `day`; its one step is the starter's, due on that day.
+/// `edits`: its `flowcal:calendarEdits`, if any.
+fn dated_model(key: &str, edits: Option<&str>) -> String {
+    let edits = edits.map(|e| format!(" flowcal:calendarEdits=\"{e}\"")).unwrap_or_default();
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:flowcal="https://flowcal.dev/schema/1"
+                  id="d" targetNamespace="https://flowcal.dev/test">
+  <bpmn:process id="{key}" name="Dated {key}" isExecutable="true"{edits}>
+    <bpmn:extensionElements><flowcal:dataItem key="day" label="Day" type="date" required="true"/></bpmn:extensionElements>
+    <bpmn:startEvent id="s"/>
+    <bpmn:userTask id="t" name="Prepare" flowcal:assignee="starter" flowcal:deadlineFrom="day"/>
+    <bpmn:endEvent id="e"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="t"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="t" targetRef="e"/>
+  </bpmn:process>
+</bpmn:definitions>"#
+    )
+}
+
+/// A proxy in front of a CalDAV server that refuses every REPORT (`405`),
+/// as a server without RFC 6578 (or a proxy that filters methods) does:
+/// flowcal must fall back to listing the calendar.
+struct NoReport {
+    port: u16,
+    reports: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl NoReport {
+    async fn start(upstream: u16) -> NoReport {
+        use axum::body::Bytes;
+        use axum::extract::State;
+        use axum::http::{HeaderMap, Method as M, StatusCode as S, Uri};
+        use axum::response::{IntoResponse, Response};
+        let reports = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = reports.clone();
+        let client = Client::new();
+        let handler = move |State(()): State<()>, method: M, uri: Uri, headers: HeaderMap, body: Bytes| {
+            let (client, counted) = (client.clone(), counted.clone());
+            async move {
+                if method.as_str() == "REPORT" {
+                    counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    return (S::METHOD_NOT_ALLOWED, [("allow", "OPTIONS, GET, PUT, DELETE, PROPFIND, MKCALENDAR")])
+                        .into_response();
+                }
+                let url = format!("http://127.0.0.1:{upstream}{}", uri.path_and_query().map_or("/", |p| p.as_str()));
+                let mut req = client.request(method, url).body(body);
+                for (name, value) in &headers {
+                    if name != "host" && name != "content-length" {
+                        req = req.header(name, value);
+                    }
+                }
+                let r = req.send().await.unwrap();
+                let mut out = Response::builder().status(r.status().as_u16());
+                for (name, value) in r.headers() {
+                    if name != "content-length" && name != "transfer-encoding" {
+                        out = out.header(name, value);
+                    }
+                }
+                out.body(axum::body::Body::from(r.bytes().await.unwrap())).unwrap()
+            }
+        };
+        let app = axum::Router::new().fallback(handler).with_state(());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        NoReport { port, reports }
+    }
+}
+
+/// One read of every calendar whose read is due (each account made due first).
+async fn read_calendars(t: &TestApp, accounts: &[i64]) -> flowcal_server::calendar_sync::ReadSummary {
+    use flowcal_server::clock::Clock as _;
+    // Time passes between a delivery and the next read.
+    let later = t.clock.now() + jiff::SignedDuration::from_secs(60);
+    t.clock.set(later);
+    for a in accounts {
+        t.app.calendar_sync.wake_account(*a).await.unwrap();
+    }
+    let s = t.app.calendar_sync.read_due().await.unwrap();
+    assert_eq!(s.failed, 0, "{s:?}");
+    s
+}
+
+/// Starts an instance of `model` on `day` and puts its task's deadline on
+/// alice's calendar `account`: (the export's id, the task's id, the instance's id).
+async fn dated_export(t: &TestApp, alice: &str, account: i64, model: &str, day: &str) -> (i64, i64, i64) {
+    dated_export_of(t, alice, account, model, day, "deadline").await
+}
+
+/// The same for `source`: `deadline` or `item:day`.
+async fn dated_export_of(
+    t: &TestApp,
+    alice: &str,
+    account: i64,
+    model: &str,
+    day: &str,
+    source: &str,
+) -> (i64, i64, i64) {
+    let (s, inst) = t
+        .post(
+            "/api/v1/instances",
+            alice,
+            json!({"model": model, "title": format!("{model} {day}"), "data": {"day": day}}),
+        )
+        .await;
+    assert_eq!(s, 201, "{inst}");
+    let task = inst["tasks"][0]["id"].as_i64().unwrap();
+    let (s, e) = t.post("/api/v1/exports", alice, json!({"task": task, "source": source, "account": account})).await;
+    assert_eq!(s, 202, "{e}");
+    (e["id"].as_i64().unwrap(), task, inst["id"].as_i64().unwrap())
+}
+
+/// Moves the entry at `url` to another day, as a calendar app would (a new DTSTART and DTEND).
+async fn move_entry(url: &str, from: &str, to: &str, next: &str) {
+    let r = dav("GET", url).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{url}");
+    let ics = r.text().await.unwrap();
+    assert!(ics.contains(&format!("DTSTART;VALUE=DATE:{from}")), "{ics}");
+    let moved = ics
+        .replace(&format!("DTSTART;VALUE=DATE:{from}"), &format!("DTSTART;VALUE=DATE:{to}"))
+        .lines()
+        .map(|l| if l.starts_with("DTEND;VALUE=DATE:") { format!("DTEND;VALUE=DATE:{next}") } else { l.to_owned() })
+        .collect::<Vec<_>>()
+        .join("\r\n");
+    let r = dav("PUT", url).header("Content-Type", "text/calendar").body(moved).send().await.unwrap();
+    assert!(r.status().is_success(), "PUT {url}: {}", r.status());
+}
+
+/// The DTSTART of the entry at `url` (as `VALUE=DATE:…`), or none when it is gone.
+async fn start_on_server(url: &str) -> Option<String> {
+    let r = dav("GET", url).send().await.unwrap();
+    if r.status() == StatusCode::NOT_FOUND {
+        return None;
+    }
+    assert_eq!(r.status(), StatusCode::OK, "{url}");
+    let ics = r.text().await.unwrap();
+    ics.lines().find_map(|l| l.strip_prefix("DTSTART;VALUE=DATE:")).map(str::to_owned)
+}
+
+async fn task(t: &TestApp, alice: &str, id: i64) -> Json {
+    let (s, task) = t.get(&format!("/api/v1/tasks/{id}"), alice).await;
+    assert_eq!(s, 200, "{task}");
+    task
+}
+
+crate::on_both_backends!(peers: deletions_and_moves_in_the_calendar_follow_the_policies);
+
+/// On Radicale, Xandikos (both with sync-collection) and Radicale behind a
+/// proxy that refuses REPORT (a complete listing each time): an entry
+/// deleted on the server is not made again when its task changes, shows as
+/// removed in calendar, and *Add again* makes it again; an entry moved on
+/// the server is proposed and kept there, *use this date* changes the date
+/// item and the deadline (recorded as changed through the calendar), *keep*
+/// moves it back; a process that restores and reverts, and one that
+/// accepts, do so at the next read. An idle read finds nothing.
+async fn deletions_and_moves_in_the_calendar_follow_the_policies(db: TestDb) {
+    let Some(radicale) = Radicale::start().await else { return };
+    let Some(xandikos) = Xandikos::start().await else { return };
+    let proxy = NoReport::start(radicale.port).await;
+    let t = TestApp::spawn(db).await;
+    let admin = t.user("root", true, &[]).await;
+    let alice = t.user("alice", false, &[]).await;
+    for (key, edits) in
+        [("dated", None), ("restoring", Some("deleted=restore moved=revert")), ("accepting", Some("moved=accept"))]
+    {
+        let (s, m) = t.upload(&admin, &dated_model(key, edits)).await;
+        assert_eq!(s, 201, "{m}");
+    }
+    let servers = [(radicale.port, "/alice/"), (xandikos.port, "/user/calendars/"), (proxy.port, "/alice/")];
+    let hosts: Vec<String> = servers.iter().map(|(p, _)| format!("127.0.0.1:{p}")).collect();
+    let allow = json!({"caldav": {"allowed_hosts": hosts}});
+    assert_eq!(t.call(Method::PATCH, "/api/v1/admin/settings", &admin, Some(allow)).await.0, 200);
+    let on = json!({"calendar_export": true});
+    assert_eq!(t.call(Method::PATCH, "/api/v1/me/settings", &alice, Some(on)).await.0, 200);
+
+    for (n, (port, _)) in servers.into_iter().enumerate() {
+        let root = format!("http://127.0.0.1:{port}");
+        let connect = json!({"url": format!("{root}/"), "username": USER, "password": PASSWORD});
+        let (s, acc) = t.post("/api/v1/calendar-accounts/caldav", &alice, connect).await;
+        assert_eq!(s, 201, "{acc}");
+        let acc = acc["id"].as_i64().unwrap();
+        // Each server its own month, as the three share alice's calendar on Radicale.
+        let day = |d: u32| format!("2026-0{}-{d:02}", 5 + n);
+        let ics_day = |d: u32| day(d).replace('-', "");
+
+        let (deleted, _, deleted_instance) = dated_export(&t, &alice, acc, "dated", &day(4)).await;
+        // The date item's own entry: using its new date changes the item, and the deadline follows.
+        let (proposed, proposed_task, proposed_instance) =
+            dated_export_of(&t, &alice, acc, "dated", &day(5), "item:day").await;
+        let (kept, kept_task, _) = dated_export(&t, &alice, acc, "dated", &day(6)).await;
+        let (restored, _, _) = dated_export(&t, &alice, acc, "restoring", &day(7)).await;
+        let (reverted, _, _) = dated_export(&t, &alice, acc, "restoring", &day(8)).await;
+        let (accepted, accepted_task, _) = dated_export(&t, &alice, acc, "accepting", &day(9)).await;
+        deliver(&t).await;
+        let url = |e: &Json| e["remote_id"].as_str().unwrap().to_owned();
+        let mut urls = std::collections::BTreeMap::new();
+        for id in [deleted, proposed, kept, restored, reverted, accepted] {
+            let e = export(&t, &alice, id).await;
+            assert_eq!((e["state"].as_str(), e["remote"]["state"].as_str()), (Some("synced"), Some("in_sync")), "{e}");
+            urls.insert(id, url(&e));
+        }
+
+        // The first read lists the calendar; a second finds nothing.
+        let first = read_calendars(&t, &[acc]).await;
+        assert_eq!((first.deleted, first.moved), (0, 0), "{port}: {first:?}");
+        let idle = read_calendars(&t, &[acc]).await;
+        assert_eq!((idle.read, idle.deleted, idle.moved, idle.edited), (1, 0, 0, 0), "{port}: {idle:?}");
+
+        // Deleted and moved by another client.
+        for id in [deleted, restored] {
+            let r = dav("DELETE", &urls[&id]).send().await.unwrap();
+            assert!(r.status().is_success(), "{}", r.status());
+        }
+        move_entry(&urls[&proposed], &ics_day(5), &ics_day(15), &ics_day(16)).await;
+        move_entry(&urls[&kept], &ics_day(6), &ics_day(16), &ics_day(17)).await;
+        move_entry(&urls[&reverted], &ics_day(8), &ics_day(18), &ics_day(19)).await;
+        move_entry(&urls[&accepted], &ics_day(9), &ics_day(19), &ics_day(20)).await;
+        let read = read_calendars(&t, &[acc]).await;
+        assert_eq!((read.deleted, read.moved), (2, 4), "{port}: {read:?}");
+
+        // Respected: removed in calendar, and not made again when the task changes.
+        let e = export(&t, &alice, deleted).await;
+        assert_eq!(
+            (e["state"].as_str(), e["remote"]["state"].as_str()),
+            (Some("removed_in_calendar"), Some("deleted"))
+        );
+        let change = json!({"data": {"day": day(3)}});
+        let path = format!("/api/v1/instances/{deleted_instance}/data");
+        assert_eq!(t.call(Method::PATCH, &path, &admin, Some(change)).await.0, 200);
+        deliver(&t).await;
+        assert_eq!(export(&t, &alice, deleted).await["state"], "removed_in_calendar");
+        assert_eq!(start_on_server(&urls[&deleted]).await, None, "{port}: not made again");
+        // Add again.
+        let (s, e) = t.post(&format!("/api/v1/exports/{deleted}/retry"), &alice, json!({})).await;
+        assert_eq!(s, 202, "{e}");
+        deliver(&t).await;
+        let e = export(&t, &alice, deleted).await;
+        assert_eq!((e["state"].as_str(), e["remote"]["state"].as_str()), (Some("synced"), Some("in_sync")), "{e}");
+        assert_eq!(start_on_server(&url(&e)).await, Some(ics_day(3)), "{port}: added again with the new day");
+
+        // Proposed: the entry stays where it was moved, even when the task changes.
+        let e = export(&t, &alice, proposed).await;
+        assert_eq!(e["remote"], json!({"state": "moved", "start": day(15)}), "{port}");
+        let path = format!("/api/v1/instances/{proposed_instance}/data");
+        assert_eq!(t.call(Method::PATCH, &path, &admin, Some(json!({"data": {"day": day(4)}}))).await.0, 200);
+        deliver(&t).await;
+        assert_eq!(task(&t, &alice, proposed_task).await["deadline"]["date"], day(4));
+        assert_eq!(start_on_server(&urls[&proposed]).await, Some(ics_day(15)), "{port}: kept where it was moved");
+        assert_eq!(export(&t, &alice, proposed).await["remote"]["state"], "moved");
+        // Use this date: the item and the deadline follow, as changed through the calendar.
+        let (s, e) = t.post(&format!("/api/v1/exports/{proposed}/accept-remote"), &alice, json!({})).await;
+        assert_eq!(s, 202, "{e}");
+        assert_eq!(task(&t, &alice, proposed_task).await["deadline"]["date"], day(15));
+        let (s, inst) = t.get(&format!("/api/v1/instances/{proposed_instance}"), &alice).await;
+        assert_eq!(s, 200, "{inst}");
+        assert_eq!(inst["data"]["day"], day(15), "{inst}");
+        assert_eq!(inst["tasks"][0]["deadline"]["date"], day(15), "{inst}");
+        let (s, events) = t.get(&format!("/api/v1/instances/{proposed_instance}/events"), &alice).await;
+        assert_eq!(s, 200, "{events}");
+        assert!(events.to_string().contains("alice (through the calendar)"), "{events}");
+        deliver(&t).await;
+        let e = export(&t, &alice, proposed).await;
+        assert_eq!((e["state"].as_str(), e["remote"]["state"].as_str()), (Some("synced"), Some("in_sync")), "{e}");
+        assert_eq!(start_on_server(&urls[&proposed]).await, Some(ics_day(15)));
+
+        // Keep: the entry goes back; the deadline stays.
+        let (s, e) = t.post(&format!("/api/v1/exports/{kept}/keep-local"), &alice, json!({})).await;
+        assert_eq!(s, 202, "{e}");
+        deliver(&t).await;
+        assert_eq!(start_on_server(&urls[&kept]).await, Some(ics_day(6)), "{port}: moved back");
+        assert_eq!(task(&t, &alice, kept_task).await["deadline"]["date"], day(6));
+        assert_eq!(export(&t, &alice, kept).await["remote"]["state"], "in_sync");
+        let (s, e) = t.post(&format!("/api/v1/exports/{kept}/keep-local"), &alice, json!({})).await;
+        assert_eq!(s, 409, "nothing to keep from any more: {e}");
+
+        // restore and revert: at the read, without asking.
+        deliver(&t).await;
+        let e = export(&t, &alice, restored).await;
+        assert_eq!((e["state"].as_str(), e["remote"]["state"].as_str()), (Some("synced"), Some("in_sync")), "{e}");
+        assert_eq!(start_on_server(&url(&e)).await, Some(ics_day(7)), "{port}: restored");
+        assert_eq!(start_on_server(&urls[&reverted]).await, Some(ics_day(8)), "{port}: reverted");
+        // accept: applied at once (alice started the instance), to the step's deadline alone.
+        assert_eq!(task(&t, &alice, accepted_task).await["deadline"]["date"], day(19));
+        let (s, inst) = t.get(&format!("/api/v1/tasks/{accepted_task}"), &alice).await;
+        assert_eq!(s, 200, "{inst}");
+        let (s, inst) = t.get(&format!("/api/v1/instances/{}", inst["instance"]), &alice).await;
+        assert_eq!((s, &inst["data"]["day"]), (200, &json!(day(9))), "{inst}");
+        deliver(&t).await;
+        assert_eq!(export(&t, &alice, accepted).await["remote"]["state"], "in_sync");
+        assert_eq!(start_on_server(&urls[&accepted]).await, Some(ics_day(19)));
+
+        // flowcal's own writes are no edits: the next read finds nothing to do.
+        let after = read_calendars(&t, &[acc]).await;
+        assert_eq!((after.deleted, after.moved), (0, 0), "{port}: {after:?}");
+        if port == proxy.port {
+            assert!(proxy.reports.load(std::sync::atomic::Ordering::SeqCst) > 0, "the proxy was asked for REPORT");
+        }
+        // The next server gets the entries from now on.
+        assert_eq!(t.call(Method::DELETE, &format!("/api/v1/calendar-accounts/{acc}"), &alice, None).await.0, 204);
     }
 }

@@ -32,7 +32,8 @@ async fn store(db: &TestDb) -> Store {
             "0009_work_calendars",
             "0010_paging",
             "0011_task_lists",
-            "0012_calendar_edits"
+            "0012_calendar_edits",
+            "0013_calendar_reads"
         ]
         .map(str::to_owned)
         .to_vec()

@@ -1,0 +1,31 @@
+-- Reading what people change in the calendars flowcal writes to.
+
+-- One row per account whose calendar holds entries flowcal made: when it is read next, where the
+-- read goes on from (the service's sync token for that calendar) and how the last one went.
+-- Bounded by the accounts; removed with its account.
+CREATE TABLE calendar_reads (
+    account_id BIGINT PRIMARY KEY REFERENCES calendar_accounts(id) ON DELETE CASCADE,
+    -- The calendar the token belongs to: a token of another calendar is not used.
+    calendar TEXT,
+    token TEXT,
+    due_at BIGINT NOT NULL,
+    lease_owner TEXT,
+    lease_until BIGINT,
+    updated_at BIGINT NOT NULL
+);
+CREATE INDEX calendar_reads_due ON calendar_reads(due_at);
+
+-- Where the entry starts as flowcal last wrote it (a date, or an instant with its zone), to
+-- tell a move in the calendar from flowcal's own change.
+ALTER TABLE exports ADD COLUMN written_start TEXT;
+-- A move in the calendar that waits for the user's decision: the start the calendar has, which
+-- delivery keeps until the user uses it or keeps flowcal's.
+ALTER TABLE exports ADD COLUMN held_start TEXT;
+-- Sync health: the last read and the last delivery that succeeded, the failure of the reads
+-- since (cleared by a success), and when the access lapses where the provider says so
+-- (Google's refresh_token_expires_in).
+ALTER TABLE calendar_accounts ADD COLUMN last_read_at BIGINT;
+ALTER TABLE calendar_accounts ADD COLUMN read_error TEXT;
+ALTER TABLE calendar_accounts ADD COLUMN read_error_at BIGINT;
+ALTER TABLE calendar_accounts ADD COLUMN last_delivered_at BIGINT;
+ALTER TABLE calendar_accounts ADD COLUMN refresh_expires_at BIGINT;

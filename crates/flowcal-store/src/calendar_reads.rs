@@ -1,0 +1,334 @@
+//! Reading what people change in the calendars flowcal writes to: when each
+//! account's calendar is read next, where the read goes on from, how the
+//! last one went, and what a read does to the exports it concerns.
+//!
+//! An account gets its row when the first entry of flowcal's reaches its
+//! calendar; readers claim due rows with a lease, as workers claim exports.
+//! Every change to an export here is made only if the export is still as
+//! the read saw it (`synced`, the same version): a change of the task or a
+//! delivery meanwhile wins, and the next read looks again.
+
+use crate::db::{mark_outbox, params, Conn, Param};
+use crate::exports::{record, ExportRecord, COLUMNS};
+use crate::{Backend, Store, StoreError};
+use jiff::Timestamp;
+
+/// A claimed read: the account, and the calendar and token of its last read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadClaim {
+    pub account_id: i64,
+    pub calendar: Option<String>,
+    pub token: Option<String>,
+}
+
+/// How a read ended.
+#[derive(Debug, Clone)]
+pub enum ReadOutcome {
+    /// Read: the next one starts from `token` (for `calendar`).
+    Read { calendar: String, token: Option<String> },
+    /// Failed; the token is kept.
+    Failed { error: String },
+}
+
+/// What a read decided for one export (the version it saw).
+#[derive(Debug, Clone)]
+pub enum RemoteChange {
+    /// Nothing but a new version of the entry (its title edited, say).
+    Seen { etag: Option<String> },
+    /// Deleted in the calendar, and the deletion is respected.
+    Forget,
+    /// Deleted in the calendar, and made again.
+    MakeAgain,
+    /// Moved in the calendar to `start`: kept there until the user decides.
+    Hold { start: String, etag: Option<String> },
+    /// Moved in the calendar: put back (the entry's version is `etag` now).
+    PutBack { etag: Option<String> },
+}
+
+/// Export ids matched at once (the placeholders of one statement).
+const MATCH_CHUNK: usize = 200;
+
+impl Store {
+    /// Claims up to `limit` accounts whose read is due, for `owner` until
+    /// `until`: active accounts with a calendar.
+    pub async fn claim_reads(
+        &self,
+        owner: &str,
+        now: Timestamp,
+        until: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<ReadClaim>, StoreError> {
+        let owner = owner.to_owned();
+        let lock = match self.backend() {
+            Backend::Postgres => "FOR UPDATE OF r SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        self.tx(move |c| {
+            let sql = format!(
+                "UPDATE calendar_reads SET lease_owner = $1, lease_until = $2
+                 WHERE account_id IN (SELECT r.account_id FROM calendar_reads r
+                                      JOIN calendar_accounts a ON a.id = r.account_id
+                                      WHERE r.due_at <= $3 AND (r.lease_until IS NULL OR r.lease_until < $3)
+                                        AND a.status = 'active' AND a.calendar IS NOT NULL
+                                      ORDER BY r.due_at, r.account_id LIMIT $4 {lock})
+                 RETURNING account_id, calendar, token"
+            );
+            let mut out = c
+                .query(&sql, params![owner, until.as_millisecond(), now.as_millisecond(), limit])?
+                .iter()
+                .map(|r| {
+                    Ok(ReadClaim {
+                        account_id: r.int("account_id")?,
+                        calendar: r.opt_text("calendar")?,
+                        token: r.opt_text("token")?,
+                    })
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            out.sort_by_key(|r| r.account_id);
+            Ok(out)
+        })
+        .await
+    }
+
+    /// Records how `owner`'s read of an account ended and when the next is
+    /// due; false when the lease was no longer `owner`'s.
+    pub async fn finish_read(
+        &self,
+        account: i64,
+        owner: &str,
+        outcome: ReadOutcome,
+        due_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let owner = owner.to_owned();
+        self.tx(move |c| {
+            let (now, due) = (now.as_millisecond(), due_at.as_millisecond());
+            let n = match &outcome {
+                ReadOutcome::Read { calendar, token } => c.execute(
+                    "UPDATE calendar_reads SET calendar = $3, token = $4, due_at = $5, lease_owner = NULL,
+                            lease_until = NULL, updated_at = $6
+                     WHERE account_id = $1 AND lease_owner = $2",
+                    params![account, &owner, calendar, token.as_deref(), due, now],
+                )?,
+                ReadOutcome::Failed { .. } => c.execute(
+                    "UPDATE calendar_reads SET due_at = $3, lease_owner = NULL, lease_until = NULL, updated_at = $4
+                     WHERE account_id = $1 AND lease_owner = $2",
+                    params![account, &owner, due, now],
+                )?,
+            };
+            if n == 1 {
+                // The account's sync health.
+                match outcome {
+                    ReadOutcome::Read { .. } => c.execute(
+                        "UPDATE calendar_accounts SET last_read_at = $2, read_error = NULL, read_error_at = NULL
+                         WHERE id = $1",
+                        params![account, now],
+                    )?,
+                    ReadOutcome::Failed { error } => c.execute(
+                        "UPDATE calendar_accounts SET read_error = $2, read_error_at = $3 WHERE id = $1",
+                        params![account, error, now],
+                    )?,
+                };
+            }
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    /// Makes an account's read due now (a push notification, a test).
+    pub async fn read_soon(&self, account: i64, now: Timestamp) -> Result<bool, StoreError> {
+        self.read(move |c| {
+            Ok(c.execute(
+                "UPDATE calendar_reads SET due_at = $2 WHERE account_id = $1 AND due_at > $2",
+                params![account, now.as_millisecond()],
+            )? == 1)
+        })
+        .await
+    }
+
+    /// Per account kind, how long ago the least recently read calendar was
+    /// read (milliseconds; counted from its first entry when never read),
+    /// for /metrics.
+    pub async fn read_lag(&self, now: Timestamp) -> Result<Vec<(String, i64)>, StoreError> {
+        self.read(move |c| {
+            c.query(
+                "SELECT a.kind, MAX($1 - COALESCE(a.last_read_at, r.updated_at)) AS lag
+                 FROM calendar_reads r JOIN calendar_accounts a ON a.id = r.account_id
+                 WHERE a.status = 'active' GROUP BY a.kind ORDER BY a.kind",
+                params![now.as_millisecond()],
+            )?
+            .iter()
+            .map(|r| Ok((r.text("kind")?, r.opt_int("lag")?.unwrap_or(0).max(0))))
+            .collect()
+        })
+        .await
+    }
+
+    /// The account's exports in its calendar that a read reports under
+    /// `ids` (flowcal's keys, or the ids the service gave): those in the
+    /// calendar as flowcal last wrote them (`synced`, wanted there).
+    pub async fn exports_seen_as(&self, account: i64, ids: Vec<String>) -> Result<Vec<ExportRecord>, StoreError> {
+        self.read(move |c| {
+            let mut out = Vec::new();
+            for chunk in ids.chunks(MATCH_CHUNK) {
+                let mut p: Vec<Param> = vec![Param::from(account)];
+                let list: Vec<String> = chunk
+                    .iter()
+                    .map(|id| {
+                        p.push(Param::from(id.as_str()));
+                        format!("${}", p.len())
+                    })
+                    .collect();
+                let list = list.join(", ");
+                let sql = format!(
+                    "SELECT {COLUMNS} FROM exports e WHERE e.account_id = $1 AND e.state = 'synced'
+                       AND e.wanted = 'present' AND (e.event_key IN ({list}) OR e.remote_id IN ({list}))
+                     ORDER BY e.id"
+                );
+                for r in c.query(&sql, &p)? {
+                    out.push(record(&r)?);
+                }
+            }
+            out.sort_by_key(|e| e.id);
+            out.dedup_by_key(|e| e.id);
+            Ok(out)
+        })
+        .await
+    }
+
+    /// A page of the account's exports in `calendar` as flowcal last wrote
+    /// them, by id after `after`, delivered before `before` (a complete
+    /// listing taken earlier cannot show later ones).
+    pub async fn exports_in_calendar(
+        &self,
+        account: i64,
+        calendar: String,
+        before: Timestamp,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<ExportRecord>, StoreError> {
+        self.read(move |c| {
+            c.query(
+                &format!(
+                    "SELECT {COLUMNS} FROM exports e WHERE e.account_id = $1 AND e.calendar = $2 AND e.state = 'synced'
+                       AND e.wanted = 'present' AND e.updated_at < $3 AND e.id > $4 ORDER BY e.id LIMIT $5"
+                ),
+                params![account, calendar, before.as_millisecond(), after, limit],
+            )?
+            .iter()
+            .map(record)
+            .collect()
+        })
+        .await
+    }
+
+    /// Records what a read decided for the export `(id, version)`; false
+    /// when the export changed since it was read (nothing recorded).
+    pub async fn remote_change(
+        &self,
+        id: i64,
+        version: i64,
+        change: RemoteChange,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        self.tx(move |c| {
+            let now = now.as_millisecond();
+            const SEEN_AS_READ: &str = "WHERE id = $1 AND version = $2 AND state = 'synced' AND wanted = 'present'";
+            let n = match change {
+                RemoteChange::Seen { etag } => c.execute(
+                    &format!("UPDATE exports SET etag = $3 {SEEN_AS_READ}"),
+                    params![id, version, etag],
+                )?,
+                RemoteChange::Forget => c.execute(
+                    &format!(
+                        "UPDATE exports SET state = 'removed_in_calendar', remote_id = NULL, etag = NULL,
+                                content_hash = NULL, held_start = NULL, updated_at = $3 {SEEN_AS_READ}"
+                    ),
+                    params![id, version, now],
+                )?,
+                RemoteChange::MakeAgain => {
+                    let n = c.execute(
+                        &format!(
+                            "UPDATE exports SET state = 'pending', version = version + 1, remote_id = NULL, etag = NULL,
+                                    content_hash = NULL, held_start = NULL, attempts = 0, not_before = $3,
+                                    updated_at = $3 {SEEN_AS_READ}"
+                        ),
+                        params![id, version, now],
+                    )?;
+                    mark_outbox(c)?;
+                    n
+                }
+                RemoteChange::Hold { start, etag } => c.execute(
+                    &format!("UPDATE exports SET held_start = $3, etag = $4, updated_at = $5 {SEEN_AS_READ}"),
+                    params![id, version, start, etag, now],
+                )?,
+                RemoteChange::PutBack { etag } => {
+                    let n = c.execute(
+                        &format!(
+                            "UPDATE exports SET state = 'pending', version = version + 1, etag = $3, content_hash = NULL,
+                                    held_start = NULL, attempts = 0, not_before = $4, updated_at = $4 {SEEN_AS_READ}"
+                        ),
+                        params![id, version, etag, now],
+                    )?;
+                    mark_outbox(c)?;
+                    n
+                }
+            };
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    /// The user keeps flowcal's date: the move waiting for a decision is
+    /// dropped and the entry goes back (`None`: no move waits).
+    pub async fn keep_local(&self, id: i64, now: Timestamp) -> Result<Option<ExportRecord>, StoreError> {
+        self.tx(move |c| {
+            let n = c.execute(
+                "UPDATE exports SET held_start = NULL, version = version + 1, content_hash = NULL, attempts = 0,
+                        state = CASE WHEN state = 'waiting' THEN 'waiting' ELSE 'pending' END,
+                        not_before = $2, updated_at = $2
+                 WHERE id = $1 AND held_start IS NOT NULL",
+                params![id, now.as_millisecond()],
+            )?;
+            if n == 0 {
+                return Ok(None);
+            }
+            mark_outbox(c)?;
+            crate::exports::by_id(c, id)
+        })
+        .await
+    }
+
+    /// The move was used (the date changed to it): nothing waits any more,
+    /// and the entry goes out with the new date.
+    pub async fn move_used(&self, id: i64, now: Timestamp) -> Result<Option<ExportRecord>, StoreError> {
+        self.tx(move |c| {
+            c.execute(
+                "UPDATE exports SET held_start = NULL, version = version + 1, content_hash = NULL, attempts = 0,
+                        state = CASE WHEN state = 'waiting' THEN 'waiting' ELSE 'pending' END,
+                        not_before = $2, updated_at = $2
+                 WHERE id = $1 AND held_start IS NOT NULL",
+                params![id, now.as_millisecond()],
+            )?;
+            mark_outbox(c)?;
+            crate::exports::by_id(c, id)
+        })
+        .await
+    }
+}
+
+/// An export was delivered: its account's calendar is read for changes
+/// from now on (the first read soon, to start its token).
+pub(crate) fn delivered(c: &mut dyn Conn, export: i64, now: i64) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT INTO calendar_reads (account_id, due_at, updated_at)
+         SELECT account_id, $2, $2 FROM exports WHERE id = $1
+         ON CONFLICT (account_id) DO NOTHING",
+        params![export, now],
+    )?;
+    c.execute(
+        "UPDATE calendar_accounts SET last_delivered_at = $2 WHERE id = (SELECT account_id FROM exports WHERE id = $1)",
+        params![export, now],
+    )?;
+    Ok(())
+}
