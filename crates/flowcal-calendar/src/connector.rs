@@ -116,6 +116,34 @@ impl When {
     }
 }
 
+/// A push channel: the service notifies flowcal when a calendar changes
+/// (Google: a notification channel of `events.watch`; Graph: a subscription).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Watch {
+    /// Google: the channel id flowcal chose; Graph: the subscription id.
+    pub id: String,
+    /// Google: the `resourceId` the channel watches (needed to stop it).
+    pub resource_id: Option<String>,
+    /// When the service ends it unless renewed.
+    pub expires_at: jiff::Timestamp,
+}
+
+/// What a push channel is asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchRequest<'a> {
+    /// Where notifications go (https).
+    pub address: &'a str,
+    /// Where Graph's lifecycle notifications go.
+    pub lifecycle_address: &'a str,
+    /// Google: the channel id to use (flowcal makes it).
+    pub id: &'a str,
+    /// The secret every notification carries back (Google's channel token,
+    /// Graph's `clientState`).
+    pub secret: &'a str,
+    /// How long the channel should last; the service may give less.
+    pub ttl: std::time::Duration,
+}
+
 /// Why a call failed, classified for the caller.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConnectorError {
@@ -165,6 +193,25 @@ pub trait Connector {
     async fn changes(&self, calendar: &str, token: Option<&str>) -> Result<CalendarChanges, ConnectorError> {
         let _ = (calendar, token);
         Err(ConnectorError::Permanent("this kind of calendar cannot be read for changes".into()))
+    }
+
+    /// Starts a push channel for `calendar` (`None`: the kind has none).
+    async fn watch(&self, calendar: &str, request: &WatchRequest<'_>) -> Result<Option<Watch>, ConnectorError> {
+        let _ = (calendar, request);
+        Ok(None)
+    }
+
+    /// Extends a channel where the service can (Graph); `None`: it cannot,
+    /// start a new one instead.
+    async fn renew_watch(&self, watch: &Watch, ttl: std::time::Duration) -> Result<Option<Watch>, ConnectorError> {
+        let _ = (watch, ttl);
+        Ok(None)
+    }
+
+    /// Stops a channel; one the service no longer knows is no error.
+    async fn unwatch(&self, watch: &Watch) -> Result<(), ConnectorError> {
+        let _ = watch;
+        Ok(())
     }
 
     /// Creates entries no delivery is known to have made, all in `calendar`:

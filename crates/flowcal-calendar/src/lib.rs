@@ -87,6 +87,18 @@ impl Connector for AnyConnector {
         dispatch!(self, c => c.changes(calendar, token).await)
     }
 
+    async fn watch(&self, calendar: &str, request: &WatchRequest<'_>) -> Result<Option<Watch>, ConnectorError> {
+        dispatch!(self, c => c.watch(calendar, request).await)
+    }
+
+    async fn renew_watch(&self, watch: &Watch, ttl: std::time::Duration) -> Result<Option<Watch>, ConnectorError> {
+        dispatch!(self, c => c.renew_watch(watch, ttl).await)
+    }
+
+    async fn unwatch(&self, watch: &Watch) -> Result<(), ConnectorError> {
+        dispatch!(self, c => c.unwatch(watch).await)
+    }
+
     fn batch_size(&self) -> usize {
         dispatch!(self, c => c.batch_size())
     }
