@@ -97,6 +97,7 @@ impl App {
             workflow.clone(),
             models,
             wake.clone(),
+            config.public_url.clone(),
         ));
         let exports = Arc::new(Exports::new(
             store.clone(),

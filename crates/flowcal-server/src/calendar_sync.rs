@@ -19,11 +19,11 @@ use crate::error::{AppError, AppResult};
 use crate::models::Models;
 use crate::principal::Principal;
 use crate::workflow::{may_change_dates, CalendarDate, Workflow};
-use flowcal_calendar::{AnyConnector, CalendarChanges, ChangedEntry, Connector, Remote, When};
+use flowcal_calendar::{AnyConnector, CalendarChanges, ChangedEntry, Connector, Remote, Watch, WatchRequest, When};
 use flowcal_domain::calendar_edits::{react, EditPolicy, Reaction, Seen};
 use flowcal_domain::export::ExportSource;
 use flowcal_domain::ModelId;
-use flowcal_store::{ExportRecord, ReadClaim, ReadOutcome, RemoteChange, Store, StoreError};
+use flowcal_store::{Channel, ExportRecord, ReadClaim, ReadOutcome, RemoteChange, Store, StoreError};
 use jiff::{SignedDuration, Timestamp};
 use rand::Rng;
 use std::collections::{BTreeMap, BTreeSet};
@@ -79,6 +79,8 @@ pub struct CalendarSync {
     read_now: tokio::sync::Notify,
     /// Names this process's reads (leases).
     owner: String,
+    /// Where push notifications are sent to (when https).
+    public_url: String,
     /// Reads by this process, by account kind: (reads, failed).
     counts: std::sync::Mutex<BTreeMap<String, (u64, u64)>>,
 }
@@ -92,6 +94,7 @@ impl CalendarSync {
         workflow: Arc<Workflow>,
         models: Arc<Models>,
         wake: Arc<tokio::sync::Notify>,
+        public_url: String,
     ) -> Self {
         CalendarSync {
             store,
@@ -103,6 +106,7 @@ impl CalendarSync {
             wake,
             read_now: tokio::sync::Notify::new(),
             owner: crate::secrets::new_token("r"),
+            public_url,
             counts: std::sync::Mutex::new(BTreeMap::new()),
         }
     }
@@ -248,6 +252,8 @@ impl CalendarSync {
         let mut reader = Reader { sync: self, session, calendar: calendar.clone(), user, policies: BTreeMap::new() };
         let summary =
             reader.apply(&changes, claim.account_id, started).await.map_err(|e| fail(&kind, e.to_string()))?;
+        // Push, where the service offers it: started, renewed before it ends.
+        self.keep_watch(&mut reader.session, claim.account_id, &kind, &calendar).await;
         if summary.deleted + summary.moved > 0 {
             self.wake.notify_waiters();
         }
@@ -262,6 +268,138 @@ impl CalendarSync {
             Ok((_, m)) => m.calendar_edits.over(configured),
             Err(_) => configured,
         }
+    }
+
+    // ---- push -------------------------------------------------------------------------------
+
+    /// Where the services send notifications: `public_url` when it is https
+    /// (services deliver to https only), else none (reads on the interval only).
+    fn push_base(&self) -> Option<&str> {
+        let base = self.public_url.trim_end_matches('/');
+        base.starts_with("https://").then_some(base)
+    }
+
+    /// Starts the account's push channel, or renews it before it ends; a
+    /// channel of another calendar is stopped. A failure is logged: the
+    /// interval reads go on regardless.
+    async fn keep_watch(&self, session: &mut AccountSession<'_>, account: i64, kind: &str, calendar: &str) {
+        let Some(base) = self.push_base() else { return };
+        let now = self.now();
+        let existing = match self.store.channel(account).await {
+            Ok(c) => c,
+            Err(e) => return tracing::warn!(account, error = %e, "cannot read the push channel"),
+        };
+        let renew_from = |c: &Channel| c.expires_at - RENEW_MARGIN;
+        if let Some(c) = &existing {
+            if c.calendar == calendar && now < renew_from(c) {
+                return;
+            }
+            if c.calendar == calendar {
+                let w = watch_of(c);
+                match session.call(move |conn| renew(conn, w.clone())).await {
+                    Ok(Some(renewed)) => {
+                        if let Err(e) = self.store.renew_channel(c.channel_id.clone(), renewed.expires_at, now).await {
+                            tracing::warn!(account, error = %e, "cannot record a renewed push channel");
+                        }
+                        return;
+                    }
+                    Ok(None) => {}
+                    Err(f) => tracing::info!(account, error = %describe(f), "renewing the push channel failed; starting a new one"),
+                }
+            }
+        }
+        let (id, secret) = (crate::secrets::new_token("ch"), crate::secrets::new_token(""));
+        let address = format!("{base}/push/{kind}");
+        let lifecycle = format!("{base}/push/{kind}?lifecycle=1");
+        let (cal, a, l, i, sct) = (calendar.to_owned(), address.clone(), lifecycle.clone(), id.clone(), secret.clone());
+        let started = session
+            .call(move |conn| {
+                let (cal, a, l, i, sct) = (cal.clone(), a.clone(), l.clone(), i.clone(), sct.clone());
+                Box::pin(async move {
+                    let req = WatchRequest { address: &a, lifecycle_address: &l, id: &i, secret: &sct, ttl: CHANNEL_TTL };
+                    conn.watch(&cal, &req).await
+                })
+            })
+            .await;
+        match started {
+            Ok(Some(w)) => {
+                let ch = Channel {
+                    account_id: account,
+                    channel_id: w.id.clone(),
+                    resource_id: w.resource_id.clone(),
+                    calendar: calendar.to_owned(),
+                    secret_hash: crate::secrets::token_hash(&secret),
+                    expires_at: w.expires_at,
+                };
+                if let Err(e) = self.store.put_channel(ch, now).await {
+                    tracing::warn!(account, error = %e, "cannot record a push channel");
+                }
+                tracing::info!(account, channel = %w.id, expires = %w.expires_at, "push channel started");
+            }
+            Ok(None) => return,
+            Err(f) => return tracing::info!(account, error = %describe(f), "cannot start a push channel; reading on the interval"),
+        }
+        // The channel it replaces is stopped.
+        if let Some(old) = existing {
+            let w = watch_of(&old);
+            if let Err(f) = session.call(move |conn| unwatch(conn, w.clone())).await {
+                tracing::info!(account, error = %describe(f), "cannot stop a replaced push channel; it ends by itself");
+            }
+        }
+    }
+
+    /// A Google notification (`X-Goog-Channel-ID`, `X-Goog-Channel-Token`,
+    /// `X-Goog-Resource-State`): a channel flowcal knows, with its secret,
+    /// makes the account's read due. Anything else changes nothing.
+    pub async fn google_notification(&self, channel: &str, token: &str, state: &str) -> Result<bool, StoreError> {
+        let Some(ch) = self.known_channel(channel, token).await? else { return Ok(false) };
+        // "sync" only says the channel works.
+        if state != "sync" {
+            self.wake_account(ch.account_id).await?;
+        }
+        Ok(true)
+    }
+
+    /// Graph notifications (a `value` array of change or lifecycle
+    /// notifications, each with `subscriptionId` and `clientState`), read
+    /// off the async workers and bounded: those of known subscriptions with
+    /// their secret make the read due; `reauthorizationRequired` renews the
+    /// subscription at that read, `subscriptionRemoved` starts a new one.
+    /// Returns how many were accepted.
+    pub async fn graph_notifications(&self, body: bytes::Bytes) -> Result<usize, AppError> {
+        let items = tokio::task::spawn_blocking(move || parse_graph_notifications(&body))
+            .await
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("parsing notifications: {e}")))?
+            .map_err(AppError::BadRequest)?;
+        let mut accepted = 0;
+        for n in items {
+            let Some(ch) = self.known_channel(&n.subscription, &n.client_state).await? else { continue };
+            match n.lifecycle.as_deref() {
+                Some("subscriptionRemoved") => self.store.delete_channel(ch.channel_id.clone()).await?,
+                // Renewed at the read this makes due.
+                Some("reauthorizationRequired") => self.store.renew_channel(ch.channel_id.clone(), self.now(), self.now()).await?,
+                _ => {}
+            }
+            self.wake_account(ch.account_id).await?;
+            accepted += 1;
+        }
+        Ok(accepted)
+    }
+
+    /// The channel `id` when `secret` is its own.
+    async fn known_channel(&self, id: &str, secret: &str) -> Result<Option<Channel>, StoreError> {
+        if id.is_empty() || id.len() > 256 || secret.is_empty() || secret.len() > 256 {
+            return Ok(None);
+        }
+        let Some(ch) = self.store.channel_by_id(id.to_owned()).await? else {
+            tracing::debug!(channel = id, "a notification for no channel of flowcal's");
+            return Ok(None);
+        };
+        if crate::secrets::token_hash(secret) != ch.secret_hash {
+            tracing::warn!(channel = id, "a notification with a wrong secret was ignored");
+            return Ok(None);
+        }
+        Ok(Some(ch))
     }
 
     // ---- the owner's decisions ---------------------------------------------------------------
@@ -354,7 +492,9 @@ impl Reader<'_> {
                     || e.remote_id.as_deref().is_some_and(|r| deleted.contains(r));
                 match (entry, gone) {
                     (Some(c), _) => self.changed(&e, c, &mut summary).await?,
-                    (None, true) => self.decide(&e, Seen::Gone, None, None, &mut summary).await?,
+                    // Read to be sure: a service may report an entry that left
+                    // its window (Graph), or was deleted and made again, as removed.
+                    (None, true) => self.changed(&e, &unsure(&e), &mut summary).await?,
                     (None, false) => {}
                 }
             }
@@ -372,7 +512,7 @@ impl Reader<'_> {
                     let listed = changed.contains_key(e.event_key.as_str())
                         || e.remote_id.as_deref().is_some_and(|r| changed.contains_key(r));
                     if !listed {
-                        self.decide(e, Seen::Gone, None, None, &mut summary).await?;
+                        self.changed(e, &unsure(e), &mut summary).await?;
                     }
                 }
                 if page.len() < usize::try_from(PAGE).unwrap_or(usize::MAX) {
@@ -473,6 +613,11 @@ impl Reader<'_> {
     }
 }
 
+/// An entry reported gone, to be read before it counts as gone.
+fn unsure(e: &ExportRecord) -> ChangedEntry {
+    ChangedEntry { id: e.event_key.clone(), etag: None, start: None }
+}
+
 /// Adds a finished read to the pass's summary, or keeps its store failure.
 fn collect(
     r: Result<Result<ReadSummary, StoreError>, tokio::task::JoinError>,
@@ -484,6 +629,73 @@ fn collect(
         Ok(Err(e)) => *failure = Some(e),
         Err(e) => tracing::error!(error = %e, "a calendar read stopped"),
     }
+}
+
+/// How long a push channel is asked to last (services may give less: Graph
+/// keeps subscriptions to events for at most about three days).
+const CHANNEL_TTL: Duration = Duration::from_secs(3 * 24 * 3600);
+
+/// A channel is renewed at the first read this long before it ends.
+const RENEW_MARGIN: SignedDuration = SignedDuration::from_hours(12);
+
+/// The most notifications one Graph request may carry, and its largest body.
+const MAX_NOTIFICATIONS: usize = 1000;
+pub const MAX_NOTIFICATION_BYTES: usize = 1 << 20;
+
+/// One Graph notification, as far as flowcal reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct GraphNotification {
+    subscription: String,
+    client_state: String,
+    /// `reauthorizationRequired`, `subscriptionRemoved`, `missed` (lifecycle).
+    lifecycle: Option<String>,
+}
+
+/// Reads a Graph notification body: `{"value": [{"subscriptionId",
+/// "clientState", "lifecycleEvent"?}, …]}`; other fields are ignored.
+fn parse_graph_notifications(body: &[u8]) -> Result<Vec<GraphNotification>, String> {
+    #[derive(serde::Deserialize)]
+    struct Body {
+        value: Vec<Item>,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Item {
+        #[serde(default)]
+        subscription_id: String,
+        #[serde(default)]
+        client_state: Option<String>,
+        #[serde(default)]
+        lifecycle_event: Option<String>,
+    }
+    if body.len() > MAX_NOTIFICATION_BYTES {
+        return Err(format!("notifications larger than {} KiB", MAX_NOTIFICATION_BYTES >> 10));
+    }
+    let b: Body = serde_json::from_slice(body).map_err(|e| format!("not a notification: {e}"))?;
+    if b.value.len() > MAX_NOTIFICATIONS {
+        return Err(format!("more than {MAX_NOTIFICATIONS} notifications at once"));
+    }
+    Ok(b
+        .value
+        .into_iter()
+        .map(|i| GraphNotification {
+            subscription: i.subscription_id,
+            client_state: i.client_state.unwrap_or_default(),
+            lifecycle: i.lifecycle_event,
+        })
+        .collect())
+}
+
+fn watch_of(c: &Channel) -> Watch {
+    Watch { id: c.channel_id.clone(), resource_id: c.resource_id.clone(), expires_at: c.expires_at }
+}
+
+fn renew(c: &AnyConnector, w: Watch) -> ConnectorFuture<'_, Option<Watch>> {
+    Box::pin(async move { c.renew_watch(&w, CHANNEL_TTL).await })
+}
+
+fn unwatch(c: &AnyConnector, w: Watch) -> ConnectorFuture<'_, ()> {
+    Box::pin(async move { c.unwatch(&w).await })
 }
 
 /// A failed call, in words for the account's read error.

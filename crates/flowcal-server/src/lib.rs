@@ -90,6 +90,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/oauth/callback", get(web::oauth_callback))
         .route("/login/oauth/{provider}", get(web::sign_in_with))
         .route("/feeds/{file}", get(web::feed))
+        .route("/push/{kind}", post(web::push))
         .merge(pages::router())
         .merge(api::router())
         .layer(middleware::from_fn(json_errors))

@@ -370,3 +370,47 @@ mod tests {
         assert_eq!(session_cookie(&HeaderMap::new()), None);
     }
 }
+
+/// `POST /push/{kind}`: a calendar service says an account's calendar
+/// changed. Google sends headers (`X-Goog-Channel-ID`, `X-Goog-Channel-Token`,
+/// `X-Goog-Resource-State`); Microsoft Graph a JSON body, and first a
+/// `validationToken` to echo as plain text. A notification only makes the
+/// account's read due, and only with the channel's secret: a forged one
+/// changes nothing (and is answered like any other, so it learns nothing).
+pub async fn push(
+    State(app): State<Arc<App>>,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    if let Some(token) = query.get("validationToken") {
+        // Graph's handshake: the token back, as text.
+        if token.len() > 1024 || token.chars().any(char::is_control) {
+            return (StatusCode::BAD_REQUEST, "validationToken is not one").into_response();
+        }
+        return (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8"), (header::X_CONTENT_TYPE_OPTIONS, "nosniff")],
+            token.clone(),
+        )
+            .into_response();
+    }
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if headers.contains_key("x-goog-channel-id") {
+        let r = app
+            .calendar_sync
+            .google_notification(text("x-goog-channel-id"), text("x-goog-channel-token"), text("x-goog-resource-state"))
+            .await;
+        return match r {
+            Ok(_) => StatusCode::OK.into_response(),
+            Err(e) => AppError::from(e).into_response(),
+        };
+    }
+    if body.len() > crate::calendar_sync::MAX_NOTIFICATION_BYTES {
+        return AppError::TooLarge { message: "the notifications are too large".into() }.into_response();
+    }
+    match app.calendar_sync.graph_notifications(body).await {
+        Ok(_) => StatusCode::ACCEPTED.into_response(),
+        Err(e) => e.into_response(),
+    }
+}

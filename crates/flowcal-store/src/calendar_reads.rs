@@ -332,3 +332,100 @@ pub(crate) fn delivered(c: &mut dyn Conn, export: i64, now: i64) -> Result<(), S
     )?;
     Ok(())
 }
+
+/// A push channel of an account's calendar, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Channel {
+    pub account_id: i64,
+    /// Google: the channel id; Graph: the subscription id.
+    pub channel_id: String,
+    pub resource_id: Option<String>,
+    pub calendar: String,
+    /// The SHA-256 (hex) of the secret every notification carries.
+    pub secret_hash: String,
+    pub expires_at: Timestamp,
+}
+
+const CHANNEL_COLUMNS: &str = "account_id, channel_id, resource_id, calendar, secret_hash, expires_at";
+
+fn channel_row(r: &crate::db::Row) -> Result<Channel, StoreError> {
+    Ok(Channel {
+        account_id: r.int("account_id")?,
+        channel_id: r.text("channel_id")?,
+        resource_id: r.opt_text("resource_id")?,
+        calendar: r.text("calendar")?,
+        secret_hash: r.text("secret_hash")?,
+        expires_at: crate::rows::ts(r.int("expires_at")?)?,
+    })
+}
+
+impl Store {
+    /// The account's push channel, if it has one.
+    pub async fn channel(&self, account: i64) -> Result<Option<Channel>, StoreError> {
+        self.read(move |c| {
+            c.query_opt(&format!("SELECT {CHANNEL_COLUMNS} FROM calendar_channels WHERE account_id = $1"), params![
+                account
+            ])?
+            .map(|r| channel_row(&r))
+            .transpose()
+        })
+        .await
+    }
+
+    /// The channel a notification names.
+    pub async fn channel_by_id(&self, channel_id: String) -> Result<Option<Channel>, StoreError> {
+        self.read(move |c| {
+            c.query_opt(&format!("SELECT {CHANNEL_COLUMNS} FROM calendar_channels WHERE channel_id = $1"), params![
+                channel_id
+            ])?
+            .map(|r| channel_row(&r))
+            .transpose()
+        })
+        .await
+    }
+
+    /// Records the account's channel (replacing the one it had).
+    pub async fn put_channel(&self, ch: Channel, now: Timestamp) -> Result<(), StoreError> {
+        self.tx(move |c| {
+            let now = now.as_millisecond();
+            c.execute("DELETE FROM calendar_channels WHERE account_id = $1", params![ch.account_id])?;
+            c.execute(
+                "INSERT INTO calendar_channels (account_id, channel_id, resource_id, calendar, secret_hash, expires_at,
+                                                created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+                params![
+                    ch.account_id,
+                    ch.channel_id,
+                    ch.resource_id,
+                    ch.calendar,
+                    ch.secret_hash,
+                    ch.expires_at.as_millisecond(),
+                    now
+                ],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Records a renewed channel's new end.
+    pub async fn renew_channel(&self, channel_id: String, expires_at: Timestamp, now: Timestamp) -> Result<(), StoreError> {
+        self.read(move |c| {
+            c.execute(
+                "UPDATE calendar_channels SET expires_at = $2, updated_at = $3 WHERE channel_id = $1",
+                params![channel_id, expires_at.as_millisecond(), now.as_millisecond()],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Forgets a channel (stopped, or ended by the service).
+    pub async fn delete_channel(&self, channel_id: String) -> Result<(), StoreError> {
+        self.read(move |c| {
+            c.execute("DELETE FROM calendar_channels WHERE channel_id = $1", params![channel_id])?;
+            Ok(())
+        })
+        .await
+    }
+}

@@ -53,7 +53,7 @@ pub use access::{
     AccountKind, AccountStatus, Audit, AuditRecord, CalendarAccount, NewAccount, OAuthState, SealedColumn,
     StatePurpose, StoredProvider,
 };
-pub use calendar_reads::{ReadClaim, ReadOutcome, RemoteChange};
+pub use calendar_reads::{Channel, ReadClaim, ReadOutcome, RemoteChange};
 pub use db::{postgres_session_tls, DbError};
 pub use error::StoreError;
 pub use exports::{ExportOutcome, ExportRecord, NewExport};

@@ -19,6 +19,43 @@ use flowcal_store::{AccountKind, AccountStatus, CalendarAccount};
 pub type ConnectorFuture<'c, T> =
     std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, ConnectorError>> + Send + 'c>>;
 
+impl Access {
+    /// Stops the account's push channel at the service (a disconnect, a
+    /// deletion) and forgets it; failures are logged: the channel ends by
+    /// itself.
+    pub(crate) async fn stop_push(&self, acc: &CalendarAccount) {
+        let ch = match self.store.channel(acc.id).await {
+            Ok(Some(ch)) => ch,
+            Ok(None) => return,
+            Err(e) => return tracing::warn!(account = acc.id, error = %e, "cannot read the push channel"),
+        };
+        let w = flowcal_calendar::Watch {
+            id: ch.channel_id.clone(),
+            resource_id: ch.resource_id.clone(),
+            expires_at: ch.expires_at,
+        };
+        let stopped = match self.connectivity().await {
+            Ok(c) => AccountSession::new(self, acc.clone(), &c)
+                .call(move |conn| {
+                    let w = w.clone();
+                    Box::pin(async move { conn.unwatch(&w).await })
+                })
+                .await
+                .map_err(|f| match f {
+                    Fail::Connector(e) => e.to_string(),
+                    Fail::Access(e) => e.to_string(),
+                }),
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(why) = stopped {
+            tracing::info!(account = acc.id, error = %why, "cannot stop the push channel; it ends by itself");
+        }
+        if let Err(e) = self.store.delete_channel(ch.channel_id).await {
+            tracing::warn!(account = acc.id, error = %e, "cannot forget the push channel");
+        }
+    }
+}
+
 /// The name of flowcal's own calendar.
 pub const OWN_CALENDAR: &str = "flowcal";
 

@@ -1248,6 +1248,8 @@ impl Access {
     /// Revokes an account's grant at its provider (a CalDAV app password has
     /// nothing to revoke); the caller deletes the stored credentials.
     pub(crate) async fn revoke_account(&self, acc: &CalendarAccount) -> Disconnected {
+        // The push channel first, while the access still works.
+        self.stop_push(acc).await;
         // Credentials that cannot be read any more are deleted all the same.
         let creds: Option<Credentials> = self
             .open(PURPOSE_CREDENTIALS, &acc.credentials_sealed)

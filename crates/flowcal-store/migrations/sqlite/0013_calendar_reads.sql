@@ -29,3 +29,19 @@ ALTER TABLE calendar_accounts ADD COLUMN read_error TEXT;
 ALTER TABLE calendar_accounts ADD COLUMN read_error_at INTEGER;
 ALTER TABLE calendar_accounts ADD COLUMN last_delivered_at INTEGER;
 ALTER TABLE calendar_accounts ADD COLUMN refresh_expires_at INTEGER;
+
+-- Push channels (where public_url is https): the service notifies flowcal when the account's
+-- calendar changes, and the notification only makes the read due. One per account at most;
+-- the secret every notification carries is kept as its SHA-256.
+CREATE TABLE calendar_channels (
+    account_id INTEGER PRIMARY KEY REFERENCES calendar_accounts(id) ON DELETE CASCADE,
+    -- Google: the channel id flowcal chose; Graph: the subscription id.
+    channel_id TEXT NOT NULL,
+    resource_id TEXT,
+    calendar TEXT NOT NULL,
+    secret_hash TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX calendar_channels_channel ON calendar_channels(channel_id);
