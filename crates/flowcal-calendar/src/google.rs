@@ -15,10 +15,14 @@
 //!   changed the event (`412`), flowcal reads it again and reapplies once.
 //! - flowcal's own calendar is recognised by its description,
 //!   [`OWN_CALENDAR_DESCRIPTION`].
+//! - Changes are read with `events.list` and Google's sync tokens
+//!   (`syncToken` / `nextSyncToken`, `showDeleted=true`): deleted events come
+//!   as `cancelled`; a token Google no longer takes (`410`, `fullSyncRequired`)
+//!   starts over with a complete listing.
 
 use crate::connector::{
-    retry_after, transport_error, CalendarChoice, CalendarInfo, Connector, ConnectorError, Credential, Remote,
-    RemoteEvent,
+    retry_after, transport_error, CalendarChanges, CalendarChoice, CalendarInfo, ChangedEntry, Connector,
+    ConnectorError, Credential, Remote, RemoteEvent,
 };
 use crate::event::{is_google_event_id, EventSpec, When};
 use crate::provider::spec::{ConnectorFactory, Defaults, Provider, Purpose, Restriction};
@@ -51,9 +55,13 @@ const BATCH_PATH: [&str; 3] = ["batch", "calendar", "v3"];
 const MAX_REMINDER_MINUTES: u32 = 40_320;
 /// Page size asked for when listing calendars (Google's maximum).
 const LIST_PAGE_SIZE: &str = "250";
+/// Page size asked for when reading changes (`events.list`; Google's default,
+/// a tenth of its maximum).
+const EVENTS_PAGE_SIZE: &str = "250";
 /// How long one request may take (a batch of 50 included).
 const TIMEOUT: Duration = Duration::from_secs(60);
-/// A guard against a service that never stops paging.
+/// A guard against a service that never stops paging (the calendar list,
+/// and one read of changes).
 const MAX_PAGES: usize = 100;
 /// Error reasons (`error.errors[].reason`) that mean "too much, slow down".
 const RATE_REASONS: &[&str] = &["rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded", "dailyLimitExceeded"];
@@ -388,6 +396,61 @@ impl GoogleCalendar {
         }
         Ok(results.into_iter().map(|r| r.unwrap_or_else(|| Inner::Failed(no_answer()))).collect())
     }
+
+    /// What changed in `calendar` since `token` (none: everything there):
+    /// `events.list` with `showDeleted=true` (deleted events come as
+    /// `cancelled`) and the sync token, page by page (`pageToken`, the same
+    /// query each time, as Google asks) up to [`MAX_PAGES`]; the last page's
+    /// `nextSyncToken` is the next read's token. A token Google no longer
+    /// takes (`410 Gone`, `fullSyncRequired`) starts over without one, with a
+    /// complete listing. Only events whose id is a key of flowcal's are
+    /// listed (flowcal sets the id to the key). The token goes with no other
+    /// filter (`timeMin` and the like cannot be combined with it).
+    async fn read_changes(&self, calendar: &str, token: Option<&str>) -> Result<CalendarChanges, ConnectorError> {
+        let mut out = CalendarChanges { complete: token.is_none(), ..CalendarChanges::default() };
+        let mut token = token.map(str::to_owned);
+        let mut page: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let mut url = self.events_url(calendar);
+            {
+                let mut q = url.query_pairs_mut();
+                q.append_pair("maxResults", EVENTS_PAGE_SIZE);
+                q.append_pair("showDeleted", "true");
+                if let Some(t) = &token {
+                    q.append_pair("syncToken", t);
+                }
+                if let Some(p) = &page {
+                    q.append_pair("pageToken", p);
+                }
+            }
+            let a = self.send(Method::GET, url, None, None).await?;
+            match a.status {
+                s if s.is_success() => {}
+                StatusCode::GONE if token.is_some() => {
+                    tracing::info!(calendar, "google: the sync token is no longer valid; reading all");
+                    token = None;
+                    page = None;
+                    out = CalendarChanges { complete: true, ..CalendarChanges::default() };
+                    continue;
+                }
+                s => return Err(classify(s, &a.headers, &a.body)),
+            }
+            let list = parse_json(&a.body)?;
+            let (next_page, next_sync) = changes_page(&list, &mut out);
+            match (next_page, next_sync) {
+                (Some(p), _) => page = Some(p),
+                (None, Some(t)) => {
+                    out.token = Some(t);
+                    return Ok(out);
+                }
+                (None, None) => return Err(unreadable("a last page of events without a nextSyncToken")),
+            }
+        }
+        Err(ConnectorError::RetryLater {
+            after: None,
+            message: format!("the calendar {calendar} answered more than {MAX_PAGES} pages of changes"),
+        })
+    }
 }
 
 impl Connector for GoogleCalendar {
@@ -494,6 +557,11 @@ impl Connector for GoogleCalendar {
 
     fn batch_size(&self) -> usize {
         BATCH_LIMIT
+    }
+
+    /// By sync token ([`read_changes`](Self::read_changes)).
+    async fn changes(&self, calendar: &str, token: Option<&str>) -> Result<CalendarChanges, ConnectorError> {
+        self.read_changes(calendar, token).await
     }
 }
 
@@ -607,6 +675,29 @@ fn remote_event(ev: &Json, key: &str) -> Result<Option<RemoteEvent>, ConnectorEr
         end,
         cancelled,
     }))
+}
+
+/// One page of `events.list` (an Events resource) into `out`: flowcal's
+/// events (ids that are keys) as changed, or, cancelled, as deleted. Its
+/// `nextPageToken` and `nextSyncToken`.
+fn changes_page(list: &Json, out: &mut CalendarChanges) -> (Option<String>, Option<String>) {
+    for ev in list["items"].as_array().into_iter().flatten() {
+        let Some(id) = ev["id"].as_str().filter(|id| flowcal_domain::export::is_event_key(id)) else { continue };
+        if ev["status"].as_str() == Some("cancelled") {
+            out.deleted.push(id.to_owned());
+            continue;
+        }
+        let start = match event_time(&ev["start"]) {
+            Some(Ok(d)) => Some(When::Date(d)),
+            Some(Err(at)) => Some(When::At { at, zone: ev["start"]["timeZone"].as_str().unwrap_or("UTC").to_owned() }),
+            // Read the event to know.
+            None => None,
+        };
+        let etag = ev["etag"].as_str().map(str::to_owned);
+        out.changed.push(ChangedEntry { id: id.to_owned(), etag, start });
+    }
+    let token = |k: &str| list[k].as_str().filter(|t| !t.is_empty()).map(str::to_owned);
+    (token("nextPageToken"), token("nextSyncToken"))
 }
 
 /// Classifies a failed answer from status and Google's error JSON
@@ -902,6 +993,51 @@ mod tests {
         assert!(!r.cancelled);
         assert_eq!(remote_event(&json!({"id": "abcde", "status": "cancelled"}), "abcde").unwrap(), None);
         assert!(remote_event(&json!({"id": "abcde"}), "abcde").is_err());
+    }
+
+    #[test]
+    fn only_flowcal_keys_are_read_as_changes() {
+        let (a, b, c, d) = (
+            event_key(1, "task:1:deadline"),
+            event_key(1, "task:2:deadline"),
+            event_key(1, "task:3:deadline"),
+            event_key(1, "task:4:deadline"),
+        );
+        let list = json!({"kind": "calendar#events", "items": [
+            {"id": a, "etag": "\"1\"", "status": "confirmed", "start": {"date": "2026-05-04"}},
+            // Someone else's events: a valid Google id, but not a key; and a
+            // recurring event's instance.
+            {"id": "abcde12345", "etag": "\"2\"", "status": "confirmed", "start": {"date": "2026-05-04"}},
+            {"id": "0123456789abcdefghijklmnopqrstuv_20260504", "status": "confirmed", "start": {"date": "2026-05-04"}},
+            {"id": "abcde67890", "status": "cancelled"},
+            {"id": b, "status": "cancelled"},
+            {"id": c, "etag": "\"3\"", "status": "confirmed",
+                "start": {"dateTime": "2026-05-04T10:00:00+02:00", "timeZone": "Europe/Berlin"}},
+            // Without a readable start: read the event to know.
+            {"id": d, "etag": "\"4\"", "start": {"dateTime": "soon"}},
+        ], "nextPageToken": "p2"});
+        let mut out = CalendarChanges::default();
+        assert_eq!(changes_page(&list, &mut out), (Some("p2".into()), None));
+        assert_eq!(
+            out.changed,
+            vec![
+                ChangedEntry {
+                    id: a,
+                    etag: Some("\"1\"".into()),
+                    start: Some(When::Date("2026-05-04".parse().unwrap()))
+                },
+                ChangedEntry {
+                    id: c,
+                    etag: Some("\"3\"".into()),
+                    start: Some(When::At { at: "2026-05-04T08:00:00Z".parse().unwrap(), zone: "Europe/Berlin".into() })
+                },
+                ChangedEntry { id: d, etag: Some("\"4\"".into()), start: None },
+            ]
+        );
+        assert_eq!(out.deleted, vec![b]);
+        let last = json!({"items": [], "nextSyncToken": "s1"});
+        assert_eq!(changes_page(&last, &mut out), (None, Some("s1".into())));
+        assert_eq!(changes_page(&json!({"nextPageToken": ""}), &mut out), (None, None));
     }
 
     fn headers(pairs: &[(&str, &str)]) -> HeaderMap {

@@ -16,10 +16,15 @@
 //! - Reads ask for `Prefer: outlook.timezone="UTC"` and a text body. An
 //!   all-day entry whose start is not midnight in UTC (someone set it in their
 //!   own zone) is read again in its `originalStartTimeZone`, where it is.
+//! - Changes are read with the delta function of the calendar's
+//!   `calendarView` (a window of [`CHANGES_YEARS_BEFORE`] years before to
+//!   [`CHANGES_YEARS_AFTER`] after the day of the first read), following
+//!   `@odata.nextLink` to `@odata.deltaLink`, which is the next read's token.
+//!   The bearer token goes only to links on the configured Graph URL.
 
 use crate::connector::{
-    retry_after, transport_error, CalendarChoice, CalendarInfo, Connector, ConnectorError, Credential, Remote,
-    RemoteEvent,
+    retry_after, transport_error, CalendarChanges, CalendarChoice, CalendarInfo, ChangedEntry, Connector,
+    ConnectorError, Credential, Remote, RemoteEvent,
 };
 use crate::event::{EventSpec, When};
 use crate::provider::spec::{ConnectorFactory, Defaults, Provider, Restriction};
@@ -158,8 +163,24 @@ pub const DEFAULT_OWN_NAME: &str = "flowcal";
 
 /// How long one request may take.
 const TIMEOUT: Duration = Duration::from_secs(30);
-/// Pages of calendars followed at most.
+/// Pages followed at most (of calendars, and of one read of changes).
 const MAX_PAGES: usize = 100;
+/// How many years before the day of a first read of changes its window
+/// begins: flowcal's entries are deadlines and dates of running work, seldom
+/// more than a few months past, and one that has moved out of the window is
+/// reported as removed (Graph's delta on a `calendarView` knows only the
+/// window).
+pub const CHANGES_YEARS_BEFORE: i16 = 1;
+/// How many years after the day of a first read of changes its window ends:
+/// far enough for every date a workflow sets (a deadline, a date of an
+/// instance), near enough to keep the first listing small.
+pub const CHANGES_YEARS_AFTER: i16 = 5;
+/// Events asked for per page of changes (`Prefer: odata.maxpagesize`; Graph
+/// may send fewer).
+const CHANGES_PAGE_SIZE: u32 = 200;
+/// Error codes with which Graph refuses a delta token it no longer keeps
+/// (besides `410 Gone`): the round starts over.
+const RESYNC_CODES: &[&str] = &["syncStateNotFound", "syncStateInvalid", "resyncRequired"];
 /// Longest server message kept in an error.
 const MAX_MESSAGE: usize = 300;
 
@@ -245,12 +266,7 @@ impl GraphCalendar {
         if let Some(b) = body {
             req = req.json(b);
         }
-        let resp = req.send().await.map_err(|e| transport_error(&e))?;
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let text = crate::connector::read_answer(resp).await?;
-        let json = serde_json::from_str(&text).unwrap_or(Json::Null);
-        Ok(Answer { status, headers, json })
+        answer(req).await
     }
 
     /// Classifies an unsuccessful answer.
@@ -362,6 +378,120 @@ impl GraphCalendar {
             _ => Err(self.error(&a)),
         }
     }
+
+    /// Whether `url` is on the configured Graph: the same scheme, host and
+    /// port as the base URL, under its `/v1.0/`, without credentials of its
+    /// own. Only there does the bearer token go.
+    fn on_graph(&self, url: &Url) -> bool {
+        let api = format!("{}/", self.url(&[]).path().trim_end_matches('/'));
+        url.origin() == self.base.origin()
+            && url.path().starts_with(&api)
+            && url.username().is_empty()
+            && url.password().is_none()
+    }
+
+    /// The first request of a round of changes: the delta of the calendar's
+    /// view from [`CHANGES_YEARS_BEFORE`] years before `today` to
+    /// [`CHANGES_YEARS_AFTER`] years after it (midnights in UTC).
+    fn delta_start(&self, calendar: &str, today: Date) -> Url {
+        use jiff::ToSpan;
+        let midnight = |d: Option<Date>| format!("{}T00:00:00Z", d.unwrap_or(today));
+        let from = midnight(today.checked_sub(CHANGES_YEARS_BEFORE.years()).ok());
+        let to = midnight(today.checked_add(CHANGES_YEARS_AFTER.years()).ok());
+        let mut url = self.url(&["me", "calendars", calendar, "calendarView", "delta"]);
+        url.set_query(Some(&format!("startDateTime={}&endDateTime={}", percent_encode(&from), percent_encode(&to))));
+        url
+    }
+
+    /// A link (`@odata.nextLink`, `@odata.deltaLink`) from an answer, to be
+    /// followed with the token: refused unless it is on Graph ([`Self::on_graph`]).
+    fn link(&self, link: &str, what: &str) -> Result<Url, ConnectorError> {
+        let url = Url::parse(link)
+            .map_err(|e| ConnectorError::Permanent(format!("Microsoft Graph sent a bad {what}: {e}")))?;
+        if !self.on_graph(&url) {
+            return Err(ConnectorError::Permanent(format!(
+                "Microsoft Graph sent a {what} off its API ({}): not followed",
+                url.origin().ascii_serialization()
+            )));
+        }
+        Ok(url)
+    }
+
+    /// What changed in `calendar` since `token` (none: a first read), with
+    /// the delta function of the calendar's `calendarView`
+    /// ([`delta_start`](Self::delta_start): a window around the day of the
+    /// first read, which the token keeps), page by page
+    /// (`@odata.nextLink`, up to [`MAX_PAGES`]) to `@odata.deltaLink`, the
+    /// next read's token. Times are asked for in UTC.
+    ///
+    /// `complete` is never set, not even for a first read: an entry outside
+    /// the window is not listed though it exists, so one the caller knows
+    /// and that is not listed is not gone for that. Removed events (and
+    /// events moved out of the window) are listed as `deleted` by their id.
+    /// Events that carry a `transactionId` that is not a key of flowcal's
+    /// are someone else's and are left out; events without one are listed
+    /// (a delta answer may leave properties out): the caller matches ids
+    /// against those it stored.
+    ///
+    /// A token Graph no longer keeps (`410 Gone`, or an error code of
+    /// [`RESYNC_CODES`]), or one that is not a link on the configured Graph
+    /// URL (the bearer token goes nowhere else), starts a new round. A link
+    /// off that URL in an answer is not followed: `Permanent`.
+    async fn read_changes(&self, calendar: &str, token: Option<&str>) -> Result<CalendarChanges, ConnectorError> {
+        let first = || self.delta_start(calendar, Timestamp::now().to_zoned(TimeZone::UTC).date());
+        let mut resumed = token.is_some();
+        let mut url = match token.map(Url::parse) {
+            Some(Ok(u)) if self.on_graph(&u) => u,
+            Some(_) => {
+                tracing::warn!(
+                    calendar,
+                    "graph: the stored delta link is not on the configured Graph URL; starting over"
+                );
+                resumed = false;
+                first()
+            }
+            None => first(),
+        };
+        let mut out = CalendarChanges::default();
+        for _ in 0..MAX_PAGES {
+            let req = self
+                .credential
+                .apply(self.http.get(url.clone()).timeout(TIMEOUT))
+                .header("Accept", "application/json")
+                .header("Prefer", "outlook.timezone=\"UTC\"")
+                .header("Prefer", format!("odata.maxpagesize={CHANGES_PAGE_SIZE}"));
+            let a = answer(req).await?;
+            if !a.status.is_success() {
+                if resumed && token_refused(&a) {
+                    tracing::info!(calendar, status = %a.status, "graph: the delta token is no longer valid; starting over");
+                    resumed = false;
+                    out = CalendarChanges::default();
+                    url = first();
+                    continue;
+                }
+                if a.status == StatusCode::NOT_FOUND {
+                    return Err(ConnectorError::Gone(format!("calendar {calendar}")));
+                }
+                return Err(self.error(&a));
+            }
+            delta_page(&a.json, &mut out);
+            if let Some(next) = str_opt(&a.json, "@odata.nextLink") {
+                url = self.link(next, "next link")?;
+                continue;
+            }
+            let Some(delta) = str_opt(&a.json, "@odata.deltaLink") else {
+                return Err(ConnectorError::Permanent(
+                    "Microsoft Graph ended a round of changes without a delta link".into(),
+                ));
+            };
+            out.token = Some(self.link(delta, "delta link")?.to_string());
+            return Ok(out);
+        }
+        Err(ConnectorError::RetryLater {
+            after: None,
+            message: format!("the calendar {calendar} answered more than {MAX_PAGES} pages of changes"),
+        })
+    }
 }
 
 /// An answer from Graph.
@@ -369,6 +499,54 @@ struct Answer {
     status: StatusCode,
     headers: HeaderMap,
     json: Json,
+}
+
+/// Sends `req` and reads its answer (bounded); `Err` only when there is none.
+async fn answer(req: reqwest::RequestBuilder) -> Result<Answer, ConnectorError> {
+    let resp = req.send().await.map_err(|e| transport_error(&e))?;
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let text = crate::connector::read_answer(resp).await?;
+    let json = serde_json::from_str(&text).unwrap_or(Json::Null);
+    Ok(Answer { status, headers, json })
+}
+
+/// Whether Graph refused a delta token because it no longer keeps its state.
+fn token_refused(a: &Answer) -> bool {
+    let code = a.json.get("error").map(|e| str_of(e, "code")).unwrap_or("");
+    a.status == StatusCode::GONE || RESYNC_CODES.iter().any(|c| c.eq_ignore_ascii_case(code))
+}
+
+/// One page of a delta round into `out`: removed events as deleted, the
+/// others as changed unless their `transactionId` is someone else's.
+fn delta_page(page: &Json, out: &mut CalendarChanges) {
+    for v in page.get("value").and_then(Json::as_array).into_iter().flatten() {
+        let Some(id) = str_opt(v, "id").filter(|id| !id.is_empty()) else { continue };
+        if v.get("@removed").is_some() {
+            out.deleted.push(id.to_owned());
+            continue;
+        }
+        if str_opt(v, "transactionId").is_some_and(|t| !flowcal_domain::export::is_event_key(t)) {
+            continue;
+        }
+        out.changed.push(ChangedEntry {
+            id: id.to_owned(),
+            etag: str_opt(v, "@odata.etag").map(str::to_owned),
+            start: changed_start(v),
+        });
+    }
+}
+
+/// Where an event of a delta page (times in UTC) starts, when that is
+/// certain: an all-day event that does not start at midnight in UTC was set
+/// in another zone, whose date only a read in that zone tells
+/// ([`Connector::get_event`]).
+fn changed_start(v: &Json) -> Option<When> {
+    let (start, zone) = civil(v, "start").ok()?;
+    if v.get("isAllDay").and_then(Json::as_bool).unwrap_or(false) {
+        return (start.time() == jiff::civil::Time::midnight()).then(|| When::Date(start.date()));
+    }
+    Some(When::At { at: instant(start, &zone).ok()?, zone: shown_zone(v) })
 }
 
 impl Connector for GraphCalendar {
@@ -472,6 +650,12 @@ impl Connector for GraphCalendar {
             }
         }
         read_event(&v).map(Some)
+    }
+
+    /// By the delta of the calendar's view ([`read_changes`](Self::read_changes));
+    /// never `complete`.
+    async fn changes(&self, calendar: &str, token: Option<&str>) -> Result<CalendarChanges, ConnectorError> {
+        self.read_changes(calendar, token).await
     }
 
     async fn delete_event(&self, calendar: &str, key: &str, known: Option<&Remote>) -> Result<(), ConnectorError> {
@@ -603,6 +787,16 @@ fn instant(dt: DateTime, zone: &str) -> Result<Timestamp, ConnectorError> {
     tz.to_ambiguous_timestamp(dt).compatible().map_err(|e| ConnectorError::Permanent(e.to_string()))
 }
 
+/// The zone a timed event is shown in: its `originalStartTimeZone` when
+/// that is an IANA name, else `UTC`.
+fn shown_zone(v: &Json) -> String {
+    str_opt(v, "originalStartTimeZone")
+        .filter(|z| iana(z).is_some())
+        .map(|z| if z == "Etc/UTC" { "UTC" } else { z })
+        .unwrap_or("UTC")
+        .to_owned()
+}
+
 /// Maps a Graph event back.
 pub fn read_event(v: &Json) -> Result<RemoteEvent, ConnectorError> {
     let (start, start_zone) = civil(v, "start")?;
@@ -614,12 +808,7 @@ pub fn read_event(v: &Json) -> Result<RemoteEvent, ConnectorError> {
     } else {
         let at = instant(start, &start_zone)?;
         let end = instant(end, &end_zone)?;
-        let zone = str_opt(v, "originalStartTimeZone")
-            .filter(|z| iana(z).is_some())
-            .map(|z| if z == "Etc/UTC" { "UTC" } else { z })
-            .unwrap_or("UTC")
-            .to_owned();
-        (When::At { at, zone }, end.to_string())
+        (When::At { at, zone: shown_zone(v) }, end.to_string())
     };
     let description =
         v.get("body").map(|b| str_of(b, "content")).unwrap_or("").replace("\r\n", "\n").trim_end().to_owned();
@@ -874,6 +1063,95 @@ mod tests {
         });
         assert_eq!(read_event(&v).unwrap().when, at("2026-01-05T17:00:00Z", "UTC"));
         assert!(read_event(&json!({"id": "x"})).is_err());
+    }
+
+    #[test]
+    fn the_token_goes_only_to_links_on_graph() {
+        let g = GraphCalendar::new(
+            crate::api_client().unwrap(),
+            "https://graph.example/prefix",
+            Credential::Bearer("t".into()),
+        )
+        .unwrap();
+        let on = |u: &str| g.on_graph(&Url::parse(u).unwrap());
+        assert!(on("https://graph.example/prefix/v1.0/me/calendarView/delta?$deltatoken=x"));
+        assert!(on("https://graph.example:443/prefix/v1.0/me/calendars/c/calendarView/delta?$skiptoken=y"));
+        for off in [
+            "https://elsewhere.example/prefix/v1.0/me/calendarView/delta?$deltatoken=x",
+            "http://graph.example/prefix/v1.0/me/calendarView/delta?$deltatoken=x",
+            "https://graph.example:8443/prefix/v1.0/me/calendarView/delta?$deltatoken=x",
+            "https://graph.example/v1.0/me/calendarView/delta?$deltatoken=x",
+            "https://graph.example/prefix/beta/me/calendarView/delta?$deltatoken=x",
+            "https://graph.example/prefix/v1.0.evil/me?$deltatoken=x",
+            "https://graph.example/prefix/v1.0/../../x/v1.0/me?$deltatoken=x",
+            "https://user:pw@graph.example/prefix/v1.0/me/calendarView/delta?$deltatoken=x",
+        ] {
+            assert!(!on(off), "{off}");
+        }
+        assert!(matches!(g.link("https://elsewhere.example/v1.0/x", "delta link"), Err(ConnectorError::Permanent(_))));
+        assert!(matches!(g.link("not a link", "next link"), Err(ConnectorError::Permanent(_))));
+        assert!(g.link("https://graph.example/prefix/v1.0/x?$skiptoken=1", "next link").is_ok());
+    }
+
+    #[test]
+    fn the_first_read_of_changes_spans_a_year_back_and_five_ahead() {
+        let g =
+            GraphCalendar::new(crate::api_client().unwrap(), "https://graph.example", Credential::Bearer("t".into()))
+                .unwrap();
+        let url = g.delta_start("AAMk/cal=", "2028-02-29".parse().unwrap());
+        assert_eq!(
+            url.as_str(),
+            "https://graph.example/v1.0/me/calendars/AAMk%2Fcal=/calendarView/delta\
+             ?startDateTime=2027-02-28T00%3A00%3A00Z&endDateTime=2033-02-28T00%3A00%3A00Z"
+        );
+    }
+
+    #[test]
+    fn delta_pages_are_read_as_changes() {
+        let key = event_key(1, "task:1:deadline");
+        let page = json!({"value": [
+            {"id": "a", "@odata.etag": "W/\"1\"", "transactionId": key, "isAllDay": true,
+             "start": {"dateTime": "2026-05-04T00:00:00.0000000", "timeZone": "UTC"}},
+            // Someone else's (another client's transactionId): left out.
+            {"id": "b", "@odata.etag": "W/\"2\"", "transactionId": "c7555340-474b-cf1f-5bd8-d9e197da220e",
+             "isAllDay": false, "start": {"dateTime": "2026-05-04T10:00:00", "timeZone": "UTC"}},
+            // Without a transactionId (or null): listed, the caller matches the id.
+            {"id": "c", "@odata.etag": "W/\"3\"", "isAllDay": false, "transactionId": null,
+             "originalStartTimeZone": "Europe/Berlin",
+             "start": {"dateTime": "2026-05-04T08:00:00.0000000", "timeZone": "UTC"}},
+            // All day, set in another zone: the read tells no date.
+            {"id": "d", "isAllDay": true, "start": {"dateTime": "2026-05-03T22:00:00.0000000", "timeZone": "UTC"}},
+            {"id": "e"},
+            {"@odata.type": "#microsoft.graph.event", "id": "f", "@removed": {"reason": "deleted"}},
+            {"@removed": {"reason": "deleted"}},
+        ]});
+        let mut out = CalendarChanges::default();
+        delta_page(&page, &mut out);
+        let e = |id: &str, etag: Option<&str>, start: Option<When>| ChangedEntry {
+            id: id.into(),
+            etag: etag.map(str::to_owned),
+            start,
+        };
+        assert_eq!(
+            out.changed,
+            vec![
+                e("a", Some("W/\"1\""), Some(When::Date("2026-05-04".parse().unwrap()))),
+                e("c", Some("W/\"3\""), Some(at("2026-05-04T08:00:00Z", "Europe/Berlin"))),
+                e("d", None, None),
+                e("e", None, None),
+            ]
+        );
+        assert_eq!(out.deleted, vec!["f".to_owned()]);
+        assert!(!out.complete);
+        let refused = |status: u16, code: &str| {
+            token_refused(&Answer {
+                status: StatusCode::from_u16(status).unwrap(),
+                headers: HeaderMap::new(),
+                json: json!({"error": {"code": code, "message": "m"}}),
+            })
+        };
+        assert!(refused(410, "") && refused(400, "SyncStateNotFound") && refused(400, "resyncRequired"));
+        assert!(!refused(400, "BadRequest") && !refused(404, "ErrorItemNotFound"));
     }
 
     #[test]

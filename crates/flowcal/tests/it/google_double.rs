@@ -31,6 +31,18 @@
 //! change an existing resource (never on the batch request itself, where it
 //! would hold for every call). Single calls, in a batch or not, can be made
 //! to fail ([`Double::fail_call`]).
+//!
+//! Reading changes (`events.list`, the syncToken parameter's description in
+//! the discovery document): two events a page (`nextPageToken`; a page token
+//! must come with the very query of the page before); the last page carries
+//! `nextSyncToken`; with a `syncToken`, the events changed since it was
+//! issued, deleted ones included as `cancelled` (only `id`, `etag` and
+//! `status`, as Google may send them); a `syncToken` combined with a
+//! parameter the description excludes (or with `showDeleted=false`) is a
+//! violation; a token the double did not issue, or one invalidated
+//! ([`Double::invalidate_sync_tokens`]), is answered `410 fullSyncRequired`.
+//! What a person does in the calendar: [`Double::delete_as_user`],
+//! [`Double::move_as_user`].
 
 use crate::access::Oidc;
 use crate::connectors::{sample, suite};
@@ -44,6 +56,7 @@ use flowcal_calendar::{
 };
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
+use jiff::ToSpan;
 use serde_json::{json, Map, Value as Json};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -59,6 +72,11 @@ pub const APP_CREATED_SCOPE: &str = "https://www.googleapis.com/auth/calendar.ap
 pub const PEER_SCOPES: &str = "calendar https://www.googleapis.com/auth/calendar.app.created";
 /// Calendar list entries per page (small, so that paging is exercised).
 const PAGE: usize = 2;
+/// Events per page of `events.list` (small, so that paging is exercised).
+const EVENTS_PAGE: usize = 2;
+/// The number in the double's first etag, less one: etags count every
+/// change, so an event's etag tells when it last changed.
+const ETAG_BASE: u64 = 3_181_161_784_712_000;
 /// flowcal's limit of calls in one batch request.
 const MAX_BATCH: usize = 50;
 const OWNER: &str = "alice@example.com";
@@ -72,6 +90,9 @@ struct Contract {
     service: String,
     /// `/batch/calendar/v3`
     batch: String,
+    /// The query parameters of `events.list` that cannot go with a
+    /// `syncToken` (as its description lists them).
+    not_with_sync_token: Vec<String>,
 }
 
 /// A request matched to a discovery method.
@@ -118,7 +139,16 @@ impl Contract {
         let doc: Json = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         let service = format!("/{}", doc["servicePath"].as_str().unwrap());
         let batch = format!("/{}", doc["batchPath"].as_str().unwrap());
-        Contract { doc, service, batch }
+        // "There are several query parameters that cannot be specified
+        // together with nextSyncToken … These are: \n- iCalUID \n- orderBy …
+        // \n- updatedMin All other query parameters should be the same …"
+        let described =
+            doc["resources"]["events"]["methods"]["list"]["parameters"]["syncToken"]["description"].as_str().unwrap();
+        let listed = described.split_once("These are:").unwrap().1;
+        let not_with_sync_token: Vec<String> =
+            listed.split("\n-").skip(1).filter_map(|item| item.split_whitespace().next()).map(str::to_owned).collect();
+        assert!(not_with_sync_token.len() >= 8 && not_with_sync_token.iter().any(|p| p == "timeMin"), "{listed}");
+        Contract { doc, service, batch, not_with_sync_token }
     }
 
     fn methods(&self) -> Vec<&Json> {
@@ -215,6 +245,17 @@ impl Contract {
         for (name, spec) in params.as_object().into_iter().flatten() {
             if spec["location"] == "query" && spec["required"] == true && !seen.contains_key(name.as_str()) {
                 out.push(format!("{id}: the required query parameter {name} is missing"));
+            }
+        }
+        // syncToken's description: some parameters cannot go with it, and
+        // deleted events are always listed ("it is not allowed to set
+        // showDeleted to False").
+        if seen.contains_key("syncToken") {
+            for k in seen.keys().filter(|k| self.not_with_sync_token.iter().any(|p| p == *k)) {
+                out.push(format!("{id}: the query parameter {k} cannot be combined with syncToken"));
+            }
+            if query.iter().any(|(k, v)| k == "showDeleted" && v == "false") {
+                out.push(format!("{id}: showDeleted=false is not allowed with syncToken"));
             }
         }
         // The body: the method's request schema, or nothing.
@@ -466,6 +507,8 @@ pub struct Call {
     /// The event's id: the path's, or an insert's body's.
     pub event: Option<String>,
     pub if_match: Option<String>,
+    /// The query parameters, decoded, in order.
+    pub query: Vec<(String, String)>,
     pub status: u16,
 }
 
@@ -491,15 +534,114 @@ struct St {
     /// Faults for calls on one event (its id), each used once.
     call_faults: Vec<(String, Fault)>,
     tokens: HashMap<String, Json>,
+    /// Sync tokens `events.list` issued and not invalidated: the calendar,
+    /// and the etag number of the last change before it.
+    sync_tokens: HashMap<String, (String, u64)>,
+    /// The rest of a listing, by its page token.
+    event_pages: HashMap<String, EventPage>,
     log: Vec<String>,
     calls: Vec<Call>,
     batches: Vec<usize>,
 }
 
+/// What the next page of an `events.list` listing holds.
+struct EventPage {
+    calendar: String,
+    /// The listing's query, without `pageToken`.
+    query: Vec<(String, String)>,
+    /// The events still to send, by id.
+    ids: Vec<String>,
+    /// Where the listing's sync token will stand (the etag number of the
+    /// last change before the listing).
+    at: u64,
+}
+
+/// The number in an etag the double gave: when the event last changed.
+fn etag_number(ev: &Json) -> u64 {
+    ev["etag"].as_str().and_then(|e| e.trim_matches('"').parse().ok()).unwrap_or(0)
+}
+
 impl St {
     fn etag(&mut self) -> String {
         self.next += 1;
-        format!("\"{}\"", 3_181_161_784_712_000 + self.next)
+        format!("\"{}\"", ETAG_BASE + self.next)
+    }
+
+    /// `calendar.events.list`: a new listing (everything, or what changed
+    /// since a sync token), or its next page.
+    fn list_events(&mut self, cal_id: &str, query: &[(String, String)], zone: Option<&str>) -> Resp {
+        let q = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+        let size = q("maxResults").and_then(|n| n.parse::<usize>().ok()).unwrap_or(250).min(EVENTS_PAGE);
+        let rest: Vec<(String, String)> = query.iter().filter(|(k, _)| k != "pageToken").cloned().collect();
+        let page = match q("pageToken") {
+            Some(t) => match self.event_pages.remove(t) {
+                Some(p) if p.calendar == cal_id && p.query == rest => p,
+                Some(p) => {
+                    // Google: "perform the exact same list query … append the pageToken".
+                    let problem = format!(
+                        "calendar.events.list: a page token goes with the very query of the page before ({:?} on {}), not {rest:?} on {cal_id}",
+                        p.query, p.calendar
+                    );
+                    self.violations.push(format!("GET events of {cal_id}: {problem}"));
+                    return Resp::error(400, "global", "invalid", &problem);
+                }
+                None => return Resp::error(400, "global", "invalid", "Invalid page token value."),
+            },
+            None => {
+                let since = match q("syncToken") {
+                    None => None,
+                    Some(t) => match self.sync_tokens.get(t) {
+                        Some((c, at)) if c == cal_id => Some(*at),
+                        _ => {
+                            return Resp::error(
+                                410,
+                                "calendar",
+                                "fullSyncRequired",
+                                "Sync token is no longer valid, a full sync is required.",
+                            )
+                        }
+                    },
+                };
+                let Some(cal) = self.calendars.get(cal_id) else { return Resp::not_found() };
+                // With a sync token deleted events are always listed.
+                let deleted_too = since.is_some() || q("showDeleted") == Some("true");
+                let mut listed: Vec<(u64, String)> = cal
+                    .events
+                    .iter()
+                    .filter(|(_, e)| deleted_too || e["status"] != "cancelled")
+                    .filter(|(_, e)| since.is_none_or(|at| etag_number(e) > at))
+                    .map(|(id, e)| (etag_number(e), id.clone()))
+                    .collect();
+                listed.sort();
+                let ids = listed.into_iter().map(|(_, id)| id).collect();
+                EventPage { calendar: cal_id.to_owned(), query: rest, ids, at: ETAG_BASE + self.next }
+            }
+        };
+        let Some(cal) = self.calendars.get(cal_id) else { return Resp::not_found() };
+        let mut ids = page.ids;
+        let later = ids.split_off(size.min(ids.len()));
+        let items: Vec<Json> = ids
+            .iter()
+            .filter_map(|id| cal.events.get(id))
+            .map(|e| match e["status"].as_str() {
+                Some("cancelled") => {
+                    json!({"kind": "calendar#event", "etag": e["etag"], "id": e["id"], "status": "cancelled"})
+                }
+                _ => render(e, &cal.time_zone, zone),
+            })
+            .collect();
+        let now = Timestamp::now().round(jiff::Unit::Millisecond).unwrap().to_string();
+        let mut list = json!({"kind": "calendar#events", "etag": format!("\"{}\"", page.at), "summary": cal.summary,
+            "updated": now, "timeZone": cal.time_zone, "accessRole": "owner", "defaultReminders": [], "items": items});
+        let token = format!("{:032x}", rand::random::<u128>());
+        if later.is_empty() {
+            self.sync_tokens.insert(token.clone(), (cal_id.to_owned(), page.at));
+            list["nextSyncToken"] = json!(token);
+        } else {
+            list["nextPageToken"] = json!(token);
+            self.event_pages.insert(token, EventPage { ids: later, ..page });
+        }
+        Resp::json(200, list)
     }
 
     fn add_calendar(&mut self, id: &str, summary: &str, description: Option<&str>, zone: &str, primary: bool) {
@@ -665,6 +807,63 @@ impl Double {
         self.lock().calendars.get(calendar).map(|c| c.events.values().cloned().collect()).unwrap_or_default()
     }
 
+    /// Every sync token issued so far stops working (Google invalidates them
+    /// when they expire, or when access changes): the next read with one is
+    /// answered `410 fullSyncRequired`.
+    pub fn invalidate_sync_tokens(&self) {
+        self.lock().sync_tokens.clear();
+    }
+
+    /// A person deletes the event in Google Calendar: it is kept as
+    /// `cancelled`, with a new etag. `false` when there is no such event.
+    pub fn delete_as_user(&self, id: &str) -> bool {
+        let mut st = self.lock();
+        let etag = st.etag();
+        let Some(ev) = st.calendars.values_mut().find_map(|c| c.events.get_mut(id)) else { return false };
+        ev["status"] = json!("cancelled");
+        ev["etag"] = json!(etag);
+        ev["updated"] = json!(Timestamp::now().to_string());
+        true
+    }
+
+    /// A person moves the event in Google Calendar to start at `when` (a day,
+    /// or an instant shown in its zone), keeping its length (a day, or 30
+    /// minutes, when it changes from one kind to the other): a higher
+    /// sequence, a new etag. `false` when there is no such event.
+    pub fn move_as_user(&self, id: &str, when: &When) -> bool {
+        let mut st = self.lock();
+        let etag = st.etag();
+        let Some(ev) = st.calendars.values_mut().find_map(|c| c.events.get_mut(id)) else { return false };
+        match when {
+            When::Date(d) => {
+                let days = match (ev["start"]["date"].as_str(), ev["end"]["date"].as_str()) {
+                    (Some(s), Some(e)) => {
+                        let (s, e): (jiff::civil::Date, jiff::civil::Date) = (s.parse().unwrap(), e.parse().unwrap());
+                        (e - s).get_days().max(1)
+                    }
+                    _ => 1,
+                };
+                ev["start"] = json!({"date": d.to_string()});
+                ev["end"] = json!({"date": d.checked_add(days.days()).unwrap().to_string()});
+            }
+            When::At { at, zone } => {
+                let length = match (instant(&ev["start"]), instant(&ev["end"])) {
+                    (Some(s), Some(e)) => e.duration_since(s),
+                    _ => jiff::SignedDuration::from_mins(30),
+                };
+                let tz = TimeZone::get(zone).unwrap();
+                let end = at.checked_add(length).unwrap();
+                let shown = |t: Timestamp| t.display_with_offset(tz.to_offset(t)).to_string();
+                ev["start"] = json!({"dateTime": shown(*at), "timeZone": zone});
+                ev["end"] = json!({"dateTime": shown(end), "timeZone": zone});
+            }
+        }
+        ev["sequence"] = json!(ev["sequence"].as_i64().unwrap_or(0) + 1);
+        ev["etag"] = json!(etag);
+        ev["updated"] = json!(Timestamp::now().to_string());
+        true
+    }
+
     /// Someone changes the event in Google Calendar: a new title, a higher sequence, a new etag.
     pub fn change_behind_flowcal(&self, id: &str) -> bool {
         let mut st = self.lock();
@@ -782,6 +981,7 @@ impl Double {
             calendar: m.param("calendarId").to_owned(),
             event,
             if_match,
+            query,
             status: resp.status,
         });
         resp
@@ -960,6 +1160,7 @@ impl Double {
                 cal.events.insert(id.clone(), Json::Object(fields));
                 Resp::json(200, render(&cal.events[&id], &cal.time_zone, q("timeZone")))
             }
+            "calendar.events.list" => st.list_events(&cal_id, query, q("timeZone")),
             "calendar.events.delete" => {
                 let etag = st.etag();
                 let Some(cal) = st.calendars.get_mut(&cal_id) else { return Resp::not_found() };
@@ -1366,6 +1567,9 @@ async fn the_double_flags_requests_off_the_contract() {
         (http.get(format!("{events}/abcde12345?bogus=1")), "\"bogus\" is not declared"),
         (http.get(format!("{events}/abcde12345?maxAttendees=many")), "is not an integer"),
         (http.get(format!("{events}/abcde12345?calendarId=x")), "\"calendarId\" is not declared"),
+        (http.get(format!("{events}?syncToken=s1&timeMin=2026-01-01T00:00:00Z")), "timeMin cannot be combined"),
+        (http.get(format!("{events}?syncToken=s1&q=x")), "q cannot be combined with syncToken"),
+        (http.get(format!("{events}?syncToken=s1&showDeleted=false")), "showDeleted=false is not allowed"),
         (http.delete(format!("{events}/abcde12345?sendUpdates=everyone")), "is none of"),
         (http.get(format!("{}/calendar/v3/calendars/{OWNER}/tasks", double.base)), "no method of the API"),
         (http.patch(format!("{}/calendar/v3/users/me/calendarList", double.base)), "is not a method of"),
@@ -2158,4 +2362,107 @@ async fn retries_follow_retry_after_doubling_the_cap_and_jitter() {
     assert_eq!(double.events(&calendar).len(), 12);
     assert_eq!(double.batches(), [12; 5]);
     assert!(double.take_violations().is_empty());
+}
+
+// ---- reading changes ------------------------------------------------------------------------
+
+/// Reading changes with sync tokens: the first read lists flowcal's events
+/// (not someone else's) with their etags and starts, page by page, complete;
+/// an idle read lists nothing; an event a person deleted and one they moved
+/// are read as such; a token Google no longer takes (invalidated, or never
+/// issued) starts over with a complete listing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(flowcal_peers), ignore = "needs the peers: built without FLOWCAL_REQUIRE_PEERS")]
+async fn changes_are_read_with_sync_tokens() {
+    let Some(Setup { oidc, double, google }) = setup().await else { return };
+    let cal = google.ensure_calendar(&CalendarChoice::Own { name: "flowcal".into() }).await.unwrap().id;
+    let today = Timestamp::now().to_zoned(TimeZone::UTC).date();
+    let day = today.checked_add(30.days()).unwrap();
+    let at: Timestamp = day.to_datetime(jiff::civil::time(9, 30, 0, 0)).to_zoned(TimeZone::UTC).unwrap().timestamp();
+    let a = sample("task:1:deadline", "A", When::Date(day));
+    let b = sample("task:2:deadline", "B", When::At { at, zone: "Europe/Berlin".into() });
+    let ra = google.upsert_event(&cal, &a, None).await.unwrap();
+    let rb = google.upsert_event(&cal, &b, None).await.unwrap();
+    // Someone else's event, under an id that is no key of flowcal's.
+    let theirs = "abcde12345";
+    let bearer = oidc.access_token(REDIRECT, OWNER, "openid calendar").await;
+    let r = reqwest::Client::new()
+        .post(format!("{}/calendar/v3/calendars/{cal}/events", double.base))
+        .bearer_auth(&bearer)
+        .json(&json!({"id": theirs, "summary": "Theirs", "start": {"date": day.to_string()},
+            "end": {"date": day.tomorrow().unwrap().to_string()}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let lists = || -> Vec<Call> { double.calls().into_iter().filter(|c| c.method == "calendar.events.list").collect() };
+    let param = |c: &Call, k: &str| c.query.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+
+    // The first read: everything, in pages of the double's size.
+    let first = google.changes(&cal, None).await.unwrap();
+    assert!(first.complete && first.deleted.is_empty(), "{first:?}");
+    let mut listed: Vec<(String, Option<String>, Option<When>)> =
+        first.changed.iter().map(|c| (c.id.clone(), c.etag.clone(), c.start.clone())).collect();
+    listed.sort_by(|x, y| x.0.cmp(&y.0));
+    let mut want = vec![
+        (a.key.clone(), ra.etag.clone(), Some(a.when.clone())),
+        (b.key.clone(), rb.etag.clone(), Some(b.when.clone())),
+    ];
+    want.sort_by(|x, y| x.0.cmp(&y.0));
+    assert_eq!(listed, want, "flowcal's events with the etags it wrote and their starts");
+    let pages = lists();
+    assert_eq!(pages.len(), 2, "three events, two a page: {pages:#?}");
+    assert_eq!(param(&pages[0], "syncToken"), None);
+    assert_eq!(param(&pages[0], "showDeleted").as_deref(), Some("true"));
+    assert!(param(&pages[1], "pageToken").is_some(), "{pages:#?}");
+    let token = first.token.clone().expect("the last page's nextSyncToken");
+
+    // Idle: nothing changed.
+    let idle = google.changes(&cal, Some(&token)).await.unwrap();
+    assert!(idle.changed.is_empty() && idle.deleted.is_empty() && !idle.complete, "{idle:?}");
+    let last = lists().pop().unwrap();
+    assert_eq!(param(&last, "syncToken").as_deref(), Some(token.as_str()));
+    let token = idle.token.expect("a new token");
+
+    // A person deletes A, moves B, and moves their own event: A deleted, B
+    // changed with its new start and etag; theirs is not flowcal's.
+    assert!(double.delete_as_user(&a.key));
+    let later = at.checked_add(jiff::SignedDuration::from_hours(50)).unwrap();
+    assert!(double.move_as_user(&b.key, &When::At { at: later, zone: "Europe/Berlin".into() }));
+    assert!(double.move_as_user(theirs, &When::Date(day.tomorrow().unwrap())));
+    let after = google.changes(&cal, Some(&token)).await.unwrap();
+    assert!(!after.complete, "{after:?}");
+    assert_eq!(after.deleted, vec![a.key.clone()]);
+    assert_eq!(after.changed.len(), 1, "{after:?}");
+    let moved = &after.changed[0];
+    assert_eq!(moved.id, b.key);
+    assert_eq!(moved.start, Some(When::At { at: later, zone: "Europe/Berlin".into() }));
+    assert_ne!(moved.etag, rb.etag, "a new version");
+    assert_eq!(moved.etag.as_deref(), double.stored(&cal, &b.key).unwrap()["etag"].as_str());
+
+    // The tokens no longer work: a complete listing again (the deleted event
+    // is still there, cancelled); so with a token never issued.
+    double.invalidate_sync_tokens();
+    let again = google.changes(&cal, after.token.as_deref()).await.unwrap();
+    assert!(again.complete && again.token.is_some(), "{again:?}");
+    assert_eq!(again.changed.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), [b.key.as_str()]);
+    assert_eq!(again.deleted, vec![a.key.clone()]);
+    assert!(lists().iter().any(|c| c.status == 410 && param(c, "syncToken").is_some()), "{:#?}", lists());
+    let unknown = google.changes(&cal, Some("never-issued")).await.unwrap();
+    assert!(unknown.complete, "{unknown:?}");
+    assert_eq!(unknown.changed.len(), 1, "{unknown:?}");
+    let v = double.take_violations();
+    assert!(v.is_empty(), "contract violations: {v:#?}");
+
+    // The double holds a client to Google's rules for pages: the next page
+    // is asked for with the very query of the first.
+    let http = reqwest::Client::new();
+    let events = format!("{}/calendar/v3/calendars/{cal}/events", double.base);
+    let page: Json =
+        http.get(format!("{events}?showDeleted=true")).bearer_auth(&bearer).send().await.unwrap().json().await.unwrap();
+    let next = page["nextPageToken"].as_str().unwrap();
+    let r = http.get(format!("{events}?pageToken={next}")).bearer_auth(&bearer).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    let v = double.take_violations();
+    assert!(v.len() == 1 && v[0].contains("the very query of the page before"), "{v:?}");
 }

@@ -53,6 +53,23 @@
 //!   Entra ID grants it for the scope `https://graph.microsoft.com/Calendars.ReadWrite`;
 //!   the connector tests' own tokens carry the peer's test scope `calendar` instead.
 //!
+//! - delta of a calendar's view
+//!   (https://learn.microsoft.com/en-us/graph/api/event-delta?view=graph-rest-1.0,
+//!   https://learn.microsoft.com/en-us/graph/delta-query-events):
+//!   `GET /v1.0/me/calendars/{id}/calendarView/delta` with `startDateTime` and
+//!   `endDateTime` (ISO 8601) on the first request of a round and nothing else; then
+//!   only the links it answers, `@odata.nextLink` (`$skiptoken`, two events a page, or
+//!   fewer with `Prefer: odata.maxpagesize`) and, on the last page,
+//!   `@odata.deltaLink` (`$deltatoken`), which starts the next round with what
+//!   changed in the window since: events made or changed, and removed ones as
+//!   `{"id", "@removed": {"reason": "deleted"}}`
+//!   (https://learn.microsoft.com/en-us/graph/delta-query-overview). A delta token the
+//!   double did not issue, or one invalidated ([`GraphDouble::invalidate_delta_tokens`]),
+//!   is answered `410 Gone` with `syncStateNotFound`
+//!   (https://learn.microsoft.com/en-us/graph/delta-query-overview#synchronization-reset).
+//!   What a person does in Outlook: [`GraphDouble::delete_as_user`],
+//!   [`GraphDouble::move_as_user`].
+//!
 //! Not from the documentation, the double's own rules: a create needs `start` and `end`;
 //! creating a calendar with a name in use answers 409 `ErrorFolderExists`; a local time
 //! that occurs twice (clocks going back) is taken as the earlier one; deduplication by
@@ -165,7 +182,32 @@ struct Store {
     filter_blind: bool,
     seen: Vec<Seen>,
     seq: u64,
+    /// The rest of a delta round, by its `$skiptoken`.
+    delta_pages: HashMap<String, DeltaPage>,
+    /// Where each `$deltatoken` issued (and not invalidated) stands.
+    delta_tokens: HashMap<String, DeltaState>,
 }
+
+/// Where a round of delta stands: its calendar and window, and the version
+/// of each event in the window as last listed.
+#[derive(Clone)]
+struct DeltaState {
+    sub: String,
+    cal: String,
+    window: (Timestamp, Timestamp),
+    listed: HashMap<String, u64>,
+}
+
+/// What the next pages of a round hold.
+struct DeltaPage {
+    /// Events made or changed (by id), and removed ones.
+    items: Vec<(String, bool)>,
+    /// Where the round stands after its last page.
+    then: DeltaState,
+}
+
+/// Events per page of delta (fewer with `Prefer: odata.maxpagesize`).
+const DELTA_PAGE: usize = 2;
 
 struct Cal {
     id: String,
@@ -329,6 +371,58 @@ impl GraphDouble {
             json!({"start": [dt_text(e.start.0), e.start.1], "end": [dt_text(e.end.0), e.end.1],
                    "isAllDay": e.all_day, "transactionId": e.transaction_id, "subject": e.subject})
         })
+    }
+
+    /// Every delta token issued so far stops working (Graph drops them as its
+    /// cache fills): the next round with one is answered `410 Gone`,
+    /// `syncStateNotFound`.
+    pub fn invalidate_delta_tokens(&self) {
+        self.store().delta_tokens.clear();
+    }
+
+    /// A person deletes the event in Outlook.
+    pub fn delete_as_user(&self, id: &str) {
+        let mut st = self.store();
+        let cal = st
+            .mailboxes
+            .values_mut()
+            .flat_map(|cals| cals.iter_mut())
+            .find(|c| c.events.iter().any(|e| e.id == id))
+            .unwrap_or_else(|| panic!("no event {id}"));
+        cal.events.retain(|e| e.id != id);
+    }
+
+    /// A person moves the event in Outlook to start at `when`: all day on
+    /// that date (in the zone it had), or at that instant shown in its zone
+    /// (UTC where the double does not know it); it keeps its length (a day,
+    /// or 30 minutes, when it changes from one kind to the other). A new
+    /// version (etag).
+    pub fn move_as_user(&self, id: &str, when: &When) {
+        self.with_event(id, |e| {
+            match when {
+                When::Date(d) => {
+                    let days = if e.all_day { (e.end.0.date() - e.start.0.date()).get_days().max(1) } else { 1 };
+                    let zone = e.start.1.clone();
+                    let midnight = jiff::civil::Time::midnight();
+                    e.start = (d.to_datetime(midnight), zone.clone());
+                    e.end = (d.checked_add(jiff::Span::new().days(days)).unwrap().to_datetime(midnight), zone);
+                    e.all_day = true;
+                }
+                When::At { at, zone } => {
+                    let length = match (e.all_day, instant(&e.start), instant(&e.end)) {
+                        (false, Ok(s), Ok(end)) => end.duration_since(s),
+                        _ => jiff::SignedDuration::from_mins(30),
+                    };
+                    let name = if zone_of(zone).is_ok() { zone.clone() } else { "UTC".to_owned() };
+                    let tz = zone_of(&name).unwrap();
+                    e.start = (tz.to_datetime(*at), name.clone());
+                    e.end = (tz.to_datetime(at.checked_add(length).unwrap()), name);
+                    e.all_day = false;
+                }
+            }
+            e.version += 1;
+            e.modified = Timestamp::now();
+        });
     }
 
     /// Events in the calendar `cal`, in any mailbox.
@@ -721,7 +815,12 @@ impl Store {
         let m = req.method.as_str();
         let listing = matches!(
             (m, segs.as_slice()),
-            ("GET", ["v1.0", "me", "calendars"] | ["v1.0", "me", "calendars", _, "events"])
+            (
+                "GET",
+                ["v1.0", "me", "calendars"]
+                    | ["v1.0", "me", "calendars", _, "events"]
+                    | ["v1.0", "me", "calendars", _, "calendarView", "delta"]
+            )
         );
         if !listing && !params.is_empty() {
             return self.bad(req, "query options the double does not model");
@@ -739,6 +838,9 @@ impl Store {
             }
             ("POST", ["v1.0", "me", "calendars", cal, "events"]) => self.create_event(sub, cal, req, &prefs),
             ("GET", ["v1.0", "me", "calendars", cal, "events"]) => self.find_events(sub, cal, req, &params, &prefs),
+            ("GET", ["v1.0", "me", "calendars", cal, "calendarView", "delta"]) => {
+                self.delta(base, sub, cal, req, &params, &prefs)
+            }
             ("GET" | "PATCH" | "DELETE", ["v1.0", "me", "calendars", cal, "events", id]) => {
                 self.one_event(sub, cal, id, req, &prefs)
             }
@@ -861,6 +963,125 @@ impl Store {
         reply(200, json!({ "value": value }))
     }
 
+    /// `GET …/calendarView/delta`: a first request (the window), a next page
+    /// (`$skiptoken`) or a next round (`$deltatoken`).
+    fn delta(
+        &mut self,
+        base: &str,
+        sub: &str,
+        cal: &str,
+        req: &Req,
+        params: &[(String, String)],
+        prefs: &Prefs,
+    ) -> Reply {
+        let param = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        let names: Vec<&str> = params.iter().map(|(k, _)| k.as_str()).collect();
+        let page = match names.as_slice() {
+            ["$skiptoken"] => match self.delta_pages.remove(param("$skiptoken").unwrap_or_default()) {
+                Some(p) if p.then.sub == sub && p.then.cal == cal => p,
+                _ => return self.bad(req, "$skiptoken is not one the double answered for this calendar"),
+            },
+            ["$deltatoken"] => match self.delta_tokens.get(param("$deltatoken").unwrap_or_default()) {
+                Some(s) if s.sub == sub && s.cal == cal => {
+                    let s = s.clone();
+                    match self.delta_round(s.sub, s.cal, s.window, &s.listed) {
+                        Some(p) => p,
+                        None => return not_found(),
+                    }
+                }
+                _ => {
+                    return graph_error(
+                        410,
+                        "syncStateNotFound",
+                        "The sync state generation is not found. The delta token is expired and data must be synchronized again.",
+                    )
+                }
+            },
+            ["startDateTime", "endDateTime"] | ["endDateTime", "startDateTime"] => {
+                let at = |k: &str| -> Result<Timestamp, String> {
+                    let v = param(k).unwrap_or_default();
+                    v.parse::<Timestamp>()
+                        .or_else(|_| v.parse::<DateTime>().map_err(|e| e.to_string()).and_then(|dt| {
+                            dt.to_zoned(TimeZone::UTC).map(|z| z.timestamp()).map_err(|e| e.to_string())
+                        }))
+                        .map_err(|e| format!("{k} {v:?} is not an ISO 8601 date and time: {e}"))
+                };
+                let window = match (at("startDateTime"), at("endDateTime")) {
+                    (Ok(s), Ok(e)) if s < e => (s, e),
+                    (Ok(_), Ok(_)) => return self.bad(req, "endDateTime is not after startDateTime"),
+                    (Err(e), _) | (_, Err(e)) => return self.bad(req, &e),
+                };
+                match self.delta_round(sub.to_owned(), cal.to_owned(), window, &HashMap::new()) {
+                    Some(p) => p,
+                    None => return not_found(),
+                }
+            }
+            _ => {
+                return self.bad(
+                    req,
+                    "a delta round starts with startDateTime and endDateTime (and nothing else); then only its links are followed",
+                )
+            }
+        };
+        let size = prefs.max_page_size.unwrap_or(DELTA_PAGE).min(DELTA_PAGE);
+        let DeltaPage { mut items, then } = page;
+        let later = items.split_off(size.min(items.len()));
+        let Some(calendar) = self.mailbox(sub).iter().find(|c| c.id == cal) else { return not_found() };
+        let value: Vec<Json> = items
+            .iter()
+            .filter_map(|(id, removed)| {
+                if *removed {
+                    return Some(
+                        json!({"@odata.type": "#microsoft.graph.event", "id": id, "@removed": {"reason": "deleted"}}),
+                    );
+                }
+                let mut v = event_json(calendar.events.iter().find(|e| e.id == *id)?, prefs);
+                v["@odata.type"] = json!("#microsoft.graph.event");
+                Some(v)
+            })
+            .collect();
+        let token = format!("{:032x}", rand::random::<u128>());
+        let mut out = json!({"@odata.context": format!("{base}/v1.0/$metadata#Collection(event)"), "value": value});
+        if later.is_empty() {
+            out["@odata.deltaLink"] = json!(format!("{base}{}?$deltatoken={token}", req.path));
+            self.delta_tokens.insert(token, then);
+        } else {
+            out["@odata.nextLink"] = json!(format!("{base}{}?$skiptoken={token}", req.path));
+            self.delta_pages.insert(token, DeltaPage { items: later, then });
+        }
+        let mut r = reply(200, out);
+        if let Some(z) = &prefs.zone {
+            r.headers.push(("preference-applied", format!("outlook.timezone=\"{z}\"")));
+        }
+        r
+    }
+
+    /// A round from `listed` (the versions of the events last listed): the
+    /// events in the window made or changed since, and those no longer there
+    /// (deleted, or moved out of the window). `None` without the calendar.
+    fn delta_round(
+        &mut self,
+        sub: String,
+        cal: String,
+        window: (Timestamp, Timestamp),
+        listed: &HashMap<String, u64>,
+    ) -> Option<DeltaPage> {
+        let calendar = self.mailbox(&sub).iter().find(|c| c.id == cal)?;
+        let inside =
+            |e: &Ev| matches!((instant(&e.start), instant(&e.end)), (Ok(s), Ok(end)) if s < window.1 && end > window.0);
+        let now: Vec<(String, u64)> =
+            calendar.events.iter().filter(|e| inside(e)).map(|e| (e.id.clone(), e.version)).collect();
+        let mut items: Vec<(String, bool)> = now
+            .iter()
+            .filter(|(id, version)| listed.get(id) != Some(version))
+            .map(|(id, _)| (id.clone(), false))
+            .collect();
+        let mut gone: Vec<&String> = listed.keys().filter(|id| !now.iter().any(|(n, _)| n == *id)).collect();
+        gone.sort();
+        items.extend(gone.into_iter().map(|id| (id.clone(), true)));
+        Some(DeltaPage { items, then: DeltaState { sub, cal, window, listed: now.into_iter().collect() } })
+    }
+
     fn one_event(&mut self, sub: &str, cal: &str, id: &str, req: &Req, prefs: &Prefs) -> Reply {
         let method = req.method.clone();
         let body = req.body.clone();
@@ -916,16 +1137,21 @@ fn calendar_json(c: &Cal) -> Json {
 struct Prefs {
     zone: Option<String>,
     text_body: bool,
+    /// `odata.maxpagesize`.
+    max_page_size: Option<usize>,
 }
 
 fn prefer(values: &[String]) -> Result<Prefs, String> {
-    let mut p = Prefs { zone: None, text_body: false };
+    let mut p = Prefs { zone: None, text_body: false, max_page_size: None };
     for v in values {
         let unquote = |s: &str| s.trim().trim_matches('"').to_owned();
         if let Some(z) = v.strip_prefix("outlook.timezone=") {
             let z = unquote(z);
             zone_of(&z).map_err(|e| format!("Prefer: outlook.timezone: {e}"))?;
             p.zone = Some(z);
+        } else if let Some(n) = v.strip_prefix("odata.maxpagesize=") {
+            let n = n.trim().parse::<usize>().ok().filter(|n| *n > 0);
+            p.max_page_size = Some(n.ok_or_else(|| format!("Prefer: {v:?} is not a positive page size"))?);
         } else if let Some(t) = v.strip_prefix("outlook.body-content-type=") {
             match unquote(t).to_ascii_lowercase().as_str() {
                 "text" => p.text_body = true,
@@ -1158,6 +1384,17 @@ async fn the_double_flags_malformed_requests() {
         format!("{events}?$top=5"),
         format!("{}/v1.0/me/events", double.base),
         format!("{}/v1.0/me/calendars/{cal}/calendarView", double.base),
+        format!("{}/v1.0/me/calendars/{cal}/calendarView/delta", double.base),
+        format!("{}/v1.0/me/calendars/{cal}/calendarView/delta?startDateTime=2026-01-01T00:00:00Z", double.base),
+        format!(
+            "{}/v1.0/me/calendars/{cal}/calendarView/delta?startDateTime=soon&endDateTime=2026-01-01T00:00:00Z",
+            double.base
+        ),
+        format!(
+            "{}/v1.0/me/calendars/{cal}/calendarView/delta?startDateTime=2026-02-01T00:00:00Z&endDateTime=2026-01-01T00:00:00Z",
+            double.base
+        ),
+        format!("{}/v1.0/me/calendars/{cal}/calendarView/delta?$skiptoken=never-issued", double.base),
     ] {
         let r = http.get(&url).bearer_auth(&token).send().await.unwrap();
         assert_eq!(r.status(), 400, "{url}");
@@ -1354,5 +1591,115 @@ async fn what_graph_stored_reads_back_as_the_entry_was_given() {
         assert_reads_back(&double.read_back(&token, &cal, &r.id).await, spec);
     }
     assert_eq!(double.count(&cal), 2);
+    assert!(double.violations().is_empty(), "{:?}", double.violations());
+}
+
+/// Reading changes with delta links: the first read lists flowcal's events
+/// (not someone else's) with their etags and starts, page by page, over a
+/// window from a year before to five after; an idle read lists nothing; an
+/// event a person deleted and one they moved are read as such; a delta
+/// token Graph no longer keeps starts a new round; a delta link off the
+/// configured Graph URL is never requested (a new round instead). Never
+/// `complete`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(flowcal_peers), ignore = "needs the peers: built without FLOWCAL_REQUIRE_PEERS")]
+async fn changes_are_read_with_delta_links() {
+    use jiff::ToSpan;
+    let Some((_oidc, double, bearer)) = setup("ada").await else { return };
+    let graph = connector(&double, &bearer);
+    let cal = own_calendar(&graph).await;
+    let today = Timestamp::now().to_zoned(TimeZone::UTC).date();
+    let day = today.checked_add(30.days()).unwrap();
+    let at: Timestamp = day.to_datetime(jiff::civil::time(9, 30, 0, 0)).to_zoned(TimeZone::UTC).unwrap().timestamp();
+    let a = sample("task:1:deadline", "A", When::Date(day));
+    let b = sample("task:2:deadline", "B", When::At { at, zone: "Europe/Berlin".into() });
+    let ra = graph.upsert_event(&cal, &a, None).await.unwrap();
+    let rb = graph.upsert_event(&cal, &b, None).await.unwrap();
+    // Someone else's event, made by another client with its own transactionId.
+    let theirs = json!({"subject": "Theirs", "transactionId": "c7555340-474b-cf1f-5bd8-d9e197da220e",
+        "start": {"dateTime": format!("{day}T12:00:00"), "timeZone": "UTC"},
+        "end": {"dateTime": format!("{day}T13:00:00"), "timeZone": "UTC"}});
+    let r = reqwest::Client::new()
+        .post(format!("{}/v1.0/me/calendars/{cal}/events", double.base))
+        .bearer_auth(&bearer)
+        .json(&theirs)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let deltas =
+        || -> Vec<Seen> { double.seen().into_iter().filter(|s| s.path.ends_with("/calendarView/delta")).collect() };
+
+    // The first read: everything in the window, in pages of the double's size.
+    let first = graph.changes(&cal, None).await.unwrap();
+    assert!(!first.complete && first.deleted.is_empty(), "{first:?}");
+    let mut listed: Vec<(String, Option<String>, Option<When>)> =
+        first.changed.iter().map(|c| (c.id.clone(), c.etag.clone(), c.start.clone())).collect();
+    listed.sort_by(|x, y| x.0.cmp(&y.0));
+    let mut want = vec![
+        (ra.id.clone(), ra.etag.clone(), Some(a.when.clone())),
+        (rb.id.clone(), rb.etag.clone(), Some(b.when.clone())),
+    ];
+    want.sort_by(|x, y| x.0.cmp(&y.0));
+    assert_eq!(listed, want, "flowcal's events with the etags it wrote and their starts");
+    let pages = deltas();
+    assert_eq!(pages.len(), 2, "three events, two a page: {pages:#?}");
+    let from = today.checked_sub(1.year()).unwrap();
+    let to = today.checked_add(5.years()).unwrap();
+    assert_eq!(pages[0].query, format!("startDateTime={from}T00%3A00%3A00Z&endDateTime={to}T00%3A00%3A00Z"));
+    assert!(pages[1].query.starts_with("$skiptoken="), "{pages:#?}");
+    assert!(pages.iter().all(|p| p.prefer.iter().any(|p| p == "outlook.timezone=\"UTC\"")), "{pages:#?}");
+    let token = first.token.clone().expect("the last page's delta link");
+    assert!(token.starts_with(&double.base) && token.contains("$deltatoken="), "{token}");
+
+    // Idle: nothing changed.
+    let idle = graph.changes(&cal, Some(&token)).await.unwrap();
+    assert!(idle.changed.is_empty() && idle.deleted.is_empty() && !idle.complete, "{idle:?}");
+    assert!(deltas().last().unwrap().query.starts_with("$deltatoken="));
+    let token = idle.token.expect("a new delta link");
+
+    // A person deletes A and moves B: A deleted, B changed with its new start and etag.
+    double.delete_as_user(&ra.id);
+    let later = at.checked_add(jiff::SignedDuration::from_hours(50)).unwrap();
+    double.move_as_user(&rb.id, &When::At { at: later, zone: "Europe/Berlin".into() });
+    let after = graph.changes(&cal, Some(&token)).await.unwrap();
+    assert!(!after.complete, "{after:?}");
+    assert_eq!(after.deleted, vec![ra.id.clone()]);
+    assert_eq!(after.changed.len(), 1, "{after:?}");
+    let moved = &after.changed[0];
+    assert_eq!(moved.id, rb.id);
+    assert_eq!(moved.start, Some(When::At { at: later, zone: "Europe/Berlin".into() }));
+    assert_ne!(moved.etag, rb.etag, "a new version");
+    assert_eq!(moved.etag.as_deref(), double.read_back(&bearer, &cal, &rb.id).await["@odata.etag"].as_str());
+
+    // The delta tokens no longer work: a new round over the window.
+    double.invalidate_delta_tokens();
+    let again = graph.changes(&cal, after.token.as_deref()).await.unwrap();
+    assert!(!again.complete && again.deleted.is_empty(), "{again:?}");
+    assert_eq!(again.changed.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), [rb.id.as_str()]);
+    let refused: Vec<Seen> = deltas().into_iter().filter(|s| s.status == 410).collect();
+    assert_eq!(refused.len(), 1, "{refused:#?}");
+    assert!(deltas().last().unwrap().query.starts_with("startDateTime="));
+
+    // A delta link to another host: not requested there (the bearer token
+    // goes nowhere else); a new round at Graph instead.
+    let elsewhere = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    elsewhere.set_nonblocking(true).unwrap();
+    let link = format!(
+        "http://{}/v1.0/me/calendars/{cal}/calendarView/delta?$deltatoken={}",
+        elsewhere.local_addr().unwrap(),
+        again.token.as_deref().unwrap().rsplit_once('=').unwrap().1
+    );
+    let n = deltas().len();
+    let fresh = graph.changes(&cal, Some(&link)).await.unwrap();
+    assert!(!fresh.complete, "{fresh:?}");
+    assert_eq!(fresh.changed.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), [rb.id.as_str()]);
+    assert!(fresh.token.as_deref().unwrap().starts_with(&double.base), "{fresh:?}");
+    assert!(deltas()[n].query.starts_with("startDateTime="), "a new round at Graph");
+    match elsewhere.accept() {
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+        other => panic!("the other host was contacted: {other:?}"),
+    }
+    assert!(double.seen().iter().all(|s| s.token == bearer), "one bearer token, to the double only");
     assert!(double.violations().is_empty(), "{:?}", double.violations());
 }
