@@ -79,8 +79,8 @@ pub struct CalendarSync {
     read_now: tokio::sync::Notify,
     /// Names this process's reads (leases).
     owner: String,
-    /// Where push notifications are sent to (when https).
-    public_url: String,
+    /// Where push notifications are sent to (https), if anywhere.
+    push_base: Option<String>,
     /// Reads by this process, by account kind: (reads, failed).
     counts: std::sync::Mutex<BTreeMap<String, (u64, u64)>>,
 }
@@ -96,6 +96,7 @@ impl CalendarSync {
         wake: Arc<tokio::sync::Notify>,
         public_url: String,
     ) -> Self {
+        let push_base = config.push_base(&public_url);
         CalendarSync {
             store,
             clock,
@@ -106,7 +107,7 @@ impl CalendarSync {
             wake,
             read_now: tokio::sync::Notify::new(),
             owner: crate::secrets::new_token("r"),
-            public_url,
+            push_base,
             counts: std::sync::Mutex::new(BTreeMap::new()),
         }
     }
@@ -272,11 +273,10 @@ impl CalendarSync {
 
     // ---- push -------------------------------------------------------------------------------
 
-    /// Where the services send notifications: `public_url` when it is https
-    /// (services deliver to https only), else none (reads on the interval only).
+    /// Where the services send notifications (`[calendar_sync] push_url`,
+    /// else `public_url` when https), else none: reads on the interval only.
     fn push_base(&self) -> Option<&str> {
-        let base = self.public_url.trim_end_matches('/');
-        base.starts_with("https://").then_some(base)
+        self.push_base.as_deref()
     }
 
     /// Starts the account's push channel, or renews it before it ends; a

@@ -223,15 +223,32 @@ pub struct CalendarSyncConfig {
     pub moved: String,
     /// Accounts read at once by one process.
     pub concurrency: u32,
+    /// Where Google and Microsoft send push notifications (`…/push/{kind}`
+    /// is added): https only, as they require. Empty: `public_url` when it
+    /// is https; without either, calendars are read on the interval only.
+    pub push_url: String,
 }
 
 impl Default for CalendarSyncConfig {
     fn default() -> Self {
-        CalendarSyncConfig { interval_seconds: 300, deleted: "respect".into(), moved: "propose".into(), concurrency: 8 }
+        CalendarSyncConfig {
+            interval_seconds: 300,
+            deleted: "respect".into(),
+            moved: "propose".into(),
+            concurrency: 8,
+            push_url: String::new(),
+        }
     }
 }
 
 impl CalendarSyncConfig {
+    /// Where push notifications go: `push_url`, else `public_url` when https.
+    pub fn push_base(&self, public_url: &str) -> Option<String> {
+        let base = if self.push_url.is_empty() { public_url } else { self.push_url.as_str() };
+        let base = base.trim_end_matches('/');
+        base.starts_with("https://").then(|| base.to_owned())
+    }
+
     /// The configured policies (checked when the configuration is read).
     pub fn policy(&self) -> flowcal_domain::calendar_edits::EditPolicy {
         use flowcal_domain::calendar_edits::{EditPolicy, OnDeleted, OnMoved};
@@ -394,6 +411,9 @@ impl Config {
         if cs.concurrency == 0 || cs.concurrency > 256 {
             return Err("calendar_sync.concurrency must be from 1 to 256".into());
         }
+        if !cs.push_url.is_empty() && !cs.push_url.starts_with("https://") {
+            return Err(format!("calendar_sync.push_url is '{}': calendar services notify https addresses only", cs.push_url));
+        }
         if self.feed.refresh_minutes == 0 || self.feed.days_back > 3660 || self.feed.days_ahead > 3660 {
             return Err("feed.refresh_minutes must be above zero, days_back and days_ahead at most 3660".into());
         }
@@ -482,6 +502,7 @@ const SCHEMA: &[(&str, Kind)] = &[
     ("calendar_sync.deleted", Kind::Text),
     ("calendar_sync.moved", Kind::Text),
     ("calendar_sync.concurrency", U32),
+    ("calendar_sync.push_url", Kind::Text),
     ("feed.days_back", U32),
     ("feed.days_ahead", U32),
     ("feed.refresh_minutes", U32),
