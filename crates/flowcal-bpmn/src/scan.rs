@@ -235,8 +235,8 @@ fn check_extensions(ext: XNode<'_, '_>, in_process: bool, lines: &Lines<'_>) -> 
     Ok(())
 }
 
-const WHERE_FLOWCAL_ATTRIBUTES_GO: &str = "flowcal reads flowcal:timeZone and flowcal:workCalendar on \
-     bpmn:process; flowcal:workCalendar on bpmn:lane; flowcal:deadline, flowcal:deadlineFrom, \
+const WHERE_FLOWCAL_ATTRIBUTES_GO: &str = "flowcal reads flowcal:timeZone, flowcal:workCalendar and \
+     flowcal:calendarEdits on bpmn:process; flowcal:workCalendar on bpmn:lane; flowcal:deadline, flowcal:deadlineFrom, \
      flowcal:deadlineOffset, flowcal:deadlineRoll, flowcal:workCalendar and flowcal:assignee on bpmn:userTask, \
      bpmn:task and bpmn:manualTask; flowcal:timerOffset on timer events; and flowcal:deadlineTimer on boundary timers";
 

@@ -304,7 +304,9 @@ impl CalendarSync {
                         return;
                     }
                     Ok(None) => {}
-                    Err(f) => tracing::info!(account, error = %describe(f), "renewing the push channel failed; starting a new one"),
+                    Err(f) => {
+                        tracing::info!(account, error = %describe(f), "renewing the push channel failed; starting a new one")
+                    }
                 }
             }
         }
@@ -316,7 +318,8 @@ impl CalendarSync {
             .call(move |conn| {
                 let (cal, a, l, i, sct) = (cal.clone(), a.clone(), l.clone(), i.clone(), sct.clone());
                 Box::pin(async move {
-                    let req = WatchRequest { address: &a, lifecycle_address: &l, id: &i, secret: &sct, ttl: CHANNEL_TTL };
+                    let req =
+                        WatchRequest { address: &a, lifecycle_address: &l, id: &i, secret: &sct, ttl: CHANNEL_TTL };
                     conn.watch(&cal, &req).await
                 })
             })
@@ -337,7 +340,9 @@ impl CalendarSync {
                 tracing::info!(account, channel = %w.id, expires = %w.expires_at, "push channel started");
             }
             Ok(None) => return,
-            Err(f) => return tracing::info!(account, error = %describe(f), "cannot start a push channel; reading on the interval"),
+            Err(f) => {
+                return tracing::info!(account, error = %describe(f), "cannot start a push channel; reading on the interval")
+            }
         }
         // The channel it replaces is stopped.
         if let Some(old) = existing {
@@ -377,7 +382,9 @@ impl CalendarSync {
             match n.lifecycle.as_deref() {
                 Some("subscriptionRemoved") => self.store.delete_channel(ch.channel_id.clone()).await?,
                 // Renewed at the read this makes due.
-                Some("reauthorizationRequired") => self.store.renew_channel(ch.channel_id.clone(), self.now(), self.now()).await?,
+                Some("reauthorizationRequired") => {
+                    self.store.renew_channel(ch.channel_id.clone(), self.now(), self.now()).await?
+                }
                 _ => {}
             }
             self.wake_account(ch.account_id).await?;
@@ -675,8 +682,7 @@ fn parse_graph_notifications(body: &[u8]) -> Result<Vec<GraphNotification>, Stri
     if b.value.len() > MAX_NOTIFICATIONS {
         return Err(format!("more than {MAX_NOTIFICATIONS} notifications at once"));
     }
-    Ok(b
-        .value
+    Ok(b.value
         .into_iter()
         .map(|i| GraphNotification {
             subscription: i.subscription_id,
@@ -717,4 +723,38 @@ fn get(
     known: Option<Remote>,
 ) -> ConnectorFuture<'_, Option<flowcal_calendar::RemoteEvent>> {
     Box::pin(async move { c.get_event(&calendar, &key, known.as_ref()).await })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn graph_notifications_are_read_and_bounded() {
+        let body = br#"{"value": [
+            {"subscriptionId": "s1", "clientState": "secret", "changeType": "updated", "resource": "me/events/x"},
+            {"subscriptionId": "s2", "clientState": "other", "lifecycleEvent": "reauthorizationRequired"},
+            {"changeType": "deleted"}
+        ]}"#;
+        let n = parse_graph_notifications(body).unwrap();
+        assert_eq!(
+            n,
+            vec![
+                GraphNotification { subscription: "s1".into(), client_state: "secret".into(), lifecycle: None },
+                GraphNotification {
+                    subscription: "s2".into(),
+                    client_state: "other".into(),
+                    lifecycle: Some("reauthorizationRequired".into())
+                },
+                GraphNotification { subscription: String::new(), client_state: String::new(), lifecycle: None },
+            ]
+        );
+        for bad in [&b"not json"[..], b"{}", b"{\"value\": 3}", b"[]"] {
+            assert!(parse_graph_notifications(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+        }
+        let many = format!("{{\"value\": [{}]}}", vec!["{}"; MAX_NOTIFICATIONS + 1].join(","));
+        assert!(parse_graph_notifications(many.as_bytes()).unwrap_err().contains("more than"));
+        let huge = format!("{{\"value\": [], \"x\": \"{}\"}}", "a".repeat(MAX_NOTIFICATION_BYTES));
+        assert!(parse_graph_notifications(huge.as_bytes()).unwrap_err().contains("larger than"));
+    }
 }

@@ -412,7 +412,10 @@ impl Config {
             return Err("calendar_sync.concurrency must be from 1 to 256".into());
         }
         if !cs.push_url.is_empty() && !cs.push_url.starts_with("https://") {
-            return Err(format!("calendar_sync.push_url is '{}': calendar services notify https addresses only", cs.push_url));
+            return Err(format!(
+                "calendar_sync.push_url is '{}': calendar services notify https addresses only",
+                cs.push_url
+            ));
         }
         if self.feed.refresh_minutes == 0 || self.feed.days_back > 3660 || self.feed.days_ahead > 3660 {
             return Err("feed.refresh_minutes must be above zero, days_back and days_ahead at most 3660".into());
@@ -711,6 +714,34 @@ mod tests {
         assert!(e.contains("lisen") && e.contains("f.toml"), "{e}");
         assert!(Config::from_parts("time_zone = \"Nowhere/Land\"", "t", &[]).is_err());
         assert!(Config::from_parts("database_url = \"mysql://x\"", "t", &[]).is_err());
+    }
+
+    #[test]
+    fn calendar_sync_takes_its_policies_and_an_https_push_url() {
+        use flowcal_domain::calendar_edits::{EditPolicy, OnDeleted, OnMoved};
+        let c = Config::from_parts("", "t", &[]).unwrap();
+        assert_eq!(c.calendar_sync.policy(), EditPolicy::default());
+        assert_eq!(c.calendar_sync.interval_seconds, 300);
+        assert_eq!(c.calendar_sync.push_base("http://localhost:8080"), None, "http: no push");
+        assert_eq!(c.calendar_sync.push_base("https://flowcal.example/").as_deref(), Some("https://flowcal.example"));
+        let c = Config::from_parts(
+            "[calendar_sync]\ndeleted = \"restore\"\nmoved = \"revert\"\npush_url = \"https://hooks.example/\"",
+            "t",
+            &env(&[("FLOWCAL_CALENDAR_SYNC__INTERVAL_SECONDS", "60")]),
+        )
+        .unwrap();
+        assert_eq!(c.calendar_sync.policy(), EditPolicy { deleted: OnDeleted::Restore, moved: OnMoved::Revert });
+        assert_eq!(c.calendar_sync.interval_seconds, 60);
+        assert_eq!(c.calendar_sync.push_base("http://localhost").as_deref(), Some("https://hooks.example"));
+        for (bad, says) in [
+            ("deleted = \"ignore\"", "respect or restore"),
+            ("moved = \"keep\"", "propose, accept or revert"),
+            ("concurrency = 0", "concurrency"),
+            ("push_url = \"http://hooks.example\"", "https"),
+        ] {
+            let e = Config::from_parts(&format!("[calendar_sync]\n{bad}"), "t", &[]).unwrap_err().to_string();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -363,9 +363,10 @@ impl Store {
     /// The account's push channel, if it has one.
     pub async fn channel(&self, account: i64) -> Result<Option<Channel>, StoreError> {
         self.read(move |c| {
-            c.query_opt(&format!("SELECT {CHANNEL_COLUMNS} FROM calendar_channels WHERE account_id = $1"), params![
-                account
-            ])?
+            c.query_opt(
+                &format!("SELECT {CHANNEL_COLUMNS} FROM calendar_channels WHERE account_id = $1"),
+                params![account],
+            )?
             .map(|r| channel_row(&r))
             .transpose()
         })
@@ -375,9 +376,10 @@ impl Store {
     /// The channel a notification names.
     pub async fn channel_by_id(&self, channel_id: String) -> Result<Option<Channel>, StoreError> {
         self.read(move |c| {
-            c.query_opt(&format!("SELECT {CHANNEL_COLUMNS} FROM calendar_channels WHERE channel_id = $1"), params![
-                channel_id
-            ])?
+            c.query_opt(
+                &format!("SELECT {CHANNEL_COLUMNS} FROM calendar_channels WHERE channel_id = $1"),
+                params![channel_id],
+            )?
             .map(|r| channel_row(&r))
             .transpose()
         })
@@ -409,7 +411,12 @@ impl Store {
     }
 
     /// Records a renewed channel's new end.
-    pub async fn renew_channel(&self, channel_id: String, expires_at: Timestamp, now: Timestamp) -> Result<(), StoreError> {
+    pub async fn renew_channel(
+        &self,
+        channel_id: String,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
         self.read(move |c| {
             c.execute(
                 "UPDATE calendar_channels SET expires_at = $2, updated_at = $3 WHERE channel_id = $1",

@@ -540,6 +540,27 @@ fn refuses_an_unknown_time_zone() {
     );
 }
 
+#[test]
+fn a_process_names_what_happens_to_edits_in_calendars() {
+    use flowcal_domain::calendar_edits::{OnDeleted, OnMoved, ProcessEdits};
+    assert_eq!(ok(&with_task(TASK)).calendar_edits, ProcessEdits::default());
+    let xml = with_task(TASK).replace(
+        r#"isExecutable="true""#,
+        r#"isExecutable="true" flowcal:calendarEdits="deleted=restore moved=accept""#,
+    );
+    assert_eq!(
+        ok(&xml).calendar_edits,
+        ProcessEdits { deleted: Some(OnDeleted::Restore), moved: Some(OnMoved::Accept) }
+    );
+    let xml = with_task(TASK).replace(r#"isExecutable="true""#, r#"flowcal:calendarEdits="moved=ignore""#);
+    assert_refused(
+        &xml,
+        3,
+        1,
+        "flowcal:calendarEdits: moved=ignore: a move in the calendar is 'propose'd, 'accept'ed or 'revert'ed",
+    );
+}
+
 // ---------------------------------------------------------------------------
 // Refusals: elements outside the subset
 
@@ -607,8 +628,8 @@ fn refuses_unknown_and_misplaced_flowcal_attributes() {
         "bpmn:task has an unknown attribute flowcal:asignee; it takes flowcal:deadline, flowcal:deadlineFrom, \
          flowcal:deadlineOffset, flowcal:deadlineRoll, flowcal:workCalendar, flowcal:assignee",
     );
-    let nowhere = "flowcal reads flowcal:timeZone and flowcal:workCalendar on bpmn:process; flowcal:workCalendar \
-                   on bpmn:lane; flowcal:deadline, flowcal:deadlineFrom, flowcal:deadlineOffset, \
+    let nowhere = "flowcal reads flowcal:timeZone, flowcal:workCalendar and flowcal:calendarEdits on bpmn:process; \
+                   flowcal:workCalendar on bpmn:lane; flowcal:deadline, flowcal:deadlineFrom, flowcal:deadlineOffset, \
                    flowcal:deadlineRoll, flowcal:workCalendar and flowcal:assignee on bpmn:userTask, bpmn:task and \
                    bpmn:manualTask; flowcal:timerOffset on timer events; and flowcal:deadlineTimer on boundary timers";
     assert_refused(

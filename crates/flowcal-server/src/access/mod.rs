@@ -1424,3 +1424,55 @@ pub(crate) fn export_refusal(c: &Connectivity, user: &flowcal_store::User) -> Op
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn google(refresh_expires_at: Option<Timestamp>, status: AccountStatus) -> CalendarAccount {
+        let t: Timestamp = "2026-03-01T00:00:00Z".parse().unwrap();
+        CalendarAccount {
+            id: 1,
+            user_id: flowcal_domain::UserId(1),
+            kind: AccountKind::Oauth("google".into()),
+            provider: "google".into(),
+            external_id: "sub".into(),
+            display: "ann@example.com".into(),
+            url: None,
+            calendar: Some("primary".into()),
+            calendar_own: Some(true),
+            status,
+            credentials_sealed: String::new(),
+            access_expires_at: None,
+            last_error: None,
+            created_at: t,
+            updated_at: t,
+            last_read_at: None,
+            read_error: None,
+            read_error_at: None,
+            last_delivered_at: None,
+            refresh_expires_at,
+        }
+    }
+
+    /// Seven days and one day before a grant lapses the account warns,
+    /// more urgently the second time; after, it says it lapsed.
+    #[test]
+    fn an_account_warns_before_its_access_lapses() {
+        let lapses: Timestamp = "2026-03-20T12:00:00Z".parse().unwrap();
+        let at = |hours_before: i64| lapses - SignedDuration::from_hours(hours_before);
+        let acc = google(Some(lapses), AccountStatus::Active);
+        assert_eq!(lapse_warning(&acc, at(7 * 24 + 1)), None, "more than seven days before");
+        let week = lapse_warning(&acc, at(7 * 24)).unwrap();
+        assert!(week.contains("lapses on Fri 20 Mar 2026 12:00 UTC") && week.contains("before then"), "{week}");
+        let day = lapse_warning(&acc, at(24)).unwrap();
+        assert!(day.contains("within a day") && day.contains("now"), "{day}");
+        let gone = lapse_warning(&acc, at(-1)).unwrap();
+        assert!(gone.contains("lapsed on"), "{gone}");
+        assert_eq!(lapse_warning(&google(None, AccountStatus::Active), at(1)), None, "no lapse said");
+        assert_eq!(lapse_warning(&google(Some(lapses), AccountStatus::ReconnectRequired), at(1)), None);
+        let j = AccountJson::at(&acc, at(24));
+        assert_eq!(j.message, Some(day));
+        assert_eq!(j.refresh_expires_at, Some(lapses));
+    }
+}
