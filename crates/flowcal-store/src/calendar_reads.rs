@@ -317,22 +317,6 @@ impl Store {
     }
 }
 
-/// An export was delivered: its account's calendar is read for changes
-/// from now on (the first read soon, to start its token).
-pub(crate) fn delivered(c: &mut dyn Conn, export: i64, now: i64) -> Result<(), StoreError> {
-    c.execute(
-        "INSERT INTO calendar_reads (account_id, due_at, updated_at)
-         SELECT account_id, $2, $2 FROM exports WHERE id = $1
-         ON CONFLICT (account_id) DO NOTHING",
-        params![export, now],
-    )?;
-    c.execute(
-        "UPDATE calendar_accounts SET last_delivered_at = $2 WHERE id = (SELECT account_id FROM exports WHERE id = $1)",
-        params![export, now],
-    )?;
-    Ok(())
-}
-
 /// A push channel of an account's calendar, as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Channel {

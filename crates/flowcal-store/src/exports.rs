@@ -462,7 +462,7 @@ fn finish_one(
             )?;
             if n == 1 {
                 // The account's calendar now holds an entry of flowcal's: it is read for changes.
-                crate::calendar_reads::delivered(c, id, now)?;
+                delivered(c, id, now)?;
             }
             Ok(n)
         }
@@ -501,6 +501,22 @@ fn finish_one(
         ),
     };
     Ok(n?)
+}
+
+/// An export was delivered: its account's calendar is read for changes
+/// from now on (the first read soon, to start its token).
+fn delivered(c: &mut dyn Conn, export: i64, now: i64) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT INTO calendar_reads (account_id, due_at, updated_at)
+         SELECT account_id, $2, $2 FROM exports WHERE id = $1
+         ON CONFLICT (account_id) DO NOTHING",
+        params![export, now],
+    )?;
+    c.execute(
+        "UPDATE calendar_accounts SET last_delivered_at = $2 WHERE id = (SELECT account_id FROM exports WHERE id = $1)",
+        params![export, now],
+    )?;
+    Ok(())
 }
 
 /// Whose entries put on calendars with the button lose their source.

@@ -552,6 +552,30 @@ async fn start_on_server(url: &str) -> Option<String> {
     ics.lines().find_map(|l| l.strip_prefix("DTSTART;VALUE=DATE:")).map(str::to_owned)
 }
 
+/// A page as the signed-in user sees it.
+async fn page(t: &TestApp, cookie: &str, path: &str) -> String {
+    let r = t.client.get(format!("{}{path}", t.base)).header("Cookie", cookie).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{path}");
+    r.text().await.unwrap()
+}
+
+/// Posts a task page's calendar form (`op`, `export`) with the page's CSRF token.
+async fn calendar_form(t: &TestApp, cookie: &str, task: i64, op: &str, export: i64) -> StatusCode {
+    let html = page(t, cookie, &format!("/tasks/{task}")).await;
+    let at = html.find("name=\"_csrf\" value=\"").expect("a form with a CSRF token") + 20;
+    let csrf = &html[at..at + 32];
+    let form = [("_csrf", csrf), ("op", op), ("export", &export.to_string())];
+    let r = t
+        .client
+        .post(format!("{}/tasks/{task}/calendar", t.base))
+        .header("Cookie", cookie)
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    r.status()
+}
+
 async fn task(t: &TestApp, alice: &str, id: i64) -> Json {
     let (s, task) = t.get(&format!("/api/v1/tasks/{id}"), alice).await;
     assert_eq!(s, 200, "{task}");
@@ -587,6 +611,8 @@ async fn deletions_and_moves_in_the_calendar_follow_the_policies(db: TestDb) {
     assert_eq!(t.call(Method::PATCH, "/api/v1/admin/settings", &admin, Some(allow)).await.0, 200);
     let on = json!({"calendar_export": true});
     assert_eq!(t.call(Method::PATCH, "/api/v1/me/settings", &alice, Some(on)).await.0, 200);
+    let cookie = crate::matrix::session(&t, "alice").await;
+    let bob = t.user("bob", false, &[]).await;
 
     for (n, (port, _)) in servers.into_iter().enumerate() {
         let root = format!("http://127.0.0.1:{port}");
@@ -598,7 +624,7 @@ async fn deletions_and_moves_in_the_calendar_follow_the_policies(db: TestDb) {
         let day = |d: u32| format!("2026-0{}-{d:02}", 5 + n);
         let ics_day = |d: u32| day(d).replace('-', "");
 
-        let (deleted, _, deleted_instance) = dated_export(&t, &alice, acc, "dated", &day(4)).await;
+        let (deleted, deleted_task, deleted_instance) = dated_export(&t, &alice, acc, "dated", &day(4)).await;
         // The date item's own entry: using its new date changes the item, and the deadline follows.
         let (proposed, proposed_task, proposed_instance) =
             dated_export_of(&t, &alice, acc, "dated", &day(5), "item:day").await;
@@ -656,12 +682,21 @@ async fn deletions_and_moves_in_the_calendar_follow_the_policies(db: TestDb) {
         // Proposed: the entry stays where it was moved, even when the task changes.
         let e = export(&t, &alice, proposed).await;
         assert_eq!(e["remote"], json!({"state": "moved", "start": day(15)}), "{port}");
+        let html = page(&t, &cookie, &format!("/tasks/{proposed_task}")).await;
+        assert!(html.contains("Moved in your calendar") && html.contains("Use this date") && html.contains(">Keep<"));
         let path = format!("/api/v1/instances/{proposed_instance}/data");
         assert_eq!(t.call(Method::PATCH, &path, &admin, Some(json!({"data": {"day": day(4)}}))).await.0, 200);
         deliver(&t).await;
         assert_eq!(task(&t, &alice, proposed_task).await["deadline"]["date"], day(4));
         assert_eq!(start_on_server(&urls[&proposed]).await, Some(ics_day(15)), "{port}: kept where it was moved");
         assert_eq!(export(&t, &alice, proposed).await["remote"]["state"], "moved");
+        // Only the owner decides: another user does not see the export, an administrator may not.
+        for (who, status) in [(&bob, 404), (&admin, 403)] {
+            for op in ["accept-remote", "keep-local"] {
+                let (s, e) = t.post(&format!("/api/v1/exports/{proposed}/{op}"), who, json!({})).await;
+                assert_eq!(s, status, "{op}: {e}");
+            }
+        }
         // Use this date: the item and the deadline follow, as changed through the calendar.
         let (s, e) = t.post(&format!("/api/v1/exports/{proposed}/accept-remote"), &alice, json!({})).await;
         assert_eq!(s, 202, "{e}");
@@ -678,9 +713,8 @@ async fn deletions_and_moves_in_the_calendar_follow_the_policies(db: TestDb) {
         assert_eq!((e["state"].as_str(), e["remote"]["state"].as_str()), (Some("synced"), Some("in_sync")), "{e}");
         assert_eq!(start_on_server(&urls[&proposed]).await, Some(ics_day(15)));
 
-        // Keep: the entry goes back; the deadline stays.
-        let (s, e) = t.post(&format!("/api/v1/exports/{kept}/keep-local"), &alice, json!({})).await;
-        assert_eq!(s, 202, "{e}");
+        // Keep, on the task page: the entry goes back; the deadline stays.
+        assert_eq!(calendar_form(&t, &cookie, kept_task, "keep-local", kept).await, StatusCode::SEE_OTHER);
         deliver(&t).await;
         assert_eq!(start_on_server(&urls[&kept]).await, Some(ics_day(6)), "{port}: moved back");
         assert_eq!(task(&t, &alice, kept_task).await["deadline"]["date"], day(6));

@@ -188,6 +188,8 @@ async fn the_matrix(db: TestDb) {
         call("POST", "/api/v1/exports", J(json!({"task": 0, "source": "deadline", "account": 0})), [401, 403, 404, 404]),
         call("GET", "/api/v1/exports/{export}", N,                               [401, 403, 404, 200]),
         call("POST", "/api/v1/exports/{export}/retry", N,                        [401, 403, 404, 403]),
+        call("POST", "/api/v1/exports/{export}/accept-remote", N,                [401, 403, 404, 403]),
+        call("POST", "/api/v1/exports/{export}/keep-local", N,                   [401, 403, 404, 403]),
         call("DELETE", "/api/v1/exports/{export}", N,                            [401, 403, 404, 403]),
         call("GET", "/api/v1/providers", N,                                      [401, 403, 200, 200]),
         call("GET", "/api/v1/audit", N,                                          [401, 403, 200, 200]),
