@@ -121,6 +121,11 @@ impl CalendarSync {
         self.counts.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// Gives back the reads this process holds (after its loop stopped).
+    pub async fn hand_back(&self) -> Result<u64, StoreError> {
+        self.store.hand_back_reads(&self.owner).await
+    }
+
     /// The account's calendar is read at once (a push notification said it
     /// changed; a wake-up only triggers the read, the sync token is the truth).
     pub async fn wake_account(&self, account: i64) -> Result<(), StoreError> {

@@ -214,9 +214,9 @@ impl Workers {
         if cut > 0 {
             tracing::warn!(workers = cut, "workers still busy after the shutdown grace period were stopped");
         }
-        match tokio::try_join!(app.delivery.hand_back(), app.timers.hand_back()) {
-            Ok((0, 0)) => {}
-            Ok((exports, timers)) => tracing::info!(exports, timers, "handed back leased work"),
+        match tokio::try_join!(app.delivery.hand_back(), app.timers.hand_back(), app.calendar_sync.hand_back()) {
+            Ok((0, 0, 0)) => {}
+            Ok((exports, timers, reads)) => tracing::info!(exports, timers, reads, "handed back leased work"),
             Err(e) => tracing::error!(error = %e, "cannot hand back leased work; its leases run out instead"),
         }
     }

@@ -3,7 +3,8 @@
 //! attribute bombs, huge, endless and slow bodies, redirects to private
 //! addresses and hrefs to other hosts; and a Google or Microsoft API base URL
 //! whose answers never end. flowcal stays up, answers /healthz within a
-//! second throughout, and says plainly why each attempt failed.
+//! second throughout, and says plainly why each attempt failed. Reads of
+//! changes answered so fail alone.
 
 use crate::support::{leave_model, LeaveCase, TestApp, TestDb};
 use reqwest::Method;
@@ -94,6 +95,12 @@ const PUT_ACCEPT: usize = 2;
 /// PUTs are held without an answer; the first one turns the mode to `PUT_HELD`.
 const PUT_HOLD: usize = 3;
 const PUT_HELD: usize = 4;
+/// PUTs are accepted, and the read of changes (sync-collection REPORT) is
+/// answered nested 6,000 levels deep, with a body that never ends, or with
+/// more than flowcal reads of one answer.
+const REPORT_DEEP: usize = 10;
+const REPORT_ENDLESS: usize = 11;
+const REPORT_HUGE: usize = 12;
 
 struct Hostile {
     port: u16,
@@ -285,6 +292,12 @@ async fn answer(
                 Ok(())
             }
             _ => send(stream, "201 Created", &[("ETag", "\"1\"")], "").await,
+        },
+        ("REPORT", "/good/flowcal/") => match put {
+            REPORT_DEEP => send(stream, "207 Multi-Status", &[XML], &multistatus(&nested(6_000))).await,
+            REPORT_ENDLESS => endless(stream, "207 Multi-Status", "<D:response><D:href>x</D:href></D:response>").await,
+            REPORT_HUGE => send(stream, "207 Multi-Status", &[XML], &multistatus(&" ".repeat(40 * 1024 * 1024))).await,
+            _ => send(stream, "207 Multi-Status", &[XML], &multistatus("<D:sync-token>t1</D:sync-token>")).await,
         },
         // A calendar API (Google's or Graph's base URL) whose answers never end.
         ("GET" | "POST", p) if p.starts_with("/api/") => endless(stream, "200 OK", "{\"items\": [").await,
@@ -650,4 +663,55 @@ async fn endless_answers_of_a_calendar_api_are_cut_off() {
             other => panic!("{who}: {other:?}"),
         }
     }
+}
+
+crate::on_both_backends!(hostile_answers_to_a_read_of_changes_fail_that_read_alone);
+
+/// A CalDAV server that answers the read of changes nested 6,000 levels
+/// deep, with a body that never ends, or with 40 MiB: each read fails
+/// bounded, the account says why (`last_error`), the entry flowcal knows
+/// stays as it was (not taken for deleted), delivery goes on, and /healthz
+/// answers throughout.
+async fn hostile_answers_to_a_read_of_changes_fail_that_read_alone(db: TestDb) {
+    let server = Hostile::start(Elsewhere::default()).await;
+    let port = server.port;
+    let t = TestApp::spawn_with(db, &format!("[caldav]\nallowed_hosts = [\"127.0.0.1:{port}\"]\n")).await;
+    let LeaveCase { alice, account, task, .. } =
+        t.leave_case_on_caldav(&format!("http://127.0.0.1:{port}/good/"), PASSWORD).await;
+    server.put.store(PUT_ACCEPT, Ordering::SeqCst);
+    let (s, e) =
+        t.post("/api/v1/exports", &alice, json!({"task": task, "source": "deadline", "account": account})).await;
+    assert_eq!(s, 202, "{e}");
+    let id = e["id"].as_i64().unwrap();
+    while t.app.exports.deliver_due().await.unwrap() > 0 {}
+    let health = Health::start(&t);
+    for (mode, says) in [(REPORT_DEEP, "nested"), (REPORT_ENDLESS, "larger than"), (REPORT_HUGE, "larger than")] {
+        server.put.store(mode, Ordering::SeqCst);
+        t.app.calendar_sync.wake_account(account).await.unwrap();
+        let s = t.app.calendar_sync.read_due().await.unwrap();
+        assert_eq!((s.read, s.failed, s.deleted), (1, 1, 0), "{s:?}");
+        let (_, a) = t.get(&format!("/api/v1/calendar-accounts/{account}"), &alice).await;
+        let why = a["last_error"].as_str().unwrap_or_default();
+        assert!(why.contains(says), "{mode}: {a}");
+        assert_eq!(a["status"], "active", "{a}");
+        let (_, e) = t.get(&format!("/api/v1/exports/{id}"), &alice).await;
+        assert_eq!((e["state"].as_str(), e["remote"]["state"].as_str()), (Some("synced"), Some("in_sync")), "{e}");
+        // Delivery goes on meanwhile.
+        assert_eq!(t.call(Method::DELETE, &format!("/api/v1/exports/{id}"), &alice, None).await.0, 202);
+        while t.app.exports.deliver_due().await.unwrap() > 0 {}
+        let (s, e) =
+            t.post("/api/v1/exports", &alice, json!({"task": task, "source": "deadline", "account": account})).await;
+        assert_eq!(s, 202, "{e}");
+        while t.app.exports.deliver_due().await.unwrap() > 0 {}
+        let (_, e) = t.get(&format!("/api/v1/exports/{id}"), &alice).await;
+        assert_eq!(e["state"], "synced", "{e}");
+    }
+    // A well-behaved answer again: the read succeeds and the error is gone.
+    server.put.store(PUT_ACCEPT, Ordering::SeqCst);
+    t.app.calendar_sync.wake_account(account).await.unwrap();
+    let s = t.app.calendar_sync.read_due().await.unwrap();
+    assert_eq!((s.read, s.failed), (1, 0), "{s:?}");
+    let (_, a) = t.get(&format!("/api/v1/calendar-accounts/{account}"), &alice).await;
+    assert!(a["last_error"].is_null() && a["last_synced_at"].is_string(), "{a}");
+    health.check().await;
 }
