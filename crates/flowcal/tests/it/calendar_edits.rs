@@ -9,6 +9,7 @@
 use crate::access::{events_in, Radicale};
 use crate::caldav_peers::{Sabre, SabreAuth, Xandikos};
 use crate::support::{Peer, TestApp, TestDb};
+use flowcal_server::clock::Clock as _;
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{json, Value as Json};
 use std::process::{Command, Stdio};
@@ -484,7 +485,6 @@ impl NoReport {
 
 /// One read of every calendar whose read is due (each account made due first).
 async fn read_calendars(t: &TestApp, accounts: &[i64]) -> flowcal_server::calendar_sync::ReadSummary {
-    use flowcal_server::clock::Clock as _;
     // Time passes between a delivery and the next read.
     let later = t.clock.now() + jiff::SignedDuration::from_secs(60);
     t.clock.set(later);
@@ -596,7 +596,7 @@ async fn deletions_and_moves_in_the_calendar_follow_the_policies(db: TestDb) {
     let Some(radicale) = Radicale::start().await else { return };
     let Some(xandikos) = Xandikos::start().await else { return };
     let proxy = NoReport::start(radicale.port).await;
-    let t = TestApp::spawn(db).await;
+    let t = TestApp::spawn_with(db, "[metrics]\npublic = true\n").await;
     let admin = t.user("root", true, &[]).await;
     let alice = t.user("alice", false, &[]).await;
     for (key, edits) in
@@ -744,6 +744,17 @@ async fn deletions_and_moves_in_the_calendar_follow_the_policies(db: TestDb) {
         if port == proxy.port {
             assert!(proxy.reports.load(std::sync::atomic::Ordering::SeqCst) > 0, "the proxy was asked for REPORT");
         }
+        // Sync health: read and delivered; /metrics has the read lag, growing until the next read.
+        let a = account(&t, &alice, acc).await;
+        assert!(a["last_synced_at"].is_string() && a["last_delivered_at"].is_string(), "{a}");
+        assert!(a["last_error"].is_null(), "{a}");
+        let metrics =
+            || async { t.client.get(format!("{}/metrics", t.base)).send().await.unwrap().text().await.unwrap() };
+        let text = metrics().await;
+        assert!(text.contains("flowcal_calendar_read_lag_seconds{kind=\"caldav\"} 0\n"), "{text}");
+        assert!(text.contains("flowcal_calendar_reads_total{kind=\"caldav\",outcome=\"read\"}"), "{text}");
+        t.clock.set(t.clock.now() + jiff::SignedDuration::from_secs(120));
+        assert!(metrics().await.contains("flowcal_calendar_read_lag_seconds{kind=\"caldav\"} 120\n"));
         // The next server gets the entries from now on.
         assert_eq!(t.call(Method::DELETE, &format!("/api/v1/calendar-accounts/{acc}"), &alice, None).await.0, 204);
     }
