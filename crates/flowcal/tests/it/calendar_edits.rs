@@ -665,6 +665,8 @@ async fn deletions_and_moves_in_the_calendar_follow_the_policies(db: TestDb) {
             (e["state"].as_str(), e["remote"]["state"].as_str()),
             (Some("removed_in_calendar"), Some("deleted"))
         );
+        let html = page(&t, &cookie, &format!("/tasks/{deleted_task}")).await;
+        assert!(html.contains("Removed in your calendar") && html.contains("Add again"), "{html}");
         let change = json!({"data": {"day": day(3)}});
         let path = format!("/api/v1/instances/{deleted_instance}/data");
         assert_eq!(t.call(Method::PATCH, &path, &admin, Some(change)).await.0, 200);
