@@ -4,7 +4,9 @@
 //! calendar deleted on the server is made again; a calendar the user chose
 //! that is gone is reported plainly, and choosing flowcal's own calendar
 //! again works; `flowcal export sync` counts every entry once and fails
-//! when entries fail.
+//! when entries fail. Entries deleted and moved on the server by another
+//! client follow the policies (respect or restore; propose, accept or
+//! revert), also on a server without sync-collection.
 
 use crate::access::{events_in, Radicale};
 use crate::caldav_peers::{Sabre, SabreAuth, Xandikos};
@@ -584,8 +586,8 @@ async fn task(t: &TestApp, alice: &str, id: i64) -> Json {
 
 crate::on_both_backends!(peers: deletions_and_moves_in_the_calendar_follow_the_policies);
 
-/// On Radicale, Xandikos (both with sync-collection) and Radicale behind a
-/// proxy that refuses REPORT (a complete listing each time): an entry
+/// On Radicale, Xandikos, SabreDAV (all with sync-collection) and Radicale
+/// behind a proxy that refuses REPORT (a complete listing each time): an entry
 /// deleted on the server is not made again when its task changes, shows as
 /// removed in calendar, and *Add again* makes it again; an entry moved on
 /// the server is proposed and kept there, *use this date* changes the date
@@ -595,6 +597,7 @@ crate::on_both_backends!(peers: deletions_and_moves_in_the_calendar_follow_the_p
 async fn deletions_and_moves_in_the_calendar_follow_the_policies(db: TestDb) {
     let Some(radicale) = Radicale::start().await else { return };
     let Some(xandikos) = Xandikos::start().await else { return };
+    let Some(sabre) = Sabre::start(SabreAuth::Basic).await else { return };
     let proxy = NoReport::start(radicale.port).await;
     let t = TestApp::spawn_with(db, "[metrics]\npublic = true\n").await;
     let admin = t.user("root", true, &[]).await;
@@ -605,7 +608,12 @@ async fn deletions_and_moves_in_the_calendar_follow_the_policies(db: TestDb) {
         let (s, m) = t.upload(&admin, &dated_model(key, edits)).await;
         assert_eq!(s, 201, "{m}");
     }
-    let servers = [(radicale.port, "/alice/"), (xandikos.port, "/user/calendars/"), (proxy.port, "/alice/")];
+    let servers = [
+        (radicale.port, "/alice/"),
+        (xandikos.port, "/user/calendars/"),
+        (sabre.port, "/calendars/alice/"),
+        (proxy.port, "/alice/"),
+    ];
     let hosts: Vec<String> = servers.iter().map(|(p, _)| format!("127.0.0.1:{p}")).collect();
     let allow = json!({"caldav": {"allowed_hosts": hosts}});
     assert_eq!(t.call(Method::PATCH, "/api/v1/admin/settings", &admin, Some(allow)).await.0, 200);
