@@ -554,7 +554,8 @@ mod tests {
                 response(
                     "200 OK",
                     &[("Content-Type", "application/json")],
-                    r#"{"access_token":"at","token_type":"bearer","expires_in":3600,"refresh_token":"rt"}"#,
+                    // Google adds refresh_token_expires_in for apps in testing.
+                    r#"{"access_token":"at","token_type":"bearer","expires_in":3600,"refresh_token":"rt","refresh_token_expires_in":604799}"#,
                 )
             }
         })
@@ -566,6 +567,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!((t.access_token.as_str(), t.expires_in), ("at", Some(3600)));
+        assert_eq!(t.refresh_token_expires_in, Some(604_799));
         let body = seen.lock().unwrap()[0].body.clone();
         for part in [
             "grant_type=authorization_code",

@@ -1455,6 +1455,21 @@ mod tests {
         }
     }
 
+    /// The lapse a token endpoint states (Google, for apps in testing) is
+    /// when the refresh token stops working; none stated, none kept.
+    #[test]
+    fn the_refresh_tokens_lapse_is_read_from_the_token_answer() {
+        let now: Timestamp = "2026-03-01T00:00:00Z".parse().unwrap();
+        let answer = |json: &str| serde_json::from_str::<TokenResponse>(json).unwrap();
+        let t =
+            answer(r#"{"access_token":"a","expires_in":3599,"refresh_token":"r","refresh_token_expires_in":604799}"#);
+        assert_eq!(refresh_expiry(now, &t), Some("2026-03-07T23:59:59Z".parse().unwrap()));
+        assert_eq!(expiry(now, &t), Some("2026-03-01T00:59:59Z".parse().unwrap()));
+        for none in [r#"{"access_token":"a"}"#, r#"{"access_token":"a","refresh_token_expires_in":0}"#] {
+            assert_eq!(refresh_expiry(now, &answer(none)), None, "{none}");
+        }
+    }
+
     /// Seven days and one day before a grant lapses the account warns,
     /// more urgently the second time; after, it says it lapsed.
     #[test]
