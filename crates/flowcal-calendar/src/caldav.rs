@@ -123,6 +123,61 @@ const ETAG_REQUEST: &str = r#"<?xml version="1.0" encoding="utf-8"?>
 </d:propfind>
 "#;
 
+/// Largest answer to the listing of flowcal's entries in a calendar
+/// ([`CaldavCalendar::flowcal_entries`]): one answer, no pages (a server
+/// that ignores the partial retrieval sends each entry whole, a few
+/// kilobytes each).
+const MAX_LISTING: usize = 16 * 1024 * 1024;
+
+/// The most entries [`CaldavCalendar::flowcal_entries`] lists: more is an
+/// error, not a part of a listing.
+pub const MAX_LISTED: usize = 50_000;
+
+/// A `calendar-query` REPORT (RFC 4791 §7.8) for the VEVENTs whose UID
+/// holds `@flowcal` ([`ical::uid`]), with their ETags and only their UIDs
+/// (§9.6.1: partial retrieval; a server that ignores it sends the whole
+/// object, and one that ignores the filter sends every event: the UIDs are
+/// checked as they come).
+const LISTING_REQUEST: &str = r#"<?xml version="1.0" encoding="utf-8"?>
+<c:calendar-query xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">
+  <d:prop>
+    <d:getetag/>
+    <c:calendar-data>
+      <c:comp name="VCALENDAR">
+        <c:comp name="VEVENT">
+          <c:prop name="UID"/>
+        </c:comp>
+      </c:comp>
+    </c:calendar-data>
+  </d:prop>
+  <c:filter>
+    <c:comp-filter name="VCALENDAR">
+      <c:comp-filter name="VEVENT">
+        <c:prop-filter name="UID">
+          <c:text-match collation="i;octet">@flowcal</c:text-match>
+        </c:prop-filter>
+      </c:comp-filter>
+    </c:comp-filter>
+  </c:filter>
+</c:calendar-query>
+"#;
+
+/// One of flowcal's entries in a calendar, found by its UID
+/// ([`CaldavCalendar::flowcal_entries`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedEntry {
+    /// The key its UID names (`{key}@flowcal`, [`ical::uid`]).
+    pub key: String,
+    /// The resource that holds it.
+    pub url: String,
+    /// Its version, when the server gives it.
+    pub etag: Option<String>,
+    /// Whether it is the resource flowcal writes for its key,
+    /// `{calendar}{key}.ics` ([`CaldavCalendar::event_url`]); otherwise a
+    /// copy saved under another name (by a user, or a client).
+    pub at_key: bool,
+}
+
 /// The HTTP clients for CalDAV servers under one outbound policy: the
 /// guarded client for reads (it follows the redirects the policy allows) and
 /// the same without redirects for writes. Made once per policy and cloned
@@ -529,6 +584,89 @@ impl CaldavCalendar {
         Ok(out)
     }
 
+    // ---- flowcal's entries, whatever their names --------------------------------------------
+
+    /// flowcal's entries in `calendar`, found by their UIDs (`{key}@flowcal`)
+    /// whatever their resource names, so that a copy of one saved under
+    /// another name is found too: one `calendar-query` REPORT
+    /// ([`LISTING_REQUEST`]), its answer read up to [`MAX_LISTING`] bytes and
+    /// parsed off the async workers, at most [`MAX_LISTED`] entries. Only
+    /// resources right in the calendar, on its site, with a UID of flowcal's
+    /// form around a key flowcal makes are listed. A server that says it
+    /// left some out (507 on the calendar) fails the listing: a part of a
+    /// calendar cannot tell what is not in it.
+    pub async fn flowcal_entries(&self, calendar: &str) -> Result<Vec<ListedEntry>, ConnectorError> {
+        let url = calendar_url(calendar)?;
+        let report = dav_method("REPORT")?;
+        let answer = self
+            .send(report, &url, MAX_LISTING, |r| r.header("Depth", "1").header(CONTENT_TYPE, XML).body(LISTING_REQUEST))
+            .await?;
+        match answer.status.as_u16() {
+            207 => {}
+            404 | 410 => return Err(ConnectorError::Gone(format!("the calendar {url} no longer exists"))),
+            _ => return Err(answer.error("REPORT", &url)),
+        }
+        let text = answer.body.clone();
+        let resources = flowcal_xml::off_workers(flowcal_xml::PARSE_BUDGET, move || parse_listing(&text))
+            .await
+            .map_err(|e| ConnectorError::RetryLater { after: None, message: format!("{url}: {e}") })?
+            .map_err(|why| ConnectorError::Permanent(format!("REPORT {url}: {why}")))?;
+        let mut out = Vec::new();
+        for r in resources {
+            let Ok(at) = url.join(&r.href) else { continue };
+            if ensure_slash(at.clone()) == url {
+                if r.status == Some(507) {
+                    return Err(ConnectorError::Permanent(format!(
+                        "the CalDAV server lists only a part of {url} (507 Insufficient Storage)"
+                    )));
+                }
+                continue;
+            }
+            if r.status.is_some_and(|s| !(200..300).contains(&s)) || !in_collection(&url, &at) {
+                continue;
+            }
+            let Some(key) = r.calendar_data.as_deref().and_then(first_uid).and_then(|uid| flowcal_key(&uid)) else {
+                continue;
+            };
+            if out.len() == MAX_LISTED {
+                return Err(ConnectorError::Permanent(format!(
+                    "{url} holds more than {MAX_LISTED} of flowcal's entries"
+                )));
+            }
+            let at_key = entry_key(&url, &at).as_deref() == Some(key.as_str());
+            out.push(ListedEntry { key, url: at.to_string(), etag: r.etag, at_key });
+        }
+        Ok(out)
+    }
+
+    /// Deletes the resource `url` right in `calendar` (a copy of one of
+    /// flowcal's entries under another name, as [`flowcal_entries`](Self::flowcal_entries)
+    /// lists it), only while it is the version `etag` that was listed: one
+    /// changed since is left, and the error says so. Deleting one that is
+    /// gone already is no error.
+    pub async fn delete_resource(&self, calendar: &str, url: &str, etag: Option<&str>) -> Result<(), ConnectorError> {
+        let collection = calendar_url(calendar)?;
+        let at = Url::parse(url).map_err(|_| ConnectorError::Permanent(format!("{url:?} is not a URL")))?;
+        if !in_collection(&collection, &at) {
+            return Err(ConnectorError::Permanent(format!("{at} is not an entry of the calendar {collection}")));
+        }
+        let strong = etag.filter(|e| !e.starts_with("W/"));
+        let answer = self
+            .send(Method::DELETE, &at, MAX_XML, |r| match strong {
+                Some(e) => r.header("If-Match", e),
+                None => r,
+            })
+            .await?;
+        match answer.status.as_u16() {
+            200..=299 | 404 | 410 => Ok(()),
+            412 => Err(ConnectorError::RetryLater {
+                after: None,
+                message: format!("{at} changed at the CalDAV server since it was listed; it was left"),
+            }),
+            _ => Err(answer.error("DELETE", &at)),
+        }
+    }
+
     // ---- HTTP ---------------------------------------------------------------------------------
 
     /// Whether credentials may go to `url`: the policy allows it, it is on
@@ -838,6 +976,58 @@ fn entry_key(calendar: &Url, at: &Url) -> Option<String> {
     let rest = at.path().strip_prefix(calendar.path())?;
     let key = rest.strip_suffix(".ics")?;
     (flowcal_domain::export::is_event_key(key) && same_site(calendar, at)).then(|| key.to_owned())
+}
+
+/// Whether `at` is a resource right in the collection `calendar` (not the
+/// collection, not below another collection in it) on its site.
+fn in_collection(calendar: &Url, at: &Url) -> bool {
+    let Some(rest) = at.path().strip_prefix(calendar.path()) else { return false };
+    !rest.is_empty() && !rest.contains('/') && same_site(calendar, at)
+}
+
+/// The key of a UID of flowcal's form (`{key}@flowcal`, [`ical::uid`])
+/// around a key flowcal makes; `None` for any other UID.
+fn flowcal_key(uid: &str) -> Option<String> {
+    let key = uid.strip_suffix("@flowcal")?;
+    (flowcal_domain::export::is_event_key(key) && ical::uid(key) == uid).then(|| key.to_owned())
+}
+
+/// The UID of the first VEVENT of a calendar object (the UID of a
+/// component inside it, a VALARM's, does not count); `None` when it has none.
+fn first_uid(ics: &str) -> Option<String> {
+    let text = ical::unfold(ics);
+    let mut open: Vec<String> = Vec::new();
+    for line in text.split('\n') {
+        let Some((head, value)) = split_content_line(line) else { continue };
+        let name = head.split(';').next().unwrap_or_default().trim();
+        let value = value.trim();
+        if name.eq_ignore_ascii_case("BEGIN") {
+            // Components do not nest deeply in an event: a deep one is no event of flowcal's.
+            if open.len() >= 8 {
+                return None;
+            }
+            open.push(value.to_ascii_uppercase());
+        } else if name.eq_ignore_ascii_case("END") {
+            open.pop();
+        } else if name.eq_ignore_ascii_case("UID") && open.last().is_some_and(|c| c == "VEVENT") {
+            return Some(ical::unescape_text(value));
+        }
+    }
+    None
+}
+
+/// A content line's name with its parameters, and its value: split at the
+/// first `:` outside a quoted parameter value (RFC 5545 §3.1).
+fn split_content_line(line: &str) -> Option<(&str, &str)> {
+    let mut quoted = false;
+    for (i, c) in line.char_indices() {
+        match c {
+            '"' => quoted = !quoted,
+            ':' if !quoted => return Some((&line[..i], &line[i + 1..])),
+            _ => {}
+        }
+    }
+    None
 }
 
 fn dav_method(name: &'static str) -> Result<Method, ConnectorError> {
@@ -1392,6 +1582,8 @@ pub struct Props {
     /// `CALDAV:supported-calendar-component-set`, when given.
     components: Option<Vec<String>>,
     etag: Option<String>,
+    /// `CALDAV:calendar-data` (a `calendar-query` answer).
+    calendar_data: Option<String>,
 }
 
 impl Props {
@@ -1415,7 +1607,18 @@ pub fn parse_multistatus(xml: &str) -> Result<Vec<Props>, String> {
 /// A multistatus answer's resources and its `DAV:sync-token` (RFC 6578),
 /// when it has one. Blocking: call it off the async workers.
 pub fn parse_sync(xml: &str) -> Result<(Vec<Props>, Option<String>), String> {
-    let limits = flowcal_xml::Limits::DEFAULT.with_max_bytes(MAX_XML);
+    parse_within(xml, MAX_XML)
+}
+
+/// The resources of a `calendar-query` answer of up to [`MAX_LISTING`]
+/// bytes, with their calendar data. Blocking: call it off the async workers.
+pub fn parse_listing(xml: &str) -> Result<Vec<Props>, String> {
+    parse_within(xml, MAX_LISTING).map(|(resources, _)| resources)
+}
+
+/// A multistatus answer of at most `max_bytes`: its resources and its sync token.
+fn parse_within(xml: &str, max_bytes: usize) -> Result<(Vec<Props>, Option<String>), String> {
+    let limits = flowcal_xml::Limits::DEFAULT.with_max_bytes(max_bytes);
     let doc = flowcal_xml::parse(xml, &limits).map_err(|e| format!("its answer is not XML that flowcal reads: {e}"))?;
     let root = doc.root_element();
     if !is(root, DAV_NS, "multistatus") {
@@ -1454,6 +1657,8 @@ pub fn parse_sync(xml: &str) -> Result<(Vec<Props>, Option<String>), String> {
                     props.components = Some(comps.map(str::to_owned).collect());
                 } else if is(prop, DAV_NS, "getetag") {
                     props.etag = Some(text(prop)).filter(|e| !e.is_empty());
+                } else if is(prop, CALDAV_NS, "calendar-data") {
+                    props.calendar_data = Some(text(prop));
                 }
             }
         }
@@ -2606,5 +2811,131 @@ mod tests {
         // A connector reads up to 4 MiB (a home listing can be long).
         let c = server.connector("/a/");
         assert_eq!(c.calendar_home().await.unwrap().as_str(), server.url("/a/"));
+    }
+
+    // ---- flowcal's entries, whatever their names -------------------------------------------
+
+    /// A `calendar-query` answer's response for `path` holding a VEVENT with `uid_lines`.
+    fn listed(path: &str, etag: &str, uid_lines: &str) -> String {
+        format!(
+            "<d:response><d:href>{path}</d:href><d:propstat><d:prop><d:getetag>{etag}</d:getetag>\
+             <c:calendar-data>BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\n{uid_lines}END:VEVENT\r\n\
+             END:VCALENDAR\r\n</c:calendar-data></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat>\
+             </d:response>"
+        )
+    }
+
+    #[tokio::test]
+    async fn flowcal_entries_are_listed_by_uid_whatever_their_names() {
+        let (k1, k2) = (event_key(1, "task:1:deadline"), event_key(1, "task:2:deadline"));
+        let (a, b) = (k1.clone(), k2.clone());
+        let server = Server::start(move |req| {
+            if req.method != "REPORT" {
+                return reply(405);
+            }
+            let (a1, a2) = a.split_at(10);
+            let responses = [
+                listed(&format!("/cal/{a}.ics"), "\"1\"", &format!("UID:{a}@flowcal\r\n")),
+                // A copy under another name, its UID folded.
+                listed("/cal/copy%20of%20it.ics", "\"2\"", &format!("UID:{a1}\r\n {a2}@flowcal\r\n")),
+                // An alarm's UID first: the event's counts.
+                listed(
+                    &format!("/cal/{b}.ics"),
+                    "\"3\"",
+                    &format!("BEGIN:VALARM\r\nUID:alarm@flowcal\r\nEND:VALARM\r\nUID;X-P=\"a:b\":{b}@flowcal\r\n"),
+                ),
+                // Not flowcal's: another UID, a UID without a key, below another collection.
+                listed("/cal/theirs.ics", "\"4\"", "UID:theirs@example.org\r\n"),
+                listed("/cal/nokey.ics", "\"5\"", "UID:nokey@flowcal\r\n"),
+                listed(&format!("/cal/sub/{b}.ics"), "\"6\"", &format!("UID:{b}@flowcal\r\n")),
+                "<d:response><d:href>/cal/gone.ics</d:href><d:status>HTTP/1.1 404 Not Found</d:status></d:response>"
+                    .to_owned(),
+            ];
+            multistatus(&format!(
+                r#"<d:multistatus xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">{}</d:multistatus>"#,
+                responses.join("")
+            ))
+        })
+        .await;
+        let c = server.connector("/cal/");
+        let got = c.flowcal_entries(&server.url("/cal/")).await.unwrap();
+        let want = vec![
+            ListedEntry {
+                key: k1.clone(),
+                url: server.url(&format!("/cal/{k1}.ics")),
+                etag: Some("\"1\"".into()),
+                at_key: true,
+            },
+            ListedEntry {
+                key: k1.clone(),
+                url: server.url("/cal/copy%20of%20it.ics"),
+                etag: Some("\"2\"".into()),
+                at_key: false,
+            },
+            ListedEntry {
+                key: k2.clone(),
+                url: server.url(&format!("/cal/{k2}.ics")),
+                etag: Some("\"3\"".into()),
+                at_key: true,
+            },
+        ];
+        assert_eq!(got, want);
+        let seen = server.seen();
+        assert_eq!(server.script(), ["REPORT /cal/"]);
+        assert_eq!(seen[0].header("depth"), Some("1"));
+        assert!(seen[0].body.contains("calendar-query") && seen[0].body.contains(">@flowcal<"), "{}", seen[0].body);
+    }
+
+    #[tokio::test]
+    async fn a_listing_the_server_cut_short_is_refused() {
+        let server = Server::start(|_| {
+            multistatus(
+                r#"<d:multistatus xmlns:d="DAV:"><d:response><d:href>/cal/</d:href>
+                <d:status>HTTP/1.1 507 Insufficient Storage</d:status></d:response></d:multistatus>"#,
+            )
+        })
+        .await;
+        let e = server.connector("/cal/").flowcal_entries(&server.url("/cal/")).await.unwrap_err();
+        assert!(matches!(&e, ConnectorError::Permanent(m) if m.contains("only a part")), "{e:?}");
+        let server = Server::start(|_| reply(404)).await;
+        let e = server.connector("/cal/").flowcal_entries(&server.url("/cal/")).await.unwrap_err();
+        assert!(matches!(&e, ConnectorError::Gone(_)), "{e:?}");
+    }
+
+    #[tokio::test]
+    async fn a_copy_is_deleted_by_its_url_while_it_is_as_listed() {
+        let server = Server::start(|req| match (req.method.as_str(), req.header("if-match")) {
+            ("DELETE", Some("\"new\"")) => reply(204),
+            ("DELETE", _) => reply(412),
+            _ => reply(405),
+        })
+        .await;
+        let c = server.connector("/cal/");
+        let cal = server.url("/cal/");
+        c.delete_resource(&cal, &server.url("/cal/copy.ics"), Some("\"new\"")).await.unwrap();
+        let e = c.delete_resource(&cal, &server.url("/cal/copy.ics"), Some("\"old\"")).await.unwrap_err();
+        assert!(matches!(&e, ConnectorError::RetryLater { message, .. } if message.contains("changed")), "{e:?}");
+        // Nothing outside the calendar, nor the calendar itself.
+        for elsewhere in [server.url("/other/copy.ics"), server.url("/cal/sub/copy.ics"), cal.clone()] {
+            let e = c.delete_resource(&cal, &elsewhere, None).await.unwrap_err();
+            assert!(matches!(&e, ConnectorError::Permanent(m) if m.contains("is not an entry")), "{e:?}");
+        }
+        assert_eq!(server.script(), ["DELETE /cal/copy.ics If-Match \"new\"", "DELETE /cal/copy.ics If-Match \"old\""]);
+    }
+
+    #[test]
+    fn the_uid_of_the_first_event_is_read() {
+        let k = event_key(1, "task:1:deadline");
+        assert_eq!(
+            first_uid(&format!("BEGIN:VEVENT\r\nuid:{k}@flowcal\r\nEND:VEVENT\r\n")),
+            Some(format!("{k}@flowcal"))
+        );
+        assert_eq!(flowcal_key(&format!("{k}@flowcal")), Some(k.clone()));
+        assert_eq!(flowcal_key(&format!("{k}@flowcal.example")), None);
+        assert_eq!(flowcal_key("task@flowcal"), None);
+        // A UID outside an event, or none: none.
+        assert_eq!(first_uid("BEGIN:VTODO\r\nUID:x\r\nEND:VTODO\r\n"), None);
+        assert_eq!(first_uid("BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n"), None);
+        assert_eq!(split_content_line("UID;X=\"a:b\":v:w"), Some(("UID;X=\"a:b\"", "v:w")));
     }
 }

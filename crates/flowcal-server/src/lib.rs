@@ -25,6 +25,7 @@ pub mod secrets;
 pub mod settings;
 pub mod sign_in;
 pub mod timers;
+pub mod verify;
 pub mod web;
 pub mod workcal;
 pub mod workcal_data;

@@ -439,6 +439,111 @@ impl Store {
         })
         .await
     }
+
+    // ---- what `flowcal export verify` compares ------------------------------------------------
+
+    /// How many of the account's exports `flowcal export verify` compares
+    /// with `calendar` (wanted, delivered there), and how many it leaves
+    /// because their entries were deleted in the calendar (respected).
+    pub async fn verify_counts(&self, account: i64, calendar: String) -> Result<(i64, i64), StoreError> {
+        self.read(move |c| {
+            let r = c.query_one(
+                "SELECT COALESCE(SUM(CASE WHEN state = 'synced' AND calendar = $2 THEN 1 ELSE 0 END), 0) AS synced,
+                        COALESCE(SUM(CASE WHEN state = 'removed_in_calendar' THEN 1 ELSE 0 END), 0) AS respected
+                 FROM exports WHERE account_id = $1 AND wanted = 'present'",
+                params![account, calendar],
+            )?;
+            Ok((r.int("synced")?, r.int("respected")?))
+        })
+        .await
+    }
+
+    /// A page of the account's exports whose entries should be in
+    /// `calendar` as flowcal last wrote them (wanted, delivered there), by
+    /// id after the export `after`.
+    pub async fn exports_to_verify(
+        &self,
+        account: i64,
+        calendar: String,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<ExportRecord>, StoreError> {
+        self.read(move |c| {
+            c.query(
+                &format!(
+                    "SELECT {COLUMNS} FROM exports e WHERE e.account_id = $1 AND e.calendar = $2
+                       AND e.wanted = 'present' AND e.state = 'synced' AND e.id > $3 ORDER BY e.id LIMIT $4"
+                ),
+                params![account, calendar, after, limit],
+            )?
+            .iter()
+            .map(record)
+            .collect()
+        })
+        .await
+    }
+
+    /// The exports whose key or remote id is one of `ids`: `user`'s, or
+    /// anyone's (`None`), whatever their state, by id. Matched 200 ids a
+    /// statement.
+    pub async fn exports_with_ids(
+        &self,
+        user: Option<UserId>,
+        ids: Vec<String>,
+    ) -> Result<Vec<ExportRecord>, StoreError> {
+        self.read(move |c| {
+            let mut out = Vec::new();
+            for chunk in ids.chunks(200) {
+                let mut p: Vec<Param> = Vec::with_capacity(chunk.len() + 1);
+                let whose = match user {
+                    Some(u) => {
+                        p.push(Param::from(u.0));
+                        "e.user_id = $1 AND"
+                    }
+                    None => "",
+                };
+                let list: Vec<String> = chunk
+                    .iter()
+                    .map(|id| {
+                        p.push(Param::from(id.as_str()));
+                        format!("${}", p.len())
+                    })
+                    .collect();
+                let list = list.join(", ");
+                let sql = format!(
+                    "SELECT {COLUMNS} FROM exports e WHERE {whose} (e.event_key IN ({list}) OR e.remote_id IN ({list}))
+                     ORDER BY e.id"
+                );
+                for r in c.query(&sql, &p)? {
+                    out.push(record(&r)?);
+                }
+            }
+            out.sort_by_key(|e| e.id);
+            out.dedup_by_key(|e| e.id);
+            Ok(out)
+        })
+        .await
+    }
+
+    /// `flowcal export verify --repair` found the export's entry differing
+    /// from what flowcal writes: it goes out again (pending, its content hash
+    /// forgotten, so delivery writes it whatever it wrote last), unless it
+    /// changed since `version` was read (false then: nothing done).
+    pub async fn write_again(&self, id: i64, version: i64, now: Timestamp) -> Result<bool, StoreError> {
+        self.tx(move |c| {
+            let n = c.execute(
+                "UPDATE exports SET state = 'pending', version = version + 1, content_hash = NULL, attempts = 0,
+                        last_error = NULL, not_before = $3, updated_at = $3
+                 WHERE id = $1 AND version = $2 AND state = 'synced' AND wanted = 'present'",
+                params![id, version, now.as_millisecond()],
+            )?;
+            if n == 1 {
+                mark_outbox(c)?;
+            }
+            Ok(n == 1)
+        })
+        .await
+    }
 }
 
 /// Records one delivery's end (see [`Store::finish_exports`]); the rows changed.

@@ -82,6 +82,17 @@ enum ExportCommand {
         #[arg(long)]
         account: Option<i64>,
     },
+    /// Compare one user's calendars with what flowcal should have put there:
+    /// missing entries, extra ones (duplicates among them) and different
+    /// ones; exits 1 when any is found (or not repaired).
+    Verify {
+        #[arg(long)]
+        user: String,
+        /// Repair what is found: extra entries deleted, missing ones made
+        /// again, different ones written again (delivered now).
+        #[arg(long)]
+        repair: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -307,14 +318,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Export { command: ExportCommand::Sync { user, account } } => {
             let app = app(config).await?;
-            let summary = app
-                .exports
-                .export_sync(&user, account, |done, total| {
-                    let width = 30;
-                    let filled = (done * width).checked_div(total).unwrap_or(width);
-                    eprint!("\r[{}{}] {done}/{total}", "#".repeat(filled), "-".repeat(width - filled));
-                })
-                .await?;
+            let summary = app.exports.export_sync(&user, account, draw_progress).await?;
             eprintln!();
             println!("{}", summary.line());
             let missing = summary.not_done();
@@ -326,6 +330,27 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 );
             }
             Ok(())
+        }
+        Command::Export { command: ExportCommand::Verify { user, repair } } => {
+            let app = app(config).await?;
+            let v = flowcal_server::verify::verify(&app, &user, repair, draw_progress).await?;
+            eprintln!();
+            for f in &v.findings {
+                println!("{}", f.line());
+            }
+            for note in &v.notes {
+                println!("note: {note}");
+            }
+            println!("{}", v.line());
+            if let Some(line) = v.repair_line() {
+                println!("{line}");
+            }
+            match (v.remaining(), v.incomplete) {
+                (0, false) => Ok(()),
+                (0, true) => bail!("not every calendar of {user} could be checked (see the notes)"),
+                (n, _) if repair => bail!("{n} of {} findings were not repaired", v.found()),
+                (n, _) => bail!("{n} findings in the calendars of {user}; --repair repairs them"),
+            }
         }
         Command::Worker => {
             let app = app(config).await?;
@@ -412,6 +437,13 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             }
         }
     }
+}
+
+/// A progress bar on standard error: `done` of `total`.
+fn draw_progress(done: usize, total: usize) {
+    let width = 30;
+    let filled = (done * width).checked_div(total).unwrap_or(width).min(width);
+    eprint!("\r[{}{}] {done}/{total}", "#".repeat(filled), "-".repeat(width - filled));
 }
 
 async fn shutdown_signal() {

@@ -1,7 +1,8 @@
 //! The administrator's page: connectivity per provider, the CalDAV
-//! allow-list, who may export, users, and delivery health.
+//! allow-list, who may export, users, and delivery health; and a user's
+//! calendars verified (and repaired) on request.
 
-use super::frame::{csrf_field, error_page, layout_status, see_other_notice, Posted, Viewer};
+use super::frame::{csrf_field, error_page, layout, layout_status, see_other_notice, Posted, Viewer};
 use crate::access::people::By;
 use crate::access::AdminSettingsPatch;
 use crate::app::App;
@@ -192,6 +193,10 @@ async fn page(
                                 form.inline method="post" action={ "/admin/users/" (u.login) "/delete" } data-confirm="Delete this user? Their calendar entries are removed and their calendar access revoked." {
                                     (csrf_field(v))
                                     button.secondary type="submit" aria-label={ "Delete " (u.login) } { "Delete" }
+                                }
+                                form.inline method="post" action={ "/admin/users/" (u.login) "/verify" } {
+                                    (csrf_field(v))
+                                    button.secondary type="submit" aria-label={ "Verify the calendars of " (u.login) } { "Verify calendars" }
                                 }
                             } }
                         }
@@ -586,4 +591,90 @@ pub(crate) async fn delete_user(
         format!("{login} is disabled and being deleted: their calendar entries are removed, then their access revoked")
     });
     done(&app, &v, r).await
+}
+
+/// Findings a verification's page lists (the summary counts them all).
+const SHOWN_FINDINGS: usize = 500;
+
+/// `POST /admin/users/{login}/verify`: the user's calendars compared with
+/// what flowcal should have put there (see [`crate::verify`]); nothing is
+/// changed.
+pub(crate) async fn verify_user(
+    State(app): State<Arc<App>>,
+    Path(login): Path<String>,
+    Posted { v, .. }: Posted,
+) -> Response {
+    verified(&app, &v, &login, false).await
+}
+
+/// `POST /admin/users/{login}/verify/repair`: the same, and what it finds repaired.
+pub(crate) async fn repair_user(
+    State(app): State<Arc<App>>,
+    Path(login): Path<String>,
+    Posted { v, .. }: Posted,
+) -> Response {
+    verified(&app, &v, &login, true).await
+}
+
+/// Runs the check (with `repair`, the repair too) and shows what it found.
+async fn verified(app: &App, v: &Viewer, login: &str, repair: bool) -> Response {
+    if let Err(r) = admins_only(v) {
+        return r;
+    }
+    let r = match crate::verify::verify(app, login, repair, |_, _| {}).await {
+        Ok(r) => r,
+        Err(e) => return error_page(Some(v), &e),
+    };
+    let shown = &r.findings[..r.findings.len().min(SHOWN_FINDINGS)];
+    let body = html! {
+        h1 { "Calendars of " (login) }
+        section.card id="verification" aria-labelledby="ver-h" {
+            h2 id="ver-h" { @if repair { "Verified and repaired" } @else { "Verified" } }
+            p.count { (r.line()) }
+            @if let Some(line) = r.repair_line() { p.count { (line) } }
+            @for n in &r.notes { p.muted { (n) } }
+            @if r.found() == 0 {
+                p { "The calendars hold what flowcal put there." }
+            } @else {
+                table {
+                    caption { "Findings" }
+                    thead { tr {
+                        th scope="col" { "Kind" } th scope="col" { "Source" } th scope="col" { "Entry" }
+                        th scope="col" { "Account" } th scope="col" { "Details" }
+                        @if r.repaired { th scope="col" { "Repair" } }
+                    } }
+                    tbody {
+                        @for f in shown {
+                            tr {
+                                td { (f.kind.as_str()) }
+                                td { @if let Some(s) = &f.source { code { (s) } } }
+                                td { (f.title) }
+                                td { (f.account) }
+                                td { (f.detail) }
+                                @if r.repaired {
+                                    td { @match &f.repaired {
+                                        Some(Ok(())) => { "repaired" }
+                                        Some(Err(why)) => { span.reason { "not repaired: " (why) } }
+                                        None => { "not repaired" }
+                                    } }
+                                }
+                            }
+                        }
+                    }
+                }
+                @if r.findings.len() > shown.len() || r.found() > r.findings.len() {
+                    p.muted { "The first " (shown.len()) " of " (r.found()) " findings." }
+                }
+                @if r.remaining() > 0 {
+                    form method="post" action={ "/admin/users/" (login) "/verify/repair" } {
+                        (csrf_field(v))
+                        p.muted { "Repair deletes the extra entries and copies, makes the missing entries again and writes the different ones again; entries deleted in the calendar stay deleted." }
+                        button type="submit" { "Repair" }
+                    }
+                }
+            }
+            p { a href="/admin#users" { "Back to the administration" } }
+        }
+    };
+    layout(Some(v), &format!("Calendars of {login}"), None, body)
 }

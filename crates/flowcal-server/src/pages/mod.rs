@@ -72,6 +72,8 @@ pub fn router() -> Router<Arc<App>> {
         .route("/admin/users/{login}/disable", post(admin::disable))
         .route("/admin/users/{login}/enable", post(admin::enable))
         .route("/admin/users/{login}/delete", post(admin::delete_user))
+        .route("/admin/users/{login}/verify", post(admin::verify_user))
+        .route("/admin/users/{login}/verify/repair", post(admin::repair_user))
         .route("/admin/exports/{id}/retry", post(admin::retry_export))
         .route("/admin/work-calendars", post(work_calendars::save))
         .route("/admin/work-calendars/{name}/refresh", post(work_calendars::refresh))

@@ -40,5 +40,6 @@ mod signin;
 mod store_contract;
 mod support;
 mod timers;
+mod verify;
 mod workcal;
 mod workcal_numpy;
