@@ -289,6 +289,8 @@ async fn the_matrix(db: TestDb) {
         post("/admin/users/{login}/enable", &[],                              [303, 303, 403, 303]),
         post("/admin/users/{login}/delete", &[],                              [303, 303, 403, 303]),
         post("/admin/exports/{id}/retry", &[],                                [303, 303, 403, 303]),
+        post("/admin/users/{login}/verify", &[],                              [303, 303, 403, 200]),
+        post("/admin/users/{login}/verify/repair", &[],                       [303, 303, 403, 200]),
         post("/admin/work-calendars", &[("create", "on"), ("name", "{name}"), ("time_zone", "UTC"), ("week", "mon")], [303, 303, 403, 303]),
         post("/admin/work-calendars/{name}/refresh", &[],                     [303, 303, 403, 303]),
         post("/admin/work-calendars/{name}/delete", &[],                      [303, 303, 403, 303]),
