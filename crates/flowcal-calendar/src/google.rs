@@ -12,17 +12,25 @@
 //!   event with the same id; an entry created again after a delete restores the
 //!   cancelled event (an update with `status: "confirmed"`).
 //! - Updates are conditional (`If-Match` with the last etag); when someone else
-//!   changed the event (`412`), flowcal reads it again and reapplies once.
+//!   changed the event (`412`), flowcal reads it again and reapplies once. It
+//!   does the same when Google refuses the update's `sequence` as below the
+//!   event's own (`400`): a person moved the event, and flowcal holds that
+//!   version's etag from reading the calendar back, but not its sequence.
 //! - flowcal's own calendar is recognised by its description,
 //!   [`OWN_CALENDAR_DESCRIPTION`].
 //! - Changes are read with `events.list` and Google's sync tokens
 //!   (`syncToken` / `nextSyncToken`, `showDeleted=true`): deleted events come
 //!   as `cancelled`; a token Google no longer takes (`410`, `fullSyncRequired`)
 //!   starts over with a complete listing.
+//! - Push: `events.watch` opens a notification channel on a calendar (the
+//!   `Channel` resource: flowcal's channel id, `type` `web_hook`, the https
+//!   `address`, the secret as its `token`, `params.ttl` in seconds); Google
+//!   answers its `resourceId` and `expiration`. A channel cannot be extended:
+//!   a new one replaces it, and `channels.stop` ends the old one.
 
 use crate::connector::{
     retry_after, transport_error, CalendarChanges, CalendarChoice, CalendarInfo, ChangedEntry, Connector,
-    ConnectorError, Credential, Remote, RemoteEvent,
+    ConnectorError, Credential, Remote, RemoteEvent, Watch, WatchRequest,
 };
 use crate::event::{is_google_event_id, EventSpec, When};
 use crate::provider::spec::{ConnectorFactory, Defaults, Provider, Purpose, Restriction};
@@ -97,7 +105,8 @@ struct Answer {
 /// How a conditional update went.
 enum Put {
     Done(Remote),
-    /// `412`: the etag is out of date.
+    /// `412`: the etag is out of date; or `400` for a sequence below the
+    /// event's own (it was moved at Google): read it again.
     Stale,
     /// `404` / `410`: there is no such event to update.
     Missing,
@@ -252,6 +261,7 @@ impl GoogleCalendar {
         match a.status {
             s if s.is_success() => Ok(Put::Done(remote_of(&a, &ev.key)?)),
             StatusCode::PRECONDITION_FAILED => Ok(Put::Stale),
+            StatusCode::BAD_REQUEST if sequence_refused(&a.body) => Ok(Put::Stale),
             StatusCode::NOT_FOUND | StatusCode::GONE => Ok(Put::Missing),
             s => Err(classify(s, &a.headers, &a.body)),
         }
@@ -563,6 +573,41 @@ impl Connector for GoogleCalendar {
     async fn changes(&self, calendar: &str, token: Option<&str>) -> Result<CalendarChanges, ConnectorError> {
         self.read_changes(calendar, token).await
     }
+
+    /// `events.watch`: a channel of the calendar's events, with flowcal's id
+    /// and secret (the channel's `token`), for `ttl` (Google may give less).
+    async fn watch(&self, calendar: &str, request: &WatchRequest<'_>) -> Result<Option<Watch>, ConnectorError> {
+        let body = channel_body(request);
+        let a =
+            self.send(Method::POST, self.api(["calendars", calendar, "events", "watch"]), Some(&body), None).await?;
+        if !a.status.is_success() {
+            return Err(classify(a.status, &a.headers, &a.body));
+        }
+        watch_of(&parse_json(&a.body)?, request, jiff::Timestamp::now()).map(Some)
+    }
+
+    /// Google channels cannot be extended: `None`, a new one is started.
+    async fn renew_watch(&self, _watch: &Watch, _ttl: Duration) -> Result<Option<Watch>, ConnectorError> {
+        Ok(None)
+    }
+
+    /// `channels.stop` (the channel id and its `resourceId`); one Google no
+    /// longer knows (`404`) is stopped already.
+    async fn unwatch(&self, watch: &Watch) -> Result<(), ConnectorError> {
+        let Some(resource) = watch.resource_id.as_deref() else {
+            return Err(ConnectorError::Permanent(format!(
+                "the channel {} cannot be stopped without its resourceId; it ends by itself",
+                watch.id
+            )));
+        };
+        let body = json!({"id": watch.id, "resourceId": resource});
+        let a = self.send(Method::POST, self.api(["channels", "stop"]), Some(&body), None).await?;
+        match a.status {
+            s if s.is_success() => Ok(()),
+            StatusCode::NOT_FOUND | StatusCode::GONE => Ok(()),
+            s => Err(classify(s, &a.headers, &a.body)),
+        }
+    }
 }
 
 // ---- request bodies -------------------------------------------------------------------------
@@ -622,7 +667,48 @@ fn event_body(ev: &EventSpec, with_id: bool, sequence: u32) -> Result<Json, Conn
     Ok(body)
 }
 
+/// The `Channel` resource `events.watch` takes: flowcal's channel id, a web
+/// hook to the https address, the secret as the channel's token, and the
+/// time to live in seconds (`params.ttl`, a string).
+fn channel_body(request: &WatchRequest<'_>) -> Json {
+    json!({
+        "id": request.id,
+        "type": "web_hook",
+        "address": request.address,
+        "token": request.secret,
+        "params": {"ttl": request.ttl.as_secs().to_string()},
+    })
+}
+
 // ---- answers --------------------------------------------------------------------------------
+
+/// The channel `events.watch` answered: its id (flowcal's), the `resourceId`
+/// needed to stop it, and when it ends (`expiration`, milliseconds since the
+/// epoch, as a string; a number is read too). Without an expiration it ends
+/// when it was asked to, `ttl` after `now`.
+fn watch_of(channel: &Json, request: &WatchRequest<'_>, now: jiff::Timestamp) -> Result<Watch, ConnectorError> {
+    let resource_id = channel["resourceId"]
+        .as_str()
+        .filter(|r| !r.is_empty())
+        .ok_or_else(|| unreadable("a channel without a resourceId"))?;
+    let expiration = match &channel["expiration"] {
+        Json::Null => None,
+        Json::String(ms) => Some(ms.trim().parse::<i64>().ok()),
+        Json::Number(ms) => Some(ms.as_i64()),
+        _ => Some(None),
+    };
+    let expires_at = match expiration {
+        Some(Some(ms)) => jiff::Timestamp::from_millisecond(ms)
+            .map_err(|e| unreadable(&format!("a channel expiration out of range ({e})")))?,
+        Some(None) => return Err(unreadable(&format!("a channel expiration {}", channel["expiration"]))),
+        None => jiff::SignedDuration::try_from(request.ttl)
+            .ok()
+            .and_then(|d| now.checked_add(d).ok())
+            .unwrap_or(jiff::Timestamp::MAX),
+    };
+    let id = channel["id"].as_str().filter(|i| !i.is_empty()).unwrap_or(request.id).to_owned();
+    Ok(Watch { id, resource_id: Some(resource_id.to_owned()), expires_at })
+}
 
 fn unreadable(what: &str) -> ConnectorError {
     ConnectorError::Permanent(format!("unreadable answer from Google Calendar: {what}"))
@@ -698,6 +784,17 @@ fn changes_page(list: &Json, out: &mut CalendarChanges) -> (Option<String>, Opti
     }
     let token = |k: &str| list[k].as_str().filter(|t| !t.is_empty()).map(str::to_owned);
     (token("nextPageToken"), token("nextSyncToken"))
+}
+
+/// Whether a `400` refuses the update's `sequence` ("Invalid sequence value.
+/// The specified sequence number is below the current sequence number of
+/// the resource."): the event changed at Google since flowcal read its
+/// sequence.
+fn sequence_refused(body: &str) -> bool {
+    let err = serde_json::from_str::<Json>(body).ok().map(|j| j["error"].clone()).unwrap_or(Json::Null);
+    let messages =
+        std::iter::once(&err["message"]).chain(err["errors"].as_array().into_iter().flatten().map(|e| &e["message"]));
+    messages.filter_map(Json::as_str).any(|m| m.to_ascii_lowercase().contains("sequence"))
 }
 
 /// Classifies a failed answer from status and Google's error JSON
@@ -1092,6 +1189,18 @@ mod tests {
     }
 
     #[test]
+    fn a_refused_sequence_is_told_from_other_bad_requests() {
+        let refused = google_error(
+            400,
+            "invalid",
+            "Invalid sequence value. The specified sequence number is below the current sequence number of the resource.",
+        );
+        assert!(sequence_refused(&refused));
+        assert!(!sequence_refused(&google_error(400, "invalid", "Bad id")));
+        assert!(!sequence_refused("<html>Bad Request</html>"));
+    }
+
+    #[test]
     fn urls_escape_segments() {
         let g = GoogleCalendar::new(
             crate::api_client().unwrap(),
@@ -1136,6 +1245,40 @@ mod tests {
         // Unknown: no grant recorded, or none of Google's Calendar scopes named.
         assert!(g(None));
         assert!(g(Some("openid email")));
+    }
+
+    #[test]
+    fn channels_are_asked_for_and_read_back() {
+        let request = WatchRequest {
+            address: "https://flowcal.example/push/google",
+            lifecycle_address: "https://flowcal.example/push/google?lifecycle=1",
+            id: "ch-1",
+            secret: "s3cret",
+            ttl: Duration::from_secs(3 * 24 * 3600),
+        };
+        assert_eq!(
+            channel_body(&request),
+            json!({"id": "ch-1", "type": "web_hook", "address": "https://flowcal.example/push/google",
+                   "token": "s3cret", "params": {"ttl": "259200"}})
+        );
+        let now: jiff::Timestamp = "2026-03-27T08:00:00Z".parse().unwrap();
+        let answer = json!({"kind": "api#channel", "id": "ch-1", "resourceId": "r-9", "expiration": "1774857600000"});
+        let w = watch_of(&answer, &request, now).unwrap();
+        assert_eq!(
+            w,
+            Watch {
+                id: "ch-1".into(),
+                resource_id: Some("r-9".into()),
+                expires_at: "2026-03-30T08:00:00Z".parse().unwrap()
+            }
+        );
+        let as_number = json!({"id": "ch-1", "resourceId": "r-9", "expiration": 1_774_857_600_000_i64});
+        assert_eq!(watch_of(&as_number, &request, now).unwrap(), w);
+        // Without an expiration: as long as asked.
+        let open = watch_of(&json!({"resourceId": "r-9"}), &request, now).unwrap();
+        assert_eq!((open.id.as_str(), open.expires_at), ("ch-1", w.expires_at));
+        assert!(watch_of(&json!({"id": "ch-1"}), &request, now).is_err(), "no resourceId");
+        assert!(watch_of(&json!({"resourceId": "r", "expiration": "soon"}), &request, now).is_err());
     }
 
     #[test]

@@ -21,10 +21,16 @@
 //!   [`CHANGES_YEARS_AFTER`] after the day of the first read), following
 //!   `@odata.nextLink` to `@odata.deltaLink`, which is the next read's token.
 //!   The bearer token goes only to links on the configured Graph URL.
+//! - Push: a subscription to the calendar's events (`POST /v1.0/subscriptions`,
+//!   created, updated and deleted, with lifecycle notifications and the
+//!   secret as `clientState`), which Graph validates by asking the
+//!   notification URL to echo a `validationToken` before it answers. It lives
+//!   at most [`MAX_SUBSCRIPTION_MINUTES`], is extended with a `PATCH` of its
+//!   `expirationDateTime`, and ended with `DELETE`.
 
 use crate::connector::{
     retry_after, transport_error, CalendarChanges, CalendarChoice, CalendarInfo, ChangedEntry, Connector,
-    ConnectorError, Credential, Remote, RemoteEvent,
+    ConnectorError, Credential, Remote, RemoteEvent, Watch, WatchRequest,
 };
 use crate::event::{EventSpec, When};
 use crate::provider::spec::{ConnectorFactory, Defaults, Provider, Restriction};
@@ -183,6 +189,14 @@ const CHANGES_PAGE_SIZE: u32 = 200;
 const RESYNC_CODES: &[&str] = &["syncStateNotFound", "syncStateInvalid", "resyncRequired"];
 /// Longest server message kept in an error.
 const MAX_MESSAGE: usize = 300;
+/// The longest a subscription to Outlook events may be asked to live
+/// ("Maximum length of subscription per resource type", Outlook message,
+/// event, contact: 4,230 minutes, under three days). Newer pages of Graph's
+/// documentation allow more for notifications without resource data; this
+/// stays within every version.
+pub const MAX_SUBSCRIPTION_MINUTES: i64 = 4230;
+/// What a subscription to a calendar's events notifies of.
+const SUBSCRIBED_CHANGES: &str = "created,updated,deleted";
 
 /// A connection to one user's mailbox through Microsoft Graph.
 #[derive(Debug)]
@@ -658,6 +672,47 @@ impl Connector for GraphCalendar {
         self.read_changes(calendar, token).await
     }
 
+    /// `POST /subscriptions`: the calendar's events, created, updated and
+    /// deleted, notified to the request's address (lifecycle notifications
+    /// to its lifecycle address) with its secret as `clientState`, for `ttl`
+    /// up to [`MAX_SUBSCRIPTION_MINUTES`]. Graph validates the address before
+    /// it answers.
+    async fn watch(&self, calendar: &str, request: &WatchRequest<'_>) -> Result<Option<Watch>, ConnectorError> {
+        let body = json!({
+            "changeType": SUBSCRIBED_CHANGES,
+            "notificationUrl": request.address,
+            "lifecycleNotificationUrl": request.lifecycle_address,
+            "resource": format!("me/calendars/{calendar}/events"),
+            "expirationDateTime": subscription_end(Timestamp::now(), request.ttl).to_string(),
+            "clientState": request.secret,
+        });
+        let a = self.call(Method::POST, self.url(&["subscriptions"]), Some(&body), None, None).await?;
+        match a.status {
+            s if s.is_success() => subscription_watch(&a.json, None).map(Some),
+            _ => Err(self.error(&a)),
+        }
+    }
+
+    /// `PATCH /subscriptions/{id}` with a new `expirationDateTime`.
+    async fn renew_watch(&self, watch: &Watch, ttl: Duration) -> Result<Option<Watch>, ConnectorError> {
+        let body = json!({ "expirationDateTime": subscription_end(Timestamp::now(), ttl).to_string() });
+        let a = self.call(Method::PATCH, self.url(&["subscriptions", &watch.id]), Some(&body), None, None).await?;
+        match a.status {
+            s if s.is_success() => subscription_watch(&a.json, Some(&watch.id)).map(Some),
+            _ => Err(self.error(&a)),
+        }
+    }
+
+    /// `DELETE /subscriptions/{id}`; one Graph no longer knows (`404`) is ended already.
+    async fn unwatch(&self, watch: &Watch) -> Result<(), ConnectorError> {
+        let a = self.call(Method::DELETE, self.url(&["subscriptions", &watch.id]), None, None, None).await?;
+        match a.status {
+            s if s.is_success() => Ok(()),
+            StatusCode::NOT_FOUND => Ok(()),
+            _ => Err(self.error(&a)),
+        }
+    }
+
     async fn delete_event(&self, calendar: &str, key: &str, known: Option<&Remote>) -> Result<(), ConnectorError> {
         let id = match known {
             Some(k) => k.id.clone(),
@@ -759,6 +814,31 @@ fn str_of<'a>(v: &'a Json, key: &str) -> &'a str {
 fn remote_of(v: &Json, fallback_id: &str) -> Remote {
     let id = str_opt(v, "id").unwrap_or(fallback_id).to_owned();
     Remote { id, etag: str_opt(v, "@odata.etag").map(str::to_owned) }
+}
+
+/// When a subscription asked for at `now` to live `ttl` ends: at most a
+/// minute short of [`MAX_SUBSCRIPTION_MINUTES`] later (Graph's clock may be
+/// behind flowcal's), in whole seconds (UTC), never past the limit.
+fn subscription_end(now: Timestamp, ttl: Duration) -> Timestamp {
+    let most = jiff::SignedDuration::from_mins(MAX_SUBSCRIPTION_MINUTES - 1);
+    let asked = jiff::SignedDuration::try_from(ttl).unwrap_or(most).min(most);
+    let end = now.checked_add(asked).unwrap_or(now);
+    let whole = jiff::TimestampRound::new().smallest(jiff::Unit::Second).mode(jiff::RoundMode::Trunc);
+    end.round(whole).unwrap_or(end)
+}
+
+/// A subscription as Graph answers it: its `id` (or `known`, for a renewal
+/// that leaves it out) and `expirationDateTime`.
+fn subscription_watch(v: &Json, known: Option<&str>) -> Result<Watch, ConnectorError> {
+    let id = str_opt(v, "id")
+        .filter(|i| !i.is_empty())
+        .or(known)
+        .ok_or_else(|| ConnectorError::Permanent("Microsoft Graph answered a subscription without an id".into()))?;
+    let raw = str_of(v, "expirationDateTime");
+    let expires_at = raw.parse::<Timestamp>().map_err(|e| {
+        ConnectorError::Permanent(format!("Microsoft Graph answered a subscription ending {raw:?}: {e}"))
+    })?;
+    Ok(Watch { id: id.to_owned(), resource_id: None, expires_at })
 }
 
 /// A `dateTimeTimeZone`'s civil time and zone name.
@@ -1152,6 +1232,37 @@ mod tests {
         };
         assert!(refused(410, "") && refused(400, "SyncStateNotFound") && refused(400, "resyncRequired"));
         assert!(!refused(400, "BadRequest") && !refused(404, "ErrorItemNotFound"));
+    }
+
+    #[test]
+    fn subscriptions_live_at_most_as_long_as_graph_allows() {
+        let now: Timestamp = "2026-03-27T08:00:00.123456789Z".parse().unwrap();
+        // Three days asked: a minute short of 4,230 minutes given, in whole seconds.
+        let end = subscription_end(now, Duration::from_secs(3 * 24 * 3600));
+        assert_eq!(end, "2026-03-30T06:29:00Z".parse::<Timestamp>().unwrap());
+        assert_eq!(end.to_string(), "2026-03-30T06:29:00Z");
+        let short = subscription_end(now, Duration::from_secs(3600));
+        assert_eq!(short, "2026-03-27T09:00:00Z".parse::<Timestamp>().unwrap());
+        // Never rounded up past the limit.
+        let late: Timestamp = "2026-03-27T08:00:00.999Z".parse().unwrap();
+        assert_eq!(subscription_end(late, Duration::MAX), end);
+        assert_eq!(subscription_end(now, Duration::MAX), end);
+        let answer = json!({"id": "sub-1", "expirationDateTime": "2026-03-30T06:30:00.1234567Z",
+            "resource": "me/calendars/c/events", "clientState": "secret"});
+        let w = subscription_watch(&answer, None).unwrap();
+        assert_eq!(
+            w,
+            Watch {
+                id: "sub-1".into(),
+                resource_id: None,
+                expires_at: "2026-03-30T06:30:00.1234567Z".parse().unwrap()
+            }
+        );
+        let renewed =
+            subscription_watch(&json!({"expirationDateTime": "2026-03-31T00:00:00Z"}), Some("sub-1")).unwrap();
+        assert_eq!(renewed.id, "sub-1");
+        assert!(subscription_watch(&json!({"expirationDateTime": "2026-03-31T00:00:00Z"}), None).is_err());
+        assert!(subscription_watch(&json!({"id": "sub-1", "expirationDateTime": "soon"}), None).is_err());
     }
 
     #[test]

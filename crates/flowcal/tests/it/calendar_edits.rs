@@ -417,7 +417,7 @@ async fn changes_are_read_on_three_servers() {
 
 /// A process with a date item `day`; its one step is the starter's, due on that day.
 /// `edits`: its `flowcal:calendarEdits`, if any.
-fn dated_model(key: &str, edits: Option<&str>) -> String {
+pub(crate) fn dated_model(key: &str, edits: Option<&str>) -> String {
     let edits = edits.map(|e| format!(" flowcal:calendarEdits=\"{e}\"")).unwrap_or_default();
     format!(
         r#"<?xml version="1.0" encoding="UTF-8"?>

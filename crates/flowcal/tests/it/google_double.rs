@@ -43,6 +43,26 @@
 //! ([`Double::invalidate_sync_tokens`]), is answered `410 fullSyncRequired`.
 //! What a person does in the calendar: [`Double::delete_as_user`],
 //! [`Double::move_as_user`].
+//!
+//! Push notifications (the push guide, `events.watch`, `channels.stop` and
+//! the `Channel` schema of the discovery document): `events.watch` opens a
+//! channel (`type` `web_hook` or `webhook`, an https `address`, an `id` of
+//! at most 64 characters of `[A-Za-z0-9-_+/=]`, unique, the `token` given
+//! back with every notification, `params.ttl` in seconds, 604800 when not
+//! given) and answers its `resourceId` (one per calendar), `resourceUri` and
+//! `expiration` (milliseconds since the epoch, as a string). Right after, the
+//! channel's address gets a `sync` notification; then an `exists` one each
+//! time events of the calendar change (through the API or by a person; one
+//! per channel for the changes of one request). Each notification is a POST
+//! without a body carrying `X-Goog-Channel-ID`, `X-Goog-Channel-Token`,
+//! `X-Goog-Channel-Expiration`, `X-Goog-Resource-ID`, `X-Goog-Resource-URI`,
+//! `X-Goog-Resource-State` and `X-Goog-Message-Number` (1 for `sync`, then
+//! counting up), sent in a task of its own once the double's state is let
+//! go, and recorded with the status the address answered
+//! ([`Double::pushed`]). Tests serve flowcal on http: [`Double::route_push`]
+//! maps the https base flowcal names to it. `channels.stop` (`id` and
+//! `resourceId`) ends a channel: it notifies no more; one the double does
+//! not know is `404 notFound`. An expired channel notifies no more either.
 
 use crate::access::Oidc;
 use crate::connectors::{sample, suite};
@@ -283,7 +303,9 @@ impl Contract {
         };
         let patch = m.method["httpMethod"] == "PATCH";
         self.check_value(request, &json, "body", &id, patch, &mut out);
-        if id.starts_with("calendar.events.") {
+        if request["$ref"] == "Channel" {
+            check_channel_semantics(&json, &id, &mut out);
+        } else if id.starts_with("calendar.events.") {
             check_event_semantics(&json, &id, &mut out);
         }
         if let Some(tz) = json["timeZone"].as_str() {
@@ -399,6 +421,53 @@ fn check_param(spec: &Json, v: &str) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// What the push guide requires of a `Channel` body: `events.watch` names a
+/// web hook at an https address, with a channel id of at most 64
+/// characters of `[A-Za-z0-9-_+/=]`, a token of at most 256 characters and
+/// a time to live in seconds (`params.ttl`, the only parameter of web
+/// hooks); the answer's fields (`resourceId`, `resourceUri`) are not sent.
+/// `channels.stop` names the channel and its `resourceId`.
+fn check_channel_semantics(ch: &Json, method: &str, out: &mut Vec<String>) {
+    let mut bad = |what: String| out.push(format!("{method}: {what}"));
+    let text = |k: &str| ch.get(k).and_then(Json::as_str);
+    let id_chars = |id: &str| id.bytes().all(|c| c.is_ascii_alphanumeric() || b"-_+/=".contains(&c));
+    match text("id") {
+        None => bad("body.id (the channel id) is required".into()),
+        Some(id) if !(1..=64).contains(&id.len()) || !id_chars(id) => {
+            bad(format!("body.id {id:?} is not a channel id ([A-Za-z0-9-_+/=], at most 64 characters)"))
+        }
+        Some(_) => {}
+    }
+    if method == "calendar.channels.stop" {
+        if text("resourceId").is_none_or(str::is_empty) {
+            bad("body.resourceId is required to stop a channel".into());
+        }
+        return;
+    }
+    if !matches!(text("type"), Some("web_hook" | "webhook")) {
+        bad(format!("body.type {} is not web_hook", ch["type"]));
+    }
+    match text("address") {
+        Some(a) if a.starts_with("https://") && reqwest::Url::parse(a).is_ok() => {}
+        _ => bad(format!("body.address {} is not an https URL", ch["address"])),
+    }
+    if text("token").is_some_and(|t| t.len() > 256) {
+        bad("body.token is longer than 256 characters".into());
+    }
+    for k in ["resourceId", "resourceUri"] {
+        if ch.get(k).is_some() {
+            bad(format!("body.{k} is the answer's, not the request's"));
+        }
+    }
+    for (k, v) in ch["params"].as_object().into_iter().flatten() {
+        if k != "ttl" {
+            bad(format!("body.params.{k} is not a parameter of web hooks"));
+        } else if v.as_str().and_then(|t| t.parse::<u64>().ok()).is_none_or(|n| n == 0) {
+            bad(format!("body.params.ttl {v} is not a number of seconds"));
+        }
+    }
 }
 
 /// What the Event schema's field descriptions require of the values.
@@ -542,6 +611,46 @@ struct St {
     log: Vec<String>,
     calls: Vec<Call>,
     batches: Vec<usize>,
+    /// Notification channels (`events.watch`) not stopped, by id.
+    channels: HashMap<String, Chan>,
+    /// Each calendar's `resourceId` (the same for every channel on it).
+    resource_ids: HashMap<String, String>,
+    /// Notifications due (channel id, resource state), sent by
+    /// [`Double::flush`] once the state is let go.
+    outbox: Vec<(String, &'static str)>,
+    /// Notifications are kept back ([`Double::hold_notifications`]).
+    held: bool,
+}
+
+/// A notification channel.
+#[derive(Debug, Clone)]
+pub struct Chan {
+    pub id: String,
+    pub resource_id: String,
+    pub resource_uri: String,
+    pub calendar: String,
+    /// The address flowcal named (https).
+    pub address: String,
+    /// The channel's token (flowcal's secret).
+    pub token: Option<String>,
+    /// When it ends (milliseconds since the epoch).
+    pub expiration: i64,
+    /// Notifications sent on it so far.
+    messages: u64,
+}
+
+/// A notification the double sent, and what its address answered.
+#[derive(Debug, Clone)]
+pub struct Pushed {
+    pub channel: String,
+    pub token: Option<String>,
+    /// `sync` or `exists`.
+    pub state: String,
+    pub number: u64,
+    /// The channel's address (as flowcal named it).
+    pub address: String,
+    /// The answer's status; `None` when nothing answered.
+    pub status: Option<u16>,
 }
 
 /// What the next page of an `events.list` listing holds.
@@ -644,6 +753,17 @@ impl St {
         Resp::json(200, list)
     }
 
+    /// Events of calendar `cal` changed: each channel on it is notified.
+    fn touched(&mut self, cal: &str) {
+        let ids: Vec<String> = self.channels.values().filter(|c| c.calendar == cal).map(|c| c.id.clone()).collect();
+        self.outbox.extend(ids.into_iter().map(|id| (id, "exists")));
+    }
+
+    /// The calendar holding event `id`.
+    fn calendar_of(&self, id: &str) -> Option<String> {
+        self.calendars.values().find(|c| c.events.contains_key(id)).map(|c| c.id.clone())
+    }
+
     fn add_calendar(&mut self, id: &str, summary: &str, description: Option<&str>, zone: &str, primary: bool) {
         let etag = self.etag();
         let cal = Cal {
@@ -729,6 +849,13 @@ pub struct Double {
     oidc: Arc<Oidc>,
     st: Mutex<St>,
     pub base: String,
+    /// Where notifications to an https base really go (`route_push`).
+    routes: Mutex<Vec<(String, String)>>,
+    /// Every notification sent, with the answer's status.
+    pushed: Arc<Mutex<Vec<Pushed>>>,
+    /// Notifications on their way.
+    in_flight: Arc<std::sync::atomic::AtomicUsize>,
+    http: reqwest::Client,
 }
 
 impl Double {
@@ -750,6 +877,10 @@ impl Double {
             oidc,
             st: Mutex::new(st),
             base: format!("http://{}", listener.local_addr().unwrap()),
+            routes: Mutex::new(Vec::new()),
+            pushed: Arc::new(Mutex::new(Vec::new())),
+            in_flight: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
+            http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap(),
         });
         let app = axum::Router::new().fallback(entry).with_state(double.clone());
         tokio::spawn(async move { axum::serve(listener, app).await });
@@ -817,12 +948,25 @@ impl Double {
     /// A person deletes the event in Google Calendar: it is kept as
     /// `cancelled`, with a new etag. `false` when there is no such event.
     pub fn delete_as_user(&self, id: &str) -> bool {
+        self.as_user(id, |ev, etag| {
+            ev["status"] = json!("cancelled");
+            ev["etag"] = json!(etag);
+            ev["updated"] = json!(Timestamp::now().to_string());
+        })
+    }
+
+    /// Changes event `id` as a person does in Google Calendar (`change` gets
+    /// the event and its new etag); its calendar's channels are notified.
+    /// `false` when there is no such event.
+    fn as_user(&self, id: &str, change: impl FnOnce(&mut Json, String)) -> bool {
         let mut st = self.lock();
         let etag = st.etag();
-        let Some(ev) = st.calendars.values_mut().find_map(|c| c.events.get_mut(id)) else { return false };
-        ev["status"] = json!("cancelled");
-        ev["etag"] = json!(etag);
-        ev["updated"] = json!(Timestamp::now().to_string());
+        let Some(cal) = st.calendar_of(id) else { return false };
+        let Some(ev) = st.calendars.get_mut(&cal).and_then(|c| c.events.get_mut(id)) else { return false };
+        change(ev, etag);
+        st.touched(&cal);
+        drop(st);
+        self.flush();
         true
     }
 
@@ -831,49 +975,161 @@ impl Double {
     /// minutes, when it changes from one kind to the other): a higher
     /// sequence, a new etag. `false` when there is no such event.
     pub fn move_as_user(&self, id: &str, when: &When) -> bool {
-        let mut st = self.lock();
-        let etag = st.etag();
-        let Some(ev) = st.calendars.values_mut().find_map(|c| c.events.get_mut(id)) else { return false };
-        match when {
-            When::Date(d) => {
-                let days = match (ev["start"]["date"].as_str(), ev["end"]["date"].as_str()) {
-                    (Some(s), Some(e)) => {
-                        let (s, e): (jiff::civil::Date, jiff::civil::Date) = (s.parse().unwrap(), e.parse().unwrap());
-                        (e - s).get_days().max(1)
-                    }
-                    _ => 1,
-                };
-                ev["start"] = json!({"date": d.to_string()});
-                ev["end"] = json!({"date": d.checked_add(days.days()).unwrap().to_string()});
+        self.as_user(id, |ev, etag| {
+            match when {
+                When::Date(d) => {
+                    let days = match (ev["start"]["date"].as_str(), ev["end"]["date"].as_str()) {
+                        (Some(s), Some(e)) => {
+                            let (s, e): (jiff::civil::Date, jiff::civil::Date) =
+                                (s.parse().unwrap(), e.parse().unwrap());
+                            (e - s).get_days().max(1)
+                        }
+                        _ => 1,
+                    };
+                    ev["start"] = json!({"date": d.to_string()});
+                    ev["end"] = json!({"date": d.checked_add(days.days()).unwrap().to_string()});
+                }
+                When::At { at, zone } => {
+                    let length = match (instant(&ev["start"]), instant(&ev["end"])) {
+                        (Some(s), Some(e)) => e.duration_since(s),
+                        _ => jiff::SignedDuration::from_mins(30),
+                    };
+                    let tz = TimeZone::get(zone).unwrap();
+                    let end = at.checked_add(length).unwrap();
+                    let shown = |t: Timestamp| t.display_with_offset(tz.to_offset(t)).to_string();
+                    ev["start"] = json!({"dateTime": shown(*at), "timeZone": zone});
+                    ev["end"] = json!({"dateTime": shown(end), "timeZone": zone});
+                }
             }
-            When::At { at, zone } => {
-                let length = match (instant(&ev["start"]), instant(&ev["end"])) {
-                    (Some(s), Some(e)) => e.duration_since(s),
-                    _ => jiff::SignedDuration::from_mins(30),
-                };
-                let tz = TimeZone::get(zone).unwrap();
-                let end = at.checked_add(length).unwrap();
-                let shown = |t: Timestamp| t.display_with_offset(tz.to_offset(t)).to_string();
-                ev["start"] = json!({"dateTime": shown(*at), "timeZone": zone});
-                ev["end"] = json!({"dateTime": shown(end), "timeZone": zone});
-            }
-        }
-        ev["sequence"] = json!(ev["sequence"].as_i64().unwrap_or(0) + 1);
-        ev["etag"] = json!(etag);
-        ev["updated"] = json!(Timestamp::now().to_string());
-        true
+            ev["sequence"] = json!(ev["sequence"].as_i64().unwrap_or(0) + 1);
+            ev["etag"] = json!(etag);
+            ev["updated"] = json!(Timestamp::now().to_string());
+        })
     }
 
     /// Someone changes the event in Google Calendar: a new title, a higher sequence, a new etag.
     pub fn change_behind_flowcal(&self, id: &str) -> bool {
-        let mut st = self.lock();
-        let etag = st.etag();
-        let Some(ev) = st.calendars.values_mut().find_map(|c| c.events.get_mut(id)) else { return false };
-        ev["summary"] = json!("Changed in Google Calendar");
-        // Moved twice: Google counts each change of the times.
-        ev["sequence"] = json!(ev["sequence"].as_i64().unwrap_or(0) + 2);
-        ev["etag"] = json!(etag);
-        true
+        self.as_user(id, |ev, etag| {
+            ev["summary"] = json!("Changed in Google Calendar");
+            // Moved twice: Google counts each change of the times.
+            ev["sequence"] = json!(ev["sequence"].as_i64().unwrap_or(0) + 2);
+            ev["etag"] = json!(etag);
+        })
+    }
+
+    /// Notifications to an address under the https base `from` go to `to`
+    /// instead (flowcal is served on plain http in tests; its push URL is https).
+    pub fn route_push(&self, from: &str, to: &str) {
+        let (from, to) = (from.trim_end_matches('/'), to.trim_end_matches('/'));
+        self.routes.lock().unwrap().push((from.to_owned(), to.to_owned()));
+    }
+
+    /// Where a notification to `address` is sent.
+    fn routed(&self, address: &str) -> String {
+        let routes = self.routes.lock().unwrap();
+        routes
+            .iter()
+            .find_map(|(from, to)| {
+                address
+                    .strip_prefix(from.as_str())
+                    .filter(|rest| rest.is_empty() || rest.starts_with(['/', '?']))
+                    .map(|rest| format!("{to}{rest}"))
+            })
+            .unwrap_or_else(|| address.to_owned())
+    }
+
+    /// The channels open now (not stopped).
+    pub fn channels(&self) -> Vec<Chan> {
+        let mut list: Vec<Chan> = self.lock().channels.values().cloned().collect();
+        list.sort_by(|a, b| a.id.cmp(&b.id));
+        list
+    }
+
+    /// Notifications are kept back (as when Google is slow to send them)
+    /// until [`release_notifications`](Self::release_notifications).
+    pub fn hold_notifications(&self) {
+        self.lock().held = true;
+    }
+
+    /// The notifications kept back go out, and later ones at once.
+    pub fn release_notifications(&self) {
+        self.lock().held = false;
+        self.flush();
+    }
+
+    /// Every notification sent so far (and answered, or found unreachable).
+    pub fn pushed(&self) -> Vec<Pushed> {
+        self.pushed.lock().unwrap().clone()
+    }
+
+    /// Waits until every notification sent so far has its answer.
+    pub async fn settle(&self) {
+        crate::access::wait_until(Duration::from_secs(60), "the notifications to be answered", || async {
+            (self.in_flight.load(std::sync::atomic::Ordering::SeqCst) == 0).then_some(())
+        })
+        .await;
+    }
+
+    /// Sends the notifications due, each in a task of its own, after the
+    /// state is let go: one per channel and state (Google coalesces), not on
+    /// an expired channel; each counted on its channel.
+    fn flush(&self) {
+        let now = Timestamp::now().as_millisecond();
+        let due: Vec<(Chan, &'static str)> = {
+            let mut st = self.lock();
+            if st.held {
+                return;
+            }
+            let mut queued = std::mem::take(&mut st.outbox);
+            let mut seen = std::collections::HashSet::new();
+            queued.retain(|q| seen.insert(q.clone()));
+            queued
+                .into_iter()
+                .filter_map(|(id, state)| {
+                    let ch = st.channels.get_mut(&id).filter(|c| c.expiration > now)?;
+                    ch.messages += 1;
+                    Some((ch.clone(), state))
+                })
+                .collect()
+        };
+        for (ch, state) in due {
+            self.notify(ch, state);
+        }
+    }
+
+    /// One notification on `ch`, as Google sends it (headers, no body), in a
+    /// task of its own; recorded with the answer's status.
+    fn notify(&self, ch: Chan, state: &'static str) {
+        let url = self.routed(&ch.address);
+        let (http, pushed, in_flight) = (self.http.clone(), self.pushed.clone(), self.in_flight.clone());
+        in_flight.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        tokio::spawn(async move {
+            let expires = Timestamp::from_millisecond(ch.expiration).unwrap();
+            let mut req = http
+                .post(&url)
+                .header("X-Goog-Channel-ID", &ch.id)
+                .header(
+                    "X-Goog-Channel-Expiration",
+                    jiff::fmt::rfc2822::DateTimePrinter::new().timestamp_to_rfc9110_string(&expires).unwrap(),
+                )
+                .header("X-Goog-Resource-ID", &ch.resource_id)
+                .header("X-Goog-Resource-URI", &ch.resource_uri)
+                .header("X-Goog-Resource-State", state)
+                .header("X-Goog-Message-Number", ch.messages.to_string());
+            if let Some(t) = &ch.token {
+                req = req.header("X-Goog-Channel-Token", t);
+            }
+            let status = req.send().await.ok().map(|r| r.status().as_u16());
+            pushed.lock().unwrap().push(Pushed {
+                channel: ch.id,
+                token: ch.token,
+                state: state.to_owned(),
+                number: ch.messages,
+                address: ch.address,
+                status,
+            });
+            in_flight.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        });
     }
 
     fn violation(&self, req: &Req, problems: &[String]) -> Resp {
@@ -1098,7 +1354,9 @@ impl Double {
                 fields.insert("organizer".into(), json!({"email": cal.id, "displayName": cal.summary, "self": true}));
                 finish_event(fields, etag, &now);
                 cal.events.insert(id.clone(), ev);
-                Resp::json(200, render(&cal.events[&id], &cal.time_zone, q("timeZone")))
+                let resp = Resp::json(200, render(&cal.events[&id], &cal.time_zone, q("timeZone")));
+                st.touched(&cal_id);
+                resp
             }
             "calendar.events.get" => {
                 let Some(cal) = st.calendars.get(&cal_id) else { return Resp::not_found() };
@@ -1158,7 +1416,9 @@ impl Double {
                 let Json::Object(mut fields) = next else { unreachable!() };
                 finish_event(&mut fields, etag, &now);
                 cal.events.insert(id.clone(), Json::Object(fields));
-                Resp::json(200, render(&cal.events[&id], &cal.time_zone, q("timeZone")))
+                let resp = Resp::json(200, render(&cal.events[&id], &cal.time_zone, q("timeZone")));
+                st.touched(&cal_id);
+                resp
             }
             "calendar.events.list" => st.list_events(&cal_id, query, q("timeZone")),
             "calendar.events.delete" => {
@@ -1174,7 +1434,57 @@ impl Double {
                 ev["status"] = json!("cancelled");
                 ev["etag"] = json!(etag);
                 ev["updated"] = json!(now);
+                st.touched(&cal_id);
                 Resp { status: 204, headers: Vec::new(), body: None, text: None }
+            }
+            "calendar.events.watch" => {
+                if !st.calendars.contains_key(&cal_id) {
+                    return Resp::not_found();
+                }
+                let id = body["id"].as_str().unwrap_or_default().to_owned();
+                if st.channels.contains_key(&id) {
+                    return Resp::error(400, "push", "channelIdNotUnique", "Channel id not unique.");
+                }
+                let ttl = body["params"]["ttl"].as_str().and_then(|t| t.parse::<i64>().ok()).unwrap_or(604_800);
+                let resource_id = st
+                    .resource_ids
+                    .entry(cal_id.clone())
+                    .or_insert_with(|| format!("{:026x}", rand::random::<u128>() >> 24))
+                    .clone();
+                let ch = Chan {
+                    id: id.clone(),
+                    resource_id,
+                    resource_uri: format!("{}/calendar/v3/calendars/{cal_id}/events?alt=json", self.base),
+                    calendar: cal_id.clone(),
+                    address: body["address"].as_str().unwrap_or_default().to_owned(),
+                    token: body["token"].as_str().map(str::to_owned),
+                    expiration: Timestamp::now().as_millisecond() + ttl.saturating_mul(1000),
+                    messages: 0,
+                };
+                let mut answer = json!({"kind": "api#channel", "id": ch.id, "resourceId": ch.resource_id,
+                    "resourceUri": ch.resource_uri, "expiration": ch.expiration.to_string()});
+                if let Some(t) = &ch.token {
+                    answer["token"] = json!(t);
+                }
+                st.channels.insert(id.clone(), ch);
+                // "sync": the channel works.
+                st.outbox.push((id, "sync"));
+                Resp::json(200, answer)
+            }
+            "calendar.channels.stop" => {
+                let id = body["id"].as_str().unwrap_or_default();
+                match st.channels.get(id) {
+                    Some(c) if body["resourceId"].as_str() == Some(c.resource_id.as_str()) => {
+                        st.channels.remove(id);
+                        Resp { status: 204, headers: Vec::new(), body: None, text: None }
+                    }
+                    _ => Resp::error(
+                        404,
+                        "global",
+                        "notFound",
+                        &format!("Channel '{id}' not found for project 'flowcal-test'"),
+                    ),
+                }
             }
             other => Resp::error(
                 501,
@@ -1489,6 +1799,8 @@ async fn entry(State(d): State<Arc<Double>>, req: Request) -> Response {
         d.process(req, true).await
     };
     d.lock().log.push(format!("{line} {}", resp.status));
+    // The request's changes are notified.
+    d.flush();
     resp.into_response()
 }
 
@@ -2465,4 +2777,570 @@ async fn changes_are_read_with_sync_tokens() {
     assert_eq!(r.status(), 400);
     let v = double.take_violations();
     assert!(v.len() == 1 && v[0].contains("the very query of the page before"), "{v:?}");
+}
+
+// ---- push: the connector's channels -----------------------------------------------------------
+
+/// One request a [`Hook`] got.
+#[derive(Debug, Clone)]
+pub(crate) struct Hit {
+    /// Path and query.
+    pub(crate) target: String,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
+}
+
+impl Hit {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// A web hook standing in for flowcal's push endpoint (on 127.0.0.1): it
+/// records every request and answers `202`; Graph's validation request
+/// (`validationToken`) gets the token back as plain text, or, when `echo`
+/// is off, something else.
+pub(crate) struct Hook {
+    pub(crate) base: String,
+    hits: Arc<Mutex<Vec<Hit>>>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Hook {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl Hook {
+    pub(crate) async fn start(echo: bool) -> Hook {
+        let hits = Arc::new(Mutex::new(Vec::new()));
+        let kept = hits.clone();
+        let handler = move |req: Request| {
+            let kept = kept.clone();
+            async move {
+                let (parts, body) = req.into_parts();
+                let body = axum::body::to_bytes(body, 1 << 20).await.unwrap();
+                let target = parts.uri.path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_default();
+                let url = reqwest::Url::parse(&format!("http://hook{target}")).unwrap();
+                let token = url.query_pairs().find(|(k, _)| k == "validationToken").map(|(_, v)| v.into_owned());
+                kept.lock().unwrap().push(Hit { target, headers: parts.headers, body });
+                let plain = |text: String| {
+                    Response::builder()
+                        .status(200)
+                        .header("content-type", "text/plain; charset=utf-8")
+                        .body(Body::from(text))
+                        .unwrap()
+                };
+                match token {
+                    Some(t) if echo => plain(t),
+                    Some(_) => plain("not the token".into()),
+                    None => Response::builder().status(202).body(Body::empty()).unwrap(),
+                }
+            }
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let app = axum::Router::new().fallback(handler);
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Hook { base, hits, server }
+    }
+
+    pub(crate) fn hits(&self) -> Vec<Hit> {
+        self.hits.lock().unwrap().clone()
+    }
+}
+
+/// `events.watch` and `channels.stop` against the contract: a channel with
+/// flowcal's id, address and token, its `resourceId` and `expiration` read
+/// back; a `sync` notification, then one per change, with Google's headers;
+/// no renewal (a new channel replaces one); stopped, it notifies no more, and
+/// stopping it again is no error. The double refuses channels off the push
+/// guide's rules.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(flowcal_peers), ignore = "needs the peers: built without FLOWCAL_REQUIRE_PEERS")]
+async fn channels_are_opened_notify_and_are_stopped() {
+    use flowcal_calendar::{Watch, WatchRequest};
+    let Some(Setup { oidc, double, google }) = setup().await else { return };
+    let hook = Hook::start(true).await;
+    double.route_push("https://push.example.test", &hook.base);
+    let cal = google.ensure_calendar(&CalendarChoice::Own { name: "flowcal".into() }).await.unwrap().id;
+    let ttl = Duration::from_secs(3 * 24 * 3600);
+    let request = WatchRequest {
+        address: "https://push.example.test/push/google",
+        lifecycle_address: "https://push.example.test/push/google?lifecycle=1",
+        id: "chAbC-12_x",
+        secret: "s3cret-token",
+        ttl,
+    };
+    let before = Timestamp::now();
+    let w = google.watch(&cal, &request).await.unwrap().expect("Google has channels");
+    let after = Timestamp::now();
+    assert_eq!(w.id, "chAbC-12_x");
+    let channels = double.channels();
+    assert_eq!(channels.len(), 1, "{channels:?}");
+    let ch = &channels[0];
+    assert_eq!((ch.calendar.as_str(), ch.address.as_str()), (cal.as_str(), request.address));
+    assert_eq!(ch.token.as_deref(), Some("s3cret-token"));
+    assert_eq!(w.resource_id.as_deref(), Some(ch.resource_id.as_str()));
+    assert_eq!(w.expires_at.as_millisecond(), ch.expiration);
+    let ttl_span = jiff::SignedDuration::try_from(ttl).unwrap();
+    assert!(w.expires_at >= before + ttl_span - jiff::SignedDuration::from_millis(1), "{w:?}");
+    assert!(w.expires_at <= after + ttl_span, "{w:?}");
+
+    // The channel works ("sync"), then each change is notified ("exists").
+    double.settle().await;
+    let ev = sample("task:1:deadline", "One", When::Date("2026-05-04".parse().unwrap()));
+    let r = google.upsert_event(&cal, &ev, None).await.unwrap();
+    double.settle().await;
+    let hits = hook.hits();
+    assert_eq!(hits.len(), 2, "{hits:#?}");
+    for (hit, (state, number)) in hits.iter().zip([("sync", "1"), ("exists", "2")]) {
+        assert_eq!(hit.target, "/push/google");
+        assert!(hit.body.is_empty());
+        assert_eq!(hit.header("x-goog-channel-id"), Some("chAbC-12_x"));
+        assert_eq!(hit.header("x-goog-channel-token"), Some("s3cret-token"));
+        assert_eq!(hit.header("x-goog-resource-id"), w.resource_id.as_deref());
+        assert_eq!(hit.header("x-goog-resource-state"), Some(state));
+        assert_eq!(hit.header("x-goog-message-number"), Some(number));
+        let expires = jiff::fmt::rfc2822::DateTimeParser::new()
+            .parse_timestamp(hit.header("x-goog-channel-expiration").unwrap())
+            .unwrap();
+        assert_eq!(expires.as_second(), w.expires_at.as_second());
+    }
+    let pushed = double.pushed();
+    assert!(pushed.iter().all(|p| p.status == Some(202) && p.channel == w.id), "{pushed:?}");
+
+    // No renewal: a new channel replaces this one.
+    let n = double.calls().len();
+    assert_eq!(google.renew_watch(&w, ttl).await.unwrap(), None);
+    assert_eq!(double.calls().len(), n, "renewing asks Google nothing");
+
+    // Stopped: no more notifications; stopping again is no error.
+    google.unwatch(&w).await.unwrap();
+    assert!(double.channels().is_empty());
+    google.delete_event(&cal, &ev.key, Some(&r)).await.unwrap();
+    double.settle().await;
+    assert_eq!(hook.hits().len(), 2, "a stopped channel notifies no more");
+    google.unwatch(&w).await.unwrap();
+    let stops: Vec<u16> =
+        double.calls().iter().filter(|c| c.method == "calendar.channels.stop").map(|c| c.status).collect();
+    assert_eq!(stops, [204, 404]);
+    let e = google.unwatch(&Watch { resource_id: None, ..w.clone() }).await.unwrap_err();
+    assert!(matches!(&e, ConnectorError::Permanent(m) if m.contains("resourceId")), "{e:?}");
+    let e = google.watch("gone0123@group.calendar.google.com", &request).await.unwrap_err();
+    assert!(matches!(e, ConnectorError::Gone(_)), "{e:?}");
+    assert!(double.take_violations().is_empty());
+
+    // The double holds clients to the push guide.
+    let token = oidc.access_token(REDIRECT, OWNER, "openid calendar").await;
+    let http = reqwest::Client::new();
+    let watch = format!("{}/calendar/v3/calendars/{cal}/events/watch", double.base);
+    let good = json!({"id": "ch-2", "type": "web_hook", "address": "https://push.example.test/x", "token": "t"});
+    let with = |k: &str, v: Json| {
+        let mut b = good.clone();
+        b[k] = v;
+        b
+    };
+    for (body, expect) in [
+        (with("type", json!("email")), "is not web_hook"),
+        (with("address", json!("http://push.example.test/x")), "is not an https URL"),
+        (with("id", json!("ch 2")), "is not a channel id"),
+        (with("id", json!("c".repeat(65))), "is not a channel id"),
+        (with("params", json!({"ttl": "soon"})), "is not a number of seconds"),
+        (with("params", json!({"ttl": "60", "payload": "true"})), "body.params.payload"),
+        (with("resourceId", json!("r")), "the answer's"),
+        (with("colour", json!("red")), "body.colour is not a field of Channel"),
+        (json!({"type": "web_hook", "address": "https://push.example.test/x"}), "body.id (the channel id) is required"),
+    ] {
+        let r = http.post(&watch).bearer_auth(&token).json(&body).send().await.unwrap();
+        assert_eq!(r.status(), 400, "{expect}");
+        let v = double.take_violations();
+        assert!(v.len() == 1 && v[0].contains(expect), "{expect}: {v:?}");
+    }
+    let stop = format!("{}/calendar/v3/channels/stop", double.base);
+    let r = http.post(&stop).bearer_auth(&token).json(&json!({"id": "ch-2"})).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    let v = double.take_violations();
+    assert!(v.len() == 1 && v[0].contains("resourceId is required"), "{v:?}");
+    // The same id twice: refused as Google does.
+    assert_eq!(http.post(&watch).bearer_auth(&token).json(&good).send().await.unwrap().status(), 200);
+    assert_eq!(http.post(&watch).bearer_auth(&token).json(&good).send().await.unwrap().status(), 400);
+    assert!(double.take_violations().is_empty());
+}
+
+// ---- calendar edits and push through the application -----------------------------------------
+
+/// Where flowcal is told Google and Microsoft send notifications; the
+/// doubles route it to the application under test.
+pub(crate) const PUSH_BASE: &str = "https://push.flowcal.test";
+
+/// The configuration that turns push on (`[calendar_sync] push_url`).
+pub(crate) fn push_config() -> String {
+    format!("[calendar_sync]\npush_url = \"{PUSH_BASE}\"\n")
+}
+
+/// What a person does to flowcal's entries at the calendar service, and
+/// what the service holds (by the entry's `remote_id`).
+pub(crate) trait Person {
+    fn delete(&self, remote_id: &str);
+    /// Moves the all-day entry to `day` (`YYYY-MM-DD`).
+    fn move_to(&self, remote_id: &str, day: &str);
+    /// The day the entry starts on; `None` when it is gone.
+    fn start(&self, remote_id: &str) -> Option<String>;
+}
+
+/// A person in Google Calendar, on flowcal's calendar there.
+struct AtGoogle<'a> {
+    double: &'a Double,
+    calendar: String,
+}
+
+impl Person for AtGoogle<'_> {
+    fn delete(&self, remote_id: &str) {
+        assert!(self.double.delete_as_user(remote_id), "no event {remote_id}");
+    }
+    fn move_to(&self, remote_id: &str, day: &str) {
+        assert!(self.double.move_as_user(remote_id, &When::Date(day.parse().unwrap())), "no event {remote_id}");
+    }
+    fn start(&self, remote_id: &str) -> Option<String> {
+        let ev = self.double.stored(&self.calendar, remote_id).filter(|e| e["status"] != "cancelled")?;
+        ev["start"]["date"].as_str().map(str::to_owned)
+    }
+}
+
+pub(crate) async fn deliver_all(t: &crate::support::TestApp) {
+    while t.app.exports.deliver_due().await.unwrap() > 0 {}
+}
+
+pub(crate) async fn export_json(t: &crate::support::TestApp, alice: &str, id: i64) -> Json {
+    let (s, e) = t.get(&format!("/api/v1/exports/{id}"), alice).await;
+    assert_eq!(s, 200, "{e}");
+    e
+}
+
+pub(crate) async fn task_json(t: &crate::support::TestApp, alice: &str, id: i64) -> Json {
+    let (s, task) = t.get(&format!("/api/v1/tasks/{id}"), alice).await;
+    assert_eq!(s, 200, "{task}");
+    task
+}
+
+/// One read of the account's calendar, made due (as a notification would),
+/// a minute after what came before.
+pub(crate) async fn read_now(t: &crate::support::TestApp, account: i64) -> flowcal_server::calendar_sync::ReadSummary {
+    use flowcal_server::clock::Clock as _;
+    t.clock.set(t.clock.now() + jiff::SignedDuration::from_secs(60));
+    t.app.calendar_sync.wake_account(account).await.unwrap();
+    let s = t.app.calendar_sync.read_due().await.unwrap();
+    assert_eq!((s.read, s.failed), (1, 0), "{s:?}");
+    s
+}
+
+/// Starts an instance of `model` on `day` and puts `source` (`deadline`, or
+/// `item:day`) on alice's calendar: (the export, the task, the instance).
+pub(crate) async fn dated_export(
+    t: &crate::support::TestApp,
+    alice: &str,
+    account: i64,
+    model: &str,
+    day: &str,
+    source: &str,
+) -> (i64, i64, i64) {
+    let data = json!({"model": model, "title": format!("{model} {day}"), "data": {"day": day}});
+    let (s, inst) = t.post("/api/v1/instances", alice, data).await;
+    assert_eq!(s, 201, "{inst}");
+    let task = inst["tasks"][0]["id"].as_i64().unwrap();
+    let (s, e) = t.post("/api/v1/exports", alice, json!({"task": task, "source": source, "account": account})).await;
+    assert_eq!(s, 202, "{e}");
+    (e["id"].as_i64().unwrap(), task, inst["id"].as_i64().unwrap())
+}
+
+/// The three processes of the calendar edit cases: one that follows the
+/// configuration, one that restores and reverts, one that accepts moves.
+pub(crate) async fn upload_dated_models(t: &crate::support::TestApp, admin: &str) {
+    for (key, edits) in
+        [("dated", None), ("restoring", Some("deleted=restore moved=revert")), ("accepting", Some("moved=accept"))]
+    {
+        let (s, m) = t.upload(admin, &crate::calendar_edits::dated_model(key, edits)).await;
+        assert_eq!(s, 201, "{m}");
+    }
+}
+
+/// Day `d` of the month after next (`YYYY-MM-DD`): ahead of the real clock
+/// the application runs on, inside every service's window.
+pub(crate) fn day(d: i8) -> String {
+    let today = Timestamp::now().to_zoned(TimeZone::UTC).date();
+    let month = today.first_of_month().checked_add(2.months()).unwrap();
+    month.checked_add(jiff::Span::new().days(i64::from(d) - 1)).unwrap().to_string()
+}
+
+/// The calendar edit cases of the CalDAV test (`calendar_edits.rs`), with
+/// the read driven by hand: an entry deleted by the person is not made
+/// again when its task changes, shows as removed in calendar, and *Add
+/// again* makes it again; an entry moved is proposed and stays there, *use
+/// this date* changes the date item and the deadline, *keep* moves it
+/// back; a process that restores and reverts, and one that accepts, do so
+/// at the next read; flowcal's own writes are no edits.
+pub(crate) async fn edits_follow_the_policies(
+    t: &crate::support::TestApp,
+    admin: &str,
+    alice: &str,
+    account: i64,
+    person: &dyn Person,
+) {
+    use reqwest::Method;
+    let (deleted, _, deleted_instance) = dated_export(t, alice, account, "dated", &day(4), "deadline").await;
+    // The date item's own entry: using its new date changes the item, and the deadline follows.
+    let (proposed, proposed_task, proposed_instance) =
+        dated_export(t, alice, account, "dated", &day(5), "item:day").await;
+    let (kept, kept_task, _) = dated_export(t, alice, account, "dated", &day(6), "deadline").await;
+    let (restored, _, _) = dated_export(t, alice, account, "restoring", &day(7), "deadline").await;
+    let (reverted, _, _) = dated_export(t, alice, account, "restoring", &day(8), "deadline").await;
+    let (accepted, accepted_task, _) = dated_export(t, alice, account, "accepting", &day(9), "deadline").await;
+    deliver_all(t).await;
+    let remote = |e: &Json| e["remote_id"].as_str().unwrap().to_owned();
+    let mut remotes = BTreeMap::new();
+    for id in [deleted, proposed, kept, restored, reverted, accepted] {
+        let e = export_json(t, alice, id).await;
+        assert_eq!((e["state"].as_str(), e["remote"]["state"].as_str()), (Some("synced"), Some("in_sync")), "{e}");
+        remotes.insert(id, remote(&e));
+    }
+
+    // The first read finds nothing to do; nor does a second.
+    let first = read_now(t, account).await;
+    assert_eq!((first.deleted, first.moved), (0, 0), "{first:?}");
+    let idle = read_now(t, account).await;
+    assert_eq!((idle.deleted, idle.moved, idle.edited), (0, 0, 0), "{idle:?}");
+
+    // Deleted and moved by the person.
+    person.delete(&remotes[&deleted]);
+    person.delete(&remotes[&restored]);
+    person.move_to(&remotes[&proposed], &day(15));
+    person.move_to(&remotes[&kept], &day(16));
+    person.move_to(&remotes[&reverted], &day(18));
+    person.move_to(&remotes[&accepted], &day(19));
+    let read = read_now(t, account).await;
+    assert_eq!((read.deleted, read.moved), (2, 4), "{read:?}");
+
+    // Respected: removed in calendar, and not made again when the task changes.
+    let e = export_json(t, alice, deleted).await;
+    assert_eq!((e["state"].as_str(), e["remote"]["state"].as_str()), (Some("removed_in_calendar"), Some("deleted")));
+    let path = format!("/api/v1/instances/{deleted_instance}/data");
+    assert_eq!(t.call(Method::PATCH, &path, admin, Some(json!({"data": {"day": day(3)}}))).await.0, 200);
+    deliver_all(t).await;
+    assert_eq!(export_json(t, alice, deleted).await["state"], "removed_in_calendar");
+    assert_eq!(person.start(&remotes[&deleted]), None, "not made again");
+    // Add again.
+    let (s, e) = t.post(&format!("/api/v1/exports/{deleted}/retry"), alice, json!({})).await;
+    assert_eq!(s, 202, "{e}");
+    deliver_all(t).await;
+    let e = export_json(t, alice, deleted).await;
+    assert_eq!((e["state"].as_str(), e["remote"]["state"].as_str()), (Some("synced"), Some("in_sync")), "{e}");
+    assert_eq!(person.start(&remote(&e)), Some(day(3)), "added again with the new day");
+
+    // Proposed: the entry stays where it was moved, even when the task changes.
+    let e = export_json(t, alice, proposed).await;
+    assert_eq!(e["remote"], json!({"state": "moved", "start": day(15)}), "{e}");
+    let path = format!("/api/v1/instances/{proposed_instance}/data");
+    assert_eq!(t.call(Method::PATCH, &path, admin, Some(json!({"data": {"day": day(4)}}))).await.0, 200);
+    deliver_all(t).await;
+    assert_eq!(task_json(t, alice, proposed_task).await["deadline"]["date"], day(4));
+    assert_eq!(person.start(&remotes[&proposed]), Some(day(15)), "kept where it was moved");
+    assert_eq!(export_json(t, alice, proposed).await["remote"]["state"], "moved");
+    // Use this date: the item and the deadline follow, as changed through the calendar.
+    let (s, e) = t.post(&format!("/api/v1/exports/{proposed}/accept-remote"), alice, json!({})).await;
+    assert_eq!(s, 202, "{e}");
+    assert_eq!(task_json(t, alice, proposed_task).await["deadline"]["date"], day(15));
+    let (s, inst) = t.get(&format!("/api/v1/instances/{proposed_instance}"), alice).await;
+    assert_eq!(s, 200, "{inst}");
+    assert_eq!(inst["data"]["day"], day(15), "{inst}");
+    let (s, events) = t.get(&format!("/api/v1/instances/{proposed_instance}/events"), alice).await;
+    assert_eq!(s, 200, "{events}");
+    assert!(events.to_string().contains("alice (through the calendar)"), "{events}");
+    deliver_all(t).await;
+    let e = export_json(t, alice, proposed).await;
+    assert_eq!((e["state"].as_str(), e["remote"]["state"].as_str()), (Some("synced"), Some("in_sync")), "{e}");
+    assert_eq!(person.start(&remotes[&proposed]), Some(day(15)));
+
+    // Keep: the entry goes back; the deadline stays.
+    let (s, e) = t.post(&format!("/api/v1/exports/{kept}/keep-local"), alice, json!({})).await;
+    assert_eq!(s, 202, "{e}");
+    deliver_all(t).await;
+    assert_eq!(person.start(&remotes[&kept]), Some(day(6)), "moved back");
+    assert_eq!(task_json(t, alice, kept_task).await["deadline"]["date"], day(6));
+    assert_eq!(export_json(t, alice, kept).await["remote"]["state"], "in_sync");
+    let (s, e) = t.post(&format!("/api/v1/exports/{kept}/keep-local"), alice, json!({})).await;
+    assert_eq!(s, 409, "nothing to keep from any more: {e}");
+
+    // restore and revert: at the read, without asking.
+    deliver_all(t).await;
+    let e = export_json(t, alice, restored).await;
+    assert_eq!((e["state"].as_str(), e["remote"]["state"].as_str()), (Some("synced"), Some("in_sync")), "{e}");
+    assert_eq!(person.start(&remote(&e)), Some(day(7)), "restored");
+    assert_eq!(person.start(&remotes[&reverted]), Some(day(8)), "reverted");
+    // accept: applied at once (alice started the instance), to the step's deadline alone.
+    assert_eq!(task_json(t, alice, accepted_task).await["deadline"]["date"], day(19));
+    let instance = task_json(t, alice, accepted_task).await["instance"].clone();
+    let (s, inst) = t.get(&format!("/api/v1/instances/{instance}"), alice).await;
+    assert_eq!((s, &inst["data"]["day"]), (200, &json!(day(9))), "{inst}");
+    deliver_all(t).await;
+    assert_eq!(export_json(t, alice, accepted).await["remote"]["state"], "in_sync");
+    assert_eq!(person.start(&remotes[&accepted]), Some(day(19)));
+
+    // flowcal's own writes are no edits: the next read finds nothing to do.
+    let after = read_now(t, account).await;
+    assert_eq!((after.deleted, after.moved), (0, 0), "{after:?}");
+}
+
+/// The application with push on, alice's Google account connected (the
+/// double routes notifications to the application), flowcal's own calendar
+/// chosen: the app, the connection, the calendar.
+async fn google_with_push(db: crate::support::TestDb) -> Option<(crate::support::TestApp, App, String)> {
+    let t = crate::support::TestApp::spawn_with(db, &push_config()).await;
+    // Real time: ID tokens carry it.
+    t.clock.set(Timestamp::now());
+    let app = connect(&t).await?;
+    app.double.route_push(PUSH_BASE, &t.base);
+    let path = format!("/api/v1/calendar-accounts/{}/calendar", app.account);
+    let (s, b) = t.call(reqwest::Method::PUT, &path, &app.alice, Some(json!({"calendar": "own"}))).await;
+    assert_eq!(s, 200, "{b}");
+    let calendar = b["calendar"].as_str().unwrap().to_owned();
+    Some((t, app, calendar))
+}
+
+crate::on_both_backends!(peers: edits_in_google_calendar_follow_the_policies, google_notifications_wake_the_reads);
+
+/// The calendar edit cases, in Google Calendar (the double), read by hand.
+async fn edits_in_google_calendar_follow_the_policies(db: crate::support::TestDb) {
+    let Some((t, app, calendar)) = google_with_push(db).await else { return };
+    upload_dated_models(&t, &app.admin).await;
+    let person = AtGoogle { double: &app.double, calendar };
+    edits_follow_the_policies(&t, &app.admin, &app.alice, app.account, &person).await;
+    let v = app.double.take_violations();
+    assert!(v.is_empty(), "contract violations: {v:#?}");
+}
+
+/// Push from Google: after the first read a channel is open with flowcal's
+/// address and a secret (its hash is what flowcal keeps), and it works
+/// (`sync`, answered); one near its end is replaced at the next read and
+/// the old one stopped. Forged notifications (the channel's id with another
+/// token, or an unknown channel) are answered but change nothing: no read,
+/// the entry as it was. A person's move makes the double notify; with the
+/// read loop running, the move is proposed. Disconnecting stops the channel,
+/// which notifies no more.
+async fn google_notifications_wake_the_reads(db: crate::support::TestDb) {
+    let Some((t, app, calendar)) = google_with_push(db).await else { return };
+    let double = &app.double;
+    let person = AtGoogle { double, calendar: calendar.clone() };
+    upload_dated_models(&t, &app.admin).await;
+    let (moved, _, _) = dated_export(&t, &app.alice, app.account, "dated", &day(5), "deadline").await;
+    let (later, _, _) = dated_export(&t, &app.alice, app.account, "dated", &day(6), "deadline").await;
+    deliver_all(&t).await;
+    assert!(double.channels().is_empty(), "no channel before the first read");
+    read_now(&t, app.account).await;
+
+    // A channel of flowcal's calendar, to flowcal's address, with the secret flowcal keeps the hash of.
+    let channels = double.channels();
+    assert_eq!(channels.len(), 1, "{channels:?}");
+    let ch = channels[0].clone();
+    assert_eq!(
+        (ch.calendar.as_str(), ch.address.as_str()),
+        (calendar.as_str(), "https://push.flowcal.test/push/google")
+    );
+    let token = ch.token.clone().unwrap();
+    let kept = t.app.store.channel(app.account).await.unwrap().unwrap();
+    assert_eq!(
+        (kept.channel_id.as_str(), kept.resource_id.as_deref()),
+        (ch.id.as_str(), Some(ch.resource_id.as_str()))
+    );
+    assert_eq!(kept.secret_hash, flowcal_server::secrets::token_hash(&token));
+    assert_eq!(kept.expires_at.as_millisecond(), ch.expiration);
+    double.settle().await;
+    let sync: Vec<Pushed> = double.pushed().into_iter().filter(|p| p.channel == ch.id).collect();
+    assert_eq!(sync.len(), 1, "{sync:?}");
+    assert_eq!((sync[0].state.as_str(), sync[0].number, sync[0].status), ("sync", 1, Some(200)));
+
+    // Near its end: a new channel at the next read (Google's cannot be extended), the old one stopped.
+    let soon = t.app.now() + jiff::SignedDuration::from_hours(1);
+    t.sql(&format!("UPDATE calendar_channels SET expires_at = {}", soon.as_millisecond())).await;
+    read_now(&t, app.account).await;
+    let channels = double.channels();
+    assert_eq!(channels.len(), 1, "{channels:?}");
+    let ch = channels[0].clone();
+    assert_ne!(ch.id, kept.channel_id, "a new channel");
+    let calls = double.calls();
+    let stops: Vec<&Call> = calls.iter().filter(|c| c.method == "calendar.channels.stop").collect();
+    assert_eq!(stops.len(), 1, "{calls:#?}");
+    assert_eq!(stops[0].status, 204);
+    assert_eq!(t.app.store.channel(app.account).await.unwrap().unwrap().channel_id, ch.id);
+    let token = ch.token.clone().unwrap();
+
+    // Forged notifications, while a change waits at Google: answered, nothing read.
+    double.settle().await;
+    read_now(&t, app.account).await;
+    double.hold_notifications();
+    let remote = export_json(&t, &app.alice, moved).await["remote_id"].as_str().unwrap().to_owned();
+    person.move_to(&remote, &day(20));
+    let lists = || double.calls().iter().filter(|c| c.method == "calendar.events.list").count();
+    let reads = lists();
+    let before = export_json(&t, &app.alice, moved).await;
+    for (channel, secret) in [(ch.id.as_str(), "forged-token"), ("ch-unknown", token.as_str())] {
+        let r = t
+            .client
+            .post(format!("{}/push/google", t.base))
+            .header("X-Goog-Channel-ID", channel)
+            .header("X-Goog-Channel-Token", secret)
+            .header("X-Goog-Resource-ID", &ch.resource_id)
+            .header("X-Goog-Resource-State", "exists")
+            .header("X-Goog-Message-Number", "99")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "answered like any other");
+    }
+    let s = t.app.calendar_sync.read_due().await.unwrap();
+    assert_eq!(s.read, 0, "a forged notification makes no read due: {s:?}");
+    assert_eq!(lists(), reads, "Google was not asked");
+    assert_eq!(export_json(&t, &app.alice, moved).await, before);
+    assert_eq!(before["remote"]["state"], "in_sync");
+
+    // Google's own notification, with the read loop running: the move is proposed.
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let reader = tokio::spawn(t.app.calendar_sync.clone().run(async move {
+        let _ = stopped.await;
+    }));
+    double.release_notifications();
+    let e = crate::access::wait_until(Duration::from_secs(120), "the move to be proposed", || async {
+        let e = export_json(&t, &app.alice, moved).await;
+        (e["remote"]["state"] == "moved").then_some(e)
+    })
+    .await;
+    assert_eq!(e["remote"], json!({"state": "moved", "start": day(20)}), "{e}");
+    assert!(lists() > reads, "read after the notification");
+    double.settle().await;
+    let told: Vec<Pushed> = double.pushed().into_iter().filter(|p| p.channel == ch.id && p.state == "exists").collect();
+    assert!(!told.is_empty(), "the double notified");
+    for p in &told {
+        assert_eq!((p.status, p.token.as_deref(), p.address.as_str()), (Some(200), Some(&*token), ch.address.as_str()));
+    }
+    let _ = stop.send(());
+    reader.await.unwrap();
+
+    // Disconnected: the channel is stopped, and notifies no more.
+    let later_id = export_json(&t, &app.alice, later).await["remote_id"].as_str().unwrap().to_owned();
+    let (s, b) =
+        t.call(reqwest::Method::DELETE, &format!("/api/v1/calendar-accounts/{}", app.account), &app.alice, None).await;
+    assert!(s == 200 || s == 204, "{s} {b}");
+    assert!(double.channels().is_empty(), "{:?}", double.channels());
+    let calls = double.calls();
+    let stops: Vec<&Call> = calls.iter().filter(|c| c.method == "calendar.channels.stop").collect();
+    assert_eq!(stops.iter().map(|c| c.status).collect::<Vec<_>>(), [204, 204], "{calls:#?}");
+    let sent = double.pushed().len();
+    person.move_to(&later_id, &day(21));
+    double.settle().await;
+    assert_eq!(double.pushed().len(), sent, "a stopped channel notifies no more");
+    let v = double.take_violations();
+    assert!(v.is_empty(), "contract violations: {v:#?}");
 }

@@ -70,6 +70,33 @@
 //!   What a person does in Outlook: [`GraphDouble::delete_as_user`],
 //!   [`GraphDouble::move_as_user`].
 //!
+//! - subscriptions (https://learn.microsoft.com/en-us/graph/api/subscription-post-subscriptions?view=graph-rest-1.0,
+//!   https://learn.microsoft.com/en-us/graph/api/subscription-update?view=graph-rest-1.0,
+//!   https://learn.microsoft.com/en-us/graph/api/subscription-delete?view=graph-rest-1.0,
+//!   https://learn.microsoft.com/en-us/graph/api/resources/subscription?view=graph-rest-1.0,
+//!   https://learn.microsoft.com/en-us/graph/change-notifications-delivery-webhooks):
+//!   `POST /v1.0/subscriptions` with `changeType` (a comma-separated list of `created`,
+//!   `updated`, `deleted`), `notificationUrl` and `lifecycleNotificationUrl` (https),
+//!   `resource` (`me/events` or `me/calendars/{id}/events` of the token's mailbox),
+//!   `expirationDateTime` (in the future, at most 4,230 minutes ahead: "Maximum length
+//!   of subscription per resource type", Outlook event) and `clientState` (at most 128
+//!   characters); nothing else is modelled. Before it answers `201`, the double POSTs
+//!   `?validationToken=…` to each URL and wants the token back within 10 s, `200`,
+//!   `text/plain`; otherwise it answers `400` and keeps nothing
+//!   ([`GraphDouble::validations`]). `PATCH /v1.0/subscriptions/{id}` takes a new
+//!   `expirationDateTime`; `DELETE` ends it (`204`); an unknown one is `404`. While it
+//!   lives, each change of an event in its calendar (through the API or by a person)
+//!   is POSTed to its `notificationUrl` as `{"value": [{"subscriptionId", "clientState",
+//!   "changeType", "resource", "resourceData", "subscriptionExpirationDateTime",
+//!   "tenantId"}]}`, the changes of one request in one POST
+//!   (https://learn.microsoft.com/en-us/graph/api/resources/changenotification?view=graph-rest-1.0);
+//!   lifecycle notifications (`reauthorizationRequired`, `subscriptionRemoved`,
+//!   `missed`, https://learn.microsoft.com/en-us/graph/change-notifications-lifecycle-events)
+//!   go to `lifecycleNotificationUrl` on demand ([`GraphDouble::lifecycle`]). Every
+//!   notification is sent in a task of its own once the double's state is let go, and
+//!   recorded with the status the URL answered ([`GraphDouble::notified`]). Tests serve
+//!   flowcal on http: [`GraphDouble::route_push`] maps the https base flowcal names to it.
+//!
 //! Not from the documentation, the double's own rules: a create needs `start` and `end`;
 //! creating a calendar with a name in use answers 409 `ErrorFolderExists`; a local time
 //! that occurs twice (clocks going back) is taken as the earlier one; deduplication by
@@ -88,6 +115,7 @@ use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use serde_json::{json, Map, Value as Json};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -111,6 +139,13 @@ const ZONES: &str = "UTC Etc/GMT+12 Etc/GMT+11 Pacific/Honolulu America/Anchorag
     Asia/Tokyo Asia/Seoul Australia/Adelaide Australia/Darwin Australia/Brisbane Australia/Sydney \
     Pacific/Port_Moresby Australia/Hobart Asia/Yakutsk Pacific/Guadalcanal Asia/Vladivostok Pacific/Auckland \
     Etc/GMT-12 Pacific/Fiji Asia/Magadan Pacific/Tongatapu Pacific/Apia Pacific/Kiritimati";
+
+/// The longest a subscription to Outlook events may live (minutes).
+const MAX_SUBSCRIPTION_MINUTES: i64 = 4230;
+/// The tenant the double's notifications name.
+pub const TENANT_ID: &str = "84bd8158-6d4d-4958-8b9f-9d6445542f95";
+/// What Graph's validation request says, before its request id.
+const VALIDATION: &str = "Validation: Testing client application reachability for subscription Request-Id: ";
 
 const SHOW_AS: &[&str] = &["free", "tentative", "busy", "oof", "workingElsewhere", "unknown"];
 const COLORS: &[&str] = &[
@@ -161,6 +196,58 @@ struct Shared {
     /// Introspection results: the `sub`, or `None` for a token that is not active.
     tokens: Mutex<HashMap<String, Option<Principal>>>,
     state: Mutex<Store>,
+    /// Where notifications to an https base really go ([`GraphDouble::route_push`]).
+    routes: Mutex<Vec<(String, String)>>,
+    /// Every notification sent, with the answer's status.
+    notified: Arc<Mutex<Vec<Notified>>>,
+    /// Notifications on their way.
+    in_flight: Arc<AtomicUsize>,
+    http: reqwest::Client,
+}
+
+/// A subscription (`POST /v1.0/subscriptions`).
+#[derive(Debug, Clone)]
+pub struct Subscription {
+    pub id: String,
+    /// The mailbox (the token's `sub`) it was made with.
+    pub owner: String,
+    pub calendar: String,
+    pub resource: String,
+    pub change_types: Vec<String>,
+    pub notification_url: String,
+    pub lifecycle_url: Option<String>,
+    pub client_state: Option<String>,
+    pub expires: Timestamp,
+}
+
+/// A notification the double sent, and what its URL answered.
+#[derive(Debug, Clone)]
+pub struct Notified {
+    pub subscription: String,
+    /// The URL as the subscription names it (https).
+    pub url: String,
+    /// The change types (`created`, …) or the lifecycle event it carried.
+    pub kinds: Vec<String>,
+    pub body: Json,
+    /// The answer's status; `None` when nothing answered.
+    pub status: Option<u16>,
+}
+
+/// A validation handshake the double made while creating a subscription.
+#[derive(Debug, Clone)]
+pub struct Validation {
+    pub url: String,
+    pub passed: bool,
+    /// The answer's status; `None` when nothing answered in 10 s.
+    pub status: Option<u16>,
+}
+
+/// A change to notify once the state is let go.
+struct Change {
+    subscription: String,
+    change: &'static str,
+    event: String,
+    etag: Option<String>,
 }
 
 #[derive(Clone)]
@@ -186,6 +273,15 @@ struct Store {
     delta_pages: HashMap<String, DeltaPage>,
     /// Where each `$deltatoken` issued (and not invalidated) stands.
     delta_tokens: HashMap<String, DeltaState>,
+    /// Subscriptions not deleted (nor removed), by id.
+    subscriptions: HashMap<String, Subscription>,
+    /// A subscription checked, waiting for its validation handshakes.
+    pending: Option<Subscription>,
+    /// Changes to notify.
+    outbox: Vec<Change>,
+    validations: Vec<Validation>,
+    /// Notifications are kept back ([`GraphDouble::hold_notifications`]).
+    held: bool,
 }
 
 /// Where a round of delta stands: its calendar and window, and the version
@@ -268,6 +364,10 @@ impl GraphDouble {
             oidc,
             tokens: Mutex::new(HashMap::new()),
             state: Mutex::new(Store::default()),
+            routes: Mutex::new(Vec::new()),
+            notified: Arc::new(Mutex::new(Vec::new())),
+            in_flight: Arc::new(AtomicUsize::new(0)),
+            http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap(),
         });
         let app = axum::Router::new().fallback(handle).with_state(shared.clone());
         let server = tokio::spawn(async move {
@@ -344,9 +444,30 @@ impl GraphDouble {
         f(ev)
     }
 
+    /// Changes event `id` as a person does in Outlook (`f`, then a new
+    /// version is up to it); subscriptions to its calendar are notified.
+    fn as_user<R>(&self, id: &str, f: impl FnOnce(&mut Ev) -> R) -> R {
+        let out = {
+            let mut st = self.store();
+            let (owner, cal) = st.locate(id).unwrap_or_else(|| panic!("no event {id}"));
+            let ev = st
+                .mailboxes
+                .get_mut(&owner)
+                .and_then(|cals| cals.iter_mut().find(|c| c.id == cal))
+                .and_then(|c| c.events.iter_mut().find(|e| e.id == id))
+                .unwrap_or_else(|| unreachable!());
+            let r = f(ev);
+            let tag = etag(ev);
+            st.changed(&owner, &cal, id, Some(tag), "updated");
+            r
+        };
+        self.shared.flush();
+        out
+    }
+
     /// Someone changes the event in Outlook: new subject, new etag.
     pub fn touch(&self, id: &str, subject: &str) {
-        self.with_event(id, |e| {
+        self.as_user(id, |e| {
             e.subject = subject.to_owned();
             e.version += 1;
         });
@@ -356,7 +477,7 @@ impl GraphDouble {
     /// dates (midnight there), a timed one its instant.
     pub fn move_to_zone(&self, id: &str, zone: &str) {
         let tz = TimeZone::get(zone).unwrap();
-        self.with_event(id, |e| {
+        self.as_user(id, |e| {
             for part in [&mut e.start, &mut e.end] {
                 let local = if e.all_day { part.0 } else { tz.to_datetime(instant(part).unwrap()) };
                 *part = (local, zone.to_owned());
@@ -382,14 +503,15 @@ impl GraphDouble {
 
     /// A person deletes the event in Outlook.
     pub fn delete_as_user(&self, id: &str) {
-        let mut st = self.store();
-        let cal = st
-            .mailboxes
-            .values_mut()
-            .flat_map(|cals| cals.iter_mut())
-            .find(|c| c.events.iter().any(|e| e.id == id))
-            .unwrap_or_else(|| panic!("no event {id}"));
-        cal.events.retain(|e| e.id != id);
+        {
+            let mut st = self.store();
+            let (owner, cal) = st.locate(id).unwrap_or_else(|| panic!("no event {id}"));
+            if let Some(c) = st.mailboxes.get_mut(&owner).and_then(|cals| cals.iter_mut().find(|c| c.id == cal)) {
+                c.events.retain(|e| e.id != id);
+            }
+            st.changed(&owner, &cal, id, None, "deleted");
+        }
+        self.shared.flush();
     }
 
     /// A person moves the event in Outlook to start at `when`: all day on
@@ -398,7 +520,7 @@ impl GraphDouble {
     /// or 30 minutes, when it changes from one kind to the other). A new
     /// version (etag).
     pub fn move_as_user(&self, id: &str, when: &When) {
-        self.with_event(id, |e| {
+        self.as_user(id, |e| {
             match when {
                 When::Date(d) => {
                     let days = if e.all_day { (e.end.0.date() - e.start.0.date()).get_days().max(1) } else { 1 };
@@ -430,6 +552,81 @@ impl GraphDouble {
         let st = self.store();
         st.mailboxes.values().flatten().filter(|c| c.id == cal).map(|c| c.events.len()).sum()
     }
+
+    /// The day event `id` starts on (all day: its date; timed: the date in
+    /// its zone), or `None` when there is no such event.
+    pub fn start_date(&self, id: &str) -> Option<String> {
+        let st = self.store();
+        let ev = st.mailboxes.values().flatten().flat_map(|c| c.events.iter()).find(|e| e.id == id)?;
+        Some(ev.start.0.date().to_string())
+    }
+
+    /// Notifications to a URL under the https base `from` go to `to` instead
+    /// (flowcal is served on plain http in tests; its push URL is https).
+    pub fn route_push(&self, from: &str, to: &str) {
+        let (from, to) = (from.trim_end_matches('/'), to.trim_end_matches('/'));
+        self.shared.routes.lock().unwrap().push((from.to_owned(), to.to_owned()));
+    }
+
+    /// The subscriptions that live now.
+    pub fn subscriptions(&self) -> Vec<Subscription> {
+        let mut list: Vec<Subscription> = self.store().subscriptions.values().cloned().collect();
+        list.sort_by(|a, b| a.id.cmp(&b.id));
+        list
+    }
+
+    /// Change notifications are kept back (as when Graph is slow to send
+    /// them) until [`release_notifications`](Self::release_notifications).
+    pub fn hold_notifications(&self) {
+        self.store().held = true;
+    }
+
+    /// The notifications kept back go out, and later ones at once.
+    pub fn release_notifications(&self) {
+        self.store().held = false;
+        self.shared.flush();
+    }
+
+    /// Every notification sent so far (and answered, or found unreachable).
+    pub fn notified(&self) -> Vec<Notified> {
+        self.shared.notified.lock().unwrap().clone()
+    }
+
+    /// Every validation handshake so far.
+    pub fn validations(&self) -> Vec<Validation> {
+        self.store().validations.clone()
+    }
+
+    /// Waits until every notification sent so far has its answer.
+    pub async fn settle(&self) {
+        crate::access::wait_until(Duration::from_secs(60), "the notifications to be answered", || async {
+            (self.shared.in_flight.load(Ordering::SeqCst) == 0).then_some(())
+        })
+        .await;
+    }
+
+    /// Graph sends lifecycle notification `event` (`reauthorizationRequired`,
+    /// `subscriptionRemoved`, `missed`) for subscription `id` to its
+    /// lifecycle URL (its notification URL when it has none), in a task of
+    /// its own; what the URL answered. `subscriptionRemoved`: Graph has
+    /// removed it.
+    pub async fn lifecycle(&self, id: &str, event: &str) -> Option<u16> {
+        let (sub, body) = {
+            let mut st = self.store();
+            let sub = st.subscriptions.get(id).cloned().unwrap_or_else(|| panic!("no subscription {id}"));
+            if event == "subscriptionRemoved" {
+                st.subscriptions.remove(id);
+            }
+            let mut item = json!({"subscriptionId": sub.id, "subscriptionExpirationDateTime": graph_time(sub.expires),
+                "tenantId": TENANT_ID, "lifecycleEvent": event});
+            if let Some(c) = &sub.client_state {
+                item["clientState"] = json!(c);
+            }
+            (sub, json!({ "value": [item] }))
+        };
+        let url = sub.lifecycle_url.clone().unwrap_or_else(|| sub.notification_url.clone());
+        self.shared.post(sub.id, url, vec![event.to_owned()], body).await.unwrap()
+    }
 }
 
 async fn handle(State(s): State<Arc<Shared>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
@@ -459,29 +656,37 @@ async fn handle(State(s): State<Arc<Shared>>, method: Method, uri: Uri, headers:
         prefer,
         body: Json::Null,
     };
-    let mut st = s.state.lock().unwrap();
-    if st.expire_on.as_deref() == Some(req.method.as_str()) {
-        st.expire_on = None;
-        st.expired.push(token.clone());
-    }
-    let out = if st.expired.contains(&token) {
-        // Refused before its body is looked at; the body is kept for the record.
-        req.body = serde_json::from_slice(&body).unwrap_or(Json::Null);
-        graph_error(401, "InvalidAuthenticationToken", "Lifetime validation failed, the token is expired.")
-    } else if body.is_empty() {
-        st.route(&s.base, &who.sub, &req)
-    } else if text("content-type").is_none_or(|c| !c.starts_with("application/json")) {
-        st.bad(&req, "a request body must be application/json")
-    } else {
-        match serde_json::from_slice(&body) {
-            Ok(v) => {
-                req.body = v;
-                st.route(&s.base, &who.sub, &req)
-            }
-            Err(e) => st.bad(&req, &format!("the body is not JSON: {e}")),
+    let (out, pending) = {
+        let mut st = s.state.lock().unwrap();
+        if st.expire_on.as_deref() == Some(req.method.as_str()) {
+            st.expire_on = None;
+            st.expired.push(token.clone());
         }
+        let out = if st.expired.contains(&token) {
+            // Refused before its body is looked at; the body is kept for the record.
+            req.body = serde_json::from_slice(&body).unwrap_or(Json::Null);
+            graph_error(401, "InvalidAuthenticationToken", "Lifetime validation failed, the token is expired.")
+        } else if body.is_empty() {
+            st.route(&s.base, &who.sub, &req)
+        } else if text("content-type").is_none_or(|c| !c.starts_with("application/json")) {
+            st.bad(&req, "a request body must be application/json")
+        } else {
+            match serde_json::from_slice(&body) {
+                Ok(v) => {
+                    req.body = v;
+                    st.route(&s.base, &who.sub, &req)
+                }
+                Err(e) => st.bad(&req, &format!("the body is not JSON: {e}")),
+            }
+        };
+        // A subscription is made once Graph has validated its URLs.
+        (out, st.pending.take())
     };
-    st.seen.push(Seen {
+    let out = match pending {
+        Some(p) => s.subscribe(p).await,
+        None => out,
+    };
+    s.state.lock().unwrap().seen.push(Seen {
         token,
         method: req.method.to_string(),
         path: req.path,
@@ -491,7 +696,8 @@ async fn handle(State(s): State<Arc<Shared>>, method: Method, uri: Uri, headers:
         body: req.body,
         status: out.status,
     });
-    drop(st);
+    // The request's changes are notified.
+    s.flush();
     respond(out)
 }
 
@@ -505,6 +711,131 @@ fn respond(r: Reply) -> Response {
 }
 
 impl Shared {
+    /// Where a notification to `url` is sent.
+    fn routed(&self, url: &str) -> String {
+        let routes = self.routes.lock().unwrap();
+        routes
+            .iter()
+            .find_map(|(from, to)| {
+                url.strip_prefix(from.as_str())
+                    .filter(|rest| rest.is_empty() || rest.starts_with(['/', '?']))
+                    .map(|rest| format!("{to}{rest}"))
+            })
+            .unwrap_or_else(|| url.to_owned())
+    }
+
+    /// POSTs `body` to `url` (as routed) in a task of its own and records
+    /// what it answered.
+    fn post(
+        &self,
+        subscription: String,
+        url: String,
+        kinds: Vec<String>,
+        body: Json,
+    ) -> tokio::task::JoinHandle<Option<u16>> {
+        let target = self.routed(&url);
+        let (http, notified, in_flight) = (self.http.clone(), self.notified.clone(), self.in_flight.clone());
+        in_flight.fetch_add(1, Ordering::SeqCst);
+        tokio::spawn(async move {
+            let status = http.post(&target).json(&body).send().await.ok().map(|r| r.status().as_u16());
+            notified.lock().unwrap().push(Notified { subscription, url, kinds, body, status });
+            in_flight.fetch_sub(1, Ordering::SeqCst);
+            status
+        })
+    }
+
+    /// Sends the changes due: one POST per subscription, with a notification
+    /// per change, after the state is let go.
+    fn flush(&self) {
+        let due: Vec<(Subscription, Vec<Change>)> = {
+            let mut st = self.state.lock().unwrap();
+            if st.held {
+                return;
+            }
+            let mut by_sub: Vec<(Subscription, Vec<Change>)> = Vec::new();
+            for c in std::mem::take(&mut st.outbox) {
+                let Some(sub) = st.subscriptions.get(&c.subscription) else { continue };
+                match by_sub.iter_mut().find(|(s, _)| s.id == sub.id) {
+                    Some((_, list)) => list.push(c),
+                    None => by_sub.push((sub.clone(), vec![c])),
+                }
+            }
+            by_sub
+        };
+        for (sub, changes) in due {
+            let items: Vec<Json> = changes
+                .iter()
+                .map(|c| {
+                    let resource = format!("Users/{}/Events/{}", sub.owner, c.event);
+                    let mut data =
+                        json!({"@odata.type": "#Microsoft.Graph.Event", "@odata.id": resource, "id": c.event});
+                    if let Some(e) = &c.etag {
+                        data["@odata.etag"] = json!(e);
+                    }
+                    let mut item = json!({"subscriptionId": sub.id,
+                        "subscriptionExpirationDateTime": graph_time(sub.expires), "changeType": c.change,
+                        "resource": resource, "resourceData": data, "tenantId": TENANT_ID});
+                    if let Some(cs) = &sub.client_state {
+                        item["clientState"] = json!(cs);
+                    }
+                    item
+                })
+                .collect();
+            let kinds = changes.iter().map(|c| c.change.to_owned()).collect();
+            drop(self.post(sub.id.clone(), sub.notification_url.clone(), kinds, json!({ "value": items })));
+        }
+    }
+
+    /// Graph's validation request to `url`: the token must come back as
+    /// plain text, `200`, within 10 s.
+    async fn validate(&self, url: &str) -> Validation {
+        let token = format!("{VALIDATION}{:032x}", rand::random::<u128>());
+        let mut target = reqwest::Url::parse(&self.routed(url)).unwrap();
+        target.query_pairs_mut().append_pair("validationToken", &token);
+        let answer = self
+            .http
+            .post(target)
+            .header("content-type", "text/plain; charset=utf-8")
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await;
+        let (status, passed) = match answer {
+            Ok(r) => {
+                let status = r.status().as_u16();
+                let plain = r
+                    .headers()
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|c| c.starts_with("text/plain"));
+                let echoed = r.text().await.is_ok_and(|t| t == token);
+                (Some(status), status == 200 && plain && echoed)
+            }
+            Err(_) => (None, false),
+        };
+        Validation { url: url.to_owned(), passed, status }
+    }
+
+    /// Makes subscription `p` once its notification URL (and lifecycle
+    /// URL) passed the validation handshake; else `400`.
+    async fn subscribe(&self, p: Subscription) -> Reply {
+        let urls: Vec<String> = std::iter::once(p.notification_url.clone()).chain(p.lifecycle_url.clone()).collect();
+        for url in urls {
+            let v = self.validate(&url).await;
+            let passed = v.passed;
+            self.state.lock().unwrap().validations.push(v);
+            if !passed {
+                return graph_error(
+                    400,
+                    "ValidationError",
+                    "Subscription validation request failed. Notification endpoint must respond with 200 OK to validation request.",
+                );
+            }
+        }
+        let out = reply(201, subscription_json(&self.base, &p));
+        self.state.lock().unwrap().subscriptions.insert(p.id.clone(), p);
+        out
+    }
+
     /// The token's principal, and the token.
     async fn authenticate(
         &self,
@@ -767,6 +1098,135 @@ fn apply_event(ev: &mut Ev, body: &Json, create: bool) -> Result<(), String> {
 }
 
 impl Store {
+    /// The mailbox and calendar holding event `id`.
+    fn locate(&self, id: &str) -> Option<(String, String)> {
+        self.mailboxes.iter().find_map(|(owner, cals)| {
+            cals.iter().find(|c| c.events.iter().any(|e| e.id == id)).map(|c| (owner.clone(), c.id.clone()))
+        })
+    }
+
+    /// Event `event` of `owner`'s calendar `cal` was made, changed or
+    /// deleted (`change`): the subscriptions to it that live are notified.
+    fn changed(&mut self, owner: &str, cal: &str, event: &str, etag: Option<String>, change: &'static str) {
+        let now = Timestamp::now();
+        let ids: Vec<String> = self
+            .subscriptions
+            .values()
+            .filter(|s| s.owner == owner && s.calendar == cal && s.expires > now)
+            .filter(|s| s.change_types.iter().any(|c| c == change))
+            .map(|s| s.id.clone())
+            .collect();
+        for subscription in ids {
+            self.outbox.push(Change { subscription, change, event: event.to_owned(), etag: etag.clone() });
+        }
+    }
+
+    /// `POST /v1.0/subscriptions`: the body checked; the subscription waits
+    /// for its validation handshakes ([`Shared::subscribe`]).
+    fn check_subscription(&mut self, sub: &str, req: &Req) -> Reply {
+        const KEYS: [&str; 6] = [
+            "changeType",
+            "notificationUrl",
+            "lifecycleNotificationUrl",
+            "resource",
+            "expirationDateTime",
+            "clientState",
+        ];
+        let Some(o) = req.body.as_object() else { return self.bad(req, "the body must be a subscription object") };
+        if let Some(k) = o.keys().find(|k| !KEYS.contains(&k.as_str())) {
+            return self.bad(req, &format!("{k} is not a subscription property the double models"));
+        }
+        let text = |k: &str| o.get(k).and_then(Json::as_str);
+        let changes: Vec<String> = text("changeType").unwrap_or_default().split(',').map(str::to_owned).collect();
+        if changes.iter().any(|c| !matches!(c.as_str(), "created" | "updated" | "deleted"))
+            || (1..changes.len()).any(|i| changes[..i].contains(&changes[i]))
+        {
+            return self.bad(req, "changeType must list created, updated and deleted (comma-separated, each once)");
+        }
+        let https = |k: &str| text(k).filter(|u| u.starts_with("https://") && reqwest::Url::parse(u).is_ok());
+        let Some(notification_url) = https("notificationUrl") else {
+            return self.bad(req, "notificationUrl must be an https URL");
+        };
+        let lifecycle_url = match o.get("lifecycleNotificationUrl") {
+            None => None,
+            Some(_) => match https("lifecycleNotificationUrl") {
+                Some(u) => Some(u.to_owned()),
+                None => return self.bad(req, "lifecycleNotificationUrl must be an https URL"),
+            },
+        };
+        let client_state = match o.get("clientState") {
+            None => None,
+            Some(Json::String(c)) if c.chars().count() <= 128 => Some(c.clone()),
+            Some(_) => return self.bad(req, "clientState must be a string of at most 128 characters"),
+        };
+        let expires = match expiration(o.get("expirationDateTime")) {
+            Ok(t) => t,
+            Err(e) => return self.bad(req, &e),
+        };
+        let resource = text("resource").unwrap_or_default().to_owned();
+        let calendar = match resource.trim_start_matches('/').split('/').collect::<Vec<_>>().as_slice() {
+            ["me", "events"] => self.mailbox(sub).iter().find(|c| c.is_default).map(|c| c.id.clone()),
+            ["me", "calendars", id, "events"] => self.mailbox(sub).iter().find(|c| c.id == *id).map(|c| c.id.clone()),
+            _ => return self.bad(req, &format!("resource {resource:?} is not an event collection the double models")),
+        };
+        let Some(calendar) = calendar else { return not_found() };
+        let r = rand::random::<u128>();
+        let id = format!(
+            "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+            r >> 96,
+            (r >> 80) & 0xffff,
+            (r >> 68) & 0xfff,
+            (r >> 56) & 0xfff,
+            r & 0xffff_ffff_ffff
+        );
+        self.pending = Some(Subscription {
+            id,
+            owner: sub.to_owned(),
+            calendar,
+            resource,
+            change_types: changes,
+            notification_url: notification_url.to_owned(),
+            lifecycle_url,
+            client_state,
+            expires,
+        });
+        // Answered once the URLs are validated.
+        reply(0, Json::Null)
+    }
+
+    /// `PATCH /v1.0/subscriptions/{id}`: a new `expirationDateTime`.
+    fn renew_subscription(&mut self, base: &str, sub: &str, id: &str, req: &Req) -> Reply {
+        let Some(o) = req.body.as_object() else { return self.bad(req, "the body must be a subscription object") };
+        if let Some(k) = o.keys().find(|k| k.as_str() != "expirationDateTime") {
+            return self.bad(req, &format!("{k}: the double models renewing (expirationDateTime) only"));
+        }
+        let expires = match expiration(o.get("expirationDateTime")) {
+            Ok(t) => t,
+            Err(e) => return self.bad(req, &e),
+        };
+        match self.subscriptions.get_mut(id).filter(|s| s.owner == sub && s.expires > Timestamp::now()) {
+            Some(s) => {
+                s.expires = expires;
+                reply(200, subscription_json(base, s))
+            }
+            None => graph_error(404, "ResourceNotFound", "The object was not found."),
+        }
+    }
+
+    /// `DELETE /v1.0/subscriptions/{id}`.
+    fn delete_subscription(&mut self, sub: &str, id: &str, req: &Req) -> Reply {
+        if !req.body.is_null() {
+            return self.bad(req, "DELETE takes no body");
+        }
+        match self.subscriptions.get(id) {
+            Some(s) if s.owner == sub => {
+                self.subscriptions.remove(id);
+                reply(204, Json::Null)
+            }
+            _ => graph_error(404, "ResourceNotFound", "The object was not found."),
+        }
+    }
+
     fn bad(&mut self, req: &Req, msg: &str) -> Reply {
         let q = if req.query.is_empty() { String::new() } else { format!("?{}", req.query) };
         self.violations.push(format!("{} {}{q}: {msg}", req.method, req.path));
@@ -844,6 +1304,9 @@ impl Store {
             ("GET" | "PATCH" | "DELETE", ["v1.0", "me", "calendars", cal, "events", id]) => {
                 self.one_event(sub, cal, id, req, &prefs)
             }
+            ("POST", ["v1.0", "subscriptions"]) => self.check_subscription(sub, req),
+            ("PATCH", ["v1.0", "subscriptions", id]) => self.renew_subscription(base, sub, id, req),
+            ("DELETE", ["v1.0", "subscriptions", id]) => self.delete_subscription(sub, id, req),
             _ => self.bad(req, "no such request in the documented API (as the double models it)"),
         }
     }
@@ -929,10 +1392,12 @@ impl Store {
             }
         }
         let id = self.next_id("event");
-        ev.id = id;
+        ev.id = id.clone();
         let out = event_reply(201, &ev, prefs);
+        let tag = etag(&ev);
         let calendar = self.mailbox(sub).iter_mut().find(|c| c.id == cal).unwrap_or_else(|| unreachable!());
         calendar.events.push(ev);
+        self.changed(sub, cal, &id, Some(tag), "created");
         out
     }
 
@@ -1099,6 +1564,7 @@ impl Store {
             "GET" if body.is_null() => event_reply(200, &calendar.events[pos], prefs),
             "DELETE" if body.is_null() => {
                 calendar.events.remove(pos);
+                self.changed(sub, cal, id, None, "deleted");
                 reply(204, Json::Null)
             }
             "PATCH" => {
@@ -1108,7 +1574,9 @@ impl Store {
                         ev.version += 1;
                         ev.modified = Timestamp::now();
                         let out = event_reply(200, &ev, prefs);
+                        let tag = self::etag(&ev);
                         calendar.events[pos] = ev;
+                        self.changed(sub, cal, id, Some(tag), "updated");
                         out
                     }
                     Err(e) => self.bad(req, &e),
@@ -1121,6 +1589,40 @@ impl Store {
 
 fn not_found() -> Reply {
     graph_error(404, "ErrorItemNotFound", "The specified object was not found in the store.")
+}
+
+/// A time as Graph writes it (UTC, seven fractional digits).
+fn graph_time(t: Timestamp) -> String {
+    format!("{}Z", dt_text(TimeZone::UTC.to_datetime(t)))
+}
+
+/// A subscription's `expirationDateTime`: ISO 8601, in the future, at most
+/// [`MAX_SUBSCRIPTION_MINUTES`] ahead.
+fn expiration(v: Option<&Json>) -> Result<Timestamp, String> {
+    let raw = v.and_then(Json::as_str).ok_or("expirationDateTime is required, as a string")?;
+    let at: Timestamp = raw.parse().map_err(|e| format!("expirationDateTime {raw:?} is not ISO 8601: {e}"))?;
+    let now = Timestamp::now();
+    if at <= now {
+        return Err(format!("expirationDateTime {raw:?} is not in the future"));
+    }
+    if at > now + jiff::SignedDuration::from_mins(MAX_SUBSCRIPTION_MINUTES) {
+        return Err(format!(
+            "Subscription expiration can only be {MAX_SUBSCRIPTION_MINUTES} minutes in the future (asked: {raw:?})"
+        ));
+    }
+    Ok(at)
+}
+
+fn subscription_json(base: &str, s: &Subscription) -> Json {
+    json!({
+        "@odata.context": format!("{base}/v1.0/$metadata#subscriptions/$entity"),
+        "id": s.id, "resource": s.resource, "applicationId": "0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e",
+        "changeType": s.change_types.join(","), "clientState": s.client_state,
+        "notificationUrl": s.notification_url, "notificationQueryOptions": null,
+        "lifecycleNotificationUrl": s.lifecycle_url, "expirationDateTime": graph_time(s.expires),
+        "creatorId": s.owner, "includeResourceData": false, "latestSupportedTlsVersion": "v1_2",
+        "encryptionCertificate": null, "encryptionCertificateId": null, "notificationUrlAppId": null,
+    })
 }
 
 fn calendar_json(c: &Cal) -> Json {
@@ -1702,4 +2204,392 @@ async fn changes_are_read_with_delta_links() {
     }
     assert!(double.seen().iter().all(|s| s.token == bearer), "one bearer token, to the double only");
     assert!(double.violations().is_empty(), "{:?}", double.violations());
+}
+
+// ---- push: the connector's subscriptions ------------------------------------------------------
+
+/// `POST /subscriptions` against the double: the calendar's events, with
+/// flowcal's addresses and secret, at most as long as Graph allows; Graph's
+/// validation handshake at both URLs passes only with the token echoed;
+/// changes are notified with the secret; `PATCH` extends it, `DELETE` ends
+/// it (then it notifies no more, and deleting it again is no error). The
+/// double refuses subscriptions off the documentation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(flowcal_peers), ignore = "needs the peers: built without FLOWCAL_REQUIRE_PEERS")]
+async fn subscriptions_are_validated_renewed_and_deleted() {
+    use crate::google_double::Hook;
+    use flowcal_calendar::WatchRequest;
+    let Some((_oidc, double, bearer)) = setup("ada").await else { return };
+    let graph = connector(&double, &bearer);
+    let cal = own_calendar(&graph).await;
+    let hook = Hook::start(true).await;
+    double.route_push("https://push.example.test", &hook.base);
+    let request = WatchRequest {
+        address: "https://push.example.test/push/microsoft",
+        lifecycle_address: "https://push.example.test/push/microsoft?lifecycle=1",
+        id: "unused-by-graph",
+        secret: "s3cret-state",
+        ttl: Duration::from_secs(3 * 24 * 3600),
+    };
+    let before = Timestamp::now();
+    let w = graph.watch(&cal, &request).await.unwrap().expect("Graph has subscriptions");
+    let most = jiff::SignedDuration::from_mins(4230);
+    assert!(w.expires_at > before + most - jiff::SignedDuration::from_mins(2), "{w:?}");
+    assert!(w.expires_at <= Timestamp::now() + most, "{w:?}");
+    let subs = double.subscriptions();
+    assert_eq!(subs.len(), 1, "{subs:?}");
+    let s = &subs[0];
+    assert_eq!(
+        (s.id.as_str(), s.calendar.as_str(), s.resource.as_str()),
+        (w.id.as_str(), cal.as_str(), &*format!("me/calendars/{cal}/events"))
+    );
+    assert_eq!(s.change_types, ["created", "updated", "deleted"]);
+    assert_eq!(
+        (s.notification_url.as_str(), s.lifecycle_url.as_deref()),
+        (request.address, Some(request.lifecycle_address))
+    );
+    assert_eq!(s.client_state.as_deref(), Some("s3cret-state"));
+    assert_eq!(s.expires, w.expires_at);
+    // Both URLs were asked to echo a token, and did.
+    let checked: Vec<(String, bool)> = double.validations().into_iter().map(|v| (v.url, v.passed)).collect();
+    assert_eq!(checked, [(request.address.to_owned(), true), (request.lifecycle_address.to_owned(), true)]);
+    let hits = hook.hits();
+    assert_eq!(hits.len(), 2, "{hits:#?}");
+    assert!(hits[0].target.starts_with("/push/microsoft?validationToken="), "{hits:#?}");
+    assert!(hits[1].target.starts_with("/push/microsoft?lifecycle=1&validationToken="), "{hits:#?}");
+
+    // A change is notified, with the secret.
+    let ev = sample("task:1:deadline", "One", When::Date("2026-05-04".parse().unwrap()));
+    let r = graph.upsert_event(&cal, &ev, None).await.unwrap();
+    double.settle().await;
+    let hits = hook.hits();
+    assert_eq!(hits.len(), 3, "{hits:#?}");
+    assert_eq!(hits[2].target, "/push/microsoft");
+    let note: Json = serde_json::from_slice(&hits[2].body).unwrap();
+    let item = &note["value"][0];
+    assert_eq!(
+        (item["subscriptionId"].as_str(), item["clientState"].as_str()),
+        (Some(w.id.as_str()), Some("s3cret-state"))
+    );
+    assert_eq!(
+        (item["changeType"].as_str(), item["resourceData"]["id"].as_str()),
+        (Some("created"), Some(r.id.as_str()))
+    );
+    assert_eq!(item["tenantId"], TENANT_ID);
+    assert!(double.notified().iter().all(|n| n.status == Some(202)), "{:?}", double.notified());
+
+    // Renewed: a new end, as asked.
+    let asked = Timestamp::now() + jiff::SignedDuration::from_hours(1);
+    let renewed = graph.renew_watch(&w, Duration::from_secs(3600)).await.unwrap().expect("Graph renews");
+    assert_eq!(renewed.id, w.id);
+    assert!(renewed.expires_at.duration_since(asked).abs() < jiff::SignedDuration::from_secs(60), "{renewed:?}");
+    assert_eq!(double.subscriptions()[0].expires, renewed.expires_at);
+    let patch = double.seen().into_iter().rfind(|s| s.method == "PATCH").unwrap();
+    assert_eq!((patch.path.as_str(), patch.status), (&*format!("/v1.0/subscriptions/{}", w.id), 200));
+    assert_eq!(patch.body.as_object().unwrap().keys().collect::<Vec<_>>(), ["expirationDateTime"]);
+
+    // Deleted: no more notifications; deleting again is no error, renewing is.
+    graph.unwatch(&w).await.unwrap();
+    assert!(double.subscriptions().is_empty());
+    graph.delete_event(&cal, &ev.key, Some(&r)).await.unwrap();
+    double.settle().await;
+    assert_eq!(hook.hits().len(), 3, "a deleted subscription notifies no more");
+    graph.unwatch(&w).await.unwrap();
+    let deletes: Vec<u16> = double
+        .seen()
+        .iter()
+        .filter(|s| s.method == "DELETE" && s.path.contains("/subscriptions/"))
+        .map(|s| s.status)
+        .collect();
+    assert_eq!(deletes, [204, 404]);
+    let e = graph.renew_watch(&w, Duration::from_secs(3600)).await.unwrap_err();
+    assert!(matches!(e, ConnectorError::Gone(_)), "{e:?}");
+    assert!(double.violations().is_empty(), "{:?}", double.violations());
+
+    // An address that does not echo the token: refused, nothing kept.
+    let mute = Hook::start(false).await;
+    double.route_push("https://mute.example.test", &mute.base);
+    let elsewhere = WatchRequest {
+        address: "https://mute.example.test/push/microsoft",
+        lifecycle_address: "https://mute.example.test/push/microsoft?lifecycle=1",
+        ..request.clone()
+    };
+    let e = graph.watch(&cal, &elsewhere).await.unwrap_err();
+    assert!(matches!(&e, ConnectorError::Permanent(m) if m.contains("ValidationError")), "{e:?}");
+    assert!(double.subscriptions().is_empty());
+    let last = double.validations().pop().unwrap();
+    assert_eq!((last.url.as_str(), last.passed, last.status), (elsewhere.address, false, Some(200)));
+    assert!(double.violations().is_empty(), "{:?}", double.violations());
+
+    // Off the documentation: refused and recorded.
+    let http = reqwest::Client::new();
+    let url = format!("{}/v1.0/subscriptions", double.base);
+    let far = (Timestamp::now() + jiff::SignedDuration::from_mins(4300)).to_string();
+    let soon = (Timestamp::now() + jiff::SignedDuration::from_hours(1)).to_string();
+    let good = json!({"changeType": "created,updated,deleted", "notificationUrl": request.address,
+        "resource": format!("me/calendars/{cal}/events"), "expirationDateTime": soon, "clientState": "x"});
+    let with = |k: &str, v: Json| {
+        let mut b = good.clone();
+        b[k] = v;
+        b
+    };
+    let cases = [
+        (with("expirationDateTime", json!(far)), "can only be 4230 minutes in the future"),
+        (with("expirationDateTime", json!("2020-01-01T00:00:00Z")), "is not in the future"),
+        (
+            with("notificationUrl", json!("http://push.example.test/push/microsoft")),
+            "notificationUrl must be an https URL",
+        ),
+        (with("changeType", json!("created,moved")), "changeType must list"),
+        (with("clientState", json!("c".repeat(129))), "at most 128 characters"),
+        (with("resource", json!("me/messages")), "is not an event collection"),
+        (with("includeResourceData", json!(true)), "includeResourceData is not a subscription property"),
+    ];
+    let refused = cases.len();
+    for (body, expect) in cases {
+        let r = http.post(&url).bearer_auth(&bearer).json(&body).send().await.unwrap();
+        assert_eq!(r.status(), 400, "{expect}");
+        let v = double.violations();
+        assert!(v.last().is_some_and(|v| v.contains(expect)), "{expect}: {v:?}");
+    }
+    assert_eq!(double.violations().len(), refused, "{:?}", double.violations());
+    assert!(double.subscriptions().is_empty());
+}
+
+// ---- calendar edits and push through the application -----------------------------------------
+
+impl crate::google_double::Person for GraphDouble {
+    fn delete(&self, remote_id: &str) {
+        self.delete_as_user(remote_id);
+    }
+    fn move_to(&self, remote_id: &str, day: &str) {
+        self.move_as_user(remote_id, &When::Date(day.parse().unwrap()));
+    }
+    fn start(&self, remote_id: &str) -> Option<String> {
+        self.start_date(remote_id)
+    }
+}
+
+/// The directory (tenant) and application ids of the Microsoft 365 setup
+/// (as in `microsoft.rs`), and the delegated permission flowcal asks for.
+const M365_TENANT: &str = "7d3f6c1e-5b2a-4e8f-9c0d-1a2b3c4d5e6f";
+const M365_CLIENT_ID: &str = "0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e";
+const GRAPH_SCOPE: &str = "https://graph.microsoft.com/Calendars.ReadWrite";
+
+/// flowcal with push on and a Microsoft 365 provider whose endpoints are at
+/// the authorization server peer and whose Graph is the double (which
+/// routes notifications to the application); alice connected in a browser,
+/// flowcal's own calendar chosen.
+struct M365 {
+    t: crate::support::TestApp,
+    _peer: Arc<Oidc>,
+    _files: tempfile::TempDir,
+    graph: GraphDouble,
+    admin: String,
+    alice: String,
+    account: i64,
+    calendar: String,
+}
+
+async fn m365_with_push(db: crate::support::TestDb) -> Option<M365> {
+    use crate::access::{Browser, CLIENT_SECRET};
+    // The port is known before the peer starts: the redirect URI names it.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let callback = format!("http://127.0.0.1:{port}/oauth/callback");
+    let issuer = format!("https://login.microsoftonline.com/{M365_TENANT}/v2.0");
+    let peer = Arc::new(Oidc::start(
+        &callback,
+        json!({
+            "clients": [
+                {"client_id": M365_CLIENT_ID, "client_secret": CLIENT_SECRET, "redirect_uris": [callback],
+                 "token_endpoint_auth_method": "client_secret_post"},
+                // The Graph double's own client, for introspecting the tokens it is shown.
+                {"client_id": "flowcal", "client_secret": CLIENT_SECRET, "redirect_uris": [callback]},
+            ],
+            "resource_scopes": GRAPH_SCOPE,
+            "tenant": M365_TENANT,
+            "issuer": issuer,
+        }),
+    )?);
+    let at = peer.issuer.clone();
+    let graph = GraphDouble::start(peer.clone()).await;
+    let files = tempfile::tempdir().unwrap();
+    let secret_file = files.path().join("m365-client-secret");
+    std::fs::write(&secret_file, format!("{CLIENT_SECRET}\n")).unwrap();
+    let config = format!(
+        "{}[providers.m365]\nkind = \"microsoft\"\ndisplay_name = \"Microsoft 365\"\nclient_id = \"{M365_CLIENT_ID}\"\n\
+         client_secret_file = \"{}\"\ntenant = \"{M365_TENANT}\"\n\
+         authorization_endpoint = \"{at}/auth\"\ntoken_endpoint = \"{at}/token\"\njwks_uri = \"{at}/jwks\"\n\
+         api_base_url = \"{}\"\n",
+        crate::google_double::push_config(),
+        secret_file.display(),
+        graph.base
+    );
+    let t = crate::support::TestApp::spawn_on(db, &config, port).await;
+    // ID tokens carry real times.
+    t.clock.set(Timestamp::now());
+    graph.route_push(crate::google_double::PUSH_BASE, &t.base);
+    let admin = t.user("root", true, &[]).await;
+    let alice = t.user("alice", false, &[]).await;
+    let browser = Browser::new();
+    browser.login(&t, "alice").await;
+    let (s, me) =
+        browser.api(&t, reqwest::Method::PATCH, "/api/v1/me/settings", json!({"calendar_export": true})).await;
+    assert_eq!(s, 200, "{me}");
+    let back = browser.start_connect(&t, "m365", "alice@contoso.example").await;
+    let (s, page) = browser.visit(&back).await;
+    assert_eq!(s, 200, "{page}");
+    let (_, accounts) = t.get("/api/v1/calendar-accounts", &alice).await;
+    let account = accounts["accounts"][0]["id"].as_i64().unwrap();
+    let path = format!("/api/v1/calendar-accounts/{account}/calendar");
+    let (s, b) = t.call(reqwest::Method::PUT, &path, &alice, Some(json!({"calendar": "own"}))).await;
+    assert_eq!(s, 200, "{b}");
+    let calendar = b["calendar"].as_str().unwrap().to_owned();
+    Some(M365 { t, _peer: peer, _files: files, graph, admin, alice, account, calendar })
+}
+
+crate::on_both_backends!(peers: edits_in_outlook_follow_the_policies, graph_notifications_wake_the_reads);
+
+/// The calendar edit cases, in Outlook (the Graph double), read by hand.
+async fn edits_in_outlook_follow_the_policies(db: crate::support::TestDb) {
+    let Some(m) = m365_with_push(db).await else { return };
+    crate::google_double::upload_dated_models(&m.t, &m.admin).await;
+    crate::google_double::edits_follow_the_policies(&m.t, &m.admin, &m.alice, m.account, &m.graph).await;
+    assert!(m.graph.violations().is_empty(), "{:?}", m.graph.violations());
+}
+
+/// Push from Graph: after the first read a subscription to flowcal's
+/// calendar lives, made after Graph's validation handshake with flowcal's
+/// push endpoint (both URLs), with the secret flowcal keeps the hash of.
+/// `subscriptionRemoved` makes the next read start a new one;
+/// `reauthorizationRequired` makes it renew this one (`PATCH`). Forged
+/// notifications (the subscription's id with another `clientState`, or an
+/// unknown subscription) are answered but change nothing: no read, the
+/// entry as it was. A person's move makes Graph notify; with the read loop
+/// running, the move is proposed. Disconnecting deletes the subscription,
+/// which notifies no more.
+async fn graph_notifications_wake_the_reads(db: crate::support::TestDb) {
+    use crate::google_double::{dated_export, day, deliver_all, export_json, read_now, Person as _};
+    let Some(m) = m365_with_push(db).await else { return };
+    let (t, graph) = (&m.t, &m.graph);
+    crate::google_double::upload_dated_models(t, &m.admin).await;
+    let (moved, _, _) = dated_export(t, &m.alice, m.account, "dated", &day(5), "deadline").await;
+    let (later, _, _) = dated_export(t, &m.alice, m.account, "dated", &day(6), "deadline").await;
+    deliver_all(t).await;
+    assert!(graph.subscriptions().is_empty(), "none before the first read");
+    read_now(t, m.account).await;
+
+    // A subscription to flowcal's calendar, validated at flowcal's push endpoint.
+    let address = format!("{}/push/microsoft", crate::google_double::PUSH_BASE);
+    let subs = graph.subscriptions();
+    assert_eq!(subs.len(), 1, "{subs:?}");
+    let sub = subs[0].clone();
+    assert_eq!(sub.calendar, m.calendar);
+    assert_eq!(
+        (sub.notification_url.as_str(), sub.lifecycle_url.clone()),
+        (address.as_str(), Some(format!("{address}?lifecycle=1")))
+    );
+    let checked: Vec<(String, bool, Option<u16>)> =
+        graph.validations().into_iter().map(|v| (v.url, v.passed, v.status)).collect();
+    assert_eq!(checked, [(address.clone(), true, Some(200)), (format!("{address}?lifecycle=1"), true, Some(200))]);
+    let secret = sub.client_state.clone().unwrap();
+    let kept = t.app.store.channel(m.account).await.unwrap().unwrap();
+    assert_eq!((kept.channel_id.as_str(), kept.expires_at), (sub.id.as_str(), sub.expires));
+    assert_eq!(kept.secret_hash, flowcal_server::secrets::token_hash(&secret));
+
+    // Removed by Graph: the notification makes a read due, which starts a new subscription.
+    assert_eq!(graph.lifecycle(&sub.id, "subscriptionRemoved").await, Some(202));
+    let s = t.app.calendar_sync.read_due().await.unwrap();
+    assert_eq!((s.read, s.failed), (1, 0), "the notification made the read due: {s:?}");
+    let subs = graph.subscriptions();
+    assert_eq!(subs.len(), 1, "{subs:?}");
+    let sub = subs[0].clone();
+    assert_ne!(sub.id, kept.channel_id, "a new subscription");
+    assert_eq!(t.app.store.channel(m.account).await.unwrap().unwrap().channel_id, sub.id);
+    assert_eq!(graph.validations().iter().filter(|v| v.passed).count(), 4);
+    let secret = sub.client_state.clone().unwrap();
+
+    // Reauthorization required: renewed at the read it makes due.
+    assert_eq!(graph.lifecycle(&sub.id, "reauthorizationRequired").await, Some(202));
+    let s = t.app.calendar_sync.read_due().await.unwrap();
+    assert_eq!((s.read, s.failed), (1, 0), "{s:?}");
+    let patches: Vec<Seen> =
+        graph.seen().into_iter().filter(|s| s.method == "PATCH" && s.path.contains("/subscriptions/")).collect();
+    assert_eq!(patches.len(), 1, "{patches:#?}");
+    assert_eq!((patches[0].path.as_str(), patches[0].status), (&*format!("/v1.0/subscriptions/{}", sub.id), 200));
+    let renewed = graph.subscriptions();
+    assert_eq!(renewed.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), [sub.id.as_str()]);
+    assert_eq!(t.app.store.channel(m.account).await.unwrap().unwrap().expires_at, renewed[0].expires);
+
+    // Forged notifications, while a change waits at Graph: answered, nothing read.
+    graph.settle().await;
+    read_now(t, m.account).await;
+    graph.hold_notifications();
+    let remote = export_json(t, &m.alice, moved).await["remote_id"].as_str().unwrap().to_owned();
+    graph.move_to(&remote, &day(20));
+    let deltas = || graph.seen().iter().filter(|s| s.path.ends_with("/calendarView/delta")).count();
+    let reads = deltas();
+    let before = export_json(t, &m.alice, moved).await;
+    for (id, state) in [(sub.id.as_str(), "forged-state"), ("00000000-0000-4000-8000-000000000000", secret.as_str())] {
+        let body = json!({"value": [{"subscriptionId": id, "clientState": state, "changeType": "updated",
+            "resource": format!("Users/alice/Events/{remote}"), "tenantId": TENANT_ID,
+            "subscriptionExpirationDateTime": graph_time(sub.expires)}]});
+        let r = t.client.post(format!("{}/push/microsoft", t.base)).json(&body).send().await.unwrap();
+        assert_eq!(r.status(), 202, "answered like any other");
+    }
+    let s = t.app.calendar_sync.read_due().await.unwrap();
+    assert_eq!(s.read, 0, "a forged notification makes no read due: {s:?}");
+    assert_eq!(deltas(), reads, "Graph was not asked");
+    assert_eq!(export_json(t, &m.alice, moved).await, before);
+    assert_eq!(before["remote"]["state"], "in_sync");
+
+    // Graph's own notification, with the read loop running: the move is proposed.
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let reader = tokio::spawn(t.app.calendar_sync.clone().run(async move {
+        let _ = stopped.await;
+    }));
+    graph.release_notifications();
+    let e = crate::access::wait_until(Duration::from_secs(120), "the move to be proposed", || async {
+        let e = export_json(t, &m.alice, moved).await;
+        (e["remote"]["state"] == "moved").then_some(e)
+    })
+    .await;
+    assert_eq!(e["remote"], json!({"state": "moved", "start": day(20)}), "{e}");
+    assert!(deltas() > reads, "read after the notification");
+    graph.settle().await;
+    let told: Vec<Notified> = graph
+        .notified()
+        .into_iter()
+        .filter(|n| n.subscription == sub.id && n.kinds.iter().any(|k| k == "updated"))
+        .collect();
+    assert!(!told.is_empty(), "Graph notified");
+    for n in &told {
+        assert_eq!(
+            (n.status, n.url.as_str(), n.body["value"][0]["clientState"].as_str()),
+            (Some(202), address.as_str(), Some(&*secret))
+        );
+    }
+    let _ = stop.send(());
+    reader.await.unwrap();
+
+    // Disconnected: the subscription is deleted, and notifies no more.
+    let later_id = export_json(t, &m.alice, later).await["remote_id"].as_str().unwrap().to_owned();
+    let (s, b) =
+        t.call(reqwest::Method::DELETE, &format!("/api/v1/calendar-accounts/{}", m.account), &m.alice, None).await;
+    assert!(s == 200 || s == 204, "{s} {b}");
+    assert!(graph.subscriptions().is_empty(), "{:?}", graph.subscriptions());
+    let deletes: Vec<(String, u16)> = graph
+        .seen()
+        .into_iter()
+        .filter(|s| s.method == "DELETE" && s.path.contains("/subscriptions/"))
+        .map(|s| (s.path, s.status))
+        .collect();
+    assert_eq!(deletes, [(format!("/v1.0/subscriptions/{}", sub.id), 204)]);
+    let sent = graph.notified().len();
+    graph.move_to(&later_id, &day(21));
+    graph.settle().await;
+    assert_eq!(graph.notified().len(), sent, "a deleted subscription notifies no more");
+    assert!(graph.violations().is_empty(), "{:?}", graph.violations());
 }
