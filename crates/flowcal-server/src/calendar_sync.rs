@@ -86,6 +86,7 @@ pub struct CalendarSync {
 }
 
 impl CalendarSync {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         store: Store,
         clock: Arc<dyn Clock>,
@@ -381,6 +382,13 @@ impl CalendarSync {
             .await
             .map_err(|e| AppError::Internal(anyhow::anyhow!("parsing notifications: {e}")))?
             .map_err(AppError::BadRequest)?;
+        // Graph sends many notifications of one subscription together: each
+        // subscription is looked up once, so the answer stays quick.
+        let mut items = items;
+        items.sort_by(|a, b| {
+            (&a.subscription, &a.client_state, &a.lifecycle).cmp(&(&b.subscription, &b.client_state, &b.lifecycle))
+        });
+        items.dedup();
         let mut accepted = 0;
         for n in items {
             let Some(ch) = self.known_channel(&n.subscription, &n.client_state).await? else { continue };

@@ -50,7 +50,9 @@ const MATCH_CHUNK: usize = 200;
 
 impl Store {
     /// Claims up to `limit` accounts whose read is due, for `owner` until
-    /// `until`: active accounts with a calendar.
+    /// `until`: active accounts with a calendar. While claimed, the read is
+    /// due at the lease's end, so that a wake-up meanwhile ([`Store::read_soon`])
+    /// can make it due again at once.
     pub async fn claim_reads(
         &self,
         owner: &str,
@@ -65,7 +67,7 @@ impl Store {
         };
         self.tx(move |c| {
             let sql = format!(
-                "UPDATE calendar_reads SET lease_owner = $1, lease_until = $2
+                "UPDATE calendar_reads SET lease_owner = $1, lease_until = $2, due_at = $2
                  WHERE account_id IN (SELECT r.account_id FROM calendar_reads r
                                       JOIN calendar_accounts a ON a.id = r.account_id
                                       WHERE r.due_at <= $3 AND (r.lease_until IS NULL OR r.lease_until < $3)
@@ -104,14 +106,19 @@ impl Store {
         self.tx(move |c| {
             let (now, due) = (now.as_millisecond(), due_at.as_millisecond());
             let n = match &outcome {
+                // A wake-up during the read (a notification) made it due
+                // earlier than the lease's end: that stays, so the change it
+                // announced is read at once.
                 ReadOutcome::Read { calendar, token } => c.execute(
-                    "UPDATE calendar_reads SET calendar = $3, token = $4, due_at = $5, lease_owner = NULL,
-                            lease_until = NULL, updated_at = $6
+                    "UPDATE calendar_reads SET calendar = $3, token = $4,
+                            due_at = CASE WHEN due_at < lease_until THEN due_at ELSE $5 END,
+                            lease_owner = NULL, lease_until = NULL, updated_at = $6
                      WHERE account_id = $1 AND lease_owner = $2",
                     params![account, &owner, calendar, token.as_deref(), due, now],
                 )?,
                 ReadOutcome::Failed { .. } => c.execute(
-                    "UPDATE calendar_reads SET due_at = $3, lease_owner = NULL, lease_until = NULL, updated_at = $4
+                    "UPDATE calendar_reads SET due_at = CASE WHEN due_at < lease_until THEN due_at ELSE $3 END,
+                            lease_owner = NULL, lease_until = NULL, updated_at = $4
                      WHERE account_id = $1 AND lease_owner = $2",
                     params![account, &owner, due, now],
                 )?,

@@ -769,3 +769,53 @@ async fn deletions_and_moves_in_the_calendar_follow_the_policies(db: TestDb) {
         assert_eq!(t.call(Method::DELETE, &format!("/api/v1/calendar-accounts/{acc}"), &alice, None).await.0, 204);
     }
 }
+
+crate::on_both_backends!(peers: a_wake_up_during_a_read_is_not_lost);
+
+/// A notification that arrives while the account's calendar is being read
+/// makes it due again at once: the change it announced may have come after
+/// the read's listing. Without one, the account waits for its interval.
+async fn a_wake_up_during_a_read_is_not_lost(db: TestDb) {
+    use flowcal_store::ReadOutcome;
+    let Some(radicale) = Radicale::start().await else { return };
+    let t = TestApp::spawn(db).await;
+    let admin = t.user("root", true, &[]).await;
+    let alice = t.user("alice", false, &[]).await;
+    assert_eq!(t.upload(&admin, DUE_MODEL).await.0, 201);
+    let allow = json!({"caldav": {"allowed_hosts": [format!("127.0.0.1:{}", radicale.port)]}});
+    assert_eq!(t.call(Method::PATCH, "/api/v1/admin/settings", &admin, Some(allow)).await.0, 200);
+    assert_eq!(
+        t.call(Method::PATCH, "/api/v1/me/settings", &alice, Some(json!({"calendar_export": true}))).await.0,
+        200
+    );
+    let connect =
+        json!({"url": format!("http://127.0.0.1:{}/", radicale.port), "username": USER, "password": PASSWORD});
+    let (s, acc) = t.post("/api/v1/calendar-accounts/caldav", &alice, connect).await;
+    assert_eq!(s, 201, "{acc}");
+    let acc = acc["id"].as_i64().unwrap();
+    new_export(&t, &alice, acc, "Watched").await;
+    deliver(&t).await;
+
+    let store = &t.app.store;
+    let now = t.clock.now();
+    let lease = now + jiff::SignedDuration::from_secs(300);
+    let next = now + jiff::SignedDuration::from_secs(3600);
+    let read = || ReadOutcome::Read { calendar: "c".into(), token: Some("t".into()) };
+    for woken in [false, true] {
+        let claimed = store.claim_reads("reader", now, lease, 10).await.unwrap();
+        assert_eq!(claimed.iter().map(|c| c.account_id).collect::<Vec<_>>(), vec![acc]);
+        assert!(store.claim_reads("another", now, lease, 10).await.unwrap().is_empty(), "leased");
+        if woken {
+            t.app.calendar_sync.wake_account(acc).await.unwrap();
+        }
+        assert!(store.finish_read(acc, "reader", read(), next, now).await.unwrap());
+        let again = store.claim_reads("another", now, lease, 10).await.unwrap();
+        assert_eq!(again.len(), usize::from(woken), "woken during the read: {woken}");
+        if woken {
+            assert_eq!(again[0].token.as_deref(), Some("t"), "the next read goes on from the token");
+            assert!(store.finish_read(acc, "another", read(), next, now).await.unwrap());
+        }
+        // Due again for the next round.
+        t.app.calendar_sync.wake_account(acc).await.unwrap();
+    }
+}
