@@ -302,39 +302,34 @@ impl Store {
     /// The user keeps flowcal's date: the move waiting for a decision is
     /// dropped and the entry goes back (`None`: no move waits).
     pub async fn keep_local(&self, id: i64, now: Timestamp) -> Result<Option<ExportRecord>, StoreError> {
-        self.tx(move |c| {
-            let n = c.execute(
-                "UPDATE exports SET held_start = NULL, version = version + 1, content_hash = NULL, attempts = 0,
-                        state = CASE WHEN state = 'waiting' THEN 'waiting' ELSE 'pending' END,
-                        not_before = $2, updated_at = $2
-                 WHERE id = $1 AND held_start IS NOT NULL",
-                params![id, now.as_millisecond()],
-            )?;
-            if n == 0 {
-                return Ok(None);
-            }
-            mark_outbox(c)?;
-            crate::exports::by_id(c, id)
-        })
-        .await
+        self.tx(move |c| if drop_held(c, id, now)? { crate::exports::by_id(c, id) } else { Ok(None) }).await
     }
 
     /// The move was used (the date changed to it): nothing waits any more,
     /// and the entry goes out with the new date.
     pub async fn move_used(&self, id: i64, now: Timestamp) -> Result<Option<ExportRecord>, StoreError> {
         self.tx(move |c| {
-            c.execute(
-                "UPDATE exports SET held_start = NULL, version = version + 1, content_hash = NULL, attempts = 0,
-                        state = CASE WHEN state = 'waiting' THEN 'waiting' ELSE 'pending' END,
-                        not_before = $2, updated_at = $2
-                 WHERE id = $1 AND held_start IS NOT NULL",
-                params![id, now.as_millisecond()],
-            )?;
-            mark_outbox(c)?;
+            drop_held(c, id, now)?;
             crate::exports::by_id(c, id)
         })
         .await
     }
+}
+
+/// Drops the move waiting for a decision and sends the entry out again;
+/// whether one waited.
+fn drop_held(c: &mut dyn Conn, id: i64, now: Timestamp) -> Result<bool, StoreError> {
+    let n = c.execute(
+        "UPDATE exports SET held_start = NULL, version = version + 1, content_hash = NULL, attempts = 0,
+                state = CASE WHEN state = 'waiting' THEN 'waiting' ELSE 'pending' END,
+                not_before = $2, updated_at = $2
+         WHERE id = $1 AND held_start IS NOT NULL",
+        params![id, now.as_millisecond()],
+    )?;
+    if n > 0 {
+        mark_outbox(c)?;
+    }
+    Ok(n > 0)
 }
 
 /// A push channel of an account's calendar, as stored.

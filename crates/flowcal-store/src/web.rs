@@ -2,7 +2,7 @@
 //! limiting, model versions, and the administrator's view of delivery.
 
 use crate::access::CalendarAccount;
-use crate::db::{params, Conn, Row};
+use crate::db::{params, Conn, Param, Row};
 use crate::exports::ExportRecord;
 use crate::{Backend, Store, StoreError};
 use flowcal_domain::UserId;
@@ -308,28 +308,7 @@ impl Store {
         &self,
         limit: usize,
     ) -> Result<(Vec<(CalendarAccount, String)>, i64), StoreError> {
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.read(move |c| {
-            let cols: Vec<String> =
-                crate::access::ACCOUNT_COLUMNS.split(',').map(|s| format!("a.{}", s.trim())).collect();
-            let total = c
-                .query_one("SELECT COUNT(*) AS n FROM calendar_accounts WHERE status = 'reconnect_required'", &[])?
-                .int("n")?;
-            let rows = c
-                .query(
-                    &format!(
-                        "SELECT {}, u.login FROM calendar_accounts a JOIN users u ON u.id = a.user_id
-                         WHERE a.status = 'reconnect_required' ORDER BY a.updated_at DESC, a.id DESC LIMIT $1",
-                        cols.join(", ")
-                    ),
-                    params![limit],
-                )?
-                .iter()
-                .map(|r| Ok((crate::access::account(r)?, r.text("login")?)))
-                .collect::<Result<Vec<_>, StoreError>>()?;
-            Ok((rows, total))
-        })
-        .await
+        self.accounts_where("a.status = 'reconnect_required'", Vec::new(), limit).await
     }
 
     /// Active accounts whose calendar cannot be read, or whose access lapses
@@ -340,25 +319,37 @@ impl Store {
         lapse_before: Timestamp,
         limit: usize,
     ) -> Result<(Vec<(CalendarAccount, String)>, i64), StoreError> {
+        let which = "a.status = 'active' AND (a.read_error IS NOT NULL OR a.refresh_expires_at < $1)";
+        self.accounts_where(which, vec![Param::from(lapse_before.as_millisecond())], limit).await
+    }
+
+    /// The `limit` accounts (`a`) matching `which` (with `params` as `$1`,
+    /// …), the most recently changed first, with their owners' logins, and
+    /// how many match in all.
+    async fn accounts_where(
+        &self,
+        which: &'static str,
+        params: Vec<Param>,
+        limit: usize,
+    ) -> Result<(Vec<(CalendarAccount, String)>, i64), StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.read(move |c| {
             let cols: Vec<String> =
                 crate::access::ACCOUNT_COLUMNS.split(',').map(|s| format!("a.{}", s.trim())).collect();
-            const WHICH: &str = "a.status = 'active' AND (a.read_error IS NOT NULL OR a.refresh_expires_at < $1)";
             let total = c
-                .query_one(
-                    &format!("SELECT COUNT(*) AS n FROM calendar_accounts a WHERE {WHICH}"),
-                    params![lapse_before.as_millisecond()],
-                )?
+                .query_one(&format!("SELECT COUNT(*) AS n FROM calendar_accounts a WHERE {which}"), &params)?
                 .int("n")?;
+            let mut p = params.clone();
+            p.push(Param::from(limit));
             let rows = c
                 .query(
                     &format!(
                         "SELECT {}, u.login FROM calendar_accounts a JOIN users u ON u.id = a.user_id
-                         WHERE {WHICH} ORDER BY a.updated_at DESC, a.id DESC LIMIT $2",
-                        cols.join(", ")
+                         WHERE {which} ORDER BY a.updated_at DESC, a.id DESC LIMIT ${}",
+                        cols.join(", "),
+                        p.len()
                     ),
-                    params![lapse_before.as_millisecond(), limit],
+                    &p,
                 )?
                 .iter()
                 .map(|r| Ok((crate::access::account(r)?, r.text("login")?)))

@@ -31,8 +31,19 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// One day-long task due two days after it starts.
-const MODEL: &str = include_str!("../../../tests/peers/one-deadline.bpmn");
+/// One task due on the instance's day (an all-day entry).
+const MODEL: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:flowcal="https://flowcal.dev/schema/1"
+                  id="d" targetNamespace="https://flowcal.dev/bench">
+  <bpmn:process id="due" name="Due" isExecutable="true">
+    <bpmn:extensionElements><flowcal:dataItem key="day" label="Day" type="date" required="true"/></bpmn:extensionElements>
+    <bpmn:startEvent id="s"/>
+    <bpmn:userTask id="t" name="Prepare" flowcal:assignee="starter" flowcal:deadlineFrom="day"/>
+    <bpmn:endEvent id="e"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="t"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="t" targetRef="e"/>
+  </bpmn:process>
+</bpmn:definitions>"#;
 
 // ---- the CalDAV double (its own process) --------------------------------------------------------
 
@@ -277,35 +288,44 @@ fn main() {
     rt.block_on(bench(accounts, entries, edits));
 }
 
-async fn bench(accounts: usize, entries: usize, edits: usize) {
-    let double = Double::start();
-    let dir = tempfile::tempdir().unwrap();
-    let interval = 30;
+/// flowcal on SQLite in `dir`, reading calendars at the double every `interval` seconds.
+async fn app_for(dir: &std::path::Path, double: &Double, interval: u64) -> Arc<flowcal_server::app::App> {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let toml = format!(
-        "listen = \"127.0.0.1:{port}\"\ndata_dir = \"{}\"\nlog = \"warn\"\n[caldav]\nallowed_hosts = [\"127.0.0.1:{}\"]\n[delivery]\nworkers = 0\n\
-         [calendar_sync]\ninterval_seconds = {interval}\nconcurrency = 8\n",
-        dir.path().display(),
+        "listen = \"127.0.0.1:{port}\"\ndata_dir = \"{}\"\nlog = \"warn\"\n[caldav]\nallowed_hosts = [\"127.0.0.1:{}\"]\n\
+         [delivery]\nworkers = 0\n[calendar_sync]\ninterval_seconds = {interval}\nconcurrency = 8\n",
+        dir.display(),
         double.port
     );
     let config = Config::from_parts(&toml, "bench", &[]).unwrap();
-    let app = flowcal_server::build(config, Arc::new(SystemClock)).await.unwrap();
+    flowcal_server::build(config, Arc::new(SystemClock)).await.unwrap()
+}
+
+/// `accounts` accounts (users `{prefix}0`, …) with `entries` entries each,
+/// delivered: the accounts and the owner.
+async fn populate(
+    app: &flowcal_server::app::App,
+    double: &Double,
+    prefix: &str,
+    accounts: usize,
+    entries: usize,
+) -> (Vec<i64>, Principal) {
     let user = app.access.add_user("alice", true, &[], None).await.unwrap();
     let p = Principal { user, roles: vec![] };
     let user = app.access.update_settings(&p, None, Some(true), None).await.unwrap();
     let p = Principal { user, roles: vec![] };
     app.workflow.import_model(None, MODEL.as_bytes()).await.unwrap();
-
-    let setup = Instant::now();
     let mut tasks = Vec::with_capacity(entries);
     for i in 0..entries {
-        let v = app.workflow.start_instance(&p, "due", &format!("Entry {i}"), &Map::new()).await.unwrap();
+        let day = jiff::civil::date(2027, 1, 1).checked_add(jiff::Span::new().days(i64::try_from(i).unwrap())).unwrap();
+        let data = Map::from_iter([("day".to_owned(), serde_json::Value::String(day.to_string()))]);
+        let v = app.workflow.start_instance(&p, "due", &format!("Entry {i}"), &data).await.unwrap();
         tasks.push((v.tasks[0].id, v.instance.id));
     }
     let mut account_ids = Vec::with_capacity(accounts);
     for a in 0..accounts {
         let url = format!("http://127.0.0.1:{}/", double.port);
-        let (acc, _) = app.access.connect_caldav(&p, &url, &format!("u{a}"), "pw").await.unwrap();
+        let (acc, _) = app.access.connect_caldav(&p, &url, &format!("{prefix}{a}"), "pw").await.unwrap();
         for (task, instance) in &tasks {
             let source = flowcal_domain::export::ExportSource::TaskDeadline(*task);
             let n = NewExport {
@@ -321,23 +341,37 @@ async fn bench(accounts: usize, entries: usize, edits: usize) {
         account_ids.push(acc.id);
     }
     while app.exports.deliver_due().await.unwrap() > 0 {}
+    (account_ids, p)
+}
+
+async fn bench(accounts: usize, entries: usize, edits: usize) {
+    let double = Double::start();
+    let dir = tempfile::tempdir().unwrap();
+    // Longer than a cycle of every account takes, as in production (300 s).
+    let interval = 300;
+    let setup = Instant::now();
+    let app = app_for(dir.path(), &double, interval).await;
+    let (account_ids, p) = populate(&app, &double, "u", accounts, entries).await;
     println!(
         "setup: {accounts} accounts × {entries} entries delivered to the double in {:.0} s",
         setup.elapsed().as_secs_f64()
     );
 
     // The first read: no token yet, every calendar listed.
-    let (r0, c0, t0) = (double.requests().await, cpu(), Instant::now());
+    let scans = || app.store.sqlite_full_scan_steps().unwrap_or(0);
+    let (r0, c0, t0, f0) = (double.requests().await, cpu(), Instant::now(), scans());
     let s = app.calendar_sync.read_due().await.unwrap();
-    let (r1, c1, wall) = (double.requests().await, cpu(), t0.elapsed());
+    let (r1, c1, wall, f1) = (double.requests().await, cpu(), t0.elapsed(), scans());
     assert_eq!((s.read, s.failed), (accounts as u64, 0), "{s:?}");
     println!(
-        "first read of {} accounts: {:?} requests, {:.1} s, flowcal CPU {:.0} ms ({:.2} ms per account)",
+        "first read of {} accounts: {:?} requests, {:.1} s, flowcal CPU {:.0} ms ({:.2} ms per account), \
+         rows stepped in full table scans {}",
         s.read,
         delta(&r1, &r0),
         wall.as_secs_f64(),
         (c1 - c0).as_secs_f64() * 1000.0,
-        (c1 - c0).as_secs_f64() * 1000.0 / accounts as f64
+        (c1 - c0).as_secs_f64() * 1000.0 / accounts as f64,
+        f1 - f0
     );
 
     // Idle cycles: every account due again, nothing changed.
@@ -345,20 +379,21 @@ async fn bench(accounts: usize, entries: usize, edits: usize) {
         for a in &account_ids {
             app.calendar_sync.wake_account(*a).await.unwrap();
         }
-        let (r0, c0, t0) = (double.requests().await, cpu(), Instant::now());
+        let (r0, c0, t0, f0) = (double.requests().await, cpu(), Instant::now(), scans());
         let s = app.calendar_sync.read_due().await.unwrap();
-        let (r1, c1, wall) = (double.requests().await, cpu(), t0.elapsed());
+        let (r1, c1, wall, f1) = (double.requests().await, cpu(), t0.elapsed(), scans());
         assert_eq!((s.read, s.failed, s.moved, s.deleted), (accounts as u64, 0, 0, 0), "{s:?}");
         let d = delta(&r1, &r0);
         println!(
             "idle read cycle {cycle}: {} accounts, {:?} = {:.2} requests per account, {:.2} s, \
-             flowcal CPU {:.0} ms ({:.3} ms per account)",
+             flowcal CPU {:.0} ms ({:.3} ms per account), rows stepped in full table scans {}",
             s.read,
             d,
             total(&d) as f64 / accounts as f64,
             wall.as_secs_f64(),
             (c1 - c0).as_secs_f64() * 1000.0,
-            (c1 - c0).as_secs_f64() * 1000.0 / accounts as f64
+            (c1 - c0).as_secs_f64() * 1000.0 / accounts as f64,
+            f1 - f0
         );
     }
 
@@ -411,16 +446,30 @@ async fn bench(accounts: usize, entries: usize, edits: usize) {
         percentile(&pushed, 95.0),
         pushed[pushed.len() - 1]
     );
+
+    // Without push: the next read on the interval. A second flowcal with a
+    // 10 s interval and 10 accounts of 10 entries at the same double.
+    let quick = 10;
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_for(dir.path(), &double, quick).await;
+    let (account_ids, p) = populate(&app, &double, "q", 10, 10).await;
+    let sync = app.calendar_sync.clone();
+    tokio::spawn(async move { sync.run(std::future::pending()).await });
+    let account = account_ids[0];
+    let export = app.store.exports_of(p.user.id).await.unwrap().into_iter().find(|e| e.account_id == account).unwrap();
+    let url = export.remote_id.clone().unwrap();
+    // The first reads start the tokens.
+    tokio::time::sleep(Duration::from_secs(2)).await;
     let mut polled = Vec::new();
-    for _ in 0..3 {
+    for _ in 0..5 {
         let was = app.store.export(export.id).await.unwrap().unwrap().held_start;
         let started = Instant::now();
-        move_on(&http, &url, &user).await;
+        move_on(&http, &url, "q0").await;
         until_moved(&app, export.id, was).await;
         polled.push(started.elapsed().as_secs_f64());
     }
     println!(
-        "edit → proposal without push (interval {interval} s ± 20 %): {}",
+        "edit → proposal without push (interval {quick} s ± 20 %, the loop looks every 5 s): {}",
         polled.iter().map(|s| format!("{s:.1} s")).collect::<Vec<_>>().join(", ")
     );
     app.store.close();

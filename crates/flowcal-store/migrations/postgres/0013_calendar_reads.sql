@@ -21,6 +21,9 @@ ALTER TABLE exports ADD COLUMN written_start TEXT;
 -- A move in the calendar that waits for the user's decision: the start the calendar has, which
 -- delivery keeps until the user uses it or keeps flowcal's.
 ALTER TABLE exports ADD COLUMN held_start TEXT;
+-- A read finds the account's entries in the calendar by state (without it, SQLite went through
+-- every synced export of every account: 52 ms per account at 100,000 exports).
+CREATE INDEX exports_account_state ON exports(account_id, state, id);
 -- Sync health: the last read and the last delivery that succeeded, the failure of the reads
 -- since (cleared by a success), and when the access lapses where the provider says so
 -- (Google's refresh_token_expires_in).

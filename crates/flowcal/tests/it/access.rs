@@ -744,7 +744,7 @@ async fn sign_in_with_an_openid_provider() {
 pub(crate) struct Radicale {
     child: Peer,
     pub(crate) port: u16,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Radicale {
@@ -772,7 +772,7 @@ impl Radicale {
         )
         .unwrap();
         // Stopped by Drop from here on, also when it never comes up.
-        let radicale = Radicale { child, port, _dir: dir };
+        let radicale = Radicale { child, port, dir };
         for _ in 0..200 {
             if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
                 return Some(radicale);
@@ -784,6 +784,12 @@ impl Radicale {
 }
 
 impl Radicale {
+    /// Where Radicale keeps `user`'s collection `name` on disk (for what no
+    /// client can do over HTTP, e.g. two resources with one UID).
+    pub(crate) fn storage(&self, user: &str, name: &str) -> std::path::PathBuf {
+        self.dir.path().join("data/collection-root").join(user).join(name)
+    }
+
     /// Stops the server (an outage); `restart` brings it back with its data.
     pub(crate) fn stop(&mut self) {
         self.child.stop();
@@ -794,7 +800,7 @@ impl Radicale {
         self.child = Peer::spawn(
             Command::new(python)
                 .args(["-m", "radicale", "--config"])
-                .arg(self._dir.path().join("config"))
+                .arg(self.dir.path().join("config"))
                 .stdout(Stdio::null())
                 .stderr(Stdio::null()),
         )

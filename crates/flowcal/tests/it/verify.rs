@@ -7,13 +7,12 @@
 //! command's exit status says whether findings remain, and administrators
 //! (only they) do the same on the admin page.
 
-use crate::access::{events_in, peer_env};
+use crate::access::{events_in, Radicale};
 use crate::support::{Peer, TestApp, TestDb};
 use flowcal_server::verify::{verify, Kind, Verification};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{json, Value as Json};
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 
@@ -23,67 +22,22 @@ const PASSWORD: &str = "app-password-1";
 /// One user task, the starter's, due two days after it starts (process `due`).
 const DUE_MODEL: &str = include_str!("../../../../tests/peers/one-deadline.bpmn");
 
-/// Radicale (as `crate::access::Radicale` starts it) whose storage the test
-/// can write to: Radicale refuses to store a second resource with the UID
-/// of another in the same calendar (409, `no-uid-conflict`), so a copy
-/// under another name, as a client or a person leaves it, is put in its
-/// storage directly.
-struct Radicale {
-    child: Peer,
-    port: u16,
-    dir: tempfile::TempDir,
+/// Copies the entry at `url` (in alice's calendar `name`) into the same
+/// calendar as the resource `copy`, UID and all. Radicale refuses to store
+/// a second resource with the UID of another in the same calendar (409,
+/// `no-uid-conflict`), so the copy, as a client or a person leaves it, is
+/// put in its storage directly.
+async fn copy_entry(radicale: &Radicale, url: &str, name: &str, copy: &str) {
+    let r = dav("GET", url).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{url}");
+    let ics = r.text().await.unwrap();
+    let dir = radicale.storage(USER, name);
+    assert!(dir.is_dir(), "{} is where Radicale keeps {name}", dir.display());
+    std::fs::write(dir.join(copy), ics).unwrap();
 }
 
-impl Radicale {
-    /// Radicale with the user alice, password `app-password-1`.
-    async fn start() -> Option<Radicale> {
-        let python = peer_env("FLOWCAL_PEER_PYTHON", "Radicale")?;
-        let dir = tempfile::tempdir_in("/dev/shm").or_else(|_| tempfile::tempdir()).unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        std::fs::write(dir.path().join("users"), format!("{USER}:{PASSWORD}\n")).unwrap();
-        let config = format!(
-            "[server]\nhosts = 127.0.0.1:{port}\n[auth]\ntype = htpasswd\nhtpasswd_filename = {d}/users\n\
-             htpasswd_encryption = plain\n[rights]\ntype = owner_only\n[storage]\nfilesystem_folder = {d}/data\n",
-            d = dir.path().display()
-        );
-        std::fs::write(dir.path().join("config"), config).unwrap();
-        let child = Peer::spawn(
-            Command::new(python)
-                .args(["-m", "radicale", "--config"])
-                .arg(dir.path().join("config"))
-                .stdout(Stdio::null())
-                .stderr(Stdio::null()),
-        )
-        .unwrap();
-        let radicale = Radicale { child, port, dir };
-        for _ in 0..200 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-                return Some(radicale);
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        panic!("Radicale did not start on port {port}");
-    }
-
-    fn root(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    /// Where Radicale keeps alice's calendar `name`.
-    fn storage(&self, name: &str) -> PathBuf {
-        self.dir.path().join("data/collection-root").join(USER).join(name)
-    }
-
-    /// Copies the entry at `url` (in alice's calendar `name`) into the same
-    /// calendar as the resource `copy`, UID and all.
-    async fn copy(&self, url: &str, name: &str, copy: &str) {
-        let r = dav("GET", url).send().await.unwrap();
-        assert_eq!(r.status(), StatusCode::OK, "{url}");
-        let ics = r.text().await.unwrap();
-        let dir = self.storage(name);
-        assert!(dir.is_dir(), "{} is where Radicale keeps {name}", dir.display());
-        std::fs::write(dir.join(copy), ics).unwrap();
-    }
+fn root(radicale: &Radicale) -> String {
+    format!("http://127.0.0.1:{}", radicale.port)
 }
 
 /// A request to the CalDAV server as another client of alice's would send it.
@@ -165,7 +119,7 @@ crate::on_both_backends!(peers: verify_finds_and_repairs_what_differs_from_the_e
 /// and repairs it. An entry deleted in the calendar and respected is counted
 /// and left alone.
 async fn verify_finds_and_repairs_what_differs_from_the_exports(db: TestDb) {
-    let Some(radicale) = Radicale::start().await else { return };
+    let Some(mut radicale) = Radicale::start().await else { return };
     let t = TestApp::spawn(db).await;
     let admin = t.user("root", true, &[]).await;
     let alice = t.user(USER, false, &[]).await;
@@ -174,7 +128,7 @@ async fn verify_finds_and_repairs_what_differs_from_the_exports(db: TestDb) {
     assert_eq!(t.call(Method::PATCH, "/api/v1/admin/settings", &admin, Some(allow)).await.0, 200);
     let on = json!({"calendar_export": true});
     assert_eq!(t.call(Method::PATCH, "/api/v1/me/settings", &alice, Some(on)).await.0, 200);
-    let connect = json!({"url": format!("{}/", radicale.root()), "username": USER, "password": PASSWORD});
+    let connect = json!({"url": format!("{}/", root(&radicale)), "username": USER, "password": PASSWORD});
     let (s, acc) = t.post("/api/v1/calendar-accounts/caldav", &alice, connect).await;
     assert_eq!(s, 201, "{acc}");
     let acc = acc["id"].as_i64().unwrap();
@@ -197,7 +151,7 @@ async fn verify_finds_and_repairs_what_differs_from_the_exports(db: TestDb) {
     let url = |i: usize| delivered[i]["remote_id"].as_str().unwrap().to_owned();
     let source = |i: usize| delivered[i]["source"].as_str().unwrap().to_owned();
     let calendar = url(0).rsplit_once('/').unwrap().0.to_owned() + "/";
-    assert_eq!(calendar, format!("{}/alice/flowcal/", radicale.root()));
+    assert_eq!(calendar, format!("{}/alice/flowcal/", root(&radicale)));
 
     // As delivered: nothing to find.
     let v = check(&t, false).await;
@@ -212,7 +166,7 @@ async fn verify_finds_and_repairs_what_differs_from_the_exports(db: TestDb) {
     for i in 0..3 {
         assert!(dav("DELETE", &url(i)).send().await.unwrap().status().is_success());
     }
-    radicale.copy(&url(3), "flowcal", "copy-of-case-4.ics").await;
+    copy_entry(&radicale, &url(3), "flowcal", "copy-of-case-4.ics").await;
     let copy = format!("{calendar}copy-of-case-4.ics");
     assert_eq!(dav("GET", &copy).send().await.unwrap().status(), StatusCode::OK, "the server serves the copy");
     assert_eq!(uids_in(&calendar).await.iter().filter(|u| **u == keys[3]).count(), 2, "the fourth twice");
@@ -321,7 +275,7 @@ async fn verify_finds_and_repairs_what_differs_from_the_exports(db: TestDb) {
 
     // A calendar that cannot be read: nothing found there means nothing.
     let mut radicale = radicale;
-    radicale.child.stop();
+    radicale.stop();
     let v = check(&t, false).await;
     assert_eq!((v.found(), v.incomplete, v.clean()), (0, true, false), "{v:?}");
     let notes = v.notes.join("\n");
@@ -352,7 +306,7 @@ async fn export_verify_exits_1_with_findings_and_0_once_repaired() {
     let p = flowcal_server::principal::Principal { user, roles: vec![] };
     let user = app.access.update_settings(&p, None, Some(true), None).await.unwrap();
     let p = flowcal_server::principal::Principal { user, roles: vec![] };
-    let (acc, _) = app.access.connect_caldav(&p, &format!("{}/", radicale.root()), USER, PASSWORD).await.unwrap();
+    let (acc, _) = app.access.connect_caldav(&p, &format!("{}/", root(&radicale)), USER, PASSWORD).await.unwrap();
     let acc = app.access.choose_calendar(&p, acc.id, "own").await.unwrap();
     let calendar = acc.calendar.clone().unwrap();
     app.workflow.import_model(None, DUE_MODEL.as_bytes()).await.unwrap();
@@ -378,7 +332,7 @@ async fn export_verify_exits_1_with_findings_and_0_once_repaired() {
     for url in &urls[..3] {
         assert!(dav("DELETE", url).send().await.unwrap().status().is_success());
     }
-    radicale.copy(&urls[3], "flowcal", "copied.ics").await;
+    copy_entry(&radicale, &urls[3], "flowcal", "copied.ics").await;
 
     let (code, said, err) = run_verify(&config_file, &[]).await;
     assert_eq!(code, Some(1), "{said} {err}");
