@@ -342,35 +342,6 @@ fn accepts_gzip(v: &str) -> bool {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn cookie_headers(values: &[&[u8]]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for v in values {
-            h.append(header::COOKIE, HeaderValue::from_bytes(v).unwrap());
-        }
-        h
-    }
-
-    #[test]
-    fn cookies_are_found_by_their_exact_name_in_every_header() {
-        let h = cookie_headers(&[
-            b"flowcal_session=\xff-not-ascii",
-            b"flowcal_session_old=stale; flowcal_notice=Saved%20it",
-            b" flowcal_oauth=b=1 ;flowcal_session=s1; flowcal_session=s2",
-        ]);
-        assert_eq!(cookie(&h, "flowcal_notice").as_deref(), Some("Saved%20it"));
-        assert_eq!(cookie(&h, SIGN_IN_COOKIE).as_deref(), Some("b=1"), "a value may hold `=`");
-        assert_eq!(cookie(&h, "flowcal_session_old").as_deref(), Some("stale"));
-        assert_eq!(session_cookie(&h).as_deref(), Some("s1"), "not a longer name, not a later copy");
-        assert_eq!(cookie(&h, "flowcal"), None);
-        assert_eq!(session_cookie(&cookie_headers(&[b"flowcal_notice=x"])), None);
-        assert_eq!(session_cookie(&HeaderMap::new()), None);
-    }
-}
-
 /// `POST /push/{kind}`: a calendar service says an account's calendar
 /// changed. Google sends headers (`X-Goog-Channel-ID`, `X-Goog-Channel-Token`,
 /// `X-Goog-Resource-State`); Microsoft Graph a JSON body, and first a
@@ -412,5 +383,34 @@ pub async fn push(
     match app.calendar_sync.graph_notifications(body).await {
         Ok(_) => StatusCode::ACCEPTED.into_response(),
         Err(e) => e.into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cookie_headers(values: &[&[u8]]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append(header::COOKIE, HeaderValue::from_bytes(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn cookies_are_found_by_their_exact_name_in_every_header() {
+        let h = cookie_headers(&[
+            b"flowcal_session=\xff-not-ascii",
+            b"flowcal_session_old=stale; flowcal_notice=Saved%20it",
+            b" flowcal_oauth=b=1 ;flowcal_session=s1; flowcal_session=s2",
+        ]);
+        assert_eq!(cookie(&h, "flowcal_notice").as_deref(), Some("Saved%20it"));
+        assert_eq!(cookie(&h, SIGN_IN_COOKIE).as_deref(), Some("b=1"), "a value may hold `=`");
+        assert_eq!(cookie(&h, "flowcal_session_old").as_deref(), Some("stale"));
+        assert_eq!(session_cookie(&h).as_deref(), Some("s1"), "not a longer name, not a later copy");
+        assert_eq!(cookie(&h, "flowcal"), None);
+        assert_eq!(session_cookie(&cookie_headers(&[b"flowcal_notice=x"])), None);
+        assert_eq!(session_cookie(&HeaderMap::new()), None);
     }
 }

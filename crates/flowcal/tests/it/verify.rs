@@ -274,7 +274,6 @@ async fn verify_finds_and_repairs_what_differs_from_the_exports(db: TestDb) {
     assert_eq!(dav("GET", &at).send().await.unwrap().status(), StatusCode::NOT_FOUND, "not made again");
 
     // A calendar that cannot be read: nothing found there means nothing.
-    let mut radicale = radicale;
     radicale.stop();
     let v = check(&t, false).await;
     assert_eq!((v.found(), v.incomplete, v.clean()), (0, true, false), "{v:?}");
