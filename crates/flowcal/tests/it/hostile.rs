@@ -432,7 +432,8 @@ async fn a_hostile_error_body_fails_a_delivery_and_the_worker_goes_on(db: TestDb
     let server = Hostile::start(Elsewhere::default()).await;
     let port = server.port;
     let config = format!(
-        "[caldav]\nallowed_hosts = [\"127.0.0.1:{port}\"]\n[delivery]\nworkers = 1\nattempts = 5\nbackoff_seconds = 10\n"
+        "[caldav]\nallowed_hosts = [\"127.0.0.1:{port}\"]\n[delivery]\nworkers = 1\nattempts = 5\nbackoff_seconds = 10\n\
+         [calendar_sync]\ninterval_seconds = 0\n"
     );
     let t = TestApp::spawn_with(db, &config).await;
     let LeaveCase { alice, account, task, .. } =
@@ -505,6 +506,8 @@ fn worker_process(
             .env("FLOWCAL_SECRET_KEY_FILE", &config.secret_key_file)
             .env("FLOWCAL_DATA_DIR", &config.data_dir)
             .env("FLOWCAL_CALDAV__ALLOWED_HOSTS", format!("127.0.0.1:{port}"))
+            // The hostile server keeps nothing: a read of changes would find every entry gone.
+            .env("FLOWCAL_CALENDAR_SYNC__INTERVAL_SECONDS", "0")
             .env(key, value)
             .env_remove("FLOWCAL_CONFIG")
             .stdout(std::process::Stdio::null())
@@ -586,8 +589,10 @@ async fn a_data_change_wakes_the_delivery_workers(db: TestDb) {
     let server = Hostile::start(Elsewhere::default()).await;
     let port = server.port;
     server.put.store(PUT_ACCEPT, Ordering::SeqCst);
-    let config =
-        format!("[caldav]\nallowed_hosts = [\"127.0.0.1:{port}\"]\n[delivery]\nworkers = 1\npoll_seconds = 3600\n");
+    let config = format!(
+        "[caldav]\nallowed_hosts = [\"127.0.0.1:{port}\"]\n[delivery]\nworkers = 1\npoll_seconds = 3600\n\
+         [calendar_sync]\ninterval_seconds = 0\n"
+    );
     let t = TestApp::spawn_with(db, &config).await;
     let LeaveCase { admin, alice, account, task } =
         t.leave_case_on_caldav(&format!("http://127.0.0.1:{port}/good/"), PASSWORD).await;
