@@ -254,6 +254,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             if !report.models_imported.is_empty() {
                 println!("imported models: {}", report.models_imported.join(", "));
             }
+            if !report.instances_started.is_empty() {
+                println!("started instances: {}", report.instances_started.join(", "));
+            }
             println!("start the server with `flowcal serve`; the JSON API is at {public_url}/api/v1 (see the README)");
             Ok(())
         }

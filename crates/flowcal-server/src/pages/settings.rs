@@ -65,7 +65,7 @@ async fn page_with_token(
     let body = html! {
         h1 { "Settings" }
         @if let Some(e) = error { p.error role="alert" { (e) } }
-        section.card aria-labelledby="profile-h" {
+        section.card id="profile" aria-labelledby="profile-h" {
             h2 id="profile-h" { "You" }
             form method="post" action="/settings/profile" {
                 (csrf_field(v))

@@ -202,8 +202,16 @@ async fn task_page(
     let accounts = super::frame::own_accounts(app, v).await;
     let c = app.access.connectivity().await.ok();
     let export_ok = c.as_ref().is_some_and(|c| app.access.export_allowed(c, &v.p).is_ok());
+    // Why *Add to calendar* is not offered, in the page's words.
+    let export_why = match &c {
+        _ if export_ok => None,
+        Some(c) if !c.calendar_export.allow.allows(v.p.login()) => Some(NoExport::Administrator),
+        Some(_) => Some(NoExport::Setting),
+        None => Some(NoExport::Unavailable),
+    };
     let providers = super::frame::calendar_providers(c.as_ref());
-    let cal = CalendarCtx { v, t: &t, exports: &exports, accounts: &accounts, export_ok, providers: &providers };
+    let cal =
+        CalendarCtx { v, t: &t, exports: &exports, accounts: &accounts, export_ok, export_why, providers: &providers };
     let open = t.state == TaskState::Open;
     let mine = t.assignee.as_deref() == Some(v.p.login());
     let data = &view.instance.data;
@@ -315,7 +323,20 @@ struct CalendarCtx<'a> {
     exports: &'a [ExportRecord],
     accounts: &'a [flowcal_store::CalendarAccount],
     export_ok: bool,
+    /// Why calendar export is not offered, when it is not.
+    export_why: Option<NoExport>,
     providers: &'a [(String, String)],
+}
+
+/// Why *Add to calendar* is missing from a task's dates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NoExport {
+    /// The user's own switch is off: the settings page turns it on.
+    Setting,
+    /// The administrator did not allow it for this user.
+    Administrator,
+    /// The settings could not be read just now.
+    Unavailable,
 }
 
 /// "Add to calendar" and the export's state, beside one date. The controls
@@ -390,6 +411,19 @@ fn calendar_controls(c: &CalendarCtx<'_>, source: &str, stored_source: &ExportSo
                         input type="hidden" form=(add) name="account" value=(active[0].id);
                     }
                     button type="submit" form=(add) aria-label={ "Add " (what) " to calendar" } { "Add to calendar" }
+                }
+            } @else {
+                @match c.export_why {
+                    Some(NoExport::Setting) => {
+                        span.muted.why-no-export {
+                            "To add this to your calendar, turn calendar export on in "
+                            a href="/settings#profile" { "Settings" } "."
+                        }
+                    }
+                    Some(NoExport::Administrator) => {
+                        span.muted.why-no-export { "Calendar export is not enabled for your account by the administrator." }
+                    }
+                    _ => { span.muted.why-no-export { "Calendar export is unavailable just now; reload the page to try again." } }
                 }
             }
         }

@@ -164,11 +164,16 @@ async fn users_tokens_demo_and_serve() {
 
     let first = text(&flowcal(d, &["demo"], None).stdout);
     assert!(
-        first.contains("created users: alice, bob, carol") && first.contains("imported models: leave, contract"),
+        first.contains("created users: alice, bob, carol")
+            && first.contains("imported models: leave, contract")
+            && first.contains("started instances: Summer in Lisbon, Long weekend, Family visit, Supplier contract"),
         "{first}"
     );
     let second = text(&flowcal(d, &["demo"], None).stdout);
-    assert!(!second.contains("created users") && !second.contains("imported models"), "{second}");
+    assert!(
+        !second.contains("created users") && !second.contains("imported models") && !second.contains("started"),
+        "{second}"
+    );
 
     // The secret key was created on first start, readable by its owner only.
     #[cfg(unix)]
@@ -209,7 +214,27 @@ async fn users_tokens_demo_and_serve() {
         .form(&[("login", "bob"), ("password", flowcal_server::demo::DEMO_PASSWORD)])
         .send()
         .await;
+    // Bob's first page: the demo's tasks with their deadlines.
+    let first_page = match &login {
+        Ok(_) => browser.get(format!("{base}/tasks")).send().await.unwrap().text().await.unwrap(),
+        Err(_) => String::new(),
+    };
+    // A task page says why there is no *Add to calendar*, and where to change it.
+    let task_page = match first_page.find("href=\"/tasks/") {
+        Some(at) => {
+            let id: String = first_page[at + 13..].chars().take_while(char::is_ascii_digit).collect();
+            browser.get(format!("{base}/tasks/{id}")).send().await.unwrap().text().await.unwrap()
+        }
+        None => String::new(),
+    };
     server.stop();
+    for task in ["Prepare hand-over", "Review the contract", "Approve"] {
+        assert!(first_page.contains(task), "{task} is on bob's first page: {first_page}");
+    }
+    assert!(
+        task_page.contains("turn calendar export on in") && task_page.contains("href=\"/settings#profile\""),
+        "{task_page}"
+    );
     assert!(healthy, "flowcal serve did not answer /healthz");
     let me: serde_json::Value = me.unwrap().json().await.unwrap();
     assert_eq!(me["login"], "zed");
