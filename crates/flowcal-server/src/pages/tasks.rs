@@ -392,6 +392,8 @@ fn calendar_controls(c: &CalendarCtx<'_>, source: &str, stored_source: &ExportSo
             }
             @if shown.is_some_and(|e| e.wanted == Wanted::Present && !matches!(e.state, ExportState::Removed | ExportState::RemovedInCalendar)) {
                 button.secondary type="submit" form=(remove) aria-label={ "Remove " (what) " from calendar" } { "Remove from calendar" }
+            } @else if shown.is_some_and(|e| e.state == ExportState::RemovedInCalendar) {
+                // *Add again* (above) is the way back.
             } @else if c.export_ok {
                 @if active.is_empty() {
                     // No calendar yet: the first press connects one, then adds the entry.
