@@ -45,6 +45,18 @@ impl By<'_> {
             By::CommandLine => "command line".to_owned(),
         }
     }
+
+    /// An administrator does not lock themselves out by a slip: disabling or
+    /// deleting one's own account is left to another administrator (or the
+    /// command line).
+    fn refuse_self(&self, login: &str, what: &str) -> AppResult<()> {
+        match self {
+            By::Admin(p) if p.login() == login => Err(AppError::Conflict(format!(
+                "you cannot {what} your own account: another administrator can, or `flowcal user` on the server"
+            ))),
+            _ => Ok(()),
+        }
+    }
 }
 
 fn audit(action: &'static str, detail: serde_json::Value) -> Audit {
@@ -362,6 +374,9 @@ impl Access {
                 return Err(AppError::Unprocessable(format!("'{bad}' is not a valid role name")));
             }
         }
+        if change.disabled == Some(true) {
+            by.refuse_self(login, "disable")?;
+        }
         let user = self.user_named(login).await?;
         let detail = json!({
             "login": login, "by": by.name(), "disabled": change.disabled, "admin": change.admin, "roles": change.roles,
@@ -374,6 +389,7 @@ impl Access {
     /// are queued for removal. Asking again is no change.
     pub async fn delete_user(&self, by: By<'_>, login: &str) -> AppResult<User> {
         by.check()?;
+        by.refuse_self(login, "delete")?;
         let user = self.user_named(login).await?;
         if user.deleted_at.is_some() {
             return Ok(user);

@@ -121,9 +121,10 @@ impl utoipa::Modify for SecurityAddon {
 }
 
 /// The answers every operation can give besides its own: a malformed path,
-/// query or body (400), no or a wrong credential (401), the time limit (408);
-/// for changes, a refusal (403); and for operations with a body, one too
-/// large (413), not JSON (415) or not fitting the schema (422).
+/// query or body (400), no or a wrong credential (401), a disabled account's
+/// credential (403), the time limit (408); for changes, also a cookie without
+/// a JSON Content-Type (403); and for operations with a body, one too large
+/// (413), not JSON (415) or not fitting the schema (422).
 /// Listed once here so the document says what the server really answers.
 struct CommonErrors;
 
@@ -156,10 +157,12 @@ impl utoipa::Modify for CommonErrors {
                     ("401", "no valid API token or session"),
                     ("408", "the request was not received and answered in time"),
                 ];
-                if changes {
-                    // A change signed in by cookie must be sent as JSON (see the module doc).
-                    common.push(("403", "not allowed for this caller, or sent by cookie without a JSON Content-Type"));
-                }
+                // A change signed in by cookie must be sent as JSON (see the module doc).
+                common.push(if changes {
+                    ("403", "not allowed for this caller, the account is disabled, or sent by cookie without a JSON Content-Type")
+                } else {
+                    ("403", "the account is disabled")
+                });
                 if op.request_body.is_some() {
                     common.push(("413", "the body is too large"));
                     common.push(("422", "the body does not fit the operation's schema"));

@@ -184,15 +184,17 @@ async fn page(
                                         (csrf_field(v))
                                         button.secondary type="submit" aria-label={ "Enable " (u.login) } { "Enable" }
                                     }
-                                } @else {
+                                } @else if u.login != v.p.login() {
                                     form.inline method="post" action={ "/admin/users/" (u.login) "/disable" } data-confirm="Disable this user? Their sessions end at once." {
                                         (csrf_field(v))
                                         button.secondary type="submit" aria-label={ "Disable " (u.login) } { "Disable" }
                                     }
                                 }
+                                @if u.login != v.p.login() {
                                 form.inline method="post" action={ "/admin/users/" (u.login) "/delete" } data-confirm="Delete this user? Their calendar entries are removed and their calendar access revoked." {
                                     (csrf_field(v))
                                     button.secondary type="submit" aria-label={ "Delete " (u.login) } { "Delete" }
+                                }
                                 }
                                 form.inline method="post" action={ "/admin/users/" (u.login) "/verify" } {
                                     (csrf_field(v))

@@ -275,19 +275,31 @@ async fn disabling_and_taking_rights_away(db: TestDb) {
     assert_eq!(t.get("/api/v1/admin/connectivity", &alice).await.0, 403);
     assert_eq!(with_cookie(&t, &cookie, "/admin").await, 403);
 
-    // The last active administrator stays one: not demoted, disabled or deleted.
-    for body in [json!({"admin": false}), json!({"disabled": true})] {
-        let (s, e) = patch(&root, "root", body).await;
-        assert_eq!(s, 409, "{e}");
-        assert!(e["error"]["message"].as_str().unwrap().contains("last active administrator"), "{e}");
-    }
-    let (s, _) = t.call(Method::DELETE, "/api/v1/admin/users/root", &root, None).await;
-    assert_eq!(s, 409);
+    // The last active administrator stays one: not demoted; and no
+    // administrator disables or deletes their own account (the last one
+    // through the command line neither: see cli.rs).
+    let (s, e) = patch(&root, "root", json!({"admin": false})).await;
+    assert_eq!(s, 409, "{e}");
+    assert!(e["error"]["message"].as_str().unwrap().contains("last active administrator"), "{e}");
+    let (s, e) = patch(&root, "root", json!({"disabled": true})).await;
+    assert_eq!(s, 409, "{e}");
+    assert!(e["error"]["message"].as_str().unwrap().contains("cannot disable your own account"), "{e}");
+    let (s, e) = t.call(Method::DELETE, "/api/v1/admin/users/root", &root, None).await;
+    assert_eq!(s, 409, "{e}");
+    assert!(e["error"]["message"].as_str().unwrap().contains("cannot delete your own account"), "{e}");
     assert_eq!(t.get("/api/v1/admin/connectivity", &root).await.0, 200);
     // With a second administrator, the first may step down; then the second is the last.
     assert_eq!(patch(&root, "alice", json!({"admin": true})).await.0, 200);
+    // Even then nobody locks themselves out by a slip.
+    let (s, e) = patch(&alice, "alice", json!({"disabled": true})).await;
+    assert_eq!(s, 409, "{e}");
+    assert!(e["error"]["message"].as_str().unwrap().contains("cannot disable your own account"), "{e}");
+    assert_eq!(t.call(Method::DELETE, "/api/v1/admin/users/alice", &alice, None).await.0, 409);
+    assert_eq!(t.get("/api/v1/admin/connectivity", &alice).await.0, 200);
     assert_eq!(patch(&alice, "root", json!({"admin": false})).await.0, 200);
-    assert_eq!(patch(&alice, "alice", json!({"disabled": true})).await.0, 409);
+    let (s, e) = patch(&alice, "alice", json!({"admin": false})).await;
+    assert_eq!(s, 409, "{e}");
+    assert!(e["error"]["message"].as_str().unwrap().contains("last active administrator"), "{e}");
 
     // The admin page does the same through its forms.
     let root_cookie = {

@@ -361,4 +361,21 @@ async fn the_openapi_document_lists_the_answers_the_server_gives() {
     // Completing a task without a body is documented as allowed.
     let complete = &doc["paths"]["/api/v1/tasks/{id}/complete"]["post"];
     assert_ne!(complete["requestBody"]["required"], true, "{complete}");
+    // A disabled account's token is refused with 403 by every operation,
+    // reads too, and the document says so for each.
+    let bob = t.user("bob", false, &[]).await;
+    let (s, _) = t.call(Method::PATCH, "/api/v1/admin/users/bob", &token, Some(json!({"disabled": true}))).await;
+    assert_eq!(s, 200);
+    for path in ["/api/v1/instances", "/api/v1/tasks", "/api/v1/me"] {
+        let (s, e) = t.get(path, &bob).await;
+        assert_eq!(s, 403, "{path}: {e}");
+        assert!(doc["paths"][path]["get"]["responses"]["403"].is_object(), "GET {path} lacks 403");
+    }
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            if path != "/api/v1/openapi.json" && ["get", "put", "post", "delete", "patch"].contains(&method.as_str()) {
+                assert!(op["responses"]["403"].is_object(), "{method} {path} lacks 403");
+            }
+        }
+    }
 }
