@@ -318,11 +318,46 @@ pub fn transport_error(e: &reqwest::Error) -> ConnectorError {
     ConnectorError::RetryLater { after: None, message: msg }
 }
 
+/// Answers up to this size are parsed where they arrive: moving them to
+/// another thread would cost more than reading them.
+const PARSE_IN_PLACE: usize = 16 << 10;
+
+/// Runs `parse` over a service's answer (bounded by [`ANSWER_LIMIT`]) off
+/// the async workers, so that a large or deeply nested answer from one
+/// calendar service never holds up the others' requests.
+pub async fn parse_off_thread<T: Send + 'static>(text: &str, parse: impl FnOnce(&str) -> T + Send + 'static) -> T {
+    if text.len() <= PARSE_IN_PLACE {
+        return parse(text);
+    }
+    let owned = text.to_owned();
+    match tokio::task::spawn_blocking(move || parse(&owned)).await {
+        Ok(t) => t,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::event::{event_key, DEFAULT_DURATION_MINUTES};
     use std::sync::Mutex;
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn large_answers_are_parsed_off_the_async_workers() {
+        let here = std::thread::current().id();
+        let small = "[1,2,3]".to_owned();
+        let (json, there) =
+            parse_off_thread(&small, |t| (serde_json::from_str::<serde_json::Value>(t), std::thread::current().id()))
+                .await;
+        assert_eq!((json.unwrap().as_array().map(Vec::len), there), (Some(3), here));
+        // The worst answer a service may send: as large as allowed, nested as deep as serde_json goes.
+        let large = format!("{}{}", "[".repeat(120), " ".repeat(ANSWER_LIMIT - 240)) + &"]".repeat(120);
+        let (json, there) =
+            parse_off_thread(&large, |t| (serde_json::from_str::<serde_json::Value>(t), std::thread::current().id()))
+                .await;
+        assert!(json.is_ok());
+        assert_ne!(there, here, "parsed on the async worker");
+    }
 
     /// A kind without batch requests: answers each upsert as scripted by the
     /// entry's title, and records the calls.

@@ -218,7 +218,7 @@ impl GoogleCalendar {
             if !a.status.is_success() {
                 return Err(classify(a.status, &a.headers, &a.body));
             }
-            let list = parse_json(&a.body)?;
+            let list = parse_json(&a.body).await?;
             for entry in list["items"].as_array().into_iter().flatten() {
                 if entry["deleted"].as_bool() == Some(true) {
                     continue;
@@ -242,7 +242,7 @@ impl GoogleCalendar {
         let body = event_body(ev, true, ev.sequence)?;
         let a = self.send(Method::POST, self.events_url(calendar), Some(&body), None).await?;
         match a.status {
-            s if s.is_success() => Ok(Some(remote_of(&a, &ev.key)?)),
+            s if s.is_success() => Ok(Some(remote_of(&a, &ev.key).await?)),
             StatusCode::CONFLICT => Ok(None),
             s => Err(classify(s, &a.headers, &a.body)),
         }
@@ -259,7 +259,7 @@ impl GoogleCalendar {
         let body = event_body(ev, false, sequence)?;
         let a = self.send(Method::PUT, self.event_url(calendar, &ev.key), Some(&body), etag).await?;
         match a.status {
-            s if s.is_success() => Ok(Put::Done(remote_of(&a, &ev.key)?)),
+            s if s.is_success() => Ok(Put::Done(remote_of(&a, &ev.key).await?)),
             StatusCode::PRECONDITION_FAILED => Ok(Put::Stale),
             StatusCode::BAD_REQUEST if sequence_refused(&a.body) => Ok(Put::Stale),
             StatusCode::NOT_FOUND | StatusCode::GONE => Ok(Put::Missing),
@@ -271,7 +271,7 @@ impl GoogleCalendar {
     async fn fetch(&self, calendar: &str, id: &str) -> Result<Option<Json>, ConnectorError> {
         let a = self.send(Method::GET, self.event_url(calendar, id), None, None).await?;
         match a.status {
-            s if s.is_success() => Ok(Some(parse_json(&a.body)?)),
+            s if s.is_success() => Ok(Some(parse_json(&a.body).await?)),
             StatusCode::NOT_FOUND | StatusCode::GONE => Ok(None),
             s => Err(classify(s, &a.headers, &a.body)),
         }
@@ -392,16 +392,25 @@ impl GoogleCalendar {
             ConnectorError::Permanent(format!("the batch answer is not multipart/mixed ({content_type:?})"))
         })?;
         let waiting: Vec<usize> = (0..results.len()).filter(|&i| results[i].is_none()).collect();
-        for (pos, part) in split_multipart(&text, &answer_boundary).into_iter().enumerate() {
-            let (part_headers, inner) = split_head(part);
-            // `Content-ID: <response-{nonce}+{i}>`; by position when absent.
-            let index = header(&part_headers, "content-id")
-                .and_then(|id| id.trim().trim_start_matches('<').trim_end_matches('>').rsplit_once('+'))
-                .and_then(|(_, i)| i.parse::<usize>().ok())
-                .or_else(|| waiting.get(pos).copied());
-            let Some(i) = index.filter(|&i| i < results.len()) else { continue };
+        let keys: Vec<String> = events.iter().map(|e| e.key.clone()).collect();
+        let answers = crate::connector::parse_off_thread(&text, move |text| {
+            let mut answers = Vec::new();
+            for (pos, part) in split_multipart(text, &answer_boundary).into_iter().enumerate() {
+                let (part_headers, inner) = split_head(part);
+                // `Content-ID: <response-{nonce}+{i}>`; by position when absent.
+                let index = header(&part_headers, "content-id")
+                    .and_then(|id| id.trim().trim_start_matches('<').trim_end_matches('>').rsplit_once('+'))
+                    .and_then(|(_, i)| i.parse::<usize>().ok())
+                    .or_else(|| waiting.get(pos).copied());
+                let Some(i) = index.filter(|&i| i < keys.len()) else { continue };
+                answers.push((i, inner_result(inner, &keys[i])));
+            }
+            answers
+        })
+        .await;
+        for (i, inner) in answers {
             if results[i].is_none() {
-                results[i] = Some(inner_result(inner, &events[i].key));
+                results[i] = Some(inner);
             }
         }
         Ok(results.into_iter().map(|r| r.unwrap_or_else(|| Inner::Failed(no_answer()))).collect())
@@ -445,7 +454,7 @@ impl GoogleCalendar {
                 }
                 s => return Err(classify(s, &a.headers, &a.body)),
             }
-            let list = parse_json(&a.body)?;
+            let list = parse_json(&a.body).await?;
             let (next_page, next_sync) = changes_page(&list, &mut out);
             match (next_page, next_sync) {
                 (Some(p), _) => page = Some(p),
@@ -488,7 +497,7 @@ impl Connector for GoogleCalendar {
                 if !a.status.is_success() {
                     return Err(classify(a.status, &a.headers, &a.body));
                 }
-                let cal = parse_json(&a.body)?;
+                let cal = parse_json(&a.body).await?;
                 let id = cal["id"].as_str().ok_or_else(|| unreadable("a new calendar without an id"))?;
                 Ok(CalendarInfo { id: id.to_owned(), name: name.clone(), own: true })
             }
@@ -497,7 +506,7 @@ impl Connector for GoogleCalendar {
                 if !a.status.is_success() {
                     return Err(classify(a.status, &a.headers, &a.body));
                 }
-                let cal = parse_json(&a.body)?;
+                let cal = parse_json(&a.body).await?;
                 Ok(CalendarInfo {
                     id: cal["id"].as_str().unwrap_or(id).to_owned(),
                     name: cal["summary"].as_str().unwrap_or_default().to_owned(),
@@ -583,7 +592,7 @@ impl Connector for GoogleCalendar {
         if !a.status.is_success() {
             return Err(classify(a.status, &a.headers, &a.body));
         }
-        watch_of(&parse_json(&a.body)?, request, jiff::Timestamp::now()).map(Some)
+        watch_of(&parse_json(&a.body).await?, request, jiff::Timestamp::now()).map(Some)
     }
 
     /// Google channels cannot be extended: `None`, a new one is started.
@@ -718,13 +727,18 @@ fn no_answer() -> ConnectorError {
     ConnectorError::RetryLater { after: None, message: "the batch answer had no part for this call".into() }
 }
 
-fn parse_json(body: &str) -> Result<Json, ConnectorError> {
+/// A JSON answer, parsed off the async workers when large.
+async fn parse_json(body: &str) -> Result<Json, ConnectorError> {
+    crate::connector::parse_off_thread(body, json_of).await
+}
+
+fn json_of(body: &str) -> Result<Json, ConnectorError> {
     serde_json::from_str(body).map_err(|e| unreadable(&format!("not JSON ({e})")))
 }
 
 /// Where a written event is now: its id and new etag.
-fn remote_of(a: &Answer, key: &str) -> Result<Remote, ConnectorError> {
-    Ok(remote_from(&parse_json(&a.body)?, a.headers.get(ETAG).and_then(|v| v.to_str().ok()), key))
+async fn remote_of(a: &Answer, key: &str) -> Result<Remote, ConnectorError> {
+    Ok(remote_from(&parse_json(&a.body).await?, a.headers.get(ETAG).and_then(|v| v.to_str().ok()), key))
 }
 
 fn remote_from(ev: &Json, etag_header: Option<&str>, key: &str) -> Remote {
@@ -791,16 +805,26 @@ fn changes_page(list: &Json, out: &mut CalendarChanges) -> (Option<String>, Opti
 /// the resource."): the event changed at Google since flowcal read its
 /// sequence.
 fn sequence_refused(body: &str) -> bool {
-    let err = serde_json::from_str::<Json>(body).ok().map(|j| j["error"].clone()).unwrap_or(Json::Null);
+    let err = error_of(body);
     let messages =
         std::iter::once(&err["message"]).chain(err["errors"].as_array().into_iter().flatten().map(|e| &e["message"]));
     messages.filter_map(Json::as_str).any(|m| m.to_ascii_lowercase().contains("sequence"))
 }
 
+/// Google's error object in a failed answer. Google's are small; a larger
+/// one is not read as JSON (it would be parsed on the async worker).
+fn error_of(body: &str) -> Json {
+    const MAX_ERROR_JSON: usize = 64 << 10;
+    if body.len() > MAX_ERROR_JSON {
+        return Json::Null;
+    }
+    serde_json::from_str::<Json>(body).ok().map(|j| j["error"].clone()).unwrap_or(Json::Null)
+}
+
 /// Classifies a failed answer from status and Google's error JSON
 /// (`{"error": {"code", "message", "errors": [{"domain", "reason", "message"}]}}`).
 fn classify(status: StatusCode, headers: &HeaderMap, body: &str) -> ConnectorError {
-    let err = serde_json::from_str::<Json>(body).ok().map(|j| j["error"].clone()).unwrap_or(Json::Null);
+    let err = error_of(body);
     let reasons: Vec<&str> =
         err["errors"].as_array().into_iter().flatten().filter_map(|e| e["reason"].as_str()).collect();
     let text = match err["message"].as_str().or_else(|| err.as_str()) {
@@ -938,7 +962,7 @@ fn inner_result(inner: &str, key: &str) -> Inner {
     }
     let body = body.trim_end();
     match status {
-        s if s.is_success() => match parse_json(body) {
+        s if s.is_success() => match json_of(body) {
             Ok(j) => Inner::Done(remote_from(&j, header(&head, "etag"), key)),
             Err(e) => Inner::Failed(e),
         },

@@ -521,7 +521,7 @@ async fn answer(req: reqwest::RequestBuilder) -> Result<Answer, ConnectorError> 
     let status = resp.status();
     let headers = resp.headers().clone();
     let text = crate::connector::read_answer(resp).await?;
-    let json = serde_json::from_str(&text).unwrap_or(Json::Null);
+    let json = crate::connector::parse_off_thread(&text, |t| serde_json::from_str(t).unwrap_or(Json::Null)).await;
     Ok(Answer { status, headers, json })
 }
 

@@ -183,6 +183,7 @@ mod tests {
             reminder_minutes: Some(15),
             auto_sync_account: None,
             auto_sync_keep_done: false,
+            language: None,
             disabled_at: None,
             deletion_requested_at: None,
             deleted_at: None,

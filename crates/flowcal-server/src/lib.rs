@@ -15,6 +15,7 @@ pub mod error;
 pub mod exports;
 pub mod feed;
 pub mod http;
+pub mod i18n;
 pub mod metrics;
 pub mod models;
 pub mod pages;

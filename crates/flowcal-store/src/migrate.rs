@@ -89,6 +89,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0013_calendar_reads.sql"),
         postgres: include_str!("../migrations/postgres/0013_calendar_reads.sql"),
     },
+    Migration {
+        version: 14,
+        name: "0014_language",
+        sqlite: include_str!("../migrations/sqlite/0014_language.sql"),
+        postgres: include_str!("../migrations/postgres/0014_language.sql"),
+    },
 ];
 
 /// Any fixed number: the key of the advisory lock that serializes migrations

@@ -24,6 +24,8 @@ pub struct User {
     pub auto_sync_account: Option<i64>,
     /// Auto-sync keeps completed tasks as "✓ done".
     pub auto_sync_keep_done: bool,
+    /// The language of the user's pages (`en`, `de`, `ja`); none: the browser's choice.
+    pub language: Option<String>,
     /// Since when the user is disabled: no sign-in, no session, no token, no feed.
     pub disabled_at: Option<Timestamp>,
     /// Deleting the user was asked for: their calendar entries are being removed.
@@ -92,7 +94,7 @@ pub struct NewUser {
 
 pub(crate) const USER_COLUMNS: &str =
     "u.id, u.login, u.display_name, u.email, u.time_zone, u.is_admin, u.calendar_export, u.reminder_minutes, \
-     u.auto_sync_account, u.auto_sync_keep_done, u.disabled_at, u.deletion_requested_at, u.deleted_at";
+     u.auto_sync_account, u.auto_sync_keep_done, u.language, u.disabled_at, u.deletion_requested_at, u.deleted_at";
 
 /// A user's roles, sorted.
 fn roles_of(c: &mut dyn Conn, id: UserId) -> Result<Vec<String>, StoreError> {
@@ -121,6 +123,7 @@ pub(crate) fn user(r: &Row) -> Result<User, StoreError> {
         reminder_minutes: r.opt_int("reminder_minutes")?,
         auto_sync_account: r.opt_int("auto_sync_account")?,
         auto_sync_keep_done: r.int("auto_sync_keep_done")? != 0,
+        language: r.opt_text("language")?,
         disabled_at: r.opt_int("disabled_at")?.map(ts).transpose()?,
         deletion_requested_at: r.opt_int("deletion_requested_at")?.map(ts).transpose()?,
         deleted_at: r.opt_int("deleted_at")?.map(ts).transpose()?,
@@ -254,6 +257,16 @@ impl Store {
                     reminder_minutes.flatten()
                 ],
             )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Sets the language of a user's pages; none: the browser's choice.
+    pub async fn set_language(&self, id: UserId, language: Option<&str>) -> Result<(), StoreError> {
+        let language = language.map(str::to_owned);
+        self.read(move |c| {
+            c.execute("UPDATE users SET language = $1 WHERE id = $2", params![language, id.0])?;
             Ok(())
         })
         .await

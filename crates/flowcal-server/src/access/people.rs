@@ -271,6 +271,19 @@ impl Access {
         self.store.user(p.user.id).await?.ok_or_else(|| AppError::NotFound("user".into()))
     }
 
+    /// Sets the language of the caller's pages: `en`, `de` or `ja`; none
+    /// (or `""`) leaves it to the browser's `Accept-Language`.
+    pub async fn set_language(&self, p: &Principal, language: Option<&str>) -> AppResult<User> {
+        let language = match language.map(str::trim).filter(|l| !l.is_empty()) {
+            None => None,
+            Some(l) => Some(crate::i18n::Lang::parse(l).filter(|lang| lang.code() == l).ok_or_else(|| {
+                AppError::Unprocessable(format!("'{l}' is not a language of flowcal: use en, de or ja, or null"))
+            })?),
+        };
+        self.store.set_language(p.user.id, language.map(|l| l.code())).await?;
+        self.store.user(p.user.id).await?.ok_or_else(|| AppError::NotFound("user".into()))
+    }
+
     // ---- personal API tokens ------------------------------------------------------------------
 
     /// Issues a personal API token for a user; only its hash is stored.

@@ -25,6 +25,10 @@ pub async fn settings(
     Auth(p): Auth,
     ApiJson(body): ApiJson<SettingsPatch>,
 ) -> AppResult<Json<MeJson>> {
+    if let Some(language) = &body.language {
+        // Checked before anything changes.
+        app.access.set_language(&p, language.as_deref()).await?;
+    }
     let mut user =
         app.access.update_settings(&p, body.time_zone.as_deref(), body.calendar_export, body.reminder_minutes).await?;
     if let Some(auto) = body.auto_sync {

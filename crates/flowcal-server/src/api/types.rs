@@ -452,6 +452,8 @@ pub struct MeJson {
     /// Auto-sync: null, or the account whose calendar keeps every open task of
     /// the user's that has a deadline.
     pub auto_sync: Option<AutoSyncJson>,
+    /// The language of the user's pages (`en`, `de`, `ja`); null: the browser's choice.
+    pub language: Option<String>,
 }
 
 /// Auto-sync settings.
@@ -485,6 +487,7 @@ impl From<&Principal> for MeJson {
                 calendar: None,
                 keep_done: u.auto_sync_keep_done,
             }),
+            language: u.language.clone(),
         }
     }
 }
@@ -503,6 +506,10 @@ pub struct SettingsPatch {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<AutoSyncJson>)]
     pub auto_sync: Option<Option<AutoSyncJson>>,
+    /// The language of the pages: `en`, `de` or `ja`; `null`: the browser's choice.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub language: Option<Option<String>>,
 }
 
 /// A field that is present: `null` becomes `Some(None)`, absent stays `None`.

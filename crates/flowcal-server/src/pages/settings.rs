@@ -69,6 +69,15 @@ async fn page_with_token(
             h2 id="profile-h" { "You" }
             form method="post" action="/settings/profile" {
                 (csrf_field(v))
+                label for="language" { "Language" }
+                select id="language" name="language" {
+                    option value="" selected[u.language.is_none()] { "As my browser asks" }
+                    @for l in crate::i18n::Lang::ALL {
+                        option value=(l.code()) lang=(l.code()) selected[u.language.as_deref() == Some(l.code())] {
+                            (l.t("language-name"))
+                        }
+                    }
+                }
                 label for="time_zone" { "Time zone" }
                 select id="time_zone" name="time_zone" {
                     @for z in &zones { option value=(z) selected[*z == u.time_zone] { (z) } }
@@ -329,6 +338,11 @@ pub(crate) async fn profile(State(app): State<Arc<App>>, Posted { v, f }: Posted
             }
         },
     };
+    if let Some(language) = f.get("language") {
+        if let Err(e) = app.access.set_language(&v.p, Some(language)).await {
+            return page(&app, &v, None, Some(&e.to_string()), None, e.status()).await;
+        }
+    }
     let zone = f.text("time_zone");
     match app
         .access

@@ -81,6 +81,12 @@ async fn users_roles_tokens_sessions(db: TestDb) {
     assert_eq!(s.user(id).await.unwrap().unwrap().reminder_minutes, Some(10));
     s.update_settings(id, None, None, Some(None)).await.unwrap();
     assert_eq!(s.user(id).await.unwrap().unwrap().reminder_minutes, None);
+    // The pages' language: none (the browser's choice) until set.
+    assert_eq!(s.user(id).await.unwrap().unwrap().language, None);
+    s.set_language(id, Some("ja")).await.unwrap();
+    assert_eq!(s.user_by_login("ann").await.unwrap().unwrap().language.as_deref(), Some("ja"));
+    s.set_language(id, None).await.unwrap();
+    assert_eq!(s.user(id).await.unwrap().unwrap().language, None);
     s.create_api_token(id, "cli", "hash-1", now, None).await.unwrap();
     let found = |l: TokenLookup| match l {
         TokenLookup::Found(u, _) => Some(u.login),

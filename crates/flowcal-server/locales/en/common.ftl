@@ -1,0 +1,41 @@
+# Words used on every page.
+language-name = English
+skip-to-content = Skip to content
+nav-main = Main
+nav-my-tasks = My tasks
+nav-start = Start a process
+nav-models = Models
+nav-calendar = Calendar
+nav-team = Team
+nav-work-calendars = Work calendars
+nav-settings = Settings
+nav-admin = Admin
+sign-out = Sign out
+overdue = Overdue
+due-soon = Due soon
+
+# Dates: { $weekday } { $day } { $month } { $year }, and a time as 24-hour { $time }.
+date-long = { $weekday } { $day } { $month } { $year }
+date-time = { $date }, { $time }
+weekday-1 = Mon
+weekday-2 = Tue
+weekday-3 = Wed
+weekday-4 = Thu
+weekday-5 = Fri
+weekday-6 = Sat
+weekday-7 = Sun
+month-1 = Jan
+month-2 = Feb
+month-3 = Mar
+month-4 = Apr
+month-5 = May
+month-6 = Jun
+month-7 = Jul
+month-8 = Aug
+month-9 = Sep
+month-10 = Oct
+month-11 = Nov
+month-12 = Dec
+
+# Added to a calendar entry's title when its step is done.
+entry-done = done
