@@ -9,6 +9,7 @@
 use crate::app::App;
 use crate::error::AppError;
 use crate::http::session_cookie;
+use crate::i18n::Lang;
 use crate::principal::{Principal, DESIGNER_ROLE};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -35,6 +36,8 @@ pub(crate) struct Viewer {
     /// Their session token (the page's CSRF token is derived from it).
     pub session: String,
     pub zone: TimeZone,
+    /// The language of their pages: their setting, else their browser's.
+    pub lang: Lang,
     /// The confirmation the last form post left for this page, if any.
     pub notice: Option<String>,
 }
@@ -68,7 +71,9 @@ impl FromRequestParts<Arc<App>> for Viewer {
             Ok(Some(p)) => {
                 let zone = TimeZone::get(&p.user.time_zone).unwrap_or(TimeZone::UTC);
                 let notice = crate::http::cookie(&parts.headers, NOTICE_COOKIE).map(|n| percent_decode(&n));
-                Ok(Viewer { p, session, zone, notice })
+                let accept = parts.headers.get(header::ACCEPT_LANGUAGE).and_then(|h| h.to_str().ok());
+                let lang = Lang::choose(p.user.language.as_deref(), accept);
+                Ok(Viewer { p, session, zone, lang, notice })
             }
             Ok(None) => Err(back()),
             Err(e) => Err(error_page(None, &e)),
@@ -185,9 +190,10 @@ pub(crate) fn layout_status(
 ) -> Response {
     let shown = v.and_then(|v| v.notice.as_deref());
     let notice = notice.or(shown);
+    let lang = v.map(|v| v.lang).unwrap_or_default();
     let page = html! {
         (DOCTYPE)
-        html lang="en" {
+        html lang=(lang.code()) {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
@@ -196,22 +202,22 @@ pub(crate) fn layout_status(
                 script src="/static/app.js" defer {}
             }
             body {
-                a.skip href="#main" { "Skip to content" }
+                a.skip href="#main" { (lang.t("skip-to-content")) }
                 header.top {
                     a.brand href="/" { "flowcal" }
                     @if let Some(v) = v {
-                        nav aria-label="Main" {
-                            a href="/tasks" { "My tasks" }
-                            a href="/start" { "Start a process" }
-                            @if v.is_designer() { a href="/models" { "Models" } }
-                            a href="/work-calendars" { "Work calendars" }
-                            a href="/settings" { "Settings" }
-                            @if v.p.is_admin() { a href="/admin" { "Admin" } }
+                        nav aria-label=(lang.t("nav-main")) {
+                            a href="/tasks" { (lang.t("nav-my-tasks")) }
+                            a href="/start" { (lang.t("nav-start")) }
+                            @if v.is_designer() { a href="/models" { (lang.t("nav-models")) } }
+                            a href="/work-calendars" { (lang.t("nav-work-calendars")) }
+                            a href="/settings" { (lang.t("nav-settings")) }
+                            @if v.p.is_admin() { a href="/admin" { (lang.t("nav-admin")) } }
                         }
                         form.signout method="post" action="/logout" {
                             (csrf_field(v))
                             span.who { (v.p.user.display_name) }
-                            button type="submit" { "Sign out" }
+                            button type="submit" { (lang.t("sign-out")) }
                         }
                     }
                 }

@@ -9,7 +9,7 @@ use reqwest::{Client, Method};
 use serde_json::{json, Value as Json};
 
 /// A browser session of `login` (password `pw`): its cookie header.
-async fn sign_in(t: &TestApp, login: &str, pw: &str) -> Result<String, u16> {
+pub(crate) async fn sign_in(t: &TestApp, login: &str, pw: &str) -> Result<String, u16> {
     let r =
         t.client.post(format!("{}/login", t.base)).form(&[("login", login), ("password", pw)]).send().await.unwrap();
     if r.status() != 303 {
@@ -33,7 +33,13 @@ async fn csrf(t: &TestApp, cookie: &str, path: &str) -> String {
 }
 
 /// A form post from a page, with its CSRF token: the status and the notice cookie or page.
-async fn post_form(t: &TestApp, cookie: &str, page: &str, action: &str, fields: &[(&str, &str)]) -> (u16, String) {
+pub(crate) async fn post_form(
+    t: &TestApp,
+    cookie: &str,
+    page: &str,
+    action: &str,
+    fields: &[(&str, &str)],
+) -> (u16, String) {
     let token = csrf(t, cookie, page).await;
     let mut form: Vec<(&str, &str)> = fields.to_vec();
     form.push(("_csrf", &token));

@@ -28,6 +28,7 @@ mod graph_double;
 mod hardening;
 mod hostile;
 mod ical_validity;
+mod languages;
 mod leaks;
 mod matrix;
 mod microsoft;

@@ -33,7 +33,8 @@ async fn store(db: &TestDb) -> Store {
             "0010_paging",
             "0011_task_lists",
             "0012_calendar_edits",
-            "0013_calendar_reads"
+            "0013_calendar_reads",
+            "0014_language"
         ]
         .map(str::to_owned)
         .to_vec()
