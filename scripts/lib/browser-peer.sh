@@ -1,6 +1,9 @@
 # Makes sure Debian's Chromium and ChromeDriver are installed (apt-get when
-# missing) for the browser tests. Exports FLOWCAL_CHROMIUM and
-# FLOWCAL_CHROMEDRIVER. Sourced by scripts/test; expects `step` and `die`.
+# missing) for the browser tests, and installs axe-core (npm, the version
+# pinned by tests/peers/axe/package-lock.json) into target/peers/axe.
+# Exports FLOWCAL_CHROMIUM, FLOWCAL_CHROMEDRIVER and FLOWCAL_AXE (axe.min.js,
+# which the browser test runs on every page). Sourced by scripts/test and
+# scripts/screenshots; expects `root`, `step` and `die`.
 browser_ready() { [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; }
 
 if ! browser_ready; then
@@ -17,3 +20,22 @@ fi
 
 export FLOWCAL_CHROMIUM=/usr/bin/chromium
 export FLOWCAL_CHROMEDRIVER=/usr/bin/chromedriver
+
+# axe-core: node_modules is (re)installed when missing or when the committed
+# lock file differs from the one it was installed from.
+axe_src="$root/tests/peers/axe"
+axe_dir="$root/target/peers/axe"
+command -v npm >/dev/null || die "npm is not installed: the browser test's accessibility checks install axe-core with it (on Debian: apt-get install npm)"
+mkdir -p "$axe_dir" || die "could not create $axe_dir"
+if [ ! -f "$axe_dir/node_modules/axe-core/axe.min.js" ] \
+    || ! cmp -s "$axe_src/package-lock.json" "$axe_dir/node_modules/.flowcal-installed-lock.json"; then
+    step "installing axe-core (npm) into target/peers/axe"
+    cp "$axe_src/package.json" "$axe_src/package-lock.json" "$axe_dir/" \
+        || die "could not copy axe-core's package files into $axe_dir"
+    (cd "$axe_dir" && npm ci --no-audit --no-fund) >&2 \
+        || die "npm ci failed in $axe_dir: the browser test cannot check accessibility without axe-core"
+    [ -f "$axe_dir/node_modules/axe-core/axe.min.js" ] \
+        || die "npm installed axe-core but $axe_dir/node_modules/axe-core/axe.min.js is missing"
+    cp "$axe_src/package-lock.json" "$axe_dir/node_modules/.flowcal-installed-lock.json"
+fi
+export FLOWCAL_AXE="$axe_dir/node_modules/axe-core/axe.min.js"

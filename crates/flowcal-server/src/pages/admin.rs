@@ -198,7 +198,7 @@ async fn page(
                                 }
                                 form.inline method="post" action={ "/admin/users/" (u.login) "/verify" } {
                                     (csrf_field(v))
-                                    button.secondary type="submit" aria-label={ "Verify the calendars of " (u.login) } { "Verify calendars" }
+                                    button.secondary type="submit" aria-label={ "Verify calendars of " (u.login) } { "Verify calendars" }
                                 }
                             } }
                         }

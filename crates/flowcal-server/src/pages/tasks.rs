@@ -384,22 +384,23 @@ fn calendar_controls(c: &CalendarCtx<'_>, source: &str, stored_source: &ExportSo
                 button type="submit" form=(retry) { "Retry" }
             }
             @if shown.is_some_and(|e| e.state == ExportState::RemovedInCalendar) {
-                button type="submit" form=(retry) aria-label={ "Add " (what) " to calendar again" } { "Add again" }
+                button type="submit" form=(retry) aria-label={ "Add again to calendar: " (what) } { "Add again" }
             }
             @if moved_to.is_some() {
-                button type="submit" form=(accept) aria-label={ "Use the date " (what) " was moved to" } { "Use this date" }
+                button type="submit" form=(accept) aria-label={ "Use this date for " (what) ", as moved in the calendar" } { "Use this date" }
                 button.secondary type="submit" form=(keep) aria-label={ "Keep " (what) " and move the entry back" } { "Keep" }
             }
             @if shown.is_some_and(|e| e.wanted == Wanted::Present && !matches!(e.state, ExportState::Removed | ExportState::RemovedInCalendar)) {
-                button.secondary type="submit" form=(remove) aria-label={ "Remove " (what) " from calendar" } { "Remove from calendar" }
+                button.secondary type="submit" form=(remove) aria-label={ "Remove from calendar: " (what) } { "Remove from calendar" }
             } @else if shown.is_some_and(|e| e.state == ExportState::RemovedInCalendar) {
                 // *Add again* (above) is the way back.
             } @else if c.export_ok {
                 @if active.is_empty() {
                     // No calendar yet: the first press connects one, then adds the entry.
                     @for (name, display) in c.providers {
-                        button type="submit" form=(add) name="provider" value=(name) aria-label={ "Add " (what) " to calendar (connect " (display) ")" } {
-                            "Add to calendar" @if c.providers.len() > 1 { " (" (display) ")" }
+                        @let caption = if c.providers.len() > 1 { format!("Add to calendar ({display})") } else { "Add to calendar".to_owned() };
+                        button type="submit" form=(add) name="provider" value=(name) aria-label={ (caption) ": " (what) " (connect " (display) ")" } {
+                            (caption)
                         }
                     }
                     @if c.providers.is_empty() { a href="/settings#caldav" { "Connect a calendar" } " to add dates." }
@@ -412,7 +413,7 @@ fn calendar_controls(c: &CalendarCtx<'_>, source: &str, stored_source: &ExportSo
                     } @else {
                         input type="hidden" form=(add) name="account" value=(active[0].id);
                     }
-                    button type="submit" form=(add) aria-label={ "Add " (what) " to calendar" } { "Add to calendar" }
+                    button type="submit" form=(add) aria-label={ "Add to calendar: " (what) } { "Add to calendar" }
                 }
             } @else {
                 @match c.export_why {

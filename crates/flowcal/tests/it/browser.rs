@@ -4,9 +4,12 @@
 //! (which connects one at oidc-provider and then adds the entry), see it in
 //! the calendar double, change the deadline's item and see the event follow,
 //! disconnect; a title with markup shows as text; a form posted without its
-//! CSRF token is refused; keyboard, labels and a phone-sized window. The
-//! screenshots are made here, into target/screenshots; `scripts/screenshots`
-//! runs this test and copies them to docs/screenshots.
+//! CSRF token is refused; keyboard, labels and a phone-sized window. Every
+//! page is checked with axe-core (the FLOWCAL_AXE peer) against WCAG 2.1 A and
+//! AA, on a desktop and 375 px wide: `assert_accessible` for the page shown,
+//! `assert_accessible_all` for a list of URLs. The screenshots are made here,
+//! into target/screenshots; `scripts/screenshots` runs this test and copies
+//! them to docs/screenshots.
 
 use crate::access::{google_at_peer, peer_env, put_provider, Oidc};
 use crate::support::{repo_root, Peer, TestApp, TestDb};
@@ -27,7 +30,16 @@ struct Browser {
     /// Dropped after `drop` below: kills chromedriver's process group.
     _driver: Peer,
     _profile: tempfile::TempDir,
+    /// axe.min.js (axe-core), run on the pages by `assert_accessible`; set by `with_axe`.
+    axe: String,
 }
+
+/// axe-core's rules for WCAG 2.0 and 2.1, levels A and AA.
+const AXE_TAGS: [&str; 4] = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"];
+
+/// The layouts every page is checked in: the browser's desktop window, and a phone's 375 px.
+const DESKTOP: (u32, u32) = (1280, 900);
+const PHONE: (u32, u32) = (375, 800);
 
 impl Drop for Browser {
     fn drop(&mut self) {
@@ -99,7 +111,14 @@ impl Browser {
         let r: Json = http.post(format!("{base}/session")).json(&caps).send().await.unwrap().json().await.unwrap();
         let session =
             r["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no WebDriver session: {r}")).to_owned();
-        Browser { http, base, port, session, _driver: child, _profile: profile }
+        Browser { http, base, port, session, _driver: child, _profile: profile, axe: String::new() }
+    }
+
+    /// Loads axe-core's `axe.min.js` (the FLOWCAL_AXE peer) for `assert_accessible`.
+    fn with_axe(mut self, axe_min_js: &str) -> Browser {
+        self.axe = std::fs::read_to_string(axe_min_js).unwrap_or_else(|e| panic!("FLOWCAL_AXE {axe_min_js}: {e}"));
+        assert!(self.axe.contains("axe v"), "{axe_min_js} is not axe-core's axe.min.js");
+        self
     }
 
     async fn call(&self, method: Method, path: &str, body: Option<Json>) -> Json {
@@ -233,9 +252,43 @@ impl Browser {
         self.wait_for("nav[aria-label=Main]").await;
     }
 
+    /// Checks the page shown, as it is now (also a page that answered a form
+    /// post), in both layouts: desktop, then 375 px wide (the window is
+    /// resized, the page is not reloaded), and back. Fails naming every problem.
+    async fn assert_accessible(&self) {
+        let problems = self.accessibility_problems().await;
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+
+    /// Visits each URL and checks it like `assert_accessible`; fails once,
+    /// naming every problem on every page.
+    async fn assert_accessible_all(&self, urls: &[String]) {
+        let mut problems = Vec::new();
+        for url in urls {
+            self.goto(url).await;
+            problems.extend(self.accessibility_problems().await);
+        }
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+
+    /// The page's accessibility problems in both layouts, one paragraph each.
+    async fn accessibility_problems(&self) -> Vec<String> {
+        let url = self.url().await;
+        let mut problems = Vec::new();
+        for (width, height) in [DESKTOP, PHONE] {
+            self.resize(width, height).await;
+            let layout = format!("{url} at {width}x{height}");
+            problems.extend(self.own_checks().await.into_iter().map(|p| format!("{layout}: {p}")));
+            problems.extend(self.axe_violations().await.into_iter().map(|v| format!("{layout}: axe-core: {v}")));
+        }
+        self.resize(DESKTOP.0, DESKTOP.1).await;
+        problems
+    }
+
     /// Every visible form control on the page has a label (or an aria-label);
     /// every interactive element can take the keyboard focus.
-    async fn assert_accessible(&self) {
+    async fn own_checks(&self) -> Vec<String> {
+        let mut problems = Vec::new();
         let unlabelled = self
             .run(
                 "return [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
@@ -243,11 +296,51 @@ impl Browser {
                    .map(e => e.outerHTML)",
             )
             .await;
-        assert_eq!(unlabelled, json!([]), "inputs without a label on {}", self.url().await);
+        if unlabelled != json!([]) {
+            problems.push(format!("inputs without a label: {unlabelled}"));
+        }
         let unfocusable = self
             .run("return [...document.querySelectorAll('a[href], button, input, select, textarea')].filter(e => e.tabIndex < 0 && !e.disabled && e.type !== 'hidden').map(e => e.outerHTML)")
             .await;
-        assert_eq!(unfocusable, json!([]), "not reachable by keyboard on {}", self.url().await);
+        if unfocusable != json!([]) {
+            problems.push(format!("not reachable by keyboard: {unfocusable}"));
+        }
+        problems
+    }
+
+    /// axe-core's violations of WCAG 2.1 A and AA on the page shown: each rule
+    /// with its impact, what it asks and every element that breaks it. axe.min.js
+    /// is put into the page once (WebDriver's scripts are not bound by the page's
+    /// Content-Security-Policy, which stays as flowcal sends it).
+    async fn axe_violations(&self) -> Vec<String> {
+        assert!(!self.axe.is_empty(), "axe-core is not loaded: Browser::with_axe");
+        if self.run("return typeof window.axe").await != json!("object") {
+            self.run(&self.axe).await;
+            assert_eq!(self.run("return typeof window.axe").await, json!("object"), "axe.min.js did not load");
+        }
+        let script = "const done = arguments[arguments.length - 1];
+            axe.run(document, {runOnly: {type: 'tag', values: arguments[0]}, resultTypes: ['violations']})
+              .then(r => done({violations: r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                      url: v.helpUrl, nodes: v.nodes.map(n => ({target: n.target.join(' '), html: n.html,
+                      why: n.failureSummary}))}))}),
+                    e => done({error: String(e && e.stack || e)}));";
+        let r = self.call(Method::POST, "/execute/async", Some(json!({"script": script, "args": [AXE_TAGS]}))).await;
+        if let Some(e) = r.get("error") {
+            panic!("axe-core failed on {}: {e}", self.url().await);
+        }
+        let violations = r["violations"].as_array().unwrap_or_else(|| panic!("axe-core answered {r}"));
+        violations
+            .iter()
+            .map(|v| {
+                let s = |j: &Json| j.as_str().unwrap_or_default().to_owned();
+                let mut line = format!("{} ({}): {} ({})", s(&v["id"]), s(&v["impact"]), s(&v["help"]), s(&v["url"]));
+                for n in v["nodes"].as_array().into_iter().flatten() {
+                    let why = s(&n["why"]).replace('\n', "\n        ");
+                    line += &format!("\n    at {}: {}\n        {why}", s(&n["target"]), s(&n["html"]));
+                }
+                line
+            })
+            .collect()
     }
 }
 
@@ -256,6 +349,7 @@ impl Browser {
 async fn the_web_app_in_a_real_browser() {
     let Some(chromium) = peer_env("FLOWCAL_CHROMIUM", "Chromium") else { return };
     let Some(driver) = peer_env("FLOWCAL_CHROMEDRIVER", "ChromeDriver") else { return };
+    let Some(axe) = peer_env("FLOWCAL_AXE", "axe-core") else { return };
     // One attempt per delivery, so that a failure shows at once.
     let t = TestApp::spawn_with(TestDb::sqlite(), "[delivery]\nworkers = 0\nattempts = 1\n").await;
     t.clock.set(jiff::Timestamp::now());
@@ -269,11 +363,13 @@ async fn the_web_app_in_a_real_browser() {
     put_provider(&t, &admin, "g", google_at_peer(&peer, Some(&google.base))).await;
     let (s, _) = t.upload(&admin, crate::support::leave_model()).await;
     assert_eq!(s, 201);
-    let b = Browser::start(&chromium, &driver).await;
+    let b = Browser::start(&chromium, &driver).await.with_axe(&axe);
+    let urls = |paths: &[&str]| paths.iter().map(|p| format!("{}{p}", t.base)).collect::<Vec<_>>();
 
     // Sign in; My tasks.
     b.goto(&format!("{}/tasks", t.base)).await;
     assert!(b.url().await.contains("/login?next=%2Ftasks") || b.url().await.contains("/login?next=/tasks"));
+    b.assert_accessible().await;
     b.sign_in(&t, "alice").await;
     assert_eq!(b.text("h1").await, "My tasks");
     b.assert_accessible().await;
@@ -298,6 +394,7 @@ async fn the_web_app_in_a_real_browser() {
     b.click("form.data button[type=submit]").await;
     b.wait_for("p.field-error").await;
     assert!(b.text("#err-first_day").await.contains("required"), "{}", b.text("#err-first_day").await);
+    b.assert_accessible().await;
     assert_eq!(
         b.run("return document.getElementById('item.first_day').getAttribute('aria-describedby')").await,
         json!("err-first_day")
@@ -378,6 +475,7 @@ async fn the_web_app_in_a_real_browser() {
     let state = b.text("[data-source='item:first_day'] .cal-state").await;
     assert!(state.starts_with("✗ Failed") && state.contains("500"), "{state}");
     assert_eq!(b.text("[data-source='item:first_day'] button").await, "Retry");
+    b.assert_accessible().await;
 
     // My tasks, on a desktop and on a phone.
     b.goto(&format!("{}/tasks", t.base)).await;
@@ -401,6 +499,7 @@ async fn the_web_app_in_a_real_browser() {
     b.wait_for("p.error").await;
     assert_eq!(b.text("h1").await, "Not allowed");
     assert!(b.text("p.error").await.contains("did not come from flowcal"));
+    b.assert_accessible().await;
     // From another site (Origin), even with a token: refused.
     let session = b.cookie("flowcal_session").await;
     let forged = t
@@ -432,6 +531,7 @@ async fn the_web_app_in_a_real_browser() {
     b.wait_for("#upload-error").await;
     let refusal = b.text("#upload-error").await;
     assert!(refusal.contains("line 4") && refusal.contains("column"), "{refusal}");
+    b.assert_accessible().await;
     b.goto(&format!("{}/models/leave", t.base)).await;
     assert!(b.text("main").await.contains("from first_day -P1D"), "steps with their deadline rules");
 
@@ -489,10 +589,42 @@ async fn the_web_app_in_a_real_browser() {
     assert_eq!(first_day.state.as_str(), "synced", "the retried entry went out: {first_day:?}");
     let live = google.events(&calendar).into_iter().filter(|e| e["status"] != "cancelled").count();
     assert_eq!(live, 2, "the deadline and the date are on the calendar");
+    // Every page an administrator sees, with a work calendar to show; error pages too.
+    let week = json!({"time_zone": "Europe/Berlin", "week": ["mon", "tue", "wed", "thu", "fri"]});
+    let (s, body) = t.call(Method::PUT, "/api/v1/admin/work-calendars/acme", &admin, Some(week)).await;
+    assert_eq!(s, 201, "{body}");
+    b.assert_accessible_all(&urls(&[
+        "/tasks",
+        "/start",
+        "/start/leave",
+        "/settings",
+        "/models",
+        "/models/leave",
+        "/work-calendars",
+        "/work-calendars/acme",
+        "/admin",
+        "/tasks/999999",
+        "/work-calendars/nowhere",
+    ]))
+    .await;
     // Back as alice: disconnect (the confirmation is answered yes).
     b.click("form.signout button").await;
     b.wait_for("form[action='/login']").await;
     b.sign_in(&t, "alice").await;
+    // Every page alice sees: her task with its entries sent, her settings with
+    // the connected account, the pages she may not open.
+    b.assert_accessible_all(&urls(&[
+        "/tasks",
+        &format!("/tasks/{task}"),
+        "/start",
+        "/start/leave",
+        "/work-calendars",
+        "/work-calendars/acme",
+        "/models",
+        "/admin",
+        "/settings",
+    ]))
+    .await;
     b.goto(&format!("{}/settings", t.base)).await;
     // The account's calendars can be chosen from; flowcal's own is in use.
     assert!(b.text("form.choose").await.contains("flowcal's own calendar"));

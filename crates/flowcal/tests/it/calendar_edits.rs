@@ -675,7 +675,7 @@ async fn deletions_and_moves_in_the_calendar_follow_the_policies(db: TestDb) {
         );
         let html = page(&t, &cookie, &format!("/tasks/{deleted_task}")).await;
         assert!(html.contains("Removed in your calendar") && html.contains("Add again"), "{html}");
-        assert!(!html.contains("aria-label=\"Add the deadline to calendar\""), "one way back, not two: {html}");
+        assert!(!html.contains("aria-label=\"Add to calendar: the deadline\""), "one way back, not two: {html}");
         let change = json!({"data": {"day": day(3)}});
         let path = format!("/api/v1/instances/{deleted_instance}/data");
         assert_eq!(t.call(Method::PATCH, &path, &admin, Some(change)).await.0, 200);
