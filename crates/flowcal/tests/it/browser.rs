@@ -358,7 +358,7 @@ async fn the_web_app_in_a_real_browser() {
     let peer = Arc::new(peer);
     let google = crate::google_double::Double::start(peer.clone()).await;
     let admin = t.user("root", true, &[]).await;
-    let _alice = t.user("alice", false, &[]).await;
+    let alice_token = t.user("alice", false, &[]).await;
     let alice_id = t.app.store.user_by_login("alice").await.unwrap().unwrap().id;
     put_provider(&t, &admin, "g", google_at_peer(&peer, Some(&google.base))).await;
     let (s, _) = t.upload(&admin, crate::support::leave_model()).await;
@@ -613,7 +613,7 @@ async fn the_web_app_in_a_real_browser() {
     b.sign_in(&t, "alice").await;
     // Every page alice sees: her task with its entries sent, her settings with
     // the connected account, the pages she may not open.
-    b.assert_accessible_all(&urls(&[
+    let alice_pages = urls(&[
         "/tasks",
         &format!("/tasks/{task}"),
         "/start",
@@ -623,8 +623,19 @@ async fn the_web_app_in_a_real_browser() {
         "/models",
         "/admin",
         "/settings",
-    ]))
-    .await;
+    ]);
+    b.assert_accessible_all(&alice_pages).await;
+    // The same pages in German and in Japanese, chosen by her setting.
+    for (lang, my_tasks) in [("de", "Meine Aufgaben"), ("ja", "自分のタスク")] {
+        let (s, me) = t.call(Method::PATCH, "/api/v1/me/settings", &alice_token, Some(json!({"language": lang}))).await;
+        assert_eq!(s, 200, "{me}");
+        b.goto(&format!("{}/tasks", t.base)).await;
+        assert_eq!(b.run("return document.documentElement.lang").await, json!(lang));
+        assert_eq!(b.text("nav a[href='/tasks']").await, my_tasks);
+        b.assert_accessible_all(&alice_pages).await;
+    }
+    let (s, _) = t.call(Method::PATCH, "/api/v1/me/settings", &alice_token, Some(json!({"language": null}))).await;
+    assert_eq!(s, 200);
     b.goto(&format!("{}/settings", t.base)).await;
     // The account's calendars can be chosen from; flowcal's own is in use.
     assert!(b.text("form.choose").await.contains("flowcal's own calendar"));
