@@ -1,0 +1,1 @@
+# The sign-in page, error pages and what every page shares beyond common.ftl.
