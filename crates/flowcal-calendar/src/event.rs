@@ -234,6 +234,22 @@ pub struct EntrySource<'a> {
     pub reminder_minutes: Option<u32>,
     pub sequence: u32,
     pub stamp: Timestamp,
+    /// The fixed words of the description, in the user's language.
+    pub words: EntryWords<'a>,
+}
+
+/// The words flowcal adds to an entry's description, in the user's language
+/// (the rest comes from the process).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EntryWords<'a> {
+    /// Before the process's name: "Process".
+    pub process: &'a str,
+    /// Before the link back: "Open in flowcal".
+    pub open: &'a str,
+}
+
+impl EntryWords<'static> {
+    pub const ENGLISH: EntryWords<'static> = EntryWords { process: "Process", open: "Open in flowcal" };
 }
 
 /// The entry for a source: title `what — instance title`, a description
@@ -247,7 +263,7 @@ pub fn entry(s: &EntrySource<'_>) -> EventSpec {
     EventSpec {
         key: event_key(s.user, s.source),
         title,
-        description: format!("Process: {}\nOpen in flowcal: {}", s.process_name, s.link),
+        description: format!("{}: {}\n{}: {}", s.words.process, s.process_name, s.words.open, s.link),
         url: Some(s.link.to_owned()),
         when: s.when.clone(),
         duration_minutes: if s.duration_minutes == 0 { DEFAULT_DURATION_MINUTES } else { s.duration_minutes },
@@ -310,6 +326,7 @@ mod tests {
             reminder_minutes: Some(15),
             sequence: 2,
             stamp: Timestamp::UNIX_EPOCH,
+            words: EntryWords::ENGLISH,
         });
         assert_eq!(e.title, "Approve — Easter");
         assert_eq!(e.description, "Process: Leave request\nOpen in flowcal: https://flowcal.example/tasks/42");

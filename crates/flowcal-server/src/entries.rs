@@ -4,7 +4,8 @@
 //! authorization check and no I/O: delivery, the feed and the export button
 //! all build entries here.
 
-use flowcal_calendar::{entry, EntrySource, EventSpec, When};
+use crate::i18n::Lang;
+use flowcal_calendar::{entry, EntrySource, EntryWords, EventSpec, When};
 use flowcal_domain::export::ExportSource;
 use flowcal_domain::{DataType, Deadline, DeadlineRule, IsoDuration, ProcessModel};
 use flowcal_store::{InstanceRecord, TaskRecord, User};
@@ -89,8 +90,14 @@ pub fn deadline_entry(
     };
     let link = format!("{}/tasks/{}", cx.public_url, t.id.0);
     let source = ExportSource::TaskDeadline(t.id).to_string();
-    // A completed task kept on the calendar says so.
-    let what = if t.state == flowcal_store::TaskState::Done { format!("✓ done: {}", t.name) } else { t.name.clone() };
+    // A completed task kept on the calendar says so, in the user's language.
+    let lang = user_lang(cx.user);
+    let what = if t.state == flowcal_store::TaskState::Done {
+        lang.t_with("entry-done", &[("step", t.name.clone().into())])
+    } else {
+        t.name.clone()
+    };
+    let words = entry_words(lang);
     expressible(entry(&EntrySource {
         user: cx.user.id.0,
         source: &source,
@@ -103,6 +110,7 @@ pub fn deadline_entry(
         reminder_minutes: cx.user.reminder_minutes.and_then(|m| u32::try_from(m).ok()),
         sequence,
         stamp: cx.now,
+        words: EntryWords { process: &words.0, open: &words.1 },
     }))
 }
 
@@ -133,6 +141,7 @@ pub fn item_entry(
         _ => return Err(EntryError::Unfit(format!("the item '{}' is not a date or date-time", item.label))),
     };
     let link = format!("{}/instances/{}", cx.public_url, instance.id.0);
+    let words = entry_words(user_lang(cx.user));
     let source = ExportSource::InstanceItem { instance: instance.id, key: key.to_owned() }.to_string();
     expressible(entry(&EntrySource {
         user: cx.user.id.0,
@@ -146,7 +155,19 @@ pub fn item_entry(
         reminder_minutes: cx.user.reminder_minutes.and_then(|m| u32::try_from(m).ok()),
         sequence,
         stamp: cx.now,
+        words: EntryWords { process: &words.0, open: &words.1 },
     }))
+}
+
+/// The language of a user's entries: their setting (there is no browser to
+/// ask when delivering), else English.
+fn user_lang(u: &User) -> Lang {
+    Lang::choose(u.language.as_deref(), None)
+}
+
+/// The fixed words of an entry's description in `lang`.
+fn entry_words(lang: Lang) -> (String, String) {
+    (lang.t("entry-process"), lang.t("entry-open"))
 }
 
 /// The entry, if calendars can show it: a deadline computed into a year
@@ -253,9 +274,20 @@ mod tests {
         assert_eq!(e.stamp, context(&u).now);
 
         let at = Deadline::At { at: "2026-04-01T15:00:00Z".parse().unwrap(), zone: "Asia/Tokyo".into() };
-        let done = deadline_entry(&task(Some(at), TaskState::Done), "Leave request", &context(&u), 0).unwrap();
+        let done = deadline_entry(&task(Some(at.clone()), TaskState::Done), "Leave request", &context(&u), 0).unwrap();
         assert_eq!(done.title, "✓ done: Approve — Easter");
         assert_eq!(done.when, When::At { at: "2026-04-01T15:00:00Z".parse().unwrap(), zone: "Asia/Tokyo".into() });
+        assert_eq!(done.description, "Process: Leave request\nOpen in flowcal: https://flowcal.example/tasks/5");
+        // The words flowcal adds follow the user's language; the process's own stay as they are.
+        let ja = User { language: Some("ja".into()), ..user() };
+        let done = deadline_entry(&task(Some(at.clone()), TaskState::Done), "Leave request", &context(&ja), 0).unwrap();
+        assert_eq!(done.title, "✓ 完了: Approve — Easter");
+        assert_eq!(done.description, "プロセス: Leave request\nflowcal で開く: https://flowcal.example/tasks/5");
+        let de = User { language: Some("de".into()), ..user() };
+        let i = instance(serde_json::json!({"first_day": "2026-03-30"}));
+        let e = item_entry(&i, "Urlaub", &leave_model(), "first_day", &context(&de), 0).unwrap();
+        assert_eq!(e.title, "First day — Easter");
+        assert_eq!(e.description, "Prozess: Urlaub\nIn flowcal öffnen: https://flowcal.example/instances/9");
     }
 
     #[test]

@@ -121,6 +121,7 @@ fn event_files(n: usize) -> (tempfile::TempDir, Vec<PathBuf>) {
             reminder_minutes: None,
             sequence: 0,
             stamp: "2026-11-28T08:00:00Z".parse().unwrap(),
+            words: flowcal_calendar::EntryWords::ENGLISH,
         });
         let path = dir.path().join(format!("{}.ics", ev.key));
         std::fs::write(&path, flowcal_calendar::ical::calendar_object(&ev).unwrap()).unwrap();

@@ -36,4 +36,6 @@ month-10 = Okt.
 month-11 = Nov.
 month-12 = Dez.
 
-entry-done = erledigt
+entry-done = ✓ erledigt: { $step }
+entry-process = Prozess
+entry-open = In flowcal öffnen

@@ -37,5 +37,8 @@ month-10 = Oct
 month-11 = Nov
 month-12 = Dec
 
-# Added to a calendar entry's title when its step is done.
-entry-done = done
+# The words flowcal adds to calendar entries: the title of a step kept after it is done,
+# and the labels in the description (the rest comes from the process).
+entry-done = ✓ done: { $step }
+entry-process = Process
+entry-open = Open in flowcal

@@ -37,4 +37,6 @@ month-10 = 10月
 month-11 = 11月
 month-12 = 12月
 
-entry-done = 完了
+entry-done = ✓ 完了: { $step }
+entry-process = プロセス
+entry-open = flowcal で開く
