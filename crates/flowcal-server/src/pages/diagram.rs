@@ -65,24 +65,29 @@ pub(crate) async fn for_task(app: &App, view: &InstanceView, task: &TaskRecord, 
     let steps = |state: TaskState| -> BTreeSet<String> {
         view.tasks.iter().filter(|t| t.state == state && t.step != task.step).map(|t| t.step.clone()).collect()
     };
-    let done = steps(TaskState::Done);
-    let marks = Marks {
-        current: [task.step.clone()].into(),
-        open: steps(TaskState::Open),
-        done: done.clone(),
-        notes: deadline_notes(model),
-        id_prefix: "task-".to_owned(),
+    let (done, open) = (steps(TaskState::Done), steps(TaskState::Open));
+    let names = |ids: &BTreeSet<String>| -> String {
+        ids.iter().map(|id| model.node(id).map_or(id.as_str(), |n| n.name.as_str())).collect::<Vec<_>>().join(", ")
     };
-    let names: Vec<&str> = done.iter().map(|id| model.node(id).map_or(id.as_str(), |n| n.name.as_str())).collect();
     let legend = html! {
         ul.legend {
-            li { span.sample.current-sample aria-hidden="true" { "▭" } " Dashed frame: this task's step, " strong { (task.name) } }
+            li { span.sample.current-sample aria-hidden="true" { "▭" } " Framed: this task's step, " strong { (task.name) } }
+            @if !open.is_empty() {
+                li { span.sample.open-sample aria-hidden="true" { "┅" } " Dashed outline: open as well: " (names(&open)) }
+            }
             li {
                 span.sample.done-sample aria-hidden="true" { "✓" } " Tick: done"
-                @if names.is_empty() { " (none yet)" } @else { ": " (names.join(", ")) }
+                @if done.is_empty() { " (none yet)" } @else { ": " (names(&done)) }
             }
             li { "Hover a step for its deadline rule." }
         }
+    };
+    let marks = Marks {
+        current: [task.step.clone()].into(),
+        open,
+        done,
+        notes: deadline_notes(model),
+        id_prefix: "task-".to_owned(),
     };
     figure(app, &view.model, marks, legend).await
 }

@@ -57,7 +57,7 @@ async fn the_model_page_and_the_task_page_draw_the_process_with_the_current_step
     let task = page(&t, &cookie, &format!("/tasks/{first}")).await;
     assert_eq!(step_tag(&task, "Activity_1ghr6kd"), r#"<g class="step task user current""#);
     assert!(task.contains("<title>Set data (current step)</title>"));
-    assert!(task.contains("Dashed frame: this task's step, <strong>Set data</strong>"), "{task}");
+    assert!(task.contains("Framed: this task's step, <strong>Set data</strong>"), "{task}");
     assert!(task.contains("Tick: done (none yet)"));
 
     // Once it is done, the next task's page marks it done and the parallel one open.
@@ -78,6 +78,7 @@ async fn the_model_page_and_the_task_page_draw_the_process_with_the_current_step
     assert_eq!(step_tag(&task, "Activity_1ghr6kd"), r#"<g class="step task user done""#);
     assert_eq!(task.matches(" current\"").count(), 1);
     assert!(task.contains("Tick: done: Set data"), "{task}");
+    assert!(task.contains("Dashed outline: open as well: Task P1"), "{task}");
 }
 
 #[tokio::test]
