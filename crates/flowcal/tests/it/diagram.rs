@@ -94,3 +94,16 @@ async fn a_model_without_a_diagram_is_laid_out_with_its_deadline_rules_on_hover(
     assert_eq!(step_tag(&model, "approve"), r#"<g class="step task user""#);
     assert!(model.contains("<title>Approve — deadline: P3D</title>"), "{model}");
 }
+
+#[tokio::test]
+async fn a_model_version_is_read_for_drawing_once() {
+    let t = TestApp::spawn(TestDb::sqlite()).await;
+    let alice = t.user("alice", true, &[]).await;
+    let (s, _) = t.upload(&alice, leave_model()).await;
+    assert_eq!(s, 201);
+    let id = t.app.store.latest_model_id("leave").await.unwrap().unwrap();
+    let stored = t.app.store.model(id).await.unwrap().unwrap();
+    let first = t.app.workflow.drawing(&stored).await;
+    let again = t.app.workflow.drawing(&stored).await;
+    assert!(first.is_ok() && std::sync::Arc::ptr_eq(&first, &again));
+}
