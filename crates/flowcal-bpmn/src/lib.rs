@@ -16,6 +16,7 @@
 //! It does no I/O; the caller reads the file and enforces its size limit.
 
 mod assignee;
+pub mod diagram;
 mod read;
 mod scan;
 mod timers;

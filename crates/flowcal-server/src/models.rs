@@ -10,6 +10,9 @@ use std::sync::{Arc, Mutex};
 /// A stored model with its parse.
 pub type Parsed = (StoredModel, Arc<ProcessModel>);
 
+/// A model version's drawing, or why it has none, in words.
+pub type Drawing = Arc<Result<flowcal_bpmn::diagram::Diagram, String>>;
+
 /// Why a stored model cannot be had.
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
@@ -31,11 +34,13 @@ pub enum ModelError {
 pub struct Models {
     store: Store,
     parsed: Mutex<HashMap<ModelId, Parsed>>,
+    /// Drawings, read on first view.
+    drawings: Mutex<HashMap<ModelId, Drawing>>,
 }
 
 impl Models {
     pub fn new(store: Store) -> Self {
-        Models { store, parsed: Mutex::new(HashMap::new()) }
+        Models { store, parsed: Mutex::new(HashMap::new()), drawings: Mutex::new(HashMap::new()) }
     }
 
     pub(crate) fn keep(&self, stored: StoredModel, m: Arc<ProcessModel>) {
@@ -52,6 +57,23 @@ impl Models {
         let m = Arc::new(m);
         self.keep(stored.clone(), m.clone());
         Ok((stored, m))
+    }
+
+    /// The drawing of a stored version: its diagram interchange, or a layout
+    /// when the file has none; read on a blocking thread within the XML time
+    /// budget, once per version (a refusal too; running out of time is not kept).
+    pub async fn drawing(&self, stored: &StoredModel) -> Drawing {
+        if let Some(hit) = self.drawings.lock().unwrap_or_else(|p| p.into_inner()).get(&stored.id).cloned() {
+            return hit;
+        }
+        let xml = stored.bpmn.clone();
+        let read = flowcal_xml::off_workers(flowcal_xml::PARSE_BUDGET, move || flowcal_bpmn::diagram::read(&xml)).await;
+        let drawing = match read {
+            Ok(done) => Arc::new(done.map_err(|e| e.to_string())),
+            Err(busy) => return Arc::new(Err(busy.to_string())),
+        };
+        self.drawings.lock().unwrap_or_else(|p| p.into_inner()).insert(stored.id, drawing.clone());
+        drawing
     }
 
     /// The newest version of the model `key`.

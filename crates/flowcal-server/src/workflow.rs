@@ -310,6 +310,11 @@ impl Workflow {
         Ok(self.models.get(id).await?)
     }
 
+    /// The drawing of a stored model version (see [`Models::drawing`]).
+    pub async fn drawing(&self, stored: &StoredModel) -> crate::models::Drawing {
+        self.models.drawing(stored).await
+    }
+
     /// The newest version of the model `key`.
     pub async fn latest_model(&self, key: &str) -> AppResult<Parsed> {
         Ok(self.models.latest(key).await?)

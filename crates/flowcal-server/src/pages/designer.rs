@@ -9,6 +9,7 @@ use crate::error::AppError;
 use axum::extract::{Multipart, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use flowcal_bpmn::diagram::Marks;
 use maud::html;
 use std::sync::Arc;
 
@@ -132,6 +133,12 @@ pub(crate) async fn show(State(app): State<Arc<App>>, v: Viewer, Path(key): Path
     };
     let versions = app.store.model_versions(&key).await.unwrap_or_default();
     let info = ModelInfo::new(&stored, &model);
+    let marks =
+        Marks { notes: super::diagram::deadline_notes(&model), id_prefix: "model-".to_owned(), ..Marks::default() };
+    let legend = html! {
+        p.hint { "Steps with a clock have a deadline rule: hover the step, or see it in the Steps table." }
+    };
+    let diagram = super::diagram::figure(&app, &stored, marks, legend).await;
     let body = html! {
         p.crumbs { a href="/models" { "Process models" } }
         h1 { (info.name) }
@@ -140,12 +147,14 @@ pub(crate) async fn show(State(app): State<Arc<App>>, v: Viewer, Path(key): Path
             dt { "Version" } dd { (info.version) }
             dt { "Time zone" } dd { (info.time_zone.clone().unwrap_or_else(|| format!("{} (the server's)", app.config.time_zone))) }
         }
+        h2 { "Diagram" }
+        (diagram)
         h2 { "Steps" }
         table {
             thead { tr { th scope="col" { "Step" } th scope="col" { "Id" } th scope="col" { "Deadline" } } }
             tbody {
                 @for s in &info.steps {
-                    tr {
+                    tr id={ "step-" (s.id) } {
                         td { (s.name) }
                         td { code { (s.id) } }
                         td {

@@ -10,6 +10,7 @@
 
 mod admin;
 mod designer;
+mod diagram;
 pub mod frame;
 mod settings;
 mod tasks;

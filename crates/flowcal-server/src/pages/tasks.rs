@@ -252,6 +252,7 @@ async fn task_page(
             (i.key.clone(), calendar_controls(&cal, &format!("item:{}", i.key), &stored, &i.label))
         })
         .collect();
+    let diagram = super::diagram::for_task(app, &view, &t, &model).await;
     let body = html! {
         p.crumbs { a href="/tasks" { "My tasks" } " › " (view.model.name) }
         h1 { (t.name) }
@@ -309,6 +310,10 @@ async fn task_page(
                     p.muted { "Claim the task to fill in its data and complete it." }
                 }
             }
+        }
+        section aria-labelledby="diagram-h" {
+            h2 id="diagram-h" { "Where this task is in the process" }
+            (diagram)
         }
         @if let Some((_, forms)) = &deadline_cal { (forms) }
         @for (_, forms) in item_cal.values() { (forms) }

@@ -683,3 +683,101 @@ async fn sign_in_is_rate_limited_and_the_cookie_is_strict() {
     t.clock.set(t.app.now() + jiff::SignedDuration::from_mins(2));
     assert_eq!(post("password-123").await.unwrap().status(), 303);
 }
+
+/// The process diagram in a real browser: a model exported by Camunda
+/// Modeler, uploaded with the form, is drawn from its diagram interchange;
+/// the task page highlights the task's step and ticks the done one; the
+/// model page shows each step's deadline rule on hover; on a phone the
+/// drawing shrinks to the screen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(flowcal_peers), ignore = "needs the peers: built without FLOWCAL_REQUIRE_PEERS")]
+async fn the_process_diagram_in_a_real_browser() {
+    let Some(chromium) = peer_env("FLOWCAL_CHROMIUM", "Chromium") else { return };
+    let Some(driver) = peer_env("FLOWCAL_CHROMEDRIVER", "ChromeDriver") else { return };
+    let t = TestApp::spawn(TestDb::sqlite()).await;
+    let root = t.user("root", true, &[]).await;
+    let (s, _) = t.upload(&root, crate::support::leave_model()).await;
+    assert_eq!(s, 201);
+    let b = Browser::start(&chromium, &driver).await;
+    b.sign_in(&t, "root").await;
+
+    // Upload the modeler's file with the form.
+    let file =
+        repo_root().join("tests/fixtures/bpmn-samples/supported/camunda-modeler-parallel-exclusive-default.bpmn");
+    b.goto(&format!("{}/models", t.base)).await;
+    b.type_into("#bpmn", &file.display().to_string()).await;
+    b.click("form[action='/models'] button[type=submit]").await;
+    b.wait_notice("Uploaded token_trial_parallel_simple (version 1)").await;
+
+    // Its page draws it, the steps at the modeler's places.
+    b.goto(&format!("{}/models/token_trial_parallel_simple", t.base)).await;
+    b.wait_for("figure.diagram svg[role=img]").await;
+    let steps = b.run("return [...document.querySelectorAll('svg .step.user')].map(g => g.dataset.id)").await;
+    assert_eq!(steps, json!(["UserTask_0fd3nql", "UserTask_1k9gxsc", "Activity_1ghr6kd"]));
+    let rect = b
+        .run("const r = document.querySelector('svg [data-id=UserTask_0fd3nql] rect.shape'); return [r.getAttribute('x'), r.getAttribute('y')]")
+        .await;
+    assert_eq!(rect, json!(["680", "150"]));
+    b.assert_accessible().await;
+
+    // An instance at its second round: Set data done, the parallel tasks open.
+    let (s, inst) = t
+        .post(
+            "/api/v1/instances",
+            &root,
+            json!({"model": "token_trial_parallel_simple", "title": "Trial", "data": {"skipParallel": false}}),
+        )
+        .await;
+    assert_eq!(s, 201, "{inst}");
+    let first = inst["tasks"][0]["id"].as_i64().unwrap();
+    let (s, _) = t.post(&format!("/api/v1/tasks/{first}/complete"), &root, json!({})).await;
+    assert_eq!(s, 200);
+    let (_, inst) = t.get(&format!("/api/v1/instances/{}", inst["id"]), &root).await;
+    let p2 = inst["tasks"].as_array().unwrap().iter().find(|t| t["step"] == "UserTask_1k9gxsc").unwrap()["id"]
+        .as_i64()
+        .unwrap();
+
+    // The task page: the task's step is the highlighted one, the done one ticked, in words too.
+    b.goto(&format!("{}/tasks/{p2}", t.base)).await;
+    b.wait_for("figure.diagram svg").await;
+    assert_eq!(b.text("h1").await, "Task P2");
+    assert_eq!(b.run("return document.querySelectorAll('svg .current').length").await, json!(1));
+    assert_eq!(b.run("return document.querySelector('svg .current').dataset.id").await, json!("UserTask_1k9gxsc"));
+    assert!(b
+        .run("return document.querySelector('svg .current').textContent")
+        .await
+        .as_str()
+        .unwrap()
+        .contains("Task P2"));
+    assert_eq!(b.run("return document.querySelector('svg .done').dataset.id").await, json!("Activity_1ghr6kd"));
+    // The highlight is drawn (a frame around the step), not only a class.
+    let halo = b.run("const r = document.querySelector('svg .current .halo').getBoundingClientRect(); return r.width > 0 && r.height > 0").await;
+    assert_eq!(halo, json!(true));
+    let legend = b.text("figure.diagram figcaption").await;
+    assert!(
+        legend.contains("this task's step, Task P2")
+            && legend.contains("done: Set data")
+            && legend.contains("open as well: Task P1"),
+        "{legend}"
+    );
+    assert_eq!(b.run("return document.querySelectorAll('script').length").await, json!(1), "only app.js runs");
+    b.assert_accessible().await;
+    b.run("document.querySelector('figure.diagram').scrollIntoView()").await;
+    b.screenshot("diagram").await;
+
+    // On a phone the drawing fits the screen's width.
+    b.resize(375, 800).await;
+    let fits = b
+        .run("const f = document.querySelector('figure.diagram svg').getBoundingClientRect(); return f.width > 100 && f.right <= document.documentElement.clientWidth")
+        .await;
+    assert_eq!(fits, json!(true));
+    b.resize(1280, 900).await;
+
+    // A model without a diagram is laid out; a step's deadline rule shows on hover.
+    b.goto(&format!("{}/models/leave", t.base)).await;
+    b.wait_for("figure.diagram svg").await;
+    assert!(b.text("figure.diagram figcaption").await.contains("This file has no diagram"));
+    let hover = b.run("return document.querySelector('svg [data-id=approve] > title').textContent").await;
+    assert_eq!(hover, json!("Approve — deadline: P3D"));
+    assert_eq!(b.run("return document.getElementById('step-approve').cells[2].textContent").await, json!("P3D"));
+}

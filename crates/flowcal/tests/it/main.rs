@@ -22,6 +22,7 @@ mod cli;
 mod connectors;
 mod credentials;
 mod delivery;
+mod diagram;
 mod feed;
 mod google_double;
 mod graph_double;
