@@ -83,6 +83,7 @@ admin-attention-more = Die { $shown } neuesten von { $total }.
 ## Formular eines Anbieters
 admin-new-provider = Neuer Anbieter
 admin-provider-name = Name (Buchstaben, Ziffern, - und _)
+admin-provider-kind-generic = Anderer OAuth-2.0-/OpenID-Server
 admin-provider-display = Anzeigename
 admin-provider-client-id = Client-ID
 admin-provider-secret = Client-Secret

@@ -83,6 +83,7 @@ admin-attention-more = The { $shown } most recent of { $total }.
 ## A provider's form
 admin-new-provider = New provider
 admin-provider-name = Name (letters, digits, - and _)
+admin-provider-kind-generic = Other OAuth 2.0 / OpenID
 admin-provider-display = Display name
 admin-provider-client-id = Client id
 admin-provider-secret = Client secret

@@ -79,6 +79,7 @@ admin-attention-more = { $total } 件のうち新しい { $shown } 件です。
 ## プロバイダーのフォーム
 admin-new-provider = 新しいプロバイダー
 admin-provider-name = 名前 (英字、数字、- と _)
+admin-provider-kind-generic = その他の OAuth 2.0 / OpenID
 admin-provider-display = 表示名
 admin-provider-client-id = クライアント ID
 admin-provider-secret = クライアントシークレット

@@ -336,7 +336,10 @@ fn provider_form(v: &Viewer, name: Option<&str>, p: Option<&ProviderConfig>) -> 
             label for=(f("kind")) { (l.t("admin-col-kind")) }
             select id=(f("kind")) name="kind" {
                 @for k in ProviderKind::all() {
-                    option value=(k.as_str()) selected[kind == Some(k)] { (k.label()) }
+                    option value=(k.as_str()) selected[kind == Some(k)] {
+                        // Google and Microsoft 365 are names; "any other server" is words.
+                        @if k.as_str() == ProviderKind::GENERIC.as_str() { (l.t("admin-provider-kind-generic")) } @else { (k.label()) }
+                    }
                 }
             }
             label for=(f("display")) { (l.t("admin-provider-display")) }
