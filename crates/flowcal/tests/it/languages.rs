@@ -76,3 +76,142 @@ async fn pages_speak_the_users_language() {
     assert_eq!(s, 303);
     assert_eq!(t.get("/api/v1/me", &alice).await.1["language"], json!(null));
 }
+
+/// The administration and the work calendar pages, with their notices and
+/// refusals: in German by the setting, in Japanese by the browser's language.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_and_work_calendar_pages_in_german_and_japanese() {
+    let t = TestApp::spawn(TestDb::sqlite()).await;
+    let root = t.user("root", true, &[]).await;
+    t.user("bob", false, &[]).await;
+    let cookie = sign_in(&t, "root", "password-123").await.unwrap();
+    // A notice comes back percent-encoded in its cookie.
+    let decoded = |s: &str| {
+        let (mut out, b) = (Vec::new(), s.as_bytes());
+        let mut i = 0;
+        while i < b.len() {
+            match (b[i], s.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok())) {
+                (b'%', Some(byte)) => (out.push(byte), i += 3),
+                (c, _) => (out.push(c), i += 1),
+            };
+        }
+        String::from_utf8(out).unwrap()
+    };
+    let english = [
+        ">Administration<",
+        "Who may export to calendars",
+        "Add a user",
+        "Delivery health",
+        "Verify calendars",
+        "Disable this user?",
+        "Work calendar acme",
+        "Holidays in 2026",
+        "Working week",
+        "Refresh sources now",
+        "No holiday sources",
+        "half day",
+        "extra working day",
+        "Delete this work calendar?",
+        "Deadlines of steps",
+    ];
+    let no_english = |page: &str| {
+        for text in english {
+            assert!(!page.contains(text), "{text} is in English: {page}");
+        }
+    };
+
+    // German, by the setting: the forms' notices and refusals too.
+    let (s, _) = t.call(Method::PATCH, "/api/v1/me/settings", &root, Some(json!({"language": "de"}))).await;
+    assert_eq!(s, 200);
+    let mut form = vec![
+        ("create", "on"),
+        ("name", "acme"),
+        ("time_zone", "Europe/Berlin"),
+        ("hours", "09:00-17:00"),
+        ("holidays", "01.05.2026 Tag der Arbeit"),
+        ("working_days", "2026-12-19 Inventur"),
+        ("sources", ""),
+    ];
+    for day in ["mon", "tue", "wed", "thu", "fri"] {
+        form.push(("week", day));
+    }
+    let (s, refused) = post_form(&t, &cookie, "/work-calendars", "/admin/work-calendars", &form).await;
+    assert_eq!(s, 422, "{refused}");
+    assert!(refused.contains("Feiertage, Zeile 1: „01.05.2026“ ist kein Datum"), "{refused}");
+    form[4] = ("holidays", "2026-05-01 Tag der Arbeit\n2026-12-24 Heiligabend 09:00-12:00");
+    let (s, notice) = post_form(&t, &cookie, "/work-calendars", "/admin/work-calendars", &form).await;
+    assert_eq!(s, 303, "{notice}");
+    assert!(decoded(&notice).contains("Arbeitskalender acme angelegt"), "{notice}");
+
+    let list = page(&t, &cookie, "/work-calendars", None).await;
+    for text in ["<h1>Arbeitskalender</h1>", "Mo., Di., Mi., Do., Fr.", "Neuer Arbeitskalender", "Zeitzone (IANA"] {
+        assert!(list.contains(text), "{text} is missing: {list}");
+    }
+    no_english(&list);
+    let year = page(&t, &cookie, "/work-calendars/acme", None).await;
+    for text in [
+        "<h1>Arbeitskalender acme</h1>",
+        "title=\"Fr., 1. Mai 2026 — Tag der Arbeit (Feiertag)\"",
+        "title=\"Sa., 19. Dez. 2026 — Inventur (zusätzlicher Arbeitstag)\"",
+        "title=\"Fr., 27. März 2026 — Arbeitstag, heute\"",
+        "<caption>März</caption>",
+        "<abbr title=\"Montag\">Mo.</abbr>",
+        "<h3>Feiertage 2026</h3>",
+        ">Do., 24. Dez.</time>",
+        "halber Tag: 09:00-12:00",
+        // The last change, as German writes a date and time (09:00 in Berlin).
+        "Fr., 27. März 2026, 09:00 CET von root",
+        "Quellen jetzt aktualisieren",
+    ] {
+        assert!(year.contains(text), "{text} is missing: {year}");
+    }
+    no_english(&year);
+    let (s, notice) = post_form(&t, &cookie, "/work-calendars/acme", "/admin/work-calendars/acme/refresh", &[]).await;
+    assert_eq!(s, 303, "{notice}");
+    assert!(decoded(&notice).contains("Feiertagsquellen von acme aktualisiert: 0 abgerufen"), "{notice}");
+
+    let admin = page(&t, &cookie, "/admin", None).await;
+    for text in [
+        "<h1>Verwaltung</h1>",
+        "Wer in Kalender exportieren darf",
+        "2 Benutzer",
+        "aria-label=\"Kalender prüfen: bob\">Kalender prüfen</button>",
+        "Diesen Benutzer sperren? Seine Sitzungen enden sofort.",
+        "Anderer OAuth-2.0-/OpenID-Server",
+        "Zustellung",
+    ] {
+        assert!(admin.contains(text), "{text} is missing: {admin}");
+    }
+    no_english(&admin);
+    let (s, notice) = post_form(&t, &cookie, "/admin", "/admin/users/bob/role", &[("role", "clerk")]).await;
+    assert_eq!(s, 303, "{notice}");
+    assert!(decoded(&notice).contains("bob hat die Rolle clerk"), "{notice}");
+    let (s, short) = post_form(&t, &cookie, "/admin", "/admin/users/bob/password", &[("password", "short")]).await;
+    assert_eq!(s, 422, "{short}");
+    assert!(short.contains("ein Passwort braucht mindestens 10 Zeichen"), "{short}");
+    let (s, verified) = post_form(&t, &cookie, "/admin", "/admin/users/bob/verify", &[]).await;
+    assert_eq!(s, 200, "{verified}");
+    assert!(verified.contains("<h1>Kalender von bob</h1>") && verified.contains("Zurück zur Verwaltung"), "{verified}");
+
+    // Japanese, by the browser's language once the setting is gone.
+    let (s, _) = t.call(Method::PATCH, "/api/v1/me/settings", &root, Some(json!({"language": null}))).await;
+    assert_eq!(s, 200);
+    let year = page(&t, &cookie, "/work-calendars/acme", Some("ja")).await;
+    for text in [
+        "<h1>稼働日カレンダー acme</h1>",
+        "title=\"2026年5月1日(金) — Tag der Arbeit (祝日)\"",
+        "<caption>3月</caption>",
+        "<h3>2026年の祝日</h3>",
+        ">12月24日(木)</time>",
+        "月、火、水、木、金",
+        "2026年3月27日(金) 09:00 CET",
+    ] {
+        assert!(year.contains(text), "{text} is missing: {year}");
+    }
+    no_english(&year);
+    let admin = page(&t, &cookie, "/admin", Some("ja")).await;
+    for text in ["<h1>管理</h1>", "ユーザーを追加", "配信状況", "2 人のユーザー"] {
+        assert!(admin.contains(text), "{text} is missing: {admin}");
+    }
+    no_english(&admin);
+}
