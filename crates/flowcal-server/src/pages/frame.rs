@@ -202,6 +202,8 @@ pub(crate) fn layout_status(
                     @if let Some(v) = v {
                         nav aria-label="Main" {
                             a href="/tasks" { "My tasks" }
+                            a href="/calendar" { "Calendar" }
+                            @if v.p.is_admin() || !v.p.roles.is_empty() { a href="/team" { "Team" } }
                             a href="/start" { "Start a process" }
                             @if v.is_designer() { a href="/models" { "Models" } }
                             a href="/work-calendars" { "Work calendars" }
