@@ -12,7 +12,7 @@ use serde_json::{json, Value as Json};
 
 /// Two parallel steps: one for the role `team_a` due 15.5 hours after it
 /// starts, one for the starter due in ten days; a date item and a datetime item.
-const CAL_MODEL: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+pub(crate) const CAL_MODEL: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:flowcal="https://flowcal.dev/schema/1"
                   id="c" targetNamespace="https://flowcal.dev/test">
   <bpmn:process id="cal" name="Calendar test" isExecutable="true">
@@ -41,7 +41,7 @@ const CAL_MODEL: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 const DUE_MODEL: &str = include_str!("../../../../tests/peers/one-deadline.bpmn");
 
 /// Steps for two roles: `team_a` due in two days and in twenty, `team_b` in two.
-fn team_model(key: &str, name: &str) -> String {
+pub(crate) fn team_model(key: &str, name: &str) -> String {
     format!(
         r#"<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:flowcal="https://flowcal.dev/schema/1"
