@@ -155,8 +155,9 @@ fn day_of(d: &Deadline, zone: &TimeZone) -> (Date, Option<String>, Option<Timest
 /// A stored date item's value as a deadline-like date: a civil date, or an instant.
 fn item_date(v: &Json) -> Option<Deadline> {
     let s = v.as_str()?;
-    if let Ok(d) = s.parse::<Date>() {
-        return Some(Deadline::Date(d));
+    // (A date parser would also take the date of a date-time: only a bare date is one.)
+    if s.len() == 10 {
+        return s.parse::<Date>().ok().map(Deadline::Date);
     }
     s.parse::<Timestamp>().ok().map(|at| Deadline::At { at, zone: String::new() })
 }
@@ -242,10 +243,9 @@ async fn entries(app: &App, v: &Viewer, w: DueWindow, now: Timestamp) -> Result<
     }
     let mut views = HashMap::new();
     for (instance, key, d, state) in in_range {
-        if !views.contains_key(&instance) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = views.entry(instance) {
             // An instance the viewer is no longer involved in is left out.
-            let view = app.workflow.instance(&v.p, instance).await.ok();
-            views.insert(instance, view);
+            slot.insert(app.workflow.instance(&v.p, instance).await.ok());
         }
         let Some(Some(view)) = views.get(&instance) else { continue };
         let label = match app.workflow.model(view.instance.model_id).await {
@@ -268,7 +268,7 @@ async fn entries(app: &App, v: &Viewer, w: DueWindow, now: Timestamp) -> Result<
             state: Some(state),
         });
     }
-    out.sort_by(|a, b| (a.day, a.time.is_some(), a.at).cmp(&(b.day, b.time.is_some(), b.at)));
+    out.sort_by_key(|e| (e.day, e.time.is_some(), e.at));
     Ok((out, cut))
 }
 

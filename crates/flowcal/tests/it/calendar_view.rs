@@ -18,6 +18,7 @@ pub(crate) const CAL_MODEL: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
   <bpmn:process id="cal" name="Calendar test" isExecutable="true">
     <bpmn:extensionElements>
       <flowcal:dataItem key="review_on" label="Review day" type="date"/>
+      <flowcal:dataItem key="call_at" label="Call" type="datetime"/>
     </bpmn:extensionElements>
     <bpmn:laneSet>
       <bpmn:lane id="la" name="team_a"><bpmn:flowNodeRef>late</bpmn:flowNodeRef></bpmn:lane>
@@ -142,7 +143,8 @@ async fn calendar_view(db: TestDb) {
     assert_eq!(t.call(Method::PATCH, "/api/v1/me/settings", &bob, utc).await.0, 200);
 
     // 2026-03-27T08:00Z: "Late review" is due at 23:30 UTC, already the 28th in Berlin.
-    let (inst, tasks) = start(&t, &ann, "cal", json!({"review_on": "2026-03-31"})).await;
+    let data = json!({"review_on": "2026-03-31", "call_at": "2026-03-31T23:30:00+00:00"});
+    let (inst, tasks) = start(&t, &ann, "cal", data).await;
     let id_of = |name: &str| tasks.iter().find(|(n, _)| n == name).unwrap().1;
     let (late, report) = (id_of("Late review"), id_of("Write report"));
     let (gone, _) = start(&t, &ann, "cal", json!({"review_on": "2026-03-30"})).await;
@@ -168,6 +170,8 @@ async fn calendar_view(db: TestDb) {
     export(&t, ann_id, acc.id, ExportSource::TaskDeadline(TaskId(report)), Some(report), inst, "pending").await;
     export(&t, ann_id, acc.id, item(inst), None, inst, "synced").await;
     export(&t, ann_id, acc.id, item(gone), None, gone, "removed_in_calendar").await;
+    let call = ExportSource::InstanceItem { instance: InstanceId(inst), key: "call_at".into() };
+    export(&t, ann_id, acc.id, call, None, inst, "synced").await;
 
     let (a, b, e, r) =
         (session(&t, "ann").await, session(&t, "bob").await, session(&t, "eve").await, session(&t, "root").await);
@@ -213,6 +217,11 @@ async fn calendar_view(db: TestDb) {
         "{li}"
     );
     assert!(entry_of(&cell(&month, "2026-03-30"), "Review day").contains("removed in calendar"), "{month}");
+    // A date-time item at 23:30 UTC on the 31st is at 01:30 on 1 April in Berlin.
+    assert!(!c31.contains("Call"), "{c31}");
+    let apr1 = cell(&month, "2026-04-01");
+    let li = entry_of(&apr1, ">Call<");
+    assert!(li.contains("01:30") && li.contains("in calendar"), "{apr1}");
     // A day's cell shows four entries and says how many more, linking to that week.
     let c29 = cell(&month, "2026-03-29");
     assert_eq!(c29.matches("Check — deadline").count(), 4, "{c29}");
@@ -253,7 +262,7 @@ async fn calendar_view(db: TestDb) {
     let sun = agenda.find("id=\"d-2026-03-29\"").unwrap();
     let tue = agenda.find("id=\"d-2026-03-31\"").unwrap();
     let apr6 = agenda.find("id=\"d-2026-04-06\"").unwrap();
-    assert!(late_part.len() > 0 && agenda.find("id=\"overdue-h\"").unwrap() < sun, "{agenda}");
+    assert!(!late_part.is_empty() && agenda.find("id=\"overdue-h\"").unwrap() < sun, "{agenda}");
     assert!(sun < tue && tue < apr6, "{agenda}");
     assert!(agenda.contains("href=\"/calendar?view=agenda&amp;date=2026-04-12\""), "{agenda}");
 
