@@ -103,7 +103,7 @@ pub(crate) async fn show(State(app): State<Arc<App>>, v: Viewer, Query(q): Query
                         tbody {
                             @for t in &page.items {
                                 @let u = t.deadline.as_ref().map(|d| urgency(d, now, &v.zone));
-                                tr.overdue[u == Some(Urgency::Overdue)] {
+                                tr class=[(u == Some(Urgency::Overdue)).then_some("overdue")] {
                                     td {
                                         @if v.p.can_see(t) { a href={ "/tasks/" (t.id.0) } { (t.name) } } @else { (t.name) }
                                         " " span.ctx { (t.instance_title) }
