@@ -369,6 +369,9 @@ pub(crate) async fn show(State(app): State<Arc<App>>, v: Viewer, Query(q): Query
         @if cut {
             p.hint role="status" { "More entries than this page can show: only the first " (MAX_PAGE) " of each kind are here. The week view shows fewer days at a time." }
         }
+        @if view == View::Month && by_day.is_empty() {
+            p.empty { "Nothing due in these weeks." }
+        }
         @match view {
             View::Month => (month(&r, date, today, &by_day)),
             View::Week => (week(&r, today, &by_day)),

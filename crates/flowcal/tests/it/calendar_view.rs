@@ -237,6 +237,8 @@ async fn calendar_view(db: TestDb) {
     let (s, other) = page(&t, &e, "/calendar?view=month&date=2026-03-01").await;
     assert_eq!(s, 200);
     assert!(!other.contains("Late review") && !other.contains("Review day") && !other.contains("Check"), "{other}");
+    assert!(other.contains("Nothing due in these weeks."), "{other}");
+    assert!(!month.contains("Nothing due"), "{month}");
     let (s, admin) = page(&t, &r, "/calendar").await;
     assert_eq!(s, 200);
     assert!(!admin.contains("Late review"), "an administrator's calendar is their own");
