@@ -208,6 +208,8 @@ pub(crate) fn layout_status(
                     @if let Some(v) = v {
                         nav aria-label=(lang.t("nav-main")) {
                             a href="/tasks" { (lang.t("nav-my-tasks")) }
+                            a href="/calendar" { (lang.t("nav-calendar")) }
+                            @if v.p.is_admin() || !v.p.roles.is_empty() { a href="/team" { (lang.t("nav-team")) } }
                             a href="/start" { (lang.t("nav-start")) }
                             @if v.is_designer() { a href="/models" { (lang.t("nav-models")) } }
                             a href="/work-calendars" { (lang.t("nav-work-calendars")) }
