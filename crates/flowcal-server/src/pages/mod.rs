@@ -116,5 +116,5 @@ async fn login_page(
             return see_other("/tasks");
         }
     }
-    login_form(&app, q.next.as_deref(), None, StatusCode::OK).await
+    login_form(&app, frame::browser_lang(&headers), q.next.as_deref(), None, StatusCode::OK).await
 }

@@ -127,7 +127,7 @@ pub(crate) async fn list(State(app): State<Arc<App>>, v: Viewer, Query(q): Query
                             td {
                                 @match &t.deadline {
                                     Some(d) => {
-                                        time { (show_deadline(d, &v.zone)) } " " (urgency_badge(u.unwrap_or(Urgency::Later)))
+                                        time { (show_deadline(d, &v.zone, v.lang)) } " " (urgency_badge(u.unwrap_or(Urgency::Later), v.lang))
                                         @if let Some(cal) = &t.deadline_calendar { " " span.hint { "counted in " (cal) } }
                                     }
                                     None => { span.muted { "none" } }
@@ -265,7 +265,7 @@ async fn task_page(
             dt { "Deadline" } dd.deadline {
                 @match &t.deadline {
                     Some(d) => {
-                        time { (show_deadline(d, &v.zone)) } " " (urgency_badge(urgency(d, app.now(), &v.zone)))
+                        time { (show_deadline(d, &v.zone, v.lang)) } " " (urgency_badge(urgency(d, app.now(), &v.zone), v.lang))
                         @if let Some((cal, text)) = &rule {
                             div.rule { a href={ "/work-calendars/" (cal) } { (text) } }
                         }

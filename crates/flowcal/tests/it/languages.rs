@@ -215,3 +215,135 @@ async fn admin_and_work_calendar_pages_in_german_and_japanese() {
     }
     no_english(&admin);
 }
+
+/// The settings page, the sign-in page, error pages and the page after a
+/// calendar service's callback: in German and Japanese no English sentence of
+/// theirs is left, and dates are written the language's way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_sign_in_and_error_pages_speak_the_users_language() {
+    let t = TestApp::spawn(TestDb::sqlite()).await;
+    // Her API token, made at the test clock's 2026-03-27 08:00 UTC, is listed with that time in her zone.
+    let alice = t.user("alice", false, &[]).await;
+    let cookie = sign_in(&t, "alice", "password-123").await.unwrap();
+    // Any page, status and body, with cookies and an Accept-Language header.
+    let fetch = |path: &str, cookie: &str, accept: &str| {
+        let req = t.client.get(format!("{}{path}", t.base)).header("cookie", cookie).header("accept-language", accept);
+        async move {
+            let r = req.send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    // What English shows; each must be there in English and gone in German and Japanese.
+    let check = |what: &str, en: &str, others: [&str; 2], english: &[&str]| {
+        for s in english {
+            assert!(en.contains(s), "{what}: {s:?} in English: {en}");
+            for other in others {
+                assert!(!other.contains(s), "{what}: {s:?} left in {other}");
+            }
+        }
+    };
+
+    // The settings page, by the browser's language.
+    let en = page(&t, &cookie, "/settings", Some("en")).await;
+    let de = page(&t, &cookie, "/settings", Some("de-DE,de;q=0.9")).await;
+    let ja = page(&t, &cookie, "/settings", Some("ja")).await;
+    check(
+        "settings",
+        &en,
+        [&de, &ja],
+        &[
+            "<h1>Settings</h1>",
+            "Connected calendars",
+            "No calendar connected yet.",
+            "Keep my deadlines in my calendar",
+            "Subscribe (iCal feed)",
+            "Make my feed URL",
+            ">Change password<",
+            "Changing it signs you out everywhere else",
+            ">Time zone<",
+            "As my browser asks",
+            "API tokens",
+            ">Last used<",
+            "Revoke this token?",
+            "Create token",
+            "Fri 27 Mar 2026, 09:00 CET",
+        ],
+    );
+    for (page, texts) in [
+        (&de, ["<h1>Einstellungen</h1>", "Verbundene Kalender", "Passwort ändern", "Fr., 27. März 2026, 09:00 CET"]),
+        (&ja, ["<h1>設定</h1>", "接続済みのカレンダー", "パスワードを変更", "2026年3月27日(金) 09:00 CET"]),
+    ] {
+        for s in texts {
+            assert!(page.contains(s), "{s:?} in {page}");
+        }
+    }
+    // A revoke button's name for screen readers keeps its visible words.
+    assert!(ja.contains("aria-label=\"トークン") && ja.contains(">取り消す</button>"), "{ja}");
+
+    // By her setting: a refused form (an unknown CSRF token) says so in her language.
+    let (s, _) = t.call(Method::PATCH, "/api/v1/me/settings", &alice, Some(json!({"language": "ja"}))).await;
+    assert_eq!(s, 200);
+    let forged = t
+        .client
+        .post(format!("{}/settings/feed/off", t.base))
+        .header("cookie", &cookie)
+        .form(&[("_csrf", "not-the-token")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    let forged = forged.text().await.unwrap();
+    assert!(forged.contains("<h1>許可されていません</h1>") && forged.contains("このフォームは古いか"), "{forged}");
+    assert!(
+        !forged.contains("Not allowed") && !forged.contains("out of date") && !forged.contains("Go back"),
+        "{forged}"
+    );
+    // An unknown task: the error page in her language, whatever the browser asks.
+    let (s, missing) = fetch("/tasks/999999", &cookie, "en").await;
+    assert_eq!(s, 404, "{missing}");
+    assert!(missing.contains("<h1>見つかりません</h1>") && missing.contains(">戻る</a>"), "{missing}");
+
+    // Saving the settings with another language: the confirmation is already in the new one.
+    let (s, notice) =
+        post_form(&t, &cookie, "/settings", "/settings/profile", &[("language", "de"), ("time_zone", "Europe/Berlin")])
+            .await;
+    assert_eq!(s, 303, "{notice}");
+    let notice = notice.split(';').next().unwrap().to_owned();
+    let saved = page(&t, &format!("{cookie}; {notice}"), "/settings", Some("ja")).await;
+    assert!(saved.contains("<p class=\"notice\" role=\"status\">Gespeichert</p>"), "{saved}");
+    let (s, notice) = post_form(&t, &cookie, "/settings", "/settings/feed/off", &[]).await;
+    assert_eq!(s, 303, "{notice}");
+    let notice = notice.split(';').next().unwrap().to_owned();
+    let off = page(&t, &format!("{cookie}; {notice}"), "/settings", None).await;
+    assert!(off.contains(">Der Feed ist aus</p>"), "{off}");
+
+    // The sign-in page and a failed sign-in: nobody is signed in, so the browser's language.
+    let (_, en) = fetch("/login", "", "en").await;
+    let (_, de) = fetch("/login", "", "de").await;
+    let (_, ja) = fetch("/login", "", "ja-JP").await;
+    check("sign-in", &en, [&de, &ja], &["<h1>Sign in</h1>", ">Login</label>", ">Password</label>", "Sign in —"]);
+    assert!(de.contains("<html lang=\"de\">") && de.contains("<h1>Anmelden</h1>") && de.contains(">Passwort</label>"));
+    assert!(
+        ja.contains("<html lang=\"ja\">") && ja.contains("<h1>サインイン</h1>") && ja.contains(">パスワード</label>")
+    );
+    let failed = t
+        .client
+        .post(format!("{}/login", t.base))
+        .header("accept", "text/html")
+        .header("accept-language", "de")
+        .form(&[("login", "alice"), ("password", "wrong-password")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(failed.status(), 401);
+    let failed = failed.text().await.unwrap();
+    assert!(failed.contains("<html lang=\"de\">") && failed.contains("<h1>Anmelden</h1>"), "{failed}");
+
+    // Back from a calendar service with a callback that names no sign-in or connection.
+    let (_, en) = fetch("/oauth/callback?code=x&state=unknown", "", "en").await;
+    let (_, de) = fetch("/oauth/callback?code=x&state=unknown", "", "de").await;
+    let (_, ja) = fetch("/oauth/callback?code=x&state=unknown", "", "ja").await;
+    check("callback", &en, [&de, &ja], &["<html lang=\"en\">", "Calendar not connected", "Back to flowcal"]);
+    assert!(de.contains("<html lang=\"de\">") && de.contains("<h1>Kalender nicht verbunden</h1>"), "{de}");
+    assert!(ja.contains("<html lang=\"ja\">") && ja.contains(">flowcal に戻る</a>"), "{ja}");
+}
