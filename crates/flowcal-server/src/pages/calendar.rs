@@ -396,7 +396,7 @@ fn entry(e: &Entry) -> Markup {
                 None => { span { (title) } " " span.hint { "(no open task)" } }
             }
             " " span.ctx { (e.instance_title) }
-            @if let Some(u) = e.urgency.filter(|u| *u != Urgency::Later) { " " (urgency_badge(u)) }
+            @if let Some(u) = e.urgency.filter(|u| *u != Urgency::Later) { " " (urgency_badge(u, crate::i18n::Lang::En)) }
             @if let Some(s) = e.state {
                 " " span.badge.(state_class(s)) { span.visually-hidden { "Calendar: " } (state_words(s)) }
             }

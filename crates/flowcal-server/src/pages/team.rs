@@ -111,7 +111,7 @@ pub(crate) async fn show(State(app): State<Arc<App>>, v: Viewer, Query(q): Query
                                     td { (names.get(&t.model_id).copied().unwrap_or("")) }
                                     td {
                                         @if let Some(d) = &t.deadline {
-                                            time { (show_deadline(d, &v.zone)) } " " (urgency_badge(u.unwrap_or(Urgency::Later)))
+                                            time { (show_deadline(d, &v.zone, v.lang)) } " " (urgency_badge(u.unwrap_or(Urgency::Later), v.lang))
                                         }
                                     }
                                     td {
