@@ -7,9 +7,10 @@
 //! CSRF token is refused; keyboard, labels and a phone-sized window. Every
 //! page is checked with axe-core (the FLOWCAL_AXE peer) against WCAG 2.1 A and
 //! AA, on a desktop and 375 px wide: `assert_accessible` for the page shown,
-//! `assert_accessible_all` for a list of URLs. The screenshots are made here,
-//! into target/screenshots; `scripts/screenshots` runs this test and copies
-//! them to docs/screenshots.
+//! `assert_accessible_all` for a list of URLs. The README's screenshots are
+//! made from the demo data by `the_readme_screenshots_from_the_demo_data`,
+//! into target/screenshots; `scripts/screenshots` runs the browser tests and
+//! copies them to docs/screenshots.
 
 use crate::access::{google_at_peer, peer_env, put_provider, Oidc};
 use crate::support::{repo_root, Peer, TestApp, TestDb};
@@ -245,9 +246,13 @@ impl Browser {
     }
 
     async fn sign_in(&self, t: &TestApp, login: &str) {
+        self.sign_in_with(t, login, "password-123").await;
+    }
+
+    async fn sign_in_with(&self, t: &TestApp, login: &str, password: &str) {
         self.goto(&format!("{}/login", t.base)).await;
         self.type_into("#login", login).await;
-        self.type_into("#password", "password-123").await;
+        self.type_into("#password", password).await;
         self.click("form[action='/login'] button[type=submit]").await;
         self.wait_for("nav[aria-label=Main]").await;
     }
@@ -439,7 +444,6 @@ async fn the_web_app_in_a_real_browser() {
     assert_eq!(events[0]["start"]["date"], "2026-12-20", "the day before the first day");
     // The date item beside it has its own button.
     assert_eq!(b.text("[data-source='item:first_day'] .cal-state").await, "Not in calendar");
-    b.screenshot("task").await;
 
     // The deadline's item changes: the event follows.
     let instance = t
@@ -480,17 +484,14 @@ async fn the_web_app_in_a_real_browser() {
     // My tasks, on a desktop and on a phone.
     b.goto(&format!("{}/tasks", t.base)).await;
     assert!(b.text("table.tasks").await.contains(title));
-    b.screenshot("my-tasks").await;
     b.resize(375, 800).await;
     b.goto(&format!("{}/tasks", t.base)).await;
     let wide = b.run("return document.documentElement.scrollWidth").await.as_i64().unwrap();
     assert!(wide <= 375, "the page is {wide} px wide on a 375 px screen");
-    b.screenshot("my-tasks-phone").await;
     b.resize(1280, 900).await;
 
     // A form posted without its CSRF token is refused.
     b.goto(&format!("{}/settings", t.base)).await;
-    b.screenshot("settings").await;
     b.run(
         "const f = document.createElement('form'); f.method = 'post'; f.action = '/settings/feed';
          document.body.appendChild(f); f.submit();",
@@ -538,7 +539,6 @@ async fn the_web_app_in_a_real_browser() {
     b.goto(&format!("{}/admin", t.base)).await;
     b.assert_accessible().await;
     assert!(b.text("#connectivity").await.contains(&format!("{}/oauth/callback", t.base)));
-    b.screenshot("admin-connectivity").await;
 
     // The administrator's forms: a provider's display name (its secret is kept),
     // who may export, the CalDAV allow-list, a new user with a role and a new password.
@@ -768,7 +768,6 @@ async fn the_process_diagram_in_a_real_browser() {
     assert_eq!(b.run("return document.querySelectorAll('script').length").await, json!(1), "only app.js runs");
     b.assert_accessible().await;
     b.run("document.querySelector('figure.diagram').scrollIntoView()").await;
-    b.screenshot("diagram").await;
 
     // On a phone the drawing fits the screen's width.
     b.resize(375, 800).await;
@@ -789,7 +788,7 @@ async fn the_process_diagram_in_a_real_browser() {
 
 /// The calendar view in month, week and agenda with an overdue entry, reached
 /// by keyboard; at 375 px nothing overflows; the team's week as a member of
-/// a role. Screenshots `calendar`, `calendar-phone` and `team-week`.
+/// a role.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(not(flowcal_peers), ignore = "needs the peers: built without FLOWCAL_REQUIRE_PEERS")]
 async fn the_calendar_and_the_teams_week_in_a_real_browser() {
@@ -837,7 +836,6 @@ async fn the_calendar_and_the_teams_week_in_a_real_browser() {
             assert!(
                 b.run("return document.querySelectorAll('table.cal-month th[scope=col]').length").await == json!(7)
             );
-            b.screenshot("calendar").await;
         }
     }
     b.goto(&format!("{}/calendar?view=agenda", t.base)).await;
@@ -859,7 +857,6 @@ async fn the_calendar_and_the_teams_week_in_a_real_browser() {
     let width = b.run("return [document.documentElement.scrollWidth, window.innerWidth]").await;
     assert!(width[0].as_i64().unwrap() <= width[1].as_i64().unwrap(), "{width}");
     assert_eq!(b.run(overdue_entry).await, json!(1));
-    b.screenshot("calendar-phone").await;
 
     // The team's week: the role's tasks, who holds them.
     b.resize(1280, 900).await;
@@ -871,5 +868,88 @@ async fn the_calendar_and_the_teams_week_in_a_real_browser() {
     assert!(table.contains("Work A job") && table.contains("carl") && table.contains("unclaimed"), "{table}");
     assert!(!table.contains("B job"), "{table}");
     b.assert_accessible().await;
+}
+
+/// The README's screenshots, from the data `flowcal demo` loads: bob's
+/// first page, his task with its deadline in his Google calendar and the
+/// process diagram, his calendar and his team's week, a page in Japanese,
+/// the phone layout, his settings, and alice's model page and admin page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(flowcal_peers), ignore = "needs the peers: built without FLOWCAL_REQUIRE_PEERS")]
+async fn the_readme_screenshots_from_the_demo_data() {
+    let Some(chromium) = peer_env("FLOWCAL_CHROMIUM", "Chromium") else { return };
+    let Some(driver) = peer_env("FLOWCAL_CHROMEDRIVER", "ChromeDriver") else { return };
+    let Some(axe) = peer_env("FLOWCAL_AXE", "axe-core") else { return };
+    let t = TestApp::spawn_with(TestDb::sqlite(), "[delivery]\nworkers = 0\n").await;
+    t.clock.set(jiff::Timestamp::now());
+    let report = flowcal_server::demo::load(&t.app).await.unwrap();
+    assert_eq!(report.instances_started.len(), 4, "{report:?}");
+    let callback = format!("{}/oauth/callback", t.base);
+    let Some(peer) = Oidc::start(&callback, json!({})) else { return };
+    let peer = Arc::new(peer);
+    let google = crate::google_double::Double::start(peer.clone()).await;
+    let alice = t.app.access.create_token("alice", "screenshots").await.unwrap();
+    put_provider(&t, &alice, "google", google_at_peer(&peer, Some(&google.base))).await;
+    let bob = t.app.access.create_token("bob", "screenshots").await.unwrap();
+    let (s, _) = t.call(Method::PATCH, "/api/v1/me/settings", &bob, Some(json!({"calendar_export": true}))).await;
+    assert_eq!(s, 200);
+    let b = Browser::start(&chromium, &driver).await.with_axe(&axe);
+    b.resize(1280, 900).await;
+
+    // Bob's first page: his tasks with their deadlines.
+    b.sign_in_with(&t, "bob", flowcal_server::demo::DEMO_PASSWORD).await;
+    let tasks = b.text("table.tasks").await;
+    for title in ["Family visit", "Supplier contract", "Summer in Lisbon"] {
+        assert!(tasks.contains(title), "{title} in {tasks}");
+    }
+    b.screenshot("my-tasks").await;
+    b.resize(375, 800).await;
+    b.screenshot("my-tasks-phone").await;
+    b.resize(1280, 900).await;
+
+    // The approval of alice's leave, its deadline put in his Google calendar.
+    b.click("table.tasks a[href^='/tasks/']").await;
+    b.wait_for("figure.diagram svg .current").await;
+    b.click("dd.deadline .calendar button[name=provider]").await;
+    b.wait_notice("Calendar connected").await;
+    while t.app.exports.deliver_due().await.unwrap() > 0 {}
+    b.goto(&b.url().await).await;
+    let state = b.text("dd.deadline .cal-state").await;
+    assert!(state.starts_with("✓ In calendar"), "{state}");
+    b.screenshot("task").await;
+    b.run("document.querySelector('figure.diagram').scrollIntoView()").await;
+    b.screenshot("task-diagram").await;
+
+    // His calendar, on a desktop and a phone, and his team's week.
+    b.goto(&format!("{}/calendar", t.base)).await;
+    b.wait_for("table.cal-month").await;
+    b.screenshot("calendar").await;
+    b.resize(375, 800).await;
+    b.goto(&format!("{}/calendar?view=agenda", t.base)).await;
+    b.screenshot("calendar-phone").await;
+    b.resize(1280, 900).await;
+    b.goto(&format!("{}/team", t.base)).await;
+    assert!(b.text("table.tasks").await.contains("Summer in Lisbon"));
     b.screenshot("team-week").await;
+    b.goto(&format!("{}/settings", t.base)).await;
+    assert!(b.text("ul.accounts").await.contains("connected"));
+    b.screenshot("settings").await;
+
+    // In Japanese, by his setting.
+    let (s, _) = t.call(Method::PATCH, "/api/v1/me/settings", &bob, Some(json!({"language": "ja"}))).await;
+    assert_eq!(s, 200);
+    b.goto(&format!("{}/tasks", t.base)).await;
+    assert_eq!(b.run("return document.documentElement.lang").await, json!("ja"));
+    b.screenshot("my-tasks-ja").await;
+
+    // Alice: the model page with its diagram, and the admin page.
+    b.click("form.signout button").await;
+    b.wait_for("form[action='/login']").await;
+    b.sign_in_with(&t, "alice", flowcal_server::demo::DEMO_PASSWORD).await;
+    b.goto(&format!("{}/models/leave", t.base)).await;
+    b.wait_for("figure.diagram svg").await;
+    b.screenshot("diagram").await;
+    b.goto(&format!("{}/admin", t.base)).await;
+    b.screenshot("admin").await;
+    assert!(google.take_violations().is_empty());
 }
