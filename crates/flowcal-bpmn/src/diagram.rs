@@ -575,23 +575,6 @@ fn layout(process: XNode<'_, '_>, name: String) -> Result<Diagram, DiagramError>
     Ok(Diagram { name, shapes, edges, laid_out: true })
 }
 
-/// `&`, `<`, `>`, quotes escaped; characters XML does not allow dropped.
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c if c.is_control() && !matches!(c, '\t' | '\n' | '\r') => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// A number for SVG: at most one decimal.
 fn f(v: f64) -> String {
     let r = (v * 10.0).round() / 10.0;
@@ -656,7 +639,7 @@ fn text_block(out: &mut String, lines: &[String], cx: f64, cy: f64, class: &str)
     let _ = write!(out, r#"<text class="{class}" x="{}" y="{}" text-anchor="middle" font-size="12">"#, f(cx), f(top));
     for (i, l) in lines.iter().enumerate() {
         let dy = if i == 0 { "0".to_owned() } else { f(LINE) };
-        let _ = write!(out, r#"<tspan x="{}" dy="{dy}">{}</tspan>"#, f(cx), esc(l));
+        let _ = write!(out, r#"<tspan x="{}" dy="{dy}">{}</tspan>"#, f(cx), flowcal_xml::escape(l));
     }
     out.push_str("</text>");
 }
@@ -730,7 +713,7 @@ impl Diagram {
     /// Refused when the text would be larger than [`MAX_SVG_BYTES`].
     pub fn render(&self, marks: &Marks) -> Result<String, DiagramError> {
         let vb = self.view_box();
-        let p = esc(&marks.id_prefix);
+        let p = flowcal_xml::escape(&marks.id_prefix);
         let mut out = String::new();
         let title = if self.laid_out {
             format!("Diagram of {} (laid out by flowcal: the file has no diagram)", self.name)
@@ -746,7 +729,7 @@ impl Diagram {
             f(vb.h),
             f(vb.w),
             f(vb.h),
-            esc(&title)
+            flowcal_xml::escape(&title)
         );
         let _ = write!(
             out,
@@ -799,7 +782,7 @@ impl Diagram {
                 class.push_str(c);
             }
         }
-        let _ = write!(out, r#"<g class="{class}" data-id="{}">"#, esc(&s.id));
+        let _ = write!(out, r#"<g class="{class}" data-id="{}">"#, flowcal_xml::escape(&s.id));
         if flow || !s.name.is_empty() {
             let mut hover = if s.name.is_empty() { s.id.clone() } else { s.name.clone() };
             if let Some(n) = note {
@@ -813,7 +796,7 @@ impl Diagram {
             } else if done {
                 hover.push_str(" (done)");
             }
-            let _ = write!(out, "<title>{}</title>", esc(&hover));
+            let _ = write!(out, "<title>{}</title>", flowcal_xml::escape(&hover));
         }
         if current {
             let _ = write!(
@@ -998,7 +981,7 @@ impl Diagram {
                         let _ = write!(
                             out,
                             r#"<text class="name" x="{cx}" y="{cy}" text-anchor="middle" font-size="12" transform="rotate(-90 {cx} {cy})">{}</text>"#,
-                            esc(l),
+                            flowcal_xml::escape(l),
                             cx = f(cx),
                             cy = f(cy)
                         );
@@ -1092,7 +1075,7 @@ fn edge(out: &mut String, e: &Edge, p: &str) {
     let _ = write!(
         out,
         r#"<g class="{class}" data-id="{}"><path d="{d}" fill="none" stroke="currentColor" stroke-width="1.5" {extra}/>"#,
-        esc(&e.id)
+        flowcal_xml::escape(&e.id)
     );
     if !e.name.is_empty() {
         let (cx, cy, per) = match e.label {

@@ -111,7 +111,7 @@ fn sync_request(token: Option<&str>) -> String {
   </d:prop>
 </d:sync-collection>
 "#,
-        xml_escape(token.unwrap_or_default())
+        flowcal_xml::escape(token.unwrap_or_default())
     )
 }
 
@@ -398,7 +398,7 @@ impl CaldavCalendar {
   </d:set>
 </c:mkcalendar>
 "#,
-            xml_escape(name)
+            flowcal_xml::escape(name)
         );
         let answer = self
             .send(dav_method("MKCALENDAR")?, url, MAX_XML, |r| r.header(CONTENT_TYPE, XML).body(body.clone()))
@@ -1109,23 +1109,6 @@ fn calendar_info(url: &Url, props: &Props) -> CalendarInfo {
     }
 }
 
-fn xml_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            // Characters XML 1.0 cannot carry.
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 fn header_etag(headers: &HeaderMap) -> Option<String> {
     headers.get(ETAG).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned)
 }
@@ -1770,7 +1753,7 @@ mod tests {
         assert_eq!(server_message("Precondition\n failed."), "Precondition failed.");
         assert_eq!(server_message("<html><broken"), "");
         assert_eq!(server_message(&"x".repeat(1000)).chars().count(), MAX_MESSAGE + 1);
-        assert_eq!(xml_escape("A & <B> \"c\" 'd'\u{1}"), "A &amp; &lt;B&gt; &quot;c&quot; &apos;d&apos;");
+        assert_eq!(flowcal_xml::escape("A & <B> \"c\" 'd'\u{1}"), "A &amp; &lt;B&gt; &quot;c&quot; &apos;d&apos;");
     }
 
     #[test]

@@ -111,6 +111,25 @@ impl XmlError {
     }
 }
 
+/// Text made safe for XML (and for SVG or HTML): `&`, `<`, `>` and both
+/// quotes escaped; characters XML 1.0 cannot carry (controls but tab, line
+/// feed and carriage return) dropped.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Checks `text` against `limits` and parses it (DTDs refused, at most
 /// `limits.max_nodes` nodes).
 pub fn parse<'input>(text: &'input str, limits: &Limits) -> Result<roxmltree::Document<'input>, XmlError> {

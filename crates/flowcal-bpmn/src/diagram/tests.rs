@@ -102,7 +102,7 @@ fn every_sample_is_drawn_at_its_diagram_interchange_bounds_with_its_names() {
         assert!(shapes.len() >= 5, "{file}");
         let mut steps = 0;
         for (id, x, y, w, h) in &shapes {
-            let g = group(&out, &esc(id));
+            let g = group(&out, &flowcal_xml::escape(id));
             let (local, name) = element(xml, id).unwrap_or_else(|| panic!("{file}: no element {id}"));
             let step = !matches!(local.as_str(), "participant" | "lane");
             if local.ends_with("Event") {
@@ -119,10 +119,13 @@ fn every_sample_is_drawn_at_its_diagram_interchange_bounds_with_its_names() {
                 steps += 1;
                 assert!(g.starts_with(r#"<g class="step "#), "{file} {id}: {g}");
                 let title = if name.is_empty() { id.clone() } else { name.clone() };
-                assert!(g.contains(&format!("<title>{}</title>", esc(&title))), "{file} {id}: {g}");
+                assert!(g.contains(&format!("<title>{}</title>", flowcal_xml::escape(&title))), "{file} {id}: {g}");
                 // The name is drawn, word by word (wrapped into lines).
                 for word in name.split_whitespace().take(3) {
-                    assert!(g.contains(&esc(word)) || g.contains('…'), "{file} {id}: {word} not in {g}");
+                    assert!(
+                        g.contains(&flowcal_xml::escape(word)) || g.contains('…'),
+                        "{file} {id}: {word} not in {g}"
+                    );
                 }
             }
             if local == "userTask" {
@@ -140,7 +143,7 @@ fn every_sample_is_drawn_at_its_diagram_interchange_bounds_with_its_names() {
         assert!(edges.len() >= 3, "{file}");
         assert_eq!(count(&out, r#"<g class="flow""#), edges.len(), "{file}");
         for id in &edges {
-            let g = group(&out, &esc(id));
+            let g = group(&out, &flowcal_xml::escape(id));
             assert!(g.contains(r#"marker-end="url(#arrow)""#), "{file}: {g}");
         }
     }
@@ -232,7 +235,7 @@ fn a_model_without_diagram_interchange_is_laid_out_in_columns_along_its_flows() 
         }
     }
     for n in &model.nodes {
-        assert!(group(&out, &n.id).contains(&format!("<title>{}</title>", esc(&n.name))));
+        assert!(group(&out, &n.id).contains(&format!("<title>{}</title>", flowcal_xml::escape(&n.name))));
     }
 }
 
@@ -268,7 +271,7 @@ fn names_are_escaped_and_wrapped() {
     assert!(!out.contains("<script") && !out.contains("<img") && !out.contains("</title><script"));
     assert!(out.contains("&lt;/title&gt;&lt;script&gt;alert(1)&lt;/script&gt;"));
     assert!(out.contains(r#"data-id="a&quot;b""#));
-    assert!(out.contains("it&#39;s &quot;yes&quot;"));
+    assert!(out.contains("it&apos;s &quot;yes&quot;"));
     let g = group(&out, "a&quot;b");
     assert!(g.contains(" current\""));
     assert!(count(g, "<tspan") >= 3, "wrapped: {g}");
