@@ -25,17 +25,7 @@ export FLOWCAL_CHROMEDRIVER=/usr/bin/chromedriver
 # lock file differs from the one it was installed from.
 axe_src="$root/tests/peers/axe"
 axe_dir="$root/target/peers/axe"
-command -v npm >/dev/null || die "npm is not installed: the browser test's accessibility checks install axe-core with it (on Debian: apt-get install npm)"
-mkdir -p "$axe_dir" || die "could not create $axe_dir"
-if [ ! -f "$axe_dir/node_modules/axe-core/axe.min.js" ] \
-    || ! cmp -s "$axe_src/package-lock.json" "$axe_dir/node_modules/.flowcal-installed-lock.json"; then
-    step "installing axe-core (npm) into target/peers/axe"
-    cp "$axe_src/package.json" "$axe_src/package-lock.json" "$axe_dir/" \
-        || die "could not copy axe-core's package files into $axe_dir"
-    (cd "$axe_dir" && npm ci --no-audit --no-fund) >&2 \
-        || die "npm ci failed in $axe_dir: the browser test cannot check accessibility without axe-core"
-    [ -f "$axe_dir/node_modules/axe-core/axe.min.js" ] \
-        || die "npm installed axe-core but $axe_dir/node_modules/axe-core/axe.min.js is missing"
-    cp "$axe_src/package-lock.json" "$axe_dir/node_modules/.flowcal-installed-lock.json"
-fi
+# shellcheck source=npm-peer.sh
+. "$root/scripts/lib/npm-peer.sh"
+npm_peer "axe-core" "$axe_src" "$axe_dir" node_modules/axe-core/axe.min.js
 export FLOWCAL_AXE="$axe_dir/node_modules/axe-core/axe.min.js"

@@ -6,21 +6,9 @@ oidc_src="$root/tests/peers/oidc"
 oidc_dir="$root/target/peers/oidc"
 
 command -v node >/dev/null || die "node is not installed: the OpenID Connect peer needs Node.js 20 or later (on Debian: apt-get install nodejs npm)"
-command -v npm >/dev/null || die "npm is not installed: the OpenID Connect peer is installed with it (on Debian: apt-get install npm)"
-
-mkdir -p "$oidc_dir" || die "could not create $oidc_dir"
-
-# node_modules is (re)installed when missing or when the committed lock file
-# differs from the one it was installed from.
-if [ ! -d "$oidc_dir/node_modules/oidc-provider" ] \
-    || ! cmp -s "$oidc_src/package-lock.json" "$oidc_dir/node_modules/.flowcal-installed-lock.json"; then
-    step "installing the OpenID Connect peer (npm oidc-provider) into target/peers/oidc"
-    cp "$oidc_src/package.json" "$oidc_src/package-lock.json" "$oidc_dir/" \
-        || die "could not copy the OpenID Connect peer's package files into $oidc_dir"
-    (cd "$oidc_dir" && npm ci --no-audit --no-fund) >&2 \
-        || die "npm ci failed in $oidc_dir: the OpenID Connect peer tests cannot run without oidc-provider"
-    cp "$oidc_src/package-lock.json" "$oidc_dir/node_modules/.flowcal-installed-lock.json"
-fi
+# shellcheck source=npm-peer.sh
+. "$root/scripts/lib/npm-peer.sh"
+npm_peer "the OpenID Connect peer (oidc-provider)" "$oidc_src" "$oidc_dir" node_modules/oidc-provider
 
 # The server script is copied every time, so edits to it take effect; node
 # resolves oidc-provider from $oidc_dir/node_modules.
