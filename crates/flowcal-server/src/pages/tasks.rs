@@ -169,7 +169,12 @@ fn count_line(lang: Lang, first: usize, last: usize, total: i64, exact: bool) ->
     }
     lang.t_with(
         "tasks-count",
-        &[("first", first.to_string().into()), ("last", last.to_string().into()), ("total", shown.into()), ("count", total.into())],
+        &[
+            ("first", first.to_string().into()),
+            ("last", last.to_string().into()),
+            ("total", shown.into()),
+            ("count", total.into()),
+        ],
     )
 }
 
@@ -255,10 +260,9 @@ async fn task_page(
         _ => None,
     });
     // The calendar controls of the deadline and of each date item that holds a value.
-    let deadline_cal = t
-        .deadline
-        .as_ref()
-        .map(|_| calendar_controls(&cal, "deadline", &ExportSource::TaskDeadline(t.id), &v.lang.t("tasks-cal-the-deadline")));
+    let deadline_cal = t.deadline.as_ref().map(|_| {
+        calendar_controls(&cal, "deadline", &ExportSource::TaskDeadline(t.id), &v.lang.t("tasks-cal-the-deadline"))
+    });
     let item_cal: BTreeMap<String, (Markup, Markup)> = items
         .iter()
         .filter(|i| {
@@ -642,7 +646,9 @@ pub(crate) async fn complete(State(app): State<Arc<App>>, Path(id): Path<i64>, P
     let data: Map<String, Json> =
         data.into_iter().filter(|(k, val)| !matches!(val, Json::Bool(false)) || stored.contains_key(k)).collect();
     match app.workflow.complete(&v.p, task, &data).await {
-        Ok(_) => see_other_notice("/tasks", &v.lang.t_with("tasks-notice-completed", &[("task", t.name.as_str().into())])),
+        Ok(_) => {
+            see_other_notice("/tasks", &v.lang.t_with("tasks-notice-completed", &[("task", t.name.as_str().into())]))
+        }
         Err(AppError::InvalidData { fields, .. }) => {
             let errors: BTreeMap<String, String> = fields.into_iter().collect();
             task_page(&app, &v, task, None, &errors, Some(&f), StatusCode::UNPROCESSABLE_ENTITY).await
@@ -870,7 +876,8 @@ mod tests {
                 let (shown, name) = (lang.t(shown), with(name));
                 assert!(name.starts_with(&shown) && name.contains(what), "{lang:?}: {name:?} for {shown:?}");
             }
-            for caption in [lang.t("tasks-cal-add"), lang.t_with("tasks-cal-add-at", &[("provider", "Google".into())])] {
+            for caption in [lang.t("tasks-cal-add"), lang.t_with("tasks-cal-add-at", &[("provider", "Google".into())])]
+            {
                 let name = lang.t_with(
                     "tasks-cal-add-connect-label",
                     &[("caption", caption.as_str().into()), ("what", what.into()), ("provider", "Google".into())],
