@@ -4,6 +4,7 @@ use crate::access::{CallbackOutcome, CallbackQuery, SIGN_IN_COOKIE};
 use crate::app::App;
 use crate::error::{AppError, AppResult};
 use crate::http::{cookie, same_origin, session_cookie, SESSION_COOKIE};
+use crate::i18n::Lang;
 use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -52,7 +53,8 @@ pub async fn login(
     match signed_in.and_then(|token| session_response(&app, &token, next)) {
         Ok(r) => r,
         Err(e) if html && !matches!(e, AppError::Internal(_)) => {
-            let mut r = crate::pages::frame::login_form(&app, Some(next), Some(&e.to_string()), e.status()).await;
+            let lang = crate::pages::frame::browser_lang(&headers);
+            let mut r = crate::pages::frame::login_form(&app, lang, Some(next), Some(&e.to_string()), e.status()).await;
             if let AppError::TooManyRequests { retry_after, .. } = &e {
                 if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
                     r.headers_mut().insert(header::RETRY_AFTER, v);
@@ -140,16 +142,29 @@ pub async fn readyz(State(app): State<Arc<App>>) -> Response {
     }
 }
 
+/// The language of a page outside the web app's frame: the signed-in user's
+/// setting (when the browser has a session), else the browser's.
+async fn page_lang(app: &App, headers: &HeaderMap, session: Option<&str>) -> Lang {
+    let setting = match session {
+        Some(s) => app.access.principal_by_session(s).await.ok().flatten().and_then(|p| p.user.language),
+        None => None,
+    };
+    let accept = headers.get(header::ACCEPT_LANGUAGE).and_then(|h| h.to_str().ok());
+    Lang::choose(setting.as_deref(), accept)
+}
+
 /// A small HTML page for the browser's return from a calendar service.
-fn page(status: StatusCode, title: &str, message: &str) -> Response {
+fn page(status: StatusCode, lang: Lang, title: &str, message: &str) -> Response {
     let esc = |s: &str| {
         s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
     };
     let body = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t} — flowcal</title></head>\
-         <body><main><h1>{t}</h1><p>{m}</p><p><a href=\"/\">Back to flowcal</a></p></main></body></html>",
+        "<!doctype html><html lang=\"{l}\"><head><meta charset=\"utf-8\"><title>{t} — flowcal</title></head>\
+         <body><main><h1>{t}</h1><p>{m}</p><p><a href=\"/\">{b}</a></p></main></body></html>",
+        l = lang.code(),
         t = esc(title),
-        m = esc(message)
+        m = esc(message),
+        b = esc(&lang.t("frame-back-to-flowcal")),
     );
     let mut resp = (status, axum::response::Html(body)).into_response();
     resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -171,38 +186,49 @@ pub async fn oauth_callback(
             // "Add to calendar" was pressed before any calendar was connected:
             // the export asked for is made now, and the browser goes back to the task.
             if let (Some(then), Some(s)) = (cookie(&headers, crate::pages::frame::THEN_COOKIE), session.as_deref()) {
-                if let Some(r) = finish_export(&app, s, &then, account.id).await {
+                if let Some(r) = finish_export(&app, &headers, s, &then, account.id).await {
                     return r;
                 }
             }
+            let lang = page_lang(&app, &headers, session.as_deref()).await;
             page(
                 StatusCode::OK,
-                if reconnected { "Calendar reconnected" } else { "Calendar connected" },
-                &format!("flowcal may now put your dates on the calendar of {}.", account.display),
+                lang,
+                &lang.t(if reconnected { "frame-calendar-reconnected" } else { "frame-calendar-connected" }),
+                &lang.t_with("frame-calendar-connected-text", &[("account", account.display.as_str().into())]),
             )
         }
-        Ok(CallbackOutcome::Declined { provider }) => page(
-            StatusCode::OK,
-            "Calendar not connected",
-            &format!("You declined access at {provider}, so nothing was connected. You can try again at any time."),
-        ),
+        Ok(CallbackOutcome::Declined { provider }) => {
+            let lang = page_lang(&app, &headers, session.as_deref()).await;
+            page(
+                StatusCode::OK,
+                lang,
+                &lang.t("frame-calendar-not-connected"),
+                &lang.t_with("frame-calendar-declined", &[("provider", provider.as_str().into())]),
+            )
+        }
         Ok(CallbackOutcome::SignedIn { session }) => match session_response(&app, &session, "/") {
             Ok(r) => r,
             Err(e) => e.into_response(),
         },
-        Err(e) => page(e.status(), "Calendar not connected", &shown(&e, "OAuth callback failed")),
+        Err(e) => {
+            let lang = page_lang(&app, &headers, session.as_deref()).await;
+            page(e.status(), lang, &lang.t("frame-calendar-not-connected"), &shown(lang, &e, "OAuth callback failed"))
+        }
     }
 }
 
 /// Makes the export remembered in the `then` cookie (`TASK:SOURCE`) on the
 /// account just connected, and sends the browser back to the task.
-async fn finish_export(app: &App, session: &str, then: &str, account: i64) -> Option<Response> {
+async fn finish_export(app: &App, headers: &HeaderMap, session: &str, then: &str, account: i64) -> Option<Response> {
     let (task, source) = then.split_once(':')?;
     let task: i64 = task.parse().ok()?;
     let p = app.access.principal_by_session(session).await.ok()??;
+    let accept = headers.get(header::ACCEPT_LANGUAGE).and_then(|h| h.to_str().ok());
+    let lang = Lang::choose(p.user.language.as_deref(), accept);
     let notice = match app.exports.export(&p, flowcal_domain::TaskId(task), source, account).await {
-        Ok(_) => "Calendar connected; adding it to your calendar".to_owned(),
-        Err(e) => format!("Calendar connected, but the entry could not be added: {e}"),
+        Ok(_) => lang.t("frame-export-after-connect"),
+        Err(e) => lang.t_with("frame-export-after-connect-failed", &[("error", e.to_string().into())]),
     };
     let mut r = crate::pages::frame::see_other_notice(&format!("/tasks/{task}"), &notice);
     r.headers_mut().append(
@@ -213,7 +239,7 @@ async fn finish_export(app: &App, session: &str, then: &str, account: i64) -> Op
 }
 
 /// `GET /login/oauth/{provider}`: signs in with an OpenID provider.
-pub async fn sign_in_with(State(app): State<Arc<App>>, Path(provider): Path<String>) -> Response {
+pub async fn sign_in_with(State(app): State<Arc<App>>, Path(provider): Path<String>, headers: HeaderMap) -> Response {
     match app.access.sign_in_start(&provider).await {
         Ok((url, browser)) => {
             let secure = if app.config.public_url.starts_with("https://") { "; Secure" } else { "" };
@@ -229,15 +255,18 @@ pub async fn sign_in_with(State(app): State<Arc<App>>, Path(provider): Path<Stri
                 Err(e) => AppError::Internal(e.into()).into_response(),
             }
         }
-        Err(e) => page(e.status(), "Cannot sign in", &shown(&e, "sign-in start failed")),
+        Err(e) => {
+            let lang = crate::pages::frame::browser_lang(&headers);
+            page(e.status(), lang, &lang.t("frame-cannot-sign-in"), &shown(lang, &e, "sign-in start failed"))
+        }
     }
 }
 
 /// What a page may say of an error: an internal one is logged, not shown.
-fn shown(e: &AppError, what: &str) -> String {
+fn shown(lang: Lang, e: &AppError, what: &str) -> String {
     if let AppError::Internal(inner) = e {
         tracing::error!(error = format!("{inner:#}"), "{what}");
-        "Something went wrong on the server; the administrator can find the details in flowcal's log.".to_owned()
+        lang.t("frame-error-internal")
     } else {
         e.to_string()
     }

@@ -547,6 +547,41 @@ impl Store {
         .await
     }
 
+    /// The open tasks of a role, claimed or not, whose deadline sorts before
+    /// `before` (a [`deadline_sort_key`]; so overdue ones too), earliest
+    /// first, at most `limit`; `process`: only instances of that model key.
+    /// Tasks without a deadline sort last and are never kept.
+    pub async fn role_tasks(
+        &self,
+        role: &str,
+        process: Option<&str>,
+        before: i64,
+        limit: usize,
+    ) -> Result<Page<TaskRecord>, StoreError> {
+        let (limit, fetch) = fetch(limit);
+        let mut b = Binds::default();
+        let mut sql = format!(
+            concat!(
+                "SELECT ",
+                task_columns!(),
+                " FROM tasks t JOIN instances i ON i.id = t.instance_id
+                 WHERE t.role = {} AND t.state = 'open' AND t.deadline_sort < {}"
+            ),
+            b.bind(role),
+            b.bind(before.min(i64::MAX - 1))
+        );
+        if let Some(key) = process {
+            sql.push_str(&format!(" AND i.model_id IN (SELECT m.id FROM models m WHERE m.key = {})", b.bind(key)));
+        }
+        sql.push_str(&format!(" ORDER BY t.deadline_sort, t.id LIMIT {}", b.bind(fetch)));
+        let params = b.params;
+        self.read(move |c| {
+            let rows = c.query(&sql, &params)?.iter().map(task).collect::<Result<Vec<_>, _>>()?;
+            Ok(Page::from_rows(rows, limit, None))
+        })
+        .await
+    }
+
     /// A page of the instances `viewer` may see, newest first, after the
     /// instance `before` (so: older than it), with the count of all of them.
     /// `None` for `viewer`: all instances (an administrator). The rule is

@@ -280,6 +280,53 @@ impl Store {
         .await
     }
 
+    /// The calendar view's exported dates: up to `limit` of the user's
+    /// exports that are (or are to be) on a calendar, or that the user
+    /// deleted in the calendar, the newest first, each with its instance's
+    /// data (where an item's date is read). `more`: older ones were left out.
+    pub async fn calendar_exports(
+        &self,
+        user: UserId,
+        limit: usize,
+    ) -> Result<crate::Page<(ExportRecord, serde_json::Map<String, serde_json::Value>)>, StoreError> {
+        let (limit, fetch) = crate::paging::fetch(limit);
+        self.read(move |c| {
+            let rows = c
+                .query(
+                    &format!(
+                        "SELECT {}, i.data AS instance_data FROM exports e JOIN instances i ON i.id = e.instance_id
+                         WHERE e.user_id = $1 AND (e.wanted = 'present' OR e.state = 'removed_in_calendar')
+                         ORDER BY e.id DESC LIMIT $2",
+                        crate::exports::COLUMNS
+                    ),
+                    params![user.0, fetch],
+                )?
+                .iter()
+                .map(|r| {
+                    let record = crate::exports::record(r)?;
+                    let data = serde_json::from_str(&r.text("instance_data")?)
+                        .map_err(|_| StoreError::Corrupt(format!("instance {}: data", record.instance_id)))?;
+                    Ok((record, data))
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            Ok(crate::Page::from_rows(rows, limit, None))
+        })
+        .await
+    }
+
+    /// The roles people hold, by name, at most `limit` (the team's week
+    /// offers them to administrators).
+    pub async fn role_names(&self, limit: usize) -> Result<Vec<String>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read(move |c| {
+            c.query("SELECT DISTINCT role FROM user_roles ORDER BY role LIMIT $1", params![limit])?
+                .iter()
+                .map(|r| Ok(r.text("role")?))
+                .collect()
+        })
+        .await
+    }
+
     /// Deletes up to `batch` counters of failed sign-ins past their window
     /// and lock (as [`Store::purge_sign_in_failures`]); returns how many.
     pub async fn delete_stale_sign_in_failures(

@@ -7,6 +7,7 @@ use crate::access::people::By;
 use crate::access::AdminSettingsPatch;
 use crate::app::App;
 use crate::error::AppError;
+use crate::i18n::Lang;
 use crate::settings::{AllowWord, CaldavConfig, ExportAllow, ProviderConfig};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -20,7 +21,7 @@ fn admins_only(v: &Viewer) -> Result<(), Response> {
     if v.p.is_admin() {
         Ok(())
     } else {
-        Err(error_page(Some(v), &AppError::Forbidden("this page is for administrators".into())))
+        Err(error_page(Some(v), &AppError::Forbidden(v.lang.t("admin-forbidden"))))
     }
 }
 
@@ -93,62 +94,66 @@ async fn page(
         ExportAllow::Word(AllowWord::NoOne) => ("no one", String::new()),
         ExportAllow::Users(list) => ("listed", list.join(", ")),
     };
+    let l = v.lang;
     let body = html! {
-        h1 { "Administration" }
+        h1 { (l.t("admin-title")) }
         @if let Some(e) = error { p.error role="alert" { (e) } }
         section.card id="connectivity" aria-labelledby="conn-h" {
-            h2 id="conn-h" { "Connectivity" }
-            p.muted { "Redirect URI to register at every provider: " code { (app.access.redirect_uri()) } }
+            h2 id="conn-h" { (l.t("admin-connectivity")) }
+            p.muted { (l.t("admin-redirect-uri")) " " code { (app.access.redirect_uri()) } }
             @for (name, p) in &c.providers { (provider_form(v, Some(name), Some(p))) }
             details {
-                summary { "Add a provider" }
+                summary { (l.t("admin-add-provider")) }
                 (provider_form(v, None, None))
             }
         }
         section.card id="export-policy" aria-labelledby="who-h" {
-            h2 id="who-h" { "Who may export to calendars" }
+            h2 id="who-h" { (l.t("admin-export-heading")) }
             form method="post" action="/admin/export" {
                 (csrf_field(v))
                 fieldset {
-                    legend { "Calendar export is allowed for" }
-                    label { input type="radio" name="allow" value="everyone" checked[allow_word == "everyone"]; " everyone" }
-                    label { input type="radio" name="allow" value="no one" checked[allow_word == "no one"]; " no one" }
-                    label { input type="radio" name="allow" value="listed" checked[allow_word == "listed"]; " these logins:" }
-                    label.visually-hidden for="allow_list" { "Logins allowed to export" }
+                    legend { (l.t("admin-export-legend")) }
+                    label { input type="radio" name="allow" value="everyone" checked[allow_word == "everyone"]; " " (l.t("admin-export-everyone")) }
+                    label { input type="radio" name="allow" value="no one" checked[allow_word == "no one"]; " " (l.t("admin-export-no-one")) }
+                    label { input type="radio" name="allow" value="listed" checked[allow_word == "listed"]; " " (l.t("admin-export-listed")) }
+                    label.visually-hidden for="allow_list" { (l.t("admin-export-logins")) }
                     input id="allow_list" name="logins" value=(allow_list) placeholder="alice, bob";
                 }
-                button type="submit" { "Save" }
+                button type="submit" { (l.t("admin-save")) }
             }
         }
         section.card id="caldav-policy" aria-labelledby="dav-h" {
-            h2 id="dav-h" { "CalDAV servers users may connect to" }
+            h2 id="dav-h" { (l.t("admin-caldav-heading")) }
             form method="post" action="/admin/caldav" {
                 (csrf_field(v))
-                label for="hosts" { "Allowed hosts (one per line: host, host:port, *.domain, or * for any public https host)" }
+                label for="hosts" { (l.t("admin-caldav-hosts")) }
                 textarea id="hosts" name="hosts" rows="4" { (c.caldav.allowed_hosts.join("\n")) }
-                label for="networks" { "Allowed private networks (CIDR, one per line)" }
+                label for="networks" { (l.t("admin-caldav-networks")) }
                 textarea id="networks" name="networks" rows="2" { (c.caldav.allowed_networks.join("\n")) }
-                button type="submit" { "Save" }
+                button type="submit" { (l.t("admin-save")) }
             }
         }
         section.card id="users" aria-labelledby="users-h" {
-            h2 id="users-h" { "Users" }
-            p.count { (users.total.unwrap_or_default()) " users" }
+            h2 id="users-h" { (l.t("admin-users")) }
+            p.count { (l.t_with("admin-user-count", &[("count", users.total.unwrap_or_default().into())])) }
             table {
-                thead { tr { th scope="col" { "Login" } th scope="col" { "Roles" } th scope="col" { "Role" } th scope="col" { "Password" } th scope="col" { "Access" } } }
+                thead { tr {
+                    th scope="col" { (l.t("admin-col-login")) } th scope="col" { (l.t("admin-col-roles")) } th scope="col" { (l.t("admin-col-role")) }
+                    th scope="col" { (l.t("admin-col-password")) } th scope="col" { (l.t("admin-col-access")) }
+                } }
                 tbody {
                     @for (u, roles) in &user_roles {
                         tr {
                             td {
-                                (u.login) @if u.is_admin { " " span.badge { "admin" } }
-                                @if u.state() != "active" { " " span.badge.overdue { (u.state()) } }
+                                (u.login) @if u.is_admin { " " span.badge { (l.t("admin-badge-admin")) } }
+                                @if u.state() != "active" { " " span.badge.overdue { (user_state(l, u.state())) } }
                             }
                             td {
                                 @for r in roles {
                                     span.role { (r) }
                                     form.inline method="post" action={ "/admin/users/" (u.login) "/roles/" (r) "/remove" } {
                                         (csrf_field(v))
-                                        button.secondary type="submit" aria-label={ "Remove the role " (r) " from " (u.login) } { "×" }
+                                        button.secondary type="submit" aria-label=(l.t_with("admin-remove-role", &[("role", r.as_str().into()), ("login", u.login.as_str().into())])) { "×" }
                                     }
                                     " "
                                 }
@@ -157,17 +162,17 @@ async fn page(
                             td {
                                 form.inline method="post" action={ "/admin/users/" (u.login) "/role" } {
                                     (csrf_field(v))
-                                    label.visually-hidden for={ "role-" (u.login) } { "Role to add for " (u.login) }
+                                    label.visually-hidden for={ "role-" (u.login) } { (l.t_with("admin-role-to-add", &[("login", u.login.as_str().into())])) }
                                     input id={ "role-" (u.login) } name="role" size="10" required;
-                                    button type="submit" { "Add role" }
+                                    button type="submit" { (l.t("admin-add-role")) }
                                 }
                             }
                             td {
                                 form.inline method="post" action={ "/admin/users/" (u.login) "/password" } {
                                     (csrf_field(v))
-                                    label.visually-hidden for={ "pw-" (u.login) } { "New password for " (u.login) }
+                                    label.visually-hidden for={ "pw-" (u.login) } { (l.t_with("admin-new-password-for", &[("login", u.login.as_str().into())])) }
                                     input id={ "pw-" (u.login) } name="password" type="password" minlength="10" autocomplete="new-password" required;
-                                    button type="submit" { "Reset" }
+                                    button type="submit" { (l.t("admin-reset-password")) }
                                 }
                             }
                             }
@@ -176,29 +181,29 @@ async fn page(
                                     (csrf_field(v))
                                     input type="hidden" name="admin" value=(if u.is_admin { "off" } else { "on" });
                                     button.secondary type="submit" {
-                                        @if u.is_admin { "Take admin rights" } @else { "Make admin" }
+                                        @if u.is_admin { (l.t("admin-take-admin")) } @else { (l.t("admin-make-admin")) }
                                     }
                                 }
                                 @if u.is_disabled() {
                                     form.inline method="post" action={ "/admin/users/" (u.login) "/enable" } {
                                         (csrf_field(v))
-                                        button.secondary type="submit" aria-label={ "Enable " (u.login) } { "Enable" }
+                                        button.secondary type="submit" aria-label=(l.t_with("admin-enable-user", &[("login", u.login.as_str().into())])) { (l.t("admin-enable")) }
                                     }
                                 } @else if u.login != v.p.login() {
-                                    form.inline method="post" action={ "/admin/users/" (u.login) "/disable" } data-confirm="Disable this user? Their sessions end at once." {
+                                    form.inline method="post" action={ "/admin/users/" (u.login) "/disable" } data-confirm=(l.t("admin-disable-confirm")) {
                                         (csrf_field(v))
-                                        button.secondary type="submit" aria-label={ "Disable " (u.login) } { "Disable" }
+                                        button.secondary type="submit" aria-label=(l.t_with("admin-disable-user", &[("login", u.login.as_str().into())])) { (l.t("admin-disable")) }
                                     }
                                 }
                                 @if u.login != v.p.login() {
-                                form.inline method="post" action={ "/admin/users/" (u.login) "/delete" } data-confirm="Delete this user? Their calendar entries are removed and their calendar access revoked." {
+                                form.inline method="post" action={ "/admin/users/" (u.login) "/delete" } data-confirm=(l.t("admin-delete-confirm")) {
                                     (csrf_field(v))
-                                    button.secondary type="submit" aria-label={ "Delete " (u.login) } { "Delete" }
+                                    button.secondary type="submit" aria-label=(l.t_with("admin-delete-user", &[("login", u.login.as_str().into())])) { (l.t("admin-delete")) }
                                 }
                                 }
                                 form.inline method="post" action={ "/admin/users/" (u.login) "/verify" } {
                                     (csrf_field(v))
-                                    button.secondary type="submit" aria-label={ "Verify calendars of " (u.login) } { "Verify calendars" }
+                                    button.secondary type="submit" aria-label=(l.t_with("admin-verify-user", &[("login", u.login.as_str().into())])) { (l.t("admin-verify")) }
                                 }
                             } }
                         }
@@ -206,82 +211,108 @@ async fn page(
                 }
             }
             @if at.users.is_some() || next_users.is_some() {
-                nav.pager aria-label="Pages of users" {
-                    @if at.users.is_some() { a rel="first" href="/admin#users" { "First page" } " " }
-                    @if let Some(c) = &next_users { a rel="next" href={ "/admin?users=" (c) "#users" } { "Next page" } }
+                nav.pager aria-label=(l.t("admin-user-pages")) {
+                    @if at.users.is_some() { a rel="first" href="/admin#users" { (l.t("admin-first-page")) } " " }
+                    @if let Some(c) = &next_users { a rel="next" href={ "/admin?users=" (c) "#users" } { (l.t("admin-next-page")) } }
                 }
             }
             form.card method="post" action="/admin/users" {
                 (csrf_field(v))
-                h3 { "Add a user" }
-                label for="new_login" { "Login" }
+                h3 { (l.t("admin-add-user-heading")) }
+                label for="new_login" { (l.t("admin-col-login")) }
                 input id="new_login" name="login" required;
-                label for="new_password" { "Password (at least 10 characters)" }
+                label for="new_password" { (l.t("admin-new-user-password")) }
                 input id="new_password" name="password" type="password" minlength="10" autocomplete="new-password" required;
-                label for="new_roles" { "Roles (comma-separated)" }
+                label for="new_roles" { (l.t("admin-new-user-roles")) }
                 input id="new_roles" name="roles";
-                label { input type="checkbox" name="admin" value="on"; " Administrator" }
-                button type="submit" { "Add user" }
+                label { input type="checkbox" name="admin" value="on"; " " (l.t("admin-new-user-admin")) }
+                button type="submit" { (l.t("admin-add-user")) }
             }
         }
         section.card id="delivery" aria-labelledby="del-h" {
-            h2 id="del-h" { "Delivery health" }
+            h2 id="del-h" { (l.t("admin-delivery")) }
             table {
-                caption { "Calendar entries by state" }
-                thead { tr { th scope="col" { "State" } th scope="col" { "Kind" } th scope="col" { "Entries" } } }
+                caption { (l.t("admin-entries-by-state")) }
+                thead { tr { th scope="col" { (l.t("admin-col-state")) } th scope="col" { (l.t("admin-col-kind")) } th scope="col" { (l.t("admin-col-entries")) } } }
                 tbody { @for (state, kind, n) in &states { tr { td { (state) } td { (kind) } td { (n) } } } }
             }
-            p { "Oldest entry waiting for delivery: " (oldest.map(|ms| format!("{:.0} s", ms as f64 / 1000.0)).unwrap_or_else(|| "none".into())) }
-            h3 { "Failed entries" }
-            @if failed.is_empty() { p.muted { "None." } } @else { p.count { (failed_total) " failed" } }
+            p { (l.t("admin-oldest-waiting")) " " (oldest.map(|ms| seconds(l, ms)).unwrap_or_else(|| l.t("admin-oldest-none"))) }
+            h3 { (l.t("admin-failed-entries")) }
+            @if failed.is_empty() { p.muted { (l.t("admin-none")) } } @else { p.count { (l.t_with("admin-failed-count", &[("count", failed_total.into())])) } }
             ul {
                 @for (e, login) in &failed {
                     li {
                         strong { (login) } " · " code { (e.source) } " · " span.reason { (e.last_error.clone().unwrap_or_default()) }
                         form.inline method="post" action={ "/admin/exports/" (e.id) "/retry" } {
                             (csrf_field(v))
-                            button type="submit" { "Retry" }
+                            button type="submit" { (l.t("admin-retry")) }
                         }
                     }
                 }
             }
             @if at.failed.is_some() || next_failed.is_some() {
-                nav.pager aria-label="Pages of failed entries" {
-                    @if at.failed.is_some() { a rel="first" href="/admin#delivery" { "First page" } " " }
-                    @if let Some(c) = &next_failed { a rel="next" href={ "/admin?failed=" (c) "#delivery" } { "Next page" } }
+                nav.pager aria-label=(l.t("admin-failed-pages")) {
+                    @if at.failed.is_some() { a rel="first" href="/admin#delivery" { (l.t("admin-first-page")) } " " }
+                    @if let Some(c) = &next_failed { a rel="next" href={ "/admin?failed=" (c) "#delivery" } { (l.t("admin-next-page")) } }
                 }
             }
-            h3 { "Accounts needing reconnect" }
-            @if reconnect.is_empty() { p.muted { "None." } }
+            h3 { (l.t("admin-reconnect")) }
+            @if reconnect.is_empty() { p.muted { (l.t("admin-none")) } }
             ul { @for (a, login) in &reconnect { li { strong { (login) } " · " (a.display) " · " span.reason { (a.last_error.clone().unwrap_or_default()) } } } }
             @if reconnect_total > reconnect.len() as i64 {
-                p.muted { "The " (reconnect.len()) " most recent of " (reconnect_total) "; each user sees their own in their settings." }
+                p.muted { (l.t_with("admin-reconnect-more", &[("shown", reconnect.len().into()), ("total", reconnect_total.into())])) }
             }
-            h3 { "Reading calendars" }
+            h3 { (l.t("admin-reading")) }
             p {
-                "Longest since a calendar was read: "
-                @if lag.is_empty() { "no calendar to read yet" }
+                (l.t("admin-read-lag")) " "
+                @if lag.is_empty() { (l.t("admin-read-lag-none")) }
                 @for (i, (kind, ms)) in lag.iter().enumerate() {
                     @if i > 0 { ", " }
-                    (kind) " " (format!("{:.0} s", *ms as f64 / 1000.0))
+                    (kind) " " (seconds(l, *ms))
                 }
             }
-            @if attention.is_empty() { p.muted { "No calendar fails to be read, and no access lapses within seven days." } }
+            @if attention.is_empty() { p.muted { (l.t("admin-attention-none")) } }
             ul {
                 @for (a, login) in &attention {
                     li {
                         strong { (login) } " · " (a.display) " · "
-                        @if let Some(e) = &a.read_error { span.reason { "reading failed: " (e) } }
+                        @if let Some(e) = &a.read_error { span.reason { (l.t_with("admin-reading-failed", &[("error", e.as_str().into())])) } }
                         @if let Some(w) = crate::access::lapse_warning(a, now) { " " span.reason { (w) } }
                     }
                 }
             }
             @if attention_total > attention.len() as i64 {
-                p.muted { "The " (attention.len()) " most recent of " (attention_total) "." }
+                p.muted { (l.t_with("admin-attention-more", &[("shown", attention.len().into()), ("total", attention_total.into())])) }
             }
         }
     };
-    layout_status(status, Some(v), "Administration", notice, body)
+    layout_status(status, Some(v), &l.t("admin-title"), notice, body)
+}
+
+/// Milliseconds as whole seconds: `12 s`.
+fn seconds(l: Lang, ms: i64) -> String {
+    l.t_with("admin-seconds", &[("seconds", format!("{:.0}", ms as f64 / 1000.0).into())])
+}
+
+/// A user's state (`disabled`, `deleting`, `deleted`) in words.
+fn user_state(l: Lang, state: &str) -> String {
+    match state {
+        "disabled" => l.t("admin-state-disabled"),
+        "deleting" => l.t("admin-state-deleting"),
+        "deleted" => l.t("admin-state-deleted"),
+        other => other.to_owned(),
+    }
+}
+
+/// What kind of finding a verification made, in words.
+fn finding_kind(l: Lang, k: crate::verify::Kind) -> String {
+    use crate::verify::Kind;
+    l.t(match k {
+        Kind::Missing => "admin-finding-missing",
+        Kind::Extra => "admin-finding-extra",
+        Kind::Duplicate => "admin-finding-duplicate",
+        Kind::Different => "admin-finding-different",
+    })
 }
 
 /// A provider's settings (the client secret is write-only).
@@ -290,54 +321,58 @@ fn provider_form(v: &Viewer, name: Option<&str>, p: Option<&ProviderConfig>) -> 
     let f = |s: &str| format!("{id}-{s}");
     let kind = p.map(|p| p.kind);
     let opt = |o: Option<&String>| o.cloned().unwrap_or_default();
+    let l = v.lang;
     html! {
         form.provider method="post" action="/admin/providers" {
             (csrf_field(v))
-            h3 { @match name { Some(n) => { (n) } None => { "New provider" } } }
+            h3 { @match name { Some(n) => { (n) } None => { (l.t("admin-new-provider")) } } }
             @match name {
                 Some(n) => { input type="hidden" name="name" value=(n); }
                 None => {
-                    label for=(f("name")) { "Name (letters, digits, - and _)" }
+                    label for=(f("name")) { (l.t("admin-provider-name")) }
                     input id=(f("name")) name="name" required pattern="[A-Za-z0-9_-]+";
                 }
             }
-            label for=(f("kind")) { "Kind" }
+            label for=(f("kind")) { (l.t("admin-col-kind")) }
             select id=(f("kind")) name="kind" {
                 @for k in ProviderKind::all() {
-                    option value=(k.as_str()) selected[kind == Some(k)] { (k.label()) }
+                    option value=(k.as_str()) selected[kind == Some(k)] {
+                        // Google and Microsoft 365 are names; "any other server" is words.
+                        @if k.as_str() == ProviderKind::GENERIC.as_str() { (l.t("admin-provider-kind-generic")) } @else { (k.label()) }
+                    }
                 }
             }
-            label for=(f("display")) { "Display name" }
+            label for=(f("display")) { (l.t("admin-provider-display")) }
             input id=(f("display")) name="display_name" value=(p.and_then(|p| p.display_name.clone()).unwrap_or_default());
-            label for=(f("client_id")) { "Client id" }
+            label for=(f("client_id")) { (l.t("admin-provider-client-id")) }
             input id=(f("client_id")) name="client_id" required value=(p.map(|p| p.client_id.clone()).unwrap_or_default());
-            label for=(f("secret")) { "Client secret " span.muted { @if p.is_some() { "(set; leave empty to keep it)" } @else { "(required)" } } }
+            label for=(f("secret")) { (l.t("admin-provider-secret")) " " span.muted { @if p.is_some() { (l.t("admin-provider-secret-set")) } @else { (l.t("admin-provider-secret-required")) } } }
             input id=(f("secret")) name="client_secret" type="password" autocomplete="off";
-            label for=(f("domains")) { "Allowed domains (Google Workspace; comma-separated)" }
+            label for=(f("domains")) { (l.t("admin-provider-domains")) }
             input id=(f("domains")) name="allowed_domains" value=(p.map(|p| p.allowed_domains.join(", ")).unwrap_or_default());
-            label for=(f("tenant")) { "Tenant (Microsoft)" }
+            label for=(f("tenant")) { (l.t("admin-provider-tenant")) }
             input id=(f("tenant")) name="tenant" value=(opt(p.and_then(|p| p.tenant.as_ref())));
             details {
-                summary { "Endpoints" }
+                summary { (l.t("admin-provider-endpoints")) }
                 @for (field, label, value) in [
-                    ("issuer", "Issuer", p.and_then(|p| p.issuer.clone())),
-                    ("authorization_endpoint", "Authorization endpoint", p.and_then(|p| p.authorization_endpoint.clone())),
-                    ("token_endpoint", "Token endpoint", p.and_then(|p| p.token_endpoint.clone())),
-                    ("revocation_endpoint", "Revocation endpoint", p.and_then(|p| p.revocation_endpoint.clone())),
-                    ("jwks_uri", "JWKS URI", p.and_then(|p| p.jwks_uri.clone())),
-                    ("api_base_url", "Calendar API base URL", p.and_then(|p| p.api_base_url.clone())),
+                    ("issuer", "admin-provider-issuer", p.and_then(|p| p.issuer.clone())),
+                    ("authorization_endpoint", "admin-provider-authorization", p.and_then(|p| p.authorization_endpoint.clone())),
+                    ("token_endpoint", "admin-provider-token", p.and_then(|p| p.token_endpoint.clone())),
+                    ("revocation_endpoint", "admin-provider-revocation", p.and_then(|p| p.revocation_endpoint.clone())),
+                    ("jwks_uri", "admin-provider-jwks", p.and_then(|p| p.jwks_uri.clone())),
+                    ("api_base_url", "admin-provider-api-base", p.and_then(|p| p.api_base_url.clone())),
                 ] {
-                    label for=(f(field)) { (label) }
+                    label for=(f(field)) { (l.t(label)) }
                     input id=(f(field)) name=(field) type="url" value=(value.unwrap_or_default());
                 }
             }
-            label { input type="checkbox" name="sign_in" value="on" checked[p.is_some_and(|p| p.sign_in)]; " Users may sign in to flowcal with it" }
-            button type="submit" { "Save provider" }
+            label { input type="checkbox" name="sign_in" value="on" checked[p.is_some_and(|p| p.sign_in)]; " " (l.t("admin-provider-sign-in")) }
+            button type="submit" { (l.t("admin-save-provider")) }
         }
         @if let Some(n) = name {
-            form.inline method="post" action={ "/admin/providers/" (n) "/delete" } data-confirm="Delete this provider?" {
+            form.inline method="post" action={ "/admin/providers/" (n) "/delete" } data-confirm=(l.t("admin-delete-provider-confirm")) {
                 (csrf_field(v))
-                button.secondary type="submit" aria-label={ "Delete provider " (n) } { "Delete" }
+                button.secondary type="submit" aria-label=(l.t_with("admin-delete-provider", &[("name", n.into())])) { (l.t("admin-delete")) }
             }
         }
     }
@@ -386,7 +421,11 @@ pub(crate) async fn save_provider(State(app): State<Arc<App>>, Posted { v, f }: 
     cfg.jwks_uri = opt("jwks_uri");
     cfg.api_base_url = opt("api_base_url");
     cfg.sign_in = f.checked("sign_in");
-    let r = app.access.put_provider(&v.p, &name, cfg).await.map(|()| format!("Saved provider {name}"));
+    let r = app
+        .access
+        .put_provider(&v.p, &name, cfg)
+        .await
+        .map(|()| v.lang.t_with("admin-saved-provider", &[("name", name.as_str().into())]));
     done(&app, &v, r).await
 }
 
@@ -399,7 +438,11 @@ pub(crate) async fn delete_provider(
     if let Err(r) = admins_only(&v) {
         return r;
     }
-    let r = app.access.delete_provider(&v.p, &name).await.map(|()| format!("Deleted provider {name}"));
+    let r = app
+        .access
+        .delete_provider(&v.p, &name)
+        .await
+        .map(|()| v.lang.t_with("admin-deleted-provider", &[("name", name.as_str().into())]));
     done(&app, &v, r).await
 }
 
@@ -416,7 +459,7 @@ pub(crate) async fn caldav(State(app): State<Arc<App>>, Posted { v, f }: Posted)
         caldav: Some(CaldavConfig { allowed_hosts: lines("hosts"), allowed_networks: lines("networks") }),
         sign_in: None,
     };
-    let r = app.access.patch_settings(&v.p, patch).await.map(|_| "Saved the CalDAV allow-list".to_owned());
+    let r = app.access.patch_settings(&v.p, patch).await.map(|_| v.lang.t("admin-saved-caldav"));
     done(&app, &v, r).await
 }
 
@@ -435,7 +478,7 @@ pub(crate) async fn export(State(app): State<Arc<App>>, Posted { v, f }: Posted)
         _ => ExportAllow::Users(super::frame::comma_list(&f.text("logins"))),
     };
     let patch = AdminSettingsPatch { calendar_export: Some(export), caldav: None, sign_in: None };
-    let r = app.access.patch_settings(&v.p, patch).await.map(|_| "Saved who may export".to_owned());
+    let r = app.access.patch_settings(&v.p, patch).await.map(|_| v.lang.t("admin-saved-export"));
     done(&app, &v, r).await
 }
 
@@ -447,20 +490,20 @@ pub(crate) async fn add_user(State(app): State<Arc<App>>, Posted { v, f }: Poste
     let login = f.text("login");
     let roles: Vec<String> = super::frame::comma_list(&f.text("roles"));
     let password = f.get("password").unwrap_or_default().to_owned();
-    let r = match check_password(&password) {
+    let r = match check_password(v.lang, &password) {
         Ok(()) => app
             .access
             .add_user(&login, f.checked("admin"), &roles, Some(&password))
             .await
-            .map(|_| format!("Added {login}")),
+            .map(|_| v.lang.t_with("admin-added-user", &[("login", login.as_str().into())])),
         Err(e) => Err(e),
     };
     done(&app, &v, r).await
 }
 
-fn check_password(p: &str) -> Result<(), AppError> {
+fn check_password(lang: Lang, p: &str) -> Result<(), AppError> {
     if p.chars().count() < 10 {
-        return Err(AppError::Unprocessable("a password needs at least 10 characters".into()));
+        return Err(AppError::Unprocessable(lang.t("admin-password-too-short")));
     }
     Ok(())
 }
@@ -475,14 +518,13 @@ pub(crate) async fn reset_password(
         return r;
     }
     let password = f.get("password").unwrap_or_default().to_owned();
-    let r = match check_password(&password) {
-        Ok(()) => app
-            .access
-            .reset_password(&v.p, &login, &password)
-            .await
-            .map(|n| format!("New password set for {login}; their sessions ended ({n} signed out)")),
-        Err(e) => Err(e),
-    };
+    let r =
+        match check_password(v.lang, &password) {
+            Ok(()) => app.access.reset_password(&v.p, &login, &password).await.map(|n| {
+                v.lang.t_with("admin-password-reset", &[("login", login.as_str().into()), ("count", n.into())])
+            }),
+            Err(e) => Err(e),
+        };
     done(&app, &v, r).await
 }
 
@@ -496,7 +538,9 @@ pub(crate) async fn add_role(
         return r;
     }
     let role = f.text("role");
-    let r = app.access.grant_role(&v.p, &login, &role).await.map(|()| format!("{login} has the role {role}"));
+    let r = app.access.grant_role(&v.p, &login, &role).await.map(|()| {
+        v.lang.t_with("admin-role-granted", &[("login", login.as_str().into()), ("role", role.as_str().into())])
+    });
     done(&app, &v, r).await
 }
 
@@ -509,7 +553,7 @@ pub(crate) async fn retry_export(
     if let Err(r) = admins_only(&v) {
         return r;
     }
-    let r = app.exports.admin_retry_export(&v.p, id).await.map(|()| "Sending it again".to_owned());
+    let r = app.exports.admin_retry_export(&v.p, id).await.map(|()| v.lang.t("admin-retrying"));
     done(&app, &v, r).await
 }
 
@@ -527,7 +571,7 @@ pub(crate) async fn remove_role(
         let roles: Vec<String> = app.store.roles(user.id).await?.into_iter().filter(|r| *r != role).collect();
         let change = AccessChange { roles: Some(roles), ..Default::default() };
         app.access.change_user(By::Admin(&v.p), &login, change).await?;
-        Ok(format!("{login} no longer has the role {role}"))
+        Ok(v.lang.t_with("admin-role-removed", &[("login", login.as_str().into()), ("role", role.as_str().into())]))
     }
     .await;
     done(&app, &v, r).await
@@ -543,8 +587,8 @@ pub(crate) async fn set_admin(
         return r;
     }
     let on = f.text("admin") == "on";
-    let said =
-        if on { format!("{login} is an administrator") } else { format!("{login} is no longer an administrator") };
+    let id = if on { "admin-now-admin" } else { "admin-no-longer-admin" };
+    let said = v.lang.t_with(id, &[("login", login.as_str().into())]);
     change_user(&app, &v, &login, AccessChange { admin: Some(on), ..Default::default() }, said).await
 }
 
@@ -563,7 +607,7 @@ pub(crate) async fn disable(
     if let Err(r) = admins_only(&v) {
         return r;
     }
-    let said = format!("{login} is disabled: their sessions ended, their API tokens and feed stopped");
+    let said = v.lang.t_with("admin-disabled-user", &[("login", login.as_str().into())]);
     change_user(&app, &v, &login, AccessChange { disabled: Some(true), ..Default::default() }, said).await
 }
 
@@ -576,7 +620,7 @@ pub(crate) async fn enable(
     if let Err(r) = admins_only(&v) {
         return r;
     }
-    let said = format!("{login} is enabled again");
+    let said = v.lang.t_with("admin-enabled-user", &[("login", login.as_str().into())]);
     change_user(&app, &v, &login, AccessChange { disabled: Some(false), ..Default::default() }, said).await
 }
 
@@ -589,9 +633,11 @@ pub(crate) async fn delete_user(
     if let Err(r) = admins_only(&v) {
         return r;
     }
-    let r = app.access.delete_user(By::Admin(&v.p), &login).await.map(|_| {
-        format!("{login} is disabled and being deleted: their calendar entries are removed, then their access revoked")
-    });
+    let r = app
+        .access
+        .delete_user(By::Admin(&v.p), &login)
+        .await
+        .map(|_| v.lang.t_with("admin-deleting-user", &[("login", login.as_str().into())]));
     done(&app, &v, r).await
 }
 
@@ -628,36 +674,38 @@ async fn verified(app: &App, v: &Viewer, login: &str, repair: bool) -> Response 
         Err(e) => return error_page(Some(v), &e),
     };
     let shown = &r.findings[..r.findings.len().min(SHOWN_FINDINGS)];
+    let l = v.lang;
+    let title = l.t_with("admin-calendars-of", &[("login", login.into())]);
     let body = html! {
-        h1 { "Calendars of " (login) }
+        h1 { (title) }
         section.card id="verification" aria-labelledby="ver-h" {
-            h2 id="ver-h" { @if repair { "Verified and repaired" } @else { "Verified" } }
+            h2 id="ver-h" { @if repair { (l.t("admin-verified-repaired")) } @else { (l.t("admin-verified")) } }
             p.count { (r.line()) }
             @if let Some(line) = r.repair_line() { p.count { (line) } }
             @for n in &r.notes { p.muted { (n) } }
             @if r.found() == 0 {
-                p { "The calendars hold what flowcal put there." }
+                p { (l.t("admin-verify-clean")) }
             } @else {
                 table {
-                    caption { "Findings" }
+                    caption { (l.t("admin-findings")) }
                     thead { tr {
-                        th scope="col" { "Kind" } th scope="col" { "Source" } th scope="col" { "Entry" }
-                        th scope="col" { "Account" } th scope="col" { "Details" }
-                        @if r.repaired { th scope="col" { "Repair" } }
+                        th scope="col" { (l.t("admin-col-kind")) } th scope="col" { (l.t("admin-col-source")) } th scope="col" { (l.t("admin-col-entry")) }
+                        th scope="col" { (l.t("admin-col-account")) } th scope="col" { (l.t("admin-col-details")) }
+                        @if r.repaired { th scope="col" { (l.t("admin-col-repair")) } }
                     } }
                     tbody {
                         @for f in shown {
                             tr {
-                                td { (f.kind.as_str()) }
+                                td { (finding_kind(l, f.kind)) }
                                 td { @if let Some(s) = &f.source { code { (s) } } }
                                 td { (f.title) }
                                 td { (f.account) }
                                 td { (f.detail) }
                                 @if r.repaired {
                                     td { @match &f.repaired {
-                                        Some(Ok(())) => { "repaired" }
-                                        Some(Err(why)) => { span.reason { "not repaired: " (why) } }
-                                        None => { "not repaired" }
+                                        Some(Ok(())) => { (l.t("admin-repaired")) }
+                                        Some(Err(why)) => { span.reason { (l.t_with("admin-not-repaired-why", &[("error", why.to_string().into())])) } }
+                                        None => { (l.t("admin-not-repaired")) }
                                     } }
                                 }
                             }
@@ -665,18 +713,18 @@ async fn verified(app: &App, v: &Viewer, login: &str, repair: bool) -> Response 
                     }
                 }
                 @if r.findings.len() > shown.len() || r.found() > r.findings.len() {
-                    p.muted { "The first " (shown.len()) " of " (r.found()) " findings." }
+                    p.muted { (l.t_with("admin-findings-shown", &[("shown", shown.len().into()), ("total", r.found().into())])) }
                 }
                 @if r.remaining() > 0 {
                     form method="post" action={ "/admin/users/" (login) "/verify/repair" } {
                         (csrf_field(v))
-                        p.muted { "Repair deletes the extra entries and copies, makes the missing entries again and writes the different ones again; entries deleted in the calendar stay deleted." }
-                        button type="submit" { "Repair" }
+                        p.muted { (l.t("admin-repair-hint")) }
+                        button type="submit" { (l.t("admin-repair")) }
                     }
                 }
             }
-            p { a href="/admin#users" { "Back to the administration" } }
+            p { a href="/admin#users" { (l.t("admin-back")) } }
         }
     };
-    layout(Some(v), &format!("Calendars of {login}"), None, body)
+    layout(Some(v), &title, None, body)
 }

@@ -76,7 +76,7 @@ impl FromRequestParts<Arc<App>> for Viewer {
                 Ok(Viewer { p, session, zone, lang, notice })
             }
             Ok(None) => Err(back()),
-            Err(e) => Err(error_page(None, &e)),
+            Err(e) => Err(error_page_in(browser_lang(&parts.headers), None, &e)),
         }
     }
 }
@@ -129,12 +129,7 @@ pub(crate) fn check_form(app: &App, headers: &HeaderMap, v: &Viewer, f: &Fields)
         return Err(error_page(Some(v), &e));
     }
     if !csrf_ok(&v.session, f.get("_csrf").unwrap_or_default()) {
-        return Err(error_page(
-            Some(v),
-            &AppError::Forbidden(
-                "this form is out of date or did not come from flowcal: reload the page and try again".into(),
-            ),
-        ));
+        return Err(error_page(Some(v), &AppError::Forbidden(v.lang.t("frame-form-out-of-date"))));
     }
     Ok(())
 }
@@ -176,6 +171,13 @@ pub(crate) fn see_other_notice(to: &str, notice: &str) -> Response {
     r
 }
 
+/// The language the browser asks for (`Accept-Language`), else English: for
+/// pages without a signed-in viewer.
+pub(crate) fn browser_lang(headers: &HeaderMap) -> Lang {
+    let accept = headers.get(header::ACCEPT_LANGUAGE).and_then(|h| h.to_str().ok());
+    Lang::choose(None, accept)
+}
+
 /// A whole page.
 pub(crate) fn layout(v: Option<&Viewer>, title: &str, notice: Option<&str>, body: Markup) -> Response {
     layout_status(StatusCode::OK, v, title, notice, body)
@@ -188,9 +190,24 @@ pub(crate) fn layout_status(
     notice: Option<&str>,
     body: Markup,
 ) -> Response {
+    page_in(status, v.map(|v| v.lang).unwrap_or_default(), v, title, notice, body)
+}
+
+/// A whole page in `lang`, for a visitor who is not signed in.
+pub(crate) fn layout_lang(status: StatusCode, lang: Lang, title: &str, body: Markup) -> Response {
+    page_in(status, lang, None, title, None, body)
+}
+
+fn page_in(
+    status: StatusCode,
+    lang: Lang,
+    v: Option<&Viewer>,
+    title: &str,
+    notice: Option<&str>,
+    body: Markup,
+) -> Response {
     let shown = v.and_then(|v| v.notice.as_deref());
     let notice = notice.or(shown);
-    let lang = v.map(|v| v.lang).unwrap_or_default();
     let page = html! {
         (DOCTYPE)
         html lang=(lang.code()) {
@@ -208,6 +225,8 @@ pub(crate) fn layout_status(
                     @if let Some(v) = v {
                         nav aria-label=(lang.t("nav-main")) {
                             a href="/tasks" { (lang.t("nav-my-tasks")) }
+                            a href="/calendar" { (lang.t("nav-calendar")) }
+                            @if v.p.is_admin() || !v.p.roles.is_empty() { a href="/team" { (lang.t("nav-team")) } }
                             a href="/start" { (lang.t("nav-start")) }
                             @if v.is_designer() { a href="/models" { (lang.t("nav-models")) } }
                             a href="/work-calendars" { (lang.t("nav-work-calendars")) }
@@ -254,31 +273,42 @@ pub(crate) fn layout_status(
 
 /// A page telling what went wrong (an internal error is logged, not shown).
 pub(crate) fn error_page(v: Option<&Viewer>, e: &AppError) -> Response {
+    error_page_in(v.map(|v| v.lang).unwrap_or_default(), v, e)
+}
+
+/// An error page in `lang` (the viewer's, or the browser's when no one is signed in).
+pub(crate) fn error_page_in(lang: Lang, v: Option<&Viewer>, e: &AppError) -> Response {
     let message = match e {
         AppError::Internal(inner) => {
             tracing::error!(error = format!("{inner:#}"), "page failed");
-            "Something went wrong on the server; the administrator can find the details in flowcal's log.".to_owned()
+            lang.t("frame-error-internal")
         }
         other => other.to_string(),
     };
-    let title = match e.status() {
-        StatusCode::NOT_FOUND => "Not found",
-        StatusCode::FORBIDDEN => "Not allowed",
-        StatusCode::CONFLICT => "Not possible now",
-        StatusCode::TOO_MANY_REQUESTS => "Too many attempts",
-        s if s.is_server_error() => "Something went wrong",
-        _ => "That did not work",
-    };
+    let title = lang.t(match e.status() {
+        StatusCode::NOT_FOUND => "frame-error-not-found",
+        StatusCode::FORBIDDEN => "frame-error-forbidden",
+        StatusCode::CONFLICT => "frame-error-conflict",
+        StatusCode::TOO_MANY_REQUESTS => "frame-error-too-many",
+        s if s.is_server_error() => "frame-error-server",
+        _ => "frame-error-other",
+    });
     let body = html! {
         h1 { (title) }
         p.error role="alert" { (message) }
-        p { a href="javascript:history.back()" { "Go back" } " · " a href="/tasks" { "My tasks" } }
+        p { a href="javascript:history.back()" { (lang.t("frame-go-back")) } " · " a href="/tasks" { (lang.t("nav-my-tasks")) } }
     };
-    layout_status(e.status(), v, title, None, body)
+    page_in(e.status(), lang, v, &title, None, body)
 }
 
-/// The sign-in form, with an error when the last attempt failed.
-pub(crate) async fn login_form(app: &App, next: Option<&str>, error: Option<&str>, status: StatusCode) -> Response {
+/// The sign-in form in `lang` (the browser's), with an error when the last attempt failed.
+pub(crate) async fn login_form(
+    app: &App,
+    lang: Lang,
+    next: Option<&str>,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
     let c = app.access.connectivity().await.ok();
     let password = c.as_ref().is_none_or(|c| c.sign_in.password);
     let providers: Vec<(String, String)> = c
@@ -293,24 +323,24 @@ pub(crate) async fn login_form(app: &App, next: Option<&str>, error: Option<&str
     // Only paths of this site are followed after signing in.
     let next = next.filter(|n| local_path(n)).unwrap_or("/tasks");
     let body = html! {
-        h1 { "Sign in" }
+        h1 { (lang.t("frame-sign-in")) }
         @if let Some(e) = error { p.error role="alert" id="login-error" { (e) } }
         @if password {
             form.card method="post" action="/login" {
                 input type="hidden" name="next" value=(next);
-                label for="login" { "Login" }
+                label for="login" { (lang.t("frame-login")) }
                 input id="login" name="login" autocomplete="username" required autofocus
                     aria-describedby=[error.map(|_| "login-error")];
-                label for="password" { "Password" }
+                label for="password" { (lang.t("frame-password")) }
                 input id="password" name="password" type="password" autocomplete="current-password" required;
-                button type="submit" { "Sign in" }
+                button type="submit" { (lang.t("frame-sign-in")) }
             }
         }
         @for (name, display) in &providers {
-            p { a.button href={ "/login/oauth/" (name) } { "Sign in with " (display) } }
+            p { a.button href={ "/login/oauth/" (name) } { (lang.t_with("frame-sign-in-with", &[("provider", display.as_str().into())])) } }
         }
     };
-    layout_status(status, None, "Sign in", None, body)
+    layout_lang(status, lang, &lang.t("frame-sign-in"), body)
 }
 
 /// The viewer's own calendar accounts (an administrator sees everyone's through the API).
@@ -334,13 +364,11 @@ pub(crate) fn comma_list(s: &str) -> Vec<String> {
     s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
 }
 
-/// A deadline as the viewer reads it, in their zone.
-pub(crate) fn show_deadline(d: &flowcal_domain::Deadline, zone: &TimeZone) -> String {
+/// A deadline as the viewer reads it, in their zone and language.
+pub(crate) fn show_deadline(d: &flowcal_domain::Deadline, zone: &TimeZone, lang: Lang) -> String {
     match d {
-        flowcal_domain::Deadline::Date(date) => date.strftime("%a %-d %b %Y").to_string(),
-        flowcal_domain::Deadline::At { at, .. } => {
-            at.to_zoned(zone.clone()).strftime("%a %-d %b %Y, %H:%M %Z").to_string()
-        }
+        flowcal_domain::Deadline::Date(date) => lang.date(*date),
+        flowcal_domain::Deadline::At { at, .. } => lang.date_time(&at.to_zoned(zone.clone())),
     }
 }
 
@@ -377,10 +405,10 @@ pub(crate) fn urgency(d: &flowcal_domain::Deadline, now: Timestamp, zone: &TimeZ
 }
 
 /// The mark beside a deadline: words and colour, so colour is not the only signal.
-pub(crate) fn urgency_badge(u: Urgency) -> Markup {
+pub(crate) fn urgency_badge(u: Urgency, lang: Lang) -> Markup {
     match u {
-        Urgency::Overdue => html! { span.badge.overdue { "Overdue" } },
-        Urgency::Soon => html! { span.badge.soon { "Due soon" } },
+        Urgency::Overdue => html! { span.badge.overdue { (lang.t("overdue")) } },
+        Urgency::Soon => html! { span.badge.soon { (lang.t("due-soon")) } },
         Urgency::Later => html! {},
     }
 }

@@ -9,11 +9,13 @@
 #![allow(clippy::result_large_err)]
 
 mod admin;
+mod calendar;
 mod designer;
 mod diagram;
 pub mod frame;
 mod settings;
 mod tasks;
+mod team;
 mod work_calendars;
 
 use crate::app::App;
@@ -42,6 +44,8 @@ pub fn router() -> Router<Arc<App>> {
         .route("/tasks/{id}/claim", post(tasks::claim))
         .route("/tasks/{id}/complete", post(tasks::complete))
         .route("/tasks/{id}/calendar", post(tasks::calendar))
+        .route("/calendar", get(calendar::show))
+        .route("/team", get(team::show))
         .route("/start", get(tasks::start_list))
         .route("/start/{key}", get(tasks::start_form).post(tasks::start))
         .route("/settings", get(settings::show))
@@ -112,5 +116,5 @@ async fn login_page(
             return see_other("/tasks");
         }
     }
-    login_form(&app, q.next.as_deref(), None, StatusCode::OK).await
+    login_form(&app, frame::browser_lang(&headers), q.next.as_deref(), None, StatusCode::OK).await
 }

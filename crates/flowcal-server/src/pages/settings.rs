@@ -6,8 +6,9 @@ use super::frame::{csrf_field, error_page, layout_status, see_other_notice, Post
 use crate::access::StartedBy;
 use crate::app::App;
 use crate::error::AppError;
+use crate::i18n::Lang;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
 use std::sync::Arc;
@@ -57,47 +58,49 @@ async fn page_with_token(
         }
     }
     let u = &v.p.user;
+    let l = v.lang;
+    let when = |t: jiff::Timestamp| l.date_time(&t.to_zoned(v.zone.clone()));
     let zones: Vec<String> = {
         let mut z: Vec<String> = jiff::tz::db().available().map(|n| n.as_str().to_owned()).collect();
         z.sort();
         z
     };
     let body = html! {
-        h1 { "Settings" }
+        h1 { (l.t("settings-title")) }
         @if let Some(e) = error { p.error role="alert" { (e) } }
         section.card id="profile" aria-labelledby="profile-h" {
-            h2 id="profile-h" { "You" }
+            h2 id="profile-h" { (l.t("settings-you")) }
             form method="post" action="/settings/profile" {
                 (csrf_field(v))
-                label for="language" { "Language" }
+                label for="language" { (l.t("settings-language")) }
                 select id="language" name="language" {
-                    option value="" selected[u.language.is_none()] { "As my browser asks" }
+                    option value="" selected[u.language.is_none()] { (l.t("settings-language-browser")) }
                     @for l in crate::i18n::Lang::ALL {
                         option value=(l.code()) lang=(l.code()) selected[u.language.as_deref() == Some(l.code())] {
                             (l.t("language-name"))
                         }
                     }
                 }
-                label for="time_zone" { "Time zone" }
+                label for="time_zone" { (l.t("settings-time-zone")) }
                 select id="time_zone" name="time_zone" {
                     @for z in &zones { option value=(z) selected[*z == u.time_zone] { (z) } }
                 }
                 label {
                     input type="checkbox" name="calendar_export" value="on" checked[u.calendar_export];
-                    " Calendar export: let flowcal put my deadlines and dates on my calendars"
+                    " " (l.t("settings-calendar-export"))
                 }
                 @if !allowed_by_admin {
-                    p.muted { "The administrator has not enabled calendar export for your account." }
+                    p.muted { (l.t("settings-export-not-allowed")) }
                 }
-                label for="reminder" { "Reminder before each calendar entry (minutes; empty for none)" }
+                label for="reminder" { (l.t("settings-reminder")) }
                 input id="reminder" name="reminder_minutes" type="number" min="0" max="40320"
                     value=(u.reminder_minutes.map(|m| m.to_string()).unwrap_or_default());
-                button type="submit" { "Save" }
+                button type="submit" { (l.t("settings-save")) }
             }
         }
         section.card id="calendars" aria-labelledby="cal-h" {
-            h2 id="cal-h" { "Connected calendars" }
-            @if accounts.is_empty() { p.muted { "No calendar connected yet." } }
+            h2 id="cal-h" { (l.t("settings-calendars")) }
+            @if accounts.is_empty() { p.muted { (l.t("settings-no-calendars")) } }
             ul.accounts {
                 @for a in &accounts {
                     li {
@@ -105,33 +108,35 @@ async fn page_with_token(
                         span.muted { (a.kind) @if a.kind != flowcal_store::AccountKind::Caldav { " · " (a.provider) } } " "
                         @match a.status {
                             flowcal_store::AccountStatus::Active => {
-                                span.badge.ok { "✓ connected" }
+                                span.badge.ok { (l.t("settings-account-connected")) }
                                 @if let Some(problem) = &a.last_error { " " span.badge.overdue { "⚠" } " " span.reason { (problem) } }
                                 @if let Some(lapse) = crate::access::lapse_warning(a, now) { " " span.badge.soon { "⚠" } " " span.reason { (lapse) } }
                             }
-                            _ => { span.badge.overdue { "⚠ reconnect needed" } " " span.reason { (a.last_error.clone().unwrap_or_default()) } }
+                            _ => { span.badge.overdue { (l.t("settings-account-reconnect")) } " " span.reason { (a.last_error.clone().unwrap_or_default()) } }
                         }
                         p.health.muted {
-                            "Last read of the calendar: " (a.last_read_at.map(|t| ago(t, now)).unwrap_or_else(|| "not yet".into()))
-                            " · last entry delivered: " (a.last_delivered_at.map(|t| ago(t, now)).unwrap_or_else(|| "not yet".into()))
-                            @if let Some(e) = &a.read_error { " · " span.reason { "reading failed: " (e) } }
+                            (l.t_with("settings-account-health", &[
+                                ("read", a.last_read_at.map(|t| ago(l, t, now)).unwrap_or_else(|| l.t("settings-not-yet")).into()),
+                                ("delivered", a.last_delivered_at.map(|t| ago(l, t, now)).unwrap_or_else(|| l.t("settings-not-yet")).into()),
+                            ]))
+                            @if let Some(e) = &a.read_error { " · " span.reason { (l.t_with("settings-reading-failed", &[("error", e.as_str().into())])) } }
                         }
                         @if let Some(list) = calendars.get(&a.id) {
                             form.choose method="post" action={ "/settings/accounts/" (a.id) "/calendar" } {
                                 (csrf_field(v))
-                                label for={ "cal-" (a.id) } { "Entries go to" }
+                                label for={ "cal-" (a.id) } { (l.t("settings-entries-go-to")) }
                                 select id={ "cal-" (a.id) } name="calendar" {
-                                    option value="own" selected[a.calendar.is_none() || list.iter().any(|c| c.own && Some(&c.id) == a.calendar.as_ref())] { "flowcal's own calendar" }
+                                    option value="own" selected[a.calendar.is_none() || list.iter().any(|c| c.own && Some(&c.id) == a.calendar.as_ref())] { (l.t("settings-own-calendar")) }
                                     @for c in list.iter().filter(|c| !c.own) {
                                         option value=(c.id) selected[Some(&c.id) == a.calendar.as_ref()] { (c.name) }
                                     }
                                 }
-                                button.secondary type="submit" { "Use this calendar" }
+                                button.secondary type="submit" { (l.t("settings-use-calendar")) }
                             }
                         }
-                        form.inline method="post" action={ "/settings/accounts/" (a.id) "/disconnect" } data-confirm="Disconnect this calendar?" {
+                        form.inline method="post" action={ "/settings/accounts/" (a.id) "/disconnect" } data-confirm=(l.t("settings-disconnect-confirm")) {
                             (csrf_field(v))
-                            button.secondary type="submit" aria-label={ "Disconnect " (a.display) } { "Disconnect" }
+                            button.secondary type="submit" aria-label=(l.t_with("settings-disconnect-account", &[("account", a.display.as_str().into())])) { (l.t("settings-disconnect")) }
                         }
                     }
                 }
@@ -141,97 +146,110 @@ async fn page_with_token(
                     @for (name, display) in &providers {
                         form.inline method="post" action={ "/settings/connect/" (name) } {
                             (csrf_field(v))
-                            button type="submit" { "Connect " (display) }
+                            button type="submit" { (l.t_with("settings-connect-provider", &[("provider", display.as_str().into())])) }
                         }
                     }
                 }
                 (caldav_form(v))
             } @else {
-                p.muted { "Turn calendar export on (above) to connect a calendar." }
+                p.muted { (l.t("settings-export-off-hint")) }
             }
         }
         section.card aria-labelledby="auto-h" {
-            h2 id="auto-h" { "Keep my deadlines in my calendar" }
-            p.muted { "Every open task assigned to you that has a deadline is on the chosen calendar, and follows the workflow." }
+            h2 id="auto-h" { (l.t("settings-auto-sync")) }
+            p.muted { (l.t("settings-auto-sync-hint")) }
             form method="post" action="/settings/auto-sync" {
                 (csrf_field(v))
-                label for="auto_account" { "Calendar" }
+                label for="auto_account" { (l.t("settings-auto-sync-calendar")) }
                 select id="auto_account" name="account" {
-                    option value="" selected[u.auto_sync_account.is_none()] { "Off" }
+                    option value="" selected[u.auto_sync_account.is_none()] { (l.t("settings-off")) }
                     @for a in &accounts { option value=(a.id) selected[Some(a.id) == u.auto_sync_account] { (a.display) } }
                 }
-                label { input type="checkbox" name="keep_done" value="on" checked[u.auto_sync_keep_done]; " Keep completed tasks, marked “✓ done”" }
-                button type="submit" { "Save" }
+                label { input type="checkbox" name="keep_done" value="on" checked[u.auto_sync_keep_done]; " " (l.t_with("settings-keep-done", &[("done", l.t("entry-done").into())])) }
+                button type="submit" { (l.t("settings-save")) }
             }
         }
         section.card id="feed" aria-labelledby="feed-h" {
-            h2 id="feed-h" { "Subscribe (iCal feed)" }
-            p.muted { "For calendars flowcal cannot write to: subscribe to your own feed of open deadlines and exported dates." }
+            h2 id="feed-h" { (l.t("settings-feed")) }
+            p.muted { (l.t("settings-feed-hint")) }
             @if let Some((url, webcal)) = &feed_url {
-                p { strong { "Your feed URL" } " (shown only now; keep it secret — anyone with it can read your deadlines):" }
+                p { strong { (l.t("settings-feed-your-url")) } " " (l.t("settings-feed-shown-once")) }
                 div.copy {
-                    label.visually-hidden for="feed_url" { "Feed URL" }
+                    label.visually-hidden for="feed_url" { (l.t("settings-feed-url")) }
                     input id="feed_url" readonly value=(url);
-                    button type="button" data-copy="feed_url" { "Copy" }
+                    button type="button" data-copy="feed_url" { (l.t("settings-copy")) }
                 }
-                p { a href=(webcal) { "Open in my calendar app (webcal)" } }
+                p { a href=(webcal) { (l.t("settings-feed-webcal")) } }
             }
             @match feed.as_ref().map(|f| f.enabled) {
                 Some(true) => {
-                    p { span.badge.ok { "✓ on" } @if let Some(t) = feed.as_ref().and_then(|f| f.changed_at.clone()) { " · last change " (t) } }
+                    p {
+                        span.badge.ok { (l.t("settings-feed-on")) }
+                        @if let Some(t) = feed.as_ref().and_then(|f| f.changed_at.clone()) {
+                            " · " (l.t_with("settings-feed-changed", &[("when", t.parse().map_or(t, when).into())]))
+                        }
+                    }
                     form.inline method="post" action="/settings/feed" {
                         (csrf_field(v))
-                        button type="submit" { "New URL (the old one stops working)" }
+                        button type="submit" { (l.t("settings-feed-new-url")) }
                     }
                     form.inline method="post" action="/settings/feed/off" {
                         (csrf_field(v))
-                        button.secondary type="submit" { "Turn the feed off" }
+                        button.secondary type="submit" { (l.t("settings-feed-turn-off")) }
                     }
                 }
                 _ => {
                     form method="post" action="/settings/feed" {
                         (csrf_field(v))
-                        button type="submit" { "Make my feed URL" }
+                        button type="submit" { (l.t("settings-feed-make")) }
                     }
                 }
             }
         }
         section.card id="password" aria-labelledby="pw-h" {
-            h2 id="pw-h" { "Password" }
+            h2 id="pw-h" { (l.t("settings-password")) }
             form method="post" action="/settings/password" {
                 (csrf_field(v))
-                label for="current_password" { "Current password" }
+                label for="current_password" { (l.t("settings-current-password")) }
                 input id="current_password" name="current_password" type="password" autocomplete="current-password" required;
-                label for="new_password" { "New password (at least 8 characters)" }
+                label for="new_password" { (l.t("settings-new-password")) }
                 input id="new_password" name="new_password" type="password" minlength="8" autocomplete="new-password" required;
-                p.hint { "Changing it signs you out everywhere else (other browsers and devices); this page stays signed in." }
-                button type="submit" { "Change password" }
+                p.hint { (l.t("settings-password-hint")) }
+                button type="submit" { (l.t("settings-change-password")) }
             }
         }
         section.card id="tokens" aria-labelledby="tok-h" {
-            h2 id="tok-h" { "API tokens" }
+            h2 id="tok-h" { (l.t("settings-tokens")) }
             @if let Some(t) = new_token {
-                p { strong { "Your new token" } " (shown only now; it works like your password for the API):" }
+                p { strong { (l.t("settings-token-yours")) } " " (l.t("settings-token-shown-once")) }
                 div.copy {
-                    label.visually-hidden for="new_token" { "New API token" }
+                    label.visually-hidden for="new_token" { (l.t("settings-token-new")) }
                     input id="new_token" readonly value=(t);
-                    button type="button" data-copy="new_token" { "Copy" }
+                    button type="button" data-copy="new_token" { (l.t("settings-copy")) }
                 }
             }
-            @if tokens.is_empty() { p.muted { "No API tokens." } } @else {
+            @if tokens.is_empty() { p.muted { (l.t("settings-no-tokens")) } } @else {
                 table {
-                    thead { tr { th scope="col" { "Name" } th scope="col" { "Created" } th scope="col" { "Last used" } th scope="col" { "Expires" } th scope="col" { span.visually-hidden { "Revoke" } } } }
+                    thead {
+                        tr {
+                            th scope="col" { (l.t("settings-token-name")) }
+                            th scope="col" { (l.t("settings-token-created")) }
+                            th scope="col" { (l.t("settings-token-last-used")) }
+                            th scope="col" { (l.t("settings-token-expires")) }
+                            th scope="col" { span.visually-hidden { (l.t("settings-revoke")) } }
+                        }
+                    }
                     tbody {
                         @for t in &tokens {
                             tr {
                                 td { (t.name) }
-                                td { (t.created_at.strftime("%Y-%m-%d %H:%M UTC")) }
-                                td { (t.last_used_at.map_or_else(|| "never".to_owned(), |u| u.strftime("%Y-%m-%d %H:%M UTC").to_string())) }
-                                td { (t.expires_at.map_or_else(|| "never".to_owned(), |u| u.strftime("%Y-%m-%d %H:%M UTC").to_string())) }
+                                td { (when(t.created_at)) }
+                                td { (t.last_used_at.map_or_else(|| l.t("settings-never"), when)) }
+                                td { (t.expires_at.map_or_else(|| l.t("settings-never"), when)) }
                                 td {
-                                    form.inline method="post" action={ "/settings/tokens/" (t.id) "/revoke" } data-confirm="Revoke this token?" {
+                                    form.inline method="post" action={ "/settings/tokens/" (t.id) "/revoke" } data-confirm=(l.t("settings-revoke-confirm")) {
                                         (csrf_field(v))
-                                        button.secondary type="submit" aria-label={ "Revoke token " (t.name) } { "Revoke" }
+                                        button.secondary type="submit" aria-label=(l.t_with("settings-revoke-token", &[("name", t.name.as_str().into())])) { (l.t("settings-revoke")) }
                                     }
                                 }
                             }
@@ -241,15 +259,15 @@ async fn page_with_token(
             }
             form method="post" action="/settings/tokens" {
                 (csrf_field(v))
-                label for="token_name" { "Name (what the token is for)" }
+                label for="token_name" { (l.t("settings-token-name-label")) }
                 input id="token_name" name="name" required maxlength="100";
-                label for="token_days" { "Expires after (days; empty: never)" }
+                label for="token_days" { (l.t("settings-token-days")) }
                 input id="token_days" name="expires_days" type="number" min="1" max=(crate::access::people::MAX_TOKEN_DAYS);
-                button type="submit" { "Create token" }
+                button type="submit" { (l.t("settings-token-create")) }
             }
         }
     };
-    layout_status(status, Some(v), "Settings", notice, body)
+    layout_status(status, Some(v), &l.t("settings-title"), notice, body)
 }
 
 /// `POST /settings/password`: the user's own password; their other sessions end.
@@ -257,10 +275,7 @@ pub(crate) async fn password(State(app): State<Arc<App>>, Posted { v, f }: Poste
     let current = f.get("current_password").unwrap_or_default();
     let new = f.get("new_password").unwrap_or_default();
     match app.access.change_password(&v.p, &v.session, current, new).await {
-        Ok(n) => see_other_notice(
-            "/settings",
-            &format!("Password changed. You were signed out everywhere else ({n} other session(s) ended)."),
-        ),
+        Ok(n) => see_other_notice("/settings", &v.lang.t_with("settings-password-changed", &[("count", n.into())])),
         Err(AppError::Internal(e)) => error_page(Some(&v), &AppError::Internal(e)),
         Err(e) => page(&app, &v, None, Some(&e.to_string()), None, e.status()).await,
     }
@@ -273,14 +288,15 @@ pub(crate) async fn new_token(State(app): State<Arc<App>>, Posted { v, f }: Post
         s => match s.parse::<u32>() {
             Ok(d) => Some(d),
             Err(_) => {
-                let e = "The expiry must be a number of days (or empty for none).";
-                return page(&app, &v, None, Some(e), None, StatusCode::UNPROCESSABLE_ENTITY).await;
+                let e = v.lang.t("settings-token-days-invalid");
+                return page(&app, &v, None, Some(&e), None, StatusCode::UNPROCESSABLE_ENTITY).await;
             }
         },
     };
     match app.access.issue_token(v.p.login(), &f.text("name"), days).await {
         Ok((_, token)) => {
-            page_with_token(&app, &v, Some("Your API token is ready"), None, None, Some(&token), StatusCode::OK).await
+            let notice = v.lang.t("settings-token-ready");
+            page_with_token(&app, &v, Some(&notice), None, None, Some(&token), StatusCode::OK).await
         }
         Err(AppError::Internal(e)) => error_page(Some(&v), &AppError::Internal(e)),
         Err(e) => page(&app, &v, None, Some(&e.to_string()), None, e.status()).await,
@@ -294,33 +310,31 @@ pub(crate) async fn revoke_token(
     Posted { v, .. }: Posted,
 ) -> Response {
     match app.access.revoke_token(v.p.login(), id).await {
-        Ok(()) => see_other_notice("/settings", "The token was revoked; it no longer works"),
+        Ok(()) => see_other_notice("/settings", &v.lang.t("settings-token-revoked")),
         Err(e) => error_page(Some(&v), &e),
     }
 }
 
 fn caldav_form(v: &Viewer) -> Markup {
+    let l = v.lang;
     html! {
         form.caldav id="caldav" method="post" action="/settings/caldav" {
             (csrf_field(v))
-            h3 { "CalDAV calendar (iCloud, Fastmail, Nextcloud, …)" }
-            label for="caldav_url" { "Server URL" }
+            h3 { (l.t("settings-caldav")) }
+            label for="caldav_url" { (l.t("settings-caldav-url")) }
             input id="caldav_url" name="url" type="url" required placeholder="https://caldav.example.com/";
-            label for="caldav_user" { "Username" }
+            label for="caldav_user" { (l.t("settings-caldav-user")) }
             input id="caldav_user" name="username" required autocomplete="username";
-            label for="caldav_password" { "App password" }
+            label for="caldav_password" { (l.t("settings-caldav-password")) }
             input id="caldav_password" name="password" type="password" required autocomplete="new-password" aria-describedby="caldav_hint";
-            p.hint id="caldav_hint" {
-                "Use an app password made for flowcal in your provider's security settings, not your main password "
-                "(iCloud: appleid.apple.com → Sign-In and Security → App-Specific Passwords). It is checked now and stored encrypted."
-            }
-            button type="submit" { "Connect" }
+            p.hint id="caldav_hint" { (l.t("settings-caldav-hint")) }
+            button type="submit" { (l.t("settings-caldav-connect")) }
         }
     }
 }
 
 /// `POST /settings/profile`.
-pub(crate) async fn profile(State(app): State<Arc<App>>, Posted { v, f }: Posted) -> Response {
+pub(crate) async fn profile(State(app): State<Arc<App>>, headers: HeaderMap, Posted { v, f }: Posted) -> Response {
     let reminder = match f.text("reminder_minutes") {
         s if s.is_empty() => Some(None),
         s => match s.parse::<u32>() {
@@ -330,7 +344,7 @@ pub(crate) async fn profile(State(app): State<Arc<App>>, Posted { v, f }: Posted
                     &app,
                     &v,
                     None,
-                    Some("The reminder must be a number of minutes."),
+                    Some(&v.lang.t("settings-reminder-invalid")),
                     None,
                     StatusCode::UNPROCESSABLE_ENTITY,
                 )
@@ -354,7 +368,14 @@ pub(crate) async fn profile(State(app): State<Arc<App>>, Posted { v, f }: Posted
         )
         .await
     {
-        Ok(_) => see_other_notice("/settings", "Saved"),
+        Ok(_) => {
+            // Said in the language just chosen, as the next page will be.
+            let lang = match f.get("language") {
+                Some(chosen) => Lang::parse(chosen).unwrap_or_else(|| super::frame::browser_lang(&headers)),
+                None => v.lang,
+            };
+            see_other_notice("/settings", &lang.t("settings-saved"))
+        }
         Err(e @ (AppError::Unprocessable(_) | AppError::BadRequest(_))) => {
             page(&app, &v, None, Some(&e.to_string()), None, StatusCode::UNPROCESSABLE_ENTITY).await
         }
@@ -387,7 +408,10 @@ pub(crate) async fn caldav(State(app): State<Arc<App>>, Posted { v, f }: Posted)
         .connect_caldav(&v.p, &f.text("url"), &f.text("username"), f.get("password").unwrap_or_default())
         .await
     {
-        Ok((acc, _)) => see_other_notice("/settings", &format!("Connected {}", acc.display)),
+        Ok((acc, _)) => see_other_notice(
+            "/settings",
+            &v.lang.t_with("settings-connected-notice", &[("account", acc.display.as_str().into())]),
+        ),
         Err(AppError::Internal(e)) => error_page(Some(&v), &AppError::Internal(e)),
         Err(e) => page(&app, &v, None, Some(&e.to_string()), None, e.status()).await,
     }
@@ -396,7 +420,10 @@ pub(crate) async fn caldav(State(app): State<Arc<App>>, Posted { v, f }: Posted)
 /// `POST /settings/accounts/{id}/disconnect`.
 pub(crate) async fn disconnect(State(app): State<Arc<App>>, Path(id): Path<i64>, Posted { v, .. }: Posted) -> Response {
     match app.access.disconnect(&v.p, id).await {
-        Ok(d) => see_other_notice("/settings", &format!("Disconnected. {}", d.message)),
+        Ok(d) => see_other_notice(
+            "/settings",
+            &v.lang.t_with("settings-disconnected-notice", &[("details", d.message.as_str().into())]),
+        ),
         Err(e) => error_page(Some(&v), &e),
     }
 }
@@ -408,7 +435,7 @@ pub(crate) async fn choose_calendar(
     Posted { v, f }: Posted,
 ) -> Response {
     match app.access.choose_calendar(&v.p, id, &f.text("calendar")).await {
-        Ok(_) => see_other_notice("/settings", "Calendar chosen"),
+        Ok(_) => see_other_notice("/settings", &v.lang.t("settings-calendar-chosen")),
         Err(AppError::Internal(e)) => error_page(Some(&v), &AppError::Internal(e)),
         Err(e) => page(&app, &v, None, Some(&e.to_string()), None, e.status()).await,
     }
@@ -421,7 +448,7 @@ pub(crate) async fn auto_sync(State(app): State<Arc<App>>, Posted { v, f }: Post
     match app.exports.set_auto_sync(&v.p, setting).await {
         Ok(_) => see_other_notice(
             "/settings",
-            if on { "Your deadlines are kept in your calendar" } else { "Auto-sync is off" },
+            &v.lang.t(if on { "settings-auto-sync-on-notice" } else { "settings-auto-sync-off-notice" }),
         ),
         Err(e) => page(&app, &v, None, Some(&e.to_string()), None, e.status()).await,
     }
@@ -432,7 +459,8 @@ pub(crate) async fn feed(State(app): State<Arc<App>>, Posted { v, .. }: Posted) 
     match app.feeds.new_feed(&v.p).await {
         Ok(s) => {
             let urls = s.url.zip(s.webcal_url);
-            page(&app, &v, Some("Your feed URL is ready"), None, urls, StatusCode::OK).await
+            let notice = v.lang.t("settings-feed-ready");
+            page(&app, &v, Some(&notice), None, urls, StatusCode::OK).await
         }
         Err(e) => page(&app, &v, None, Some(&e.to_string()), None, e.status()).await,
     }
@@ -441,18 +469,19 @@ pub(crate) async fn feed(State(app): State<Arc<App>>, Posted { v, .. }: Posted) 
 /// `POST /settings/feed/off`.
 pub(crate) async fn feed_off(State(app): State<Arc<App>>, Posted { v, .. }: Posted) -> Response {
     match app.feeds.disable_feed(&v.p).await {
-        Ok(_) => see_other_notice("/settings", "The feed is off"),
+        Ok(_) => see_other_notice("/settings", &v.lang.t("settings-feed-off-notice")),
         Err(e) => error_page(Some(&v), &e),
     }
 }
 
 /// How long ago `t` was, in words.
-fn ago(t: jiff::Timestamp, now: jiff::Timestamp) -> String {
+fn ago(l: Lang, t: jiff::Timestamp, now: jiff::Timestamp) -> String {
     let secs = now.duration_since(t).as_secs().max(0);
-    match secs {
-        0..=59 => "just now".into(),
-        60..=3599 => format!("{} min ago", secs / 60),
-        3600..=86_399 => format!("{} h ago", secs / 3600),
-        _ => format!("{} days ago", secs / 86_400),
-    }
+    let (id, count) = match secs {
+        0..=59 => return l.t("settings-ago-now"),
+        60..=3599 => ("settings-ago-minutes", secs / 60),
+        3600..=86_399 => ("settings-ago-hours", secs / 3600),
+        _ => ("settings-ago-days", secs / 86_400),
+    };
+    l.t_with(id, &[("count", count.into())])
 }

@@ -133,7 +133,7 @@ pub(crate) async fn list(State(app): State<Arc<App>>, v: Viewer, Query(q): Query
                             td {
                                 @match &t.deadline {
                                     Some(d) => {
-                                        time { (show_deadline(d, &v.zone)) } " " (urgency_badge(u.unwrap_or(Urgency::Later)))
+                                        time { (show_deadline(d, &v.zone, v.lang)) } " " (urgency_badge(u.unwrap_or(Urgency::Later), v.lang))
                                         @if let Some(cal) = &t.deadline_calendar { " " span.hint { (v.lang.t_with("tasks-counted-in", &[("calendar", cal.as_str().into())])) } }
                                     }
                                     None => { span.muted { (v.lang.t("tasks-no-deadline")) } }
@@ -296,7 +296,7 @@ async fn task_page(
             dt { (say("tasks-fact-deadline")) } dd.deadline {
                 @match &t.deadline {
                     Some(d) => {
-                        time { (show_deadline(d, &v.zone)) } " " (urgency_badge(urgency(d, app.now(), &v.zone)))
+                        time { (show_deadline(d, &v.zone, v.lang)) } " " (urgency_badge(urgency(d, app.now(), &v.zone), v.lang))
                         @if let Some((cal, text)) = &rule {
                             div.rule { a href={ "/work-calendars/" (cal) } { (text) } }
                         }

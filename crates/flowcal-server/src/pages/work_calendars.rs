@@ -7,6 +7,7 @@
 use super::frame::{comma_list, csrf_field, error_page, layout_status, see_other_notice, Fields, Posted, Viewer};
 use crate::app::App;
 use crate::error::AppError;
+use crate::i18n::Lang;
 use crate::workcal::{effective, CalendarPut, HolidayJson, Refreshed, SourcePut, WorkingDayJson};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -18,16 +19,9 @@ use jiff::Timestamp;
 use maud::{html, Markup};
 use std::sync::Arc;
 
-/// The weekdays, Monday first: the form's value, the grid's heading, the full name.
-const WEEKDAYS: [(&str, &str, &str); 7] = [
-    ("mon", "Mo", "Monday"),
-    ("tue", "Tu", "Tuesday"),
-    ("wed", "We", "Wednesday"),
-    ("thu", "Th", "Thursday"),
-    ("fri", "Fr", "Friday"),
-    ("sat", "Sa", "Saturday"),
-    ("sun", "Su", "Sunday"),
-];
+/// The weekdays' form values, Monday first (their names: `weekday-N` and
+/// `workcal-weekday-long-N`, N from 1).
+const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
 /// How many calendars the list shows per page.
 const PAGE: usize = 100;
@@ -42,7 +36,7 @@ fn admins_only(v: &Viewer) -> Result<(), Response> {
     if v.p.is_admin() {
         Ok(())
     } else {
-        Err(error_page(Some(v), &AppError::Forbidden("only administrators change work calendars".into())))
+        Err(error_page(Some(v), &AppError::Forbidden(v.lang.t("workcal-forbidden"))))
     }
 }
 
@@ -132,7 +126,7 @@ impl CalendarForm {
         let mut week = [false; 7];
         for (k, value) in &f.0 {
             if k == "week" {
-                if let Some(i) = WEEKDAYS.iter().position(|(v, ..)| v == value) {
+                if let Some(i) = WEEKDAYS.iter().position(|v| v == value) {
                     week[i] = true;
                 }
             }
@@ -153,22 +147,23 @@ impl CalendarForm {
 
     /// What the service is given. `stored`: the calendar as it is now, whose
     /// uploaded files `uploaded #ID` lines keep.
-    fn to_put(&self, stored: Option<&StoredWorkCalendar>) -> Result<CalendarPut, AppError> {
-        let week = WEEKDAYS.iter().zip(self.week).filter(|(_, on)| *on).map(|((v, ..), _)| (*v).to_owned()).collect();
+    /// `l`: the language of the refusals.
+    fn to_put(&self, stored: Option<&StoredWorkCalendar>, l: Lang) -> Result<CalendarPut, AppError> {
+        let week = WEEKDAYS.iter().zip(self.week).filter(|(_, on)| *on).map(|(v, _)| (*v).to_owned()).collect();
         let mut holidays = Vec::new();
         for (n, line) in lines(&self.holidays) {
-            let (date, rest) = dated(line).map_err(|e| refused("Holidays", n, &e))?;
+            let (date, rest) = dated(line, l).map_err(|e| refused(l, "workcal-field-holidays", n, &e))?;
             let (name, hours) = trailing_hours(rest);
             holidays.push(HolidayJson { date, name, hours });
         }
         let mut working_days = Vec::new();
         for (n, line) in lines(&self.working_days) {
-            let (date, rest) = dated(line).map_err(|e| refused("Extra working days", n, &e))?;
+            let (date, rest) = dated(line, l).map_err(|e| refused(l, "workcal-field-working-days", n, &e))?;
             working_days.push(WorkingDayJson { date, name: Some(rest.to_owned()).filter(|s| !s.is_empty()) });
         }
         let mut sources = Vec::new();
         for (n, line) in lines(&self.sources) {
-            sources.push(source_line(line, stored).map_err(|e| refused("Holiday sources", n, &e))?);
+            sources.push(source_line(line, stored, l).map_err(|e| refused(l, "workcal-field-sources", n, &e))?);
         }
         if !self.ics.is_empty() {
             sources.push(SourcePut {
@@ -191,8 +186,10 @@ impl CalendarForm {
 }
 
 /// A line of a textarea that was refused, and why.
-fn refused(field: &str, line: usize, why: &str) -> AppError {
-    AppError::Unprocessable(format!("{field}, line {line}: {why}"))
+fn refused(l: Lang, field: &str, line: usize, why: &str) -> AppError {
+    AppError::Unprocessable(
+        l.t_with("workcal-refused-line", &[("field", l.t(field).into()), ("line", line.into()), ("error", why.into())]),
+    )
 }
 
 /// The non-empty lines of a textarea with their numbers (from 1).
@@ -201,10 +198,10 @@ fn lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
 }
 
 /// `YYYY-MM-DD rest`: the date (checked) and the rest.
-fn dated(line: &str) -> Result<(String, &str), String> {
+fn dated(line: &str, l: Lang) -> Result<(String, &str), String> {
     let (date, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
     if date.parse::<Date>().is_err() {
-        return Err(format!("'{date}' is not a date: start the line with YYYY-MM-DD"));
+        return Err(l.t_with("workcal-not-a-date", &[("text", date.into())]));
     }
     Ok((date.to_owned(), rest.trim()))
 }
@@ -230,28 +227,28 @@ fn trailing_hours(rest: &str) -> (Option<String>, Option<Vec<String>>) {
 
 /// One source line: `URL [include=P;P] [exclude=P;P]`, or `uploaded #ID …`
 /// to keep a file uploaded before.
-fn source_line(line: &str, stored: Option<&StoredWorkCalendar>) -> Result<SourcePut, String> {
+fn source_line(line: &str, stored: Option<&StoredWorkCalendar>, l: Lang) -> Result<SourcePut, String> {
     let (head, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
     if head == UPLOADED {
         let rest = rest.trim_start();
         let (id, rest) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
-        let (include, exclude) = options(rest)?;
+        let (include, exclude) = options(rest, l)?;
         let id: i64 = id
             .strip_prefix('#')
             .and_then(|n| n.parse().ok())
-            .ok_or_else(|| format!("write '{UPLOADED} #NUMBER' with the number the sources table shows"))?;
+            .ok_or_else(|| l.t_with("workcal-uploaded-number", &[("uploaded", UPLOADED.into())]))?;
         let body = stored
             .and_then(|s| s.sources.iter().find(|s| s.id == id && s.url.is_none()))
             .and_then(|s| s.body.clone())
-            .ok_or_else(|| format!("this calendar has no uploaded file #{id} (any more): paste the file below"))?;
+            .ok_or_else(|| l.t_with("workcal-no-uploaded-file", &[("id", id.into())]))?;
         return Ok(SourcePut { url: None, ics: Some(body), include, exclude });
     }
-    let (include, exclude) = options(rest)?;
+    let (include, exclude) = options(rest, l)?;
     Ok(SourcePut { url: Some(head.to_owned()), ics: None, include, exclude })
 }
 
 /// `include=P;P exclude=P` (either, both or none; a pattern may hold spaces).
-fn options(text: &str) -> Result<(Vec<String>, Vec<String>), String> {
+fn options(text: &str, l: Lang) -> Result<(Vec<String>, Vec<String>), String> {
     const KEYS: [&str; 2] = ["include=", "exclude="];
     let text = text.trim();
     // Where each option starts: at the start, or after a space.
@@ -265,7 +262,7 @@ fn options(text: &str) -> Result<(Vec<String>, Vec<String>), String> {
     }
     starts.sort_unstable();
     if let Some(lead) = Some(&text[..starts.first().map_or(text.len(), |s| s.0)]).filter(|l| !l.trim().is_empty()) {
-        return Err(format!("'{}' is neither include=PATTERN;PATTERN nor exclude=PATTERN", lead.trim()));
+        return Err(l.t_with("workcal-not-an-option", &[("text", lead.trim().into())]));
     }
     let (mut include, mut exclude) = (Vec::new(), Vec::new());
     for (i, &(at, k)) in starts.iter().enumerate() {
@@ -298,85 +295,93 @@ fn periods_text(periods: &[Period]) -> String {
     periods.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
 }
 
-fn week_text(c: &WorkCalendar) -> String {
-    let flags = c.week.flags();
-    let days: Vec<&str> = WEEKDAYS.iter().zip(flags).filter(|(_, on)| *on).map(|((_, _, n), _)| &n[..3]).collect();
+fn week_text(c: &WorkCalendar, l: Lang) -> String {
+    let days: Vec<String> = c
+        .week
+        .flags()
+        .iter()
+        .enumerate()
+        .filter(|(_, on)| **on)
+        .map(|(i, _)| l.t(&format!("weekday-{}", i + 1)))
+        .collect();
     if days.is_empty() {
-        "no working weekdays".to_owned()
+        l.t("workcal-no-working-weekdays")
     } else {
-        days.join(", ")
+        days.join(&l.t("workcal-list-separator"))
     }
 }
 
-fn hours_text(c: &WorkCalendar) -> String {
+fn hours_text(c: &WorkCalendar, l: Lang) -> String {
     if c.hours.is_empty() {
-        "the whole day".to_owned()
+        l.t("workcal-whole-day")
     } else {
         periods_text(&c.hours)
     }
 }
 
 /// The sources of a calendar in a few words: `none`, `2: 1 ok, 1 failed`.
-fn sources_summary(sources: &[SourceRecord]) -> String {
+fn sources_summary(sources: &[SourceRecord], l: Lang) -> String {
     if sources.is_empty() {
-        return "none".to_owned();
+        return l.t("workcal-sources-none");
     }
     let states: Vec<String> = [SourceStatus::Ok, SourceStatus::Failed, SourceStatus::Pending]
         .into_iter()
         .filter_map(|st| {
             let n = sources.iter().filter(|s| s.status == st).count();
-            (n > 0).then(|| format!("{n} {}", st.as_str()))
+            (n > 0).then(|| l.t_with(status_count_id(st), &[("count", n.into())]))
         })
         .collect();
-    format!("{}: {}", sources.len(), states.join(", "))
+    l.t_with(
+        "workcal-sources-summary",
+        &[("count", sources.len().into()), ("states", states.join(&l.t("workcal-list-separator")).into())],
+    )
 }
 
 /// The calendar form (a new calendar's, or an existing one's edit form).
 fn calendar_form(v: &Viewer, form: &CalendarForm, creating: bool, error: Option<&str>) -> Markup {
     let described = error.map(|_| "calendar-error");
+    let l = v.lang;
     html! {
         form.workcal method="post" action="/admin/work-calendars" {
             (csrf_field(v))
             @if let Some(e) = error { p.error role="alert" id="calendar-error" { (e) } }
             @if creating {
                 input type="hidden" name="create" value="on";
-                label for="wc-name" { "Name (a-z, 0-9 and -, e.g. de-berlin)" }
+                label for="wc-name" { (l.t("workcal-form-name")) }
                 input id="wc-name" name="name" required maxlength="64" value=(form.name) aria-describedby=[described];
             } @else {
                 input type="hidden" name="name" value=(form.name);
             }
-            label for="wc-zone" { "Time zone (IANA, e.g. Europe/Berlin)" }
+            label for="wc-zone" { (l.t("workcal-form-zone")) }
             input id="wc-zone" name="time_zone" required value=(form.time_zone) aria-describedby=[described];
             fieldset.week {
-                legend { "Working weekdays" }
-                @for (i, (value, _, day)) in WEEKDAYS.iter().enumerate() {
-                    label { input type="checkbox" name="week" value=(value) checked[form.week[i]]; " " (day) }
+                legend { (l.t("workcal-form-week")) }
+                @for (i, value) in WEEKDAYS.iter().enumerate() {
+                    label { input type="checkbox" name="week" value=(value) checked[form.week[i]]; " " (l.t(&format!("workcal-weekday-long-{}", i + 1))) }
                 }
             }
-            label for="wc-hours" { "Working hours (e.g. 09:00-12:00, 13:00-17:00; empty: the whole day)" }
+            label for="wc-hours" { (l.t("workcal-form-hours")) }
             input id="wc-hours" name="hours" value=(form.hours) aria-describedby=[described];
-            label for="wc-holidays" { "Holidays (one per line: YYYY-MM-DD Name, or YYYY-MM-DD Name 09:00-12:00 for a half day)" }
+            label for="wc-holidays" { (l.t("workcal-form-holidays")) }
             textarea id="wc-holidays" name="holidays" rows="6" aria-describedby=[described] { (form.holidays) }
-            label for="wc-working" { "Extra working days (one per line: YYYY-MM-DD Name)" }
+            label for="wc-working" { (l.t("workcal-form-working-days")) }
             textarea id="wc-working" name="working_days" rows="3" aria-describedby=[described] { (form.working_days) }
-            label for="wc-sources" { "Holiday sources (one per line: URL include=PATTERN;PATTERN exclude=PATTERN, both optional)" }
+            label for="wc-sources" { (l.t("workcal-form-sources")) }
             textarea id="wc-sources" name="sources" rows="4" aria-describedby="wc-sources-hint" { (form.sources) }
             p.hint id="wc-sources-hint" {
-                "An iCalendar file by URL is fetched now and refreshed daily. Patterns pick events by SUMMARY and "
-                "CATEGORIES (* and ? as wildcards; summary:, category: or description: before a pattern looks "
-                "only there). " code { (UPLOADED) " #N" } " keeps the uploaded file N of the sources table. "
-                "Sources count in this order: the first one that names a date gives its name."
+                (l.t("workcal-form-sources-hint")) " " code { (UPLOADED) " #N" } " " (l.t("workcal-form-sources-hint-uploaded")) " "
+                (l.t("workcal-form-sources-hint-order"))
             }
             details open[!form.ics.is_empty()] {
-                summary { "Paste an iCalendar file" }
-                label for="wc-ics" { "iCalendar text (BEGIN:VCALENDAR …); it becomes the last source" }
+                summary { (l.t("workcal-form-paste")) }
+                label for="wc-ics" { (l.t("workcal-form-ics")) }
                 textarea id="wc-ics" name="ics" rows="6" { (form.ics) }
-                label for="wc-ics-include" { "Include (patterns, apart by ;)" }
+                label for="wc-ics-include" { (l.t("workcal-form-include")) }
                 input id="wc-ics-include" name="ics_include" value=(form.ics_include);
-                label for="wc-ics-exclude" { "Exclude (patterns, apart by ;)" }
+                label for="wc-ics-exclude" { (l.t("workcal-form-exclude")) }
                 input id="wc-ics-exclude" name="ics_exclude" value=(form.ics_exclude);
             }
-            button type="submit" { @if creating { "Create calendar" } @else { "Save calendar" } }
+            button type="submit" { @if creating { (l.t("workcal-create")) } @else { (l.t("workcal-save")) } }
         }
     }
 }
@@ -406,17 +411,18 @@ async fn list_page(
         Err(e) => return error_page(Some(v), &e),
     };
     let blank = CalendarForm::blank(&app.config.time_zone);
+    let l = v.lang;
     let body = html! {
-        h1 { "Work calendars" }
-        p.sub { "Deadlines of steps that name a work calendar count its working days and hours only." }
+        h1 { (l.t("workcal-title")) }
+        p.sub { (l.t("workcal-intro")) }
         @if calendars.is_empty() && after.is_none() {
-            p.empty { "No work calendars yet." }
+            p.empty { (l.t("workcal-empty")) }
         } @else {
             table.calendars {
-                caption.visually-hidden { "Work calendars" }
+                caption.visually-hidden { (l.t("workcal-title")) }
                 thead { tr {
-                    th scope="col" { "Name" } th scope="col" { "Time zone" } th scope="col" { "Working week" }
-                    th scope="col" { "Hours" } th scope="col" { "Holiday sources" }
+                    th scope="col" { (l.t("workcal-col-name")) } th scope="col" { (l.t("workcal-time-zone")) } th scope="col" { (l.t("workcal-working-week")) }
+                    th scope="col" { (l.t("workcal-col-hours")) } th scope="col" { (l.t("workcal-sources")) }
                 } }
                 tbody {
                     @for s in &calendars {
@@ -424,12 +430,12 @@ async fn list_page(
                         tr {
                             td { a href={ "/work-calendars/" (c.name) } { (c.name) } }
                             td { (c.time_zone) }
-                            td { (week_text(c)) }
-                            td { (hours_text(c)) }
+                            td { (week_text(c, l)) }
+                            td { (hours_text(c, l)) }
                             td {
-                                (sources_summary(&s.sources))
+                                (sources_summary(&s.sources, l))
                                 @if s.sources.iter().any(|s| s.status == SourceStatus::Failed) {
-                                    " " span.badge.overdue { "✗ fetch failed" }
+                                    " " span.badge.overdue { "✗ " (l.t("workcal-fetch-failed")) }
                                 }
                             }
                         }
@@ -437,17 +443,17 @@ async fn list_page(
                 }
             }
             @if let Some(n) = &next {
-                p { a href={ "/work-calendars?after=" (n) } { "More calendars" } }
+                p { a href={ "/work-calendars?after=" (n) } { (l.t("workcal-more")) } }
             }
         }
         @if v.p.is_admin() {
             section.card aria-labelledby="new-h" {
-                h2 id="new-h" { "New work calendar" }
+                h2 id="new-h" { (l.t("workcal-new")) }
                 (calendar_form(v, typed.unwrap_or(&blank), true, error))
             }
         }
     };
-    layout_status(status, Some(v), "Work calendars", None, body)
+    layout_status(status, Some(v), &l.t("workcal-title"), None, body)
 }
 
 // ---- one calendar ----------------------------------------------------------------------------------
@@ -469,7 +475,8 @@ pub(crate) async fn show(
         None => None,
         Some(Ok(y)) if YEARS.contains(&y) => Some(y),
         Some(_) => {
-            let e = format!("year must be a year from {} to {}, e.g. ?year=2026", YEARS.start(), YEARS.end());
+            let (from, to) = (YEARS.start().to_string(), YEARS.end().to_string());
+            let e = v.lang.t_with("workcal-bad-year", &[("from", from.into()), ("to", to.into())]);
             return error_page(Some(&v), &AppError::BadRequest(e));
         }
     };
@@ -506,51 +513,59 @@ fn look(k: Kind) -> (&'static str, &'static str) {
     match k {
         Kind::Working => ("day", ""),
         Kind::Off => ("day off", ""),
-        Kind::Holiday => ("day holiday", "H"),
-        Kind::HalfDay => ("day half", "½"),
-        Kind::Extra => ("day extra", "W"),
+        Kind::Holiday => ("day holiday", "workcal-mark-holiday"),
+        Kind::HalfDay => ("day half", "workcal-mark-half"),
+        Kind::Extra => ("day extra", "workcal-mark-extra"),
     }
 }
 
 /// What a day is, in words: `Christmas Eve (half day: 09:00-12:00)`, `day off`.
-fn day_words(cal: &CompiledCalendar, d: Date, k: Kind) -> String {
+fn day_words(cal: &CompiledCalendar, d: Date, k: Kind, l: Lang) -> String {
     let def = cal.calendar();
-    let named = |name: &str, what: String| if name.is_empty() { what } else { format!("{name} ({what})") };
+    let named = |name: &str, what: String| {
+        if name.is_empty() {
+            what
+        } else {
+            l.t_with("workcal-named-day", &[("name", name.into()), ("what", what.into())])
+        }
+    };
     let holiday = def.holidays.get(&d);
     let holiday_name = holiday.map(|h| h.name.as_str()).unwrap_or_default();
     match k {
-        Kind::Working => "working day".to_owned(),
-        Kind::Off => "day off".to_owned(),
-        Kind::Holiday => named(holiday_name, "holiday".to_owned()),
+        Kind::Working => l.t("workcal-working-day"),
+        Kind::Off => l.t("workcal-day-off"),
+        Kind::Holiday => named(holiday_name, l.t("workcal-holiday")),
         Kind::HalfDay => {
             let hours = holiday.and_then(|h| h.hours.as_deref()).map(periods_text).unwrap_or_default();
-            named(holiday_name, format!("half day: {hours}"))
+            named(holiday_name, l.t_with("workcal-half-day", &[("hours", hours.into())]))
         }
         Kind::Extra => {
-            named(def.working_days.get(&d).map(String::as_str).unwrap_or_default(), "extra working day".to_owned())
+            named(def.working_days.get(&d).map(String::as_str).unwrap_or_default(), l.t("workcal-extra-day"))
         }
     }
 }
 
-fn day_cell(cal: &CompiledCalendar, d: Date, today: Date) -> Markup {
+fn day_cell(cal: &CompiledCalendar, d: Date, today: Date, l: Lang) -> Markup {
     let k = kind_of(cal, d);
     let (class, mark) = look(k);
-    let words = day_words(cal, d, k);
+    let mark = if mark.is_empty() { String::new() } else { l.t(mark) };
+    let words = day_words(cal, d, k, l);
     let is_today = d == today;
-    let title = format!("{} — {words}{}", d.strftime("%a %-d %b %Y"), if is_today { ", today" } else { "" });
+    let today_words = if is_today { l.t("workcal-today-suffix") } else { String::new() };
+    let title = format!("{} — {words}{today_words}", l.date(d));
     let class = if is_today { format!("{class} today") } else { class.to_owned() };
     html! {
         td class=(class) title=(title) aria-current=[is_today.then_some("date")] {
             (d.day())
             @if !mark.is_empty() { span.mark aria-hidden="true" { (mark) } }
             @if k != Kind::Working || is_today {
-                span.visually-hidden { ": " (words) @if is_today { ", today" } }
+                span.visually-hidden { ": " (words) (today_words) }
             }
         }
     }
 }
 
-fn month_grid(cal: &CompiledCalendar, first: Date, today: Date) -> Markup {
+fn month_grid(cal: &CompiledCalendar, first: Date, today: Date, l: Lang) -> Markup {
     let lead = usize::from(first.weekday().to_monday_zero_offset().unsigned_abs());
     let mut cells: Vec<Option<Date>> = vec![None; lead];
     let mut d = first;
@@ -566,14 +581,16 @@ fn month_grid(cal: &CompiledCalendar, first: Date, today: Date) -> Markup {
     }
     html! {
         table.month {
-            caption { (first.strftime("%B")) }
-            thead { tr { @for (_, short, day) in WEEKDAYS { th scope="col" { abbr title=(day) { (short) } } } } }
+            caption { (l.t(&format!("workcal-month-long-{}", first.month()))) }
+            thead { tr { @for i in 1..=WEEKDAYS.len() {
+                th scope="col" { abbr title=(l.t(&format!("workcal-weekday-long-{i}"))) { (l.t(&format!("weekday-{i}"))) } }
+            } } }
             tbody {
                 @for week in cells.chunks(7) {
                     tr {
                         @for cell in week {
                             @match cell {
-                                Some(d) => { (day_cell(cal, *d, today)) }
+                                Some(d) => { (day_cell(cal, *d, today, l)) }
                                 None => { td.pad {} }
                             }
                         }
@@ -586,32 +603,55 @@ fn month_grid(cal: &CompiledCalendar, first: Date, today: Date) -> Markup {
 
 /// Where a holiday of the effective calendar comes from: the calendar itself
 /// or its first source that names the date.
-fn holiday_origin(stored: &StoredWorkCalendar, d: Date) -> String {
+fn holiday_origin(stored: &StoredWorkCalendar, d: Date, l: Lang) -> String {
     if stored.calendar.holidays.contains_key(&d) {
-        return "this calendar".to_owned();
+        return l.t("workcal-origin-calendar");
     }
     stored
         .sources
         .iter()
         .position(|s| s.holidays.iter().any(|(day, _)| *day == d))
-        .map(|i| format!("source {}", i + 1))
+        .map(|i| l.t_with("workcal-origin-source", &[("number", (i + 1).into())]))
         .unwrap_or_default()
 }
 
 fn when(t: Option<Timestamp>, v: &Viewer) -> String {
-    t.map(|t| t.to_zoned(v.zone.clone()).strftime("%-d %b %Y, %H:%M %Z").to_string()).unwrap_or_else(|| "never".into())
+    t.map(|t| v.lang.date_time(&t.to_zoned(v.zone.clone()))).unwrap_or_else(|| v.lang.t("workcal-never"))
+}
+
+/// A day of the year shown (without the year): "Fri 1 May", "Fr., 1. Mai", "5月1日(金)".
+fn day_of_year(d: Date, l: Lang) -> String {
+    l.t_with(
+        "workcal-day-of-year",
+        &[
+            ("weekday", l.t(&format!("weekday-{}", d.weekday().to_monday_one_offset())).into()),
+            ("day", i64::from(d.day()).into()),
+            ("month", l.t(&format!("month-{}", d.month())).into()),
+            ("month-number", i64::from(d.month()).into()),
+        ],
+    )
+}
+
+/// The message id of "N ok", "N failed", "N pending".
+fn status_count_id(st: SourceStatus) -> &'static str {
+    match st {
+        SourceStatus::Ok => "workcal-count-ok",
+        SourceStatus::Failed => "workcal-count-failed",
+        SourceStatus::Pending => "workcal-count-pending",
+    }
 }
 
 fn sources_table(stored: &StoredWorkCalendar, v: &Viewer) -> Markup {
+    let l = v.lang;
     html! {
         @if stored.sources.is_empty() {
-            p.muted { "No holiday sources: only the holidays this calendar lists count." }
+            p.muted { (l.t("workcal-no-sources")) }
         } @else {
             table.sources {
-                caption.visually-hidden { "Holiday sources" }
+                caption.visually-hidden { (l.t("workcal-sources")) }
                 thead { tr {
-                    th scope="col" { "#" } th scope="col" { "Source" } th scope="col" { "Patterns" } th scope="col" { "Status" }
-                    th scope="col" { "Last fetch" } th scope="col" { "Last checked" } th scope="col" { "Holiday days" }
+                    th scope="col" { "#" } th scope="col" { (l.t("workcal-col-source")) } th scope="col" { (l.t("workcal-col-patterns")) } th scope="col" { (l.t("workcal-col-status")) }
+                    th scope="col" { (l.t("workcal-col-fetched")) } th scope="col" { (l.t("workcal-col-checked")) } th scope="col" { (l.t("workcal-col-days")) }
                 } }
                 tbody {
                     @for (i, s) in stored.sources.iter().enumerate() {
@@ -620,30 +660,30 @@ fn sources_table(stored: &StoredWorkCalendar, v: &Viewer) -> Markup {
                             td {
                                 @match &s.url {
                                     Some(url) => { code.url { (crate::workcal::shown_url(url, v.p.is_admin())) } }
-                                    None => { "uploaded file " code { "#" (s.id) } }
+                                    None => { (l.t("workcal-uploaded-file")) " " code { "#" (s.id) } }
                                 }
                             }
                             td {
-                                @if s.include.is_empty() && s.exclude.is_empty() { span.muted { "all events" } }
-                                @if !s.include.is_empty() { "include: " code { (s.include.join("; ")) } br; }
-                                @if !s.exclude.is_empty() { "exclude: " code { (s.exclude.join("; ")) } }
+                                @if s.include.is_empty() && s.exclude.is_empty() { span.muted { (l.t("workcal-all-events")) } }
+                                @if !s.include.is_empty() { (l.t("workcal-include")) " " code { (s.include.join("; ")) } br; }
+                                @if !s.exclude.is_empty() { (l.t("workcal-exclude")) " " code { (s.exclude.join("; ")) } }
                             }
                             td {
                                 @match s.status {
-                                    SourceStatus::Ok => { span.badge.ok { "✓ ok" } }
-                                    SourceStatus::Pending => { span.badge.pending { "⏳ pending" } }
+                                    SourceStatus::Ok => { span.badge.ok { "✓ " (l.t("workcal-status-ok")) } }
+                                    SourceStatus::Pending => { span.badge.pending { "⏳ " (l.t("workcal-status-pending")) } }
                                     SourceStatus::Failed => {
-                                        span.badge.overdue { "✗ failed" } " "
+                                        span.badge.overdue { "✗ " (l.t("workcal-status-failed")) } " "
                                         span.reason { (s.error.clone().unwrap_or_default()) }
                                         @if s.body.is_some() {
-                                            " " span.hint { "The last good copy is in use." }
+                                            " " span.hint { (l.t("workcal-last-good-copy")) }
                                         } @else {
-                                            " " span.hint { "No good copy yet: its holidays do not count." }
+                                            " " span.hint { (l.t("workcal-no-good-copy")) }
                                         }
                                     }
                                 }
                             }
-                            td { @if s.url.is_some() { (when(s.fetched_at, v)) } @else { span.muted { "uploaded" } } }
+                            td { @if s.url.is_some() { (when(s.fetched_at, v)) } @else { span.muted { (l.t("workcal-uploaded")) } } }
                             td { @if s.url.is_some() { (when(s.checked_at, v)) } }
                             td { (s.count) }
                         }
@@ -654,14 +694,14 @@ fn sources_table(stored: &StoredWorkCalendar, v: &Viewer) -> Markup {
     }
 }
 
-fn legend() -> Markup {
+fn legend(l: Lang) -> Markup {
     html! {
-        ul.legend aria-label="Legend" {
-            li { span.sample.day.holiday aria-hidden="true" { "1" span.mark { "H" } } " H: holiday (a day off), its name on the day" }
-            li { span.sample.day.half aria-hidden="true" { "1" span.mark { "½" } } " ½: half day (a holiday with working hours)" }
-            li { span.sample.day.extra aria-hidden="true" { "1" span.mark { "W" } } " W: extra working day" }
-            li { span.sample.day.off aria-hidden="true" { "1" } " striped: not a working weekday" }
-            li { span.sample.day.today aria-hidden="true" { "1" } " outlined: today (in the calendar's zone)" }
+        ul.legend aria-label=(l.t("workcal-legend")) {
+            li { span.sample.day.holiday aria-hidden="true" { "1" span.mark { (l.t("workcal-mark-holiday")) } } " " (l.t("workcal-legend-holiday")) }
+            li { span.sample.day.half aria-hidden="true" { "1" span.mark { (l.t("workcal-mark-half")) } } " " (l.t("workcal-legend-half")) }
+            li { span.sample.day.extra aria-hidden="true" { "1" span.mark { (l.t("workcal-mark-extra")) } } " " (l.t("workcal-legend-extra")) }
+            li { span.sample.day.off aria-hidden="true" { "1" } " " (l.t("workcal-legend-off")) }
+            li { span.sample.day.today aria-hidden="true" { "1" } " " (l.t("workcal-legend-today")) }
         }
     }
 }
@@ -693,49 +733,57 @@ async fn calendar_page(
     let in_year = |d: &Date| d.year() == year;
     let own = CalendarForm::of(&stored);
     let form = typed.unwrap_or(&own);
+    let l = v.lang;
+    let title = l.t_with("workcal-calendar-title", &[("name", c.name.as_str().into())]);
     let body = html! {
-        p.crumbs { a href="/work-calendars" { "Work calendars" } }
-        h1 { "Work calendar " (c.name) }
+        p.crumbs { a href="/work-calendars" { (l.t("workcal-title")) } }
+        h1 { (title) }
         @if let (Some(e), None) = (error, typed) { p.error role="alert" { (e) } }
         dl.facts {
-            dt { "Time zone" } dd { (c.time_zone) }
-            dt { "Working week" } dd { (week_text(c)) }
-            dt { "Working hours" } dd { (hours_text(c)) }
-            dt { "Last change" } dd {
-                (when(Some(stored.updated_at), v))
-                @if let Some(by) = &stored.updated_by { " by " (by) }
+            dt { (l.t("workcal-time-zone")) } dd { (c.time_zone) }
+            dt { (l.t("workcal-working-week")) } dd { (week_text(c, l)) }
+            dt { (l.t("workcal-working-hours")) } dd { (hours_text(c, l)) }
+            dt { (l.t("workcal-last-change")) } dd {
+                @match &stored.updated_by {
+                    Some(by) => { (l.t_with("workcal-changed-by", &[("when", when(Some(stored.updated_at), v).into()), ("login", by.as_str().into())])) }
+                    None => { (when(Some(stored.updated_at), v)) }
+                }
             }
         }
         section aria-labelledby="year-h" {
             h2 id="year-h" { (year) }
-            nav.years aria-label="Years" {
+            nav.years aria-label=(l.t("workcal-years")) {
                 a href={ "/work-calendars/" (c.name) "?year=" (year - 1) } rel="prev" { "← " (year - 1) }
-                @if year != today.year() { a href={ "/work-calendars/" (c.name) } { "This year" } }
+                @if year != today.year() { a href={ "/work-calendars/" (c.name) } { (l.t("workcal-this-year")) } }
                 a href={ "/work-calendars/" (c.name) "?year=" (year + 1) } rel="next" { (year + 1) " →" }
             }
             @match &compiled {
                 Ok(cal) => {
-                    (legend())
-                    div.year { @for first in &months { (month_grid(cal, *first, today)) } }
+                    (legend(l))
+                    div.year { @for first in &months { (month_grid(cal, *first, today, l)) } }
                     @let def = cal.calendar();
-                    h3 { "Holidays in " (year) }
+                    @let holidays_in = l.t_with("workcal-holidays-in", &[("year", year.to_string().into())]);
+                    h3 { (holidays_in) }
                     @let holidays: Vec<_> = def.holidays.iter().filter(|(d, _)| in_year(d)).collect();
-                    @if holidays.is_empty() { p.muted { "None." } } @else {
+                    @if holidays.is_empty() { p.muted { (l.t("workcal-none")) } } @else {
                         table.holidays {
-                            caption.visually-hidden { "Holidays in " (year) }
-                            thead { tr { th scope="col" { "Date" } th scope="col" { "Name" } th scope="col" { "Day" } th scope="col" { "From" } } }
+                            caption.visually-hidden { (holidays_in) }
+                            thead { tr {
+                                th scope="col" { (l.t("workcal-col-date")) } th scope="col" { (l.t("workcal-col-name")) }
+                                th scope="col" { (l.t("workcal-col-day")) } th scope="col" { (l.t("workcal-col-from")) }
+                            } }
                             tbody {
                                 @for (d, h) in &holidays {
                                     tr {
-                                        td { time datetime=(d.to_string()) { (d.strftime("%a %-d %b")) } }
+                                        td { time datetime=(d.to_string()) { (day_of_year(**d, l)) } }
                                         td { (h.name) }
                                         td {
                                             @match (&h.hours, cal.is_working(**d)) {
-                                                (Some(hours), true) => { "half day: " (periods_text(hours)) }
-                                                _ => { "off" }
+                                                (Some(hours), true) => { (l.t_with("workcal-half-day", &[("hours", periods_text(hours).into())])) }
+                                                _ => { (l.t("workcal-off")) }
                                             }
                                         }
-                                        td { (holiday_origin(&stored, **d)) }
+                                        td { (holiday_origin(&stored, **d, l)) }
                                     }
                                 }
                             }
@@ -743,37 +791,37 @@ async fn calendar_page(
                     }
                     @let extra: Vec<_> = def.working_days.iter().filter(|(d, _)| in_year(d)).collect();
                     @if !extra.is_empty() {
-                        h3 { "Extra working days in " (year) }
-                        ul { @for (d, n) in &extra { li { time datetime=(d.to_string()) { (d.strftime("%a %-d %b")) } @if !n.is_empty() { " — " (n) } } } }
+                        h3 { (l.t_with("workcal-extra-days-in", &[("year", year.to_string().into())])) }
+                        ul { @for (d, n) in &extra { li { time datetime=(d.to_string()) { (day_of_year(**d, l)) } @if !n.is_empty() { " — " (n) } } } }
                     }
                 }
-                Err(e) => { p.error role="alert" { "This calendar cannot be used: " (e) } }
+                Err(e) => { p.error role="alert" { (l.t_with("workcal-unusable", &[("error", e.to_string().into())])) } }
             }
         }
         section aria-labelledby="sources-h" {
-            h2 id="sources-h" { "Holiday sources" }
+            h2 id="sources-h" { (l.t("workcal-sources")) }
             (sources_table(&stored, v))
         }
         @if v.p.is_admin() {
             section.card aria-labelledby="edit-h" {
-                h2 id="edit-h" { "Edit" }
+                h2 id="edit-h" { (l.t("workcal-edit")) }
                 (calendar_form(v, form, false, if typed.is_some() { error } else { None }))
             }
             section.card aria-labelledby="manage-h" {
-                h2 id="manage-h" { "Sources and removal" }
+                h2 id="manage-h" { (l.t("workcal-manage")) }
                 form.inline method="post" action={ "/admin/work-calendars/" (c.name) "/refresh" } {
                     (csrf_field(v))
-                    button type="submit" { "Refresh sources now" }
+                    button type="submit" { (l.t("workcal-refresh")) }
                 }
                 form.inline method="post" action={ "/admin/work-calendars/" (c.name) "/delete" }
-                    data-confirm="Delete this work calendar? Models that name it keep it from being deleted." {
+                    data-confirm=(l.t("workcal-delete-confirm")) {
                     (csrf_field(v))
-                    button.secondary type="submit" aria-label={ "Delete work calendar " (c.name) } { "Delete" }
+                    button.secondary type="submit" aria-label=(l.t_with("workcal-delete-named", &[("name", c.name.as_str().into())])) { (l.t("workcal-delete")) }
                 }
             }
         }
     };
-    layout_status(status, Some(v), &format!("Work calendar {}", c.name), None, body)
+    layout_status(status, Some(v), &title, None, body)
 }
 
 // ---- the administrators' posts ----------------------------------------------------------------------
@@ -794,17 +842,16 @@ pub(crate) async fn save(State(app): State<Arc<App>>, Posted { v, f }: Posted) -
             Err(e) => return Err(e),
         };
         if creating && existing.is_some() {
-            return Err(AppError::Conflict(format!(
-                "a work calendar named '{name}' exists: change it on its page, or choose another name"
-            )));
+            return Err(AppError::Conflict(v.lang.t_with("workcal-name-taken", &[("name", name.as_str().into())])));
         }
-        let put = form.to_put(existing.as_ref())?;
+        let put = form.to_put(existing.as_ref(), v.lang)?;
         app.work_calendars.put(&v.p, &name, put).await
     }
     .await;
     match r {
         Ok((stored, created)) => {
-            let mut notice = format!("{} work calendar {name}", if created { "Created" } else { "Saved" });
+            let said = if created { "workcal-created" } else { "workcal-saved" };
+            let mut notice = v.lang.t_with(said, &[("name", name.as_str().into())]);
             let failed: Vec<String> = stored
                 .sources
                 .iter()
@@ -813,7 +860,9 @@ pub(crate) async fn save(State(app): State<Arc<App>>, Posted { v, f }: Posted) -
                 .map(|(i, _)| (i + 1).to_string())
                 .collect();
             if !failed.is_empty() {
-                notice.push_str(&format!("; holiday source {} could not be fetched (see below)", failed.join(", ")));
+                let sources = failed.join(&v.lang.t("workcal-list-separator"));
+                let args = [("count", failed.len().into()), ("sources", sources.into())];
+                notice.push_str(&v.lang.t_with("workcal-saved-fetch-failed", &args));
             }
             see_other_notice(&format!("/work-calendars/{name}"), &notice)
         }
@@ -830,13 +879,18 @@ pub(crate) async fn save(State(app): State<Arc<App>>, Posted { v, f }: Posted) -
     }
 }
 
-fn refreshed(name: &str, r: &Refreshed) -> String {
-    let mut notice = format!(
-        "Refreshed the holiday sources of {name}: {} fetched, {} unchanged, {} failed",
-        r.fetched, r.not_modified, r.failed
+fn refreshed(name: &str, r: &Refreshed, l: Lang) -> String {
+    let mut notice = l.t_with(
+        "workcal-refreshed",
+        &[
+            ("name", name.into()),
+            ("fetched", r.fetched.into()),
+            ("unchanged", r.not_modified.into()),
+            ("failed", r.failed.into()),
+        ],
     );
     if r.instances > 0 {
-        notice.push_str(&format!("; deadlines recomputed in {} instances", r.instances));
+        notice.push_str(&l.t_with("workcal-recomputed", &[("count", r.instances.into())]));
     }
     notice
 }
@@ -851,7 +905,7 @@ pub(crate) async fn refresh(
         return r;
     }
     let done = app.work_calendars.refresh(&v.p, &name).await;
-    let r = done.map(|(_, r)| (format!("/work-calendars/{name}"), refreshed(&name, &r)));
+    let r = done.map(|(_, r)| (format!("/work-calendars/{name}"), refreshed(&name, &r, v.lang)));
     answer(&app, &v, &name, r).await
 }
 
@@ -875,7 +929,8 @@ pub(crate) async fn delete(
         return r;
     }
     let done = app.work_calendars.delete(&v.p, &name).await;
-    let r = done.map(|()| ("/work-calendars".to_owned(), format!("Deleted work calendar {name}")));
+    let r = done
+        .map(|()| ("/work-calendars".to_owned(), v.lang.t_with("workcal-deleted", &[("name", name.as_str().into())])));
     answer(&app, &v, &name, r).await
 }
 
@@ -895,22 +950,31 @@ mod tests {
         );
         assert_eq!(trailing_hours("Tag der Arbeit"), (Some("Tag der Arbeit".into()), None));
         assert_eq!(trailing_hours(""), (None, None));
-        assert_eq!(dated("2026-13-01 Nope").unwrap_err(), "'2026-13-01' is not a date: start the line with YYYY-MM-DD");
+        assert_eq!(
+            dated("2026-13-01 Nope", Lang::En).unwrap_err(),
+            "'2026-13-01' is not a date: start the line with YYYY-MM-DD"
+        );
     }
 
     #[test]
     fn source_lines_carry_their_patterns() {
-        let s = source_line("https://example.com/de.ics include=summary:Tag der *;category:Bund exclude=*(*", None)
-            .unwrap();
+        let s = source_line(
+            "https://example.com/de.ics include=summary:Tag der *;category:Bund exclude=*(*",
+            None,
+            Lang::En,
+        )
+        .unwrap();
         assert_eq!(s.url.as_deref(), Some("https://example.com/de.ics"));
         assert_eq!(
             (s.include, s.exclude),
             (vec!["summary:Tag der *".to_owned(), "category:Bund".to_owned()], vec!["*(*".to_owned()])
         );
-        let bare = source_line("https://example.com/us.ics", None).unwrap();
+        let bare = source_line("https://example.com/us.ics", None, Lang::En).unwrap();
         assert!(bare.include.is_empty() && bare.exclude.is_empty());
-        assert!(source_line("https://example.com/x.ics only=this", None).unwrap_err().contains("'only=this'"));
-        assert!(source_line("uploaded #7", None).unwrap_err().contains("no uploaded file #7"));
+        assert!(source_line("https://example.com/x.ics only=this", None, Lang::En)
+            .unwrap_err()
+            .contains("'only=this'"));
+        assert!(source_line("uploaded #7", None, Lang::En).unwrap_err().contains("no uploaded file #7"));
     }
 
     #[test]
@@ -963,7 +1027,7 @@ mod tests {
         let form = CalendarForm::of(&stored);
         assert_eq!(form.holidays, "2026-05-01\n2026-12-24 Heiligabend 09:00-12:00");
         assert_eq!(form.sources, "https://example.com/de.ics exclude=summary:*(*\nuploaded #9 exclude=summary:*(*");
-        let put = form.to_put(Some(&stored)).unwrap();
+        let put = form.to_put(Some(&stored), Lang::En).unwrap();
         assert_eq!(crate::workcal::read_put("acme", &put).unwrap(), cal);
         assert_eq!(put.sources[1].ics.as_deref(), Some("BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n"));
         assert_eq!(put.sources[0].url.as_deref(), Some("https://example.com/de.ics"));

@@ -615,6 +615,10 @@ async fn the_web_app_in_a_real_browser() {
     // the connected account, the pages she may not open.
     let alice_pages = urls(&[
         "/tasks",
+        "/calendar",
+        "/calendar?view=week",
+        "/calendar?view=agenda",
+        "/team",
         &format!("/tasks/{task}"),
         "/start",
         "/start/leave",
@@ -694,11 +698,12 @@ async fn sign_in_is_rate_limited_and_the_cookie_is_strict() {
 async fn the_process_diagram_in_a_real_browser() {
     let Some(chromium) = peer_env("FLOWCAL_CHROMIUM", "Chromium") else { return };
     let Some(driver) = peer_env("FLOWCAL_CHROMEDRIVER", "ChromeDriver") else { return };
+    let Some(axe) = peer_env("FLOWCAL_AXE", "axe-core") else { return };
     let t = TestApp::spawn(TestDb::sqlite()).await;
     let root = t.user("root", true, &[]).await;
     let (s, _) = t.upload(&root, crate::support::leave_model()).await;
     assert_eq!(s, 201);
-    let b = Browser::start(&chromium, &driver).await;
+    let b = Browser::start(&chromium, &driver).await.with_axe(&axe);
     b.sign_in(&t, "root").await;
 
     // Upload the modeler's file with the form.
@@ -780,4 +785,91 @@ async fn the_process_diagram_in_a_real_browser() {
     let hover = b.run("return document.querySelector('svg [data-id=approve] > title').textContent").await;
     assert_eq!(hover, json!("Approve — deadline: P3D"));
     assert_eq!(b.run("return document.getElementById('step-approve').cells[2].textContent").await, json!("P3D"));
+}
+
+/// The calendar view in month, week and agenda with an overdue entry, reached
+/// by keyboard; at 375 px nothing overflows; the team's week as a member of
+/// a role. Screenshots `calendar`, `calendar-phone` and `team-week`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(flowcal_peers), ignore = "needs the peers: built without FLOWCAL_REQUIRE_PEERS")]
+async fn the_calendar_and_the_teams_week_in_a_real_browser() {
+    let Some(chromium) = peer_env("FLOWCAL_CHROMIUM", "Chromium") else { return };
+    let Some(driver) = peer_env("FLOWCAL_CHROMEDRIVER", "ChromeDriver") else { return };
+    let Some(axe) = peer_env("FLOWCAL_AXE", "axe-core") else { return };
+    let t = TestApp::spawn(TestDb::sqlite()).await;
+    // The instances start two days ago (the browser's cookies live in real time).
+    let now = jiff::Timestamp::now();
+    t.clock.set(now - jiff::SignedDuration::from_hours(48));
+    let admin = t.user("root", true, &[]).await;
+    let ann = t.user("ann", false, &["team_a"]).await;
+    let carl = t.user("carl", false, &["team_a"]).await;
+    assert_eq!(t.upload(&admin, crate::calendar_view::CAL_MODEL).await.0, 201);
+    assert_eq!(t.upload(&admin, &crate::calendar_view::team_model("work", "Work")).await.0, 201);
+    let (s, inst) = t.post("/api/v1/instances", &ann, json!({"model": "cal", "title": "Quarterly review"})).await;
+    assert_eq!(s, 201, "{inst}");
+    let late =
+        inst["tasks"].as_array().unwrap().iter().find(|t| t["name"] == "Late review").unwrap()["id"].as_i64().unwrap();
+    let (s, work) = t.post("/api/v1/instances", &admin, json!({"model": "work", "title": "Office move"})).await;
+    assert_eq!(s, 201, "{work}");
+    let a_job =
+        work["tasks"].as_array().unwrap().iter().find(|t| t["name"] == "Work A job").unwrap()["id"].as_i64().unwrap();
+    assert_eq!(t.post(&format!("/api/v1/tasks/{a_job}/claim"), &carl, json!({})).await.0, 200);
+    t.clock.set(now);
+    // "Late review" was due 15.5 hours after it started: its day in ann's zone.
+    let due = (now - jiff::SignedDuration::from_hours(48) + jiff::SignedDuration::from_mins(15 * 60 + 30))
+        .to_zoned(jiff::tz::TimeZone::get("Europe/Berlin").unwrap())
+        .date();
+    let b = Browser::start(&chromium, &driver).await.with_axe(&axe);
+    b.resize(1280, 900).await;
+    b.sign_in(&t, "ann").await;
+
+    let overdue_entry = "return [...document.querySelectorAll('li.entry.overdue')]
+        .filter(li => li.textContent.includes('Late review') && li.textContent.includes('Overdue')
+                      && li.offsetParent !== null).length";
+    // Month (of the day it was due), week, agenda: the overdue entry in each.
+    for (view, h2) in [("month", due.strftime("%B %Y").to_string()), ("week", "Week of".to_owned())] {
+        b.goto(&format!("{}/calendar?view={view}&date={due}", t.base)).await;
+        assert_eq!(b.text("h1").await, "Calendar");
+        assert!(b.text("h2#range").await.starts_with(&h2), "{}", b.text("h2#range").await);
+        assert_eq!(b.run(overdue_entry).await, json!(1), "{view}");
+        b.assert_accessible().await;
+        if view == "month" {
+            assert!(
+                b.run("return document.querySelectorAll('table.cal-month th[scope=col]').length").await == json!(7)
+            );
+            b.screenshot("calendar").await;
+        }
+    }
+    b.goto(&format!("{}/calendar?view=agenda", t.base)).await;
+    assert_eq!(b.text("a[aria-current=page]").await, "Agenda");
+    assert!(b.text("section.cal-overdue").await.contains("Late review"));
+    assert_eq!(b.run(overdue_entry).await, json!(1));
+    b.assert_accessible().await;
+    // From the keyboard: the entry's link takes the focus, Enter opens its task.
+    b.run("document.querySelector('li.entry.overdue a').focus()").await;
+    assert_eq!(b.run("return document.activeElement.textContent").await, json!("Late review — deadline"));
+    b.keys("\u{E007}").await;
+    b.wait_for("dd.deadline").await;
+    assert!(b.url().await.ends_with(&format!("/tasks/{late}")), "{}", b.url().await);
+    assert_eq!(b.text("h1").await, "Late review");
+
+    // On a phone, the month is a list of the days with entries: no sideways scrolling.
+    b.resize(375, 800).await;
+    b.goto(&format!("{}/calendar?view=month&date={due}", t.base)).await;
+    let width = b.run("return [document.documentElement.scrollWidth, window.innerWidth]").await;
+    assert!(width[0].as_i64().unwrap() <= width[1].as_i64().unwrap(), "{width}");
+    assert_eq!(b.run(overdue_entry).await, json!(1));
+    b.screenshot("calendar-phone").await;
+
+    // The team's week: the role's tasks, who holds them.
+    b.resize(1280, 900).await;
+    b.click("nav[aria-label=Main] a[href='/team']").await;
+    b.wait_for("h2#team-h").await;
+    assert_eq!(b.text("h1").await, "Team's week");
+    let table = b.text("table.tasks").await;
+    assert!(table.contains("Late review") && table.contains("Overdue"), "{table}");
+    assert!(table.contains("Work A job") && table.contains("carl") && table.contains("unclaimed"), "{table}");
+    assert!(!table.contains("B job"), "{table}");
+    b.assert_accessible().await;
+    b.screenshot("team-week").await;
 }

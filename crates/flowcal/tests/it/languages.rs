@@ -233,3 +233,274 @@ async fn the_task_pages_speak_german_and_japanese() {
     let done = r.headers().get_all("set-cookie").iter().map(|v| notice(v.to_str().unwrap())).collect::<Vec<_>>();
     assert!(done.iter().any(|c| c.starts_with("flowcal_notice=完了しました: Approve;")), "{done:?}");
 }
+
+/// The administration and the work calendar pages, with their notices and
+/// refusals: in German by the setting, in Japanese by the browser's language.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_and_work_calendar_pages_in_german_and_japanese() {
+    let t = TestApp::spawn(TestDb::sqlite()).await;
+    let root = t.user("root", true, &[]).await;
+    t.user("bob", false, &[]).await;
+    let cookie = sign_in(&t, "root", "password-123").await.unwrap();
+    // A notice comes back percent-encoded in its cookie.
+    let decoded = |s: &str| {
+        let (mut out, b) = (Vec::new(), s.as_bytes());
+        let mut i = 0;
+        while i < b.len() {
+            match (b[i], s.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok())) {
+                (b'%', Some(byte)) => (out.push(byte), i += 3),
+                (c, _) => (out.push(c), i += 1),
+            };
+        }
+        String::from_utf8(out).unwrap()
+    };
+    let english = [
+        ">Administration<",
+        "Who may export to calendars",
+        "Add a user",
+        "Delivery health",
+        "Verify calendars",
+        "Disable this user?",
+        "Work calendar acme",
+        "Holidays in 2026",
+        "Working week",
+        "Refresh sources now",
+        "No holiday sources",
+        "half day",
+        "extra working day",
+        "Delete this work calendar?",
+        "Deadlines of steps",
+    ];
+    let no_english = |page: &str| {
+        for text in english {
+            assert!(!page.contains(text), "{text} is in English: {page}");
+        }
+    };
+
+    // German, by the setting: the forms' notices and refusals too.
+    let (s, _) = t.call(Method::PATCH, "/api/v1/me/settings", &root, Some(json!({"language": "de"}))).await;
+    assert_eq!(s, 200);
+    let mut form = vec![
+        ("create", "on"),
+        ("name", "acme"),
+        ("time_zone", "Europe/Berlin"),
+        ("hours", "09:00-17:00"),
+        ("holidays", "01.05.2026 Tag der Arbeit"),
+        ("working_days", "2026-12-19 Inventur"),
+        ("sources", ""),
+    ];
+    for day in ["mon", "tue", "wed", "thu", "fri"] {
+        form.push(("week", day));
+    }
+    let (s, refused) = post_form(&t, &cookie, "/work-calendars", "/admin/work-calendars", &form).await;
+    assert_eq!(s, 422, "{refused}");
+    assert!(refused.contains("Feiertage, Zeile 1: „01.05.2026“ ist kein Datum"), "{refused}");
+    form[4] = ("holidays", "2026-05-01 Tag der Arbeit\n2026-12-24 Heiligabend 09:00-12:00");
+    let (s, notice) = post_form(&t, &cookie, "/work-calendars", "/admin/work-calendars", &form).await;
+    assert_eq!(s, 303, "{notice}");
+    assert!(decoded(&notice).contains("Arbeitskalender acme angelegt"), "{notice}");
+
+    let list = page(&t, &cookie, "/work-calendars", None).await;
+    for text in ["<h1>Arbeitskalender</h1>", "Mo., Di., Mi., Do., Fr.", "Neuer Arbeitskalender", "Zeitzone (IANA"] {
+        assert!(list.contains(text), "{text} is missing: {list}");
+    }
+    no_english(&list);
+    let year = page(&t, &cookie, "/work-calendars/acme", None).await;
+    for text in [
+        "<h1>Arbeitskalender acme</h1>",
+        "title=\"Fr., 1. Mai 2026 — Tag der Arbeit (Feiertag)\"",
+        "title=\"Sa., 19. Dez. 2026 — Inventur (zusätzlicher Arbeitstag)\"",
+        "title=\"Fr., 27. März 2026 — Arbeitstag, heute\"",
+        "<caption>März</caption>",
+        "<abbr title=\"Montag\">Mo.</abbr>",
+        "<h3>Feiertage 2026</h3>",
+        ">Do., 24. Dez.</time>",
+        "halber Tag: 09:00-12:00",
+        // The last change, as German writes a date and time (09:00 in Berlin).
+        "Fr., 27. März 2026, 09:00 CET von root",
+        "Quellen jetzt aktualisieren",
+    ] {
+        assert!(year.contains(text), "{text} is missing: {year}");
+    }
+    no_english(&year);
+    let (s, notice) = post_form(&t, &cookie, "/work-calendars/acme", "/admin/work-calendars/acme/refresh", &[]).await;
+    assert_eq!(s, 303, "{notice}");
+    assert!(decoded(&notice).contains("Feiertagsquellen von acme aktualisiert: 0 abgerufen"), "{notice}");
+
+    let admin = page(&t, &cookie, "/admin", None).await;
+    for text in [
+        "<h1>Verwaltung</h1>",
+        "Wer in Kalender exportieren darf",
+        "2 Benutzer",
+        "aria-label=\"Kalender prüfen: bob\">Kalender prüfen</button>",
+        "Diesen Benutzer sperren? Seine Sitzungen enden sofort.",
+        "Anderer OAuth-2.0-/OpenID-Server",
+        "Zustellung",
+    ] {
+        assert!(admin.contains(text), "{text} is missing: {admin}");
+    }
+    no_english(&admin);
+    let (s, notice) = post_form(&t, &cookie, "/admin", "/admin/users/bob/role", &[("role", "clerk")]).await;
+    assert_eq!(s, 303, "{notice}");
+    assert!(decoded(&notice).contains("bob hat die Rolle clerk"), "{notice}");
+    let (s, short) = post_form(&t, &cookie, "/admin", "/admin/users/bob/password", &[("password", "short")]).await;
+    assert_eq!(s, 422, "{short}");
+    assert!(short.contains("ein Passwort braucht mindestens 10 Zeichen"), "{short}");
+    let (s, verified) = post_form(&t, &cookie, "/admin", "/admin/users/bob/verify", &[]).await;
+    assert_eq!(s, 200, "{verified}");
+    assert!(verified.contains("<h1>Kalender von bob</h1>") && verified.contains("Zurück zur Verwaltung"), "{verified}");
+
+    // Japanese, by the browser's language once the setting is gone.
+    let (s, _) = t.call(Method::PATCH, "/api/v1/me/settings", &root, Some(json!({"language": null}))).await;
+    assert_eq!(s, 200);
+    let year = page(&t, &cookie, "/work-calendars/acme", Some("ja")).await;
+    for text in [
+        "<h1>稼働日カレンダー acme</h1>",
+        "title=\"2026年5月1日(金) — Tag der Arbeit (祝日)\"",
+        "<caption>3月</caption>",
+        "<h3>2026年の祝日</h3>",
+        ">12月24日(木)</time>",
+        "月、火、水、木、金",
+        "2026年3月27日(金) 09:00 CET",
+    ] {
+        assert!(year.contains(text), "{text} is missing: {year}");
+    }
+    no_english(&year);
+    let admin = page(&t, &cookie, "/admin", Some("ja")).await;
+    for text in ["<h1>管理</h1>", "ユーザーを追加", "配信状況", "2 人のユーザー"] {
+        assert!(admin.contains(text), "{text} is missing: {admin}");
+    }
+    no_english(&admin);
+}
+
+/// The settings page, the sign-in page, error pages and the page after a
+/// calendar service's callback: in German and Japanese no English sentence of
+/// theirs is left, and dates are written the language's way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_sign_in_and_error_pages_speak_the_users_language() {
+    let t = TestApp::spawn(TestDb::sqlite()).await;
+    // Her API token, made at the test clock's 2026-03-27 08:00 UTC, is listed with that time in her zone.
+    let alice = t.user("alice", false, &[]).await;
+    let cookie = sign_in(&t, "alice", "password-123").await.unwrap();
+    // Any page, status and body, with cookies and an Accept-Language header.
+    let fetch = |path: &str, cookie: &str, accept: &str| {
+        let req = t.client.get(format!("{}{path}", t.base)).header("cookie", cookie).header("accept-language", accept);
+        async move {
+            let r = req.send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    // What English shows; each must be there in English and gone in German and Japanese.
+    let check = |what: &str, en: &str, others: [&str; 2], english: &[&str]| {
+        for s in english {
+            assert!(en.contains(s), "{what}: {s:?} in English: {en}");
+            for other in others {
+                assert!(!other.contains(s), "{what}: {s:?} left in {other}");
+            }
+        }
+    };
+
+    // The settings page, by the browser's language.
+    let en = page(&t, &cookie, "/settings", Some("en")).await;
+    let de = page(&t, &cookie, "/settings", Some("de-DE,de;q=0.9")).await;
+    let ja = page(&t, &cookie, "/settings", Some("ja")).await;
+    check(
+        "settings",
+        &en,
+        [&de, &ja],
+        &[
+            "<h1>Settings</h1>",
+            "Connected calendars",
+            "No calendar connected yet.",
+            "Keep my deadlines in my calendar",
+            "Subscribe (iCal feed)",
+            "Make my feed URL",
+            ">Change password<",
+            "Changing it signs you out everywhere else",
+            ">Time zone<",
+            "As my browser asks",
+            "API tokens",
+            ">Last used<",
+            "Revoke this token?",
+            "Create token",
+            "Fri 27 Mar 2026, 09:00 CET",
+        ],
+    );
+    for (page, texts) in [
+        (&de, ["<h1>Einstellungen</h1>", "Verbundene Kalender", "Passwort ändern", "Fr., 27. März 2026, 09:00 CET"]),
+        (&ja, ["<h1>設定</h1>", "接続済みのカレンダー", "パスワードを変更", "2026年3月27日(金) 09:00 CET"]),
+    ] {
+        for s in texts {
+            assert!(page.contains(s), "{s:?} in {page}");
+        }
+    }
+    // A revoke button's name for screen readers keeps its visible words.
+    assert!(ja.contains("aria-label=\"トークン") && ja.contains(">取り消す</button>"), "{ja}");
+
+    // By her setting: a refused form (an unknown CSRF token) says so in her language.
+    let (s, _) = t.call(Method::PATCH, "/api/v1/me/settings", &alice, Some(json!({"language": "ja"}))).await;
+    assert_eq!(s, 200);
+    let forged = t
+        .client
+        .post(format!("{}/settings/feed/off", t.base))
+        .header("cookie", &cookie)
+        .form(&[("_csrf", "not-the-token")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    let forged = forged.text().await.unwrap();
+    assert!(forged.contains("<h1>許可されていません</h1>") && forged.contains("このフォームは古いか"), "{forged}");
+    assert!(
+        !forged.contains("Not allowed") && !forged.contains("out of date") && !forged.contains("Go back"),
+        "{forged}"
+    );
+    // An unknown task: the error page in her language, whatever the browser asks.
+    let (s, missing) = fetch("/tasks/999999", &cookie, "en").await;
+    assert_eq!(s, 404, "{missing}");
+    assert!(missing.contains("<h1>見つかりません</h1>") && missing.contains(">戻る</a>"), "{missing}");
+
+    // Saving the settings with another language: the confirmation is already in the new one.
+    let (s, notice) =
+        post_form(&t, &cookie, "/settings", "/settings/profile", &[("language", "de"), ("time_zone", "Europe/Berlin")])
+            .await;
+    assert_eq!(s, 303, "{notice}");
+    let notice = notice.split(';').next().unwrap().to_owned();
+    let saved = page(&t, &format!("{cookie}; {notice}"), "/settings", Some("ja")).await;
+    assert!(saved.contains("<p class=\"notice\" role=\"status\">Gespeichert</p>"), "{saved}");
+    let (s, notice) = post_form(&t, &cookie, "/settings", "/settings/feed/off", &[]).await;
+    assert_eq!(s, 303, "{notice}");
+    let notice = notice.split(';').next().unwrap().to_owned();
+    let off = page(&t, &format!("{cookie}; {notice}"), "/settings", None).await;
+    assert!(off.contains(">Der Feed ist aus</p>"), "{off}");
+
+    // The sign-in page and a failed sign-in: nobody is signed in, so the browser's language.
+    let (_, en) = fetch("/login", "", "en").await;
+    let (_, de) = fetch("/login", "", "de").await;
+    let (_, ja) = fetch("/login", "", "ja-JP").await;
+    check("sign-in", &en, [&de, &ja], &["<h1>Sign in</h1>", ">Login</label>", ">Password</label>", "Sign in —"]);
+    assert!(de.contains("<html lang=\"de\">") && de.contains("<h1>Anmelden</h1>") && de.contains(">Passwort</label>"));
+    assert!(
+        ja.contains("<html lang=\"ja\">") && ja.contains("<h1>サインイン</h1>") && ja.contains(">パスワード</label>")
+    );
+    let failed = t
+        .client
+        .post(format!("{}/login", t.base))
+        .header("accept", "text/html")
+        .header("accept-language", "de")
+        .form(&[("login", "alice"), ("password", "wrong-password")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(failed.status(), 401);
+    let failed = failed.text().await.unwrap();
+    assert!(failed.contains("<html lang=\"de\">") && failed.contains("<h1>Anmelden</h1>"), "{failed}");
+
+    // Back from a calendar service with a callback that names no sign-in or connection.
+    let (_, en) = fetch("/oauth/callback?code=x&state=unknown", "", "en").await;
+    let (_, de) = fetch("/oauth/callback?code=x&state=unknown", "", "de").await;
+    let (_, ja) = fetch("/oauth/callback?code=x&state=unknown", "", "ja").await;
+    check("callback", &en, [&de, &ja], &["<html lang=\"en\">", "Calendar not connected", "Back to flowcal"]);
+    assert!(de.contains("<html lang=\"de\">") && de.contains("<h1>Kalender nicht verbunden</h1>"), "{de}");
+    assert!(ja.contains("<html lang=\"ja\">") && ja.contains(">flowcal に戻る</a>"), "{ja}");
+}

@@ -18,6 +18,7 @@ mod browser;
 mod caldav_peers;
 mod calendar_edits;
 mod calendar_http;
+mod calendar_view;
 mod cli;
 mod connectors;
 mod credentials;

@@ -340,6 +340,31 @@ async fn the_matrix(db: TestDb) {
         })
         .collect();
     assert!(missing.is_empty(), "form posts missing from the authorization matrix: {missing:?}");
+
+    // Pages (GET): nobody and the disabled user are sent to sign in; the
+    // team's week is for members of a role (the other user has none) and administrators.
+    #[rustfmt::skip]
+    let pages = [
+        //                                                                     anonymous disabled other admin
+        ("/calendar", [303, 303, 200, 200]),
+        ("/calendar?view=agenda", [303, 303, 200, 200]),
+        ("/team", [303, 303, 403, 200]),
+        ("/team?role=hr", [303, 303, 403, 200]),
+    ];
+    for (path, expect) in pages {
+        let mut statuses = [0u16; 4];
+        for i in 0..4 {
+            let mut req = t.client.get(format!("{}{path}", t.base));
+            if !sessions[i].is_empty() {
+                req = req.header("cookie", &sessions[i]);
+            }
+            statuses[i] = req.send().await.unwrap().status().as_u16();
+        }
+        writeln!(got, "GET {path} {statuses:?}").unwrap();
+        if statuses != expect {
+            mismatches.push(format!("GET {path}: expected {expect:?}, got {statuses:?}"));
+        }
+    }
     assert!(mismatches.is_empty(), "the authorization matrix differs:\n{}\nall answers:\n{got}", mismatches.join("\n"));
 
     // The other user changed nothing of the owner's: the account, the token and the export are there.

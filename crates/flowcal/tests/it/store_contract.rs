@@ -341,6 +341,7 @@ on_both_backends!(
     deleting_a_calendar_takes_its_sources,
     instances_using_a_calendar_are_paged,
     a_tasks_deadline_calendar_is_kept,
+    what_the_calendar_view_and_the_teams_week_read,
 );
 
 /// Many changes at once (on SQLite they share commits): each one that fails
@@ -788,4 +789,75 @@ async fn a_tasks_deadline_calendar_is_kept(db: TestDb) {
     assert_eq!(s.instance_tasks(plain).await.unwrap()[0].deadline_calendar, None);
     let created = s.events(plain).await.unwrap().into_iter().find(|e| e.kind == "task_created").unwrap().payload;
     assert!(created.get("calendar").is_none(), "{created}");
+}
+
+/// The calendar view's exports (with their instance's data) and the team's
+/// week (a role's open tasks by deadline, bounded), and the roles people hold.
+async fn what_the_calendar_view_and_the_teams_week_read(db: TestDb) {
+    let s = store(&db).await;
+    let now = t("2026-03-27T08:00:00Z");
+    let model = flowcal_bpmn::parse(leave_model(), None).unwrap();
+    let m = s.insert_model("leave", "Leave", leave_model(), None, now).await.unwrap();
+    // Two approvals for managers (due in three days), a booking for hr (due 2026-04-20).
+    let (one, two) = (start_leave(&s, &model, m.id, 10).await, start_leave(&s, &model, m.id, 10).await);
+    let short = start_leave(&s, &model, m.id, 3).await;
+    let far = t("2026-05-01T00:00:00Z").as_millisecond();
+    let ids =
+        |p: &flowcal_store::Page<flowcal_store::TaskRecord>| p.items.iter().map(|t| t.instance_id).collect::<Vec<_>>();
+    let managers = s.role_tasks("managers", None, far, 10).await.unwrap();
+    assert_eq!((ids(&managers), managers.more), (vec![one, two], false));
+    let cut = s.role_tasks("managers", None, far, 1).await.unwrap();
+    assert_eq!((ids(&cut), cut.more), (vec![one], true));
+    // Only deadlines before the bound; only the process asked for; only the role asked for.
+    let before_due = flowcal_store::deadline_sort_key(managers.items[0].deadline.as_ref());
+    assert!(s.role_tasks("managers", None, before_due, 10).await.unwrap().items.is_empty());
+    assert_eq!(ids(&s.role_tasks("managers", Some("leave"), far, 10).await.unwrap()), vec![one, two]);
+    assert!(s.role_tasks("managers", Some("other"), far, 10).await.unwrap().items.is_empty());
+    let hr = s.role_tasks("hr", None, far, 10).await.unwrap();
+    assert_eq!(hr.items.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["Book the leave"]);
+    assert_eq!(ids(&hr), vec![short]);
+
+    let bo = s.create_user(&new_user("bo"), &["managers".into(), "hr".into()], now).await.unwrap();
+    s.create_user(&new_user("cy"), &["hr".into()], now).await.unwrap();
+    assert_eq!(s.role_names(10).await.unwrap(), ["hr", "managers"]);
+    assert_eq!(s.role_names(1).await.unwrap(), ["hr"]);
+
+    let account = flowcal_store::NewAccount {
+        user_id: bo,
+        kind: flowcal_store::AccountKind::Caldav,
+        provider: "caldav".into(),
+        external_id: "bo".into(),
+        display: "bo".into(),
+        url: None,
+        credentials_sealed: "unused".into(),
+        access_expires_at: None,
+    };
+    let audit = || flowcal_store::Audit { action: "account.connected", detail: "{}".into() };
+    let (acc, _) = s.upsert_account(account, now, audit(), audit()).await.unwrap();
+    let task = s.instance_tasks(one).await.unwrap()[0].id;
+    let export = |source: flowcal_domain::export::ExportSource, task: Option<i64>, instance: InstanceId| {
+        flowcal_store::NewExport {
+            user_id: bo,
+            account_id: acc.id,
+            event_key: flowcal_domain::export::event_key(bo.0, &source.to_string()),
+            source,
+            task_id: task,
+            instance_id: instance.0,
+        }
+    };
+    let item = flowcal_domain::export::ExportSource::InstanceItem { instance: two, key: "first_day".into() };
+    let deadline = flowcal_domain::export::ExportSource::TaskDeadline(task);
+    let first = s.request_export(export(deadline, Some(task.0), one), now).await.unwrap();
+    let second = s.request_export(export(item.clone(), None, two), now).await.unwrap();
+    let got = s.calendar_exports(bo, 10).await.unwrap();
+    assert!(!got.more);
+    assert_eq!(got.items.iter().map(|(e, _)| e.id).collect::<Vec<_>>(), [second.id, first.id], "newest first");
+    assert_eq!((got.items[0].0.source.clone(), got.items[0].1["first_day"].clone()), (item, json!("2026-04-20")));
+    let cut = s.calendar_exports(bo, 1).await.unwrap();
+    assert_eq!((cut.items.len(), cut.more), (1, true));
+    // One taken off the calendar on request is no entry; nobody else's are.
+    s.request_removal(second.id, now).await.unwrap();
+    let got = s.calendar_exports(bo, 10).await.unwrap();
+    assert_eq!(got.items.iter().map(|(e, _)| e.id).collect::<Vec<_>>(), [first.id]);
+    assert!(s.calendar_exports(UserId(bo.0 + 1000), 10).await.unwrap().items.is_empty());
 }
