@@ -138,7 +138,7 @@ pub(crate) async fn show(State(app): State<Arc<App>>, v: Viewer, Path(key): Path
     let legend = html! {
         p.hint { "Steps with a clock have a deadline rule: hover the step, or see it in the Steps table." }
     };
-    let diagram = super::diagram::figure(&app, &stored, marks, legend).await;
+    let diagram = super::diagram::figure(&app, v.lang, &stored, marks, legend).await;
     let body = html! {
         p.crumbs { a href="/models" { "Process models" } }
         h1 { (info.name) }

@@ -5,6 +5,7 @@
 
 use crate::app::App;
 use crate::entries::describe_rule;
+use crate::i18n::Lang;
 use crate::workflow::InstanceView;
 use flowcal_bpmn::diagram::Marks;
 use flowcal_domain::{NodeKind, ProcessModel};
@@ -26,8 +27,8 @@ pub(crate) fn deadline_notes(model: &ProcessModel) -> std::collections::BTreeMap
 }
 
 /// The diagram as a figure with `legend` under it, or a line saying why
-/// there is none. Drawn on a blocking thread within the XML time budget.
-pub(crate) async fn figure(app: &App, stored: &StoredModel, marks: Marks, legend: Markup) -> Markup {
+/// there is none (in `lang`). Drawn on a blocking thread within the XML time budget.
+pub(crate) async fn figure(app: &App, lang: Lang, stored: &StoredModel, marks: Marks, legend: Markup) -> Markup {
     let drawing = app.workflow.drawing(stored).await;
     let drawn = match drawing.as_ref() {
         Ok(_) => {
@@ -49,37 +50,58 @@ pub(crate) async fn figure(app: &App, stored: &StoredModel, marks: Marks, legend
                 div.drawing { (PreEscaped(svg)) }
                 figcaption {
                     @if laid_out {
-                        p.hint { "This file has no diagram: flowcal laid the steps out from left to right." }
+                        p.hint { (lang.t("tasks-diagram-laid-out")) }
                     }
                     (legend)
                 }
             }
         },
-        Err(why) => html! { p.no-diagram.muted { "No diagram: " (why) } },
+        Err(why) => html! { p.no-diagram.muted { (lang.t_with("tasks-diagram-none", &[("why", why.into())])) } },
     }
 }
 
 /// The task page's diagram: the task's step is current, the instance's other
 /// open steps are open, and the steps of its finished tasks are done.
-pub(crate) async fn for_task(app: &App, view: &InstanceView, task: &TaskRecord, model: &ProcessModel) -> Markup {
+pub(crate) async fn for_task(
+    app: &App,
+    lang: Lang,
+    view: &InstanceView,
+    task: &TaskRecord,
+    model: &ProcessModel,
+) -> Markup {
     let steps = |state: TaskState| -> BTreeSet<String> {
         view.tasks.iter().filter(|t| t.state == state && t.step != task.step).map(|t| t.step.clone()).collect()
     };
     let (done, open) = (steps(TaskState::Done), steps(TaskState::Open));
+    let separator = lang.t("tasks-diagram-list-separator");
     let names = |ids: &BTreeSet<String>| -> String {
-        ids.iter().map(|id| model.node(id).map_or(id.as_str(), |n| n.name.as_str())).collect::<Vec<_>>().join(", ")
+        ids.iter()
+            .map(|id| model.node(id).map_or(id.as_str(), |n| n.name.as_str()))
+            .collect::<Vec<_>>()
+            .join(&separator)
     };
+    let steps = |ids: &BTreeSet<String>| [("steps", names(ids).into())];
     let legend = html! {
         ul.legend {
-            li { span.sample.current-sample aria-hidden="true" { "▭" } " Framed: this task's step, " strong { (task.name) } }
+            li {
+                span.sample.current-sample aria-hidden="true" { "▭" } " " (lang.t("tasks-diagram-current")) " "
+                strong { (task.name) }
+            }
             @if !open.is_empty() {
-                li { span.sample.open-sample aria-hidden="true" { "┅" } " Dashed outline: open as well: " (names(&open)) }
+                li {
+                    span.sample.open-sample aria-hidden="true" { "┅" } " "
+                    (lang.t_with("tasks-diagram-open", &steps(&open)))
+                }
             }
             li {
-                span.sample.done-sample aria-hidden="true" { "✓" } " Tick: done"
-                @if done.is_empty() { " (none yet)" } @else { ": " (names(&done)) }
+                span.sample.done-sample aria-hidden="true" { "✓" } " "
+                @if done.is_empty() {
+                    (lang.t("tasks-diagram-done-none"))
+                } @else {
+                    (lang.t_with("tasks-diagram-done", &steps(&done)))
+                }
             }
-            li { "Hover a step for its deadline rule." }
+            li { (lang.t("tasks-diagram-hover")) }
         }
     };
     let marks = Marks {
@@ -89,5 +111,5 @@ pub(crate) async fn for_task(app: &App, view: &InstanceView, task: &TaskRecord, 
         notes: deadline_notes(model),
         id_prefix: "task-".to_owned(),
     };
-    figure(app, &view.model, marks, legend).await
+    figure(app, lang, &view.model, marks, legend).await
 }

@@ -8,6 +8,7 @@ use super::frame::{
 use crate::app::App;
 use crate::entries::describe_rule;
 use crate::error::AppError;
+use crate::i18n::Lang;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -80,45 +81,50 @@ pub(crate) async fn list(State(app): State<Arc<App>>, v: Viewer, Query(q): Query
         here.push_str(&format!("&process={}", flowcal_connect::text::form_encode(p)));
     }
     let filters = [
-        ("all", "All"),
-        ("overdue", "Overdue"),
-        ("week", "Due this week"),
-        ("mine", "Assigned to me"),
-        ("claimable", "To claim"),
+        ("all", "tasks-show-all"),
+        ("overdue", "tasks-show-overdue"),
+        ("week", "tasks-show-week"),
+        ("mine", "tasks-show-mine"),
+        ("claimable", "tasks-show-claimable"),
     ];
+    let say = |id: &str| v.lang.t(id);
     let body = html! {
-        h1 { "My tasks" }
+        h1 { (say("tasks-title")) }
         form.filters method="get" action="/tasks" {
-            label for="show" { "Show" }
+            label for="show" { (say("tasks-filter-show")) }
             select id="show" name="show" {
                 @for (value, label) in filters {
-                    option value=(value) selected[value == show] { (label) }
+                    option value=(value) selected[value == show] { (say(label)) }
                 }
             }
-            label for="process" { "Process" }
+            label for="process" { (say("tasks-filter-process")) }
             select id="process" name="process" {
-                option value="" selected[process.is_none()] { "All processes" }
+                option value="" selected[process.is_none()] { (say("tasks-filter-all-processes")) }
                 @for m in &models {
                     option value=(m.key) selected[process.as_deref() == Some(m.key.as_str())] { (m.name) }
                 }
             }
-            label for="sort" { "Sort by" }
+            label for="sort" { (say("tasks-filter-sort")) }
             select id="sort" name="sort" {
-                option value="deadline" selected[sort == "deadline"] { "Deadline" }
-                option value="created" selected[sort == "created"] { "Newest" }
+                option value="deadline" selected[sort == "deadline"] { (say("tasks-sort-deadline")) }
+                option value="created" selected[sort == "created"] { (say("tasks-sort-created")) }
             }
-            button type="submit" { "Filter" }
+            button type="submit" { (say("tasks-filter-submit")) }
         }
         @if rows.is_empty() {
-            p.empty { "No open tasks here." }
+            p.empty { (say("tasks-empty")) }
         } @else {
-            p.count role="status" {
-                (skipped + 1) "–" (seen) " of " (thousands(total)) @if !page.total_exact { "+" }
-                " open task" @if total != 1 { "s" }
-            }
+            p.count role="status" { (count_line(v.lang, skipped + 1, seen, total, page.total_exact)) }
             table.tasks {
-                caption.visually-hidden { "Open tasks" }
-                thead { tr { th scope="col" { "Task" } th scope="col" { "Process" } th scope="col" { "Deadline" } th scope="col" { "Assigned" } } }
+                caption.visually-hidden { (say("tasks-table-caption")) }
+                thead {
+                    tr {
+                        th scope="col" { (say("tasks-col-task")) }
+                        th scope="col" { (say("tasks-col-process")) }
+                        th scope="col" { (say("tasks-col-deadline")) }
+                        th scope="col" { (say("tasks-col-assigned")) }
+                    }
+                }
                 tbody {
                     @for (t, u) in &rows {
                         tr {
@@ -128,16 +134,16 @@ pub(crate) async fn list(State(app): State<Arc<App>>, v: Viewer, Query(q): Query
                                 @match &t.deadline {
                                     Some(d) => {
                                         time { (show_deadline(d, &v.zone, v.lang)) } " " (urgency_badge(u.unwrap_or(Urgency::Later), v.lang))
-                                        @if let Some(cal) = &t.deadline_calendar { " " span.hint { "counted in " (cal) } }
+                                        @if let Some(cal) = &t.deadline_calendar { " " span.hint { (v.lang.t_with("tasks-counted-in", &[("calendar", cal.as_str().into())])) } }
                                     }
-                                    None => { span.muted { "none" } }
+                                    None => { span.muted { (v.lang.t("tasks-no-deadline")) } }
                                 }
                             }
                             td {
                                 @match &t.assignee {
-                                    Some(a) if a == v.p.login() => { "you" }
+                                    Some(a) if a == v.p.login() => { (v.lang.t("tasks-assigned-you")) }
                                     Some(a) => { (a) }
-                                    None => { "role " (t.role.clone().unwrap_or_default()) }
+                                    None => { (v.lang.t_with("tasks-assigned-role", &[("role", t.role.clone().unwrap_or_default().into())])) }
                                 }
                             }
                         }
@@ -146,22 +152,39 @@ pub(crate) async fn list(State(app): State<Arc<App>>, v: Viewer, Query(q): Query
             }
         }
         @if q.cursor.is_some() || next.is_some() {
-            nav.pager aria-label="Pages of tasks" {
-                @if q.cursor.is_some() { a rel="first" href=(here) { "First page" } " " }
-                @if let Some(c) = &next { a rel="next" href={ (here) "&cursor=" (c) } { "Next page" } }
+            nav.pager aria-label=(say("tasks-pages")) {
+                @if q.cursor.is_some() { a rel="first" href=(here) { (say("tasks-first-page")) } " " }
+                @if let Some(c) = &next { a rel="next" href={ (here) "&cursor=" (c) } { (say("tasks-next-page")) } }
             }
         }
     };
-    layout(Some(&v), "My tasks", None, body)
+    layout(Some(&v), &say("tasks-title"), None, body)
 }
 
-/// A count with thousands separated: 15,000.
-pub(crate) fn thousands(n: i64) -> String {
+/// "51–100 of 15,000+ open tasks", in `lang`.
+fn count_line(lang: Lang, first: usize, last: usize, total: i64, exact: bool) -> String {
+    let mut shown = thousands(total, &lang.t("tasks-thousands-separator"));
+    if !exact {
+        shown.push('+');
+    }
+    lang.t_with(
+        "tasks-count",
+        &[
+            ("first", first.to_string().into()),
+            ("last", last.to_string().into()),
+            ("total", shown.into()),
+            ("count", total.into()),
+        ],
+    )
+}
+
+/// A count with thousands separated by `sep`: 15,000.
+pub(crate) fn thousands(n: i64, sep: &str) -> String {
     let digits = n.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
         if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
+            out.push_str(sep);
         }
         out.push(c);
     }
@@ -237,10 +260,9 @@ async fn task_page(
         _ => None,
     });
     // The calendar controls of the deadline and of each date item that holds a value.
-    let deadline_cal = t
-        .deadline
-        .as_ref()
-        .map(|_| calendar_controls(&cal, "deadline", &ExportSource::TaskDeadline(t.id), "the deadline"));
+    let deadline_cal = t.deadline.as_ref().map(|_| {
+        calendar_controls(&cal, "deadline", &ExportSource::TaskDeadline(t.id), &v.lang.t("tasks-cal-the-deadline"))
+    });
     let item_cal: BTreeMap<String, (Markup, Markup)> = items
         .iter()
         .filter(|i| {
@@ -252,17 +274,26 @@ async fn task_page(
             (i.key.clone(), calendar_controls(&cal, &format!("item:{}", i.key), &stored, &i.label))
         })
         .collect();
-    let diagram = super::diagram::for_task(app, &view, &t, &model).await;
+    let diagram = super::diagram::for_task(app, v.lang, &view, &t, &model).await;
+    let say = |id: &str| v.lang.t(id);
+    let state = match t.state {
+        TaskState::Open => "tasks-state-open",
+        TaskState::Done => "tasks-state-done",
+        TaskState::Cancelled => "tasks-state-cancelled",
+    };
     let body = html! {
-        p.crumbs { a href="/tasks" { "My tasks" } " › " (view.model.name) }
+        p.crumbs { a href="/tasks" { (say("tasks-title")) } " › " (view.model.name) }
         h1 { (t.name) }
         p.sub { (view.instance.title) }
         dl.facts {
-            dt { "State" } dd { (t.state.as_str()) }
-            dt { "Assigned" } dd {
-                @match &t.assignee { Some(a) => { (a) } None => { "not yet: role " (t.role.clone().unwrap_or_default()) } }
+            dt { (say("tasks-fact-state")) } dd { (say(state)) }
+            dt { (say("tasks-fact-assigned")) } dd {
+                @match &t.assignee {
+                    Some(a) => { (a) }
+                    None => { (v.lang.t_with("tasks-not-assigned", &[("role", t.role.clone().unwrap_or_default().into())])) }
+                }
             }
-            dt { "Deadline" } dd.deadline {
+            dt { (say("tasks-fact-deadline")) } dd.deadline {
                 @match &t.deadline {
                     Some(d) => {
                         time { (show_deadline(d, &v.zone, v.lang)) } " " (urgency_badge(urgency(d, app.now(), &v.zone), v.lang))
@@ -271,18 +302,18 @@ async fn task_page(
                         }
                         @if let Some((controls, _)) = &deadline_cal { (controls) }
                     }
-                    None => { span.muted { "none" } }
+                    None => { span.muted { (say("tasks-no-deadline")) } }
                 }
             }
         }
         @if open && t.assignee.is_none() {
             form method="post" action={ "/tasks/" (t.id.0) "/claim" } {
                 (csrf_field(v))
-                button type="submit" { "Claim this task" }
+                button type="submit" { (say("tasks-claim")) }
             }
         }
         section aria-labelledby="data-h" {
-            h2 id="data-h" { "Data" }
+            h2 id="data-h" { (say("tasks-data")) }
             form.data method="post" action={ "/tasks/" (t.id.0) "/complete" } novalidate {
                 (csrf_field(v))
                 @for item in &items {
@@ -305,14 +336,14 @@ async fn task_page(
                     }
                 }
                 @if open && mine {
-                    button.complete type="submit" { "Complete task" }
+                    button.complete type="submit" { (say("tasks-complete")) }
                 } @else if open {
-                    p.muted { "Claim the task to fill in its data and complete it." }
+                    p.muted { (say("tasks-claim-first")) }
                 }
             }
         }
         section aria-labelledby="diagram-h" {
-            h2 id="diagram-h" { "Where this task is in the process" }
+            h2 id="diagram-h" { (say("tasks-diagram-heading")) }
             (diagram)
         }
         @if let Some((_, forms)) = &deadline_cal { (forms) }
@@ -357,81 +388,104 @@ fn calendar_controls(c: &CalendarCtx<'_>, source: &str, stored_source: &ExportSo
     let (retry, remove, add) = (id("retry"), id("remove"), id("add"));
     let (accept, keep) = (id("accept"), id("keep"));
     let moved_to = shown.and_then(|e| e.held_start.as_deref()).and_then(flowcal_calendar::When::from_stored);
+    let lang = c.v.lang;
+    let say = |id: &str| lang.t(id);
+    // A button's accessible name: the message `id` with `what` (it begins with the button's text).
+    let label = |id: &str| lang.t_with(id, &[("what", what.into())]);
     let controls = html! {
         div.calendar data-source=(source) {
             @let state = shown.map(|e| (e.wanted, e.state));
             span.cal-state role="status" {
                 @match state {
                     Some((Wanted::Present, ExportState::Synced)) if moved_to.is_some() => {
-                        span.badge.soon { "↔ Moved in your calendar" } " "
-                        span.reason { "to " (moved_to.as_ref().map(|w| shown_start(w, &c.v.p.user.time_zone)).unwrap_or_default()) }
-                    }
-                    Some((Wanted::Present, ExportState::Synced)) => {
-                        span.badge.ok { "✓ In calendar" }
-                        @if let Some(link) = shown.and_then(|e| event_link(e, c.accounts)) {
-                            " " a href=(link) rel="noopener noreferrer" target="_blank" { "open event" }
+                        span.badge.soon { (say("tasks-cal-moved")) } " "
+                        span.reason {
+                            @let date = moved_to.as_ref().map(|w| shown_start(w, &c.v.p.user.time_zone, lang)).unwrap_or_default();
+                            (lang.t_with("tasks-cal-moved-to", &[("date", date.into())]))
                         }
                     }
-                    Some((Wanted::Present, ExportState::Pending)) => { span.badge.pending { "⏳ Pending" } }
-                    Some((Wanted::Absent, ExportState::Pending)) => { span.badge.pending { "⏳ Being removed" } }
+                    Some((Wanted::Present, ExportState::Synced)) => {
+                        span.badge.ok { (say("tasks-cal-synced")) }
+                        @if let Some(link) = shown.and_then(|e| event_link(e, c.accounts)) {
+                            " " a href=(link) rel="noopener noreferrer" target="_blank" { (say("tasks-cal-open-event")) }
+                        }
+                    }
+                    Some((Wanted::Present, ExportState::Pending)) => { span.badge.pending { (say("tasks-cal-pending")) } }
+                    Some((Wanted::Absent, ExportState::Pending)) => { span.badge.pending { (say("tasks-cal-removing")) } }
                     Some((_, ExportState::Failed)) => {
-                        span.badge.overdue { "✗ Failed" } " "
+                        span.badge.overdue { (say("tasks-cal-failed")) } " "
                         span.reason { (shown.and_then(|e| e.last_error.clone()).unwrap_or_default()) }
                     }
-                    Some((_, ExportState::Waiting)) => { span.badge.soon { "⚠ Reconnect needed" } " " a href="/settings#calendars" { "reconnect" } }
-                    Some((Wanted::Present, ExportState::RemovedInCalendar)) => {
-                        span.badge.pending { "Removed in your calendar" }
+                    Some((_, ExportState::Waiting)) => {
+                        span.badge.soon { (say("tasks-cal-reconnect-needed")) } " "
+                        a href="/settings#calendars" { (say("tasks-cal-reconnect")) }
                     }
-                    _ => { span.muted { "Not in calendar" } }
+                    Some((Wanted::Present, ExportState::RemovedInCalendar)) => {
+                        span.badge.pending { (say("tasks-cal-removed-there")) }
+                    }
+                    _ => { span.muted { (say("tasks-cal-not-in")) } }
                 }
             }
             @if shown.is_some_and(|e| e.state == ExportState::Failed) {
-                button type="submit" form=(retry) { "Retry" }
+                button type="submit" form=(retry) { (say("tasks-cal-retry")) }
             }
             @if shown.is_some_and(|e| e.state == ExportState::RemovedInCalendar) {
-                button type="submit" form=(retry) aria-label={ "Add again to calendar: " (what) } { "Add again" }
+                button type="submit" form=(retry) aria-label=(label("tasks-cal-add-again-label")) { (say("tasks-cal-add-again")) }
             }
             @if moved_to.is_some() {
-                button type="submit" form=(accept) aria-label={ "Use this date for " (what) ", as moved in the calendar" } { "Use this date" }
-                button.secondary type="submit" form=(keep) aria-label={ "Keep " (what) " and move the entry back" } { "Keep" }
+                button type="submit" form=(accept) aria-label=(label("tasks-cal-use-date-label")) { (say("tasks-cal-use-date")) }
+                button.secondary type="submit" form=(keep) aria-label=(label("tasks-cal-keep-label")) { (say("tasks-cal-keep")) }
             }
             @if shown.is_some_and(|e| e.wanted == Wanted::Present && !matches!(e.state, ExportState::Removed | ExportState::RemovedInCalendar)) {
-                button.secondary type="submit" form=(remove) aria-label={ "Remove from calendar: " (what) } { "Remove from calendar" }
+                button.secondary type="submit" form=(remove) aria-label=(label("tasks-cal-remove-label")) { (say("tasks-cal-remove")) }
             } @else if shown.is_some_and(|e| e.state == ExportState::RemovedInCalendar) {
                 // *Add again* (above) is the way back.
             } @else if c.export_ok {
                 @if active.is_empty() {
                     // No calendar yet: the first press connects one, then adds the entry.
                     @for (name, display) in c.providers {
-                        @let caption = if c.providers.len() > 1 { format!("Add to calendar ({display})") } else { "Add to calendar".to_owned() };
-                        button type="submit" form=(add) name="provider" value=(name) aria-label={ (caption) ": " (what) " (connect " (display) ")" } {
+                        @let caption = if c.providers.len() > 1 {
+                            lang.t_with("tasks-cal-add-at", &[("provider", display.as_str().into())])
+                        } else {
+                            say("tasks-cal-add")
+                        };
+                        @let connect = lang.t_with(
+                            "tasks-cal-add-connect-label",
+                            &[("caption", caption.as_str().into()), ("what", what.into()), ("provider", display.as_str().into())],
+                        );
+                        button type="submit" form=(add) name="provider" value=(name) aria-label=(connect) {
                             (caption)
                         }
                     }
-                    @if c.providers.is_empty() { a href="/settings#caldav" { "Connect a calendar" } " to add dates." }
+                    @if c.providers.is_empty() {
+                        (say("tasks-cal-connect-before"))
+                        a href="/settings#caldav" { (say("tasks-cal-connect")) }
+                        (say("tasks-cal-connect-after"))
+                    }
                 } @else {
                     @if active.len() > 1 {
-                        label.visually-hidden for={ "acc-" (source) } { "Calendar account for " (what) }
+                        label.visually-hidden for={ "acc-" (source) } { (label("tasks-cal-account-label")) }
                         select id={ "acc-" (source) } name="account" form=(add) {
                             @for a in &active { option value=(a.id) selected[Some(a.id) == c.v.p.user.auto_sync_account] { (a.display) } }
                         }
                     } @else {
                         input type="hidden" form=(add) name="account" value=(active[0].id);
                     }
-                    button type="submit" form=(add) aria-label={ "Add to calendar: " (what) } { "Add to calendar" }
+                    button type="submit" form=(add) aria-label=(label("tasks-cal-add-label")) { (say("tasks-cal-add")) }
                 }
             } @else {
                 @match c.export_why {
                     Some(NoExport::Setting) => {
                         span.muted.why-no-export {
-                            "To add this to your calendar, turn calendar export on in "
-                            a href="/settings#profile" { "Settings" } "."
+                            (say("tasks-cal-off-before"))
+                            a href="/settings#profile" { (say("tasks-cal-off-settings")) }
+                            (say("tasks-cal-off-after"))
                         }
                     }
                     Some(NoExport::Administrator) => {
-                        span.muted.why-no-export { "Calendar export is not enabled for your account by the administrator." }
+                        span.muted.why-no-export { (say("tasks-cal-off-admin")) }
                     }
-                    _ => { span.muted.why-no-export { "Calendar export is unavailable just now; reload the page to try again." } }
+                    _ => { span.muted.why-no-export { (say("tasks-cal-off-unavailable")) } }
                 }
             }
         }
@@ -469,13 +523,13 @@ fn calendar_controls(c: &CalendarCtx<'_>, source: &str, stored_source: &ExportSo
 }
 
 /// A start moved to in the calendar, as the user reads it: the day, or the
-/// date and time in their zone.
-fn shown_start(w: &flowcal_calendar::When, zone: &str) -> String {
+/// date and time in their zone, in their language.
+fn shown_start(w: &flowcal_calendar::When, zone: &str, lang: Lang) -> String {
     match w {
-        flowcal_calendar::When::Date(d) => d.strftime("%a %-d %b %Y").to_string(),
+        flowcal_calendar::When::Date(d) => lang.date(*d),
         flowcal_calendar::When::At { at, .. } => {
             let z = at.in_tz(zone).unwrap_or_else(|_| at.to_zoned(jiff::tz::TimeZone::UTC));
-            z.strftime("%a %-d %b %Y %H:%M %Z").to_string()
+            lang.date_time(&z)
         }
     }
 }
@@ -518,8 +572,13 @@ fn local_input(rfc3339: &str, zone: &str) -> String {
 }
 
 /// The form's values as instance data: empty fields are left out; a
-/// `datetime-local` value is read in the model's zone.
-fn data_from_form(items: &[DataItemDef], f: &Fields, zone: &str) -> (Map<String, Json>, BTreeMap<String, String>) {
+/// `datetime-local` value is read in the model's zone. The errors are in `lang`.
+fn data_from_form(
+    items: &[DataItemDef],
+    f: &Fields,
+    zone: &str,
+    lang: Lang,
+) -> (Map<String, Json>, BTreeMap<String, String>) {
     let mut data = Map::new();
     let mut errors = BTreeMap::new();
     for item in items.iter().filter(|i| !i.implicit) {
@@ -531,7 +590,7 @@ fn data_from_form(items: &[DataItemDef], f: &Fields, zone: &str) -> (Map<String,
             DataType::Number => match raw.parse::<f64>().ok().and_then(serde_json::Number::from_f64) {
                 Some(n) => Json::Number(n),
                 None => {
-                    errors.insert(item.key.clone(), "enter a number".to_owned());
+                    errors.insert(item.key.clone(), lang.t("tasks-error-number"));
                     continue;
                 }
             },
@@ -542,7 +601,7 @@ fn data_from_form(items: &[DataItemDef], f: &Fields, zone: &str) -> (Map<String,
                         z.timestamp().to_zoned(z.time_zone().clone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string(),
                     ),
                     None => {
-                        errors.insert(item.key.clone(), "enter a date and time".to_owned());
+                        errors.insert(item.key.clone(), lang.t("tasks-error-date-time"));
                         continue;
                     }
                 }
@@ -557,7 +616,7 @@ fn data_from_form(items: &[DataItemDef], f: &Fields, zone: &str) -> (Map<String,
 /// `POST /tasks/{id}/claim`.
 pub(crate) async fn claim(State(app): State<Arc<App>>, Path(id): Path<i64>, Posted { v, .. }: Posted) -> Response {
     match app.workflow.claim(&v.p, TaskId(id)).await {
-        Ok(_) => see_other_notice(&format!("/tasks/{id}"), "The task is yours"),
+        Ok(_) => see_other_notice(&format!("/tasks/{id}"), &v.lang.t("tasks-notice-claimed")),
         Err(e) => error_page(Some(&v), &e),
     }
 }
@@ -574,7 +633,7 @@ pub(crate) async fn complete(State(app): State<Arc<App>>, Path(id): Path<i64>, P
         Err(e) => return error_page(Some(&v), &e),
     };
     let zone = model.time_zone.clone().unwrap_or_else(|| app.config.time_zone.clone());
-    let (data, errors) = data_from_form(&model.data_items, &f, &zone);
+    let (data, errors) = data_from_form(&model.data_items, &f, &zone, v.lang);
     if !errors.is_empty() {
         return task_page(&app, &v, task, None, &errors, Some(&f), StatusCode::UNPROCESSABLE_ENTITY).await;
     }
@@ -587,7 +646,9 @@ pub(crate) async fn complete(State(app): State<Arc<App>>, Path(id): Path<i64>, P
     let data: Map<String, Json> =
         data.into_iter().filter(|(k, val)| !matches!(val, Json::Bool(false)) || stored.contains_key(k)).collect();
     match app.workflow.complete(&v.p, task, &data).await {
-        Ok(_) => see_other_notice("/tasks", &format!("Completed: {}", t.name)),
+        Ok(_) => {
+            see_other_notice("/tasks", &v.lang.t_with("tasks-notice-completed", &[("task", t.name.as_str().into())]))
+        }
         Err(AppError::InvalidData { fields, .. }) => {
             let errors: BTreeMap<String, String> = fields.into_iter().collect();
             task_page(&app, &v, task, None, &errors, Some(&f), StatusCode::UNPROCESSABLE_ENTITY).await
@@ -599,34 +660,33 @@ pub(crate) async fn complete(State(app): State<Arc<App>>, Path(id): Path<i64>, P
 /// `POST /tasks/{id}/calendar`: add (`source`, `account`, or `provider` to
 /// connect one first), remove or retry (`export`).
 pub(crate) async fn calendar(State(app): State<Arc<App>>, Path(id): Path<i64>, Posted { v, f }: Posted) -> Response {
-    let back = |notice: &str| see_other_notice(&format!("/tasks/{id}"), notice);
+    let back = |notice: &str| see_other_notice(&format!("/tasks/{id}"), &v.lang.t(notice));
+    let refused = |id: &str| AppError::BadRequest(v.lang.t(id));
     let export_id = || f.text("export").parse::<i64>().ok();
     let r = match f.get("op") {
         Some("remove") => match export_id() {
-            Some(e) => app.exports.remove_export(&v.p, e).await.map(|_| "Removing it from your calendar"),
-            None => Err(AppError::BadRequest("which export?".into())),
+            Some(e) => app.exports.remove_export(&v.p, e).await.map(|_| "tasks-cal-notice-removing"),
+            None => Err(refused("tasks-cal-which-export")),
         },
         Some("retry") => match export_id() {
-            Some(e) => app.exports.retry_export(&v.p, e).await.map(|_| "Sending it again"),
-            None => Err(AppError::BadRequest("which export?".into())),
+            Some(e) => app.exports.retry_export(&v.p, e).await.map(|_| "tasks-cal-notice-retrying"),
+            None => Err(refused("tasks-cal-which-export")),
         },
         Some("accept-remote") => match export_id() {
-            Some(e) => app.calendar_sync.accept_remote(&v.p, e).await.map(|_| "Using the date from your calendar"),
-            None => Err(AppError::BadRequest("which export?".into())),
+            Some(e) => app.calendar_sync.accept_remote(&v.p, e).await.map(|_| "tasks-cal-notice-accepted"),
+            None => Err(refused("tasks-cal-which-export")),
         },
         Some("keep-local") => match export_id() {
-            Some(e) => app.calendar_sync.keep_local(&v.p, e).await.map(|_| "Keeping the date; moving the entry back"),
-            None => Err(AppError::BadRequest("which export?".into())),
+            Some(e) => app.calendar_sync.keep_local(&v.p, e).await.map(|_| "tasks-cal-notice-kept"),
+            None => Err(refused("tasks-cal-which-export")),
         },
         Some("add") => {
             let source = f.text("source");
             match (f.text("account").parse::<i64>().ok(), f.get("provider")) {
                 (Some(account), _) => {
-                    app.exports.export(&v.p, TaskId(id), &source, account).await.map(|_| "Adding it to your calendar")
+                    app.exports.export(&v.p, TaskId(id), &source, account).await.map(|_| "tasks-cal-notice-adding")
                 }
-                (None, Some(_)) if !valid_source(&source) => {
-                    Err(AppError::BadRequest("source must be \"deadline\" or \"item:KEY\"".into()))
-                }
+                (None, Some(_)) if !valid_source(&source) => Err(refused("tasks-cal-bad-source")),
                 (None, Some(provider)) => {
                     // No calendar yet: connect one; the callback finishes this export.
                     let started = crate::access::StartedBy::Session(v.session.clone());
@@ -643,18 +703,16 @@ pub(crate) async fn calendar(State(app): State<Arc<App>>, Path(id): Path<i64>, P
                                     r.headers_mut().insert(header::SET_COOKIE, cookie);
                                     r
                                 }
-                                _ => {
-                                    error_page(Some(&v), &AppError::BadRequest("that source cannot be exported".into()))
-                                }
+                                _ => error_page(Some(&v), &refused("tasks-cal-cannot-export")),
                             }
                         }
                         Err(e) => error_page(Some(&v), &e),
                     };
                 }
-                (None, None) => Err(AppError::BadRequest("choose a calendar account".into())),
+                (None, None) => Err(refused("tasks-cal-choose-account")),
             }
         }
-        _ => Err(AppError::BadRequest("unknown calendar action".into())),
+        _ => Err(refused("tasks-cal-unknown-action")),
     };
     match r {
         Ok(notice) => back(notice),
@@ -677,16 +735,20 @@ pub(crate) async fn start_list(State(app): State<Arc<App>>, v: Viewer) -> Respon
         Ok(m) => m,
         Err(e) => return error_page(Some(&v), &e.into()),
     };
+    let title = v.lang.t("tasks-start-title");
     let body = html! {
-        h1 { "Start a process" }
-        @if models.is_empty() { p.empty { "No process models yet." } }
+        h1 { (title) }
+        @if models.is_empty() { p.empty { (v.lang.t("tasks-start-empty")) } }
         ul.cards {
             @for m in &models {
-                li { a href={ "/start/" (m.key) } { (m.name) } " " span.muted { "version " (m.version) } }
+                li {
+                    a href={ "/start/" (m.key) } { (m.name) } " "
+                    span.muted { (v.lang.t_with("tasks-start-version", &[("version", m.version.to_string().into())])) }
+                }
             }
         }
     };
-    layout(Some(&v), "Start a process", None, body)
+    layout(Some(&v), &title, None, body)
 }
 
 /// `GET /start/{key}`: the start form (title and the model's data items).
@@ -709,13 +771,13 @@ async fn start_page(
     };
     let value = |name: &str| entered.map(|f| f.text(name)).unwrap_or_default();
     let body = html! {
-        p.crumbs { a href="/start" { "Start a process" } }
+        p.crumbs { a href="/start" { (v.lang.t("tasks-start-title")) } }
         h1 { (stored.name) }
         @if let Some(e) = error { p.error role="alert" { (e) } }
         form.data method="post" action={ "/start/" (stored.key) } novalidate {
             (csrf_field(v))
             div.field {
-                label for="title" { "Title" span.req aria-hidden="true" { " *" } }
+                label for="title" { (v.lang.t("tasks-start-field-title")) span.req aria-hidden="true" { " *" } }
                 input id="title" name="title" required value=(value("title"));
             }
             @for item in model.data_items.iter().filter(|i| !i.implicit) {
@@ -732,7 +794,7 @@ async fn start_page(
                     @if let Some(e) = err { p.field-error id=(err_id) { (e) } }
                 }
             }
-            button type="submit" { "Start" }
+            button type="submit" { (v.lang.t("tasks-start-submit")) }
         }
     };
     layout_status(status, Some(v), &stored.name, None, body)
@@ -745,7 +807,7 @@ pub(crate) async fn start(State(app): State<Arc<App>>, Path(key): Path<String>, 
         Err(e) => return error_page(Some(&v), &e),
     };
     let zone = model.time_zone.clone().unwrap_or_else(|| app.config.time_zone.clone());
-    let (data, errors) = data_from_form(&model.data_items, &f, &zone);
+    let (data, errors) = data_from_form(&model.data_items, &f, &zone, v.lang);
     // Unchecked boxes are not sent: at the start they mean "not given".
     let data: Map<String, Json> = data
         .into_iter()
@@ -760,8 +822,11 @@ pub(crate) async fn start(State(app): State<Arc<App>>, Path(key): Path<String>, 
         Ok(view) => {
             let mine = view.tasks.iter().find(|t| t.state == TaskState::Open && v.p.can_see(t));
             match mine {
-                Some(t) => see_other_notice(&format!("/tasks/{}", t.id.0), "Started"),
-                None => see_other_notice("/tasks", &format!("Started: {}", view.instance.title)),
+                Some(t) => see_other_notice(&format!("/tasks/{}", t.id.0), &v.lang.t("tasks-notice-started")),
+                None => see_other_notice(
+                    "/tasks",
+                    &v.lang.t_with("tasks-notice-started-title", &[("title", view.instance.title.as_str().into())]),
+                ),
             }
         }
         Err(AppError::InvalidData { fields, .. }) => {
@@ -790,8 +855,36 @@ mod tests {
 
     #[test]
     fn counts_have_thousands_separated() {
-        let got: Vec<String> = [0, 999, 1000, 15000, 1_234_567].into_iter().map(super::thousands).collect();
+        let got: Vec<String> = [0, 999, 1000, 15000, 1_234_567].into_iter().map(|n| super::thousands(n, ",")).collect();
         assert_eq!(got, ["0", "999", "1,000", "15,000", "1,234,567"]);
+    }
+
+    /// axe-core's label-content-name-mismatch: a calendar button's accessible
+    /// name begins with the text it shows, in every language.
+    #[test]
+    fn calendar_buttons_are_named_by_their_text_first() {
+        let what = "Erster Tag";
+        for lang in Lang::ALL {
+            let with = |id: &str| lang.t_with(id, &[("what", what.into())]);
+            for (shown, name) in [
+                ("tasks-cal-add-again", "tasks-cal-add-again-label"),
+                ("tasks-cal-use-date", "tasks-cal-use-date-label"),
+                ("tasks-cal-keep", "tasks-cal-keep-label"),
+                ("tasks-cal-remove", "tasks-cal-remove-label"),
+                ("tasks-cal-add", "tasks-cal-add-label"),
+            ] {
+                let (shown, name) = (lang.t(shown), with(name));
+                assert!(name.starts_with(&shown) && name.contains(what), "{lang:?}: {name:?} for {shown:?}");
+            }
+            for caption in [lang.t("tasks-cal-add"), lang.t_with("tasks-cal-add-at", &[("provider", "Google".into())])]
+            {
+                let name = lang.t_with(
+                    "tasks-cal-add-connect-label",
+                    &[("caption", caption.as_str().into()), ("what", what.into()), ("provider", "Google".into())],
+                );
+                assert!(name.starts_with(&caption) && name.contains(what), "{lang:?}: {name:?} for {caption:?}");
+            }
+        }
     }
 
     #[test]
