@@ -178,6 +178,33 @@ pub struct Marks {
     pub notes: BTreeMap<String, String>,
     /// Prefix of the ids of the SVG's markers, unique on the page.
     pub id_prefix: String,
+    /// The words the drawing adds, in the page's language.
+    pub words: Words,
+}
+
+/// The words a drawing adds to the file's names: its title (`{name}` is
+/// the process's name) and the hover text's labels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Words {
+    pub title: String,
+    pub title_laid_out: String,
+    pub deadline: String,
+    pub current: String,
+    pub open: String,
+    pub done: String,
+}
+
+impl Default for Words {
+    fn default() -> Self {
+        Words {
+            title: "Diagram of {name}".into(),
+            title_laid_out: "Diagram of {name} (laid out by flowcal: the file has no diagram)".into(),
+            deadline: "deadline".into(),
+            current: "current step".into(),
+            open: "open".into(),
+            done: "done".into(),
+        }
+    }
 }
 
 fn err(message: impl Into<String>) -> DiagramError {
@@ -715,11 +742,8 @@ impl Diagram {
         let vb = self.view_box();
         let p = flowcal_xml::escape(&marks.id_prefix);
         let mut out = String::new();
-        let title = if self.laid_out {
-            format!("Diagram of {} (laid out by flowcal: the file has no diagram)", self.name)
-        } else {
-            format!("Diagram of {}", self.name)
-        };
+        let words = &marks.words;
+        let title = if self.laid_out { &words.title_laid_out } else { &words.title }.replace("{name}", &self.name);
         let _ = write!(
             out,
             r##"<svg xmlns="http://www.w3.org/2000/svg" class="bpmn" role="img" aria-labelledby="{p}title" viewBox="{} {} {} {}" width="{}" height="{}" font-family="system-ui, sans-serif" color="#1b1f24"><title id="{p}title">{}</title>"##,
@@ -786,15 +810,11 @@ impl Diagram {
         if flow || !s.name.is_empty() {
             let mut hover = if s.name.is_empty() { s.id.clone() } else { s.name.clone() };
             if let Some(n) = note {
-                hover.push_str(" — deadline: ");
-                hover.push_str(n);
+                let _ = write!(hover, " — {}: {n}", marks.words.deadline);
             }
-            if current {
-                hover.push_str(" (current step)");
-            } else if open {
-                hover.push_str(" (open)");
-            } else if done {
-                hover.push_str(" (done)");
+            let state = [(current, &marks.words.current), (open, &marks.words.open), (done, &marks.words.done)];
+            if let Some((_, word)) = state.into_iter().find(|(on, _)| *on) {
+                let _ = write!(hover, " ({word})");
             }
             let _ = write!(out, "<title>{}</title>", flowcal_xml::escape(&hover));
         }

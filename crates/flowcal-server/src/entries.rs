@@ -28,39 +28,51 @@ pub struct EntryContext<'a> {
 /// (with `working days` and the calendar when it counts in one). `None`
 /// without a rule.
 pub fn describe_rule(rule: &DeadlineRule, calendar: Option<&str>) -> Option<String> {
+    describe_rule_in(rule, calendar, Lang::En)
+}
+
+/// [`describe_rule`] in `lang` (the API keeps English; pages use the viewer's).
+pub fn describe_rule_in(rule: &DeadlineRule, calendar: Option<&str>, lang: Lang) -> Option<String> {
+    let item = |i: &str| -> fluent_bundle::FluentValue<'static> { i.to_owned().into() };
     let Some(cal) = calendar else {
         return match rule {
             DeadlineRule::None => None,
             DeadlineRule::After(d) => Some(d.to_string()),
-            DeadlineRule::From { item, offset: Some(o) } => Some(format!("from {item} {o}")),
-            DeadlineRule::From { item, offset: None } => Some(format!("from {item}")),
+            DeadlineRule::From { item: i, offset: Some(o) } => {
+                Some(lang.t_with("rule-from-offset", &[("item", item(i)), ("offset", o.to_string().into())]))
+            }
+            DeadlineRule::From { item: i, offset: None } => Some(lang.t_with("rule-from", &[("item", item(i))])),
         };
     };
     let text = match rule {
         DeadlineRule::None => return None,
-        DeadlineRule::After(d) => working_words(d),
-        DeadlineRule::From { item, offset: None } => format!("on {item}"),
-        DeadlineRule::From { item, offset: Some(o) } => {
-            let dir = if o.negative { "before" } else { "after" };
-            format!("{} {dir} {item}", working_words(o))
-        }
+        DeadlineRule::After(d) => working_words(d, lang),
+        DeadlineRule::From { item: i, offset: None } => lang.t_with("rule-on", &[("item", item(i))]),
+        DeadlineRule::From { item: i, offset: Some(o) } => lang.t_with(
+            if o.negative { "rule-before" } else { "rule-after" },
+            &[("amount", working_words(o, lang).into()), ("item", item(i))],
+        ),
     };
-    Some(format!("{text}, calendar {cal}"))
+    Some(lang.t_with("rule-in-calendar", &[("rule", text.into()), ("calendar", cal.to_owned().into())]))
 }
 
 /// `3 working days`, `2 working weeks 4 working hours`: the parts of a
 /// duration that a work calendar counts (without its sign).
-fn working_words(d: &IsoDuration) -> String {
+fn working_words(d: &IsoDuration, lang: Lang) -> String {
     let mut parts = Vec::new();
-    for (n, unit) in
-        [(d.weeks, "week"), (d.days, "day"), (d.hours, "hour"), (d.minutes, "minute"), (d.seconds, "second")]
-    {
+    for (n, unit) in [
+        (d.weeks, "rule-working-weeks"),
+        (d.days, "rule-working-days"),
+        (d.hours, "rule-working-hours"),
+        (d.minutes, "rule-working-minutes"),
+        (d.seconds, "rule-working-seconds"),
+    ] {
         if n != 0 {
-            parts.push(format!("{n} working {unit}{}", if n == 1 { "" } else { "s" }));
+            parts.push(lang.t_with(unit, &[("n", i64::from(n).into())]));
         }
     }
     if parts.is_empty() {
-        "0 working days".to_owned()
+        lang.t_with("rule-working-days", &[("n", 0.into())])
     } else {
         parts.join(" ")
     }
@@ -288,6 +300,33 @@ mod tests {
         let e = item_entry(&i, "Urlaub", &leave_model(), "first_day", &context(&de), 0).unwrap();
         assert_eq!(e.title, "First day — Easter");
         assert_eq!(e.description, "Prozess: Urlaub\nIn flowcal öffnen: https://flowcal.example/instances/9");
+    }
+
+    #[test]
+    fn deadline_rules_in_words_in_each_language() {
+        let d = |s: &str| IsoDuration::parse(s).unwrap();
+        let after = DeadlineRule::After(d("P3D"));
+        let before = DeadlineRule::From { item: "first_day".into(), offset: Some(d("-P1DT2H")) };
+        let on = DeadlineRule::From { item: "first_day".into(), offset: None };
+        let one = DeadlineRule::After(d("P1D"));
+        let cases = [
+            (Lang::En, &after, Some("3 working days, calendar de-berlin")),
+            (Lang::En, &one, Some("1 working day, calendar de-berlin")),
+            (Lang::En, &before, Some("1 working day 2 working hours before first_day, calendar de-berlin")),
+            (Lang::De, &after, Some("3 Arbeitstage, Kalender de-berlin")),
+            (Lang::De, &before, Some("1 Arbeitstag 2 Arbeitsstunden vor first_day, Kalender de-berlin")),
+            (Lang::De, &on, Some("am first_day, Kalender de-berlin")),
+            (Lang::Ja, &after, Some("3 稼働日(カレンダー de-berlin)")),
+            (Lang::Ja, &before, Some("first_day の 1 稼働日 2 稼働時間 前(カレンダー de-berlin)")),
+            (Lang::Ja, &DeadlineRule::None, None),
+        ];
+        for (lang, rule, words) in cases {
+            assert_eq!(describe_rule_in(rule, Some("de-berlin"), lang).as_deref(), words, "{lang:?} {rule:?}");
+        }
+        // Without a work calendar, a duration stays ISO 8601; the words around it follow the language.
+        assert_eq!(describe_rule(&after, None).as_deref(), Some("P3D"));
+        assert_eq!(describe_rule_in(&before, None, Lang::De).as_deref(), Some("ab first_day -P1DT2H"));
+        assert_eq!(describe_rule_in(&before, None, Lang::Ja).as_deref(), Some("first_day から -P1DT2H"));
     }
 
     #[test]

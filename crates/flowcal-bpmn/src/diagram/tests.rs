@@ -173,6 +173,7 @@ fn the_current_step_open_steps_done_steps_and_deadline_notes_are_marked() {
         done: ["Activity_1ghr6kd".to_owned()].into(),
         notes: [("UserTask_1k9gxsc".to_owned(), "3 working days, calendar office".to_owned())].into(),
         id_prefix: "d-".to_owned(),
+        words: Words::default(),
     };
     let out = svg(&d, &marks);
     let current = group(&out, "UserTask_1k9gxsc");
@@ -193,6 +194,23 @@ fn the_current_step_open_steps_done_steps_and_deadline_notes_are_marked() {
     // Marker ids carry the prefix, and the edges use them.
     assert!(out.contains(r#"<marker id="d-arrow""#) && out.contains("url(#d-arrow)"));
     assert!(out.contains(r#"aria-labelledby="d-title""#) && out.contains(r#"<title id="d-title">"#));
+    // The words the drawing adds come from the page's language.
+    let words = Words {
+        title: "{name} の図".into(),
+        title_laid_out: "{name} の図(配置)".into(),
+        deadline: "期限".into(),
+        current: "現在のステップ".into(),
+        open: "未完了".into(),
+        done: "完了".into(),
+    };
+    let ja = svg(&d, &Marks { words, ..marks });
+    assert!(
+        group(&ja, "UserTask_1k9gxsc")
+            .contains("<title>Task P2 — 期限: 3 working days, calendar office (現在のステップ)</title>"),
+        "{ja}"
+    );
+    assert!(group(&ja, "Activity_1ghr6kd").contains("(完了)</title>"));
+    assert!(ja.contains(r#"<title id="d-title">"#) && ja.contains(" の図</title>"), "{ja}");
     // Unmarked, nothing is current.
     let plain = svg(&d, &Marks::default());
     assert_eq!(count(&plain, " current\""), 0);

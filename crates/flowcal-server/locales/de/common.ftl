@@ -39,3 +39,35 @@ month-12 = Dez.
 entry-done = ✓ erledigt: { $step }
 entry-process = Prozess
 entry-open = In flowcal öffnen
+
+rule-from = ab { $item }
+rule-from-offset = ab { $item } { $offset }
+rule-on = am { $item }
+rule-before = { $amount } vor { $item }
+rule-after = { $amount } nach { $item }
+rule-in-calendar = { $rule }, Kalender { $calendar }
+rule-working-weeks =
+    { $n ->
+        [one] { $n } Arbeitswoche
+       *[other] { $n } Arbeitswochen
+    }
+rule-working-days =
+    { $n ->
+        [one] { $n } Arbeitstag
+       *[other] { $n } Arbeitstage
+    }
+rule-working-hours =
+    { $n ->
+        [one] { $n } Arbeitsstunde
+       *[other] { $n } Arbeitsstunden
+    }
+rule-working-minutes =
+    { $n ->
+        [one] { $n } Arbeitsminute
+       *[other] { $n } Arbeitsminuten
+    }
+rule-working-seconds =
+    { $n ->
+        [one] { $n } Arbeitssekunde
+       *[other] { $n } Arbeitssekunden
+    }

@@ -117,3 +117,10 @@ tasks-diagram-done-none = Häkchen: erledigt (noch keine)
 tasks-diagram-done = Häkchen: erledigt: { $steps }
 tasks-diagram-hover = Zeigen Sie auf einen Schritt, um seine Fristregel zu sehen.
 tasks-diagram-list-separator = ,{ " " }
+
+tasks-diagram-title = Diagramm von {"{"}name{"}"}
+tasks-diagram-title-laid-out = Diagramm von {"{"}name{"}"} (von flowcal angeordnet: die Datei enthält kein Diagramm)
+tasks-diagram-word-deadline = Frist
+tasks-diagram-word-current = aktueller Schritt
+tasks-diagram-word-open = offen
+tasks-diagram-word-done = erledigt

@@ -42,3 +42,37 @@ month-12 = Dec
 entry-done = ✓ done: { $step }
 entry-process = Process
 entry-open = Open in flowcal
+
+# A step's deadline rule in words. Without a work calendar: { $offset } is an ISO 8601
+# duration such as -P1D. With one: { $amount } is a number of working days, hours …
+rule-from = from { $item }
+rule-from-offset = from { $item } { $offset }
+rule-on = on { $item }
+rule-before = { $amount } before { $item }
+rule-after = { $amount } after { $item }
+rule-in-calendar = { $rule }, calendar { $calendar }
+rule-working-weeks =
+    { $n ->
+        [one] { $n } working week
+       *[other] { $n } working weeks
+    }
+rule-working-days =
+    { $n ->
+        [one] { $n } working day
+       *[other] { $n } working days
+    }
+rule-working-hours =
+    { $n ->
+        [one] { $n } working hour
+       *[other] { $n } working hours
+    }
+rule-working-minutes =
+    { $n ->
+        [one] { $n } working minute
+       *[other] { $n } working minutes
+    }
+rule-working-seconds =
+    { $n ->
+        [one] { $n } working second
+       *[other] { $n } working seconds
+    }

@@ -132,3 +132,12 @@ tasks-diagram-done = Tick: done: { $steps }
 tasks-diagram-hover = Hover a step for its deadline rule.
 # Between the names of steps in a list.
 tasks-diagram-list-separator = ,{ " " }
+
+# The drawing's own words: its title ({ $name } stays as it is: the drawing puts the
+# process's name there) and the labels of a step's hover text.
+tasks-diagram-title = Diagram of {"{"}name{"}"}
+tasks-diagram-title-laid-out = Diagram of {"{"}name{"}"} (laid out by flowcal: the file has no diagram)
+tasks-diagram-word-deadline = deadline
+tasks-diagram-word-current = current step
+tasks-diagram-word-open = open
+tasks-diagram-word-done = done

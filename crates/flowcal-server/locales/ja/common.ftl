@@ -40,3 +40,15 @@ month-12 = 12月
 entry-done = ✓ 完了: { $step }
 entry-process = プロセス
 entry-open = flowcal で開く
+
+rule-from = { $item } から
+rule-from-offset = { $item } から { $offset }
+rule-on = { $item } 当日
+rule-before = { $item } の { $amount } 前
+rule-after = { $item } の { $amount } 後
+rule-in-calendar = { $rule }(カレンダー { $calendar })
+rule-working-weeks = { $n } 稼働週
+rule-working-days = { $n } 稼働日
+rule-working-hours = { $n } 稼働時間
+rule-working-minutes = { $n } 稼働分
+rule-working-seconds = { $n } 稼働秒

@@ -114,3 +114,10 @@ tasks-diagram-done-none = チェック: 完了(まだありません)
 tasks-diagram-done = チェック: 完了: { $steps }
 tasks-diagram-hover = ステップにポインターを合わせると期限のルールが表示されます。
 tasks-diagram-list-separator = 、
+
+tasks-diagram-title = {"{"}name{"}"} の図
+tasks-diagram-title-laid-out = {"{"}name{"}"} の図(ファイルに図がないため flowcal が配置)
+tasks-diagram-word-deadline = 期限
+tasks-diagram-word-current = 現在のステップ
+tasks-diagram-word-open = 未完了
+tasks-diagram-word-done = 完了

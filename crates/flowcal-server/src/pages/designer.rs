@@ -133,8 +133,12 @@ pub(crate) async fn show(State(app): State<Arc<App>>, v: Viewer, Path(key): Path
     };
     let versions = app.store.model_versions(&key).await.unwrap_or_default();
     let info = ModelInfo::new(&stored, &model);
-    let marks =
-        Marks { notes: super::diagram::deadline_notes(&model), id_prefix: "model-".to_owned(), ..Marks::default() };
+    let marks = Marks {
+        notes: super::diagram::deadline_notes(&model, v.lang),
+        id_prefix: "model-".to_owned(),
+        words: super::diagram::words(v.lang),
+        ..Marks::default()
+    };
     let legend = html! {
         p.hint { "Steps with a clock have a deadline rule: hover the step, or see it in the Steps table." }
     };

@@ -4,26 +4,38 @@
 //! the page as its accessible equivalent.
 
 use crate::app::App;
-use crate::entries::describe_rule;
+use crate::entries::describe_rule_in;
 use crate::i18n::Lang;
 use crate::workflow::InstanceView;
-use flowcal_bpmn::diagram::Marks;
+use flowcal_bpmn::diagram::{Marks, Words};
 use flowcal_domain::{NodeKind, ProcessModel};
 use flowcal_store::{StoredModel, TaskRecord, TaskState};
 use maud::{html, Markup, PreEscaped};
 use std::collections::BTreeSet;
 
 /// Each user task's deadline rule in words, by step id: the hover text.
-pub(crate) fn deadline_notes(model: &ProcessModel) -> std::collections::BTreeMap<String, String> {
+pub(crate) fn deadline_notes(model: &ProcessModel, lang: Lang) -> std::collections::BTreeMap<String, String> {
     model
         .user_tasks()
         .filter_map(|n| match &n.kind {
             NodeKind::UserTask { deadline, calendar, .. } => {
-                describe_rule(deadline, calendar.as_deref()).map(|text| (n.id.clone(), text))
+                describe_rule_in(deadline, calendar.as_deref(), lang).map(|text| (n.id.clone(), text))
             }
             _ => None,
         })
         .collect()
+}
+
+/// The words the drawing adds, in `lang`.
+pub(crate) fn words(lang: Lang) -> Words {
+    Words {
+        title: lang.t("tasks-diagram-title"),
+        title_laid_out: lang.t("tasks-diagram-title-laid-out"),
+        deadline: lang.t("tasks-diagram-word-deadline"),
+        current: lang.t("tasks-diagram-word-current"),
+        open: lang.t("tasks-diagram-word-open"),
+        done: lang.t("tasks-diagram-word-done"),
+    }
 }
 
 /// The diagram as a figure with `legend` under it, or a line saying why
@@ -108,8 +120,9 @@ pub(crate) async fn for_task(
         current: [task.step.clone()].into(),
         open,
         done,
-        notes: deadline_notes(model),
+        notes: deadline_notes(model, lang),
         id_prefix: "task-".to_owned(),
+        words: words(lang),
     };
     figure(app, lang, &view.model, marks, legend).await
 }

@@ -6,7 +6,7 @@ use super::frame::{
     Posted, Urgency, Viewer, THEN_COOKIE,
 };
 use crate::app::App;
-use crate::entries::describe_rule;
+use crate::entries::describe_rule_in;
 use crate::error::AppError;
 use crate::i18n::Lang;
 use axum::extract::{Path, Query, State};
@@ -255,7 +255,7 @@ async fn task_page(
     // The step's rule in words, with the work calendar its deadline was counted in.
     let rule = t.deadline_calendar.as_deref().and_then(|cal| match model.node(&t.step).map(|n| &n.kind) {
         Some(NodeKind::UserTask { deadline, .. }) => {
-            describe_rule(deadline, Some(cal)).map(|text| (cal.to_owned(), text))
+            describe_rule_in(deadline, Some(cal), v.lang).map(|text| (cal.to_owned(), text))
         }
         _ => None,
     });
