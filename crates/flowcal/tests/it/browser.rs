@@ -593,8 +593,10 @@ async fn the_web_app_in_a_real_browser() {
     let week = json!({"time_zone": "Europe/Berlin", "week": ["mon", "tue", "wed", "thu", "fri"]});
     let (s, body) = t.call(Method::PUT, "/api/v1/admin/work-calendars/acme", &admin, Some(week)).await;
     assert_eq!(s, 201, "{body}");
-    b.assert_accessible_all(&urls(&[
+    let admin_pages = urls(&[
         "/tasks",
+        "/calendar",
+        "/team",
         "/start",
         "/start/leave",
         "/settings",
@@ -605,8 +607,17 @@ async fn the_web_app_in_a_real_browser() {
         "/admin",
         "/tasks/999999",
         "/work-calendars/nowhere",
-    ]))
-    .await;
+    ]);
+    b.assert_accessible_all(&admin_pages).await;
+    // The same in German and in Japanese, by the administrator's setting.
+    for lang in ["de", "ja"] {
+        let (s, me) = t.call(Method::PATCH, "/api/v1/me/settings", &admin, Some(json!({"language": lang}))).await;
+        assert_eq!(s, 200, "{me}");
+        b.assert_accessible_all(&admin_pages).await;
+        assert_eq!(b.run("return document.documentElement.lang").await, json!(lang));
+    }
+    let (s, _) = t.call(Method::PATCH, "/api/v1/me/settings", &admin, Some(json!({"language": null}))).await;
+    assert_eq!(s, 200);
     // Back as alice: disconnect (the confirmation is answered yes).
     b.click("form.signout button").await;
     b.wait_for("form[action='/login']").await;
