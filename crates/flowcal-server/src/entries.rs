@@ -68,7 +68,7 @@ fn working_words(d: &IsoDuration, lang: Lang) -> String {
         (d.seconds, "rule-working-seconds"),
     ] {
         if n != 0 {
-            parts.push(lang.t_with(unit, &[("n", i64::from(n).into())]));
+            parts.push(lang.t_with(unit, &[("n", n.into())]));
         }
     }
     if parts.is_empty() {
