@@ -7,11 +7,13 @@
 use super::frame::{error_page, layout, urgency, urgency_badge, Urgency, Viewer};
 use crate::app::App;
 use crate::error::AppError;
+use crate::i18n::Lang;
 use axum::extract::{Query, State};
 use axum::response::Response;
 use flowcal_domain::export::{ExportSource, ExportState};
 use flowcal_domain::{Deadline, InstanceId};
 use flowcal_store::{DueWindow, TaskFilter, TaskSort, TaskState, MAX_PAGE};
+use fluent_bundle::FluentValue;
 use jiff::civil::{Date, Weekday};
 use jiff::tz::TimeZone;
 use jiff::{Span, Timestamp};
@@ -163,15 +165,35 @@ fn item_date(v: &Json) -> Option<Deadline> {
 }
 
 /// An export state in the page's words.
-fn state_words(s: ExportState) -> &'static str {
-    match s {
-        ExportState::Synced => "in calendar",
-        ExportState::Pending => "pending",
-        ExportState::Failed => "failed",
-        ExportState::Waiting => "waiting for reconnection",
-        ExportState::Removed => "removed",
-        ExportState::RemovedInCalendar => "removed in calendar",
-    }
+fn state_words(s: ExportState, lang: Lang) -> String {
+    lang.t(match s {
+        ExportState::Synced => "calendar-state-synced",
+        ExportState::Pending => "calendar-state-pending",
+        ExportState::Failed => "calendar-state-failed",
+        ExportState::Waiting => "calendar-state-waiting",
+        ExportState::Removed => "calendar-state-removed",
+        ExportState::RemovedInCalendar => "calendar-state-removed-in-calendar",
+    })
+}
+
+/// A day's parts as the calendar's date messages take them: the weekday and
+/// month by their long and short names, the day, the month's number, the year.
+fn day_args(lang: Lang, d: Date) -> [(&'static str, FluentValue<'static>); 7] {
+    let wd = d.weekday().to_monday_one_offset();
+    [
+        ("weekday", lang.t(&format!("calendar-weekday-{wd}")).into()),
+        ("weekday-short", lang.t(&format!("weekday-{wd}")).into()),
+        ("day", i64::from(d.day()).into()),
+        ("month", lang.t(&format!("calendar-month-{}", d.month())).into()),
+        ("month-short", lang.t(&format!("month-{}", d.month())).into()),
+        ("month-number", i64::from(d.month()).into()),
+        ("year", d.year().to_string().into()),
+    ]
+}
+
+/// A day in the words of the message `id` (see `day_args`).
+fn day_words(lang: Lang, id: &str, d: Date) -> String {
+    lang.t_with(id, &day_args(lang, d))
 }
 
 fn state_class(s: ExportState) -> &'static str {
@@ -314,7 +336,7 @@ fn href(view: View, date: Date) -> String {
 /// `GET /calendar?view=month|week|agenda&date=YYYY-MM-DD`.
 pub(crate) async fn show(State(app): State<Arc<App>>, v: Viewer, Query(q): Query<CalendarQuery>) -> Response {
     let Some(view) = View::parse(q.view.as_deref()) else {
-        return error_page(Some(&v), &AppError::BadRequest("view must be month, week or agenda".into()));
+        return error_page(Some(&v), &AppError::BadRequest(v.lang.t("calendar-bad-view")));
     };
     let now = app.now();
     let today = now.to_zoned(v.zone.clone()).date();
@@ -322,12 +344,12 @@ pub(crate) async fn show(State(app): State<Arc<App>>, v: Viewer, Query(q): Query
         None => today,
         Some(d) => match d.parse::<Date>() {
             Ok(d) if (1970..=9000).contains(&d.year()) => d,
-            _ => return error_page(Some(&v), &AppError::BadRequest("date must be a day as YYYY-MM-DD".into())),
+            _ => return error_page(Some(&v), &AppError::BadRequest(v.lang.t("calendar-bad-date"))),
         },
     };
     let r = match range(view, date) {
         Ok(r) => r,
-        Err(e) => return error_page(Some(&v), &e),
+        Err(_) => return error_page(Some(&v), &AppError::BadRequest(v.lang.t("calendar-out-of-range"))),
     };
     let (list, cut) = match entries(&app, &v, window(&r, &v.zone), now).await {
         Ok(e) => e,
@@ -345,91 +367,95 @@ pub(crate) async fn show(State(app): State<Arc<App>>, v: Viewer, Query(q): Query
     for e in &list {
         by_day.entry(e.day).or_default().push(e);
     }
+    let lang = v.lang;
     let heading = match view {
-        View::Month => date.strftime("%B %Y").to_string(),
-        View::Week => format!("Week of {}", r.start.strftime("%a %-d %b %Y")),
-        View::Agenda => format!("From {}", r.start.strftime("%a %-d %b %Y")),
+        View::Month => day_words(lang, "calendar-month-heading", date),
+        View::Week => lang.t_with("calendar-week-heading", &[("date", lang.date(r.start).into())]),
+        View::Agenda => lang.t_with("calendar-agenda-heading", &[("date", lang.date(r.start).into())]),
     };
+    let title = lang.t("calendar-title");
     let body = html! {
-        h1 { "Calendar" }
-        p.sub { "Your deadlines and the dates you exported, in " (v.zone.iana_name().unwrap_or("UTC")) "." }
-        nav.cal-views aria-label="Calendar views" {
+        h1 { (title) }
+        p.sub { (lang.t_with("calendar-intro", &[("zone", v.zone.iana_name().unwrap_or("UTC").into())])) }
+        nav.cal-views aria-label=(lang.t("calendar-views")) {
             @for other in [View::Month, View::Week, View::Agenda] {
                 a href=(href(other, date)) aria-current=[(other == view).then_some("page")] {
-                    @match other { View::Month => "Month", View::Week => "Week", View::Agenda => "Agenda" }
+                    (lang.t(match other {
+                        View::Month => "calendar-view-month",
+                        View::Week => "calendar-view-week",
+                        View::Agenda => "calendar-view-agenda",
+                    }))
                 }
             }
         }
         h2 id="range" { (heading) }
-        nav.pager.cal-pager aria-label="Calendar pages" {
-            a rel="prev" href=(href(view, r.prev)) { "Previous" }
-            a href=(href(view, today)) { "Today" }
-            a rel="next" href=(href(view, r.next)) { @if view == View::Agenda { "Later" } @else { "Next" } }
+        nav.pager.cal-pager aria-label=(lang.t("calendar-pages")) {
+            a rel="prev" href=(href(view, r.prev)) { (lang.t("calendar-previous")) }
+            a href=(href(view, today)) { (lang.t("calendar-today")) }
+            a rel="next" href=(href(view, r.next)) {
+                (lang.t(if view == View::Agenda { "calendar-later" } else { "calendar-next" }))
+            }
         }
         @if cut {
-            p.hint role="status" { "More entries than this page can show: only the first " (MAX_PAGE) " of each kind are here. The week view shows fewer days at a time." }
+            p.hint role="status" { (lang.t_with("calendar-cut", &[("count", MAX_PAGE.to_string().into())])) }
         }
         @if view == View::Month && by_day.is_empty() {
-            p.empty { "Nothing due in these weeks." }
+            p.empty { (lang.t("calendar-month-empty")) }
         }
         @match view {
-            View::Month => (month(&r, date, today, &by_day)),
-            View::Week => (week(&r, today, &by_day)),
-            View::Agenda => (agenda(&late, late_cut, &by_day)),
+            View::Month => (month(&r, date, today, &by_day, lang)),
+            View::Week => (week(&r, today, &by_day, lang)),
+            View::Agenda => (agenda(&late, late_cut, &by_day, lang)),
         }
     };
-    layout(Some(&v), "Calendar", None, body)
+    layout(Some(&v), &title, None, body)
 }
 
 /// One entry as a list item: its link, what it is, its marks.
-fn entry(e: &Entry) -> Markup {
+fn entry(e: &Entry, lang: Lang) -> Markup {
     let title = match (&e.about, &e.task_name) {
-        (About::Deadline, Some(n)) => format!("{n} — deadline"),
+        (About::Deadline, Some(n)) => lang.t_with("calendar-entry-deadline", &[("step", n.as_str().into())]),
         (About::Item(label), _) => label.clone(),
-        (About::Deadline, None) => "Deadline".to_owned(),
+        (About::Deadline, None) => lang.t("calendar-deadline"),
     };
     html! {
         li.entry.overdue[e.urgency == Some(Urgency::Overdue)] {
             @if let Some(t) = &e.time { time.at datetime=[e.at.map(|a| a.to_string())] { (t) } " " }
             @match &e.link {
                 Some(l) => { a href=(l) { (title) } }
-                None => { span { (title) } " " span.hint { "(no open task)" } }
+                None => { span { (title) } " " span.hint { (lang.t("calendar-no-open-task")) } }
             }
             " " span.ctx { (e.instance_title) }
-            @if let Some(u) = e.urgency.filter(|u| *u != Urgency::Later) { " " (urgency_badge(u, crate::i18n::Lang::En)) }
+            @if let Some(u) = e.urgency.filter(|u| *u != Urgency::Later) { " " (urgency_badge(u, lang)) }
             @if let Some(s) = e.state {
-                " " span.badge.(state_class(s)) { span.visually-hidden { "Calendar: " } (state_words(s)) }
+                " " span.badge.(state_class(s)) { span.visually-hidden { (lang.t("calendar-state-prefix")) " " } (state_words(s, lang)) }
             }
         }
     }
 }
 
-fn entry_list(list: &[&Entry], cap: Option<(usize, Date)>) -> Markup {
+fn entry_list(list: &[&Entry], cap: Option<(usize, Date)>, lang: Lang) -> Markup {
     let shown = cap.map_or(list.len(), |(n, _)| n.min(list.len()));
     html! {
         ul.entries {
-            @for e in &list[..shown] { (entry(e)) }
+            @for e in &list[..shown] { (entry(e, lang)) }
             @if let Some((_, day)) = cap {
                 @if list.len() > shown {
-                    li.more { a href=(href(View::Week, day)) { (list.len() - shown) " more" span.visually-hidden { " on " (day.strftime("%-d %B")) } } }
+                    @let more = i64::try_from(list.len() - shown).unwrap_or(i64::MAX);
+                    li.more {
+                        a href=(href(View::Week, day)) {
+                            (lang.t_with("calendar-more", &[("count", more.into())]))
+                            span.visually-hidden { " " (day_words(lang, "calendar-more-on", day)) }
+                        }
+                    }
                 }
             }
         }
     }
 }
 
-const WEEKDAYS: [(&str, &str); 7] = [
-    ("Mon", "Monday"),
-    ("Tue", "Tuesday"),
-    ("Wed", "Wednesday"),
-    ("Thu", "Thursday"),
-    ("Fri", "Friday"),
-    ("Sat", "Saturday"),
-    ("Sun", "Sunday"),
-];
-
 /// The month: a grid of whole weeks, one cell per day with its entries.
-fn month(r: &Range, date: Date, today: Date, by_day: &BTreeMap<Date, Vec<&Entry>>) -> Markup {
+fn month(r: &Range, date: Date, today: Date, by_day: &BTreeMap<Date, Vec<&Entry>>, lang: Lang) -> Markup {
     let mut weeks: Vec<Vec<Date>> = Vec::new();
     let mut d = r.start;
     while d < r.end {
@@ -446,7 +472,9 @@ fn month(r: &Range, date: Date, today: Date, by_day: &BTreeMap<Date, Vec<&Entry>
     }
     html! {
         table.cal-month aria-labelledby="range" {
-            thead { tr { @for (short, long) in WEEKDAYS { th scope="col" { abbr title=(long) { (short) } } } } }
+            thead { tr { @for n in 1..=7 {
+                th scope="col" { abbr title=(lang.t(&format!("calendar-weekday-{n}"))) { (lang.t(&format!("weekday-{n}"))) } }
+            } } }
             tbody {
                 @for w in &weeks {
                     tr {
@@ -454,14 +482,18 @@ fn month(r: &Range, date: Date, today: Date, by_day: &BTreeMap<Date, Vec<&Entry>
                             @let list = by_day.get(day).map(Vec::as_slice).unwrap_or(&[]);
                             td.cal-day.other[day.month() != date.month()].today[*day == today].empty[list.is_empty()] {
                                 span.date {
+                                    @let before = day_words(lang, "calendar-cell-before", *day);
                                     time datetime=(day.to_string()) {
-                                        span.wd aria-hidden="true" { (day.strftime("%a ")) }
+                                        span.wd aria-hidden="true" {
+                                            (lang.t(&format!("weekday-{}", day.weekday().to_monday_one_offset()))) " "
+                                        }
+                                        @if !before.is_empty() { span.visually-hidden { (before) } }
                                         (day.day())
-                                        span.visually-hidden { (day.strftime(" %B")) }
+                                        span.visually-hidden { (day_words(lang, "calendar-cell-after", *day)) }
                                     }
-                                    @if *day == today { " " span.hint { "today" } }
+                                    @if *day == today { " " span.hint { (lang.t("calendar-today-mark")) } }
                                 }
-                                @if !list.is_empty() { (entry_list(list, Some((DAY_CELL, *day)))) }
+                                @if !list.is_empty() { (entry_list(list, Some((DAY_CELL, *day)), lang)) }
                             }
                         }
                     }
@@ -472,16 +504,19 @@ fn month(r: &Range, date: Date, today: Date, by_day: &BTreeMap<Date, Vec<&Entry>
 }
 
 /// The week: seven days as sections.
-fn week(r: &Range, today: Date, by_day: &BTreeMap<Date, Vec<&Entry>>) -> Markup {
+fn week(r: &Range, today: Date, by_day: &BTreeMap<Date, Vec<&Entry>>, lang: Lang) -> Markup {
     let days: Vec<Date> = (0..7).filter_map(|n| r.start.checked_add(Span::new().days(n)).ok()).collect();
     html! {
         div.cal-week {
             @for day in &days {
                 section.cal-weekday.today[*day == today] aria-labelledby={ "d-" (day) } {
-                    h3 id={ "d-" (day) } { (day.strftime("%A %-d %B")) @if *day == today { " " span.hint { "(today)" } } }
+                    h3 id={ "d-" (day) } {
+                        (day_words(lang, "calendar-day-heading", *day))
+                        @if *day == today { " " span.hint { (lang.t("calendar-today-paren")) } }
+                    }
                     @match by_day.get(day) {
-                        Some(list) => (entry_list(list, None)),
-                        None => p.muted { "Nothing." },
+                        Some(list) => (entry_list(list, None, lang)),
+                        None => p.muted { (lang.t("calendar-week-empty")) },
                     }
                 }
             }
@@ -490,23 +525,28 @@ fn week(r: &Range, today: Date, by_day: &BTreeMap<Date, Vec<&Entry>>) -> Markup 
 }
 
 /// The agenda: the overdue tasks, then every day with entries, in order.
-fn agenda(late: &[Entry], late_cut: bool, by_day: &BTreeMap<Date, Vec<&Entry>>) -> Markup {
+fn agenda(late: &[Entry], late_cut: bool, by_day: &BTreeMap<Date, Vec<&Entry>>, lang: Lang) -> Markup {
     let late: Vec<&Entry> = late.iter().collect();
     html! {
         @if !late.is_empty() {
             section.cal-overdue aria-labelledby="overdue-h" {
-                h3 id="overdue-h" { "Overdue" }
-                (entry_list(&late, None))
-                @if late_cut { p.hint { "Only the first " (AGENDA_OVERDUE) " are shown: " a href="/tasks?show=overdue" { "all overdue tasks" } } }
+                h3 id="overdue-h" { (lang.t("calendar-overdue")) }
+                (entry_list(&late, None, lang))
+                @if late_cut {
+                    p.hint {
+                        (lang.t_with("calendar-overdue-cut", &[("count", AGENDA_OVERDUE.to_string().into())])) " "
+                        a href="/tasks?show=overdue" { (lang.t("calendar-all-overdue")) }
+                    }
+                }
             }
         }
         @if by_day.is_empty() {
-            p.empty { "Nothing due in these " (AGENDA_DAYS) " days." }
+            p.empty { (lang.t_with("calendar-agenda-empty", &[("count", AGENDA_DAYS.into())])) }
         }
         @for (day, list) in by_day {
             section.cal-agenda-day aria-labelledby={ "d-" (day) } {
-                h3 id={ "d-" (day) } { (day.strftime("%A %-d %B %Y")) }
-                (entry_list(list, None))
+                h3 id={ "d-" (day) } { (day_words(lang, "calendar-day-heading-year", *day)) }
+                (entry_list(list, None, lang))
             }
         }
     }

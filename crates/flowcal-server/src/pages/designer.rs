@@ -6,6 +6,7 @@ use super::frame::{check_form, csrf_field, error_page, layout, layout_status, Fi
 use crate::api::types::ModelInfo;
 use crate::app::App;
 use crate::error::AppError;
+use crate::i18n::Lang;
 use axum::extract::{Multipart, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -17,7 +18,18 @@ fn designers_only(v: &Viewer) -> Result<(), Response> {
     if v.is_designer() {
         Ok(())
     } else {
-        Err(error_page(Some(v), &AppError::Forbidden("models are for administrators and the designers role".into())))
+        Err(error_page(Some(v), &AppError::Forbidden(v.lang.t("models-forbidden"))))
+    }
+}
+
+/// The words of message `id` before and after its `{ $name }`, for a value
+/// the page marks up itself.
+fn around(lang: Lang, id: &str, name: &str) -> (String, String) {
+    const MARK: &str = "\u{E000}";
+    let text = lang.t_with(id, &[(name, MARK.into())]);
+    match text.split_once(MARK) {
+        Some((before, after)) => (before.to_owned(), after.to_owned()),
+        None => (text, String::new()),
     }
 }
 
@@ -34,23 +46,29 @@ async fn list_page(app: &App, v: &Viewer, notice: Option<&str>, error: Option<&s
         Ok(m) => m,
         Err(e) => return error_page(Some(v), &e.into()),
     };
+    let lang = v.lang;
+    let title = lang.t("models-title");
     let body = html! {
-        h1 { "Process models" }
+        h1 { (title) }
         section.card aria-labelledby="up-h" {
-            h2 id="up-h" { "Upload a BPMN model" }
+            h2 id="up-h" { (lang.t("models-upload-heading")) }
             @if let Some(e) = error { p.error role="alert" id="upload-error" { (e) } }
             form method="post" action="/models" enctype="multipart/form-data" {
                 (csrf_field(v))
-                label for="bpmn" { "BPMN 2.0 file" }
+                label for="bpmn" { (lang.t("models-file")) }
                 input id="bpmn" name="bpmn" type="file" accept=".bpmn,.xml,application/xml" required
                     aria-describedby=[error.map(|_| "upload-error")];
-                p.hint { "A model with the process id of an existing one becomes its next version." }
-                button type="submit" { "Upload" }
+                p.hint { (lang.t("models-upload-hint")) }
+                button type="submit" { (lang.t("models-upload")) }
             }
         }
         table {
-            caption { "Models (newest versions)" }
-            thead { tr { th scope="col" { "Name" } th scope="col" { "Process id" } th scope="col" { "Version" } } }
+            caption { (lang.t("models-list-caption")) }
+            thead { tr {
+                th scope="col" { (lang.t("models-name")) }
+                th scope="col" { (lang.t("models-process-id")) }
+                th scope="col" { (lang.t("models-version")) }
+            } }
             tbody {
                 @for m in &models {
                     tr { td { a href={ "/models/" (m.key) } { (m.name) } } td { code { (m.key) } } td { (m.version) } }
@@ -58,7 +76,7 @@ async fn list_page(app: &App, v: &Viewer, notice: Option<&str>, error: Option<&s
             }
         }
     };
-    layout_status(status, Some(v), "Process models", notice, body)
+    layout_status(status, Some(v), &title, notice, body)
 }
 
 /// `POST /models` (multipart: `_csrf`, `bpmn`).
@@ -83,21 +101,15 @@ pub(crate) async fn upload(
                     Ok(b) if name == "bpmn" => file = Some(b.to_vec()),
                     Ok(_) => {}
                     Err(e) => {
-                        return list_page(
-                            &app,
-                            &v,
-                            None,
-                            Some(&format!("The upload failed: {e}")),
-                            StatusCode::BAD_REQUEST,
-                        )
-                        .await
+                        let e = v.lang.t_with("models-upload-failed", &[("error", e.to_string().into())]);
+                        return list_page(&app, &v, None, Some(&e), StatusCode::BAD_REQUEST).await;
                     }
                 }
             }
             Ok(None) => break,
             Err(e) => {
-                return list_page(&app, &v, None, Some(&format!("The upload failed: {e}")), StatusCode::BAD_REQUEST)
-                    .await
+                let e = v.lang.t_with("models-upload-failed", &[("error", e.to_string().into())]);
+                return list_page(&app, &v, None, Some(&e), StatusCode::BAD_REQUEST).await;
             }
         }
     }
@@ -105,20 +117,26 @@ pub(crate) async fn upload(
         return r;
     }
     let Some(bytes) = file.filter(|b| !b.is_empty()) else {
-        return list_page(&app, &v, None, Some("Choose a BPMN file to upload."), StatusCode::UNPROCESSABLE_ENTITY)
-            .await;
+        let e = v.lang.t("models-choose-file");
+        return list_page(&app, &v, None, Some(&e), StatusCode::UNPROCESSABLE_ENTITY).await;
     };
     if bytes.len() > limit {
-        let e = format!("The file is larger than the limit of {limit} bytes (max_model_bytes).");
+        let e = v.lang.t_with("models-too-large", &[("limit", limit.to_string().into())]);
         return list_page(&app, &v, None, Some(&e), StatusCode::PAYLOAD_TOO_LARGE).await;
     }
     match app.workflow.import_model(Some(&v.p), &bytes).await {
         Ok(m) => {
-            let notice = format!("Uploaded {} (version {})", m.name, m.version);
+            let notice = v.lang.t_with(
+                "models-uploaded",
+                &[("name", m.name.as_str().into()), ("version", m.version.to_string().into())],
+            );
             list_page(&app, &v, Some(&notice), None, StatusCode::OK).await
         }
         Err(AppError::Internal(e)) => error_page(Some(&v), &AppError::Internal(e)),
-        Err(e) => list_page(&app, &v, None, Some(&format!("The model was refused: {e}")), e.status()).await,
+        Err(e) => {
+            let refused = v.lang.t_with("models-refused", &[("error", e.to_string().into())]);
+            list_page(&app, &v, None, Some(&refused), e.status()).await
+        }
     }
 }
 
@@ -133,39 +151,51 @@ pub(crate) async fn show(State(app): State<Arc<App>>, v: Viewer, Path(key): Path
     };
     let versions = app.store.model_versions(&key).await.unwrap_or_default();
     let info = ModelInfo::new(&stored, &model);
+    let lang = v.lang;
+    // Each step's deadline rule in the viewer's words: the Steps table and the diagram's hover.
+    let rules = super::diagram::deadline_notes(&model, lang);
     let marks = Marks {
-        notes: super::diagram::deadline_notes(&model, v.lang),
+        notes: rules.clone(),
         id_prefix: "model-".to_owned(),
-        words: super::diagram::words(v.lang),
+        words: super::diagram::words(lang),
         ..Marks::default()
     };
     let legend = html! {
-        p.hint { "Steps with a clock have a deadline rule: hover the step, or see it in the Steps table." }
+        p.hint { (lang.t("models-diagram-legend")) }
     };
     let diagram = super::diagram::figure(&app, v.lang, &stored, marks, legend).await;
     let body = html! {
-        p.crumbs { a href="/models" { "Process models" } }
+        p.crumbs { a href="/models" { (lang.t("models-title")) } }
         h1 { (info.name) }
         dl.facts {
-            dt { "Process id" } dd { code { (info.key) } }
-            dt { "Version" } dd { (info.version) }
-            dt { "Time zone" } dd { (info.time_zone.clone().unwrap_or_else(|| format!("{} (the server's)", app.config.time_zone))) }
+            dt { (lang.t("models-process-id")) } dd { code { (info.key) } }
+            dt { (lang.t("models-version")) } dd { (info.version) }
+            dt { (lang.t("models-time-zone")) }
+            dd {
+                (info.time_zone.clone().unwrap_or_else(|| {
+                    lang.t_with("models-server-zone", &[("zone", app.config.time_zone.to_string().into())])
+                }))
+            }
         }
-        h2 { "Diagram" }
+        h2 { (lang.t("models-diagram")) }
         (diagram)
-        h2 { "Steps" }
+        h2 { (lang.t("models-steps")) }
         table {
-            thead { tr { th scope="col" { "Step" } th scope="col" { "Id" } th scope="col" { "Deadline" } } }
+            thead { tr {
+                th scope="col" { (lang.t("models-step")) }
+                th scope="col" { (lang.t("models-id")) }
+                th scope="col" { (lang.t("models-deadline")) }
+            } }
             tbody {
                 @for s in &info.steps {
                     tr id={ "step-" (s.id) } {
                         td { (s.name) }
                         td { code { (s.id) } }
                         td {
-                            @match (&s.deadline_text, &s.calendar) {
+                            @match (rules.get(&s.id), &s.calendar) {
                                 (Some(text), Some(cal)) => { a href={ "/work-calendars/" (cal) } { (text) } }
                                 (Some(text), None) => { (text) }
-                                (None, _) => { "none" }
+                                (None, _) => { (lang.t("models-no-deadline")) }
                             }
                         }
                     }
@@ -173,9 +203,14 @@ pub(crate) async fn show(State(app): State<Arc<App>>, v: Viewer, Path(key): Path
             }
         }
         @if !info.timers.is_empty() {
-            h2 { "Timers" }
+            h2 { (lang.t("models-timers")) }
             table {
-                thead { tr { th scope="col" { "Timer" } th scope="col" { "Id" } th scope="col" { "Where" } th scope="col" { "Fires" } } }
+                thead { tr {
+                    th scope="col" { (lang.t("models-timer")) }
+                    th scope="col" { (lang.t("models-id")) }
+                    th scope="col" { (lang.t("models-where")) }
+                    th scope="col" { (lang.t("models-fires")) }
+                } }
                 tbody {
                     @for t in &info.timers {
                         tr {
@@ -183,10 +218,13 @@ pub(crate) async fn show(State(app): State<Arc<App>>, v: Viewer, Path(key): Path
                             td { code { (t.id) } }
                             td {
                                 @match (t.kind.as_str(), &t.on, t.interrupting) {
-                                    ("start", _, _) => "starts an instance",
-                                    (_, Some(step), Some(true)) => { "on " code { (step) } ", cancels it" }
-                                    (_, Some(step), _) => { "on " code { (step) } ", which stays open" }
-                                    _ => "the path waits",
+                                    ("start", _, _) => { (lang.t("models-timer-start")) }
+                                    (_, Some(step), interrupting) => {
+                                        @let id = if interrupting == Some(true) { "models-timer-cancels" } else { "models-timer-stays" };
+                                        @let (before, after) = around(lang, id, "step");
+                                        (before) code { (step) } (after)
+                                    }
+                                    _ => { (lang.t("models-timer-waits")) }
                                 }
                             }
                             td { (t.when) }
@@ -195,17 +233,29 @@ pub(crate) async fn show(State(app): State<Arc<App>>, v: Viewer, Path(key): Path
                 }
             }
         }
-        h2 { "Data items" }
+        h2 { (lang.t("models-data-items")) }
         table {
-            thead { tr { th scope="col" { "Label" } th scope="col" { "Key" } th scope="col" { "Type" } th scope="col" { "Required" } } }
+            thead { tr {
+                th scope="col" { (lang.t("models-label")) }
+                th scope="col" { (lang.t("models-key")) }
+                th scope="col" { (lang.t("models-type")) }
+                th scope="col" { (lang.t("models-required")) }
+            } }
             tbody {
                 @for i in &info.data_items {
-                    tr { td { (i.label) } td { code { (i.key) } } td { (i.data_type) } td { @if i.required { "yes" } @else { "no" } } }
+                    tr {
+                        td { (i.label) } td { code { (i.key) } } td { (i.data_type) }
+                        td { (lang.t(if i.required { "models-yes" } else { "models-no" })) }
+                    }
                 }
             }
         }
-        h2 { "Versions" }
-        ul { @for (version, name, _) in &versions { li { "version " (version) " — " (name) } } }
+        h2 { (lang.t("models-versions")) }
+        ul {
+            @for (version, name, _) in &versions {
+                li { (lang.t_with("models-version-item", &[("version", version.to_string().into()), ("name", name.as_str().into())])) }
+            }
+        }
     };
     layout(Some(&v), &info.name, None, body)
 }

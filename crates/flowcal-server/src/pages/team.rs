@@ -30,9 +30,7 @@ pub(crate) struct TeamQuery {
 /// `GET /team?role=R&process=KEY`.
 pub(crate) async fn show(State(app): State<Arc<App>>, v: Viewer, Query(q): Query<TeamQuery>) -> Response {
     if v.p.roles.is_empty() && !v.p.is_admin() {
-        let e =
-            AppError::Forbidden("the team's week is for members of a role: an administrator can give you one".into());
-        return error_page(Some(&v), &e);
+        return error_page(Some(&v), &AppError::Forbidden(v.lang.t("team-for-members")));
     }
     let mut roles = v.p.roles.clone();
     if v.p.is_admin() {
@@ -48,7 +46,7 @@ pub(crate) async fn show(State(app): State<Arc<App>>, v: Viewer, Query(q): Query
         // A member sees only their own roles' tasks; an administrator any role's.
         Some(r) if v.p.is_admin() || v.p.roles.contains(&r) => Some(r),
         Some(_) => {
-            return error_page(Some(&v), &AppError::Forbidden("you are not a member of that role".into()));
+            return error_page(Some(&v), &AppError::Forbidden(v.lang.t("team-not-a-member")));
         }
         None => roles.first().cloned(),
     };
@@ -69,36 +67,41 @@ pub(crate) async fn show(State(app): State<Arc<App>>, v: Viewer, Query(q): Query
         None => None,
     };
     let names: std::collections::HashMap<_, _> = models.iter().map(|m| (m.id, m.name.as_str())).collect();
+    let lang = v.lang;
+    let title = lang.t("team-title");
     let body = html! {
-        h1 { "Team's week" }
-        p.sub { "Open tasks of a role due within " (WEEK_DAYS) " days, and those overdue, earliest first." }
+        h1 { (title) }
+        p.sub { (lang.t_with("team-intro", &[("days", WEEK_DAYS.into())])) }
         form.filters method="get" action="/team" {
             div {
-                label for="role" { "Role" }
+                label for="role" { (lang.t("team-role")) }
                 select id="role" name="role" {
                     @for r in &roles { option value=(r) selected[role.as_deref() == Some(r.as_str())] { (r) } }
                 }
             }
             div {
-                label for="process" { "Process" }
+                label for="process" { (lang.t("team-process")) }
                 select id="process" name="process" {
-                    option value="" selected[process.is_none()] { "All processes" }
+                    option value="" selected[process.is_none()] { (lang.t("team-all-processes")) }
                     @for m in &models {
                         option value=(m.key) selected[process.as_deref() == Some(m.key.as_str())] { (m.name) }
                     }
                 }
             }
-            button type="submit" { "Show" }
+            button type="submit" { (lang.t("team-show")) }
         }
         @match (&role, &page) {
             (Some(r), Some(page)) => {
-                h2 id="team-h" { "Role " (r) }
+                h2 id="team-h" { (lang.t_with("team-role-heading", &[("role", r.as_str().into())])) }
                 @if page.items.is_empty() {
-                    p.empty { "Nothing open is due this week." }
+                    p.empty { (lang.t("team-empty")) }
                 } @else {
                     table.tasks aria-labelledby="team-h" {
                         thead { tr {
-                            th scope="col" { "Task" } th scope="col" { "Process" } th scope="col" { "Deadline" } th scope="col" { "Held by" }
+                            th scope="col" { (lang.t("team-task")) }
+                            th scope="col" { (lang.t("team-process")) }
+                            th scope="col" { (lang.t("team-deadline")) }
+                            th scope="col" { (lang.t("team-held-by")) }
                         } }
                         tbody {
                             @for t in &page.items {
@@ -116,9 +119,9 @@ pub(crate) async fn show(State(app): State<Arc<App>>, v: Viewer, Query(q): Query
                                     }
                                     td {
                                         @match &t.assignee {
-                                            Some(a) if a == v.p.login() => { "you" }
+                                            Some(a) if a == v.p.login() => { (lang.t("team-you")) }
                                             Some(a) => { (a) }
-                                            None => { span.muted { "unclaimed" } }
+                                            None => { span.muted { (lang.t("team-unclaimed")) } }
                                         }
                                     }
                                 }
@@ -126,12 +129,12 @@ pub(crate) async fn show(State(app): State<Arc<App>>, v: Viewer, Query(q): Query
                         }
                     }
                     @if page.more {
-                        p.hint role="status" { "Only the first " (ROWS) " are shown: choose a process to see fewer at once." }
+                        p.hint role="status" { (lang.t_with("team-cut", &[("count", ROWS.to_string().into())])) }
                     }
                 }
             }
-            _ => { p.empty { "No roles yet." } }
+            _ => { p.empty { (lang.t("team-no-roles")) } }
         }
     };
-    layout(Some(&v), "Team's week", None, body)
+    layout(Some(&v), &title, None, body)
 }

@@ -504,3 +504,199 @@ async fn settings_sign_in_and_error_pages_speak_the_users_language() {
     assert!(de.contains("<html lang=\"de\">") && de.contains("<h1>Kalender nicht verbunden</h1>"), "{de}");
     assert!(ja.contains("<html lang=\"ja\">") && ja.contains(">flowcal に戻る</a>"), "{ja}");
 }
+
+/// The calendar view (month, week, agenda), the team's week and the process
+/// model pages with the upload's refusals: in German (by the setting) and in
+/// Japanese (by the browser's language) no English of theirs is left, and the
+/// dates, month names and weekdays are the language's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calendar_team_and_model_pages_in_german_and_japanese() {
+    use flowcal_domain::export::{event_key, ExportSource};
+    use flowcal_store::{AccountKind, Audit, NewAccount, NewExport};
+    let t = TestApp::spawn(TestDb::sqlite()).await;
+    let root = t.user("root", true, &[]).await;
+    let ann = t.user("ann", false, &["team_a"]).await;
+    assert_eq!(t.upload(&root, crate::calendar_view::CAL_MODEL).await.0, 201);
+    assert_eq!(t.upload(&root, &crate::calendar_view::team_model("work", "Work")).await.0, 201);
+    // At the test clock's Fri 27 March 2026 09:00 in Berlin: five "Late review"
+    // due on Saturday the 28th (one more than a month's day cell shows), one
+    // task of ann's role due on the 29th for the team's week.
+    let (mut late, mut instance) = (0, 0);
+    for _ in 0..5 {
+        let (s, inst) = t.post("/api/v1/instances", &ann, json!({"model": "cal", "title": "Audit"})).await;
+        assert_eq!(s, 201, "{inst}");
+        // The first one's, which the day's cell shows.
+        if late == 0 {
+            late = inst["tasks"].as_array().unwrap().iter().find(|t| t["name"] == "Late review").unwrap()["id"]
+                .as_i64()
+                .unwrap();
+            instance = inst["id"].as_i64().unwrap();
+        }
+    }
+    assert_eq!(t.post("/api/v1/instances", &root, json!({"model": "work", "title": "Move"})).await.0, 201);
+    // One deadline's copy in ann's calendar failed.
+    let ann_id = t.app.store.user_by_login("ann").await.unwrap().unwrap().id;
+    let account = NewAccount {
+        user_id: ann_id,
+        kind: AccountKind::Caldav,
+        provider: "caldav".into(),
+        external_id: "ann@cal".into(),
+        display: "ann's calendar".into(),
+        url: Some("http://127.0.0.1:9/".into()),
+        credentials_sealed: "unused".into(),
+        access_expires_at: None,
+    };
+    let audit = || Audit { action: "account.connected", detail: "{}".into() };
+    let (acc, _) = t.app.store.upsert_account(account, t.app.now(), audit(), audit()).await.unwrap();
+    let source = ExportSource::TaskDeadline(flowcal_domain::TaskId(late));
+    let export = NewExport {
+        user_id: ann_id,
+        account_id: acc.id,
+        event_key: event_key(ann_id.0, &source.to_string()),
+        source,
+        task_id: Some(late),
+        instance_id: instance,
+    };
+    let e = t.app.store.request_export(export, t.app.now()).await.unwrap();
+    t.sql(&format!("UPDATE exports SET state = 'failed' WHERE id = {}", e.id)).await;
+
+    let (a, r) =
+        (sign_in(&t, "ann", "password-123").await.unwrap(), sign_in(&t, "root", "password-123").await.unwrap());
+    // An upload through the form (multipart), as the page's language answers it.
+    let upload = |file: &'static str, accept: &'static str| {
+        let (t, r) = (&t, r.clone());
+        async move {
+            let csrf = crate::signin::page_csrf(&page(t, &r, "/models", None).await);
+            let body = format!(
+                "--b\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{csrf}\r\n--b\r\nContent-Disposition: form-data; name=\"bpmn\"; filename=\"m.bpmn\"\r\nContent-Type: application/xml\r\n\r\n{file}\r\n--b--\r\n"
+            );
+            let res = t
+                .client
+                .post(format!("{}/models", t.base))
+                .header("cookie", r)
+                .header("accept-language", accept)
+                .header("content-type", "multipart/form-data; boundary=b")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            (res.status().as_u16(), res.text().await.unwrap())
+        }
+    };
+    // Each page in English, German and Japanese.
+    let pages = |accept: Option<&'static str>| {
+        let (t, a, r) = (&t, a.clone(), r.clone());
+        async move {
+            let mut out = Vec::new();
+            for (who, path) in [
+                (&a, "/calendar?view=month&date=2026-03-27"),
+                (&a, "/calendar?view=week&date=2026-03-27"),
+                (&a, "/calendar?view=agenda&date=2026-03-27"),
+                (&a, "/team"),
+                (&r, "/models"),
+                (&r, "/models/cal"),
+            ] {
+                out.push(page(t, who, path, accept).await);
+            }
+            out.push(upload("<definitions/>", accept.unwrap_or("en")).await.1);
+            out.push(upload("", accept.unwrap_or("en")).await.1);
+            out
+        }
+    };
+    let en = pages(None).await;
+    let ja = pages(Some("ja")).await;
+    for token in [&ann, &root] {
+        let (s, _) = t.call(Method::PATCH, "/api/v1/me/settings", token, Some(json!({"language": "de"}))).await;
+        assert_eq!(s, 200);
+    }
+    let de = pages(Some("ja")).await;
+    let english: [&[&str]; 8] = [
+        &[
+            "<h1>Calendar</h1>",
+            "Your deadlines and the dates you exported",
+            "aria-label=\"Calendar views\"",
+            ">Previous</a>",
+            "<h2 id=\"range\">March 2026</h2>",
+            "<abbr title=\"Monday\">Mon</abbr>",
+            "Late review — deadline",
+            "1 more",
+            " on 28 March",
+            "<span class=\"visually-hidden\">Calendar: </span>failed",
+            ">Due soon<",
+        ],
+        &["Week of Mon 23 Mar 2026", "Saturday 28 March", "(today)", ">Nothing.<"],
+        &["From Fri 27 Mar 2026", "Saturday 28 March 2026", ">Later</a>"],
+        &["<h1>Team's week</h1>", "Open tasks of a role", "Role team_a", ">Held by<", "unclaimed", "All processes"],
+        &[
+            "<h1>Process models</h1>",
+            "Upload a BPMN model",
+            "BPMN 2.0 file",
+            "Models (newest versions)",
+            ">Process id<",
+        ],
+        &[
+            "Data items",
+            ">Versions<",
+            "version 1 — Calendar test",
+            "Steps with a clock",
+            ">Required<",
+            "(the server's)",
+        ],
+        &["The model was refused:"],
+        &["Choose a BPMN file to upload."],
+    ];
+    for (n, texts) in english.iter().enumerate() {
+        for s in *texts {
+            assert!(en[n].contains(s), "{s:?} in English: {}", en[n]);
+            assert!(!de[n].contains(s), "{s:?} left in German: {}", de[n]);
+            assert!(!ja[n].contains(s), "{s:?} left in Japanese: {}", ja[n]);
+        }
+    }
+    let german: [&[&str]; 8] = [
+        &[
+            "<html lang=\"de\">",
+            "<h1>Kalender</h1>",
+            "<h2 id=\"range\">März 2026</h2>",
+            "<abbr title=\"Montag\">Mo.</abbr>",
+            "Late review — Frist",
+            "1 weitere",
+            " am 28. März",
+            "<span class=\"visually-hidden\">Kalender: </span>fehlgeschlagen",
+            ">Bald fällig<",
+        ],
+        &["Woche ab Mo., 23. März 2026", "Samstag, 28. März", "(heute)", ">Nichts.<"],
+        &["Ab Fr., 27. März 2026", "Samstag, 28. März 2026", ">Später</a>"],
+        &["<h1>Woche des Teams</h1>", "Rolle team_a", ">Bearbeitet von<", "nicht übernommen", "Alle Prozesse"],
+        &["<h1>Prozessmodelle</h1>", "BPMN-Modell hochladen", "Modelle (neueste Versionen)"],
+        &["Datenfelder", ">Versionen<", "Version 1 — Calendar test", ">Pflichtfeld<", "(die des Servers)"],
+        &["Das Modell wurde abgelehnt:"],
+        &["Wählen Sie eine BPMN-Datei zum Hochladen."],
+    ];
+    let japanese: [&[&str]; 8] = [
+        &[
+            "<html lang=\"ja\">",
+            "<h1>カレンダー</h1>",
+            "<h2 id=\"range\">2026年3月</h2>",
+            "<abbr title=\"月曜日\">月</abbr>",
+            "Late review — 期限",
+            "ほか 1 件",
+            "(3月28日)",
+            "<span class=\"visually-hidden\">カレンダー: </span>失敗",
+            ">期限間近<",
+        ],
+        &["2026年3月23日(月) からの週", "3月28日(土)", "(今日)"],
+        &["2026年3月27日(金) から", "2026年3月28日(土)"],
+        &["<h1>チームの週間予定</h1>", "ロール team_a", ">担当者<", "未担当"],
+        &["<h1>プロセスモデル</h1>", "BPMN モデルをアップロード"],
+        &["データ項目", "バージョン 1 — Calendar test", ">必須<"],
+        &["モデルは受け付けられませんでした:"],
+        &["アップロードする BPMN ファイルを選択してください。"],
+    ];
+    for (pages, expected) in [(&de, german), (&ja, japanese)] {
+        for (n, texts) in expected.iter().enumerate() {
+            for s in *texts {
+                assert!(pages[n].contains(s), "{s:?} is missing: {}", pages[n]);
+            }
+        }
+    }
+}
