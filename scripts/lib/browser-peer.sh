@@ -1,21 +1,26 @@
 # Makes sure Debian's Chromium and ChromeDriver are installed (apt-get when
-# missing) for the browser tests, and installs axe-core (npm, the version
+# missing) for the browser tests, with a Japanese font (IPA Gothic) so that
+# pages in Japanese are drawn with their characters, and installs axe-core (npm, the version
 # pinned by tests/peers/axe/package-lock.json) into target/peers/axe.
 # Exports FLOWCAL_CHROMIUM, FLOWCAL_CHROMEDRIVER and FLOWCAL_AXE (axe.min.js,
 # which the browser test runs on every page). Sourced by scripts/test and
 # scripts/screenshots; expects `root`, `step` and `die`.
-browser_ready() { [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; }
+browser_packages=(chromium chromium-driver fonts-ipafont-gothic)
+browser_ready() {
+    [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] \
+        && dpkg-query -W -f='${Status}' fonts-ipafont-gothic 2>/dev/null | grep -q 'ok installed'
+}
 
 if ! browser_ready; then
-    step "installing Chromium and ChromeDriver (apt-get: chromium chromium-driver)"
-    command -v apt-get >/dev/null || die "apt-get is missing: install chromium and chromium-driver by hand"
+    step "installing Chromium, ChromeDriver and a Japanese font (apt-get: ${browser_packages[*]})"
+    command -v apt-get >/dev/null || die "apt-get is missing: install ${browser_packages[*]} by hand"
     sudo_cmd=()
     [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
-    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q chromium chromium-driver >&2 \
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q "${browser_packages[@]}" >&2 \
         || { "${sudo_cmd[@]}" apt-get update -q >&2 \
-             && DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q chromium chromium-driver >&2; } \
-        || die "apt-get could not install chromium chromium-driver: the browser tests need them"
-    browser_ready || die "chromium and chromium-driver were installed but /usr/bin/chromium or /usr/bin/chromedriver is missing"
+             && DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q "${browser_packages[@]}" >&2; } \
+        || die "apt-get could not install ${browser_packages[*]}: the browser tests need them"
+    browser_ready || die "${browser_packages[*]} were installed but Chromium, ChromeDriver or the font is missing"
 fi
 
 export FLOWCAL_CHROMIUM=/usr/bin/chromium
