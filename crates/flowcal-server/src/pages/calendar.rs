@@ -12,7 +12,7 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 use flowcal_domain::export::{ExportSource, ExportState};
 use flowcal_domain::{Deadline, InstanceId};
-use flowcal_store::{DueWindow, TaskFilter, TaskSort, TaskState, MAX_PAGE};
+use flowcal_store::{DueWindow, TaskFilter, TaskRecord, TaskSort, TaskState, MAX_PAGE};
 use fluent_bundle::FluentValue;
 use jiff::civil::{Date, Weekday};
 use jiff::tz::TimeZone;
@@ -230,19 +230,8 @@ async fn entries(app: &App, v: &Viewer, w: DueWindow, now: Timestamp) -> Result<
     }
     let mut out = Vec::new();
     for t in &tasks.items {
-        let Some(d) = &t.deadline else { continue };
-        let (day, time, at) = day_of(d, &v.zone);
-        out.push(Entry {
-            day,
-            time,
-            at,
-            task_name: Some(t.name.clone()),
-            about: About::Deadline,
-            instance_title: t.instance_title.clone(),
-            link: Some(format!("/tasks/{}", t.id.0)),
-            urgency: Some(urgency(d, now, &v.zone)),
-            state: states.get(&ExportSource::TaskDeadline(t.id).to_string()).copied(),
-        });
+        let state = states.get(&ExportSource::TaskDeadline(t.id).to_string()).copied();
+        out.extend(deadline_entry(t, &v.zone, now, state));
     }
     // Exported dates in the range, once per source.
     let mut seen = std::collections::HashSet::new();
@@ -294,6 +283,24 @@ async fn entries(app: &App, v: &Viewer, w: DueWindow, now: Timestamp) -> Result<
     Ok((out, cut))
 }
 
+/// A task's deadline as an entry (none without a deadline), with the state
+/// of its exported deadline.
+fn deadline_entry(t: &TaskRecord, zone: &TimeZone, now: Timestamp, state: Option<ExportState>) -> Option<Entry> {
+    let d = t.deadline.as_ref()?;
+    let (day, time, at) = day_of(d, zone);
+    Some(Entry {
+        day,
+        time,
+        at,
+        task_name: Some(t.name.clone()),
+        about: About::Deadline,
+        instance_title: t.instance_title.clone(),
+        link: Some(format!("/tasks/{}", t.id.0)),
+        urgency: Some(urgency(d, now, zone)),
+        state,
+    })
+}
+
 /// The viewer's open tasks due before today (for the agenda, which lists
 /// today's under today).
 async fn overdue(app: &App, v: &Viewer, now: Timestamp) -> Result<(Vec<Entry>, bool), AppError> {
@@ -307,25 +314,7 @@ async fn overdue(app: &App, v: &Viewer, now: Timestamp) -> Result<(Vec<Entry>, b
     };
     let filter = TaskFilter { state: Some(TaskState::Open), due: Some(w), process: None, assigned: None };
     let tasks = app.store.tasks_page(v.p.login(), &v.p.roles, filter, TaskSort::Deadline, None, AGENDA_OVERDUE).await?;
-    let out = tasks
-        .items
-        .iter()
-        .filter_map(|t| {
-            let d = t.deadline.as_ref()?;
-            let (day, time, at) = day_of(d, &v.zone);
-            Some(Entry {
-                day,
-                time,
-                at,
-                task_name: Some(t.name.clone()),
-                about: About::Deadline,
-                instance_title: t.instance_title.clone(),
-                link: Some(format!("/tasks/{}", t.id.0)),
-                urgency: Some(urgency(d, now, &v.zone)),
-                state: None,
-            })
-        })
-        .collect();
+    let out = tasks.items.iter().filter_map(|t| deadline_entry(t, &v.zone, now, None)).collect();
     Ok((out, tasks.more))
 }
 

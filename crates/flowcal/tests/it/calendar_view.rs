@@ -108,8 +108,25 @@ async fn start(t: &TestApp, token: &str, model: &str, data: Json) -> (i64, Vec<(
     (inst["id"].as_i64().unwrap(), tasks)
 }
 
+/// A CalDAV account of `user` that no server stands behind: for pages
+/// that show exports' states, set by hand.
+pub(crate) async fn placeholder_account(t: &TestApp, user: UserId) -> i64 {
+    let account = NewAccount {
+        user_id: user,
+        kind: AccountKind::Caldav,
+        provider: "caldav".into(),
+        external_id: format!("{}@cal", user.0),
+        display: "a calendar".into(),
+        url: Some("http://127.0.0.1:9/".into()),
+        credentials_sealed: "unused".into(),
+        access_expires_at: None,
+    };
+    let audit = || Audit { action: "account.connected", detail: "{}".into() };
+    t.app.store.upsert_account(account, t.app.now(), audit(), audit()).await.unwrap().0.id
+}
+
 /// An export of `source` for `user` on `account`, left in `state`.
-async fn export(
+pub(crate) async fn export(
     t: &TestApp,
     user: UserId,
     account: i64,
@@ -153,25 +170,14 @@ async fn calendar_view(db: TestDb) {
     }
     // ann's exports in each state.
     let ann_id = t.app.store.user_by_login("ann").await.unwrap().unwrap().id;
-    let account = NewAccount {
-        user_id: ann_id,
-        kind: AccountKind::Caldav,
-        provider: "caldav".into(),
-        external_id: "ann@cal".into(),
-        display: "ann's calendar".into(),
-        url: Some("http://127.0.0.1:9/".into()),
-        credentials_sealed: "unused".into(),
-        access_expires_at: None,
-    };
-    let audit = || Audit { action: "account.connected", detail: "{}".into() };
-    let (acc, _) = t.app.store.upsert_account(account, t.app.now(), audit(), audit()).await.unwrap();
+    let acc = placeholder_account(&t, ann_id).await;
     let item = |instance: i64| ExportSource::InstanceItem { instance: InstanceId(instance), key: "review_on".into() };
-    export(&t, ann_id, acc.id, ExportSource::TaskDeadline(TaskId(late)), Some(late), inst, "failed").await;
-    export(&t, ann_id, acc.id, ExportSource::TaskDeadline(TaskId(report)), Some(report), inst, "pending").await;
-    export(&t, ann_id, acc.id, item(inst), None, inst, "synced").await;
-    export(&t, ann_id, acc.id, item(gone), None, gone, "removed_in_calendar").await;
+    export(&t, ann_id, acc, ExportSource::TaskDeadline(TaskId(late)), Some(late), inst, "failed").await;
+    export(&t, ann_id, acc, ExportSource::TaskDeadline(TaskId(report)), Some(report), inst, "pending").await;
+    export(&t, ann_id, acc, item(inst), None, inst, "synced").await;
+    export(&t, ann_id, acc, item(gone), None, gone, "removed_in_calendar").await;
     let call = ExportSource::InstanceItem { instance: InstanceId(inst), key: "call_at".into() };
-    export(&t, ann_id, acc.id, call, None, inst, "synced").await;
+    export(&t, ann_id, acc, call, None, inst, "synced").await;
 
     let (a, b, e, r) =
         (session(&t, "ann").await, session(&t, "bob").await, session(&t, "eve").await, session(&t, "root").await);

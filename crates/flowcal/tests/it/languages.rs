@@ -511,8 +511,7 @@ async fn settings_sign_in_and_error_pages_speak_the_users_language() {
 /// dates, month names and weekdays are the language's.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calendar_team_and_model_pages_in_german_and_japanese() {
-    use flowcal_domain::export::{event_key, ExportSource};
-    use flowcal_store::{AccountKind, Audit, NewAccount, NewExport};
+    use flowcal_domain::export::ExportSource;
     let t = TestApp::spawn(TestDb::sqlite()).await;
     let root = t.user("root", true, &[]).await;
     let ann = t.user("ann", false, &["team_a"]).await;
@@ -536,29 +535,9 @@ async fn calendar_team_and_model_pages_in_german_and_japanese() {
     assert_eq!(t.post("/api/v1/instances", &root, json!({"model": "work", "title": "Move"})).await.0, 201);
     // One deadline's copy in ann's calendar failed.
     let ann_id = t.app.store.user_by_login("ann").await.unwrap().unwrap().id;
-    let account = NewAccount {
-        user_id: ann_id,
-        kind: AccountKind::Caldav,
-        provider: "caldav".into(),
-        external_id: "ann@cal".into(),
-        display: "ann's calendar".into(),
-        url: Some("http://127.0.0.1:9/".into()),
-        credentials_sealed: "unused".into(),
-        access_expires_at: None,
-    };
-    let audit = || Audit { action: "account.connected", detail: "{}".into() };
-    let (acc, _) = t.app.store.upsert_account(account, t.app.now(), audit(), audit()).await.unwrap();
+    let acc = crate::calendar_view::placeholder_account(&t, ann_id).await;
     let source = ExportSource::TaskDeadline(flowcal_domain::TaskId(late));
-    let export = NewExport {
-        user_id: ann_id,
-        account_id: acc.id,
-        event_key: event_key(ann_id.0, &source.to_string()),
-        source,
-        task_id: Some(late),
-        instance_id: instance,
-    };
-    let e = t.app.store.request_export(export, t.app.now()).await.unwrap();
-    t.sql(&format!("UPDATE exports SET state = 'failed' WHERE id = {}", e.id)).await;
+    crate::calendar_view::export(&t, ann_id, acc, source, Some(late), instance, "failed").await;
 
     let (a, r) =
         (sign_in(&t, "ann", "password-123").await.unwrap(), sign_in(&t, "root", "password-123").await.unwrap());
