@@ -155,9 +155,7 @@ async fn page_lang(app: &App, headers: &HeaderMap, session: Option<&str>) -> Lan
 
 /// A small HTML page for the browser's return from a calendar service.
 fn page(status: StatusCode, lang: Lang, title: &str, message: &str) -> Response {
-    let esc = |s: &str| {
-        s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
-    };
+    let esc = flowcal_xml::escape;
     let body = format!(
         "<!doctype html><html lang=\"{l}\"><head><meta charset=\"utf-8\"><title>{t} — flowcal</title></head>\
          <body><main><h1>{t}</h1><p>{m}</p><p><a href=\"/\">{b}</a></p></main></body></html>",

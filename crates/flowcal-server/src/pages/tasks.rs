@@ -490,29 +490,24 @@ fn calendar_controls(c: &CalendarCtx<'_>, source: &str, stored_source: &ExportSo
             }
         }
     };
+    // The hidden form of an operation on the shown export, which its button names.
+    let export_id = shown.map(|e| e.id).unwrap_or_default();
+    let on_export = |id: &str, op: &str| {
+        html! {
+            form id=(id) method="post" action=(action) hidden {
+                (csrf_field(c.v))
+                input type="hidden" name="op" value=(op);
+                input type="hidden" name="export" value=(export_id);
+            }
+        }
+    };
     let forms = html! {
-        form id=(retry) method="post" action=(action) hidden {
-            (csrf_field(c.v))
-            input type="hidden" name="op" value="retry";
-            input type="hidden" name="export" value=(shown.map(|e| e.id).unwrap_or_default());
-        }
+        (on_export(&retry, "retry"))
         @if moved_to.is_some() {
-            form id=(accept) method="post" action=(action) hidden {
-                (csrf_field(c.v))
-                input type="hidden" name="op" value="accept-remote";
-                input type="hidden" name="export" value=(shown.map(|e| e.id).unwrap_or_default());
-            }
-            form id=(keep) method="post" action=(action) hidden {
-                (csrf_field(c.v))
-                input type="hidden" name="op" value="keep-local";
-                input type="hidden" name="export" value=(shown.map(|e| e.id).unwrap_or_default());
-            }
+            (on_export(&accept, "accept-remote"))
+            (on_export(&keep, "keep-local"))
         }
-        form id=(remove) method="post" action=(action) hidden {
-            (csrf_field(c.v))
-            input type="hidden" name="op" value="remove";
-            input type="hidden" name="export" value=(shown.map(|e| e.id).unwrap_or_default());
-        }
+        (on_export(&remove, "remove"))
         form id=(add) method="post" action=(action) hidden {
             (csrf_field(c.v))
             input type="hidden" name="op" value="add";
