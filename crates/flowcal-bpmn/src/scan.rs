@@ -186,13 +186,16 @@ fn unsupported_error(list: Vec<Unsupported>) -> BpmnError {
     let message = if list.len() == 1 {
         format!("{} is not supported ({SUPPORTED})", first.element)
     } else {
-        let named: Vec<String> =
-            list.iter().take(NAMED).map(|u| format!("{} (line {}, column {})", u.element, u.line, u.column)).collect();
-        let more = match list.len().saturating_sub(NAMED) {
-            0 => String::new(),
-            n => format!(" and {n} more"),
-        };
-        format!("{} elements are not supported: {}{more} ({SUPPORTED})", list.len(), named.join(", "))
+        let mut named: String = list
+            .iter()
+            .take(NAMED)
+            .map(|u| format!("{} (line {}, column {})", u.element, u.line, u.column))
+            .collect::<Vec<_>>()
+            .join(", ");
+        if let n @ 1.. = list.len().saturating_sub(NAMED) {
+            named.push_str(&format!(" and {n} more"));
+        }
+        format!("{} elements are not supported: {named} ({SUPPORTED})", list.len())
     };
     BpmnError { line: first.line, column: first.column, message, unsupported: list }
 }

@@ -30,9 +30,9 @@ fn kind_word(kind: &NodeKind) -> &'static str {
 fn describe(n: &DraftNode) -> String {
     let word = kind_word(&n.node.kind);
     if n.named {
-        format!("{word} '{}' ({})", n.node.id, n.node.name)
+        format!("{word} '{id}' ({name})", id = n.node.id, name = n.node.name)
     } else {
-        format!("{word} '{}'", n.node.id)
+        format!("{word} '{id}'", id = n.node.id)
     }
 }
 

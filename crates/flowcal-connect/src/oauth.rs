@@ -53,7 +53,7 @@ pub enum OAuthError {
     #[error("the authorization server refused the grant (invalid_grant){}", desc(.0))]
     InvalidGrant(String),
     /// Any other OAuth error answer.
-    #[error("the authorization server answered {status} {error}{}", desc(.description))]
+    #[error("the authorization server answered {status} {}", with_desc(.error, .description))]
     Rejected { status: u16, error: String, description: String },
     /// The server could not be reached or answered with a server error;
     /// worth trying again later.
@@ -62,6 +62,11 @@ pub enum OAuthError {
     /// The answer was not what the protocol prescribes.
     #[error("the authorization server's answer is malformed: {0}")]
     Malformed(String),
+}
+
+/// An error code with its description, if any: "invalid_request: …".
+fn with_desc(code: &str, d: &str) -> String {
+    format!("{code}{}", desc(d))
 }
 
 fn desc(d: &str) -> String {

@@ -624,19 +624,19 @@ fn item_is(item: &DataItemDef) -> String {
 /// Checks one comparison of a declared item with a literal (or a group).
 fn check_against(item: &DataItemDef, op: CmpOp, other: &Operand) -> Result<(), ConditionError> {
     let refuse = |hint: &str| {
-        Err(ConditionError::new(format!("{}; it cannot be compared with {}{hint}", item_is(item), other.describe())))
+        Err(ConditionError::new(format!("{}; it cannot be compared with {}: {hint}", item_is(item), other.describe())))
     };
     match (kind(item.data_type), other) {
         (_, Operand::Var(_)) => Ok(()),
         (Kind::Number, Operand::Num(_)) => Ok(()),
-        (Kind::Number, _) => refuse(": compare it with a number, e.g. > 5"),
+        (Kind::Number, _) => refuse("compare it with a number, e.g. > 5"),
         (Kind::Boolean, Operand::Bool(_) | Operand::Group(_)) if op.is_equality() => Ok(()),
         (Kind::Boolean, Operand::Bool(_) | Operand::Group(_)) => Err(ConditionError::new(format!(
             "{}; it can only be compared with == or !=, not {}",
             item_is(item),
             op.as_str()
         ))),
-        (Kind::Boolean, _) => refuse(": compare it with true or false"),
+        (Kind::Boolean, _) => refuse("compare it with true or false"),
         (Kind::Textual, Operand::Str(s)) => {
             if op.is_equality() && item.data_type == DataType::Select && !item.options.iter().any(|o| o == s) {
                 return Err(ConditionError::new(format!(
@@ -650,12 +650,12 @@ fn check_against(item: &DataItemDef, op: CmpOp, other: &Operand) -> Result<(), C
             }
             Ok(())
         }
-        (Kind::Textual, _) => refuse(": compare it with a string in quotes, e.g. == \"done\""),
+        (Kind::Textual, _) => refuse("compare it with a string in quotes, e.g. == \"done\""),
         (Kind::Date, Operand::Str(s)) if parse_date(s).is_some() => Ok(()),
-        (Kind::Date, _) => refuse(": compare it with a date written \"YYYY-MM-DD\", e.g. >= \"2026-03-28\""),
+        (Kind::Date, _) => refuse("compare it with a date written \"YYYY-MM-DD\", e.g. >= \"2026-03-28\""),
         (Kind::DateTime, Operand::Str(s)) if parse_datetime(s).is_some() => Ok(()),
         (Kind::DateTime, _) => {
-            refuse(": compare it with an RFC 3339 date-time with a UTC offset, e.g. < \"2026-03-28T09:30:00+01:00\"")
+            refuse("compare it with an RFC 3339 date-time with a UTC offset, e.g. < \"2026-03-28T09:30:00+01:00\"")
         }
     }
 }

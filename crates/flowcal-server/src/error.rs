@@ -87,6 +87,11 @@ impl AppError {
         }
     }
 
+    /// The message in `lang`, for a page (the API's stays English).
+    pub fn in_lang(&self, lang: crate::i18n::Lang) -> String {
+        lang.translate(&self.to_string())
+    }
+
     /// The JSON body.
     pub fn body(&self) -> Value {
         let mut e = json!({"code": self.code(), "message": self.to_string()});

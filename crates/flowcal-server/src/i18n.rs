@@ -9,6 +9,8 @@ use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
 use std::sync::LazyLock;
 
+mod messages;
+
 /// A language of the web app.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Lang {
@@ -28,8 +30,22 @@ macro_rules! ftl {
         ]),*]
     };
 }
-const FILES: [[(&str, &str); 3]; 9] =
-    ftl!("common", "frame", "tasks", "models", "settings", "admin", "work-calendars", "calendar", "team");
+const FILES: [[(&str, &str); 3]; 14] = ftl!(
+    "common",
+    "frame",
+    "tasks",
+    "models",
+    "settings",
+    "admin",
+    "work-calendars",
+    "calendar",
+    "team",
+    "messages-server",
+    "messages-data",
+    "messages-bpmn",
+    "messages-calendar",
+    "messages-caldav",
+);
 
 /// A header longer than this, or with more entries, is read only that far.
 const MAX_ACCEPT_LANGUAGE: usize = 4096;
@@ -123,6 +139,39 @@ impl Lang {
         id.to_owned()
     }
 
+    /// What a service said in English (`AppError` texts, refusals, the
+    /// calendar service's answers), said in this language: see `messages`.
+    pub fn translate(self, english: &str) -> String {
+        let mut steps = messages::MAX_STEPS;
+        self.translate_at(english, 0, &mut steps)
+    }
+
+    fn translate_at(self, english: &str, depth: usize, steps: &mut u32) -> String {
+        if self == Lang::En || depth > messages::MAX_DEPTH {
+            return english.to_owned();
+        }
+        let Some((known, values)) = messages::find(&KNOWN, english, steps) else {
+            // A list of messages is said message by message.
+            if english.contains(messages::LIST_SEPARATOR) && depth < messages::MAX_DEPTH {
+                let pieces: Vec<String> = english
+                    .split(messages::LIST_SEPARATOR)
+                    .map(|piece| self.translate_at(piece, depth, steps))
+                    .collect();
+                return pieces.join(messages::LIST_SEPARATOR);
+            }
+            return english.to_owned();
+        };
+        let values: Vec<(&str, FluentValue<'_>)> = values
+            .into_iter()
+            .map(|(name, value)| match whole_number(value) {
+                // A count, so that a language's plural forms can follow it.
+                Some(n) => (name, n.into()),
+                None => (name, self.translate_at(value, depth + 1, steps).into()),
+            })
+            .collect();
+        self.t_with(&known.id, &values)
+    }
+
     /// A date, as this language writes it: "Mon 7 Dec 2026", "Mo., 7. Dez. 2026", "2026年12月7日(月)".
     pub fn date(self, d: jiff::civil::Date) -> String {
         let weekday = self.t(&format!("weekday-{}", d.weekday().to_monday_one_offset()));
@@ -146,6 +195,12 @@ impl Lang {
     }
 }
 
+/// `value` as a number, where it is written as one ("12", not "012" or "1e3").
+fn whole_number(value: &str) -> Option<i64> {
+    let plain = !value.is_empty() && value.len() <= 15 && value.bytes().all(|b| b.is_ascii_digit());
+    (plain && (value == "0" || !value.starts_with('0'))).then(|| value.parse().ok()).flatten()
+}
+
 /// A q-value (`0`, `0.5`, `1.000`) in thousandths; None when malformed.
 fn quality(q: &str) -> Option<u16> {
     let (whole, frac) = q.split_once('.').unwrap_or((q, ""));
@@ -159,6 +214,10 @@ fn quality(q: &str) -> Option<u16> {
         _ => None,
     }
 }
+
+/// The English messages of the `messages-*` files, read once.
+static KNOWN: LazyLock<Vec<messages::Known>> =
+    LazyLock::new(|| messages::known(&FILES.iter().map(|f| f[0]).collect::<Vec<_>>()));
 
 static BUNDLES: LazyLock<[FluentBundle<FluentResource>; 3]> = LazyLock::new(|| Lang::ALL.map(|lang| bundle(lang).0));
 

@@ -478,18 +478,25 @@ fn describe_change(old: &WorkCalendar, new: &WorkCalendar) -> String {
     if old.hours != new.hours {
         parts.push("working hours changed".to_owned());
     }
-    let name = |h: &Holiday| if h.name.is_empty() { String::new() } else { format!(" {}", h.name) };
+    // The date, with the holiday's name where it has one.
+    let named = |d: &dyn std::fmt::Display, h: &Holiday| {
+        if h.name.is_empty() {
+            d.to_string()
+        } else {
+            format!("{d} {}", h.name)
+        }
+    };
     let mut dates = Vec::new();
     for (d, h) in &new.holidays {
         match old.holidays.get(d) {
-            None => dates.push(format!("holiday {d}{} added", name(h))),
-            Some(o) if o != h => dates.push(format!("holiday {d}{} changed", name(h))),
+            None => dates.push(format!("holiday {} added", named(d, h))),
+            Some(o) if o != h => dates.push(format!("holiday {} changed", named(d, h))),
             _ => {}
         }
     }
     for (d, h) in &old.holidays {
         if !new.holidays.contains_key(d) {
-            dates.push(format!("holiday {d}{} removed", name(h)));
+            dates.push(format!("holiday {} removed", named(d, h)));
         }
     }
     for d in new.working_days.keys().filter(|d| !old.working_days.contains_key(*d)) {

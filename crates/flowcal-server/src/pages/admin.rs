@@ -97,7 +97,7 @@ async fn page(
     let l = v.lang;
     let body = html! {
         h1 { (l.t("admin-title")) }
-        @if let Some(e) = error { p.error role="alert" { (e) } }
+        @if let Some(e) = error { p.error role="alert" { (l.translate(e)) } }
         section.card id="connectivity" aria-labelledby="conn-h" {
             h2 id="conn-h" { (l.t("admin-connectivity")) }
             p.muted { (l.t("admin-redirect-uri")) " " code { (app.access.redirect_uri()) } }
@@ -242,7 +242,7 @@ async fn page(
             ul {
                 @for (e, login) in &failed {
                     li {
-                        strong { (login) } " · " code { (e.source) } " · " span.reason { (e.last_error.clone().unwrap_or_default()) }
+                        strong { (login) } " · " code { (e.source) } " · " span.reason { (l.translate(e.last_error.as_deref().unwrap_or_default())) }
                         form.inline method="post" action={ "/admin/exports/" (e.id) "/retry" } {
                             (csrf_field(v))
                             button type="submit" { (l.t("admin-retry")) }
@@ -258,7 +258,7 @@ async fn page(
             }
             h3 { (l.t("admin-reconnect")) }
             @if reconnect.is_empty() { p.muted { (l.t("admin-none")) } }
-            ul { @for (a, login) in &reconnect { li { strong { (login) } " · " (a.display) " · " span.reason { (a.last_error.clone().unwrap_or_default()) } } } }
+            ul { @for (a, login) in &reconnect { li { strong { (login) } " · " (a.display) " · " span.reason { (l.translate(a.last_error.as_deref().unwrap_or_default())) } } } }
             @if reconnect_total > reconnect.len() as i64 {
                 p.muted { (l.t_with("admin-reconnect-more", &[("shown", reconnect.len().into()), ("total", reconnect_total.into())])) }
             }
@@ -276,8 +276,8 @@ async fn page(
                 @for (a, login) in &attention {
                     li {
                         strong { (login) } " · " (a.display) " · "
-                        @if let Some(e) = &a.read_error { span.reason { (l.t_with("admin-reading-failed", &[("error", e.as_str().into())])) } }
-                        @if let Some(w) = crate::access::lapse_warning(a, now) { " " span.reason { (w) } }
+                        @if let Some(e) = &a.read_error { span.reason { (l.t_with("admin-reading-failed", &[("error", l.translate(e).into())])) } }
+                        @if let Some(w) = crate::access::lapse_warning(a, now) { " " span.reason { (l.translate(&w)) } }
                     }
                 }
             }

@@ -52,7 +52,7 @@ async fn list_page(app: &App, v: &Viewer, notice: Option<&str>, error: Option<&s
         h1 { (title) }
         section.card aria-labelledby="up-h" {
             h2 id="up-h" { (lang.t("models-upload-heading")) }
-            @if let Some(e) = error { p.error role="alert" id="upload-error" { (e) } }
+            @if let Some(e) = error { p.error role="alert" id="upload-error" { (lang.translate(e)) } }
             form method="post" action="/models" enctype="multipart/form-data" {
                 (csrf_field(v))
                 label for="bpmn" { (lang.t("models-file")) }
@@ -134,7 +134,7 @@ pub(crate) async fn upload(
         }
         Err(AppError::Internal(e)) => error_page(Some(&v), &AppError::Internal(e)),
         Err(e) => {
-            let refused = v.lang.t_with("models-refused", &[("error", e.to_string().into())]);
+            let refused = v.lang.t_with("models-refused", &[("error", e.in_lang(v.lang).into())]);
             list_page(&app, &v, None, Some(&refused), e.status()).await
         }
     }

@@ -68,7 +68,9 @@ pub(crate) async fn figure(app: &App, lang: Lang, stored: &StoredModel, marks: M
                 }
             }
         },
-        Err(why) => html! { p.no-diagram.muted { (lang.t_with("tasks-diagram-none", &[("why", why.into())])) } },
+        Err(why) => {
+            html! { p.no-diagram.muted { (lang.t_with("tasks-diagram-none", &[("why", lang.translate(&why).into())])) } }
+        }
     }
 }
 

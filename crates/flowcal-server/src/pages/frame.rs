@@ -242,7 +242,7 @@ fn page_in(
                 }
                 main id="main" {
                     @if let Some(n) = notice {
-                        p.notice role="status" { (n) }
+                        p.notice role="status" { (lang.translate(n)) }
                     }
                     (body)
                 }
@@ -283,7 +283,7 @@ pub(crate) fn error_page_in(lang: Lang, v: Option<&Viewer>, e: &AppError) -> Res
             tracing::error!(error = format!("{inner:#}"), "page failed");
             lang.t("frame-error-internal")
         }
-        other => other.to_string(),
+        other => other.in_lang(lang),
     };
     let title = lang.t(match e.status() {
         StatusCode::NOT_FOUND => "frame-error-not-found",
@@ -324,7 +324,7 @@ pub(crate) async fn login_form(
     let next = next.filter(|n| local_path(n)).unwrap_or("/tasks");
     let body = html! {
         h1 { (lang.t("frame-sign-in")) }
-        @if let Some(e) = error { p.error role="alert" id="login-error" { (e) } }
+        @if let Some(e) = error { p.error role="alert" id="login-error" { (lang.translate(e)) } }
         @if password {
             form.card method="post" action="/login" {
                 input type="hidden" name="next" value=(next);

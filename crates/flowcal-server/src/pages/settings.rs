@@ -67,7 +67,7 @@ async fn page_with_token(
     };
     let body = html! {
         h1 { (l.t("settings-title")) }
-        @if let Some(e) = error { p.error role="alert" { (e) } }
+        @if let Some(e) = error { p.error role="alert" { (l.translate(e)) } }
         section.card id="profile" aria-labelledby="profile-h" {
             h2 id="profile-h" { (l.t("settings-you")) }
             form method="post" action="/settings/profile" {
@@ -109,17 +109,17 @@ async fn page_with_token(
                         @match a.status {
                             flowcal_store::AccountStatus::Active => {
                                 span.badge.ok { (l.t("settings-account-connected")) }
-                                @if let Some(problem) = &a.last_error { " " span.badge.overdue { "⚠" } " " span.reason { (problem) } }
-                                @if let Some(lapse) = crate::access::lapse_warning(a, now) { " " span.badge.soon { "⚠" } " " span.reason { (lapse) } }
+                                @if let Some(problem) = &a.last_error { " " span.badge.overdue { "⚠" } " " span.reason { (l.translate(problem)) } }
+                                @if let Some(lapse) = crate::access::lapse_warning(a, now) { " " span.badge.soon { "⚠" } " " span.reason { (l.translate(&lapse)) } }
                             }
-                            _ => { span.badge.overdue { (l.t("settings-account-reconnect")) } " " span.reason { (a.last_error.clone().unwrap_or_default()) } }
+                            _ => { span.badge.overdue { (l.t("settings-account-reconnect")) } " " span.reason { (l.translate(a.last_error.as_deref().unwrap_or_default())) } }
                         }
                         p.health.muted {
                             (l.t_with("settings-account-health", &[
                                 ("read", a.last_read_at.map(|t| ago(l, t, now)).unwrap_or_else(|| l.t("settings-not-yet")).into()),
                                 ("delivered", a.last_delivered_at.map(|t| ago(l, t, now)).unwrap_or_else(|| l.t("settings-not-yet")).into()),
                             ]))
-                            @if let Some(e) = &a.read_error { " · " span.reason { (l.t_with("settings-reading-failed", &[("error", e.as_str().into())])) } }
+                            @if let Some(e) = &a.read_error { " · " span.reason { (l.t_with("settings-reading-failed", &[("error", l.translate(e).into())])) } }
                         }
                         @if let Some(list) = calendars.get(&a.id) {
                             form.choose method="post" action={ "/settings/accounts/" (a.id) "/calendar" } {

@@ -414,7 +414,7 @@ fn calendar_controls(c: &CalendarCtx<'_>, source: &str, stored_source: &ExportSo
                     Some((Wanted::Absent, ExportState::Pending)) => { span.badge.pending { (say("tasks-cal-removing")) } }
                     Some((_, ExportState::Failed)) => {
                         span.badge.overdue { (say("tasks-cal-failed")) } " "
-                        span.reason { (shown.and_then(|e| e.last_error.clone()).unwrap_or_default()) }
+                        span.reason { (lang.translate(shown.and_then(|e| e.last_error.as_deref()).unwrap_or_default())) }
                     }
                     Some((_, ExportState::Waiting)) => {
                         span.badge.soon { (say("tasks-cal-reconnect-needed")) } " "
@@ -645,7 +645,7 @@ pub(crate) async fn complete(State(app): State<Arc<App>>, Path(id): Path<i64>, P
             see_other_notice("/tasks", &v.lang.t_with("tasks-notice-completed", &[("task", t.name.as_str().into())]))
         }
         Err(AppError::InvalidData { fields, .. }) => {
-            let errors: BTreeMap<String, String> = fields.into_iter().collect();
+            let errors: BTreeMap<String, String> = fields.into_iter().map(|(k, m)| (k, v.lang.translate(&m))).collect();
             task_page(&app, &v, task, None, &errors, Some(&f), StatusCode::UNPROCESSABLE_ENTITY).await
         }
         Err(e) => error_page(Some(&v), &e),
@@ -768,7 +768,7 @@ async fn start_page(
     let body = html! {
         p.crumbs { a href="/start" { (v.lang.t("tasks-start-title")) } }
         h1 { (stored.name) }
-        @if let Some(e) = error { p.error role="alert" { (e) } }
+        @if let Some(e) = error { p.error role="alert" { (v.lang.translate(e)) } }
         form.data method="post" action={ "/start/" (stored.key) } novalidate {
             (csrf_field(v))
             div.field {
@@ -825,7 +825,7 @@ pub(crate) async fn start(State(app): State<Arc<App>>, Path(key): Path<String>, 
             }
         }
         Err(AppError::InvalidData { fields, .. }) => {
-            let errors: BTreeMap<String, String> = fields.into_iter().collect();
+            let errors: BTreeMap<String, String> = fields.into_iter().map(|(k, m)| (k, v.lang.translate(&m))).collect();
             start_page(&app, &v, &key, None, &errors, Some(&f), StatusCode::UNPROCESSABLE_ENTITY).await
         }
         Err(e @ (AppError::Unprocessable(_) | AppError::BadRequest(_))) => {

@@ -187,9 +187,10 @@ impl CalendarForm {
 
 /// A line of a textarea that was refused, and why.
 fn refused(l: Lang, field: &str, line: usize, why: &str) -> AppError {
-    AppError::Unprocessable(
-        l.t_with("workcal-refused-line", &[("field", l.t(field).into()), ("line", line.into()), ("error", why.into())]),
-    )
+    AppError::Unprocessable(l.t_with(
+        "workcal-refused-line",
+        &[("field", l.t(field).into()), ("line", line.into()), ("error", l.translate(why).into())],
+    ))
 }
 
 /// The non-empty lines of a textarea with their numbers (from 1).
@@ -344,7 +345,7 @@ fn calendar_form(v: &Viewer, form: &CalendarForm, creating: bool, error: Option<
     html! {
         form.workcal method="post" action="/admin/work-calendars" {
             (csrf_field(v))
-            @if let Some(e) = error { p.error role="alert" id="calendar-error" { (e) } }
+            @if let Some(e) = error { p.error role="alert" id="calendar-error" { (v.lang.translate(e)) } }
             @if creating {
                 input type="hidden" name="create" value="on";
                 label for="wc-name" { (l.t("workcal-form-name")) }
@@ -738,7 +739,7 @@ async fn calendar_page(
     let body = html! {
         p.crumbs { a href="/work-calendars" { (l.t("workcal-title")) } }
         h1 { (title) }
-        @if let (Some(e), None) = (error, typed) { p.error role="alert" { (e) } }
+        @if let (Some(e), None) = (error, typed) { p.error role="alert" { (l.translate(e)) } }
         dl.facts {
             dt { (l.t("workcal-time-zone")) } dd { (c.time_zone) }
             dt { (l.t("workcal-working-week")) } dd { (week_text(c, l)) }
@@ -795,7 +796,7 @@ async fn calendar_page(
                         ul { @for (d, n) in &extra { li { time datetime=(d.to_string()) { (day_of_year(**d, l)) } @if !n.is_empty() { " — " (n) } } } }
                     }
                 }
-                Err(e) => { p.error role="alert" { (l.t_with("workcal-unusable", &[("error", e.to_string().into())])) } }
+                Err(e) => { p.error role="alert" { (l.t_with("workcal-unusable", &[("error", l.translate(&e.to_string()).into())])) } }
             }
         }
         section aria-labelledby="sources-h" {

@@ -541,27 +541,6 @@ async fn calendar_team_and_model_pages_in_german_and_japanese() {
 
     let (a, r) =
         (sign_in(&t, "ann", "password-123").await.unwrap(), sign_in(&t, "root", "password-123").await.unwrap());
-    // An upload through the form (multipart), as the page's language answers it.
-    let upload = |file: &'static str, accept: &'static str| {
-        let (t, r) = (&t, r.clone());
-        async move {
-            let csrf = crate::signin::page_csrf(&page(t, &r, "/models", None).await);
-            let body = format!(
-                "--b\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{csrf}\r\n--b\r\nContent-Disposition: form-data; name=\"bpmn\"; filename=\"m.bpmn\"\r\nContent-Type: application/xml\r\n\r\n{file}\r\n--b--\r\n"
-            );
-            let res = t
-                .client
-                .post(format!("{}/models", t.base))
-                .header("cookie", r)
-                .header("accept-language", accept)
-                .header("content-type", "multipart/form-data; boundary=b")
-                .body(body)
-                .send()
-                .await
-                .unwrap();
-            (res.status().as_u16(), res.text().await.unwrap())
-        }
-    };
     // Each page in English, German and Japanese.
     let pages = |accept: Option<&'static str>| {
         let (t, a, r) = (&t, a.clone(), r.clone());
@@ -577,8 +556,9 @@ async fn calendar_team_and_model_pages_in_german_and_japanese() {
             ] {
                 out.push(page(t, who, path, accept).await);
             }
-            out.push(upload("<definitions/>", accept.unwrap_or("en")).await.1);
-            out.push(upload("", accept.unwrap_or("en")).await.1);
+            // An upload through the form, as the page's language answers it.
+            out.push(upload_form(t, &r, "<definitions/>", accept.unwrap_or("en")).await.1);
+            out.push(upload_form(t, &r, "", accept.unwrap_or("en")).await.1);
             out
         }
     };
@@ -678,4 +658,153 @@ async fn calendar_team_and_model_pages_in_german_and_japanese() {
             }
         }
     }
+}
+
+/// The text of the page's first element with `marker` (an alert, a field's
+/// error), its entities read.
+fn text_of(html: &str, marker: &str) -> String {
+    let at = html.find(marker).unwrap_or_else(|| panic!("no {marker} in {html}"));
+    let start = at + html[at..].find('>').unwrap() + 1;
+    let end = start + html[start..].find("</p>").unwrap();
+    html[start..end]
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
+/// A model file posted through the upload form (multipart), with the
+/// browser's `accept` language: the page that answers.
+async fn upload_form(t: &TestApp, cookie: &str, file: &str, accept: &str) -> (u16, String) {
+    let csrf = crate::signin::page_csrf(&page(t, cookie, "/models", None).await);
+    let body = format!(
+        "--b\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{csrf}\r\n--b\r\nContent-Disposition: form-data; \
+         name=\"bpmn\"; filename=\"m.bpmn\"\r\nContent-Type: application/xml\r\n\r\n{file}\r\n--b--\r\n"
+    );
+    let r = t
+        .client
+        .post(format!("{}/models", t.base))
+        .header("cookie", cookie)
+        .header("accept-language", accept)
+        .header("content-type", "multipart/form-data; boundary=b")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+/// What flowcal's services say (a refused password, a refused model, data
+/// that does not fit, a server that is no calendar server, a missing task)
+/// reaches a German or Japanese page in that language, while the API keeps
+/// English: the same forms, posted by a user who reads English and one who
+/// reads German, answer with the same message in the two languages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn service_messages_are_said_in_the_users_language() {
+    use flowcal_server::i18n::Lang;
+    let t = TestApp::spawn(TestDb::sqlite()).await;
+    let bob = t.user("bob", true, &[]).await;
+    let alice = t.user("alice", true, &[]).await;
+    let (s, _) = t.call(Method::PATCH, "/api/v1/me/settings", &alice, Some(json!({"language": "de"}))).await;
+    assert_eq!(s, 200);
+    let en = sign_in(&t, "bob", "password-123").await.unwrap();
+    let de = sign_in(&t, "alice", "password-123").await.unwrap();
+    // The German page says what the English one says, in German words.
+    let said = |what: &str, english: &str, german: &str| {
+        assert!(!english.is_empty() && english.is_ascii(), "{what}: {english}");
+        assert_eq!(german, Lang::De.translate(english), "{what}");
+        assert_ne!(german, english, "{what}: left in English");
+    };
+
+    // A wrong current password.
+    let form = [("current_password", "not-my-password"), ("new_password", "a-new-password")];
+    let (s, e) = post_form(&t, &en, "/settings", "/settings/password", &form).await;
+    let (s2, d) = post_form(&t, &de, "/settings", "/settings/password", &form).await;
+    assert_eq!((s, s2), (403, 403));
+    let (e, d) = (text_of(&e, "role=\"alert\""), text_of(&d, "role=\"alert\""));
+    assert_eq!(e, "the current password is wrong: nothing was changed");
+    said("password", &e, &d);
+
+    // A model that flowcal refuses: the reason inside the page's own words,
+    // the step named in German; the API says it in English.
+    let refused = r#"<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <bpmn:process id="p" isExecutable="true">
+    <bpmn:startEvent id="s"/>
+    <bpmn:userTask id="approve" name="Approve"/>
+    <bpmn:endEvent id="e"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="approve"/>
+  </bpmn:process>
+</bpmn:definitions>"#;
+    let (s, api) = t.upload(&bob, refused).await;
+    assert_eq!(s, 422, "{api}");
+    let reason = api["error"]["message"].as_str().unwrap().to_owned();
+    let (s, e) = upload_form(&t, &en, refused, "en").await;
+    let (s2, d) = upload_form(&t, &de, refused, "en").await;
+    assert_eq!((s, s2), (422, 422));
+    let (e, d) = (text_of(&e, "id=\"upload-error\""), text_of(&d, "id=\"upload-error\""));
+    assert!(e.contains(&reason), "{e}");
+    let german = Lang::De.translate(&reason);
+    assert!(d.contains(&german) && !d.contains(&reason), "{d}");
+    assert!(reason.contains("user task 'approve' (Approve)") || reason.contains("end event 'e'"), "{reason}");
+    assert!(german.contains("„approve“ (Approve)") || german.contains("Endereignis „e“"), "{german}");
+
+    // Data that does not fit its items, on the start form: each field's problem.
+    let required = r#"<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:flowcal="https://flowcal.dev/schema/1" id="d" targetNamespace="t">
+  <bpmn:process id="leave" name="Leave" isExecutable="true">
+    <bpmn:extensionElements>
+      <flowcal:dataItem key="first_day" label="First day" type="date" required="true"/>
+    </bpmn:extensionElements>
+    <bpmn:startEvent id="s"/>
+    <bpmn:userTask id="approve" name="Approve" flowcal:assignee="starter"/>
+    <bpmn:endEvent id="e"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="approve"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="approve" targetRef="e"/>
+  </bpmn:process>
+</bpmn:definitions>"#;
+    assert_eq!(t.upload(&bob, required).await.0, 201);
+    let form = [("title", "Summer"), ("first_day", "")];
+    let (s, e) = post_form(&t, &en, "/start/leave", "/start/leave", &form).await;
+    let (s2, d) = post_form(&t, &de, "/start/leave", "/start/leave", &form).await;
+    assert_eq!((s, s2), (422, 422), "{e}");
+    let (e, d) = (text_of(&e, "class=\"field-error\""), text_of(&d, "class=\"field-error\""));
+    assert_eq!(e, "a value is required");
+    said("required", &e, &d);
+
+    // A server that is no CalDAV server: flowcal's answer, the server's words kept.
+    let form = [("url", &*format!("{}/no-dav/", t.base)), ("username", "me"), ("password", "app-password")];
+    let (s, e) = post_form(&t, &en, "/settings", "/settings/caldav", &form).await;
+    let (s2, d) = post_form(&t, &de, "/settings", "/settings/caldav", &form).await;
+    assert_eq!(s, s2, "{e}");
+    assert!(s >= 400, "{e}");
+    let (e, d) = (text_of(&e, "role=\"alert\""), text_of(&d, "role=\"alert\""));
+    said("caldav", &e, &d);
+
+    // A task that is not there: the error page.
+    let missing = |cookie: String| {
+        let req = t.client.get(format!("{}/tasks/999999", t.base)).header("cookie", cookie);
+        async move {
+            let r = req.send().await.unwrap();
+            (r.status().as_u16(), text_of(&r.text().await.unwrap(), "role=\"alert\""))
+        }
+    };
+    let ((s, e), (s2, d)) = (missing(en.clone()).await, missing(de.clone()).await);
+    assert_eq!((s, s2), (404, 404));
+    said("missing", &e, &d);
+
+    // A failed sign-in, nobody signed in: the browser's language, Japanese too.
+    let sign_in_as = |accept: &'static str| {
+        let req = t
+            .client
+            .post(format!("{}/login", t.base))
+            .header("accept", "text/html")
+            .header("accept-language", accept)
+            .form(&[("login", "alice"), ("password", "wrong-password")]);
+        async move { text_of(&req.send().await.unwrap().text().await.unwrap(), "role=\"alert\"") }
+    };
+    let (e, d, j) = (sign_in_as("en").await, sign_in_as("de").await, sign_in_as("ja").await);
+    assert_eq!(e, "wrong login or password");
+    said("sign-in", &e, &d);
+    assert_eq!(j, Lang::Ja.translate(&e));
+    assert!(!j.is_ascii(), "{j}");
 }
