@@ -2,7 +2,7 @@
 //! allow-list, who may export, users, and delivery health; and a user's
 //! calendars verified (and repaired) on request.
 
-use super::frame::{csrf_field, error_page, layout, layout_status, see_other_notice, Posted, Viewer};
+use super::frame::{column_heads, csrf_field, error_page, layout, layout_status, see_other_notice, Posted, Viewer};
 use crate::access::people::By;
 use crate::access::AdminSettingsPatch;
 use crate::app::App;
@@ -137,10 +137,7 @@ async fn page(
             h2 id="users-h" { (l.t("admin-users")) }
             p.count { (l.t_with("admin-user-count", &[("count", users.total.unwrap_or_default().into())])) }
             table {
-                thead { tr {
-                    th scope="col" { (l.t("admin-col-login")) } th scope="col" { (l.t("admin-col-roles")) } th scope="col" { (l.t("admin-col-role")) }
-                    th scope="col" { (l.t("admin-col-password")) } th scope="col" { (l.t("admin-col-access")) }
-                } }
+                (column_heads(l, &["admin-col-login", "admin-col-roles", "admin-col-role", "admin-col-password", "admin-col-access"]))
                 tbody {
                     @for (u, roles) in &user_roles {
                         tr {
@@ -233,7 +230,7 @@ async fn page(
             h2 id="del-h" { (l.t("admin-delivery")) }
             table {
                 caption { (l.t("admin-entries-by-state")) }
-                thead { tr { th scope="col" { (l.t("admin-col-state")) } th scope="col" { (l.t("admin-col-kind")) } th scope="col" { (l.t("admin-col-entries")) } } }
+                (column_heads(l, &["admin-col-state", "admin-col-kind", "admin-col-entries"]))
                 tbody { @for (state, kind, n) in &states { tr { td { (state) } td { (kind) } td { (n) } } } }
             }
             p { (l.t("admin-oldest-waiting")) " " (oldest.map(|ms| seconds(l, ms)).unwrap_or_else(|| l.t("admin-oldest-none"))) }

@@ -2,7 +2,7 @@
 //! list models and versions, a model's steps, their deadlines in words (with
 //! the work calendar they count in) and data items.
 
-use super::frame::{check_form, csrf_field, error_page, layout, layout_status, Fields, Viewer};
+use super::frame::{check_form, column_heads, csrf_field, error_page, layout, layout_status, Fields, Viewer};
 use crate::api::types::ModelInfo;
 use crate::app::App;
 use crate::error::AppError;
@@ -64,11 +64,7 @@ async fn list_page(app: &App, v: &Viewer, notice: Option<&str>, error: Option<&s
         }
         table {
             caption { (lang.t("models-list-caption")) }
-            thead { tr {
-                th scope="col" { (lang.t("models-name")) }
-                th scope="col" { (lang.t("models-process-id")) }
-                th scope="col" { (lang.t("models-version")) }
-            } }
+            (column_heads(lang, &["models-name", "models-process-id", "models-version"]))
             tbody {
                 @for m in &models {
                     tr { td { a href={ "/models/" (m.key) } { (m.name) } } td { code { (m.key) } } td { (m.version) } }
@@ -181,11 +177,7 @@ pub(crate) async fn show(State(app): State<Arc<App>>, v: Viewer, Path(key): Path
         (diagram)
         h2 { (lang.t("models-steps")) }
         table {
-            thead { tr {
-                th scope="col" { (lang.t("models-step")) }
-                th scope="col" { (lang.t("models-id")) }
-                th scope="col" { (lang.t("models-deadline")) }
-            } }
+            (column_heads(lang, &["models-step", "models-id", "models-deadline"]))
             tbody {
                 @for s in &info.steps {
                     tr id={ "step-" (s.id) } {
@@ -205,12 +197,7 @@ pub(crate) async fn show(State(app): State<Arc<App>>, v: Viewer, Path(key): Path
         @if !info.timers.is_empty() {
             h2 { (lang.t("models-timers")) }
             table {
-                thead { tr {
-                    th scope="col" { (lang.t("models-timer")) }
-                    th scope="col" { (lang.t("models-id")) }
-                    th scope="col" { (lang.t("models-where")) }
-                    th scope="col" { (lang.t("models-fires")) }
-                } }
+                (column_heads(lang, &["models-timer", "models-id", "models-where", "models-fires"]))
                 tbody {
                     @for t in &info.timers {
                         tr {
@@ -235,12 +222,7 @@ pub(crate) async fn show(State(app): State<Arc<App>>, v: Viewer, Path(key): Path
         }
         h2 { (lang.t("models-data-items")) }
         table {
-            thead { tr {
-                th scope="col" { (lang.t("models-label")) }
-                th scope="col" { (lang.t("models-key")) }
-                th scope="col" { (lang.t("models-type")) }
-                th scope="col" { (lang.t("models-required")) }
-            } }
+            (column_heads(lang, &["models-label", "models-key", "models-type", "models-required"]))
             tbody {
                 @for i in &info.data_items {
                     tr {

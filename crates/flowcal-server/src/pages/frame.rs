@@ -139,6 +139,11 @@ pub(crate) fn csrf_ok(session: &str, sent: &str) -> bool {
     constant_time_eq(sent.as_bytes(), csrf_of(session).as_bytes())
 }
 
+/// A table's head: one column header per message id, in `lang`.
+pub(crate) fn column_heads(lang: Lang, ids: &[&str]) -> Markup {
+    html! { thead { tr { @for id in ids { th scope="col" { (lang.t(id)) } } } } }
+}
+
 /// The hidden CSRF field of a form.
 pub(crate) fn csrf_field(v: &Viewer) -> Markup {
     html! { input type="hidden" name="_csrf" value=(v.csrf()); }

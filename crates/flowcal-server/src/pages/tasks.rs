@@ -2,8 +2,8 @@
 //! complete, calendar buttons beside every date), starting a process.
 
 use super::frame::{
-    csrf_field, error_page, layout, layout_status, see_other_notice, show_deadline, urgency, urgency_badge, Fields,
-    Posted, Urgency, Viewer, THEN_COOKIE,
+    column_heads, csrf_field, error_page, layout, layout_status, see_other_notice, show_deadline, urgency,
+    urgency_badge, Fields, Posted, Urgency, Viewer, THEN_COOKIE,
 };
 use crate::app::App;
 use crate::entries::describe_rule_in;
@@ -117,14 +117,7 @@ pub(crate) async fn list(State(app): State<Arc<App>>, v: Viewer, Query(q): Query
             p.count role="status" { (count_line(v.lang, skipped + 1, seen, total, page.total_exact)) }
             table.tasks {
                 caption.visually-hidden { (say("tasks-table-caption")) }
-                thead {
-                    tr {
-                        th scope="col" { (say("tasks-col-task")) }
-                        th scope="col" { (say("tasks-col-process")) }
-                        th scope="col" { (say("tasks-col-deadline")) }
-                        th scope="col" { (say("tasks-col-assigned")) }
-                    }
-                }
+                (column_heads(v.lang, &["tasks-col-task", "tasks-col-process", "tasks-col-deadline", "tasks-col-assigned"]))
                 tbody {
                     @for (t, u) in &rows {
                         tr {

@@ -3,7 +3,7 @@
 //! their roles; administrators any role. Bounded: one page, and it says so
 //! when cut.
 
-use super::frame::{error_page, layout, show_deadline, urgency, urgency_badge, Urgency, Viewer};
+use super::frame::{column_heads, error_page, layout, show_deadline, urgency, urgency_badge, Urgency, Viewer};
 use crate::app::App;
 use crate::error::AppError;
 use axum::extract::{Query, State};
@@ -97,12 +97,7 @@ pub(crate) async fn show(State(app): State<Arc<App>>, v: Viewer, Query(q): Query
                     p.empty { (lang.t("team-empty")) }
                 } @else {
                     table.tasks aria-labelledby="team-h" {
-                        thead { tr {
-                            th scope="col" { (lang.t("team-task")) }
-                            th scope="col" { (lang.t("team-process")) }
-                            th scope="col" { (lang.t("team-deadline")) }
-                            th scope="col" { (lang.t("team-held-by")) }
-                        } }
+                        (column_heads(lang, &["team-task", "team-process", "team-deadline", "team-held-by"]))
                         tbody {
                             @for t in &page.items {
                                 @let u = t.deadline.as_ref().map(|d| urgency(d, now, &v.zone));

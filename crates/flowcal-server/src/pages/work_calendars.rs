@@ -4,7 +4,9 @@
 //! Administrators create, edit, refresh and delete calendars on the same
 //! pages; the service checks their rights again.
 
-use super::frame::{comma_list, csrf_field, error_page, layout_status, see_other_notice, Fields, Posted, Viewer};
+use super::frame::{
+    column_heads, comma_list, csrf_field, error_page, layout_status, see_other_notice, Fields, Posted, Viewer,
+};
 use crate::app::App;
 use crate::error::AppError;
 use crate::i18n::Lang;
@@ -421,10 +423,7 @@ async fn list_page(
         } @else {
             table.calendars {
                 caption.visually-hidden { (l.t("workcal-title")) }
-                thead { tr {
-                    th scope="col" { (l.t("workcal-col-name")) } th scope="col" { (l.t("workcal-time-zone")) } th scope="col" { (l.t("workcal-working-week")) }
-                    th scope="col" { (l.t("workcal-col-hours")) } th scope="col" { (l.t("workcal-sources")) }
-                } }
+                (column_heads(l, &["workcal-col-name", "workcal-time-zone", "workcal-working-week", "workcal-col-hours", "workcal-sources"]))
                 tbody {
                     @for s in &calendars {
                         @let c = &s.calendar;
@@ -769,10 +768,7 @@ async fn calendar_page(
                     @if holidays.is_empty() { p.muted { (l.t("workcal-none")) } } @else {
                         table.holidays {
                             caption.visually-hidden { (holidays_in) }
-                            thead { tr {
-                                th scope="col" { (l.t("workcal-col-date")) } th scope="col" { (l.t("workcal-col-name")) }
-                                th scope="col" { (l.t("workcal-col-day")) } th scope="col" { (l.t("workcal-col-from")) }
-                            } }
+                            (column_heads(l, &["workcal-col-date", "workcal-col-name", "workcal-col-day", "workcal-col-from"]))
                             tbody {
                                 @for (d, h) in &holidays {
                                     tr {

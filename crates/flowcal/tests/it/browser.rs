@@ -35,6 +35,29 @@ struct Browser {
     axe: String,
 }
 
+/// Where Chromium, ChromeDriver and axe-core are (from the peers' environment).
+struct BrowserPeers {
+    chromium: String,
+    driver: String,
+    axe: String,
+}
+
+impl BrowserPeers {
+    /// None (said on stderr, or a panic where peers are required) when one is missing.
+    fn from_env() -> Option<BrowserPeers> {
+        Some(BrowserPeers {
+            chromium: peer_env("FLOWCAL_CHROMIUM", "Chromium")?,
+            driver: peer_env("FLOWCAL_CHROMEDRIVER", "ChromeDriver")?,
+            axe: peer_env("FLOWCAL_AXE", "axe-core")?,
+        })
+    }
+
+    /// A browser session, with axe-core ready for `assert_accessible`.
+    async fn open(&self) -> Browser {
+        Browser::start(&self.chromium, &self.driver).await.with_axe(&self.axe)
+    }
+}
+
 /// axe-core's rules for WCAG 2.0 and 2.1, levels A and AA.
 const AXE_TAGS: [&str; 4] = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"];
 
@@ -352,9 +375,7 @@ impl Browser {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(not(flowcal_peers), ignore = "needs the peers: built without FLOWCAL_REQUIRE_PEERS")]
 async fn the_web_app_in_a_real_browser() {
-    let Some(chromium) = peer_env("FLOWCAL_CHROMIUM", "Chromium") else { return };
-    let Some(driver) = peer_env("FLOWCAL_CHROMEDRIVER", "ChromeDriver") else { return };
-    let Some(axe) = peer_env("FLOWCAL_AXE", "axe-core") else { return };
+    let Some(peers) = BrowserPeers::from_env() else { return };
     // One attempt per delivery, so that a failure shows at once.
     let t = TestApp::spawn_with(TestDb::sqlite(), "[delivery]\nworkers = 0\nattempts = 1\n").await;
     t.clock.set(jiff::Timestamp::now());
@@ -368,7 +389,7 @@ async fn the_web_app_in_a_real_browser() {
     put_provider(&t, &admin, "g", google_at_peer(&peer, Some(&google.base))).await;
     let (s, _) = t.upload(&admin, crate::support::leave_model()).await;
     assert_eq!(s, 201);
-    let b = Browser::start(&chromium, &driver).await.with_axe(&axe);
+    let b = peers.open().await;
     let urls = |paths: &[&str]| paths.iter().map(|p| format!("{}{p}", t.base)).collect::<Vec<_>>();
 
     // Sign in; My tasks.
@@ -707,14 +728,12 @@ async fn sign_in_is_rate_limited_and_the_cookie_is_strict() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(not(flowcal_peers), ignore = "needs the peers: built without FLOWCAL_REQUIRE_PEERS")]
 async fn the_process_diagram_in_a_real_browser() {
-    let Some(chromium) = peer_env("FLOWCAL_CHROMIUM", "Chromium") else { return };
-    let Some(driver) = peer_env("FLOWCAL_CHROMEDRIVER", "ChromeDriver") else { return };
-    let Some(axe) = peer_env("FLOWCAL_AXE", "axe-core") else { return };
+    let Some(peers) = BrowserPeers::from_env() else { return };
     let t = TestApp::spawn(TestDb::sqlite()).await;
     let root = t.user("root", true, &[]).await;
     let (s, _) = t.upload(&root, crate::support::leave_model()).await;
     assert_eq!(s, 201);
-    let b = Browser::start(&chromium, &driver).await.with_axe(&axe);
+    let b = peers.open().await;
     b.sign_in(&t, "root").await;
 
     // Upload the modeler's file with the form.
@@ -803,9 +822,7 @@ async fn the_process_diagram_in_a_real_browser() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(not(flowcal_peers), ignore = "needs the peers: built without FLOWCAL_REQUIRE_PEERS")]
 async fn the_calendar_and_the_teams_week_in_a_real_browser() {
-    let Some(chromium) = peer_env("FLOWCAL_CHROMIUM", "Chromium") else { return };
-    let Some(driver) = peer_env("FLOWCAL_CHROMEDRIVER", "ChromeDriver") else { return };
-    let Some(axe) = peer_env("FLOWCAL_AXE", "axe-core") else { return };
+    let Some(peers) = BrowserPeers::from_env() else { return };
     let t = TestApp::spawn(TestDb::sqlite()).await;
     // The instances start two days ago (the browser's cookies live in real time).
     let now = jiff::Timestamp::now();
@@ -829,7 +846,7 @@ async fn the_calendar_and_the_teams_week_in_a_real_browser() {
     let due = (now - jiff::SignedDuration::from_hours(48) + jiff::SignedDuration::from_mins(15 * 60 + 30))
         .to_zoned(jiff::tz::TimeZone::get("Europe/Berlin").unwrap())
         .date();
-    let b = Browser::start(&chromium, &driver).await.with_axe(&axe);
+    let b = peers.open().await;
     b.resize(1280, 900).await;
     b.sign_in(&t, "ann").await;
 
@@ -888,9 +905,7 @@ async fn the_calendar_and_the_teams_week_in_a_real_browser() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(not(flowcal_peers), ignore = "needs the peers: built without FLOWCAL_REQUIRE_PEERS")]
 async fn the_readme_screenshots_from_the_demo_data() {
-    let Some(chromium) = peer_env("FLOWCAL_CHROMIUM", "Chromium") else { return };
-    let Some(driver) = peer_env("FLOWCAL_CHROMEDRIVER", "ChromeDriver") else { return };
-    let Some(axe) = peer_env("FLOWCAL_AXE", "axe-core") else { return };
+    let Some(peers) = BrowserPeers::from_env() else { return };
     let t = TestApp::spawn_with(TestDb::sqlite(), "[delivery]\nworkers = 0\n").await;
     t.clock.set(jiff::Timestamp::now());
     let report = flowcal_server::demo::load(&t.app).await.unwrap();
@@ -904,7 +919,7 @@ async fn the_readme_screenshots_from_the_demo_data() {
     let bob = t.app.access.create_token("bob", "screenshots").await.unwrap();
     let (s, _) = t.call(Method::PATCH, "/api/v1/me/settings", &bob, Some(json!({"calendar_export": true}))).await;
     assert_eq!(s, 200);
-    let b = Browser::start(&chromium, &driver).await.with_axe(&axe);
+    let b = peers.open().await;
     b.resize(1280, 900).await;
 
     // Bob's first page: his tasks with their deadlines.

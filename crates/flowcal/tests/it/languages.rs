@@ -6,6 +6,13 @@ use crate::support::{TestApp, TestDb};
 use reqwest::Method;
 use serde_json::json;
 
+/// Fails, naming it, at the first of `texts` that `html` lacks.
+fn has_all(html: &str, texts: &[&str]) {
+    for text in texts {
+        assert!(html.contains(text), "{text} in {html}");
+    }
+}
+
 /// `GET path` with a session cookie and an Accept-Language header: the page.
 async fn page(t: &TestApp, cookie: &str, path: &str, accept: Option<&str>) -> String {
     let mut req = t.client.get(format!("{}{path}", t.base)).header("cookie", cookie);
@@ -57,11 +64,10 @@ async fn pages_speak_the_users_language() {
 
     // The setting, through the settings page's form: it offers each language by its own name.
     let settings = page(&t, &cookie, "/settings", None).await;
-    for option in
-        ["<option value=\"de\" lang=\"de\">Deutsch</option>", "<option value=\"ja\" lang=\"ja\">日本語</option>"]
-    {
-        assert!(settings.contains(option), "{option} in {settings}");
-    }
+    has_all(
+        &settings,
+        &["<option value=\"de\" lang=\"de\">Deutsch</option>", "<option value=\"ja\" lang=\"ja\">日本語</option>"],
+    );
     let (s, _) =
         post_form(&t, &cookie, "/settings", "/settings/profile", &[("language", "de"), ("time_zone", "UTC")]).await;
     assert_eq!(s, 303);
@@ -114,18 +120,19 @@ async fn the_task_pages_speak_german_and_japanese() {
 
     // My tasks.
     let tasks = page(&t, &cookie, "/tasks", None).await;
-    for german in [
-        "<h1>Meine Aufgaben</h1>",
-        ">Fällig diese Woche</option>",
-        ">Alle Prozesse</option>",
-        ">Neueste zuerst</option>",
-        ">Filtern</button>",
-        "1–1 von 1 offenen Aufgabe</p>",
-        "<th scope=\"col\">Aufgabe</th>",
-        ">Rolle managers</td>",
-    ] {
-        assert!(tasks.contains(german), "{german} in {tasks}");
-    }
+    has_all(
+        &tasks,
+        &[
+            "<h1>Meine Aufgaben</h1>",
+            ">Fällig diese Woche</option>",
+            ">Alle Prozesse</option>",
+            ">Neueste zuerst</option>",
+            ">Filtern</button>",
+            "1–1 von 1 offenen Aufgabe</p>",
+            "<th scope=\"col\">Aufgabe</th>",
+            ">Rolle managers</td>",
+        ],
+    );
     english_absent(&tasks, &["Due this week", "All processes", "open task", ">Task</th>", "role managers", "Sort by"]);
     let at = tasks.find("href=\"/tasks/").unwrap() + 13;
     let task: i64 = tasks[at..].chars().take_while(char::is_ascii_digit).collect::<String>().parse().unwrap();
@@ -133,18 +140,19 @@ async fn the_task_pages_speak_german_and_japanese() {
     // The task page: its facts, the diagram's legend, why there is no *Add to calendar*.
     let path = format!("/tasks/{task}");
     let html = page(&t, &cookie, &path, None).await;
-    for german in [
-        ">Aufgabe übernehmen</button>",
-        ">noch niemand: Rolle managers</dd>",
-        "<dd>offen</dd>",
-        "Wo diese Aufgabe im Prozess steht</h2>",
-        "Umrahmt: der Schritt dieser Aufgabe, <strong>Approve</strong>",
-        "Häkchen: erledigt (noch keine)",
-        "Kalenderexport in den <a href=\"/settings#profile\">Einstellungen</a> ein.",
-        "Übernehmen Sie die Aufgabe",
-    ] {
-        assert!(html.contains(german), "{german} in {html}");
-    }
+    has_all(
+        &html,
+        &[
+            ">Aufgabe übernehmen</button>",
+            ">noch niemand: Rolle managers</dd>",
+            "<dd>offen</dd>",
+            "Wo diese Aufgabe im Prozess steht</h2>",
+            "Umrahmt: der Schritt dieser Aufgabe, <strong>Approve</strong>",
+            "Häkchen: erledigt (noch keine)",
+            "Kalenderexport in den <a href=\"/settings#profile\">Einstellungen</a> ein.",
+            "Übernehmen Sie die Aufgabe",
+        ],
+    );
     english_absent(
         &html,
         &["Claim this task", "not yet", "Where this task", "Framed", "Tick: done", "Hover a step", "calendar export"],
@@ -162,14 +170,15 @@ async fn the_task_pages_speak_german_and_japanese() {
     ))
     .await;
     let html = page(&t, &cookie, &path, None).await;
-    for german in [
-        "↔ In Ihrem Kalender verschoben",
-        "auf Mi., 9. Dez. 2026</span>",
-        "aria-label=\"Dieses Datum übernehmen für die Frist, wie im Kalender verschoben\">Dieses Datum übernehmen<",
-        ">Beibehalten</button>",
-    ] {
-        assert!(html.contains(german), "{german} in {html}");
-    }
+    has_all(
+        &html,
+        &[
+            "↔ In Ihrem Kalender verschoben",
+            "auf Mi., 9. Dez. 2026</span>",
+            "aria-label=\"Dieses Datum übernehmen für die Frist, wie im Kalender verschoben\">Dieses Datum übernehmen<",
+            ">Beibehalten</button>",
+        ],
+    );
     english_absent(&html, &["Moved in your calendar", "Use this date", ">Keep<", "Wed 9 Dec"]);
 
     // Claiming and completing, with a field's error in between.
@@ -188,22 +197,22 @@ async fn the_task_pages_speak_german_and_japanese() {
     // The claim changed the task, so its entry is being sent again; as if it had been, still moved.
     t.sql(&format!("UPDATE exports SET state = 'synced' WHERE task_id = {task}")).await;
     let tasks = page(&t, &cookie, "/tasks", ja).await;
-    for japanese in
-        ["<h1>自分のタスク</h1>", ">今週が期限</option>", "未完了のタスク 1 件中 1–1 件</p>", ">あなた</td>"]
-    {
-        assert!(tasks.contains(japanese), "{japanese} in {tasks}");
-    }
+    has_all(
+        &tasks,
+        &["<h1>自分のタスク</h1>", ">今週が期限</option>", "未完了のタスク 1 件中 1–1 件</p>", ">あなた</td>"],
+    );
     english_absent(&tasks, &["Due this week", "open task", ">you</td>"]);
     let html = page(&t, &cookie, &path, ja).await;
-    for japanese in [
-        ">タスクを完了する</button>",
-        "プロセス内でのこのタスクの位置</h2>",
-        "チェック: 完了(まだありません)",
-        "移動先: 2026年12月9日(水)",
-        "aria-label=\"変更しない: 期限 はそのままにして、予定を元の日時に戻します\">変更しない<",
-    ] {
-        assert!(html.contains(japanese), "{japanese} in {html}");
-    }
+    has_all(
+        &html,
+        &[
+            ">タスクを完了する</button>",
+            "プロセス内でのこのタスクの位置</h2>",
+            "チェック: 完了(まだありません)",
+            "移動先: 2026年12月9日(水)",
+            "aria-label=\"変更しない: 期限 はそのままにして、予定を元の日時に戻します\">変更しない<",
+        ],
+    );
     english_absent(&html, &["Complete task", "Where this task", "Tick: done", "Moved in your calendar"]);
     let start = page(&t, &cookie, "/start", ja).await;
     assert!(start.contains("<h1>プロセスを開始</h1>") && start.contains(">バージョン 1</span>"), "{start}");
